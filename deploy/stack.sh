@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The local stack's private PostgreSQL 15 and Redis 7, and the Debian
+# packages the project needs. One place for these steps: `make run`, the
+# test runner and CI all call this script.
+#
+#   deploy/stack.sh deps                       install missing packages (apt)
+#   deploy/stack.sh free-port                  print a free TCP port on 127.0.0.1
+#   deploy/stack.sh db-start DIR PGPORT REDISPORT [test]
+#                                              init (once) and start both servers
+#                                              under DIR; "test" turns fsync off
+#   deploy/stack.sh db-stop DIR                stop both servers started under DIR
+#
+# Roles: hd_owner owns the schemas (migrations), hd_app is what the daemons
+# use (it owns nothing, so row-level security applies to it).
+set -euo pipefail
+
+PG_BIN=/usr/lib/postgresql/15/bin
+PACKAGES="build-essential pkg-config libevent-dev libnng-dev libpq-dev libhiredis-dev
+libcjson-dev libjwt-dev libssl-dev libcmocka-dev libargon2-dev liboath-dev
+libcurl4-openssl-dev postgresql-15 postgresql-15-postgis-3 redis-server curl jq
+clang wrk cppcheck clang-format"
+
+die() { echo "stack.sh: $*" >&2; exit 1; }
+
+cmd_deps() {
+	local missing=() p
+	for p in $PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "stack.sh: installing ${missing[*]}" >&2
+	local sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+			sudo=(sudo)
+		else
+			die "missing packages; run: sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+		fi
+	fi
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+cmd_free_port() {
+	local p i
+	for i in $(seq 1 200); do
+		p=$((20000 + RANDOM % 30000))
+		port_busy "$p" || { echo "$p"; return 0; }
+	done
+	die "no free port found"
+}
+
+# Runs a command as the PostgreSQL cluster owner.
+as_pg() {
+	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+cmd_db_start() {
+	local dir=$1 pgport=$2 redisport=$3 mode=${4:-}
+	[ -n "$dir" ] && [ -n "$pgport" ] && [ -n "$redisport" ] || die "usage: db-start DIR PGPORT REDISPORT [test]"
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd)
+	chmod 755 "$dir"
+	local pgdata=$dir/pg
+	if [ ! -s "$pgdata/PG_VERSION" ]; then
+		mkdir -p "$pgdata"
+		[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$pgdata"
+		chmod 700 "$pgdata"
+		as_pg "$PG_BIN/initdb" -D "$pgdata" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+			{ cat "$dir/initdb.log" >&2; die "initdb failed"; }
+	fi
+	local opts="-k $pgdata -p $pgport -c listen_addresses=127.0.0.1 -c max_connections=200"
+	[ "$mode" = test ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	if ! as_pg "$PG_BIN/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
+		as_pg "$PG_BIN/pg_ctl" -D "$pgdata" -w -t 30 -l "$pgdata/server.log" -o "$opts" start >/dev/null ||
+			{ tail -20 "$pgdata/server.log" >&2; die "PostgreSQL did not start"; }
+	fi
+	local psql=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pgport" -U postgres)
+	"${psql[@]}" -d postgres <<'SQL'
+SELECT 'CREATE ROLE hd_owner LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'hd_owner')\gexec
+SELECT 'CREATE ROLE hd_app LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'hd_app')\gexec
+SELECT 'CREATE DATABASE helpdesk OWNER hd_owner' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'helpdesk')\gexec
+SQL
+	"${psql[@]}" -d helpdesk -c "GRANT CONNECT ON DATABASE helpdesk TO hd_app" \
+		-c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null 2>&1 ||
+		"${psql[@]}" -d helpdesk -c "GRANT CONNECT ON DATABASE helpdesk TO hd_app"
+	mkdir -p "$dir/redis"
+	if ! redis-cli -p "$redisport" ping >/dev/null 2>&1; then
+		local persist=(--appendonly yes --appendfsync everysec)
+		[ "$mode" = test ] && persist=(--save '' --appendonly no)
+		redis-server --port "$redisport" --bind 127.0.0.1 "${persist[@]}" --daemonize yes \
+			--dir "$dir/redis" --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log"
+		local i
+		for i in $(seq 1 100); do
+			redis-cli -p "$redisport" ping >/dev/null 2>&1 && break
+			sleep 0.05
+		done
+		redis-cli -p "$redisport" ping >/dev/null 2>&1 || die "Redis did not start"
+	fi
+}
+
+cmd_db_stop() {
+	local dir=$1
+	[ -d "$dir" ] || return 0
+	if [ -s "$dir/pg/PG_VERSION" ]; then
+		as_pg "$PG_BIN/pg_ctl" -D "$dir/pg" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+	if [ -s "$dir/redis/redis.pid" ]; then
+		kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true
+		rm -f "$dir/redis/redis.pid"
+	fi
+}
+
+case "${1:-}" in
+deps) cmd_deps ;;
+free-port) cmd_free_port ;;
+db-start) shift; cmd_db_start "$@" ;;
+db-stop) shift; cmd_db_stop "$@" ;;
+*) die "usage: $0 deps|free-port|db-start DIR PGPORT REDISPORT [test]|db-stop DIR" ;;
+esac

@@ -1,0 +1,32 @@
+/* The event bus: publishers and subscribers dial the forwarder (a raw SUB ↔
+ * raw PUB device). A message is the topic (the event type, e.g.
+ * "ticket.created") then a NUL, then the event JSON. Pub/sub may drop:
+ * durability comes from each service's outbox and events.since. */
+#ifndef HD_BUS_H
+#define HD_BUS_H
+#include <stddef.h>
+#include "hd/err.h"
+
+typedef struct hd_bus_pub hd_bus_pub;
+typedef struct hd_bus_sub hd_bus_sub;
+typedef struct hd_bus_forwarder hd_bus_forwarder;
+
+/* Runs the forwarder: listens on sub_url (publishers dial it) and pub_url
+ * (subscribers dial it) and copies messages in a thread. */
+hd_err hd_bus_forwarder_start(hd_bus_forwarder **out, const char *sub_url, const char *pub_url);
+void hd_bus_forwarder_stop(hd_bus_forwarder *f);
+
+/* Opens a publisher dialing url (non-blocking: the forwarder may come later). */
+hd_err hd_bus_pub_open(hd_bus_pub **out, const char *url);
+void hd_bus_pub_close(hd_bus_pub *p);
+/* Publishes one event (thread-safe, never blocks). */
+hd_err hd_bus_publish(hd_bus_pub *p, const char *type, const char *json, size_t len);
+
+/* Called on an NNG thread for each received event. */
+typedef void (*hd_bus_event_cb)(const char *type, const char *json, size_t len, void *arg);
+/* Subscribes to the comma-separated topic prefixes ("" = everything). */
+hd_err hd_bus_sub_open(hd_bus_sub **out, const char *url, const char *prefixes, hd_bus_event_cb cb,
+		       void *arg);
+void hd_bus_sub_close(hd_bus_sub *s);
+
+#endif

@@ -1,0 +1,58 @@
+/* The skeleton every daemon shares: logging and config, worker loops with
+ * database and Redis clients, the RPC server, a CPU pool, an admin HTTP port
+ * (/healthz, /readyz, /metrics) on the main loop, SIGTERM/SIGINT with
+ * graceful drain, and `--migrate` to apply the service's migrations and exit. */
+#ifndef HD_DAEMON_H
+#define HD_DAEMON_H
+#include <stdbool.h>
+#include "hd/err.h"
+#include "hd/rpc.h"
+#include "hd/worker.h"
+#include "hd/db.h"
+#include "hd/redis.h"
+#include "hd/problem.h"
+
+/* What one worker owns. */
+typedef struct hd_daemon_worker {
+	hd_worker *worker;
+	hd_db *db;       /* NULL when the daemon has no database */
+	hd_redis *redis; /* NULL when the daemon has no Redis */
+	void *service;   /* the service's own per-worker state */
+} hd_daemon_worker;
+
+/* One operation served: name from proto/operations.def and its handler. */
+typedef struct hd_daemon_op {
+	const char *name;
+	void (*handle)(hd_rpc_request *req, hd_daemon_worker *dw);
+} hd_daemon_op;
+
+/* The description of a daemon, filled by its main.c. */
+typedef struct hd_daemon_spec {
+	const char *name;        /* "auth": log service name, HD_AUTH_* settings */
+	const char *version;     /* reported in /healthz and /metrics */
+	const char *schema;      /* database schema for migrations, NULL if none */
+	const char *sql_dir;     /* default migrations folder (HD_<NAME>_SQL_DIR overrides) */
+	const char *listen_url_setting; /* "HD_AUTH_URL" */
+	const char *admin_port_setting; /* "HD_AUTH_ADMIN_PORT" */
+	bool use_db, use_redis;
+	const hd_daemon_op *ops; /* terminated by a NULL name */
+	/* optional: called once before serving / after stopping (main thread) */
+	hd_err (*start)(void);
+	void (*stop)(void);
+	/* optional: per-worker state */
+	hd_err (*worker_init)(hd_daemon_worker *dw);
+	void (*worker_fini)(hd_daemon_worker *dw);
+} hd_daemon_spec;
+
+/* Runs the daemon until SIGTERM/SIGINT; returns the process exit code. */
+int hd_daemon_main(const hd_daemon_spec *spec, int argc, char **argv);
+
+/* Replies with a JSON body (status 2xx) and optional extra headers (NULL-ended name/value pairs). */
+void hd_daemon_reply_json(hd_rpc_request *req, int status, const char *json, size_t len, ...);
+/* Replies with problem+json for err (detail may be NULL), with validation errors if any. */
+void hd_daemon_reply_problem(hd_rpc_request *req, int status, const char *detail,
+			     const hd_field_errors *errs);
+/* Returns the shared CPU pool (valid while the daemon runs). */
+hd_cpu_pool *hd_daemon_cpu_pool(void);
+
+#endif

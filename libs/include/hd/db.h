@@ -1,0 +1,73 @@
+/* PostgreSQL access for worker loops. An hd_db belongs to one worker thread
+ * (its event_base) and owns a few non-blocking libpq connections in pipeline
+ * mode. A batch of statements is one implicit transaction, sent in one round
+ * trip: optionally `SELECT set_config('app.tenant_id', $1, true)` first, then
+ * the statements (prepared once per connection, text parameters only), then
+ * a sync. Many batches are in flight per connection. A broken connection is
+ * reopened with backoff; batches it held fail with HD_ERR_UNAVAILABLE (they
+ * were not committed unless the failure hit after the sync: callers whose
+ * writes must not be repeated use keys that make a retry safe).
+ * Blocking helpers (migrations, one-off statements) are for start-up and tools. */
+#ifndef HD_DB_H
+#define HD_DB_H
+#include <stdbool.h>
+#include <stddef.h>
+#include "hd/err.h"
+
+struct event_base;
+typedef struct hd_db hd_db;
+typedef struct hd_db_result hd_db_result;
+
+#define HD_DB_MAX_STMTS 16
+#define HD_DB_MAX_PARAMS 32
+
+/* One statement of a batch. sql must stay valid for the life of the hd_db
+ * when prepare is true (it keys the prepared-statement cache; use literals). */
+typedef struct hd_db_stmt {
+	const char *sql;
+	int nparams;
+	const char *const *params; /* NULL entries are SQL NULL; copied at submit */
+} hd_db_stmt;
+
+/* Called on the owning thread once the batch finished. err is HD_OK when every
+ * statement succeeded (then the transaction committed); otherwise res still
+ * tells which statement failed and its SQLSTATE. res is valid only during the call. */
+typedef void (*hd_db_cb)(hd_err err, const hd_db_result *res, void *arg);
+
+/* Opens nconns connections to url on base (connecting asynchronously). */
+hd_err hd_db_create(hd_db **out, struct event_base *base, const char *url, int nconns);
+/* Fails every pending batch with HD_ERR_CLOSED, closes connections, frees. NULL ok. */
+void hd_db_destroy(hd_db *db);
+/* Queues a batch; tenant_id may be NULL (no set_config). cb is always called
+ * exactly once, later, on the owning thread (never from inside this call). */
+hd_err hd_db_run(hd_db *db, const char *tenant_id, const hd_db_stmt *stmts, int nstmts,
+		 hd_db_cb cb, void *arg);
+/* True when at least one connection is up. */
+bool hd_db_ready(const hd_db *db);
+
+/* Result accessors; stmt indexes the caller's statements (0-based). */
+int hd_db_result_nstmts(const hd_db_result *res);
+int hd_db_result_ntuples(const hd_db_result *res, int stmt);
+int hd_db_result_nfields(const hd_db_result *res, int stmt);
+/* Returns the text value, or NULL when SQL NULL or out of range. */
+const char *hd_db_result_value(const hd_db_result *res, int stmt, int row, int col);
+/* Index of the failed statement, -1 if none. */
+int hd_db_result_failed_stmt(const hd_db_result *res);
+/* SQLSTATE of the failure ("23505"), "" if none. */
+const char *hd_db_result_sqlstate(const hd_db_result *res);
+/* Constraint name of the failure, "" if none. */
+const char *hd_db_result_constraint(const hd_db_result *res);
+/* Error message of the failure, "" if none. */
+const char *hd_db_result_message(const hd_db_result *res);
+
+/* Blocking: applies dir/NNN_*.sql in order (each in its own transaction)
+ * under a session advisory lock, recording each in <schema>.schema_migrations.
+ * Idempotent; safe when several processes run it at once. */
+hd_err hd_db_migrate(const char *url, const char *schema, const char *dir);
+/* Blocking: runs one parameterised statement (tools, seeding, tests). When
+ * value_out is not NULL, copies the first column of the first row (malloc'ed,
+ * NULL if no row). */
+hd_err hd_db_exec_sync(const char *url, const char *sql, int nparams, const char *const *params,
+		       char **value_out);
+
+#endif

@@ -1,0 +1,54 @@
+/* Request/reply between the gateway and the daemons over NNG (the only module
+ * with bus.c that includes nng). Server: a pool of nng_ctx + nng_aio whose
+ * callbacks never block: each received envelope is decoded and posted to a
+ * worker loop; the worker answers with hd_rpc_request_reply from its thread.
+ * Client: one REQ socket with one non-blocking dialer per address, requests on
+ * their own nng_ctx + nng_aio with a deadline; resend disabled (the caller owns
+ * retries), so a request is delivered at most once per call. */
+#ifndef HD_RPC_H
+#define HD_RPC_H
+#include <stdbool.h>
+#include <stddef.h>
+#include "hd/err.h"
+#include "envelope.h"
+#include "hd/worker.h"
+
+typedef struct hd_rpc_server hd_rpc_server;
+typedef struct hd_rpc_request hd_rpc_request;
+typedef struct hd_rpc_client hd_rpc_client;
+
+/* Runs on a worker thread with a decoded request; must lead (now or later,
+ * on the same worker) to exactly one hd_rpc_request_reply. */
+typedef void (*hd_rpc_handler_cb)(hd_rpc_request *req, void *arg);
+
+/* Listens on url (e.g. "tcp://127.0.0.1:7101") with nctx contexts, handing
+ * requests to workers round robin. Max message size from HD_MAX_BODY_BYTES + headers. */
+hd_err hd_rpc_server_start(hd_rpc_server **out, const char *url, int nctx, hd_worker_pool *workers,
+			   hd_rpc_handler_cb handler, void *arg);
+/* Stops receiving, waits up to drain_ms for in-flight requests to be answered,
+ * closes and frees. NULL ok. */
+void hd_rpc_server_stop(hd_rpc_server *srv, int drain_ms);
+/* Number of requests received and not yet answered. */
+int hd_rpc_server_inflight(const hd_rpc_server *srv);
+
+const hd_envelope *hd_rpc_request_envelope(const hd_rpc_request *req);
+hd_worker *hd_rpc_request_worker(const hd_rpc_request *req);
+/* Sends the reply (copied) and releases req; callable once, from req's worker. */
+void hd_rpc_request_reply(hd_rpc_request *req, const hd_reply *reply);
+
+/* Reply callback: runs on an NNG thread — hand the result to your own loop.
+ * On HD_OK, reply/raw are owned by the callee; free raw with hd_rpc_free. */
+typedef void (*hd_rpc_reply_cb)(hd_err err, char *raw, size_t raw_len, void *arg);
+
+/* Opens a client dialing every address in urls (comma-separated). */
+hd_err hd_rpc_client_open(hd_rpc_client **out, const char *urls);
+void hd_rpc_client_close(hd_rpc_client *c);
+/* True when at least one peer pipe is connected. */
+bool hd_rpc_client_connected(const hd_rpc_client *c);
+/* Sends msg (copied) and calls cb once: HD_OK with the raw reply,
+ * HD_ERR_TIMEOUT after timeout_ms, HD_ERR_UNAVAILABLE when no peer is there. */
+hd_err hd_rpc_client_call(hd_rpc_client *c, const char *msg, size_t len, int timeout_ms,
+			  hd_rpc_reply_cb cb, void *arg);
+void hd_rpc_free(char *raw);
+
+#endif

@@ -1,0 +1,18 @@
+# Shared build settings, included by every Makefile in the tree.
+# ROOT must be set by the includer to the repository root (relative path).
+CC       ?= cc
+SANITIZE ?=
+BUILD    ?= $(ROOT)/build$(if $(SANITIZE),-san,)
+PKGS     := libevent libevent_pthreads libpq hiredis libcjson libjwt openssl libargon2 liboath
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
+
+WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wshadow -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer -fPIC $(WARN)
+CFLAGS  += -I$(ROOT)/libs/include -I$(ROOT)/proto $(PKG_CFLAGS)
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+LIBHD   := $(BUILD)/libs/libhd.a

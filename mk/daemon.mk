@@ -1,0 +1,26 @@
+# Build one daemon: included by services/<name>/Makefile and gateway/Makefile
+# after setting ROOT, NAME (binary name) and optionally EXTRA_LIBS.
+include $(ROOT)/mk/common.mk
+
+SRCS := $(wildcard *.c)
+OBJS := $(patsubst %.c,$(BUILD)/$(NAME)/obj/%.o,$(SRCS))
+BIN  := $(BUILD)/bin/$(NAME)
+
+all: $(BIN)
+
+$(BIN): $(OBJS) $(LIBHD)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBHD) $(PKG_LIBS) $(EXTRA_LIBS)
+
+$(BUILD)/$(NAME)/obj/%.o: %.c $(wildcard *.h *.def) $(wildcard $(ROOT)/libs/include/hd/*.h $(ROOT)/proto/*.h $(ROOT)/proto/*.def)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I. -c $< -o $@
+
+$(LIBHD): FORCE
+	$(MAKE) -C $(ROOT)/libs BUILD=$(abspath $(BUILD)) SANITIZE=$(SANITIZE)
+
+clean:
+	rm -rf $(BUILD)/$(NAME) $(BIN)
+
+FORCE:
+.PHONY: all clean FORCE
