@@ -9,6 +9,7 @@
 #                                              init (once) and start both servers
 #                                              under DIR; "test" turns fsync off
 #   deploy/stack.sh db-stop DIR                stop both servers started under DIR
+#   deploy/stack.sh pg-restart DIR             restart PostgreSQL under DIR (same options)
 #
 # Roles: hd_owner owns the schemas (migrations), hd_app is what the daemons
 # use (it owns nothing, so row-level security applies to it).
@@ -27,6 +28,9 @@ cmd_deps() {
 	for p in $PACKAGES; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 	done
+	# Node.js and npm (OpenAPI lint): any install will do, e.g. NodeSource's
+	# nodejs that bundles npm; only when npm is absent take Debian's.
+	command -v npm >/dev/null || missing+=(nodejs npm)
 	[ ${#missing[@]} -eq 0 ] && return 0
 	echo "stack.sh: installing ${missing[*]}" >&2
 	local sudo=()
@@ -113,10 +117,18 @@ cmd_db_stop() {
 	fi
 }
 
+cmd_pg_restart() {
+	local dir=$1
+	[ -s "$dir/pg/PG_VERSION" ] || die "no PostgreSQL under $dir"
+	as_pg "$PG_BIN/pg_ctl" -D "$dir/pg" -m fast -w -t 30 -l "$dir/pg/server.log" restart >/dev/null ||
+		{ tail -20 "$dir/pg/server.log" >&2; die "PostgreSQL did not restart"; }
+}
+
 case "${1:-}" in
 deps) cmd_deps ;;
 free-port) cmd_free_port ;;
 db-start) shift; cmd_db_start "$@" ;;
 db-stop) shift; cmd_db_stop "$@" ;;
-*) die "usage: $0 deps|free-port|db-start DIR PGPORT REDISPORT [test]|db-stop DIR" ;;
+pg-restart) shift; cmd_pg_restart "$@" ;;
+*) die "usage: $0 deps|free-port|db-start DIR PGPORT REDISPORT [test]|db-stop DIR|pg-restart DIR" ;;
 esac

@@ -31,15 +31,21 @@ typedef struct hd_db_stmt {
 
 /* Called on the owning thread once the batch finished. err is HD_OK when every
  * statement succeeded (then the transaction committed); otherwise res still
- * tells which statement failed and its SQLSTATE. res is valid only during the call. */
+ * tells which statement failed and its SQLSTATE (err is then
+ * hd_db_err_from_sqlstate() of it), or err is HD_ERR_UNAVAILABLE (no
+ * connection) / HD_ERR_CLOSED (hd_db_destroy). res is valid only during the call. */
 typedef void (*hd_db_cb)(hd_err err, const hd_db_result *res, void *arg);
 
 /* Opens nconns connections to url on base (connecting asynchronously). */
 hd_err hd_db_create(hd_db **out, struct event_base *base, const char *url, int nconns);
 /* Fails every pending batch with HD_ERR_CLOSED, closes connections, frees. NULL ok. */
 void hd_db_destroy(hd_db *db);
-/* Queues a batch; tenant_id may be NULL (no set_config). cb is always called
- * exactly once, later, on the owning thread (never from inside this call). */
+/* Queues a batch; tenant_id may be NULL (no set_config). On HD_OK, cb is
+ * called exactly once, later, on the owning thread (never from inside this
+ * call); on an error return (HD_ERR_INVALID, HD_ERR_NOMEM, HD_ERR_CLOSED) never.
+ * Statements are prepared per connection, keyed by the sql pointer and text;
+ * past 512 distinct statements the rest run unprepared. Do not call
+ * hd_db_destroy from a callback. */
 hd_err hd_db_run(hd_db *db, const char *tenant_id, const hd_db_stmt *stmts, int nstmts,
 		 hd_db_cb cb, void *arg);
 /* True when at least one connection is up. */
@@ -59,6 +65,11 @@ const char *hd_db_result_sqlstate(const hd_db_result *res);
 const char *hd_db_result_constraint(const hd_db_result *res);
 /* Error message of the failure, "" if none. */
 const char *hd_db_result_message(const hd_db_result *res);
+
+/* Maps a SQLSTATE to an error: 23505/23503/40001/40P01 CONFLICT, 23502/23514/22xxx
+ * VALIDATION, 42501 FORBIDDEN, 57014 TIMEOUT, 08xxx/57Pxx/53300 UNAVAILABLE,
+ * anything else INTERNAL. */
+hd_err hd_db_err_from_sqlstate(const char *sqlstate);
 
 /* Blocking: applies dir/NNN_*.sql in order (each in its own transaction)
  * under a session advisory lock, recording each in <schema>.schema_migrations.

@@ -18,22 +18,26 @@
 hd_err hd_json_parse(const char *buf, size_t len, cJSON **out, char why[128]);
 /* True when s[0..len) is valid UTF-8 with no NUL byte. */
 bool hd_utf8_valid(const char *s, size_t len);
+/* Returns the length (1..4) of the valid, shortest-form UTF-8 sequence that
+ * starts s[0..len), or 0 when it is invalid, truncated or a NUL byte. */
+size_t hd_utf8_seq_len(const char *s, size_t len);
 /* Returns the number of code points of a valid UTF-8 string. */
 size_t hd_utf8_length(const char *s);
 
-/* Getters: look key up case-sensitively in obj (an object). When absent:
+/* Getters: look key up case-sensitively in obj (an object). When absent (a
+ * JSON null counts as absent):
  * required adds "is required" to errs, else *out keeps its value and the
  * getter returns false. On a wrong type or out-of-range value an error naming
  * key is added. Return true only when a valid value was stored in *out. */
 bool hd_json_get_string(const cJSON *obj, const char *key, bool required, size_t min_chars,
-			size_t max_chars, const char **out, hd_field_errors *errs);
+    size_t max_chars, const char **out, hd_field_errors *errs);
 bool hd_json_get_int(const cJSON *obj, const char *key, bool required, int64_t min, int64_t max,
-		     int64_t *out, hd_field_errors *errs);
-bool hd_json_get_bool(const cJSON *obj, const char *key, bool required, bool *out,
-		      hd_field_errors *errs);
+    int64_t *out, hd_field_errors *errs);
+bool hd_json_get_bool(
+    const cJSON *obj, const char *key, bool required, bool *out, hd_field_errors *errs);
 /* Like hd_json_get_string, and the value must be one of the NULL-ended allowed list. */
-bool hd_json_get_enum(const cJSON *obj, const char *key, bool required,
-		      const char *const *allowed, const char **out, hd_field_errors *errs);
+bool hd_json_get_enum(const cJSON *obj, const char *key, bool required, const char *const *allowed,
+    const char **out, hd_field_errors *errs);
 /* Adds "unknown field" for every member of obj not in the NULL-ended known list. */
 void hd_json_reject_unknown(const cJSON *obj, const char *const *known, hd_field_errors *errs);
 /* Prints item without formatting into a malloc'ed string (caller frees), NULL on ENOMEM. */

@@ -15,7 +15,7 @@ void hd_log_set_request_id(const char *request_id);
 /* Logs a printf-style message. */
 void hd_log(hd_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Logs msg with extra string fields given as key, value pairs ending with NULL. */
-void hd_log_fields(hd_log_level level, const char *msg, ...);
+void hd_log_fields(hd_log_level level, const char *msg, ...) __attribute__((sentinel));
 
 #define hd_log_debug(...) hd_log(HD_LOG_DEBUG, __VA_ARGS__)
 #define hd_log_info(...) hd_log(HD_LOG_INFO, __VA_ARGS__)

@@ -33,4 +33,12 @@ hd_err hd_cursor_encode(const char *plain, char *out, size_t out_size);
 /* Decodes a cursor into plain (NUL-terminated); HD_ERR_INVALID on anything malformed. */
 hd_err hd_cursor_decode(const char *cursor, char *plain, size_t plain_size);
 
+/* Encodes in[0..len) as base64url without padding into out (NUL-terminated);
+ * HD_ERR_INVALID when out_size is too small. */
+hd_err hd_base64url_encode(const unsigned char *in, size_t len, char *out, size_t out_size);
+/* Decodes unpadded base64url in[0..len) into out; HD_ERR_INVALID on a bad
+ * character or length, non-zero trailing bits, or when out_size is too small. */
+hd_err hd_base64url_decode(
+    const char *in, size_t len, unsigned char *out, size_t out_size, size_t *out_len);
+
 #endif

@@ -29,12 +29,13 @@ const char *hd_redis_reply_string(const hd_redis_reply *r, size_t *len);
 size_t hd_redis_reply_elements(const hd_redis_reply *r);
 const hd_redis_reply *hd_redis_reply_element(const hd_redis_reply *r, size_t i);
 
-/* err is HD_OK with a reply, or HD_ERR_UNAVAILABLE / HD_ERR_TIMEOUT with r NULL. */
+/* err is HD_OK with a reply (which may be an error reply), or
+ * HD_ERR_UNAVAILABLE / HD_ERR_TIMEOUT (1 s) / HD_ERR_CLOSED with r NULL. */
 typedef void (*hd_redis_cb)(hd_err err, const hd_redis_reply *r, void *arg);
 
 /* Connects to url (redis://host:port[/db]) asynchronously on base. */
 hd_err hd_redis_create(hd_redis **out, struct event_base *base, const char *url);
-/* Fails pending commands with HD_ERR_CLOSED and frees. NULL ok. */
+/* Fails pending commands with HD_ERR_CLOSED and frees. NULL ok; not from a callback. */
 void hd_redis_destroy(hd_redis *r);
 /* True while connected. */
 bool hd_redis_ready(const hd_redis *r);

@@ -33,20 +33,32 @@ int hd_rpc_server_inflight(const hd_rpc_server *srv);
 
 const hd_envelope *hd_rpc_request_envelope(const hd_rpc_request *req);
 hd_worker *hd_rpc_request_worker(const hd_rpc_request *req);
-/* Sends the reply (copied) and releases req; callable once, from req's worker. */
+/* Sends the reply (copied) and releases req; callable once, from req's worker.
+ * Also counts hd_rpc_requests_total{op,status} and the latency histogram. */
 void hd_rpc_request_reply(hd_rpc_request *req, const hd_reply *reply);
+/* Names the operation in req's metrics (a static string, e.g. from the
+ * daemon's op table); "unknown" until set, so peers cannot mint labels. */
+void hd_rpc_request_set_op_label(hd_rpc_request *req, const char *label);
 
 /* Reply callback: runs on an NNG thread — hand the result to your own loop.
  * On HD_OK, reply/raw are owned by the callee; free raw with hd_rpc_free. */
 typedef void (*hd_rpc_reply_cb)(hd_err err, char *raw, size_t raw_len, void *arg);
 
-/* Opens a client dialing every address in urls (comma-separated). */
+/* Opens a client dialing every address in urls (comma-separated, at most 16).
+ * A tcp:// address whose host is a DNS name gets one dialer per resolved IP,
+ * re-resolved every HD_RPC_RESOLVE_MS (default 5000) milliseconds. */
 hd_err hd_rpc_client_open(hd_rpc_client **out, const char *urls);
+/* Completes pending calls with HD_ERR_CLOSED, closes and frees. NULL ok.
+ * Not concurrently with hd_rpc_client_call, nor from a reply callback. */
 void hd_rpc_client_close(hd_rpc_client *c);
 /* True when at least one peer pipe is connected. */
 bool hd_rpc_client_connected(const hd_rpc_client *c);
-/* Sends msg (copied) and calls cb once: HD_OK with the raw reply,
- * HD_ERR_TIMEOUT after timeout_ms, HD_ERR_UNAVAILABLE when no peer is there. */
+/* Sends msg (copied). Either returns an error WITHOUT calling cb
+ * (HD_ERR_UNAVAILABLE at once when no peer is connected, HD_ERR_INVALID,
+ * HD_ERR_NOMEM), or returns HD_OK and later calls cb exactly once: HD_OK with
+ * the raw reply (NUL-terminated copy), HD_ERR_TIMEOUT after timeout_ms,
+ * HD_ERR_UNAVAILABLE when the last peer went away, HD_ERR_CLOSED on close.
+ * Any thread. */
 hd_err hd_rpc_client_call(hd_rpc_client *c, const char *msg, size_t len, int timeout_ms,
 			  hd_rpc_reply_cb cb, void *arg);
 void hd_rpc_free(char *raw);

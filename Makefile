@@ -1,0 +1,66 @@
+# The whole project: build every daemon, run the local stack, test, lint.
+# Each folder also builds alone (`make -C services/auth`); this file only
+# orders them and passes one absolute BUILD folder down.
+#
+#   make            build libs, the gateway and every service into $(BUILD)/bin
+#   make run        install missing packages, build, run the local stack (Ctrl-C stops it)
+#   make stop       stop a stack left running under var/
+#   make test       everything CI runs (tests/run.sh)
+#   make SANITIZE=address,undefined   the same build with sanitizers, in build-san/
+ROOT     := .
+SANITIZE ?=
+BUILD    ?= build$(if $(SANITIZE),-san,)
+ABSBUILD := $(abspath $(BUILD))
+SUBMAKE   = $(MAKE) BUILD=$(ABSBUILD) SANITIZE=$(SANITIZE)
+
+# Daemons: the gateway and every services/<name> that has a Makefile.
+DAEMONS  := gateway $(patsubst %/Makefile,%,$(wildcard services/*/Makefile))
+# Every C source and header we own (for fmt and lint).
+C_FILES   = $(shell find libs gateway services proto tests -type f \( -name '*.c' -o -name '*.h' \) \
+	      -not -path '*/node_modules/*' 2>/dev/null | sort)
+CPPCHECK := cppcheck --quiet --error-exitcode=1 --std=c11 --inline-suppr -j2 \
+	--enable=warning,portability,performance \
+	--suppress=missingIncludeSystem --suppress=missingInclude --suppress=unmatchedSuppression \
+	--suppress='*:/usr/include/*' \
+	-D__GNUC__ -D_GNU_SOURCE -Ilibs/include -Iproto -Itests/lib
+
+all: $(DAEMONS)
+
+libs:
+	$(SUBMAKE) -C libs
+
+$(DAEMONS): libs
+	$(SUBMAKE) -C $@
+
+run:
+	deploy/stack.sh deps
+	$(MAKE) all
+	HD_BIN_DIR=$(ABSBUILD)/bin deploy/local.sh run
+
+stop:
+	deploy/local.sh stop
+
+test:
+	deploy/stack.sh deps
+	tests/run.sh
+
+clean:
+	rm -rf build build-san $(ABSBUILD)
+
+fmt:
+	clang-format -i $(C_FILES)
+
+lint:
+	clang-format --dry-run --Werror $(C_FILES)
+	$(CPPCHECK) $(filter %.c,$(C_FILES))
+
+tools/node_modules/.package-lock.json: tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund --loglevel=error
+
+openapi-lint: tools/node_modules/.package-lock.json
+	cd tools && npx --no-install redocly lint ../docs/openapi.yaml --config ../docs/redocly.yaml
+
+docs-config:
+	tools/config-table.sh libs/include/hd/config.def README.md
+
+.PHONY: all libs $(DAEMONS) run stop test clean fmt lint openapi-lint docs-config

@@ -1,0 +1,18 @@
+-- Runs once, on the first start of the compose PostgreSQL (as its superuser,
+-- from /docker-entrypoint-initdb.d). Same layout as deploy/stack.sh:
+-- hd_owner owns the schemas and runs migrations; hd_app is what the daemons
+-- use and owns nothing, so row-level security applies to it.
+-- Passwords come from the environment (psql 15 \getenv), never from this file.
+\set ON_ERROR_STOP on
+\getenv owner_password HD_OWNER_PASSWORD
+\getenv app_password HD_APP_PASSWORD
+
+CREATE ROLE hd_owner LOGIN PASSWORD :'owner_password';
+CREATE ROLE hd_app LOGIN PASSWORD :'app_password';
+CREATE DATABASE helpdesk OWNER hd_owner;
+REVOKE ALL ON DATABASE helpdesk FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE helpdesk TO hd_app;
+
+\connect helpdesk
+CREATE EXTENSION IF NOT EXISTS postgis;
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;

@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# The local stack: private PostgreSQL and Redis (deploy/stack.sh), schema
+# migrations, the bootstrap tenants, then every daemon in the background with
+# a pid file and a log under the state folder. `make run` and the test runner
+# both use it; everything it touches lives under HD_STATE_DIR.
+#
+#   deploy/local.sh run                 start, print the URL and logins, stream logs; Ctrl-C stops all
+#   deploy/local.sh start               start everything, return once every daemon is ready
+#   deploy/local.sh stop                stop every daemon and the databases under the state folder
+#   deploy/local.sh start-daemon NAME   start one daemon (bus, auth, gateway, ...) and wait until ready
+#   deploy/local.sh stop-daemon NAME    SIGTERM, wait up to 10 s, then SIGKILL
+#   deploy/local.sh kill-daemon NAME    SIGKILL at once (crash tests)
+#   deploy/local.sh restart-postgres    restart the private PostgreSQL
+#   deploy/local.sh status              which daemons run
+#
+# Parameters (environment; defaults from libs/include/hd/config.def):
+#   HD_STATE_DIR (var/), HD_BIN_DIR (build/bin), HD_DAEMONS ("bus auth gateway", start order),
+#   HD_PG_PORT, HD_REDIS_PORT, HD_HTTP_PORT, HD_AUTH_URL, HD_AUTH_ADMIN_PORT,
+#   HD_BUS_PUB_URL, HD_BUS_SUB_URL, HD_BUS_ADMIN_PORT, HD_<NAME>_ADMIN_PORT for other daemons,
+#   HD_DB_MODE=test (PostgreSQL without fsync), HD_READY_TIMEOUT_S (30).
+# Secrets: HD_JWT_SECRET is kept in $HD_STATE_DIR/jwt.secret (0600) when not
+# given; generated admin passwords are kept in $HD_STATE_DIR/credentials
+# (0600) and printed to the terminal only, never to a log.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CONFIG_DEF=$ROOT/libs/include/hd/config.def
+STACK=$ROOT/deploy/stack.sh
+
+die() { echo "local.sh: $*" >&2; exit 1; }
+say() { echo "local.sh: $*" >&2; }
+
+# Prints the value of setting $1: the environment, else its config.def default.
+setting() {
+	local name=$1
+	if [ -n "${!name+x}" ]; then
+		printf '%s' "${!name}"
+		return
+	fi
+	sed -n "s/^HD_SETTING(\"$name\", \"\([^\"]*\)\".*/\1/p" "$CONFIG_DEF"
+}
+
+STATE=${HD_STATE_DIR:-$ROOT/var}
+BIN=${HD_BIN_DIR:-$ROOT/build/bin}
+DAEMONS=${HD_DAEMONS:-bus auth gateway}
+READY_TIMEOUT=${HD_READY_TIMEOUT_S:-30}
+LOG=$STATE/log
+RUN=$STATE/run
+PG_PORT=$(setting HD_PG_PORT)
+REDIS_PORT=$(setting HD_REDIS_PORT)
+
+# The settings every daemon gets: one stack, one set of addresses.
+export_settings() {
+	local n
+	export HD_DATABASE_URL="postgresql://hd_app@127.0.0.1:$PG_PORT/helpdesk"
+	export HD_DATABASE_ADMIN_URL="postgresql://hd_owner@127.0.0.1:$PG_PORT/helpdesk"
+	export HD_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+	for n in HD_HTTP_PORT HD_AUTH_URL HD_AUTH_ADMIN_PORT HD_BUS_PUB_URL HD_BUS_SUB_URL \
+		HD_BUS_ADMIN_PORT; do
+		export "$n=$(setting "$n")"
+	done
+	load_jwt_secret
+}
+
+# Random hex of $1 bytes (no openssl needed).
+random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+
+# HD_JWT_SECRET from the environment, else var/jwt.secret (created once, 0600).
+load_jwt_secret() {
+	[ -n "${HD_JWT_SECRET:-}" ] && { export HD_JWT_SECRET; return; }
+	if [ ! -s "$STATE/jwt.secret" ]; then
+		(umask 077 && random_hex 32 >"$STATE/jwt.secret")
+	fi
+	HD_JWT_SECRET=$(cat "$STATE/jwt.secret")
+	export HD_JWT_SECRET
+}
+
+# Admin passwords: the environment, else var/credentials, else generated now
+# (first start only: later the admins exist already) and kept in
+# var/credentials (0600) so that every `make run` can print them again.
+load_credentials() {
+	local first=$1 cred=$STATE/credentials generated=no n
+	for n in HD_PLATFORM_ADMIN_PASSWORD HD_DEMO_ADMIN_PASSWORD; do
+		[ -z "${!n:-}" ] && [ -s "$cred" ] && printf -v "$n" '%s' "$(sed -n "s/^$n=//p" "$cred")"
+		if [ -z "${!n:-}" ] && [ "$first" = yes ]; then
+			printf -v "$n" '%s' "$(random_hex 12)"
+			generated=yes
+		fi
+		export "$n=${!n:-}"
+	done
+	export HD_PLATFORM_ADMIN_EMAIL="$(setting HD_PLATFORM_ADMIN_EMAIL)"
+	export HD_DEMO_ADMIN_EMAIL="$(setting HD_DEMO_ADMIN_EMAIL)"
+	[ "$generated" = yes ] || return 0
+	(umask 077 && printf 'HD_PLATFORM_ADMIN_PASSWORD=%s\nHD_DEMO_ADMIN_PASSWORD=%s\n' \
+		"$HD_PLATFORM_ADMIN_PASSWORD" "$HD_DEMO_ADMIN_PASSWORD" >"$cred")
+}
+
+# Readiness probe of daemon $1: gateway /readyz on the HTTP port, the bus
+# /healthz (it has no dependencies), every other daemon /readyz on its admin port.
+ready_url() {
+	local name=$1 port
+	case $name in
+	gateway) echo "http://127.0.0.1:$(setting HD_HTTP_PORT)/readyz" ;;
+	bus) echo "http://127.0.0.1:$(setting HD_BUS_ADMIN_PORT)/healthz" ;;
+	*)
+		port=$(setting "HD_${name^^}_ADMIN_PORT")
+		[ -n "$port" ] || die "no HD_${name^^}_ADMIN_PORT for daemon $name"
+		echo "http://127.0.0.1:$port/readyz"
+		;;
+	esac
+}
+
+# Prints the pid of daemon $1 when it runs (checked against /proc, so a
+# recycled pid is never taken for ours).
+daemon_pid() {
+	local f=$RUN/$1.pid pid
+	[ -s "$f" ] || return 1
+	pid=$(cat "$f")
+	[ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "hd-$1" || return 1
+	echo "$pid"
+}
+
+wait_ready() {
+	local name=$1 url i
+	url=$(ready_url "$name")
+	for i in $(seq 1 $((READY_TIMEOUT * 10))); do
+		curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
+		if ! daemon_pid "$name" >/dev/null; then
+			tail -20 "$LOG/$name.log" >&2 || true
+			die "hd-$name exited during start-up (log: $LOG/$name.log)"
+		fi
+		sleep 0.1
+	done
+	tail -20 "$LOG/$name.log" >&2 || true
+	die "hd-$name not ready after ${READY_TIMEOUT}s at $url (log: $LOG/$name.log)"
+}
+
+# Starts daemon $1 in its own session (Ctrl-C reaches only this script, which
+# then stops the daemons in order), logs appended to var/log/NAME.log.
+daemon_start() {
+	local name=$1 bin=$BIN/hd-$1
+	[ -x "$bin" ] || die "$bin not found: build first (make)"
+	if daemon_pid "$name" >/dev/null; then
+		say "hd-$name already running"
+		return 0
+	fi
+	mkdir -p "$LOG" "$RUN"
+	(cd "$ROOT" && exec setsid "$bin" >>"$LOG/$name.log" 2>&1 </dev/null) &
+	echo $! >"$RUN/$name.pid"
+	wait_ready "$name"
+}
+
+# Stops daemon $1: signal $2 (TERM), then KILL after 10 s.
+daemon_stop() {
+	local name=$1 sig=${2:-TERM} pid i
+	pid=$(daemon_pid "$name") || { rm -f "$RUN/$name.pid"; return 0; }
+	kill -"$sig" "$pid" 2>/dev/null || true
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		say "hd-$name did not stop within 10 s: SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+		while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	fi
+	rm -f "$RUN/$name.pid"
+}
+
+# Runs one-off commands of the daemons that have them: migrations for those
+# with an sql/ folder, then the auth bootstrap (platform and demo tenants).
+prepare_database() {
+	local name
+	for name in $DAEMONS; do
+		[ -d "$ROOT/services/$name/sql" ] || continue
+		(cd "$ROOT" && "$BIN/hd-$name" --migrate >>"$LOG/migrate.log" 2>&1) ||
+			{ tail -20 "$LOG/migrate.log" >&2; die "hd-$name --migrate failed (log: $LOG/migrate.log)"; }
+	done
+	case " $DAEMONS " in
+	*" auth "*)
+		# stdout to the terminal: generated passwords must not reach a log file.
+		(cd "$ROOT" && "$BIN/hd-auth" --bootstrap 2>>"$LOG/bootstrap.log") ||
+			{ tail -20 "$LOG/bootstrap.log" >&2; die "hd-auth --bootstrap failed (log: $LOG/bootstrap.log)"; }
+		;;
+	esac
+}
+
+cmd_start() {
+	local first=no name
+	mkdir -p "$STATE" "$LOG" "$RUN"
+	chmod 700 "$RUN"
+	[ -s "$STATE/pg/PG_VERSION" ] || first=yes
+	"$STACK" db-start "$STATE" "$PG_PORT" "$REDIS_PORT" ${HD_DB_MODE:-}
+	export_settings
+	load_credentials "$first"
+	prepare_database
+	for name in $DAEMONS; do
+		daemon_start "$name"
+	done
+}
+
+cmd_stop() {
+	local name rev=""
+	for name in $DAEMONS; do rev="$name $rev"; done
+	for name in $rev; do daemon_stop "$name" TERM; done
+	"$STACK" db-stop "$STATE"
+}
+
+print_banner() {
+	local url="http://127.0.0.1:$(setting HD_HTTP_PORT)"
+	cat <<EOF
+
+Helpdesk is running at $url   (logs: $LOG/, Ctrl-C stops everything)
+
+  platform admin: tenant platform, $HD_PLATFORM_ADMIN_EMAIL, password ${HD_PLATFORM_ADMIN_PASSWORD:-(printed at first start)}
+  demo admin:     tenant acme,     $HD_DEMO_ADMIN_EMAIL, password ${HD_DEMO_ADMIN_PASSWORD:-(printed at first start)}
+
+EOF
+	[ -s "$STATE/credentials" ] && echo "  (generated passwords are kept in $STATE/credentials)"
+	echo
+}
+
+cmd_run() {
+	local tail_pid=""
+	# shellcheck disable=SC2317
+	on_signal() {
+		trap - INT TERM EXIT
+		[ -n "$tail_pid" ] && kill "$tail_pid" 2>/dev/null
+		echo
+		say "stopping"
+		cmd_stop
+		exit 0
+	}
+	trap on_signal INT TERM
+	trap 'cmd_stop' EXIT
+	cmd_start
+	print_banner
+	tail -n 0 -F "$LOG"/*.log &
+	tail_pid=$!
+	wait "$tail_pid" || true
+}
+
+cmd_status() {
+	local name pid
+	for name in $DAEMONS; do
+		if pid=$(daemon_pid "$name"); then echo "hd-$name running (pid $pid)"; else echo "hd-$name stopped"; fi
+	done
+}
+
+need_name() { [ -n "${1:-}" ] || die "usage: $0 ${2} NAME"; }
+
+case "${1:-}" in
+run) cmd_run ;;
+start) cmd_start ;;
+stop) cmd_stop ;;
+status) cmd_status ;;
+start-daemon) need_name "${2:-}" start-daemon; export_settings; load_credentials no; daemon_start "$2" ;;
+stop-daemon) need_name "${2:-}" stop-daemon; daemon_stop "$2" TERM ;;
+kill-daemon) need_name "${2:-}" kill-daemon; daemon_stop "$2" KILL ;;
+restart-postgres) "$STACK" pg-restart "$STATE" ;;
+*) die "usage: $0 run|start|stop|status|start-daemon NAME|stop-daemon NAME|kill-daemon NAME|restart-postgres" ;;
+esac

@@ -1,0 +1,89 @@
+/* Admission in one Redis round trip per request (ratelimit.h has the script
+ * and keys): denylisted token or deactivated user → 401, over a limit → 429
+ * with Retry-After, Redis unreachable → 503 (fail closed: without Redis we
+ * can neither honour logout nor bound login attempts). Then forward. */
+#include <stdio.h>
+#include <string.h>
+#include "hd/metrics.h"
+#include "gateway.h"
+
+static void redis_down(gw_req *gr)
+{
+	hd_metrics_add("hd_upstream_errors_total", "service=\"redis\",kind=\"unavailable\"", 1);
+	gw_reply_problem(gr, 503, "rate limiter unavailable: redis is not reachable");
+}
+
+/* Reads the script's {code, count, ttl}; false when the shape is wrong. */
+static bool reply_read(const hd_redis_reply *r, long long v[3])
+{
+	if (r == NULL || hd_redis_reply_type(r) != HD_REDIS_ARRAY || hd_redis_reply_elements(r) != 3)
+		return false;
+	for (size_t i = 0; i < 3; i++) {
+		const hd_redis_reply *e = hd_redis_reply_element(r, i);
+		if (e == NULL || hd_redis_reply_type(e) != HD_REDIS_INTEGER)
+			return false;
+		v[i] = hd_redis_reply_integer(e);
+	}
+	return true;
+}
+
+static void admit_cb(hd_err err, const hd_redis_reply *r, void *arg)
+{
+	gw_req *gr = arg;
+	const gw_config *cfg = &gr->loop->gw->cfg;
+	long login = strcmp(gr->match.route->op, "auth.login") == 0 ? cfg->login_ip_limit : 0;
+	long long v[3];
+	char detail[128];
+
+	if (err != HD_OK || !reply_read(r, v) ||
+	    !gw_rl_decide(v[0], v[1], v[2], cfg->rate_limit, login, &gr->rl)) {
+		redis_down(gr);
+		return;
+	}
+	if (gr->rl.code == GW_RL_TOKEN_REVOKED || gr->rl.code == GW_RL_USER_OFF) {
+		gw_reply_header(gr, "WWW-Authenticate", "Bearer realm=\"helpdesk\", error=\"invalid_token\"");
+		gw_reply_problem(gr, 401, gr->rl.code == GW_RL_TOKEN_REVOKED
+						  ? "invalid access token: revoked"
+						  : "invalid access token: the user is deactivated");
+		return;
+	}
+	gr->rl_set = true;
+	if (gr->rl.limited) {
+		snprintf(detail, sizeof(detail), "%s exceeded; retry in %ld s",
+			 gr->rl.code == GW_RL_LOGIN_LIMITED ? "login rate limit" : "rate limit",
+			 gr->rl.reset_s);
+		gw_reply_problem(gr, 429, detail);
+		return;
+	}
+	gw_upstream_forward(gr);
+}
+
+void gw_admit_start(gw_req *gr)
+{
+	const gw_config *cfg = &gr->loop->gw->cfg;
+	bool login = strcmp(gr->match.route->op, "auth.login") == 0;
+	gw_rl_keys k;
+	char limit[24], window[24], login_limit[24];
+	bool ok = gr->authed ? gw_rl_keys_user(&k, gr->claims.tid, gr->claims.sub, gr->claims.jti)
+			     : gw_rl_keys_anon(&k, gr->client_ip);
+
+	if (!ok) {
+		if (gr->authed)
+			gw_reply_header(gr, "WWW-Authenticate", "Bearer realm=\"helpdesk\", error=\"invalid_token\"");
+		gw_reply_problem(gr, gr->authed ? 401 : 400,
+				 gr->authed ? "invalid access token: tid, sub and jti are required"
+					    : "the client address is unknown");
+		return;
+	}
+	if (!hd_redis_ready(gr->loop->redis)) {
+		redis_down(gr);
+		return;
+	}
+	snprintf(limit, sizeof(limit), "%ld", cfg->rate_limit);
+	snprintf(window, sizeof(window), "%d", GW_RL_WINDOW_S);
+	snprintf(login_limit, sizeof(login_limit), "%ld", login ? cfg->login_ip_limit : 0L);
+	const char *keys[4] = {k.counter, k.login, k.deny, k.user_off};
+	const char *args[4] = {limit, window, login_limit, gr->authed ? "1" : "0"};
+	if (hd_redis_eval(gr->loop->redis, gw_rl_script, 4, keys, 4, args, admit_cb, gr) != HD_OK)
+		redis_down(gr);
+}

@@ -1,0 +1,114 @@
+/* The gateway's shared state and the steps of one request. Threads: main
+ * starts HD_HTTP_THREADS worker loops (libs worker.h); each loop owns one
+ * evhttp bound to the shared port (SO_REUSEPORT) and one Redis client. A
+ * request lives on the loop that accepted it from start to reply; the only
+ * other thread that touches it is NNG's reply callback, which just posts it
+ * back to its loop (hd_worker_post). */
+#ifndef GW_GATEWAY_H
+#define GW_GATEWAY_H
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+#include "hd/jwt.h"
+#include "hd/redis.h"
+#include "hd/rpc.h"
+#include "hd/worker.h"
+#include "cors.h"
+#include "ratelimit.h"
+#include "route.h"
+
+#define GW_VERSION "0.1.0"
+
+struct evhttp;
+struct evhttp_request;
+struct evhttp_bound_socket;
+
+/* Settings read once at start. */
+typedef struct gw_config {
+	char bind[128];
+	long port;
+	long threads;
+	long max_body;
+	long upstream_timeout_ms;
+	long rate_limit;     /* per minute, per user or per anonymous address */
+	long login_ip_limit; /* logins per minute per address */
+	char redis_url[512];
+} gw_config;
+
+/* Process-wide state: written by main before the loops start, read-only
+ * afterwards except the atomics. */
+typedef struct gw {
+	gw_config cfg;
+	gw_cors cors;
+	hd_jwt_keys keys;
+	char *jwks; /* served at /.well-known/jwks.json */
+	size_t jwks_len;
+	hd_rpc_client *upstream[GW_SVC__COUNT];
+	hd_worker_pool *pool;
+	atomic_int inflight;   /* requests accepted and not yet answered */
+	atomic_bool accepting; /* false once shutdown began */
+} gw;
+
+/* What one loop owns (set up and torn down on its own thread). */
+typedef struct gw_loop {
+	gw *gw;
+	hd_worker *worker;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
+	hd_redis *redis;
+} gw_loop;
+
+/* One request in flight; owned by its loop, freed by gw_reply_send. */
+typedef struct gw_req {
+	gw_loop *loop;
+	struct evhttp_request *req;
+	struct timespec start;
+	unsigned method;
+	gw_match match;
+	char request_id[GW_REQUEST_ID_MAX + 1];
+	char client_ip[64];
+	hd_jwt_claims claims;
+	bool authed;
+	gw_rl_decision rl;
+	bool rl_set;
+	/* the upstream answer, filled on the NNG thread before the hand-off */
+	hd_err up_err;
+	char *up_raw;
+	size_t up_len;
+} gw_req;
+
+/* http.c: worker init/fini callbacks that set up and free a loop. */
+hd_err gw_loop_init_cb(hd_worker *w, void *arg);
+void gw_loop_fini_cb(hd_worker *w, void *arg);
+/* http.c: stops accepting connections on the loop of worker arg (posted to it). */
+void gw_loop_stop_accepting(void *arg);
+
+/* auth.c: verifies the token and the role of gr's route; on failure it has
+ * answered (401/403) and returns false. */
+bool gw_auth_check(gw_req *gr);
+
+/* admit.c: runs the Redis admission script, then forwards (or answers 429,
+ * 401 or 503). */
+void gw_admit_start(gw_req *gr);
+
+/* upstream.c: opens/closes one client per service; forwards gr. */
+hd_err gw_upstream_open(gw *g);
+void gw_upstream_close(gw *g);
+void gw_upstream_forward(gw_req *gr);
+
+/* local.c: answers the gateway's own routes. */
+void gw_local_answer(gw_req *gr);
+
+/* reply.c: declares the metrics; answers and frees gr (never touch gr after).
+ * body is copied; content_type NULL sends none. */
+void gw_metrics_declare(void);
+void gw_reply_send(gw_req *gr, int status, const char *content_type, const char *body, size_t len);
+/* Answers problem+json for status with detail. */
+void gw_reply_problem(gw_req *gr, int status, const char *detail);
+/* Adds an output header to gr's response. */
+void gw_reply_header(gw_req *gr, const char *name, const char *value);
+/* Returns gr's request header name, or NULL. */
+const char *gw_req_header(const gw_req *gr, const char *name);
+
+#endif

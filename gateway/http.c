@@ -1,0 +1,270 @@
+/* The HTTP side: one evhttp per worker loop, all bound to the same port with
+ * SO_REUSEPORT so the kernel spreads connections, and the generic callback
+ * that applies the early rules of ARCHITECTURE.md step 1 in order: request
+ * id, CORS, route (404/405), body size (413), content type (415); then the
+ * gateway's own routes, the token (auth.c), admission (admit.c) and the hop
+ * (upstream.c). Everything here runs on the loop's own thread. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include "hd/log.h"
+#include "hd/metrics.h"
+#include "hd/uuid.h"
+#include "gateway.h"
+
+#define GW_MAX_HEADERS_BYTES 16384
+#define GW_IDLE_TIMEOUT_S 60
+
+static unsigned method_bit(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return GW_GET;
+	case EVHTTP_REQ_POST: return GW_POST;
+	case EVHTTP_REQ_PUT: return GW_PUT;
+	case EVHTTP_REQ_PATCH: return GW_PATCH;
+	case EVHTTP_REQ_DELETE: return GW_DELETE;
+	case EVHTTP_REQ_HEAD: return GW_HEAD;
+	case EVHTTP_REQ_OPTIONS: return GW_OPTIONS;
+	default: return 0;
+	}
+}
+
+/* Keeps the client's X-Request-Id when sane, else makes a UUIDv7. */
+static void request_id_assign(gw_req *gr)
+{
+	const char *id = gw_req_header(gr, "X-Request-Id");
+	if (gw_request_id_valid(id))
+		snprintf(gr->request_id, sizeof(gr->request_id), "%s", id);
+	else if (hd_uuid_v7(gr->request_id) != HD_OK)
+		snprintf(gr->request_id, sizeof(gr->request_id), "unknown");
+}
+
+static void peer_record(gw_req *gr)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(gr->req);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &addr, &port);
+	snprintf(gr->client_ip, sizeof(gr->client_ip), "%s", addr ? addr : "");
+}
+
+/* Adds the CORS response headers; returns the Origin when it is allowed. */
+static const char *cors_apply(gw_req *gr)
+{
+	const char *origin = gw_req_header(gr, "Origin");
+	const gw_cors *cors = &gr->loop->gw->cors;
+	gw_reply_header(gr, "Vary", "Origin");
+	if (!gw_cors_allowed(cors, origin))
+		return NULL;
+	gw_reply_header(gr, "Access-Control-Allow-Origin", cors->any ? "*" : origin);
+	gw_reply_header(gr, "Access-Control-Expose-Headers", GW_CORS_EXPOSE_HEADERS);
+	return origin;
+}
+
+/* OPTIONS: a CORS preflight or a plain "what may I do here". */
+static void options_answer(gw_req *gr, const char *path, bool origin_ok)
+{
+	gw_match m;
+	char allow[96], age[16];
+	bool preflight = gw_req_header(gr, "Origin") != NULL &&
+			 gw_req_header(gr, "Access-Control-Request-Method") != NULL;
+
+	if (gw_route_match(GW_GET, path, strlen(path), &m) == GW_MATCH_NOT_FOUND) {
+		gw_reply_problem(gr, 404, "no such route");
+		return;
+	}
+	gw_method_list(m.allow | GW_OPTIONS, allow, sizeof(allow));
+	if (preflight && !origin_ok) {
+		gw_reply_problem(gr, 403, "this origin is not allowed (HD_CORS_ORIGINS)");
+		return;
+	}
+	if (preflight) {
+		snprintf(age, sizeof(age), "%d", GW_CORS_MAX_AGE_S);
+		gw_reply_header(gr, "Access-Control-Allow-Methods", allow);
+		gw_reply_header(gr, "Access-Control-Allow-Headers", GW_CORS_ALLOW_HEADERS);
+		gw_reply_header(gr, "Access-Control-Max-Age", age);
+	} else {
+		gw_reply_header(gr, "Allow", allow);
+	}
+	gw_reply_send(gr, 204, NULL, NULL, 0);
+}
+
+/* 413 and 415; false when answered. */
+static bool body_check(gw_req *gr)
+{
+	long max = gr->loop->gw->cfg.max_body;
+	const char *cl = gw_req_header(gr, "Content-Length");
+	size_t len = evbuffer_get_length(evhttp_request_get_input_buffer(gr->req));
+	char detail[96];
+
+	if ((cl != NULL && strtoll(cl, NULL, 10) > max) || len > (size_t)max) {
+		snprintf(detail, sizeof(detail), "the body is larger than %ld bytes", max);
+		gw_reply_problem(gr, 413, detail);
+		return false;
+	}
+	if (len > 0 && (gr->method & (GW_POST | GW_PUT | GW_PATCH)) &&
+	    !gw_content_type_is_json(gw_req_header(gr, "Content-Type"))) {
+		gw_reply_problem(gr, 415, "the body must be application/json");
+		return false;
+	}
+	return true;
+}
+
+/* Route match; false when answered (404/405). */
+static bool route_check(gw_req *gr, const char *path)
+{
+	char allow[96];
+	switch (gw_route_match(gr->method, path, strlen(path), &gr->match)) {
+	case GW_MATCH_OK:
+		return true;
+	case GW_MATCH_METHOD:
+		gw_method_list(gr->match.allow | GW_OPTIONS, allow, sizeof(allow));
+		gw_reply_header(gr, "Allow", allow);
+		gw_reply_problem(gr, 405, "this route does not take this method");
+		return false;
+	default:
+		gw_reply_problem(gr, 404, "no such route");
+		return false;
+	}
+}
+
+static void request_cb(struct evhttp_request *req, void *arg)
+{
+	gw_loop *loop = arg;
+	gw_req *gr = calloc(1, sizeof(*gr));
+	if (gr == NULL) {
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	gr->loop = loop;
+	gr->req = req;
+	clock_gettime(CLOCK_MONOTONIC, &gr->start);
+	atomic_fetch_add(&loop->gw->inflight, 1);
+	hd_metrics_add("hd_http_inflight", NULL, 1);
+	gr->method = method_bit(evhttp_request_get_command(req));
+	request_id_assign(gr);
+	peer_record(gr);
+	gw_reply_header(gr, "X-Request-Id", gr->request_id);
+	bool origin_ok = cors_apply(gr) != NULL;
+
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	if (path == NULL || path[0] == '\0') {
+		gw_reply_problem(gr, 404, "no such route");
+		return;
+	}
+	if (gr->method == GW_OPTIONS) {
+		options_answer(gr, path, origin_ok);
+		return;
+	}
+	if (!route_check(gr, path) || !body_check(gr))
+		return;
+	if (gr->match.route->service == GW_SVC_gateway) {
+		gw_local_answer(gr);
+		return;
+	}
+	if (!gw_auth_check(gr))
+		return;
+	gw_admit_start(gr);
+}
+
+/* Binds a listener with SO_REUSEPORT on the configured address. */
+static struct evconnlistener *listener_open(struct event_base *base, const gw_config *cfg)
+{
+	char spec[160];
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	bool v6 = strchr(cfg->bind, ':') != NULL;
+	snprintf(spec, sizeof(spec), v6 ? "[%s]:%ld" : "%s:%ld", cfg->bind, cfg->port);
+	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) != 0) {
+		hd_log_error("HD_HTTP_BIND/HD_HTTP_PORT do not form an address: %s", spec);
+		return NULL;
+	}
+	struct evconnlistener *lev = evconnlistener_new_bind(
+		base, NULL, NULL,
+		LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_FREE, 1024,
+		(struct sockaddr *)&ss, sslen);
+	if (lev == NULL)
+		hd_log_error("cannot listen on %s: %s", spec,
+			     evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	return lev;
+}
+
+static hd_err http_open(gw_loop *loop, struct event_base *base)
+{
+	const gw_config *cfg = &loop->gw->cfg;
+	loop->http = evhttp_new(base);
+	if (loop->http == NULL)
+		return HD_ERR_NOMEM;
+	evhttp_set_allowed_methods(loop->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+						       EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+						       EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+	/* A hard cap above the limit, so that a body between the limit and the
+	 * cap gets our problem+json 413 (evhttp's own 413 is HTML). */
+	evhttp_set_max_body_size(loop->http, (ev_ssize_t)cfg->max_body * 2);
+	evhttp_set_max_headers_size(loop->http, GW_MAX_HEADERS_BYTES);
+	evhttp_set_timeout(loop->http, GW_IDLE_TIMEOUT_S);
+	evhttp_set_gencb(loop->http, request_cb, loop);
+	struct evconnlistener *lev = listener_open(base, cfg);
+	if (lev == NULL)
+		return HD_ERR_IO;
+	loop->bound = evhttp_bind_listener(loop->http, lev);
+	if (loop->bound == NULL) {
+		evconnlistener_free(lev);
+		return HD_ERR_IO;
+	}
+	return HD_OK;
+}
+
+hd_err gw_loop_init_cb(hd_worker *w, void *arg)
+{
+	gw_loop *loop = calloc(1, sizeof(*loop));
+	hd_err err;
+	const char *step;
+
+	if (loop == NULL)
+		return HD_ERR_NOMEM;
+	loop->gw = arg;
+	loop->worker = w;
+	step = "http";
+	if ((err = http_open(loop, hd_worker_base(w))) != HD_OK)
+		goto fail;
+	step = "redis";
+	if ((err = hd_redis_create(&loop->redis, hd_worker_base(w), loop->gw->cfg.redis_url)) != HD_OK)
+		goto fail;
+	hd_worker_set_data(w, loop);
+	return HD_OK;
+fail:
+	hd_log_error("loop %d: %s set-up failed: %s", hd_worker_index(w), step, hd_strerror(err));
+	if (loop->http != NULL)
+		evhttp_free(loop->http);
+	free(loop);
+	return err;
+}
+
+void gw_loop_stop_accepting(void *arg)
+{
+	gw_loop *loop = hd_worker_data(arg);
+	if (loop != NULL && loop->bound != NULL)
+		evhttp_del_accept_socket(loop->http, loop->bound);
+	if (loop != NULL)
+		loop->bound = NULL;
+}
+
+void gw_loop_fini_cb(hd_worker *w, void *arg)
+{
+	gw_loop *loop = hd_worker_data(w);
+	if (loop == NULL)
+		return;
+	/* Pending Redis commands fail (answered 503) while evhttp still lives. */
+	hd_redis_destroy(loop->redis);
+	evhttp_free(loop->http);
+	hd_worker_set_data(w, NULL);
+	free(loop);
+}

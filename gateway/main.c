@@ -1,0 +1,112 @@
+/* hd-gateway: reads its settings, loads the token keys, opens one client per
+ * service, starts HD_HTTP_THREADS loops sharing the port, and on SIGTERM or
+ * SIGINT stops accepting, lets in-flight requests finish (bounded by the
+ * upstream deadline), then closes everything in reverse order. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <event2/thread.h>
+#include "hd/config.h"
+#include "hd/log.h"
+#include "gateway.h"
+
+static hd_err config_load(gw_config *cfg)
+{
+	hd_err err = HD_OK;
+	snprintf(cfg->bind, sizeof(cfg->bind), "%s", hd_config_str("HD_HTTP_BIND"));
+	snprintf(cfg->redis_url, sizeof(cfg->redis_url), "%s", hd_config_str("HD_REDIS_URL"));
+	if (hd_config_int("HD_HTTP_PORT", 1, 65535, &cfg->port) != HD_OK ||
+	    hd_config_int("HD_HTTP_THREADS", 1, 256, &cfg->threads) != HD_OK ||
+	    hd_config_int("HD_MAX_BODY_BYTES", 1, 64L * 1024 * 1024, &cfg->max_body) != HD_OK ||
+	    hd_config_int("HD_UPSTREAM_TIMEOUT_MS", 10, 600000, &cfg->upstream_timeout_ms) != HD_OK ||
+	    hd_config_int("HD_RATE_LIMIT_PER_MIN", 1, 100000000, &cfg->rate_limit) != HD_OK ||
+	    hd_config_int("HD_LOGIN_IP_LIMIT", 1, 100000000, &cfg->login_ip_limit) != HD_OK)
+		err = HD_ERR_INVALID;
+	return err;
+}
+
+/* Waits up to ms for the in-flight requests to be answered. */
+static void drain(gw *g, long ms)
+{
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	for (long waited = 0; waited < ms && atomic_load(&g->inflight) > 0; waited += 10)
+		nanosleep(&tick, NULL);
+	if (atomic_load(&g->inflight) > 0)
+		hd_log_warn("shutting down with %d requests in flight", atomic_load(&g->inflight));
+}
+
+static void serve(gw *g)
+{
+	sigset_t set;
+	int sig = 0;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	hd_log_info("listening on %s:%ld with %ld loops", g->cfg.bind, g->cfg.port, g->cfg.threads);
+	sigwait(&set, &sig);
+	hd_log_info("signal %d: draining", sig);
+	atomic_store(&g->accepting, false);
+	for (int i = 0; i < hd_worker_pool_size(g->pool); i++) {
+		hd_worker *w = hd_worker_pool_get(g->pool, i);
+		hd_worker_post(w, gw_loop_stop_accepting, w);
+	}
+	drain(g, g->cfg.upstream_timeout_ms + 1000);
+}
+
+int main(int argc, char **argv)
+{
+	static gw g;
+	sigset_t set;
+	int rc = 1;
+	const char *step;
+
+	hd_log_init("gateway", hd_config_str("HD_LOG_LEVEL"));
+	step = "configuration";
+	if (config_load(&g.cfg) != HD_OK || !gw_cors_init(&g.cors, hd_config_str("HD_CORS_ORIGINS")))
+		goto fail;
+	step = "token keys";
+	if (hd_jwt_keys_load(&g.keys, false) != HD_OK)
+		goto fail;
+	step = "jwks";
+	if (hd_jwt_jwks_json(&g.keys, &g.jwks) != HD_OK)
+		goto fail_keys;
+	g.jwks_len = strlen(g.jwks);
+	gw_metrics_declare();
+	evthread_use_pthreads();
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL); /* the loops inherit the mask */
+	step = "service clients";
+	if (gw_upstream_open(&g) != HD_OK)
+		goto fail_jwks;
+	step = "http loops";
+	atomic_store(&g.accepting, true);
+	if (hd_worker_pool_create(&g.pool, (int)g.cfg.threads, gw_loop_init_cb, gw_loop_fini_cb, &g) !=
+	    HD_OK)
+		goto fail_upstream;
+	serve(&g);
+	rc = 0;
+	/* Late replies are answered by the loops before they stop. */
+	gw_upstream_close(&g);
+	hd_worker_pool_destroy(g.pool);
+	goto fail_jwks;
+fail_upstream:
+	gw_upstream_close(&g);
+fail_jwks:
+	free(g.jwks);
+fail_keys:
+	hd_jwt_keys_fini(&g.keys);
+fail:
+	if (rc != 0)
+		hd_log_error("start-up failed: %s", step);
+	else
+		hd_log_info("stopped");
+	(void)argc;
+	(void)argv;
+	return rc;
+}

@@ -1,0 +1,218 @@
+/* Route table and pure request rules (see route.h). The table is routes.def
+ * expanded once; matching walks it comparing segment by segment, so a path
+ * is checked against every pattern without allocating. */
+#include "route.h"
+#include <string.h>
+#include <strings.h>
+#include "hd/uuid.h"
+
+#define GW_METHOD_GET GW_GET
+#define GW_METHOD_POST GW_POST
+#define GW_METHOD_PUT GW_PUT
+#define GW_METHOD_PATCH GW_PATCH
+#define GW_METHOD_DELETE GW_DELETE
+
+static const gw_route routes[] = {
+#define HD_ROUTE(method, pattern, service, op, roles, pub) \
+	{GW_METHOD_##method, pattern, GW_SVC_##service, op, roles, pub},
+#include "routes.def"
+#undef HD_ROUTE
+};
+
+static const struct {
+	unsigned bit;
+	const char *name;
+} methods[] = {
+	{GW_GET, "GET"},       {GW_HEAD, "HEAD"},     {GW_POST, "POST"},      {GW_PUT, "PUT"},
+	{GW_PATCH, "PATCH"},   {GW_DELETE, "DELETE"}, {GW_OPTIONS, "OPTIONS"},
+};
+
+static const struct {
+	unsigned bit;
+	const char *name;
+} roles[] = {
+	{GW_ROLE_ADMIN, "admin"},
+	{GW_ROLE_AGENT, "agent"},
+	{GW_ROLE_TECHNICIAN, "technician"},
+	{GW_ROLE_CUSTOMER, "customer"},
+	{GW_ROLE_PLATFORM_ADMIN, "platform_admin"},
+};
+
+static const char *const service_names[] = {
+#define HD_SERVICE(name, setting) #name,
+#include "services.def"
+#undef HD_SERVICE
+};
+
+const gw_route *gw_route_table(size_t *count)
+{
+	*count = sizeof(routes) / sizeof(routes[0]);
+	return routes;
+}
+
+/* Length of the segment starting at s (up to '/' or end). */
+static size_t segment_len(const char *s, size_t len)
+{
+	const char *slash = memchr(s, '/', len);
+	return slash ? (size_t)(slash - s) : len;
+}
+
+/* Records parameter {name} = value[0..vlen) when value is a UUID. */
+static bool param_take(gw_match *m, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	if (vlen != 36 || nlen >= sizeof(m->params[0].name) || m->nparams >= HD_ENVELOPE_MAX_PARAMS)
+		return false;
+	memcpy(m->params[m->nparams].value, value, vlen);
+	m->params[m->nparams].value[vlen] = '\0';
+	if (!hd_uuid_valid(m->params[m->nparams].value))
+		return false;
+	memcpy(m->params[m->nparams].name, name, nlen);
+	m->params[m->nparams].name[nlen] = '\0';
+	m->nparams++;
+	return true;
+}
+
+/* Matches path[0..len) against pattern, filling m's parameters. */
+static bool pattern_match(const char *pattern, const char *path, size_t len, gw_match *m)
+{
+	size_t plen = strlen(pattern);
+	m->nparams = 0;
+	while (plen > 0 && len > 0) {
+		if (*pattern != '/' || *path != '/')
+			return false;
+		pattern++, plen--, path++, len--;
+		size_t ps = segment_len(pattern, plen), s = segment_len(path, len);
+		if (ps >= 2 && pattern[0] == '{' && pattern[ps - 1] == '}') {
+			if (!param_take(m, pattern + 1, ps - 2, path, s))
+				return false;
+		} else if (ps != s || memcmp(pattern, path, s) != 0) {
+			return false;
+		}
+		pattern += ps, plen -= ps, path += s, len -= s;
+	}
+	return plen == 0 && len == 0;
+}
+
+gw_match_result gw_route_match(unsigned method, const char *path, size_t len, gw_match *m)
+{
+	gw_match probe;
+	memset(m, 0, sizeof(*m));
+	if (len == 0 || len > GW_PATH_MAX || path[0] != '/')
+		return GW_MATCH_NOT_FOUND;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!pattern_match(routes[i].pattern, path, len, &probe))
+			continue;
+		m->allow |= routes[i].method;
+		if (routes[i].method == method && m->route == NULL) {
+			unsigned allow = m->allow;
+			*m = probe;
+			m->route = &routes[i];
+			m->allow = allow;
+		}
+	}
+	if (m->route != NULL)
+		return GW_MATCH_OK;
+	return m->allow ? GW_MATCH_METHOD : GW_MATCH_NOT_FOUND;
+}
+
+unsigned gw_method_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(methods[i].name, name) == 0)
+			return methods[i].bit;
+	return 0;
+}
+
+const char *gw_method_name(unsigned method)
+{
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (methods[i].bit == method)
+			return methods[i].name;
+	return "OTHER";
+}
+
+void gw_method_list(unsigned allow, char *out, size_t size)
+{
+	size_t used = 0;
+	if (size == 0)
+		return;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (!(allow & methods[i].bit))
+			continue;
+		size_t need = strlen(methods[i].name) + (used ? 2 : 0);
+		if (used + need + 1 > size)
+			return;
+		if (used)
+			memcpy(out + used, ", ", 2), used += 2;
+		memcpy(out + used, methods[i].name, strlen(methods[i].name) + 1);
+		used += strlen(methods[i].name);
+	}
+}
+
+unsigned gw_role_parse(const char *role)
+{
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (strcmp(roles[i].name, role) == 0)
+			return roles[i].bit;
+	return 0;
+}
+
+const char *gw_service_name(gw_service svc)
+{
+	return svc < GW_SVC__COUNT ? service_names[svc] : "gateway";
+}
+
+bool gw_content_type_is_json(const char *value)
+{
+	static const char json[] = "application/json";
+	if (value == NULL || strncasecmp(value, json, sizeof(json) - 1) != 0)
+		return false;
+	value += sizeof(json) - 1;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (*value == '\0')
+		return true;
+	if (*value++ != ';')
+		return false;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (strncasecmp(value, "charset=", 8) != 0)
+		return false;
+	value += 8;
+	if (*value == '"')
+		return strcasecmp(value, "\"utf-8\"") == 0;
+	return strcasecmp(value, "utf-8") == 0;
+}
+
+bool gw_request_id_valid(const char *value)
+{
+	size_t n = 0;
+	if (value == NULL)
+		return false;
+	for (; value[n] != '\0'; n++) {
+		char c = value[n];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '.' || c == '_' || c == ':' || c == '-';
+		if (!ok || n >= GW_REQUEST_ID_MAX)
+			return false;
+	}
+	return n > 0;
+}
+
+bool gw_bearer_token(const char *value, const char **token, size_t *len)
+{
+	if (value == NULL || strncasecmp(value, "Bearer ", 7) != 0)
+		return false;
+	value += 7;
+	while (*value == ' ')
+		value++;
+	size_t n = strlen(value);
+	while (n > 0 && value[n - 1] == ' ')
+		n--;
+	if (n == 0 || memchr(value, ' ', n) != NULL || memchr(value, '\t', n) != NULL)
+		return false;
+	*token = value;
+	*len = n;
+	return true;
+}

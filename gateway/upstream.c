@@ -1,0 +1,194 @@
+/* Forwarding to the daemons (ARCHITECTURE.md step 4): one hd_rpc_client per
+ * service of services.def, the envelope built from the request and its
+ * verified claims (the body bytes as the client sent them), and the reply
+ * handed from NNG's thread back to the request's own loop, where it is
+ * mapped to HTTP: not connected 503 at once, deadline passed 504, garbage 502. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include "hd/config.h"
+#include "hd/log.h"
+#include "hd/metrics.h"
+#include "gateway.h"
+
+#define GW_IDEMPOTENCY_KEY_MAX 255
+
+static const char *const service_settings[] = {
+#define HD_SERVICE(name, setting) setting,
+#include "services.def"
+#undef HD_SERVICE
+};
+
+hd_err gw_upstream_open(gw *g)
+{
+	for (int i = 0; i < GW_SVC__COUNT; i++) {
+		hd_err err = hd_rpc_client_open(&g->upstream[i], hd_config_str(service_settings[i]));
+		if (err != HD_OK) {
+			hd_log_error("cannot open the %s client (%s): %s", gw_service_name((gw_service)i),
+				     service_settings[i], hd_strerror(err));
+			gw_upstream_close(g);
+			return err;
+		}
+	}
+	return HD_OK;
+}
+
+void gw_upstream_close(gw *g)
+{
+	for (int i = 0; i < GW_SVC__COUNT; i++) {
+		hd_rpc_client_close(g->upstream[i]);
+		g->upstream[i] = NULL;
+	}
+}
+
+static void upstream_error(gw_req *gr, const char *kind, int status, const char *what)
+{
+	char labels[128], detail[160];
+	const char *svc = gw_service_name(gr->match.route->service);
+	snprintf(labels, sizeof(labels), "service=\"%s\",kind=\"%s\"", svc, kind);
+	hd_metrics_add("hd_upstream_errors_total", labels, 1);
+	snprintf(detail, sizeof(detail), "the %s service %s", svc, what);
+	gw_reply_problem(gr, status, detail);
+}
+
+/* Copies the forwarded request headers; false (answered) on a bad one. */
+static bool headers_fill(gw_req *gr, hd_envelope *e)
+{
+	static const char *const names[] = {"idempotency-key", "if-match", "traceparent", "tracestate",
+					    "user-agent"};
+	char value[sizeof(e->headers[0].value)];
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *v = gw_req_header(gr, names[i]);
+		if (v == NULL)
+			continue;
+		if (i == 0 && (v[0] == '\0' || strlen(v) > GW_IDEMPOTENCY_KEY_MAX)) {
+			gw_reply_problem(gr, 400, "Idempotency-Key must be 1 to 255 characters");
+			return false;
+		}
+		/* Over-long optional headers are cut (user-agent) or dropped. */
+		snprintf(value, sizeof(value), "%s", v);
+		if (strlen(v) >= sizeof(value) && i != 4)
+			continue;
+		if (hd_envelope_add_header(e, names[i], value) != HD_OK)
+			continue;
+	}
+	return true;
+}
+
+/* Fills the envelope; false (answered) when the request cannot be sent. */
+static bool envelope_fill(gw_req *gr, hd_envelope *e)
+{
+	struct timespec now;
+	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(gr->req));
+	struct evbuffer *in = evhttp_request_get_input_buffer(gr->req);
+
+	memset(e, 0, sizeof(*e));
+	e->version = HD_ENVELOPE_VERSION;
+	snprintf(e->op, sizeof(e->op), "%s", gr->match.route->op);
+	snprintf(e->request_id, sizeof(e->request_id), "%s", gr->request_id);
+	snprintf(e->client_ip, sizeof(e->client_ip), "%s", gr->client_ip);
+	if (gr->authed) {
+		snprintf(e->tenant_id, sizeof(e->tenant_id), "%s", gr->claims.tid);
+		snprintf(e->user_id, sizeof(e->user_id), "%s", gr->claims.sub);
+		snprintf(e->role, sizeof(e->role), "%s", gr->claims.role);
+		snprintf(e->token_id, sizeof(e->token_id), "%s", gr->claims.jti);
+		e->token_exp = gr->claims.exp;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	e->deadline_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
+			 gr->loop->gw->cfg.upstream_timeout_ms;
+	if (query != NULL && strlen(query) >= sizeof(e->query)) {
+		gw_reply_problem(gr, 414, "the query string is too long");
+		return false;
+	}
+	snprintf(e->query, sizeof(e->query), "%s", query ? query : "");
+	for (size_t i = 0; i < gr->match.nparams; i++)
+		hd_envelope_add_param(e, gr->match.params[i].name, gr->match.params[i].value);
+	if (!headers_fill(gr, e))
+		return false;
+	e->body_len = evbuffer_get_length(in);
+	e->body = e->body_len ? (const char *)evbuffer_pullup(in, -1) : NULL;
+	return true;
+}
+
+static void reply_headers_copy(gw_req *gr, const hd_reply *rep)
+{
+	static const char *const own[] = {"content-type", "content-length", "connection",
+					  "transfer-encoding", "x-request-id", "keep-alive"};
+	for (size_t i = 0; i < rep->nheaders; i++) {
+		bool skip = false;
+		for (size_t j = 0; j < sizeof(own) / sizeof(own[0]); j++)
+			skip = skip || strcasecmp(rep->headers[i].name, own[j]) == 0;
+		if (!skip)
+			gw_reply_header(gr, rep->headers[i].name, rep->headers[i].value);
+	}
+}
+
+/* Runs on the request's loop with the upstream answer. */
+static void forward_done(void *arg)
+{
+	gw_req *gr = arg;
+	char *raw = gr->up_raw;
+	hd_reply rep;
+
+	gr->up_raw = NULL;
+	if (gr->up_err == HD_ERR_TIMEOUT)
+		upstream_error(gr, "timeout", 504, "did not answer in time");
+	else if (gr->up_err != HD_OK)
+		upstream_error(gr, "unavailable", 503, "is unavailable");
+	else if (hd_reply_decode(raw, gr->up_len, &rep) != HD_OK || rep.status < 100 || rep.status > 599)
+		upstream_error(gr, "bad_reply", 502, "sent a malformed reply");
+	else {
+		reply_headers_copy(gr, &rep);
+		gw_reply_send(gr, rep.status,
+			      rep.body_len == 0 ? NULL
+			      : rep.status >= 400 ? "application/problem+json"
+						  : "application/json",
+			      rep.body, rep.body_len);
+	}
+	hd_rpc_free(raw);
+}
+
+/* Runs on an NNG thread: only record and hand back. */
+static void forward_reply_cb(hd_err err, char *raw, size_t raw_len, void *arg)
+{
+	gw_req *gr = arg;
+	gr->up_err = err;
+	gr->up_raw = err == HD_OK ? raw : NULL;
+	gr->up_len = err == HD_OK ? raw_len : 0;
+	if (hd_worker_post(gr->loop->worker, forward_done, gr) != HD_OK)
+		hd_log_error("cannot hand reply %s back to its loop", gr->request_id);
+}
+
+void gw_upstream_forward(gw_req *gr)
+{
+	hd_rpc_client *c = gr->loop->gw->upstream[gr->match.route->service];
+	hd_envelope *e = malloc(sizeof(*e));
+	char *msg = NULL;
+	size_t len = 0;
+
+	if (e == NULL) {
+		gw_reply_problem(gr, 500, "out of memory");
+		return;
+	}
+	if (!envelope_fill(gr, e))
+		goto done;
+	if (!hd_rpc_client_connected(c)) {
+		upstream_error(gr, "unavailable", 503, "is unavailable");
+		goto done;
+	}
+	if (hd_envelope_encode(e, &msg, &len) != HD_OK) {
+		gw_reply_problem(gr, 500, "cannot encode the request envelope");
+		goto done;
+	}
+	hd_err err = hd_rpc_client_call(c, msg, len, (int)gr->loop->gw->cfg.upstream_timeout_ms,
+					forward_reply_cb, gr);
+	if (err != HD_OK)
+		upstream_error(gr, "unavailable", 503, "is unavailable");
+done:
+	free(msg);
+	free(e);
+}

@@ -1,0 +1,190 @@
+{{/* Names ---------------------------------------------------------------- */}}
+{{- define "helpdesk.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "helpdesk.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- else if contains (include "helpdesk.name" .) .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name (include "helpdesk.name" .) | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels: call with (dict "root" $ "component" "auth") ------------------ */}}
+{{- define "helpdesk.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "helpdesk.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "helpdesk.labels" -}}
+{{ include "helpdesk.selectorLabels" . }}
+app.kubernetes.io/part-of: helpdesk
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* Selects every pod of this release. */}}
+{{- define "helpdesk.instanceLabels" -}}
+app.kubernetes.io/name: {{ include "helpdesk.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Image reference: (dict "root" $ "image" .image) */}}
+{{- define "helpdesk.image" -}}
+{{- $repo := .image.repository -}}
+{{- with .root.Values.image.registry }}{{ $repo = printf "%s/%s" . $repo }}{{ end -}}
+{{- printf "%s:%s" $repo (.image.tag | toString) -}}
+{{- end -}}
+
+{{- define "helpdesk.secretName" -}}
+{{- default (include "helpdesk.fullname" .) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{/* Secret holding the hook Jobs' credentials (owner URL). */}}
+{{- define "helpdesk.hookSecretName" -}}
+{{- if .Values.secrets.existingSecret -}}
+{{- .Values.secrets.existingSecret -}}
+{{- else -}}
+{{- printf "%s-hooks" (include "helpdesk.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "helpdesk.envName" -}}
+{{- . | upper | replace "-" "_" -}}
+{{- end -}}
+
+{{/* tcp://<service>.<namespace>.svc:<port>: (dict "root" $ "name" "auth" "port" 7101) */}}
+{{- define "helpdesk.nngUrl" -}}
+{{- printf "tcp://%s-%s.%s.svc:%d" (include "helpdesk.fullname" .root) .name .root.Release.Namespace (int .port) -}}
+{{- end -}}
+
+{{/*
+The components as one list, so every per-daemon template iterates the same
+shape: name, kind (gateway|bus|daemon), image, replicas, ports [{name,port}],
+adminPort, resources, autoscaling, pdb, jwt (none|verify|sign), dbAccess,
+redisAccess, env, podAnnotations, listenEnv.
+*/}}
+{{- define "helpdesk.components" -}}
+{{- $v := .Values -}}
+{{- $list := list -}}
+{{- $g := $v.gateway -}}
+{{- $list = append $list (dict "name" "gateway" "kind" "gateway" "image" $g.image "replicas" $g.replicas
+      "ports" (list (dict "name" "http" "port" $g.port)) "adminPort" $g.port "adminPortName" "http"
+      "resources" $g.resources "autoscaling" $g.autoscaling "pdb" $g.pdb "jwt" "verify"
+      "dbAccess" false "redisAccess" true "env" $g.env "podAnnotations" $g.podAnnotations
+      "listenEnv" (dict "HD_HTTP_PORT" ($g.port | toString) "HD_HTTP_BIND" "0.0.0.0"
+                        "HD_HTTP_THREADS" ($g.httpThreads | toString) "HD_CORS_ORIGINS" $g.corsOrigins)) -}}
+{{- $b := $v.bus -}}
+{{- $list = append $list (dict "name" "bus" "kind" "bus" "image" $b.image "replicas" 1
+      "ports" (list (dict "name" "pub" "port" $b.pubPort) (dict "name" "sub" "port" $b.subPort))
+      "adminPort" $b.adminPort "adminPortName" "admin" "resources" $b.resources
+      "autoscaling" (dict "enabled" false) "pdb" (dict "maxUnavailable" 1) "jwt" "none"
+      "dbAccess" false "redisAccess" false "env" $b.env "podAnnotations" $b.podAnnotations
+      "listenEnv" (dict "HD_BUS_PUB_URL" (printf "tcp://0.0.0.0:%d" (int $b.pubPort))
+                        "HD_BUS_SUB_URL" (printf "tcp://0.0.0.0:%d" (int $b.subPort))
+                        "HD_BUS_ADMIN_PORT" ($b.adminPort | toString))) -}}
+{{- range $name, $d := $v.daemons -}}
+{{- if $d.enabled -}}
+{{- $u := include "helpdesk.envName" $name -}}
+{{- $list = append $list (dict "name" $name "kind" "daemon" "image" $d.image "replicas" $d.replicas
+      "ports" (list (dict "name" "rpc" "port" $d.port)) "adminPort" $d.adminPort "adminPortName" "admin"
+      "resources" $d.resources "autoscaling" $d.autoscaling "pdb" $d.pdb "jwt" $d.jwt
+      "dbAccess" $d.dbAccess "redisAccess" $d.redisAccess "env" $d.env "podAnnotations" $d.podAnnotations
+      "listenEnv" (dict (printf "HD_%s_URL" $u) (printf "tcp://0.0.0.0:%d" (int $d.port))
+                        (printf "HD_%s_ADMIN_PORT" $u) ($d.adminPort | toString))) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $list -}}
+{{- end -}}
+
+{{- define "helpdesk.podSecurityContext" -}}
+{{- toYaml .Values.podSecurityContext }}
+{{- end -}}
+
+{{- define "helpdesk.containerSecurityContext" -}}
+{{- toYaml .Values.securityContext }}
+{{- end -}}
+
+{{/* Credentials as env: (dict "root" $ "c" component [ "secret" name ]) */}}
+{{- define "helpdesk.secretEnv" -}}
+{{- $secret := default (include "helpdesk.secretName" .root) .secret -}}
+{{- if .c.dbAccess }}
+- name: HD_DATABASE_URL
+  valueFrom: {secretKeyRef: {name: {{ $secret }}, key: database-url}}
+{{- end }}
+{{- if .c.redisAccess }}
+- name: HD_REDIS_URL
+  valueFrom: {secretKeyRef: {name: {{ $secret }}, key: redis-url}}
+{{- end }}
+{{- if ne .c.jwt "none" }}
+{{- if eq .root.Values.jwt.alg "HS256" }}
+- name: HD_JWT_SECRET
+  valueFrom: {secretKeyRef: {name: {{ $secret }}, key: jwt-secret}}
+{{- else }}
+- name: HD_JWT_PUBLIC_KEY_FILE
+  value: /etc/helpdesk/jwt/jwt-public-key.pem
+{{- if eq .c.jwt "sign" }}
+- name: HD_JWT_PRIVATE_KEY_FILE
+  value: /etc/helpdesk/jwt/jwt-private-key.pem
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* True (non-empty) when the component mounts JWT key files. */}}
+{{- define "helpdesk.mountsKeys" -}}
+{{- if and (ne .c.jwt "none") (ne .root.Values.jwt.alg "HS256") }}yes{{ end -}}
+{{- end -}}
+
+{{- define "helpdesk.keyVolume" -}}
+- name: jwt-keys
+  secret:
+    secretName: {{ include "helpdesk.secretName" .root }}
+    defaultMode: 0440
+    items:
+      - {key: jwt-public-key.pem, path: jwt-public-key.pem}
+{{- if eq .c.jwt "sign" }}
+      - {key: jwt-private-key.pem, path: jwt-private-key.pem}
+{{- end }}
+{{- end -}}
+
+{{- define "helpdesk.probes" -}}
+{{- $p := .root.Values.probes -}}
+startupProbe:
+  httpGet: {path: /healthz, port: {{ .port }}}
+  periodSeconds: 2
+  timeoutSeconds: {{ $p.timeoutSeconds }}
+  failureThreshold: 30
+livenessProbe:
+  httpGet: {path: /healthz, port: {{ .port }}}
+  periodSeconds: {{ $p.periodSeconds }}
+  timeoutSeconds: {{ $p.timeoutSeconds }}
+  failureThreshold: {{ $p.failureThreshold }}
+readinessProbe:
+  httpGet: {path: /readyz, port: {{ .port }}}
+  initialDelaySeconds: {{ $p.initialDelaySeconds }}
+  periodSeconds: {{ $p.periodSeconds }}
+  timeoutSeconds: {{ $p.timeoutSeconds }}
+  failureThreshold: {{ $p.failureThreshold }}
+{{- end -}}
+
+{{/* Scheduling settings shared by every pod. */}}
+{{- define "helpdesk.scheduling" -}}
+{{- with .Values.nodeSelector }}
+nodeSelector: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,270 @@
+/* The event bus over NNG pub/sub. The forwarder is a raw SUB socket that
+ * publishers dial and a raw PUB socket that subscribers dial, joined by
+ * nng_device() in its own thread (it returns when the sockets close).
+ * Publishers send "type\0json" without blocking; subscribers filter by topic
+ * prefix in NNG and receive on one aio loop. Delivery is best effort: a slow
+ * subscriber loses messages silently, so consumers rely on the outbox seq and
+ * events.since to catch up (proto/README.md). */
+#include "hd/bus.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/pubsub0/sub.h>
+
+#include "hd/config.h"
+#include "hd/log.h"
+
+#define BUS_MAX_TYPE 64
+#define BUS_HEADROOM 1024
+
+/* Largest event accepted: the body limit plus the topic. */
+static size_t bus_max_msg(void)
+{
+	long body = 1048576;
+	if (hd_config_int("HD_MAX_BODY_BYTES", 1, 1L << 30, &body) != HD_OK)
+		body = 1048576;
+	return (size_t)body + BUS_HEADROOM;
+}
+
+/* ---- forwarder ---- */
+
+struct hd_bus_forwarder {
+	nng_socket in;  /* raw SUB: publishers dial it */
+	nng_socket out; /* raw PUB: subscribers dial it */
+	pthread_t thread;
+};
+
+static void *bus_forwarder_main(void *arg)
+{
+	hd_bus_forwarder *f = arg;
+	int rv = nng_device(f->in, f->out);
+	if (rv != NNG_ECLOSED)
+		hd_log_error("bus: forwarder stopped: %s", nng_strerror(rv));
+	return NULL;
+}
+
+hd_err hd_bus_forwarder_start(hd_bus_forwarder **out, const char *sub_url, const char *pub_url)
+{
+	if (sub_url == NULL || pub_url == NULL || *sub_url == '\0' || *pub_url == '\0')
+		return HD_ERR_INVALID;
+	hd_bus_forwarder *f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return HD_ERR_NOMEM;
+	int rv;
+	const char *op = "nng_sub0_open_raw";
+	if ((rv = nng_sub0_open_raw(&f->in)) != 0)
+		goto fail;
+	op = "nng_pub0_open_raw";
+	if ((rv = nng_pub0_open_raw(&f->out)) != 0)
+		goto fail_in;
+	op = "recvmaxsz";
+	if ((rv = nng_socket_set_size(f->in, NNG_OPT_RECVMAXSZ, bus_max_msg())) != 0)
+		goto fail_out;
+	op = sub_url;
+	if ((rv = nng_listen(f->in, sub_url, NULL, 0)) != 0)
+		goto fail_out;
+	op = pub_url;
+	if ((rv = nng_listen(f->out, pub_url, NULL, 0)) != 0)
+		goto fail_out;
+	op = "pthread_create";
+	if ((rv = pthread_create(&f->thread, NULL, bus_forwarder_main, f)) != 0)
+		goto fail_out;
+	*out = f;
+	return HD_OK;
+fail_out:
+	nng_close(f->out);
+fail_in:
+	nng_close(f->in);
+fail:
+	hd_log_error("bus: forwarder start failed at %s: %s", op, rv > 0 && rv < 1000 ? nng_strerror(rv) : "error");
+	free(f);
+	return rv == NNG_EADDRINUSE ? HD_ERR_UNAVAILABLE : HD_ERR_IO;
+}
+
+void hd_bus_forwarder_stop(hd_bus_forwarder *f)
+{
+	if (f == NULL)
+		return;
+	nng_close(f->in);
+	nng_close(f->out);
+	pthread_join(f->thread, NULL);
+	free(f);
+}
+
+/* ---- publisher ---- */
+
+struct hd_bus_pub {
+	nng_socket sock;
+};
+
+/* Dials url without blocking, reconnecting quickly while the peer is away. */
+static hd_err bus_dial(nng_socket sock, const char *url)
+{
+	int rv;
+	if ((rv = nng_socket_set_ms(sock, NNG_OPT_RECONNMINT, 50)) != 0 ||
+	    (rv = nng_socket_set_ms(sock, NNG_OPT_RECONNMAXT, 1000)) != 0 ||
+	    (rv = nng_dial(sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		hd_log_error("bus: cannot dial %s: %s", url, nng_strerror(rv));
+		return HD_ERR_INVALID;
+	}
+	return HD_OK;
+}
+
+hd_err hd_bus_pub_open(hd_bus_pub **out, const char *url)
+{
+	if (url == NULL || *url == '\0')
+		return HD_ERR_INVALID;
+	hd_bus_pub *p = calloc(1, sizeof *p);
+	if (p == NULL)
+		return HD_ERR_NOMEM;
+	if (nng_pub0_open(&p->sock) != 0) {
+		free(p);
+		return HD_ERR_IO;
+	}
+	hd_err err = bus_dial(p->sock, url);
+	if (err != HD_OK) {
+		nng_close(p->sock);
+		free(p);
+		return err;
+	}
+	*out = p;
+	return HD_OK;
+}
+
+void hd_bus_pub_close(hd_bus_pub *p)
+{
+	if (p == NULL)
+		return;
+	nng_close(p->sock);
+	free(p);
+}
+
+hd_err hd_bus_publish(hd_bus_pub *p, const char *type, const char *json, size_t len)
+{
+	size_t tl = type != NULL ? strnlen(type, BUS_MAX_TYPE + 1) : 0;
+	if (p == NULL || tl == 0 || tl > BUS_MAX_TYPE || (json == NULL && len > 0))
+		return HD_ERR_INVALID;
+	if (len + tl + 1 > bus_max_msg())
+		return HD_ERR_TOO_LARGE;
+	nng_msg *msg = NULL;
+	if (nng_msg_alloc(&msg, 0) != 0)
+		return HD_ERR_NOMEM;
+	if (nng_msg_append(msg, type, tl + 1) != 0 || nng_msg_append(msg, json, len) != 0) {
+		nng_msg_free(msg);
+		return HD_ERR_NOMEM;
+	}
+	int rv = nng_sendmsg(p->sock, msg, NNG_FLAG_NONBLOCK);
+	if (rv != 0) {
+		nng_msg_free(msg); /* still ours when the send failed */
+		return rv == NNG_ECLOSED ? HD_ERR_CLOSED : HD_ERR_UNAVAILABLE;
+	}
+	return HD_OK;
+}
+
+/* ---- subscriber ---- */
+
+struct hd_bus_sub {
+	nng_socket sock;
+	nng_aio *aio;
+	hd_bus_event_cb cb;
+	void *arg;
+};
+
+/* Splits "type\0json" and hands it to the callback; drops malformed ones. */
+static void bus_sub_deliver(hd_bus_sub *s, nng_msg *msg)
+{
+	/* a NUL after the JSON lets callbacks treat it as a C string */
+	if (nng_msg_append(msg, "", 1) != 0)
+		return;
+	const char *body = nng_msg_body(msg);
+	size_t len = nng_msg_len(msg) - 1;
+	const char *nul = memchr(body, '\0', len);
+	if (nul == NULL || nul == body || (size_t)(nul - body) > BUS_MAX_TYPE) {
+		hd_log_warn("bus: dropped a message without a valid topic");
+		return;
+	}
+	size_t off = (size_t)(nul - body) + 1;
+	s->cb(body, body + off, len - off, s->arg);
+}
+
+static void bus_sub_cb(void *arg)
+{
+	hd_bus_sub *s = arg;
+	int rv = nng_aio_result(s->aio);
+	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+		return;
+	if (rv == 0) {
+		nng_msg *msg = nng_aio_get_msg(s->aio);
+		nng_aio_set_msg(s->aio, NULL);
+		bus_sub_deliver(s, msg);
+		nng_msg_free(msg);
+	} else {
+		hd_log_warn("bus: receive failed: %s", nng_strerror(rv));
+	}
+	nng_recv_aio(s->sock, s->aio);
+}
+
+/* Subscribes to each comma-separated prefix ("" or an empty list: all). */
+static hd_err bus_sub_subscribe(nng_socket sock, const char *prefixes)
+{
+	const char *p = prefixes != NULL ? prefixes : "";
+	bool any = false;
+	do {
+		size_t n = strcspn(p, ",");
+		if (n > 0 || !any) {
+			if (n > BUS_MAX_TYPE ||
+			    nng_socket_set(sock, NNG_OPT_SUB_SUBSCRIBE, p, n) != 0)
+				return HD_ERR_INVALID;
+			any = true;
+		}
+		p += n;
+	} while (*p++ == ',');
+	return HD_OK;
+}
+
+hd_err hd_bus_sub_open(hd_bus_sub **out, const char *url, const char *prefixes, hd_bus_event_cb cb,
+		       void *arg)
+{
+	if (url == NULL || *url == '\0' || cb == NULL)
+		return HD_ERR_INVALID;
+	hd_bus_sub *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return HD_ERR_NOMEM;
+	s->cb = cb;
+	s->arg = arg;
+	hd_err err = HD_ERR_IO;
+	if (nng_sub0_open(&s->sock) != 0)
+		goto fail;
+	if (nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, bus_max_msg()) != 0)
+		goto fail_sock;
+	if ((err = bus_sub_subscribe(s->sock, prefixes)) != HD_OK)
+		goto fail_sock;
+	err = HD_ERR_NOMEM;
+	if (nng_aio_alloc(&s->aio, bus_sub_cb, s) != 0)
+		goto fail_sock;
+	if ((err = bus_dial(s->sock, url)) != HD_OK)
+		goto fail_aio;
+	nng_recv_aio(s->sock, s->aio);
+	*out = s;
+	return HD_OK;
+fail_aio:
+	nng_aio_free(s->aio);
+fail_sock:
+	nng_close(s->sock);
+fail:
+	free(s);
+	return err;
+}
+
+void hd_bus_sub_close(hd_bus_sub *s)
+{
+	if (s == NULL)
+		return;
+	nng_aio_stop(s->aio);
+	nng_close(s->sock);
+	nng_aio_free(s->aio);
+	free(s);
+}

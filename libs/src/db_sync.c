@@ -1,0 +1,254 @@
+/* Blocking PostgreSQL helpers for start-up and tools (the hd_db module, see
+ * db.c for the asynchronous side): schema migrations and one-off statements.
+ *
+ * Migrations: under a session advisory lock keyed by the schema, create the
+ * schema and <schema>.schema_migrations, then apply each dir/NNN_*.sql not
+ * yet recorded, in name order, each in its own transaction together with
+ * its record. Migration files are trusted repository SQL (several statements
+ * allowed, no transaction control of their own). */
+#include "hd/db.h"
+
+#include <dirent.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hd/log.h"
+
+#define DB_SCHEMA_MAX 63
+#define DB_MIGRATION_MAX_BYTES (4 << 20)
+
+static void db_sync_ignore_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+static PGconn *db_sync_connect(const char *url)
+{
+	PGconn *pg = PQconnectdb(url);
+
+	if (pg != NULL && PQstatus(pg) != CONNECTION_OK) {
+		hd_log_error("db: connect failed: %s", PQerrorMessage(pg));
+		PQfinish(pg);
+		return NULL;
+	}
+	if (pg != NULL)
+		PQsetNoticeProcessor(pg, db_sync_ignore_notice, NULL);
+	return pg;
+}
+
+/* Maps a finished result to an error, logging failures with what. */
+static hd_err db_sync_check(PGresult *res, const char *what)
+{
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return HD_OK;
+	if (res == NULL)
+		return HD_ERR_NOMEM;
+	hd_log_warn("db: %s failed: %s", what, PQresultErrorMessage(res));
+	return hd_db_err_from_sqlstate(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+}
+
+/* Runs one statement (parameters optional) and discards its result. */
+static hd_err db_sync_exec(PGconn *pg, const char *sql, int nparams, const char *const *params,
+			   const char *what)
+{
+	PGresult *res = nparams > 0 ? PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0)
+				    : PQexec(pg, sql);
+	hd_err err = db_sync_check(res, what);
+
+	PQclear(res);
+	return err;
+}
+
+static bool db_schema_valid(const char *schema)
+{
+	size_t n = schema ? strlen(schema) : 0;
+
+	if (n == 0 || n > DB_SCHEMA_MAX)
+		return false;
+	return strspn(schema, "abcdefghijklmnopqrstuvwxyz_") == n;
+}
+
+/* scandir filter: NNN_*.sql */
+static int db_migration_filter(const struct dirent *d)
+{
+	const char *n = d->d_name;
+	size_t len = strlen(n);
+
+	return len > 8 && strspn(n, "0123456789") == 3 && n[3] == '_' &&
+	       strcmp(n + len - 4, ".sql") == 0;
+}
+
+/* Reads a whole file (bounded) into a malloc'ed string. */
+static hd_err db_read_file(const char *path, char **out)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+	char *buf = NULL;
+	hd_err err = HD_ERR_IO;
+
+	if (f == NULL)
+		return HD_ERR_IO;
+	if (fstat(fileno(f), &st) != 0 || st.st_size > DB_MIGRATION_MAX_BYTES)
+		goto out;
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		err = HD_ERR_NOMEM;
+		goto out;
+	}
+	if (fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+		free(buf);
+		goto out;
+	}
+	buf[st.st_size] = '\0';
+	*out = buf;
+	err = HD_OK;
+out:
+	fclose(f);
+	return err;
+}
+
+/* Returns true when version is recorded (false on error too: err set). */
+static bool db_migration_applied(PGconn *pg, const char *table, const char *version, hd_err *err)
+{
+	char sql[512];
+	PGresult *res;
+	bool applied;
+
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE version = $1", table);
+	res = PQexecParams(pg, sql, 1, NULL, &version, NULL, NULL, 0);
+	*err = db_sync_check(res, "reading schema_migrations");
+	applied = *err == HD_OK && PQntuples(res) > 0;
+	PQclear(res);
+	return applied;
+}
+
+/* Applies one file in a transaction with its record. */
+static hd_err db_migration_apply(PGconn *pg, const char *table, const char *dir, const char *name)
+{
+	char path[4096], sql[512];
+	char *text = NULL;
+	hd_err err;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((err = db_read_file(path, &text)) != HD_OK) {
+		hd_log_error("db: cannot read migration %s", path);
+		return err;
+	}
+	snprintf(sql, sizeof(sql), "INSERT INTO %s (version) VALUES ($1)", table);
+	if ((err = db_sync_exec(pg, "BEGIN", 0, NULL, "BEGIN")) != HD_OK)
+		goto out;
+	if ((err = db_sync_exec(pg, text, 0, NULL, name)) != HD_OK ||
+	    (err = db_sync_exec(pg, sql, 1, (const char *const *)&name, "recording")) != HD_OK ||
+	    (err = db_sync_exec(pg, "COMMIT", 0, NULL, "COMMIT")) != HD_OK) {
+		db_sync_exec(pg, "ROLLBACK", 0, NULL, "ROLLBACK");
+		goto out;
+	}
+	hd_log_info("db: applied migration %s", name);
+out:
+	free(text);
+	return err;
+}
+
+/* Applies every pending file of dir; names are sorted by scandir. */
+static hd_err db_migrate_dir(PGconn *pg, const char *table, const char *dir)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, db_migration_filter, alphasort);
+	hd_err err = HD_OK;
+
+	if (n < 0) {
+		hd_log_error("db: cannot list migrations in %s", dir);
+		return HD_ERR_IO;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		if (err == HD_OK && !db_migration_applied(pg, table, name, &err) && err == HD_OK)
+			err = db_migration_apply(pg, table, dir, name);
+		free(names[i]);
+	}
+	free(names);
+	return err;
+}
+
+/* Creates the schema and its migrations table (the lock is held). */
+static hd_err db_migrate_prepare(PGconn *pg, const char *quoted, char *table, size_t size)
+{
+	char sql[512];
+	hd_err err;
+
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", quoted);
+	if ((err = db_sync_exec(pg, sql, 0, NULL, "creating schema")) != HD_OK)
+		return err;
+	snprintf(table, size, "%s.schema_migrations", quoted);
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE IF NOT EXISTS %s (version text PRIMARY KEY,"
+		 " applied_at timestamptz NOT NULL DEFAULT now())",
+		 table);
+	return db_sync_exec(pg, sql, 0, NULL, "creating schema_migrations");
+}
+
+hd_err hd_db_migrate(const char *url, const char *schema, const char *dir)
+{
+	static const char lock_sql[] = "SELECT pg_advisory_lock(hashtext('hd-migrate:' || $1))";
+	static const char unlock_sql[] = "SELECT pg_advisory_unlock(hashtext('hd-migrate:' || $1))";
+	char table[160];
+	char *quoted;
+	PGconn *pg;
+	hd_err err;
+
+	if (url == NULL || dir == NULL || !db_schema_valid(schema))
+		return HD_ERR_INVALID;
+	pg = db_sync_connect(url);
+	if (pg == NULL)
+		return HD_ERR_UNAVAILABLE;
+	quoted = PQescapeIdentifier(pg, schema, strlen(schema));
+	if (quoted == NULL) {
+		err = HD_ERR_NOMEM;
+		goto fail_quote;
+	}
+	if ((err = db_sync_exec(pg, lock_sql, 1, &schema, "migration lock")) != HD_OK)
+		goto fail_lock;
+	err = db_migrate_prepare(pg, quoted, table, sizeof(table));
+	if (err == HD_OK)
+		err = db_migrate_dir(pg, table, dir);
+	db_sync_exec(pg, unlock_sql, 1, &schema, "migration unlock");
+fail_lock:
+	PQfreemem(quoted);
+fail_quote:
+	PQfinish(pg);
+	return err;
+}
+
+hd_err hd_db_exec_sync(const char *url, const char *sql, int nparams, const char *const *params,
+		       char **value_out)
+{
+	PGconn *pg;
+	PGresult *res;
+	hd_err err;
+
+	if (url == NULL || sql == NULL || nparams < 0 || nparams > HD_DB_MAX_PARAMS ||
+	    (nparams > 0 && params == NULL))
+		return HD_ERR_INVALID;
+	if (value_out)
+		*value_out = NULL;
+	pg = db_sync_connect(url);
+	if (pg == NULL)
+		return HD_ERR_UNAVAILABLE;
+	res = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	err = db_sync_check(res, "statement");
+	if (err == HD_OK && value_out && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0)) {
+		*value_out = strdup(PQgetvalue(res, 0, 0));
+		if (*value_out == NULL)
+			err = HD_ERR_NOMEM;
+	}
+	PQclear(res);
+	PQfinish(pg);
+	return err;
+}

@@ -1,0 +1,124 @@
+/* The auth daemon's internal contract: settings read once at start, the
+ * operation handlers (one file per resource), and helpers they share —
+ * request parsing and validation, replies, password hashing on the CPU pool,
+ * and the token secrets. Handlers run on a worker thread; everything they
+ * start (database batches, Redis commands, CPU jobs) calls back on it. */
+#ifndef HD_AUTH_H
+#define HD_AUTH_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include "hd/daemon.h"
+#include "hd/jwt.h"
+
+#define AUTH_PASSWORD_MIN 8
+#define AUTH_PASSWORD_MAX 256
+#define AUTH_EMAIL_MAX 254
+#define AUTH_NAME_MAX 200
+#define AUTH_HASH_MAX 128          /* an encoded argon2id hash fits easily */
+#define AUTH_REFRESH_MAX 128       /* "<tenant uuid>.<43 base64url chars>" */
+#define AUTH_SHA256_HEX 65
+
+/* Settings, loaded once by auth_settings_load (main thread) and read-only after. */
+typedef struct auth_settings {
+	hd_jwt_keys jwt;
+	long access_ttl_s, refresh_ttl_s, leeway_s;
+	long login_fail_limit, login_fail_window_s;
+	char totp_issuer[64];
+	char dummy_hash[AUTH_HASH_MAX]; /* verified against when no user matched */
+} auth_settings;
+
+hd_err auth_settings_load(void);
+void auth_settings_fini(void);
+const auth_settings *auth_cfg(void);
+
+/* Operation handlers (hd_daemon_op.handle). */
+void auth_login(hd_rpc_request *req, hd_daemon_worker *dw);
+void auth_refresh(hd_rpc_request *req, hd_daemon_worker *dw);
+void auth_logout(hd_rpc_request *req, hd_daemon_worker *dw);
+void auth_me(hd_rpc_request *req, hd_daemon_worker *dw);
+void auth_jwks(hd_rpc_request *req, hd_daemon_worker *dw);
+void auth_mfa_enroll(hd_rpc_request *req, hd_daemon_worker *dw);
+void auth_mfa_confirm(hd_rpc_request *req, hd_daemon_worker *dw);
+void auth_tenants_create(hd_rpc_request *req, hd_daemon_worker *dw);
+void auth_tenants_current(hd_rpc_request *req, hd_daemon_worker *dw);
+void auth_users_create(hd_rpc_request *req, hd_daemon_worker *dw);
+void auth_users_list(hd_rpc_request *req, hd_daemon_worker *dw);
+void auth_users_get(hd_rpc_request *req, hd_daemon_worker *dw);
+void auth_users_update(hd_rpc_request *req, hd_daemon_worker *dw);
+void auth_users_delete(hd_rpc_request *req, hd_daemon_worker *dw);
+
+/* --bootstrap: ensures the platform and demo tenants; returns an exit code. */
+int auth_bootstrap_run(void);
+
+/* common.c ------------------------------------------------------------ */
+
+/* Parses the request body as a JSON object whose members are all in the
+ * NULL-ended known list. On failure replies (400 invalid JSON, 422 not an
+ * object / unknown fields) and returns false; else the caller owns *out. */
+bool auth_body_parse(hd_rpc_request *req, const char *const *known, cJSON **out);
+/* Replies 422 with errs when it holds any error; returns true when it replied. */
+bool auth_reply_invalid(hd_rpc_request *req, const hd_field_errors *errs);
+/* Replies problem+json with an optional extra member ("\"k\":v") and header. */
+void auth_reply_problem_ex(hd_rpc_request *req, int status, const char *detail,
+			   const char *extra_member, const char *header, const char *value);
+/* Replies the problem a failed database batch deserves (409 on a unique
+ * violation, 503 when the database is unreachable, else 500). */
+void auth_reply_db_error(hd_rpc_request *req, hd_err err, const hd_db_result *res);
+/* Copies a validated email, lower-cased, into out; adds an error naming
+ * field when it is malformed. */
+bool auth_email_get(const cJSON *obj, const char *field, bool required, char out[AUTH_EMAIL_MAX + 1],
+		    hd_field_errors *errs);
+/* Gets a password of AUTH_PASSWORD_MIN..MAX characters. */
+bool auth_password_get(const cJSON *obj, const char *field, bool required, const char **out,
+		       hd_field_errors *errs);
+/* The roles a tenant admin may hand out, NULL-ended. */
+extern const char *const auth_tenant_roles[];
+/* True when the caller's role (from the envelope) is one of the NULL-ended list. */
+bool auth_role_in(const hd_envelope *env, const char *const *roles);
+
+/* Reads one row under tenant_id and replies 200 with its first column (a
+ * JSON text) and, when there is a second column, ETag "<it>"; 404 on no row. */
+void auth_fetch_one(hd_rpc_request *req, hd_daemon_worker *dw, const char *tenant_id,
+		    const char *sql, int nparams, const char *const *params);
+/* True when the envelope carries a signed-in user; else replies 401. */
+bool auth_signed_in(hd_rpc_request *req);
+
+/* password.c ---------------------------------------------------------- */
+
+/* Result of a CPU job: ok tells whether hashing worked / the password matched. */
+typedef void (*auth_password_cb)(bool ok, const char *hash, void *arg);
+/* Hashes password with argon2id on the CPU pool; cb runs later on worker w. */
+hd_err auth_password_hash(hd_worker *w, const char *password, auth_password_cb cb, void *arg);
+/* Verifies password against hash (NULL: the dummy hash, always false) on the
+ * CPU pool; cb runs later on w with hash NULL. */
+hd_err auth_password_verify(hd_worker *w, const char *hash, const char *password,
+			    auth_password_cb cb, void *arg);
+/* Blocking argon2id hash (start-up and bootstrap only). */
+hd_err auth_password_hash_sync(const char *password, char out[AUTH_HASH_MAX]);
+
+/* secret.c ------------------------------------------------------------ */
+
+/* Writes n random bytes as base64url without padding (out: 4*n/3+4 bytes). */
+hd_err auth_random_b64url(size_t n, char *out, size_t out_size);
+/* Writes the lower-case hex SHA-256 of s[0..len). */
+void auth_sha256_hex(const char *s, size_t len, char out[AUTH_SHA256_HEX]);
+
+/* sessions.c ---------------------------------------------------------- */
+
+/* A login or refresh that succeeded: signs an access token for user and
+ * replies 200 with the token pair and user_json. */
+void auth_session_reply(hd_rpc_request *req, const char *user_id, const char *tenant_id,
+			const char *role, const char *refresh_token, const char *user_json);
+/* Builds "<tenant>.<random>", its hash and a new token id. */
+hd_err auth_refresh_token_new(const char *tenant_id, char token[AUTH_REFRESH_MAX],
+			      char hash[AUTH_SHA256_HEX]);
+
+/* mfa.c --------------------------------------------------------------- */
+
+/* Checks a 6-digit code against a base32 secret at time now; on success
+ * stores the accepted time step in *step. */
+bool auth_totp_check(const char *secret_b32, const char *code, int64_t now, int64_t *step);
+
+#endif

@@ -1,0 +1,67 @@
+/* hd-auth: tenants, users, sessions and MFA. A thin main: the shared daemon
+ * skeleton (hd_daemon_main) runs everything; this file names the operations
+ * and the start/stop hooks. `--bootstrap` seeds the local stack and exits. */
+#include <liboath/oath.h>
+#include <string.h>
+#include "auth.h"
+#include "hd/config.h"
+#include "hd/log.h"
+
+static const hd_daemon_op auth_ops[] = {
+	{"auth.login", auth_login},
+	{"auth.refresh", auth_refresh},
+	{"auth.logout", auth_logout},
+	{"auth.me", auth_me},
+	{"auth.mfa_enroll", auth_mfa_enroll},
+	{"auth.mfa_confirm", auth_mfa_confirm},
+	{"auth.jwks", auth_jwks},
+	{"tenants.create", auth_tenants_create},
+	{"tenants.current", auth_tenants_current},
+	{"users.create", auth_users_create},
+	{"users.list", auth_users_list},
+	{"users.get", auth_users_get},
+	{"users.update", auth_users_update},
+	{"users.delete", auth_users_delete},
+	{NULL, NULL},
+};
+
+static hd_err auth_start(void)
+{
+	if (oath_init() != OATH_OK) {
+		hd_log_error("auth: oath_init failed");
+		return HD_ERR_INTERNAL;
+	}
+	hd_err err = auth_settings_load();
+	if (err != HD_OK)
+		oath_done();
+	return err;
+}
+
+static void auth_stop(void)
+{
+	auth_settings_fini();
+	oath_done();
+}
+
+static const hd_daemon_spec auth_spec = {
+	.name = "auth",
+	.version = "0.1.0",
+	.schema = "auth",
+	.sql_dir = "services/auth/sql",
+	.listen_url_setting = "HD_AUTH_URL",
+	.admin_port_setting = "HD_AUTH_ADMIN_PORT",
+	.use_db = true,
+	.use_redis = true,
+	.ops = auth_ops,
+	.start = auth_start,
+	.stop = auth_stop,
+};
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "--bootstrap") == 0) {
+		hd_log_init("auth", hd_config_str("HD_LOG_LEVEL"));
+		return auth_bootstrap_run();
+	}
+	return hd_daemon_main(&auth_spec, argc, argv);
+}

@@ -1,0 +1,51 @@
+/* hd-ticket: tickets, comments, audit history, SLA policies and the outbox
+ * relay. The skeleton (config, workers with PostgreSQL, NNG server, admin
+ * port, --migrate) is hd_daemon_main; this file only describes the service. */
+#include <stddef.h>
+#include "hd/daemon.h"
+#include "ticket.h"
+
+static const hd_daemon_op tk_ops[] = {
+	{ "tickets.create", tk_tickets_create },
+	{ "tickets.list", tk_tickets_list },
+	{ "tickets.get", tk_tickets_get },
+	{ "tickets.update", tk_tickets_update },
+	{ "tickets.delete", tk_tickets_delete },
+	{ "tickets.history", tk_tickets_history },
+	{ "comments.create", tk_comments_create },
+	{ "comments.list", tk_comments_list },
+	{ "sla.get", tk_sla_get },
+	{ "sla.put", tk_sla_put },
+	{ "events.since", tk_events_since },
+	{ NULL, NULL },
+};
+
+/* Worker 0 also runs the outbox relay. */
+static hd_err tk_worker_init(hd_daemon_worker *dw)
+{
+	return hd_worker_index(dw->worker) == 0 ? tk_relay_start(dw) : HD_OK;
+}
+
+static void tk_worker_fini(hd_daemon_worker *dw)
+{
+	if (hd_worker_index(dw->worker) == 0)
+		tk_relay_stop();
+}
+
+int main(int argc, char **argv)
+{
+	static const hd_daemon_spec spec = {
+		.name = "ticket",
+		.version = "0.1.0",
+		.schema = "ticket",
+		.sql_dir = "services/ticket/sql",
+		.listen_url_setting = "HD_TICKET_URL",
+		.admin_port_setting = "HD_TICKET_ADMIN_PORT",
+		.use_db = true,
+		.use_redis = false,
+		.ops = tk_ops,
+		.worker_init = tk_worker_init,
+		.worker_fini = tk_worker_fini,
+	};
+	return hd_daemon_main(&spec, argc, argv);
+}

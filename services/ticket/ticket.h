@@ -1,0 +1,91 @@
+/* The ticket daemon's internal contract: the operation handlers (one file per
+ * resource) and the few helpers they share (caller identity, request
+ * parsing, replies for database outcomes, the outbox relay's wake-up).
+ * Everything here runs on a worker thread, on behalf of one request. */
+#ifndef HD_TICKET_H
+#define HD_TICKET_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "hd/daemon.h"
+#include "hd/db.h"
+#include "hd/problem.h"
+#include "hd/query.h"
+
+/* The verified caller, from the envelope. */
+typedef struct tk_caller {
+	const char *tenant_id;
+	const char *user_id;
+	const char *role;
+	bool customer;  /* sees only own tickets and public comments */
+	bool staff;     /* admin or agent */
+} tk_caller;
+
+/* Fills c from req's envelope; replies 401 and returns false when the
+ * envelope carries no valid tenant/user (an unauthenticated call). */
+bool tk_caller_get(hd_rpc_request *req, tk_caller *c);
+/* Replies 403 and returns false unless the caller is admin or agent
+ * (or admin only when admin_only). */
+bool tk_require_staff(hd_rpc_request *req, const tk_caller *c, bool admin_only);
+/* Returns the path parameter "id" when it is a UUID, else replies 404 and returns NULL. */
+const char *tk_path_id(hd_rpc_request *req, const char *name);
+/* Parses the JSON body into *out (an object); replies 400/422 and returns false otherwise. */
+bool tk_body_object(hd_rpc_request *req, cJSON **out);
+/* Parses the query string; replies 400 and returns false when malformed. */
+bool tk_query(hd_rpc_request *req, hd_query *q);
+/* Replies 422 with errs when it holds any error; returns true when it replied. */
+bool tk_reply_invalid(hd_rpc_request *req, const hd_field_errors *errs);
+/* Replies to a failed batch: 503 when the database is unavailable, 409/422
+ * for constraint failures, else 500 (logged). */
+void tk_reply_db_error(hd_rpc_request *req, hd_err err, const hd_db_result *res);
+/* Runs stmts for the caller's tenant on the request's worker database,
+ * replying 503 itself when the batch cannot be queued. */
+void tk_db_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
+	       const hd_db_stmt *stmts, int n, hd_db_cb cb, void *arg);
+/* Replies 200 with {"items":[column 0 of the first shown rows of stmt], <tail>}. */
+void tk_reply_items(hd_rpc_request *req, const hd_db_result *res, int stmt, int shown,
+		    const char *tail);
+/* Replies 200 with {"items":[rows of column 0 of stmt], "next_cursor"}: at most
+ * limit rows are listed; when the statement returned more, the cursor is
+ * base64url("<col cur_ts>|<col cur_id>") of the last listed row. */
+void tk_reply_list(hd_rpc_request *req, const hd_db_result *res, int stmt, int limit,
+		   int cur_ts, int cur_id);
+/* Runs stmts (the last one lists rows, fetching limit + 1) and replies with
+ * tk_reply_list; when nstmts is 2, statement 0 must return a row (the parent
+ * object is visible) or the reply is 404. */
+void tk_list_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
+		 const hd_db_stmt *stmts, int nstmts, int limit, int cur_ts, int cur_id);
+/* Decodes ?cursor= ("<RFC 3339 ms>|<uuid>") into ts/id; absent leaves them
+ * unchanged. Adds a field error for a malformed cursor. */
+void tk_cursor_read(const hd_query *q, char ts[32], char id[40], hd_field_errors *errs);
+/* Validates a tags array (<= 20 strings of 1..50 characters) and prints it
+ * as JSON into *out (malloc'ed). False (with an error) when invalid. */
+bool tk_tags_read(const cJSON *body, char **out, hd_field_errors *errs);
+/* Reads an optional UUID member: absent leaves *out; JSON null sets *is_null. */
+bool tk_uuid_read(const cJSON *body, const char *key, const char **out, bool *is_null,
+		  hd_field_errors *errs);
+
+/* The allowed priorities and statuses (NULL-ended). */
+extern const char *const tk_priorities[];
+extern const char *const tk_statuses[];
+
+/* Operation handlers (main.c's table). */
+void tk_tickets_create(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_tickets_get(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_tickets_update(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_tickets_delete(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_tickets_history(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_comments_list(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_sla_get(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_sla_put(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_events_since(hd_rpc_request *req, hd_daemon_worker *dw);
+
+/* Outbox relay (outbox.c): started on worker 0 by main.c's worker_init. */
+hd_err tk_relay_start(hd_daemon_worker *dw);
+void tk_relay_stop(void);
+/* Tells the relay new outbox rows were committed (any worker thread). */
+void tk_relay_wake(void);
+
+#endif

@@ -1,0 +1,137 @@
+/* GET /v1/tickets: filters (status, priority, assignee_id, requester_id, tag,
+ * full-text q) and keyset pagination on (created_at|updated_at, id) in either
+ * direction. Without a cursor the bound is a sentinel (±infinity), so every
+ * page is the same index range scan. Customers see only their own tickets. */
+#include <stdio.h>
+#include <string.h>
+#include "hd/uuid.h"
+#include "ticket.h"
+
+#define TK_Q_MAX 200
+#define TK_TAG_MAX 50
+
+#define TK_LIST_SQL(col, cmp, dir)                                                              \
+	"SELECT ticket.ticket_json(t)::text, ticket.ts(t." col "), t.id FROM ticket.tickets t"  \
+	" WHERE t.tenant_id = $1 AND t.deleted_at IS NULL"                                       \
+	" AND (t." col ", t.id) " cmp " ($3::timestamptz, $4::uuid)"                             \
+	" AND ($5::text IS NULL OR t.status = $5) AND ($6::text IS NULL OR t.priority = $6)"     \
+	" AND ($7::uuid IS NULL OR t.assignee_id = $7)"                                          \
+	" AND ($8::uuid IS NULL OR t.requester_id = $8)"                                         \
+	" AND ($9::text IS NULL OR t.tags @> ARRAY[$9::text])"                                   \
+	" AND ($10::text IS NULL OR t.search @@ websearch_to_tsquery('english', $10))"           \
+	" ORDER BY t." col " " dir ", t.id " dir " LIMIT $2"
+
+/* The sorts that keyset pagination serves exactly. */
+typedef struct tk_sort {
+	const char *name;
+	const char *sql;
+	bool desc;
+} tk_sort;
+
+static const tk_sort tk_sorts[] = {
+	{ "-created_at", TK_LIST_SQL("created_at", "<", "DESC"), true },
+	{ "created_at", TK_LIST_SQL("created_at", ">", "ASC"), false },
+	{ "-updated_at", TK_LIST_SQL("updated_at", "<", "DESC"), true },
+	{ "updated_at", TK_LIST_SQL("updated_at", ">", "ASC"), false },
+};
+
+/* The parsed list request. */
+typedef struct tk_list_args {
+	int limit;
+	char limit_s[16];
+	char cur_ts[32], cur_id[40];
+	const tk_sort *sort;
+	const char *status, *priority, *assignee, *requester, *tag, *q;
+} tk_list_args;
+
+static const char *tk_list_enum(const hd_query *q, const char *key, const char *const *allowed,
+				hd_field_errors *errs)
+{
+	const char *v = hd_query_get(q, key);
+	if (v == NULL || v[0] == '\0')
+		return NULL;
+	for (size_t i = 0; allowed[i] != NULL; i++) {
+		if (strcmp(v, allowed[i]) == 0)
+			return allowed[i];
+	}
+	hd_field_errors_add(errs, key, "is not an allowed value");
+	return NULL;
+}
+
+static const char *tk_list_uuid(const hd_query *q, const char *key, hd_field_errors *errs)
+{
+	const char *v = hd_query_get(q, key);
+	if (v == NULL || v[0] == '\0')
+		return NULL;
+	if (!hd_uuid_valid(v)) {
+		hd_field_errors_add(errs, key, "must be a UUID");
+		return NULL;
+	}
+	return v;
+}
+
+static const char *tk_list_text(const hd_query *q, const char *key, size_t max,
+				hd_field_errors *errs)
+{
+	const char *v = hd_query_get(q, key);
+	if (v == NULL || v[0] == '\0')
+		return NULL;
+	if (strlen(v) > max) {
+		hd_field_errors_add(errs, key, "is too long");
+		return NULL;
+	}
+	return v;
+}
+
+static void tk_list_sort(const hd_query *q, tk_list_args *a, hd_field_errors *errs)
+{
+	const char *v = hd_query_get(q, "sort");
+	a->sort = &tk_sorts[0];
+	if (v == NULL || v[0] == '\0')
+		return;
+	for (size_t i = 0; i < sizeof(tk_sorts) / sizeof(tk_sorts[0]); i++) {
+		if (strcmp(v, tk_sorts[i].name) == 0) {
+			a->sort = &tk_sorts[i];
+			return;
+		}
+	}
+	hd_field_errors_add(errs, "sort", "must be created_at, -created_at, updated_at or -updated_at");
+}
+
+static void tk_list_args_read(const hd_query *q, const tk_caller *c, tk_list_args *a,
+			      hd_field_errors *errs)
+{
+	if (hd_query_limit(q, &a->limit) != HD_OK)
+		hd_field_errors_add(errs, "limit", "must be an integer from 1 to 100");
+	tk_list_sort(q, a, errs);
+	strcpy(a->cur_ts, a->sort->desc ? "infinity" : "-infinity");
+	strcpy(a->cur_id, a->sort->desc ? "ffffffff-ffff-ffff-ffff-ffffffffffff"
+					: "00000000-0000-0000-0000-000000000000");
+	tk_cursor_read(q, a->cur_ts, a->cur_id, errs);
+	a->status = tk_list_enum(q, "status", tk_statuses, errs);
+	a->priority = tk_list_enum(q, "priority", tk_priorities, errs);
+	a->assignee = tk_list_uuid(q, "assignee_id", errs);
+	a->requester = tk_list_uuid(q, "requester_id", errs);
+	a->tag = tk_list_text(q, "tag", TK_TAG_MAX, errs);
+	a->q = tk_list_text(q, "q", TK_Q_MAX, errs);
+	if (c->customer)
+		a->requester = c->user_id;
+}
+
+void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	tk_caller c;
+	hd_query q;
+	tk_list_args a = { .limit = 25 };
+	hd_field_errors errs = { .count = 0 };
+	if (!tk_caller_get(req, &c) || !tk_query(req, &q))
+		return;
+	tk_list_args_read(&q, &c, &a, &errs);
+	if (tk_reply_invalid(req, &errs))
+		return;
+	snprintf(a.limit_s, sizeof(a.limit_s), "%d", a.limit + 1);
+	const char *p[10] = { c.tenant_id, a.limit_s, a.cur_ts, a.cur_id, a.status, a.priority,
+			      a.assignee, a.requester, a.tag, a.q };
+	hd_db_stmt st = { a.sort->sql, 10, p };
+	tk_list_run(dw, req, c.tenant_id, &st, 1, a.limit, 1, 2);
+}

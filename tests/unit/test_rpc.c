@@ -1,0 +1,495 @@
+/* Tests of libs/src/rpc.c: a real REP server on worker loops and a REQ client
+ * in one process over ipc:// (private temp folder): round trips, malformed
+ * envelopes, 1000 concurrent calls on 16 contexts all matched, deadlines,
+ * no server, peer loss, graceful drain, late replies after stop, and load
+ * spread over two replicas behind one client. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <event2/event.h>
+
+#include "hd/rpc.h"
+#include "hd/worker.h"
+
+static char g_dir[64];
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void url_for(char *buf, size_t cap, const char *name)
+{
+	snprintf(buf, cap, "ipc://%s/%s.ipc", g_dir, name);
+}
+
+/* ---- the server side: an echo handler with a few test operations ---- */
+
+typedef struct server_state {
+	const char *tag;             /* answered by "test.tag" */
+	hd_rpc_request *parked;      /* held by "test.park" until the test replies */
+	atomic_int handled;
+} server_state;
+
+static void reply_body(hd_rpc_request *req, int status, const char *body, size_t len)
+{
+	hd_reply r = {.version = 1, .status = status, .body = body, .body_len = len};
+	assert_int_equal(hd_reply_add_header(&r, "X-Op", hd_rpc_request_envelope(req)->op), HD_OK);
+	hd_rpc_request_reply(req, &r);
+}
+
+static void delayed_reply_cb(evutil_socket_t fd, short what, void *arg)
+{
+	hd_rpc_request *req = arg;
+	const hd_envelope *e = hd_rpc_request_envelope(req);
+	reply_body(req, 200, e->body, e->body_len);
+}
+
+static void handler(hd_rpc_request *req, void *arg)
+{
+	server_state *st = arg;
+	const hd_envelope *e = hd_rpc_request_envelope(req);
+	atomic_fetch_add(&st->handled, 1);
+	if (strcmp(e->op, "test.tag") == 0) {
+		reply_body(req, 200, st->tag, strlen(st->tag));
+	} else if (strcmp(e->op, "test.slow") == 0) {
+		struct timeval tv = {0, 200 * 1000};
+		event_base_once(hd_worker_base(hd_rpc_request_worker(req)), -1, EV_TIMEOUT,
+				delayed_reply_cb, req, &tv);
+	} else if (strcmp(e->op, "test.park") == 0) {
+		st->parked = req;
+	} else {
+		reply_body(req, 200, e->body, e->body_len);
+	}
+}
+
+static void reply_parked(void *arg)
+{
+	server_state *st = arg;
+	reply_body(st->parked, 200, "late", 4);
+	st->parked = NULL;
+}
+
+/* ---- the client side ---- */
+
+typedef struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	hd_err err;
+	char *raw;
+	size_t len;
+} waiter;
+
+static void waiter_init(waiter *w)
+{
+	memset(w, 0, sizeof *w);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+}
+
+static void waiter_fini(waiter *w)
+{
+	hd_rpc_free(w->raw);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+}
+
+static void waiter_cb(hd_err err, char *raw, size_t len, void *arg)
+{
+	waiter *w = arg;
+	pthread_mutex_lock(&w->mu);
+	w->done++;
+	w->err = err;
+	w->raw = raw;
+	w->len = len;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void waiter_wait(waiter *w, int n)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->done < n)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static hd_err encode_request(const char *op, const char *body, char **buf, size_t *len)
+{
+	hd_envelope e = {0};
+	snprintf(e.op, sizeof e.op, "%s", op);
+	snprintf(e.request_id, sizeof e.request_id, "rid-%s", op);
+	e.body = body;
+	e.body_len = strlen(body);
+	return hd_envelope_encode(&e, buf, len);
+}
+
+/* Calls op synchronously; returns the callback's error, reply decoded in *r. */
+static hd_err call_sync(hd_rpc_client *c, const char *op, const char *body, int timeout_ms,
+			waiter *w, hd_reply *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(encode_request(op, body, &buf, &len), HD_OK);
+	waiter_init(w);
+	hd_err err = hd_rpc_client_call(c, buf, len, timeout_ms, waiter_cb, w);
+	free(buf);
+	if (err != HD_OK)
+		return err;
+	waiter_wait(w, 1);
+	if (w->err == HD_OK)
+		assert_int_equal(hd_reply_decode(w->raw, w->len, r), HD_OK);
+	return w->err;
+}
+
+static void wait_connected(hd_rpc_client *c)
+{
+	int64_t until = now_ms() + 5000;
+	while (!hd_rpc_client_connected(c) && now_ms() < until)
+		usleep(1000);
+	assert_true(hd_rpc_client_connected(c));
+}
+
+typedef struct fixture {
+	hd_worker_pool *pool;
+	hd_rpc_server *srv;
+	hd_rpc_client *cli;
+	server_state st;
+	char url[160];
+} fixture;
+
+static void fixture_start(fixture *f, const char *name, int nctx)
+{
+	memset(f, 0, sizeof *f);
+	f->st.tag = name;
+	url_for(f->url, sizeof f->url, name);
+	assert_int_equal(hd_worker_pool_create(&f->pool, 2, NULL, NULL, NULL), HD_OK);
+	assert_int_equal(hd_rpc_server_start(&f->srv, f->url, nctx, f->pool, handler, &f->st), HD_OK);
+	assert_int_equal(hd_rpc_client_open(&f->cli, f->url), HD_OK);
+	wait_connected(f->cli);
+}
+
+static void fixture_stop(fixture *f)
+{
+	hd_rpc_client_close(f->cli);
+	hd_rpc_server_stop(f->srv, 1000);
+	hd_worker_pool_destroy(f->pool);
+}
+
+/* ---- tests ---- */
+
+static void test_round_trip(void **state)
+{
+	(void)state;
+	fixture f;
+	fixture_start(&f, "rt", 4);
+	waiter w;
+	hd_reply r;
+	assert_int_equal(call_sync(f.cli, "test.echo", "{\"hello\":1}", 2000, &w, &r), HD_OK);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, 11);
+	assert_memory_equal(r.body, "{\"hello\":1}", 11);
+	assert_int_equal(r.nheaders, 1);
+	assert_string_equal(r.headers[0].name, "x-op");
+	assert_string_equal(r.headers[0].value, "test.echo");
+	assert_int_equal(w.raw[w.len], '\0');
+	waiter_fini(&w);
+	assert_int_equal(hd_rpc_server_inflight(f.srv), 0);
+	fixture_stop(&f);
+}
+
+static void test_malformed_envelope_gets_400(void **state)
+{
+	(void)state;
+	fixture f;
+	fixture_start(&f, "bad", 2);
+	waiter w;
+	waiter_init(&w);
+	assert_int_equal(hd_rpc_client_call(f.cli, "garbage!", 8, 2000, waiter_cb, &w), HD_OK);
+	waiter_wait(&w, 1);
+	assert_int_equal(w.err, HD_OK);
+	hd_reply r;
+	assert_int_equal(hd_reply_decode(w.raw, w.len, &r), HD_OK);
+	assert_int_equal(r.status, 400);
+	assert_non_null(memmem(r.body, r.body_len, "\"status\":400", 12));
+	assert_int_equal(atomic_load(&f.st.handled), 0); /* never reached a handler */
+	waiter_fini(&w);
+	fixture_stop(&f);
+}
+
+#define NCALLS 1000
+
+typedef struct many {
+	atomic_int done, matched;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+} many;
+
+typedef struct one_call {
+	many *m;
+	char body[16];
+} one_call;
+
+static void many_cb(hd_err err, char *raw, size_t len, void *arg)
+{
+	one_call *oc = arg;
+	hd_reply r;
+	if (err == HD_OK && hd_reply_decode(raw, len, &r) == HD_OK && r.status == 200 &&
+	    r.body_len == strlen(oc->body) && memcmp(r.body, oc->body, r.body_len) == 0)
+		atomic_fetch_add(&oc->m->matched, 1);
+	hd_rpc_free(raw);
+	pthread_mutex_lock(&oc->m->mu);
+	atomic_fetch_add(&oc->m->done, 1);
+	pthread_cond_signal(&oc->m->cv);
+	pthread_mutex_unlock(&oc->m->mu);
+}
+
+static void test_concurrent_calls_all_matched(void **state)
+{
+	(void)state;
+	fixture f;
+	fixture_start(&f, "many", 16);
+	many m = {0};
+	pthread_mutex_init(&m.mu, NULL);
+	pthread_cond_init(&m.cv, NULL);
+	one_call *calls = calloc(NCALLS, sizeof *calls);
+	assert_non_null(calls);
+	for (int i = 0; i < NCALLS; i++) {
+		calls[i].m = &m;
+		snprintf(calls[i].body, sizeof calls[i].body, "\"n%d\"", i);
+		char *buf = NULL;
+		size_t len = 0;
+		assert_int_equal(encode_request("test.echo", calls[i].body, &buf, &len), HD_OK);
+		assert_int_equal(hd_rpc_client_call(f.cli, buf, len, 10000, many_cb, &calls[i]), HD_OK);
+		free(buf);
+	}
+	pthread_mutex_lock(&m.mu);
+	while (atomic_load(&m.done) < NCALLS)
+		pthread_cond_wait(&m.cv, &m.mu);
+	pthread_mutex_unlock(&m.mu);
+	assert_int_equal(atomic_load(&m.matched), NCALLS);
+	assert_int_equal(atomic_load(&f.st.handled), NCALLS);
+	fixture_stop(&f);
+	free(calls);
+	pthread_cond_destroy(&m.cv);
+	pthread_mutex_destroy(&m.mu);
+}
+
+static void test_timeout(void **state)
+{
+	(void)state;
+	fixture f;
+	fixture_start(&f, "slow", 2);
+	waiter w;
+	hd_reply r;
+	int64_t t0 = now_ms();
+	assert_int_equal(call_sync(f.cli, "test.slow", "x", 50, &w, &r), HD_ERR_TIMEOUT);
+	int64_t took = now_ms() - t0;
+	assert_true(took >= 45 && took < 190);
+	assert_null(w.raw);
+	waiter_fini(&w);
+	/* the server still answers the late request into the void; a new one works */
+	assert_int_equal(call_sync(f.cli, "test.slow", "y", 2000, &w, &r), HD_OK);
+	assert_memory_equal(r.body, "y", 1);
+	waiter_fini(&w);
+	fixture_stop(&f);
+}
+
+static void cb_must_not_run(hd_err err, char *raw, size_t len, void *arg)
+{
+	fail_msg("callback ran although the call returned an error");
+}
+
+static void test_no_server_unavailable(void **state)
+{
+	(void)state;
+	char url[160];
+	url_for(url, sizeof url, "nobody");
+	hd_rpc_client *c = NULL;
+	assert_int_equal(hd_rpc_client_open(&c, url), HD_OK);
+	assert_false(hd_rpc_client_connected(c));
+	int64_t t0 = now_ms();
+	assert_int_equal(hd_rpc_client_call(c, "x", 1, 5000, cb_must_not_run, NULL),
+			 HD_ERR_UNAVAILABLE);
+	assert_true(now_ms() - t0 < 50);
+	assert_int_equal(hd_rpc_client_call(c, "x", 1, 0, cb_must_not_run, NULL), HD_ERR_INVALID);
+	hd_rpc_client_close(c);
+	assert_int_equal(hd_rpc_client_open(&c, ""), HD_ERR_INVALID);
+	assert_int_equal(hd_rpc_client_open(&c, "bogus://x"), HD_ERR_INVALID);
+}
+
+/* The daemon goes away while a request is in flight: the caller learns it
+ * at once, not at its deadline; the request answered after stop is freed. */
+static void test_peer_loss_and_late_reply(void **state)
+{
+	(void)state;
+	fixture f;
+	fixture_start(&f, "loss", 2);
+	char *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(encode_request("test.park", "", &buf, &len), HD_OK);
+	waiter w;
+	waiter_init(&w);
+	assert_int_equal(hd_rpc_client_call(f.cli, buf, len, 10000, waiter_cb, &w), HD_OK);
+	free(buf);
+	while (atomic_load(&f.st.handled) == 0)
+		usleep(1000);
+	assert_int_equal(hd_rpc_server_inflight(f.srv), 1);
+	int64_t t0 = now_ms();
+	hd_rpc_server_stop(f.srv, 0); /* the parked request outlives the server */
+	waiter_wait(&w, 1);
+	assert_int_equal(w.err, HD_ERR_UNAVAILABLE);
+	assert_true(now_ms() - t0 < 1000);
+	waiter_fini(&w);
+	while (hd_rpc_client_connected(f.cli) && now_ms() - t0 < 1000)
+		usleep(1000);
+	assert_false(hd_rpc_client_connected(f.cli));
+	/* the late reply frees the request and the server (ASan checks leaks) */
+	assert_int_equal(hd_worker_post(hd_worker_pool_get(f.pool, 0), reply_parked, &f.st), HD_OK);
+	hd_worker_pool_destroy(f.pool);
+	assert_null(f.st.parked);
+	hd_rpc_client_close(f.cli);
+}
+
+/* Stopping with a drain lets the request in flight finish and refuses new ones. */
+static void *stop_thread(void *arg)
+{
+	hd_rpc_server_stop(arg, 3000);
+	return NULL;
+}
+
+static void test_graceful_drain(void **state)
+{
+	(void)state;
+	fixture f;
+	fixture_start(&f, "drain", 2);
+	char *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(encode_request("test.slow", "done", &buf, &len), HD_OK);
+	waiter w;
+	waiter_init(&w);
+	assert_int_equal(hd_rpc_client_call(f.cli, buf, len, 5000, waiter_cb, &w), HD_OK);
+	free(buf);
+	while (hd_rpc_server_inflight(f.srv) == 0)
+		usleep(1000);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, stop_thread, f.srv), 0);
+	/* a request arriving during the drain is refused with 503 */
+	waiter w2;
+	hd_reply r;
+	assert_int_equal(call_sync(f.cli, "test.echo", "late", 2000, &w2, &r), HD_OK);
+	assert_int_equal(r.status, 503);
+	waiter_fini(&w2);
+	waiter_wait(&w, 1);
+	assert_int_equal(w.err, HD_OK);
+	assert_int_equal(hd_reply_decode(w.raw, w.len, &r), HD_OK);
+	assert_int_equal(r.status, 200);
+	assert_memory_equal(r.body, "done", 4);
+	waiter_fini(&w);
+	pthread_join(th, NULL);
+	hd_rpc_client_close(f.cli);
+	hd_worker_pool_destroy(f.pool);
+}
+
+/* Two replicas behind one client: concurrent calls reach both. */
+static void test_two_replicas_share_load(void **state)
+{
+	(void)state;
+	fixture a, b;
+	fixture_start(&a, "ra", 8);
+	fixture_start(&b, "rb", 8);
+	hd_rpc_client *c = NULL;
+	char urls[400];
+	snprintf(urls, sizeof urls, "%s, %s", a.url, b.url);
+	assert_int_equal(hd_rpc_client_open(&c, urls), HD_OK);
+	wait_connected(c);
+	int na = 0, nb = 0;
+	int64_t until = now_ms() + 5000;
+	while ((na < 20 || nb < 20) && now_ms() < until) {
+		enum { BATCH = 50 };
+		waiter ws[BATCH];
+		char *buf = NULL;
+		size_t len = 0;
+		assert_int_equal(encode_request("test.tag", "", &buf, &len), HD_OK);
+		for (int i = 0; i < BATCH; i++) {
+			waiter_init(&ws[i]);
+			assert_int_equal(hd_rpc_client_call(c, buf, len, 5000, waiter_cb, &ws[i]), HD_OK);
+		}
+		free(buf);
+		for (int i = 0; i < BATCH; i++) {
+			waiter_wait(&ws[i], 1);
+			hd_reply r;
+			assert_int_equal(ws[i].err, HD_OK);
+			assert_int_equal(hd_reply_decode(ws[i].raw, ws[i].len, &r), HD_OK);
+			na += r.body_len == 2 && memcmp(r.body, "ra", 2) == 0;
+			nb += r.body_len == 2 && memcmp(r.body, "rb", 2) == 0;
+			waiter_fini(&ws[i]);
+		}
+	}
+	assert_true(na >= 20);
+	assert_true(nb >= 20);
+	hd_rpc_client_close(c);
+	fixture_stop(&a);
+	fixture_stop(&b);
+}
+
+static void test_close_with_pending_call(void **state)
+{
+	(void)state;
+	fixture f;
+	fixture_start(&f, "close", 2);
+	char *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(encode_request("test.slow", "z", &buf, &len), HD_OK);
+	waiter w;
+	waiter_init(&w);
+	assert_int_equal(hd_rpc_client_call(f.cli, buf, len, 5000, waiter_cb, &w), HD_OK);
+	free(buf);
+	hd_rpc_client_close(f.cli);
+	waiter_wait(&w, 1);
+	assert_int_equal(w.err, HD_ERR_CLOSED);
+	waiter_fini(&w);
+	hd_rpc_server_stop(f.srv, 2000);
+	hd_worker_pool_destroy(f.pool);
+}
+
+static int setup(void **state)
+{
+	strcpy(g_dir, "/tmp/hd-rpc-test-XXXXXX");
+	return mkdtemp(g_dir) != NULL ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_malformed_envelope_gets_400),
+		cmocka_unit_test(test_concurrent_calls_all_matched),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_no_server_unavailable),
+		cmocka_unit_test(test_peer_loss_and_late_reply),
+		cmocka_unit_test(test_graceful_drain),
+		cmocka_unit_test(test_two_replicas_share_load),
+		cmocka_unit_test(test_close_with_pending_call),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

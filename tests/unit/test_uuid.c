@@ -1,0 +1,105 @@
+/* hd_uuid: v7 layout, uniqueness and monotonic order, also across threads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hd/uuid.h"
+
+#define N_IDS 20000
+#define N_THREADS 4
+#define PER_THREAD 5000
+
+static void test_uuid_layout(void **state)
+{
+	char id[HD_UUID_STRLEN + 1];
+	assert_int_equal(hd_uuid_v7(id), HD_OK);
+	assert_int_equal(strlen(id), HD_UUID_STRLEN);
+	assert_true(hd_uuid_valid(id));
+	assert_int_equal(id[14], '7');
+	assert_non_null(strchr("89ab", id[19]));
+	for (size_t i = 0; i < HD_UUID_STRLEN; i++)
+		assert_true(id[i] == '-' || (id[i] >= '0' && id[i] <= '9')
+		    || (id[i] >= 'a' && id[i] <= 'f'));
+	/* the first 48 bits are the current Unix time in milliseconds */
+	char hex[13];
+	memcpy(hex, id, 8);
+	memcpy(hex + 8, id + 9, 4);
+	hex[12] = '\0';
+	uint64_t ms = strtoull(hex, NULL, 16);
+	uint64_t now = (uint64_t)time(NULL) * 1000;
+	assert_true(ms + 5000 > now && ms < now + 5000);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static void test_uuid_monotonic(void **state)
+{
+	char(*ids)[HD_UUID_STRLEN + 1] = malloc(N_IDS * sizeof(*ids));
+	assert_non_null(ids);
+	for (size_t i = 0; i < N_IDS; i++) {
+		assert_int_equal(hd_uuid_v7(ids[i]), HD_OK);
+		if (i > 0 && strcmp(ids[i - 1], ids[i]) >= 0)
+			fail_msg("not increasing: %s then %s", ids[i - 1], ids[i]);
+	}
+	free(ids);
+}
+
+static void *thread_ids(void *arg)
+{
+	char(*ids)[HD_UUID_STRLEN + 1] = arg;
+	for (size_t i = 0; i < PER_THREAD; i++)
+		if (hd_uuid_v7(ids[i]) != HD_OK)
+			return arg;
+	return NULL;
+}
+
+static void test_uuid_threads_unique(void **state)
+{
+	char(*ids)[HD_UUID_STRLEN + 1] = malloc(N_THREADS * PER_THREAD * sizeof(*ids));
+	assert_non_null(ids);
+	pthread_t t[N_THREADS];
+	for (size_t i = 0; i < N_THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, thread_ids, ids + i * PER_THREAD), 0);
+	for (size_t i = 0; i < N_THREADS; i++) {
+		void *ret = ids;
+		pthread_join(t[i], &ret);
+		assert_null(ret);
+	}
+	qsort(ids, N_THREADS * PER_THREAD, sizeof(*ids), cmp_str);
+	for (size_t i = 1; i < N_THREADS * PER_THREAD; i++)
+		assert_string_not_equal(ids[i - 1], ids[i]);
+	free(ids);
+}
+
+static void test_uuid_valid(void **state)
+{
+	assert_true(hd_uuid_valid("aaaaaaaa-0000-4000-8000-00000000000a"));
+	assert_true(hd_uuid_valid("AAAAAAAA-0000-4000-8000-00000000000A"));
+	assert_false(hd_uuid_valid(NULL));
+	assert_false(hd_uuid_valid(""));
+	assert_false(hd_uuid_valid("aaaaaaaa-0000-4000-8000-00000000000"));
+	assert_false(hd_uuid_valid("aaaaaaaa-0000-4000-8000-00000000000aa"));
+	assert_false(hd_uuid_valid("aaaaaaaa00000-4000-8000-00000000000a"));
+	assert_false(hd_uuid_valid("gaaaaaaa-0000-4000-8000-00000000000a"));
+	assert_false(hd_uuid_valid("{aaaaaaa-0000-4000-8000-00000000000a}"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_uuid_layout),
+		cmocka_unit_test(test_uuid_monotonic),
+		cmocka_unit_test(test_uuid_threads_unique),
+		cmocka_unit_test(test_uuid_valid),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
