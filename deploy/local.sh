@@ -12,11 +12,13 @@
 #   deploy/local.sh kill-daemon NAME    SIGKILL at once (crash tests)
 #   deploy/local.sh restart-postgres    restart the private PostgreSQL
 #   deploy/local.sh status              which daemons run
+#   deploy/local.sh daemons             print the daemon list (start order)
 #
 # Parameters (environment; defaults from libs/include/hd/config.def):
-#   HD_STATE_DIR (var/), HD_BIN_DIR (build/bin), HD_DAEMONS ("bus auth gateway", start order),
-#   HD_PG_PORT, HD_REDIS_PORT, HD_HTTP_PORT, HD_AUTH_URL, HD_AUTH_ADMIN_PORT,
-#   HD_BUS_PUB_URL, HD_BUS_SUB_URL, HD_BUS_ADMIN_PORT, HD_<NAME>_ADMIN_PORT for other daemons,
+#   HD_STATE_DIR (var/), HD_BIN_DIR (build/bin), HD_DAEMONS (start order; default: bus,
+#   every services/<name> with a Makefile, gateway), HD_PG_PORT, HD_REDIS_PORT, HD_HTTP_PORT,
+#   HD_BUS_PUB_URL, HD_BUS_SUB_URL, HD_BUS_ADMIN_PORT, and for each service daemon
+#   HD_<NAME>_URL and HD_<NAME>_ADMIN_PORT (HD_AUTH_URL, HD_AUTH_ADMIN_PORT, ...),
 #   HD_DB_MODE=test (PostgreSQL without fsync), HD_READY_TIMEOUT_S (30).
 # Secrets: HD_JWT_SECRET is kept in $HD_STATE_DIR/jwt.secret (0600) when not
 # given; generated admin passwords are kept in $HD_STATE_DIR/credentials
@@ -41,8 +43,49 @@ setting() {
 }
 
 STATE=${HD_STATE_DIR:-$ROOT/var}
+# The parameters `start` used, so that stop/start-daemon later reach the same
+# stack whatever the caller's environment (the environment still wins).
+PARAMS="HD_BIN_DIR HD_DAEMONS HD_DB_MODE HD_PG_PORT HD_REDIS_PORT HD_HTTP_PORT
+HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT"
+load_params() {
+	local line name
+	[ -s "$STATE/stack.env" ] || return 0
+	while IFS= read -r line; do
+		name=${line%%=*}
+		[[ $name =~ ^HD_[A-Z0-9_]+$ ]] || continue
+		[ -n "${!name+x}" ] || export "$line"
+	done <"$STATE/stack.env"
+}
+save_params() {
+	local name
+	for name in $PARAMS $(service_params); do
+		[ -n "${!name+x}" ] && printf '%s=%s\n' "$name" "${!name}"
+	done >"$STATE/stack.env"
+	return 0
+}
+# The daemons by default: the bus first, then every services/<name> with a
+# Makefile, the gateway last (it is ready only once every service is).
+default_daemons() {
+	local mk name list=bus
+	for mk in "$ROOT"/services/*/Makefile; do
+		name=$(basename "$(dirname "$mk")")
+		[ "$name" = bus ] || list="$list $name"
+	done
+	echo "$list gateway"
+}
+# HD_<NAME>_URL and HD_<NAME>_ADMIN_PORT of every service daemon in the list.
+service_params() {
+	local name
+	for name in $DAEMONS; do
+		case $name in bus | gateway) continue ;; esac
+		echo "HD_${name^^}_URL HD_${name^^}_ADMIN_PORT"
+	done
+}
+load_params
 BIN=${HD_BIN_DIR:-$ROOT/build/bin}
-DAEMONS=${HD_DAEMONS:-bus auth gateway}
+[ -d "$BIN" ] && BIN=$(cd "$BIN" && pwd)
+DAEMONS=${HD_DAEMONS:-$(default_daemons)}
+export HD_BIN_DIR=$BIN HD_DAEMONS=$DAEMONS
 READY_TIMEOUT=${HD_READY_TIMEOUT_S:-30}
 LOG=$STATE/log
 RUN=$STATE/run
@@ -52,11 +95,11 @@ REDIS_PORT=$(setting HD_REDIS_PORT)
 # The settings every daemon gets: one stack, one set of addresses.
 export_settings() {
 	local n
+	export HD_PG_PORT=$PG_PORT HD_REDIS_PORT=$REDIS_PORT
 	export HD_DATABASE_URL="postgresql://hd_app@127.0.0.1:$PG_PORT/helpdesk"
 	export HD_DATABASE_ADMIN_URL="postgresql://hd_owner@127.0.0.1:$PG_PORT/helpdesk"
 	export HD_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
-	for n in HD_HTTP_PORT HD_AUTH_URL HD_AUTH_ADMIN_PORT HD_BUS_PUB_URL HD_BUS_SUB_URL \
-		HD_BUS_ADMIN_PORT; do
+	for n in HD_HTTP_PORT HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT $(service_params); do
 		export "$n=$(setting "$n")"
 	done
 	load_jwt_secret
@@ -192,6 +235,7 @@ cmd_start() {
 	[ -s "$STATE/pg/PG_VERSION" ] || first=yes
 	"$STACK" db-start "$STATE" "$PG_PORT" "$REDIS_PORT" ${HD_DB_MODE:-}
 	export_settings
+	save_params
 	load_credentials "$first"
 	prepare_database
 	for name in $DAEMONS; do
@@ -254,9 +298,10 @@ run) cmd_run ;;
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
+daemons) echo "$DAEMONS" ;;
 start-daemon) need_name "${2:-}" start-daemon; export_settings; load_credentials no; daemon_start "$2" ;;
 stop-daemon) need_name "${2:-}" stop-daemon; daemon_stop "$2" TERM ;;
 kill-daemon) need_name "${2:-}" kill-daemon; daemon_stop "$2" KILL ;;
 restart-postgres) "$STACK" pg-restart "$STATE" ;;
-*) die "usage: $0 run|start|stop|status|start-daemon NAME|stop-daemon NAME|kill-daemon NAME|restart-postgres" ;;
+*) die "usage: $0 run|start|stop|status|start-daemon NAME|stop-daemon NAME|kill-daemon NAME|restart-postgres|daemons" ;;
 esac

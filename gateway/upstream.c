@@ -54,26 +54,42 @@ static void upstream_error(gw_req *gr, const char *kind, int status, const char 
 	gw_reply_problem(gr, status, detail);
 }
 
+/* The request headers a daemon sees: longest value accepted, and whether a
+ * longer one is refused (400), cut (user-agent) or dropped. */
+static const struct {
+	const char *name;
+	size_t max;
+	enum { OVER_REFUSE, OVER_CUT, OVER_DROP } over;
+} forwarded[] = {
+	{"idempotency-key", GW_IDEMPOTENCY_KEY_MAX, OVER_REFUSE},
+	{"if-match", 511, OVER_DROP},
+	{"traceparent", 511, OVER_DROP},
+	{"tracestate", 511, OVER_DROP},
+	{"user-agent", 511, OVER_CUT},
+};
+
 /* Copies the forwarded request headers; false (answered) on a bad one. */
 static bool headers_fill(gw_req *gr, hd_envelope *e)
 {
-	static const char *const names[] = {"idempotency-key", "if-match", "traceparent", "tracestate",
-					    "user-agent"};
 	char value[sizeof(e->headers[0].value)];
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		const char *v = gw_req_header(gr, names[i]);
+	char detail[96];
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) {
+		const char *v = gw_req_header(gr, forwarded[i].name);
 		if (v == NULL)
 			continue;
-		if (i == 0 && (v[0] == '\0' || strlen(v) > GW_IDEMPOTENCY_KEY_MAX)) {
-			gw_reply_problem(gr, 400, "Idempotency-Key must be 1 to 255 characters");
-			return false;
+		size_t len = strlen(v);
+		if (len > forwarded[i].max || len == 0) {
+			if (forwarded[i].over == OVER_REFUSE) {
+				snprintf(detail, sizeof(detail), "%s must be 1 to %zu characters",
+					 forwarded[i].name, forwarded[i].max);
+				gw_reply_problem(gr, 400, detail);
+				return false;
+			}
+			if (forwarded[i].over == OVER_DROP || len == 0)
+				continue;
 		}
-		/* Over-long optional headers are cut (user-agent) or dropped. */
-		snprintf(value, sizeof(value), "%s", v);
-		if (strlen(v) >= sizeof(value) && i != 4)
-			continue;
-		if (hd_envelope_add_header(e, names[i], value) != HD_OK)
-			continue;
+		snprintf(value, sizeof(value), "%.*s", (int)forwarded[i].max, v);
+		hd_envelope_add_header(e, forwarded[i].name, value);
 	}
 	return true;
 }

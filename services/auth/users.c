@@ -126,18 +126,26 @@ static hd_err user_off_mark(user_ctx *c, bool off, hd_redis_cb cb)
 
 /* Replies what c holds once the Redis mark is written (503 if it was not:
  * the change committed, and repeating the request is safe). */
-static void user_marked_cb(hd_err err, const hd_redis_reply *r, void *arg)
+static void user_reply(user_ctx *c)
 {
-	user_ctx *c = arg;
-
-	if (err != HD_OK || r == NULL || hd_redis_reply_type(r) == HD_REDIS_ERROR)
-		hd_daemon_reply_problem(c->req, 503, "token store unavailable; retry", NULL);
-	else if (c->json == NULL)
+	if (c->json == NULL)
 		hd_daemon_reply_json(c->req, c->status, "", 0, NULL);
 	else
 		hd_daemon_reply_json(c->req, c->status, c->json, strlen(c->json), "ETag", c->etag,
 				     NULL);
 	user_ctx_free(c);
+}
+
+static void user_marked_cb(hd_err err, const hd_redis_reply *r, void *arg)
+{
+	user_ctx *c = arg;
+
+	if (err != HD_OK || r == NULL || hd_redis_reply_type(r) == HD_REDIS_ERROR) {
+		hd_daemon_reply_problem(c->req, 503, "token store unavailable; retry", NULL);
+		user_ctx_free(c);
+		return;
+	}
+	user_reply(c);
 }
 
 static void user_created_cb(hd_err err, const hd_db_result *res, void *arg)
@@ -402,7 +410,7 @@ static void user_updated_cb(hd_err err, const hd_db_result *res, void *arg)
 		goto fail;
 	}
 	if (c->active[0] == '\0') {
-		user_marked_cb(HD_OK, NULL, c);
+		user_reply(c);
 		return;
 	}
 	if (user_off_mark(c, strcmp(c->active, "false") == 0, user_marked_cb) != HD_OK)

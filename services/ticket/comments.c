@@ -12,41 +12,41 @@
 
 /* $1 tenant, $2 ticket, $3 own-only requester or NULL, $4 comment id,
  * $5 author, $6 author role, $7 body, $8 public. */
-static const char sql_comment_create[] =
-	"WITH t AS (SELECT t.id FROM ticket.tickets t WHERE t.tenant_id = $1 AND t.id = $2"
-	" AND t.deleted_at IS NULL AND ($3::uuid IS NULL OR t.requester_id = $3)),"
-	" c AS (INSERT INTO ticket.comments AS cm (tenant_id, id, ticket_id, author_id, author_role,"
-	" body, public) SELECT $1, $4, t.id, $5, $6, $7, $8::bool FROM t"
-	" RETURNING ticket.comment_json(cm) AS j, cm.created_at, cm.public),"
-	" fr AS (UPDATE ticket.tickets x SET first_response_at = c.created_at,"
-	" updated_at = c.created_at, version = x.version + 1 FROM c"
-	" WHERE x.tenant_id = $1 AND x.id = $2 AND x.first_response_at IS NULL AND c.public"
-	" AND $6 IN ('admin', 'agent')),"
-	" o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
-	" SELECT $1, 'comment.added', $5, c.j FROM c)"
-	" SELECT j::text FROM c";
+static const char sql_comment_create[]
+    = "WITH t AS (SELECT t.id FROM ticket.tickets t WHERE t.tenant_id = $1 AND t.id = $2"
+      " AND t.deleted_at IS NULL AND ($3::uuid IS NULL OR t.requester_id = $3)),"
+      " c AS (INSERT INTO ticket.comments AS cm (tenant_id, id, ticket_id, author_id, author_role,"
+      " body, public) SELECT $1, $4, t.id, $5, $6, $7, $8::bool FROM t"
+      " RETURNING ticket.comment_json(cm) AS j, cm.created_at, cm.public),"
+      " fr AS (UPDATE ticket.tickets x SET first_response_at = c.created_at,"
+      " updated_at = c.created_at, version = x.version + 1 FROM c"
+      " WHERE x.tenant_id = $1 AND x.id = $2 AND x.first_response_at IS NULL AND c.public"
+      " AND $6 IN ('admin', 'agent')),"
+      " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
+      " SELECT $1, 'comment.added', $5, c.j FROM c)"
+      " SELECT j::text FROM c";
 
 /* Statement 0 of a list: the ticket is visible to the caller. */
-static const char sql_ticket_visible[] =
-	"SELECT 1 FROM ticket.tickets t WHERE t.tenant_id = $1 AND t.id = $2"
-	" AND t.deleted_at IS NULL AND ($3::uuid IS NULL OR t.requester_id = $3)";
+static const char sql_ticket_visible[]
+    = "SELECT 1 FROM ticket.tickets t WHERE t.tenant_id = $1 AND t.id = $2"
+      " AND t.deleted_at IS NULL AND ($3::uuid IS NULL OR t.requester_id = $3)";
 
 /* Oldest first; keyset on (created_at, id). $3: public only. */
-static const char sql_comment_list[] =
-	"SELECT ticket.comment_json(c)::text, ticket.ts(c.created_at), c.id FROM ticket.comments c"
-	" WHERE c.tenant_id = $1 AND c.ticket_id = $2 AND (NOT $3::bool OR c.public)"
-	" AND (c.created_at, c.id) > ($4::timestamptz, $5::uuid)"
-	" ORDER BY c.created_at, c.id LIMIT $6";
+static const char sql_comment_list[]
+    = "SELECT ticket.comment_json(c)::text, ticket.ts(c.created_at), c.id FROM ticket.comments c"
+      " WHERE c.tenant_id = $1 AND c.ticket_id = $2 AND (NOT $3::bool OR c.public)"
+      " AND (c.created_at, c.id) > ($4::timestamptz, $5::uuid)"
+      " ORDER BY c.created_at, c.id LIMIT $6";
 
 /* Oldest first; keyset on (at, entry id written as a UUID-shaped key so the
  * common cursor format carries it). $3 is unused here (always true). */
-static const char sql_history_list[] =
-	"SELECT json_build_object('at', ticket.ts(h.at), 'actor_id', h.actor_id, 'field', h.field,"
-	" 'from', h.old_value, 'to', h.new_value)::text, ticket.ts(h.at),"
-	" lpad(to_hex(h.id), 32, '0')::uuid FROM ticket.history h"
-	" WHERE h.tenant_id = $1 AND h.ticket_id = $2"
-	" AND (h.at, lpad(to_hex(h.id), 32, '0')::uuid) > ($4::timestamptz, $5::uuid)"
-	" AND $3::bool ORDER BY h.at, h.id LIMIT $6";
+static const char sql_history_list[]
+    = "SELECT json_build_object('at', ticket.ts(h.at), 'actor_id', h.actor_id, 'field', h.field,"
+      " 'from', h.old_value, 'to', h.new_value)::text, ticket.ts(h.at),"
+      " lpad(to_hex(h.id), 32, '0')::uuid FROM ticket.history h"
+      " WHERE h.tenant_id = $1 AND h.ticket_id = $2"
+      " AND (h.at, lpad(to_hex(h.id), 32, '0')::uuid) > ($4::timestamptz, $5::uuid)"
+      " AND $3::bool ORDER BY h.at, h.id LIMIT $6";
 
 static void tk_comment_create_cb(hd_err err, const hd_db_result *res, void *arg)
 {
@@ -74,12 +74,12 @@ void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	const char *text = NULL;
 	bool pub = true;
 	char id[HD_UUID_STRLEN + 1];
-	if (!tk_caller_get(req, &c) || (ticket = tk_path_id(req, "id")) == NULL ||
-	    !tk_body_object(req, &body))
+	if (!tk_caller_get(req, &c) || (ticket = tk_path_id(req, "id")) == NULL
+	    || !tk_body_object(req, &body))
 		goto out;
 	hd_json_reject_unknown(body, known, &errs);
-	if (hd_json_get_string(body, "body", true, 1, SIZE_MAX, &text, &errs) &&
-	    strlen(text) > TK_COMMENT_MAX)
+	if (hd_json_get_string(body, "body", true, 1, SIZE_MAX, &text, &errs)
+	    && strlen(text) > TK_COMMENT_MAX)
 		hd_field_errors_add(&errs, "body", "must be at most 64 KiB");
 	hd_json_get_bool(body, "public", false, &pub, &errs);
 	if (c.customer && !pub)
@@ -90,8 +90,8 @@ void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 		hd_daemon_reply_problem(req, 500, "internal error", NULL);
 		goto out;
 	}
-	const char *p[8] = { c.tenant_id, ticket, c.customer ? c.user_id : NULL, id,
-			     c.user_id, c.role, text, pub ? "t" : "f" };
+	const char *p[8] = { c.tenant_id, ticket, c.customer ? c.user_id : NULL, id, c.user_id,
+		c.role, text, pub ? "t" : "f" };
 	hd_db_stmt st = { sql_comment_create, 8, p };
 	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_comment_create_cb, req);
 out:
@@ -101,7 +101,7 @@ out:
 /* Lists rows under a visible ticket with sql (parameters: tenant, ticket,
  * flag, cursor ts, cursor id, limit + 1). */
 static void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const tk_caller *c,
-			       const char *sql, const char *flag)
+    const char *sql, const char *flag)
 {
 	const char *ticket;
 	hd_query q;

@@ -105,22 +105,22 @@ void tk_reply_db_error(hd_rpc_request *req, hd_err err, const hd_db_result *res)
 		return;
 	}
 	hd_log_fields(HD_LOG_ERROR, "database batch failed", "err", hd_err_name(err), "sqlstate",
-		      state, "message", res != NULL ? hd_db_result_message(res) : "", NULL);
+	    state, "message", res != NULL ? hd_db_result_message(res) : "", NULL);
 	hd_daemon_reply_problem(req, 500, "internal error", NULL);
 }
 
 void tk_db_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
-	       const hd_db_stmt *stmts, int n, hd_db_cb cb, void *arg)
+    const hd_db_stmt *stmts, int n, hd_db_cb cb, void *arg)
 {
-	hd_err err = dw->db != NULL ? hd_db_run(dw->db, tenant_id, stmts, n, cb, arg)
-				    : HD_ERR_UNAVAILABLE;
+	hd_err err
+	    = dw->db != NULL ? hd_db_run(dw->db, tenant_id, stmts, n, cb, arg) : HD_ERR_UNAVAILABLE;
 	if (err != HD_OK)
 		tk_reply_db_error(req, HD_ERR_UNAVAILABLE, NULL);
 }
 
 /* Writes the base64url cursor of row into out ("null" when it cannot). */
-static void tk_list_cursor(const hd_db_result *res, int stmt, int row, int cur_ts, int cur_id,
-			   char out[HD_CURSOR_MAX + 3])
+static void tk_list_cursor(
+    const hd_db_result *res, int stmt, int row, int cur_ts, int cur_id, char out[HD_CURSOR_MAX + 3])
 {
 	char plain[128], enc[HD_CURSOR_MAX];
 	const char *ts = hd_db_result_value(res, stmt, row, cur_ts);
@@ -138,8 +138,8 @@ static void tk_list_cursor(const hd_db_result *res, int stmt, int row, int cur_t
 	}
 }
 
-void tk_reply_items(hd_rpc_request *req, const hd_db_result *res, int stmt, int shown,
-		    const char *tail)
+void tk_reply_items(
+    hd_rpc_request *req, const hd_db_result *res, int stmt, int shown, const char *tail)
 {
 	static const char head[] = "{\"items\":[", mid[] = "],";
 	size_t total = sizeof(head) + sizeof(mid) + strlen(tail) + 2;
@@ -174,8 +174,8 @@ void tk_reply_items(hd_rpc_request *req, const hd_db_result *res, int stmt, int 
 	free(out);
 }
 
-void tk_reply_list(hd_rpc_request *req, const hd_db_result *res, int stmt, int limit,
-		   int cur_ts, int cur_id)
+void tk_reply_list(
+    hd_rpc_request *req, const hd_db_result *res, int stmt, int limit, int cur_ts, int cur_id)
 {
 	int rows = hd_db_result_ntuples(res, stmt);
 	int shown = rows > limit ? limit : rows;
@@ -206,16 +206,16 @@ static void tk_list_cb(hd_err err, const hd_db_result *res, void *arg)
 }
 
 void tk_list_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
-		 const hd_db_stmt *stmts, int nstmts, int limit, int cur_ts, int cur_id)
+    const hd_db_stmt *stmts, int nstmts, int limit, int cur_ts, int cur_id)
 {
 	tk_list_ctx *ctx = malloc(sizeof(*ctx));
 	if (ctx == NULL) {
 		hd_daemon_reply_problem(req, 500, "out of memory", NULL);
 		return;
 	}
-	*ctx = (tk_list_ctx){ req, nstmts, limit, cur_ts, cur_id };
+	*ctx = (tk_list_ctx) { req, nstmts, limit, cur_ts, cur_id };
 	hd_err err = dw->db != NULL ? hd_db_run(dw->db, tenant_id, stmts, nstmts, tk_list_cb, ctx)
-				    : HD_ERR_UNAVAILABLE;
+	                            : HD_ERR_UNAVAILABLE;
 	if (err != HD_OK) {
 		free(ctx);
 		tk_reply_db_error(req, HD_ERR_UNAVAILABLE, NULL);
@@ -274,7 +274,8 @@ bool tk_tags_read(const cJSON *body, char **out, hd_field_errors *errs)
 	{
 		size_t n = cJSON_IsString(t) ? hd_utf8_length(t->valuestring) : 0;
 		if (n < 1 || n > TK_MAX_TAG_CHARS) {
-			hd_field_errors_add(errs, "tags", "each tag must be a string of 1 to 50 characters");
+			hd_field_errors_add(
+			    errs, "tags", "each tag must be a string of 1 to 50 characters");
 			return false;
 		}
 	}
@@ -286,8 +287,8 @@ bool tk_tags_read(const cJSON *body, char **out, hd_field_errors *errs)
 	return true;
 }
 
-bool tk_uuid_read(const cJSON *body, const char *key, const char **out, bool *is_null,
-		  hd_field_errors *errs)
+bool tk_uuid_read(
+    const cJSON *body, const char *key, const char **out, bool *is_null, hd_field_errors *errs)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
 	if (v == NULL)

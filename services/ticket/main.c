@@ -17,19 +17,35 @@ static const hd_daemon_op tk_ops[] = {
 	{ "sla.get", tk_sla_get },
 	{ "sla.put", tk_sla_put },
 	{ "events.since", tk_events_since },
+	{ "automations.create", tk_automations_create },
+	{ "automations.list", tk_automations_list },
+	{ "automations.get", tk_automations_get },
+	{ "automations.update", tk_automations_update },
+	{ "automations.delete", tk_automations_delete },
 	{ NULL, NULL },
 };
 
-/* Worker 0 also runs the outbox relay. */
+/* Each worker has its create queue; worker 0 also runs the outbox relay. */
 static hd_err tk_worker_init(hd_daemon_worker *dw)
 {
-	return hd_worker_index(dw->worker) == 0 ? tk_relay_start(dw) : HD_OK;
+	tk_create_queue *q = NULL;
+	hd_err err = tk_create_queue_create(&q, dw);
+	if (err != HD_OK)
+		return err;
+	dw->service = q;
+	if (hd_worker_index(dw->worker) == 0 && (err = tk_relay_start(dw)) != HD_OK) {
+		tk_create_queue_destroy(q);
+		dw->service = NULL;
+	}
+	return err;
 }
 
 static void tk_worker_fini(hd_daemon_worker *dw)
 {
 	if (hd_worker_index(dw->worker) == 0)
 		tk_relay_stop();
+	tk_create_queue_destroy(dw->service);
+	dw->service = NULL;
 }
 
 int main(int argc, char **argv)

@@ -1,12 +1,15 @@
 /* The outbox relay and events.since. The relay lives on worker 0's loop and
- * uses that worker's database: a round reads unpublished rows in seq order
- * (ticket.outbox_pending), publishes each on the bus, then marks them
- * (ticket.outbox_mark). Rounds are started by tk_relay_wake() after every
- * committed write of this process (a flag keeps it to one post per round),
- * and by a 1 s timer that also covers rows of other replicas and crashes and
- * runs the SLA breach detector every few ticks. Delivery is at least once:
- * a crash between publish and mark republishes (consumers are idempotent).
- * db.h has no LISTEN yet; the NOTIFY trigger is in place for when it does. */
+ * uses that worker's database: a round is one statement,
+ * ticket.outbox_claim, which numbers the committed unpublished rows in commit
+ * order (pub_seq, the events' "seq"), marks them and returns them; the relay
+ * then publishes each on the bus. Rounds are started by tk_relay_wake()
+ * after every committed write of this process (a flag keeps it to one post
+ * per round), and by a 1 s timer that also covers rows of other replicas and
+ * runs the SLA breach detector every few ticks. Pub/sub may drop (or a crash
+ * may hit between claim and publish): consumers see the gap in "seq" and
+ * fetch the missing events with events.since.
+ * No LISTEN/NOTIFY: NOTIFY takes a database-wide lock from pre-commit
+ * through the WAL flush, serialising the commits of every writer. */
 #include <event2/event.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,12 +26,11 @@
 #define TK_SLA_EVERY_TICKS 5
 #define TK_EVENTS_MAX 1000
 
-static const char sql_pending[] = "SELECT seq, type, event FROM ticket.outbox_pending($1)";
-static const char sql_mark[] = "SELECT ticket.outbox_mark($1::bigint[])";
+static const char sql_claim[] = "SELECT type, event FROM ticket.outbox_claim($1)";
 static const char sql_sla_detect[] = "SELECT ticket.sla_detect(1000)";
-static const char sql_events_since[] =
-	"SELECT ticket.event_json(o)::text, o.seq FROM ticket.outbox o"
-	" WHERE o.tenant_id = $1 AND o.seq > $2::bigint ORDER BY o.seq LIMIT $3";
+static const char sql_events_since[]
+    = "SELECT ticket.event_json(o)::text, o.pub_seq FROM ticket.outbox o"
+      " WHERE o.tenant_id = $1 AND o.pub_seq > $2::bigint ORDER BY o.pub_seq LIMIT $3";
 
 /* The relay of this process (touched only on worker 0's thread, except
  * `posted`, which any thread may set). */
@@ -37,8 +39,8 @@ typedef struct tk_relay {
 	hd_bus_pub *pub;
 	struct event *timer;
 	atomic_bool posted; /* a wake is queued on worker 0 */
-	bool busy;          /* a round is in flight */
-	bool again;         /* woken while busy */
+	bool busy; /* a round is in flight */
+	bool again; /* woken while busy */
 	bool stopping;
 	int ticks;
 } tk_relay;
@@ -56,58 +58,21 @@ static void tk_relay_idle(tk_relay *r, bool more)
 	}
 }
 
-static void tk_relay_mark_cb(hd_err err, const hd_db_result *res, void *arg)
-{
-	tk_relay *r = arg;
-	(void)res;
-	if (err != HD_OK)
-		hd_log_warn("outbox relay: marking published failed: %s", hd_strerror(err));
-	tk_relay_idle(r, false);
-}
-
-/* Builds "{s1,s2,...}" from column 0 of the rows (malloc'ed). */
-static char *tk_relay_seqs(const hd_db_result *res, int rows)
-{
-	size_t cap = (size_t)rows * 21 + 3, len = 0;
-	char *s = malloc(cap);
-	if (s == NULL)
-		return NULL;
-	s[len++] = '{';
-	for (int i = 0; i < rows; i++) {
-		const char *v = hd_db_result_value(res, 0, i, 0);
-		int n = snprintf(s + len, cap - len, "%s%s", i > 0 ? "," : "", v != NULL ? v : "0");
-		if (n < 0 || (size_t)n >= cap - len)
-			break;
-		len += (size_t)n;
-	}
-	s[len++] = '}';
-	s[len] = '\0';
-	return s;
-}
-
-static void tk_relay_pending_cb(hd_err err, const hd_db_result *res, void *arg)
+static void tk_relay_claim_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	tk_relay *r = arg;
 	int rows = err == HD_OK ? hd_db_result_ntuples(res, 0) : 0;
-	if (err != HD_OK || rows == 0 || r->stopping) {
-		tk_relay_idle(r, false);
-		return;
+	if (err != HD_OK)
+		hd_log_warn("outbox relay: claiming events failed: %s", hd_strerror(err));
+	for (int i = 0; i < rows && r->pub != NULL; i++) {
+		const char *type = hd_db_result_value(res, 0, i, 0);
+		const char *event = hd_db_result_value(res, 0, i, 1);
+		if (type != NULL && event != NULL
+		    && hd_bus_publish(r->pub, type, event, strlen(event)) != HD_OK)
+			hd_log_warn(
+			    "outbox relay: publish failed (consumers catch up with events.since)");
 	}
-	for (int i = 0; i < rows; i++) {
-		const char *type = hd_db_result_value(res, 0, i, 1);
-		const char *event = hd_db_result_value(res, 0, i, 2);
-		if (type != NULL && event != NULL && r->pub != NULL &&
-		    hd_bus_publish(r->pub, type, event, strlen(event)) != HD_OK)
-			hd_log_warn("outbox relay: publish failed");
-	}
-	char *seqs = tk_relay_seqs(res, rows);
-	const char *p[1] = { seqs };
-	hd_db_stmt st = { sql_mark, 1, p };
-	if (seqs == NULL || hd_db_run(r->dw->db, NULL, &st, 1, tk_relay_mark_cb, r) != HD_OK)
-		tk_relay_idle(r, false);
-	else
-		r->again = r->again || rows == TK_RELAY_BATCH;
-	free(seqs);
+	tk_relay_idle(r, rows == TK_RELAY_BATCH);
 }
 
 static void tk_relay_round(tk_relay *r)
@@ -119,8 +84,8 @@ static void tk_relay_round(tk_relay *r)
 	char lim[16];
 	snprintf(lim, sizeof(lim), "%d", TK_RELAY_BATCH);
 	const char *p[1] = { lim };
-	hd_db_stmt st = { sql_pending, 1, p };
-	if (hd_db_run(r->dw->db, NULL, &st, 1, tk_relay_pending_cb, r) == HD_OK)
+	hd_db_stmt st = { sql_claim, 1, p };
+	if (hd_db_run(r->dw->db, NULL, &st, 1, tk_relay_claim_cb, r) == HD_OK)
 		r->busy = true;
 }
 
@@ -206,8 +171,8 @@ void tk_relay_stop(void)
 }
 
 /* Reads after_seq and limit from the JSON body, else from the query. */
-static void tk_events_args(hd_rpc_request *req, int64_t *after, int64_t *limit,
-			   hd_field_errors *errs, bool *bad_body)
+static void tk_events_args(
+    hd_rpc_request *req, int64_t *after, int64_t *limit, hd_field_errors *errs, bool *bad_body)
 {
 	const hd_envelope *e = hd_rpc_request_envelope(req);
 	if (e->body_len > 0) {
@@ -230,8 +195,9 @@ static void tk_events_args(hd_rpc_request *req, int64_t *after, int64_t *limit,
 	char *end;
 	if (a != NULL && (*a == '\0' || (*after = strtoll(a, &end, 10)) < 0 || *end != '\0'))
 		hd_field_errors_add(errs, "after_seq", "must be a non-negative integer");
-	if (l != NULL && (*l == '\0' || (*limit = strtoll(l, &end, 10)) < 1 ||
-			  *limit > TK_EVENTS_MAX || *end != '\0'))
+	if (l != NULL
+	    && (*l == '\0' || (*limit = strtoll(l, &end, 10)) < 1 || *limit > TK_EVENTS_MAX
+	        || *end != '\0'))
 		hd_field_errors_add(errs, "limit", "must be an integer from 1 to 1000");
 }
 
@@ -249,8 +215,8 @@ static void tk_events_cb(hd_err err, const hd_db_result *res, void *arg)
 		int rows = hd_db_result_ntuples(res, 0);
 		const char *last = rows > 0 ? hd_db_result_value(res, 0, rows - 1, 1) : NULL;
 		char tail[64];
-		snprintf(tail, sizeof(tail), "\"last_seq\":%s,\"more\":%s", last != NULL ? last : "null",
-			 rows >= er->limit ? "true" : "false");
+		snprintf(tail, sizeof(tail), "\"last_seq\":%s,\"more\":%s",
+		    last != NULL ? last : "null", rows >= er->limit ? "true" : "false");
 		tk_reply_items(er->req, res, 0, rows, tail);
 	}
 	free(er);
@@ -272,7 +238,7 @@ void tk_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
 		hd_daemon_reply_problem(req, 500, "out of memory", NULL);
 		return;
 	}
-	*er = (tk_events_req){ req, (int)limit };
+	*er = (tk_events_req) { req, (int)limit };
 	char a[24], l[24];
 	snprintf(a, sizeof(a), "%lld", (long long)after);
 	snprintf(l, sizeof(l), "%lld", (long long)limit);

@@ -1,6 +1,8 @@
 /* The tenant's SLA policy (GET/PUT /v1/sla-policy): per-priority targets in
- * minutes. New tickets take their due times from it at creation (tickets.c);
- * the relay's timer runs the breach detector (ticket.sla_detect). */
+ * minutes, optionally counted in business hours ({"timezone","days":{"mon":
+ * [["09:00","17:00"]],…}}). New tickets take their due times from it at
+ * creation (tickets.c, ticket.sla_due); the relay's timer runs the breach
+ * detector (ticket.sla_detect). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,23 +10,31 @@
 #include "ticket.h"
 
 #define TK_SLA_MAX_MINUTES 525600 /* one year */
+#define TK_BH_MAX_WINDOWS 4
+#define TK_TZ_MAX 64
 
-static const char sql_sla_get[] =
-	"SELECT json_build_object('targets', COALESCE(p.targets, '{}'::jsonb),"
-	" 'business_hours', p.business_hours, 'updated_at', ticket.ts(p.updated_at))::text"
-	" FROM (SELECT 1) one LEFT JOIN ticket.sla_policies p ON p.tenant_id = $1";
+static const char sql_sla_get[]
+    = "SELECT json_build_object('targets', COALESCE(p.targets, '{}'::jsonb),"
+      " 'business_hours', p.business_hours, 'updated_at', ticket.ts(p.updated_at))::text"
+      " FROM (SELECT 1) one LEFT JOIN ticket.sla_policies p ON p.tenant_id = $1";
 
-static const char sql_sla_put[] =
-	"INSERT INTO ticket.sla_policies AS p (tenant_id, targets, business_hours, updated_at)"
-	" VALUES ($1, $2::jsonb, NULL, date_trunc('milliseconds', now()))"
-	" ON CONFLICT (tenant_id) DO UPDATE SET targets = EXCLUDED.targets,"
-	" business_hours = NULL, updated_at = EXCLUDED.updated_at"
-	" RETURNING json_build_object('targets', p.targets, 'business_hours', p.business_hours,"
-	" 'updated_at', ticket.ts(p.updated_at))::text";
+static const char sql_sla_put[]
+    = "INSERT INTO ticket.sla_policies AS p (tenant_id, targets, business_hours, updated_at)"
+      " VALUES ($1, $2::jsonb, $3::jsonb, date_trunc('milliseconds', now()))"
+      " ON CONFLICT (tenant_id) DO UPDATE SET targets = EXCLUDED.targets,"
+      " business_hours = EXCLUDED.business_hours, updated_at = EXCLUDED.updated_at"
+      " RETURNING json_build_object('targets', p.targets, 'business_hours', p.business_hours,"
+      " 'updated_at', ticket.ts(p.updated_at))::text";
 
 static void tk_sla_reply_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	hd_rpc_request *req = arg;
+	if (err != HD_OK && res != NULL && strcmp(hd_db_result_sqlstate(res), "22023") == 0) {
+		hd_field_errors errs = { .count = 0 };
+		hd_field_errors_add(&errs, "business_hours.timezone", "is not a known time zone");
+		tk_reply_invalid(req, &errs);
+		return;
+	}
 	if (err != HD_OK) {
 		tk_reply_db_error(req, err, res);
 		return;
@@ -74,14 +84,81 @@ static void tk_sla_target(const cJSON *t, const char *prio, cJSON *out, hd_field
 	}
 }
 
+/* Parses "HH:MM" (00:00..24:00) into minutes; -1 when malformed. */
+static int tk_bh_minutes(const cJSON *v)
+{
+	const char *s = cJSON_IsString(v) ? v->valuestring : "";
+	if (strlen(s) != 5 || s[2] != ':' || strspn(s, "0123456789:") != 5)
+		return -1;
+	int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+	if (h > 24 || m > 59 || (h == 24 && m != 0))
+		return -1;
+	return h * 60 + m;
+}
+
+/* Validates one day's windows (sorted, disjoint, start < end); returns their count or -1. */
+static int tk_bh_day(const cJSON *day)
+{
+	const cJSON *w;
+	int n = 0, last_end = -1;
+	if (!cJSON_IsArray(day) || cJSON_GetArraySize(day) > TK_BH_MAX_WINDOWS)
+		return -1;
+	cJSON_ArrayForEach(w, day)
+	{
+		if (!cJSON_IsArray(w) || cJSON_GetArraySize(w) != 2)
+			return -1;
+		int a = tk_bh_minutes(cJSON_GetArrayItem(w, 0)),
+		    b = tk_bh_minutes(cJSON_GetArrayItem(w, 1));
+		if (a < 0 || b <= a || a < last_end)
+			return -1;
+		last_end = b;
+		n++;
+	}
+	return n;
+}
+
+/* Validates business_hours; returns its normalised JSON (malloc'ed), or NULL
+ * when absent or invalid (then with an error). */
+static char *tk_bh_read(const cJSON *body, hd_field_errors *errs)
+{
+	static const char *const known[] = { "timezone", "days", NULL };
+	static const char *const days[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL };
+	const cJSON *bh = cJSON_GetObjectItemCaseSensitive(body, "business_hours"), *d;
+	const char *tz = NULL;
+	hd_field_errors local = { .count = 0 };
+	int windows = 0;
+	if (bh == NULL || cJSON_IsNull(bh))
+		return NULL;
+	hd_json_reject_unknown(bh, known, &local);
+	hd_json_get_string(bh, "timezone", true, 1, TK_TZ_MAX, &tz, &local);
+	const cJSON *dayobj = cJSON_GetObjectItemCaseSensitive(bh, "days");
+	if (!cJSON_IsObject(dayobj))
+		hd_field_errors_add(&local, "days", "must be an object keyed by mon..sun");
+	hd_json_reject_unknown(dayobj, days, &local);
+	cJSON_ArrayForEach(d, dayobj)
+	{
+		int n = tk_bh_day(d);
+		if (n < 0)
+			hd_field_errors_add(&local, "days",
+			    "each day is a list of up to 4 sorted, disjoint [\"HH:MM\",\"HH:MM\"] "
+			    "windows");
+		windows += n > 0 ? n : 0;
+	}
+	if (local.count == 0 && windows == 0)
+		hd_field_errors_add(&local, "days", "must hold at least one window");
+	for (size_t i = 0; i < local.count; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "business_hours.%.40s", local.items[i].field);
+		hd_field_errors_add(errs, name, local.items[i].message);
+	}
+	return local.count == 0 ? hd_json_print(bh, NULL) : NULL;
+}
+
 /* Validates the body and returns the normalised targets JSON (malloc'ed). */
 static char *tk_sla_targets(const cJSON *body, hd_field_errors *errs)
 {
 	static const char *const known[] = { "targets", "business_hours", NULL };
 	hd_json_reject_unknown(body, known, errs);
-	const cJSON *bh = cJSON_GetObjectItemCaseSensitive(body, "business_hours");
-	if (bh != NULL && !cJSON_IsNull(bh))
-		hd_field_errors_add(errs, "business_hours", "business hours are not supported yet");
 	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(body, "targets");
 	if (!cJSON_IsObject(targets)) {
 		hd_field_errors_add(errs, "targets", "must be an object keyed by priority");
@@ -94,7 +171,8 @@ static char *tk_sla_targets(const cJSON *body, hd_field_errors *errs)
 		for (size_t i = 0; tk_priorities[i] != NULL; i++)
 			known_prio = known_prio || strcmp(t->string, tk_priorities[i]) == 0;
 		if (!known_prio)
-			hd_field_errors_add(errs, "targets", "keys must be low, normal, high or urgent");
+			hd_field_errors_add(
+			    errs, "targets", "keys must be low, normal, high or urgent");
 	}
 	cJSON *out = cJSON_CreateObject();
 	if (out == NULL)
@@ -113,21 +191,24 @@ void tk_sla_put(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	tk_caller c;
 	cJSON *body = NULL;
-	char *targets = NULL;
+	char *targets = NULL, *bh = NULL;
 	hd_field_errors errs = { .count = 0 };
-	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, true) || !tk_body_object(req, &body))
+	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, true)
+	    || !tk_body_object(req, &body))
 		goto out;
 	targets = tk_sla_targets(body, &errs);
+	bh = tk_bh_read(body, &errs);
 	if (tk_reply_invalid(req, &errs))
 		goto out;
 	if (targets == NULL) {
 		hd_daemon_reply_problem(req, 500, "out of memory", NULL);
 		goto out;
 	}
-	const char *p[2] = { c.tenant_id, targets };
-	hd_db_stmt st = { sql_sla_put, 2, p };
+	const char *p[3] = { c.tenant_id, targets, bh };
+	hd_db_stmt st = { sql_sla_put, 3, p };
 	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_sla_reply_cb, req);
 out:
+	free(bh);
 	free(targets);
 	cJSON_Delete(body);
 }

@@ -17,8 +17,8 @@ typedef struct tk_caller {
 	const char *tenant_id;
 	const char *user_id;
 	const char *role;
-	bool customer;  /* sees only own tickets and public comments */
-	bool staff;     /* admin or agent */
+	bool customer; /* sees only own tickets and public comments */
+	bool staff; /* admin or agent */
 } tk_caller;
 
 /* Fills c from req's envelope; replies 401 and returns false when the
@@ -41,20 +41,20 @@ void tk_reply_db_error(hd_rpc_request *req, hd_err err, const hd_db_result *res)
 /* Runs stmts for the caller's tenant on the request's worker database,
  * replying 503 itself when the batch cannot be queued. */
 void tk_db_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
-	       const hd_db_stmt *stmts, int n, hd_db_cb cb, void *arg);
+    const hd_db_stmt *stmts, int n, hd_db_cb cb, void *arg);
 /* Replies 200 with {"items":[column 0 of the first shown rows of stmt], <tail>}. */
-void tk_reply_items(hd_rpc_request *req, const hd_db_result *res, int stmt, int shown,
-		    const char *tail);
+void tk_reply_items(
+    hd_rpc_request *req, const hd_db_result *res, int stmt, int shown, const char *tail);
 /* Replies 200 with {"items":[rows of column 0 of stmt], "next_cursor"}: at most
  * limit rows are listed; when the statement returned more, the cursor is
  * base64url("<col cur_ts>|<col cur_id>") of the last listed row. */
-void tk_reply_list(hd_rpc_request *req, const hd_db_result *res, int stmt, int limit,
-		   int cur_ts, int cur_id);
+void tk_reply_list(
+    hd_rpc_request *req, const hd_db_result *res, int stmt, int limit, int cur_ts, int cur_id);
 /* Runs stmts (the last one lists rows, fetching limit + 1) and replies with
  * tk_reply_list; when nstmts is 2, statement 0 must return a row (the parent
  * object is visible) or the reply is 404. */
 void tk_list_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
-		 const hd_db_stmt *stmts, int nstmts, int limit, int cur_ts, int cur_id);
+    const hd_db_stmt *stmts, int nstmts, int limit, int cur_ts, int cur_id);
 /* Decodes ?cursor= ("<RFC 3339 ms>|<uuid>") into ts/id; absent leaves them
  * unchanged. Adds a field error for a malformed cursor. */
 void tk_cursor_read(const hd_query *q, char ts[32], char id[40], hd_field_errors *errs);
@@ -62,8 +62,8 @@ void tk_cursor_read(const hd_query *q, char ts[32], char id[40], hd_field_errors
  * as JSON into *out (malloc'ed). False (with an error) when invalid. */
 bool tk_tags_read(const cJSON *body, char **out, hd_field_errors *errs);
 /* Reads an optional UUID member: absent leaves *out; JSON null sets *is_null. */
-bool tk_uuid_read(const cJSON *body, const char *key, const char **out, bool *is_null,
-		  hd_field_errors *errs);
+bool tk_uuid_read(
+    const cJSON *body, const char *key, const char **out, bool *is_null, hd_field_errors *errs);
 
 /* The allowed priorities and statuses (NULL-ended). */
 extern const char *const tk_priorities[];
@@ -81,6 +81,28 @@ void tk_comments_list(hd_rpc_request *req, hd_daemon_worker *dw);
 void tk_sla_get(hd_rpc_request *req, hd_daemon_worker *dw);
 void tk_sla_put(hd_rpc_request *req, hd_daemon_worker *dw);
 void tk_events_since(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_automations_create(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_automations_list(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_automations_get(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_automations_update(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_automations_delete(hd_rpc_request *req, hd_daemon_worker *dw);
+
+/* Creation (tickets.c): the statement, its parameter count, and the reply
+ * for statement stmt of a finished batch (res may be NULL on failure). */
+#define TK_CREATE_NPARAMS 12
+extern const char tk_create_sql[];
+void tk_create_reply(hd_rpc_request *req, hd_err err, const hd_db_result *res, int stmt);
+
+/* Group commit of creates (create_queue.c), one queue per worker (dw->service). */
+typedef struct tk_create_queue tk_create_queue;
+hd_err tk_create_queue_create(tk_create_queue **out, hd_daemon_worker *dw);
+/* Replies 503 to creates still queued and frees q. NULL ok. */
+void tk_create_queue_destroy(tk_create_queue *q);
+/* Queues a validated create (params as tk_create_sql expects, pointing into
+ * the envelope, body, tags_json or static strings). Takes ownership of body
+ * and tags_json; always leads to exactly one reply. */
+void tk_create_submit(tk_create_queue *q, hd_rpc_request *req, const char *const *params,
+    cJSON *body, char *tags_json);
 
 /* Outbox relay (outbox.c): started on worker 0 by main.c's worker_init. */
 hd_err tk_relay_start(hd_daemon_worker *dw);

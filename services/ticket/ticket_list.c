@@ -10,29 +10,40 @@
 #define TK_Q_MAX 200
 #define TK_TAG_MAX 50
 
-#define TK_LIST_SQL(col, cmp, dir)                                                              \
-	"SELECT ticket.ticket_json(t)::text, ticket.ts(t." col "), t.id FROM ticket.tickets t"  \
-	" WHERE t.tenant_id = $1 AND t.deleted_at IS NULL"                                       \
-	" AND (t." col ", t.id) " cmp " ($3::timestamptz, $4::uuid)"                             \
-	" AND ($5::text IS NULL OR t.status = $5) AND ($6::text IS NULL OR t.priority = $6)"     \
-	" AND ($7::uuid IS NULL OR t.assignee_id = $7)"                                          \
-	" AND ($8::uuid IS NULL OR t.requester_id = $8)"                                         \
-	" AND ($9::text IS NULL OR t.tags @> ARRAY[$9::text])"                                   \
-	" AND ($10::text IS NULL OR t.search @@ websearch_to_tsquery('english', $10))"           \
+/* req: the requester condition, a direct equality when one is given so the
+ * (tenant_id, requester_id, created_at, id) index serves customers' lists. */
+#define TK_LIST_SQL(col, cmp, dir, req)                                                            \
+	"SELECT ticket.ticket_json(t)::text, ticket.ts(t." col "), t.id FROM ticket.tickets t"     \
+	" WHERE t.tenant_id = $1 AND t.deleted_at IS NULL"                                         \
+	" AND (t." col ", t.id) " cmp " ($3::timestamptz, $4::uuid)"                               \
+	" AND ($5::text IS NULL OR t.status = $5) AND ($6::text IS NULL OR t.priority = $6)"       \
+	" AND ($7::uuid IS NULL OR t.assignee_id = $7)"                                            \
+	" AND " req " AND ($9::text IS NULL OR t.tags @> ARRAY[$9::text])"                         \
+	" AND ($10::text IS NULL OR t.search @@ websearch_to_tsquery('english', $10))"             \
 	" ORDER BY t." col " " dir ", t.id " dir " LIMIT $2"
+
+#define TK_REQ_ANY "($8::uuid IS NULL OR t.requester_id = $8)"
+#define TK_REQ_ONE "t.requester_id = $8::uuid"
 
 /* The sorts that keyset pagination serves exactly. */
 typedef struct tk_sort {
 	const char *name;
-	const char *sql;
+	const char *sql; /* any requester ($8 may be NULL) */
+	const char *sql_one; /* one requester ($8 set) */
 	bool desc;
 } tk_sort;
 
+#define TK_SORT(name, col, cmp, dir, desc)                                                         \
+	{                                                                                          \
+		name, TK_LIST_SQL(col, cmp, dir, TK_REQ_ANY),                                      \
+		    TK_LIST_SQL(col, cmp, dir, TK_REQ_ONE), desc                                   \
+	}
+
 static const tk_sort tk_sorts[] = {
-	{ "-created_at", TK_LIST_SQL("created_at", "<", "DESC"), true },
-	{ "created_at", TK_LIST_SQL("created_at", ">", "ASC"), false },
-	{ "-updated_at", TK_LIST_SQL("updated_at", "<", "DESC"), true },
-	{ "updated_at", TK_LIST_SQL("updated_at", ">", "ASC"), false },
+	TK_SORT("-created_at", "created_at", "<", "DESC", true),
+	TK_SORT("created_at", "created_at", ">", "ASC", false),
+	TK_SORT("-updated_at", "updated_at", "<", "DESC", true),
+	TK_SORT("updated_at", "updated_at", ">", "ASC", false),
 };
 
 /* The parsed list request. */
@@ -44,8 +55,8 @@ typedef struct tk_list_args {
 	const char *status, *priority, *assignee, *requester, *tag, *q;
 } tk_list_args;
 
-static const char *tk_list_enum(const hd_query *q, const char *key, const char *const *allowed,
-				hd_field_errors *errs)
+static const char *tk_list_enum(
+    const hd_query *q, const char *key, const char *const *allowed, hd_field_errors *errs)
 {
 	const char *v = hd_query_get(q, key);
 	if (v == NULL || v[0] == '\0')
@@ -70,8 +81,8 @@ static const char *tk_list_uuid(const hd_query *q, const char *key, hd_field_err
 	return v;
 }
 
-static const char *tk_list_text(const hd_query *q, const char *key, size_t max,
-				hd_field_errors *errs)
+static const char *tk_list_text(
+    const hd_query *q, const char *key, size_t max, hd_field_errors *errs)
 {
 	const char *v = hd_query_get(q, key);
 	if (v == NULL || v[0] == '\0')
@@ -95,18 +106,20 @@ static void tk_list_sort(const hd_query *q, tk_list_args *a, hd_field_errors *er
 			return;
 		}
 	}
-	hd_field_errors_add(errs, "sort", "must be created_at, -created_at, updated_at or -updated_at");
+	hd_field_errors_add(
+	    errs, "sort", "must be created_at, -created_at, updated_at or -updated_at");
 }
 
-static void tk_list_args_read(const hd_query *q, const tk_caller *c, tk_list_args *a,
-			      hd_field_errors *errs)
+static void tk_list_args_read(
+    const hd_query *q, const tk_caller *c, tk_list_args *a, hd_field_errors *errs)
 {
 	if (hd_query_limit(q, &a->limit) != HD_OK)
 		hd_field_errors_add(errs, "limit", "must be an integer from 1 to 100");
 	tk_list_sort(q, a, errs);
 	strcpy(a->cur_ts, a->sort->desc ? "infinity" : "-infinity");
-	strcpy(a->cur_id, a->sort->desc ? "ffffffff-ffff-ffff-ffff-ffffffffffff"
-					: "00000000-0000-0000-0000-000000000000");
+	strcpy(a->cur_id,
+	    a->sort->desc ? "ffffffff-ffff-ffff-ffff-ffffffffffff"
+	                  : "00000000-0000-0000-0000-000000000000");
 	tk_cursor_read(q, a->cur_ts, a->cur_id, errs);
 	a->status = tk_list_enum(q, "status", tk_statuses, errs);
 	a->priority = tk_list_enum(q, "priority", tk_priorities, errs);
@@ -131,7 +144,7 @@ void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw)
 		return;
 	snprintf(a.limit_s, sizeof(a.limit_s), "%d", a.limit + 1);
 	const char *p[10] = { c.tenant_id, a.limit_s, a.cur_ts, a.cur_id, a.status, a.priority,
-			      a.assignee, a.requester, a.tag, a.q };
-	hd_db_stmt st = { a.sort->sql, 10, p };
+		a.assignee, a.requester, a.tag, a.q };
+	hd_db_stmt st = { a.requester != NULL ? a.sort->sql_one : a.sort->sql, 10, p };
 	tk_list_run(dw, req, c.tenant_id, &st, 1, a.limit, 1, 2);
 }

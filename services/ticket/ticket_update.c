@@ -15,45 +15,47 @@
  * $6 priority, $7 category given, $8 category, $9 tags json, $10 assignee
  * given, $11 assignee, $12 actor. Returns one row when the ticket exists:
  * version_ok, move_ok, old status, ticket json, version. */
-static const char sql_update[] =
-	"WITH cur AS (SELECT t.*, ticket.ticket_json(t) AS j FROM ticket.tickets t"
-	" WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL FOR UPDATE),"
-	" nw AS (SELECT cur.id, ($3::int IS NULL OR cur.version = $3) AS version_ok,"
-	" ($5::text IS NULL OR $5 = cur.status OR ticket.status_move_ok(cur.status, $5)) AS move_ok,"
-	" COALESCE($4, cur.subject) AS subject, COALESCE($5, cur.status) AS status,"
-	" COALESCE($6, cur.priority) AS priority,"
-	" CASE WHEN $7::bool THEN $8::text ELSE cur.category END AS category,"
-	" CASE WHEN $9::json IS NULL THEN cur.tags"
-	" ELSE ARRAY(SELECT json_array_elements_text($9::json)) END AS tags,"
-	" CASE WHEN $10::bool THEN $11::uuid ELSE cur.assignee_id END AS assignee_id FROM cur),"
-	" upd AS (UPDATE ticket.tickets t SET subject = nw.subject, status = nw.status,"
-	" priority = nw.priority, category = nw.category, tags = nw.tags, assignee_id = nw.assignee_id,"
-	" version = t.version + 1, updated_at = date_trunc('milliseconds', now()),"
-	" solved_at = CASE WHEN nw.status = 'solved' AND t.status <> 'solved'"
-	" THEN date_trunc('milliseconds', now()) WHEN nw.status = 'closed' THEN t.solved_at"
-	" WHEN nw.status <> 'solved' THEN NULL ELSE t.solved_at END"
-	" FROM nw WHERE t.tenant_id = $1 AND t.id = nw.id AND nw.version_ok AND nw.move_ok"
-	" AND (nw.subject, nw.status, nw.priority, nw.category, nw.tags, nw.assignee_id)"
-	" IS DISTINCT FROM (t.subject, t.status, t.priority, t.category, t.tags, t.assignee_id)"
-	" RETURNING ticket.ticket_json(t) AS j, t.version, t.updated_at, t.subject, t.status,"
-	" t.priority, t.category, t.tags, t.assignee_id),"
-	" ch AS (SELECT v.field, v.o, v.n FROM cur, upd, LATERAL (VALUES"
-	" ('subject', to_jsonb(cur.subject), to_jsonb(upd.subject)),"
-	" ('status', to_jsonb(cur.status), to_jsonb(upd.status)),"
-	" ('priority', to_jsonb(cur.priority), to_jsonb(upd.priority)),"
-	" ('category', to_jsonb(cur.category), to_jsonb(upd.category)),"
-	" ('tags', to_jsonb(cur.tags), to_jsonb(upd.tags)),"
-	" ('assignee_id', to_jsonb(cur.assignee_id), to_jsonb(upd.assignee_id))) v(field, o, n)"
-	" WHERE v.o IS DISTINCT FROM v.n),"
-	" h AS (INSERT INTO ticket.history (tenant_id, ticket_id, at, actor_id, field, old_value, new_value)"
-	" SELECT $1, $2, upd.updated_at, $12, ch.field, ch.o, ch.n FROM ch, upd),"
-	" ev AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
-	" SELECT $1, 'ticket.updated', $12, json_build_object('ticket', upd.j, 'changes',"
-	" (SELECT json_object_agg(ch.field, json_build_object('from', ch.o, 'to', ch.n)) FROM ch))"
-	" FROM upd)"
-	" SELECT nw.version_ok, nw.move_ok, cur.status, COALESCE((SELECT j FROM upd), cur.j)::text,"
-	" COALESCE((SELECT version FROM upd), cur.version), EXISTS (SELECT 1 FROM upd)"
-	" FROM cur, nw";
+static const char sql_update[]
+    = "WITH cur AS (SELECT t.*, ticket.ticket_json(t) AS j FROM ticket.tickets t"
+      " WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL FOR UPDATE),"
+      " nw AS (SELECT cur.id, ($3::int IS NULL OR cur.version = $3) AS version_ok,"
+      " ($5::text IS NULL OR $5 = cur.status OR ticket.status_move_ok(cur.status, $5)) AS move_ok,"
+      " COALESCE($4, cur.subject) AS subject, COALESCE($5, cur.status) AS status,"
+      " COALESCE($6, cur.priority) AS priority,"
+      " CASE WHEN $7::bool THEN $8::text ELSE cur.category END AS category,"
+      " CASE WHEN $9::json IS NULL THEN cur.tags"
+      " ELSE ARRAY(SELECT json_array_elements_text($9::json)) END AS tags,"
+      " CASE WHEN $10::bool THEN $11::uuid ELSE cur.assignee_id END AS assignee_id FROM cur),"
+      " upd AS (UPDATE ticket.tickets t SET subject = nw.subject, status = nw.status,"
+      " priority = nw.priority, category = nw.category, tags = nw.tags, assignee_id = "
+      "nw.assignee_id,"
+      " version = t.version + 1, updated_at = date_trunc('milliseconds', now()),"
+      " solved_at = CASE WHEN nw.status = 'solved' AND t.status <> 'solved'"
+      " THEN date_trunc('milliseconds', now()) WHEN nw.status = 'closed' THEN t.solved_at"
+      " WHEN nw.status <> 'solved' THEN NULL ELSE t.solved_at END"
+      " FROM nw WHERE t.tenant_id = $1 AND t.id = nw.id AND nw.version_ok AND nw.move_ok"
+      " AND (nw.subject, nw.status, nw.priority, nw.category, nw.tags, nw.assignee_id)"
+      " IS DISTINCT FROM (t.subject, t.status, t.priority, t.category, t.tags, t.assignee_id)"
+      " RETURNING ticket.ticket_json(t) AS j, t.version, t.updated_at, t.subject, t.status,"
+      " t.priority, t.category, t.tags, t.assignee_id),"
+      " ch AS (SELECT v.field, v.o, v.n FROM cur, upd, LATERAL (VALUES"
+      " ('subject', to_jsonb(cur.subject), to_jsonb(upd.subject)),"
+      " ('status', to_jsonb(cur.status), to_jsonb(upd.status)),"
+      " ('priority', to_jsonb(cur.priority), to_jsonb(upd.priority)),"
+      " ('category', to_jsonb(cur.category), to_jsonb(upd.category)),"
+      " ('tags', to_jsonb(cur.tags), to_jsonb(upd.tags)),"
+      " ('assignee_id', to_jsonb(cur.assignee_id), to_jsonb(upd.assignee_id))) v(field, o, n)"
+      " WHERE v.o IS DISTINCT FROM v.n),"
+      " h AS (INSERT INTO ticket.history (tenant_id, ticket_id, at, actor_id, field, old_value, "
+      "new_value)"
+      " SELECT $1, $2, upd.updated_at, $12, ch.field, ch.o, ch.n FROM ch, upd),"
+      " ev AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
+      " SELECT $1, 'ticket.updated', $12, json_build_object('ticket', upd.j, 'changes',"
+      " (SELECT json_object_agg(ch.field, json_build_object('from', ch.o, 'to', ch.n)) FROM ch))"
+      " FROM upd)"
+      " SELECT nw.version_ok, nw.move_ok, cur.status, COALESCE((SELECT j FROM upd), cur.j)::text,"
+      " COALESCE((SELECT version FROM upd), cur.version), EXISTS (SELECT 1 FROM upd)"
+      " FROM cur, nw";
 
 /* The validated changes (strings point into the body; tags_json owned). */
 typedef struct tk_patch {
@@ -66,7 +68,7 @@ typedef struct tk_patch {
 
 /* Reads an optional string member that may be JSON null (to clear it). */
 static void tk_patch_nullable(const cJSON *body, const char *key, size_t max, const char **out,
-			      bool *set, hd_field_errors *errs)
+    bool *set, hd_field_errors *errs)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
 	if (v == NULL)
@@ -80,8 +82,8 @@ static void tk_patch_nullable(const cJSON *body, const char *key, size_t max, co
 
 static void tk_patch_read(const cJSON *body, tk_patch *p, hd_field_errors *errs)
 {
-	static const char *const known[] = { "subject", "status", "priority", "category", "tags",
-					     "assignee_id", NULL };
+	static const char *const known[]
+	    = { "subject", "status", "priority", "category", "tags", "assignee_id", NULL };
 	hd_json_reject_unknown(body, known, errs);
 	hd_json_get_string(body, "subject", false, 1, TK_SUBJECT_MAX, &p->subject, errs);
 	hd_json_get_enum(body, "status", false, tk_statuses, &p->status, errs);
@@ -105,8 +107,8 @@ static bool tk_if_match(const hd_envelope *e, tk_patch *p)
 	if (strncmp(v, "W/", 2) == 0)
 		v += 2;
 	size_t n = strlen(v);
-	if (n < 3 || n > 12 || v[0] != '"' || v[n - 1] != '"' ||
-	    strspn(v + 1, "0123456789") != n - 2)
+	if (n < 3 || n > 12 || v[0] != '"' || v[n - 1] != '"'
+	    || strspn(v + 1, "0123456789") != n - 2)
 		return false;
 	memcpy(p->if_match, v + 1, n - 2);
 	p->if_match[n - 2] = '\0';
@@ -128,7 +130,8 @@ static void tk_update_cb(hd_err err, const hd_db_result *res, void *arg)
 	const char *version_ok = hd_db_result_value(res, 0, 0, 0);
 	const char *move_ok = hd_db_result_value(res, 0, 0, 1);
 	if (version_ok == NULL || strcmp(version_ok, "t") != 0) {
-		hd_daemon_reply_problem(req, 412, "the ticket changed since you read it (If-Match)", NULL);
+		hd_daemon_reply_problem(
+		    req, 412, "the ticket changed since you read it (If-Match)", NULL);
 		return;
 	}
 	if (move_ok == NULL || strcmp(move_ok, "t") != 0) {
@@ -136,7 +139,7 @@ static void tk_update_cb(hd_err err, const hd_db_result *res, void *arg)
 		char msg[96];
 		const char *from = hd_db_result_value(res, 0, 0, 2);
 		snprintf(msg, sizeof(msg), "cannot move a ticket from %s to this status",
-			 from != NULL ? from : "?");
+		    from != NULL ? from : "?");
 		hd_field_errors_add(&errs, "status", msg);
 		tk_reply_invalid(req, &errs);
 		return;
@@ -147,7 +150,7 @@ static void tk_update_cb(hd_err err, const hd_db_result *res, void *arg)
 	char etag[32];
 	snprintf(etag, sizeof(etag), "\"%s\"", version != NULL ? version : "0");
 	hd_daemon_reply_json(req, 200, json != NULL ? json : "{}", json != NULL ? strlen(json) : 2,
-			     "etag", etag, NULL);
+	    "etag", etag, NULL);
 	if (changed != NULL && strcmp(changed, "t") == 0)
 		tk_relay_wake();
 }
@@ -159,20 +162,20 @@ void tk_tickets_update(hd_rpc_request *req, hd_daemon_worker *dw)
 	cJSON *body = NULL;
 	tk_patch p = { .subject = NULL };
 	hd_field_errors errs = { .count = 0 };
-	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, false) ||
-	    (id = tk_path_id(req, "id")) == NULL || !tk_body_object(req, &body))
+	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, false)
+	    || (id = tk_path_id(req, "id")) == NULL || !tk_body_object(req, &body))
 		goto out;
 	tk_patch_read(body, &p, &errs);
 	if (tk_reply_invalid(req, &errs))
 		goto out;
 	if (!tk_if_match(hd_rpc_request_envelope(req), &p)) {
-		hd_daemon_reply_problem(req, 412, "If-Match does not match the ticket's ETag", NULL);
+		hd_daemon_reply_problem(
+		    req, 412, "If-Match does not match the ticket's ETag", NULL);
 		goto out;
 	}
-	const char *prm[12] = { c.tenant_id, id, p.has_if_match ? p.if_match : NULL,
-				p.subject, p.status, p.priority, p.category_set ? "t" : "f",
-				p.category, p.tags_json, p.assignee_set ? "t" : "f",
-				p.assignee_id, c.user_id };
+	const char *prm[12] = { c.tenant_id, id, p.has_if_match ? p.if_match : NULL, p.subject,
+		p.status, p.priority, p.category_set ? "t" : "f", p.category, p.tags_json,
+		p.assignee_set ? "t" : "f", p.assignee_id, c.user_id };
 	hd_db_stmt st = { sql_update, 12, prm };
 	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_update_cb, req);
 out:

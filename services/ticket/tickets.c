@@ -15,50 +15,54 @@
 
 /* Looks up a stored Idempotency-Key reply (dropping it when over 24 h old);
  * column 0 says whether the stored request had the same body. */
-static const char sql_idem_lookup[] =
-	"WITH d AS (DELETE FROM ticket.idempotency_keys WHERE tenant_id = $1 AND key = $2"
-	" AND created_at < now() - interval '24 hours')"
-	" SELECT request_hash = encode(sha256(convert_to($3, 'UTF8')), 'hex'), status, body, location"
-	" FROM ticket.idempotency_keys WHERE tenant_id = $1 AND key = $2"
-	" AND created_at >= now() - interval '24 hours'";
+static const char sql_idem_lookup[]
+    = "WITH d AS (DELETE FROM ticket.idempotency_keys WHERE tenant_id = $1 AND key = $2"
+      " AND created_at < now() - interval '24 hours')"
+      " SELECT request_hash = encode(sha256(convert_to($3, 'UTF8')), 'hex'), status, body, location"
+      " FROM ticket.idempotency_keys WHERE tenant_id = $1 AND key = $2"
+      " AND created_at >= now() - interval '24 hours'";
 
 /* Bumps the counter, inserts the ticket (SLA due times from the tenant's
  * policy), its ticket.created event and the Idempotency-Key reply, and
  * returns the ticket. Does nothing when the key ($11) is already stored. */
-static const char sql_create[] =
-	"WITH n AS ("
-	" INSERT INTO ticket.counters AS c (tenant_id, last_number)"
-	" SELECT $1, 1 WHERE $11::text IS NULL OR NOT EXISTS"
-	" (SELECT 1 FROM ticket.idempotency_keys k WHERE k.tenant_id = $1 AND k.key = $11)"
-	" ON CONFLICT (tenant_id) DO UPDATE SET last_number = c.last_number + 1"
-	" RETURNING last_number),"
-	" p AS (SELECT targets -> $5 AS g FROM ticket.sla_policies WHERE tenant_id = $1),"
-	" t AS (INSERT INTO ticket.tickets AS t (tenant_id, id, number, subject, description,"
-	" priority, category, tags, requester_id, assignee_id, first_response_due, resolution_due)"
-	" SELECT $1, $2, n.last_number, $3, $4, $5, $6, ARRAY(SELECT json_array_elements_text($7::json)),"
-	" $8, $9,"
-	" date_trunc('milliseconds', now()) + make_interval(mins => (p.g ->> 'first_response_minutes')::int),"
-	" date_trunc('milliseconds', now()) + make_interval(mins => (p.g ->> 'resolution_minutes')::int)"
-	" FROM n LEFT JOIN p ON true RETURNING ticket.ticket_json(t) AS j),"
-	" o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
-	" SELECT $1, 'ticket.created', $10, j FROM t),"
-	" k AS (INSERT INTO ticket.idempotency_keys (tenant_id, key, request_hash, status, body, location)"
-	" SELECT $1, $11, encode(sha256(convert_to($12, 'UTF8')), 'hex'), 201, j::text,"
-	" '/v1/tickets/' || $2 FROM t WHERE $11::text IS NOT NULL)"
-	" SELECT j::text, $2::text FROM t";
+const char tk_create_sql[]
+    = "WITH n AS ("
+      " INSERT INTO ticket.counters AS c (tenant_id, last_number)"
+      " SELECT $1, 1 WHERE $11::text IS NULL OR NOT EXISTS"
+      " (SELECT 1 FROM ticket.idempotency_keys k WHERE k.tenant_id = $1 AND k.key = $11)"
+      " ON CONFLICT (tenant_id) DO UPDATE SET last_number = c.last_number + 1"
+      " RETURNING last_number),"
+      " p AS (SELECT targets -> $5 AS g, business_hours AS bh FROM ticket.sla_policies"
+      " WHERE tenant_id = $1),"
+      " t AS (INSERT INTO ticket.tickets AS t (tenant_id, id, number, subject, description,"
+      " priority, category, tags, requester_id, assignee_id, first_response_due, resolution_due)"
+      " SELECT $1, $2, n.last_number, $3, $4, $5, $6, ARRAY(SELECT "
+      "json_array_elements_text($7::json)),"
+      " $8, $9,"
+      " ticket.sla_due(date_trunc('milliseconds', now()),"
+      " (p.g ->> 'first_response_minutes')::int, p.bh),"
+      " ticket.sla_due(date_trunc('milliseconds', now()), (p.g ->> 'resolution_minutes')::int,"
+      " p.bh)"
+      " FROM n LEFT JOIN p ON true RETURNING ticket.ticket_json(t) AS j),"
+      " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
+      " SELECT $1, 'ticket.created', $10, j FROM t),"
+      " k AS (INSERT INTO ticket.idempotency_keys (tenant_id, key, request_hash, status, body, "
+      "location)"
+      " SELECT $1, $11, encode(sha256(convert_to($12, 'UTF8')), 'hex'), 201, j::text,"
+      " '/v1/tickets/' || $2 FROM t WHERE $11::text IS NOT NULL)"
+      " SELECT j::text, $2::text FROM t";
 
-static const char sql_get[] =
-	"SELECT ticket.ticket_json(t)::text, t.version FROM ticket.tickets t"
-	" WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL"
-	" AND ($3::uuid IS NULL OR t.requester_id = $3)";
+static const char sql_get[] = "SELECT ticket.ticket_json(t)::text, t.version FROM ticket.tickets t"
+                              " WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL"
+                              " AND ($3::uuid IS NULL OR t.requester_id = $3)";
 
-static const char sql_delete[] =
-	"WITH d AS (UPDATE ticket.tickets t SET deleted_at = date_trunc('milliseconds', now()),"
-	" updated_at = date_trunc('milliseconds', now()), version = t.version + 1"
-	" WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL RETURNING t.id),"
-	" o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
-	" SELECT $1, 'ticket.deleted', $3, json_build_object('id', d.id) FROM d)"
-	" SELECT 1 FROM d";
+static const char sql_delete[]
+    = "WITH d AS (UPDATE ticket.tickets t SET deleted_at = date_trunc('milliseconds', now()),"
+      " updated_at = date_trunc('milliseconds', now()), version = t.version + 1"
+      " WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL RETURNING t.id),"
+      " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
+      " SELECT $1, 'ticket.deleted', $3, json_build_object('id', d.id) FROM d)"
+      " SELECT 1 FROM d";
 
 /* The validated fields of a new ticket (strings point into the parsed body). */
 typedef struct tk_new_ticket {
@@ -67,15 +71,15 @@ typedef struct tk_new_ticket {
 	char *tags_json; /* owned */
 } tk_new_ticket;
 
-static void tk_new_ticket_read(const cJSON *body, const tk_caller *c, tk_new_ticket *t,
-			       hd_field_errors *errs)
+static void tk_new_ticket_read(
+    const cJSON *body, const tk_caller *c, tk_new_ticket *t, hd_field_errors *errs)
 {
 	static const char *const known[] = { "subject", "description", "priority", "category",
-					     "tags", "requester_id", "assignee_id", NULL };
+		"tags", "requester_id", "assignee_id", NULL };
 	hd_json_reject_unknown(body, known, errs);
 	hd_json_get_string(body, "subject", true, 1, TK_SUBJECT_MAX, &t->subject, errs);
-	if (hd_json_get_string(body, "description", false, 0, SIZE_MAX, &t->description, errs) &&
-	    strlen(t->description) > TK_DESCRIPTION_MAX_BYTES)
+	if (hd_json_get_string(body, "description", false, 0, SIZE_MAX, &t->description, errs)
+	    && strlen(t->description) > TK_DESCRIPTION_MAX_BYTES)
 		hd_field_errors_add(errs, "description", "must be at most 64 KiB");
 	hd_json_get_enum(body, "priority", false, tk_priorities, &t->priority, errs);
 	hd_json_get_string(body, "category", false, 1, TK_CATEGORY_MAX, &t->category, errs);
@@ -83,7 +87,8 @@ static void tk_new_ticket_read(const cJSON *body, const tk_caller *c, tk_new_tic
 	const char *req = NULL, *asg = NULL;
 	if (tk_uuid_read(body, "requester_id", &req, NULL, errs)) {
 		if (c->customer && strcmp(req, c->user_id) != 0)
-			hd_field_errors_add(errs, "requester_id", "customers request only for themselves");
+			hd_field_errors_add(
+			    errs, "requester_id", "customers request only for themselves");
 		else
 			t->requester_id = req;
 	}
@@ -113,16 +118,17 @@ static const char *tk_idem_key(hd_rpc_request *req, hd_field_errors *errs)
 /* Replies 201 with the created ticket, Location and ETag. */
 static void tk_reply_created(hd_rpc_request *req, const char *json, const char *location)
 {
-	hd_daemon_reply_json(req, 201, json, strlen(json), "location", location, "etag", "\"1\"",
-			     NULL);
+	hd_daemon_reply_json(
+	    req, 201, json, strlen(json), "location", location, "etag", "\"1\"", NULL);
 }
 
-static void tk_create_done(hd_err err, const hd_db_result *res, int stmt, hd_rpc_request *req)
+void tk_create_reply(hd_rpc_request *req, hd_err err, const hd_db_result *res, int stmt)
 {
 	if (err != HD_OK) {
-		if (strcmp(hd_db_result_constraint(res), "idempotency_keys_pkey") == 0)
-			hd_daemon_reply_problem(req, 409, "a request with this Idempotency-Key is in progress",
-						NULL);
+		if (res != NULL
+		    && strcmp(hd_db_result_constraint(res), "idempotency_keys_pkey") == 0)
+			hd_daemon_reply_problem(
+			    req, 409, "a request with this Idempotency-Key is in progress", NULL);
 		else
 			tk_reply_db_error(req, err, res);
 		return;
@@ -136,12 +142,6 @@ static void tk_create_done(hd_err err, const hd_db_result *res, int stmt, hd_rpc
 	char location[64];
 	snprintf(location, sizeof(location), "/v1/tickets/%s", id);
 	tk_reply_created(req, json, location);
-	tk_relay_wake();
-}
-
-static void tk_create_cb(hd_err err, const hd_db_result *res, void *arg)
-{
-	tk_create_done(err, res, 0, arg);
 }
 
 /* With an Idempotency-Key: statement 0 is the lookup, 1 the create. */
@@ -149,7 +149,9 @@ static void tk_create_keyed_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	hd_rpc_request *req = arg;
 	if (err != HD_OK || hd_db_result_ntuples(res, 0) == 0) {
-		tk_create_done(err, res, 1, req);
+		tk_create_reply(req, err, res, 1);
+		if (err == HD_OK)
+			tk_relay_wake();
 		return;
 	}
 	const char *same = hd_db_result_value(res, 0, 0, 0);
@@ -188,15 +190,19 @@ void tk_tickets_create(hd_rpc_request *req, hd_daemon_worker *dw)
 		hd_daemon_reply_problem(req, 500, "out of memory", NULL);
 		goto out;
 	}
-	const char *p[12] = { c.tenant_id, id, t.subject, t.description, t.priority, t.category,
-			      t.tags_json != NULL ? t.tags_json : "[]", t.requester_id,
-			      t.assignee_id, c.user_id, key, raw };
+	const char *p[TK_CREATE_NPARAMS] = { c.tenant_id, id, t.subject, t.description, t.priority,
+		t.category, t.tags_json != NULL ? t.tags_json : "[]", t.requester_id, t.assignee_id,
+		c.user_id, key, raw };
 	const char *lp[3] = { c.tenant_id, key, raw };
-	hd_db_stmt stmts[2] = { { sql_idem_lookup, 3, lp }, { sql_create, 12, p } };
-	if (key != NULL)
+	hd_db_stmt stmts[2]
+	    = { { sql_idem_lookup, 3, lp }, { tk_create_sql, TK_CREATE_NPARAMS, p } };
+	if (key != NULL) {
 		tk_db_run(dw, req, c.tenant_id, stmts, 2, tk_create_keyed_cb, req);
-	else
-		tk_db_run(dw, req, c.tenant_id, stmts + 1, 1, tk_create_cb, req);
+	} else {
+		tk_create_submit(dw->service, req, p, body, t.tags_json);
+		body = NULL; /* owned by the queue now */
+		t.tags_json = NULL;
+	}
 out:
 	free(raw);
 	free(t.tags_json);
@@ -251,8 +257,8 @@ void tk_tickets_delete(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	tk_caller c;
 	const char *id;
-	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, true) ||
-	    (id = tk_path_id(req, "id")) == NULL)
+	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, true)
+	    || (id = tk_path_id(req, "id")) == NULL)
 		return;
 	const char *p[3] = { c.tenant_id, id, c.user_id };
 	hd_db_stmt st = { sql_delete, 3, p };

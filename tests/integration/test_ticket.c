@@ -3,7 +3,9 @@
  * through its real NNG interface with hd_rpc_client and envelopes, as the
  * gateway does. Tenants and users are fresh UUIDs per run.
  * Env: HD_TEST_DATABASE_URL (app role), HD_TEST_DATABASE_ADMIN_URL (owner),
- * HD_TEST_BIN_DIR (where hd-ticket is), optional HD_TICKET_SQL_DIR.
+ * HD_TEST_BIN_DIR (where hd-ticket is; default ../../build/bin), HD_TEST_ROOT
+ * (the repository, for services/ticket/sql; default ../..), optional
+ * HD_TICKET_SQL_DIR.
  * The test fails when the daemon's stderr shows "Sanitizer" or "runtime error". */
 #include <stdarg.h>
 #include <stddef.h>
@@ -129,7 +131,8 @@ static hd_err rpc_raw(const hd_envelope *e, resp *r)
 		r->json = cJSON_Parse(r->body);
 		for (size_t i = 0; i < rep.nheaders; i++) {
 			if (strcmp(rep.headers[i].name, "location") == 0)
-				snprintf(r->location, sizeof(r->location), "%s", rep.headers[i].value);
+				snprintf(
+				    r->location, sizeof(r->location), "%s", rep.headers[i].value);
 			if (strcmp(rep.headers[i].name, "etag") == 0)
 				snprintf(r->etag, sizeof(r->etag), "%s", rep.headers[i].value);
 		}
@@ -147,7 +150,7 @@ static void resp_free(resp *r)
 
 /* Calls op as w with path id, query, body and one optional header. */
 static resp call(const char *op, const who *w, const char *id, const char *query, const char *body,
-		 const char *hname, const char *hvalue)
+    const char *hname, const char *hvalue)
 {
 	hd_envelope e;
 	resp r = { 0 };
@@ -211,6 +214,15 @@ static void expect_status(resp *r, int status)
 		fail_msg("expected %d, got %d: %s", status, r->status, r->body);
 }
 
+/* Calls and asserts the status, discarding the reply. */
+static void check(int status, const char *op, const who *w, const char *id, const char *query,
+    const char *body, const char *hname, const char *hvalue)
+{
+	resp r = call(op, w, id, query, body, hname, hvalue);
+	expect_status(&r, status);
+	resp_free(&r);
+}
+
 /* Creates a ticket as w and returns its id (static buffer per call site). */
 static void create_ticket(const who *w, const char *body, char id[37])
 {
@@ -264,8 +276,11 @@ static void check_stderr(void)
 
 static int group_setup(void **state)
 {
-	char bin[512], port[16];
-	snprintf(bin, sizeof(bin), "%s/hd-ticket", env_or_fail("HD_TEST_BIN_DIR"));
+	char bin[512], port[16], sql[512];
+	const char *bindir = getenv("HD_TEST_BIN_DIR"), *root = getenv("HD_TEST_ROOT");
+	snprintf(bin, sizeof(bin), "%s/hd-ticket", bindir != NULL ? bindir : "../../build/bin");
+	snprintf(sql, sizeof(sql), "%s/services/ticket/sql", root != NULL ? root : "../..");
+	setenv("HD_TICKET_SQL_DIR", sql, 0);
 	T.admin_url = env_or_fail("HD_TEST_DATABASE_ADMIN_URL");
 	setenv("HD_DATABASE_URL", env_or_fail("HD_TEST_DATABASE_URL"), 1);
 	setenv("HD_DATABASE_ADMIN_URL", T.admin_url, 1);
@@ -328,9 +343,11 @@ static void test_create_and_get(void **state)
 {
 	char body[512];
 	snprintf(body, sizeof(body),
-		 "{\"subject\":\"Printer on fire\",\"description\":\"third floor\",\"priority\":\"high\","
-		 "\"category\":\"hardware\",\"tags\":[\"printer\",\"urgent-ish\"],\"assignee_id\":\"%s\"}",
-		 T.agent.user);
+	    "{\"subject\":\"Printer on fire\",\"description\":\"third "
+	    "floor\",\"priority\":\"high\","
+	    "\"category\":\"hardware\",\"tags\":[\"printer\",\"urgent-ish\"],\"assignee_id\":\"%"
+	    "s\"}",
+	    T.agent.user);
 	resp r = call("tickets.create", &T.agent, NULL, NULL, body, NULL, NULL);
 	expect_status(&r, 201);
 	const char *id = jstr(r.json, "id");
@@ -358,20 +375,13 @@ static void test_create_and_get(void **state)
 	free(created);
 	resp_free(&r);
 
-	r = call("tickets.get", &T.admin, "01900000-0000-7000-8000-00000000dead", NULL, NULL, NULL, NULL);
-	expect_status(&r, 404);
-	resp_free(&r);
-	r = call("tickets.get", &T.admin, "not-a-uuid", NULL, NULL, NULL, NULL);
-	expect_status(&r, 404);
-	resp_free(&r);
+	check(404, "tickets.get", &T.admin, "01900000-0000-7000-8000-00000000dead", NULL, NULL,
+	    NULL, NULL);
+	check(404, "tickets.get", &T.admin, "not-a-uuid", NULL, NULL, NULL, NULL);
 	/* another tenant never sees it */
-	r = call("tickets.get", &T.other_admin, tid, NULL, NULL, NULL, NULL);
-	expect_status(&r, 404);
-	resp_free(&r);
+	check(404, "tickets.get", &T.other_admin, tid, NULL, NULL, NULL, NULL);
 	/* no identity: 401 */
-	r = call("tickets.get", NULL, tid, NULL, NULL, NULL, NULL);
-	expect_status(&r, 401);
-	resp_free(&r);
+	check(401, "tickets.get", NULL, tid, NULL, NULL, NULL, NULL);
 }
 
 static void test_create_validation(void **state)
@@ -391,9 +401,11 @@ static void test_create_validation(void **state)
 	snprintf(body, sizeof(body), "{\"subject\":\"s\",\"description\":\"%s\"}", big);
 	r = call("tickets.create", &T.agent, NULL, NULL, body, NULL, NULL);
 	expect_422(&r, "description");
-	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"priority\":\"meh\"}", NULL, NULL);
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"priority\":\"meh\"}",
+	    NULL, NULL);
 	expect_422(&r, "priority");
-	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"subject2\":1}", NULL, NULL);
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"subject2\":1}", NULL,
+	    NULL);
 	expect_422(&r, "subject2");
 	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":5}", NULL, NULL);
 	expect_422(&r, "subject");
@@ -406,15 +418,20 @@ static void test_create_validation(void **state)
 	snprintf(body, sizeof(body), "{\"subject\":\"s\",\"tags\":[\"%.51s\"]}", big);
 	r = call("tickets.create", &T.agent, NULL, NULL, body, NULL, NULL);
 	expect_422(&r, "tags");
-	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"tags\":\"a\"}", NULL, NULL);
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"tags\":\"a\"}", NULL,
+	    NULL);
 	expect_422(&r, "tags");
-	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"tags\":[1]}", NULL, NULL);
+	r = call(
+	    "tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"tags\":[1]}", NULL, NULL);
 	expect_422(&r, "tags");
-	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"requester_id\":\"x\"}", NULL, NULL);
+	r = call("tickets.create", &T.agent, NULL, NULL,
+	    "{\"subject\":\"s\",\"requester_id\":\"x\"}", NULL, NULL);
 	expect_422(&r, "requester_id");
-	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"assignee_id\":12}", NULL, NULL);
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"assignee_id\":12}",
+	    NULL, NULL);
 	expect_422(&r, "assignee_id");
-	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"category\":\"\"}", NULL, NULL);
+	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"s\",\"category\":\"\"}",
+	    NULL, NULL);
 	expect_422(&r, "category");
 	snprintf(body, sizeof(body), "{\"subject\":\"s\",\"requester_id\":\"%s\"}", T.agent.user);
 	r = call("tickets.create", &T.cust, NULL, NULL, body, NULL, NULL);
@@ -422,18 +439,15 @@ static void test_create_validation(void **state)
 	snprintf(body, sizeof(body), "{\"subject\":\"s\",\"assignee_id\":\"%s\"}", T.agent.user);
 	r = call("tickets.create", &T.cust, NULL, NULL, body, NULL, NULL);
 	expect_422(&r, "assignee_id");
-	r = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":", NULL, NULL);
-	expect_status(&r, 400);
-	resp_free(&r);
-	r = call("tickets.create", &T.agent, NULL, NULL, "[1]", NULL, NULL);
-	expect_status(&r, 400);
-	resp_free(&r);
-	r = call("tickets.create", &T.agent, NULL, NULL, NULL, NULL, NULL);
-	expect_status(&r, 400);
-	resp_free(&r);
+	check(400, "tickets.create", &T.agent, NULL, NULL, "{\"subject\":", NULL, NULL);
+	check(400, "tickets.create", &T.agent, NULL, NULL, "[1]", NULL, NULL);
+	check(400, "tickets.create", &T.agent, NULL, NULL, NULL, NULL, NULL);
 	/* nothing of the above was stored */
-	assert_int_equal(admin_count("SELECT count(*) FROM ticket.tickets WHERE tenant_id = $1 AND subject = 's'",
-				     T.admin.tenant, NULL), 0);
+	assert_int_equal(
+	    admin_count(
+	        "SELECT count(*) FROM ticket.tickets WHERE tenant_id = $1 AND subject = 's'",
+	        T.admin.tenant, NULL),
+	    0);
 }
 
 static void test_customer_visibility(void **state)
@@ -446,12 +460,8 @@ static void test_customer_visibility(void **state)
 	expect_status(&r, 200);
 	assert_string_equal(jstr(r.json, "requester_id"), T.cust.user);
 	resp_free(&r);
-	r = call("tickets.get", &T.cust, theirs, NULL, NULL, NULL, NULL);
-	expect_status(&r, 404);
-	resp_free(&r);
-	r = call("tickets.get", &T.cust, staff, NULL, NULL, NULL, NULL);
-	expect_status(&r, 404);
-	resp_free(&r);
+	check(404, "tickets.get", &T.cust, theirs, NULL, NULL, NULL, NULL);
+	check(404, "tickets.get", &T.cust, staff, NULL, NULL, NULL, NULL);
 	r = call("tickets.list", &T.cust, NULL, "limit=100", NULL, NULL, NULL);
 	expect_status(&r, 200);
 	const cJSON *it;
@@ -463,15 +473,9 @@ static void test_customer_visibility(void **state)
 	}
 	assert_true(n >= 1);
 	resp_free(&r);
-	r = call("tickets.update", &T.cust, mine, NULL, "{\"subject\":\"x\"}", NULL, NULL);
-	expect_status(&r, 403);
-	resp_free(&r);
-	r = call("tickets.delete", &T.agent, mine, NULL, NULL, NULL, NULL);
-	expect_status(&r, 403);
-	resp_free(&r);
-	r = call("tickets.history", &T.cust, mine, NULL, NULL, NULL, NULL);
-	expect_status(&r, 403);
-	resp_free(&r);
+	check(403, "tickets.update", &T.cust, mine, NULL, "{\"subject\":\"x\"}", NULL, NULL);
+	check(403, "tickets.delete", &T.agent, mine, NULL, NULL, NULL, NULL);
+	check(403, "tickets.history", &T.cust, mine, NULL, NULL, NULL, NULL);
 }
 
 static void test_update_and_history(void **state)
@@ -480,8 +484,8 @@ static void test_update_and_history(void **state)
 	create_ticket(&T.agent, "{\"subject\":\"to update\",\"tags\":[\"a\"]}", id);
 	char body[256];
 	snprintf(body, sizeof(body),
-		 "{\"subject\":\"updated\",\"status\":\"open\",\"assignee_id\":\"%s\",\"tags\":[\"b\"]}",
-		 T.agent.user);
+	    "{\"subject\":\"updated\",\"status\":\"open\",\"assignee_id\":\"%s\",\"tags\":[\"b\"]}",
+	    T.agent.user);
 	resp r = call("tickets.update", &T.agent, id, NULL, body, "if-match", "\"1\"");
 	expect_status(&r, 200);
 	assert_string_equal(r.etag, "\"2\"");
@@ -489,12 +493,10 @@ static void test_update_and_history(void **state)
 	assert_string_equal(jstr(r.json, "status"), "open");
 	resp_free(&r);
 	/* stale If-Match */
-	r = call("tickets.update", &T.agent, id, NULL, "{\"priority\":\"low\"}", "if-match", "\"1\"");
-	expect_status(&r, 412);
-	resp_free(&r);
-	r = call("tickets.update", &T.agent, id, NULL, "{\"priority\":\"low\"}", "if-match", "garbage");
-	expect_status(&r, 412);
-	resp_free(&r);
+	check(412, "tickets.update", &T.agent, id, NULL, "{\"priority\":\"low\"}", "if-match",
+	    "\"1\"");
+	check(412, "tickets.update", &T.agent, id, NULL, "{\"priority\":\"low\"}", "if-match",
+	    "garbage");
 	/* forbidden moves */
 	r = call("tickets.update", &T.agent, id, NULL, "{\"status\":\"new\"}", NULL, NULL);
 	expect_422(&r, "status");
@@ -533,8 +535,9 @@ static void test_update_and_history(void **state)
 	const cJSON *h;
 	cJSON_ArrayForEach(h, items)
 	{
-		assert_string_equal(jstr(h, "actor_id"), strcmp(jstr(h, "field"), "status") == 0 &&
-						       status_rows > 0 ? T.admin.user : T.agent.user);
+		assert_string_equal(jstr(h, "actor_id"),
+		    strcmp(jstr(h, "field"), "status") == 0 && status_rows > 0 ? T.admin.user
+		                                                               : T.agent.user);
 		assert_non_null(jstr(h, "at"));
 		if (strcmp(jstr(h, "field"), "status") == 0)
 			status_rows++;
@@ -554,8 +557,11 @@ static void test_update_and_history(void **state)
 	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r2.json, "next_cursor")));
 	resp_free(&r2);
 	resp_free(&r);
-	assert_int_equal(admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'ticket.updated'"
-				     " AND data->'ticket'->>'id' = $1", id, NULL), 5);
+	assert_int_equal(
+	    admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'ticket.updated'"
+	                " AND data->'ticket'->>'id' = $1",
+	        id, NULL),
+	    5);
 }
 
 static void test_delete(void **state)
@@ -565,20 +571,15 @@ static void test_delete(void **state)
 	resp r = call("tickets.delete", &T.other_admin, id, NULL, NULL, NULL, NULL);
 	expect_status(&r, 404);
 	resp_free(&r);
-	r = call("tickets.delete", &T.admin, id, NULL, NULL, NULL, NULL);
-	expect_status(&r, 204);
-	resp_free(&r);
-	r = call("tickets.get", &T.admin, id, NULL, NULL, NULL, NULL);
-	expect_status(&r, 404);
-	resp_free(&r);
-	r = call("tickets.delete", &T.admin, id, NULL, NULL, NULL, NULL);
-	expect_status(&r, 404);
-	resp_free(&r);
-	r = call("tickets.update", &T.admin, id, NULL, "{\"subject\":\"zombie\"}", NULL, NULL);
-	expect_status(&r, 404);
-	resp_free(&r);
-	assert_int_equal(admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'ticket.deleted'"
-				     " AND data->>'id' = $1", id, NULL), 1);
+	check(204, "tickets.delete", &T.admin, id, NULL, NULL, NULL, NULL);
+	check(404, "tickets.get", &T.admin, id, NULL, NULL, NULL, NULL);
+	check(404, "tickets.delete", &T.admin, id, NULL, NULL, NULL, NULL);
+	check(404, "tickets.update", &T.admin, id, NULL, "{\"subject\":\"zombie\"}", NULL, NULL);
+	assert_int_equal(
+	    admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'ticket.deleted'"
+	                " AND data->>'id' = $1",
+	        id, NULL),
+	    1);
 }
 
 static void test_idempotency(void **state)
@@ -593,8 +594,10 @@ static void test_idempotency(void **state)
 	assert_string_equal(a.body, b.body);
 	assert_string_equal(a.location, b.location);
 	assert_int_equal(admin_count("SELECT count(*) FROM ticket.tickets WHERE id = $1",
-				     jstr(a.json, "id"), NULL), 1);
-	resp c = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"other\"}", "idempotency-key", key);
+	                     jstr(a.json, "id"), NULL),
+	    1);
+	resp c = call("tickets.create", &T.agent, NULL, NULL, "{\"subject\":\"other\"}",
+	    "idempotency-key", key);
 	expect_422(&c, "Idempotency-Key");
 	char longkey[300];
 	memset(longkey, 'k', 256);
@@ -613,8 +616,9 @@ static void test_list_pagination_filters(void **state)
 	char ids[7][37];
 	for (int i = 0; i < 7; i++) {
 		char body[128];
-		snprintf(body, sizeof(body), "{\"subject\":\"list %d zebra%s\",\"priority\":\"%s\",\"tags\":[\"t%d\"]}",
-			 i, i == 3 ? " giraffe" : "", i % 2 ? "low" : "urgent", i % 3);
+		snprintf(body, sizeof(body),
+		    "{\"subject\":\"list %d zebra%s\",\"priority\":\"%s\",\"tags\":[\"t%d\"]}", i,
+		    i == 3 ? " giraffe" : "", i % 2 ? "low" : "urgent", i % 3);
 		create_ticket(&w, body, ids[i]);
 	}
 	char q[512] = "limit=2";
@@ -645,18 +649,19 @@ static void test_list_pagination_filters(void **state)
 		const char *q;
 		int n;
 	} cases[] = { { "priority=low", 3 }, { "priority=urgent&tag=t0", 2 }, { "q=giraffe", 1 },
-		      { "q=zebra", 7 }, { "status=new&sort=created_at", 7 }, { "status=open", 0 },
-		      { "sort=-updated_at", 7 }, { "sort=updated_at&limit=100", 7 } };
+		{ "q=zebra", 7 }, { "status=new&sort=created_at", 7 }, { "status=open", 0 },
+		{ "sort=-updated_at", 7 }, { "sort=updated_at&limit=100", 7 } };
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		resp r = call("tickets.list", &w, NULL, cases[i].q, NULL, NULL, NULL);
 		expect_status(&r, 200);
-		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")) != cases[i].n)
+		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items"))
+		    != cases[i].n)
 			fail_msg("%s: %s", cases[i].q, r.body);
 		resp_free(&r);
 	}
-	const char *bad[][2] = { { "limit=0", "limit" }, { "limit=101", "limit" }, { "limit=x", "limit" },
-				 { "sort=priority", "sort" }, { "cursor=bm9wZQ", "cursor" },
-				 { "status=nope", "status" }, { "assignee_id=1", "assignee_id" } };
+	const char *bad[][2] = { { "limit=0", "limit" }, { "limit=101", "limit" },
+		{ "limit=x", "limit" }, { "sort=priority", "sort" }, { "cursor=bm9wZQ", "cursor" },
+		{ "status=nope", "status" }, { "assignee_id=1", "assignee_id" } };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		resp r = call("tickets.list", &w, NULL, bad[i][0], NULL, NULL, NULL);
 		expect_422(&r, bad[i][1]);
@@ -671,16 +676,14 @@ static void test_comments(void **state)
 	expect_status(&r, 201);
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "public")));
 	resp_free(&r);
-	r = call("comments.create", &T.cust, id, NULL, "{\"body\":\"secret\",\"public\":false}", NULL, NULL);
+	r = call("comments.create", &T.cust, id, NULL, "{\"body\":\"secret\",\"public\":false}",
+	    NULL, NULL);
 	expect_422(&r, "public");
-	r = call("comments.create", &T.cust2, id, NULL, "{\"body\":\"not mine\"}", NULL, NULL);
-	expect_status(&r, 404);
-	resp_free(&r);
+	check(404, "comments.create", &T.cust2, id, NULL, "{\"body\":\"not mine\"}", NULL, NULL);
 	r = call("comments.create", &T.agent, id, NULL, "{\"body\":\"\"}", NULL, NULL);
 	expect_422(&r, "body");
-	r = call("comments.create", &T.agent, id, NULL, "{\"body\":\"internal note\",\"public\":false}", NULL, NULL);
-	expect_status(&r, 201);
-	resp_free(&r);
+	check(201, "comments.create", &T.agent, id, NULL,
+	    "{\"body\":\"internal note\",\"public\":false}", NULL, NULL);
 	r = call("tickets.get", &T.agent, id, NULL, NULL, NULL, NULL);
 	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r.json, "first_response_at")));
 	resp_free(&r);
@@ -700,51 +703,103 @@ static void test_comments(void **state)
 	expect_status(&r, 200);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")), 3);
 	resp_free(&r);
-	r = call("comments.list", &T.other_admin, id, NULL, NULL, NULL, NULL);
-	expect_status(&r, 404);
-	resp_free(&r);
-	assert_int_equal(admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'comment.added'"
-				     " AND data->>'ticket_id' = $1", id, NULL), 3);
+	check(404, "comments.list", &T.other_admin, id, NULL, NULL, NULL, NULL);
+	assert_int_equal(
+	    admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'comment.added'"
+	                " AND data->>'ticket_id' = $1",
+	        id, NULL),
+	    3);
 }
 
 typedef struct creator {
 	who *w;
-	int n, ok;
+	int n, ok, invalid;
+	int poison_at; /* index of the create whose subject is "poison", -1 for none */
 } creator;
 
 static void *creator_run(void *arg)
 {
 	creator *c = arg;
 	for (int i = 0; i < c->n; i++) {
-		resp r = call("tickets.create", c->w, NULL, NULL, "{\"subject\":\"concurrent\"}", NULL, NULL);
+		const char *body = i == c->poison_at ? "{\"subject\":\"poison\"}"
+		                                     : "{\"subject\":\"concurrent\"}";
+		resp r = call("tickets.create", c->w, NULL, NULL, body, NULL, NULL);
 		c->ok += r.status == 201;
+		c->invalid += r.status == 422;
 		resp_free(&r);
 	}
 	return NULL;
 }
 
+/* Runs nthreads x per creates for w; returns the 201 count (and 422s in *invalid). */
+static int create_concurrently(who *w, int nthreads, int per, int poison_thread, int *invalid)
+{
+	pthread_t th[20];
+	creator cr[20];
+	int ok = 0;
+	*invalid = 0;
+	for (int i = 0; i < nthreads; i++) {
+		cr[i] = (creator) { w, per, 0, 0, i == poison_thread ? per / 2 : -1 };
+		assert_int_equal(pthread_create(&th[i], NULL, creator_run, &cr[i]), 0);
+	}
+	for (int i = 0; i < nthreads; i++) {
+		pthread_join(th[i], NULL);
+		ok += cr[i].ok;
+		*invalid += cr[i].invalid;
+	}
+	return ok;
+}
+
+static long tenant_count(const char *sql, const who *w)
+{
+	return admin_count(sql, w->tenant, NULL);
+}
+
 static void test_concurrent_numbers(void **state)
 {
 	who w;
+	int invalid = 0;
 	make_who(&w, NULL, "agent");
-	pthread_t th[20];
-	creator cr[20];
-	for (int i = 0; i < 20; i++) {
-		cr[i] = (creator){ &w, 10, 0 };
-		assert_int_equal(pthread_create(&th[i], NULL, creator_run, &cr[i]), 0);
-	}
-	int ok = 0;
-	for (int i = 0; i < 20; i++) {
-		pthread_join(th[i], NULL);
-		ok += cr[i].ok;
-	}
-	assert_int_equal(ok, 200);
-	assert_int_equal(admin_count("SELECT count(DISTINCT number) FROM ticket.tickets WHERE tenant_id = $1"
-				     " AND number BETWEEN 1 AND 200", w.tenant, NULL), 200);
-	assert_int_equal(admin_count("SELECT max(number) FROM ticket.tickets WHERE tenant_id = $1",
-				     w.tenant, NULL), 200);
-	assert_int_equal(admin_count("SELECT count(*) FROM ticket.outbox WHERE tenant_id = $1"
-				     " AND type = 'ticket.created'", w.tenant, NULL), 200);
+	assert_int_equal(create_concurrently(&w, 20, 10, -1, &invalid), 200);
+	assert_int_equal(invalid, 0);
+	assert_int_equal(tenant_count("SELECT count(DISTINCT number) FROM ticket.tickets"
+	                              " WHERE tenant_id = $1 AND number BETWEEN 1 AND 200",
+	                     &w),
+	    200);
+	assert_int_equal(
+	    tenant_count("SELECT max(number) FROM ticket.tickets WHERE tenant_id = $1", &w), 200);
+	assert_int_equal(tenant_count("SELECT count(*) FROM ticket.outbox WHERE tenant_id = $1"
+	                              " AND type = 'ticket.created'",
+	                     &w),
+	    200);
+}
+
+/* A create that fails in the database while grouped with others fails
+ * alone: the others are retried and succeed, numbers stay gap-free. */
+static void test_grouped_create_failure(void **state)
+{
+	who w;
+	int invalid = 0;
+	make_who(&w, NULL, "agent");
+	assert_int_equal(hd_db_exec_sync(T.admin_url,
+	                     "ALTER TABLE ticket.tickets ADD CONSTRAINT"
+	                     " test_poison CHECK (subject <> 'poison') NOT VALID",
+	                     0, NULL, NULL),
+	    HD_OK);
+	int ok = create_concurrently(&w, 20, 6, 7, &invalid);
+	assert_int_equal(hd_db_exec_sync(T.admin_url,
+	                     "ALTER TABLE ticket.tickets DROP CONSTRAINT"
+	                     " test_poison",
+	                     0, NULL, NULL),
+	    HD_OK);
+	assert_int_equal(ok, 119);
+	assert_int_equal(invalid, 1);
+	assert_int_equal(
+	    tenant_count("SELECT max(number) FROM ticket.tickets WHERE tenant_id = $1", &w), 119);
+	assert_int_equal(tenant_count("SELECT count(DISTINCT number) FROM ticket.tickets"
+	                              " WHERE tenant_id = $1",
+	                     &w),
+	    119);
 }
 
 static void test_events_and_relay(void **state)
@@ -756,9 +811,18 @@ static void test_events_and_relay(void **state)
 	create_ticket(&w, "{\"subject\":\"evented\"}", id);
 	resp r = call("tickets.update", &w, id, NULL, "{\"status\":\"open\"}", NULL, NULL);
 	resp_free(&r);
-	r = call("events.since", &w, NULL, NULL, "{\"after_seq\":0,\"limit\":10}", NULL, NULL);
-	expect_status(&r, 200);
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(r.json, "items");
+	/* events are numbered by the relay when it claims them: wait for both */
+	const cJSON *items = NULL;
+	for (int i = 0; i < 500; i++) {
+		r = call(
+		    "events.since", &w, NULL, NULL, "{\"after_seq\":0,\"limit\":10}", NULL, NULL);
+		expect_status(&r, 200);
+		items = cJSON_GetObjectItemCaseSensitive(r.json, "items");
+		if (cJSON_GetArraySize(items) == 2)
+			break;
+		resp_free(&r);
+		usleep(10000);
+	}
 	assert_int_equal(cJSON_GetArraySize(items), 2);
 	const cJSON *e0 = cJSON_GetArrayItem(items, 0), *e1 = cJSON_GetArrayItem(items, 1);
 	assert_string_equal(jstr(e0, "type"), "ticket.created");
@@ -775,13 +839,13 @@ static void test_events_and_relay(void **state)
 	resp_free(&r);
 	r = call("events.since", &w, NULL, "after_seq=-1", NULL, NULL, NULL);
 	expect_422(&r, "after_seq");
-	r = call("events.since", &cust, NULL, NULL, NULL, NULL, NULL);
-	expect_status(&r, 403);
-	resp_free(&r);
+	check(403, "events.since", &cust, NULL, NULL, NULL, NULL, NULL);
 	/* the relay publishes and marks them */
 	for (int i = 0; i < 500; i++) {
 		if (admin_count("SELECT count(*) FROM ticket.outbox WHERE tenant_id = $1"
-				" AND published_at IS NULL", w.tenant, NULL) == 0)
+		                " AND published_at IS NULL",
+		        w.tenant, NULL)
+		    == 0)
 			return;
 		usleep(10000);
 	}
@@ -793,21 +857,25 @@ static void test_sla(void **state)
 	who w;
 	make_who(&w, NULL, "admin");
 	resp r = call("sla.put", &w, NULL, NULL,
-		      "{\"targets\":{\"urgent\":{\"first_response_minutes\":30,\"resolution_minutes\":240}}}",
-		      NULL, NULL);
+	    "{\"targets\":{\"urgent\":{\"first_response_minutes\":30,\"resolution_minutes\":240}}}",
+	    NULL, NULL);
 	expect_status(&r, 200);
 	resp_free(&r);
-	r = call("sla.put", &w, NULL, NULL, "{\"targets\":{\"urgent\":{\"first_response_minutes\":0}}}", NULL, NULL);
+	r = call("sla.put", &w, NULL, NULL,
+	    "{\"targets\":{\"urgent\":{\"first_response_minutes\":0}}}", NULL, NULL);
 	expect_422(&r, "targets.urgent.first_response_minutes");
 	r = call("sla.put", &w, NULL, NULL, "{\"targets\":{\"soon\":{}}}", NULL, NULL);
 	expect_422(&r, "targets");
 	r = call("sla.get", &w, NULL, NULL, NULL, NULL, NULL);
 	expect_status(&r, 200);
-	assert_int_equal((int)jnum(cJSON_GetObjectItemCaseSensitive(
-					   cJSON_GetObjectItemCaseSensitive(r.json, "targets"), "urgent"),
-				   "resolution_minutes"), 240);
+	assert_int_equal(
+	    (int)jnum(cJSON_GetObjectItemCaseSensitive(
+	                  cJSON_GetObjectItemCaseSensitive(r.json, "targets"), "urgent"),
+	        "resolution_minutes"),
+	    240);
 	resp_free(&r);
-	r = call("tickets.create", &w, NULL, NULL, "{\"subject\":\"sla\",\"priority\":\"urgent\"}", NULL, NULL);
+	r = call("tickets.create", &w, NULL, NULL, "{\"subject\":\"sla\",\"priority\":\"urgent\"}",
+	    NULL, NULL);
 	expect_status(&r, 201);
 	const cJSON *sla = cJSON_GetObjectItemCaseSensitive(r.json, "sla");
 	assert_non_null(jstr(sla, "first_response_due"));
@@ -816,21 +884,219 @@ static void test_sla(void **state)
 	strcpy(id, jstr(r.json, "id"));
 	resp_free(&r);
 	/* move the due time into the past; the detector must report it once */
-	assert_int_equal(admin_count("WITH u AS (UPDATE ticket.tickets SET first_response_due = now() - interval '1 minute'"
-				     " WHERE id = $1 RETURNING 1) SELECT count(*) FROM u", id, NULL), 1);
+	assert_int_equal(admin_count("WITH u AS (UPDATE ticket.tickets SET first_response_due = "
+	                             "now() - interval '1 minute'"
+	                             " WHERE id = $1 RETURNING 1) SELECT count(*) FROM u",
+	                     id, NULL),
+	    1);
 	for (int i = 0; i < 1000; i++) {
 		if (admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'sla.breached'"
-				" AND sla_ticket_id = $1", id, NULL) == 1)
+		                " AND sla_ticket_id = $1",
+		        id, NULL)
+		    == 1)
 			break;
 		usleep(10000);
 	}
 	/* running the detector again (as after a restart) adds nothing */
 	assert_true(admin_count("SELECT ticket.sla_detect(1000)", NULL, NULL) >= 0);
-	assert_int_equal(admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'sla.breached'"
-				     " AND sla_ticket_id = $1", id, NULL), 1);
+	assert_int_equal(
+	    admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'sla.breached'"
+	                " AND sla_ticket_id = $1",
+	        id, NULL),
+	    1);
 	r = call("tickets.get", &w, id, NULL, NULL, NULL, NULL);
-	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "sla"), "breached")));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(r.json, "sla"), "breached")));
 	resp_free(&r);
+}
+
+/* The resolution clock pauses while pending/on_hold, and a paused ticket is
+ * never reported as breached. */
+static void test_sla_pause(void **state)
+{
+	who w;
+	make_who(&w, NULL, "admin");
+	resp r = call("sla.put", &w, NULL, NULL,
+	    "{\"targets\":{\"normal\":{\"first_response_minutes\":60,\"resolution_minutes\":600}}}",
+	    NULL, NULL);
+	expect_status(&r, 200);
+	resp_free(&r);
+	char id[37];
+	create_ticket(&w, "{\"subject\":\"pausable\"}", id);
+	check(200, "tickets.update", &w, id, NULL, "{\"status\":\"pending\"}", NULL, NULL);
+	/* 10 minutes "pass" while pending, and the due time is already over */
+	assert_int_equal(
+	    admin_count("WITH u AS (UPDATE ticket.tickets SET sla_paused_at = sla_paused_at"
+	                " - interval '10 minutes', resolution_due = now() - interval '1 minute'"
+	                " WHERE id = $1 RETURNING 1) SELECT count(*) FROM u",
+	        id, NULL),
+	    1);
+	assert_true(admin_count("SELECT ticket.sla_detect(1000)", NULL, NULL) >= 0);
+	assert_int_equal(admin_count("SELECT count(*) FROM ticket.outbox WHERE sla_ticket_id = $1"
+	                             " AND sla_target = 'resolution'",
+	                     id, NULL),
+	    0);
+	check(200, "tickets.update", &w, id, NULL, "{\"status\":\"open\"}", NULL, NULL);
+	/* leaving pending moved the due time 10 minutes later: from -1 to about +9 */
+	assert_int_equal(admin_count("SELECT round(extract(epoch FROM resolution_due - now()) / 60)"
+	                             " FROM ticket.tickets WHERE id = $1",
+	                     id, NULL),
+	    9);
+	assert_int_equal(
+	    admin_count(
+	        "SELECT count(*) FROM ticket.tickets WHERE id = $1 AND sla_paused_at IS NULL", id,
+	        NULL),
+	    1);
+}
+
+static void expect_text(const char *sql, const char *want)
+{
+	char *v = NULL;
+	assert_int_equal(hd_db_exec_sync(T.admin_url, sql, 0, NULL, &v), HD_OK);
+	assert_non_null(v);
+	assert_string_equal(v, want);
+	free(v);
+}
+
+static void test_sla_business_hours(void **state)
+{
+	/* Friday 16:30 UTC + 60 business minutes, Mon/Fri 09:00-17:00 */
+	expect_text("SELECT ticket.ts(ticket.business_add('2024-01-05 16:30:00+00', 60,"
+	            " '{\"timezone\":\"UTC\",\"days\":{\"mon\":[[\"09:00\",\"17:00\"]],"
+	            "\"fri\":[[\"09:00\",\"17:00\"]]}}'))",
+	    "2024-01-08T09:30:00.000Z");
+	/* the same in Paris (UTC+1 in January): 16:30 local + 60 -> Monday 09:30 local */
+	expect_text("SELECT ticket.ts(ticket.business_add('2024-01-05 15:30:00+00', 60,"
+	            " '{\"timezone\":\"Europe/Paris\",\"days\":{\"mon\":[[\"09:00\",\"17:00\"]],"
+	            "\"fri\":[[\"09:00\",\"17:00\"]]}}'))",
+	    "2024-01-08T08:30:00.000Z");
+	/* split windows: 11:00 + 90 with 09:00-12:00 and 13:00-17:00 -> 13:30 */
+	expect_text("SELECT ticket.ts(ticket.business_add('2024-01-08 11:00:00+00', 90,"
+	            " '{\"timezone\":\"UTC\",\"days\":{\"mon\":[[\"09:00\",\"12:00\"],"
+	            "[\"13:00\",\"17:00\"]]}}'))",
+	    "2024-01-08T13:30:00.000Z");
+	who w;
+	make_who(&w, NULL, "admin");
+	const char *targets = "\"targets\":{\"normal\":{\"first_response_minutes\":60,"
+	                      "\"resolution_minutes\":600}}";
+	char body[512];
+	snprintf(body, sizeof(body),
+	    "{%s,\"business_hours\":{\"timezone\":\"Mars/Olympus\",\"days\":{\"mon\":[[\"09:00\","
+	    "\"17:00\"]]}}}",
+	    targets);
+	resp r = call("sla.put", &w, NULL, NULL, body, NULL, NULL);
+	expect_422(&r, "business_hours.timezone");
+	snprintf(body, sizeof(body),
+	    "{%s,\"business_hours\":{\"timezone\":\"UTC\",\"days\":{\"mon\":[[\"17:00\",\"09:00\"]]"
+	    "}}}",
+	    targets);
+	r = call("sla.put", &w, NULL, NULL, body, NULL, NULL);
+	expect_422(&r, "business_hours.days");
+	snprintf(body, sizeof(body),
+	    "{%s,\"business_hours\":{\"timezone\":\"UTC\",\"days\":{\"tue\":[[\"00:00\",\"24:00\"]]"
+	    ","
+	    "\"sat\":[[\"10:00\",\"11:00\"]]}}}",
+	    targets);
+	check(200, "sla.put", &w, NULL, NULL, body, NULL, NULL);
+	char id[37];
+	create_ticket(&w, "{\"subject\":\"business\"}", id);
+	/* the due time is the business-hours one, not created_at + 60 minutes */
+	const char *bh = "{\"timezone\":\"UTC\",\"days\":{\"tue\":[[\"00:00\",\"24:00\"]],"
+	                 "\"sat\":[[\"10:00\",\"11:00\"]]}}";
+	assert_int_equal(
+	    admin_count("SELECT count(*) FROM ticket.tickets t WHERE t.id = $1"
+	                " AND t.first_response_due = ticket.business_add(t.created_at, 60, $2)"
+	                " AND t.resolution_due = ticket.business_add(t.created_at, 600, $2)",
+	        id, bh),
+	    1);
+}
+
+static void test_automations(void **state)
+{
+	who w, ag;
+	make_who(&w, NULL, "admin");
+	make_who(&ag, w.tenant, "agent");
+	resp r = call("automations.create", &ag, NULL, NULL, "{}", NULL, NULL);
+	expect_status(&r, 403);
+	resp_free(&r);
+	r = call("automations.create", &w, NULL, NULL,
+	    "{\"event\":\"ticket.created\",\"actions\":[]}", NULL, NULL);
+	expect_422(&r, "name");
+	r = call("automations.create", &w, NULL, NULL,
+	    "{\"name\":\"n\",\"event\":\"ticket.created\",\"actions\":[{\"type\":\"explode\","
+	    "\"value\":\"x\"}]}",
+	    NULL, NULL);
+	expect_422(&r, "actions[0].type");
+	r = call("automations.create", &w, NULL, NULL,
+	    "{\"name\":\"n\",\"event\":\"ticket.created\",\"actions\":[{\"type\":\"notify_"
+	    "webhook\",\"value\":\"http://x\"}]}",
+	    NULL, NULL);
+	expect_422(&r, "actions[0].value");
+	r = call("automations.create", &w, NULL, NULL,
+	    "{\"name\":\"n\",\"event\":\"ticket.created\",\"actions\":[],\"conditions\":[{"
+	    "\"field\":\"status\",\"op\":\"in\",\"value\":\"new\"}]}",
+	    NULL, NULL);
+	expect_422(&r, "conditions[0].value");
+	r = call("automations.create", &w, NULL, NULL,
+	    "{\"name\":\"outages\",\"event\":\"ticket.created\","
+	    "\"conditions\":[{\"field\":\"subject\",\"op\":\"contains\",\"value\":\"outage\"},"
+	    "{\"field\":\"priority\",\"op\":\"in\",\"value\":[\"low\",\"normal\"]}],"
+	    "\"actions\":[{\"type\":\"set_priority\",\"value\":\"urgent\"},{\"type\":\"add_tag\","
+	    "\"value\":\"outage\"},"
+	    "{\"type\":\"notify_webhook\",\"value\":\"https://example.com/hook\"}]}",
+	    NULL, NULL);
+	expect_status(&r, 201);
+	char rule[37];
+	strcpy(rule, jstr(r.json, "id"));
+	resp_free(&r);
+	check(201, "automations.create", &w, NULL, NULL,
+	    "{\"name\":\"solved\",\"event\":\"ticket.updated\",\"conditions\":[{\"field\":"
+	    "\"status\",\"op\":\"eq\",\"value\":\"solved\"}],"
+	    "\"actions\":[{\"type\":\"set_category\",\"value\":\"done\"}]}",
+	    NULL, NULL);
+	r = call(
+	    "tickets.create", &ag, NULL, NULL, "{\"subject\":\"Big OUTAGE in Paris\"}", NULL, NULL);
+	expect_status(&r, 201);
+	assert_string_equal(jstr(r.json, "priority"), "urgent");
+	assert_string_equal(
+	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "tags"), 0)->valuestring,
+	    "outage");
+	char id[37];
+	strcpy(id, jstr(r.json, "id"));
+	resp_free(&r);
+	assert_int_equal(
+	    admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'automation.webhook'"
+	                " AND data->>'ticket_id' = $1",
+	        id, NULL),
+	    1);
+	r = call("tickets.create", &ag, NULL, NULL, "{\"subject\":\"calm day\"}", NULL, NULL);
+	assert_string_equal(jstr(r.json, "priority"), "normal");
+	resp_free(&r);
+	r = call("tickets.update", &ag, id, NULL, "{\"status\":\"solved\"}", NULL, NULL);
+	expect_status(&r, 200);
+	assert_string_equal(jstr(r.json, "category"), "done");
+	resp_free(&r);
+	r = call("tickets.history", &ag, id, NULL, NULL, NULL, NULL);
+	const cJSON *last
+	    = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "items"), 1);
+	assert_non_null(last);
+	assert_string_equal(jstr(last, "field"), "category");
+	assert_string_equal(jstr(last, "to"), "done");
+	resp_free(&r);
+	r = call("automations.list", &w, NULL, NULL, NULL, NULL, NULL);
+	expect_status(&r, 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")), 2);
+	resp_free(&r);
+	r = call("automations.update", &w, rule, NULL, "{\"active\":false}", NULL, NULL);
+	expect_status(&r, 200);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r.json, "active")));
+	assert_string_equal(jstr(r.json, "name"), "outages");
+	resp_free(&r);
+	r = call("tickets.create", &ag, NULL, NULL, "{\"subject\":\"another outage\"}", NULL, NULL);
+	assert_string_equal(jstr(r.json, "priority"), "normal");
+	resp_free(&r);
+	check(204, "automations.delete", &w, rule, NULL, NULL, NULL, NULL);
+	check(404, "automations.get", &w, rule, NULL, NULL, NULL, NULL);
 }
 
 int main(void)
@@ -845,8 +1111,12 @@ int main(void)
 		cmocka_unit_test(test_list_pagination_filters),
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_concurrent_numbers),
+		cmocka_unit_test(test_grouped_create_failure),
 		cmocka_unit_test(test_events_and_relay),
 		cmocka_unit_test(test_sla),
+		cmocka_unit_test(test_sla_pause),
+		cmocka_unit_test(test_sla_business_hours),
+		cmocka_unit_test(test_automations),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

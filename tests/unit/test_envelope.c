@@ -255,7 +255,7 @@ static void test_add_bounds(void **state)
 	assert_int_equal(hd_envelope_add_header(&e, "x-long", big), HD_ERR_TOO_LARGE);
 	assert_int_equal(hd_envelope_add_param(&e, "", "v"), HD_ERR_INVALID);
 	for (int i = 0; i < HD_ENVELOPE_MAX_PARAMS; i++) {
-		char name[8];
+		char name[16];
 		snprintf(name, sizeof name, "p%d", i);
 		assert_int_equal(hd_envelope_add_param(&e, name, "v"), HD_OK);
 	}

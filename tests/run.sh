@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# Everything `make test` and CI run, in order:
+#   1. build (build/), then the suite: unit, integration, end to end
+#   2. build with SANITIZE=address,undefined (build-san/), the suite again
+#   3. fuzz targets for FUZZ_SECONDS each (when clang is there)
+#   4. make lint, make openapi-lint
+# A suite run starts its own PostgreSQL and Redis on free ports under a temp
+# folder for the integration tests, then a whole stack (deploy/local.sh) for
+# the end-to-end tests; daemon logs with "Sanitizer" or "runtime error" fail
+# the run. cmocka's summaries are counted, and the last line printed is
+# "N passed, M failed" (a step that fails without a cmocka summary counts as
+# one failure). Exit status 0 only when nothing failed and tests ran.
+#
+# Environment: HD_TEST_JOBS (make -j, default nproc), FUZZ_SECONDS (10),
+# HD_TEST_KEEP=1 keeps the temp folder, HD_TEST_ONLY="normal|san" runs one build.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+STACK=$ROOT/deploy/stack.sh
+LOCAL=$ROOT/deploy/local.sh
+JOBS=${HD_TEST_JOBS:-$(nproc)}
+export FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+# Sanitizer reports must fail loudly, in test output and daemon logs alike.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+WORK=$(mktemp -d /tmp/hd-test.XXXXXX)
+chmod 755 "$WORK"
+mkdir -p "$WORK/logs"
+PASSED=0
+FAILED=0
+FAILURES=()
+STACK_DIRS=()
+DB_DIRS=()
+T0=$SECONDS
+
+# Sets variable $1 to a free port not handed out before by this run
+# (stack.sh picks at random, so two calls could otherwise agree).
+USED_PORTS=" "
+alloc_port() {
+	local p
+	while :; do
+		p=$("$STACK" free-port)
+		case $USED_PORTS in *" $p "*) continue ;; esac
+		USED_PORTS="$USED_PORTS$p "
+		printf -v "$1" '%s' "$p"
+		return 0
+	done
+}
+
+note() { printf '\n=== %s\n' "$*"; }
+
+# Records a failed step: its cmocka count when it printed one, else 1.
+fail_step() {
+	local name=$1 count=${2:-0}
+	FAILURES+=("$name")
+	[ "$count" -gt 0 ] || FAILED=$((FAILED + 1))
+}
+
+# Adds the cmocka summaries found in log $1 to the totals; prints "passed failed".
+count_log() {
+	local p f
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\..*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s).*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	echo "$p $f"
+}
+
+# Runs step $1 = command..., output to the terminal and logs/$1.log.
+# Returns the command's status.
+step() {
+	local name=$1 log=$WORK/logs/$1.log rc=0 counts t=$SECONDS
+	shift
+	note "$name: $*"
+	"$@" 2>&1 | tee "$log" || rc=$?
+	counts=$(count_log "$log")
+	echo "--- $name: exit $rc, $((SECONDS - t)) s, cmocka passed/failed: $counts"
+	if [ "$rc" -ne 0 ] || [ "${counts#* }" -gt 0 ]; then
+		fail_step "$name" "${counts#* }"
+		return 1
+	fi
+}
+
+# Fails step $1 when a daemon log under $2 shows a sanitizer report.
+check_daemon_logs() {
+	local name=$1 dir=$2 hits
+	hits=$(grep -l -E 'Sanitizer|runtime error' "$dir"/log/*.log 2>/dev/null || true)
+	[ -z "$hits" ] && return 0
+	echo "--- $name: sanitizer reports in daemon logs:"
+	grep -n -E -A20 'Sanitizer|runtime error' $hits | head -120
+	fail_step "$name-daemon-logs"
+}
+
+show_daemon_logs() {
+	local f
+	for f in "$1"/log/*.log; do
+		[ -s "$f" ] || continue
+		echo "--- last lines of $f"
+		tail -n 30 "$f"
+	done
+}
+
+cleanup() {
+	local rc=$? d
+	set +e
+	for d in "${STACK_DIRS[@]}"; do HD_STATE_DIR=$d "$LOCAL" stop >/dev/null 2>&1; done
+	for d in "${DB_DIRS[@]}"; do "$STACK" db-stop "$d" >/dev/null 2>&1; done
+	if [ "${HD_TEST_KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+	[ "$rc" -ne 0 ] && [ ${#FAILURES[@]} -eq 0 ] && FAILURES+=("run.sh (exit $rc)") && FAILED=$((FAILED + 1))
+	echo
+	echo "total time: $((SECONDS - T0)) s"
+	[ ${#FAILURES[@]} -gt 0 ] && echo "failed steps: ${FAILURES[*]}"
+	[ "$PASSED" -eq 0 ] && [ "$FAILED" -eq 0 ] && echo "no tests ran"
+	echo "$PASSED passed, $FAILED failed"
+	if [ "$FAILED" -gt 0 ] || [ "$PASSED" -eq 0 ]; then exit 1; fi
+	exit 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Runs make target run in tests/$1 when that folder has a Makefile.
+run_tests() {
+	local kind=$1 tag=$2 build=$3 san=$4
+	if [ ! -f "tests/$kind/Makefile" ]; then
+		echo "--- tests/$kind has no Makefile yet: skipped"
+		return 0
+	fi
+	step "$kind-$tag" make -C "tests/$kind" run BUILD="$build" SANITIZE="$san" || true
+}
+
+# Integration tests: PostgreSQL and Redis of their own.
+suite_integration() {
+	local tag=$1 build=$2 san=$3 dir=$WORK/$1/db pg redis
+	alloc_port pg
+	alloc_port redis
+	DB_DIRS+=("$dir")
+	"$STACK" db-start "$dir" "$pg" "$redis" test || { fail_step "db-start-$tag"; return 0; }
+	(
+		export HD_TEST_DATABASE_URL="postgresql://hd_app@127.0.0.1:$pg/helpdesk"
+		export HD_TEST_DATABASE_ADMIN_URL="postgresql://hd_owner@127.0.0.1:$pg/helpdesk"
+		export HD_TEST_DATABASE_SUPER_URL="postgresql://postgres@127.0.0.1:$pg/helpdesk"
+		export HD_TEST_REDIS_URL="redis://127.0.0.1:$redis/0"
+		export HD_TEST_BIN_DIR=$build/bin HD_TEST_ROOT=$ROOT
+		run_tests integration "$tag" "$build" "$san"
+		# the subshell's totals go back through a file
+		echo "$PASSED $FAILED ${FAILURES[*]}" >"$WORK/$tag/integration.counts"
+	)
+	read_counts "$WORK/$tag/integration.counts"
+	"$STACK" db-stop "$dir"
+}
+
+# Takes over the totals a subshell wrote ("passed failed failures...").
+read_counts() {
+	local p f rest
+	[ -s "$1" ] || { fail_step "$(basename "$1" .counts)-runner-error"; return 0; }
+	read -r p f rest <"$1"
+	PASSED=$p
+	FAILED=$f
+	# shellcheck disable=SC2206
+	FAILURES=($rest)
+}
+
+# End-to-end tests: the whole stack on free ports, driven over HTTP.
+suite_e2e() {
+	local tag=$1 build=$2 san=$3 dir=$WORK/$1/stack
+	STACK_DIRS+=("$dir")
+	(
+		export HD_STATE_DIR=$dir HD_BIN_DIR=$build/bin HD_DB_MODE=test
+		local name port
+		for name in HD_PG_PORT HD_REDIS_PORT HD_HTTP_PORT HD_BUS_ADMIN_PORT; do
+			alloc_port port
+			export "$name=$port"
+		done
+		for name in HD_BUS_PUB_URL HD_BUS_SUB_URL $("$LOCAL" daemons); do
+			case $name in bus | gateway) continue ;; HD_*) ;; *) name=HD_${name^^}_URL ;; esac
+			alloc_port port
+			export "$name=tcp://127.0.0.1:$port"
+			[[ $name == HD_BUS_* ]] && continue
+			alloc_port port
+			export "${name%_URL}_ADMIN_PORT=$port"
+		done
+		export HD_PLATFORM_ADMIN_PASSWORD="pA-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
+		export HD_DEMO_ADMIN_PASSWORD="dA-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
+		export HD_JWT_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+		if step "stack-start-$tag" "$LOCAL" start; then
+			export HD_TEST_BASE_URL="http://127.0.0.1:$HD_HTTP_PORT"
+			export HD_TEST_DEMO_TENANT=acme
+			export HD_TEST_DEMO_EMAIL=${HD_DEMO_ADMIN_EMAIL:-admin@acme.local}
+			export HD_TEST_DEMO_PASSWORD=$HD_DEMO_ADMIN_PASSWORD
+			export HD_TEST_PLATFORM_EMAIL=${HD_PLATFORM_ADMIN_EMAIL:-admin@platform.local}
+			export HD_TEST_PLATFORM_PASSWORD=$HD_PLATFORM_ADMIN_PASSWORD
+			export HD_TEST_STACK_CTL=$ROOT/tests/lib/stackctl.sh HD_TEST_STACK_DIR=$dir
+			export HD_TEST_DATABASE_URL="postgresql://hd_app@127.0.0.1:$HD_PG_PORT/helpdesk"
+			export HD_TEST_DATABASE_ADMIN_URL="postgresql://hd_owner@127.0.0.1:$HD_PG_PORT/helpdesk"
+			export HD_TEST_DATABASE_SUPER_URL="postgresql://postgres@127.0.0.1:$HD_PG_PORT/helpdesk"
+			export HD_TEST_REDIS_URL="redis://127.0.0.1:$HD_REDIS_PORT/0"
+			export HD_TEST_BIN_DIR=$build/bin HD_TEST_ROOT=$ROOT
+			run_tests e2e "$tag" "$build" "$san"
+		fi
+		"$LOCAL" stop || fail_step "stack-stop-$tag"
+		check_daemon_logs "e2e-$tag" "$dir"
+		[ ${#FAILURES[@]} -eq 0 ] || show_daemon_logs "$dir"
+		echo "$PASSED $FAILED ${FAILURES[*]}" >"$WORK/$tag/e2e.counts"
+	)
+	read_counts "$WORK/$tag/e2e.counts"
+}
+
+# One build and one suite run: $1 tag, $2 SANITIZE value.
+build_and_suite() {
+	local tag=$1 san=$2 build
+	build=$ROOT/build
+	[ -z "$san" ] || build=$ROOT/build-san
+	mkdir -p "$WORK/$tag"
+	step "build-$tag" make -j"$JOBS" all BUILD="$build" SANITIZE="$san" || return 0
+	run_tests unit "$tag" "$build" "$san"
+	suite_integration "$tag" "$build" "$san"
+	suite_e2e "$tag" "$build" "$san"
+}
+
+case "${HD_TEST_ONLY:-}" in
+normal) build_and_suite normal "" ;;
+san) build_and_suite san address,undefined ;;
+*)
+	build_and_suite normal ""
+	build_and_suite san address,undefined
+	if [ ! -f tests/fuzz/Makefile ]; then
+		echo "--- tests/fuzz has no Makefile yet: skipped"
+	elif command -v clang >/dev/null; then
+		step fuzz make -C tests/fuzz run FUZZ_SECONDS="$FUZZ_SECONDS" || true
+	else
+		echo "--- clang not found: fuzz targets skipped"
+	fi
+	step lint make lint || true
+	step openapi-lint make openapi-lint || true
+	;;
+esac
