@@ -53,7 +53,7 @@ load_params() {
 	while IFS= read -r line; do
 		name=${line%%=*}
 		[[ $name =~ ^HD_[A-Z0-9_]+$ ]] || continue
-		[ -n "${!name+x}" ] || export "$line"
+		[ -n "${!name+x}" ] || export "${line?}"
 	done <"$STATE/stack.env"
 }
 save_params() {
@@ -131,8 +131,9 @@ load_credentials() {
 		fi
 		export "$n=${!n:-}"
 	done
-	export HD_PLATFORM_ADMIN_EMAIL="$(setting HD_PLATFORM_ADMIN_EMAIL)"
-	export HD_DEMO_ADMIN_EMAIL="$(setting HD_DEMO_ADMIN_EMAIL)"
+	HD_PLATFORM_ADMIN_EMAIL=$(setting HD_PLATFORM_ADMIN_EMAIL)
+	HD_DEMO_ADMIN_EMAIL=$(setting HD_DEMO_ADMIN_EMAIL)
+	export HD_PLATFORM_ADMIN_EMAIL HD_DEMO_ADMIN_EMAIL
 	[ "$generated" = yes ] || return 0
 	(umask 077 && printf 'HD_PLATFORM_ADMIN_PASSWORD=%s\nHD_DEMO_ADMIN_PASSWORD=%s\n' \
 		"$HD_PLATFORM_ADMIN_PASSWORD" "$HD_DEMO_ADMIN_PASSWORD" >"$cred")
@@ -164,11 +165,12 @@ daemon_pid() {
 }
 
 wait_ready() {
-	local name=$1 url i
+	local name=$1 url
 	url=$(ready_url "$name")
-	for i in $(seq 1 $((READY_TIMEOUT * 10))); do
+	for _ in $(seq 1 $((READY_TIMEOUT * 10))); do
 		curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
-		if ! daemon_pid "$name" >/dev/null; then
+		# the pid file's process (checked without /proc: it may not have exec'ed yet)
+		if ! kill -0 "$(cat "$RUN/$name.pid")" 2>/dev/null; then
 			tail -20 "$LOG/$name.log" >&2 || true
 			die "hd-$name exited during start-up (log: $LOG/$name.log)"
 		fi
@@ -195,10 +197,10 @@ daemon_start() {
 
 # Stops daemon $1: signal $2 (TERM), then KILL after 10 s.
 daemon_stop() {
-	local name=$1 sig=${2:-TERM} pid i
+	local name=$1 sig=${2:-TERM} pid
 	pid=$(daemon_pid "$name") || { rm -f "$RUN/$name.pid"; return 0; }
 	kill -"$sig" "$pid" 2>/dev/null || true
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -233,7 +235,7 @@ cmd_start() {
 	mkdir -p "$STATE" "$LOG" "$RUN"
 	chmod 700 "$RUN"
 	[ -s "$STATE/pg/PG_VERSION" ] || first=yes
-	"$STACK" db-start "$STATE" "$PG_PORT" "$REDIS_PORT" ${HD_DB_MODE:-}
+	"$STACK" db-start "$STATE" "$PG_PORT" "$REDIS_PORT" ${HD_DB_MODE:+"$HD_DB_MODE"}
 	export_settings
 	save_params
 	load_credentials "$first"
@@ -251,7 +253,8 @@ cmd_stop() {
 }
 
 print_banner() {
-	local url="http://127.0.0.1:$(setting HD_HTTP_PORT)"
+	local url
+	url="http://127.0.0.1:$(setting HD_HTTP_PORT)"
 	cat <<EOF
 
 Helpdesk is running at $url   (logs: $LOG/, Ctrl-C stops everything)

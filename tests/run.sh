@@ -3,7 +3,7 @@
 #   1. build (build/), then the suite: unit, integration, end to end
 #   2. build with SANITIZE=address,undefined (build-san/), the suite again
 #   3. fuzz targets for FUZZ_SECONDS each (when clang is there)
-#   4. make lint, make openapi-lint
+#   4. make lint, the README's settings table, make openapi-lint
 # A suite run starts its own PostgreSQL and Redis on free ports under a temp
 # folder for the integration tests, then a whole stack (deploy/local.sh) for
 # the end-to-end tests; daemon logs with "Sanitizer" or "runtime error" fail
@@ -12,6 +12,7 @@
 # one failure). Exit status 0 only when nothing failed and tests ran.
 #
 # Environment: HD_TEST_JOBS (make -j, default nproc), FUZZ_SECONDS (10),
+# HD_TEST_STEP_TIMEOUT (seconds per step, 600),
 # HD_TEST_KEEP=1 keeps the temp folder, HD_TEST_ONLY="normal|san" runs one build.
 set -euo pipefail
 
@@ -20,6 +21,8 @@ cd "$ROOT"
 STACK=$ROOT/deploy/stack.sh
 LOCAL=$ROOT/deploy/local.sh
 JOBS=${HD_TEST_JOBS:-$(nproc)}
+# A hung test must not eat CI's time: each step is killed after this long.
+STEP_TIMEOUT=${HD_TEST_STEP_TIMEOUT:-600}
 export FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 # Sanitizer reports must fail loudly, in test output and daemon logs alike.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
@@ -49,6 +52,8 @@ alloc_port() {
 	done
 }
 
+random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+
 note() { printf '\n=== %s\n' "$*"; }
 
 # Records a failed step: its cmocka count when it printed one, else 1.
@@ -58,27 +63,27 @@ fail_step() {
 	[ "$count" -gt 0 ] || FAILED=$((FAILED + 1))
 }
 
-# Adds the cmocka summaries found in log $1 to the totals; prints "passed failed".
+# Adds the cmocka summaries found in log $1 to the totals, and sets
+# STEP_PASSED / STEP_FAILED to this log's share.
 count_log() {
-	local p f
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\..*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s).*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
-	PASSED=$((PASSED + p))
-	FAILED=$((FAILED + f))
-	echo "$p $f"
+	STEP_PASSED=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\..*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
+	STEP_FAILED=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s).*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
+	PASSED=$((PASSED + STEP_PASSED))
+	FAILED=$((FAILED + STEP_FAILED))
 }
 
 # Runs step $1 = command..., output to the terminal and logs/$1.log.
 # Returns the command's status.
 step() {
-	local name=$1 log=$WORK/logs/$1.log rc=0 counts t=$SECONDS
+	local name=$1 log=$WORK/logs/$1.log rc=0 t=$SECONDS
 	shift
 	note "$name: $*"
-	"$@" 2>&1 | tee "$log" || rc=$?
-	counts=$(count_log "$log")
-	echo "--- $name: exit $rc, $((SECONDS - t)) s, cmocka passed/failed: $counts"
-	if [ "$rc" -ne 0 ] || [ "${counts#* }" -gt 0 ]; then
-		fail_step "$name" "${counts#* }"
+	timeout -k 10 "$STEP_TIMEOUT" "$@" 2>&1 | tee "$log" || rc=$?
+	[ "$rc" -eq 124 ] && echo "--- $name: timed out after $STEP_TIMEOUT s (HD_TEST_STEP_TIMEOUT)"
+	count_log "$log"
+	echo "--- $name: exit $rc, $((SECONDS - t)) s, cmocka: $STEP_PASSED passed, $STEP_FAILED failed"
+	if [ "$rc" -ne 0 ] || [ "$STEP_FAILED" -gt 0 ]; then
+		fail_step "$name" "$STEP_FAILED"
 		return 1
 	fi
 }
@@ -86,10 +91,10 @@ step() {
 # Fails step $1 when a daemon log under $2 shows a sanitizer report.
 check_daemon_logs() {
 	local name=$1 dir=$2 hits
-	hits=$(grep -l -E 'Sanitizer|runtime error' "$dir"/log/*.log 2>/dev/null || true)
-	[ -z "$hits" ] && return 0
+	mapfile -t hits < <(grep -l -E 'Sanitizer|runtime error' "$dir"/log/*.log 2>/dev/null || true)
+	[ ${#hits[@]} -eq 0 ] && return 0
 	echo "--- $name: sanitizer reports in daemon logs:"
-	grep -n -E -A20 'Sanitizer|runtime error' $hits | head -120
+	grep -H -n -E -A20 'Sanitizer|runtime error' "${hits[@]}" | head -120
 	fail_step "$name-daemon-logs"
 }
 
@@ -181,9 +186,10 @@ suite_e2e() {
 			alloc_port port
 			export "${name%_URL}_ADMIN_PORT=$port"
 		done
-		export HD_PLATFORM_ADMIN_PASSWORD="pA-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
-		export HD_DEMO_ADMIN_PASSWORD="dA-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
-		export HD_JWT_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+		HD_PLATFORM_ADMIN_PASSWORD="pA-$(random_hex 12)"
+		HD_DEMO_ADMIN_PASSWORD="dA-$(random_hex 12)"
+		HD_JWT_SECRET=$(random_hex 32)
+		export HD_PLATFORM_ADMIN_PASSWORD HD_DEMO_ADMIN_PASSWORD HD_JWT_SECRET
 		if step "stack-start-$tag" "$LOCAL" start; then
 			export HD_TEST_BASE_URL="http://127.0.0.1:$HD_HTTP_PORT"
 			export HD_TEST_DEMO_TENANT=acme
@@ -233,6 +239,7 @@ san) build_and_suite san address,undefined ;;
 		echo "--- clang not found: fuzz targets skipped"
 	fi
 	step lint make lint || true
+	step docs-config tools/config-table.sh libs/include/hd/config.def README.md --check || true
 	step openapi-lint make openapi-lint || true
 	;;
 esac
