@@ -47,7 +47,6 @@ typedef struct gw {
 	hd_rpc_client *upstream[GW_SVC__COUNT];
 	hd_worker_pool *pool;
 	atomic_int inflight;   /* requests accepted and not yet answered */
-	atomic_bool accepting; /* false once shutdown began */
 } gw;
 
 /* What one loop owns (set up and torn down on its own thread). */

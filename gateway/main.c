@@ -48,7 +48,6 @@ static void serve(gw *g)
 	hd_log_info("listening on %s:%ld with %ld loops", g->cfg.bind, g->cfg.port, g->cfg.threads);
 	sigwait(&set, &sig);
 	hd_log_info("signal %d: draining", sig);
-	atomic_store(&g->accepting, false);
 	for (int i = 0; i < hd_worker_pool_size(g->pool); i++) {
 		hd_worker *w = hd_worker_pool_get(g->pool, i);
 		hd_worker_post(w, gw_loop_stop_accepting, w);
@@ -85,7 +84,6 @@ int main(int argc, char **argv)
 	if (gw_upstream_open(&g) != HD_OK)
 		goto fail_jwks;
 	step = "http loops";
-	atomic_store(&g.accepting, true);
 	if (hd_worker_pool_create(&g.pool, (int)g.cfg.threads, gw_loop_init_cb, gw_loop_fini_cb, &g) !=
 	    HD_OK)
 		goto fail_upstream;

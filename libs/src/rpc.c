@@ -119,8 +119,7 @@ fail:
 	if (msg != NULL)
 		nng_msg_free(msg);
 	free(buf);
-	if (!atomic_load(&rc->srv->stopping))
-		rpc_ctx_arm(rc);
+	rpc_ctx_arm(rc);
 }
 
 /* Answers directly from the NNG thread (bad envelope, shutting down). */
@@ -146,11 +145,6 @@ static void rpc_request_run(void *arg)
 static void rpc_ctx_dispatch(rpc_ctx *rc, nng_msg *msg)
 {
 	hd_rpc_server *srv = rc->srv;
-	if (atomic_load(&srv->stopping)) {
-		nng_msg_free(msg);
-		rpc_ctx_reply_problem(rc, 503, "the service is shutting down");
-		return;
-	}
 	hd_rpc_request *req = calloc(1, sizeof *req);
 	if (req == NULL) {
 		nng_msg_free(msg);
@@ -163,12 +157,23 @@ static void rpc_ctx_dispatch(rpc_ctx *rc, nng_msg *msg)
 		rpc_ctx_reply_problem(rc, 400, "malformed request envelope");
 		return;
 	}
+	/* counted under the lock, so a stop either sees it in flight or refuses it */
+	pthread_mutex_lock(&srv->mu);
+	bool stopping = atomic_load(&srv->stopping);
+	if (!stopping)
+		atomic_fetch_add(&srv->inflight, 1);
+	pthread_mutex_unlock(&srv->mu);
+	if (stopping) {
+		free(req);
+		nng_msg_free(msg);
+		rpc_ctx_reply_problem(rc, 503, "the service is shutting down");
+		return;
+	}
 	req->rc = rc;
 	req->msg = msg;
 	req->t0_ms = rpc_now_ms();
 	req->op_label = "unknown";
 	req->worker = hd_worker_pool_next(srv->workers);
-	atomic_fetch_add(&srv->inflight, 1);
 	if (hd_worker_post(req->worker, rpc_request_run, req) != HD_OK) {
 		atomic_fetch_sub(&srv->inflight, 1);
 		nng_msg_free(msg);
@@ -180,13 +185,12 @@ static void rpc_ctx_dispatch(rpc_ctx *rc, nng_msg *msg)
 static void rpc_ctx_cb(void *arg)
 {
 	rpc_ctx *rc = arg;
-	hd_rpc_server *srv = rc->srv;
 	int rv = nng_aio_result(rc->aio);
 	bool stop = rv == NNG_ECLOSED || rv == NNG_ECANCELED;
 	if (rc->state == RPC_CTX_SEND) {
 		if (rv != 0)
 			nng_msg_free(nng_aio_get_msg(rc->aio));
-		if (!stop && !atomic_load(&srv->stopping))
+		if (!stop) /* while stopping, requests still arrive and get a 503 */
 			rpc_ctx_arm(rc);
 		return;
 	}
@@ -287,15 +291,20 @@ void hd_rpc_server_stop(hd_rpc_server *srv, int drain_ms)
 		return;
 	/* New requests get a 503 from now on. The listener stays open while
 	 * draining: closing it would also close its pipes and lose the replies. */
+	pthread_mutex_lock(&srv->mu);
 	atomic_store(&srv->stopping, true);
+	pthread_mutex_unlock(&srv->mu);
 	int64_t until = rpc_now_ms() + (drain_ms > 0 ? drain_ms : 0);
 	while (atomic_load(&srv->inflight) > 0 && rpc_now_ms() < until)
 		nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
 	pthread_mutex_lock(&srv->mu);
 	srv->closed = true;
 	pthread_mutex_unlock(&srv->mu);
-	for (int i = 0; i < srv->nctx; i++)
+	for (int i = 0; i < srv->nctx; i++) {
+		/* a send started while stopping fails silently: the message is ours */
 		nng_aio_stop(srv->ctxs[i].aio);
+		nng_msg_free(nng_aio_get_msg(srv->ctxs[i].aio));
+	}
 	for (int i = 0; i < srv->nctx; i++)
 		nng_ctx_close(srv->ctxs[i].ctx);
 	nng_close(srv->sock);
@@ -798,9 +807,17 @@ void hd_rpc_client_close(hd_rpc_client *c)
 	pthread_mutex_unlock(&c->mu);
 	if (c->resolver_running)
 		pthread_join(c->resolver, NULL);
-	/* calls in flight complete with HD_ERR_CLOSED */
-	for (rpc_call *call = c->all_calls; call != NULL; call = call->next_all)
+	/* calls in flight complete with HD_ERR_CLOSED: through their callback
+	 * (canceled), or here when nng_aio_stop made a restart fail silently */
+	for (rpc_call *call = c->all_calls; call != NULL; call = call->next_all) {
 		nng_aio_stop(call->aio);
+		if (call->busy) {
+			nng_msg_free(nng_aio_get_msg(call->aio));
+			nng_aio_set_msg(call->aio, NULL);
+			call->busy = false;
+			call->cb(HD_ERR_CLOSED, NULL, 0, call->arg);
+		}
+	}
 	nng_close(c->sock);
 	for (rpc_call *call = c->all_calls, *next; call != NULL; call = next) {
 		next = call->next_all;

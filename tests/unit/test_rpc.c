@@ -380,12 +380,12 @@ static void test_graceful_drain(void **state)
 	fixture_start(&f, "drain", 2);
 	char *buf = NULL;
 	size_t len = 0;
-	assert_int_equal(encode_request("test.slow", "done", &buf, &len), HD_OK);
+	assert_int_equal(encode_request("test.park", "", &buf, &len), HD_OK);
 	waiter w;
 	waiter_init(&w);
 	assert_int_equal(hd_rpc_client_call(f.cli, buf, len, 5000, waiter_cb, &w), HD_OK);
 	free(buf);
-	while (hd_rpc_server_inflight(f.srv) == 0)
+	while (atomic_load(&f.st.handled) == 0)
 		usleep(1000);
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, stop_thread, f.srv), 0);
@@ -395,18 +395,20 @@ static void test_graceful_drain(void **state)
 	while (status != 503 && now_ms() < until) {
 		waiter w2;
 		hd_reply r2;
-		assert_int_equal(call_sync(f.cli, "test.echo", "late", 2000, &w2, &r2), HD_OK);
+		assert_int_equal(call_sync(f.cli, "test.echo", "x", 2000, &w2, &r2), HD_OK);
 		status = r2.status;
 		assert_true(status == 200 || status == 503);
 		waiter_fini(&w2);
 	}
 	assert_int_equal(status, 503);
-	hd_reply r;
+	/* the parked request is still answered while draining */
+	assert_int_equal(hd_worker_post(hd_worker_pool_get(f.pool, 0), reply_parked, &f.st), HD_OK);
 	waiter_wait(&w, 1);
 	assert_int_equal(w.err, HD_OK);
+	hd_reply r;
 	assert_int_equal(hd_reply_decode(w.raw, w.len, &r), HD_OK);
 	assert_int_equal(r.status, 200);
-	assert_memory_equal(r.body, "done", 4);
+	assert_memory_equal(r.body, "late", 4);
 	waiter_fini(&w);
 	pthread_join(th, NULL);
 	hd_rpc_client_close(f.cli);

@@ -32,7 +32,7 @@ typedef struct hd_daemon_spec {
 	const char *version;     /* reported in /healthz and /metrics */
 	const char *schema;      /* database schema for migrations, NULL if none */
 	const char *sql_dir;     /* default migrations folder (HD_<NAME>_SQL_DIR overrides) */
-	const char *listen_url_setting; /* "HD_AUTH_URL" */
+	const char *listen_url_setting; /* "HD_AUTH_URL"; NULL: no RPC server (hd-bus) */
 	const char *admin_port_setting; /* "HD_AUTH_ADMIN_PORT" */
 	bool use_db, use_redis;
 	const hd_daemon_op *ops; /* terminated by a NULL name */

@@ -1,0 +1,422 @@
+/* The skeleton every daemon runs (hd_daemon_main): configuration and logs,
+ * `--migrate` / `--version`, a CPU pool, worker loops that own the database
+ * and Redis clients, the RPC server dispatching envelope.op through the
+ * spec's table, and on the main libevent loop an admin HTTP port (/healthz,
+ * /readyz, /metrics) and SIGTERM/SIGINT. Stopping drains the RPC server
+ * (5 s), then the pools, then the service's own stop hook.
+ * Readiness: each worker probes its own clients on its own thread every
+ * 500 ms and publishes the result in atomics the admin handler reads. */
+#include "hd/daemon.h"
+
+#include <ctype.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/thread.h>
+
+#include "hd/config.h"
+#include "hd/log.h"
+#include "hd/metrics.h"
+
+#define DAEMON_DRAIN_MS 5000
+#define DAEMON_PROBE_MS 500
+
+/* Per-worker state; dw first so the worker's data pointer is an hd_daemon_worker. */
+typedef struct daemon_worker {
+	hd_daemon_worker dw;
+	struct event *probe;
+	atomic_bool db_ok, redis_ok;
+} daemon_worker;
+
+typedef struct daemon_state {
+	const hd_daemon_spec *spec;
+	struct event_base *base;
+	hd_worker_pool *workers;
+	hd_rpc_server *rpc;
+	struct evhttp *http;
+	struct event *sigterm, *sigint;
+} daemon_state;
+
+static hd_cpu_pool *g_cpu_pool;
+
+hd_cpu_pool *hd_daemon_cpu_pool(void)
+{
+	return g_cpu_pool;
+}
+
+static long daemon_setting_int(const char *name, long min, long max, long fallback)
+{
+	long v = fallback;
+	return hd_config_int(name, min, max, &v) == HD_OK ? v : -1;
+}
+
+/* ---- workers ---- */
+
+static void daemon_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	daemon_worker *w = arg;
+	atomic_store(&w->db_ok, w->dw.db == NULL || hd_db_ready(w->dw.db));
+	atomic_store(&w->redis_ok, w->dw.redis == NULL || hd_redis_ready(w->dw.redis));
+}
+
+static void daemon_worker_fini(hd_worker *wk, void *arg)
+{
+	const hd_daemon_spec *spec = ((daemon_state *)arg)->spec;
+	daemon_worker *w = hd_worker_data(wk);
+	if (w == NULL)
+		return;
+	if (spec->worker_fini != NULL)
+		spec->worker_fini(&w->dw);
+	if (w->probe != NULL)
+		event_free(w->probe);
+	hd_redis_destroy(w->dw.redis);
+	hd_db_destroy(w->dw.db);
+	hd_worker_set_data(wk, NULL);
+	free(w);
+}
+
+static hd_err daemon_worker_init(hd_worker *wk, void *arg)
+{
+	const hd_daemon_spec *spec = ((daemon_state *)arg)->spec;
+	struct event_base *base = hd_worker_base(wk);
+	daemon_worker *w = calloc(1, sizeof *w);
+	if (w == NULL)
+		return HD_ERR_NOMEM;
+	w->dw.worker = wk;
+	hd_worker_set_data(wk, w);
+	hd_err err = HD_OK;
+	long conns = daemon_setting_int("HD_DB_CONNS", 1, 64, 2);
+	if (conns < 0)
+		err = HD_ERR_INVALID;
+	if (err == HD_OK && spec->use_db)
+		err = hd_db_create(&w->dw.db, base, hd_config_str("HD_DATABASE_URL"), (int)conns);
+	if (err == HD_OK && spec->use_redis)
+		err = hd_redis_create(&w->dw.redis, base, hd_config_str("HD_REDIS_URL"));
+	if (err == HD_OK && spec->worker_init != NULL)
+		err = spec->worker_init(&w->dw);
+	bool service_ok = err == HD_OK;
+	if (err == HD_OK) {
+		struct timeval tv = {0, DAEMON_PROBE_MS * 1000};
+		w->probe = event_new(base, -1, EV_PERSIST, daemon_probe_cb, w);
+		if (w->probe == NULL || event_add(w->probe, &tv) != 0)
+			err = HD_ERR_NOMEM;
+		daemon_probe_cb(-1, 0, w);
+	}
+	if (err != HD_OK) {
+		hd_log_error("worker %d: start failed: %s", hd_worker_index(wk), hd_strerror(err));
+		if (service_ok && spec->worker_fini != NULL)
+			spec->worker_fini(&w->dw);
+		if (w->probe != NULL)
+			event_free(w->probe);
+		hd_redis_destroy(w->dw.redis);
+		hd_db_destroy(w->dw.db);
+		hd_worker_set_data(wk, NULL);
+		free(w);
+	}
+	return err;
+}
+
+/* ---- RPC dispatch ---- */
+
+static void daemon_dispatch(hd_rpc_request *req, void *arg)
+{
+	const hd_daemon_spec *spec = arg;
+	const hd_envelope *env = hd_rpc_request_envelope(req);
+	daemon_worker *w = hd_worker_data(hd_rpc_request_worker(req));
+	hd_log_set_request_id(env->request_id[0] != '\0' ? env->request_id : NULL);
+	const hd_daemon_op *op = spec->ops;
+	while (op != NULL && op->name != NULL && strcmp(op->name, env->op) != 0)
+		op++;
+	if (op == NULL || op->name == NULL) {
+		hd_log_warn("unknown operation %s", env->op);
+		hd_daemon_reply_problem(req, 404, "unknown operation", NULL);
+	} else {
+		hd_rpc_request_set_op_label(req, op->name);
+		op->handle(req, &w->dw);
+	}
+	hd_log_set_request_id(NULL);
+}
+
+void hd_daemon_reply_json(hd_rpc_request *req, int status, const char *json, size_t len, ...)
+{
+	hd_reply r = {.version = HD_ENVELOPE_VERSION, .status = status, .body = json,
+		      .body_len = json != NULL ? len : 0};
+	va_list ap;
+	va_start(ap, len);
+	for (const char *name = va_arg(ap, const char *); name != NULL;
+	     name = va_arg(ap, const char *)) {
+		const char *value = va_arg(ap, const char *);
+		if (value != NULL && hd_reply_add_header(&r, name, value) != HD_OK)
+			hd_log_error("reply header %s dropped: too many or too long", name);
+	}
+	va_end(ap);
+	hd_rpc_request_reply(req, &r);
+}
+
+void hd_daemon_reply_problem(hd_rpc_request *req, int status, const char *detail,
+			     const hd_field_errors *errs)
+{
+	const hd_envelope *env = hd_rpc_request_envelope(req);
+	size_t len = 0;
+	char *body = hd_problem_json(status, detail, env->request_id[0] ? env->request_id : NULL,
+				     errs, &len);
+	static const char fallback[] = "{\"title\":\"Internal Server Error\",\"status\":500}";
+	if (body == NULL)
+		hd_daemon_reply_json(req, 500, fallback, sizeof fallback - 1, NULL);
+	else
+		hd_daemon_reply_json(req, status, body, len, NULL);
+	free(body);
+}
+
+/* ---- admin HTTP ---- */
+
+static void daemon_http_send(struct evhttp_request *hr, int status, const char *type,
+			     const char *body, size_t len)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(hr);
+	evhttp_add_header(evhttp_request_get_output_headers(hr), "Content-Type", type);
+	evhttp_add_header(evhttp_request_get_output_headers(hr), "Cache-Control", "no-store");
+	evbuffer_add(out, body, len);
+	evhttp_send_reply(hr, status, hd_http_reason(status), NULL);
+}
+
+static bool daemon_http_get_only(struct evhttp_request *hr)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(hr);
+	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
+		return true;
+	static const char body[] = "{\"status\":405,\"title\":\"Method Not Allowed\"}";
+	evhttp_add_header(evhttp_request_get_output_headers(hr), "Allow", "GET, HEAD");
+	daemon_http_send(hr, 405, "application/problem+json", body, sizeof body - 1);
+	return false;
+}
+
+static void daemon_healthz_cb(struct evhttp_request *hr, void *arg)
+{
+	const daemon_state *d = arg;
+	char body[256];
+	if (!daemon_http_get_only(hr))
+		return;
+	int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"service\":\"%s\",\"version\":\"%s\"}",
+			 d->spec->name, d->spec->version != NULL ? d->spec->version : "");
+	daemon_http_send(hr, 200, "application/json", body, (size_t)n);
+}
+
+static void daemon_readyz_cb(struct evhttp_request *hr, void *arg)
+{
+	const daemon_state *d = arg;
+	bool db_ok = true, redis_ok = true;
+	if (!daemon_http_get_only(hr))
+		return;
+	for (int i = 0; d->workers != NULL && i < hd_worker_pool_size(d->workers); i++) {
+		daemon_worker *w = hd_worker_data(hd_worker_pool_get(d->workers, i));
+		db_ok = db_ok && w != NULL && atomic_load(&w->db_ok);
+		redis_ok = redis_ok && w != NULL && atomic_load(&w->redis_ok);
+	}
+	if (db_ok && redis_ok) {
+		static const char ok[] = "{\"status\":\"ready\"}";
+		daemon_http_send(hr, 200, "application/json", ok, sizeof ok - 1);
+		return;
+	}
+	char body[128];
+	int n = snprintf(body, sizeof body, "{\"status\":\"unavailable\",\"failing\":[%s%s%s]}",
+			 db_ok ? "" : "\"postgres\"", !db_ok && !redis_ok ? "," : "",
+			 redis_ok ? "" : "\"redis\"");
+	daemon_http_send(hr, 503, "application/json", body, (size_t)n);
+}
+
+static void daemon_metrics_cb(struct evhttp_request *hr, void *arg)
+{
+	const daemon_state *d = arg;
+	if (!daemon_http_get_only(hr))
+		return;
+	size_t len = 0;
+	char *text = hd_metrics_render(&len);
+	struct evbuffer *out = evhttp_request_get_output_buffer(hr);
+	if (text != NULL)
+		evbuffer_add(out, text, len);
+	free(text);
+	evbuffer_add_printf(out, "# HELP hd_build_info Build information.\n# TYPE hd_build_info gauge\n"
+				 "hd_build_info{service=\"%s\",version=\"%s\"} 1\n",
+			    d->spec->name, d->spec->version != NULL ? d->spec->version : "");
+	evhttp_add_header(evhttp_request_get_output_headers(hr), "Content-Type",
+			  "text/plain; version=0.0.4");
+	evhttp_send_reply(hr, 200, "OK", NULL);
+}
+
+static void daemon_notfound_cb(struct evhttp_request *hr, void *arg)
+{
+	static const char body[] = "{\"status\":404,\"title\":\"Not Found\"}";
+	daemon_http_send(hr, 404, "application/problem+json", body, sizeof body - 1);
+}
+
+static hd_err daemon_http_start(daemon_state *d)
+{
+	long port = daemon_setting_int(d->spec->admin_port_setting, 1, 65535, 0);
+	if (port < 0)
+		return HD_ERR_INVALID;
+	d->http = evhttp_new(d->base);
+	if (d->http == NULL)
+		return HD_ERR_NOMEM;
+	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
+	evhttp_set_max_body_size(d->http, 1024);
+	evhttp_set_max_headers_size(d->http, 8192);
+	evhttp_set_timeout(d->http, 10);
+	evhttp_set_cb(d->http, "/healthz", daemon_healthz_cb, d);
+	evhttp_set_cb(d->http, "/readyz", daemon_readyz_cb, d);
+	evhttp_set_cb(d->http, "/metrics", daemon_metrics_cb, d);
+	evhttp_set_gencb(d->http, daemon_notfound_cb, d);
+	if (evhttp_bind_socket_with_handle(d->http, "0.0.0.0", (ev_uint16_t)port) == NULL) {
+		hd_log_error("admin: cannot listen on port %ld", port);
+		return HD_ERR_UNAVAILABLE;
+	}
+	hd_log_info("admin: listening on port %ld", port);
+	return HD_OK;
+}
+
+/* ---- lifecycle ---- */
+
+static void daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	daemon_state *d = arg;
+	hd_log_info("signal %d: stopping", (int)sig);
+	event_base_loopbreak(d->base);
+}
+
+static hd_err daemon_signals_start(daemon_state *d)
+{
+	signal(SIGPIPE, SIG_IGN);
+	d->sigterm = evsignal_new(d->base, SIGTERM, daemon_signal_cb, d);
+	d->sigint = evsignal_new(d->base, SIGINT, daemon_signal_cb, d);
+	if (d->sigterm == NULL || d->sigint == NULL || event_add(d->sigterm, NULL) != 0 ||
+	    event_add(d->sigint, NULL) != 0)
+		return HD_ERR_INTERNAL;
+	return HD_OK;
+}
+
+static hd_err daemon_pools_start(daemon_state *d)
+{
+	long cpu = daemon_setting_int("HD_CPU_THREADS", 1, 256, 2);
+	long nworkers = daemon_setting_int("HD_WORKERS", 1, 256, 2);
+	if (cpu < 0 || nworkers < 0)
+		return HD_ERR_INVALID;
+	hd_err err = hd_cpu_pool_create(&g_cpu_pool, (int)cpu);
+	if (err != HD_OK)
+		return err;
+	return hd_worker_pool_create(&d->workers, (int)nworkers, daemon_worker_init,
+				     daemon_worker_fini, d);
+}
+
+static hd_err daemon_rpc_start(daemon_state *d)
+{
+	if (d->spec->listen_url_setting == NULL)
+		return HD_OK; /* a daemon without operations (the bus forwarder) */
+	long nctx = daemon_setting_int("HD_RPC_CONTEXTS", 1, 4096, 64);
+	if (nctx < 0)
+		return HD_ERR_INVALID;
+	const char *url = hd_config_str(d->spec->listen_url_setting);
+	hd_err err = hd_rpc_server_start(&d->rpc, url, (int)nctx, d->workers, daemon_dispatch,
+					 (void *)d->spec);
+	if (err == HD_OK)
+		hd_log_info("rpc: listening on %s", url);
+	return err;
+}
+
+static int daemon_run(const hd_daemon_spec *spec)
+{
+	daemon_state d = {.spec = spec};
+	bool started = false;
+	int code = 1;
+	const char *step = "event_base_new";
+	evthread_use_pthreads();
+	if ((d.base = event_base_new()) == NULL)
+		goto out;
+	step = "signals";
+	if (daemon_signals_start(&d) != HD_OK)
+		goto out;
+	step = "worker pools";
+	if (daemon_pools_start(&d) != HD_OK)
+		goto out;
+	step = "service start";
+	if (spec->start != NULL && spec->start() != HD_OK)
+		goto out;
+	started = true;
+	step = "rpc server";
+	if (daemon_rpc_start(&d) != HD_OK)
+		goto out;
+	step = "admin http";
+	if (daemon_http_start(&d) != HD_OK)
+		goto out;
+	hd_log_info("%s %s started", spec->name, spec->version != NULL ? spec->version : "");
+	event_base_dispatch(d.base);
+	code = 0;
+	step = NULL;
+out:
+	if (step != NULL)
+		hd_log_error("start-up failed at %s", step);
+	hd_rpc_server_stop(d.rpc, DAEMON_DRAIN_MS);
+	if (d.http != NULL)
+		evhttp_free(d.http);
+	hd_cpu_pool_destroy(g_cpu_pool);
+	g_cpu_pool = NULL;
+	hd_worker_pool_destroy(d.workers);
+	if (started && spec->stop != NULL)
+		spec->stop();
+	if (d.sigterm != NULL)
+		event_free(d.sigterm);
+	if (d.sigint != NULL)
+		event_free(d.sigint);
+	if (d.base != NULL)
+		event_base_free(d.base);
+	hd_log_info("%s stopped", spec->name);
+	return code;
+}
+
+/* HD_<NAME>_SQL_DIR, else the spec's default folder. */
+static const char *daemon_sql_dir(const hd_daemon_spec *spec, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "HD_%s_SQL_DIR", spec->name);
+	for (int i = 3; i < n && (size_t)i < cap; i++)
+		buf[i] = (char)toupper((unsigned char)buf[i]);
+	const char *dir = hd_config_str(buf);
+	return *dir != '\0' ? dir : spec->sql_dir;
+}
+
+static int daemon_migrate(const hd_daemon_spec *spec)
+{
+	char name[64];
+	if (spec->schema == NULL) {
+		hd_log_info("%s has no database schema: nothing to migrate", spec->name);
+		return 0;
+	}
+	const char *dir = daemon_sql_dir(spec, name, sizeof name);
+	hd_err err = hd_db_migrate(hd_config_str("HD_DATABASE_ADMIN_URL"), spec->schema, dir);
+	if (err != HD_OK) {
+		hd_log_error("migrations from %s failed: %s", dir, hd_strerror(err));
+		return 1;
+	}
+	hd_log_info("migrations from %s applied", dir);
+	return 0;
+}
+
+int hd_daemon_main(const hd_daemon_spec *spec, int argc, char **argv)
+{
+	hd_log_init(spec->name, hd_config_str("HD_LOG_LEVEL"));
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("hd-%s %s\n", spec->name, spec->version != NULL ? spec->version : "");
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--migrate") == 0)
+		return daemon_migrate(spec);
+	if (argc > 1) {
+		fprintf(stderr, "usage: %s [--migrate | --version]\n", argv[0]);
+		return 2;
+	}
+	return daemon_run(spec);
+}
