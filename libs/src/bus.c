@@ -19,6 +19,8 @@
 
 #define BUS_MAX_TYPE 64
 #define BUS_HEADROOM 1024
+/* Queue depth (messages) per pipe: bursts up to this size are not dropped. */
+#define BUS_QUEUE 1024
 
 /* Largest event accepted: the body limit plus the topic. */
 static size_t bus_max_msg(void)
@@ -60,8 +62,10 @@ hd_err hd_bus_forwarder_start(hd_bus_forwarder **out, const char *sub_url, const
 	op = "nng_pub0_open_raw";
 	if ((rv = nng_pub0_open_raw(&f->out)) != 0)
 		goto fail_in;
-	op = "recvmaxsz";
-	if ((rv = nng_socket_set_size(f->in, NNG_OPT_RECVMAXSZ, bus_max_msg())) != 0)
+	op = "socket options";
+	if ((rv = nng_socket_set_size(f->in, NNG_OPT_RECVMAXSZ, bus_max_msg())) != 0 ||
+	    (rv = nng_socket_set_int(f->in, NNG_OPT_RECVBUF, BUS_QUEUE)) != 0 ||
+	    (rv = nng_socket_set_int(f->out, NNG_OPT_SENDBUF, BUS_QUEUE)) != 0)
 		goto fail_out;
 	op = sub_url;
 	if ((rv = nng_listen(f->in, sub_url, NULL, 0)) != 0)
@@ -124,7 +128,9 @@ hd_err hd_bus_pub_open(hd_bus_pub **out, const char *url)
 		free(p);
 		return HD_ERR_IO;
 	}
-	hd_err err = bus_dial(p->sock, url);
+	hd_err err = HD_ERR_IO;
+	if (nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, BUS_QUEUE) == 0)
+		err = bus_dial(p->sock, url);
 	if (err != HD_OK) {
 		nng_close(p->sock);
 		free(p);
@@ -238,7 +244,8 @@ hd_err hd_bus_sub_open(hd_bus_sub **out, const char *url, const char *prefixes, 
 	hd_err err = HD_ERR_IO;
 	if (nng_sub0_open(&s->sock) != 0)
 		goto fail;
-	if (nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, bus_max_msg()) != 0)
+	if (nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, bus_max_msg()) != 0 ||
+	    nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, BUS_QUEUE) != 0)
 		goto fail_sock;
 	if ((err = bus_sub_subscribe(s->sock, prefixes)) != HD_OK)
 		goto fail_sock;
