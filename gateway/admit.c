@@ -16,7 +16,8 @@ static void redis_down(gw_req *gr)
 /* Reads the script's {code, count, ttl}; false when the shape is wrong. */
 static bool reply_read(const hd_redis_reply *r, long long v[3])
 {
-	if (r == NULL || hd_redis_reply_type(r) != HD_REDIS_ARRAY || hd_redis_reply_elements(r) != 3)
+	if (r == NULL || hd_redis_reply_type(r) != HD_REDIS_ARRAY
+	    || hd_redis_reply_elements(r) != 3)
 		return false;
 	for (size_t i = 0; i < 3; i++) {
 		const hd_redis_reply *e = hd_redis_reply_element(r, i);
@@ -35,23 +36,25 @@ static void admit_cb(hd_err err, const hd_redis_reply *r, void *arg)
 	long long v[3];
 	char detail[128];
 
-	if (err != HD_OK || !reply_read(r, v) ||
-	    !gw_rl_decide(v[0], v[1], v[2], cfg->rate_limit, login, &gr->rl)) {
+	if (err != HD_OK || !reply_read(r, v)
+	    || !gw_rl_decide(v[0], v[1], v[2], cfg->rate_limit, login, &gr->rl)) {
 		redis_down(gr);
 		return;
 	}
 	if (gr->rl.code == GW_RL_TOKEN_REVOKED || gr->rl.code == GW_RL_USER_OFF) {
-		gw_reply_header(gr, "WWW-Authenticate", "Bearer realm=\"helpdesk\", error=\"invalid_token\"");
-		gw_reply_problem(gr, 401, gr->rl.code == GW_RL_TOKEN_REVOKED
-						  ? "invalid access token: revoked"
-						  : "invalid access token: the user is deactivated");
+		gw_reply_header(
+		    gr, "WWW-Authenticate", "Bearer realm=\"helpdesk\", error=\"invalid_token\"");
+		gw_reply_problem(gr, 401,
+		    gr->rl.code == GW_RL_TOKEN_REVOKED
+		        ? "invalid access token: revoked"
+		        : "invalid access token: the user is deactivated");
 		return;
 	}
 	gr->rl_set = true;
 	if (gr->rl.limited) {
 		snprintf(detail, sizeof(detail), "%s exceeded; retry in %ld s",
-			 gr->rl.code == GW_RL_LOGIN_LIMITED ? "login rate limit" : "rate limit",
-			 gr->rl.reset_s);
+		    gr->rl.code == GW_RL_LOGIN_LIMITED ? "login rate limit" : "rate limit",
+		    gr->rl.reset_s);
 		gw_reply_problem(gr, 429, detail);
 		return;
 	}
@@ -65,14 +68,15 @@ void gw_admit_start(gw_req *gr)
 	gw_rl_keys k;
 	char limit[24], window[24], login_limit[24];
 	bool ok = gr->authed ? gw_rl_keys_user(&k, gr->claims.tid, gr->claims.sub, gr->claims.jti)
-			     : gw_rl_keys_anon(&k, gr->client_ip);
+	                     : gw_rl_keys_anon(&k, gr->client_ip);
 
 	if (!ok) {
 		if (gr->authed)
-			gw_reply_header(gr, "WWW-Authenticate", "Bearer realm=\"helpdesk\", error=\"invalid_token\"");
+			gw_reply_header(gr, "WWW-Authenticate",
+			    "Bearer realm=\"helpdesk\", error=\"invalid_token\"");
 		gw_reply_problem(gr, gr->authed ? 401 : 400,
-				 gr->authed ? "invalid access token: tid, sub and jti are required"
-					    : "the client address is unknown");
+		    gr->authed ? "invalid access token: tid, sub and jti are required"
+		               : "the client address is unknown");
 		return;
 	}
 	if (!hd_redis_ready(gr->loop->redis)) {
@@ -82,8 +86,8 @@ void gw_admit_start(gw_req *gr)
 	snprintf(limit, sizeof(limit), "%ld", cfg->rate_limit);
 	snprintf(window, sizeof(window), "%d", GW_RL_WINDOW_S);
 	snprintf(login_limit, sizeof(login_limit), "%ld", login ? cfg->login_ip_limit : 0L);
-	const char *keys[4] = {k.counter, k.login, k.deny, k.user_off};
-	const char *args[4] = {limit, window, login_limit, gr->authed ? "1" : "0"};
+	const char *keys[4] = { k.counter, k.login, k.deny, k.user_off };
+	const char *args[4] = { limit, window, login_limit, gr->authed ? "1" : "0" };
 	if (hd_redis_eval(gr->loop->redis, gw_rl_script, 4, keys, 4, args, admit_cb, gr) != HD_OK)
 		redis_down(gr);
 }

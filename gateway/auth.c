@@ -27,18 +27,21 @@ bool gw_auth_check(gw_req *gr)
 		return true;
 	value = gw_req_header(gr, "Authorization");
 	if (value == NULL)
-		return unauthorized(gr, "Bearer realm=\"helpdesk\"", "a Bearer access token is required");
+		return unauthorized(
+		    gr, "Bearer realm=\"helpdesk\"", "a Bearer access token is required");
 	if (!gw_bearer_token(value, &token, &len) || len > GW_TOKEN_MAX)
 		return unauthorized(gr, "Bearer realm=\"helpdesk\", error=\"invalid_request\"",
-				    "Authorization must be \"Bearer <access token>\"");
-	if (hd_jwt_verify(&gr->loop->gw->keys, token, len, (int64_t)time(NULL), &gr->claims, &why) !=
-	    HD_OK) {
-		snprintf(detail, sizeof(detail), "invalid access token: %s", why ? why : "rejected");
-		return unauthorized(gr, "Bearer realm=\"helpdesk\", error=\"invalid_token\"", detail);
+		    "Authorization must be \"Bearer <access token>\"");
+	if (hd_jwt_verify(&gr->loop->gw->keys, token, len, (int64_t)time(NULL), &gr->claims, &why)
+	    != HD_OK) {
+		snprintf(
+		    detail, sizeof(detail), "invalid access token: %s", why ? why : "rejected");
+		return unauthorized(
+		    gr, "Bearer realm=\"helpdesk\", error=\"invalid_token\"", detail);
 	}
 	if (!(gw_role_parse(gr->claims.role) & route->roles)) {
 		snprintf(detail, sizeof(detail), "role %.32s may not call %s %s", gr->claims.role,
-			 gw_method_name(route->method), route->pattern);
+		    gw_method_name(route->method), route->pattern);
 		gw_reply_problem(gr, 403, detail);
 		return false;
 	}

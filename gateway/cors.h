@@ -7,8 +7,11 @@
 #define GW_CORS_MAX_ORIGINS 32
 #define GW_CORS_ORIGIN_MAX 256
 #define GW_CORS_MAX_AGE_S 600
-#define GW_CORS_ALLOW_HEADERS "Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id, traceparent"
-#define GW_CORS_EXPOSE_HEADERS "X-Request-Id, ETag, Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
+#define GW_CORS_ALLOW_HEADERS                                                                      \
+	"Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id, traceparent"
+#define GW_CORS_EXPOSE_HEADERS                                                                     \
+	"X-Request-Id, ETag, Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, "        \
+	"RateLimit-Reset"
 
 typedef struct gw_cors {
 	bool any;

@@ -31,7 +31,7 @@ typedef struct gw_config {
 	long threads;
 	long max_body;
 	long upstream_timeout_ms;
-	long rate_limit;     /* per minute, per user or per anonymous address */
+	long rate_limit; /* per minute, per user or per anonymous address */
 	long login_ip_limit; /* logins per minute per address */
 	char redis_url[512];
 } gw_config;
@@ -46,7 +46,7 @@ typedef struct gw {
 	size_t jwks_len;
 	hd_rpc_client *upstream[GW_SVC__COUNT];
 	hd_worker_pool *pool;
-	atomic_int inflight;   /* requests accepted and not yet answered */
+	atomic_int inflight; /* requests accepted and not yet answered */
 } gw;
 
 /* What one loop owns (set up and torn down on its own thread). */

@@ -23,14 +23,22 @@
 static unsigned method_bit(enum evhttp_cmd_type cmd)
 {
 	switch (cmd) {
-	case EVHTTP_REQ_GET: return GW_GET;
-	case EVHTTP_REQ_POST: return GW_POST;
-	case EVHTTP_REQ_PUT: return GW_PUT;
-	case EVHTTP_REQ_PATCH: return GW_PATCH;
-	case EVHTTP_REQ_DELETE: return GW_DELETE;
-	case EVHTTP_REQ_HEAD: return GW_HEAD;
-	case EVHTTP_REQ_OPTIONS: return GW_OPTIONS;
-	default: return 0;
+	case EVHTTP_REQ_GET:
+		return GW_GET;
+	case EVHTTP_REQ_POST:
+		return GW_POST;
+	case EVHTTP_REQ_PUT:
+		return GW_PUT;
+	case EVHTTP_REQ_PATCH:
+		return GW_PATCH;
+	case EVHTTP_REQ_DELETE:
+		return GW_DELETE;
+	case EVHTTP_REQ_HEAD:
+		return GW_HEAD;
+	case EVHTTP_REQ_OPTIONS:
+		return GW_OPTIONS;
+	default:
+		return 0;
 	}
 }
 
@@ -72,8 +80,8 @@ static void options_answer(gw_req *gr, const char *path, bool origin_ok)
 {
 	gw_match m;
 	char allow[96], age[16];
-	bool preflight = gw_req_header(gr, "Origin") != NULL &&
-			 gw_req_header(gr, "Access-Control-Request-Method") != NULL;
+	bool preflight = gw_req_header(gr, "Origin") != NULL
+	    && gw_req_header(gr, "Access-Control-Request-Method") != NULL;
 
 	if (gw_route_match(GW_GET, path, strlen(path), &m) == GW_MATCH_NOT_FOUND) {
 		gw_reply_problem(gr, 404, "no such route");
@@ -108,8 +116,8 @@ static bool body_check(gw_req *gr)
 		gw_reply_problem(gr, 413, detail);
 		return false;
 	}
-	if (len > 0 && (gr->method & (GW_POST | GW_PUT | GW_PATCH)) &&
-	    !gw_content_type_is_json(gw_req_header(gr, "Content-Type"))) {
+	if (len > 0 && (gr->method & (GW_POST | GW_PUT | GW_PATCH))
+	    && !gw_content_type_is_json(gw_req_header(gr, "Content-Type"))) {
 		gw_reply_problem(gr, 415, "the body must be application/json");
 		return false;
 	}
@@ -186,13 +194,12 @@ static struct evconnlistener *listener_open(struct event_base *base, const gw_co
 		hd_log_error("HD_HTTP_BIND/HD_HTTP_PORT do not form an address: %s", spec);
 		return NULL;
 	}
-	struct evconnlistener *lev = evconnlistener_new_bind(
-		base, NULL, NULL,
-		LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_FREE, 1024,
-		(struct sockaddr *)&ss, sslen);
+	struct evconnlistener *lev = evconnlistener_new_bind(base, NULL, NULL,
+	    LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_FREE, 1024,
+	    (struct sockaddr *)&ss, sslen);
 	if (lev == NULL)
 		hd_log_error("cannot listen on %s: %s", spec,
-			     evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	return lev;
 }
 
@@ -202,9 +209,9 @@ static hd_err http_open(gw_loop *loop, struct event_base *base)
 	loop->http = evhttp_new(base);
 	if (loop->http == NULL)
 		return HD_ERR_NOMEM;
-	evhttp_set_allowed_methods(loop->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-						       EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
-						       EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+	evhttp_set_allowed_methods(loop->http,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE
+	        | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
 	/* A hard cap above the limit, so that a body between the limit and the
 	 * cap gets our problem+json 413 (evhttp's own 413 is HTML). */
 	evhttp_set_max_body_size(loop->http, (ev_ssize_t)cfg->max_body * 2);
@@ -236,7 +243,8 @@ hd_err gw_loop_init_cb(hd_worker *w, void *arg)
 	if ((err = http_open(loop, hd_worker_base(w))) != HD_OK)
 		goto fail;
 	step = "redis";
-	if ((err = hd_redis_create(&loop->redis, hd_worker_base(w), loop->gw->cfg.redis_url)) != HD_OK)
+	if ((err = hd_redis_create(&loop->redis, hd_worker_base(w), loop->gw->cfg.redis_url))
+	    != HD_OK)
 		goto fail;
 	hd_worker_set_data(w, loop);
 	return HD_OK;

@@ -25,7 +25,7 @@ static void readyz(gw_req *gr)
 	for (int i = 0; i < GW_SVC__COUNT && used < sizeof(failing); i++)
 		if (!hd_rpc_client_connected(g->upstream[i]))
 			used += (size_t)snprintf(failing + used, sizeof(failing) - used, "%s%s",
-						 used ? ", " : "", gw_service_name((gw_service)i));
+			    used ? ", " : "", gw_service_name((gw_service)i));
 	if (used == 0) {
 		gw_reply_send(gr, 200, "application/json", body, sizeof(body) - 1);
 		return;
@@ -58,10 +58,10 @@ void gw_local_answer(gw_req *gr)
 		const char *op;
 		void (*answer)(gw_req *gr);
 	} ops[] = {
-		{"gateway.healthz", healthz},
-		{"gateway.readyz", readyz},
-		{"gateway.metrics", metrics},
-		{"gateway.jwks", jwks},
+		{ "gateway.healthz", healthz },
+		{ "gateway.readyz", readyz },
+		{ "gateway.metrics", metrics },
+		{ "gateway.jwks", jwks },
 	};
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		if (strcmp(ops[i].op, gr->match.route->op) == 0) {

@@ -18,12 +18,13 @@ static hd_err config_load(gw_config *cfg)
 	hd_err err = HD_OK;
 	snprintf(cfg->bind, sizeof(cfg->bind), "%s", hd_config_str("HD_HTTP_BIND"));
 	snprintf(cfg->redis_url, sizeof(cfg->redis_url), "%s", hd_config_str("HD_REDIS_URL"));
-	if (hd_config_int("HD_HTTP_PORT", 1, 65535, &cfg->port) != HD_OK ||
-	    hd_config_int("HD_HTTP_THREADS", 1, 256, &cfg->threads) != HD_OK ||
-	    hd_config_int("HD_MAX_BODY_BYTES", 1, 64L * 1024 * 1024, &cfg->max_body) != HD_OK ||
-	    hd_config_int("HD_UPSTREAM_TIMEOUT_MS", 10, 600000, &cfg->upstream_timeout_ms) != HD_OK ||
-	    hd_config_int("HD_RATE_LIMIT_PER_MIN", 1, 100000000, &cfg->rate_limit) != HD_OK ||
-	    hd_config_int("HD_LOGIN_IP_LIMIT", 1, 100000000, &cfg->login_ip_limit) != HD_OK)
+	if (hd_config_int("HD_HTTP_PORT", 1, 65535, &cfg->port) != HD_OK
+	    || hd_config_int("HD_HTTP_THREADS", 1, 256, &cfg->threads) != HD_OK
+	    || hd_config_int("HD_MAX_BODY_BYTES", 1, 64L * 1024 * 1024, &cfg->max_body) != HD_OK
+	    || hd_config_int("HD_UPSTREAM_TIMEOUT_MS", 10, 600000, &cfg->upstream_timeout_ms)
+	        != HD_OK
+	    || hd_config_int("HD_RATE_LIMIT_PER_MIN", 1, 100000000, &cfg->rate_limit) != HD_OK
+	    || hd_config_int("HD_LOGIN_IP_LIMIT", 1, 100000000, &cfg->login_ip_limit) != HD_OK)
 		err = HD_ERR_INVALID;
 	return err;
 }
@@ -31,7 +32,7 @@ static hd_err config_load(gw_config *cfg)
 /* Waits up to ms for the in-flight requests to be answered. */
 static void drain(gw *g, long ms)
 {
-	struct timespec tick = {0, 10 * 1000 * 1000};
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
 	for (long waited = 0; waited < ms && atomic_load(&g->inflight) > 0; waited += 10)
 		nanosleep(&tick, NULL);
 	if (atomic_load(&g->inflight) > 0)
@@ -64,7 +65,8 @@ int main(int argc, char **argv)
 
 	hd_log_init("gateway", hd_config_str("HD_LOG_LEVEL"));
 	step = "configuration";
-	if (config_load(&g.cfg) != HD_OK || !gw_cors_init(&g.cors, hd_config_str("HD_CORS_ORIGINS")))
+	if (config_load(&g.cfg) != HD_OK
+	    || !gw_cors_init(&g.cors, hd_config_str("HD_CORS_ORIGINS")))
 		goto fail;
 	step = "token keys";
 	if (hd_jwt_keys_load(&g.keys, false) != HD_OK)
@@ -84,8 +86,8 @@ int main(int argc, char **argv)
 	if (gw_upstream_open(&g) != HD_OK)
 		goto fail_jwks;
 	step = "http loops";
-	if (hd_worker_pool_create(&g.pool, (int)g.cfg.threads, gw_loop_init_cb, gw_loop_fini_cb, &g) !=
-	    HD_OK)
+	if (hd_worker_pool_create(&g.pool, (int)g.cfg.threads, gw_loop_init_cb, gw_loop_fini_cb, &g)
+	    != HD_OK)
 		goto fail_upstream;
 	serve(&g);
 	rc = 0;

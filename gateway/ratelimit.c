@@ -6,25 +6,24 @@
 #include <stdio.h>
 #include <string.h>
 
-const char gw_rl_script[] =
-	"local function hit(key, win)\n"
-	"  local c = redis.call('INCR', key)\n"
-	"  local ttl = redis.call('TTL', key)\n"
-	"  if ttl < 0 then redis.call('EXPIRE', key, win); ttl = win end\n"
-	"  return c, ttl\n"
-	"end\n"
-	"if ARGV[4] == '1' then\n"
-	"  if redis.call('EXISTS', KEYS[3]) == 1 then return {1, 0, 0} end\n"
-	"  if redis.call('EXISTS', KEYS[4]) == 1 then return {2, 0, 0} end\n"
-	"end\n"
-	"local win = tonumber(ARGV[2])\n"
-	"local c, ttl = hit(KEYS[1], win)\n"
-	"if c > tonumber(ARGV[1]) then return {3, c, ttl} end\n"
-	"if tonumber(ARGV[3]) > 0 then\n"
-	"  local lc, lttl = hit(KEYS[2], win)\n"
-	"  if lc > tonumber(ARGV[3]) then return {4, lc, lttl} end\n"
-	"end\n"
-	"return {0, c, ttl}\n";
+const char gw_rl_script[] = "local function hit(key, win)\n"
+                            "  local c = redis.call('INCR', key)\n"
+                            "  local ttl = redis.call('TTL', key)\n"
+                            "  if ttl < 0 then redis.call('EXPIRE', key, win); ttl = win end\n"
+                            "  return c, ttl\n"
+                            "end\n"
+                            "if ARGV[4] == '1' then\n"
+                            "  if redis.call('EXISTS', KEYS[3]) == 1 then return {1, 0, 0} end\n"
+                            "  if redis.call('EXISTS', KEYS[4]) == 1 then return {2, 0, 0} end\n"
+                            "end\n"
+                            "local win = tonumber(ARGV[2])\n"
+                            "local c, ttl = hit(KEYS[1], win)\n"
+                            "if c > tonumber(ARGV[1]) then return {3, c, ttl} end\n"
+                            "if tonumber(ARGV[3]) > 0 then\n"
+                            "  local lc, lttl = hit(KEYS[2], win)\n"
+                            "  if lc > tonumber(ARGV[3]) then return {4, lc, lttl} end\n"
+                            "end\n"
+                            "return {0, c, ttl}\n";
 
 /* Writes fmt into out; false when it did not fit. */
 static bool key_fmt(char *out, const char *a, const char *b, const char *c)
@@ -43,8 +42,8 @@ bool gw_rl_keys_user(gw_rl_keys *k, const char *tid, const char *uid, const char
 {
 	if (!part_ok(tid) || !part_ok(uid) || !part_ok(jti))
 		return false;
-	return key_fmt(k->counter, tid, "rl:", uid) && key_fmt(k->login, tid, "rl:", uid) &&
-	       key_fmt(k->deny, tid, "deny:", jti) && key_fmt(k->user_off, tid, "user_off:", uid);
+	return key_fmt(k->counter, tid, "rl:", uid) && key_fmt(k->login, tid, "rl:", uid)
+	    && key_fmt(k->deny, tid, "deny:", jti) && key_fmt(k->user_off, tid, "user_off:", uid);
 }
 
 bool gw_rl_keys_anon(gw_rl_keys *k, const char *addr)
@@ -53,12 +52,12 @@ bool gw_rl_keys_anon(gw_rl_keys *k, const char *addr)
 	if (!part_ok(addr))
 		return false;
 	snprintf(tag, sizeof(tag), "ip:%s", addr);
-	return key_fmt(k->counter, tag, "rl", "") && key_fmt(k->login, tag, "login", "") &&
-	       key_fmt(k->deny, tag, "rl", "") && key_fmt(k->user_off, tag, "rl", "");
+	return key_fmt(k->counter, tag, "rl", "") && key_fmt(k->login, tag, "login", "")
+	    && key_fmt(k->deny, tag, "rl", "") && key_fmt(k->user_off, tag, "rl", "");
 }
 
-bool gw_rl_decide(long long code, long long count, long long ttl, long limit, long login_limit,
-		  gw_rl_decision *d)
+bool gw_rl_decide(
+    long long code, long long count, long long ttl, long limit, long login_limit, gw_rl_decision *d)
 {
 	memset(d, 0, sizeof(*d));
 	if (code < GW_RL_OK || code > GW_RL_LOGIN_LIMITED || count < 0)

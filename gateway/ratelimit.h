@@ -20,9 +20,9 @@ extern const char gw_rl_script[];
 typedef enum gw_rl_code {
 	GW_RL_OK = 0,
 	GW_RL_TOKEN_REVOKED = 1, /* the jti is denylisted (logout) */
-	GW_RL_USER_OFF = 2,      /* the user was deactivated */
-	GW_RL_LIMITED = 3,       /* the general limit is exceeded */
-	GW_RL_LOGIN_LIMITED = 4  /* the per-address login limit is exceeded */
+	GW_RL_USER_OFF = 2, /* the user was deactivated */
+	GW_RL_LIMITED = 3, /* the general limit is exceeded */
+	GW_RL_LOGIN_LIMITED = 4 /* the per-address login limit is exceeded */
 } gw_rl_code;
 
 /* The four keys of one request. */
@@ -42,15 +42,15 @@ bool gw_rl_keys_anon(gw_rl_keys *k, const char *addr);
 /* The verdict and the header values of one request. */
 typedef struct gw_rl_decision {
 	gw_rl_code code;
-	bool limited;     /* answer 429 */
-	long limit;       /* RateLimit-Limit */
-	long remaining;   /* RateLimit-Remaining */
-	long reset_s;     /* RateLimit-Reset and, when limited, Retry-After */
+	bool limited; /* answer 429 */
+	long limit; /* RateLimit-Limit */
+	long remaining; /* RateLimit-Remaining */
+	long reset_s; /* RateLimit-Reset and, when limited, Retry-After */
 } gw_rl_decision;
 
 /* Turns the script's answer into a decision. code outside the known values is
  * false (the caller answers 503). limit/login_limit are the configured ones. */
 bool gw_rl_decide(long long code, long long count, long long ttl, long limit, long login_limit,
-		  gw_rl_decision *d);
+    gw_rl_decision *d);
 
 #endif

@@ -13,9 +13,12 @@
 
 void gw_metrics_declare(void)
 {
-	hd_metrics_describe("hd_http_requests_total", "counter", "HTTP requests answered by route, method and status");
-	hd_metrics_describe("hd_http_request_duration_seconds", "histogram", "HTTP request duration by route");
-	hd_metrics_describe("hd_upstream_errors_total", "counter", "forwarded requests that failed, by service and kind");
+	hd_metrics_describe("hd_http_requests_total", "counter",
+	    "HTTP requests answered by route, method and status");
+	hd_metrics_describe(
+	    "hd_http_request_duration_seconds", "histogram", "HTTP request duration by route");
+	hd_metrics_describe("hd_upstream_errors_total", "counter",
+	    "forwarded requests that failed, by service and kind");
 	hd_metrics_describe("hd_http_inflight", "gauge", "HTTP requests being served");
 	hd_metrics_describe("hd_sse_connections", "gauge", "open Server-Sent Events streams");
 	hd_metrics_set("hd_sse_connections", NULL, 0);
@@ -55,17 +58,17 @@ static void account(const gw_req *gr, int status)
 	const char *route = gr->match.route ? gr->match.route->pattern : "unmatched";
 	const char *method = gw_method_name(gr->method);
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	double secs = (double)(now.tv_sec - gr->start.tv_sec) +
-		      (double)(now.tv_nsec - gr->start.tv_nsec) / 1e9;
+	double secs = (double)(now.tv_sec - gr->start.tv_sec)
+	    + (double)(now.tv_nsec - gr->start.tv_nsec) / 1e9;
 	snprintf(st, sizeof(st), "%d", status);
 	snprintf(ms, sizeof(ms), "%.3f", secs * 1000.0);
 	hd_log_set_request_id(gr->request_id);
 	hd_log_fields(HD_LOG_INFO, "request", "tenant", gr->authed ? gr->claims.tid : "", "route",
-		      route, "method", method, "status", st, "duration_ms", ms, "client_ip",
-		      gr->client_ip, NULL);
+	    route, "method", method, "status", st, "duration_ms", ms, "client_ip", gr->client_ip,
+	    NULL);
 	hd_log_set_request_id(NULL);
 	snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",status=\"%d\"", route, method,
-		 status);
+	    status);
 	hd_metrics_add("hd_http_requests_total", labels, 1);
 	snprintf(labels, sizeof(labels), "route=\"%s\"", route);
 	hd_metrics_observe("hd_http_request_duration_seconds", labels, secs);

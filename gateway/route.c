@@ -13,8 +13,8 @@
 #define GW_METHOD_DELETE GW_DELETE
 
 static const gw_route routes[] = {
-#define HD_ROUTE(method, pattern, service, op, roles, pub) \
-	{GW_METHOD_##method, pattern, GW_SVC_##service, op, roles, pub},
+#define HD_ROUTE(method, pattern, service, op, roles, pub)                                         \
+	{ GW_METHOD_##method, pattern, GW_SVC_##service, op, roles, pub },
 #include "routes.def"
 #undef HD_ROUTE
 };
@@ -23,19 +23,24 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } methods[] = {
-	{GW_GET, "GET"},       {GW_HEAD, "HEAD"},     {GW_POST, "POST"},      {GW_PUT, "PUT"},
-	{GW_PATCH, "PATCH"},   {GW_DELETE, "DELETE"}, {GW_OPTIONS, "OPTIONS"},
+	{ GW_GET, "GET" },
+	{ GW_HEAD, "HEAD" },
+	{ GW_POST, "POST" },
+	{ GW_PUT, "PUT" },
+	{ GW_PATCH, "PATCH" },
+	{ GW_DELETE, "DELETE" },
+	{ GW_OPTIONS, "OPTIONS" },
 };
 
 static const struct {
 	unsigned bit;
 	const char *name;
 } roles[] = {
-	{GW_ROLE_ADMIN, "admin"},
-	{GW_ROLE_AGENT, "agent"},
-	{GW_ROLE_TECHNICIAN, "technician"},
-	{GW_ROLE_CUSTOMER, "customer"},
-	{GW_ROLE_PLATFORM_ADMIN, "platform_admin"},
+	{ GW_ROLE_ADMIN, "admin" },
+	{ GW_ROLE_AGENT, "agent" },
+	{ GW_ROLE_TECHNICIAN, "technician" },
+	{ GW_ROLE_CUSTOMER, "customer" },
+	{ GW_ROLE_PLATFORM_ADMIN, "platform_admin" },
 };
 
 static const char *const service_names[] = {
@@ -192,8 +197,8 @@ bool gw_request_id_valid(const char *value)
 		return false;
 	for (; value[n] != '\0'; n++) {
 		char c = value[n];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '_' || c == ':' || c == '-';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+		    || c == '.' || c == '_' || c == ':' || c == '-';
 		if (!ok || n >= GW_REQUEST_ID_MAX)
 			return false;
 	}

@@ -43,11 +43,11 @@ typedef enum gw_service {
 
 /* One entry of routes.def. */
 typedef struct gw_route {
-	unsigned method;     /* one GW_* method bit */
+	unsigned method; /* one GW_* method bit */
 	const char *pattern; /* "/v1/users/{id}" */
 	gw_service service;
-	const char *op;      /* "users.get" */
-	unsigned roles;      /* GW_ROLE_* bits */
+	const char *op; /* "users.get" */
+	unsigned roles; /* GW_ROLE_* bits */
 	bool public_route;
 } gw_route;
 
@@ -63,9 +63,9 @@ typedef struct gw_match {
 } gw_match;
 
 typedef enum gw_match_result {
-	GW_MATCH_OK,        /* m->route set */
+	GW_MATCH_OK, /* m->route set */
 	GW_MATCH_NOT_FOUND, /* no pattern takes this path (404) */
-	GW_MATCH_METHOD     /* the path exists, not with this method (405, m->allow) */
+	GW_MATCH_METHOD /* the path exists, not with this method (405, m->allow) */
 } gw_match_result;
 
 /* Returns the route table and its size. */

@@ -25,10 +25,11 @@ static const char *const service_settings[] = {
 hd_err gw_upstream_open(gw *g)
 {
 	for (int i = 0; i < GW_SVC__COUNT; i++) {
-		hd_err err = hd_rpc_client_open(&g->upstream[i], hd_config_str(service_settings[i]));
+		hd_err err
+		    = hd_rpc_client_open(&g->upstream[i], hd_config_str(service_settings[i]));
 		if (err != HD_OK) {
-			hd_log_error("cannot open the %s client (%s): %s", gw_service_name((gw_service)i),
-				     service_settings[i], hd_strerror(err));
+			hd_log_error("cannot open the %s client (%s): %s",
+			    gw_service_name((gw_service)i), service_settings[i], hd_strerror(err));
 			gw_upstream_close(g);
 			return err;
 		}
@@ -61,11 +62,11 @@ static const struct {
 	size_t max;
 	enum { OVER_REFUSE, OVER_CUT, OVER_DROP } over;
 } forwarded[] = {
-	{"idempotency-key", GW_IDEMPOTENCY_KEY_MAX, OVER_REFUSE},
-	{"if-match", 511, OVER_DROP},
-	{"traceparent", 511, OVER_DROP},
-	{"tracestate", 511, OVER_DROP},
-	{"user-agent", 511, OVER_CUT},
+	{ "idempotency-key", GW_IDEMPOTENCY_KEY_MAX, OVER_REFUSE },
+	{ "if-match", 511, OVER_DROP },
+	{ "traceparent", 511, OVER_DROP },
+	{ "tracestate", 511, OVER_DROP },
+	{ "user-agent", 511, OVER_CUT },
 };
 
 /* Copies the forwarded request headers; false (answered) on a bad one. */
@@ -81,7 +82,7 @@ static bool headers_fill(gw_req *gr, hd_envelope *e)
 		if (len > forwarded[i].max || len == 0) {
 			if (forwarded[i].over == OVER_REFUSE) {
 				snprintf(detail, sizeof(detail), "%s must be 1 to %zu characters",
-					 forwarded[i].name, forwarded[i].max);
+				    forwarded[i].name, forwarded[i].max);
 				gw_reply_problem(gr, 400, detail);
 				return false;
 			}
@@ -114,8 +115,8 @@ static bool envelope_fill(gw_req *gr, hd_envelope *e)
 		e->token_exp = gr->claims.exp;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
-	e->deadline_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
-			 gr->loop->gw->cfg.upstream_timeout_ms;
+	e->deadline_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000
+	    + gr->loop->gw->cfg.upstream_timeout_ms;
 	if (query != NULL && strlen(query) >= sizeof(e->query)) {
 		gw_reply_problem(gr, 414, "the query string is too long");
 		return false;
@@ -132,8 +133,8 @@ static bool envelope_fill(gw_req *gr, hd_envelope *e)
 
 static void reply_headers_copy(gw_req *gr, const hd_reply *rep)
 {
-	static const char *const own[] = {"content-type", "content-length", "connection",
-					  "transfer-encoding", "x-request-id", "keep-alive"};
+	static const char *const own[] = { "content-type", "content-length", "connection",
+		"transfer-encoding", "x-request-id", "keep-alive" };
 	for (size_t i = 0; i < rep->nheaders; i++) {
 		bool skip = false;
 		for (size_t j = 0; j < sizeof(own) / sizeof(own[0]); j++)
@@ -155,15 +156,16 @@ static void forward_done(void *arg)
 		upstream_error(gr, "timeout", 504, "did not answer in time");
 	else if (gr->up_err != HD_OK)
 		upstream_error(gr, "unavailable", 503, "is unavailable");
-	else if (hd_reply_decode(raw, gr->up_len, &rep) != HD_OK || rep.status < 100 || rep.status > 599)
+	else if (hd_reply_decode(raw, gr->up_len, &rep) != HD_OK || rep.status < 100
+	    || rep.status > 599)
 		upstream_error(gr, "bad_reply", 502, "sent a malformed reply");
 	else {
 		reply_headers_copy(gr, &rep);
 		gw_reply_send(gr, rep.status,
-			      rep.body_len == 0 ? NULL
-			      : rep.status >= 400 ? "application/problem+json"
-						  : "application/json",
-			      rep.body, rep.body_len);
+		    rep.body_len == 0       ? NULL
+		        : rep.status >= 400 ? "application/problem+json"
+		                            : "application/json",
+		    rep.body, rep.body_len);
 	}
 	hd_rpc_free(raw);
 }
@@ -200,8 +202,8 @@ void gw_upstream_forward(gw_req *gr)
 		gw_reply_problem(gr, 500, "cannot encode the request envelope");
 		goto done;
 	}
-	hd_err err = hd_rpc_client_call(c, msg, len, (int)gr->loop->gw->cfg.upstream_timeout_ms,
-					forward_reply_cb, gr);
+	hd_err err = hd_rpc_client_call(
+	    c, msg, len, (int)gr->loop->gw->cfg.upstream_timeout_ms, forward_reply_cb, gr);
 	if (err != HD_OK)
 		upstream_error(gr, "unavailable", 503, "is unavailable");
 done:

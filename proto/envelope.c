@@ -47,8 +47,8 @@ static bool env_add_kvs(cJSON *obj, const char *key, const hd_envelope_kv *kvs, 
 	if (map == NULL)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		if (strnlen(kvs[i].name, sizeof kvs[i].name) == sizeof kvs[i].name ||
-		    strnlen(kvs[i].value, sizeof kvs[i].value) == sizeof kvs[i].value)
+		if (strnlen(kvs[i].name, sizeof kvs[i].name) == sizeof kvs[i].name
+		    || strnlen(kvs[i].value, sizeof kvs[i].value) == sizeof kvs[i].value)
 			return false;
 		if (cJSON_AddStringToObject(map, kvs[i].name, kvs[i].value) == NULL)
 			return false;
@@ -92,25 +92,25 @@ static hd_err env_finish(cJSON *hdr, const char *body, size_t body_len, char **o
 
 hd_err hd_envelope_encode(const hd_envelope *e, char **out, size_t *len)
 {
-	if (e->nparams > HD_ENVELOPE_MAX_PARAMS || e->nheaders > HD_ENVELOPE_MAX_HEADERS ||
-	    (e->body == NULL && e->body_len > 0) || strnlen(e->op, sizeof e->op) == 0)
+	if (e->nparams > HD_ENVELOPE_MAX_PARAMS || e->nheaders > HD_ENVELOPE_MAX_HEADERS
+	    || (e->body == NULL && e->body_len > 0) || strnlen(e->op, sizeof e->op) == 0)
 		return HD_ERR_INVALID;
 	cJSON *hdr = cJSON_CreateObject();
 	if (hdr == NULL)
 		return HD_ERR_NOMEM;
-	bool ok = cJSON_AddNumberToObject(hdr, "v", HD_ENVELOPE_VERSION) != NULL &&
-		  env_add_str(hdr, "op", e->op, sizeof e->op) &&
-		  env_add_str(hdr, "rid", e->request_id, sizeof e->request_id) &&
-		  env_add_str(hdr, "tid", e->tenant_id, sizeof e->tenant_id) &&
-		  env_add_str(hdr, "uid", e->user_id, sizeof e->user_id) &&
-		  env_add_str(hdr, "role", e->role, sizeof e->role) &&
-		  env_add_str(hdr, "jti", e->token_id, sizeof e->token_id) &&
-		  env_add_num(hdr, "jexp", e->token_exp) &&
-		  env_add_str(hdr, "ip", e->client_ip, sizeof e->client_ip) &&
-		  env_add_num(hdr, "deadline", e->deadline_ms) &&
-		  env_add_str(hdr, "query", e->query, sizeof e->query) &&
-		  env_add_kvs(hdr, "params", e->params, e->nparams) &&
-		  env_add_kvs(hdr, "headers", e->headers, e->nheaders);
+	bool ok = cJSON_AddNumberToObject(hdr, "v", HD_ENVELOPE_VERSION) != NULL
+	    && env_add_str(hdr, "op", e->op, sizeof e->op)
+	    && env_add_str(hdr, "rid", e->request_id, sizeof e->request_id)
+	    && env_add_str(hdr, "tid", e->tenant_id, sizeof e->tenant_id)
+	    && env_add_str(hdr, "uid", e->user_id, sizeof e->user_id)
+	    && env_add_str(hdr, "role", e->role, sizeof e->role)
+	    && env_add_str(hdr, "jti", e->token_id, sizeof e->token_id)
+	    && env_add_num(hdr, "jexp", e->token_exp)
+	    && env_add_str(hdr, "ip", e->client_ip, sizeof e->client_ip)
+	    && env_add_num(hdr, "deadline", e->deadline_ms)
+	    && env_add_str(hdr, "query", e->query, sizeof e->query)
+	    && env_add_kvs(hdr, "params", e->params, e->nparams)
+	    && env_add_kvs(hdr, "headers", e->headers, e->nheaders);
 	hd_err err = ok ? env_finish(hdr, e->body, e->body_len, out, len) : HD_ERR_INVALID;
 	cJSON_Delete(hdr);
 	return err;
@@ -118,15 +118,15 @@ hd_err hd_envelope_encode(const hd_envelope *e, char **out, size_t *len)
 
 hd_err hd_reply_encode(const hd_reply *r, char **out, size_t *len)
 {
-	if (r->status < 100 || r->status > 599 || r->nheaders > HD_ENVELOPE_MAX_HEADERS ||
-	    (r->body == NULL && r->body_len > 0))
+	if (r->status < 100 || r->status > 599 || r->nheaders > HD_ENVELOPE_MAX_HEADERS
+	    || (r->body == NULL && r->body_len > 0))
 		return HD_ERR_INVALID;
 	cJSON *hdr = cJSON_CreateObject();
 	if (hdr == NULL)
 		return HD_ERR_NOMEM;
-	bool ok = cJSON_AddNumberToObject(hdr, "v", HD_ENVELOPE_VERSION) != NULL &&
-		  cJSON_AddNumberToObject(hdr, "status", r->status) != NULL &&
-		  env_add_kvs(hdr, "headers", r->headers, r->nheaders);
+	bool ok = cJSON_AddNumberToObject(hdr, "v", HD_ENVELOPE_VERSION) != NULL
+	    && cJSON_AddNumberToObject(hdr, "status", r->status) != NULL
+	    && env_add_kvs(hdr, "headers", r->headers, r->nheaders);
 	hd_err err = ok ? env_finish(hdr, r->body, r->body_len, out, len) : HD_ERR_INVALID;
 	cJSON_Delete(hdr);
 	return err;
@@ -203,8 +203,8 @@ static bool env_get_version(const cJSON *obj, int *out)
 	return true;
 }
 
-static bool env_get_kvs(const cJSON *obj, const char *key, hd_envelope_kv *kvs, size_t max,
-			size_t *n)
+static bool env_get_kvs(
+    const cJSON *obj, const char *key, hd_envelope_kv *kvs, size_t max, size_t *n)
 {
 	const cJSON *map = cJSON_GetObjectItemCaseSensitive(obj, key);
 	*n = 0;
@@ -213,8 +213,8 @@ static bool env_get_kvs(const cJSON *obj, const char *key, hd_envelope_kv *kvs, 
 	if (!cJSON_IsObject(map))
 		return false;
 	for (const cJSON *it = map->child; it != NULL; it = it->next) {
-		if (*n == max || it->string == NULL || !cJSON_IsString(it) ||
-		    it->valuestring == NULL)
+		if (*n == max || it->string == NULL || !cJSON_IsString(it)
+		    || it->valuestring == NULL)
 			return false;
 		size_t nl = strlen(it->string), vl = strlen(it->valuestring);
 		if (nl == 0 || nl >= sizeof kvs[0].name || vl >= sizeof kvs[0].value)
@@ -228,19 +228,18 @@ static bool env_get_kvs(const cJSON *obj, const char *key, hd_envelope_kv *kvs, 
 
 static bool env_read_request(const cJSON *h, hd_envelope *e)
 {
-	return env_get_version(h, &e->version) && env_get_str(h, "op", e->op, sizeof e->op) &&
-	       e->op[0] != '\0' &&
-	       env_get_str(h, "rid", e->request_id, sizeof e->request_id) &&
-	       env_get_str(h, "tid", e->tenant_id, sizeof e->tenant_id) &&
-	       env_get_str(h, "uid", e->user_id, sizeof e->user_id) &&
-	       env_get_str(h, "role", e->role, sizeof e->role) &&
-	       env_get_str(h, "jti", e->token_id, sizeof e->token_id) &&
-	       env_get_int(h, "jexp", INT64_MAX, &e->token_exp) &&
-	       env_get_str(h, "ip", e->client_ip, sizeof e->client_ip) &&
-	       env_get_int(h, "deadline", INT64_MAX, &e->deadline_ms) &&
-	       env_get_str(h, "query", e->query, sizeof e->query) &&
-	       env_get_kvs(h, "params", e->params, HD_ENVELOPE_MAX_PARAMS, &e->nparams) &&
-	       env_get_kvs(h, "headers", e->headers, HD_ENVELOPE_MAX_HEADERS, &e->nheaders);
+	return env_get_version(h, &e->version) && env_get_str(h, "op", e->op, sizeof e->op)
+	    && e->op[0] != '\0' && env_get_str(h, "rid", e->request_id, sizeof e->request_id)
+	    && env_get_str(h, "tid", e->tenant_id, sizeof e->tenant_id)
+	    && env_get_str(h, "uid", e->user_id, sizeof e->user_id)
+	    && env_get_str(h, "role", e->role, sizeof e->role)
+	    && env_get_str(h, "jti", e->token_id, sizeof e->token_id)
+	    && env_get_int(h, "jexp", INT64_MAX, &e->token_exp)
+	    && env_get_str(h, "ip", e->client_ip, sizeof e->client_ip)
+	    && env_get_int(h, "deadline", INT64_MAX, &e->deadline_ms)
+	    && env_get_str(h, "query", e->query, sizeof e->query)
+	    && env_get_kvs(h, "params", e->params, HD_ENVELOPE_MAX_PARAMS, &e->nparams)
+	    && env_get_kvs(h, "headers", e->headers, HD_ENVELOPE_MAX_HEADERS, &e->nheaders);
 }
 
 hd_err hd_envelope_decode(const char *buf, size_t len, hd_envelope *e)
@@ -271,9 +270,9 @@ hd_err hd_reply_decode(const char *buf, size_t len, hd_reply *r)
 	hd_err err = env_open(buf, len, &h, &at);
 	if (err != HD_OK)
 		return err;
-	bool ok = env_get_version(h, &r->version) && env_get_int(h, "status", 599, &status) &&
-		  status >= 100 &&
-		  env_get_kvs(h, "headers", r->headers, HD_ENVELOPE_MAX_HEADERS, &r->nheaders);
+	bool ok = env_get_version(h, &r->version) && env_get_int(h, "status", 599, &status)
+	    && status >= 100
+	    && env_get_kvs(h, "headers", r->headers, HD_ENVELOPE_MAX_HEADERS, &r->nheaders);
 	cJSON_Delete(h);
 	if (!ok) {
 		memset(r, 0, sizeof *r);
@@ -304,8 +303,8 @@ const char *hd_envelope_header(const hd_envelope *e, const char *name)
 }
 
 /* Appends (name, value) to kvs[*n] when both fit; lower-cases when asked. */
-static hd_err env_kv_add(hd_envelope_kv *kvs, size_t max, size_t *n, const char *name,
-			 const char *value, bool lower)
+static hd_err env_kv_add(
+    hd_envelope_kv *kvs, size_t max, size_t *n, const char *name, const char *value, bool lower)
 {
 	size_t nl = strlen(name), vl = strlen(value);
 	if (nl == 0)

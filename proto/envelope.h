@@ -24,19 +24,20 @@ typedef struct hd_envelope_kv {
  * means absent. body points into the decoded buffer (not copied). */
 typedef struct hd_envelope {
 	int version;
-	char op[64];          /* "auth.login" */
+	char op[64]; /* "auth.login" */
 	char request_id[129];
-	char tenant_id[37];   /* from the verified token; empty on public routes */
+	char tenant_id[37]; /* from the verified token; empty on public routes */
 	char user_id[37];
 	char role[32];
-	char token_id[64];    /* jti of the access token used */
-	int64_t token_exp;    /* its exp (unix seconds), 0 if none */
+	char token_id[64]; /* jti of the access token used */
+	int64_t token_exp; /* its exp (unix seconds), 0 if none */
 	char client_ip[64];
-	int64_t deadline_ms;  /* unix epoch milliseconds */
-	char query[2048];     /* raw query string, without '?' */
+	int64_t deadline_ms; /* unix epoch milliseconds */
+	char query[2048]; /* raw query string, without '?' */
 	hd_envelope_kv params[HD_ENVELOPE_MAX_PARAMS]; /* path parameters */
 	size_t nparams;
-	hd_envelope_kv headers[HD_ENVELOPE_MAX_HEADERS]; /* forwarded request headers, lower-case names */
+	hd_envelope_kv
+	    headers[HD_ENVELOPE_MAX_HEADERS]; /* forwarded request headers, lower-case names */
 	size_t nheaders;
 	const char *body;
 	size_t body_len;

@@ -34,7 +34,7 @@ static size_t bus_max_msg(void)
 /* ---- forwarder ---- */
 
 struct hd_bus_forwarder {
-	nng_socket in;  /* raw SUB: publishers dial it */
+	nng_socket in; /* raw SUB: publishers dial it */
 	nng_socket out; /* raw PUB: subscribers dial it */
 	pthread_t thread;
 };
@@ -63,9 +63,9 @@ hd_err hd_bus_forwarder_start(hd_bus_forwarder **out, const char *sub_url, const
 	if ((rv = nng_pub0_open_raw(&f->out)) != 0)
 		goto fail_in;
 	op = "socket options";
-	if ((rv = nng_socket_set_size(f->in, NNG_OPT_RECVMAXSZ, bus_max_msg())) != 0 ||
-	    (rv = nng_socket_set_int(f->in, NNG_OPT_RECVBUF, BUS_QUEUE)) != 0 ||
-	    (rv = nng_socket_set_int(f->out, NNG_OPT_SENDBUF, BUS_QUEUE)) != 0)
+	if ((rv = nng_socket_set_size(f->in, NNG_OPT_RECVMAXSZ, bus_max_msg())) != 0
+	    || (rv = nng_socket_set_int(f->in, NNG_OPT_RECVBUF, BUS_QUEUE)) != 0
+	    || (rv = nng_socket_set_int(f->out, NNG_OPT_SENDBUF, BUS_QUEUE)) != 0)
 		goto fail_out;
 	op = sub_url;
 	if ((rv = nng_listen(f->in, sub_url, NULL, 0)) != 0)
@@ -83,7 +83,8 @@ fail_out:
 fail_in:
 	nng_close(f->in);
 fail:
-	hd_log_error("bus: forwarder start failed at %s: %s", op, rv > 0 && rv < 1000 ? nng_strerror(rv) : "error");
+	hd_log_error("bus: forwarder start failed at %s: %s", op,
+	    rv > 0 && rv < 1000 ? nng_strerror(rv) : "error");
 	free(f);
 	return rv == NNG_EADDRINUSE ? HD_ERR_UNAVAILABLE : HD_ERR_IO;
 }
@@ -108,9 +109,9 @@ struct hd_bus_pub {
 static hd_err bus_dial(nng_socket sock, const char *url)
 {
 	int rv;
-	if ((rv = nng_socket_set_ms(sock, NNG_OPT_RECONNMINT, 50)) != 0 ||
-	    (rv = nng_socket_set_ms(sock, NNG_OPT_RECONNMAXT, 1000)) != 0 ||
-	    (rv = nng_dial(sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+	if ((rv = nng_socket_set_ms(sock, NNG_OPT_RECONNMINT, 50)) != 0
+	    || (rv = nng_socket_set_ms(sock, NNG_OPT_RECONNMAXT, 1000)) != 0
+	    || (rv = nng_dial(sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
 		hd_log_error("bus: cannot dial %s: %s", url, nng_strerror(rv));
 		return HD_ERR_INVALID;
 	}
@@ -221,8 +222,8 @@ static hd_err bus_sub_subscribe(nng_socket sock, const char *prefixes)
 	do {
 		size_t n = strcspn(p, ",");
 		if (n > 0 || !any) {
-			if (n > BUS_MAX_TYPE ||
-			    nng_socket_set(sock, NNG_OPT_SUB_SUBSCRIBE, p, n) != 0)
+			if (n > BUS_MAX_TYPE
+			    || nng_socket_set(sock, NNG_OPT_SUB_SUBSCRIBE, p, n) != 0)
 				return HD_ERR_INVALID;
 			any = true;
 		}
@@ -231,8 +232,8 @@ static hd_err bus_sub_subscribe(nng_socket sock, const char *prefixes)
 	return HD_OK;
 }
 
-hd_err hd_bus_sub_open(hd_bus_sub **out, const char *url, const char *prefixes, hd_bus_event_cb cb,
-		       void *arg)
+hd_err hd_bus_sub_open(
+    hd_bus_sub **out, const char *url, const char *prefixes, hd_bus_event_cb cb, void *arg)
 {
 	if (url == NULL || *url == '\0' || cb == NULL)
 		return HD_ERR_INVALID;
@@ -244,8 +245,8 @@ hd_err hd_bus_sub_open(hd_bus_sub **out, const char *url, const char *prefixes, 
 	hd_err err = HD_ERR_IO;
 	if (nng_sub0_open(&s->sock) != 0)
 		goto fail;
-	if (nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, bus_max_msg()) != 0 ||
-	    nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, BUS_QUEUE) != 0)
+	if (nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, bus_max_msg()) != 0
+	    || nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, BUS_QUEUE) != 0)
 		goto fail_sock;
 	if ((err = bus_sub_subscribe(s->sock, prefixes)) != HD_OK)
 		goto fail_sock;

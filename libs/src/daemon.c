@@ -102,7 +102,7 @@ static hd_err daemon_worker_init(hd_worker *wk, void *arg)
 		err = spec->worker_init(&w->dw);
 	bool service_ok = err == HD_OK;
 	if (err == HD_OK) {
-		struct timeval tv = {0, DAEMON_PROBE_MS * 1000};
+		struct timeval tv = { 0, DAEMON_PROBE_MS * 1000 };
 		w->probe = event_new(base, -1, EV_PERSIST, daemon_probe_cb, w);
 		if (w->probe == NULL || event_add(w->probe, &tv) != 0)
 			err = HD_ERR_NOMEM;
@@ -145,8 +145,10 @@ static void daemon_dispatch(hd_rpc_request *req, void *arg)
 
 void hd_daemon_reply_json(hd_rpc_request *req, int status, const char *json, size_t len, ...)
 {
-	hd_reply r = {.version = HD_ENVELOPE_VERSION, .status = status, .body = json,
-		      .body_len = json != NULL ? len : 0};
+	hd_reply r = { .version = HD_ENVELOPE_VERSION,
+		.status = status,
+		.body = json,
+		.body_len = json != NULL ? len : 0 };
 	va_list ap;
 	va_start(ap, len);
 	for (const char *name = va_arg(ap, const char *); name != NULL;
@@ -159,13 +161,13 @@ void hd_daemon_reply_json(hd_rpc_request *req, int status, const char *json, siz
 	hd_rpc_request_reply(req, &r);
 }
 
-void hd_daemon_reply_problem(hd_rpc_request *req, int status, const char *detail,
-			     const hd_field_errors *errs)
+void hd_daemon_reply_problem(
+    hd_rpc_request *req, int status, const char *detail, const hd_field_errors *errs)
 {
 	const hd_envelope *env = hd_rpc_request_envelope(req);
 	size_t len = 0;
-	char *body = hd_problem_json(status, detail, env->request_id[0] ? env->request_id : NULL,
-				     errs, &len);
+	char *body = hd_problem_json(
+	    status, detail, env->request_id[0] ? env->request_id : NULL, errs, &len);
 	static const char fallback[] = "{\"title\":\"Internal Server Error\",\"status\":500}";
 	if (body == NULL)
 		hd_daemon_reply_json(req, 500, fallback, sizeof fallback - 1, NULL);
@@ -176,8 +178,8 @@ void hd_daemon_reply_problem(hd_rpc_request *req, int status, const char *detail
 
 /* ---- admin HTTP ---- */
 
-static void daemon_http_send(struct evhttp_request *hr, int status, const char *type,
-			     const char *body, size_t len)
+static void daemon_http_send(
+    struct evhttp_request *hr, int status, const char *type, const char *body, size_t len)
 {
 	struct evbuffer *out = evhttp_request_get_output_buffer(hr);
 	evhttp_add_header(evhttp_request_get_output_headers(hr), "Content-Type", type);
@@ -203,8 +205,9 @@ static void daemon_healthz_cb(struct evhttp_request *hr, void *arg)
 	char body[256];
 	if (!daemon_http_get_only(hr))
 		return;
-	int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"service\":\"%s\",\"version\":\"%s\"}",
-			 d->spec->name, d->spec->version != NULL ? d->spec->version : "");
+	int n = snprintf(body, sizeof body,
+	    "{\"status\":\"ok\",\"service\":\"%s\",\"version\":\"%s\"}", d->spec->name,
+	    d->spec->version != NULL ? d->spec->version : "");
 	daemon_http_send(hr, 200, "application/json", body, (size_t)n);
 }
 
@@ -226,8 +229,8 @@ static void daemon_readyz_cb(struct evhttp_request *hr, void *arg)
 	}
 	char body[128];
 	int n = snprintf(body, sizeof body, "{\"status\":\"unavailable\",\"failing\":[%s%s%s]}",
-			 db_ok ? "" : "\"postgres\"", !db_ok && !redis_ok ? "," : "",
-			 redis_ok ? "" : "\"redis\"");
+	    db_ok ? "" : "\"postgres\"", !db_ok && !redis_ok ? "," : "",
+	    redis_ok ? "" : "\"redis\"");
 	daemon_http_send(hr, 503, "application/json", body, (size_t)n);
 }
 
@@ -242,11 +245,12 @@ static void daemon_metrics_cb(struct evhttp_request *hr, void *arg)
 	if (text != NULL)
 		evbuffer_add(out, text, len);
 	free(text);
-	evbuffer_add_printf(out, "# HELP hd_build_info Build information.\n# TYPE hd_build_info gauge\n"
-				 "hd_build_info{service=\"%s\",version=\"%s\"} 1\n",
-			    d->spec->name, d->spec->version != NULL ? d->spec->version : "");
-	evhttp_add_header(evhttp_request_get_output_headers(hr), "Content-Type",
-			  "text/plain; version=0.0.4");
+	evbuffer_add_printf(out,
+	    "# HELP hd_build_info Build information.\n# TYPE hd_build_info gauge\n"
+	    "hd_build_info{service=\"%s\",version=\"%s\"} 1\n",
+	    d->spec->name, d->spec->version != NULL ? d->spec->version : "");
+	evhttp_add_header(
+	    evhttp_request_get_output_headers(hr), "Content-Type", "text/plain; version=0.0.4");
 	evhttp_send_reply(hr, 200, "OK", NULL);
 }
 
@@ -294,8 +298,8 @@ static hd_err daemon_signals_start(daemon_state *d)
 	signal(SIGPIPE, SIG_IGN);
 	d->sigterm = evsignal_new(d->base, SIGTERM, daemon_signal_cb, d);
 	d->sigint = evsignal_new(d->base, SIGINT, daemon_signal_cb, d);
-	if (d->sigterm == NULL || d->sigint == NULL || event_add(d->sigterm, NULL) != 0 ||
-	    event_add(d->sigint, NULL) != 0)
+	if (d->sigterm == NULL || d->sigint == NULL || event_add(d->sigterm, NULL) != 0
+	    || event_add(d->sigint, NULL) != 0)
 		return HD_ERR_INTERNAL;
 	return HD_OK;
 }
@@ -309,8 +313,8 @@ static hd_err daemon_pools_start(daemon_state *d)
 	hd_err err = hd_cpu_pool_create(&g_cpu_pool, (int)cpu);
 	if (err != HD_OK)
 		return err;
-	return hd_worker_pool_create(&d->workers, (int)nworkers, daemon_worker_init,
-				     daemon_worker_fini, d);
+	return hd_worker_pool_create(
+	    &d->workers, (int)nworkers, daemon_worker_init, daemon_worker_fini, d);
 }
 
 static hd_err daemon_rpc_start(daemon_state *d)
@@ -321,8 +325,8 @@ static hd_err daemon_rpc_start(daemon_state *d)
 	if (nctx < 0)
 		return HD_ERR_INVALID;
 	const char *url = hd_config_str(d->spec->listen_url_setting);
-	hd_err err = hd_rpc_server_start(&d->rpc, url, (int)nctx, d->workers, daemon_dispatch,
-					 (void *)d->spec);
+	hd_err err = hd_rpc_server_start(
+	    &d->rpc, url, (int)nctx, d->workers, daemon_dispatch, (void *)d->spec);
 	if (err == HD_OK)
 		hd_log_info("rpc: listening on %s", url);
 	return err;
@@ -330,7 +334,7 @@ static hd_err daemon_rpc_start(daemon_state *d)
 
 static int daemon_run(const hd_daemon_spec *spec)
 {
-	daemon_state d = {.spec = spec};
+	daemon_state d = { .spec = spec };
 	bool started = false;
 	int code = 1;
 	const char *step = "event_base_new";

@@ -28,12 +28,12 @@
 
 #include "hd/log.h"
 
-#define DB_WAIT_MS 2000          /* how long a batch waits for a connection */
+#define DB_WAIT_MS 2000 /* how long a batch waits for a connection */
 #define DB_BACKOFF_MIN_MS 100
 #define DB_BACKOFF_MAX_MS 2000
 #define DB_CONNECT_TIMEOUT_MS 5000
 #define DB_MAX_CONNS 64
-#define DB_MAX_PREPARED 512      /* distinct statements prepared; others run unnamed */
+#define DB_MAX_PREPARED 512 /* distinct statements prepared; others run unnamed */
 #define DB_MAX_STEPS (2 * HD_DB_MAX_STMTS + 2)
 
 static const char db_tenant_sql[] = "SELECT set_config('app.tenant_id', $1, true)";
@@ -45,15 +45,15 @@ enum { STEP_PREPARE, STEP_TENANT, STEP_STMT };
 
 typedef struct db_step {
 	uint8_t kind;
-	int8_t stmt;   /* caller's statement index, -1 for the tenant */
-	int16_t prep;  /* cache id, -1 when unnamed */
+	int8_t stmt; /* caller's statement index, -1 for the tenant */
+	int16_t prep; /* cache id, -1 when unnamed */
 } db_step;
 
 struct hd_db_result {
 	int nstmts;
 	PGresult *res[HD_DB_MAX_STMTS]; /* per statement, owned */
-	int failed;                     /* failed statement, -1 if none */
-	PGresult *err_res;              /* the failing result (owned unless in res[]) */
+	int failed; /* failed statement, -1 if none */
+	PGresult *err_res; /* the failing result (owned unless in res[]) */
 	bool err_owned;
 };
 
@@ -61,14 +61,14 @@ typedef struct db_batch {
 	struct db_batch *next;
 	hd_db_cb cb;
 	void *arg;
-	const char *tenant;          /* into the batch's own allocation */
+	const char *tenant; /* into the batch's own allocation */
 	int nstmts;
 	hd_db_stmt stmts[HD_DB_MAX_STMTS];
 	db_step steps[DB_MAX_STEPS];
 	int nsteps;
-	int rstep;                   /* step whose results are being read */
-	bool failed;                 /* a step failed (first failure recorded) */
-	struct timeval deadline;     /* while waiting for a connection */
+	int rstep; /* step whose results are being read */
+	bool failed; /* a step failed (first failure recorded) */
+	struct timeval deadline; /* while waiting for a connection */
 	hd_db_result result;
 } db_batch;
 
@@ -83,19 +83,19 @@ typedef struct db_conn {
 	hd_db *db;
 	int index;
 	int state;
-	bool broken;                 /* a send failed; torn down from the loop */
+	bool broken; /* a send failed; torn down from the loop */
 	PGconn *pg;
-	struct event *io;            /* connecting: one-shot; up: persistent read */
-	struct event *wr;            /* up: one-shot write when PQflush returned 1 */
-	struct event *retry;         /* backoff timer */
+	struct event *io; /* connecting: one-shot; up: persistent read */
+	struct event *wr; /* up: one-shot write when PQflush returned 1 */
+	struct event *retry; /* backoff timer */
 	int backoff_ms;
-	uint8_t *prep;               /* PREP_* per cache id */
+	uint8_t *prep; /* PREP_* per cache id */
 	db_queue inflight;
 } db_conn;
 
 typedef struct db_cache_entry {
-	const char *key;             /* caller's pointer */
-	char *sql;                   /* copy of the text */
+	const char *key; /* caller's pointer */
+	char *sql; /* copy of the text */
 	int id;
 } db_cache_entry;
 
@@ -104,11 +104,11 @@ struct hd_db {
 	char *url;
 	int nconns;
 	db_conn *conns;
-	db_queue waiting;            /* no connection up yet */
+	db_queue waiting; /* no connection up yet */
 	struct event *wait_timer;
-	struct event *deferred;      /* tears down connections marked broken */
+	struct event *deferred; /* tears down connections marked broken */
 	bool closing;
-	db_cache_entry *cache;       /* open addressing, 2 * DB_MAX_PREPARED slots */
+	db_cache_entry *cache; /* open addressing, 2 * DB_MAX_PREPARED slots */
 	int ncached;
 };
 
@@ -153,8 +153,8 @@ hd_err hd_db_err_from_sqlstate(const char *state)
 {
 	if (state == NULL || strlen(state) != 5)
 		return HD_ERR_INTERNAL;
-	if (!strcmp(state, "23505") || !strcmp(state, "23503") || !strcmp(state, "40001") ||
-	    !strcmp(state, "40P01"))
+	if (!strcmp(state, "23505") || !strcmp(state, "23503") || !strcmp(state, "40001")
+	    || !strcmp(state, "40P01"))
 		return HD_ERR_CONFLICT;
 	if (!strcmp(state, "23502") || !strcmp(state, "23514") || !strncmp(state, "22", 2))
 		return HD_ERR_VALIDATION;
@@ -195,7 +195,7 @@ static int db_cache_id(hd_db *db, const char *sql)
 	char *copy = strdup(sql);
 	if (copy == NULL)
 		return -1;
-	db->cache[i] = (db_cache_entry){sql, copy, db->ncached};
+	db->cache[i] = (db_cache_entry) { sql, copy, db->ncached };
 	return db->ncached++;
 }
 
@@ -229,7 +229,7 @@ static void db_queue_fail(db_queue *q, hd_err err)
 	db_queue local = *q;
 	db_batch *b;
 
-	*q = (db_queue){0};
+	*q = (db_queue) { 0 };
 	while ((b = db_queue_pop(&local)) != NULL) {
 		b->result.failed = -1;
 		if (b->result.err_owned)
@@ -270,22 +270,22 @@ static void db_retry_cb(evutil_socket_t fd, short what, void *arg)
 static void db_conn_fail(db_conn *c, const char *why)
 {
 	hd_db *db = c->db;
-	struct timeval tv = {c->backoff_ms / 1000, (c->backoff_ms % 1000) * 1000};
+	struct timeval tv = { c->backoff_ms / 1000, (c->backoff_ms % 1000) * 1000 };
 
 	char msg[256];
 	size_t n = 0;
 
-	for (; why[n] && n < sizeof(msg) - 1; n++) /* libpq messages span lines */
+	for (; n < sizeof(msg) - 1 && why[n]; n++) /* libpq messages span lines */
 		msg[n] = why[n] == '\n' || why[n] == '\t' ? ' ' : why[n];
 	while (n > 0 && msg[n - 1] == ' ')
 		n--;
 	msg[n] = '\0';
-	hd_log_warn("db: connection %d lost (%s), retrying in %d ms", c->index, msg,
-		    c->backoff_ms);
+	hd_log_warn("db: connection %d lost (%s), retrying in %d ms", c->index, msg, c->backoff_ms);
 	c->state = CONN_DOWN;
 	db_conn_close(c);
 	evtimer_add(c->retry, &tv);
-	c->backoff_ms = c->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS : c->backoff_ms * 2;
+	c->backoff_ms
+	    = c->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS : c->backoff_ms * 2;
 	db_queue_fail(&c->inflight, db->closing ? HD_ERR_CLOSED : HD_ERR_UNAVAILABLE);
 }
 
@@ -342,7 +342,7 @@ static void db_conn_poll_cb(evutil_socket_t fd, short what, void *arg);
 /* Drives PQconnectPoll one step and waits on what it asks for. */
 static void db_conn_poll(db_conn *c, PostgresPollingStatusType st)
 {
-	struct timeval tv = {DB_CONNECT_TIMEOUT_MS / 1000, 0};
+	struct timeval tv = { DB_CONNECT_TIMEOUT_MS / 1000, 0 };
 	short ev;
 
 	if (st == PGRES_POLLING_OK) {
@@ -439,7 +439,8 @@ static void db_batch_complete(db_conn *c)
 
 	if (b->failed) {
 		const char *state = b->result.err_res
-			? PQresultErrorField(b->result.err_res, PG_DIAG_SQLSTATE) : NULL;
+		    ? PQresultErrorField(b->result.err_res, PG_DIAG_SQLSTATE)
+		    : NULL;
 		err = hd_db_err_from_sqlstate(state);
 	} else if (b->rstep < b->nsteps) {
 		err = HD_ERR_INTERNAL; /* results missing: protocol surprise */
@@ -454,8 +455,8 @@ static bool db_conn_read(db_conn *c)
 		return false;
 	int idle = 0; /* NULLs seen while only the sync was due */
 
-	while (c->inflight.head != NULL && !c->broken && PQstatus(c->pg) == CONNECTION_OK &&
-	       !PQisBusy(c->pg)) {
+	while (c->inflight.head != NULL && !c->broken && PQstatus(c->pg) == CONNECTION_OK
+	    && !PQisBusy(c->pg)) {
 		db_batch *b = c->inflight.head;
 		PGresult *res = PQgetResult(c->pg);
 		if (res == NULL) {
@@ -492,8 +493,8 @@ static void db_stmt_name(char *buf, size_t size, int id)
 }
 
 /* Adds a prepare step for sql when c does not have it yet; returns its id. */
-static int db_send_prepare(db_conn *c, db_batch *b, const char *sql, int nparams, int stmt,
-			   bool *ok)
+static int db_send_prepare(
+    db_conn *c, db_batch *b, const char *sql, int nparams, int stmt, bool *ok)
 {
 	int id = db_cache_id(c->db, sql);
 	char name[16];
@@ -504,12 +505,11 @@ static int db_send_prepare(db_conn *c, db_batch *b, const char *sql, int nparams
 	if (!PQsendPrepare(c->pg, name, sql, nparams, NULL))
 		*ok = false;
 	c->prep[id] = PREP_PENDING;
-	b->steps[b->nsteps++] = (db_step){STEP_PREPARE, (int8_t)stmt, (int16_t)id};
+	b->steps[b->nsteps++] = (db_step) { STEP_PREPARE, (int8_t)stmt, (int16_t)id };
 	return id;
 }
 
-static int db_send_one(db_conn *c, const char *sql, int id, int nparams,
-		       const char *const *params)
+static int db_send_one(db_conn *c, const char *sql, int id, int nparams, const char *const *params)
 {
 	char name[16];
 
@@ -533,12 +533,12 @@ static void db_conn_send(db_conn *c, db_batch *b)
 		ids[i] = db_send_prepare(c, b, b->stmts[i].sql, b->stmts[i].nparams, i, &ok);
 	if (b->tenant) {
 		ok = ok && db_send_one(c, db_tenant_sql, tenant_id, 1, &b->tenant);
-		b->steps[b->nsteps++] = (db_step){STEP_TENANT, -1, (int16_t)tenant_id};
+		b->steps[b->nsteps++] = (db_step) { STEP_TENANT, -1, (int16_t)tenant_id };
 	}
 	for (int i = 0; i < b->nstmts; i++) {
 		const hd_db_stmt *s = &b->stmts[i];
 		ok = ok && db_send_one(c, s->sql, ids[i], s->nparams, s->params);
-		b->steps[b->nsteps++] = (db_step){STEP_STMT, (int8_t)i, (int16_t)ids[i]};
+		b->steps[b->nsteps++] = (db_step) { STEP_STMT, (int8_t)i, (int16_t)ids[i] };
 	}
 	ok = ok && PQpipelineSync(c->pg);
 	db_queue_push(&c->inflight, b);
@@ -582,7 +582,7 @@ static void db_wait_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	event_base_gettimeofday_cached(db->base, &now);
 	while (db->waiting.head != NULL && !timercmp(&db->waiting.head->deadline, &now, >)) {
-		db_queue expired = {0};
+		db_queue expired = { 0 };
 		db_queue_push(&expired, db_queue_pop(&db->waiting));
 		db_queue_fail(&expired, HD_ERR_UNAVAILABLE);
 	}
@@ -594,7 +594,7 @@ static void db_wait_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 static void db_wait(hd_db *db, db_batch *b)
 {
-	struct timeval now, wait = {DB_WAIT_MS / 1000, (DB_WAIT_MS % 1000) * 1000};
+	struct timeval now, wait = { DB_WAIT_MS / 1000, (DB_WAIT_MS % 1000) * 1000 };
 
 	event_base_gettimeofday_cached(db->base, &now);
 	timeradd(&now, &wait, &b->deadline);
@@ -626,7 +626,7 @@ static db_batch *db_batch_copy(const char *tenant, const hd_db_stmt *stmts, int 
 		text += strlen(tenant) + 1;
 	}
 	for (int i = 0; i < nstmts; i++) {
-		b->stmts[i] = (hd_db_stmt){stmts[i].sql, stmts[i].nparams, ptrs};
+		b->stmts[i] = (hd_db_stmt) { stmts[i].sql, stmts[i].nparams, ptrs };
 		for (int j = 0; j < stmts[i].nparams; j++) {
 			const char *p = stmts[i].params[j];
 			*ptrs++ = p ? memcpy(text, p, strlen(p) + 1) : NULL;
@@ -644,16 +644,16 @@ static bool db_stmts_valid(const hd_db_stmt *stmts, int nstmts)
 	if (stmts == NULL || nstmts < 1 || nstmts > HD_DB_MAX_STMTS)
 		return false;
 	for (int i = 0; i < nstmts; i++) {
-		if (stmts[i].sql == NULL || stmts[i].nparams < 0 ||
-		    stmts[i].nparams > HD_DB_MAX_PARAMS ||
-		    (stmts[i].nparams > 0 && stmts[i].params == NULL))
+		if (stmts[i].sql == NULL || stmts[i].nparams < 0
+		    || stmts[i].nparams > HD_DB_MAX_PARAMS
+		    || (stmts[i].nparams > 0 && stmts[i].params == NULL))
 			return false;
 	}
 	return true;
 }
 
-hd_err hd_db_run(hd_db *db, const char *tenant_id, const hd_db_stmt *stmts, int nstmts,
-		 hd_db_cb cb, void *arg)
+hd_err hd_db_run(
+    hd_db *db, const char *tenant_id, const hd_db_stmt *stmts, int nstmts, hd_db_cb cb, void *arg)
 {
 	db_batch *b;
 	db_conn *c;
@@ -716,8 +716,8 @@ hd_err hd_db_create(hd_db **out, struct event_base *base, const char *url, int n
 	db->cache = calloc(DB_CACHE_SLOTS, sizeof(*db->cache));
 	db->wait_timer = evtimer_new(base, db_wait_timer_cb, db);
 	db->deferred = event_new(base, -1, 0, db_deferred_cb, db);
-	if (db->url == NULL || db->cache == NULL || db->wait_timer == NULL ||
-	    db->deferred == NULL || db_conns_init(db) != HD_OK) {
+	if (db->url == NULL || db->cache == NULL || db->wait_timer == NULL || db->deferred == NULL
+	    || db_conns_init(db) != HD_OK) {
 		hd_db_destroy(db);
 		return HD_ERR_NOMEM;
 	}
@@ -785,8 +785,8 @@ const char *hd_db_result_value(const hd_db_result *res, int stmt, int row, int c
 {
 	const PGresult *r = db_result_get(res, stmt);
 
-	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || row < 0 || col < 0 ||
-	    row >= PQntuples(r) || col >= PQnfields(r) || PQgetisnull(r, row, col))
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || row < 0 || col < 0
+	    || row >= PQntuples(r) || col >= PQnfields(r) || PQgetisnull(r, row, col))
 		return NULL;
 	return PQgetvalue(r, row, col);
 }

@@ -54,11 +54,11 @@ static hd_err db_sync_check(PGresult *res, const char *what)
 }
 
 /* Runs one statement (parameters optional) and discards its result. */
-static hd_err db_sync_exec(PGconn *pg, const char *sql, int nparams, const char *const *params,
-			   const char *what)
+static hd_err db_sync_exec(
+    PGconn *pg, const char *sql, int nparams, const char *const *params, const char *what)
 {
 	PGresult *res = nparams > 0 ? PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0)
-				    : PQexec(pg, sql);
+	                            : PQexec(pg, sql);
 	hd_err err = db_sync_check(res, what);
 
 	PQclear(res);
@@ -80,8 +80,8 @@ static int db_migration_filter(const struct dirent *d)
 	const char *n = d->d_name;
 	size_t len = strlen(n);
 
-	return len > 8 && strspn(n, "0123456789") == 3 && n[3] == '_' &&
-	       strcmp(n + len - 4, ".sql") == 0;
+	return len > 8 && strspn(n, "0123456789") == 3 && n[3] == '_'
+	    && strcmp(n + len - 4, ".sql") == 0;
 }
 
 /* Reads a whole file (bounded) into a malloc'ed string. */
@@ -143,9 +143,9 @@ static hd_err db_migration_apply(PGconn *pg, const char *table, const char *dir,
 	snprintf(sql, sizeof(sql), "INSERT INTO %s (version) VALUES ($1)", table);
 	if ((err = db_sync_exec(pg, "BEGIN", 0, NULL, "BEGIN")) != HD_OK)
 		goto out;
-	if ((err = db_sync_exec(pg, text, 0, NULL, name)) != HD_OK ||
-	    (err = db_sync_exec(pg, sql, 1, (const char *const *)&name, "recording")) != HD_OK ||
-	    (err = db_sync_exec(pg, "COMMIT", 0, NULL, "COMMIT")) != HD_OK) {
+	if ((err = db_sync_exec(pg, text, 0, NULL, name)) != HD_OK
+	    || (err = db_sync_exec(pg, sql, 1, (const char *const *)&name, "recording")) != HD_OK
+	    || (err = db_sync_exec(pg, "COMMIT", 0, NULL, "COMMIT")) != HD_OK) {
 		db_sync_exec(pg, "ROLLBACK", 0, NULL, "ROLLBACK");
 		goto out;
 	}
@@ -187,9 +187,9 @@ static hd_err db_migrate_prepare(PGconn *pg, const char *quoted, char *table, si
 		return err;
 	snprintf(table, size, "%s.schema_migrations", quoted);
 	snprintf(sql, sizeof(sql),
-		 "CREATE TABLE IF NOT EXISTS %s (version text PRIMARY KEY,"
-		 " applied_at timestamptz NOT NULL DEFAULT now())",
-		 table);
+	    "CREATE TABLE IF NOT EXISTS %s (version text PRIMARY KEY,"
+	    " applied_at timestamptz NOT NULL DEFAULT now())",
+	    table);
 	return db_sync_exec(pg, sql, 0, NULL, "creating schema_migrations");
 }
 
@@ -225,15 +225,15 @@ fail_quote:
 	return err;
 }
 
-hd_err hd_db_exec_sync(const char *url, const char *sql, int nparams, const char *const *params,
-		       char **value_out)
+hd_err hd_db_exec_sync(
+    const char *url, const char *sql, int nparams, const char *const *params, char **value_out)
 {
 	PGconn *pg;
 	PGresult *res;
 	hd_err err;
 
-	if (url == NULL || sql == NULL || nparams < 0 || nparams > HD_DB_MAX_PARAMS ||
-	    (nparams > 0 && params == NULL))
+	if (url == NULL || sql == NULL || nparams < 0 || nparams > HD_DB_MAX_PARAMS
+	    || (nparams > 0 && params == NULL))
 		return HD_ERR_INVALID;
 	if (value_out)
 		*value_out = NULL;
@@ -242,8 +242,8 @@ hd_err hd_db_exec_sync(const char *url, const char *sql, int nparams, const char
 		return HD_ERR_UNAVAILABLE;
 	res = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
 	err = db_sync_check(res, "statement");
-	if (err == HD_OK && value_out && PQresultStatus(res) == PGRES_TUPLES_OK &&
-	    PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0)) {
+	if (err == HD_OK && value_out && PQresultStatus(res) == PGRES_TUPLES_OK
+	    && PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0)) {
 		*value_out = strdup(PQgetvalue(res, 0, 0));
 		if (*value_out == NULL)
 			err = HD_ERR_NOMEM;

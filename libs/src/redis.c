@@ -40,12 +40,12 @@ typedef struct redis_url {
 
 /* A command from send to callback. */
 typedef struct redis_cmd {
-	struct redis_cmd *prev, *next;  /* in hd_redis.cmds while the caller waits */
+	struct redis_cmd *prev, *next; /* in hd_redis.cmds while the caller waits */
 	hd_redis *r;
-	hd_redis_cb cb;            /* NULL once the caller was answered */
+	hd_redis_cb cb; /* NULL once the caller was answered */
 	void *arg;
-	struct event timer;        /* timeout, or the zero timer of a failure */
-	bool in_hiredis;           /* hiredis holds the redis_cmd as privdata */
+	struct event timer; /* timeout, or the zero timer of a failure */
+	bool in_hiredis; /* hiredis holds the redis_cmd as privdata */
 	/* EVALSHA fallback: argv of the EVAL form (argv[1] is the script) */
 	int eval_argc;
 	char **eval_argv;
@@ -57,10 +57,10 @@ struct hd_redis {
 	redisAsyncContext *ac;
 	bool connected;
 	bool closing;
-	struct event *retry;       /* reconnect backoff, also the connect timeout */
+	struct event *retry; /* reconnect backoff, also the connect timeout */
 	int backoff_ms;
 	const struct timeval *common_timeout;
-	redis_cmd *cmds;                /* commands whose caller waits */
+	redis_cmd *cmds; /* commands whose caller waits */
 };
 
 static void redis_start(hd_redis *r);
@@ -98,8 +98,8 @@ static hd_err redis_url_parse(const char *s, redis_url *u)
 	memcpy(u->host, p, n);
 	if (colon && (sscanf(colon + 1, "%d", &u->port) != 1 || u->port <= 0 || u->port > 65535))
 		return HD_ERR_INVALID;
-	if (slash && slash[1] != '\0' &&
-	    (sscanf(slash + 1, "%d", &u->db) != 1 || u->db < 0 || u->db > 1000))
+	if (slash && slash[1] != '\0'
+	    && (sscanf(slash + 1, "%d", &u->db) != 1 || u->db < 0 || u->db > 1000))
 		return HD_ERR_INVALID;
 	return HD_OK;
 }
@@ -137,8 +137,9 @@ const char *hd_redis_reply_string(const hd_redis_reply *r, size_t *len)
 {
 	const redisReply *x = (const redisReply *)r;
 
-	if (x == NULL || (x->type != REDIS_REPLY_STRING && x->type != REDIS_REPLY_STATUS &&
-			  x->type != REDIS_REPLY_ERROR))
+	if (x == NULL
+	    || (x->type != REDIS_REPLY_STRING && x->type != REDIS_REPLY_STATUS
+	        && x->type != REDIS_REPLY_ERROR))
 		return NULL;
 	if (len)
 		*len = x->len;
@@ -206,8 +207,8 @@ static void redis_cmd_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 static bool redis_is_noscript(const redisReply *reply)
 {
-	return reply && reply->type == REDIS_REPLY_ERROR && reply->len >= 8 &&
-	       memcmp(reply->str, "NOSCRIPT", 8) == 0;
+	return reply && reply->type == REDIS_REPLY_ERROR && reply->len >= 8
+	    && memcmp(reply->str, "NOSCRIPT", 8) == 0;
 }
 
 static bool redis_cmd_send(redis_cmd *c, int argc, const char **argv, const size_t *argvlen);
@@ -238,8 +239,8 @@ static bool redis_cmd_send(redis_cmd *c, int argc, const char **argv, const size
 {
 	hd_redis *r = c->r;
 
-	if (r->ac == NULL || !r->connected ||
-	    redisAsyncCommandArgv(r->ac, redis_cmd_reply_cb, c, argc, argv, argvlen) != REDIS_OK)
+	if (r->ac == NULL || !r->connected
+	    || redisAsyncCommandArgv(r->ac, redis_cmd_reply_cb, c, argc, argv, argvlen) != REDIS_OK)
 		return false;
 	c->in_hiredis = true;
 	return true;
@@ -265,7 +266,7 @@ static redis_cmd *redis_cmd_new(hd_redis *r, hd_redis_cb cb, void *arg)
 /* Sends c or arranges its failure from the loop; arms the timeout. */
 static void redis_cmd_start(redis_cmd *c, int argc, const char **argv, const size_t *argvlen)
 {
-	static const struct timeval now = {0, 0};
+	static const struct timeval now = { 0, 0 };
 
 	if (redis_cmd_send(c, argc, argv, argvlen))
 		evtimer_add(&c->timer, c->r->common_timeout);
@@ -274,7 +275,7 @@ static void redis_cmd_start(redis_cmd *c, int argc, const char **argv, const siz
 }
 
 hd_err hd_redis_command(hd_redis *r, hd_redis_cb cb, void *arg, int argc, const char *const *argv,
-			const size_t *argvlen)
+    const size_t *argvlen)
 {
 	redis_cmd *c;
 
@@ -291,7 +292,7 @@ hd_err hd_redis_command(hd_redis *r, hd_redis_cb cb, void *arg, int argc, const 
 
 /* Builds "EVAL script nkeys keys... args..." in one allocation. */
 static char **redis_eval_argv(const char *script, int nkeys, const char *const *keys, int nargs,
-			      const char *const *args, int *argc_out)
+    const char *const *args, int *argc_out)
 {
 	int argc = 3 + nkeys + nargs;
 	char nk[16];
@@ -330,14 +331,14 @@ static void redis_sha1_hex(const char *script, char hex[41])
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
-hd_err hd_redis_eval(hd_redis *r, const char *script, int nkeys, const char *const *keys,
-		     int nargs, const char *const *args, hd_redis_cb cb, void *arg)
+hd_err hd_redis_eval(hd_redis *r, const char *script, int nkeys, const char *const *keys, int nargs,
+    const char *const *args, hd_redis_cb cb, void *arg)
 {
 	char sha[41];
 	redis_cmd *c;
 
-	if (r == NULL || script == NULL || cb == NULL || nkeys < 0 || nargs < 0 ||
-	    nkeys + nargs > REDIS_MAX_ARGS - 3 || (nkeys && !keys) || (nargs && !args))
+	if (r == NULL || script == NULL || cb == NULL || nkeys < 0 || nargs < 0
+	    || nkeys + nargs > REDIS_MAX_ARGS - 3 || (nkeys && !keys) || (nargs && !args))
 		return HD_ERR_INVALID;
 	if (r->closing)
 		return HD_ERR_CLOSED;
@@ -377,15 +378,15 @@ static void redis_retry_cb(evutil_socket_t fd, short what, void *arg)
 
 static void redis_schedule_retry(hd_redis *r)
 {
-	struct timeval tv = {r->backoff_ms / 1000, (r->backoff_ms % 1000) * 1000};
+	struct timeval tv = { r->backoff_ms / 1000, (r->backoff_ms % 1000) * 1000 };
 
 	r->ac = NULL;
 	r->connected = false;
 	if (r->closing)
 		return;
 	evtimer_add(r->retry, &tv);
-	r->backoff_ms = r->backoff_ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS
-								  : r->backoff_ms * 2;
+	r->backoff_ms
+	    = r->backoff_ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS : r->backoff_ms * 2;
 }
 
 static void redis_ignore_cb(redisAsyncContext *ac, void *reply, void *privdata)
@@ -402,7 +403,8 @@ static void redis_connect_cb(const redisAsyncContext *ac, int status)
 
 	evtimer_del(r->retry);
 	if (status != REDIS_OK) {
-		hd_log_warn("redis: connect to %s:%d failed: %s", r->url.host, r->url.port, ac->errstr);
+		hd_log_warn(
+		    "redis: connect to %s:%d failed: %s", r->url.host, r->url.port, ac->errstr);
 		redis_schedule_retry(r); /* hiredis frees ac */
 		return;
 	}
@@ -426,12 +428,12 @@ static void redis_disconnect_cb(const redisAsyncContext *ac, int status)
 /* Starts a connection attempt; its failure schedules the next one. */
 static void redis_start(hd_redis *r)
 {
-	struct timeval tv = {REDIS_CONNECT_TIMEOUT_MS / 1000, 0};
+	struct timeval tv = { REDIS_CONNECT_TIMEOUT_MS / 1000, 0 };
 	redisAsyncContext *ac = redisAsyncConnect(r->url.host, r->url.port);
 
 	if (ac == NULL || ac->err) {
 		hd_log_warn("redis: connect to %s:%d failed: %s", r->url.host, r->url.port,
-			    ac ? ac->errstr : "out of memory");
+		    ac ? ac->errstr : "out of memory");
 		if (ac)
 			redisAsyncFree(ac);
 		redis_schedule_retry(r);
@@ -451,7 +453,7 @@ static void redis_start(hd_redis *r)
 
 hd_err hd_redis_create(hd_redis **out, struct event_base *base, const char *url)
 {
-	struct timeval tv = {REDIS_TIMEOUT_MS / 1000, (REDIS_TIMEOUT_MS % 1000) * 1000};
+	struct timeval tv = { REDIS_TIMEOUT_MS / 1000, (REDIS_TIMEOUT_MS % 1000) * 1000 };
 	hd_redis *r;
 
 	if (out == NULL || base == NULL)
@@ -540,7 +542,7 @@ static hd_err redis_sync_run(redisContext *ctx, int argc, const char **argv, cha
 
 hd_err hd_redis_command_sync(const char *url, int argc, const char *const *argv, char **out)
 {
-	struct timeval tv = {REDIS_CONNECT_TIMEOUT_MS / 1000, 0};
+	struct timeval tv = { REDIS_CONNECT_TIMEOUT_MS / 1000, 0 };
 	redis_url u;
 	redisContext *ctx;
 	char db[16];
@@ -558,9 +560,9 @@ hd_err hd_redis_command_sync(const char *url, int argc, const char *const *argv,
 	redisSetTimeout(ctx, tv);
 	snprintf(db, sizeof(db), "%d", u.db);
 	if (u.password[0])
-		err = redis_sync_run(ctx, 2, (const char *[]){"AUTH", u.password}, NULL);
+		err = redis_sync_run(ctx, 2, (const char *[]) { "AUTH", u.password }, NULL);
 	if (err == HD_OK && u.db)
-		err = redis_sync_run(ctx, 2, (const char *[]){"SELECT", db}, NULL);
+		err = redis_sync_run(ctx, 2, (const char *[]) { "SELECT", db }, NULL);
 	if (err == HD_OK)
 		err = redis_sync_run(ctx, argc, (const char **)argv, out);
 out:

@@ -76,8 +76,8 @@ struct hd_rpc_server {
 	atomic_bool stopping;
 	atomic_int inflight;
 	pthread_mutex_t mu; /* guards closed/torn_down against replies */
-	bool closed;        /* no more sends: NNG is being torn down */
-	bool torn_down;     /* NNG objects are gone; the last reply frees */
+	bool closed; /* no more sends: NNG is being torn down */
+	bool torn_down; /* NNG objects are gone; the last reply frees */
 };
 
 struct hd_rpc_request {
@@ -125,7 +125,7 @@ fail:
 /* Answers directly from the NNG thread (bad envelope, shutting down). */
 static void rpc_ctx_reply_problem(rpc_ctx *rc, int status, const char *detail)
 {
-	hd_reply r = {.version = HD_ENVELOPE_VERSION, .status = status};
+	hd_reply r = { .version = HD_ENVELOPE_VERSION, .status = status };
 	size_t len = 0;
 	char *body = hd_problem_json(status, detail, NULL, NULL, &len);
 	r.body = body;
@@ -247,10 +247,10 @@ fail:
 }
 
 hd_err hd_rpc_server_start(hd_rpc_server **out, const char *url, int nctx, hd_worker_pool *workers,
-			   hd_rpc_handler_cb handler, void *arg)
+    hd_rpc_handler_cb handler, void *arg)
 {
-	if (url == NULL || *url == '\0' || nctx < 1 || nctx > 4096 || workers == NULL ||
-	    handler == NULL)
+	if (url == NULL || *url == '\0' || nctx < 1 || nctx > 4096 || workers == NULL
+	    || handler == NULL)
 		return HD_ERR_INVALID;
 	hd_rpc_server *srv = calloc(1, sizeof *srv);
 	if (srv == NULL)
@@ -272,8 +272,10 @@ hd_err hd_rpc_server_start(hd_rpc_server **out, const char *url, int nctx, hd_wo
 		rpc_server_free(srv);
 		return err;
 	}
-	hd_metrics_describe("hd_rpc_requests_total", "counter", "RPC requests answered, by operation and status");
-	hd_metrics_describe("hd_rpc_request_duration_seconds", "histogram", "RPC request latency in the daemon");
+	hd_metrics_describe(
+	    "hd_rpc_requests_total", "counter", "RPC requests answered, by operation and status");
+	hd_metrics_describe(
+	    "hd_rpc_request_duration_seconds", "histogram", "RPC request latency in the daemon");
 	for (int i = 0; i < nctx; i++)
 		rpc_ctx_arm(&srv->ctxs[i]);
 	*out = srv;
@@ -296,7 +298,7 @@ void hd_rpc_server_stop(hd_rpc_server *srv, int drain_ms)
 	pthread_mutex_unlock(&srv->mu);
 	int64_t until = rpc_now_ms() + (drain_ms > 0 ? drain_ms : 0);
 	while (atomic_load(&srv->inflight) > 0 && rpc_now_ms() < until)
-		nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
+		nanosleep(&(struct timespec) { .tv_nsec = 2000000 }, NULL);
 	pthread_mutex_lock(&srv->mu);
 	srv->closed = true;
 	pthread_mutex_unlock(&srv->mu);
@@ -519,8 +521,8 @@ fail:
 	return NULL;
 }
 
-hd_err hd_rpc_client_call(hd_rpc_client *c, const char *msg, size_t len, int timeout_ms,
-			  hd_rpc_reply_cb cb, void *arg)
+hd_err hd_rpc_client_call(
+    hd_rpc_client *c, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg)
 {
 	if (c == NULL || (msg == NULL && len > 0) || timeout_ms <= 0 || cb == NULL)
 		return HD_ERR_INVALID;
@@ -625,11 +627,12 @@ static void rpc_addr_url(const struct addrinfo *ai, const char *port, char *url,
 {
 	char ip[INET6_ADDRSTRLEN] = "";
 	if (ai->ai_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr, ip, sizeof ip);
+		inet_ntop(
+		    AF_INET, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr, ip, sizeof ip);
 		snprintf(url, cap, "tcp://%s:%s", ip, port);
 	} else {
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, ip,
-			  sizeof ip);
+		    sizeof ip);
 		snprintf(url, cap, "tcp://[%s]:%s", ip, port);
 	}
 }
@@ -637,8 +640,8 @@ static void rpc_addr_url(const struct addrinfo *ai, const char *port, char *url,
 /* Resolves t->host and makes its dialers match the addresses found. */
 static void rpc_target_refresh(hd_rpc_client *c, rpc_target *t)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICSERV};
+	struct addrinfo hints
+	    = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(t->host, t->port, &hints, &res);
 	if (rc != 0) {
@@ -733,12 +736,12 @@ static hd_err rpc_client_socket(hd_rpc_client *c)
 	int rv;
 	if ((rv = nng_req0_open(&c->sock)) != 0)
 		return HD_ERR_IO;
-	if ((rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
-	    (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, rpc_max_msg())) != 0 ||
-	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50)) != 0 ||
-	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000)) != 0 ||
-	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, rpc_pipe_cb, c)) != 0 ||
-	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, rpc_pipe_cb, c)) != 0) {
+	if ((rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0
+	    || (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, rpc_max_msg())) != 0
+	    || (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50)) != 0
+	    || (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000)) != 0
+	    || (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, rpc_pipe_cb, c)) != 0
+	    || (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, rpc_pipe_cb, c)) != 0) {
 		hd_log_error("rpc: client socket setup failed: %s", nng_strerror(rv));
 		nng_close(c->sock);
 		return HD_ERR_IO;
@@ -768,9 +771,7 @@ hd_err hd_rpc_client_open(hd_rpc_client **out, const char *urls)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	c->resolve_ms = 5000;
-	if (*hd_config_str("HD_RPC_RESOLVE_MS") != '\0' &&
-	    hd_config_int("HD_RPC_RESOLVE_MS", 100, 3600000, &c->resolve_ms) != HD_OK)
+	if (hd_config_int("HD_RPC_RESOLVE_MS", 100, 3600000, &c->resolve_ms) != HD_OK)
 		c->resolve_ms = 5000;
 	hd_err err = rpc_client_socket(c);
 	if (err != HD_OK)

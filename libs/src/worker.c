@@ -35,15 +35,15 @@ struct hd_worker {
 	hd_worker_pool *pool;
 	int index;
 	pthread_t thread;
-	bool started;          /* the thread exists (join it) */
+	bool started; /* the thread exists (join it) */
 	struct event_base *base;
-	struct event *wake;     /* made active when the ring becomes non-empty */
+	struct event *wake; /* made active when the ring becomes non-empty */
 	void *data;
-	pthread_mutex_t mu;     /* guards the ring and closed */
+	pthread_mutex_t mu; /* guards the ring and closed */
 	worker_item *ring;
 	size_t head, count, cap;
-	bool closed;            /* no more posts accepted */
-	hd_err init_err;        /* result of the init callback */
+	bool closed; /* no more posts accepted */
+	hd_err init_err; /* result of the init callback */
 };
 
 struct hd_worker_pool {
@@ -53,10 +53,10 @@ struct hd_worker_pool {
 	hd_worker_init_cb init;
 	hd_worker_fini_cb fini;
 	void *arg;
-	pthread_mutex_t mu;     /* guards ready and go */
+	pthread_mutex_t mu; /* guards ready and go */
 	pthread_cond_t cond;
-	int ready;              /* threads that finished init */
-	int go;                 /* 0 waiting, 1 run the loop, -1 exit */
+	int ready; /* threads that finished init */
+	int go; /* 0 waiting, 1 run the loop, -1 exit */
 };
 
 static pthread_once_t worker_threads_once = PTHREAD_ONCE_INIT;
@@ -130,7 +130,7 @@ static hd_err worker_enqueue(hd_worker *w, hd_worker_fn fn, void *arg, bool stop
 	}
 	if (w->count == w->cap && (err = worker_ring_grow(w)) != HD_OK)
 		goto out;
-	w->ring[(w->head + w->count) % w->cap] = (worker_item){fn, arg};
+	w->ring[(w->head + w->count) % w->cap] = (worker_item) { fn, arg };
 	was_empty = w->count++ == 0;
 	if (stop)
 		w->closed = true;
@@ -250,8 +250,8 @@ static hd_err worker_pool_start(hd_worker_pool *pool)
 	return worker_pool_release(pool, started, err);
 }
 
-hd_err hd_worker_pool_create(hd_worker_pool **out, int n, hd_worker_init_cb init,
-			     hd_worker_fini_cb fini, void *arg)
+hd_err hd_worker_pool_create(
+    hd_worker_pool **out, int n, hd_worker_init_cb init, hd_worker_fini_cb fini, void *arg)
 {
 	hd_worker_pool *pool;
 	hd_err err = HD_ERR_NOMEM;
@@ -386,7 +386,7 @@ static void *cpu_pool_thread_main(void *arg)
 		job->work(job->arg);
 		if (job->done != NULL && hd_worker_post(job->back, job->done, job->arg) != HD_OK)
 			hd_log_error("cpu pool: worker %d closed, completion dropped",
-				     hd_worker_index(job->back));
+			    hd_worker_index(job->back));
 		free(job);
 	}
 	return NULL;
@@ -440,8 +440,8 @@ void hd_cpu_pool_destroy(hd_cpu_pool *pool)
 		cpu_pool_stop(pool, pool->n);
 }
 
-hd_err hd_cpu_pool_submit(hd_cpu_pool *pool, hd_worker_fn work, hd_worker_fn done, void *arg,
-			  hd_worker *back)
+hd_err hd_cpu_pool_submit(
+    hd_cpu_pool *pool, hd_worker_fn work, hd_worker_fn done, void *arg, hd_worker *back)
 {
 	cpu_job *job;
 
@@ -450,7 +450,7 @@ hd_err hd_cpu_pool_submit(hd_cpu_pool *pool, hd_worker_fn work, hd_worker_fn don
 	job = malloc(sizeof(*job));
 	if (job == NULL)
 		return HD_ERR_NOMEM;
-	*job = (cpu_job){NULL, work, done, arg, back};
+	*job = (cpu_job) { NULL, work, done, arg, back };
 	pthread_mutex_lock(&pool->mu);
 	if (pool->stopping) {
 		pthread_mutex_unlock(&pool->mu);

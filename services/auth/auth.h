@@ -16,8 +16,8 @@
 #define AUTH_PASSWORD_MAX 256
 #define AUTH_EMAIL_MAX 254
 #define AUTH_NAME_MAX 200
-#define AUTH_HASH_MAX 128          /* an encoded argon2id hash fits easily */
-#define AUTH_REFRESH_MAX 128       /* "<tenant uuid>.<43 base64url chars>" */
+#define AUTH_HASH_MAX 128 /* an encoded argon2id hash fits easily */
+#define AUTH_REFRESH_MAX 128 /* "<tenant uuid>.<43 base64url chars>" */
 #define AUTH_SHA256_HEX 65
 
 /* Settings, loaded once by auth_settings_load (main thread) and read-only after. */
@@ -62,17 +62,17 @@ bool auth_body_parse(hd_rpc_request *req, const char *const *known, cJSON **out)
 bool auth_reply_invalid(hd_rpc_request *req, const hd_field_errors *errs);
 /* Replies problem+json with an optional extra member ("\"k\":v") and header. */
 void auth_reply_problem_ex(hd_rpc_request *req, int status, const char *detail,
-			   const char *extra_member, const char *header, const char *value);
+    const char *extra_member, const char *header, const char *value);
 /* Replies the problem a failed database batch deserves (409 on a unique
  * violation, 503 when the database is unreachable, else 500). */
 void auth_reply_db_error(hd_rpc_request *req, hd_err err, const hd_db_result *res);
 /* Copies a validated email, lower-cased, into out; adds an error naming
  * field when it is malformed. */
-bool auth_email_get(const cJSON *obj, const char *field, bool required, char out[AUTH_EMAIL_MAX + 1],
-		    hd_field_errors *errs);
+bool auth_email_get(const cJSON *obj, const char *field, bool required,
+    char out[AUTH_EMAIL_MAX + 1], hd_field_errors *errs);
 /* Gets a password of AUTH_PASSWORD_MIN..MAX characters. */
-bool auth_password_get(const cJSON *obj, const char *field, bool required, const char **out,
-		       hd_field_errors *errs);
+bool auth_password_get(
+    const cJSON *obj, const char *field, bool required, const char **out, hd_field_errors *errs);
 /* The roles a tenant admin may hand out, NULL-ended. */
 extern const char *const auth_tenant_roles[];
 /* True when the caller's role (from the envelope) is one of the NULL-ended list. */
@@ -81,7 +81,7 @@ bool auth_role_in(const hd_envelope *env, const char *const *roles);
 /* Reads one row under tenant_id and replies 200 with its first column (a
  * JSON text) and, when there is a second column, ETag "<it>"; 404 on no row. */
 void auth_fetch_one(hd_rpc_request *req, hd_daemon_worker *dw, const char *tenant_id,
-		    const char *sql, int nparams, const char *const *params);
+    const char *sql, int nparams, const char *const *params);
 /* True when the envelope carries a signed-in user; else replies 401. */
 bool auth_signed_in(hd_rpc_request *req);
 
@@ -93,8 +93,8 @@ typedef void (*auth_password_cb)(bool ok, const char *hash, void *arg);
 hd_err auth_password_hash(hd_worker *w, const char *password, auth_password_cb cb, void *arg);
 /* Verifies password against hash (NULL: the dummy hash, always false) on the
  * CPU pool; cb runs later on w with hash NULL. */
-hd_err auth_password_verify(hd_worker *w, const char *hash, const char *password,
-			    auth_password_cb cb, void *arg);
+hd_err auth_password_verify(
+    hd_worker *w, const char *hash, const char *password, auth_password_cb cb, void *arg);
 /* Blocking argon2id hash (start-up and bootstrap only). */
 hd_err auth_password_hash_sync(const char *password, char out[AUTH_HASH_MAX]);
 
@@ -110,10 +110,10 @@ void auth_sha256_hex(const char *s, size_t len, char out[AUTH_SHA256_HEX]);
 /* A login or refresh that succeeded: signs an access token for user and
  * replies 200 with the token pair and user_json. */
 void auth_session_reply(hd_rpc_request *req, const char *user_id, const char *tenant_id,
-			const char *role, const char *refresh_token, const char *user_json);
+    const char *role, const char *refresh_token, const char *user_json);
 /* Builds "<tenant>.<random>", its hash and a new token id. */
-hd_err auth_refresh_token_new(const char *tenant_id, char token[AUTH_REFRESH_MAX],
-			      char hash[AUTH_SHA256_HEX]);
+hd_err auth_refresh_token_new(
+    const char *tenant_id, char token[AUTH_REFRESH_MAX], char hash[AUTH_SHA256_HEX]);
 
 /* mfa.c --------------------------------------------------------------- */
 

@@ -14,8 +14,8 @@
 #include "hd/log.h"
 #include "hd/uuid.h"
 
-static const char SQL_ENSURE[] =
-	"SELECT auth.bootstrap_ensure($1::uuid, $2, $3, $4::uuid, lower($5), $6, $7, $8)";
+static const char SQL_ENSURE[]
+    = "SELECT auth.bootstrap_ensure($1::uuid, $2, $3, $4::uuid, lower($5), $6, $7, $8)";
 
 typedef struct seed {
 	const char *label;
@@ -28,10 +28,10 @@ typedef struct seed {
 } seed;
 
 static const seed seeds[] = {
-	{"platform admin", "platform", "Platform", "HD_PLATFORM_ADMIN_EMAIL",
-	 "HD_PLATFORM_ADMIN_PASSWORD", "Platform Admin", "platform_admin"},
-	{"acme admin", "acme", "Acme Inc.", "HD_DEMO_ADMIN_EMAIL", "HD_DEMO_ADMIN_PASSWORD",
-	 "Acme Admin", "admin"},
+	{ "platform admin", "platform", "Platform", "HD_PLATFORM_ADMIN_EMAIL",
+	    "HD_PLATFORM_ADMIN_PASSWORD", "Platform Admin", "platform_admin" },
+	{ "acme admin", "acme", "Acme Inc.", "HD_DEMO_ADMIN_EMAIL", "HD_DEMO_ADMIN_PASSWORD",
+	    "Acme Admin", "admin" },
 };
 
 static hd_err seed_run(const char *url, const seed *s)
@@ -49,21 +49,21 @@ static hd_err seed_run(const char *url, const seed *s)
 		password = generated;
 	} else if (strlen(password) < AUTH_PASSWORD_MIN || strlen(password) > AUTH_PASSWORD_MAX) {
 		hd_log_error("bootstrap: %s must be %d to %d characters", s->password_setting,
-			     AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX);
+		    AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX);
 		return HD_ERR_INVALID;
 	}
-	if ((err = hd_uuid_v7(tenant_id)) != HD_OK || (err = hd_uuid_v7(user_id)) != HD_OK ||
-	    (err = auth_password_hash_sync(password, hash)) != HD_OK)
+	if ((err = hd_uuid_v7(tenant_id)) != HD_OK || (err = hd_uuid_v7(user_id)) != HD_OK
+	    || (err = auth_password_hash_sync(password, hash)) != HD_OK)
 		goto out;
-	const char *params[] = {tenant_id, s->slug,	s->tenant_name, user_id,
-				email,	   s->user_name, s->role,	 hash};
+	const char *params[]
+	    = { tenant_id, s->slug, s->tenant_name, user_id, email, s->user_name, s->role, hash };
 	if ((err = hd_db_exec_sync(url, SQL_ENSURE, 8, params, &outcome)) != HD_OK) {
 		hd_log_error("bootstrap: ensuring %s failed: %s", s->label, hd_strerror(err));
 		goto out;
 	}
 	if (outcome != NULL && strcmp(outcome, "created") == 0)
 		printf("%s: %s %s\n", s->label, email,
-		       password == generated ? generated : "(password from the environment)");
+		    password == generated ? generated : "(password from the environment)");
 	else
 		printf("%s: %s exists\n", s->label, email);
 	fflush(stdout);

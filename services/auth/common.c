@@ -12,7 +12,7 @@
 
 static auth_settings settings;
 
-const char *const auth_tenant_roles[] = {"admin", "agent", "technician", "customer", NULL};
+const char *const auth_tenant_roles[] = { "admin", "agent", "technician", "customer", NULL };
 
 hd_err auth_settings_load(void)
 {
@@ -22,18 +22,20 @@ hd_err auth_settings_load(void)
 	if ((err = hd_jwt_keys_load(&settings.jwt, true)) != HD_OK)
 		goto fail;
 	step = "settings";
-	if ((err = hd_config_int("HD_ACCESS_TOKEN_TTL_S", 30, 86400, &settings.access_ttl_s)) ||
-	    (err = hd_config_int("HD_REFRESH_TOKEN_TTL_S", 60, 31536000, &settings.refresh_ttl_s)) ||
-	    (err = hd_config_int("HD_JWT_LEEWAY_S", 0, 300, &settings.leeway_s)) ||
-	    (err = hd_config_int("HD_LOGIN_FAIL_LIMIT", 1, 1000000, &settings.login_fail_limit)) ||
-	    (err = hd_config_int("HD_LOGIN_FAIL_WINDOW_S", 1, 86400, &settings.login_fail_window_s)))
+	if ((err = hd_config_int("HD_ACCESS_TOKEN_TTL_S", 30, 86400, &settings.access_ttl_s))
+	    || (err
+	        = hd_config_int("HD_REFRESH_TOKEN_TTL_S", 60, 31536000, &settings.refresh_ttl_s))
+	    || (err = hd_config_int("HD_JWT_LEEWAY_S", 0, 300, &settings.leeway_s))
+	    || (err = hd_config_int("HD_LOGIN_FAIL_LIMIT", 1, 1000000, &settings.login_fail_limit))
+	    || (err
+	        = hd_config_int("HD_LOGIN_FAIL_WINDOW_S", 1, 86400, &settings.login_fail_window_s)))
 		goto fail_keys;
 	snprintf(settings.totp_issuer, sizeof settings.totp_issuer, "%s",
-		 hd_config_str("HD_TOTP_ISSUER"));
+	    hd_config_str("HD_TOTP_ISSUER"));
 	step = "dummy hash";
 	char random_pw[48];
-	if ((err = auth_random_b64url(24, random_pw, sizeof random_pw)) != HD_OK ||
-	    (err = auth_password_hash_sync(random_pw, settings.dummy_hash)) != HD_OK)
+	if ((err = auth_random_b64url(24, random_pw, sizeof random_pw)) != HD_OK
+	    || (err = auth_password_hash_sync(random_pw, settings.dummy_hash)) != HD_OK)
 		goto fail_keys;
 	return HD_OK;
 fail_keys:
@@ -66,7 +68,7 @@ bool auth_body_parse(hd_rpc_request *req, const char *const *known, cJSON **out)
 	const hd_envelope *env = hd_rpc_request_envelope(req);
 	char why[128] = "";
 	cJSON *root = NULL;
-	hd_field_errors errs = {.count = 0};
+	hd_field_errors errs = { .count = 0 };
 
 	if (env->body_len == 0) {
 		hd_daemon_reply_problem(req, 400, "a JSON body is required", NULL);
@@ -92,13 +94,13 @@ bool auth_body_parse(hd_rpc_request *req, const char *const *known, cJSON **out)
 }
 
 void auth_reply_problem_ex(hd_rpc_request *req, int status, const char *detail,
-			   const char *extra_member, const char *header, const char *value)
+    const char *extra_member, const char *header, const char *value)
 {
 	const hd_envelope *env = hd_rpc_request_envelope(req);
 	size_t len = 0;
 	char *body = hd_problem_json(status, detail, env->request_id, NULL, &len);
 	char *full = NULL;
-	hd_reply reply = {.version = HD_ENVELOPE_VERSION, .status = status};
+	hd_reply reply = { .version = HD_ENVELOPE_VERSION, .status = status };
 
 	if (body == NULL) {
 		hd_daemon_reply_problem(req, 500, NULL, NULL);
@@ -132,10 +134,10 @@ void auth_reply_db_error(hd_rpc_request *req, hd_err err, const hd_db_result *re
 	if (strcmp(state, "23505") == 0) {
 		const char *c = hd_db_result_constraint(res);
 		hd_daemon_reply_problem(req, 409,
-					strcmp(c, "tenants_slug_key") == 0 ? "slug already taken"
-					: strcmp(c, "users_email_key") == 0 ? "email already taken"
-									     : "already exists",
-					NULL);
+		    strcmp(c, "tenants_slug_key") == 0      ? "slug already taken"
+		        : strcmp(c, "users_email_key") == 0 ? "email already taken"
+		                                            : "already exists",
+		    NULL);
 		return;
 	}
 	if (err == HD_ERR_UNAVAILABLE || err == HD_ERR_CLOSED || err == HD_ERR_TIMEOUT) {
@@ -162,8 +164,8 @@ static bool email_shape_ok(const char *s)
 	return dot != NULL && dot > at + 1 && dot[1] != '\0';
 }
 
-bool auth_email_get(const cJSON *obj, const char *field, bool required, char out[AUTH_EMAIL_MAX + 1],
-		    hd_field_errors *errs)
+bool auth_email_get(const cJSON *obj, const char *field, bool required,
+    char out[AUTH_EMAIL_MAX + 1], hd_field_errors *errs)
 {
 	const char *v = NULL;
 
@@ -174,17 +176,17 @@ bool auth_email_get(const cJSON *obj, const char *field, bool required, char out
 		return false;
 	}
 	size_t i = 0;
-	for (; v[i] != '\0' && i < AUTH_EMAIL_MAX; i++)
+	for (; i < AUTH_EMAIL_MAX && v[i] != '\0'; i++)
 		out[i] = (char)tolower((unsigned char)v[i]);
 	out[i] = '\0';
 	return true;
 }
 
-bool auth_password_get(const cJSON *obj, const char *field, bool required, const char **out,
-		       hd_field_errors *errs)
+bool auth_password_get(
+    const cJSON *obj, const char *field, bool required, const char **out, hd_field_errors *errs)
 {
-	return hd_json_get_string(obj, field, required, AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX, out,
-				  errs);
+	return hd_json_get_string(
+	    obj, field, required, AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX, out, errs);
 }
 
 bool auth_role_in(const hd_envelope *env, const char *const *roles)
@@ -223,10 +225,10 @@ static void fetch_one_cb(hd_err err, const hd_db_result *res, void *arg)
 }
 
 void auth_fetch_one(hd_rpc_request *req, hd_daemon_worker *dw, const char *tenant_id,
-		    const char *sql, int nparams, const char *const *params)
+    const char *sql, int nparams, const char *const *params)
 {
 	fetch_ctx *c = malloc(sizeof *c);
-	hd_db_stmt stmt = {sql, nparams, params};
+	hd_db_stmt stmt = { sql, nparams, params };
 
 	if (c == NULL) {
 		hd_daemon_reply_problem(req, 500, NULL, NULL);

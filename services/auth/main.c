@@ -8,21 +8,21 @@
 #include "hd/log.h"
 
 static const hd_daemon_op auth_ops[] = {
-	{"auth.login", auth_login},
-	{"auth.refresh", auth_refresh},
-	{"auth.logout", auth_logout},
-	{"auth.me", auth_me},
-	{"auth.mfa_enroll", auth_mfa_enroll},
-	{"auth.mfa_confirm", auth_mfa_confirm},
-	{"auth.jwks", auth_jwks},
-	{"tenants.create", auth_tenants_create},
-	{"tenants.current", auth_tenants_current},
-	{"users.create", auth_users_create},
-	{"users.list", auth_users_list},
-	{"users.get", auth_users_get},
-	{"users.update", auth_users_update},
-	{"users.delete", auth_users_delete},
-	{NULL, NULL},
+	{ "auth.login", auth_login },
+	{ "auth.refresh", auth_refresh },
+	{ "auth.logout", auth_logout },
+	{ "auth.me", auth_me },
+	{ "auth.mfa_enroll", auth_mfa_enroll },
+	{ "auth.mfa_confirm", auth_mfa_confirm },
+	{ "auth.jwks", auth_jwks },
+	{ "tenants.create", auth_tenants_create },
+	{ "tenants.current", auth_tenants_current },
+	{ "users.create", auth_users_create },
+	{ "users.list", auth_users_list },
+	{ "users.get", auth_users_get },
+	{ "users.update", auth_users_update },
+	{ "users.delete", auth_users_delete },
+	{ NULL, NULL },
 };
 
 static hd_err auth_start(void)

@@ -16,21 +16,21 @@
 #define TOTP_WINDOW 1
 #define TOTP_SECRET_BYTES 20
 
-static const char SQL_ENROLL[] =
-	"INSERT INTO auth.mfa (tenant_id, user_id, pending_secret) "
-	"SELECT u.tenant_id, u.id, $2 FROM auth.users u WHERE u.id = $1::uuid AND u.active "
-	"ON CONFLICT (tenant_id, user_id) DO UPDATE SET pending_secret = EXCLUDED.pending_secret, "
-	"updated_at = now() RETURNING (SELECT email FROM auth.users WHERE id = $1::uuid)";
-static const char SQL_PENDING[] =
-	"SELECT pending_secret, last_step FROM auth.mfa WHERE user_id = $1::uuid";
-static const char SQL_CONFIRM_MFA[] =
-	"UPDATE auth.mfa SET secret = pending_secret, pending_secret = NULL, last_step = $3::bigint, "
-	"updated_at = now() WHERE user_id = $1::uuid AND pending_secret = $2 "
-	"AND last_step < $3::bigint RETURNING 1";
-static const char SQL_CONFIRM_USER[] =
-	"UPDATE auth.users SET mfa_enabled = true, updated_at = now(), version = version + 1 "
-	"WHERE id = $1::uuid AND EXISTS (SELECT 1 FROM auth.mfa WHERE user_id = $1::uuid "
-	"AND secret = $2)";
+static const char SQL_ENROLL[]
+    = "INSERT INTO auth.mfa (tenant_id, user_id, pending_secret) "
+      "SELECT u.tenant_id, u.id, $2 FROM auth.users u WHERE u.id = $1::uuid AND u.active "
+      "ON CONFLICT (tenant_id, user_id) DO UPDATE SET pending_secret = EXCLUDED.pending_secret, "
+      "updated_at = now() RETURNING (SELECT email FROM auth.users WHERE id = $1::uuid)";
+static const char SQL_PENDING[]
+    = "SELECT pending_secret, last_step FROM auth.mfa WHERE user_id = $1::uuid";
+static const char SQL_CONFIRM_MFA[]
+    = "UPDATE auth.mfa SET secret = pending_secret, pending_secret = NULL, last_step = $3::bigint, "
+      "updated_at = now() WHERE user_id = $1::uuid AND pending_secret = $2 "
+      "AND last_step < $3::bigint RETURNING 1";
+static const char SQL_CONFIRM_USER[]
+    = "UPDATE auth.users SET mfa_enabled = true, updated_at = now(), version = version + 1 "
+      "WHERE id = $1::uuid AND EXISTS (SELECT 1 FROM auth.mfa WHERE user_id = $1::uuid "
+      "AND secret = $2)";
 
 bool auth_totp_check(const char *secret_b32, const char *code, int64_t now, int64_t *step)
 {
@@ -43,8 +43,8 @@ bool auth_totp_check(const char *secret_b32, const char *code, int64_t now, int6
 		return false;
 	if (oath_base32_decode(secret_b32, strlen(secret_b32), &raw, &raw_len) != OATH_OK)
 		return false;
-	int rc = oath_totp_validate2(raw, raw_len, (time_t)now, TOTP_STEP, 0, TOTP_WINDOW, &pos,
-				     code);
+	int rc
+	    = oath_totp_validate2(raw, raw_len, (time_t)now, TOTP_STEP, 0, TOTP_WINDOW, &pos, code);
 	if (rc >= 0) {
 		*step = now / TOTP_STEP + pos;
 		ok = true;
@@ -62,8 +62,8 @@ static void pct_append(char *out, size_t size, const char *s)
 
 	for (; *s != '\0' && n + 4 < size; s++) {
 		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')
+		    || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
 			out[n++] = (char)ch;
 		} else {
 			out[n++] = '%';
@@ -109,8 +109,8 @@ static void enroll_cb(hd_err err, const hd_db_result *res, void *arg)
 	cJSON *doc = cJSON_CreateObject();
 	char *body = NULL;
 	size_t len = 0;
-	if (doc != NULL && cJSON_AddStringToObject(doc, "secret", c->secret) != NULL &&
-	    cJSON_AddStringToObject(doc, "otpauth_url", url) != NULL)
+	if (doc != NULL && cJSON_AddStringToObject(doc, "secret", c->secret) != NULL
+	    && cJSON_AddStringToObject(doc, "otpauth_url", url) != NULL)
 		body = hd_json_print(doc, &len);
 	cJSON_Delete(doc);
 	if (body == NULL) {
@@ -161,8 +161,8 @@ void auth_mfa_enroll(hd_rpc_request *req, hd_daemon_worker *dw)
 		return;
 	}
 	c->req = req;
-	const char *params[] = {env->user_id, c->secret};
-	hd_db_stmt stmt = {SQL_ENROLL, 2, params};
+	const char *params[] = { env->user_id, c->secret };
+	hd_db_stmt stmt = { SQL_ENROLL, 2, params };
 	if (hd_db_run(dw->db, env->tenant_id, &stmt, 1, enroll_cb, c) != HD_OK) {
 		hd_daemon_reply_problem(req, 503, "database unavailable", NULL);
 		enroll_end(c);
@@ -185,7 +185,7 @@ static void confirm_end(confirm_ctx *c)
 
 static void confirm_wrong(confirm_ctx *c)
 {
-	hd_field_errors errs = {.count = 0};
+	hd_field_errors errs = { .count = 0 };
 
 	hd_field_errors_add(&errs, "code", "is not a valid code for the pending secret");
 	auth_reply_invalid(c->req, &errs);
@@ -230,9 +230,9 @@ static void confirm_pending_cb(hd_err err, const hd_db_result *res, void *arg)
 		return;
 	}
 	snprintf(c->step, sizeof c->step, "%lld", (long long)step);
-	const char *p0[] = {env->user_id, c->secret, c->step};
-	const char *p1[] = {env->user_id, c->secret};
-	hd_db_stmt stmts[] = {{SQL_CONFIRM_MFA, 3, p0}, {SQL_CONFIRM_USER, 2, p1}};
+	const char *p0[] = { env->user_id, c->secret, c->step };
+	const char *p1[] = { env->user_id, c->secret };
+	hd_db_stmt stmts[] = { { SQL_CONFIRM_MFA, 3, p0 }, { SQL_CONFIRM_USER, 2, p1 } };
 	if (hd_db_run(c->dw->db, env->tenant_id, stmts, 2, confirm_done_cb, c) != HD_OK) {
 		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
 		confirm_end(c);
@@ -241,17 +241,17 @@ static void confirm_pending_cb(hd_err err, const hd_db_result *res, void *arg)
 
 void auth_mfa_confirm(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	static const char *const known[] = {"code", NULL};
+	static const char *const known[] = { "code", NULL };
 	const hd_envelope *env = hd_rpc_request_envelope(req);
-	hd_field_errors errs = {.count = 0};
+	hd_field_errors errs = { .count = 0 };
 	const char *code = NULL;
 	cJSON *body = NULL;
 	confirm_ctx *c = NULL;
 
 	if (!auth_signed_in(req) || !auth_body_parse(req, known, &body))
 		return;
-	if (hd_json_get_string(body, "code", true, 6, 6, &code, &errs) &&
-	    strspn(code, "0123456789") != 6)
+	if (hd_json_get_string(body, "code", true, 6, 6, &code, &errs)
+	    && strspn(code, "0123456789") != 6)
 		hd_field_errors_add(&errs, "code", "must be 6 digits");
 	if (auth_reply_invalid(req, &errs))
 		goto out;
@@ -263,8 +263,8 @@ void auth_mfa_confirm(hd_rpc_request *req, hd_daemon_worker *dw)
 	c->req = req;
 	c->dw = dw;
 	snprintf(c->code, sizeof c->code, "%s", code);
-	const char *params[] = {env->user_id};
-	hd_db_stmt stmt = {SQL_PENDING, 1, params};
+	const char *params[] = { env->user_id };
+	hd_db_stmt stmt = { SQL_PENDING, 1, params };
 	if (hd_db_run(dw->db, env->tenant_id, &stmt, 1, confirm_pending_cb, c) != HD_OK) {
 		hd_daemon_reply_problem(req, 503, "database unavailable", NULL);
 		confirm_end(c);

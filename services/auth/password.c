@@ -29,13 +29,13 @@ hd_err auth_password_hash_sync(const char *password, char out[AUTH_HASH_MAX])
 {
 	unsigned char salt[ARGON_SALT];
 
-	if (argon2_encodedlen(ARGON_T, ARGON_M, ARGON_P, ARGON_SALT, ARGON_HASHLEN, Argon2_id) >
-	    AUTH_HASH_MAX)
+	if (argon2_encodedlen(ARGON_T, ARGON_M, ARGON_P, ARGON_SALT, ARGON_HASHLEN, Argon2_id)
+	    > AUTH_HASH_MAX)
 		return HD_ERR_INTERNAL;
 	if (RAND_bytes(salt, sizeof salt) != 1)
 		return HD_ERR_INTERNAL;
 	int rc = argon2id_hash_encoded(ARGON_T, ARGON_M, ARGON_P, password, strlen(password), salt,
-				       sizeof salt, ARGON_HASHLEN, out, AUTH_HASH_MAX);
+	    sizeof salt, ARGON_HASHLEN, out, AUTH_HASH_MAX);
 	if (rc != ARGON2_OK) {
 		hd_log_error("auth: argon2id_hash_encoded: %s", argon2_error_message(rc));
 		return HD_ERR_INTERNAL;
@@ -48,8 +48,8 @@ static void pw_work(void *arg)
 	pw_job *job = arg;
 
 	if (job->verify) {
-		job->ok = argon2id_verify(job->hash, job->password, strlen(job->password)) ==
-			  ARGON2_OK;
+		job->ok
+		    = argon2id_verify(job->hash, job->password, strlen(job->password)) == ARGON2_OK;
 	} else {
 		job->ok = auth_password_hash_sync(job->password, job->hash) == HD_OK;
 	}
@@ -65,13 +65,14 @@ static void pw_done(void *arg)
 }
 
 static hd_err pw_submit(hd_worker *w, const char *hash, const char *password, bool verify,
-			auth_password_cb cb, void *arg)
+    auth_password_cb cb, void *arg)
 {
 	pw_job *job = calloc(1, sizeof *job);
 
 	if (job == NULL)
 		return HD_ERR_NOMEM;
-	if (strlen(password) > AUTH_PASSWORD_MAX || (hash != NULL && strlen(hash) >= AUTH_HASH_MAX)) {
+	if (strlen(password) > AUTH_PASSWORD_MAX
+	    || (hash != NULL && strlen(hash) >= AUTH_HASH_MAX)) {
 		free(job);
 		return HD_ERR_INVALID;
 	}
@@ -109,8 +110,8 @@ static void pw_dummy_done(bool ok, const char *hash, void *arg)
 	d.cb(false, NULL, d.arg);
 }
 
-hd_err auth_password_verify(hd_worker *w, const char *hash, const char *password,
-			    auth_password_cb cb, void *arg)
+hd_err auth_password_verify(
+    hd_worker *w, const char *hash, const char *password, auth_password_cb cb, void *arg)
 {
 	if (hash != NULL)
 		return pw_submit(w, hash, password, true, cb, arg);

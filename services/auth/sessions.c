@@ -20,49 +20,53 @@
 #define INVALID_CREDENTIALS "invalid credentials"
 
 /* Returns the login-fail count in [1] and its TTL in [2] (TTL 0 below the limit). */
-static const char LOGIN_CHECK_LUA[] =
-	"local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
-	"if c >= tonumber(ARGV[1]) then return {c, redis.call('TTL', KEYS[1])} end "
-	"return {c, 0}";
-static const char LOGIN_FAIL_LUA[] =
-	"local c = redis.call('INCR', KEYS[1]) "
-	"if c == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return c";
+static const char LOGIN_CHECK_LUA[]
+    = "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
+      "if c >= tonumber(ARGV[1]) then return {c, redis.call('TTL', KEYS[1])} end "
+      "return {c, 0}";
+static const char LOGIN_FAIL_LUA[]
+    = "local c = redis.call('INCR', KEYS[1]) "
+      "if c == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return c";
 
-static const char SQL_SET_TENANT_BY_SLUG[] =
-	"SELECT set_config('app.tenant_id', coalesce(auth.tenant_id_by_slug($1)::text, ''), true)";
-static const char SQL_LOGIN_USER[] =
-	"SELECT u.id, u.tenant_id, u.role, u.active, u.password_hash, u.mfa_enabled, m.secret, "
-	"auth.user_json(u) FROM auth.users u LEFT JOIN auth.mfa m "
-	"ON m.tenant_id = u.tenant_id AND m.user_id = u.id WHERE lower(u.email) = $1";
+static const char SQL_SET_TENANT_BY_SLUG[]
+    = "SELECT set_config('app.tenant_id', coalesce(auth.tenant_id_by_slug($1)::text, ''), true)";
+static const char SQL_LOGIN_USER[]
+    = "SELECT u.id, u.tenant_id, u.role, u.active, u.password_hash, u.mfa_enabled, m.secret, "
+      "auth.user_json(u) FROM auth.users u LEFT JOIN auth.mfa m "
+      "ON m.tenant_id = u.tenant_id AND m.user_id = u.id WHERE lower(u.email) = $1";
 /* Inserts the first token of a new family; with a TOTP step ($7) only when
  * that step is newer than the last one accepted (a replayed code inserts nothing). */
-static const char SQL_LOGIN_ISSUE[] =
-	"WITH step AS (UPDATE auth.mfa SET last_step = $7::bigint, updated_at = now() "
-	"WHERE $7::bigint IS NOT NULL AND user_id = $3::uuid AND last_step < $7::bigint RETURNING 1) "
-	"INSERT INTO auth.refresh_tokens (tenant_id, id, user_id, family_id, token_hash, expires_at) "
-	"SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5, now() + make_interval(secs => $6::int) "
-	"WHERE $7::bigint IS NULL OR EXISTS (SELECT 1 FROM step) RETURNING id";
+static const char SQL_LOGIN_ISSUE[]
+    = "WITH step AS (UPDATE auth.mfa SET last_step = $7::bigint, updated_at = now() "
+      "WHERE $7::bigint IS NOT NULL AND user_id = $3::uuid AND last_step < $7::bigint RETURNING 1) "
+      "INSERT INTO auth.refresh_tokens (tenant_id, id, user_id, family_id, token_hash, expires_at) "
+      "SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5, now() + make_interval(secs => $6::int) "
+      "WHERE $7::bigint IS NULL OR EXISTS (SELECT 1 FROM step) RETURNING id";
 /* Rotation: marks the presented token used and inserts its successor when it
  * was unused, unrevoked, unexpired and its user active; when it had already
  * been used, revokes every token of its family instead. */
-static const char SQL_REFRESH_ROTATE[] =
-	"WITH t AS (SELECT rt.id, rt.family_id, rt.used_at, rt.revoked_at, rt.expires_at, u.active "
-	"FROM auth.refresh_tokens rt JOIN auth.users u ON u.tenant_id = rt.tenant_id AND u.id = rt.user_id "
-	"WHERE rt.token_hash = $1 FOR UPDATE OF rt), "
-	"rot AS (UPDATE auth.refresh_tokens r SET used_at = now() FROM t WHERE r.id = t.id "
-	"AND r.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now() AND t.active "
-	"RETURNING r.tenant_id, r.user_id, r.family_id), "
-	"ins AS (INSERT INTO auth.refresh_tokens (tenant_id, id, user_id, family_id, token_hash, expires_at) "
-	"SELECT rot.tenant_id, $2::uuid, rot.user_id, rot.family_id, $3, now() + make_interval(secs => $4::int) "
-	"FROM rot RETURNING tenant_id, user_id), "
-	"rev AS (UPDATE auth.refresh_tokens r SET revoked_at = now() FROM t WHERE r.family_id = t.family_id "
-	"AND t.used_at IS NOT NULL AND r.revoked_at IS NULL RETURNING 1) "
-	"SELECT u.id, u.tenant_id, u.role, auth.user_json(u), (SELECT count(*) FROM rev) "
-	"FROM ins JOIN auth.users u ON u.tenant_id = ins.tenant_id AND u.id = ins.user_id";
-static const char SQL_LOGOUT[] =
-	"UPDATE auth.refresh_tokens SET revoked_at = now() WHERE family_id = "
-	"(SELECT family_id FROM auth.refresh_tokens WHERE token_hash = $1 AND user_id = $2::uuid) "
-	"AND revoked_at IS NULL";
+static const char SQL_REFRESH_ROTATE[]
+    = "WITH t AS (SELECT rt.id, rt.family_id, rt.used_at, rt.revoked_at, rt.expires_at, u.active "
+      "FROM auth.refresh_tokens rt JOIN auth.users u ON u.tenant_id = rt.tenant_id AND u.id = "
+      "rt.user_id "
+      "WHERE rt.token_hash = $1 FOR UPDATE OF rt), "
+      "rot AS (UPDATE auth.refresh_tokens r SET used_at = now() FROM t WHERE r.id = t.id "
+      "AND r.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now() AND t.active "
+      "RETURNING r.tenant_id, r.user_id, r.family_id), "
+      "ins AS (INSERT INTO auth.refresh_tokens (tenant_id, id, user_id, family_id, token_hash, "
+      "expires_at) "
+      "SELECT rot.tenant_id, $2::uuid, rot.user_id, rot.family_id, $3, now() + make_interval(secs "
+      "=> $4::int) "
+      "FROM rot RETURNING tenant_id, user_id), "
+      "rev AS (UPDATE auth.refresh_tokens r SET revoked_at = now() FROM t WHERE r.family_id = "
+      "t.family_id "
+      "AND t.used_at IS NOT NULL AND r.revoked_at IS NULL RETURNING 1) "
+      "SELECT u.id, u.tenant_id, u.role, auth.user_json(u), (SELECT count(*) FROM rev) "
+      "FROM ins JOIN auth.users u ON u.tenant_id = ins.tenant_id AND u.id = ins.user_id";
+static const char SQL_LOGOUT[]
+    = "UPDATE auth.refresh_tokens SET revoked_at = now() WHERE family_id = "
+      "(SELECT family_id FROM auth.refresh_tokens WHERE token_hash = $1 AND user_id = $2::uuid) "
+      "AND revoked_at IS NULL";
 
 /* The state of one login, owned by the callback chain; freed by login_end. */
 typedef struct login_ctx {
@@ -98,8 +102,8 @@ static int64_t now_s(void)
 	return (int64_t)time(NULL);
 }
 
-hd_err auth_refresh_token_new(const char *tenant_id, char token[AUTH_REFRESH_MAX],
-			      char hash[AUTH_SHA256_HEX])
+hd_err auth_refresh_token_new(
+    const char *tenant_id, char token[AUTH_REFRESH_MAX], char hash[AUTH_SHA256_HEX])
 {
 	char rnd[48];
 	hd_err err = auth_random_b64url(32, rnd, sizeof rnd);
@@ -113,10 +117,10 @@ hd_err auth_refresh_token_new(const char *tenant_id, char token[AUTH_REFRESH_MAX
 }
 
 void auth_session_reply(hd_rpc_request *req, const char *user_id, const char *tenant_id,
-			const char *role, const char *refresh_token, const char *user_json)
+    const char *role, const char *refresh_token, const char *user_json)
 {
 	const auth_settings *cfg = auth_cfg();
-	hd_jwt_claims claims = {.iat = 0};
+	hd_jwt_claims claims = { .iat = 0 };
 	int64_t now = now_s();
 	char *access = NULL;
 
@@ -137,9 +141,9 @@ void auth_session_reply(hd_rpc_request *req, const char *user_id, const char *te
 		goto out;
 	}
 	int n = snprintf(body, cap,
-			 "{\"access_token\":\"%s\",\"refresh_token\":\"%s\",\"token_type\":\"Bearer\","
-			 "\"expires_in\":%ld,\"user\":%s}",
-			 access, refresh_token, cfg->access_ttl_s, user_json);
+	    "{\"access_token\":\"%s\",\"refresh_token\":\"%s\",\"token_type\":\"Bearer\","
+	    "\"expires_in\":%ld,\"user\":%s}",
+	    access, refresh_token, cfg->access_ttl_s, user_json);
 	hd_daemon_reply_json(req, 200, body, (size_t)n, "Cache-Control", "no-store", NULL);
 	OPENSSL_cleanse(body, cap);
 	free(body);
@@ -162,19 +166,20 @@ static void login_fail_cb(hd_err err, const hd_redis_reply *r, void *arg)
 static void login_fail(login_ctx *c)
 {
 	char window[24];
-	const char *keys[] = {c->fail_key};
-	const char *args[] = {window};
+	const char *keys[] = { c->fail_key };
+	const char *args[] = { window };
 
 	snprintf(window, sizeof window, "%ld", auth_cfg()->login_fail_window_s);
-	if (c->dw->redis == NULL ||
-	    hd_redis_eval(c->dw->redis, LOGIN_FAIL_LUA, 1, keys, 1, args, login_fail_cb, c) != HD_OK)
+	if (c->dw->redis == NULL
+	    || hd_redis_eval(c->dw->redis, LOGIN_FAIL_LUA, 1, keys, 1, args, login_fail_cb, c)
+	        != HD_OK)
 		login_fail_cb(HD_ERR_UNAVAILABLE, NULL, c);
 }
 
 static void login_mfa_required(login_ctx *c)
 {
-	auth_reply_problem_ex(c->req, 401, "a valid TOTP code is required", "\"mfa_required\":true",
-			      NULL, NULL);
+	auth_reply_problem_ex(
+	    c->req, 401, "a valid TOTP code is required", "\"mfa_required\":true", NULL, NULL);
 	login_end(c);
 }
 
@@ -191,7 +196,7 @@ static void login_issued_cb(hd_err err, const hd_db_result *res, void *arg)
 		login_mfa_required(c);
 		return;
 	}
-	const char *keys[] = {"DEL", c->fail_key};
+	const char *keys[] = { "DEL", c->fail_key };
 	(void)hd_redis_command(c->dw->redis, noop_redis_cb, NULL, 2, keys, NULL);
 	auth_session_reply(c->req, c->user_id, c->tenant_id, c->role, c->refresh, c->user_json);
 	login_end(c);
@@ -202,14 +207,14 @@ static void login_issue(login_ctx *c, const char *step)
 	char id[HD_UUID_STRLEN + 1], family[HD_UUID_STRLEN + 1], hash[AUTH_SHA256_HEX], ttl[24];
 
 	snprintf(ttl, sizeof ttl, "%ld", auth_cfg()->refresh_ttl_s);
-	if (hd_uuid_v7(id) != HD_OK || hd_uuid_v7(family) != HD_OK ||
-	    auth_refresh_token_new(c->tenant_id, c->refresh, hash) != HD_OK) {
+	if (hd_uuid_v7(id) != HD_OK || hd_uuid_v7(family) != HD_OK
+	    || auth_refresh_token_new(c->tenant_id, c->refresh, hash) != HD_OK) {
 		hd_daemon_reply_problem(c->req, 500, NULL, NULL);
 		login_end(c);
 		return;
 	}
-	const char *params[] = {c->tenant_id, id, c->user_id, family, hash, ttl, step};
-	hd_db_stmt stmt = {SQL_LOGIN_ISSUE, 7, params};
+	const char *params[] = { c->tenant_id, id, c->user_id, family, hash, ttl, step };
+	hd_db_stmt stmt = { SQL_LOGIN_ISSUE, 7, params };
 	if (hd_db_run(c->dw->db, c->tenant_id, &stmt, 1, login_issued_cb, c) != HD_OK) {
 		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
 		login_end(c);
@@ -237,11 +242,11 @@ static void login_verified_cb(bool ok, const char *hash, void *arg)
 	if (!auth_totp_check(c->secret, c->totp, now_s(), &step)) {
 		/* counts as a failure, and still says that a code is needed */
 		char window[24];
-		const char *keys[] = {c->fail_key};
-		const char *args[] = {window};
+		const char *keys[] = { c->fail_key };
+		const char *args[] = { window };
 		snprintf(window, sizeof window, "%ld", auth_cfg()->login_fail_window_s);
-		(void)hd_redis_eval(c->dw->redis, LOGIN_FAIL_LUA, 1, keys, 1, args, noop_redis_cb,
-				    NULL);
+		(void)hd_redis_eval(
+		    c->dw->redis, LOGIN_FAIL_LUA, 1, keys, 1, args, noop_redis_cb, NULL);
 		login_mfa_required(c);
 		return;
 	}
@@ -278,7 +283,7 @@ static void login_user_cb(hd_err err, const hd_db_result *res, void *arg)
 			c->found = false;
 	}
 	hd_err e = auth_password_verify(hd_rpc_request_worker(c->req), c->found ? c->hash : NULL,
-					c->password, login_verified_cb, c);
+	    c->password, login_verified_cb, c);
 	if (e != HD_OK) {
 		hd_daemon_reply_problem(c->req, 503, "busy", NULL);
 		login_end(c);
@@ -289,8 +294,8 @@ static void login_checked_cb(hd_err err, const hd_redis_reply *r, void *arg)
 {
 	login_ctx *c = arg;
 
-	if (err != HD_OK || r == NULL || hd_redis_reply_type(r) != HD_REDIS_ARRAY ||
-	    hd_redis_reply_elements(r) != 2) {
+	if (err != HD_OK || r == NULL || hd_redis_reply_type(r) != HD_REDIS_ARRAY
+	    || hd_redis_reply_elements(r) != 2) {
 		hd_daemon_reply_problem(c->req, 503, "rate limiter unavailable", NULL);
 		login_end(c);
 		return;
@@ -299,15 +304,16 @@ static void login_checked_cb(hd_err err, const hd_redis_reply *r, void *arg)
 	long long ttl = hd_redis_reply_integer(hd_redis_reply_element(r, 1));
 	if (count >= auth_cfg()->login_fail_limit) {
 		char retry[24];
-		snprintf(retry, sizeof retry, "%lld", ttl > 0 ? ttl : auth_cfg()->login_fail_window_s);
+		snprintf(
+		    retry, sizeof retry, "%lld", ttl > 0 ? ttl : auth_cfg()->login_fail_window_s);
 		auth_reply_problem_ex(c->req, 429, "too many failed logins; try again later", NULL,
-				      "Retry-After", retry);
+		    "Retry-After", retry);
 		login_end(c);
 		return;
 	}
-	const char *p0[] = {c->slug};
-	const char *p1[] = {c->email};
-	hd_db_stmt stmts[] = {{SQL_SET_TENANT_BY_SLUG, 1, p0}, {SQL_LOGIN_USER, 1, p1}};
+	const char *p0[] = { c->slug };
+	const char *p1[] = { c->email };
+	hd_db_stmt stmts[] = { { SQL_SET_TENANT_BY_SLUG, 1, p0 }, { SQL_LOGIN_USER, 1, p1 } };
 	if (hd_db_run(c->dw->db, NULL, stmts, 2, login_user_cb, c) != HD_OK) {
 		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
 		login_end(c);
@@ -329,8 +335,8 @@ static bool slug_valid(const char *s)
 /* Reads the login body into c; replies and returns false when it is invalid. */
 static bool login_read(hd_rpc_request *req, login_ctx *c)
 {
-	static const char *const known[] = {"tenant", "email", "password", "totp", NULL};
-	hd_field_errors errs = {.count = 0};
+	static const char *const known[] = { "tenant", "email", "password", "totp", NULL };
+	hd_field_errors errs = { .count = 0 };
 	const char *slug = NULL, *password = NULL, *totp = NULL;
 	cJSON *body = NULL;
 
@@ -370,20 +376,21 @@ void auth_login(hd_rpc_request *req, hd_daemon_worker *dw)
 	auth_sha256_hex(c->email, strlen(c->email), email_hash);
 	snprintf(c->fail_key, sizeof c->fail_key, "hd:{%s}:loginfail:%s", c->slug, email_hash);
 	snprintf(limit, sizeof limit, "%ld", auth_cfg()->login_fail_limit);
-	const char *keys[] = {c->fail_key};
-	const char *args[] = {limit};
-	if (dw->redis == NULL ||
-	    hd_redis_eval(dw->redis, LOGIN_CHECK_LUA, 1, keys, 1, args, login_checked_cb, c) != HD_OK)
+	const char *keys[] = { c->fail_key };
+	const char *args[] = { limit };
+	if (dw->redis == NULL
+	    || hd_redis_eval(dw->redis, LOGIN_CHECK_LUA, 1, keys, 1, args, login_checked_cb, c)
+	        != HD_OK)
 		login_checked_cb(HD_ERR_UNAVAILABLE, NULL, c);
 }
 
 /* Reads {"refresh_token"} and checks its "<tenant uuid>.<secret>" shape;
  * copies the tenant id into tenant. Replies and returns false when invalid. */
-static bool refresh_token_read(hd_rpc_request *req, char token[AUTH_REFRESH_MAX],
-			       char tenant[HD_UUID_STRLEN + 1])
+static bool refresh_token_read(
+    hd_rpc_request *req, char token[AUTH_REFRESH_MAX], char tenant[HD_UUID_STRLEN + 1])
 {
-	static const char *const known[] = {"refresh_token", NULL};
-	hd_field_errors errs = {.count = 0};
+	static const char *const known[] = { "refresh_token", NULL };
+	hd_field_errors errs = { .count = 0 };
 	const char *v = NULL;
 	cJSON *body = NULL;
 
@@ -425,8 +432,8 @@ static void refresh_cb(hd_err err, const hd_db_result *res, void *arg)
 		hd_daemon_reply_problem(c->req, 401, "invalid refresh token", NULL);
 	} else {
 		auth_session_reply(c->req, hd_db_result_value(res, 0, 0, 0),
-				   hd_db_result_value(res, 0, 0, 1), hd_db_result_value(res, 0, 0, 2),
-				   c->token, hd_db_result_value(res, 0, 0, 3));
+		    hd_db_result_value(res, 0, 0, 1), hd_db_result_value(res, 0, 0, 2), c->token,
+		    hd_db_result_value(res, 0, 0, 3));
 	}
 	refresh_end(c);
 }
@@ -442,15 +449,15 @@ void auth_refresh(hd_rpc_request *req, hd_daemon_worker *dw)
 	auth_sha256_hex(old, strlen(old), old_hash);
 	snprintf(ttl, sizeof ttl, "%ld", auth_cfg()->refresh_ttl_s);
 	c = calloc(1, sizeof *c);
-	if (c == NULL || hd_uuid_v7(id) != HD_OK ||
-	    auth_refresh_token_new(tenant, c->token, new_hash) != HD_OK) {
+	if (c == NULL || hd_uuid_v7(id) != HD_OK
+	    || auth_refresh_token_new(tenant, c->token, new_hash) != HD_OK) {
 		hd_daemon_reply_problem(req, 500, NULL, NULL);
 		free(c);
 		goto out;
 	}
 	c->req = req;
-	const char *params[] = {old_hash, id, new_hash, ttl};
-	hd_db_stmt stmt = {SQL_REFRESH_ROTATE, 4, params};
+	const char *params[] = { old_hash, id, new_hash, ttl };
+	hd_db_stmt stmt = { SQL_REFRESH_ROTATE, 4, params };
 	if (hd_db_run(dw->db, tenant, &stmt, 1, refresh_cb, c) != HD_OK) {
 		hd_daemon_reply_problem(req, 503, "database unavailable", NULL);
 		refresh_end(c);
@@ -494,9 +501,9 @@ static void logout_revoked_cb(hd_err err, const hd_db_result *res, void *arg)
 	int64_t left = env->token_exp - now_s() + auth_cfg()->leeway_s;
 	snprintf(key, sizeof key, "hd:{%s}:deny:%s", env->tenant_id, env->token_id);
 	snprintf(ttl, sizeof ttl, "%lld", (long long)(left > 1 ? left : 1));
-	const char *argv[] = {"SET", key, "1", "EX", ttl};
-	if (c->dw->redis == NULL ||
-	    hd_redis_command(c->dw->redis, logout_denied_cb, c, 5, argv, NULL) != HD_OK)
+	const char *argv[] = { "SET", key, "1", "EX", ttl };
+	if (c->dw->redis == NULL
+	    || hd_redis_command(c->dw->redis, logout_denied_cb, c, 5, argv, NULL) != HD_OK)
 		logout_denied_cb(HD_ERR_UNAVAILABLE, NULL, c);
 }
 
@@ -519,8 +526,8 @@ void auth_logout(hd_rpc_request *req, hd_daemon_worker *dw)
 	c->req = req;
 	c->dw = dw;
 	/* another tenant's token matches no row under RLS: nothing is revoked */
-	const char *params[] = {hash, env->user_id};
-	hd_db_stmt stmt = {SQL_LOGOUT, 2, params};
+	const char *params[] = { hash, env->user_id };
+	hd_db_stmt stmt = { SQL_LOGOUT, 2, params };
 	if (hd_db_run(dw->db, env->tenant_id, &stmt, 1, logout_revoked_cb, c) != HD_OK) {
 		hd_daemon_reply_problem(req, 503, "database unavailable", NULL);
 		free(c);
@@ -537,7 +544,7 @@ void auth_jwks(hd_rpc_request *req, hd_daemon_worker *dw)
 		hd_daemon_reply_problem(req, 500, NULL, NULL);
 		return;
 	}
-	hd_daemon_reply_json(req, 200, doc, strlen(doc), "Cache-Control", "public, max-age=300",
-			     NULL);
+	hd_daemon_reply_json(
+	    req, 200, doc, strlen(doc), "Cache-Control", "public, max-age=300", NULL);
 	free(doc);
 }

@@ -7,14 +7,14 @@
 #include "hd/json.h"
 #include "hd/uuid.h"
 
-static const char SQL_TENANT_INSERT[] =
-	"INSERT INTO auth.tenants AS t (id, slug, name) VALUES ($1::uuid, $2, $3) "
-	"RETURNING auth.tenant_json(t)";
-static const char SQL_TENANT_ADMIN_INSERT[] =
-	"INSERT INTO auth.users (tenant_id, id, email, name, role, password_hash) "
-	"VALUES ($1::uuid, $2::uuid, $3, $4, 'admin', $5)";
-static const char SQL_TENANT_GET[] =
-	"SELECT auth.tenant_json(t) FROM auth.tenants t WHERE t.id = $1::uuid";
+static const char SQL_TENANT_INSERT[]
+    = "INSERT INTO auth.tenants AS t (id, slug, name) VALUES ($1::uuid, $2, $3) "
+      "RETURNING auth.tenant_json(t)";
+static const char SQL_TENANT_ADMIN_INSERT[]
+    = "INSERT INTO auth.users (tenant_id, id, email, name, role, password_hash) "
+      "VALUES ($1::uuid, $2::uuid, $3, $4, 'admin', $5)";
+static const char SQL_TENANT_GET[]
+    = "SELECT auth.tenant_json(t) FROM auth.tenants t WHERE t.id = $1::uuid";
 
 /* One tenant creation, owned by its callback chain. */
 typedef struct tenant_ctx {
@@ -50,9 +50,9 @@ static void tenant_hashed_cb(bool ok, const char *hash, void *arg)
 		free(c);
 		return;
 	}
-	const char *p0[] = {c->id, c->slug, c->name};
-	const char *p1[] = {c->id, c->admin_id, c->admin_email, c->admin_name, hash};
-	hd_db_stmt stmts[] = {{SQL_TENANT_INSERT, 3, p0}, {SQL_TENANT_ADMIN_INSERT, 5, p1}};
+	const char *p0[] = { c->id, c->slug, c->name };
+	const char *p1[] = { c->id, c->admin_id, c->admin_email, c->admin_name, hash };
+	hd_db_stmt stmts[] = { { SQL_TENANT_INSERT, 3, p0 }, { SQL_TENANT_ADMIN_INSERT, 5, p1 } };
 	/* the new tenant's id scopes the batch, so RLS checks both inserts */
 	if (hd_db_run(c->dw->db, c->id, stmts, 2, tenant_created_cb, c) != HD_OK) {
 		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
@@ -70,7 +70,7 @@ static bool slug_ok(const char *s)
 /* Validates the body into c and returns the admin password; NULL after a reply. */
 static const char *tenant_read(tenant_ctx *c, const cJSON *body)
 {
-	hd_field_errors errs = {.count = 0};
+	hd_field_errors errs = { .count = 0 };
 	const char *name = NULL, *slug = NULL, *password = NULL, *admin_name = "Administrator";
 
 	hd_json_get_string(body, "name", true, 1, AUTH_NAME_MAX, &name, &errs);
@@ -89,9 +89,9 @@ static const char *tenant_read(tenant_ctx *c, const cJSON *body)
 
 void auth_tenants_create(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	static const char *const known[] = {"name", "slug", "admin_email", "admin_password",
-					    "admin_name", NULL};
-	static const char *const platform[] = {"platform_admin", NULL};
+	static const char *const known[]
+	    = { "name", "slug", "admin_email", "admin_password", "admin_name", NULL };
+	static const char *const platform[] = { "platform_admin", NULL };
 	cJSON *body = NULL;
 	tenant_ctx *c = NULL;
 
@@ -115,7 +115,8 @@ void auth_tenants_create(hd_rpc_request *req, hd_daemon_worker *dw)
 		free(c);
 		goto out;
 	}
-	if (auth_password_hash(hd_rpc_request_worker(req), password, tenant_hashed_cb, c) != HD_OK) {
+	if (auth_password_hash(hd_rpc_request_worker(req), password, tenant_hashed_cb, c)
+	    != HD_OK) {
 		hd_daemon_reply_problem(req, 503, "busy", NULL);
 		free(c);
 	}
@@ -129,6 +130,6 @@ void auth_tenants_current(hd_rpc_request *req, hd_daemon_worker *dw)
 
 	if (!auth_signed_in(req))
 		return;
-	const char *params[] = {env->tenant_id};
+	const char *params[] = { env->tenant_id };
 	auth_fetch_one(req, dw, env->tenant_id, SQL_TENANT_GET, 1, params);
 }

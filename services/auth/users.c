@@ -15,35 +15,35 @@
 #define NAME_BYTES (AUTH_NAME_MAX * 4 + 1)
 #define Q_MAX 100
 
-static const char SQL_USER_GET[] =
-	"SELECT auth.user_json(u), u.version FROM auth.users u WHERE u.id = $1::uuid";
-static const char SQL_USER_INSERT[] =
-	"INSERT INTO auth.users AS u (tenant_id, id, email, name, role, password_hash) "
-	"VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6) RETURNING auth.user_json(u), u.version";
-static const char SQL_USER_LIST[] =
-	"SELECT auth.user_json(u), to_char(u.created_at AT TIME ZONE 'UTC', "
-	"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), u.id FROM auth.users u "
-	"WHERE ($1::text IS NULL OR u.role = $1) "
-	"AND ($2::text IS NULL OR u.email ILIKE $2 OR u.name ILIKE $2) "
-	"AND ($3::timestamptz IS NULL OR (u.created_at, u.id) > ($3::timestamptz, $4::uuid)) "
-	"ORDER BY u.created_at, u.id LIMIT $5::int";
-static const char SQL_USER_UPDATE[] =
-	"UPDATE auth.users AS u SET name = coalesce($2, name), role = coalesce($3, role), "
-	"active = coalesce($4::boolean, active), password_hash = coalesce($5, password_hash), "
-	"version = version + 1, updated_at = now() "
-	"WHERE u.id = $1::uuid AND ($6::int IS NULL OR u.version = $6::int) "
-	"RETURNING auth.user_json(u), u.version";
+static const char SQL_USER_GET[]
+    = "SELECT auth.user_json(u), u.version FROM auth.users u WHERE u.id = $1::uuid";
+static const char SQL_USER_INSERT[]
+    = "INSERT INTO auth.users AS u (tenant_id, id, email, name, role, password_hash) "
+      "VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6) RETURNING auth.user_json(u), u.version";
+static const char SQL_USER_LIST[]
+    = "SELECT auth.user_json(u), to_char(u.created_at AT TIME ZONE 'UTC', "
+      "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), u.id FROM auth.users u "
+      "WHERE ($1::text IS NULL OR u.role = $1) "
+      "AND ($2::text IS NULL OR u.email ILIKE $2 OR u.name ILIKE $2) "
+      "AND ($3::timestamptz IS NULL OR (u.created_at, u.id) > ($3::timestamptz, $4::uuid)) "
+      "ORDER BY u.created_at, u.id LIMIT $5::int";
+static const char SQL_USER_UPDATE[]
+    = "UPDATE auth.users AS u SET name = coalesce($2, name), role = coalesce($3, role), "
+      "active = coalesce($4::boolean, active), password_hash = coalesce($5, password_hash), "
+      "version = version + 1, updated_at = now() "
+      "WHERE u.id = $1::uuid AND ($6::int IS NULL OR u.version = $6::int) "
+      "RETURNING auth.user_json(u), u.version";
 static const char SQL_USER_VERSION[] = "SELECT version FROM auth.users WHERE id = $1::uuid";
-static const char SQL_USER_DEACTIVATE[] =
-	"UPDATE auth.users SET active = false, version = version + 1, updated_at = now() "
-	"WHERE id = $1::uuid RETURNING id";
-static const char SQL_REVOKE_IF_INACTIVE[] =
-	"UPDATE auth.refresh_tokens SET revoked_at = now() WHERE user_id = $1::uuid "
-	"AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM auth.users WHERE id = $1::uuid "
-	"AND NOT active)";
+static const char SQL_USER_DEACTIVATE[]
+    = "UPDATE auth.users SET active = false, version = version + 1, updated_at = now() "
+      "WHERE id = $1::uuid RETURNING id";
+static const char SQL_REVOKE_IF_INACTIVE[]
+    = "UPDATE auth.refresh_tokens SET revoked_at = now() WHERE user_id = $1::uuid "
+      "AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM auth.users WHERE id = $1::uuid "
+      "AND NOT active)";
 
-static const char *const staff_roles[] = {"admin", "agent", "platform_admin", NULL};
-static const char *const admin_roles[] = {"admin", "platform_admin", NULL};
+static const char *const staff_roles[] = { "admin", "agent", "platform_admin", NULL };
+static const char *const admin_roles[] = { "admin", "platform_admin", NULL };
 
 /* The state of one create/update/delete, owned by its callback chain. */
 typedef struct user_ctx {
@@ -53,11 +53,11 @@ typedef struct user_ctx {
 	char email[AUTH_EMAIL_MAX + 1];
 	char name[NAME_BYTES];
 	char role[32];
-	char active[8];     /* "true"/"false", "" when unchanged */
+	char active[8]; /* "true"/"false", "" when unchanged */
 	char password[AUTH_PASSWORD_MAX + 1];
 	char hash[AUTH_HASH_MAX];
-	char if_match[24];  /* expected version, "" when unconditional */
-	char *json;         /* reply body kept while Redis is updated */
+	char if_match[24]; /* expected version, "" when unconditional */
+	char *json; /* reply body kept while Redis is updated */
 	char etag[32];
 	int status;
 } user_ctx;
@@ -116,12 +116,12 @@ static hd_err user_off_mark(user_ctx *c, bool off, hd_redis_cb cb)
 
 	snprintf(key, sizeof key, "hd:{%s}:user_off:%s", env->tenant_id, c->id);
 	snprintf(ttl, sizeof ttl, "%ld", auth_cfg()->access_ttl_s + auth_cfg()->leeway_s);
-	const char *set[] = {"SET", key, "1", "EX", ttl};
-	const char *del[] = {"DEL", key};
+	const char *set[] = { "SET", key, "1", "EX", ttl };
+	const char *del[] = { "DEL", key };
 	if (c->dw->redis == NULL)
 		return HD_ERR_UNAVAILABLE;
 	return off ? hd_redis_command(c->dw->redis, cb, c, 5, set, NULL)
-		   : hd_redis_command(c->dw->redis, cb, c, 2, del, NULL);
+	           : hd_redis_command(c->dw->redis, cb, c, 2, del, NULL);
 }
 
 /* Replies what c holds once the Redis mark is written (503 if it was not:
@@ -131,8 +131,8 @@ static void user_reply(user_ctx *c)
 	if (c->json == NULL)
 		hd_daemon_reply_json(c->req, c->status, "", 0, NULL);
 	else
-		hd_daemon_reply_json(c->req, c->status, c->json, strlen(c->json), "ETag", c->etag,
-				     NULL);
+		hd_daemon_reply_json(
+		    c->req, c->status, c->json, strlen(c->json), "ETag", c->etag, NULL);
 	user_ctx_free(c);
 }
 
@@ -159,8 +159,8 @@ static void user_created_cb(hd_err err, const hd_db_result *res, void *arg)
 		const char *json = hd_db_result_value(res, 0, 0, 0);
 		snprintf(location, sizeof location, "/v1/users/%s", c->id);
 		snprintf(etag, sizeof etag, "\"%s\"", hd_db_result_value(res, 0, 0, 1));
-		hd_daemon_reply_json(c->req, 201, json, strlen(json), "Location", location, "ETag",
-				     etag, NULL);
+		hd_daemon_reply_json(
+		    c->req, 201, json, strlen(json), "Location", location, "ETag", etag, NULL);
 	}
 	user_ctx_free(c);
 }
@@ -175,8 +175,8 @@ static void user_create_hashed_cb(bool ok, const char *hash, void *arg)
 		user_ctx_free(c);
 		return;
 	}
-	const char *params[] = {env->tenant_id, c->id, c->email, c->name, c->role, hash};
-	hd_db_stmt stmt = {SQL_USER_INSERT, 6, params};
+	const char *params[] = { env->tenant_id, c->id, c->email, c->name, c->role, hash };
+	hd_db_stmt stmt = { SQL_USER_INSERT, 6, params };
 	if (hd_db_run(c->dw->db, env->tenant_id, &stmt, 1, user_created_cb, c) != HD_OK) {
 		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
 		user_ctx_free(c);
@@ -185,14 +185,14 @@ static void user_create_hashed_cb(bool ok, const char *hash, void *arg)
 
 void auth_users_create(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	static const char *const known[] = {"email", "name", "role", "password", NULL};
-	hd_field_errors errs = {.count = 0};
+	static const char *const known[] = { "email", "name", "role", "password", NULL };
+	hd_field_errors errs = { .count = 0 };
 	const char *name = NULL, *role = NULL, *password = NULL;
 	cJSON *body = NULL;
 	user_ctx *c = NULL;
 
-	if (!auth_signed_in(req) || forbid_unless(req, admin_roles) ||
-	    !auth_body_parse(req, known, &body) || (c = user_ctx_new(req, dw)) == NULL)
+	if (!auth_signed_in(req) || forbid_unless(req, admin_roles)
+	    || !auth_body_parse(req, known, &body) || (c = user_ctx_new(req, dw)) == NULL)
 		goto out;
 	auth_email_get(body, "email", true, c->email, &errs);
 	hd_json_get_string(body, "name", true, 1, AUTH_NAME_MAX, &name, &errs);
@@ -204,8 +204,8 @@ void auth_users_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	}
 	snprintf(c->name, sizeof c->name, "%s", name);
 	snprintf(c->role, sizeof c->role, "%s", role);
-	if (auth_password_hash(hd_rpc_request_worker(req), password, user_create_hashed_cb, c) !=
-	    HD_OK) {
+	if (auth_password_hash(hd_rpc_request_worker(req), password, user_create_hashed_cb, c)
+	    != HD_OK) {
 		hd_daemon_reply_problem(req, 503, "busy", NULL);
 		user_ctx_free(c);
 	}
@@ -224,7 +224,7 @@ void auth_users_get(hd_rpc_request *req, hd_daemon_worker *dw)
 		hd_daemon_reply_problem(req, 404, "user not found", NULL);
 		return;
 	}
-	const char *params[] = {id};
+	const char *params[] = { id };
 	auth_fetch_one(req, dw, env->tenant_id, SQL_USER_GET, 1, params);
 }
 
@@ -234,7 +234,7 @@ void auth_me(hd_rpc_request *req, hd_daemon_worker *dw)
 
 	if (!auth_signed_in(req))
 		return;
-	const char *params[] = {env->user_id};
+	const char *params[] = { env->user_id };
 	auth_fetch_one(req, dw, env->tenant_id, SQL_USER_GET, 1, params);
 }
 
@@ -256,7 +256,7 @@ static char *list_body(const hd_db_result *res, int n, const char *cursor, size_
 	size_t pos = (size_t)snprintf(out, cap, "{\"items\":[");
 	for (int i = 0; i < n; i++)
 		pos += (size_t)snprintf(out + pos, cap - pos, "%s%s", i > 0 ? "," : "",
-					hd_db_result_value(res, 0, i, 0));
+		    hd_db_result_value(res, 0, i, 0));
 	if (cursor != NULL)
 		pos += (size_t)snprintf(out + pos, cap - pos, "],\"next_cursor\":\"%s\"}", cursor);
 	else
@@ -279,7 +279,7 @@ static void users_listed_cb(hd_err err, const hd_db_result *res, void *arg)
 	if (n > c->limit) {
 		n = c->limit;
 		snprintf(plain, sizeof plain, "%s|%s", hd_db_result_value(res, 0, n - 1, 1),
-			 hd_db_result_value(res, 0, n - 1, 2));
+		    hd_db_result_value(res, 0, n - 1, 2));
 		more = hd_cursor_encode(plain, cursor, sizeof cursor) == HD_OK;
 	}
 	size_t len = 0;
@@ -334,11 +334,11 @@ static bool cursor_split(char *plain, const char **ts, const char **id)
 
 void auth_users_list(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	static const char *const list_roles[] = {"admin",    "agent",	       "technician",
-						 "customer", "platform_admin", NULL};
-	static const char *const known[] = {"role", "q", "limit", "cursor", NULL};
+	static const char *const list_roles[]
+	    = { "admin", "agent", "technician", "customer", "platform_admin", NULL };
+	static const char *const known[] = { "role", "q", "limit", "cursor", NULL };
 	const hd_envelope *env = hd_rpc_request_envelope(req);
-	hd_field_errors errs = {.count = 0};
+	hd_field_errors errs = { .count = 0 };
 	hd_query q;
 	int limit = 25;
 	char pattern[2 * Q_MAX + 4], plain[HD_CURSOR_MAX], limit_s[16];
@@ -366,8 +366,9 @@ void auth_users_list(hd_rpc_request *req, hd_daemon_worker *dw)
 	}
 	if (hd_query_limit(&q, &limit) != HD_OK)
 		hd_field_errors_add(&errs, "limit", "must be an integer from 1 to 100");
-	if (cursor != NULL && (hd_cursor_decode(cursor, plain, sizeof plain) != HD_OK ||
-			       !cursor_split(plain, &ts, &after)))
+	if (cursor != NULL
+	    && (hd_cursor_decode(cursor, plain, sizeof plain) != HD_OK
+	        || !cursor_split(plain, &ts, &after)))
 		hd_field_errors_add(&errs, "cursor", "is not a cursor this list gave out");
 	if (auth_reply_invalid(req, &errs))
 		return;
@@ -379,8 +380,8 @@ void auth_users_list(hd_rpc_request *req, hd_daemon_worker *dw)
 	c->req = req;
 	c->limit = limit;
 	snprintf(limit_s, sizeof limit_s, "%d", limit + 1);
-	const char *params[] = {role, like, ts, after, limit_s};
-	hd_db_stmt stmt = {SQL_USER_LIST, 5, params};
+	const char *params[] = { role, like, ts, after, limit_s };
+	hd_db_stmt stmt = { SQL_USER_LIST, 5, params };
 	if (hd_db_run(dw->db, env->tenant_id, &stmt, 1, users_listed_cb, c) != HD_OK) {
 		hd_daemon_reply_problem(req, 503, "database unavailable", NULL);
 		free(c);
@@ -397,7 +398,8 @@ static void user_updated_cb(hd_err err, const hd_db_result *res, void *arg)
 	}
 	if (hd_db_result_ntuples(res, 0) != 1) {
 		if (hd_db_result_ntuples(res, 1) == 1)
-			hd_daemon_reply_problem(c->req, 412, "version does not match If-Match", NULL);
+			hd_daemon_reply_problem(
+			    c->req, 412, "version does not match If-Match", NULL);
 		else
 			hd_daemon_reply_problem(c->req, 404, "user not found", NULL);
 		goto fail;
@@ -423,12 +425,11 @@ fail:
 static void user_update_run(user_ctx *c)
 {
 	const hd_envelope *env = hd_rpc_request_envelope(c->req);
-	const char *p0[] = {c->id,	   or_null(c->name), or_null(c->role), or_null(c->active),
-			    or_null(c->hash), or_null(c->if_match)};
-	const char *p1[] = {c->id};
-	hd_db_stmt stmts[] = {{SQL_USER_UPDATE, 6, p0},
-			      {SQL_USER_VERSION, 1, p1},
-			      {SQL_REVOKE_IF_INACTIVE, 1, p1}};
+	const char *p0[] = { c->id, or_null(c->name), or_null(c->role), or_null(c->active),
+		or_null(c->hash), or_null(c->if_match) };
+	const char *p1[] = { c->id };
+	hd_db_stmt stmts[] = { { SQL_USER_UPDATE, 6, p0 }, { SQL_USER_VERSION, 1, p1 },
+		{ SQL_REVOKE_IF_INACTIVE, 1, p1 } };
 
 	if (hd_db_run(c->dw->db, env->tenant_id, stmts, 3, user_updated_cb, c) != HD_OK) {
 		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
@@ -460,7 +461,8 @@ static bool if_match_read(user_ctx *c)
 	if (strncmp(v, "W/", 2) == 0)
 		v += 2;
 	n = strlen(v);
-	if (n < 3 || n > 12 || v[0] != '"' || v[n - 1] != '"' || strspn(v + 1, "0123456789") != n - 2)
+	if (n < 3 || n > 12 || v[0] != '"' || v[n - 1] != '"'
+	    || strspn(v + 1, "0123456789") != n - 2)
 		return false;
 	memcpy(c->if_match, v + 1, n - 2);
 	c->if_match[n - 2] = '\0';
@@ -470,14 +472,15 @@ static bool if_match_read(user_ctx *c)
 /* Validates the PATCH body into c; replies and returns false when refused. */
 static bool user_update_read(user_ctx *c, const cJSON *body, bool admin)
 {
-	hd_field_errors errs = {.count = 0};
+	hd_field_errors errs = { .count = 0 };
 	const char *name = NULL, *role = NULL, *password = NULL;
 	bool active = false;
 
-	if (!admin && (cJSON_GetObjectItemCaseSensitive(body, "role") != NULL ||
-		       cJSON_GetObjectItemCaseSensitive(body, "active") != NULL)) {
-		hd_daemon_reply_problem(c->req, 403, "you may change only your name and password",
-					NULL);
+	if (!admin
+	    && (cJSON_GetObjectItemCaseSensitive(body, "role") != NULL
+	        || cJSON_GetObjectItemCaseSensitive(body, "active") != NULL)) {
+		hd_daemon_reply_problem(
+		    c->req, 403, "you may change only your name and password", NULL);
 		return false;
 	}
 	if (hd_json_get_string(body, "name", false, 1, AUTH_NAME_MAX, &name, &errs))
@@ -501,7 +504,7 @@ static bool user_update_read(user_ctx *c, const cJSON *body, bool admin)
 
 void auth_users_update(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	static const char *const known[] = {"name", "role", "active", "password", NULL};
+	static const char *const known[] = { "name", "role", "active", "password", NULL };
 	const hd_envelope *env = hd_rpc_request_envelope(req);
 	bool admin = auth_role_in(env, admin_roles);
 	cJSON *body = NULL;
@@ -522,8 +525,8 @@ void auth_users_update(hd_rpc_request *req, hd_daemon_worker *dw)
 		user_update_run(c);
 		return;
 	}
-	if (auth_password_hash(hd_rpc_request_worker(req), c->password, user_update_hashed_cb, c) !=
-	    HD_OK) {
+	if (auth_password_hash(hd_rpc_request_worker(req), c->password, user_update_hashed_cb, c)
+	    != HD_OK) {
 		hd_daemon_reply_problem(req, 503, "busy", NULL);
 		user_ctx_free(c);
 	}
@@ -557,15 +560,16 @@ void auth_users_delete(hd_rpc_request *req, hd_daemon_worker *dw)
 	const hd_envelope *env = hd_rpc_request_envelope(req);
 	user_ctx *c = NULL;
 
-	if (!auth_signed_in(req) || forbid_unless(req, admin_roles) ||
-	    (c = user_ctx_new(req, dw)) == NULL)
+	if (!auth_signed_in(req) || forbid_unless(req, admin_roles)
+	    || (c = user_ctx_new(req, dw)) == NULL)
 		return;
 	if (!path_id(req, c->id)) {
 		user_ctx_free(c);
 		return;
 	}
-	const char *params[] = {c->id};
-	hd_db_stmt stmts[] = {{SQL_USER_DEACTIVATE, 1, params}, {SQL_REVOKE_IF_INACTIVE, 1, params}};
+	const char *params[] = { c->id };
+	hd_db_stmt stmts[]
+	    = { { SQL_USER_DEACTIVATE, 1, params }, { SQL_REVOKE_IF_INACTIVE, 1, params } };
 	if (hd_db_run(dw->db, env->tenant_id, stmts, 2, user_deactivated_cb, c) != HD_OK) {
 		hd_daemon_reply_problem(req, 503, "database unavailable", NULL);
 		user_ctx_free(c);

@@ -22,7 +22,7 @@ static struct {
 	char run[16];
 	char slug[64];
 	char admin_email[96];
-	char *platform;  /* access tokens */
+	char *platform; /* access tokens */
 	char *admin;
 	char admin_id[37];
 } T;
@@ -45,25 +45,26 @@ static bool has_field_error(const httpc_resp *r, const char *field)
 	return false;
 }
 
-static long req(httpc_resp *r, const char *method, const char *path, const char *token,
-		const char *body)
+static long req(
+    httpc_resp *r, const char *method, const char *path, const char *token, const char *body)
 {
 	assert_int_equal(httpc_call(r, method, path, token, body, NULL, NULL), 0);
 	return r->status;
 }
 
-static long login_body(httpc_resp *r, const char *tenant, const char *email, const char *password,
-		       const char *totp)
+static long login_body(
+    httpc_resp *r, const char *tenant, const char *email, const char *password, const char *totp)
 {
 	char body[512];
 
 	if (totp != NULL)
 		snprintf(body, sizeof body,
-			 "{\"tenant\":\"%s\",\"email\":\"%s\",\"password\":\"%s\",\"totp\":\"%s\"}",
-			 tenant, email, password, totp);
+		    "{\"tenant\":\"%s\",\"email\":\"%s\",\"password\":\"%s\",\"totp\":\"%s\"}",
+		    tenant, email, password, totp);
 	else
-		snprintf(body, sizeof body, "{\"tenant\":\"%s\",\"email\":\"%s\",\"password\":\"%s\"}",
-			 tenant, email, password);
+		snprintf(body, sizeof body,
+		    "{\"tenant\":\"%s\",\"email\":\"%s\",\"password\":\"%s\"}", tenant, email,
+		    password);
 	return req(r, "POST", "/v1/auth/login", NULL, body);
 }
 
@@ -74,8 +75,8 @@ static void user_new(const char *email, const char *role, char id[37])
 	httpc_resp r;
 
 	snprintf(body, sizeof body,
-		 "{\"email\":\"%s\",\"name\":\"E2E %s\",\"role\":\"%s\",\"password\":\"%s\"}", email,
-		 role, role, PASSWORD);
+	    "{\"email\":\"%s\",\"name\":\"E2E %s\",\"role\":\"%s\",\"password\":\"%s\"}", email,
+	    role, role, PASSWORD);
 	assert_int_equal(req(&r, "POST", "/v1/users", T.admin, body), 201);
 	snprintf(id, 37, "%s", jstr(r.json, "id"));
 	httpc_resp_free(&r);
@@ -86,7 +87,7 @@ static void test_login_and_me(void **state)
 	httpc_resp r;
 	char *refresh = NULL;
 	char *token = httpc_login(httpc_env("HD_TEST_DEMO_TENANT"), httpc_env("HD_TEST_DEMO_EMAIL"),
-				  httpc_env("HD_TEST_DEMO_PASSWORD"), &refresh);
+	    httpc_env("HD_TEST_DEMO_PASSWORD"), &refresh);
 
 	assert_non_null(token);
 	assert_int_equal(req(&r, "GET", "/v1/auth/me", token, NULL), 200);
@@ -161,17 +162,17 @@ static void test_tenants(void **state)
 	char body[512];
 
 	snprintf(body, sizeof body,
-		 "{\"name\":\"Dup\",\"slug\":\"%s\",\"admin_email\":\"x@dup.test\","
-		 "\"admin_password\":\"%s\"}",
-		 T.slug, PASSWORD);
+	    "{\"name\":\"Dup\",\"slug\":\"%s\",\"admin_email\":\"x@dup.test\","
+	    "\"admin_password\":\"%s\"}",
+	    T.slug, PASSWORD);
 	assert_int_equal(req(&r, "POST", "/v1/tenants", T.platform, body), 409);
 	httpc_resp_free(&r);
 	assert_int_equal(req(&r, "POST", "/v1/tenants", T.admin, body), 403);
 	httpc_resp_free(&r);
 	assert_int_equal(req(&r, "POST", "/v1/tenants", T.platform,
-			     "{\"name\":\"X\",\"slug\":\"NO\",\"admin_email\":\"bad\","
-			     "\"admin_password\":\"" PASSWORD "\"}"),
-			 422);
+	                     "{\"name\":\"X\",\"slug\":\"NO\",\"admin_email\":\"bad\","
+	                     "\"admin_password\":\"" PASSWORD "\"}"),
+	    422);
 	assert_true(has_field_error(&r, "slug"));
 	assert_true(has_field_error(&r, "admin_email"));
 	httpc_resp_free(&r);
@@ -181,18 +182,19 @@ static void test_users(void **state)
 {
 	httpc_resp r;
 	char id[37], agent_id[37], path[128], body[256], *agent_refresh = NULL;
-	const char *if_match[] = {"If-Match: \"1\"", NULL};
+	const char *if_match[] = { "If-Match: \"1\"", NULL };
 
 	user_new("dana@e2e.test", "customer", id);
 	user_new("agent@e2e.test", "agent", agent_id);
 	assert_int_equal(req(&r, "POST", "/v1/users", T.admin,
-			     "{\"email\":\"DANA@e2e.test\",\"name\":\"D\",\"role\":\"agent\","
-			     "\"password\":\"" PASSWORD "\"}"),
-			 409);
+	                     "{\"email\":\"DANA@e2e.test\",\"name\":\"D\",\"role\":\"agent\","
+	                     "\"password\":\"" PASSWORD "\"}"),
+	    409);
 	httpc_resp_free(&r);
-	assert_int_equal(req(&r, "POST", "/v1/users", T.admin,
-			     "{\"email\":\"x\",\"name\":\"\",\"role\":\"boss\",\"password\":\"s\"}"),
-			 422);
+	assert_int_equal(
+	    req(&r, "POST", "/v1/users", T.admin,
+	        "{\"email\":\"x\",\"name\":\"\",\"role\":\"boss\",\"password\":\"s\"}"),
+	    422);
 	assert_true(has_field_error(&r, "email"));
 	assert_true(has_field_error(&r, "role"));
 	assert_true(has_field_error(&r, "password"));
@@ -202,15 +204,13 @@ static void test_users(void **state)
 	httpc_resp_free(&r);
 
 	snprintf(path, sizeof path, "/v1/users/%s", id);
-	assert_int_equal(httpc_call(&r, "PATCH", path, T.admin, "{\"name\":\"Dana K\"}", NULL,
-				    if_match),
-			 0);
+	assert_int_equal(
+	    httpc_call(&r, "PATCH", path, T.admin, "{\"name\":\"Dana K\"}", NULL, if_match), 0);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(httpc_header(&r, "ETag"), "\"2\"");
 	httpc_resp_free(&r);
-	assert_int_equal(httpc_call(&r, "PATCH", path, T.admin, "{\"name\":\"Stale\"}", NULL,
-				    if_match),
-			 0);
+	assert_int_equal(
+	    httpc_call(&r, "PATCH", path, T.admin, "{\"name\":\"Stale\"}", NULL, if_match), 0);
 	assert_int_equal(r.status, 412);
 	httpc_resp_free(&r);
 
@@ -232,7 +232,7 @@ static void test_users(void **state)
 
 	/* another tenant's user is 404 */
 	char *demo = httpc_login(httpc_env("HD_TEST_DEMO_TENANT"), httpc_env("HD_TEST_DEMO_EMAIL"),
-				 httpc_env("HD_TEST_DEMO_PASSWORD"), NULL);
+	    httpc_env("HD_TEST_DEMO_PASSWORD"), NULL);
 	snprintf(path, sizeof path, "/v1/users/%s", id);
 	assert_int_equal(req(&r, "GET", path, demo, NULL), 404);
 	httpc_resp_free(&r);
@@ -286,15 +286,15 @@ static int setup(void **state)
 	snprintf(T.slug, sizeof T.slug, "e2e-%s", T.run);
 	snprintf(T.admin_email, sizeof T.admin_email, "admin@%s.test", T.slug);
 	T.platform = httpc_login("platform", httpc_env("HD_TEST_PLATFORM_EMAIL"),
-				 httpc_env("HD_TEST_PLATFORM_PASSWORD"), NULL);
+	    httpc_env("HD_TEST_PLATFORM_PASSWORD"), NULL);
 	if (T.platform == NULL)
 		return -1;
 	snprintf(body, sizeof body,
-		 "{\"name\":\"E2E %s\",\"slug\":\"%s\",\"admin_email\":\"%s\","
-		 "\"admin_password\":\"%s\"}",
-		 T.run, T.slug, T.admin_email, PASSWORD);
-	if (httpc_call(&r, "POST", "/v1/tenants", T.platform, body, NULL, NULL) != 0 ||
-	    r.status != 201) {
+	    "{\"name\":\"E2E %s\",\"slug\":\"%s\",\"admin_email\":\"%s\","
+	    "\"admin_password\":\"%s\"}",
+	    T.run, T.slug, T.admin_email, PASSWORD);
+	if (httpc_call(&r, "POST", "/v1/tenants", T.platform, body, NULL, NULL) != 0
+	    || r.status != 201) {
 		fprintf(stderr, "POST /v1/tenants: %ld %s\n", r.status, r.body);
 		httpc_resp_free(&r);
 		return -1;

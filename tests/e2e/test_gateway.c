@@ -47,9 +47,9 @@ static const char *env_or(const char *name, const char *def)
 static mint_opts mint_default(void)
 {
 	const char *secret = httpc_env("HD_JWT_SECRET");
-	mint_opts o = {JWT_ALG_HS256, (const unsigned char *)secret, strlen(secret),
-		       env_or("HD_JWT_ISSUER", "helpdesk"), env_or("HD_JWT_AUDIENCE", "helpdesk"),
-		       "admin", 300};
+	mint_opts o = { JWT_ALG_HS256, (const unsigned char *)secret, strlen(secret),
+		env_or("HD_JWT_ISSUER", "helpdesk"), env_or("HD_JWT_AUDIENCE", "helpdesk"), "admin",
+		300 };
 	return o;
 }
 
@@ -93,7 +93,7 @@ static int pool_teardown(void **state)
 }
 
 static httpc_resp *call(const char *method, const char *path, const char *token, const char *body,
-			const char *ctype, const char *const *extra)
+    const char *ctype, const char *const *extra)
 {
 	if (pool_used == POOL_MAX)
 		fail_msg("more than %d requests in one test", POOL_MAX);
@@ -131,7 +131,7 @@ static bool admitted(const httpc_resp *r)
 
 static int free_port(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(fd >= 0);
@@ -247,7 +247,8 @@ static void test_metrics(void **state)
 	r = call("GET", "/metrics", NULL, NULL, NULL, NULL);
 	assert_int_equal(r->status, 200);
 	assert_non_null(strstr(httpc_header(r, "Content-Type"), "text/plain"));
-	assert_non_null(strstr(r->body, "hd_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"}"));
+	assert_non_null(strstr(
+	    r->body, "hd_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"}"));
 	assert_non_null(strstr(r->body, "hd_http_request_duration_seconds"));
 	assert_non_null(strstr(r->body, "hd_http_inflight"));
 	assert_non_null(strstr(r->body, "hd_sse_connections"));
@@ -275,7 +276,8 @@ static void test_not_found(void **state)
 	r = call("GET", "/v1/users/42", tok, NULL, NULL, NULL);
 	problem_check(r, 404);
 	httpc_resp_free(r);
-	r = call("GET", "/v1/users/0190c7a2-7b1e-7cc3-9a4e-3f2b1c0d9e8f/extra", tok, NULL, NULL, NULL);
+	r = call(
+	    "GET", "/v1/users/0190c7a2-7b1e-7cc3-9a4e-3f2b1c0d9e8f/extra", tok, NULL, NULL, NULL);
 	problem_check(r, 404);
 	httpc_resp_free(r);
 	free(tok);
@@ -298,7 +300,8 @@ static void test_method_not_allowed(void **state)
 
 static void test_unsupported_media_type(void **state)
 {
-	httpc_resp *r = call("POST", "/v1/auth/login", NULL, "tenant=acme", "application/x-www-form-urlencoded", NULL);
+	httpc_resp *r = call("POST", "/v1/auth/login", NULL, "tenant=acme",
+	    "application/x-www-form-urlencoded", NULL);
 	problem_check(r, 415);
 	httpc_resp_free(r);
 	r = call("POST", "/v1/auth/login", NULL, "{}", "text/plain", NULL);
@@ -331,7 +334,7 @@ static void test_missing_token(void **state)
 	assert_non_null(httpc_header(r, "WWW-Authenticate"));
 	assert_int_equal(strncmp(httpc_header(r, "WWW-Authenticate"), "Bearer", 6), 0);
 	httpc_resp_free(r);
-	const char *basic[] = {"Authorization: Basic dXNlcjpwYXNz", NULL};
+	const char *basic[] = { "Authorization: Basic dXNlcjpwYXNz", NULL };
 	r = call("GET", "/v1/users", NULL, NULL, NULL, basic);
 	problem_check(r, 401);
 	assert_int_equal(strncmp(httpc_header(r, "WWW-Authenticate"), "Bearer", 6), 0);
@@ -404,13 +407,13 @@ static void test_roles_forbidden(void **state)
 
 static void test_request_id(void **state)
 {
-	const char *mine[] = {"X-Request-Id: e2e-abc.123:x_y", NULL};
+	const char *mine[] = { "X-Request-Id: e2e-abc.123:x_y", NULL };
 	httpc_resp *r = call("GET", "/v1/nope", NULL, NULL, NULL, mine);
 	assert_string_equal(httpc_header(r, "X-Request-Id"), "e2e-abc.123:x_y");
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(r->json, "request_id")->valuestring,
-			    "e2e-abc.123:x_y");
+	    "e2e-abc.123:x_y");
 	httpc_resp_free(r);
-	const char *insane[] = {"X-Request-Id: bad id <script>", NULL};
+	const char *insane[] = { "X-Request-Id: bad id <script>", NULL };
 	r = call("GET", "/healthz", NULL, NULL, NULL, insane);
 	assert_non_null(httpc_header(r, "X-Request-Id"));
 	assert_true(hd_uuid_valid(httpc_header(r, "X-Request-Id")));
@@ -430,12 +433,12 @@ static void test_request_id(void **state)
 static void test_cors_and_rate_limit(void **state)
 {
 	extra_gw g;
-	const char *env[] = {"HD_CORS_ORIGINS", "https://app.example, https://admin.example",
-			     "HD_RATE_LIMIT_PER_MIN", "3", NULL};
+	const char *env[] = { "HD_CORS_ORIGINS", "https://app.example, https://admin.example",
+		"HD_RATE_LIMIT_PER_MIN", "3", NULL };
 	extra_start(&g, env);
 
-	const char *pre[] = {"Origin: https://app.example", "Access-Control-Request-Method: POST",
-			     "Access-Control-Request-Headers: content-type, authorization", NULL};
+	const char *pre[] = { "Origin: https://app.example", "Access-Control-Request-Method: POST",
+		"Access-Control-Request-Headers: content-type, authorization", NULL };
 	httpc_resp *r = call("OPTIONS", url_of(&g, "/v1/auth/login"), NULL, NULL, NULL, pre);
 	assert_int_equal(r->status, 204);
 	assert_string_equal(httpc_header(r, "Access-Control-Allow-Origin"), "https://app.example");
@@ -444,15 +447,17 @@ static void test_cors_and_rate_limit(void **state)
 	assert_non_null(httpc_header(r, "Access-Control-Max-Age"));
 	assert_non_null(strstr(httpc_header(r, "Vary"), "Origin"));
 	httpc_resp_free(r);
-	const char *evil[] = {"Origin: https://evil.example", "Access-Control-Request-Method: POST", NULL};
+	const char *evil[]
+	    = { "Origin: https://evil.example", "Access-Control-Request-Method: POST", NULL };
 	r = call("OPTIONS", url_of(&g, "/v1/auth/login"), NULL, NULL, NULL, evil);
 	problem_check(r, 403);
 	assert_null(httpc_header(r, "Access-Control-Allow-Origin"));
 	httpc_resp_free(r);
-	const char *simple[] = {"Origin: https://admin.example", NULL};
+	const char *simple[] = { "Origin: https://admin.example", NULL };
 	r = call("GET", url_of(&g, "/healthz"), NULL, NULL, NULL, simple);
 	assert_int_equal(r->status, 200);
-	assert_string_equal(httpc_header(r, "Access-Control-Allow-Origin"), "https://admin.example");
+	assert_string_equal(
+	    httpc_header(r, "Access-Control-Allow-Origin"), "https://admin.example");
 	httpc_resp_free(r);
 
 	/* three requests a minute per user: the fourth is 429 */
@@ -504,14 +509,14 @@ static void test_rs256_pins_algorithm(void **state)
 	snprintf(priv, sizeof(priv), "%s/priv.pem", dir);
 	snprintf(pub, sizeof(pub), "%s/pub.pem", dir);
 	snprintf(cmd, sizeof(cmd),
-		 "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out %s 2>/dev/null &&"
-		 " openssl pkey -in %s -pubout -out %s",
-		 priv, priv, pub);
+	    "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out %s 2>/dev/null &&"
+	    " openssl pkey -in %s -pubout -out %s",
+	    priv, priv, pub);
 	assert_int_equal(system(cmd), 0);
 	size_t publen = file_read(pub, pem, sizeof(pem));
 	size_t privlen = file_read(priv, privpem, sizeof(privpem));
 
-	const char *env[] = {"HD_JWT_ALG", "RS256", "HD_JWT_PUBLIC_KEY_FILE", pub, NULL};
+	const char *env[] = { "HD_JWT_ALG", "RS256", "HD_JWT_PUBLIC_KEY_FILE", pub, NULL };
 	extra_start(&g, env);
 	httpc_resp *r = call("GET", url_of(&g, "/.well-known/jwks.json"), NULL, NULL, NULL, NULL);
 	assert_int_equal(r->status, 200);
@@ -552,7 +557,7 @@ static void test_login_me_logout(void **state)
 {
 	char *refresh = NULL, body[1024];
 	char *tok = httpc_login(httpc_env("HD_TEST_DEMO_TENANT"), httpc_env("HD_TEST_DEMO_EMAIL"),
-				httpc_env("HD_TEST_DEMO_PASSWORD"), &refresh);
+	    httpc_env("HD_TEST_DEMO_PASSWORD"), &refresh);
 	assert_non_null(tok);
 	assert_non_null(refresh);
 	httpc_resp *r = call("GET", "/v1/auth/me", tok, NULL, NULL, NULL);
@@ -560,7 +565,7 @@ static void test_login_me_logout(void **state)
 	assert_true(admitted(r));
 	assert_non_null(strstr(httpc_header(r, "Content-Type"), "application/json"));
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(r->json, "email")->valuestring,
-			    httpc_env("HD_TEST_DEMO_EMAIL"));
+	    httpc_env("HD_TEST_DEMO_EMAIL"));
 	httpc_resp_free(r);
 	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", refresh);
 	r = call("POST", "/v1/auth/logout", tok, body, NULL, NULL);
@@ -576,21 +581,21 @@ static void test_deactivated_user_rejected(void **state)
 {
 	char email[96], body[512], path[96], uid[37];
 	char *admin = httpc_login(httpc_env("HD_TEST_DEMO_TENANT"), httpc_env("HD_TEST_DEMO_EMAIL"),
-				  httpc_env("HD_TEST_DEMO_PASSWORD"), NULL);
+	    httpc_env("HD_TEST_DEMO_PASSWORD"), NULL);
 	assert_non_null(admin);
 	assert_int_equal(hd_uuid_v7(uid), HD_OK);
 	snprintf(email, sizeof(email), "gw-e2e-%s@acme.local", uid);
 	snprintf(body, sizeof(body),
-		 "{\"email\":\"%s\",\"name\":\"Gateway E2E\",\"role\":\"agent\","
-		 "\"password\":\"correct horse battery staple 42\"}",
-		 email);
+	    "{\"email\":\"%s\",\"name\":\"Gateway E2E\",\"role\":\"agent\","
+	    "\"password\":\"correct horse battery staple 42\"}",
+	    email);
 	httpc_resp *r = call("POST", "/v1/users", admin, body, NULL, NULL);
 	assert_int_equal(r->status, 201);
 	snprintf(path, sizeof(path), "/v1/users/%s",
-		 cJSON_GetObjectItemCaseSensitive(r->json, "id")->valuestring);
+	    cJSON_GetObjectItemCaseSensitive(r->json, "id")->valuestring);
 	httpc_resp_free(r);
-	char *agent = httpc_login(httpc_env("HD_TEST_DEMO_TENANT"), email,
-				  "correct horse battery staple 42", NULL);
+	char *agent = httpc_login(
+	    httpc_env("HD_TEST_DEMO_TENANT"), email, "correct horse battery staple 42", NULL);
 	assert_non_null(agent);
 	r = call("GET", "/v1/auth/me", agent, NULL, NULL, NULL);
 	assert_int_equal(r->status, 200);
@@ -612,7 +617,8 @@ static void test_auth_down_503_then_heals(void **state)
 {
 	char cmd[1024];
 	const char *ctl = httpc_env("HD_TEST_STACK_CTL");
-	const char *login = "{\"tenant\":\"acme\",\"email\":\"nobody@acme.local\",\"password\":\"x\"}";
+	const char *login
+	    = "{\"tenant\":\"acme\",\"email\":\"nobody@acme.local\",\"password\":\"x\"}";
 	struct timespec t0, t1;
 	snprintf(cmd, sizeof(cmd), "%s kill auth", ctl);
 	assert_int_equal(system(cmd), 0);
@@ -626,7 +632,9 @@ static void test_auth_down_503_then_heals(void **state)
 		r = call("GET", "/readyz", NULL, NULL, NULL, NULL);
 		ready = r->status;
 		if (ready == 503)
-			assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(r->json, "detail")->valuestring, "auth"));
+			assert_non_null(
+			    strstr(cJSON_GetObjectItemCaseSensitive(r->json, "detail")->valuestring,
+			        "auth"));
 		httpc_resp_free(r);
 		if (ready == 200)
 			usleep(20 * 1000);
@@ -635,7 +643,8 @@ static void test_auth_down_503_then_heals(void **state)
 	r = call("POST", "/v1/auth/login", NULL, login, NULL, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	problem_check(r, 503);
-	assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(r->json, "detail")->valuestring, "auth"));
+	assert_non_null(
+	    strstr(cJSON_GetObjectItemCaseSensitive(r->json, "detail")->valuestring, "auth"));
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	assert_true(secs < 1.0);
 	httpc_resp_free(r);

@@ -56,7 +56,7 @@ static struct {
 	pid_t child;
 	char stderr_path[256];
 	char url[64];
-	char run[16];   /* unique per run: suffix of slugs and emails */
+	char run[16]; /* unique per run: suffix of slugs and emails */
 	char platform_email[96], acme_email[96];
 	hd_rpc_client *client;
 	hd_jwt_keys keys;
@@ -69,11 +69,11 @@ static struct {
 static int free_port(void)
 {
 	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof a;
 
-	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
-	    getsockname(s, (struct sockaddr *)&a, &len) != 0)
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0
+	    || getsockname(s, (struct sockaddr *)&a, &len) != 0)
 		return -1;
 	close(s);
 	return ntohs(a.sin_port);
@@ -81,8 +81,8 @@ static int free_port(void)
 
 static const char *sql_dir(void)
 {
-	static const char *const candidates[] = {"services/auth/sql", "../../services/auth/sql",
-						 "../services/auth/sql", NULL};
+	static const char *const candidates[]
+	    = { "services/auth/sql", "../../services/auth/sql", "../services/auth/sql", NULL };
 	static char abs[1024];
 
 	if (getenv("HD_AUTH_SQL_DIR") != NULL)
@@ -185,7 +185,7 @@ static void reply_cb(hd_err err, char *raw, size_t len, void *arg)
 
 static hd_err call_env(const hd_envelope *e, resp *out, int timeout_ms)
 {
-	waiter w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	waiter w = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 	char *msg = NULL;
 	size_t len = 0;
 	hd_reply r;
@@ -243,7 +243,7 @@ static const char *jstr(const cJSON *obj, const char *key)
 /* Sends op as who (NULL: anonymous) with body, an optional "id" path
  * parameter, query and one optional header ("name", "value"). */
 static resp call(const char *op, const actor *who, const char *body, const char *id,
-		 const char *query, const char *hname, const char *hvalue)
+    const char *query, const char *hname, const char *hvalue)
 {
 	hd_envelope e;
 	resp r;
@@ -282,8 +282,8 @@ static void actor_from(actor *who, const resp *r)
 
 	assert_non_null(access);
 	assert_non_null(refresh);
-	assert_int_equal(hd_jwt_verify(&T.keys, access, strlen(access), time(NULL), &c, &why),
-			 HD_OK);
+	assert_int_equal(
+	    hd_jwt_verify(&T.keys, access, strlen(access), time(NULL), &c, &why), HD_OK);
 	snprintf(who->tenant_id, sizeof who->tenant_id, "%s", c.tid);
 	snprintf(who->user_id, sizeof who->user_id, "%s", c.sub);
 	snprintf(who->role, sizeof who->role, "%s", c.role);
@@ -299,11 +299,12 @@ static resp login_raw(const char *tenant, const char *email, const char *passwor
 
 	if (totp != NULL)
 		snprintf(body, sizeof body,
-			 "{\"tenant\":\"%s\",\"email\":\"%s\",\"password\":\"%s\",\"totp\":\"%s\"}",
-			 tenant, email, password, totp);
+		    "{\"tenant\":\"%s\",\"email\":\"%s\",\"password\":\"%s\",\"totp\":\"%s\"}",
+		    tenant, email, password, totp);
 	else
-		snprintf(body, sizeof body, "{\"tenant\":\"%s\",\"email\":\"%s\",\"password\":\"%s\"}",
-			 tenant, email, password);
+		snprintf(body, sizeof body,
+		    "{\"tenant\":\"%s\",\"email\":\"%s\",\"password\":\"%s\"}", tenant, email,
+		    password);
 	return call("auth.login", NULL, body, NULL, NULL, NULL, NULL);
 }
 
@@ -325,8 +326,8 @@ static void tenant_new(const char *prefix, actor *admin, char slug[64])
 	snprintf(slug, 64, "%s-%s", prefix, T.run);
 	snprintf(email, sizeof email, "admin@%s.test", prefix);
 	snprintf(body, sizeof body,
-		 "{\"name\":\"%s\",\"slug\":\"%s\",\"admin_email\":\"%s\",\"admin_password\":\"%s\"}",
-		 prefix, slug, email, PASSWORD);
+	    "{\"name\":\"%s\",\"slug\":\"%s\",\"admin_email\":\"%s\",\"admin_password\":\"%s\"}",
+	    prefix, slug, email, PASSWORD);
 	resp r = call("tenants.create", &T.platform, body, NULL, NULL, NULL, NULL);
 	assert_int_equal(r.status, 201);
 	assert_string_equal(jstr(r.json, "slug"), slug);
@@ -340,8 +341,8 @@ static void user_new(const actor *admin, const char *email, const char *role, ch
 	char body[512];
 
 	snprintf(body, sizeof body,
-		 "{\"email\":\"%s\",\"name\":\"User %s\",\"role\":\"%s\",\"password\":\"%s\"}", email,
-		 role, role, PASSWORD);
+	    "{\"email\":\"%s\",\"name\":\"User %s\",\"role\":\"%s\",\"password\":\"%s\"}", email,
+	    role, role, PASSWORD);
 	resp r = call("users.create", admin, body, NULL, NULL, NULL, NULL);
 	if (r.status != 201)
 		fprintf(stderr, "users.create: %d %s\n", r.status, r.body);
@@ -364,7 +365,7 @@ static bool has_field_error(const resp *r, const char *field)
 
 static char *redis_get(const char *key)
 {
-	const char *argv[] = {"GET", key};
+	const char *argv[] = { "GET", key };
 	char *out = NULL;
 
 	assert_int_equal(hd_redis_command_sync(getenv("HD_TEST_REDIS_URL"), 2, argv, &out), HD_OK);
@@ -548,9 +549,8 @@ static void test_mfa(void **state)
 	totp_code(secret, time(NULL) + 30, code); /* the next step is inside the window */
 	r = login_raw("acme", email, PASSWORD, code);
 	assert_int_equal(r.status, 200);
-	assert_true(cJSON_IsTrue(
-		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "user"),
-						 "mfa_enabled")));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(r.json, "user"), "mfa_enabled")));
 	resp_free(&r);
 	r = login_raw("acme", email, PASSWORD, code); /* replayed */
 	assert_int_equal(r.status, 401);
@@ -570,9 +570,9 @@ static void test_tenants_create(void **state)
 	tenant_new("tnew", &admin, slug);
 	assert_string_equal(admin.role, "admin");
 	snprintf(body, sizeof body,
-		 "{\"name\":\"Again\",\"slug\":\"%s\",\"admin_email\":\"x@y.test\","
-		 "\"admin_password\":\"%s\"}",
-		 slug, PASSWORD);
+	    "{\"name\":\"Again\",\"slug\":\"%s\",\"admin_email\":\"x@y.test\","
+	    "\"admin_password\":\"%s\"}",
+	    slug, PASSWORD);
 	resp r = call("tenants.create", &T.platform, body, NULL, NULL, NULL, NULL);
 	assert_int_equal(r.status, 409);
 	resp_free(&r);
@@ -580,16 +580,16 @@ static void test_tenants_create(void **state)
 	assert_int_equal(r.status, 403);
 	resp_free(&r);
 	r = call("tenants.create", &T.platform,
-		 "{\"name\":\"\",\"slug\":\"Bad Slug\",\"admin_email\":\"nope\","
-		 "\"admin_password\":\"short\",\"color\":\"red\"}",
-		 NULL, NULL, NULL, NULL);
+	    "{\"name\":\"\",\"slug\":\"Bad Slug\",\"admin_email\":\"nope\","
+	    "\"admin_password\":\"short\",\"color\":\"red\"}",
+	    NULL, NULL, NULL, NULL);
 	assert_int_equal(r.status, 422);
 	assert_true(has_field_error(&r, "color"));
 	resp_free(&r);
 	r = call("tenants.create", &T.platform,
-		 "{\"name\":\"\",\"slug\":\"Bad Slug\",\"admin_email\":\"nope\","
-		 "\"admin_password\":\"short\"}",
-		 NULL, NULL, NULL, NULL);
+	    "{\"name\":\"\",\"slug\":\"Bad Slug\",\"admin_email\":\"nope\","
+	    "\"admin_password\":\"short\"}",
+	    NULL, NULL, NULL, NULL);
 	assert_int_equal(r.status, 422);
 	assert_true(has_field_error(&r, "name"));
 	assert_true(has_field_error(&r, "slug"));
@@ -607,9 +607,9 @@ static void test_users_crud(void **state)
 	user_new(&admin, "Carol@Crud.Test", "customer", id);
 	user_new(&admin, "agent@crud.test", "agent", agent_id);
 	resp r = call("users.create", &admin,
-		      "{\"email\":\"CAROL@crud.test\",\"name\":\"C\",\"role\":\"agent\","
-		      "\"password\":\"" PASSWORD "\"}",
-		      NULL, NULL, NULL, NULL);
+	    "{\"email\":\"CAROL@crud.test\",\"name\":\"C\",\"role\":\"agent\","
+	    "\"password\":\"" PASSWORD "\"}",
+	    NULL, NULL, NULL, NULL);
 	assert_int_equal(r.status, 409);
 	resp_free(&r);
 
@@ -730,15 +730,15 @@ static void test_cross_tenant_is_404(void **state)
 static void test_validation(void **state)
 {
 	resp r = call("users.create", &T.acme,
-		      "{\"email\":\"not-an-email\",\"name\":\"\",\"role\":\"boss\","
-		      "\"password\":\"short\",\"extra\":1}",
-		      NULL, NULL, NULL, NULL);
+	    "{\"email\":\"not-an-email\",\"name\":\"\",\"role\":\"boss\","
+	    "\"password\":\"short\",\"extra\":1}",
+	    NULL, NULL, NULL, NULL);
 	assert_int_equal(r.status, 422);
 	assert_true(has_field_error(&r, "extra"));
 	resp_free(&r);
 	r = call("users.create", &T.acme,
-		 "{\"email\":\"not-an-email\",\"name\":\"\",\"role\":\"boss\",\"password\":\"short\"}",
-		 NULL, NULL, NULL, NULL);
+	    "{\"email\":\"not-an-email\",\"name\":\"\",\"role\":\"boss\",\"password\":\"short\"}",
+	    NULL, NULL, NULL, NULL);
 	assert_int_equal(r.status, 422);
 	assert_true(has_field_error(&r, "email"));
 	assert_true(has_field_error(&r, "name"));
@@ -746,9 +746,9 @@ static void test_validation(void **state)
 	assert_true(has_field_error(&r, "password"));
 	resp_free(&r);
 	r = call("users.create", &T.acme,
-		 "{\"email\":\"p@acme.test\",\"name\":\"P\",\"role\":\"platform_admin\","
-		 "\"password\":\"" PASSWORD "\"}",
-		 NULL, NULL, NULL, NULL);
+	    "{\"email\":\"p@acme.test\",\"name\":\"P\",\"role\":\"platform_admin\","
+	    "\"password\":\"" PASSWORD "\"}",
+	    NULL, NULL, NULL, NULL);
 	assert_int_equal(r.status, 422);
 	assert_true(has_field_error(&r, "role"));
 	resp_free(&r);
@@ -759,7 +759,7 @@ static void test_validation(void **state)
 	assert_int_equal(r.status, 422);
 	resp_free(&r);
 	r = call("auth.login", NULL, "{\"tenant\":\"acme\",\"email\":\"a@b.c\"}", NULL, NULL, NULL,
-		 NULL);
+	    NULL);
 	assert_int_equal(r.status, 422);
 	assert_true(has_field_error(&r, "password"));
 	resp_free(&r);
@@ -771,7 +771,7 @@ static void test_validation(void **state)
 
 static long long pq_count(PGconn *c, const char *sql, const char *param)
 {
-	const char *params[] = {param};
+	const char *params[] = { param };
 	PGresult *res = PQexecParams(c, sql, param != NULL ? 1 : 0, NULL, params, NULL, NULL, 0);
 	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
 	long long n = atoll(PQgetvalue(res, 0, 0));
@@ -794,19 +794,19 @@ static void test_rls(void **state)
 	assert_int_equal(pq_count(c, "SELECT count(*) FROM auth.tenants", NULL), 0);
 	/* tenant A set: only A's rows, even without a WHERE */
 	PQclear(PQexecParams(c, "SELECT set_config('app.tenant_id', $1, false)", 1, NULL,
-			     (const char *const[]){a.tenant_id}, NULL, NULL, 0));
+	    (const char *const[]) { a.tenant_id }, NULL, NULL, 0));
 	assert_true(pq_count(c, "SELECT count(*) FROM auth.users", NULL) >= 1);
-	assert_int_equal(pq_count(c, "SELECT count(*) FROM auth.users WHERE tenant_id <> $1::uuid",
-				  a.tenant_id),
-			 0);
-	assert_int_equal(pq_count(c, "SELECT count(*) FROM auth.users WHERE tenant_id = $1::uuid",
-				  b.tenant_id),
-			 0);
+	assert_int_equal(
+	    pq_count(c, "SELECT count(*) FROM auth.users WHERE tenant_id <> $1::uuid", a.tenant_id),
+	    0);
+	assert_int_equal(
+	    pq_count(c, "SELECT count(*) FROM auth.users WHERE tenant_id = $1::uuid", b.tenant_id),
+	    0);
 	assert_int_equal(pq_count(c, "SELECT count(*) FROM auth.tenants", NULL), 1);
 	/* and it cannot write into B */
-	PGresult *res = PQexecParams(
-		c, "UPDATE auth.users SET name = 'x' WHERE tenant_id = $1::uuid", 1, NULL,
-		(const char *const[]){b.tenant_id}, NULL, NULL, 0);
+	PGresult *res
+	    = PQexecParams(c, "UPDATE auth.users SET name = 'x' WHERE tenant_id = $1::uuid", 1,
+	        NULL, (const char *const[]) { b.tenant_id }, NULL, NULL, 0);
 	assert_string_equal(PQcmdTuples(res), "0");
 	PQclear(res);
 	PQfinish(c);
@@ -832,7 +832,7 @@ static int wait_ready(void)
 		int status;
 		if (waitpid(T.child, &status, WNOHANG) == T.child)
 			return -1; /* it died */
-		struct timespec ts = {0, 50 * 1000 * 1000};
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
 	return -1;
@@ -840,8 +840,8 @@ static int wait_ready(void)
 
 static int setup(void **state)
 {
-	const char *need[] = {"HD_TEST_DATABASE_URL", "HD_TEST_DATABASE_ADMIN_URL",
-			      "HD_TEST_REDIS_URL"};
+	const char *need[]
+	    = { "HD_TEST_DATABASE_URL", "HD_TEST_DATABASE_ADMIN_URL", "HD_TEST_REDIS_URL" };
 	char uuid[HD_UUID_STRLEN + 1];
 
 	for (size_t i = 0; i < 3; i++)
@@ -883,8 +883,8 @@ static int teardown(void **state)
 	hd_rpc_client_close(T.client);
 	if (T.child > 0) {
 		kill(T.child, SIGTERM);
-		if (waitpid(T.child, &status, 0) != T.child || !WIFEXITED(status) ||
-		    WEXITSTATUS(status) != 0) {
+		if (waitpid(T.child, &status, 0) != T.child || !WIFEXITED(status)
+		    || WEXITSTATUS(status) != 0) {
 			fprintf(stderr, "hd-auth did not exit cleanly (status %d)\n", status);
 			rc = -1;
 		}

@@ -31,14 +31,14 @@ static char super_url[512];
 typedef struct fx {
 	struct event_base *base;
 	hd_db *db;
-	int pending;        /* callbacks still expected */
+	int pending; /* callbacks still expected */
 	int calls;
 	hd_err last_err;
 	char last_value[256];
 	int last_failed;
 	char last_sqlstate[8];
 	char last_constraint[64];
-	int bad;            /* wrong values seen */
+	int bad; /* wrong values seen */
 } fx;
 
 static void fx_open(fx *f, const char *url, int nconns)
@@ -63,7 +63,7 @@ static void fx_timeout_cb(evutil_socket_t fd, short what, void *arg)
 /* Runs the loop until no callback is pending (or 20 s passed). */
 static void fx_wait(fx *f)
 {
-	struct timeval tv = {20, 0};
+	struct timeval tv = { 20, 0 };
 	struct event *t = evtimer_new(f->base, fx_timeout_cb, f->base);
 
 	evtimer_add(t, &tv);
@@ -86,8 +86,8 @@ static void record_cb(hd_err err, const hd_db_result *res, void *arg)
 	snprintf(f->last_value, sizeof(f->last_value), "%s", v ? v : "<null>");
 	f->last_failed = hd_db_result_failed_stmt(res);
 	snprintf(f->last_sqlstate, sizeof(f->last_sqlstate), "%s", hd_db_result_sqlstate(res));
-	snprintf(f->last_constraint, sizeof(f->last_constraint), "%s",
-		 hd_db_result_constraint(res));
+	snprintf(
+	    f->last_constraint, sizeof(f->last_constraint), "%s", hd_db_result_constraint(res));
 }
 
 /* Runs one batch and waits for it. */
@@ -142,7 +142,7 @@ static int setup(void **state)
 		if (!at)
 			return -1;
 		snprintf(super_url, sizeof(super_url), "%.*spostgres%s", (int)(at - admin_url),
-			 admin_url, at + strlen("hd_owner"));
+		    admin_url, at + strlen("hd_owner"));
 	}
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
 		if (hd_db_exec_sync(admin_url, sql[i], 0, NULL, NULL) != HD_OK)
@@ -153,8 +153,8 @@ static int setup(void **state)
 static void test_select_with_params_and_null(void **state)
 {
 	fx f;
-	const char *p[] = {"41", NULL, "a b"};
-	hd_db_stmt s = {"SELECT $1::int + 1, $2::text IS NULL, $2::text, $3::text", 3, p};
+	const char *p[] = { "41", NULL, "a b" };
+	hd_db_stmt s = { "SELECT $1::int + 1, $2::text IS NULL, $2::text, $3::text", 3, p };
 
 	fx_open(&f, app_url, 2);
 	f.pending++;
@@ -174,19 +174,19 @@ static void check_row_cb(hd_err err, const hd_db_result *res, void *arg)
 
 	f->pending--;
 	f->calls++;
-	if (err != HD_OK || hd_db_result_nstmts(res) != 1 || hd_db_result_ntuples(res, 0) != 1 ||
-	    hd_db_result_nfields(res, 0) != 4 || strcmp(hd_db_result_value(res, 0, 0, 1), "t") ||
-	    hd_db_result_value(res, 0, 0, 2) != NULL || hd_db_result_value(res, 0, 1, 0) != NULL ||
-	    hd_db_result_value(res, 0, 0, 4) != NULL || hd_db_result_value(res, 1, 0, 0) != NULL ||
-	    strcmp(hd_db_result_value(res, 0, 0, 3), "a b"))
+	if (err != HD_OK || hd_db_result_nstmts(res) != 1 || hd_db_result_ntuples(res, 0) != 1
+	    || hd_db_result_nfields(res, 0) != 4 || strcmp(hd_db_result_value(res, 0, 0, 1), "t")
+	    || hd_db_result_value(res, 0, 0, 2) != NULL || hd_db_result_value(res, 0, 1, 0) != NULL
+	    || hd_db_result_value(res, 0, 0, 4) != NULL || hd_db_result_value(res, 1, 0, 0) != NULL
+	    || strcmp(hd_db_result_value(res, 0, 0, 3), "a b"))
 		f->bad++;
 }
 
 static void test_result_accessors(void **state)
 {
 	fx f;
-	const char *p[] = {"41", NULL, "a b"};
-	hd_db_stmt s = {"SELECT $1::int + 1, $2::text IS NULL, $2::text, $3::text", 3, p};
+	const char *p[] = { "41", NULL, "a b" };
+	hd_db_stmt s = { "SELECT $1::int + 1, $2::text IS NULL, $2::text, $3::text", 3, p };
 
 	fx_open(&f, app_url, 1);
 	f.pending++;
@@ -194,8 +194,8 @@ static void test_result_accessors(void **state)
 	fx_wait(&f);
 	assert_int_equal(f.bad, 0);
 	assert_int_equal(hd_db_run(f.db, NULL, &s, 0, check_row_cb, &f), HD_ERR_INVALID);
-	assert_int_equal(hd_db_run(f.db, NULL, &s, HD_DB_MAX_STMTS + 1, check_row_cb, &f),
-			 HD_ERR_INVALID);
+	assert_int_equal(
+	    hd_db_run(f.db, NULL, &s, HD_DB_MAX_STMTS + 1, check_row_cb, &f), HD_ERR_INVALID);
 	fx_close(&f);
 }
 
@@ -226,8 +226,8 @@ static void test_many_batches_in_flight(void **state)
 	for (int i = 0; i < N; i++) {
 		snprintf(nums[i], sizeof(nums[i]), "%d", i);
 		p[i][0] = nums[i];
-		hd_db_stmt s = {"SELECT $1::int", 1, p[i]};
-		args[i] = (seq_arg){&f, i};
+		hd_db_stmt s = { "SELECT $1::int", 1, p[i] };
+		args[i] = (seq_arg) { &f, i };
 		f.pending++;
 		assert_int_equal(hd_db_run(f.db, NULL, &s, 1, seq_cb, &args[i]), HD_OK);
 		nums[i][0] = 'x'; /* parameters were copied */
@@ -240,7 +240,7 @@ static void test_many_batches_in_flight(void **state)
 static void test_tenant_setting_scoped_to_batch(void **state)
 {
 	fx f;
-	hd_db_stmt s = {"SELECT current_setting('app.tenant_id', true)", 0, NULL};
+	hd_db_stmt s = { "SELECT current_setting('app.tenant_id', true)", 0, NULL };
 
 	fx_open(&f, app_url, 1);
 	assert_int_equal(run1(&f, TENANT_A, &s, 1), HD_OK);
@@ -253,11 +253,11 @@ static void test_tenant_setting_scoped_to_batch(void **state)
 static void test_error_in_second_statement_rolls_back(void **state)
 {
 	fx f;
-	const char *p1[] = {"atomic-1"}, *p3[] = {"atomic-3"};
+	const char *p1[] = { "atomic-1" }, *p3[] = { "atomic-3" };
 	hd_db_stmt s[] = {
-		{"INSERT INTO io_test.t (id) VALUES ($1)", 1, p1},
-		{"SELECT 1 / 0", 0, NULL},
-		{"INSERT INTO io_test.t (id) VALUES ($1)", 1, p3},
+		{ "INSERT INTO io_test.t (id) VALUES ($1)", 1, p1 },
+		{ "SELECT 1 / 0", 0, NULL },
+		{ "INSERT INTO io_test.t (id) VALUES ($1)", 1, p3 },
 	};
 	char *n;
 
@@ -276,8 +276,8 @@ static void test_error_in_second_statement_rolls_back(void **state)
 static void test_syntax_error_then_new_statements(void **state)
 {
 	fx f;
-	hd_db_stmt bad[] = {{"SELECT 1", 0, NULL}, {"SELEC nothing", 0, NULL}};
-	hd_db_stmt good = {"SELECT 'fresh'", 0, NULL};
+	hd_db_stmt bad[] = { { "SELECT 1", 0, NULL }, { "SELEC nothing", 0, NULL } };
+	hd_db_stmt good = { "SELECT 'fresh'", 0, NULL };
 
 	fx_open(&f, app_url, 1);
 	assert_int_not_equal(run1(&f, NULL, bad, 2), HD_OK);
@@ -292,8 +292,8 @@ static void test_syntax_error_then_new_statements(void **state)
 static void test_unique_violation(void **state)
 {
 	fx f;
-	const char *p[] = {"dup-1"};
-	hd_db_stmt s = {"INSERT INTO io_test.t (id) VALUES ($1)", 1, p};
+	const char *p[] = { "dup-1" };
+	hd_db_stmt s = { "INSERT INTO io_test.t (id) VALUES ($1)", 1, p };
 
 	fx_open(&f, app_url, 2);
 	assert_int_equal(run1(&f, NULL, &s, 1), HD_OK);
@@ -307,10 +307,10 @@ static void test_unique_violation(void **state)
 static void test_row_level_security(void **state)
 {
 	fx f;
-	const char *pa[] = {TENANT_A, "note a"}, *pb[] = {TENANT_B, "note b"};
-	hd_db_stmt ins_a = {"INSERT INTO io_test.notes (tenant_id, body) VALUES ($1, $2)", 2, pa};
-	hd_db_stmt ins_b = {"INSERT INTO io_test.notes (tenant_id, body) VALUES ($1, $2)", 2, pb};
-	hd_db_stmt count = {"SELECT count(*) FROM io_test.notes", 0, NULL};
+	const char *pa[] = { TENANT_A, "note a" }, *pb[] = { TENANT_B, "note b" };
+	hd_db_stmt ins_a = { "INSERT INTO io_test.notes (tenant_id, body) VALUES ($1, $2)", 2, pa };
+	hd_db_stmt ins_b = { "INSERT INTO io_test.notes (tenant_id, body) VALUES ($1, $2)", 2, pb };
+	hd_db_stmt count = { "SELECT count(*) FROM io_test.notes", 0, NULL };
 
 	fx_open(&f, app_url, 2);
 	assert_int_equal(run1(&f, TENANT_A, &ins_a, 1), HD_OK);
@@ -329,21 +329,21 @@ static void test_reconnect_after_backend_killed(void **state)
 {
 	char url[600];
 	fx f;
-	hd_db_stmt s = {"SELECT 7", 0, NULL};
-	const char *name[] = {"hd_io_reconnect"};
+	hd_db_stmt s = { "SELECT 7", 0, NULL };
+	const char *name[] = { "hd_io_reconnect" };
 	char *n;
 	int tries = 0;
 
 	snprintf(url, sizeof(url), "%s%sapplication_name=hd_io_reconnect", app_url,
-		 strchr(app_url, '?') ? "&" : "?");
+	    strchr(app_url, '?') ? "&" : "?");
 	fx_open(&f, url, 2);
 	assert_int_equal(run1(&f, NULL, &s, 1), HD_OK);
 	assert_true(hd_db_ready(f.db));
 	assert_int_equal(hd_db_exec_sync(super_url,
-					 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-					 " WHERE application_name = $1",
-					 1, name, &n),
-			 HD_OK);
+	                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+	                     " WHERE application_name = $1",
+	                     1, name, &n),
+	    HD_OK);
 	assert_string_equal(n, "2");
 	free(n);
 	do {
@@ -359,7 +359,7 @@ static void test_reconnect_after_backend_killed(void **state)
 static void test_unavailable_when_no_server(void **state)
 {
 	fx f;
-	hd_db_stmt s = {"SELECT 1", 0, NULL};
+	hd_db_stmt s = { "SELECT 1", 0, NULL };
 
 	fx_open(&f, "postgresql://hd_app@127.0.0.1:1/helpdesk?connect_timeout=1", 1);
 	assert_false(hd_db_ready(f.db));
@@ -370,7 +370,7 @@ static void test_unavailable_when_no_server(void **state)
 static void test_destroy_fails_pending_with_closed(void **state)
 {
 	fx f;
-	hd_db_stmt s = {"SELECT pg_sleep(0.05)", 0, NULL};
+	hd_db_stmt s = { "SELECT pg_sleep(0.05)", 0, NULL };
 
 	fx_open(&f, app_url, 1);
 	assert_int_equal(run1(&f, NULL, &s, 1), HD_OK);
@@ -404,9 +404,9 @@ static void make_migrations(char *dir, const char *schema)
 	strcpy(dir, "/tmp/hd-io-mig.XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	snprintf(sql, sizeof(sql),
-		 "CREATE TABLE %s.a (x int);\nGRANT USAGE ON SCHEMA %s TO hd_app;\n"
-		 "GRANT SELECT ON %s.a TO hd_app;\n",
-		 schema, schema, schema);
+	    "CREATE TABLE %s.a (x int);\nGRANT USAGE ON SCHEMA %s TO hd_app;\n"
+	    "GRANT SELECT ON %s.a TO hd_app;\n",
+	    schema, schema, schema);
 	write_file(dir, "001_create.sql", sql);
 	snprintf(sql, sizeof(sql), "INSERT INTO %s.a VALUES (1);\n", schema);
 	write_file(dir, "002_seed.sql", sql);
@@ -433,8 +433,8 @@ static void test_migrate_twice_is_idempotent(void **state)
 	n = admin_value("SELECT count(*) FROM io_mig.a", NULL);
 	assert_string_equal(n, "1");
 	free(n);
-	n = admin_value("SELECT string_agg(version, ',' ORDER BY version) FROM io_mig.schema_migrations",
-			NULL);
+	n = admin_value(
+	    "SELECT string_agg(version, ',' ORDER BY version) FROM io_mig.schema_migrations", NULL);
 	assert_string_equal(n, "001_create.sql,002_seed.sql");
 	free(n);
 	assert_int_equal(hd_db_migrate(admin_url, "Bad-Name", dir), HD_ERR_INVALID);
@@ -497,7 +497,7 @@ static void bench_cb(hd_err err, const hd_db_result *res, void *arg);
 
 static void bench_send(bench *b)
 {
-	static const hd_db_stmt s = {"SELECT 1", 0, NULL};
+	static const hd_db_stmt s = { "SELECT 1", 0, NULL };
 
 	b->left--;
 	b->f->pending++;
@@ -521,11 +521,11 @@ static void test_throughput_sanity(void **state)
 	fx f;
 	bench b;
 	struct timespec t0, t1;
-	hd_db_stmt warm = {"SELECT 1", 0, NULL};
+	hd_db_stmt warm = { "SELECT 1", 0, NULL };
 
 	fx_open(&f, app_url, 2);
 	assert_int_equal(run1(&f, NULL, &warm, 1), HD_OK);
-	b = (bench){&f, TOTAL, 0};
+	b = (bench) { &f, TOTAL, 0 };
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < INFLIGHT; i++)
 		bench_send(&b);
@@ -533,7 +533,7 @@ static void test_throughput_sanity(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("db throughput: %d batches (SELECT 1, %d in flight, 2 conns) in %.2f s = %.0f/s\n",
-	       TOTAL, INFLIGHT, secs, TOTAL / secs);
+	    TOTAL, INFLIGHT, secs, TOTAL / secs);
 	assert_int_equal(b.errors, 0);
 	fx_close(&f);
 }

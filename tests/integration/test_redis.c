@@ -39,7 +39,7 @@ static void fx_timeout_cb(evutil_socket_t fd, short what, void *arg)
 /* Runs the loop until done() is true or 10 s passed; returns done(). */
 static bool fx_run_until(fx *f, bool (*done)(fx *))
 {
-	struct timeval tv = {10, 0};
+	struct timeval tv = { 10, 0 };
 	struct event *t = evtimer_new(f->base, fx_timeout_cb, f->base);
 
 	evtimer_add(t, &tv);
@@ -122,9 +122,9 @@ static int setup(void **state)
 static void test_commands_and_replies(void **state)
 {
 	fx f;
-	const char bin[] = {'a', '\0', 'b'};
-	const char *set[] = {"SET", "{t1}:io:bin", bin};
-	const size_t setlen[] = {3, 11, sizeof(bin)};
+	const char bin[] = { 'a', '\0', 'b' };
+	const char *set[] = { "SET", "{t1}:io:bin", bin };
+	const size_t setlen[] = { 3, 11, sizeof(bin) };
 
 	fx_open(&f, redis_url);
 	assert_true(fx_run_until(&f, fx_ready));
@@ -134,21 +134,22 @@ static void test_commands_and_replies(void **state)
 	assert_true(fx_run_until(&f, fx_idle));
 	assert_int_equal(f.last_type, HD_REDIS_STATUS);
 	assert_string_equal(f.last_str, "OK");
-	assert_int_equal(cmd(&f, 2, (const char *[]){"GET", "{t1}:io:bin"}), HD_OK);
+	assert_int_equal(cmd(&f, 2, (const char *[]) { "GET", "{t1}:io:bin" }), HD_OK);
 	assert_int_equal(f.last_type, HD_REDIS_STRING);
 	assert_int_equal(f.last_len, 3);
 	assert_memory_equal(f.last_str, bin, 3);
-	assert_int_equal(cmd(&f, 2, (const char *[]){"DEL", "{t1}:io:n"}), HD_OK);
-	assert_int_equal(cmd(&f, 2, (const char *[]){"INCR", "{t1}:io:n"}), HD_OK);
+	assert_int_equal(cmd(&f, 2, (const char *[]) { "DEL", "{t1}:io:n" }), HD_OK);
+	assert_int_equal(cmd(&f, 2, (const char *[]) { "INCR", "{t1}:io:n" }), HD_OK);
 	assert_int_equal(f.last_type, HD_REDIS_INTEGER);
 	assert_int_equal(f.last_int, 1);
-	assert_int_equal(cmd(&f, 2, (const char *[]){"GET", "{t1}:io:missing"}), HD_OK);
+	assert_int_equal(cmd(&f, 2, (const char *[]) { "GET", "{t1}:io:missing" }), HD_OK);
 	assert_int_equal(f.last_type, HD_REDIS_NIL);
-	assert_int_equal(cmd(&f, 3, (const char *[]){"MGET", "{t1}:io:missing", "{t1}:io:n"}), HD_OK);
+	assert_int_equal(
+	    cmd(&f, 3, (const char *[]) { "MGET", "{t1}:io:missing", "{t1}:io:n" }), HD_OK);
 	assert_int_equal(f.last_type, HD_REDIS_ARRAY);
 	assert_int_equal(f.last_elements, 2);
 	assert_string_equal(f.last_str, "1");
-	assert_int_equal(cmd(&f, 2, (const char *[]){"LPOP", "{t1}:io:bin"}), HD_OK);
+	assert_int_equal(cmd(&f, 2, (const char *[]) { "LPOP", "{t1}:io:bin" }), HD_OK);
 	assert_int_equal(f.last_type, HD_REDIS_ERROR);
 	assert_non_null(strstr(f.last_str, "WRONGTYPE"));
 	assert_int_equal(hd_redis_command(f.r, record_cb, &f, 0, set, NULL), HD_ERR_INVALID);
@@ -162,12 +163,12 @@ static void test_many_commands_in_flight(void **state)
 
 	fx_open(&f, redis_url);
 	assert_true(fx_run_until(&f, fx_ready));
-	assert_int_equal(cmd(&f, 2, (const char *[]){"DEL", "{t1}:io:many"}), HD_OK);
+	assert_int_equal(cmd(&f, 2, (const char *[]) { "DEL", "{t1}:io:many" }), HD_OK);
 	for (int i = 0; i < N; i++) {
 		f.pending++;
 		assert_int_equal(hd_redis_command(f.r, record_cb, &f, 2,
-						  (const char *[]){"INCR", "{t1}:io:many"}, NULL),
-				 HD_OK);
+		                     (const char *[]) { "INCR", "{t1}:io:many" }, NULL),
+		    HD_OK);
 	}
 	assert_true(fx_run_until(&f, fx_idle));
 	assert_int_equal(f.calls, N + 1);
@@ -177,8 +178,8 @@ static void test_many_commands_in_flight(void **state)
 
 static void eval_once(fx *f, const char *script)
 {
-	const char *keys[] = {"{t1}:io:k"};
-	const char *args[] = {"v1"};
+	const char *keys[] = { "{t1}:io:k" };
+	const char *args[] = { "v1" };
 
 	f->pending++;
 	assert_int_equal(hd_redis_eval(f->r, script, 1, keys, 1, args, record_cb, f), HD_OK);
@@ -196,20 +197,22 @@ static void test_eval_with_noscript_fallback(void **state)
 
 	fx_open(&f, redis_url);
 	assert_true(fx_run_until(&f, fx_ready));
-	assert_int_equal(hd_redis_command_sync(redis_url, 2, (const char *[]){"SCRIPT", "FLUSH"}, NULL),
-			 HD_OK);
-	assert_int_equal(hd_redis_command_sync(redis_url, 2, (const char *[]){"CONFIG", "RESETSTAT"},
-					       NULL),
-			 HD_OK);
+	assert_int_equal(
+	    hd_redis_command_sync(redis_url, 2, (const char *[]) { "SCRIPT", "FLUSH" }, NULL),
+	    HD_OK);
+	assert_int_equal(
+	    hd_redis_command_sync(redis_url, 2, (const char *[]) { "CONFIG", "RESETSTAT" }, NULL),
+	    HD_OK);
 	eval_once(&f, script); /* NOSCRIPT, then EVAL loads it */
 	assert_int_equal(f.last_elements, 3);
 	eval_once(&f, script); /* EVALSHA hits */
-	assert_int_equal(hd_redis_command_sync(redis_url, 2, (const char *[]){"SCRIPT", "FLUSH"}, NULL),
-			 HD_OK);
+	assert_int_equal(
+	    hd_redis_command_sync(redis_url, 2, (const char *[]) { "SCRIPT", "FLUSH" }, NULL),
+	    HD_OK);
 	eval_once(&f, script);
-	assert_int_equal(hd_redis_command_sync(redis_url, 2,
-					       (const char *[]){"INFO", "commandstats"}, &v),
-			 HD_OK);
+	assert_int_equal(
+	    hd_redis_command_sync(redis_url, 2, (const char *[]) { "INFO", "commandstats" }, &v),
+	    HD_OK);
 	assert_non_null(v);
 	assert_non_null(strstr(v, "cmdstat_evalsha"));
 	assert_non_null(strstr(v, "cmdstat_eval:"));
@@ -224,18 +227,17 @@ static void test_disconnect_then_reconnect(void **state)
 	fx_open(&f, redis_url);
 	assert_true(fx_run_until(&f, fx_ready));
 	assert_int_equal(hd_redis_command_sync(redis_url, 4,
-					       (const char *[]){"CLIENT", "KILL", "TYPE", "normal"},
-					       NULL),
-			 HD_OK);
+	                     (const char *[]) { "CLIENT", "KILL", "TYPE", "normal" }, NULL),
+	    HD_OK);
 	assert_true(fx_run_until(&f, fx_not_ready));
 	f.pending++;
-	assert_int_equal(hd_redis_command(f.r, record_cb, &f, 1, (const char *[]){"PING"}, NULL),
-			 HD_OK);
+	assert_int_equal(
+	    hd_redis_command(f.r, record_cb, &f, 1, (const char *[]) { "PING" }, NULL), HD_OK);
 	assert_int_equal(f.calls, 0); /* failure is delivered from the loop */
 	assert_true(fx_run_until(&f, fx_idle));
 	assert_int_equal(f.last_err, HD_ERR_UNAVAILABLE);
 	assert_true(fx_run_until(&f, fx_ready));
-	assert_int_equal(cmd(&f, 1, (const char *[]){"PING"}), HD_OK);
+	assert_int_equal(cmd(&f, 1, (const char *[]) { "PING" }), HD_OK);
 	assert_string_equal(f.last_str, "PONG");
 	fx_close(&f);
 }
@@ -247,12 +249,11 @@ static void test_timeout_and_late_reply(void **state)
 	fx_open(&f, redis_url);
 	assert_true(fx_run_until(&f, fx_ready));
 	assert_int_equal(hd_redis_command_sync(redis_url, 4,
-					       (const char *[]){"CLIENT", "PAUSE", "1500", "ALL"},
-					       NULL),
-			 HD_OK);
-	assert_int_equal(cmd(&f, 1, (const char *[]){"PING"}), HD_ERR_TIMEOUT);
+	                     (const char *[]) { "CLIENT", "PAUSE", "1500", "ALL" }, NULL),
+	    HD_OK);
+	assert_int_equal(cmd(&f, 1, (const char *[]) { "PING" }), HD_ERR_TIMEOUT);
 	/* after the pause, the late reply is dropped and the client works */
-	assert_int_equal(cmd(&f, 1, (const char *[]){"PING"}), HD_OK);
+	assert_int_equal(cmd(&f, 1, (const char *[]) { "PING" }), HD_OK);
 	assert_string_equal(f.last_str, "PONG");
 	assert_int_equal(f.calls, 2);
 	fx_close(&f);
@@ -264,7 +265,7 @@ static void test_unavailable_when_no_server(void **state)
 
 	fx_open(&f, "redis://127.0.0.1:1/0");
 	assert_false(hd_redis_ready(f.r));
-	assert_int_equal(cmd(&f, 1, (const char *[]){"PING"}), HD_ERR_UNAVAILABLE);
+	assert_int_equal(cmd(&f, 1, (const char *[]) { "PING" }), HD_ERR_UNAVAILABLE);
 	assert_int_equal(hd_redis_eval(f.r, "return 1", 0, NULL, 0, NULL, record_cb, &f), HD_OK);
 	f.pending++;
 	assert_true(fx_run_until(&f, fx_idle));
@@ -279,9 +280,9 @@ static void test_destroy_fails_pending_with_closed(void **state)
 	fx_open(&f, redis_url);
 	assert_true(fx_run_until(&f, fx_ready));
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(hd_redis_command(f.r, record_cb, &f, 1, (const char *[]){"PING"},
-						  NULL),
-				 HD_OK);
+		assert_int_equal(
+		    hd_redis_command(f.r, record_cb, &f, 1, (const char *[]) { "PING" }, NULL),
+		    HD_OK);
 	hd_redis_destroy(f.r);
 	f.r = NULL;
 	assert_int_equal(f.calls, 5);
@@ -305,26 +306,28 @@ static void test_command_sync(void **state)
 {
 	char *v = NULL;
 
-	assert_int_equal(hd_redis_command_sync(redis_url, 3, (const char *[]){"SET", "{t1}:io:s", "hello"},
-					       &v),
-			 HD_OK);
+	assert_int_equal(hd_redis_command_sync(
+	                     redis_url, 3, (const char *[]) { "SET", "{t1}:io:s", "hello" }, &v),
+	    HD_OK);
 	assert_string_equal(v, "OK");
 	free(v);
-	assert_int_equal(hd_redis_command_sync(redis_url, 2, (const char *[]){"GET", "{t1}:io:s"}, &v),
-			 HD_OK);
+	assert_int_equal(
+	    hd_redis_command_sync(redis_url, 2, (const char *[]) { "GET", "{t1}:io:s" }, &v),
+	    HD_OK);
 	assert_string_equal(v, "hello");
 	free(v);
-	assert_int_equal(hd_redis_command_sync(redis_url, 2, (const char *[]){"STRLEN", "{t1}:io:s"},
-					       &v),
-			 HD_OK);
+	assert_int_equal(
+	    hd_redis_command_sync(redis_url, 2, (const char *[]) { "STRLEN", "{t1}:io:s" }, &v),
+	    HD_OK);
 	assert_string_equal(v, "5");
 	free(v);
-	assert_int_equal(hd_redis_command_sync(redis_url, 2, (const char *[]){"LPOP", "{t1}:io:s"},
-					       &v),
-			 HD_ERR_IO);
+	assert_int_equal(
+	    hd_redis_command_sync(redis_url, 2, (const char *[]) { "LPOP", "{t1}:io:s" }, &v),
+	    HD_ERR_IO);
 	assert_null(v);
-	assert_int_equal(hd_redis_command_sync("redis://127.0.0.1:1", 1, (const char *[]){"PING"}, &v),
-			 HD_ERR_UNAVAILABLE);
+	assert_int_equal(
+	    hd_redis_command_sync("redis://127.0.0.1:1", 1, (const char *[]) { "PING" }, &v),
+	    HD_ERR_UNAVAILABLE);
 }
 
 int main(void)

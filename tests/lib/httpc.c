@@ -57,8 +57,8 @@ static void url_make(char *out, size_t size, const char *path)
 		snprintf(out, size, "%s%s", httpc_env("HD_TEST_BASE_URL"), path);
 }
 
-static struct curl_slist *headers_make(const char *token, const char *body,
-				       const char *content_type, const char *const *extra)
+static struct curl_slist *headers_make(
+    const char *token, const char *body, const char *content_type, const char *const *extra)
 {
 	struct curl_slist *h = NULL;
 	char line[8300];
@@ -80,10 +80,10 @@ static struct curl_slist *headers_make(const char *token, const char *body,
 }
 
 int httpc_call(httpc_resp *out, const char *method, const char *path, const char *token,
-	       const char *body, const char *content_type, const char *const *extra_headers)
+    const char *body, const char *content_type, const char *const *extra_headers)
 {
 	static int inited;
-	httpc_buf b = {0}, hb = {0};
+	httpc_buf b = { 0 }, hb = { 0 };
 	char url[2048];
 	int rc = -1;
 
@@ -170,7 +170,8 @@ char *httpc_login(const char *tenant, const char *email, const char *password, c
 	cJSON_Delete(req);
 	if (body == NULL)
 		return NULL;
-	if (httpc_call(&r, "POST", "/v1/auth/login", NULL, body, NULL, NULL) == 0 && r.status == 200) {
+	if (httpc_call(&r, "POST", "/v1/auth/login", NULL, body, NULL, NULL) == 0
+	    && r.status == 200) {
 		const cJSON *at = cJSON_GetObjectItemCaseSensitive(r.json, "access_token");
 		const cJSON *rt = cJSON_GetObjectItemCaseSensitive(r.json, "refresh_token");
 		if (cJSON_IsString(at))

@@ -7,17 +7,17 @@
 
 typedef struct httpc_resp {
 	long status;
-	char *body;      /* NUL-terminated, malloc'ed */
+	char *body; /* NUL-terminated, malloc'ed */
 	size_t body_len;
-	char *headers;   /* raw header block, malloc'ed */
-	cJSON *json;     /* parsed body or NULL */
+	char *headers; /* raw header block, malloc'ed */
+	cJSON *json; /* parsed body or NULL */
 } httpc_resp;
 
 /* Performs method url (base from HD_TEST_BASE_URL + path) with optional bearer
  * token, body (sent as application/json unless content_type says otherwise)
  * and extra headers ("Name: value", NULL-ended). Returns 0, or -1 on transport error. */
 int httpc_call(httpc_resp *out, const char *method, const char *path, const char *token,
-	       const char *body, const char *content_type, const char *const *extra_headers);
+    const char *body, const char *content_type, const char *const *extra_headers);
 /* Returns the value of response header name (case-insensitive) in a static
  * per-thread buffer, or NULL. */
 const char *httpc_header(const httpc_resp *r, const char *name);

@@ -106,13 +106,13 @@ static void test_prefix_filtering(void **state)
 	(void)state;
 	bus_fixture f;
 	bus_fixture_start(&f, "filter");
-	seen all = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	seen tickets = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	seen all = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	seen tickets = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	hd_bus_sub *s_all = NULL, *s_tickets = NULL;
 	assert_int_equal(hd_bus_sub_open(&s_all, f.out, "", seen_cb, &all), HD_OK);
-	assert_int_equal(hd_bus_sub_open(&s_tickets, f.out, "ticket.,marker", seen_cb, &tickets),
-			 HD_OK);
-	seen *subs[] = {&all, &tickets};
+	assert_int_equal(
+	    hd_bus_sub_open(&s_tickets, f.out, "ticket.,marker", seen_cb, &tickets), HD_OK);
+	seen *subs[] = { &all, &tickets };
 	wait_path(f.pub, subs, 2);
 	const char *ev = "{\"id\":\"e1\",\"seq\":1,\"type\":\"ticket.created\"}";
 	for (int i = 0; i < 10; i++) {
@@ -139,12 +139,12 @@ static void test_subscriber_before_forwarder(void **state)
 	bus_fixture f;
 	snprintf(f.in, sizeof f.in, "ipc://%s/late-in.ipc", g_dir);
 	snprintf(f.out, sizeof f.out, "ipc://%s/late-out.ipc", g_dir);
-	seen s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	seen s = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	hd_bus_sub *sub = NULL;
 	assert_int_equal(hd_bus_sub_open(&sub, f.out, "user.,marker", seen_cb, &s), HD_OK);
 	assert_int_equal(hd_bus_pub_open(&f.pub, f.in), HD_OK);
 	assert_int_equal(hd_bus_forwarder_start(&f.fwd, f.in, f.out), HD_OK);
-	seen *subs[] = {&s};
+	seen *subs[] = { &s };
 	wait_path(f.pub, subs, 1);
 	assert_int_equal(hd_bus_publish(f.pub, "user.deactivated", "{\"id\":\"u\"}", 10), HD_OK);
 	wait_count(&s, &s.users, 1);

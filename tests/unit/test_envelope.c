@@ -83,7 +83,7 @@ static void test_request_round_trip(void **state)
 static void test_request_minimal_and_empty_body(void **state)
 {
 	(void)state;
-	hd_envelope e = {0}, d;
+	hd_envelope e = { 0 }, d;
 	strcpy(e.op, "auth.jwks");
 	char *buf = NULL;
 	size_t len = 0;
@@ -102,7 +102,7 @@ static void test_request_minimal_and_empty_body(void **state)
 static void test_reply_round_trip(void **state)
 {
 	(void)state;
-	hd_reply r = {.status = 201, .body = "{\"id\":1}", .body_len = 8}, d;
+	hd_reply r = { .status = 201, .body = "{\"id\":1}", .body_len = 8 }, d;
 	assert_int_equal(hd_reply_add_header(&r, "Location", "/v1/tickets/1"), HD_OK);
 	assert_int_equal(hd_reply_add_header(&r, "etag", "\"1\""), HD_OK);
 	char *buf = NULL;
@@ -128,8 +128,7 @@ static void test_tolerates_unknown_fields_and_minor(void **state)
 	char buf[512];
 	hd_envelope d;
 	size_t n = raw_envelope(buf, sizeof buf, 1,
-				"{\"v\":3,\"op\":\"auth.me\",\"future\":{\"x\":[1,2]},\"tid\":\"t\"}",
-				"BODY");
+	    "{\"v\":3,\"op\":\"auth.me\",\"future\":{\"x\":[1,2]},\"tid\":\"t\"}", "BODY");
 	assert_int_equal(hd_envelope_decode(buf, n, &d), HD_OK);
 	assert_int_equal(d.version, 3);
 	assert_string_equal(d.op, "auth.me");
@@ -147,24 +146,25 @@ static void test_rejects_bad_headers(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"{\"op\":\"a.b\"}",                          /* no version */
-		"{\"v\":0,\"op\":\"a.b\"}",                  /* version 0 */
-		"{\"v\":1.5,\"op\":\"a.b\"}",                /* not an integer */
-		"{\"v\":1}",                                 /* no op */
-		"{\"v\":1,\"op\":\"\"}",                     /* empty op */
-		"{\"v\":1,\"op\":7}",                        /* op not a string */
-		"{\"v\":1,\"op\":\"a.b\",\"tid\":[]}",       /* wrong type */
-		"{\"v\":1,\"op\":\"a.b\",\"jexp\":-1}",      /* negative */
+		"{\"op\":\"a.b\"}", /* no version */
+		"{\"v\":0,\"op\":\"a.b\"}", /* version 0 */
+		"{\"v\":1.5,\"op\":\"a.b\"}", /* not an integer */
+		"{\"v\":1}", /* no op */
+		"{\"v\":1,\"op\":\"\"}", /* empty op */
+		"{\"v\":1,\"op\":7}", /* op not a string */
+		"{\"v\":1,\"op\":\"a.b\",\"tid\":[]}", /* wrong type */
+		"{\"v\":1,\"op\":\"a.b\",\"jexp\":-1}", /* negative */
 		"{\"v\":1,\"op\":\"a.b\",\"deadline\":\"1\"}",
 		"{\"v\":1,\"op\":\"a.b\",\"params\":[]}",
 		"{\"v\":1,\"op\":\"a.b\",\"params\":{\"id\":1}}",
 		"{\"v\":1,\"op\":\"a.b\",\"params\":{\"\":\"x\"}}",
-		"{\"v\":1,\"op\":\"a.b\",\"params\":{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"e\":\"5\"}}",
-		"{\"v\":1,\"op\":\"a.b\",\"op\":\"c.d\"}",   /* duplicate key */
-		"{\"v\":1,\"op\":\"a.b\"} x",                /* trailing garbage */
-		"[1,2]",                                     /* not an object */
-		"{\"v\":1,\"op\":\"a.b\"",                   /* truncated */
-		"{\"v\":1,\"op\":\"\xff\xfe\"}",             /* invalid UTF-8 */
+		"{\"v\":1,\"op\":\"a.b\",\"params\":{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":"
+		"\"4\",\"e\":\"5\"}}",
+		"{\"v\":1,\"op\":\"a.b\",\"op\":\"c.d\"}", /* duplicate key */
+		"{\"v\":1,\"op\":\"a.b\"} x", /* trailing garbage */
+		"[1,2]", /* not an object */
+		"{\"v\":1,\"op\":\"a.b\"", /* truncated */
+		"{\"v\":1,\"op\":\"\xff\xfe\"}", /* invalid UTF-8 */
 	};
 	char buf[512];
 	hd_envelope d;
@@ -193,7 +193,7 @@ static void test_rejects_over_long_strings(void **state)
 	assert_int_equal(hd_envelope_decode(buf, n, &d), HD_ERR_INVALID);
 	/* tenant id is char[37] */
 	n = raw_envelope(buf, sizeof buf, 1,
-			 "{\"v\":1,\"op\":\"a\",\"tid\":\"0190a0f1-0000-7000-8000-0000000000011\"}", "");
+	    "{\"v\":1,\"op\":\"a\",\"tid\":\"0190a0f1-0000-7000-8000-0000000000011\"}", "");
 	assert_int_equal(hd_envelope_decode(buf, n, &d), HD_ERR_INVALID);
 }
 
@@ -207,21 +207,21 @@ static void test_rejects_bad_preamble(void **state)
 	size_t n = raw_envelope(buf, sizeof buf, 1, hdr, "xy");
 	assert_int_equal(hd_envelope_decode(buf, n, &d), HD_OK);
 	assert_int_equal(hd_reply_decode(buf, n, &r), HD_OK);
-	assert_int_equal(hd_envelope_decode(buf, 7, &d), HD_ERR_INVALID);  /* short */
+	assert_int_equal(hd_envelope_decode(buf, 7, &d), HD_ERR_INVALID); /* short */
 	assert_int_equal(hd_envelope_decode(NULL, 0, &d), HD_ERR_INVALID);
 	buf[0] = 'X';
-	assert_int_equal(hd_envelope_decode(buf, n, &d), HD_ERR_INVALID);  /* magic */
+	assert_int_equal(hd_envelope_decode(buf, n, &d), HD_ERR_INVALID); /* magic */
 	buf[0] = 'H';
 	buf[2] = 2;
-	assert_int_equal(hd_envelope_decode(buf, n, &d), HD_ERR_INVALID);  /* version byte */
+	assert_int_equal(hd_envelope_decode(buf, n, &d), HD_ERR_INVALID); /* version byte */
 	assert_int_equal(hd_reply_decode(buf, n, &r), HD_ERR_INVALID);
 	buf[2] = 1;
 	buf[3] = 1;
-	assert_int_equal(hd_envelope_decode(buf, n, &d), HD_ERR_INVALID);  /* unknown flag */
+	assert_int_equal(hd_envelope_decode(buf, n, &d), HD_ERR_INVALID); /* unknown flag */
 	buf[3] = 0;
-	buf[7] = (char)(strlen(hdr) + 3);                                   /* past the end */
+	buf[7] = (char)(strlen(hdr) + 3); /* past the end */
 	assert_int_equal(hd_envelope_decode(buf, n, &d), HD_ERR_INVALID);
-	buf[7] = 0;                                                         /* empty header */
+	buf[7] = 0; /* empty header */
 	assert_int_equal(hd_envelope_decode(buf, n, &d), HD_ERR_INVALID);
 	buf[5] = 0x40; /* 16384 + ... > HD_ENVELOPE_MAX_HEADER */
 	buf[7] = 1;
@@ -248,7 +248,7 @@ static void test_rejects_huge_header(void **state)
 static void test_add_bounds(void **state)
 {
 	(void)state;
-	hd_envelope e = {0};
+	hd_envelope e = { 0 };
 	char big[600];
 	memset(big, 'v', sizeof big - 1);
 	big[sizeof big - 1] = '\0';

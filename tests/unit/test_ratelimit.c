@@ -108,9 +108,12 @@ static void test_script_shape(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_under_limit),     cmocka_unit_test(test_over_limit),
-		cmocka_unit_test(test_reset_bounds),    cmocka_unit_test(test_revocation_codes),
-		cmocka_unit_test(test_user_keys),       cmocka_unit_test(test_anon_keys),
+		cmocka_unit_test(test_under_limit),
+		cmocka_unit_test(test_over_limit),
+		cmocka_unit_test(test_reset_bounds),
+		cmocka_unit_test(test_revocation_codes),
+		cmocka_unit_test(test_user_keys),
+		cmocka_unit_test(test_anon_keys),
 		cmocka_unit_test(test_script_shape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,9 +39,9 @@ static void test_literal_routes(void **state)
 static void test_not_found(void **state)
 {
 	gw_match m;
-	const char *paths[] = {"/", "/v1", "/v1/auth", "/v1/auth/login/", "//v1/auth/login",
-			       "/v1/auth/loginx", "/v1/users/", "/v1/users//", "/nope", "v1/auth/me",
-			       "/V1/auth/me", "/v1/users/" UUID "/x", "/healthz/"};
+	const char *paths[] = { "/", "/v1", "/v1/auth", "/v1/auth/login/", "//v1/auth/login",
+		"/v1/auth/loginx", "/v1/users/", "/v1/users//", "/nope", "v1/auth/me",
+		"/V1/auth/me", "/v1/users/" UUID "/x", "/healthz/" };
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		assert_int_equal(match(GW_GET, paths[i], &m), GW_MATCH_NOT_FOUND);
 	assert_int_equal(gw_route_match(GW_GET, "", 0, &m), GW_MATCH_NOT_FOUND);
@@ -76,10 +76,10 @@ static void test_uuid_params(void **state)
 	assert_int_equal(match(GW_DELETE, "/v1/users/" UUID, &m), GW_MATCH_OK);
 	assert_int_equal(m.route->roles, GW_ROLE_ADMIN);
 	/* not a UUID: the path does not exist (404, not 405 nor 400) */
-	const char *bad[] = {"/v1/users/123", "/v1/users/" UUID "0",
-			     "/v1/users/0190c7a2-7b1e-7cc3-9a4e-3f2b1c0d9e8g",
-			     "/v1/users/0190c7a27b1e7cc39a4e3f2b1c0d9e8f0000",
-			     "/v1/users/%30190c7a2-7b1e-7cc3-9a4e-3f2b1c0d9e8"};
+	const char *bad[] = { "/v1/users/123", "/v1/users/" UUID "0",
+		"/v1/users/0190c7a2-7b1e-7cc3-9a4e-3f2b1c0d9e8g",
+		"/v1/users/0190c7a27b1e7cc39a4e3f2b1c0d9e8f0000",
+		"/v1/users/%30190c7a2-7b1e-7cc3-9a4e-3f2b1c0d9e8" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(match(GW_PATCH, bad[i], &m), GW_MATCH_NOT_FOUND);
 }
@@ -105,7 +105,7 @@ static void test_table_consistent(void **state)
 	static const struct {
 		const char *service, *op;
 	} ops[] = {
-#define HD_OP(service, name, idempotent) {#service, name},
+#define HD_OP(service, name, idempotent) { #service, name },
 #include "operations.def"
 #undef HD_OP
 	};
@@ -115,13 +115,14 @@ static void test_table_consistent(void **state)
 	for (size_t i = 0; i < n; i++) {
 		bool found = t[i].service == GW_SVC_gateway && strncmp(t[i].op, "gateway.", 8) == 0;
 		for (size_t j = 0; j < sizeof(ops) / sizeof(ops[0]) && !found; j++)
-			found = strcmp(ops[j].op, t[i].op) == 0 &&
-				strcmp(ops[j].service, gw_service_name(t[i].service)) == 0;
+			found = strcmp(ops[j].op, t[i].op) == 0
+			    && strcmp(ops[j].service, gw_service_name(t[i].service)) == 0;
 		if (!found)
 			fail_msg("route %s %s: unknown operation %s", gw_method_name(t[i].method),
-				 t[i].pattern, t[i].op);
+			    t[i].pattern, t[i].op);
 		for (size_t j = i + 1; j < n; j++)
-			assert_false(t[i].method == t[j].method && strcmp(t[i].pattern, t[j].pattern) == 0);
+			assert_false(
+			    t[i].method == t[j].method && strcmp(t[i].pattern, t[j].pattern) == 0);
 	}
 }
 
@@ -212,11 +213,16 @@ static void test_cors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_literal_routes), cmocka_unit_test(test_not_found),
-		cmocka_unit_test(test_method_not_allowed), cmocka_unit_test(test_uuid_params),
-		cmocka_unit_test(test_roles), cmocka_unit_test(test_table_consistent),
-		cmocka_unit_test(test_methods), cmocka_unit_test(test_content_type),
-		cmocka_unit_test(test_request_id), cmocka_unit_test(test_bearer),
+		cmocka_unit_test(test_literal_routes),
+		cmocka_unit_test(test_not_found),
+		cmocka_unit_test(test_method_not_allowed),
+		cmocka_unit_test(test_uuid_params),
+		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_table_consistent),
+		cmocka_unit_test(test_methods),
+		cmocka_unit_test(test_content_type),
+		cmocka_unit_test(test_request_id),
+		cmocka_unit_test(test_bearer),
 		cmocka_unit_test(test_cors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

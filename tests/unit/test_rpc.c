@@ -37,14 +37,14 @@ static void url_for(char *buf, size_t cap, const char *name)
 /* ---- the server side: an echo handler with a few test operations ---- */
 
 typedef struct server_state {
-	const char *tag;             /* answered by "test.tag" */
-	hd_rpc_request *parked;      /* held by "test.park" until the test replies */
+	const char *tag; /* answered by "test.tag" */
+	hd_rpc_request *parked; /* held by "test.park" until the test replies */
 	atomic_int handled;
 } server_state;
 
 static void reply_body(hd_rpc_request *req, int status, const char *body, size_t len)
 {
-	hd_reply r = {.version = 1, .status = status, .body = body, .body_len = len};
+	hd_reply r = { .version = 1, .status = status, .body = body, .body_len = len };
 	assert_int_equal(hd_reply_add_header(&r, "X-Op", hd_rpc_request_envelope(req)->op), HD_OK);
 	hd_rpc_request_reply(req, &r);
 }
@@ -64,9 +64,9 @@ static void handler(hd_rpc_request *req, void *arg)
 	if (strcmp(e->op, "test.tag") == 0) {
 		reply_body(req, 200, st->tag, strlen(st->tag));
 	} else if (strcmp(e->op, "test.slow") == 0) {
-		struct timeval tv = {0, 200 * 1000};
+		struct timeval tv = { 0, 200 * 1000 };
 		event_base_once(hd_worker_base(hd_rpc_request_worker(req)), -1, EV_TIMEOUT,
-				delayed_reply_cb, req, &tv);
+		    delayed_reply_cb, req, &tv);
 	} else if (strcmp(e->op, "test.park") == 0) {
 		st->parked = req;
 	} else {
@@ -128,7 +128,7 @@ static void waiter_wait(waiter *w, int n)
 
 static hd_err encode_request(const char *op, const char *body, char **buf, size_t *len)
 {
-	hd_envelope e = {0};
+	hd_envelope e = { 0 };
 	snprintf(e.op, sizeof e.op, "%s", op);
 	snprintf(e.request_id, sizeof e.request_id, "rid-%s", op);
 	e.body = body;
@@ -137,8 +137,8 @@ static hd_err encode_request(const char *op, const char *body, char **buf, size_
 }
 
 /* Calls op synchronously; returns the callback's error, reply decoded in *r. */
-static hd_err call_sync(hd_rpc_client *c, const char *op, const char *body, int timeout_ms,
-			waiter *w, hd_reply *r)
+static hd_err call_sync(
+    hd_rpc_client *c, const char *op, const char *body, int timeout_ms, waiter *w, hd_reply *r)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -176,7 +176,8 @@ static void fixture_start(fixture *f, const char *name, int nctx)
 	f->st.tag = name;
 	url_for(f->url, sizeof f->url, name);
 	assert_int_equal(hd_worker_pool_create(&f->pool, 2, NULL, NULL, NULL), HD_OK);
-	assert_int_equal(hd_rpc_server_start(&f->srv, f->url, nctx, f->pool, handler, &f->st), HD_OK);
+	assert_int_equal(
+	    hd_rpc_server_start(&f->srv, f->url, nctx, f->pool, handler, &f->st), HD_OK);
 	assert_int_equal(hd_rpc_client_open(&f->cli, f->url), HD_OK);
 	wait_connected(f->cli);
 }
@@ -249,8 +250,8 @@ static void many_cb(hd_err err, char *raw, size_t len, void *arg)
 {
 	one_call *oc = arg;
 	hd_reply r;
-	if (err == HD_OK && hd_reply_decode(raw, len, &r) == HD_OK && r.status == 200 &&
-	    r.body_len == strlen(oc->body) && memcmp(r.body, oc->body, r.body_len) == 0)
+	if (err == HD_OK && hd_reply_decode(raw, len, &r) == HD_OK && r.status == 200
+	    && r.body_len == strlen(oc->body) && memcmp(r.body, oc->body, r.body_len) == 0)
 		atomic_fetch_add(&oc->m->matched, 1);
 	hd_rpc_free(raw);
 	pthread_mutex_lock(&oc->m->mu);
@@ -264,7 +265,7 @@ static void test_concurrent_calls_all_matched(void **state)
 	(void)state;
 	fixture f;
 	fixture_start(&f, "many", 16);
-	many m = {0};
+	many m = { 0 };
 	pthread_mutex_init(&m.mu, NULL);
 	pthread_cond_init(&m.cv, NULL);
 	one_call *calls = calloc(NCALLS, sizeof *calls);
@@ -275,7 +276,8 @@ static void test_concurrent_calls_all_matched(void **state)
 		char *buf = NULL;
 		size_t len = 0;
 		assert_int_equal(encode_request("test.echo", calls[i].body, &buf, &len), HD_OK);
-		assert_int_equal(hd_rpc_client_call(f.cli, buf, len, 10000, many_cb, &calls[i]), HD_OK);
+		assert_int_equal(
+		    hd_rpc_client_call(f.cli, buf, len, 10000, many_cb, &calls[i]), HD_OK);
 		free(buf);
 	}
 	pthread_mutex_lock(&m.mu);
@@ -324,8 +326,8 @@ static void test_no_server_unavailable(void **state)
 	assert_int_equal(hd_rpc_client_open(&c, url), HD_OK);
 	assert_false(hd_rpc_client_connected(c));
 	int64_t t0 = now_ms();
-	assert_int_equal(hd_rpc_client_call(c, "x", 1, 5000, cb_must_not_run, NULL),
-			 HD_ERR_UNAVAILABLE);
+	assert_int_equal(
+	    hd_rpc_client_call(c, "x", 1, 5000, cb_must_not_run, NULL), HD_ERR_UNAVAILABLE);
 	assert_true(now_ms() - t0 < 50);
 	assert_int_equal(hd_rpc_client_call(c, "x", 1, 0, cb_must_not_run, NULL), HD_ERR_INVALID);
 	hd_rpc_client_close(c);
@@ -437,7 +439,8 @@ static void test_two_replicas_share_load(void **state)
 		assert_int_equal(encode_request("test.tag", "", &buf, &len), HD_OK);
 		for (int i = 0; i < BATCH; i++) {
 			waiter_init(&ws[i]);
-			assert_int_equal(hd_rpc_client_call(c, buf, len, 5000, waiter_cb, &ws[i]), HD_OK);
+			assert_int_equal(
+			    hd_rpc_client_call(c, buf, len, 5000, waiter_cb, &ws[i]), HD_OK);
 		}
 		free(buf);
 		for (int i = 0; i < BATCH; i++) {

@@ -90,7 +90,7 @@ static void test_post_runs_all_in_order_on_owner(void **state)
 	counters cnt;
 	hd_worker_pool *pool;
 	static job jobs[NPOSTS];
-	int seq[NWORKERS] = {0};
+	int seq[NWORKERS] = { 0 };
 
 	counters_init(&cnt, -1);
 	assert_int_equal(hd_worker_pool_create(&pool, NWORKERS, init_cb, fini_cb, &cnt), HD_OK);
@@ -98,7 +98,7 @@ static void test_post_runs_all_in_order_on_owner(void **state)
 	assert_int_equal(atomic_load(&cnt.inits), NWORKERS);
 	for (int i = 0; i < NPOSTS; i++) {
 		hd_worker *w = hd_worker_pool_next(pool);
-		jobs[i] = (job){w, seq[hd_worker_index(w)]++};
+		jobs[i] = (job) { w, seq[hd_worker_index(w)]++ };
 		assert_int_equal(hd_worker_post(w, job_fn, &jobs[i]), HD_OK);
 	}
 	hd_worker_pool_destroy(pool); /* drains first */
@@ -117,8 +117,8 @@ static void test_init_failure_stops_pool(void **state)
 	hd_worker_pool *pool = NULL;
 
 	counters_init(&cnt, 2);
-	assert_int_equal(hd_worker_pool_create(&pool, NWORKERS, init_cb, fini_cb, &cnt),
-			 HD_ERR_UNAVAILABLE);
+	assert_int_equal(
+	    hd_worker_pool_create(&pool, NWORKERS, init_cb, fini_cb, &cnt), HD_ERR_UNAVAILABLE);
 	assert_null(pool);
 	assert_int_equal(atomic_load(&cnt.inits), NWORKERS);
 	assert_int_equal(atomic_load(&cnt.finis), NWORKERS - 1); /* not the failed one */
@@ -173,7 +173,7 @@ static void test_post_from_worker_thread(void **state)
 
 	counters_init(&cnt, -1);
 	assert_int_equal(hd_worker_pool_create(&pool, 1, NULL, NULL, NULL), HD_OK);
-	c = (chain){hd_worker_pool_get(pool, 0), 1000, &cnt};
+	c = (chain) { hd_worker_pool_get(pool, 0), 1000, &cnt };
 	pthread_mutex_lock(&cnt.mu);
 	assert_int_equal(hd_worker_post(c.w, chain_fn, &c), HD_OK);
 	while (atomic_load(&cnt.runs) < 1000 && atomic_load(&cnt.order_errors) == 0)
@@ -203,8 +203,8 @@ static void cpu_done(void *arg)
 	cpu_job *j = arg;
 	per_worker *pw = hd_worker_data(j->back);
 
-	if (!pthread_equal(pw->thread, pthread_self()) ||
-	    pthread_equal(j->work_thread, pthread_self()))
+	if (!pthread_equal(pw->thread, pthread_self())
+	    || pthread_equal(j->work_thread, pthread_self()))
 		atomic_fetch_add(&j->cnt->wrong_thread, 1);
 	pthread_mutex_lock(&j->cnt->mu);
 	atomic_fetch_add(&j->cnt->cpu_done, 1);
@@ -224,16 +224,16 @@ static void test_cpu_pool_returns_to_worker(void **state)
 	assert_int_equal(hd_worker_pool_create(&pool, 2, init_cb, fini_cb, &cnt), HD_OK);
 	assert_int_equal(hd_cpu_pool_create(&cpu, 3), HD_OK);
 	for (int i = 0; i < NJOBS; i++) {
-		jobs[i] = (cpu_job){hd_worker_pool_next(pool), pthread_self(), &cnt};
-		assert_int_equal(hd_cpu_pool_submit(cpu, cpu_work, cpu_done, &jobs[i], jobs[i].back),
-				 HD_OK);
+		jobs[i] = (cpu_job) { hd_worker_pool_next(pool), pthread_self(), &cnt };
+		assert_int_equal(
+		    hd_cpu_pool_submit(cpu, cpu_work, cpu_done, &jobs[i], jobs[i].back), HD_OK);
 	}
 	pthread_mutex_lock(&cnt.mu);
 	while (atomic_load(&cnt.cpu_done) < NJOBS)
 		pthread_cond_wait(&cnt.cond, &cnt.mu);
 	pthread_mutex_unlock(&cnt.mu);
-	assert_int_equal(hd_cpu_pool_submit(cpu, cpu_work, cpu_done, &jobs[0], NULL),
-			 HD_ERR_INVALID);
+	assert_int_equal(
+	    hd_cpu_pool_submit(cpu, cpu_work, cpu_done, &jobs[0], NULL), HD_ERR_INVALID);
 	hd_cpu_pool_destroy(cpu);
 	hd_worker_pool_destroy(pool);
 	assert_int_equal(atomic_load(&cnt.cpu_work), NJOBS);
@@ -251,7 +251,7 @@ static void test_cpu_pool_destroy_drains(void **state)
 	counters_init(&cnt, -1);
 	assert_int_equal(hd_cpu_pool_create(&cpu, 2), HD_OK);
 	for (int i = 0; i < NJOBS; i++) {
-		jobs[i] = (cpu_job){NULL, pthread_self(), &cnt};
+		jobs[i] = (cpu_job) { NULL, pthread_self(), &cnt };
 		assert_int_equal(hd_cpu_pool_submit(cpu, cpu_work, NULL, &jobs[i], NULL), HD_OK);
 	}
 	hd_cpu_pool_destroy(cpu);

@@ -25,8 +25,8 @@ hd_err hd_bus_publish(hd_bus_pub *p, const char *type, const char *json, size_t 
 /* Called on an NNG thread for each received event. */
 typedef void (*hd_bus_event_cb)(const char *type, const char *json, size_t len, void *arg);
 /* Subscribes to the comma-separated topic prefixes ("" = everything). */
-hd_err hd_bus_sub_open(hd_bus_sub **out, const char *url, const char *prefixes, hd_bus_event_cb cb,
-		       void *arg);
+hd_err hd_bus_sub_open(
+    hd_bus_sub **out, const char *url, const char *prefixes, hd_bus_event_cb cb, void *arg);
 void hd_bus_sub_close(hd_bus_sub *s);
 
 #endif

@@ -8,8 +8,8 @@
 
 /* One declared setting. */
 typedef struct hd_config_var {
-	const char *name;        /* "HD_HTTP_PORT" */
-	const char *def;         /* default value, NULL when there is none */
+	const char *name; /* "HD_HTTP_PORT" */
+	const char *def; /* default value, NULL when there is none */
 	const char *description; /* one line for the README table */
 } hd_config_var;
 

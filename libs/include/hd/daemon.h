@@ -15,9 +15,9 @@
 /* What one worker owns. */
 typedef struct hd_daemon_worker {
 	hd_worker *worker;
-	hd_db *db;       /* NULL when the daemon has no database */
+	hd_db *db; /* NULL when the daemon has no database */
 	hd_redis *redis; /* NULL when the daemon has no Redis */
-	void *service;   /* the service's own per-worker state */
+	void *service; /* the service's own per-worker state */
 } hd_daemon_worker;
 
 /* One operation served: name from proto/operations.def and its handler. */
@@ -28,10 +28,10 @@ typedef struct hd_daemon_op {
 
 /* The description of a daemon, filled by its main.c. */
 typedef struct hd_daemon_spec {
-	const char *name;        /* "auth": log service name, HD_AUTH_* settings */
-	const char *version;     /* reported in /healthz and /metrics */
-	const char *schema;      /* database schema for migrations, NULL if none */
-	const char *sql_dir;     /* default migrations folder (HD_<NAME>_SQL_DIR overrides) */
+	const char *name; /* "auth": log service name, HD_AUTH_* settings */
+	const char *version; /* reported in /healthz and /metrics */
+	const char *schema; /* database schema for migrations, NULL if none */
+	const char *sql_dir; /* default migrations folder (HD_<NAME>_SQL_DIR overrides) */
 	const char *listen_url_setting; /* "HD_AUTH_URL"; NULL: no RPC server (hd-bus) */
 	const char *admin_port_setting; /* "HD_AUTH_ADMIN_PORT" */
 	bool use_db, use_redis;
@@ -47,11 +47,12 @@ typedef struct hd_daemon_spec {
 /* Runs the daemon until SIGTERM/SIGINT; returns the process exit code. */
 int hd_daemon_main(const hd_daemon_spec *spec, int argc, char **argv);
 
-/* Replies with a JSON body (status 2xx) and optional extra headers (NULL-ended name/value pairs). */
+/* Replies with a JSON body (status 2xx) and optional extra headers (NULL-ended name/value pairs).
+ */
 void hd_daemon_reply_json(hd_rpc_request *req, int status, const char *json, size_t len, ...);
 /* Replies with problem+json for err (detail may be NULL), with validation errors if any. */
-void hd_daemon_reply_problem(hd_rpc_request *req, int status, const char *detail,
-			     const hd_field_errors *errs);
+void hd_daemon_reply_problem(
+    hd_rpc_request *req, int status, const char *detail, const hd_field_errors *errs);
 /* Returns the shared CPU pool (valid while the daemon runs). */
 hd_cpu_pool *hd_daemon_cpu_pool(void);
 

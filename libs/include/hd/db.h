@@ -46,8 +46,8 @@ void hd_db_destroy(hd_db *db);
  * Statements are prepared per connection, keyed by the sql pointer and text;
  * past 512 distinct statements the rest run unprepared. Do not call
  * hd_db_destroy from a callback. */
-hd_err hd_db_run(hd_db *db, const char *tenant_id, const hd_db_stmt *stmts, int nstmts,
-		 hd_db_cb cb, void *arg);
+hd_err hd_db_run(
+    hd_db *db, const char *tenant_id, const hd_db_stmt *stmts, int nstmts, hd_db_cb cb, void *arg);
 /* True when at least one connection is up. */
 bool hd_db_ready(const hd_db *db);
 
@@ -78,7 +78,7 @@ hd_err hd_db_migrate(const char *url, const char *schema, const char *dir);
 /* Blocking: runs one parameterised statement (tools, seeding, tests). When
  * value_out is not NULL, copies the first column of the first row (malloc'ed,
  * NULL if no row). */
-hd_err hd_db_exec_sync(const char *url, const char *sql, int nparams, const char *const *params,
-		       char **value_out);
+hd_err hd_db_exec_sync(
+    const char *url, const char *sql, int nparams, const char *const *params, char **value_out);
 
 #endif

@@ -14,7 +14,8 @@ typedef enum hd_jwt_alg { HD_JWT_HS256, HD_JWT_RS256, HD_JWT_ES256 } hd_jwt_alg;
 /* The keys and rules of one deployment. */
 typedef struct hd_jwt_keys {
 	hd_jwt_alg alg;
-	unsigned char *sign_key; /* HS: secret; RS/ES: private key PEM (NULL where only verifying) */
+	unsigned char
+	    *sign_key; /* HS: secret; RS/ES: private key PEM (NULL where only verifying) */
 	size_t sign_key_len;
 	unsigned char *verify_key; /* HS: secret; RS/ES: public key PEM */
 	size_t verify_key_len;
@@ -27,8 +28,8 @@ typedef struct hd_jwt_keys {
 
 /* The claims of a verified access token. */
 typedef struct hd_jwt_claims {
-	char sub[37];  /* user id */
-	char tid[37];  /* tenant id */
+	char sub[37]; /* user id */
+	char tid[37]; /* tenant id */
 	char role[32];
 	char jti[64];
 	int64_t iat, exp, nbf;
@@ -49,7 +50,7 @@ hd_err hd_jwt_sign(const hd_jwt_keys *keys, hd_jwt_claims *claims, int64_t now, 
 /* Verifies token at time now: HD_ERR_UNAUTHORIZED with a short reason in why
  * (never the token itself) on any failure. */
 hd_err hd_jwt_verify(const hd_jwt_keys *keys, const char *token, size_t len, int64_t now,
-		     hd_jwt_claims *out, const char **why);
+    hd_jwt_claims *out, const char **why);
 /* Writes the JWKS document ({"keys":[]} for HS256) as a malloc'ed string. */
 hd_err hd_jwt_jwks_json(const hd_jwt_keys *keys, char **out);
 

@@ -24,7 +24,7 @@ void hd_field_errors_add(hd_field_errors *errs, const char *field, const char *m
  * malloc'ed NUL-terminated string (caller frees); errors may be NULL.
  * detail and request_id may be NULL. Returns NULL on allocation failure. */
 char *hd_problem_json(int status, const char *detail, const char *request_id,
-		      const hd_field_errors *errs, size_t *len_out);
+    const hd_field_errors *errs, size_t *len_out);
 /* Returns the standard reason phrase for an HTTP status ("Not Found"). */
 const char *hd_http_reason(int status);
 

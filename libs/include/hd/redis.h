@@ -41,10 +41,10 @@ void hd_redis_destroy(hd_redis *r);
 bool hd_redis_ready(const hd_redis *r);
 /* Sends a command given as argv (binary safe); cb runs exactly once, later, on base's thread. */
 hd_err hd_redis_command(hd_redis *r, hd_redis_cb cb, void *arg, int argc, const char *const *argv,
-			const size_t *argvlen);
+    const size_t *argvlen);
 /* Runs a Lua script (EVALSHA, falling back to EVAL) with keys and args. */
-hd_err hd_redis_eval(hd_redis *r, const char *script, int nkeys, const char *const *keys,
-		     int nargs, const char *const *args, hd_redis_cb cb, void *arg);
+hd_err hd_redis_eval(hd_redis *r, const char *script, int nkeys, const char *const *keys, int nargs,
+    const char *const *args, hd_redis_cb cb, void *arg);
 
 /* Blocking one-off command for tools and tests: returns HD_OK and, when
  * out is not NULL, a malloc'ed copy of a string/integer reply as text. */

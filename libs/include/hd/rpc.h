@@ -24,7 +24,7 @@ typedef void (*hd_rpc_handler_cb)(hd_rpc_request *req, void *arg);
 /* Listens on url (e.g. "tcp://127.0.0.1:7101") with nctx contexts, handing
  * requests to workers round robin. Max message size from HD_MAX_BODY_BYTES + headers. */
 hd_err hd_rpc_server_start(hd_rpc_server **out, const char *url, int nctx, hd_worker_pool *workers,
-			   hd_rpc_handler_cb handler, void *arg);
+    hd_rpc_handler_cb handler, void *arg);
 /* Stops receiving, waits up to drain_ms for in-flight requests to be answered,
  * closes and frees. NULL ok. */
 void hd_rpc_server_stop(hd_rpc_server *srv, int drain_ms);
@@ -59,8 +59,8 @@ bool hd_rpc_client_connected(const hd_rpc_client *c);
  * the raw reply (NUL-terminated copy), HD_ERR_TIMEOUT after timeout_ms,
  * HD_ERR_UNAVAILABLE when the last peer went away, HD_ERR_CLOSED on close.
  * Any thread. */
-hd_err hd_rpc_client_call(hd_rpc_client *c, const char *msg, size_t len, int timeout_ms,
-			  hd_rpc_reply_cb cb, void *arg);
+hd_err hd_rpc_client_call(
+    hd_rpc_client *c, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg);
 void hd_rpc_free(char *raw);
 
 #endif

@@ -19,8 +19,8 @@ typedef void (*hd_worker_fini_cb)(hd_worker *w, void *arg);
 
 /* Starts n worker threads; init runs on each thread first (a failure stops
  * everything and is returned). */
-hd_err hd_worker_pool_create(hd_worker_pool **out, int n, hd_worker_init_cb init,
-			     hd_worker_fini_cb fini, void *arg);
+hd_err hd_worker_pool_create(
+    hd_worker_pool **out, int n, hd_worker_init_cb init, hd_worker_fini_cb fini, void *arg);
 /* Stops the loops after the queued work ran, joins the threads, frees. NULL ok. */
 void hd_worker_pool_destroy(hd_worker_pool *pool);
 /* Returns the next worker, round robin (any thread). */
@@ -40,7 +40,7 @@ int hd_worker_index(const hd_worker *w);
 /* CPU pool: runs work(arg) on one of n threads, then done(arg) on worker back. */
 hd_err hd_cpu_pool_create(hd_cpu_pool **out, int n);
 void hd_cpu_pool_destroy(hd_cpu_pool *pool);
-hd_err hd_cpu_pool_submit(hd_cpu_pool *pool, hd_worker_fn work, hd_worker_fn done, void *arg,
-			  hd_worker *back);
+hd_err hd_cpu_pool_submit(
+    hd_cpu_pool *pool, hd_worker_fn work, hd_worker_fn done, void *arg, hd_worker *back);
 
 #endif
