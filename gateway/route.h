@@ -26,7 +26,9 @@ enum {
 	GW_ROLE_TECHNICIAN = 1 << 2,
 	GW_ROLE_CUSTOMER = 1 << 3,
 	GW_ROLE_PLATFORM_ADMIN = 1 << 4,
-	GW_ROLES_ANY = (1 << 5) - 1
+	GW_ROLES_ANY = (1 << 5) - 1,
+	/* the roles inside a tenant (no platform admin) */
+	GW_ROLES_ANY_TENANT = GW_ROLE_ADMIN | GW_ROLE_AGENT | GW_ROLE_TECHNICIAN | GW_ROLE_CUSTOMER
 };
 
 /* Upstream services (services.def), then GW_SVC_gateway for local answers. */
