@@ -6,12 +6,19 @@
 #   make run        install missing packages, build, run the local stack (Ctrl-C stops it)
 #   make stop       stop a stack left running under var/
 #   make test       everything CI runs (tests/run.sh)
+#   make images     the daemons' container images, helpdesk/NAME:$(VERSION) (needs Docker)
+#   make bench      wrk benchmark of a private stack -> docs/benchmarks.md (tests/load/bench.sh)
 #   make SANITIZE=address,undefined   the same build with sanitizers, in build-san/
 ROOT     := .
 SANITIZE ?=
 BUILD    ?= build$(if $(SANITIZE),-san,)
 ABSBUILD := $(abspath $(BUILD))
 SUBMAKE   = $(MAKE) BUILD=$(ABSBUILD) SANITIZE=$(SANITIZE)
+
+# Container images (deploy/docker/Dockerfile, one target per daemon), tagged
+# with the git version; skipped with a note when no Docker engine answers.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+IMAGES  := gateway auth bus ticket
 
 # Daemons: the gateway and every services/<name> that has a Makefile.
 DAEMONS  := gateway $(patsubst %/Makefile,%,$(wildcard services/*/Makefile))
@@ -71,4 +78,17 @@ openapi-lint: tools/node_modules/.package-lock.json
 docs-config:
 	tools/config-table.sh libs/include/hd/config.def README.md
 
-.PHONY: all libs $(DAEMONS) run stop test clean fmt lint openapi-lint docs-config
+images:
+	@if ! docker info >/dev/null 2>&1; then echo "make images: skipped (no Docker engine: docker info fails)"; exit 0; fi; \
+	for i in $(IMAGES); do docker build -f deploy/docker/Dockerfile --target $$i -t helpdesk/$$i:$(VERSION) . || exit 1; done
+
+.PHONY: all libs $(DAEMONS) run stop test clean fmt lint openapi-lint docs-config images
+
+# A benchmark, not a test: a private stack on free ports (fsync on), 10,000
+# seeded tickets, wrk on four routes; HD_BENCH_PEER=node adds the Node peer.
+bench:
+	deploy/stack.sh deps
+	$(MAKE) all
+	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench.sh
+
+.PHONY: bench

@@ -97,11 +97,12 @@ SQL
 		redis-server --port "$redisport" --bind 127.0.0.1 "${persist[@]}" --daemonize yes \
 			--dir "$dir/redis" --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log"
 		local i
-		for i in $(seq 1 100); do
-			redis-cli -p "$redisport" ping >/dev/null 2>&1 && break
+		for i in $(seq 1 200); do
+			[ "$(redis-cli -p "$redisport" ping 2>/dev/null)" = PONG ] && break
 			sleep 0.05
 		done
-		redis-cli -p "$redisport" ping >/dev/null 2>&1 || die "Redis did not start"
+		[ "$(redis-cli -p "$redisport" ping 2>/dev/null)" = PONG ] ||
+			{ tail -5 "$dir/redis/redis.log" >&2 2>/dev/null; die "Redis did not start on port $redisport"; }
 	fi
 }
 

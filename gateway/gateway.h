@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 #include "hd/jwt.h"
 #include "hd/redis.h"
@@ -75,6 +76,11 @@ typedef struct gw_req {
 	hd_err up_err;
 	char *up_raw;
 	size_t up_len;
+	/* the encoded request, kept for a retry on another replica (upstream.c) */
+	char *up_msg;
+	size_t up_msg_len;
+	int64_t up_deadline_ms; /* CLOCK_MONOTONIC milliseconds */
+	int up_tries;
 } gw_req;
 
 /* http.c: worker init/fini callbacks that set up and free a loop. */

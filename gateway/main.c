@@ -1,7 +1,9 @@
 /* hd-gateway: reads its settings, loads the token keys, opens one client per
  * service, starts HD_HTTP_THREADS loops sharing the port, and on SIGTERM or
  * SIGINT stops accepting, lets in-flight requests finish (bounded by the
- * upstream deadline), then closes everything in reverse order. */
+ * upstream deadline), then closes everything in reverse order.
+ * `hd-gateway --healthcheck` probes /healthz on HD_HTTP_PORT (container
+ * HEALTHCHECK) and exits 0 when healthy. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,7 +12,9 @@
 #include <time.h>
 #include <event2/thread.h>
 #include "hd/config.h"
+#include "hd/daemon.h"
 #include "hd/log.h"
+#include "hd/metrics.h"
 #include "gateway.h"
 
 static hd_err config_load(gw_config *cfg)
@@ -56,6 +60,21 @@ static void serve(gw *g)
 	drain(g, g->cfg.upstream_timeout_ms + 1000);
 }
 
+/* The version in /metrics, as every daemon reports it. */
+static void build_info_publish(void)
+{
+	hd_metrics_describe("hd_build_info", "gauge", "Build information.");
+	hd_metrics_set("hd_build_info", "service=\"gateway\",version=\"" GW_VERSION "\"", 1);
+}
+
+static int healthcheck(void)
+{
+	long port = 0;
+	if (hd_config_int("HD_HTTP_PORT", 1, 65535, &port) != HD_OK)
+		return 1;
+	return hd_daemon_healthcheck(port);
+}
+
 int main(int argc, char **argv)
 {
 	static gw g;
@@ -64,6 +83,12 @@ int main(int argc, char **argv)
 	const char *step;
 
 	hd_log_init("gateway", hd_config_str("HD_LOG_LEVEL"));
+	if (argc == 2 && strcmp(argv[1], "--healthcheck") == 0)
+		return healthcheck();
+	if (argc > 1) {
+		fprintf(stderr, "usage: %s [--healthcheck]\n", argv[0]);
+		return 2;
+	}
 	step = "configuration";
 	if (config_load(&g.cfg) != HD_OK
 	    || !gw_cors_init(&g.cors, hd_config_str("HD_CORS_ORIGINS")))
@@ -76,6 +101,7 @@ int main(int argc, char **argv)
 		goto fail_keys;
 	g.jwks_len = strlen(g.jwks);
 	gw_metrics_declare();
+	build_info_publish();
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
@@ -106,7 +132,5 @@ fail:
 		hd_log_error("start-up failed: %s", step);
 	else
 		hd_log_info("stopped");
-	(void)argc;
-	(void)argv;
 	return rc;
 }

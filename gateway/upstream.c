@@ -2,7 +2,12 @@
  * service of services.def, the envelope built from the request and its
  * verified claims (the body bytes as the client sent them), and the reply
  * handed from NNG's thread back to the request's own loop, where it is
- * mapped to HTTP: not connected 503 at once, deadline passed 504, garbage 502. */
+ * mapped to HTTP: not connected 503 at once, deadline passed 504, garbage 502.
+ * Replicas: a service's client dials every address (headless Service names
+ * resolve to every pod). When the replica a request went to dies, the call
+ * fails HD_ERR_UNAVAILABLE; an idempotent operation (operations.def) is then
+ * sent again, up to GW_UPSTREAM_RETRIES times, to whichever replica is still
+ * connected, within the original deadline, so clients see no error. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +20,32 @@
 #include "gateway.h"
 
 #define GW_IDEMPOTENCY_KEY_MAX 255
+#define GW_UPSTREAM_RETRIES 2
+
+static const struct {
+	const char *op;
+	bool idempotent;
+} operations[] = {
+#define HD_OP(service, name, idempotent) { name, idempotent },
+#include "operations.def"
+#undef HD_OP
+};
+
+/* True when op may be sent again after its replica went away. */
+static bool op_idempotent(const char *op)
+{
+	for (size_t i = 0; i < sizeof(operations) / sizeof(operations[0]); i++)
+		if (strcmp(operations[i].op, op) == 0)
+			return operations[i].idempotent;
+	return false;
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static const char *const service_settings[] = {
 #define HD_SERVICE(name, setting) setting,
@@ -34,6 +65,8 @@ hd_err gw_upstream_open(gw *g)
 			return err;
 		}
 	}
+	hd_metrics_describe("hd_upstream_retries_total", "counter",
+	    "Idempotent requests sent again after their replica went away");
 	return HD_OK;
 }
 
@@ -144,6 +177,31 @@ static void reply_headers_copy(gw_req *gr, const hd_reply *rep)
 	}
 }
 
+static void forward_reply_cb(hd_err err, char *raw, size_t raw_len, void *arg);
+
+/* Sends gr's request again when its replica went away, the operation is
+ * idempotent, tries and time are left and a replica is connected. */
+static bool forward_retry(gw_req *gr)
+{
+	hd_rpc_client *c = gr->loop->gw->upstream[gr->match.route->service];
+	int64_t left = gr->up_deadline_ms - monotonic_ms();
+	char labels[96];
+
+	if (gr->up_err != HD_ERR_UNAVAILABLE || gr->up_tries >= GW_UPSTREAM_RETRIES || left < 1
+	    || !op_idempotent(gr->match.route->op) || !hd_rpc_client_connected(c))
+		return false;
+	gr->up_tries++;
+	if (hd_rpc_client_call(c, gr->up_msg, gr->up_msg_len, (int)left, forward_reply_cb, gr)
+	    != HD_OK)
+		return false;
+	snprintf(labels, sizeof(labels), "service=\"%s\"",
+	    gw_service_name(gr->match.route->service));
+	hd_metrics_add("hd_upstream_retries_total", labels, 1);
+	hd_log_info("request %s: %s retried on another replica (try %d)", gr->request_id,
+	    gr->match.route->op, gr->up_tries + 1);
+	return true;
+}
+
 /* Runs on the request's loop with the upstream answer. */
 static void forward_done(void *arg)
 {
@@ -152,6 +210,10 @@ static void forward_done(void *arg)
 	hd_reply rep;
 
 	gr->up_raw = NULL;
+	if (forward_retry(gr))
+		return;
+	free(gr->up_msg);
+	gr->up_msg = NULL;
 	if (gr->up_err == HD_ERR_TIMEOUT)
 		upstream_error(gr, "timeout", 504, "did not answer in time");
 	else if (gr->up_err != HD_OK)
@@ -202,10 +264,17 @@ void gw_upstream_forward(gw_req *gr)
 		gw_reply_problem(gr, 500, "cannot encode the request envelope");
 		goto done;
 	}
-	hd_err err = hd_rpc_client_call(
-	    c, msg, len, (int)gr->loop->gw->cfg.upstream_timeout_ms, forward_reply_cb, gr);
-	if (err != HD_OK)
+	gr->up_deadline_ms = monotonic_ms() + gr->loop->gw->cfg.upstream_timeout_ms;
+	gr->up_msg = msg;
+	gr->up_msg_len = len;
+	msg = NULL; /* gr's until the final answer (forward_done) */
+	hd_err err = hd_rpc_client_call(c, gr->up_msg, gr->up_msg_len,
+	    (int)gr->loop->gw->cfg.upstream_timeout_ms, forward_reply_cb, gr);
+	if (err != HD_OK) {
+		free(gr->up_msg);
+		gr->up_msg = NULL;
 		upstream_error(gr, "unavailable", 503, "is unavailable");
+	}
 done:
 	free(msg);
 	free(e);

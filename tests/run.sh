@@ -4,6 +4,7 @@
 #   2. build with SANITIZE=address,undefined (build-san/), the suite again
 #   3. fuzz targets for FUZZ_SECONDS each (when clang is there)
 #   4. make lint, the README's settings table, make openapi-lint
+#   5. the deployment files' checks (tests/deploy/check.sh)
 # A suite run starts its own PostgreSQL and Redis on free ports under a temp
 # folder for the integration tests, then a whole stack (deploy/local.sh) for
 # the end-to-end tests; daemon logs with "Sanitizer" or "runtime error" fail
@@ -13,7 +14,7 @@
 #
 # Environment: HD_TEST_JOBS (make -j, default nproc), FUZZ_SECONDS (10),
 # HD_TEST_STEP_TIMEOUT (seconds per step, 600),
-# HD_TEST_KEEP=1 keeps the temp folder, HD_TEST_ONLY="normal|san" runs one build.
+# HD_TEST_KEEP=1 keeps the temp folder, HD_TEST_ONLY="normal|san" runs one build, HD_TEST_ONLY=deploy only step 5.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -173,6 +174,9 @@ suite_e2e() {
 	STACK_DIRS+=("$dir")
 	(
 		export HD_STATE_DIR=$dir HD_BIN_DIR=$build/bin HD_DB_MODE=test
+		# the e2e programs make hundreds of calls and logins from one address
+		export HD_RATE_LIMIT_PER_MIN=${HD_RATE_LIMIT_PER_MIN:-100000}
+		export HD_LOGIN_IP_LIMIT=${HD_LOGIN_IP_LIMIT:-10000}
 		local name port
 		for name in HD_PG_PORT HD_REDIS_PORT HD_HTTP_PORT HD_BUS_ADMIN_PORT; do
 			alloc_port port
@@ -213,6 +217,19 @@ suite_e2e() {
 	read_counts "$WORK/$tag/e2e.counts"
 }
 
+# The deployment files (chart, compose, Dockerfile): tests/deploy/check.sh
+# prints PASS/FAIL lines and "N passed, M failed"; those counts join the totals
+# (step() already counted one failure when it exits non-zero).
+deploy_check() {
+	local p f rc=0
+	step deploy-check bash tests/deploy/check.sh || rc=1
+	read -r p f < <(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' \
+		"$WORK/logs/deploy-check.log" | tail -1)
+	PASSED=$((PASSED + ${p:-0}))
+	[ "$rc" -ne 0 ] && [ "${f:-0}" -gt 1 ] && FAILED=$((FAILED + f - 1))
+	return 0
+}
+
 # One build and one suite run: $1 tag, $2 SANITIZE value.
 build_and_suite() {
 	local tag=$1 san=$2 build
@@ -227,6 +244,7 @@ build_and_suite() {
 
 case "${HD_TEST_ONLY:-}" in
 normal) build_and_suite normal "" ;;
+deploy) deploy_check ;;
 san) build_and_suite san address,undefined ;;
 *)
 	build_and_suite normal ""
@@ -241,5 +259,6 @@ san) build_and_suite san address,undefined ;;
 	step lint make lint || true
 	step docs-config tools/config-table.sh libs/include/hd/config.def README.md --check || true
 	step openapi-lint make openapi-lint || true
+	deploy_check
 	;;
 esac

@@ -1,5 +1,6 @@
 /* The skeleton every daemon runs (hd_daemon_main): configuration and logs,
- * `--migrate` / `--version`, a CPU pool, worker loops that own the database
+ * `--migrate` / `--version` / `--healthcheck` (a container probe: GET
+ * /healthz on the admin port, exit 0 on 2xx), a CPU pool, worker loops that own the database
  * and Redis clients, the RPC server dispatching envelope.op through the
  * spec's table, and on the main libevent loop an admin HTTP port (/healthz,
  * /readyz, /metrics) and SIGTERM/SIGINT. Stopping drains the RPC server
@@ -9,12 +10,19 @@
 #include "hd/daemon.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -26,6 +34,7 @@
 
 #define DAEMON_DRAIN_MS 5000
 #define DAEMON_PROBE_MS 500
+#define DAEMON_HEALTHCHECK_MS 2000
 
 /* Per-worker state; dw first so the worker's data pointer is an hd_daemon_worker. */
 typedef struct daemon_worker {
@@ -409,6 +418,97 @@ static int daemon_migrate(const hd_daemon_spec *spec)
 	return 0;
 }
 
+/* ---- --healthcheck ---- */
+
+static int64_t daemon_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for events on fd until deadline; true when they came. */
+static bool daemon_poll(int fd, short events, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	for (;;) {
+		int64_t left = deadline - daemon_now_ms();
+		if (left <= 0)
+			return false;
+		int n = poll(&p, 1, (int)left);
+		if (n > 0)
+			return true;
+		if (n < 0 && errno != EINTR)
+			return false;
+	}
+}
+
+/* Connects fd to 127.0.0.1:port before deadline. */
+static bool daemon_probe_connect(int fd, long port, int64_t deadline)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int err = 0;
+	socklen_t elen = sizeof err;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+		return true;
+	if (errno != EINPROGRESS || !daemon_poll(fd, POLLOUT, deadline))
+		return false;
+	return getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err == 0;
+}
+
+/* Sends GET /healthz and reads the status line; returns the status or 0. */
+static int daemon_probe_status(int fd, int64_t deadline)
+{
+	static const char req[]
+	    = "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+	char buf[64];
+	size_t got = 0;
+	if (send(fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof req - 1))
+		return 0;
+	while (got < sizeof buf - 1 && memchr(buf, '\n', got) == NULL) {
+		if (!daemon_poll(fd, POLLIN, deadline))
+			return 0;
+		ssize_t n = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	int status = 0;
+	if (sscanf(buf, "HTTP/1.%*d %3d", &status) != 1)
+		return 0;
+	return status;
+}
+
+int hd_daemon_healthcheck(long port)
+{
+	if (port < 1 || port > 65535) {
+		fprintf(stderr, "healthcheck: no valid port\n");
+		return 1;
+	}
+	int64_t deadline = daemon_now_ms() + DAEMON_HEALTHCHECK_MS;
+	int status = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto out;
+	if (daemon_probe_connect(fd, port, deadline))
+		status = daemon_probe_status(fd, deadline);
+	close(fd);
+out:
+	if (status >= 200 && status < 300)
+		return 0;
+	fprintf(stderr, "healthcheck: http://127.0.0.1:%ld/healthz %s (status %d)\n", port,
+	    status == 0 ? "did not answer" : "is unhealthy", status);
+	return 1;
+}
+
+static int daemon_healthcheck_cmd(const hd_daemon_spec *spec)
+{
+	long port = daemon_setting_int(spec->admin_port_setting, 1, 65535, 0);
+	return hd_daemon_healthcheck(port);
+}
+
 int hd_daemon_main(const hd_daemon_spec *spec, int argc, char **argv)
 {
 	hd_log_init(spec->name, hd_config_str("HD_LOG_LEVEL"));
@@ -418,8 +518,10 @@ int hd_daemon_main(const hd_daemon_spec *spec, int argc, char **argv)
 	}
 	if (argc == 2 && strcmp(argv[1], "--migrate") == 0)
 		return daemon_migrate(spec);
+	if (argc == 2 && strcmp(argv[1], "--healthcheck") == 0)
+		return daemon_healthcheck_cmd(spec);
 	if (argc > 1) {
-		fprintf(stderr, "usage: %s [--migrate | --version]\n", argv[0]);
+		fprintf(stderr, "usage: %s [--migrate | --version | --healthcheck]\n", argv[0]);
 		return 2;
 	}
 	return daemon_run(spec);

@@ -15,7 +15,13 @@
  * Kubernetes headless services), resend disabled. Each call borrows a pooled
  * nng_ctx + nng_aio; pipe notifications keep a count of connected peers so a
  * call without any peer fails at once, and losing the last peer fails every
- * call in flight with HD_ERR_UNAVAILABLE instead of letting it hang. */
+ * call in flight with HD_ERR_UNAVAILABLE instead of letting it hang.
+ * Losing one replica: with resend disabled, NNG 1.5.2's REQ protocol keeps
+ * each context on the list of the pipe its request went out on, and closing
+ * that pipe fails those contexts (only those) with NNG_ECONNRESET, also when
+ * the receive is posted after the close; that maps to HD_ERR_UNAVAILABLE, so
+ * the gateway can retry idempotent calls on a replica still connected
+ * (tests/unit/test_rpc.c: test_replica_loss_fails_only_its_calls). */
 #include "hd/rpc.h"
 
 #include <arpa/inet.h>

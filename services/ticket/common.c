@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "hd/json.h"
 #include "hd/log.h"
 #include "hd/uuid.h"
@@ -222,17 +223,30 @@ void tk_list_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_i
 	}
 }
 
-/* True when s is exactly "YYYY-MM-DDTHH:MM:SS.mmmZ". */
-static bool tk_ts_shape(const char *s)
+/* True when s is exactly "YYYY-MM-DDTHH:MM:SS.mmmZ" and names a real UTC
+ * time (a forged cursor must not reach the database as a bad timestamp). */
+static bool tk_ts_valid(const char *s)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+	struct tm tm = { 0 }, back;
 	if (strlen(s) != sizeof(shape) - 1)
 		return false;
 	for (size_t i = 0; shape[i] != '\0'; i++) {
 		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
 			return false;
 	}
-	return true;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+	        &tm.tm_min, &tm.tm_sec)
+	        != 6
+	    || tm.tm_year < 1)
+		return false;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	back = tm;
+	time_t t = timegm(&back);
+	return t != (time_t)-1 && back.tm_year == tm.tm_year && back.tm_mon == tm.tm_mon
+	    && back.tm_mday == tm.tm_mday && back.tm_hour == tm.tm_hour && back.tm_min == tm.tm_min
+	    && back.tm_sec == tm.tm_sec;
 }
 
 void tk_cursor_read(const hd_query *q, char ts[32], char id[40], hd_field_errors *errs)
@@ -247,7 +261,7 @@ void tk_cursor_read(const hd_query *q, char ts[32], char id[40], hd_field_errors
 	if (bar == NULL)
 		goto bad;
 	*bar = '\0';
-	if (!tk_ts_shape(plain) || !hd_uuid_valid(bar + 1))
+	if (!tk_ts_valid(plain) || !hd_uuid_valid(bar + 1))
 		goto bad;
 	strcpy(ts, plain);
 	strcpy(id, bar + 1);

@@ -98,7 +98,8 @@ static void tk_patch_read(const cJSON *body, tk_patch *p, hd_field_errors *errs)
 		hd_field_errors_add(errs, "tags", "must be an array of strings");
 }
 
-/* Parses If-Match ("3", W/"3" or *) into p; false when it can never match. */
+/* Parses If-Match ("3", W/"3" or *) into p; false when it can never match
+ * (not a quoted number of at most 9 digits, so it always fits an int). */
 static bool tk_if_match(const hd_envelope *e, tk_patch *p)
 {
 	const char *v = hd_envelope_header(e, "if-match");
@@ -107,7 +108,7 @@ static bool tk_if_match(const hd_envelope *e, tk_patch *p)
 	if (strncmp(v, "W/", 2) == 0)
 		v += 2;
 	size_t n = strlen(v);
-	if (n < 3 || n > 12 || v[0] != '"' || v[n - 1] != '"'
+	if (n < 3 || n > 11 || v[0] != '"' || v[n - 1] != '"'
 	    || strspn(v + 1, "0123456789") != n - 2)
 		return false;
 	memcpy(p->if_match, v + 1, n - 2);

@@ -20,9 +20,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <cjson/cJSON.h>
+#include "daemon_child.h"
 #include "envelope.h"
 #include "hd/db.h"
 #include "hd/rpc.h"
@@ -35,16 +34,10 @@ typedef struct who {
 } who;
 
 /* A decoded reply. */
-typedef struct resp {
-	int status;
-	char *body;
-	cJSON *json;
-	char location[512], etag[512];
-} resp;
+typedef daemon_reply resp;
 
 static struct {
-	pid_t pid;
-	char errlog[256];
+	daemon_child child;
 	char url[64];
 	const char *admin_url;
 	hd_rpc_client *client;
@@ -52,18 +45,6 @@ static struct {
 } T;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
 
 static const char *env_or_fail(const char *name)
 {
@@ -83,69 +64,16 @@ static void make_who(who *w, const char *tenant, const char *role)
 	w->role = role;
 }
 
-/* One synchronous call over the shared client. */
-typedef struct waiter {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int done;
-	hd_err err;
-	char *raw;
-	size_t len;
-} waiter;
-
-static void waiter_cb(hd_err err, char *raw, size_t len, void *arg)
-{
-	waiter *w = arg;
-	pthread_mutex_lock(&w->mu);
-	w->err = err;
-	w->raw = raw;
-	w->len = len;
-	w->done = 1;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-static hd_err rpc_raw(const hd_envelope *e, resp *r)
-{
-	char *msg = NULL;
-	size_t len = 0;
-	waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, HD_OK, NULL, 0 };
-	hd_err err = hd_envelope_encode(e, &msg, &len);
-	if (err != HD_OK)
-		return err;
-	err = hd_rpc_client_call(T.client, msg, len, 10000, waiter_cb, &w);
-	free(msg);
-	if (err != HD_OK)
-		return err;
-	pthread_mutex_lock(&w.mu);
-	while (!w.done)
-		pthread_cond_wait(&w.cv, &w.mu);
-	pthread_mutex_unlock(&w.mu);
-	if (w.err != HD_OK)
-		return w.err;
-	hd_reply rep;
-	err = hd_reply_decode(w.raw, w.len, &rep);
-	if (err == HD_OK) {
-		r->status = rep.status;
-		r->body = strndup(rep.body != NULL ? rep.body : "", rep.body_len);
-		r->json = cJSON_Parse(r->body);
-		for (size_t i = 0; i < rep.nheaders; i++) {
-			if (strcmp(rep.headers[i].name, "location") == 0)
-				snprintf(
-				    r->location, sizeof(r->location), "%s", rep.headers[i].value);
-			if (strcmp(rep.headers[i].name, "etag") == 0)
-				snprintf(r->etag, sizeof(r->etag), "%s", rep.headers[i].value);
-		}
-	}
-	hd_rpc_free(w.raw);
-	return err;
-}
-
 static void resp_free(resp *r)
 {
-	free(r->body);
-	cJSON_Delete(r->json);
-	memset(r, 0, sizeof(*r));
+	daemon_reply_free(r);
+}
+
+/* A reply header, "" when absent. */
+static const char *hdr(const resp *r, const char *name)
+{
+	const char *v = daemon_reply_header(r, name);
+	return v != NULL ? v : "";
 }
 
 /* Calls op as w with path id, query, body and one optional header. */
@@ -153,7 +81,7 @@ static resp call(const char *op, const who *w, const char *id, const char *query
     const char *hname, const char *hvalue)
 {
 	hd_envelope e;
-	resp r = { 0 };
+	resp r;
 	memset(&e, 0, sizeof(e));
 	e.version = HD_ENVELOPE_VERSION;
 	snprintf(e.op, sizeof(e.op), "%s", op);
@@ -174,7 +102,7 @@ static resp call(const char *op, const who *w, const char *id, const char *query
 		assert_int_equal(hd_envelope_add_header(&e, hname, hvalue), HD_OK);
 	e.body = body;
 	e.body_len = body != NULL ? strlen(body) : 0;
-	assert_int_equal(rpc_raw(&e, &r), HD_OK);
+	assert_int_equal(daemon_child_call(T.client, &e, 10000, &r), HD_OK);
 	return r;
 }
 
@@ -245,62 +173,23 @@ static long admin_count(const char *sql, const char *p1, const char *p2)
 
 /* ---- daemon lifecycle ---------------------------------------------------- */
 
-static void run_migrate(const char *bin)
-{
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		execl(bin, bin, "--migrate", (char *)NULL);
-		_exit(127);
-	}
-	int st = 0;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail_msg("hd-ticket --migrate failed");
-}
-
-static void check_stderr(void)
-{
-	FILE *f = fopen(T.errlog, "r");
-	char line[4096];
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strstr(line, "Sanitizer") != NULL || strstr(line, "runtime error") != NULL) {
-			fclose(f);
-			fail_msg("daemon stderr: %s", line);
-		}
-	}
-	fclose(f);
-}
-
 static int group_setup(void **state)
 {
-	char bin[512], port[16], sql[512];
-	const char *bindir = getenv("HD_TEST_BIN_DIR"), *root = getenv("HD_TEST_ROOT");
-	snprintf(bin, sizeof(bin), "%s/hd-ticket", bindir != NULL ? bindir : "../../build/bin");
+	char sql[512];
+	const char *root = getenv("HD_TEST_ROOT");
 	snprintf(sql, sizeof(sql), "%s/services/ticket/sql", root != NULL ? root : "../..");
 	setenv("HD_TICKET_SQL_DIR", sql, 0);
 	T.admin_url = env_or_fail("HD_TEST_DATABASE_ADMIN_URL");
 	setenv("HD_DATABASE_URL", env_or_fail("HD_TEST_DATABASE_URL"), 1);
 	setenv("HD_DATABASE_ADMIN_URL", T.admin_url, 1);
-	run_migrate(bin);
-	snprintf(T.url, sizeof(T.url), "tcp://127.0.0.1:%d", free_port());
-	setenv("HD_TICKET_URL", T.url, 1);
-	snprintf(port, sizeof(port), "%d", free_port());
-	setenv("HD_TICKET_ADMIN_PORT", port, 1);
-	char bus[64];
-	snprintf(bus, sizeof(bus), "tcp://127.0.0.1:%d", free_port());
-	setenv("HD_BUS_PUB_URL", bus, 1);
-	snprintf(T.errlog, sizeof(T.errlog), "/tmp/hd-ticket-test-%d.log", (int)getpid());
-	T.pid = fork();
-	assert_true(T.pid >= 0);
-	if (T.pid == 0) {
-		FILE *f = freopen(T.errlog, "w", stderr);
-		(void)f;
-		execl(bin, bin, (char *)NULL);
-		_exit(127);
-	}
+	daemon_child_init(&T.child, "hd-ticket");
+	if (daemon_child_run(&T.child, "--migrate") != 0)
+		fail_msg("hd-ticket --migrate failed; see %s", T.child.log);
+	assert_true(
+	    daemon_child_port_env("HD_TICKET_URL", "tcp://127.0.0.1:%d", T.url, sizeof(T.url)) > 0);
+	assert_true(daemon_child_port_env("HD_TICKET_ADMIN_PORT", "%d", NULL, 0) > 0);
+	assert_true(daemon_child_port_env("HD_BUS_PUB_URL", "tcp://127.0.0.1:%d", NULL, 0) > 0);
+	assert_int_equal(daemon_child_spawn(&T.child, NULL), 0);
 	assert_int_equal(hd_rpc_client_open(&T.client, T.url), HD_OK);
 	make_who(&T.admin, NULL, "admin");
 	make_who(&T.agent, T.admin.tenant, "agent");
@@ -308,7 +197,7 @@ static int group_setup(void **state)
 	make_who(&T.cust2, T.admin.tenant, "customer");
 	make_who(&T.other_admin, NULL, "admin");
 	/* ready when a request is answered by a worker with its database up */
-	for (int i = 0; i < 300; i++) {
+	for (int i = 0; i < 300 && daemon_child_alive(&T.child); i++) {
 		if (hd_rpc_client_connected(T.client)) {
 			resp r = call("sla.get", &T.admin, NULL, NULL, NULL, NULL, NULL);
 			int st = r.status;
@@ -318,22 +207,19 @@ static int group_setup(void **state)
 		}
 		usleep(20000);
 	}
-	fail_msg("hd-ticket did not become ready");
+	fail_msg("hd-ticket did not become ready; see %s", T.child.log);
 	return -1;
 }
 
 static int group_teardown(void **state)
 {
 	hd_rpc_client_close(T.client);
-	if (T.pid > 0) {
-		int st = 0;
-		kill(T.pid, SIGTERM);
-		assert_int_equal(waitpid(T.pid, &st, 0), T.pid);
-		check_stderr();
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-			fail_msg("hd-ticket exited badly (status %d)", st);
-	}
-	unlink(T.errlog);
+	int st = daemon_child_stop(&T.child, SIGTERM);
+	if (!daemon_child_log_clean(&T.child))
+		fail_msg("sanitizer report in %s", T.child.log);
+	if (st != -1 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
+		fail_msg("hd-ticket exited badly (status %d)", st);
+	daemon_child_log_remove(&T.child);
 	return 0;
 }
 
@@ -354,8 +240,8 @@ static void test_create_and_get(void **state)
 	assert_non_null(id);
 	char want_loc[128];
 	snprintf(want_loc, sizeof(want_loc), "/v1/tickets/%s", id);
-	assert_string_equal(r.location, want_loc);
-	assert_string_equal(r.etag, "\"1\"");
+	assert_string_equal(hdr(&r, "location"), want_loc);
+	assert_string_equal(hdr(&r, "etag"), "\"1\"");
 	assert_string_equal(jstr(r.json, "status"), "new");
 	assert_string_equal(jstr(r.json, "priority"), "high");
 	assert_string_equal(jstr(r.json, "requester_id"), T.agent.user);
@@ -370,7 +256,7 @@ static void test_create_and_get(void **state)
 
 	r = call("tickets.get", &T.admin, tid, NULL, NULL, NULL, NULL);
 	expect_status(&r, 200);
-	assert_string_equal(r.etag, "\"1\"");
+	assert_string_equal(hdr(&r, "etag"), "\"1\"");
 	assert_string_equal(r.body, created);
 	free(created);
 	resp_free(&r);
@@ -488,7 +374,7 @@ static void test_update_and_history(void **state)
 	    T.agent.user);
 	resp r = call("tickets.update", &T.agent, id, NULL, body, "if-match", "\"1\"");
 	expect_status(&r, 200);
-	assert_string_equal(r.etag, "\"2\"");
+	assert_string_equal(hdr(&r, "etag"), "\"2\"");
 	assert_string_equal(jstr(r.json, "subject"), "updated");
 	assert_string_equal(jstr(r.json, "status"), "open");
 	resp_free(&r);
@@ -524,7 +410,7 @@ static void test_update_and_history(void **state)
 	/* a no-op keeps the version */
 	r = call("tickets.update", &T.admin, id, NULL, "{\"subject\":\"updated\"}", NULL, NULL);
 	expect_status(&r, 200);
-	assert_string_equal(r.etag, "\"6\"");
+	assert_string_equal(hdr(&r, "etag"), "\"6\"");
 	resp_free(&r);
 	/* history: subject, status, assignee_id, tags, then 4 status moves */
 	r = call("tickets.history", &T.agent, id, "limit=100", NULL, NULL, NULL);
@@ -592,7 +478,7 @@ static void test_idempotency(void **state)
 	resp b = call("tickets.create", &T.agent, NULL, NULL, body, "idempotency-key", key);
 	expect_status(&b, 201);
 	assert_string_equal(a.body, b.body);
-	assert_string_equal(a.location, b.location);
+	assert_string_equal(hdr(&a, "location"), hdr(&b, "location"));
 	assert_int_equal(admin_count("SELECT count(*) FROM ticket.tickets WHERE id = $1",
 	                     jstr(a.json, "id"), NULL),
 	    1);

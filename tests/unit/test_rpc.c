@@ -1,8 +1,9 @@
 /* Tests of libs/src/rpc.c: a real REP server on worker loops and a REQ client
  * in one process over ipc:// (private temp folder): round trips, malformed
  * envelopes, 1000 concurrent calls on 16 contexts all matched, deadlines,
- * no server, peer loss, graceful drain, late replies after stop, and load
- * spread over two replicas behind one client. */
+ * no server, peer loss, graceful drain, late replies after stop, load
+ * spread over two replicas behind one client, and one replica's loss failing
+ * only the calls in flight on it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,8 +68,10 @@ static void handler(hd_rpc_request *req, void *arg)
 		struct timeval tv = { 0, 200 * 1000 };
 		event_base_once(hd_worker_base(hd_rpc_request_worker(req)), -1, EV_TIMEOUT,
 		    delayed_reply_cb, req, &tv);
-	} else if (strcmp(e->op, "test.park") == 0) {
+	} else if (strcmp(e->op, "test.park") == 0 && st->parked == NULL) {
 		st->parked = req;
+	} else if (strcmp(e->op, "test.park") == 0) {
+		reply_body(req, 200, st->tag, strlen(st->tag));
 	} else {
 		reply_body(req, 200, e->body, e->body_len);
 	}
@@ -460,6 +463,81 @@ static void test_two_replicas_share_load(void **state)
 	fixture_stop(&b);
 }
 
+/* One replica dying fails only the calls that went to it (HD_ERR_UNAVAILABLE,
+ * at once), while a call parked on the other replica is still answered. */
+enum { PARK_MAX = 16 };
+
+/* Sends test.park calls one by one until both replicas hold one; *ia / *ib
+ * name the waiters of the calls parked on a / b. */
+static void park_on_both(hd_rpc_client *c, fixture *a, fixture *b, waiter *ws, int *ia, int *ib)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(encode_request("test.park", "", &buf, &len), HD_OK);
+	*ia = *ib = -1;
+	for (int i = 0; i < PARK_MAX && (*ia < 0 || *ib < 0); i++) {
+		int ha = atomic_load(&a->st.handled), hb = atomic_load(&b->st.handled);
+		waiter_init(&ws[i]);
+		assert_int_equal(hd_rpc_client_call(c, buf, len, 10000, waiter_cb, &ws[i]), HD_OK);
+		while (atomic_load(&a->st.handled) == ha && atomic_load(&b->st.handled) == hb)
+			usleep(500);
+		int *slot = atomic_load(&a->st.handled) != ha ? ia : ib;
+		if (*slot < 0)
+			*slot = i; /* the first call a replica gets is parked there */
+		else
+			waiter_wait(&ws[i], 1); /* later ones are answered at once */
+	}
+	free(buf);
+	assert_true(*ia >= 0 && *ib >= 0);
+}
+
+static void test_replica_loss_fails_only_its_calls(void **state)
+{
+	(void)state;
+	fixture a, b;
+	fixture_start(&a, "la", 4);
+	fixture_start(&b, "lb", 4);
+	hd_rpc_client *c = NULL;
+	char urls[400];
+	snprintf(urls, sizeof urls, "%s,%s", a.url, b.url);
+	assert_int_equal(hd_rpc_client_open(&c, urls), HD_OK);
+	int64_t until = now_ms() + 5000;
+	while (now_ms() < until && !hd_rpc_client_connected(c))
+		usleep(1000);
+	usleep(50 * 1000); /* both pipes up */
+	waiter ws[PARK_MAX];
+	int ia = -1, ib = -1;
+	park_on_both(c, &a, &b, ws, &ia, &ib);
+	hd_rpc_client_close(a.cli); /* the fixtures' own clients are not used here */
+	hd_rpc_client_close(b.cli);
+	b.cli = NULL;
+	int64_t t0 = now_ms();
+	hd_rpc_server_stop(a.srv, 0); /* replica a goes away with a call in flight */
+	waiter_wait(&ws[ia], 1);
+	assert_int_equal(ws[ia].err, HD_ERR_UNAVAILABLE);
+	assert_true(now_ms() - t0 < 1000);
+	/* b's call is untouched and the client still has a peer */
+	usleep(100 * 1000);
+	assert_int_equal(ws[ib].done, 0);
+	assert_true(hd_rpc_client_connected(c));
+	assert_int_equal(hd_worker_post(hd_worker_pool_get(b.pool, 0), reply_parked, &b.st), HD_OK);
+	waiter_wait(&ws[ib], 1);
+	assert_int_equal(ws[ib].err, HD_OK);
+	/* a new call (a retry) goes to the replica left */
+	waiter w;
+	hd_reply r;
+	assert_int_equal(call_sync(c, "test.tag", "", 2000, &w, &r), HD_OK);
+	assert_memory_equal(r.body, "lb", 2);
+	waiter_fini(&w);
+	for (int i = 0; i <= (ia > ib ? ia : ib); i++)
+		waiter_fini(&ws[i]);
+	/* a's parked request is answered late: it frees the stopped server */
+	assert_int_equal(hd_worker_post(hd_worker_pool_get(a.pool, 0), reply_parked, &a.st), HD_OK);
+	hd_worker_pool_destroy(a.pool);
+	hd_rpc_client_close(c);
+	fixture_stop(&b);
+}
+
 static void test_close_with_pending_call(void **state)
 {
 	(void)state;
@@ -504,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_peer_loss_and_late_reply),
 		cmocka_unit_test(test_graceful_drain),
 		cmocka_unit_test(test_two_replicas_share_load),
+		cmocka_unit_test(test_replica_loss_fails_only_its_calls),
 		cmocka_unit_test(test_close_with_pending_call),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

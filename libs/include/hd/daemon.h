@@ -44,7 +44,12 @@ typedef struct hd_daemon_spec {
 	void (*worker_fini)(hd_daemon_worker *dw);
 } hd_daemon_spec;
 
-/* Runs the daemon until SIGTERM/SIGINT; returns the process exit code. */
+/* Probes http://127.0.0.1:port/healthz within 2 s: 0 on a 2xx answer, else 1
+ * (a reason on stderr). What `--healthcheck` runs, for container probes. */
+int hd_daemon_healthcheck(long port);
+
+/* Runs the daemon until SIGTERM/SIGINT (or `--migrate`, `--version`,
+ * `--healthcheck`); returns the process exit code. */
 int hd_daemon_main(const hd_daemon_spec *spec, int argc, char **argv);
 
 /* Replies with a JSON body (status 2xx) and optional extra headers (NULL-ended name/value pairs).

@@ -57,7 +57,10 @@ bool hd_rpc_client_connected(const hd_rpc_client *c);
  * (HD_ERR_UNAVAILABLE at once when no peer is connected, HD_ERR_INVALID,
  * HD_ERR_NOMEM), or returns HD_OK and later calls cb exactly once: HD_OK with
  * the raw reply (NUL-terminated copy), HD_ERR_TIMEOUT after timeout_ms,
- * HD_ERR_UNAVAILABLE when the last peer went away, HD_ERR_CLOSED on close.
+ * HD_ERR_UNAVAILABLE at once when the peer the request went to went away
+ * (only the calls in flight on that replica fail; the caller may send an
+ * idempotent request again, to a replica still connected) or when the last
+ * peer went away before it was sent, HD_ERR_CLOSED on close.
  * Any thread. */
 hd_err hd_rpc_client_call(
     hd_rpc_client *c, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg);

@@ -1,0 +1,331 @@
+#!/usr/bin/env bash
+# `make bench`: a benchmark, not a test. Starts a private stack (deploy/local.sh
+# on free ports under a temporary state folder, PostgreSQL with fsync on),
+# seeds the demo tenant acme with 10,000 tickets (seed.sql), logs in as its
+# admin, then runs wrk against the gateway:
+#   get     GET /v1/tickets/{random seeded id}   lua/get_ticket.lua
+#   list    GET /v1/tickets?limit=25             lua/list_tickets.lua
+#   healthz GET /healthz                         lua/healthz.lua
+#   create  POST /v1/tickets                     lua/create_ticket.lua (last: it adds rows)
+# and prints requests/s, p50/p99, non-2xx and socket errors, whether ticket
+# numbers are still gapless, and each daemon's peak RSS (VmHWM). The results
+# go to docs/benchmarks.md between the "bench:begin/end" markers (the rest of
+# the file is kept).
+#
+# With HD_BENCH_PEER=node it then runs the Node reference peer (HD_BENCH_PEER_DIR,
+# default /work/shared/peers: its pg.sh, seed.sh, mint-token.py and node/) with
+# the same Lua scripts on the same machine, and adds a ratio table.
+#
+# Env: HD_BIN_DIR (build/bin), HD_BENCH_DURATION (10s), HD_BENCH_CONNS (64),
+#   HD_BENCH_THREADS (2), HD_BENCH_WARMUP (2s; 0 = none), HD_BENCH_TICKETS (10000),
+#   HD_BENCH_SCENARIOS ("get list healthz create"), HD_BENCH_DOC (docs/benchmarks.md;
+#   "-" = do not write), HD_BENCH_PEER (node), HD_BENCH_PEER_DIR, HD_BENCH_NODE_DIR
+#   (a writable copy of the Node peer with node_modules; default /tmp/hd-bench-node),
+#   HD_BENCH_KEEP=1 leaves the stack running (prints its state folder).
+#   Daemon tuning (HD_WORKERS, HD_DB_CONNS, HD_HTTP_THREADS, ...) passes through.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$ROOT/tests/load
+STACK=$ROOT/deploy/stack.sh
+LOCAL=$ROOT/deploy/local.sh
+DUR=${HD_BENCH_DURATION:-10s}
+CONNS=${HD_BENCH_CONNS:-64}
+THREADS=${HD_BENCH_THREADS:-2}
+WARM=${HD_BENCH_WARMUP:-2s}
+TICKETS=${HD_BENCH_TICKETS:-10000}
+SCENARIOS=${HD_BENCH_SCENARIOS:-get list healthz create}
+DOC=${HD_BENCH_DOC:-$ROOT/docs/benchmarks.md}
+PEER=${HD_BENCH_PEER:-}
+PEER_DIR=${HD_BENCH_PEER_DIR:-/work/shared/peers}
+NODE_DIR=${HD_BENCH_NODE_DIR:-/tmp/hd-bench-node}
+export HD_BIN_DIR=${HD_BIN_DIR:-$ROOT/build/bin}
+
+declare -A SCRIPT=([get]=get_ticket.lua [list]=list_tickets.lua [healthz]=healthz.lua [create]=create_ticket.lua)
+declare -A TITLE=([get]="GET /v1/tickets/{id}" [list]="GET /v1/tickets?limit=25"
+	[healthz]="GET /healthz" [create]="POST /v1/tickets")
+
+die() { echo "bench.sh: $*" >&2; exit 1; }
+say() { echo "bench.sh: $*" >&2; }
+random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+
+command -v wrk >/dev/null || die "wrk not found: deploy/stack.sh deps (or apt-get install wrk)"
+[ -x "$HD_BIN_DIR/hd-gateway" ] || die "$HD_BIN_DIR/hd-gateway not found: build first (make)"
+for s in $SCENARIOS; do [ -n "${SCRIPT[$s]:-}" ] || die "unknown scenario $s"; done
+
+WORK=$(mktemp -d /tmp/hd-bench.XXXXXX)
+chmod 755 "$WORK"
+RESULTS=$WORK/results.tsv # impl scenario rps p50_ms p99_ms non2xx sockerr
+RSS=$WORK/rss.tsv         # impl process peak_rss_kib
+: >"$RESULTS"
+: >"$RSS"
+PEER_PIDS=()
+
+cleanup() {
+	local pid
+	for pid in "${PEER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+	[ -n "${PEER_PG_DIR:-}" ] && HD_PG_DIR=$PEER_PG_DIR "$PEER_DIR/pg.sh" destroy >/dev/null 2>&1
+	if [ "${HD_BENCH_KEEP:-0}" = 1 ]; then
+		say "stack left running at ${BASE:-?} (token and ids in $WORK): HD_STATE_DIR=$WORK/stack deploy/local.sh stop"
+		return
+	fi
+	HD_STATE_DIR=$WORK/stack "$LOCAL" stop >/dev/null 2>&1 || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Sets variable $1 to a free port not handed out before by this run.
+USED_PORTS=" "
+alloc_port() {
+	local p
+	while :; do
+		p=$("$STACK" free-port)
+		case $USED_PORTS in *" $p "*) continue ;; esac
+		USED_PORTS="$USED_PORTS$p "
+		printf -v "$1" '%s' "$p"
+		return 0
+	done
+}
+
+# Field $1 of the JSON object on stdin (python3 stdlib; values are flat strings).
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# Claim $1 of the JWT $2 (payload only; the signature is the server's business).
+jwt_claim() {
+	python3 -c 'import base64,json,sys; p=sys.argv[2].split(".")[1]; p+="="*(-len(p)%4)
+print(json.loads(base64.urlsafe_b64decode(p))[sys.argv[1]])' "$1" "$2"
+}
+
+# The stack: every port free and private, fsync on (no HD_DB_MODE=test).
+stack_start() {
+	local name port
+	export HD_STATE_DIR=$WORK/stack
+	unset HD_DB_MODE
+	for name in HD_PG_PORT HD_REDIS_PORT HD_HTTP_PORT HD_BUS_ADMIN_PORT; do
+		alloc_port port
+		export "$name=$port"
+	done
+	for name in HD_BUS_PUB_URL HD_BUS_SUB_URL $("$LOCAL" daemons); do
+		case $name in bus | gateway) continue ;; HD_*) ;; *) name=HD_${name^^}_URL ;; esac
+		alloc_port port
+		export "$name=tcp://127.0.0.1:$port"
+		[[ $name == HD_BUS_* ]] && continue
+		alloc_port port
+		export "${name%_URL}_ADMIN_PORT=$port"
+	done
+	HD_PLATFORM_ADMIN_PASSWORD="pA-$(random_hex 12)"
+	HD_DEMO_ADMIN_PASSWORD="dA-$(random_hex 12)"
+	HD_JWT_SECRET=$(random_hex 32)
+	export HD_PLATFORM_ADMIN_PASSWORD HD_DEMO_ADMIN_PASSWORD HD_JWT_SECRET
+	export HD_RATE_LIMIT_PER_MIN=${HD_RATE_LIMIT_PER_MIN:-100000000}
+	export HD_ACCESS_TOKEN_TTL_S=${HD_ACCESS_TOKEN_TTL_S:-7200}
+	export HD_LOG_LEVEL=${HD_LOG_LEVEL:-warn}
+	say "starting the stack under $HD_STATE_DIR (gateway on :$HD_HTTP_PORT, PostgreSQL on :$HD_PG_PORT, fsync on)"
+	"$LOCAL" start >"$WORK/stack-start.log" 2>&1 || { cat "$WORK/stack-start.log" >&2; die "stack start failed"; }
+	BASE=http://127.0.0.1:$HD_HTTP_PORT
+}
+
+# Logs in as acme's admin (TOKEN, TENANT_ID, USER_ID), then seeds its tickets
+# and writes their ids to $WORK/ids.c.txt.
+stack_seed() {
+	local body reply
+	body=$(printf '{"tenant":"acme","email":"%s","password":"%s"}' \
+		"${HD_DEMO_ADMIN_EMAIL:-admin@acme.local}" "$HD_DEMO_ADMIN_PASSWORD")
+	reply=$(curl -fsS -H 'Content-Type: application/json' -d "$body" "$BASE/v1/auth/login") ||
+		die "login as the acme admin failed"
+	TOKEN=$(json_field access_token <<<"$reply")
+	(umask 077 && echo "$TOKEN" >"$WORK/token") # for HD_BENCH_KEEP=1 (removed otherwise)
+	TENANT_ID=$(jwt_claim tid "$TOKEN")
+	USER_ID=$(jwt_claim sub "$TOKEN")
+	say "seeding $TICKETS tickets for acme ($TENANT_ID)"
+	local admin_url="postgresql://hd_owner@127.0.0.1:$HD_PG_PORT/helpdesk"
+	psql -X -q -v ON_ERROR_STOP=1 -v tid="$TENANT_ID" -v uid="$USER_ID" -v n="$TICKETS" \
+		-d "$admin_url" -f "$HERE/seed.sql" >/dev/null
+	psql -X -q -d "postgresql://postgres@127.0.0.1:$HD_PG_PORT/helpdesk" -c CHECKPOINT
+	tenant_sql "SELECT id FROM ticket.tickets ORDER BY number" | grep -E '^[0-9a-f-]{36}$' >"$WORK/ids.c.txt"
+	[ "$(wc -l <"$WORK/ids.c.txt")" -ge "$TICKETS" ] || die "seeding wrote $(wc -l <"$WORK/ids.c.txt") ids"
+}
+
+# Runs query $1 as the owner role inside acme's tenant (RLS binds the owner too).
+tenant_sql() {
+	psql -X -q -tA -F' ' -v ON_ERROR_STOP=1 -d "postgresql://hd_owner@127.0.0.1:$HD_PG_PORT/helpdesk" <<SQL
+BEGIN;
+SELECT set_config('app.tenant_id', '$TENANT_ID', true) \\g /dev/null
+$1;
+COMMIT;
+SQL
+}
+
+# "yes (N tickets, numbers 1..N, counter N)" when acme's numbers have no gap.
+stack_gapless() {
+	local row n lo hi distinct last
+	row=$(tenant_sql "SELECT count(*), min(number), max(number), count(DISTINCT number),
+		(SELECT last_number FROM ticket.counters) FROM ticket.tickets" | grep -E '^[0-9]')
+	read -r n lo hi distinct last <<<"$row"
+	if [ "$lo" = 1 ] && [ "$hi" = "$n" ] && [ "$distinct" = "$n" ] && [ "$last" = "$n" ]; then
+		echo "yes ($n tickets, numbers 1..$hi, counter $last)"
+	else
+		echo "NO: count $n, numbers $lo..$hi, distinct $distinct, counter $last"
+	fi
+}
+
+# Latency "1.23ms" / "850.00us" / "1.02s" in milliseconds.
+to_ms() {
+	awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[0-9]s$/ && v !~ /ms$/) n *= 1000;
+		else if (v ~ /m$/) n *= 60000; printf "%.2f", n }'
+}
+
+# Runs scenario $2 of implementation $1 against $3 with token $4 (ids: $HD_IDS_FILE).
+run_scenario() {
+	local impl=$1 s=$2 url=$3 token=$4 lua raw rps p50 p99 non2xx serr
+	local -a auth=()
+	lua=$HERE/lua/${SCRIPT[$s]}
+	[ "$s" = healthz ] || auth=(-H "Authorization: Bearer $token")
+	if [ "$WARM" != 0 ]; then
+		wrk -t"$THREADS" -c"$CONNS" -d"$WARM" -s "$lua" "${auth[@]}" "$url" >/dev/null
+	fi
+	raw=$WORK/$impl.$s.txt
+	wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -s "$lua" "${auth[@]}" "$url" >"$raw"
+	rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$raw")
+	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$raw")")
+	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$raw")")
+	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$raw")
+	serr=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$raw")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$impl" "$s" "$rps" "$p50" "$p99" "${non2xx:-0}" "${serr:-0}" >>"$RESULTS"
+	printf '%-7s %-26s %9s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s  socket errors %s\n' \
+		"$impl" "${TITLE[$s]}" "$rps" "$p50" "$p99" "${non2xx:-0}" "${serr:-0}" >&2
+}
+
+# Peak RSS (VmHWM, KiB) of pid $2 recorded as process $1 of implementation $3.
+record_rss() {
+	local kib
+	kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$2/status" 2>/dev/null) || return 0
+	[ -n "$kib" ] && printf '%s\t%s\t%s\n' "$3" "$1" "$kib" >>"$RSS"
+	return 0
+}
+
+bench_c() {
+	local s name pid code
+	stack_start
+	stack_seed
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BASE/v1/tickets/$(head -1 "$WORK/ids.c.txt")")
+	[ "$code" = 200 ] || die "GET of a seeded ticket answers $code, not 200"
+	export HD_IDS_FILE=$WORK/ids.c.txt
+	for s in $SCENARIOS; do run_scenario c "$s" "$BASE" "$TOKEN"; done
+	for name in $("$LOCAL" daemons); do
+		pid=$(cat "$HD_STATE_DIR/run/$name.pid" 2>/dev/null) && record_rss "hd-$name" "$pid" c
+	done
+	GAPLESS_C=$(stack_gapless)
+	say "gapless numbers: $GAPLESS_C"
+	[ "${HD_BENCH_KEEP:-0}" = 1 ] || { "$LOCAL" stop >/dev/null 2>&1 || true; }
+}
+
+# The Node peer: its own PostgreSQL (pg.sh, fsync on) on a free port, seed.sh,
+# the cluster of 2 workers, a token minted with the same claims the peer checks.
+bench_node() {
+	local port pgport url token pid i s
+	[ -x "$PEER_DIR/pg.sh" ] || die "no peer at $PEER_DIR (HD_BENCH_PEER_DIR)"
+	if [ ! -d "$NODE_DIR/node_modules" ]; then
+		rm -rf "$NODE_DIR"
+		cp -r "$PEER_DIR/node" "$NODE_DIR"
+		(cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error) >&2
+	fi
+	alloc_port pgport
+	alloc_port port
+	PEER_PG_DIR=$WORK/peer-pg
+	export HD_IDS_FILE=$WORK/ids.node.txt
+	local -a penv=(HD_PG_DIR="$PEER_PG_DIR" HD_PG_PORT="$pgport")
+	say "Node peer: PostgreSQL on :$pgport, server on :$port"
+	env "${penv[@]}" "$PEER_DIR/pg.sh" start >"$WORK/peer-pg.log" 2>&1 ||
+		{ cat "$WORK/peer-pg.log" >&2; die "peer pg.sh start failed"; }
+	env "${penv[@]}" HD_SEED_TICKETS="$TICKETS" "$PEER_DIR/seed.sh" >&2
+	url=$(env "${penv[@]}" "$PEER_DIR/pg.sh" url)
+	(cd "$NODE_DIR" && NODE_ENV=production HD_DATABASE_URL=$url HD_NODE_PORT=$port \
+		HD_JWT_SECRET=$HD_JWT_SECRET exec node server.js) >"$WORK/node.log" 2>&1 &
+	pid=$!
+	PEER_PIDS+=("$pid")
+	token=$(HD_JWT_SECRET=$HD_JWT_SECRET python3 "$PEER_DIR/mint-token.py" --ttl 7200)
+	for i in $(seq 1 100); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" \
+			"http://127.0.0.1:$port/v1/tickets?limit=1")" = 200 ] && break
+		kill -0 "$pid" 2>/dev/null || { cat "$WORK/node.log" >&2; die "the Node peer exited"; }
+		[ "$i" = 100 ] && die "the Node peer is not answering on :$port"
+		sleep 0.1
+	done
+	for s in $SCENARIOS; do
+		[ "$s" = healthz ] && continue # the peer has no /healthz
+		run_scenario node "$s" "http://127.0.0.1:$port" "$token"
+	done
+	record_rss "node (primary)" "$pid" node
+	for i in $(pgrep -P "$pid"); do record_rss "node (worker $i)" "$i" node; done
+	GAPLESS_NODE=$(env "${penv[@]}" "$PEER_DIR/pg.sh" psql -tA -F' ' -c \
+		"SELECT count(*) = max(number) AND count(DISTINCT number) = count(*) AND
+		        max(number) = (SELECT last_number FROM ticket_counters WHERE tenant_id = t.tenant_id)
+		 FROM tickets t WHERE tenant_id = 'aaaaaaaa-0000-4000-8000-00000000000a' GROUP BY tenant_id")
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	env "${penv[@]}" "$PEER_DIR/pg.sh" destroy >/dev/null 2>&1 || true
+	PEER_PG_DIR=
+}
+
+# The markdown of this run (stdout).
+report() {
+	local mem cpu
+	mem=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+	cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+	echo "### Run of $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	echo "Machine: $(nproc) CPUs ($cpu), $mem RAM, $(uname -sr). wrk -t$THREADS -c$CONNS -d$DUR --latency"
+	echo "after a ${WARM} warm-up, on the same machine as the servers and PostgreSQL 15 (fsync on)."
+	echo "Seeded: $TICKETS tickets in tenant acme. Gapless numbers after the run: ${GAPLESS_C:-not checked}."
+	[ -n "$PEER" ] && echo "Node peer gapless: ${GAPLESS_NODE:-not checked}."
+	echo
+	echo "| impl | scenario | req/s | p50 ms | p99 ms | non-2xx | socket errors |"
+	echo "|---|---|---:|---:|---:|---:|---:|"
+	awk -F'\t' -v g="${TITLE[get]}" -v l="${TITLE[list]}" -v h="${TITLE[healthz]}" -v c="${TITLE[create]}" \
+		'BEGIN { t["get"] = g; t["list"] = l; t["healthz"] = h; t["create"] = c }
+		 { printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, t[$2], $3, $4, $5, $6, $7 }' "$RESULTS"
+	echo
+	echo "Peak RSS (VmHWM) after the runs:"
+	echo
+	echo "| impl | process | peak RSS |"
+	echo "|---|---|---:|"
+	awk -F'\t' '{ printf "| %s | %s | %.1f MiB |\n", $1, $2, $3 / 1024 }' "$RSS"
+	[ -n "$PEER" ] || return 0
+	echo
+	echo "C against the Node peer (same scripts, same machine, same session):"
+	echo
+	echo "| scenario | C req/s | Node req/s | ratio | target | C p99 ms | Node p99 ms |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	awk -F'\t' -v g="${TITLE[get]}" -v l="${TITLE[list]}" -v c="${TITLE[create]}" \
+		'BEGIN { t["get"] = g; t["list"] = l; t["create"] = c; want["get"] = "1.3x"; want["list"] = "2x"; want["create"] = "4x" }
+		 { r[$1, $2] = $3; p[$1, $2] = $5 }
+		 END { n = split("get list create", s, " ")
+		       for (i = 1; i <= n; i++) { k = s[i]; if (!((("c", k) in r) && (("node", k) in r))) continue
+		         printf "| %s | %s | %s | %.2fx | %s | %s | %s |\n", t[k], r["c", k], r["node", k],
+		                r["c", k] / r["node", k], want[k], p["c", k], p["node", k] } }' "$RESULTS"
+}
+
+# Replaces the part of $DOC between the markers with stdin (creates the file).
+write_doc() {
+	local begin='<!-- bench:begin (tests/load/bench.sh writes below) -->' end='<!-- bench:end -->'
+	local new=$WORK/report.md
+	cat >"$new"
+	if [ ! -s "$DOC" ] || ! grep -qF "$begin" "$DOC"; then
+		{ [ -s "$DOC" ] && cat "$DOC" || printf '# Benchmarks\n\n`make bench` (tests/load/bench.sh).\n'
+		  printf '\n%s\n%s\n' "$begin" "$end"; } >"$WORK/doc.md"
+		cp "$WORK/doc.md" "$DOC"
+	fi
+	awk -v b="$begin" -v e="$end" -v f="$new" '
+		$0 == b { print; print ""; while ((getline l < f) > 0) print l; print ""; skip = 1; next }
+		$0 == e { skip = 0 }
+		!skip' "$DOC" >"$WORK/doc.md"
+	cp "$WORK/doc.md" "$DOC"
+	say "results written to $DOC"
+}
+
+bench_c
+[ "$PEER" = node ] && bench_node
+[ -z "$PEER" ] || [ "$PEER" = node ] || die "unknown HD_BENCH_PEER $PEER (node)"
+echo
+report | tee "$WORK/report.out.md"
+[ "$DOC" = - ] || write_doc <"$WORK/report.out.md"

@@ -1,0 +1,3 @@
+-- GET /healthz (the gateway alone: no token, no upstream hop)
+wrk.method = "GET"
+wrk.path = "/healthz"
