@@ -159,12 +159,12 @@ static inline bool pe_wait_ready(const char *url, pid_t pid, int timeout_ms)
 	while (pe_now_ms() < until) {
 		httpc_resp r;
 		int st = 0;
-		if (httpc_call(&r, "GET", url, NULL, NULL, NULL, NULL) == 0) {
-			long status = r.status;
-			httpc_resp_free(&r);
-			if (status == 200)
-				return true;
-		}
+		/* the response is filled (and must be freed) even on a transport error */
+		bool ok
+		    = httpc_call(&r, "GET", url, NULL, NULL, NULL, NULL) == 0 && r.status == 200;
+		httpc_resp_free(&r);
+		if (ok)
+			return true;
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			pe_track(pid, false);
 			fail_msg("%s: its daemon exited during start-up", url);
@@ -180,9 +180,8 @@ static inline double pe_metric(const char *url, const char *prefix)
 {
 	httpc_resp r;
 	double sum = 0;
-	if (httpc_call(&r, "GET", url, NULL, NULL, NULL, NULL) != 0)
-		return -1;
-	if (r.status != 200 || r.body == NULL) {
+	if (httpc_call(&r, "GET", url, NULL, NULL, NULL, NULL) != 0 || r.status != 200
+	    || r.body == NULL) {
 		httpc_resp_free(&r);
 		return -1;
 	}

@@ -90,9 +90,10 @@ static void *fake_daemon_main(void *arg)
 			snprintf(f->op, sizeof f->op, "%s", e.op);
 		nng_msg_free(m);
 		size_t len = 0;
-		char *rep = pe_envelope("{\"v\":1,\"status\":200,\"headers\":{\"x-compat\":\"yes\"},"
-		                        "\"cache\":{\"ttl\":5},\"served_by\":\"newer-auth\"}",
-		    "{\"compat\":true}", &len);
+		char *rep
+		    = pe_envelope("{\"v\":1,\"status\":200,\"headers\":{\"x-compat\":\"yes\"},"
+		                  "\"cache\":{\"ttl\":5},\"served_by\":\"newer-auth\"}",
+		        "{\"compat\":true}", &len);
 		f->served++;
 		nng_send(f->sock, rep, len, 0);
 		free(rep);
@@ -122,8 +123,9 @@ static void test_gateway_ignores_unknown_reply_fields(void **state)
 	assert_true(pe_wait_ready(ready, gw, 20000));
 
 	httpc_resp r;
-	assert_int_equal(httpc_call(&r, "POST", login, NULL,
-	                     "{\"tenant\":\"acme\",\"email\":\"a@b.c\",\"password\":\"x\"}", NULL, NULL),
+	assert_int_equal(
+	    httpc_call(&r, "POST", login, NULL,
+	        "{\"tenant\":\"acme\",\"email\":\"a@b.c\",\"password\":\"x\"}", NULL, NULL),
 	    0);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "{\"compat\":true}");

@@ -12,19 +12,16 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libpq-fe.h>
 #include <liboath/oath.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "daemon_child.h"
 #include "envelope.h"
 #include "hd/db.h"
 #include "hd/jwt.h"
@@ -44,17 +41,10 @@ typedef struct actor {
 } actor;
 
 /* A decoded reply. */
-typedef struct resp {
-	int status;
-	char *body;
-	cJSON *json;
-	char headers[HD_ENVELOPE_MAX_HEADERS][2][512];
-	size_t nheaders;
-} resp;
+typedef daemon_reply resp;
 
 static struct {
-	pid_t child;
-	char stderr_path[256];
+	daemon_child child;
 	char url[64];
 	char run[16]; /* unique per run: suffix of slugs and emails */
 	char platform_email[96], acme_email[96];
@@ -65,19 +55,6 @@ static struct {
 } T;
 
 /* ---- child process ------------------------------------------------- */
-
-static int free_port(void)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-
-	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0
-	    || getsockname(s, (struct sockaddr *)&a, &len) != 0)
-		return -1;
-	close(s);
-	return ntohs(a.sin_port);
-}
 
 static const char *sql_dir(void)
 {
@@ -110,128 +87,11 @@ static void child_env(void)
 	setenv("HD_WORKERS", "2", 1);
 }
 
-/* Starts hd-auth with arg (NULL: serve); stderr appends to the log file. */
-static pid_t spawn(const char *arg)
-{
-	char bin[1024];
-	const char *dir = getenv("HD_TEST_BIN_DIR");
-
-	snprintf(bin, sizeof bin, "%s/hd-auth", dir != NULL ? dir : "build/bin");
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(T.stderr_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		int devnull = open("/dev/null", O_WRONLY);
-		if (fd >= 0)
-			dup2(fd, 2);
-		if (devnull >= 0)
-			dup2(devnull, 1);
-		execl(bin, bin, arg, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int run_to_end(const char *arg)
-{
-	int st = 0;
-	pid_t pid = spawn(arg);
-
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static bool stderr_clean(void)
-{
-	char line[4096];
-	bool clean = true;
-	FILE *f = fopen(T.stderr_path, "r");
-
-	if (f == NULL)
-		return true;
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (strstr(line, "Sanitizer") != NULL || strstr(line, "runtime error") != NULL) {
-			fprintf(stderr, "hd-auth stderr: %s", line);
-			clean = false;
-		}
-	}
-	fclose(f);
-	return clean;
-}
-
 /* ---- RPC ------------------------------------------------------------ */
-
-typedef struct waiter {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool done;
-	hd_err err;
-	char *raw;
-	size_t len;
-} waiter;
-
-static void reply_cb(hd_err err, char *raw, size_t len, void *arg)
-{
-	waiter *w = arg;
-
-	pthread_mutex_lock(&w->mu);
-	w->err = err;
-	w->raw = raw;
-	w->len = len;
-	w->done = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-static hd_err call_env(const hd_envelope *e, resp *out, int timeout_ms)
-{
-	waiter w = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
-	char *msg = NULL;
-	size_t len = 0;
-	hd_reply r;
-
-	memset(out, 0, sizeof *out);
-	if (hd_envelope_encode(e, &msg, &len) != HD_OK)
-		return HD_ERR_INTERNAL;
-	hd_err err = hd_rpc_client_call(T.client, msg, len, timeout_ms, reply_cb, &w);
-	free(msg);
-	if (err != HD_OK)
-		return err;
-	pthread_mutex_lock(&w.mu);
-	while (!w.done)
-		pthread_cond_wait(&w.cv, &w.mu);
-	pthread_mutex_unlock(&w.mu);
-	if (w.err != HD_OK)
-		return w.err;
-	if (hd_reply_decode(w.raw, w.len, &r) != HD_OK) {
-		hd_rpc_free(w.raw);
-		return HD_ERR_INVALID;
-	}
-	out->status = r.status;
-	out->body = strndup(r.body != NULL ? r.body : "", r.body_len);
-	out->json = cJSON_Parse(out->body);
-	for (size_t i = 0; i < r.nheaders; i++) {
-		snprintf(out->headers[i][0], 512, "%s", r.headers[i].name);
-		snprintf(out->headers[i][1], 512, "%s", r.headers[i].value);
-	}
-	out->nheaders = r.nheaders;
-	hd_rpc_free(w.raw);
-	return HD_OK;
-}
 
 static void resp_free(resp *r)
 {
-	cJSON_Delete(r->json);
-	free(r->body);
-	memset(r, 0, sizeof *r);
-}
-
-static const char *resp_header(const resp *r, const char *name)
-{
-	for (size_t i = 0; i < r->nheaders; i++)
-		if (strcasecmp(r->headers[i][0], name) == 0)
-			return r->headers[i][1];
-	return NULL;
+	daemon_reply_free(r);
 }
 
 static const char *jstr(const cJSON *obj, const char *key)
@@ -268,7 +128,7 @@ static resp call(const char *op, const actor *who, const char *body, const char 
 		snprintf(e.query, sizeof e.query, "%s", query);
 	e.body = body;
 	e.body_len = body != NULL ? strlen(body) : 0;
-	assert_int_equal(call_env(&e, &r, 10000), HD_OK);
+	assert_int_equal(daemon_child_call(T.client, &e, 10000, &r), HD_OK);
 	return r;
 }
 
@@ -434,8 +294,8 @@ static void test_login_fail_limit(void **state)
 	}
 	resp r = login_raw("acme", email, PASSWORD, NULL);
 	assert_int_equal(r.status, 429);
-	assert_non_null(resp_header(&r, "Retry-After"));
-	assert_true(atoi(resp_header(&r, "Retry-After")) > 0);
+	assert_non_null(daemon_reply_header(&r, "Retry-After"));
+	assert_true(atoi(daemon_reply_header(&r, "Retry-After")) > 0);
 	resp_free(&r);
 	r = login_raw("acme", email, PASSWORD, NULL);
 	assert_int_equal(r.status, 429);
@@ -616,7 +476,7 @@ static void test_users_crud(void **state)
 	r = call("users.get", &admin, NULL, id, NULL, NULL, NULL);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(jstr(r.json, "email"), "carol@crud.test");
-	assert_string_equal(resp_header(&r, "ETag"), "\"1\"");
+	assert_string_equal(daemon_reply_header(&r, "ETag"), "\"1\"");
 	resp_free(&r);
 
 	/* list: filters and keyset pages */
@@ -656,7 +516,7 @@ static void test_users_crud(void **state)
 	r = call("users.update", &admin, "{\"name\":\"Carol K\"}", id, NULL, "if-match", "\"1\"");
 	assert_int_equal(r.status, 200);
 	assert_string_equal(jstr(r.json, "name"), "Carol K");
-	assert_string_equal(resp_header(&r, "ETag"), "\"2\"");
+	assert_string_equal(daemon_reply_header(&r, "ETag"), "\"2\"");
 	resp_free(&r);
 	r = call("users.update", &admin, "{\"name\":\"Stale\"}", id, NULL, "if-match", "\"1\"");
 	assert_int_equal(r.status, 412);
@@ -823,14 +683,13 @@ static int wait_ready(void)
 		e.version = HD_ENVELOPE_VERSION;
 		snprintf(e.op, sizeof e.op, "auth.jwks");
 		e.deadline_ms = (int64_t)time(NULL) * 1000 + 2000;
-		if (call_env(&e, &r, 250) == HD_OK) {
+		if (daemon_child_call(T.client, &e, 250, &r) == HD_OK) {
 			int st = r.status;
 			resp_free(&r);
 			if (st == 200)
 				return 0;
 		}
-		int status;
-		if (waitpid(T.child, &status, WNOHANG) == T.child)
+		if (!daemon_child_alive(&T.child))
 			return -1; /* it died */
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
@@ -853,22 +712,23 @@ static int setup(void **state)
 	snprintf(T.run, sizeof T.run, "%.4s%.4s", uuid + 9, uuid + 24);
 	snprintf(T.platform_email, sizeof T.platform_email, "root-%s@platform.test", T.run);
 	snprintf(T.acme_email, sizeof T.acme_email, "admin-%s@acme.test", T.run);
-	snprintf(T.url, sizeof T.url, "tcp://127.0.0.1:%d", free_port());
-	snprintf(T.stderr_path, sizeof T.stderr_path, "/tmp/hd-auth-it-%s.log", T.run);
+	snprintf(T.url, sizeof T.url, "tcp://127.0.0.1:%d", daemon_child_free_port());
+	daemon_child_init(&T.child, "hd-auth");
 	child_env();
 	setenv("HD_AUTH_ADMIN_PORT", "0", 1);
 	char admin_port[16];
-	snprintf(admin_port, sizeof admin_port, "%d", free_port());
+	snprintf(admin_port, sizeof admin_port, "%d", daemon_child_free_port());
 	setenv("HD_AUTH_ADMIN_PORT", admin_port, 1);
 	if (oath_init() != OATH_OK || hd_jwt_keys_load(&T.keys, false) != HD_OK)
 		return -1;
-	if (run_to_end("--migrate") != 0 || run_to_end("--bootstrap") != 0) {
-		fprintf(stderr, "migrate/bootstrap failed; see %s\n", T.stderr_path);
+	if (daemon_child_run(&T.child, "--migrate") != 0
+	    || daemon_child_run(&T.child, "--bootstrap") != 0) {
+		fprintf(stderr, "migrate/bootstrap failed; see %s\n", T.child.log);
 		return -1;
 	}
-	T.child = spawn(NULL);
-	if (T.child < 0 || hd_rpc_client_open(&T.client, T.url) != HD_OK || wait_ready() != 0) {
-		fprintf(stderr, "hd-auth did not become ready; see %s\n", T.stderr_path);
+	if (daemon_child_spawn(&T.child, NULL) != 0 || hd_rpc_client_open(&T.client, T.url) != HD_OK
+	    || wait_ready() != 0) {
+		fprintf(stderr, "hd-auth did not become ready; see %s\n", T.child.log);
 		return -1;
 	}
 	login_as(&T.platform, "platform", T.platform_email);
@@ -878,21 +738,18 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	int status = 0, rc = 0;
+	int rc = 0;
 
 	hd_rpc_client_close(T.client);
-	if (T.child > 0) {
-		kill(T.child, SIGTERM);
-		if (waitpid(T.child, &status, 0) != T.child || !WIFEXITED(status)
-		    || WEXITSTATUS(status) != 0) {
-			fprintf(stderr, "hd-auth did not exit cleanly (status %d)\n", status);
-			rc = -1;
-		}
-	}
-	if (!stderr_clean())
+	int status = daemon_child_stop(&T.child, SIGTERM);
+	if (status != -1 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+		fprintf(stderr, "hd-auth did not exit cleanly (status %d)\n", status);
 		rc = -1;
-	if (rc == 0 && getenv("HD_TEST_KEEP_LOGS") == NULL)
-		unlink(T.stderr_path);
+	}
+	if (!daemon_child_log_clean(&T.child))
+		rc = -1;
+	if (rc == 0)
+		daemon_child_log_remove(&T.child);
 	hd_jwt_keys_fini(&T.keys);
 	oath_done();
 	return rc;

@@ -200,9 +200,11 @@ static long long catch_up(long long after)
 		assert_int_equal(call("events.since", body, &r), HD_OK);
 		if (r.status != 200)
 			fail_msg("events.since: %d %s", r.status, r.body);
-		const cJSON *ev, *last = cJSON_GetObjectItemCaseSensitive(r.json, "last_seq");
-		cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(r.json, "items"))
-		    log_add(ev, false);
+		const cJSON *last = cJSON_GetObjectItemCaseSensitive(r.json, "last_seq");
+		const cJSON *items = cJSON_GetObjectItemCaseSensitive(r.json, "items");
+		for (const cJSON *ev = items != NULL ? items->child : NULL; ev != NULL;
+		     ev = ev->next)
+			log_add(ev, false);
 		more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "more"));
 		if (cJSON_IsNumber(last))
 			after = (long long)last->valuedouble;

@@ -73,6 +73,7 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so that cleanup runs
 
 # Sets variable $1 to a free port not handed out before by this run.
 USED_PORTS=" "
