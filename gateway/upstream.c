@@ -194,8 +194,8 @@ static bool forward_retry(gw_req *gr)
 	if (hd_rpc_client_call(c, gr->up_msg, gr->up_msg_len, (int)left, forward_reply_cb, gr)
 	    != HD_OK)
 		return false;
-	snprintf(labels, sizeof(labels), "service=\"%s\"",
-	    gw_service_name(gr->match.route->service));
+	snprintf(
+	    labels, sizeof(labels), "service=\"%s\"", gw_service_name(gr->match.route->service));
 	hd_metrics_add("hd_upstream_retries_total", labels, 1);
 	hd_log_info("request %s: %s retried on another replica (try %d)", gr->request_id,
 	    gr->match.route->op, gr->up_tries + 1);

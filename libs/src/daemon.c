@@ -462,7 +462,7 @@ static int daemon_probe_status(int fd, int64_t deadline)
 {
 	static const char req[]
 	    = "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-	char buf[64];
+	char buf[64] = "";
 	size_t got = 0;
 	if (send(fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof req - 1))
 		return 0;

@@ -275,8 +275,10 @@ static void db_conn_fail(db_conn *c, const char *why)
 	char msg[256];
 	size_t n = 0;
 
-	for (; n < sizeof(msg) - 1 && why[n]; n++) /* libpq messages span lines */
-		msg[n] = why[n] == '\n' || why[n] == '\t' ? ' ' : why[n];
+	snprintf(msg, sizeof(msg), "%s", why);
+	for (; msg[n] != '\0'; n++) /* libpq messages span lines */
+		if (msg[n] == '\n' || msg[n] == '\t')
+			msg[n] = ' ';
 	while (n > 0 && msg[n - 1] == ' ')
 		n--;
 	msg[n] = '\0';

@@ -115,8 +115,12 @@ stack_start() {
 	done
 	HD_PLATFORM_ADMIN_PASSWORD="pA-$(random_hex 12)"
 	HD_DEMO_ADMIN_PASSWORD="dA-$(random_hex 12)"
-	HD_JWT_SECRET=$(random_hex 32)
-	export HD_PLATFORM_ADMIN_PASSWORD HD_DEMO_ADMIN_PASSWORD HD_JWT_SECRET
+	# the secret where local.sh keeps it, so that start-daemon (tuning runs on
+	# a stack kept with HD_BENCH_KEEP=1) finds the same one
+	mkdir -p "$HD_STATE_DIR"
+	(umask 077 && random_hex 32 >"$HD_STATE_DIR/jwt.secret")
+	HD_JWT_SECRET=$(cat "$HD_STATE_DIR/jwt.secret")
+	export HD_PLATFORM_ADMIN_PASSWORD HD_DEMO_ADMIN_PASSWORD
 	export HD_RATE_LIMIT_PER_MIN=${HD_RATE_LIMIT_PER_MIN:-100000000}
 	export HD_ACCESS_TOKEN_TTL_S=${HD_ACCESS_TOKEN_TTL_S:-7200}
 	export HD_LOG_LEVEL=${HD_LOG_LEVEL:-warn}
