@@ -167,7 +167,7 @@ static bool envelope_fill(gw_req *gr, hd_envelope *e)
 static void reply_headers_copy(gw_req *gr, const hd_reply *rep)
 {
 	static const char *const own[] = { "content-type", "content-length", "connection",
-		"transfer-encoding", "x-request-id", "keep-alive" };
+		"transfer-encoding", "x-request-id", "keep-alive", HD_REPLY_DRAINING_HEADER };
 	for (size_t i = 0; i < rep->nheaders; i++) {
 		bool skip = false;
 		for (size_t j = 0; j < sizeof(own) / sizeof(own[0]); j++)
@@ -179,16 +179,29 @@ static void reply_headers_copy(gw_req *gr, const hd_reply *rep)
 
 static void forward_reply_cb(hd_err err, char *raw, size_t raw_len, void *arg);
 
-/* Sends gr's request again when its replica went away, the operation is
- * idempotent, tries and time are left and a replica is connected. */
-static bool forward_retry(gw_req *gr)
+/* True when the reply is a draining daemon's refusal (the request did not run). */
+static bool reply_is_draining(const char *raw, size_t len)
+{
+	hd_reply rep;
+	if (raw == NULL || hd_reply_decode(raw, len, &rep) != HD_OK || rep.status != 503)
+		return false;
+	for (size_t i = 0; i < rep.nheaders; i++)
+		if (strcasecmp(rep.headers[i].name, HD_REPLY_DRAINING_HEADER) == 0)
+			return true;
+	return false;
+}
+
+/* Sends gr's request again when its replica went away and the operation is
+ * idempotent (or the replica refused it unrun: not_run), while tries and time
+ * are left and a replica is connected. */
+static bool forward_retry(gw_req *gr, bool not_run)
 {
 	hd_rpc_client *c = gr->loop->gw->upstream[gr->match.route->service];
 	int64_t left = gr->up_deadline_ms - monotonic_ms();
 	char labels[96];
 
 	if (gr->up_err != HD_ERR_UNAVAILABLE || gr->up_tries >= GW_UPSTREAM_RETRIES || left < 1
-	    || !op_idempotent(gr->match.route->op) || !hd_rpc_client_connected(c))
+	    || !(not_run || op_idempotent(gr->match.route->op)) || !hd_rpc_client_connected(c))
 		return false;
 	gr->up_tries++;
 	if (hd_rpc_client_call(c, gr->up_msg, gr->up_msg_len, (int)left, forward_reply_cb, gr)
@@ -210,8 +223,13 @@ static void forward_done(void *arg)
 	hd_reply rep;
 
 	gr->up_raw = NULL;
-	if (forward_retry(gr))
+	bool not_run = gr->up_err == HD_OK && reply_is_draining(raw, gr->up_len);
+	if (not_run)
+		gr->up_err = HD_ERR_UNAVAILABLE; /* another replica may take it */
+	if (forward_retry(gr, not_run)) {
+		hd_rpc_free(raw);
 		return;
+	}
 	free(gr->up_msg);
 	gr->up_msg = NULL;
 	if (gr->up_err == HD_ERR_TIMEOUT)

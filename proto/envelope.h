@@ -14,6 +14,8 @@
 #define HD_ENVELOPE_MAX_HEADER 16384
 #define HD_ENVELOPE_MAX_PARAMS 4
 #define HD_ENVELOPE_MAX_HEADERS 8
+/* Reply header of a daemon that refused a request unrun because it is draining. */
+#define HD_REPLY_DRAINING_HEADER "x-hd-draining"
 
 typedef struct hd_envelope_kv {
 	char name[48];

@@ -128,10 +128,14 @@ fail:
 	rpc_ctx_arm(rc);
 }
 
-/* Answers directly from the NNG thread (bad envelope, shutting down). */
+/* Answers directly from the NNG thread (bad envelope, shutting down). A
+ * refusal while draining carries HD_REPLY_DRAINING_HEADER, so the caller knows
+ * the request was not run and may send it to another replica. */
 static void rpc_ctx_reply_problem(rpc_ctx *rc, int status, const char *detail)
 {
 	hd_reply r = { .version = HD_ENVELOPE_VERSION, .status = status };
+	if (atomic_load(&rc->srv->stopping))
+		hd_reply_add_header(&r, HD_REPLY_DRAINING_HEADER, "1");
 	size_t len = 0;
 	char *body = hd_problem_json(status, detail, NULL, NULL, &len);
 	r.body = body;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks of the deployment files, without a cluster or a Docker engine:
 #   - Helm chart k8s/helpdesk: helm lint --strict and helm template with the
-#     default values, tests/deploy/values-prod.yaml and the ticket daemon
+#     default values, tests/deploy/values-prod.yaml and without the ticket daemon
 #     enabled; every rendered object validated against the Kubernetes schemas
 #     (npm kubernetes-models) and the chart's invariants (validate.mjs);
 #     values.schema.json refuses typos; required secrets are enforced;
@@ -90,15 +90,15 @@ render() { "$HELM" template hd "$CHART" --namespace helpdesk "$@"; }
 check_chart() {
 	expect_ok "helm lint --strict (default values)" "$HELM" lint --strict "$CHART"
 	expect_ok "helm lint --strict (values-prod.yaml)" "$HELM" lint --strict "$CHART" -f "$PROD"
-	expect_ok "helm lint --strict (ticket enabled)" "$HELM" lint --strict "$CHART" --set daemons.ticket.enabled=true
+	expect_ok "helm lint --strict (ticket disabled)" "$HELM" lint --strict "$CHART" --set daemons.ticket.enabled=false
 	expect_ok "helm template (default values)" render --output-dir "$WORK/ignored"
 	render >"$WORK/default.yaml" 2>&1 || fail "render default"
 	render -f "$PROD" >"$WORK/prod.yaml" 2>&1 || fail "render prod"
-	render --set daemons.ticket.enabled=true >"$WORK/ticket.yaml" 2>&1 || fail "render ticket"
-	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons auth --migrate auth
+	render --set daemons.ticket.enabled=false >"$WORK/ticket.yaml" 2>&1 || fail "render without ticket"
+	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons auth,ticket --migrate auth,ticket
 	node_checks "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons auth,ticket --migrate auth,ticket --replicas 3 \
 		--ingress --existing-secret helpdesk-credentials --jwt-alg RS256
-	node_checks "$HERE/validate.mjs" "$WORK/ticket.yaml" --daemons auth,ticket --migrate auth,ticket
+	node_checks "$HERE/validate.mjs" "$WORK/ticket.yaml" --daemons auth --migrate auth
 }
 
 check_chart_refusals() {
@@ -107,7 +107,7 @@ check_chart_refusals() {
 	expect_fail "schema refuses image tag latest" "tag" render --set gateway.image.tag=latest
 	expect_fail "schema refuses writable root filesystem" "readOnlyRootFilesystem" render --set securityContext.readOnlyRootFilesystem=false
 	expect_fail "RS256 without keys or existingSecret is refused" "jwtPrivateKey is required" render --set jwt.alg=RS256
-	expect_fail "bootstrap of a disabled daemon is refused" "not an enabled daemon" render --set bootstrap.daemon=ticket
+	expect_fail "bootstrap of a disabled daemon is refused" "not an enabled daemon" render --set daemons.ticket.enabled=false --set bootstrap.daemon=ticket
 	# A deliberately broken template in a copy of the chart: helm must refuse it.
 	cp -r "$CHART" "$WORK/broken"
 	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.nope.missing }}\n' >"$WORK/broken/templates/broken.yaml"

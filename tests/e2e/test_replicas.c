@@ -3,7 +3,9 @@
  * /v1/tickets/{id} load runs through that gateway; once both replicas have
  * served requests (their hd_rpc_requests_total), one is killed with SIGKILL
  * mid-load: no GET may fail (in-flight calls on the dead replica are retried
- * on the other one), and the survivor keeps serving. Also checks
+ * on the other one), and the survivor keeps serving. The same with SIGTERM (a
+ * rolling update): the draining replica refuses new requests unrun and the
+ * gateway sends them to the other one. Also checks
  * `--healthcheck` of the gateway and a daemon (0 when healthy, 1 when the
  * port does not answer) and hd_build_info in both /metrics.
  * Environment: see proc_e2e.h, plus HD_TEST_BASE_URL (the stack's gateway,
@@ -115,9 +117,9 @@ static void wait_both_served(const replica *a, const replica *b, double *na, dou
 	} while ((*na < SERVED_BEFORE_KILL || *nb < SERVED_BEFORE_KILL) && pe_now_ms() < until);
 }
 
-static void test_kill_one_replica_under_load(void **state)
+/* Runs the load, stops replica a with sig mid-load, checks no GET failed. */
+static void replica_failover(int sig)
 {
-	(void)state;
 	stack_env_init();
 	ticket_setup();
 	replica a, b;
@@ -136,7 +138,11 @@ static void test_kill_one_replica_under_load(void **state)
 	pid_t gw = pe_spawn("gateway", NULL, "replica-gateway", gw_env);
 	assert_true(pe_wait_ready(ready, gw, 20000));
 
-	static load l;
+	static load l; /* outlives the threads; reset for each test */
+	atomic_store(&l.stop, false);
+	atomic_store(&l.ok, 0);
+	atomic_store(&l.failed, 0);
+	atomic_store(&l.last_bad_status, 0);
 	snprintf(l.url, sizeof l.url, "%s/v1/tickets/%s", base, g_ticket_id);
 	l.token = g_token_buf;
 	pthread_t th[LOAD_THREADS];
@@ -145,7 +151,7 @@ static void test_kill_one_replica_under_load(void **state)
 	double na = 0, nb = 0;
 	wait_both_served(&a, &b, &na, &nb);
 	long ok_before = atomic_load(&l.ok);
-	assert_int_equal(pe_stop(a.pid, SIGKILL), 128 + SIGKILL);
+	assert_int_equal(pe_stop(a.pid, sig), sig == SIGKILL ? 128 + SIGKILL : 0);
 	pe_sleep_ms(1500);
 	long ok_after_kill = atomic_load(&l.ok) - ok_before;
 	atomic_store(&l.stop, true);
@@ -153,10 +159,10 @@ static void test_kill_one_replica_under_load(void **state)
 		pthread_join(th[i], NULL);
 	double nb_end = replica_served(&b);
 	double retries = pe_metric(metrics, "hd_upstream_retries_total");
-	print_message("replicas: a served %.0f, b %.0f before the kill; %ld ok, %ld failed "
-	              "(last bad status %ld); %ld ok after the kill; %.0f retries\n",
-	    na, nb, atomic_load(&l.ok), atomic_load(&l.failed), atomic_load(&l.last_bad_status),
-	    ok_after_kill, retries);
+	print_message("replicas (signal %d): a served %.0f, b %.0f before the stop; %ld ok, "
+	              "%ld failed (last bad status %ld); %ld ok after the stop; %.0f retries\n",
+	    sig, na, nb, atomic_load(&l.ok), atomic_load(&l.failed),
+	    atomic_load(&l.last_bad_status), ok_after_kill, retries);
 
 	assert_true(na >= SERVED_BEFORE_KILL && nb >= SERVED_BEFORE_KILL); /* spread over both */
 	assert_int_equal(atomic_load(&l.failed), 0); /* no GET failed */
@@ -175,10 +181,23 @@ static void test_kill_one_replica_under_load(void **state)
 	assert_int_equal(pe_stop(b.pid, SIGTERM), 0);
 }
 
+static void test_kill_one_replica_under_load(void **state)
+{
+	(void)state;
+	replica_failover(SIGKILL);
+}
+
+static void test_drain_one_replica_under_load(void **state)
+{
+	(void)state;
+	replica_failover(SIGTERM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kill_one_replica_under_load),
+		cmocka_unit_test(test_drain_one_replica_under_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, pe_teardown);
 }

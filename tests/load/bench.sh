@@ -265,7 +265,8 @@ bench_node() {
 	GAPLESS_NODE=$(env "${penv[@]}" "$PEER_DIR/pg.sh" psql -tA -F' ' -c \
 		"SELECT count(*) = max(number) AND count(DISTINCT number) = count(*) AND
 		        max(number) = (SELECT last_number FROM ticket_counters WHERE tenant_id = t.tenant_id)
-		 FROM tickets t WHERE tenant_id = 'aaaaaaaa-0000-4000-8000-00000000000a' GROUP BY tenant_id")
+		 FROM tickets t WHERE tenant_id = 'aaaaaaaa-0000-4000-8000-00000000000a' GROUP BY tenant_id" |
+		sed 's/^t$/yes/; s/^f$/NO/')
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	env "${penv[@]}" "$PEER_DIR/pg.sh" destroy >/dev/null 2>&1 || true
@@ -281,6 +282,7 @@ report() {
 	echo
 	echo "Machine: $(nproc) CPUs ($cpu), $mem RAM, $(uname -sr). wrk -t$THREADS -c$CONNS -d$DUR --latency"
 	echo "after a ${WARM} warm-up, on the same machine as the servers and PostgreSQL 15 (fsync on)."
+	echo "Load average (1/5/15 min) before: $LOAD_BEFORE, after: $LOAD_AFTER (other work on the machine skews every figure)."
 	echo "Seeded: $TICKETS tickets in tenant acme. Gapless numbers after the run: ${GAPLESS_C:-not checked}."
 	[ -n "$PEER" ] && echo "Node peer gapless: ${GAPLESS_NODE:-not checked}."
 	echo
@@ -315,11 +317,8 @@ write_doc() {
 	local begin='<!-- bench:begin (tests/load/bench.sh writes below) -->' end='<!-- bench:end -->'
 	local new=$WORK/report.md
 	cat >"$new"
-	if [ ! -s "$DOC" ] || ! grep -qF "$begin" "$DOC"; then
-		{ [ -s "$DOC" ] && cat "$DOC" || printf '# Benchmarks\n\n`make bench` (tests/load/bench.sh).\n'
-		  printf '\n%s\n%s\n' "$begin" "$end"; } >"$WORK/doc.md"
-		cp "$WORK/doc.md" "$DOC"
-	fi
+	[ -s "$DOC" ] || printf '# Benchmarks\n\nWritten by make bench (tests/load/bench.sh).\n' >"$DOC"
+	grep -qF "$begin" "$DOC" || printf '\n%s\n%s\n' "$begin" "$end" >>"$DOC"
 	awk -v b="$begin" -v e="$end" -v f="$new" '
 		$0 == b { print; print ""; while ((getline l < f) > 0) print l; print ""; skip = 1; next }
 		$0 == e { skip = 0 }
@@ -328,8 +327,10 @@ write_doc() {
 	say "results written to $DOC"
 }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_c
 [ "$PEER" = node ] && bench_node
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 [ -z "$PEER" ] || [ "$PEER" = node ] || die "unknown HD_BENCH_PEER $PEER (node)"
 echo
 report | tee "$WORK/report.out.md"
