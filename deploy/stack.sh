@@ -50,7 +50,7 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 cmd_free_port() {
 	local p i
 	for i in $(seq 1 200); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((20000 + RANDOM % 12000)) # below the kernel's ephemeral range (32768+)
 		port_busy "$p" || { echo "$p"; return 0; }
 	done
 	die "no free port found"

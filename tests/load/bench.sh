@@ -96,11 +96,9 @@ jwt_claim() {
 print(json.loads(base64.urlsafe_b64decode(p))[sys.argv[1]])' "$1" "$2"
 }
 
-# The stack: every port free and private, fsync on (no HD_DB_MODE=test).
-stack_start() {
+# Every port of the stack, free and private.
+stack_ports() {
 	local name port
-	export HD_STATE_DIR=$WORK/stack
-	unset HD_DB_MODE
 	for name in HD_PG_PORT HD_REDIS_PORT HD_HTTP_PORT HD_BUS_ADMIN_PORT; do
 		alloc_port port
 		export "$name=$port"
@@ -113,20 +111,38 @@ stack_start() {
 		alloc_port port
 		export "${name%_URL}_ADMIN_PORT=$port"
 	done
+}
+
+# The stack, fsync on (no HD_DB_MODE=test). A port taken by someone else
+# between free-port and bind fails the start: then again on other ports.
+stack_start() {
+	local attempt
+	export HD_STATE_DIR=$WORK/stack
+	unset HD_DB_MODE
 	HD_PLATFORM_ADMIN_PASSWORD="pA-$(random_hex 12)"
 	HD_DEMO_ADMIN_PASSWORD="dA-$(random_hex 12)"
-	# the secret where local.sh keeps it, so that start-daemon (tuning runs on
-	# a stack kept with HD_BENCH_KEEP=1) finds the same one
-	mkdir -p "$HD_STATE_DIR"
-	(umask 077 && random_hex 32 >"$HD_STATE_DIR/jwt.secret")
-	HD_JWT_SECRET=$(cat "$HD_STATE_DIR/jwt.secret")
 	export HD_PLATFORM_ADMIN_PASSWORD HD_DEMO_ADMIN_PASSWORD
 	export HD_RATE_LIMIT_PER_MIN=${HD_RATE_LIMIT_PER_MIN:-100000000}
 	export HD_ACCESS_TOKEN_TTL_S=${HD_ACCESS_TOKEN_TTL_S:-7200}
 	export HD_LOG_LEVEL=${HD_LOG_LEVEL:-warn}
-	say "starting the stack under $HD_STATE_DIR (gateway on :$HD_HTTP_PORT, PostgreSQL on :$HD_PG_PORT, fsync on)"
-	"$LOCAL" start >"$WORK/stack-start.log" 2>&1 || { cat "$WORK/stack-start.log" >&2; die "stack start failed"; }
-	BASE=http://127.0.0.1:$HD_HTTP_PORT
+	for attempt in 1 2 3; do
+		stack_ports
+		# the secret where local.sh keeps it, so that start-daemon (tuning
+		# runs on a stack kept with HD_BENCH_KEEP=1) finds the same one
+		mkdir -p "$HD_STATE_DIR"
+		(umask 077 && random_hex 32 >"$HD_STATE_DIR/jwt.secret")
+		HD_JWT_SECRET=$(cat "$HD_STATE_DIR/jwt.secret")
+		say "starting the stack under $HD_STATE_DIR (gateway on :$HD_HTTP_PORT, PostgreSQL on :$HD_PG_PORT, fsync on)"
+		if "$LOCAL" start >"$WORK/stack-start.log" 2>&1; then
+			BASE=http://127.0.0.1:$HD_HTTP_PORT
+			return 0
+		fi
+		tail -5 "$WORK/stack-start.log" >&2
+		"$LOCAL" stop >/dev/null 2>&1 || true
+		rm -rf "$HD_STATE_DIR"
+		say "stack start failed (attempt $attempt of 3)"
+	done
+	die "stack start failed"
 }
 
 # Logs in as acme's admin (TOKEN, TENANT_ID, USER_ID), then seeds its tickets
