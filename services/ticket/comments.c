@@ -98,9 +98,9 @@ out:
 	cJSON_Delete(body);
 }
 
-/* Lists rows under a visible ticket with sql (parameters: tenant, ticket,
+/* Lists rows under a visible ticket with sql (ticket.h; parameters: tenant, ticket,
  * flag, cursor ts, cursor id, limit + 1). */
-static void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const tk_caller *c,
+void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const tk_caller *c,
     const char *sql, const char *flag)
 {
 	const char *ticket;

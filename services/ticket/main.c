@@ -22,6 +22,10 @@ static const hd_daemon_op tk_ops[] = {
 	{ "automations.get", tk_automations_get },
 	{ "automations.update", tk_automations_update },
 	{ "automations.delete", tk_automations_delete },
+	{ "tickets.merge", tk_tickets_merge },
+	{ "time_entries.create", tk_time_entries_create },
+	{ "time_entries.list", tk_time_entries_list },
+	{ "satisfaction.create", tk_satisfaction_create },
 	{ NULL, NULL },
 };
 

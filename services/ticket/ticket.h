@@ -64,6 +64,12 @@ bool tk_tags_read(const cJSON *body, char **out, hd_field_errors *errs);
 /* Reads an optional UUID member: absent leaves *out; JSON null sets *is_null. */
 bool tk_uuid_read(
     const cJSON *body, const char *key, const char **out, bool *is_null, hd_field_errors *errs);
+/* Lists the rows of sql under ticket {id} when the caller sees the ticket
+ * (comments.c): reads ?limit= and ?cursor=, runs sql with (tenant, ticket,
+ * flag, cursor ts, cursor id, limit + 1) and replies with tk_reply_list
+ * (columns: json, cursor ts, cursor id); 404 when the ticket is not visible. */
+void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const tk_caller *c,
+    const char *sql, const char *flag);
 
 /* The allowed priorities and statuses (NULL-ended). */
 extern const char *const tk_priorities[];
@@ -86,6 +92,10 @@ void tk_automations_list(hd_rpc_request *req, hd_daemon_worker *dw);
 void tk_automations_get(hd_rpc_request *req, hd_daemon_worker *dw);
 void tk_automations_update(hd_rpc_request *req, hd_daemon_worker *dw);
 void tk_automations_delete(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_tickets_merge(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_time_entries_create(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_time_entries_list(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_satisfaction_create(hd_rpc_request *req, hd_daemon_worker *dw);
 
 /* Creation (tickets.c): the statement, its parameter count, and the reply
  * for statement stmt of a finished batch (res may be NULL on failure). */

@@ -16,6 +16,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <event2/event.h>
 
 #include "hd/rpc.h"
@@ -558,6 +561,44 @@ static void test_close_with_pending_call(void **state)
 	hd_worker_pool_destroy(f.pool);
 }
 
+/* A free TCP port on 127.0.0.1 (bound once, then released). */
+static int free_tcp_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof sa;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/* A host name in the client's address is resolved (the headless-Service
+ * path: one dialer per address) and calls reach the server behind it. */
+static void test_host_name_is_resolved(void **state)
+{
+	(void)state;
+	fixture f;
+	memset(&f, 0, sizeof f);
+	f.st.tag = "dns";
+	int port = free_tcp_port();
+	char listen_url[64], dial_url[64];
+	snprintf(listen_url, sizeof listen_url, "tcp://127.0.0.1:%d", port);
+	snprintf(dial_url, sizeof dial_url, "tcp://localhost:%d", port);
+	assert_int_equal(hd_worker_pool_create(&f.pool, 1, NULL, NULL, NULL), HD_OK);
+	assert_int_equal(hd_rpc_server_start(&f.srv, listen_url, 2, f.pool, handler, &f.st), HD_OK);
+	assert_int_equal(hd_rpc_client_open(&f.cli, dial_url), HD_OK);
+	wait_connected(f.cli);
+	waiter w;
+	hd_reply r;
+	assert_int_equal(call_sync(f.cli, "test.echo", "{}", 2000, &w, &r), HD_OK);
+	assert_int_equal(r.status, 200);
+	waiter_fini(&w);
+	fixture_stop(&f);
+}
+
 static int setup(void **state)
 {
 	strcpy(g_dir, "/tmp/hd-rpc-test-XXXXXX");
@@ -584,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_two_replicas_share_load),
 		cmocka_unit_test(test_replica_loss_fails_only_its_calls),
 		cmocka_unit_test(test_close_with_pending_call),
+		cmocka_unit_test(test_host_name_is_resolved),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

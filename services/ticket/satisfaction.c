@@ -1,0 +1,86 @@
+/* POST /v1/tickets/{id}/satisfaction {"rating": "good"|"bad", "comment"?}:
+ * the requester rates a solved or closed ticket, once. One statement locks
+ * the ticket, checks requester, status and an earlier rating, stores the
+ * rating (ticket.satisfaction), sets the ticket's satisfaction, bumps its
+ * version and queues ticket.updated. A customer who is not the requester
+ * does not see the ticket (404); other roles see it (403). */
+#include <string.h>
+#include "hd/json.h"
+#include "ticket.h"
+
+#define TK_RATING_COMMENT_MAX 2000
+
+/* $1 tenant, $2 ticket, $3 own-only requester or NULL, $4 caller, $5 rating,
+ * $6 comment. Returns one row when the ticket is visible: is requester,
+ * status, already rated, the stored rating's json (NULL when not stored). */
+static const char sql_rate[]
+    = "WITH t AS (SELECT x.id, x.requester_id, x.status, x.satisfaction FROM ticket.tickets x"
+      " WHERE x.tenant_id = $1 AND x.id = $2 AND x.deleted_at IS NULL"
+      " AND ($3::uuid IS NULL OR x.requester_id = $3) FOR UPDATE),"
+      " s AS (INSERT INTO ticket.satisfaction AS s (tenant_id, ticket_id, user_id, rating, comment)"
+      " SELECT $1, t.id, $4, $5, $6 FROM t WHERE t.requester_id = $4"
+      " AND t.status IN ('solved', 'closed') AND t.satisfaction IS NULL"
+      " ON CONFLICT DO NOTHING RETURNING ticket.satisfaction_json(s) AS j, s.rating),"
+      " u AS (UPDATE ticket.tickets x SET satisfaction = s.rating, version = x.version + 1,"
+      " updated_at = date_trunc('milliseconds', now()) FROM s"
+      " WHERE x.tenant_id = $1 AND x.id = $2 RETURNING ticket.ticket_json(x) AS j),"
+      " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
+      " SELECT $1, 'ticket.updated', $4, json_build_object('ticket', u.j, 'changes',"
+      " json_build_object('satisfaction', json_build_object('from', NULL, 'to', $5::text)))"
+      " FROM u)"
+      " SELECT t.requester_id = $4, t.status, t.satisfaction IS NOT NULL,"
+      " (SELECT j::text FROM s) FROM t";
+
+static void tk_rate_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	hd_rpc_request *req = arg;
+	if (err != HD_OK) {
+		tk_reply_db_error(req, err, res);
+		return;
+	}
+	if (hd_db_result_ntuples(res, 0) == 0) {
+		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
+		return;
+	}
+	const char *mine = hd_db_result_value(res, 0, 0, 0);
+	const char *status = hd_db_result_value(res, 0, 0, 1);
+	const char *rated = hd_db_result_value(res, 0, 0, 2);
+	const char *json = hd_db_result_value(res, 0, 0, 3);
+	if (mine == NULL || strcmp(mine, "t") != 0) {
+		hd_daemon_reply_problem(req, 403, "only the requester may rate this ticket", NULL);
+	} else if (json != NULL) {
+		hd_daemon_reply_json(req, 201, json, strlen(json), NULL);
+		tk_relay_wake();
+	} else if ((rated != NULL && strcmp(rated, "t") == 0) || status == NULL
+	    || strcmp(status, "solved") == 0 || strcmp(status, "closed") == 0) {
+		hd_daemon_reply_problem(req, 409, "this ticket was already rated", NULL);
+	} else {
+		hd_field_errors errs = { .count = 0 };
+		hd_field_errors_add(&errs, "status", "the ticket must be solved or closed");
+		tk_reply_invalid(req, &errs);
+	}
+}
+
+void tk_satisfaction_create(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	static const char *const known[] = { "rating", "comment", NULL };
+	static const char *const ratings[] = { "good", "bad", NULL };
+	tk_caller c;
+	const char *ticket, *rating = NULL, *comment = NULL;
+	cJSON *body = NULL;
+	hd_field_errors errs = { .count = 0 };
+	if (!tk_caller_get(req, &c) || (ticket = tk_path_id(req, "id")) == NULL
+	    || !tk_body_object(req, &body))
+		goto out;
+	hd_json_reject_unknown(body, known, &errs);
+	hd_json_get_enum(body, "rating", true, ratings, &rating, &errs);
+	hd_json_get_string(body, "comment", false, 0, TK_RATING_COMMENT_MAX, &comment, &errs);
+	if (tk_reply_invalid(req, &errs))
+		goto out;
+	const char *p[6]
+	    = { c.tenant_id, ticket, c.customer ? c.user_id : NULL, c.user_id, rating, comment };
+	hd_db_stmt st = { sql_rate, 6, p };
+	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_rate_cb, req);
+out:
+	cJSON_Delete(body);
+}

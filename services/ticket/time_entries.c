@@ -1,0 +1,100 @@
+/* Time entries on a ticket (admin, agent, technician):
+ * POST /v1/tickets/{id}/time-entries {"minutes" 1..1440, "note"?, "billable"?}
+ * adds an entry and the minutes to the ticket's time_spent_minutes in the
+ * same statement (the ticket row's lock orders concurrent entries), bumps
+ * the ticket's version and queues ticket.updated; GET lists the entries,
+ * oldest first, with keyset pagination. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "hd/json.h"
+#include "hd/uuid.h"
+#include "ticket.h"
+
+#define TK_NOTE_MAX 2000
+
+/* $1 tenant, $2 ticket, $3 entry id, $4 user, $5 minutes, $6 note, $7 billable. */
+static const char sql_entry_create[]
+    = "WITH t AS (UPDATE ticket.tickets x SET time_spent_minutes = x.time_spent_minutes + $5,"
+      " updated_at = date_trunc('milliseconds', now()), version = x.version + 1"
+      " WHERE x.tenant_id = $1 AND x.id = $2 AND x.deleted_at IS NULL"
+      " RETURNING x.id, x.time_spent_minutes, ticket.ticket_json(x) AS j),"
+      " e AS (INSERT INTO ticket.time_entries AS te (tenant_id, id, ticket_id, user_id, minutes,"
+      " note, billable) SELECT $1, $3, t.id, $4, $5::int, $6, $7::bool FROM t"
+      " RETURNING ticket.time_entry_json(te) AS j),"
+      " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
+      " SELECT $1, 'ticket.updated', $4, json_build_object('ticket', t.j, 'changes',"
+      " json_build_object('time_spent_minutes', json_build_object('from',"
+      " t.time_spent_minutes - $5::int, 'to', t.time_spent_minutes))) FROM t)"
+      " SELECT j::text FROM e";
+
+/* Oldest first; keyset on (created_at, id). $3 is unused (always true). */
+static const char sql_entry_list[]
+    = "SELECT ticket.time_entry_json(e)::text, ticket.ts(e.created_at), e.id"
+      " FROM ticket.time_entries e WHERE e.tenant_id = $1 AND e.ticket_id = $2 AND $3::bool"
+      " AND (e.created_at, e.id) > ($4::timestamptz, $5::uuid)"
+      " ORDER BY e.created_at, e.id LIMIT $6";
+
+/* Replies 403 unless the caller is admin, agent or technician. */
+static bool tk_time_role_ok(hd_rpc_request *req, const tk_caller *c)
+{
+	if (c->staff || strcmp(c->role, "technician") == 0)
+		return true;
+	hd_daemon_reply_problem(req, 403, "your role may not do this", NULL);
+	return false;
+}
+
+static void tk_entry_create_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	hd_rpc_request *req = arg;
+	if (err != HD_OK) {
+		tk_reply_db_error(req, err, res);
+		return;
+	}
+	const char *json = hd_db_result_value(res, 0, 0, 0);
+	if (json == NULL) {
+		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
+		return;
+	}
+	hd_daemon_reply_json(req, 201, json, strlen(json), NULL);
+	tk_relay_wake();
+}
+
+void tk_time_entries_create(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	static const char *const known[] = { "minutes", "note", "billable", NULL };
+	tk_caller c;
+	const char *ticket, *note = NULL;
+	cJSON *body = NULL;
+	hd_field_errors errs = { .count = 0 };
+	int64_t minutes = 0;
+	bool billable = true;
+	char id[HD_UUID_STRLEN + 1], min[24];
+	if (!tk_caller_get(req, &c) || !tk_time_role_ok(req, &c)
+	    || (ticket = tk_path_id(req, "id")) == NULL || !tk_body_object(req, &body))
+		goto out;
+	hd_json_reject_unknown(body, known, &errs);
+	hd_json_get_int(body, "minutes", true, 1, 1440, &minutes, &errs);
+	hd_json_get_string(body, "note", false, 0, TK_NOTE_MAX, &note, &errs);
+	hd_json_get_bool(body, "billable", false, &billable, &errs);
+	if (tk_reply_invalid(req, &errs))
+		goto out;
+	if (hd_uuid_v7(id) != HD_OK) {
+		hd_daemon_reply_problem(req, 500, "internal error", NULL);
+		goto out;
+	}
+	snprintf(min, sizeof(min), "%" PRId64, minutes);
+	const char *p[7] = { c.tenant_id, ticket, id, c.user_id, min, note, billable ? "t" : "f" };
+	hd_db_stmt st = { sql_entry_create, 7, p };
+	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_entry_create_cb, req);
+out:
+	cJSON_Delete(body);
+}
+
+void tk_time_entries_list(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	tk_caller c;
+	if (!tk_caller_get(req, &c) || !tk_time_role_ok(req, &c))
+		return;
+	tk_ticket_children(req, dw, &c, sql_entry_list, "t");
+}

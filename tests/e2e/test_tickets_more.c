@@ -1,0 +1,185 @@
+/* End-to-end tests of ticket merge, time entries and satisfaction over HTTP
+ * through the gateway: roles at the route table (403 before the daemon),
+ * every 4xx rule, the effects on the tickets (merged_into, comments on the
+ * target, history, time_spent_minutes, satisfaction), cross-tenant 404s.
+ * Runs in a fresh tenant of its own, plus a technician user. */
+#include "tickets_e2e.h"
+
+static char *tech;
+static char tech_id[37];
+
+/* path = /v1/tickets/<id><suffix> */
+static void tpath(char *path, size_t n, const char *id, const char *suffix)
+{
+	snprintf(path, n, "/v1/tickets/%s%s", id, suffix);
+}
+
+/* GETs ticket id as token (200) and returns its JSON (caller deletes). */
+static cJSON *ticket_get(const char *token, const char *id)
+{
+	char path[128];
+	httpc_resp r;
+	tpath(path, sizeof path, id, "");
+	assert_int_equal(req(&r, "GET", path, token, NULL), 200);
+	cJSON *j = r.json;
+	r.json = NULL;
+	httpc_resp_free(&r);
+	return j;
+}
+
+/* Moves ticket id to status as the agent (200). */
+static void move(const char *id, const char *status)
+{
+	char path[128], body[64];
+	tpath(path, sizeof path, id, "");
+	snprintf(body, sizeof body, "{\"status\":\"%s\"}", status);
+	expect(200, "PATCH", path, W.agent, body);
+}
+
+static void test_merge(void **state)
+{
+	char src[37], dst[37], other[37], foreign[37], path[128], body[128];
+	ticket_new_id(W.cust1, "VPN drops", src);
+	ticket_new_id(W.cust1, "VPN drops again", dst);
+	ticket_new_id(W.agent, "something else", other);
+	ticket_new_id(W.demo, "acme ticket", foreign);
+	tpath(path, sizeof path, src, "/comments");
+	expect(201, "POST", path, W.cust1, "{\"body\":\"since monday\"}");
+	tpath(path, sizeof path, src, "/merge");
+
+	snprintf(body, sizeof body, "{\"into\":\"%s\"}", dst);
+	expect(403, "POST", path, W.cust1, body);
+	expect(403, "POST", path, tech, body);
+	expect(401, "POST", path, NULL, body);
+	snprintf(body, sizeof body, "{\"into\":\"%s\"}", src);
+	expect_invalid("POST", path, W.agent, body, "into");
+	expect_invalid("POST", path, W.agent, "{}", "into");
+	expect_invalid("POST", path, W.agent, "{\"into\":42}", "into");
+	snprintf(body, sizeof body, "{\"into\":\"%s\"}", foreign);
+	expect(404, "POST", path, W.agent, body);
+	expect(404, "POST", "/v1/tickets/01900000-0000-7000-8000-00000000dead/merge", W.agent,
+	    "{\"into\":\"01900000-0000-7000-8000-00000000beef\"}");
+
+	snprintf(body, sizeof body, "{\"into\":\"%s\"}", dst);
+	httpc_resp r;
+	assert_int_equal(req(&r, "POST", path, W.agent, body), 200);
+	assert_string_equal(jstr(r.json, "id"), dst);
+	httpc_resp_free(&r);
+	cJSON *s = ticket_get(W.cust1, src);
+	assert_string_equal(jstr(s, "status"), "closed");
+	assert_string_equal(jstr(s, "merged_into"), dst);
+	cJSON_Delete(s);
+	tpath(path, sizeof path, dst, "/comments");
+	assert_int_equal(req(&r, "GET", path, W.cust1, NULL), 200);
+	assert_int_equal(cJSON_GetArraySize(jitems(&r)), 1);
+	assert_string_equal(jstr(cJSON_GetArrayItem(jitems(&r), 0), "body"), "since monday");
+	httpc_resp_free(&r);
+	tpath(path, sizeof path, dst, "/history");
+	assert_int_equal(req(&r, "GET", path, W.admin, NULL), 200);
+	const cJSON *last = cJSON_GetArrayItem(jitems(&r), cJSON_GetArraySize(jitems(&r)) - 1);
+	assert_string_equal(jstr(last, "field"), "merged_from");
+	assert_string_equal(jstr(last, "to"), src);
+	httpc_resp_free(&r);
+
+	/* merged source, closed target */
+	tpath(path, sizeof path, src, "/merge");
+	snprintf(body, sizeof body, "{\"into\":\"%s\"}", other);
+	expect_invalid("POST", path, W.agent, body, "id");
+	tpath(path, sizeof path, other, "/merge");
+	snprintf(body, sizeof body, "{\"into\":\"%s\"}", src);
+	expect_invalid("POST", path, W.admin, body, "into");
+}
+
+static void test_time_entries(void **state)
+{
+	char t[37], foreign[37], path[128], note[2100], body[2200];
+	ticket_new_id(W.cust1, "printer jam", t);
+	ticket_new_id(W.demo, "acme printer", foreign);
+	tpath(path, sizeof path, t, "/time-entries");
+	httpc_resp r;
+	assert_int_equal(
+	    req(&r, "POST", path, tech, "{\"minutes\":45,\"note\":\"replaced roller\"}"), 201);
+	assert_string_equal(jstr(r.json, "user_id"), tech_id);
+	assert_int_equal(jnum(r.json, "minutes"), 45);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "billable")));
+	httpc_resp_free(&r);
+	expect(201, "POST", path, W.agent, "{\"minutes\":15,\"billable\":false}");
+	cJSON *j = ticket_get(W.cust1, t);
+	assert_int_equal(jnum(j, "time_spent_minutes"), 60);
+	cJSON_Delete(j);
+
+	expect_invalid("POST", path, tech, "{\"minutes\":0}", "minutes");
+	expect_invalid("POST", path, tech, "{\"minutes\":1441}", "minutes");
+	expect_invalid("POST", path, tech, "{\"note\":\"no minutes\"}", "minutes");
+	memset(note, 'n', 2001);
+	note[2001] = '\0';
+	snprintf(body, sizeof body, "{\"minutes\":5,\"note\":\"%s\"}", note);
+	expect_invalid("POST", path, tech, body, "note");
+	expect(403, "POST", path, W.cust1, "{\"minutes\":5}");
+	expect(403, "GET", path, W.cust1, NULL);
+
+	char url[256];
+	snprintf(url, sizeof url, "%s?limit=1", path);
+	assert_int_equal(req(&r, "GET", url, W.admin, NULL), 200);
+	assert_int_equal(cJSON_GetArraySize(jitems(&r)), 1);
+	assert_int_equal(jnum(cJSON_GetArrayItem(jitems(&r), 0), "minutes"), 45);
+	snprintf(url, sizeof url, "%s?limit=1&cursor=%s", path, jstr(r.json, "next_cursor"));
+	httpc_resp_free(&r);
+	assert_int_equal(req(&r, "GET", url, tech, NULL), 200);
+	assert_int_equal(jnum(cJSON_GetArrayItem(jitems(&r), 0), "minutes"), 15);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r.json, "next_cursor")));
+	httpc_resp_free(&r);
+
+	tpath(path, sizeof path, foreign, "/time-entries");
+	expect(404, "POST", path, W.agent, "{\"minutes\":5}");
+	expect(404, "GET", path, W.agent, NULL);
+}
+
+static void test_satisfaction(void **state)
+{
+	char t[37], path[128];
+	ticket_new_id(W.cust1, "slow laptop", t);
+	tpath(path, sizeof path, t, "/satisfaction");
+	expect_invalid("POST", path, W.cust1, "{\"rating\":\"good\"}", "status");
+	move(t, "solved");
+	expect_invalid("POST", path, W.cust1, "{\"rating\":\"great\"}", "rating");
+	expect_invalid("POST", path, W.cust1, "{\"rating\":\"good\",\"stars\":5}", "stars");
+	expect(404, "POST", path, W.cust2, "{\"rating\":\"good\"}");
+	expect(403, "POST", path, W.agent, "{\"rating\":\"good\"}");
+	expect(404, "POST", path, W.demo, "{\"rating\":\"good\"}");
+	httpc_resp r;
+	assert_int_equal(
+	    req(&r, "POST", path, W.cust1, "{\"rating\":\"good\",\"comment\":\"thanks\"}"), 201);
+	assert_string_equal(jstr(r.json, "rating"), "good");
+	assert_string_equal(jstr(r.json, "comment"), "thanks");
+	httpc_resp_free(&r);
+	expect(409, "POST", path, W.cust1, "{\"rating\":\"bad\"}");
+	cJSON *j = ticket_get(W.cust1, t);
+	assert_string_equal(jstr(j, "satisfaction"), "good");
+	cJSON_Delete(j);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (tk_setup("tkm") != 0)
+		return -1;
+	tech = user_login("tech", "technician", tech_id);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	free(tech);
+	return tk_teardown(state);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_time_entries),
+		cmocka_unit_test(test_satisfaction),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,206 @@
+/* Helpers for integration programs that drive hd-ticket over NNG as the
+ * gateway does (test_ticket_more.c): start the daemon after --migrate, call
+ * an operation as a caller identity, assert statuses and 422 fields. The
+ * state lives in the including program (one include per program); all
+ * functions are static inline so a program may leave some unused. */
+#ifndef HD_TEST_TICKET_IT_H
+#define HD_TEST_TICKET_IT_H
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include "daemon_child.h"
+#include "envelope.h"
+#include "hd/db.h"
+#include "hd/rpc.h"
+#include "hd/uuid.h"
+
+/* A caller identity as the gateway would put it in the envelope. */
+typedef struct it_who {
+	char tenant[37], user[37];
+	const char *role;
+} it_who;
+
+static struct {
+	daemon_child child;
+	char url[64];
+	const char *admin_url;
+	hd_rpc_client *client;
+} IT;
+
+static inline const char *it_env(const char *name)
+{
+	const char *v = getenv(name);
+	if (v == NULL || v[0] == '\0')
+		fail_msg("%s is not set", name);
+	return v;
+}
+
+/* A fresh user with role in tenant (a fresh tenant when NULL). */
+static inline void it_who_make(it_who *w, const char *tenant, const char *role)
+{
+	assert_int_equal(hd_uuid_v7(w->user), HD_OK);
+	if (tenant != NULL)
+		strcpy(w->tenant, tenant);
+	else
+		assert_int_equal(hd_uuid_v7(w->tenant), HD_OK);
+	w->role = role;
+}
+
+/* Calls op as w (NULL: anonymous) with path id, query and body. */
+static inline daemon_reply it_call(
+    const char *op, const it_who *w, const char *id, const char *query, const char *body)
+{
+	hd_envelope e;
+	daemon_reply r;
+	struct timespec ts;
+	memset(&e, 0, sizeof(e));
+	e.version = HD_ENVELOPE_VERSION;
+	snprintf(e.op, sizeof(e.op), "%s", op);
+	snprintf(e.request_id, sizeof(e.request_id), "test-%s", op);
+	if (w != NULL) {
+		strcpy(e.tenant_id, w->tenant);
+		strcpy(e.user_id, w->user);
+		snprintf(e.role, sizeof(e.role), "%s", w->role);
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e.deadline_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 10000;
+	if (query != NULL)
+		snprintf(e.query, sizeof(e.query), "%s", query);
+	if (id != NULL)
+		assert_int_equal(hd_envelope_add_param(&e, "id", id), HD_OK);
+	e.body = body;
+	e.body_len = body != NULL ? strlen(body) : 0;
+	assert_int_equal(daemon_child_call(IT.client, &e, 10000, &r), HD_OK);
+	return r;
+}
+
+static inline const char *it_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static inline long it_num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	assert_true(cJSON_IsNumber(v));
+	return (long)v->valuedouble;
+}
+
+static inline void it_expect_status(const daemon_reply *r, int status)
+{
+	if (r->status != status)
+		fail_msg("expected %d, got %d: %s", status, r->status, r->body);
+}
+
+/* Calls, asserts the status and frees the reply. */
+static inline void it_check(
+    int status, const char *op, const it_who *w, const char *id, const char *body)
+{
+	daemon_reply r = it_call(op, w, id, NULL, body);
+	it_expect_status(&r, status);
+	daemon_reply_free(&r);
+}
+
+/* Calls, asserts a 422 whose errors name field, and frees the reply. */
+static inline void it_check_422(
+    const char *field, const char *op, const it_who *w, const char *id, const char *body)
+{
+	daemon_reply r = it_call(op, w, id, NULL, body);
+	const cJSON *e;
+	int found = 0;
+	if (r.status != 422)
+		fail_msg("expected 422 for %s, got %d: %s", field, r.status, r.body);
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r.json, "errors"))
+	{
+		const char *f = it_str(e, "field");
+		found |= f != NULL && strcmp(f, field) == 0;
+	}
+	if (!found)
+		fail_msg("422 does not name %s: %s", field, r.body);
+	daemon_reply_free(&r);
+}
+
+/* Creates a ticket as w with body and copies its id. */
+static inline void it_ticket(const it_who *w, const char *body, char id[37])
+{
+	daemon_reply r = it_call("tickets.create", w, NULL, NULL, body);
+	it_expect_status(&r, 201);
+	strcpy(id, it_str(r.json, "id"));
+	daemon_reply_free(&r);
+}
+
+/* Runs sql (at most two text parameters) as the owner role; returns the
+ * first column of the first row as a number (-1 when none). */
+static inline long it_admin_count(const char *sql, const char *p1, const char *p2)
+{
+	char *v = NULL;
+	const char *p[2] = { p1, p2 };
+	int n = p2 != NULL ? 2 : (p1 != NULL ? 1 : 0);
+	assert_int_equal(hd_db_exec_sync(IT.admin_url, sql, n, p, &v), HD_OK);
+	long c = v != NULL ? strtol(v, NULL, 10) : -1;
+	free(v);
+	return c;
+}
+
+/* cmocka group setup: migrates, starts hd-ticket and waits until a worker
+ * answers (sla.get as ready_as). */
+static inline int it_daemon_start(const it_who *ready_as)
+{
+	char sql[512];
+	const char *root = getenv("HD_TEST_ROOT");
+	snprintf(sql, sizeof(sql), "%s/services/ticket/sql", root != NULL ? root : "../..");
+	setenv("HD_TICKET_SQL_DIR", sql, 0);
+	IT.admin_url = it_env("HD_TEST_DATABASE_ADMIN_URL");
+	setenv("HD_DATABASE_URL", it_env("HD_TEST_DATABASE_URL"), 1);
+	setenv("HD_DATABASE_ADMIN_URL", IT.admin_url, 1);
+	daemon_child_init(&IT.child, "hd-ticket");
+	if (daemon_child_run(&IT.child, "--migrate") != 0)
+		fail_msg("hd-ticket --migrate failed; see %s", IT.child.log);
+	assert_true(daemon_child_port_env(
+	                "HD_TICKET_URL", "tcp://127.0.0.1:%d", IT.url, sizeof(IT.url))
+	    > 0);
+	assert_true(daemon_child_port_env("HD_TICKET_ADMIN_PORT", "%d", NULL, 0) > 0);
+	assert_true(daemon_child_port_env("HD_BUS_PUB_URL", "tcp://127.0.0.1:%d", NULL, 0) > 0);
+	assert_int_equal(daemon_child_spawn(&IT.child, NULL), 0);
+	assert_int_equal(hd_rpc_client_open(&IT.client, IT.url), HD_OK);
+	for (int i = 0; i < 300 && daemon_child_alive(&IT.child); i++) {
+		if (hd_rpc_client_connected(IT.client)) {
+			daemon_reply r = it_call("sla.get", ready_as, NULL, NULL, NULL);
+			int st = r.status;
+			daemon_reply_free(&r);
+			if (st == 200)
+				return 0;
+		}
+		usleep(20000);
+	}
+	fail_msg("hd-ticket did not become ready; see %s", IT.child.log);
+	return -1;
+}
+
+/* cmocka group teardown: stops the daemon; fails on a sanitizer report or
+ * a bad exit. */
+static inline int it_daemon_stop(void **state)
+{
+	(void)state;
+	hd_rpc_client_close(IT.client);
+	int st = daemon_child_stop(&IT.child, SIGTERM);
+	if (!daemon_child_log_clean(&IT.child))
+		fail_msg("sanitizer report in %s", IT.child.log);
+	if (st != -1 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
+		fail_msg("hd-ticket exited badly (status %d)", st);
+	daemon_child_log_remove(&IT.child);
+	return 0;
+}
+
+#endif
