@@ -74,13 +74,11 @@ static void daemon_probe_cb(evutil_socket_t fd, short what, void *arg)
 	atomic_store(&w->redis_ok, w->dw.redis == NULL || hd_redis_ready(w->dw.redis));
 }
 
-static void daemon_worker_fini(hd_worker *wk, void *arg)
+/* Frees what a worker owns; the service's own fini runs when its init succeeded. */
+static void daemon_worker_free(
+    hd_worker *wk, daemon_worker *w, const hd_daemon_spec *spec, bool service_started)
 {
-	const hd_daemon_spec *spec = ((daemon_state *)arg)->spec;
-	daemon_worker *w = hd_worker_data(wk);
-	if (w == NULL)
-		return;
-	if (spec->worker_fini != NULL)
+	if (service_started && spec->worker_fini != NULL)
 		spec->worker_fini(&w->dw);
 	if (w->probe != NULL)
 		event_free(w->probe);
@@ -88,6 +86,13 @@ static void daemon_worker_fini(hd_worker *wk, void *arg)
 	hd_db_destroy(w->dw.db);
 	hd_worker_set_data(wk, NULL);
 	free(w);
+}
+
+static void daemon_worker_fini(hd_worker *wk, void *arg)
+{
+	daemon_worker *w = hd_worker_data(wk);
+	if (w != NULL)
+		daemon_worker_free(wk, w, ((daemon_state *)arg)->spec, true);
 }
 
 static hd_err daemon_worker_init(hd_worker *wk, void *arg)
@@ -119,14 +124,7 @@ static hd_err daemon_worker_init(hd_worker *wk, void *arg)
 	}
 	if (err != HD_OK) {
 		hd_log_error("worker %d: start failed: %s", hd_worker_index(wk), hd_strerror(err));
-		if (service_ok && spec->worker_fini != NULL)
-			spec->worker_fini(&w->dw);
-		if (w->probe != NULL)
-			event_free(w->probe);
-		hd_redis_destroy(w->dw.redis);
-		hd_db_destroy(w->dw.db);
-		hd_worker_set_data(wk, NULL);
-		free(w);
+		daemon_worker_free(wk, w, spec, service_ok);
 	}
 	return err;
 }
