@@ -7,7 +7,10 @@
  * resolve to every pod). When the replica a request went to dies, the call
  * fails HD_ERR_UNAVAILABLE; an idempotent operation (operations.def) is then
  * sent again, up to GW_UPSTREAM_RETRIES times, to whichever replica is still
- * connected, within the original deadline, so clients see no error. */
+ * connected, within the original deadline, so clients see no error. A
+ * request a draining replica refused unrun is resent up to
+ * GW_UPSTREAM_UNRUN_RETRIES times: NNG's REQ socket favours the pipe that
+ * answers fastest, and a draining replica answers at once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,7 @@
 
 #define GW_IDEMPOTENCY_KEY_MAX 255
 #define GW_UPSTREAM_RETRIES 2
+#define GW_UPSTREAM_UNRUN_RETRIES 16
 
 static const struct {
 	const char *op;
@@ -200,7 +204,8 @@ static bool forward_retry(gw_req *gr, bool not_run)
 	int64_t left = gr->up_deadline_ms - monotonic_ms();
 	char labels[96];
 
-	if (gr->up_err != HD_ERR_UNAVAILABLE || gr->up_tries >= GW_UPSTREAM_RETRIES || left < 1
+	int max_tries = not_run ? GW_UPSTREAM_UNRUN_RETRIES : GW_UPSTREAM_RETRIES;
+	if (gr->up_err != HD_ERR_UNAVAILABLE || gr->up_tries >= max_tries || left < 1
 	    || !(not_run || op_idempotent(gr->match.route->op)) || !hd_rpc_client_connected(c))
 		return false;
 	gr->up_tries++;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything `make test` and CI run, in order:
-#   1. build (build/), then the suite: unit, integration, end to end
+#   1. build (build/), then the suite: unit, integration, end to end (the
+#      cmocka programs, then tests/contract/auth.sh, a client written from API.md)
 #   2. build with SANITIZE=address,undefined (build-san/), the suite again
 #   3. fuzz targets for FUZZ_SECONDS each (when clang is there)
 #   4. make lint, the README's settings table, make openapi-lint
@@ -208,6 +209,7 @@ suite_e2e() {
 			export HD_TEST_REDIS_URL="redis://127.0.0.1:$HD_REDIS_PORT/0"
 			export HD_TEST_BIN_DIR=$build/bin HD_TEST_ROOT=$ROOT
 			run_tests e2e "$tag" "$build" "$san"
+			counted_step "contract-$tag" bash tests/contract/auth.sh
 		fi
 		"$LOCAL" stop || fail_step "stack-stop-$tag"
 		check_daemon_logs "e2e-$tag" "$dir"
@@ -217,17 +219,22 @@ suite_e2e() {
 	read_counts "$WORK/$tag/e2e.counts"
 }
 
-# The deployment files (chart, compose, Dockerfile): tests/deploy/check.sh
-# prints PASS/FAIL lines and "N passed, M failed"; those counts join the totals
-# (step() already counted one failure when it exits non-zero).
-deploy_check() {
-	local p f rc=0
-	step deploy-check bash tests/deploy/check.sh || rc=1
+# Runs step $1 = command... that prints PASS/FAIL lines and "N passed, M
+# failed" (not cmocka); those counts join the totals (step() already counted
+# one failure when it exits non-zero).
+counted_step() {
+	local name=$1 p f rc=0
+	step "$@" || rc=1
 	read -r p f < <(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' \
-		"$WORK/logs/deploy-check.log" | tail -1)
+		"$WORK/logs/$name.log" | tail -1)
 	PASSED=$((PASSED + ${p:-0}))
 	[ "$rc" -ne 0 ] && [ "${f:-0}" -gt 1 ] && FAILED=$((FAILED + f - 1))
 	return 0
+}
+
+# The deployment files (chart, compose, Dockerfile): tests/deploy/check.sh.
+deploy_check() {
+	counted_step deploy-check bash tests/deploy/check.sh
 }
 
 # One build and one suite run: $1 tag, $2 SANITIZE value.

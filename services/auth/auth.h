@@ -19,6 +19,7 @@
 #define AUTH_HASH_MAX 128 /* an encoded argon2id hash fits easily */
 #define AUTH_REFRESH_MAX 128 /* "<tenant uuid>.<43 base64url chars>" */
 #define AUTH_SHA256_HEX 65
+#define AUTH_IDEM_KEY_MAX 255 /* Idempotency-Key length (API.md) */
 
 /* Settings, loaded once by auth_settings_load (main thread) and read-only after. */
 typedef struct auth_settings {

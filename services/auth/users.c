@@ -17,9 +17,21 @@
 
 static const char SQL_USER_GET[]
     = "SELECT auth.user_json(u), u.version FROM auth.users u WHERE u.id = $1::uuid";
+/* Inserts the user and, when an Idempotency-Key ($7) came, its reply. */
 static const char SQL_USER_INSERT[]
-    = "INSERT INTO auth.users AS u (tenant_id, id, email, name, role, password_hash) "
-      "VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6) RETURNING auth.user_json(u), u.version";
+    = "WITH u AS (INSERT INTO auth.users AS u (tenant_id, id, email, name, role, password_hash) "
+      "VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6) RETURNING auth.user_json(u) AS j, u.version),"
+      " k AS (INSERT INTO auth.idempotency_keys (tenant_id, key, request_hash, status, body,"
+      " location, etag) SELECT $1::uuid, $7, $8, 201, j::text, '/v1/users/' || $2,"
+      " '\"' || version || '\"' FROM u WHERE $7::text IS NOT NULL)"
+      " SELECT j, version FROM u";
+/* The stored reply of an Idempotency-Key (dropped when over 24 h old);
+ * column 0 says whether it was stored for the same body. */
+static const char SQL_IDEM_LOOKUP[]
+    = "WITH d AS (DELETE FROM auth.idempotency_keys WHERE key = $1"
+      " AND created_at < now() - interval '24 hours')"
+      " SELECT request_hash = $2, status, body, location, etag FROM auth.idempotency_keys"
+      " WHERE key = $1 AND created_at >= now() - interval '24 hours'";
 static const char SQL_USER_LIST[]
     = "SELECT auth.user_json(u), to_char(u.created_at AT TIME ZONE 'UTC', "
       "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), u.id FROM auth.users u "
@@ -57,6 +69,8 @@ typedef struct user_ctx {
 	char password[AUTH_PASSWORD_MAX + 1];
 	char hash[AUTH_HASH_MAX];
 	char if_match[24]; /* expected version, "" when unconditional */
+	char idem_key[AUTH_IDEM_KEY_MAX + 1]; /* Idempotency-Key, "" when none */
+	char body_hash[AUTH_SHA256_HEX]; /* of the request body, with idem_key */
 	char *json; /* reply body kept while Redis is updated */
 	char etag[32];
 	int status;
@@ -153,7 +167,11 @@ static void user_created_cb(hd_err err, const hd_db_result *res, void *arg)
 	user_ctx *c = arg;
 	char location[64], etag[32];
 
-	if (err != HD_OK) {
+	if (err != HD_OK && res != NULL
+	    && strcmp(hd_db_result_constraint(res), "idempotency_keys_pkey") == 0) {
+		hd_daemon_reply_problem(
+		    c->req, 409, "a request with this Idempotency-Key is in progress", NULL);
+	} else if (err != HD_OK) {
 		auth_reply_db_error(c->req, err, res);
 	} else {
 		const char *json = hd_db_result_value(res, 0, 0, 0);
@@ -175,9 +193,72 @@ static void user_create_hashed_cb(bool ok, const char *hash, void *arg)
 		user_ctx_free(c);
 		return;
 	}
-	const char *params[] = { env->tenant_id, c->id, c->email, c->name, c->role, hash };
-	hd_db_stmt stmt = { SQL_USER_INSERT, 6, params };
+	const char *params[] = { env->tenant_id, c->id, c->email, c->name, c->role, hash,
+		or_null(c->idem_key), c->body_hash };
+	hd_db_stmt stmt = { SQL_USER_INSERT, 8, params };
 	if (hd_db_run(c->dw->db, env->tenant_id, &stmt, 1, user_created_cb, c) != HD_OK) {
+		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
+		user_ctx_free(c);
+	}
+}
+
+/* Hashes c->password (off the event loop), then inserts the user. */
+static void user_create_hash(user_ctx *c)
+{
+	if (auth_password_hash(hd_rpc_request_worker(c->req), c->password, user_create_hashed_cb, c)
+	    != HD_OK) {
+		hd_daemon_reply_problem(c->req, 503, "busy", NULL);
+		user_ctx_free(c);
+	}
+}
+
+/* Reads Idempotency-Key and hashes the body for it; an error when malformed. */
+static void idem_key_read(user_ctx *c, hd_field_errors *errs)
+{
+	const hd_envelope *env = hd_rpc_request_envelope(c->req);
+	const char *key = hd_envelope_header(env, "idempotency-key");
+
+	if (key == NULL)
+		return;
+	size_t n = strlen(key);
+	if (n == 0 || n > AUTH_IDEM_KEY_MAX || !hd_utf8_valid(key, n)) {
+		hd_field_errors_add(errs, "Idempotency-Key", "must be 1 to 255 characters");
+		return;
+	}
+	memcpy(c->idem_key, key, n + 1);
+	auth_sha256_hex(env->body, env->body_len, c->body_hash);
+}
+
+/* No stored reply: create; the same body: replay it; another body: 422. */
+static void user_idem_looked_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	user_ctx *c = arg;
+
+	if (err != HD_OK) {
+		auth_reply_db_error(c->req, err, res);
+	} else if (hd_db_result_ntuples(res, 0) == 0) {
+		user_create_hash(c);
+		return;
+	} else if (strcmp(hd_db_result_value(res, 0, 0, 0), "t") != 0) {
+		hd_field_errors errs = { .count = 0 };
+		hd_field_errors_add(&errs, "Idempotency-Key", "was already used with another body");
+		auth_reply_invalid(c->req, &errs);
+	} else {
+		const char *json = hd_db_result_value(res, 0, 0, 2);
+		hd_daemon_reply_json(c->req, atoi(hd_db_result_value(res, 0, 0, 1)), json,
+		    strlen(json), "Location", hd_db_result_value(res, 0, 0, 3), "ETag",
+		    hd_db_result_value(res, 0, 0, 4), NULL);
+	}
+	user_ctx_free(c);
+}
+
+static void user_idem_lookup(user_ctx *c)
+{
+	const hd_envelope *env = hd_rpc_request_envelope(c->req);
+	const char *params[] = { c->idem_key, c->body_hash };
+	hd_db_stmt stmt = { SQL_IDEM_LOOKUP, 2, params };
+
+	if (hd_db_run(c->dw->db, env->tenant_id, &stmt, 1, user_idem_looked_cb, c) != HD_OK) {
 		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
 		user_ctx_free(c);
 	}
@@ -198,17 +279,18 @@ void auth_users_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_json_get_string(body, "name", true, 1, AUTH_NAME_MAX, &name, &errs);
 	hd_json_get_enum(body, "role", true, auth_tenant_roles, &role, &errs);
 	auth_password_get(body, "password", true, &password, &errs);
+	idem_key_read(c, &errs);
 	if (auth_reply_invalid(req, &errs)) {
 		user_ctx_free(c);
 		goto out;
 	}
 	snprintf(c->name, sizeof c->name, "%s", name);
 	snprintf(c->role, sizeof c->role, "%s", role);
-	if (auth_password_hash(hd_rpc_request_worker(req), password, user_create_hashed_cb, c)
-	    != HD_OK) {
-		hd_daemon_reply_problem(req, 503, "busy", NULL);
-		user_ctx_free(c);
-	}
+	snprintf(c->password, sizeof c->password, "%s", password);
+	if (c->idem_key[0] != '\0')
+		user_idem_lookup(c);
+	else
+		user_create_hash(c);
 out:
 	cJSON_Delete(body);
 }

@@ -26,6 +26,7 @@ static const hd_daemon_op tk_ops[] = {
 	{ "time_entries.create", tk_time_entries_create },
 	{ "time_entries.list", tk_time_entries_list },
 	{ "satisfaction.create", tk_satisfaction_create },
+	{ "tickets.suggestions", tk_tickets_suggestions },
 	{ NULL, NULL },
 };
 

@@ -96,6 +96,7 @@ void tk_tickets_merge(hd_rpc_request *req, hd_daemon_worker *dw);
 void tk_time_entries_create(hd_rpc_request *req, hd_daemon_worker *dw);
 void tk_time_entries_list(hd_rpc_request *req, hd_daemon_worker *dw);
 void tk_satisfaction_create(hd_rpc_request *req, hd_daemon_worker *dw);
+void tk_tickets_suggestions(hd_rpc_request *req, hd_daemon_worker *dw);
 
 /* Creation (tickets.c): the statement, its parameter count, and the reply
  * for statement stmt of a finished batch (res may be NULL on failure). */

@@ -1,7 +1,8 @@
 /* End-to-end tests of ticket merge, time entries and satisfaction over HTTP
  * through the gateway: roles at the route table (403 before the daemon),
  * every 4xx rule, the effects on the tickets (merged_into, comments on the
- * target, history, time_spent_minutes, satisfaction), cross-tenant 404s.
+ * target, history, time_spent_minutes, satisfaction), suggestions from
+ * similar solved tickets, cross-tenant 404s.
  * Runs in a fresh tenant of its own, plus a technician user. */
 #include "tickets_e2e.h"
 
@@ -159,6 +160,32 @@ static void test_satisfaction(void **state)
 	cJSON_Delete(j);
 }
 
+/* A ticket like three solved hardware ones gets their category and priority. */
+static void test_suggestions(void **state)
+{
+	char t[37], path[128];
+	for (int i = 0; i < 3; i++) {
+		cJSON *j = ticket_new(W.agent,
+		    "{\"subject\":\"monitor flickers green\",\"category\":"
+		    "\"displays\",\"priority\":\"urgent\"}");
+		move(jstr(j, "id"), "solved");
+		cJSON_Delete(j);
+	}
+	ticket_new_id(W.cust1, "green flicker on my monitor", t);
+	tpath(path, sizeof path, t, "/suggestions");
+	expect(403, "GET", path, W.cust1, NULL);
+	expect(403, "GET", path, tech, NULL);
+	expect(404, "GET", path, W.demo, NULL);
+	httpc_resp r;
+	assert_int_equal(req(&r, "GET", path, W.agent, NULL), 200);
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(r.json, "predicted");
+	assert_true(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(r.json, "articles")));
+	assert_string_equal(jstr(p, "category"), "displays");
+	assert_string_equal(jstr(p, "priority"), "urgent");
+	assert_true(cJSON_GetObjectItemCaseSensitive(p, "confidence")->valuedouble == 1.0);
+	httpc_resp_free(&r);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -180,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_time_entries),
 		cmocka_unit_test(test_satisfaction),
+		cmocka_unit_test(test_suggestions),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

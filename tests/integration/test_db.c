@@ -339,6 +339,19 @@ static void test_reconnect_after_backend_killed(void **state)
 	fx_open(&f, url, 2);
 	assert_int_equal(run1(&f, NULL, &s, 1), HD_OK);
 	assert_true(hd_db_ready(f.db));
+	/* the second connection may still be starting: wait until both are up */
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(
+		    hd_db_exec_sync(super_url,
+		        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", 1,
+		        name, &n),
+		    HD_OK);
+		bool both = strcmp(n, "2") == 0;
+		free(n);
+		if (both)
+			break;
+		run1(&f, NULL, &s, 1); /* turns the loop so the connect completes */
+	}
 	assert_int_equal(hd_db_exec_sync(super_url,
 	                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
 	                     " WHERE application_name = $1",

@@ -100,11 +100,11 @@ static void test_merge(void **state)
 	history_has(src, "status", "closed");
 	history_has(dst, "merged_from", src);
 	assert_int_equal(it_admin_count("SELECT count(*) FROM ticket.outbox WHERE type ="
-	                                 " 'ticket.merged' AND data->>'source_id' = $1",
+	                                " 'ticket.merged' AND data->>'source_id' = $1",
 	                     src, NULL),
 	    1);
 	assert_int_equal(it_admin_count("SELECT count(*) FROM ticket.outbox WHERE type ="
-	                                 " 'ticket.updated' AND data->'ticket'->>'id' IN ($1, $2)",
+	                                " 'ticket.updated' AND data->'ticket'->>'id' IN ($1, $2)",
 	                     src, dst),
 	    2);
 
@@ -206,7 +206,8 @@ static void test_time_entries(void **state)
 	it_check_422("minutes", "time_entries.create", &U.tech, t, "{\"minutes\":1441}");
 	it_check_422("minutes", "time_entries.create", &U.tech, t, "{\"minutes\":2.5}");
 	it_check_422("minutes", "time_entries.create", &U.tech, t, "{\"minutes\":\"10\"}");
-	it_check_422("billable", "time_entries.create", &U.tech, t, "{\"minutes\":5,\"billable\":1}");
+	it_check_422(
+	    "billable", "time_entries.create", &U.tech, t, "{\"minutes\":5,\"billable\":1}");
 	it_check_422("hours", "time_entries.create", &U.tech, t, "{\"minutes\":5,\"hours\":1}");
 	memset(note, 'n', 2001);
 	note[2001] = '\0';
@@ -257,11 +258,52 @@ static void test_satisfaction(void **state)
 	it_check(200, "tickets.update", &U.admin, mine, "{\"status\":\"closed\"}");
 	it_check(403, "satisfaction.create", &U.admin, mine, "{\"rating\":\"good\"}");
 	it_check(201, "satisfaction.create", &U.agent, mine, "{\"rating\":\"good\"}");
-	assert_int_equal(it_admin_count("SELECT count(*) FROM ticket.outbox WHERE type ="
-	                                 " 'ticket.updated' AND (data->'changes')::jsonb ? 'satisfaction'"
-	                                 " AND data->'ticket'->>'id' IN ($1, $2)",
-	                     t, mine),
+	assert_int_equal(
+	    it_admin_count("SELECT count(*) FROM ticket.outbox WHERE type ="
+	                   " 'ticket.updated' AND (data->'changes')::jsonb ? 'satisfaction'"
+	                   " AND data->'ticket'->>'id' IN ($1, $2)",
+	        t, mine),
 	    2);
+}
+
+/* Predicted from the most similar solved tickets of the tenant only. */
+static void test_suggestions(void **state)
+{
+	char t[37], lone[37], foreign[37];
+	it_who w;
+	it_who_make(&w, NULL, "admin");
+	for (int i = 0; i < 4; i++) {
+		const char *body = i < 3 ? "{\"subject\":\"printer toner smudges\",\"category\":"
+		                           "\"hardware\",\"priority\":\"high\"}"
+		                         : "{\"subject\":\"password reset\",\"category\":"
+		                           "\"accounts\",\"priority\":\"low\"}";
+		it_ticket(&w, body, t);
+		it_check(200, "tickets.update", &w, t, "{\"status\":\"solved\"}");
+	}
+	it_ticket(&w, "{\"subject\":\"unsolved printer toner\",\"category\":\"other\"}", lone);
+	it_ticket(&w, "{\"subject\":\"toner smudges on the printer\"}", t);
+	daemon_reply r = it_call("tickets.suggestions", &w, t, NULL, NULL);
+	it_expect_status(&r, 200);
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(r.json, "predicted");
+	assert_int_equal(
+	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "articles")), 0);
+	assert_string_equal(it_str(p, "category"), "hardware");
+	assert_string_equal(it_str(p, "priority"), "high");
+	assert_true(cJSON_GetObjectItemCaseSensitive(p, "confidence")->valuedouble == 1.0);
+	daemon_reply_free(&r);
+	it_ticket(&w, "{\"subject\":\"quantum flux capacitor\"}", lone);
+	r = it_call("tickets.suggestions", &w, lone, NULL, NULL);
+	it_expect_status(&r, 200);
+	p = cJSON_GetObjectItemCaseSensitive(r.json, "predicted");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(p, "category")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(p, "priority")));
+	assert_true(cJSON_GetObjectItemCaseSensitive(p, "confidence")->valuedouble == 0.0);
+	daemon_reply_free(&r);
+	it_ticket(&U.admin, "{\"subject\":\"printer toner smudges\"}", foreign);
+	it_check(404, "tickets.suggestions", &w, foreign, NULL);
+	it_check(403, "tickets.suggestions", &U.cust, foreign, NULL);
+	it_check(403, "tickets.suggestions", &U.tech, foreign, NULL);
+	it_check(200, "tickets.suggestions", &U.agent, foreign, NULL);
 }
 
 int main(void)
@@ -271,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_merge_crossed),
 		cmocka_unit_test(test_time_entries),
 		cmocka_unit_test(test_satisfaction),
+		cmocka_unit_test(test_suggestions),
 	};
 	return cmocka_run_group_tests(tests, group_setup, it_daemon_stop);
 }

@@ -167,8 +167,8 @@ static inline int it_daemon_start(const it_who *ready_as)
 	daemon_child_init(&IT.child, "hd-ticket");
 	if (daemon_child_run(&IT.child, "--migrate") != 0)
 		fail_msg("hd-ticket --migrate failed; see %s", IT.child.log);
-	assert_true(daemon_child_port_env(
-	                "HD_TICKET_URL", "tcp://127.0.0.1:%d", IT.url, sizeof(IT.url))
+	assert_true(
+	    daemon_child_port_env("HD_TICKET_URL", "tcp://127.0.0.1:%d", IT.url, sizeof(IT.url))
 	    > 0);
 	assert_true(daemon_child_port_env("HD_TICKET_ADMIN_PORT", "%d", NULL, 0) > 0);
 	assert_true(daemon_child_port_env("HD_BUS_PUB_URL", "tcp://127.0.0.1:%d", NULL, 0) > 0);
