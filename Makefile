@@ -39,10 +39,10 @@ CPPCHECK := cppcheck --quiet --error-exitcode=1 --std=c11 --inline-suppr -j2 \
 all: $(DAEMONS)
 
 libs:
-	$(SUBMAKE) -C libs
+	+$(SUBMAKE) -C libs
 
 $(DAEMONS): libs
-	$(SUBMAKE) -C $@
+	+$(SUBMAKE) -C $@
 
 run:
 	deploy/stack.sh deps

@@ -80,7 +80,8 @@ typedef struct gw_req {
 	char *up_msg;
 	size_t up_msg_len;
 	int64_t up_deadline_ms; /* CLOCK_MONOTONIC milliseconds */
-	int up_tries;
+	int up_tries; /* resends so far, for any reason */
+	int up_lost; /* of which after a call was lost with its replica */
 } gw_req;
 
 /* http.c: worker init/fini callbacks that set up and free a loop. */

@@ -204,11 +204,13 @@ static bool forward_retry(gw_req *gr, bool not_run)
 	int64_t left = gr->up_deadline_ms - monotonic_ms();
 	char labels[96];
 
-	int max_tries = not_run ? GW_UPSTREAM_UNRUN_RETRIES : GW_UPSTREAM_RETRIES;
-	if (gr->up_err != HD_ERR_UNAVAILABLE || gr->up_tries >= max_tries || left < 1
+	bool budget_left = not_run ? gr->up_tries < GW_UPSTREAM_UNRUN_RETRIES
+	                           : gr->up_lost < GW_UPSTREAM_RETRIES;
+	if (gr->up_err != HD_ERR_UNAVAILABLE || !budget_left || left < 1
 	    || !(not_run || op_idempotent(gr->match.route->op)) || !hd_rpc_client_connected(c))
 		return false;
 	gr->up_tries++;
+	gr->up_lost += not_run ? 0 : 1;
 	if (hd_rpc_client_call(c, gr->up_msg, gr->up_msg_len, (int)left, forward_reply_cb, gr)
 	    != HD_OK)
 		return false;
