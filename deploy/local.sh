@@ -246,7 +246,13 @@ cmd_start() {
 }
 
 cmd_stop() {
-	local name rev=""
+	local name rev="" tail_pid
+	# a `run` streaming logs in another terminal ends with the stack
+	if [ -s "$STATE/run-tail.pid" ]; then
+		tail_pid=$(cat "$STATE/run-tail.pid")
+		rm -f "$STATE/run-tail.pid"
+		kill "$tail_pid" 2>/dev/null || true
+	fi
 	for name in $DAEMONS; do rev="$name $rev"; done
 	for name in $rev; do daemon_stop "$name" TERM; done
 	"$STACK" db-stop "$STATE"
@@ -284,6 +290,7 @@ cmd_run() {
 	print_banner
 	tail -n 0 -F "$LOG"/*.log &
 	tail_pid=$!
+	echo "$tail_pid" >"$STATE/run-tail.pid"
 	wait "$tail_pid" || true
 }
 
