@@ -159,8 +159,8 @@ ready_url() {
 daemon_pid() {
 	local f=$RUN/$1.pid pid
 	[ -s "$f" ] || return 1
-	pid=$(cat "$f")
-	[ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "hd-$1" || return 1
+	pid=$(cat "$f" 2>/dev/null) || return 1 # a concurrent stop may remove it
+	[ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "hd-$1" || return 1
 	echo "$pid"
 }
 
