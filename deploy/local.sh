@@ -160,7 +160,7 @@ daemon_pid() {
 	local f=$RUN/$1.pid pid
 	[ -s "$f" ] || return 1
 	pid=$(cat "$f" 2>/dev/null) || return 1 # a concurrent stop may remove it
-	[ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "hd-$1" || return 1
+	[ -r "/proc/$pid/cmdline" ] && { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q "hd-$1" || return 1
 	echo "$pid"
 }
 
