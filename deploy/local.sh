@@ -13,6 +13,8 @@
 #   deploy/local.sh restart-postgres    restart the private PostgreSQL
 #   deploy/local.sh status              which daemons run
 #   deploy/local.sh daemons             print the daemon list (start order)
+#   deploy/local.sh port-env            print NAME=value for every port setting, all free
+#                                       and distinct (a private stack: tests, bench)
 #
 # Parameters (environment; defaults from libs/include/hd/config.def):
 #   HD_STATE_DIR (var/), HD_BIN_DIR (build/bin), HD_DAEMONS (start order; default: bus,
@@ -303,15 +305,30 @@ cmd_status() {
 
 need_name() { [ -n "${1:-}" ] || die "usage: $0 ${2} NAME"; }
 
+# Every port setting of the stack with a free, distinct port (NAME=value lines).
+cmd_port_env() {
+	local names=(HD_PG_PORT HD_REDIS_PORT HD_HTTP_PORT HD_BUS_ADMIN_PORT HD_BUS_PUB_URL HD_BUS_SUB_URL)
+	local name ports i=0
+	for name in $DAEMONS; do
+		case $name in bus | gateway) ;; *) names+=("HD_${name^^}_URL" "HD_${name^^}_ADMIN_PORT") ;; esac
+	done
+	mapfile -t ports < <("$STACK" free-port "${#names[@]}")
+	for name in "${names[@]}"; do
+		case $name in *_URL) echo "$name=tcp://127.0.0.1:${ports[i]}" ;; *) echo "$name=${ports[i]}" ;; esac
+		i=$((i + 1))
+	done
+}
+
 case "${1:-}" in
 run) cmd_run ;;
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
 daemons) echo "$DAEMONS" ;;
+port-env) cmd_port_env ;;
 start-daemon) need_name "${2:-}" start-daemon; export_settings; load_credentials no; daemon_start "$2" ;;
 stop-daemon) need_name "${2:-}" stop-daemon; daemon_stop "$2" TERM ;;
 kill-daemon) need_name "${2:-}" kill-daemon; daemon_stop "$2" KILL ;;
 restart-postgres) "$STACK" pg-restart "$STATE" ;;
-*) die "usage: $0 run|start|stop|status|start-daemon NAME|stop-daemon NAME|kill-daemon NAME|restart-postgres|daemons" ;;
+*) die "usage: $0 run|start|stop|status|start-daemon NAME|stop-daemon NAME|kill-daemon NAME|restart-postgres|daemons|port-env" ;;
 esac

@@ -4,7 +4,7 @@
 # test runner and CI all call this script.
 #
 #   deploy/stack.sh deps                       install missing packages (apt)
-#   deploy/stack.sh free-port                  print a free TCP port on 127.0.0.1
+#   deploy/stack.sh free-port [N]              print N distinct free TCP ports on 127.0.0.1
 #   deploy/stack.sh db-start DIR PGPORT REDISPORT [test]
 #                                              init (once) and start both servers
 #                                              under DIR; "test" turns fsync off
@@ -48,10 +48,15 @@ cmd_deps() {
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 cmd_free_port() {
-	local p i
-	for i in $(seq 1 200); do
+	local n=${1:-1} p got=" " count=0
+	for _ in $(seq 1 $((200 * n))); do
 		p=$((20000 + RANDOM % 12000)) # below the kernel's ephemeral range (32768+)
-		port_busy "$p" || { echo "$p"; return 0; }
+		case $got in *" $p "*) continue ;; esac
+		port_busy "$p" && continue
+		got="$got$p "
+		echo "$p"
+		count=$((count + 1))
+		[ "$count" -ge "$n" ] && return 0
 	done
 	die "no free port found"
 }
@@ -127,7 +132,7 @@ cmd_pg_restart() {
 
 case "${1:-}" in
 deps) cmd_deps ;;
-free-port) cmd_free_port ;;
+free-port) cmd_free_port "${2:-1}" ;;
 db-start) shift; cmd_db_start "$@" ;;
 db-stop) shift; cmd_db_stop "$@" ;;
 pg-restart) shift; cmd_pg_restart "$@" ;;

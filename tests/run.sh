@@ -40,20 +40,6 @@ STACK_DIRS=()
 DB_DIRS=()
 T0=$SECONDS
 
-# Sets variable $1 to a free port not handed out before by this run
-# (stack.sh picks at random, so two calls could otherwise agree).
-USED_PORTS=" "
-alloc_port() {
-	local p
-	while :; do
-		p=$("$STACK" free-port)
-		case $USED_PORTS in *" $p "*) continue ;; esac
-		USED_PORTS="$USED_PORTS$p "
-		printf -v "$1" '%s' "$p"
-		return 0
-	done
-}
-
 random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 
 note() { printf '\n=== %s\n' "$*"; }
@@ -140,8 +126,7 @@ run_tests() {
 # Integration tests: PostgreSQL and Redis of their own.
 suite_integration() {
 	local tag=$1 build=$2 san=$3 dir=$WORK/$1/db pg redis
-	alloc_port pg
-	alloc_port redis
+	{ read -r pg && read -r redis; } < <("$STACK" free-port 2)
 	DB_DIRS+=("$dir")
 	"$STACK" db-start "$dir" "$pg" "$redis" test || { fail_step "db-start-$tag"; return 0; }
 	(
@@ -178,19 +163,8 @@ suite_e2e() {
 		# the e2e programs make hundreds of calls and logins from one address
 		export HD_RATE_LIMIT_PER_MIN=${HD_RATE_LIMIT_PER_MIN:-100000}
 		export HD_LOGIN_IP_LIMIT=${HD_LOGIN_IP_LIMIT:-10000}
-		local name port
-		for name in HD_PG_PORT HD_REDIS_PORT HD_HTTP_PORT HD_BUS_ADMIN_PORT; do
-			alloc_port port
-			export "$name=$port"
-		done
-		for name in HD_BUS_PUB_URL HD_BUS_SUB_URL $("$LOCAL" daemons); do
-			case $name in bus | gateway) continue ;; HD_*) ;; *) name=HD_${name^^}_URL ;; esac
-			alloc_port port
-			export "$name=tcp://127.0.0.1:$port"
-			[[ $name == HD_BUS_* ]] && continue
-			alloc_port port
-			export "${name%_URL}_ADMIN_PORT=$port"
-		done
+		local name value
+		while IFS='=' read -r name value; do export "$name=$value"; done < <("$LOCAL" port-env)
 		HD_PLATFORM_ADMIN_PASSWORD="pA-$(random_hex 12)"
 		HD_DEMO_ADMIN_PASSWORD="dA-$(random_hex 12)"
 		HD_JWT_SECRET=$(random_hex 32)

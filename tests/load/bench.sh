@@ -75,19 +75,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM # so that cleanup runs
 
-# Sets variable $1 to a free port not handed out before by this run.
-USED_PORTS=" "
-alloc_port() {
-	local p
-	while :; do
-		p=$("$STACK" free-port)
-		case $USED_PORTS in *" $p "*) continue ;; esac
-		USED_PORTS="$USED_PORTS$p "
-		printf -v "$1" '%s' "$p"
-		return 0
-	done
-}
-
 # Field $1 of the JSON object on stdin (python3 stdlib; values are flat strings).
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 # Claim $1 of the JWT $2 (payload only; the signature is the server's business).
@@ -98,19 +85,8 @@ print(json.loads(base64.urlsafe_b64decode(p))[sys.argv[1]])' "$1" "$2"
 
 # Every port of the stack, free and private.
 stack_ports() {
-	local name port
-	for name in HD_PG_PORT HD_REDIS_PORT HD_HTTP_PORT HD_BUS_ADMIN_PORT; do
-		alloc_port port
-		export "$name=$port"
-	done
-	for name in HD_BUS_PUB_URL HD_BUS_SUB_URL $("$LOCAL" daemons); do
-		case $name in bus | gateway) continue ;; HD_*) ;; *) name=HD_${name^^}_URL ;; esac
-		alloc_port port
-		export "$name=tcp://127.0.0.1:$port"
-		[[ $name == HD_BUS_* ]] && continue
-		alloc_port port
-		export "${name%_URL}_ADMIN_PORT=$port"
-	done
+	local name value
+	while IFS='=' read -r name value; do export "$name=$value"; done < <("$LOCAL" port-env)
 }
 
 # The stack, fsync on (no HD_DB_MODE=test). A port taken by someone else
@@ -250,8 +226,7 @@ bench_node() {
 		cp -r "$PEER_DIR/node" "$NODE_DIR"
 		(cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error) >&2
 	fi
-	alloc_port pgport
-	alloc_port port
+	{ read -r pgport && read -r port; } < <("$STACK" free-port 2)
 	PEER_PG_DIR=$WORK/peer-pg
 	export HD_IDS_FILE=$WORK/ids.node.txt
 	local -a penv=(HD_PG_DIR="$PEER_PG_DIR" HD_PG_PORT="$pgport")
