@@ -34,6 +34,7 @@ typedef struct gw_config {
 	long upstream_timeout_ms;
 	long rate_limit; /* per minute, per user or per anonymous address */
 	long login_ip_limit; /* logins per minute per address */
+	long rpc_batch_max; /* calls per NNG message (1: no batching) */
 	char redis_url[512];
 } gw_config;
 
@@ -57,6 +58,9 @@ typedef struct gw_loop {
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
 	hd_redis *redis;
+	/* per service: [0] other operations, [1] idempotent ones (reads), so a
+	 * slow write never holds up a read's reply */
+	hd_rpc_batcher *batcher[GW_SVC__COUNT][2];
 } gw_loop;
 
 /* One request in flight; owned by its loop, freed by gw_reply_send. */
@@ -101,6 +105,9 @@ void gw_admit_start(gw_req *gr);
 /* upstream.c: opens/closes one client per service; forwards gr. */
 hd_err gw_upstream_open(gw *g);
 void gw_upstream_close(gw *g);
+/* The loop's batchers (on the loop's thread). */
+hd_err gw_upstream_loop_open(gw_loop *loop);
+void gw_upstream_loop_close(gw_loop *loop);
 void gw_upstream_forward(gw_req *gr);
 
 /* local.c: answers the gateway's own routes. */

@@ -246,10 +246,15 @@ hd_err gw_loop_init_cb(hd_worker *w, void *arg)
 	if ((err = hd_redis_create(&loop->redis, hd_worker_base(w), loop->gw->cfg.redis_url))
 	    != HD_OK)
 		goto fail;
+	step = "batchers";
+	if ((err = gw_upstream_loop_open(loop)) != HD_OK)
+		goto fail;
 	hd_worker_set_data(w, loop);
 	return HD_OK;
 fail:
 	hd_log_error("loop %d: %s set-up failed: %s", hd_worker_index(w), step, hd_strerror(err));
+	gw_upstream_loop_close(loop);
+	hd_redis_destroy(loop->redis);
 	if (loop->http != NULL)
 		evhttp_free(loop->http);
 	free(loop);
@@ -272,6 +277,7 @@ void gw_loop_fini_cb(hd_worker *w, void *arg)
 		return;
 	/* Pending Redis commands fail (answered 503) while evhttp still lives. */
 	hd_redis_destroy(loop->redis);
+	gw_upstream_loop_close(loop);
 	evhttp_free(loop->http);
 	hd_worker_set_data(w, NULL);
 	free(loop);

@@ -14,6 +14,7 @@
 #include "hd/config.h"
 #include "hd/daemon.h"
 #include "hd/log.h"
+#include "batch.h"
 #include "hd/metrics.h"
 #include "gateway.h"
 
@@ -28,7 +29,8 @@ static hd_err config_load(gw_config *cfg)
 	    || hd_config_int("HD_UPSTREAM_TIMEOUT_MS", 10, 600000, &cfg->upstream_timeout_ms)
 	        != HD_OK
 	    || hd_config_int("HD_RATE_LIMIT_PER_MIN", 1, 100000000, &cfg->rate_limit) != HD_OK
-	    || hd_config_int("HD_LOGIN_IP_LIMIT", 1, 100000000, &cfg->login_ip_limit) != HD_OK)
+	    || hd_config_int("HD_LOGIN_IP_LIMIT", 1, 100000000, &cfg->login_ip_limit) != HD_OK
+	    || hd_config_int("HD_RPC_BATCH_MAX", 1, HD_BATCH_MAX, &cfg->rpc_batch_max) != HD_OK)
 		err = HD_ERR_INVALID;
 	return err;
 }

@@ -44,13 +44,6 @@ static bool op_idempotent(const char *op)
 	return false;
 }
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *const service_settings[] = {
 #define HD_SERVICE(name, setting) setting,
 #include "services.def"
@@ -80,6 +73,27 @@ void gw_upstream_close(gw *g)
 		hd_rpc_client_close(g->upstream[i]);
 		g->upstream[i] = NULL;
 	}
+}
+
+hd_err gw_upstream_loop_open(gw_loop *loop)
+{
+	for (int i = 0; i < GW_SVC__COUNT; i++)
+		for (int kind = 0; kind < 2; kind++) {
+			hd_err err = hd_rpc_batcher_new(&loop->batcher[i][kind],
+			    loop->gw->upstream[i], loop->worker, (int)loop->gw->cfg.rpc_batch_max);
+			if (err != HD_OK)
+				return err;
+		}
+	return HD_OK;
+}
+
+void gw_upstream_loop_close(gw_loop *loop)
+{
+	for (int i = 0; i < GW_SVC__COUNT; i++)
+		for (int kind = 0; kind < 2; kind++) {
+			hd_rpc_batcher_free(loop->batcher[i][kind]);
+			loop->batcher[i][kind] = NULL;
+		}
 }
 
 static void upstream_error(gw_req *gr, const char *kind, int status, const char *what)
@@ -201,7 +215,7 @@ static bool reply_is_draining(const char *raw, size_t len)
 static bool forward_retry(gw_req *gr, bool not_run)
 {
 	hd_rpc_client *c = gr->loop->gw->upstream[gr->match.route->service];
-	int64_t left = gr->up_deadline_ms - monotonic_ms();
+	int64_t left = gr->up_deadline_ms - hd_now_ms();
 	char labels[96];
 
 	bool budget_left = not_run ? gr->up_tries < GW_UPSTREAM_UNRUN_RETRIES
@@ -289,11 +303,14 @@ void gw_upstream_forward(gw_req *gr)
 		gw_reply_problem(gr, 500, "cannot encode the request envelope");
 		goto done;
 	}
-	gr->up_deadline_ms = monotonic_ms() + gr->loop->gw->cfg.upstream_timeout_ms;
+	gr->up_deadline_ms = hd_now_ms() + gr->loop->gw->cfg.upstream_timeout_ms;
 	gr->up_msg = msg;
 	gr->up_msg_len = len;
 	msg = NULL; /* gr's until the final answer (forward_done) */
-	hd_err err = hd_rpc_client_call(c, gr->up_msg, gr->up_msg_len,
+	/* gathered with the loop's other calls to the service (one NNG trip) */
+	hd_rpc_batcher *b
+	    = gr->loop->batcher[gr->match.route->service][op_idempotent(gr->match.route->op)];
+	hd_err err = hd_rpc_batcher_call(b, gr->up_msg, gr->up_msg_len,
 	    (int)gr->loop->gw->cfg.upstream_timeout_ms, forward_reply_cb, gr);
 	if (err != HD_OK) {
 		free(gr->up_msg);

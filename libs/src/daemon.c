@@ -418,19 +418,12 @@ static int daemon_migrate(const hd_daemon_spec *spec)
 
 /* ---- --healthcheck ---- */
 
-static int64_t daemon_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for events on fd until deadline; true when they came. */
 static bool daemon_poll(int fd, short events, int64_t deadline)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 	for (;;) {
-		int64_t left = deadline - daemon_now_ms();
+		int64_t left = deadline - hd_now_ms();
 		if (left <= 0)
 			return false;
 		int n = poll(&p, 1, (int)left);
@@ -485,7 +478,7 @@ int hd_daemon_healthcheck(long port)
 		fprintf(stderr, "healthcheck: no valid port\n");
 		return 1;
 	}
-	int64_t deadline = daemon_now_ms() + DAEMON_HEALTHCHECK_MS;
+	int64_t deadline = hd_now_ms() + DAEMON_HEALTHCHECK_MS;
 	int status = 0;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)

@@ -1,31 +1,18 @@
-/* Request/reply over NNG between the gateway and the daemons.
+/* Request/reply over NNG between the gateway and the daemons: the server
+ * half (the client is rpc_client.c, batching on the client rpc_batch.c).
  *
  * Server (REP): nctx × (nng_ctx + nng_aio + state), as in NNG's demo/async.
  * A receive callback decodes the envelope and posts an hd_rpc_request to a
  * worker loop; the worker answers with hd_rpc_request_reply, which sends on
  * the same context, and the send completion re-arms the receive. A context is
  * busy until its reply is sent, so nctx bounds the requests in flight.
- * Malformed envelopes are answered at once with a 400 problem. Stopping
- * refuses new requests (503), drains, then tears NNG down; a request whose
- * worker answers after that only frees itself, and the last one frees the
- * server (so a slow handler never touches freed memory).
- *
- * Client (REQ): one socket, one non-blocking dialer per address (per resolved
- * IP when the address names a host, re-resolved every HD_RPC_RESOLVE_MS for
- * Kubernetes headless services), resend disabled. Each call borrows a pooled
- * nng_ctx + nng_aio; pipe notifications keep a count of connected peers so a
- * call without any peer fails at once, and losing the last peer fails every
- * call in flight with HD_ERR_UNAVAILABLE instead of letting it hang.
- * Losing one replica: with resend disabled, NNG 1.5.2's REQ protocol keeps
- * each context on the list of the pipe its request went out on, and closing
- * that pipe fails those contexts (only those) with NNG_ECONNRESET, also when
- * the receive is posted after the close; that maps to HD_ERR_UNAVAILABLE, so
- * the gateway can retry idempotent calls on a replica still connected
- * (tests/unit/test_rpc.c: test_replica_loss_fails_only_its_calls). */
+ * Malformed envelopes are answered at once with a 400 problem. A batch
+ * (proto/README.md, Batches) runs on one worker and is answered in one
+ * message. Stopping refuses new requests (503), drains, then tears NNG
+ * down; a request whose worker answers after that only frees itself, and the
+ * last one frees the server (so a slow handler never touches freed memory). */
 #include "hd/rpc.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,23 +21,14 @@
 #include <time.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
-#include <nng/protocol/reqrep0/req.h>
 
 #include "hd/config.h"
 #include "hd/log.h"
 #include "hd/metrics.h"
 #include "hd/problem.h"
+#include "batch.h"
 
 #define RPC_HEADROOM (64 * 1024)
-#define RPC_MAX_TARGETS 16
-#define RPC_URL_MAX 300
-
-static int64_t rpc_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Largest message accepted: the body limit plus room for the envelope header. */
 static size_t rpc_max_msg(void)
@@ -86,14 +64,33 @@ struct hd_rpc_server {
 	bool torn_down; /* NNG objects are gone; the last reply frees */
 };
 
+/* A batch received on one context (proto/README.md, Batches): its requests run on
+ * one worker, their replies are kept in their slots until the last one, then
+ * go back in one message. Only that worker touches it after the post. */
+typedef struct rpc_batch {
+	rpc_ctx *rc;
+	nng_msg *msg; /* owns the bytes the requests' bodies point into */
+	hd_worker *worker; /* runs every request of the batch */
+	size_t n;
+	size_t left; /* replies to come, plus one while the requests start */
+	int counted; /* requests counted in srv->inflight */
+	hd_rpc_request *req[HD_BATCH_MAX]; /* NULL: answered already (slot set) */
+	char *slot[HD_BATCH_MAX]; /* encoded replies */
+	size_t slot_len[HD_BATCH_MAX];
+} rpc_batch;
+
 struct hd_rpc_request {
 	rpc_ctx *rc;
-	nng_msg *msg; /* owns the bytes env.body points into */
+	nng_msg *msg; /* owns the bytes env.body points into; NULL in a batch */
+	rpc_batch *batch; /* the batch it came in, or NULL */
+	size_t slot; /* its place in the batch */
 	hd_worker *worker;
 	int64_t t0_ms;
 	const char *op_label;
 	hd_envelope env;
 };
+
+static void rpc_server_free(hd_rpc_server *srv);
 
 static void rpc_ctx_arm(rpc_ctx *rc)
 {
@@ -101,47 +98,75 @@ static void rpc_ctx_arm(rpc_ctx *rc)
 	nng_ctx_recv(rc->ctx, rc->aio);
 }
 
-/* Sends r on rc (rc must be idle); on failure re-arms the receive. */
-static void rpc_ctx_send_reply(rpc_ctx *rc, const hd_reply *r)
+/* Sends len bytes (copied) on rc (rc must be idle); on failure re-arms the receive. */
+static void rpc_ctx_send_bytes(rpc_ctx *rc, const char *buf, size_t len)
 {
-	char *buf = NULL;
-	size_t len = 0;
 	nng_msg *msg = NULL;
-	hd_err err = hd_reply_encode(r, &buf, &len);
-	if (err != HD_OK) {
-		hd_log_error("rpc: cannot encode reply: %s", hd_strerror(err));
-		goto fail;
+	if (buf == NULL || nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, buf, len) != 0) {
+		hd_log_error("rpc: cannot build the reply message");
+		if (msg != NULL)
+			nng_msg_free(msg);
+		rpc_ctx_arm(rc);
+		return;
 	}
-	if (nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, buf, len) != 0) {
-		hd_log_error("rpc: cannot allocate reply message");
-		goto fail;
-	}
-	free(buf);
 	nng_aio_set_msg(rc->aio, msg);
 	rc->state = RPC_CTX_SEND;
 	nng_ctx_send(rc->ctx, rc->aio);
-	return;
-fail:
-	if (msg != NULL)
-		nng_msg_free(msg);
-	free(buf);
-	rpc_ctx_arm(rc);
 }
 
-/* Answers directly from the NNG thread (bad envelope, shutting down). A
+/* Encodes r into a malloc'ed buffer; NULL (logged) when it cannot. */
+static char *rpc_reply_bytes(const hd_reply *r, size_t *len)
+{
+	char *buf = NULL;
+	hd_err err = hd_reply_encode(r, &buf, len);
+	if (err != HD_OK) {
+		hd_log_error("rpc: cannot encode reply: %s", hd_strerror(err));
+		*len = 0;
+		return NULL;
+	}
+	return buf;
+}
+
+/* A problem reply made by this layer (bad envelope, shutting down). A
  * refusal while draining carries HD_REPLY_DRAINING_HEADER, so the caller knows
  * the request was not run and may send it to another replica. */
-static void rpc_ctx_reply_problem(rpc_ctx *rc, int status, const char *detail)
+static char *rpc_problem_bytes(hd_rpc_server *srv, int status, const char *detail, size_t *len)
 {
 	hd_reply r = { .version = HD_ENVELOPE_VERSION, .status = status };
-	if (atomic_load(&rc->srv->stopping))
+	if (atomic_load(&srv->stopping))
 		hd_reply_add_header(&r, HD_REPLY_DRAINING_HEADER, "1");
-	size_t len = 0;
-	char *body = hd_problem_json(status, detail, NULL, NULL, &len);
+	size_t body_len = 0;
+	char *body = hd_problem_json(status, detail, NULL, NULL, &body_len);
 	r.body = body;
-	r.body_len = body != NULL ? len : 0;
-	rpc_ctx_send_reply(rc, &r);
+	r.body_len = body != NULL ? body_len : 0;
+	char *buf = rpc_reply_bytes(&r, len);
 	free(body);
+	return buf;
+}
+
+/* Answers directly from the NNG thread. */
+static void rpc_ctx_reply_problem(rpc_ctx *rc, int status, const char *detail)
+{
+	size_t len = 0;
+	char *buf = rpc_problem_bytes(rc->srv, status, detail, &len);
+	rpc_ctx_send_bytes(rc, buf, len);
+	free(buf);
+}
+
+/* Sends buf on rc unless NNG is being torn down and releases `counted`
+ * in-flight requests; after a stop, the last release frees the server, so
+ * the caller must not touch srv afterwards. */
+static void rpc_server_answer(
+    hd_rpc_server *srv, rpc_ctx *rc, const char *buf, size_t len, int counted)
+{
+	pthread_mutex_lock(&srv->mu);
+	if (!srv->closed)
+		rpc_ctx_send_bytes(rc, buf, len);
+	int left = atomic_fetch_sub(&srv->inflight, counted) - counted;
+	bool last = srv->torn_down && left == 0;
+	pthread_mutex_unlock(&srv->mu);
+	if (last)
+		rpc_server_free(srv);
 }
 
 static void rpc_request_run(void *arg)
@@ -151,45 +176,166 @@ static void rpc_request_run(void *arg)
 	srv->handler(req, srv->arg);
 }
 
+/* Counts n requests in flight unless stopping; false when stopping. Under
+ * the lock, so a stop either sees them in flight or they are refused. */
+static bool rpc_server_enter(hd_rpc_server *srv, int n)
+{
+	pthread_mutex_lock(&srv->mu);
+	bool stopping = atomic_load(&srv->stopping);
+	if (!stopping)
+		atomic_fetch_add(&srv->inflight, n);
+	pthread_mutex_unlock(&srv->mu);
+	return !stopping;
+}
+
+/* A request for env (decoded in place); NULL when the envelope is malformed. */
+static hd_rpc_request *rpc_request_new(rpc_ctx *rc, const char *buf, size_t len, hd_worker *w)
+{
+	hd_rpc_request *req = calloc(1, sizeof *req);
+	if (req == NULL)
+		return NULL;
+	if (hd_envelope_decode(buf, len, &req->env) != HD_OK) {
+		free(req);
+		return NULL;
+	}
+	req->rc = rc;
+	req->t0_ms = hd_now_ms();
+	req->op_label = "unknown";
+	req->worker = w;
+	return req;
+}
+
+static void rpc_ctx_dispatch_batch(rpc_ctx *rc, nng_msg *msg);
+
 /* Turns a received message into a request on a worker (or a direct reply). */
 static void rpc_ctx_dispatch(rpc_ctx *rc, nng_msg *msg)
 {
 	hd_rpc_server *srv = rc->srv;
-	hd_rpc_request *req = calloc(1, sizeof *req);
-	if (req == NULL) {
-		nng_msg_free(msg);
-		rpc_ctx_reply_problem(rc, 503, "out of memory");
+	if (hd_batch_is(nng_msg_body(msg), nng_msg_len(msg))) {
+		rpc_ctx_dispatch_batch(rc, msg);
 		return;
 	}
-	if (hd_envelope_decode(nng_msg_body(msg), nng_msg_len(msg), &req->env) != HD_OK) {
-		free(req);
+	hd_rpc_request *req = rpc_request_new(
+	    rc, nng_msg_body(msg), nng_msg_len(msg), hd_worker_pool_next(srv->workers));
+	if (req == NULL) {
 		nng_msg_free(msg);
 		rpc_ctx_reply_problem(rc, 400, "malformed request envelope");
 		return;
 	}
-	/* counted under the lock, so a stop either sees it in flight or refuses it */
-	pthread_mutex_lock(&srv->mu);
-	bool stopping = atomic_load(&srv->stopping);
-	if (!stopping)
-		atomic_fetch_add(&srv->inflight, 1);
-	pthread_mutex_unlock(&srv->mu);
-	if (stopping) {
+	if (!rpc_server_enter(srv, 1)) {
 		free(req);
 		nng_msg_free(msg);
 		rpc_ctx_reply_problem(rc, 503, "the service is shutting down");
 		return;
 	}
-	req->rc = rc;
 	req->msg = msg;
-	req->t0_ms = rpc_now_ms();
-	req->op_label = "unknown";
-	req->worker = hd_worker_pool_next(srv->workers);
 	if (hd_worker_post(req->worker, rpc_request_run, req) != HD_OK) {
 		atomic_fetch_sub(&srv->inflight, 1);
 		nng_msg_free(msg);
 		free(req);
 		rpc_ctx_reply_problem(rc, 503, "no worker available");
 	}
+}
+
+/* Drops one pending reply; the last sends the batch and frees it. */
+static void rpc_batch_release(rpc_batch *b)
+{
+	if (--b->left > 0)
+		return;
+	hd_batch_part parts[HD_BATCH_MAX];
+	for (size_t i = 0; i < b->n; i++)
+		parts[i] = (hd_batch_part) { b->slot[i], b->slot[i] != NULL ? b->slot_len[i] : 0 };
+	char *buf = NULL;
+	size_t len = 0;
+	if (hd_batch_encode(parts, b->n, &buf, &len) != HD_OK)
+		hd_log_error("rpc: cannot encode a batch reply");
+	rpc_server_answer(b->rc->srv, b->rc, buf, len, b->counted);
+	free(buf);
+	for (size_t i = 0; i < b->n; i++)
+		free(b->slot[i]);
+	nng_msg_free(b->msg);
+	free(b);
+}
+
+/* Answers slot i with a problem made here. */
+static void rpc_batch_refuse(rpc_batch *b, size_t i, int status, const char *detail)
+{
+	b->slot[i] = rpc_problem_bytes(b->rc->srv, status, detail, &b->slot_len[i]);
+}
+
+static void rpc_batch_run(void *arg)
+{
+	rpc_batch *b = arg;
+	hd_rpc_server *srv = b->rc->srv;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->req[i] != NULL)
+			srv->handler(b->req[i], srv->arg); /* may answer (and free) at once */
+	rpc_batch_release(b);
+}
+
+/* Decodes every request of the batch; those that cannot run are answered in
+ * their slot. Returns how many will run. */
+static size_t rpc_batch_prepare(rpc_batch *b, const hd_batch_part *parts, bool accepted)
+{
+	size_t runnable = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		if (!accepted) {
+			rpc_batch_refuse(b, i, 503, "the service is shutting down");
+			continue;
+		}
+		hd_rpc_request *req
+		    = rpc_request_new(b->rc, parts[i].data, parts[i].len, b->worker);
+		if (req == NULL) {
+			rpc_batch_refuse(b, i, 400, "malformed request envelope");
+			continue;
+		}
+		req->batch = b;
+		req->slot = i;
+		b->req[i] = req;
+		runnable++;
+	}
+	return runnable;
+}
+
+/* A batch: every request goes to one worker in one post (one hand-off). */
+static void rpc_ctx_dispatch_batch(rpc_ctx *rc, nng_msg *msg)
+{
+	hd_rpc_server *srv = rc->srv;
+	hd_batch_part parts[HD_BATCH_MAX];
+	size_t n = 0;
+	rpc_batch *b = NULL;
+	if (hd_batch_decode(nng_msg_body(msg), nng_msg_len(msg), parts, HD_BATCH_MAX, &n) != HD_OK
+	    || (b = calloc(1, sizeof *b)) == NULL) {
+		nng_msg_free(msg);
+		rpc_ctx_reply_problem(rc, 400, "malformed request batch");
+		return;
+	}
+	hd_metrics_add("hd_rpc_batches_total", NULL, 1);
+	hd_metrics_add("hd_rpc_batched_requests_total", NULL, (double)n);
+	b->rc = rc;
+	b->msg = msg;
+	b->n = n;
+	b->left = 1;
+	b->worker = hd_worker_pool_next(srv->workers);
+	bool accepted = rpc_server_enter(srv, (int)n);
+	b->counted = accepted ? (int)n : 0;
+	size_t runnable = rpc_batch_prepare(b, parts, accepted);
+	if (runnable == 0) {
+		rpc_batch_release(b);
+		return;
+	}
+	b->left += runnable;
+	if (hd_worker_post(b->worker, rpc_batch_run, b) == HD_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (b->req[i] == NULL)
+			continue;
+		free(b->req[i]);
+		b->req[i] = NULL;
+		rpc_batch_refuse(b, i, 503, "no worker available");
+	}
+	b->left = 1;
+	rpc_batch_release(b);
 }
 
 static void rpc_ctx_cb(void *arg)
@@ -288,6 +434,10 @@ hd_err hd_rpc_server_start(hd_rpc_server **out, const char *url, int nctx, hd_wo
 	    "hd_rpc_requests_total", "counter", "RPC requests answered, by operation and status");
 	hd_metrics_describe(
 	    "hd_rpc_request_duration_seconds", "histogram", "RPC request latency in the daemon");
+	hd_metrics_describe("hd_rpc_batches_total", "counter",
+	    "NNG messages that carried a batch of requests (proto/README.md, Batches)");
+	hd_metrics_describe(
+	    "hd_rpc_batched_requests_total", "counter", "Requests that arrived in a batch");
 	for (int i = 0; i < nctx; i++)
 		rpc_ctx_arm(&srv->ctxs[i]);
 	*out = srv;
@@ -376,8 +526,8 @@ void hd_rpc_server_stop(hd_rpc_server *srv, int drain_ms)
 	pthread_mutex_lock(&srv->mu);
 	atomic_store(&srv->stopping, true);
 	pthread_mutex_unlock(&srv->mu);
-	int64_t until = rpc_now_ms() + (drain_ms > 0 ? drain_ms : 0);
-	while (atomic_load(&srv->inflight) > 0 && rpc_now_ms() < until)
+	int64_t until = hd_now_ms() + (drain_ms > 0 ? drain_ms : 0);
+	while (atomic_load(&srv->inflight) > 0 && hd_now_ms() < until)
 		nanosleep(&(struct timespec) { .tv_nsec = 2000000 }, NULL);
 	pthread_mutex_lock(&srv->mu);
 	srv->closed = true;
@@ -425,7 +575,7 @@ void hd_rpc_request_set_op_label(hd_rpc_request *req, const char *label)
 static void rpc_request_observe(const hd_rpc_request *req, int status)
 {
 	char labels[128];
-	double secs = (double)(rpc_now_ms() - req->t0_ms) / 1000.0;
+	double secs = (double)(hd_now_ms() - req->t0_ms) / 1000.0;
 	snprintf(labels, sizeof labels, "op=\"%s\",status=\"%d\"", req->op_label, status);
 	hd_metrics_add("hd_rpc_requests_total", labels, 1);
 	snprintf(labels, sizeof labels, "op=\"%s\"", req->op_label);
@@ -434,489 +584,24 @@ static void rpc_request_observe(const hd_rpc_request *req, int status)
 
 void hd_rpc_request_reply(hd_rpc_request *req, const hd_reply *reply)
 {
-	hd_rpc_server *srv = req->rc->srv;
 	rpc_request_observe(req, reply->status);
-	pthread_mutex_lock(&srv->mu);
-	if (!srv->closed)
-		rpc_ctx_send_reply(req->rc, reply);
-	int left = atomic_fetch_sub(&srv->inflight, 1) - 1;
-	bool last = srv->torn_down && left == 0;
-	pthread_mutex_unlock(&srv->mu);
-	nng_msg_free(req->msg);
-	free(req);
-	if (last)
-		rpc_server_free(srv);
-}
-
-/* ================================ client ================================ */
-
-typedef enum rpc_call_state { RPC_CALL_SEND, RPC_CALL_RECV } rpc_call_state;
-
-/* One pooled request slot: a REQ context and its aio. */
-typedef struct rpc_call {
-	hd_rpc_client *c;
-	nng_ctx ctx;
-	nng_aio *aio;
-	rpc_call_state state;
-	bool busy;
-	int64_t deadline_ms;
-	hd_rpc_reply_cb cb;
-	void *arg;
-	struct rpc_call *next_free;
-	struct rpc_call *next_all;
-} rpc_call;
-
-/* A dialer to one concrete address. */
-typedef struct rpc_dialer {
-	char url[RPC_URL_MAX];
-	nng_dialer d;
-	bool seen;
-	struct rpc_dialer *next;
-} rpc_dialer;
-
-/* One configured address; named hosts are re-resolved into many dialers. */
-typedef struct rpc_target {
-	char url[RPC_URL_MAX];
-	char host[256];
-	char port[16];
-	bool named;
-	rpc_dialer *dialers;
-} rpc_target;
-
-struct hd_rpc_client {
-	nng_socket sock;
-	atomic_int npipes;
-	pthread_mutex_t mu; /* guards the call pool and closing */
-	pthread_cond_t cv;
-	bool closing;
-	rpc_call *free_calls;
-	rpc_call *all_calls;
-	rpc_target targets[RPC_MAX_TARGETS];
-	int ntargets;
-	bool resolver_running;
-	pthread_t resolver;
-	long resolve_ms;
-};
-
-static hd_err rpc_err_from_nng(int rv)
-{
-	switch (rv) {
-	case 0:
-		return HD_OK;
-	case NNG_ETIMEDOUT:
-		return HD_ERR_TIMEOUT;
-	case NNG_ECLOSED:
-	case NNG_ECANCELED:
-		return HD_ERR_CLOSED;
-	case NNG_ENOMEM:
-		return HD_ERR_NOMEM;
-	case NNG_EMSGSIZE:
-		return HD_ERR_TOO_LARGE;
-	default:
-		return HD_ERR_UNAVAILABLE; /* connection reset, refused, aborted... */
-	}
-}
-
-static void rpc_call_put(rpc_call *call)
-{
-	hd_rpc_client *c = call->c;
-	pthread_mutex_lock(&c->mu);
-	call->busy = false;
-	call->cb = NULL;
-	call->next_free = c->free_calls;
-	c->free_calls = call;
-	pthread_mutex_unlock(&c->mu);
-}
-
-/* Reports the outcome, then returns the slot to the pool. */
-static void rpc_call_finish(rpc_call *call, hd_err err, char *raw, size_t len)
-{
-	hd_rpc_reply_cb cb = call->cb;
-	void *arg = call->arg;
-	cb(err, raw, len, arg);
-	rpc_call_put(call);
-}
-
-static void rpc_call_cb(void *arg)
-{
-	rpc_call *call = arg;
-	int rv = nng_aio_result(call->aio);
-	if (call->state == RPC_CALL_SEND) {
-		if (rv != 0) {
-			nng_msg_free(nng_aio_get_msg(call->aio));
-			rpc_call_finish(call, rpc_err_from_nng(rv), NULL, 0);
-			return;
-		}
-		int64_t left = call->deadline_ms - rpc_now_ms();
-		call->state = RPC_CALL_RECV;
-		nng_aio_set_timeout(call->aio, (nng_duration)(left > 0 ? left : 1));
-		nng_ctx_recv(call->ctx, call->aio);
+	rpc_batch *b = req->batch;
+	if (b != NULL) {
+		b->slot[req->slot] = rpc_reply_bytes(reply, &b->slot_len[req->slot]);
+		free(req);
+		rpc_batch_release(b);
 		return;
 	}
-	if (rv != 0) {
-		rpc_call_finish(call, rpc_err_from_nng(rv), NULL, 0);
-		return;
-	}
-	nng_msg *msg = nng_aio_get_msg(call->aio);
-	nng_aio_set_msg(call->aio, NULL);
-	size_t len = nng_msg_len(msg);
-	char *raw = malloc(len + 1);
-	if (raw == NULL) {
-		nng_msg_free(msg);
-		rpc_call_finish(call, HD_ERR_NOMEM, NULL, 0);
-		return;
-	}
-	memcpy(raw, nng_msg_body(msg), len);
-	raw[len] = '\0';
+	size_t len = 0;
+	char *buf = rpc_reply_bytes(reply, &len);
+	nng_msg *msg = req->msg;
+	rpc_server_answer(req->rc->srv, req->rc, buf, len, 1);
+	free(buf);
 	nng_msg_free(msg);
-	rpc_call_finish(call, HD_OK, raw, len);
+	free(req);
 }
 
-/* Takes a free slot or creates one; NULL on allocation failure or closing. */
-static rpc_call *rpc_call_get(hd_rpc_client *c)
+size_t hd_rpc_max_message(void)
 {
-	pthread_mutex_lock(&c->mu);
-	rpc_call *call = c->closing ? NULL : c->free_calls;
-	if (call != NULL) {
-		c->free_calls = call->next_free;
-		call->busy = true;
-	}
-	bool closing = c->closing;
-	pthread_mutex_unlock(&c->mu);
-	if (call != NULL || closing)
-		return call;
-	call = calloc(1, sizeof *call);
-	if (call == NULL)
-		return NULL;
-	call->c = c;
-	if (nng_aio_alloc(&call->aio, rpc_call_cb, call) != 0)
-		goto fail;
-	if (nng_ctx_open(&call->ctx, c->sock) != 0)
-		goto fail_aio;
-	pthread_mutex_lock(&c->mu);
-	call->busy = true;
-	call->next_all = c->all_calls;
-	c->all_calls = call;
-	pthread_mutex_unlock(&c->mu);
-	return call;
-fail_aio:
-	nng_aio_free(call->aio);
-fail:
-	free(call);
-	return NULL;
-}
-
-hd_err hd_rpc_client_call(
-    hd_rpc_client *c, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg)
-{
-	if (c == NULL || (msg == NULL && len > 0) || timeout_ms <= 0 || cb == NULL)
-		return HD_ERR_INVALID;
-	if (atomic_load(&c->npipes) <= 0)
-		return HD_ERR_UNAVAILABLE;
-	nng_msg *m = NULL;
-	if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, msg, len) != 0) {
-		if (m != NULL)
-			nng_msg_free(m);
-		return HD_ERR_NOMEM;
-	}
-	rpc_call *call = rpc_call_get(c);
-	if (call == NULL) {
-		nng_msg_free(m);
-		return HD_ERR_NOMEM;
-	}
-	call->cb = cb;
-	call->arg = arg;
-	call->state = RPC_CALL_SEND;
-	call->deadline_ms = rpc_now_ms() + timeout_ms;
-	nng_aio_set_msg(call->aio, m);
-	nng_aio_set_timeout(call->aio, timeout_ms);
-	nng_ctx_send(call->ctx, call->aio);
-	return HD_OK;
-}
-
-void hd_rpc_free(char *raw)
-{
-	free(raw);
-}
-
-bool hd_rpc_client_connected(const hd_rpc_client *c)
-{
-	return c != NULL && atomic_load(&((hd_rpc_client *)c)->npipes) > 0;
-}
-
-/* Fails every call in flight: the last peer is gone and, with resend off,
- * its requests would otherwise wait for their deadline. */
-static void rpc_client_abort_all(hd_rpc_client *c)
-{
-	pthread_mutex_lock(&c->mu);
-	for (rpc_call *call = c->all_calls; call != NULL; call = call->next_all)
-		if (call->busy)
-			nng_aio_abort(call->aio, NNG_ECONNRESET);
-	pthread_mutex_unlock(&c->mu);
-}
-
-static void rpc_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	hd_rpc_client *c = arg;
-	(void)p;
-	if (ev == NNG_PIPE_EV_ADD_POST) {
-		atomic_fetch_add(&c->npipes, 1);
-	} else if (ev == NNG_PIPE_EV_REM_POST) {
-		if (atomic_fetch_sub(&c->npipes, 1) == 1)
-			rpc_client_abort_all(c);
-	}
-}
-
-/* ---- addresses and name resolution ---- */
-
-/* Splits "tcp://host:port" into t; named is true for a DNS name. */
-static void rpc_target_parse(rpc_target *t)
-{
-	const char *rest = NULL;
-	t->named = false;
-	if (strncmp(t->url, "tcp://", 6) == 0)
-		rest = t->url + 6;
-	if (rest == NULL || *rest == '[')
-		return; /* other transports and IPv6 literals are dialed as given */
-	const char *colon = strrchr(rest, ':');
-	size_t hl = colon != NULL ? (size_t)(colon - rest) : 0;
-	if (colon == NULL || hl == 0 || hl >= sizeof t->host || strlen(colon + 1) >= sizeof t->port)
-		return;
-	memcpy(t->host, rest, hl);
-	t->host[hl] = '\0';
-	snprintf(t->port, sizeof t->port, "%s", colon + 1);
-	struct in_addr a4;
-	t->named = inet_pton(AF_INET, t->host, &a4) != 1 && strcmp(t->host, "*") != 0;
-}
-
-static hd_err rpc_dialer_add(hd_rpc_client *c, rpc_dialer **list, const char *url)
-{
-	rpc_dialer *d = calloc(1, sizeof *d);
-	if (d == NULL)
-		return HD_ERR_NOMEM;
-	snprintf(d->url, sizeof d->url, "%s", url);
-	int rv = nng_dial(c->sock, url, &d->d, NNG_FLAG_NONBLOCK);
-	if (rv != 0) {
-		hd_log_error("rpc: cannot dial %s: %s", url, nng_strerror(rv));
-		free(d);
-		return HD_ERR_INVALID;
-	}
-	d->seen = true;
-	d->next = *list;
-	*list = d;
-	return HD_OK;
-}
-
-/* Formats one resolved address as a tcp URL. */
-static void rpc_addr_url(const struct addrinfo *ai, const char *port, char *url, size_t cap)
-{
-	char ip[INET6_ADDRSTRLEN] = "";
-	if (ai->ai_family == AF_INET) {
-		inet_ntop(
-		    AF_INET, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr, ip, sizeof ip);
-		snprintf(url, cap, "tcp://%s:%s", ip, port);
-	} else {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, ip,
-		    sizeof ip);
-		snprintf(url, cap, "tcp://[%s]:%s", ip, port);
-	}
-}
-
-/* Resolves t->host and makes its dialers match the addresses found. */
-static void rpc_target_refresh(hd_rpc_client *c, rpc_target *t)
-{
-	struct addrinfo hints
-	    = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
-	int rc = getaddrinfo(t->host, t->port, &hints, &res);
-	if (rc != 0) {
-		hd_log_warn("rpc: cannot resolve %s: %s", t->host, gai_strerror(rc));
-		return; /* keep the dialers we have */
-	}
-	for (rpc_dialer *d = t->dialers; d != NULL; d = d->next)
-		d->seen = false;
-	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-		char url[RPC_URL_MAX];
-		rpc_addr_url(ai, t->port, url, sizeof url);
-		rpc_dialer *d = t->dialers;
-		while (d != NULL && strcmp(d->url, url) != 0)
-			d = d->next;
-		if (d != NULL)
-			d->seen = true;
-		else if (rpc_dialer_add(c, &t->dialers, url) == HD_OK)
-			hd_log_info("rpc: %s resolved to new address %s", t->url, url);
-	}
-	freeaddrinfo(res);
-	for (rpc_dialer **pp = &t->dialers; *pp != NULL;) {
-		rpc_dialer *d = *pp;
-		if (d->seen) {
-			pp = &d->next;
-			continue;
-		}
-		hd_log_info("rpc: %s no longer resolves to %s", t->url, d->url);
-		nng_dialer_close(d->d);
-		*pp = d->next;
-		free(d);
-	}
-}
-
-static void *rpc_resolver_main(void *arg)
-{
-	hd_rpc_client *c = arg;
-	pthread_mutex_lock(&c->mu);
-	while (!c->closing) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += c->resolve_ms / 1000;
-		ts.tv_nsec += (c->resolve_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
-		if (c->closing)
-			break;
-		pthread_mutex_unlock(&c->mu);
-		for (int i = 0; i < c->ntargets; i++)
-			if (c->targets[i].named)
-				rpc_target_refresh(c, &c->targets[i]);
-		pthread_mutex_lock(&c->mu);
-	}
-	pthread_mutex_unlock(&c->mu);
-	return NULL;
-}
-
-/* Parses the comma-separated list and dials every address. */
-static hd_err rpc_client_dial_all(hd_rpc_client *c, const char *urls)
-{
-	const char *p = urls;
-	while (*p != '\0') {
-		size_t n = strcspn(p, ",");
-		while (n > 0 && (*p == ' ' || *p == '\t'))
-			p++, n--;
-		size_t m = n;
-		while (m > 0 && (p[m - 1] == ' ' || p[m - 1] == '\t'))
-			m--;
-		if (m > 0) {
-			if (c->ntargets == RPC_MAX_TARGETS || m >= RPC_URL_MAX)
-				return HD_ERR_INVALID;
-			rpc_target *t = &c->targets[c->ntargets++];
-			memcpy(t->url, p, m);
-			t->url[m] = '\0';
-			rpc_target_parse(t);
-			if (t->named)
-				rpc_target_refresh(c, t);
-			else if (rpc_dialer_add(c, &t->dialers, t->url) != HD_OK)
-				return HD_ERR_INVALID;
-		}
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-	return c->ntargets > 0 ? HD_OK : HD_ERR_INVALID;
-}
-
-static hd_err rpc_client_socket(hd_rpc_client *c)
-{
-	int rv;
-	if ((rv = nng_req0_open(&c->sock)) != 0)
-		return HD_ERR_IO;
-	if ((rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0
-	    || (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, rpc_max_msg())) != 0
-	    || (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50)) != 0
-	    || (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000)) != 0
-	    || (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, rpc_pipe_cb, c)) != 0
-	    || (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, rpc_pipe_cb, c)) != 0) {
-		hd_log_error("rpc: client socket setup failed: %s", nng_strerror(rv));
-		nng_close(c->sock);
-		return HD_ERR_IO;
-	}
-	return HD_OK;
-}
-
-static bool rpc_client_has_names(const hd_rpc_client *c)
-{
-	for (int i = 0; i < c->ntargets; i++)
-		if (c->targets[i].named)
-			return true;
-	return false;
-}
-
-hd_err hd_rpc_client_open(hd_rpc_client **out, const char *urls)
-{
-	if (urls == NULL || *urls == '\0')
-		return HD_ERR_INVALID;
-	hd_rpc_client *c = calloc(1, sizeof *c);
-	if (c == NULL)
-		return HD_ERR_NOMEM;
-	atomic_init(&c->npipes, 0);
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (hd_config_int("HD_RPC_RESOLVE_MS", 100, 3600000, &c->resolve_ms) != HD_OK)
-		c->resolve_ms = 5000;
-	hd_err err = rpc_client_socket(c);
-	if (err != HD_OK)
-		goto fail;
-	err = rpc_client_dial_all(c, urls);
-	if (err != HD_OK)
-		goto fail_dial;
-	if (rpc_client_has_names(c)) {
-		if (pthread_create(&c->resolver, NULL, rpc_resolver_main, c) != 0) {
-			err = HD_ERR_NOMEM;
-			goto fail_dial;
-		}
-		c->resolver_running = true;
-	}
-	*out = c;
-	return HD_OK;
-fail_dial:
-	hd_rpc_client_close(c);
-	return err;
-fail:
-	pthread_cond_destroy(&c->cv);
-	pthread_mutex_destroy(&c->mu);
-	free(c);
-	return err;
-}
-
-void hd_rpc_client_close(hd_rpc_client *c)
-{
-	if (c == NULL)
-		return;
-	pthread_mutex_lock(&c->mu);
-	c->closing = true;
-	pthread_cond_broadcast(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	if (c->resolver_running)
-		pthread_join(c->resolver, NULL);
-	/* calls in flight complete with HD_ERR_CLOSED: through their callback
-	 * (canceled), or here when nng_aio_stop made a restart fail silently */
-	for (rpc_call *call = c->all_calls; call != NULL; call = call->next_all) {
-		nng_aio_stop(call->aio);
-		if (call->busy) {
-			nng_msg_free(nng_aio_get_msg(call->aio));
-			nng_aio_set_msg(call->aio, NULL);
-			call->busy = false;
-			call->cb(HD_ERR_CLOSED, NULL, 0, call->arg);
-		}
-	}
-	nng_close(c->sock);
-	for (rpc_call *call = c->all_calls, *next; call != NULL; call = next) {
-		next = call->next_all;
-		nng_aio_free(call->aio);
-		free(call);
-	}
-	for (int i = 0; i < c->ntargets; i++) {
-		for (rpc_dialer *d = c->targets[i].dialers, *next; d != NULL; d = next) {
-			next = d->next;
-			free(d);
-		}
-	}
-	pthread_cond_destroy(&c->cv);
-	pthread_mutex_destroy(&c->mu);
-	free(c);
+	return rpc_max_msg();
 }

@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "hd/log.h"
 
@@ -58,6 +59,13 @@ struct hd_worker_pool {
 	int ready; /* threads that finished init */
 	int go; /* 0 waiting, 1 run the loop, -1 exit */
 };
+
+int64_t hd_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static pthread_once_t worker_threads_once = PTHREAD_ONCE_INIT;
 static int worker_threads_rc;
@@ -179,15 +187,34 @@ static void *worker_thread_main(void *arg)
 	return NULL;
 }
 
+/* An event_base whose epoll changes made during one loop iteration go to the
+ * kernel as one epoll_ctl per descriptor when the loop next waits: evhttp
+ * turns reading and writing off and on several times per request, and each
+ * epoll_ctl is a system call (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST; safe as
+ * long as no descriptor is dup()ed while registered, which we never do). */
+static struct event_base *worker_base_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	struct event_base *base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 static hd_err worker_init(hd_worker *w, hd_worker_pool *pool, int index)
 {
 	w->pool = pool;
 	w->index = index;
 	if (pthread_mutex_init(&w->mu, NULL) != 0)
 		return HD_ERR_INTERNAL;
-	w->base = event_base_new();
+	w->base = worker_base_new();
 	if (w->base == NULL)
 		goto fail_base;
+	/* before any event exists, so that new events get the default */
+	if (event_base_priority_init(w->base, HD_WORKER_PRIORITIES) != 0)
+		goto fail_wake;
 	w->wake = event_new(w->base, -1, EV_PERSIST, worker_wake_cb, w);
 	if (w->wake == NULL)
 		goto fail_wake;

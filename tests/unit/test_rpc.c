@@ -2,8 +2,9 @@
  * in one process over ipc:// (private temp folder): round trips, malformed
  * envelopes, 1000 concurrent calls on 16 contexts all matched, deadlines,
  * no server, peer loss, graceful drain, late replies after stop, load
- * spread over two replicas behind one client, and one replica's loss failing
- * only the calls in flight on it. */
+ * spread over two replicas behind one client, one replica's loss failing
+ * only the calls in flight on it, and batching: calls gathered on a loop,
+ * answered each to its caller, refused part by part while draining. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,8 @@
 #include <sys/socket.h>
 #include <event2/event.h>
 
+#include "batch.h"
+#include "hd/metrics.h"
 #include "hd/rpc.h"
 #include "hd/worker.h"
 
@@ -599,6 +602,209 @@ static void test_host_name_is_resolved(void **state)
 	fixture_stop(&f);
 }
 
+/* ---- batching (hd_rpc_batcher on a client loop, batches on the server) ---- */
+
+typedef struct batch_run {
+	hd_rpc_client *cli;
+	hd_worker *loop; /* the client's loop: the batcher lives there */
+	hd_rpc_batcher *batcher;
+	int max_parts;
+	int ncalls; /* echo calls, each checked by many_cb */
+	one_call *calls;
+	bool with_garbage; /* plus one part that is not an envelope */
+	waiter garbage;
+	hd_err issue_err; /* the first failing batcher call, HD_OK otherwise */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool freed;
+} batch_run;
+
+/* On the client loop: every call in one go (one loop iteration). */
+static void batch_issue(void *arg)
+{
+	batch_run *br = arg;
+	hd_err err = hd_rpc_batcher_new(&br->batcher, br->cli, br->loop, br->max_parts);
+	for (int i = 0; err == HD_OK && i < br->ncalls; i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		err = encode_request("test.echo", br->calls[i].body, &buf, &len);
+		if (err == HD_OK)
+			err = hd_rpc_batcher_call(
+			    br->batcher, buf, len, 5000, many_cb, &br->calls[i]);
+		free(buf);
+	}
+	if (err == HD_OK && br->with_garbage)
+		err = hd_rpc_batcher_call(
+		    br->batcher, "garbage!", 8, 5000, waiter_cb, &br->garbage);
+	br->issue_err = err;
+}
+
+static void batch_free(void *arg)
+{
+	batch_run *br = arg;
+	hd_rpc_batcher_free(br->batcher);
+	pthread_mutex_lock(&br->mu);
+	br->freed = true;
+	pthread_cond_signal(&br->cv);
+	pthread_mutex_unlock(&br->mu);
+}
+
+/* Value of the unlabelled counter name in the metrics text (0 if absent). */
+static long metric_value(const char *name)
+{
+	size_t len = 0;
+	char *text = hd_metrics_render(&len);
+	char key[96];
+	long v = 0;
+	snprintf(key, sizeof key, "\n%s ", name);
+	const char *at = text != NULL ? strstr(text, key) : NULL;
+	if (at != NULL)
+		v = strtol(at + strlen(key), NULL, 10);
+	free(text);
+	return v;
+}
+
+/* Runs ncalls echo calls (plus garbage) through a batcher of max_parts on
+ * fixture f; every reply must match its call. */
+static void batch_run_all(fixture *f, int max_parts, int ncalls, bool with_garbage)
+{
+	hd_worker_pool *client_pool = NULL;
+	assert_int_equal(hd_worker_pool_create(&client_pool, 1, NULL, NULL, NULL), HD_OK);
+	many m = { 0 };
+	pthread_mutex_init(&m.mu, NULL);
+	pthread_cond_init(&m.cv, NULL);
+	batch_run br = { .cli = f->cli,
+		.loop = hd_worker_pool_get(client_pool, 0),
+		.max_parts = max_parts,
+		.ncalls = ncalls,
+		.with_garbage = with_garbage };
+	br.calls = calloc((size_t)ncalls, sizeof *br.calls);
+	assert_non_null(br.calls);
+	for (int i = 0; i < ncalls; i++) {
+		br.calls[i].m = &m;
+		snprintf(br.calls[i].body, sizeof br.calls[i].body, "\"b%d\"", i);
+	}
+	waiter_init(&br.garbage);
+	pthread_mutex_init(&br.mu, NULL);
+	pthread_cond_init(&br.cv, NULL);
+	assert_int_equal(hd_worker_post(br.loop, batch_issue, &br), HD_OK);
+	pthread_mutex_lock(&m.mu);
+	while (atomic_load(&m.done) < ncalls)
+		pthread_cond_wait(&m.cv, &m.mu);
+	pthread_mutex_unlock(&m.mu);
+	assert_int_equal(br.issue_err, HD_OK);
+	assert_int_equal(atomic_load(&m.matched), ncalls);
+	if (with_garbage) {
+		waiter_wait(&br.garbage, 1);
+		assert_int_equal(br.garbage.err, HD_OK);
+		hd_reply r;
+		assert_int_equal(hd_reply_decode(br.garbage.raw, br.garbage.len, &r), HD_OK);
+		assert_int_equal(r.status, 400);
+	}
+	assert_int_equal(hd_worker_post(br.loop, batch_free, &br), HD_OK);
+	pthread_mutex_lock(&br.mu);
+	while (!br.freed)
+		pthread_cond_wait(&br.cv, &br.mu);
+	pthread_mutex_unlock(&br.mu);
+	hd_worker_pool_destroy(client_pool);
+	waiter_fini(&br.garbage);
+	pthread_cond_destroy(&br.cv);
+	pthread_mutex_destroy(&br.mu);
+	pthread_cond_destroy(&m.cv);
+	pthread_mutex_destroy(&m.mu);
+	free(br.calls);
+}
+
+/* 20 calls and a malformed one made in one loop iteration, at most 8 per
+ * message: three batches (8 + 8 + 5), every reply matched to its caller,
+ * the malformed part answered 400 without failing the others. */
+static void test_batcher_gathers_calls(void **state)
+{
+	(void)state;
+	fixture f;
+	fixture_start(&f, "batch", 4);
+	hd_metrics_reset();
+	batch_run_all(&f, 8, 20, true);
+	assert_int_equal(metric_value("hd_rpc_batches_total"), 3);
+	assert_int_equal(metric_value("hd_rpc_batched_requests_total"), 21);
+	assert_int_equal(atomic_load(&f.st.handled), 20);
+	fixture_stop(&f);
+}
+
+/* A lone call goes out as a plain envelope, and max_parts 1 never batches. */
+static void test_batcher_lone_call_is_plain(void **state)
+{
+	(void)state;
+	fixture f;
+	fixture_start(&f, "lone", 4);
+	hd_metrics_reset();
+	batch_run_all(&f, 32, 1, false);
+	batch_run_all(&f, 1, 10, false);
+	assert_int_equal(metric_value("hd_rpc_batches_total"), 0);
+	assert_int_equal(atomic_load(&f.st.handled), 11);
+	fixture_stop(&f);
+}
+
+/* A batch sent to a server that is draining: every part is refused unrun
+ * (503 with the draining header), so the caller may resend each elsewhere. */
+static void test_batch_refused_while_draining(void **state)
+{
+	(void)state;
+	fixture f;
+	fixture_start(&f, "bdrain", 2);
+	char *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(encode_request("test.park", "", &buf, &len), HD_OK);
+	waiter w;
+	waiter_init(&w);
+	assert_int_equal(hd_rpc_client_call(f.cli, buf, len, 5000, waiter_cb, &w), HD_OK);
+	free(buf);
+	while (atomic_load(&f.st.handled) == 0)
+		usleep(1000);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, stop_thread, f.srv), 0);
+	char *e1 = NULL, *e2 = NULL, *batch = NULL;
+	size_t l1 = 0, l2 = 0, blen = 0;
+	assert_int_equal(encode_request("test.echo", "1", &e1, &l1), HD_OK);
+	assert_int_equal(encode_request("test.echo", "2", &e2, &l2), HD_OK);
+	hd_batch_part parts[2] = { { e1, l1 }, { e2, l2 } };
+	assert_int_equal(hd_batch_encode(parts, 2, &batch, &blen), HD_OK);
+	int refused = 0;
+	int64_t until = now_ms() + 2000;
+	while (refused != 2 && now_ms() < until) {
+		waiter wb;
+		waiter_init(&wb);
+		assert_int_equal(
+		    hd_rpc_client_call(f.cli, batch, blen, 2000, waiter_cb, &wb), HD_OK);
+		waiter_wait(&wb, 1);
+		assert_int_equal(wb.err, HD_OK);
+		hd_batch_part back[HD_BATCH_MAX];
+		size_t n = 0;
+		assert_int_equal(hd_batch_decode(wb.raw, wb.len, back, HD_BATCH_MAX, &n), HD_OK);
+		assert_int_equal(n, 2);
+		refused = 0;
+		for (size_t i = 0; i < n; i++) {
+			hd_reply r;
+			assert_int_equal(hd_reply_decode(back[i].data, back[i].len, &r), HD_OK);
+			bool draining = r.status == 503 && r.nheaders == 1
+			    && strcmp(r.headers[0].name, HD_REPLY_DRAINING_HEADER) == 0;
+			assert_true(r.status == 200 || draining);
+			refused += draining;
+		}
+		waiter_fini(&wb);
+	}
+	assert_int_equal(refused, 2);
+	free(e1);
+	free(e2);
+	free(batch);
+	assert_int_equal(hd_worker_post(hd_worker_pool_get(f.pool, 0), reply_parked, &f.st), HD_OK);
+	waiter_wait(&w, 1);
+	waiter_fini(&w);
+	pthread_join(th, NULL);
+	hd_rpc_client_close(f.cli);
+	hd_worker_pool_destroy(f.pool);
+}
+
 static int setup(void **state)
 {
 	strcpy(g_dir, "/tmp/hd-rpc-test-XXXXXX");
@@ -626,6 +832,9 @@ int main(void)
 		cmocka_unit_test(test_replica_loss_fails_only_its_calls),
 		cmocka_unit_test(test_close_with_pending_call),
 		cmocka_unit_test(test_host_name_is_resolved),
+		cmocka_unit_test(test_batcher_gathers_calls),
+		cmocka_unit_test(test_batcher_lone_call_is_plain),
+		cmocka_unit_test(test_batch_refused_while_draining),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

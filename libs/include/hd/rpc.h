@@ -65,5 +65,26 @@ bool hd_rpc_client_connected(const hd_rpc_client *c);
 hd_err hd_rpc_client_call(
     hd_rpc_client *c, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg);
 void hd_rpc_free(char *raw);
+/* Largest message a server accepts (HD_MAX_BODY_BYTES plus envelope room). */
+size_t hd_rpc_max_message(void);
+
+/* Batching (proto/README.md, Batches): a batcher gathers the calls one event loop
+ * makes while it is busy and sends them as one NNG message when the loop has
+ * nothing else to run (an event at HD_WORKER_PRIORITY_IDLE), or as soon as
+ * max_parts calls or hd_rpc_max_message() bytes are waiting. A lone call goes
+ * out as a plain envelope. The server runs a batch's requests on one worker
+ * and answers them together, so only put calls of similar cost in one
+ * batcher. Everything from the loop's thread. */
+typedef struct hd_rpc_batcher hd_rpc_batcher;
+
+/* A batcher for calls made on worker loop w, sending on c. */
+hd_err hd_rpc_batcher_new(hd_rpc_batcher **out, hd_rpc_client *c, hd_worker *w, int max_parts);
+/* Pending calls complete with HD_ERR_CLOSED (on this thread); calls already
+ * sent complete as usual. NULL ok. */
+void hd_rpc_batcher_free(hd_rpc_batcher *b);
+/* hd_rpc_client_call's contract, except that cb may also run on w's thread
+ * (the calls that went out in a batch, and a batch that cannot be sent). */
+hd_err hd_rpc_batcher_call(
+    hd_rpc_batcher *b, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg);
 
 #endif

@@ -5,6 +5,7 @@
 #ifndef HD_WORKER_H
 #define HD_WORKER_H
 #include <stddef.h>
+#include <stdint.h>
 #include "hd/err.h"
 
 struct event_base;
@@ -12,7 +13,18 @@ typedef struct hd_worker hd_worker;
 typedef struct hd_worker_pool hd_worker_pool;
 typedef struct hd_cpu_pool hd_cpu_pool;
 
+/* A worker's event_base has HD_WORKER_PRIORITIES priorities: events get
+ * HD_WORKER_PRIORITY_DEFAULT unless set otherwise; an event at
+ * HD_WORKER_PRIORITY_IDLE runs only once nothing else is active (e.g. the
+ * flush of what the loop gathered while busy). */
+#define HD_WORKER_PRIORITIES 3
+#define HD_WORKER_PRIORITY_DEFAULT 1
+#define HD_WORKER_PRIORITY_IDLE 2
+
 typedef void (*hd_worker_fn)(void *arg);
+
+/* CLOCK_MONOTONIC in milliseconds (deadlines and durations). */
+int64_t hd_now_ms(void);
 /* Called on each worker's own thread before its loop starts / after it ends. */
 typedef hd_err (*hd_worker_init_cb)(hd_worker *w, void *arg);
 typedef void (*hd_worker_fini_cb)(hd_worker *w, void *arg);

@@ -1,0 +1,81 @@
+/* Batch framing (proto/README.md, Batches). */
+#include "batch.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void batch_put_u32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static uint32_t batch_get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+bool hd_batch_is(const char *buf, size_t len)
+{
+	return buf != NULL && len >= 2 && buf[0] == 'H' && buf[1] == 'B';
+}
+
+hd_err hd_batch_encode(const hd_batch_part *parts, size_t n, char **out, size_t *len)
+{
+	if (parts == NULL || n == 0 || n > HD_BATCH_MAX || out == NULL || len == NULL)
+		return HD_ERR_INVALID;
+	size_t total = HD_BATCH_PREAMBLE;
+	for (size_t i = 0; i < n; i++) {
+		if (parts[i].len > UINT32_MAX || (parts[i].data == NULL && parts[i].len > 0))
+			return HD_ERR_INVALID;
+		total += HD_BATCH_PART_HEADER + parts[i].len;
+	}
+	unsigned char *buf = malloc(total);
+	if (buf == NULL)
+		return HD_ERR_NOMEM;
+	buf[0] = 'H';
+	buf[1] = 'B';
+	buf[2] = HD_BATCH_VERSION;
+	buf[3] = 0;
+	batch_put_u32(buf + 4, (uint32_t)n);
+	unsigned char *p = buf + HD_BATCH_PREAMBLE;
+	for (size_t i = 0; i < n; i++) {
+		batch_put_u32(p, (uint32_t)parts[i].len);
+		if (parts[i].len > 0)
+			memcpy(p + HD_BATCH_PART_HEADER, parts[i].data, parts[i].len);
+		p += HD_BATCH_PART_HEADER + parts[i].len;
+	}
+	*out = (char *)buf;
+	*len = total;
+	return HD_OK;
+}
+
+hd_err hd_batch_decode(const char *buf, size_t len, hd_batch_part *parts, size_t max, size_t *n)
+{
+	const unsigned char *b = (const unsigned char *)buf;
+	if (buf == NULL || parts == NULL || n == NULL || len < HD_BATCH_PREAMBLE
+	    || !hd_batch_is(buf, len) || b[2] != HD_BATCH_VERSION || b[3] != 0)
+		return HD_ERR_INVALID;
+	uint32_t count = batch_get_u32(b + 4);
+	if (count == 0 || count > HD_BATCH_MAX || count > max)
+		return HD_ERR_INVALID;
+	size_t off = HD_BATCH_PREAMBLE;
+	for (uint32_t i = 0; i < count; i++) {
+		if (len - off < HD_BATCH_PART_HEADER)
+			return HD_ERR_INVALID;
+		uint32_t part = batch_get_u32(b + off);
+		off += HD_BATCH_PART_HEADER;
+		if (part > len - off)
+			return HD_ERR_INVALID;
+		parts[i].data = buf + off;
+		parts[i].len = part;
+		off += part;
+	}
+	if (off != len) /* trailing bytes */
+		return HD_ERR_INVALID;
+	*n = count;
+	return HD_OK;
+}
