@@ -123,9 +123,13 @@ void tk_db_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
 static void tk_list_cursor(
     const hd_db_result *res, int stmt, int row, int cur_ts, int cur_id, char out[HD_CURSOR_MAX + 3])
 {
+	tk_cursor_write(hd_db_result_value(res, stmt, row, cur_ts),
+	    hd_db_result_value(res, stmt, row, cur_id), out);
+}
+
+void tk_cursor_write(const char *ts, const char *id, char out[HD_CURSOR_MAX + 3])
+{
 	char plain[128], enc[HD_CURSOR_MAX];
-	const char *ts = hd_db_result_value(res, stmt, row, cur_ts);
-	const char *id = hd_db_result_value(res, stmt, row, cur_id);
 	strcpy(out, "null");
 	if (ts == NULL || id == NULL || strlen(ts) + strlen(id) + 2 > sizeof(plain))
 		return;

@@ -55,6 +55,9 @@ void tk_reply_list(
  * object is visible) or the reply is 404. */
 void tk_list_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
     const hd_db_stmt *stmts, int nstmts, int limit, int cur_ts, int cur_id);
+/* Writes the JSON value of the cursor "<ts>|<id>" into out: a base64url
+ * string, or null when ts or id is NULL or too long. */
+void tk_cursor_write(const char *ts, const char *id, char out[HD_CURSOR_MAX + 3]);
 /* Decodes ?cursor= ("<RFC 3339 ms>|<uuid>") into ts/id; absent leaves them
  * unchanged. Adds a field error for a malformed cursor. */
 void tk_cursor_read(const hd_query *q, char ts[32], char id[40], hd_field_errors *errs);
@@ -70,6 +73,54 @@ bool tk_uuid_read(
  * (columns: json, cursor ts, cursor id); 404 when the ticket is not visible. */
 void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const tk_caller *c,
     const char *sql, const char *flag);
+
+/* The ticket object in C (ticket_json.c), for the read paths: select
+ * TK_TICKET_COLS (table alias t) first, then format each row with
+ * tk_ticket_json_row. The output is byte for byte ticket.ticket_json(t)::text.
+ * Times travel as extract(epoch ...) text (exact microseconds, whatever the
+ * session's TimeZone/DateStyle), tags in PostgreSQL's array text format. */
+#define TK_TICKET_COLS                                                                             \
+	"t.id, t.number, t.subject, t.description, t.status, t.priority, t.category, t.tags,"      \
+	" t.requester_id, t.assignee_id, extract(epoch FROM t.created_at),"                        \
+	" extract(epoch FROM t.updated_at), extract(epoch FROM t.first_response_at),"              \
+	" extract(epoch FROM t.solved_at), t.merged_into, t.time_spent_minutes, t.satisfaction,"   \
+	" extract(epoch FROM t.first_response_due), extract(epoch FROM t.resolution_due),"         \
+	" t.sla_breached, t.version"
+#define TK_TICKET_NCOLS 21
+#define TK_TICKET_COL_ID 0
+#define TK_TICKET_COL_CREATED_AT 10
+#define TK_TICKET_COL_UPDATED_AT 11
+#define TK_TICKET_COL_VERSION 20
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" and room for years past 9999. */
+#define TK_TS_MAX 48
+
+/* A growing output buffer, NUL-terminated once anything was put. After a
+ * failed allocation it keeps failed set and ignores further puts. */
+typedef struct tk_buf {
+	char *data; /* owned (malloc) */
+	size_t len, cap;
+	bool failed;
+} tk_buf;
+/* Makes room for extra more bytes (plus the NUL); false once failed. */
+bool tk_buf_reserve(tk_buf *b, size_t extra);
+void tk_buf_put(tk_buf *b, const char *s, size_t n);
+void tk_buf_puts(tk_buf *b, const char *s);
+void tk_buf_free(tk_buf *b);
+
+/* Formats extract(epoch FROM ts) text as RFC 3339 UTC with milliseconds
+ * (truncated, as to_char's MS); false for an infinite or malformed value. */
+bool tk_ts_format(const char *epoch, char out[TK_TS_MAX]);
+/* Appends PostgreSQL's array text format (e.g. {a,"b c",NULL}) as a JSON
+ * array; false when malformed. */
+bool tk_pg_array_json(tk_buf *b, const char *arr);
+/* Appends the ticket object of cols (TK_TICKET_NCOLS text values in
+ * TK_TICKET_COLS order, NULL for SQL NULL); false when a value is malformed
+ * or memory ran out (b then holds a partial object). */
+bool tk_ticket_json_write(tk_buf *b, const char *const *cols);
+/* Same, from columns 0..TK_TICKET_NCOLS-1 of row of statement stmt. */
+bool tk_ticket_json_row(tk_buf *b, const hd_db_result *res, int stmt, int row);
+/* Logs a ticket row that could not be written and replies 500. */
+void tk_ticket_json_failed(hd_rpc_request *req);
 
 /* The allowed priorities and statuses (NULL-ended). */
 extern const char *const tk_priorities[];

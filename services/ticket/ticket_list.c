@@ -3,6 +3,7 @@
  * direction. Without a cursor the bound is a sentinel (±infinity), so every
  * page is the same index range scan. Customers see only their own tickets. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "hd/uuid.h"
 #include "ticket.h"
@@ -13,7 +14,7 @@
 /* req: the requester condition, a direct equality when one is given so the
  * (tenant_id, requester_id, created_at, id) index serves customers' lists. */
 #define TK_LIST_HEAD(col, cmp)                                                                     \
-	"SELECT ticket.ticket_json(t)::text, ticket.ts(t." col "), t.id FROM ticket.tickets t"     \
+	"SELECT " TK_TICKET_COLS " FROM ticket.tickets t"                                          \
 	" WHERE t.tenant_id = $1 AND t.deleted_at IS NULL"                                         \
 	" AND (t." col ", t.id) " cmp " ($3::timestamptz, $4::uuid)"
 #define TK_LIST_TAIL(col, dir) " ORDER BY t." col " " dir ", t.id " dir " LIMIT $2"
@@ -45,19 +46,21 @@ typedef struct tk_sort {
 	const char *sql_one; /* one requester ($8 set) */
 	const char *sql_plain; /* no filter: $1..$4 */
 	bool desc;
+	int ts_col; /* the sorted time's column, for the cursor */
 } tk_sort;
 
-#define TK_SORT(name, col, cmp, dir, desc)                                                         \
+#define TK_SORT(name, col, cmp, dir, desc, ts_col)                                                 \
 	{                                                                                          \
 		name, TK_LIST_SQL(col, cmp, dir, TK_REQ_ANY),                                      \
-		    TK_LIST_SQL(col, cmp, dir, TK_REQ_ONE), TK_LIST_PLAIN_SQL(col, cmp, dir), desc \
+		    TK_LIST_SQL(col, cmp, dir, TK_REQ_ONE), TK_LIST_PLAIN_SQL(col, cmp, dir),      \
+		    desc, ts_col                                                                   \
 	}
 
 static const tk_sort tk_sorts[] = {
-	TK_SORT("-created_at", "created_at", "<", "DESC", true),
-	TK_SORT("created_at", "created_at", ">", "ASC", false),
-	TK_SORT("-updated_at", "updated_at", "<", "DESC", true),
-	TK_SORT("updated_at", "updated_at", ">", "ASC", false),
+	TK_SORT("-created_at", "created_at", "<", "DESC", true, TK_TICKET_COL_CREATED_AT),
+	TK_SORT("created_at", "created_at", ">", "ASC", false, TK_TICKET_COL_CREATED_AT),
+	TK_SORT("-updated_at", "updated_at", "<", "DESC", true, TK_TICKET_COL_UPDATED_AT),
+	TK_SORT("updated_at", "updated_at", ">", "ASC", false, TK_TICKET_COL_UPDATED_AT),
 };
 
 /* The parsed list request. */
@@ -145,6 +148,68 @@ static void tk_list_args_read(
 		a->requester = c->user_id;
 }
 
+/* A list in flight: what the callback needs to write the page. */
+typedef struct tk_list_page {
+	hd_rpc_request *req;
+	int nstmts, limit, ts_col;
+} tk_list_page;
+
+/* Writes {"items":[ticket objects],"next_cursor":...} for the first limit
+ * rows of statement stmt (it fetched limit + 1 to tell whether more follow). */
+static bool tk_list_page_write(tk_buf *b, const tk_list_page *pg, const hd_db_result *res, int stmt)
+{
+	int rows = hd_db_result_ntuples(res, stmt);
+	int shown = rows > pg->limit ? pg->limit : rows;
+	char cursor[HD_CURSOR_MAX + 3] = "null", ts[TK_TS_MAX];
+	tk_buf_puts(b, "{\"items\":[");
+	for (int i = 0; i < shown; i++) {
+		if (i > 0)
+			tk_buf_put(b, ",", 1);
+		if (!tk_ticket_json_row(b, res, stmt, i))
+			return false;
+	}
+	if (rows > pg->limit && shown > 0
+	    && tk_ts_format(hd_db_result_value(res, stmt, shown - 1, pg->ts_col), ts))
+		tk_cursor_write(
+		    ts, hd_db_result_value(res, stmt, shown - 1, TK_TICKET_COL_ID), cursor);
+	tk_buf_puts(b, "],\"next_cursor\":");
+	tk_buf_puts(b, cursor);
+	tk_buf_put(b, "}", 1);
+	return !b->failed;
+}
+
+static void tk_list_page_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	tk_list_page *pg = arg;
+	tk_buf b = { 0 };
+	if (err != HD_OK)
+		tk_reply_db_error(pg->req, err, res);
+	else if (!tk_list_page_write(&b, pg, res, pg->nstmts - 1))
+		tk_ticket_json_failed(pg->req);
+	else
+		hd_daemon_reply_json(pg->req, 200, b.data, b.len, NULL);
+	tk_buf_free(&b);
+	free(pg);
+}
+
+static void tk_list_page_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
+    const hd_db_stmt *stmts, int nstmts, const tk_list_args *a)
+{
+	tk_list_page *pg = malloc(sizeof(*pg));
+	if (pg == NULL) {
+		hd_daemon_reply_problem(req, 500, "out of memory", NULL);
+		return;
+	}
+	*pg = (tk_list_page) { req, nstmts, a->limit, a->sort->ts_col };
+	hd_err err = dw->db != NULL
+	    ? hd_db_run(dw->db, tenant_id, stmts, nstmts, tk_list_page_cb, pg)
+	    : HD_ERR_UNAVAILABLE;
+	if (err != HD_OK) {
+		free(pg);
+		tk_reply_db_error(req, HD_ERR_UNAVAILABLE, NULL);
+	}
+}
+
 void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	tk_caller c;
@@ -161,12 +226,11 @@ void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw)
 		a.assignee, a.requester, a.tag, a.q };
 	if (a.status == NULL && a.priority == NULL && a.assignee == NULL && a.requester == NULL
 	    && a.tag == NULL && a.q == NULL) {
-		/* the first statement's one row also keeps tk_list_run from a 404 */
 		hd_db_stmt plain[2]
 		    = { { TK_LIST_GENERIC_SQL, 0, NULL }, { a.sort->sql_plain, 4, p } };
-		tk_list_run(dw, req, c.tenant_id, plain, 2, a.limit, 1, 2);
+		tk_list_page_run(dw, req, c.tenant_id, plain, 2, &a);
 		return;
 	}
 	hd_db_stmt st = { a.requester != NULL ? a.sort->sql_one : a.sort->sql, 10, p };
-	tk_list_run(dw, req, c.tenant_id, &st, 1, a.limit, 1, 2);
+	tk_list_page_run(dw, req, c.tenant_id, &st, 1, &a);
 }

@@ -52,7 +52,8 @@ const char tk_create_sql[]
       " '/v1/tickets/' || $2 FROM t WHERE $11::text IS NOT NULL)"
       " SELECT j::text, $2::text FROM t";
 
-static const char sql_get[] = "SELECT ticket.ticket_json(t)::text, t.version FROM ticket.tickets t"
+/* Plain columns: the daemon writes the ticket object (ticket_json.c). */
+static const char sql_get[] = "SELECT " TK_TICKET_COLS " FROM ticket.tickets t"
                               " WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL"
                               " AND ($3::uuid IS NULL OR t.requester_id = $3)";
 
@@ -216,15 +217,21 @@ static void tk_get_cb(hd_err err, const hd_db_result *res, void *arg)
 		tk_reply_db_error(req, err, res);
 		return;
 	}
-	const char *json = hd_db_result_value(res, 0, 0, 0);
-	const char *version = hd_db_result_value(res, 0, 0, 1);
-	if (json == NULL || version == NULL) {
+	if (hd_db_result_ntuples(res, 0) == 0) {
 		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
+		return;
+	}
+	const char *version = hd_db_result_value(res, 0, 0, TK_TICKET_COL_VERSION);
+	tk_buf b = { 0 };
+	if (version == NULL || !tk_ticket_json_row(&b, res, 0, 0)) {
+		tk_buf_free(&b);
+		tk_ticket_json_failed(req);
 		return;
 	}
 	char etag[32];
 	snprintf(etag, sizeof(etag), "\"%s\"", version);
-	hd_daemon_reply_json(req, 200, json, strlen(json), "etag", etag, NULL);
+	hd_daemon_reply_json(req, 200, b.data, b.len, "etag", etag, NULL);
+	tk_buf_free(&b);
 }
 
 void tk_tickets_get(hd_rpc_request *req, hd_daemon_worker *dw)

@@ -3,6 +3,7 @@
  * test PostgreSQL. Env as test_ticket.c: HD_TEST_DATABASE_URL,
  * HD_TEST_DATABASE_ADMIN_URL, HD_TEST_BIN_DIR, HD_TEST_ROOT. */
 #include <pthread.h>
+#include "hd/query.h"
 #include "ticket_it.h"
 
 static struct {
@@ -306,6 +307,83 @@ static void test_suggestions(void **state)
 	it_check(200, "tickets.suggestions", &U.agent, foreign, NULL);
 }
 
+/* Asserts that body holds, byte for byte, ticket id as the SQL function
+ * ticket.ticket_json(t)::text prints it (the write paths' object). */
+static void same_as_sql(const char *body, const char *tenant, const char *id)
+{
+	char *want = NULL;
+	const char *p[2] = { tenant, id };
+	assert_int_equal(hd_db_exec_sync(IT.admin_url,
+	                     "SELECT ticket.ticket_json(t)::text FROM ticket.tickets t"
+	                     " WHERE t.tenant_id = $1 AND t.id = $2",
+	                     2, p, &want),
+	    HD_OK);
+	assert_non_null(want);
+	if (strstr(body, want) == NULL)
+		fail_msg("ticket %s differs from ticket_json:\n%s\nin\n%s", id, want, body);
+	free(want);
+}
+
+/* Sets the row's values the API cannot set (times before 1970 with
+ * microseconds, infinity, tags with NULL) straight in the database. */
+static void ticket_edge_values(const char *tenant, const char *id)
+{
+	const char *p[2] = { tenant, id };
+	assert_int_equal(hd_db_exec_sync(IT.admin_url,
+	                     "UPDATE ticket.tickets SET created_at = '1969-12-31 23:59:59.9995+00',"
+	                     " updated_at = '2024-02-29 12:34:56.789999+00',"
+	                     " first_response_at = '0001-12-31 00:00:00+00 BC',"
+	                     " solved_at = '2100-02-28 23:59:59.000001+00',"
+	                     " first_response_due = '10000-01-01 00:00:00.001+00',"
+	                     " resolution_due = 'infinity', sla_breached = true,"
+	                     " tags = ARRAY['a b', 'q\"x', 'back\\slash', NULL, 'NULL', '{}', '']"
+	                     " WHERE tenant_id = $1 AND id = $2",
+	                     2, p, NULL),
+	    HD_OK);
+}
+
+/* GET one and the list write every ticket of the tenant (including those the
+ * tests above merged, timed and rated) exactly as ticket_json did. */
+static void test_read_paths_match_ticket_json(void **state)
+{
+	char odd[37], cursor_plain[128];
+	it_ticket(&U.admin,
+	    "{\"subject\":\"Quote \\\" back \\\\ tab \\t \\u0001 \u00e9\u20ac\\ud83d\\ude00 /\","
+	    "\"description\":\"a\\rb\\bc\\fd\\u001f\\u007f\\n\",\"category\":\"x\\\"y\","
+	    "\"tags\":[\"with space\",\"NULL\",\"q\\\"\",\"{a,b}\"],\"priority\":\"urgent\"}",
+	    odd);
+	daemon_reply g = it_call("tickets.get", &U.admin, odd, NULL, NULL);
+	it_expect_status(&g, 200);
+	same_as_sql(g.body, U.admin.tenant, odd);
+	daemon_reply_free(&g);
+	ticket_edge_values(U.admin.tenant, odd);
+	daemon_reply l = it_call("tickets.list", &U.admin, NULL, "limit=100&sort=created_at", NULL);
+	it_expect_status(&l, 200);
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(l.json, "items"), *e;
+	assert_true(cJSON_GetArraySize(items) > 5);
+	assert_string_equal(it_str(cJSON_GetArrayItem(items, 0), "id"), odd); /* 1969 first */
+	cJSON_ArrayForEach(e, items)
+	{
+		const char *id = it_str(e, "id");
+		same_as_sql(l.body, U.admin.tenant, id);
+		g = it_call("tickets.get", &U.admin, id, NULL, NULL);
+		it_expect_status(&g, 200);
+		same_as_sql(g.body, U.admin.tenant, id);
+		daemon_reply_free(&g);
+	}
+	daemon_reply_free(&l);
+	/* the cursor carries the first ticket's created_at as ticket.ts gives it */
+	l = it_call("tickets.list", &U.admin, NULL, "limit=1&sort=created_at", NULL);
+	it_expect_status(&l, 200);
+	const char *cur = it_str(l.json, "next_cursor");
+	assert_non_null(cur);
+	assert_int_equal(hd_cursor_decode(cur, cursor_plain, sizeof(cursor_plain)), HD_OK);
+	char want[128];
+	snprintf(want, sizeof(want), "1969-12-31T23:59:59.999Z|%s", odd);
+	assert_string_equal(cursor_plain, want);
+	daemon_reply_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_time_entries),
 		cmocka_unit_test(test_satisfaction),
 		cmocka_unit_test(test_suggestions),
+		cmocka_unit_test(test_read_paths_match_ticket_json),
 	};
 	return cmocka_run_group_tests(tests, group_setup, it_daemon_stop);
 }

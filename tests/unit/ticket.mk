@@ -1,0 +1,9 @@
+# Ticket daemon modules that unit tests link: included by tests/unit/Makefile
+# (like gateway.mk). The pure ticket object writer (ticket_json.c) is compiled
+# into test_ticket_json with the daemon's own header folder on the include path.
+TICKET_DIR := $(ROOT)/services/ticket
+TICKET_UNIT_SRCS := $(TICKET_DIR)/ticket_json.c
+
+$(OUT)/test_ticket_json: test_ticket_json.c $(TICKET_UNIT_SRCS) $(wildcard $(TICKET_DIR)/*.h) $(LIBHD)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -I$(TICKET_DIR) $(CMOCKA_CFLAGS) $< $(TICKET_UNIT_SRCS) -o $@ $(LIBHD) $(LDFLAGS) $(CMOCKA_LIBS) $(PKG_LIBS)
