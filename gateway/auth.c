@@ -1,6 +1,7 @@
 /* Token and role check of one request (ARCHITECTURE.md step 2): the
  * algorithm and keys are pinned by configuration in libs jwt.c, which also
- * checks exp/nbf/iss/aud; here: the Bearer scheme, the 401 answers with
+ * checks exp/nbf/iss/aud (a token this loop verified before is only checked
+ * against the clock again: hd_jwt_verify_cached); here: the Bearer scheme, the 401 answers with
  * WWW-Authenticate, and the route's roles (403). The jti denylist and the
  * deactivated-user flag are checked in Redis by admit.c. */
 #include <stdio.h>
@@ -32,7 +33,8 @@ bool gw_auth_check(gw_req *gr)
 	if (!gw_bearer_token(value, &token, &len) || len > GW_TOKEN_MAX)
 		return unauthorized(gr, "Bearer realm=\"helpdesk\", error=\"invalid_request\"",
 		    "Authorization must be \"Bearer <access token>\"");
-	if (hd_jwt_verify(&gr->loop->gw->keys, token, len, (int64_t)time(NULL), &gr->claims, &why)
+	if (hd_jwt_verify_cached(gr->loop->jwt_cache, &gr->loop->gw->keys, token, len,
+	        (int64_t)time(NULL), &gr->claims, &why)
 	    != HD_OK) {
 		snprintf(
 		    detail, sizeof(detail), "invalid access token: %s", why ? why : "rejected");

@@ -58,6 +58,7 @@ typedef struct gw_loop {
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
 	hd_redis *redis;
+	hd_jwt_cache *jwt_cache; /* tokens this loop verified */
 	/* per service: [0] other operations, [1] idempotent ones (reads), so a
 	 * slow write never holds up a read's reply */
 	hd_rpc_batcher *batcher[GW_SVC__COUNT][2];

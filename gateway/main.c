@@ -85,6 +85,7 @@ int main(int argc, char **argv)
 	const char *step;
 
 	hd_log_init("gateway", hd_config_str("HD_LOG_LEVEL"));
+	hd_daemon_tune_malloc();
 	if (argc == 2 && strcmp(argv[1], "--healthcheck") == 0)
 		return healthcheck();
 	if (argc > 1) {

@@ -23,19 +23,22 @@ bool hd_batch_is(const char *buf, size_t len)
 	return buf != NULL && len >= 2 && buf[0] == 'H' && buf[1] == 'B';
 }
 
-hd_err hd_batch_encode(const hd_batch_part *parts, size_t n, char **out, size_t *len)
+size_t hd_batch_size(const hd_batch_part *parts, size_t n)
 {
-	if (parts == NULL || n == 0 || n > HD_BATCH_MAX || out == NULL || len == NULL)
-		return HD_ERR_INVALID;
+	if (parts == NULL || n == 0 || n > HD_BATCH_MAX)
+		return 0;
 	size_t total = HD_BATCH_PREAMBLE;
 	for (size_t i = 0; i < n; i++) {
 		if (parts[i].len > UINT32_MAX || (parts[i].data == NULL && parts[i].len > 0))
-			return HD_ERR_INVALID;
+			return 0;
 		total += HD_BATCH_PART_HEADER + parts[i].len;
 	}
-	unsigned char *buf = malloc(total);
-	if (buf == NULL)
-		return HD_ERR_NOMEM;
+	return total;
+}
+
+void hd_batch_write(const hd_batch_part *parts, size_t n, char *out)
+{
+	unsigned char *buf = (unsigned char *)out;
 	buf[0] = 'H';
 	buf[1] = 'B';
 	buf[2] = HD_BATCH_VERSION;
@@ -48,7 +51,18 @@ hd_err hd_batch_encode(const hd_batch_part *parts, size_t n, char **out, size_t 
 			memcpy(p + HD_BATCH_PART_HEADER, parts[i].data, parts[i].len);
 		p += HD_BATCH_PART_HEADER + parts[i].len;
 	}
-	*out = (char *)buf;
+}
+
+hd_err hd_batch_encode(const hd_batch_part *parts, size_t n, char **out, size_t *len)
+{
+	size_t total = hd_batch_size(parts, n);
+	if (total == 0 || out == NULL || len == NULL)
+		return HD_ERR_INVALID;
+	char *buf = malloc(total);
+	if (buf == NULL)
+		return HD_ERR_NOMEM;
+	hd_batch_write(parts, n, buf);
+	*out = buf;
 	*len = total;
 	return HD_OK;
 }

@@ -23,6 +23,10 @@ typedef struct hd_batch_part {
 bool hd_batch_is(const char *buf, size_t len);
 /* Encodes n (1..HD_BATCH_MAX) parts into a malloc'ed buffer (caller frees). */
 hd_err hd_batch_encode(const hd_batch_part *parts, size_t n, char **out, size_t *len);
+/* The same in two steps, for a caller that owns the buffer: the encoded
+ * size (0 when the parts cannot be encoded), then the bytes into out. */
+size_t hd_batch_size(const hd_batch_part *parts, size_t n);
+void hd_batch_write(const hd_batch_part *parts, size_t n, char *out);
 /* Splits buf into at most max parts pointing into buf; *n gets the count.
  * HD_ERR_INVALID for anything malformed (see the spec's decoding rules). */
 hd_err hd_batch_decode(const char *buf, size_t len, hd_batch_part *parts, size_t max, size_t *n);

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -500,9 +501,20 @@ static int daemon_healthcheck_cmd(const hd_daemon_spec *spec)
 	return hd_daemon_healthcheck(port);
 }
 
+void hd_daemon_tune_malloc(void)
+{
+	long trim = 8L << 20;
+	if (hd_config_int("HD_MALLOC_TRIM_BYTES", 128L << 10, 1L << 30, &trim) != HD_OK)
+		trim = 8L << 20;
+	/* fixed values also stop glibc's own threshold adjustment */
+	mallopt(M_MMAP_THRESHOLD, 2 << 20);
+	mallopt(M_TRIM_THRESHOLD, (int)trim);
+}
+
 int hd_daemon_main(const hd_daemon_spec *spec, int argc, char **argv)
 {
 	hd_log_init(spec->name, hd_config_str("HD_LOG_LEVEL"));
+	hd_daemon_tune_malloc();
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		printf("hd-%s %s\n", spec->name, spec->version != NULL ? spec->version : "");
 		return 0;

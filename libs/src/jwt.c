@@ -359,10 +359,22 @@ static bool hd_jwt_aud_ok(const cJSON *claims, const char *audience)
 	return false;
 }
 
+/* Why claims are not valid at time now (NULL: they are). */
+static const char *hd_jwt_times_why(const hd_jwt_keys *keys, const hd_jwt_claims *c, int64_t now)
+{
+	int64_t leeway = keys->leeway_s;
+	if (now > c->exp + leeway)
+		return "token expired";
+	if (c->nbf != 0 && now + leeway < c->nbf)
+		return "token not yet valid";
+	if (now + leeway < c->iat)
+		return "token issued in the future";
+	return NULL;
+}
+
 static const char *hd_jwt_check_times(
     const hd_jwt_keys *keys, const cJSON *claims, int64_t now, hd_jwt_claims *out)
 {
-	int64_t leeway = keys->leeway_s;
 	if (!hd_jwt_claim_int(claims, "exp", &out->exp))
 		return "exp missing or not an integer";
 	if (!hd_jwt_claim_int(claims, "iat", &out->iat))
@@ -371,13 +383,7 @@ static const char *hd_jwt_check_times(
 	if (cJSON_GetObjectItemCaseSensitive(claims, "nbf") != NULL
 	    && !hd_jwt_claim_int(claims, "nbf", &out->nbf))
 		return "nbf not an integer";
-	if (now > out->exp + leeway)
-		return "token expired";
-	if (out->nbf != 0 && now + leeway < out->nbf)
-		return "token not yet valid";
-	if (now + leeway < out->iat)
-		return "token issued in the future";
-	return NULL;
+	return hd_jwt_times_why(keys, out, now);
 }
 
 static const char *hd_jwt_check_claims(
@@ -483,6 +489,78 @@ hd_err hd_jwt_verify(const hd_jwt_keys *keys, const char *token, size_t len, int
 		return HD_ERR_UNAUTHORIZED;
 	*out = claims;
 	return HD_OK;
+}
+
+/* ---- verified-token cache ---- */
+
+#define HD_JWT_CACHE_SLOTS 256 /* direct-mapped */
+#define HD_JWT_CACHE_TOKEN_MAX 2048 /* longer tokens are always verified */
+
+typedef struct hd_jwt_cache_slot {
+	char *token; /* NULL: empty */
+	size_t len;
+	hd_jwt_claims claims;
+} hd_jwt_cache_slot;
+
+struct hd_jwt_cache {
+	hd_jwt_cache_slot slots[HD_JWT_CACHE_SLOTS];
+};
+
+hd_jwt_cache *hd_jwt_cache_new(void)
+{
+	return calloc(1, sizeof(hd_jwt_cache));
+}
+
+void hd_jwt_cache_free(hd_jwt_cache *cache)
+{
+	if (cache == NULL)
+		return;
+	for (size_t i = 0; i < HD_JWT_CACHE_SLOTS; i++)
+		free(cache->slots[i].token);
+	free(cache);
+}
+
+/* FNV-1a: spreads tokens over the slots (a collision only evicts). */
+static size_t hd_jwt_cache_index(const char *token, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)token[i]) * 1099511628211ULL;
+	return (size_t)(h % HD_JWT_CACHE_SLOTS);
+}
+
+static void hd_jwt_cache_put(
+    hd_jwt_cache_slot *slot, const char *token, size_t len, const hd_jwt_claims *claims)
+{
+	char *copy = malloc(len);
+	if (copy == NULL)
+		return; /* not kept: the next call verifies again */
+	memcpy(copy, token, len);
+	free(slot->token);
+	slot->token = copy;
+	slot->len = len;
+	slot->claims = *claims;
+}
+
+hd_err hd_jwt_verify_cached(hd_jwt_cache *cache, const hd_jwt_keys *keys, const char *token,
+    size_t len, int64_t now, hd_jwt_claims *out, const char **why)
+{
+	if (cache == NULL || token == NULL || len == 0 || len > HD_JWT_CACHE_TOKEN_MAX)
+		return hd_jwt_verify(keys, token, len, now, out, why);
+	hd_jwt_cache_slot *slot = &cache->slots[hd_jwt_cache_index(token, len)];
+	if (slot->token != NULL && slot->len == len && memcmp(slot->token, token, len) == 0) {
+		const char *reason = hd_jwt_times_why(keys, &slot->claims, now);
+		if (why != NULL)
+			*why = reason;
+		if (reason != NULL)
+			return HD_ERR_UNAUTHORIZED;
+		*out = slot->claims;
+		return HD_OK;
+	}
+	hd_err err = hd_jwt_verify(keys, token, len, now, out, why);
+	if (err == HD_OK)
+		hd_jwt_cache_put(slot, token, len, out);
+	return err;
 }
 
 /* ---- JWKS ---- */

@@ -98,20 +98,33 @@ static void rpc_ctx_arm(rpc_ctx *rc)
 	nng_ctx_recv(rc->ctx, rc->aio);
 }
 
-/* Sends len bytes (copied) on rc (rc must be idle); on failure re-arms the receive. */
-static void rpc_ctx_send_bytes(rpc_ctx *rc, const char *buf, size_t len)
+/* Sends msg (taken; NULL when it could not be built) on rc (rc must be
+ * idle); without a message, re-arms the receive. */
+static void rpc_ctx_send_msg(rpc_ctx *rc, nng_msg *msg)
 {
-	nng_msg *msg = NULL;
-	if (buf == NULL || nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, buf, len) != 0) {
+	if (msg == NULL) {
 		hd_log_error("rpc: cannot build the reply message");
-		if (msg != NULL)
-			nng_msg_free(msg);
 		rpc_ctx_arm(rc);
 		return;
 	}
 	nng_aio_set_msg(rc->aio, msg);
 	rc->state = RPC_CTX_SEND;
 	nng_ctx_send(rc->ctx, rc->aio);
+}
+
+/* A message holding len bytes of buf (copied); NULL on failure. */
+static nng_msg *rpc_msg_of(const char *buf, size_t len)
+{
+	nng_msg *msg = NULL;
+	if (buf == NULL || nng_msg_alloc(&msg, len) != 0)
+		return NULL;
+	memcpy(nng_msg_body(msg), buf, len);
+	return msg;
+}
+
+static void rpc_ctx_send_bytes(rpc_ctx *rc, const char *buf, size_t len)
+{
+	rpc_ctx_send_msg(rc, rpc_msg_of(buf, len));
 }
 
 /* Encodes r into a malloc'ed buffer; NULL (logged) when it cannot. */
@@ -153,15 +166,16 @@ static void rpc_ctx_reply_problem(rpc_ctx *rc, int status, const char *detail)
 	free(buf);
 }
 
-/* Sends buf on rc unless NNG is being torn down and releases `counted`
+/* Sends msg (taken) on rc unless NNG is being torn down, and releases `counted`
  * in-flight requests; after a stop, the last release frees the server, so
  * the caller must not touch srv afterwards. */
-static void rpc_server_answer(
-    hd_rpc_server *srv, rpc_ctx *rc, const char *buf, size_t len, int counted)
+static void rpc_server_answer(hd_rpc_server *srv, rpc_ctx *rc, nng_msg *msg, int counted)
 {
 	pthread_mutex_lock(&srv->mu);
 	if (!srv->closed)
-		rpc_ctx_send_bytes(rc, buf, len);
+		rpc_ctx_send_msg(rc, msg);
+	else if (msg != NULL)
+		nng_msg_free(msg);
 	int left = atomic_fetch_sub(&srv->inflight, counted) - counted;
 	bool last = srv->torn_down && left == 0;
 	pthread_mutex_unlock(&srv->mu);
@@ -245,12 +259,14 @@ static void rpc_batch_release(rpc_batch *b)
 	hd_batch_part parts[HD_BATCH_MAX];
 	for (size_t i = 0; i < b->n; i++)
 		parts[i] = (hd_batch_part) { b->slot[i], b->slot[i] != NULL ? b->slot_len[i] : 0 };
-	char *buf = NULL;
-	size_t len = 0;
-	if (hd_batch_encode(parts, b->n, &buf, &len) != HD_OK)
-		hd_log_error("rpc: cannot encode a batch reply");
-	rpc_server_answer(b->rc->srv, b->rc, buf, len, b->counted);
-	free(buf);
+	/* written straight into the message: a batch of list pages is large */
+	size_t len = hd_batch_size(parts, b->n);
+	nng_msg *msg = NULL;
+	if (len == 0 || nng_msg_alloc(&msg, len) != 0)
+		msg = NULL;
+	else
+		hd_batch_write(parts, b->n, nng_msg_body(msg));
+	rpc_server_answer(b->rc->srv, b->rc, msg, b->counted);
 	for (size_t i = 0; i < b->n; i++)
 		free(b->slot[i]);
 	nng_msg_free(b->msg);
@@ -595,7 +611,7 @@ void hd_rpc_request_reply(hd_rpc_request *req, const hd_reply *reply)
 	size_t len = 0;
 	char *buf = rpc_reply_bytes(reply, &len);
 	nng_msg *msg = req->msg;
-	rpc_server_answer(req->rc->srv, req->rc, buf, len, 1);
+	rpc_server_answer(req->rc->srv, req->rc, rpc_msg_of(buf, len), 1);
 	free(buf);
 	nng_msg_free(msg);
 	free(req);

@@ -240,6 +240,71 @@ static void test_jwt_times(void **state)
 	hd_jwt_keys_fini(&keys);
 }
 
+/* Verifies through cache; the reason, NULL when accepted. */
+static const char *verify_cached(
+    hd_jwt_cache *cache, hd_jwt_keys *keys, const char *t, int64_t now, hd_jwt_claims *out)
+{
+	hd_jwt_claims tmp;
+	const char *why = NULL;
+	hd_err err = hd_jwt_verify_cached(cache, keys, t, strlen(t), now, out ? out : &tmp, &why);
+	assert_true((err == HD_OK) == (why == NULL));
+	return why;
+}
+
+/* The cache answers a token it verified with the same claims, still checks
+ * the clock (expiry, not-before), and never lets other bytes in: a
+ * tampered signature, another key's token, alg none. */
+static void test_jwt_cache(void **state)
+{
+	hd_jwt_keys keys;
+	load(&keys, "HS256", NULL, NULL, true);
+	hd_jwt_cache *cache = hd_jwt_cache_new();
+	assert_non_null(cache);
+	hd_jwt_claims c = base_claims(), out;
+	c.exp = NOW + 60;
+	char *t = NULL;
+	assert_int_equal(hd_jwt_sign(&keys, &c, NOW, &t), HD_OK);
+	for (int i = 0; i < 3; i++) { /* first verified, then from the cache */
+		memset(&out, 0, sizeof(out));
+		assert_null(verify_cached(cache, &keys, t, NOW + i, &out));
+		assert_string_equal(out.sub, SUB);
+		assert_string_equal(out.tid, TID);
+		assert_string_equal(out.jti, c.jti);
+		assert_int_equal(out.exp, NOW + 60);
+	}
+	assert_null(verify_cached(cache, &keys, t, NOW + 64, NULL)); /* leeway */
+	assert_string_equal(verify_cached(cache, &keys, t, NOW + 66, NULL), "token expired");
+	assert_string_equal(
+	    verify_cached(cache, &keys, t, NOW - 600, NULL), "token issued in the future");
+	/* the same token with its last signature character changed */
+	size_t len = strlen(t);
+	t[len - 1] = t[len - 1] == 'A' ? 'B' : 'A';
+	assert_string_equal(
+	    verify_cached(cache, &keys, t, NOW, NULL), "invalid token or signature");
+	assert_string_equal(
+	    verify_cached(cache, &keys, t, NOW, NULL), "invalid token or signature");
+	free(t);
+	/* tokens the keys never signed stay out, however often they come */
+	char payload[1024];
+	snprintf(payload, sizeof(payload), GOOD_PAYLOAD_FMT, "\"helpdesk\"", "\"helpdesk\"", NOW,
+	    "1700000900");
+	t = forge("{\"alg\":\"HS256\"}", payload, "another-secret", 14);
+	for (int i = 0; i < 2; i++)
+		assert_non_null(verify_cached(cache, &keys, t, NOW, NULL));
+	free(t);
+	t = forge("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, NULL, 0);
+	for (int i = 0; i < 2; i++)
+		assert_non_null(verify_cached(cache, &keys, t, NOW, NULL));
+	free(t);
+	/* no cache: plain verification */
+	c = base_claims();
+	assert_int_equal(hd_jwt_sign(&keys, &c, NOW, &t), HD_OK);
+	assert_null(verify_cached(NULL, &keys, t, NOW, NULL));
+	free(t);
+	hd_jwt_cache_free(cache);
+	hd_jwt_keys_fini(&keys);
+}
+
 static void test_jwt_iss_aud(void **state)
 {
 	hd_jwt_keys keys;
@@ -531,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_jwt_alg_none),
 		cmocka_unit_test(test_jwt_wrong_key),
 		cmocka_unit_test(test_jwt_times),
+		cmocka_unit_test(test_jwt_cache),
 		cmocka_unit_test(test_jwt_iss_aud),
 		cmocka_unit_test(test_jwt_missing_and_mistyped_claims),
 		cmocka_unit_test(test_jwt_malformed),

@@ -47,6 +47,12 @@ typedef struct hd_daemon_spec {
 /* Probes http://127.0.0.1:port/healthz within 2 s: 0 on a 2xx answer, else 1
  * (a reason on stderr). What `--healthcheck` runs, for container probes. */
 int hd_daemon_healthcheck(long port);
+/* Keeps freed heap memory for reuse instead of handing it back to the kernel
+ * after every large reply (HD_MALLOC_TRIM_BYTES, default 8 MiB, and
+ * allocations up to 2 MiB from the heap): on a paravirtualised VM each page
+ * fault of the re-grown heap cost more than the request's own work. Call
+ * first thing in main (hd_daemon_main does). */
+void hd_daemon_tune_malloc(void);
 
 /* Runs the daemon until SIGTERM/SIGINT (or `--migrate`, `--version`,
  * `--healthcheck`); returns the process exit code. */

@@ -51,6 +51,19 @@ hd_err hd_jwt_sign(const hd_jwt_keys *keys, hd_jwt_claims *claims, int64_t now, 
  * (never the token itself) on any failure. */
 hd_err hd_jwt_verify(const hd_jwt_keys *keys, const char *token, size_t len, int64_t now,
     hd_jwt_claims *out, const char **why);
+/* A cache of tokens this thread verified (a gateway loop's): a front end
+ * sends the same access token with every call, and the signature, issuer,
+ * audience and claims of the same bytes cannot change, so a token found here
+ * (compared byte for byte) is only checked against the clock again (exp,
+ * nbf, iat with the leeway). Only successes are kept; revocation is not the
+ * cache's business (the gateway checks the jti denylist on every call).
+ * Not thread-safe: one per thread. */
+typedef struct hd_jwt_cache hd_jwt_cache;
+hd_jwt_cache *hd_jwt_cache_new(void);
+void hd_jwt_cache_free(hd_jwt_cache *cache);
+/* hd_jwt_verify through cache (NULL: no cache). */
+hd_err hd_jwt_verify_cached(hd_jwt_cache *cache, const hd_jwt_keys *keys, const char *token,
+    size_t len, int64_t now, hd_jwt_claims *out, const char **why);
 /* Writes the JWKS document ({"keys":[]} for HS256) as a malloc'ed string. */
 hd_err hd_jwt_jwks_json(const hd_jwt_keys *keys, char **out);
 
