@@ -59,9 +59,9 @@ typedef struct gw_loop {
 	struct evhttp_bound_socket *bound;
 	hd_redis *redis;
 	hd_jwt_cache *jwt_cache; /* tokens this loop verified */
-	/* per service: [0] other operations, [1] idempotent ones (reads), so a
-	 * slow write never holds up a read's reply */
-	hd_rpc_batcher *batcher[GW_SVC__COUNT][2];
+	/* one per forwarded route (index in gw_route_table), so only requests
+	 * of one kind share a batch: a slow search never holds up GET by id */
+	hd_rpc_batcher **batcher;
 } gw_loop;
 
 /* One request in flight; owned by its loop, freed by gw_reply_send. */

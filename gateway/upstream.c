@@ -77,23 +77,31 @@ void gw_upstream_close(gw *g)
 
 hd_err gw_upstream_loop_open(gw_loop *loop)
 {
-	for (int i = 0; i < GW_SVC__COUNT; i++)
-		for (int kind = 0; kind < 2; kind++) {
-			hd_err err = hd_rpc_batcher_new(&loop->batcher[i][kind],
-			    loop->gw->upstream[i], loop->worker, (int)loop->gw->cfg.rpc_batch_max);
-			if (err != HD_OK)
-				return err;
-		}
+	size_t n = 0;
+	const gw_route *table = gw_route_table(&n);
+	loop->batcher = calloc(n, sizeof(*loop->batcher));
+	if (loop->batcher == NULL)
+		return HD_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (table[i].service == GW_SVC_gateway)
+			continue;
+		hd_err err
+		    = hd_rpc_batcher_new(&loop->batcher[i], loop->gw->upstream[table[i].service],
+		        loop->worker, (int)loop->gw->cfg.rpc_batch_max);
+		if (err != HD_OK)
+			return err;
+	}
 	return HD_OK;
 }
 
 void gw_upstream_loop_close(gw_loop *loop)
 {
-	for (int i = 0; i < GW_SVC__COUNT; i++)
-		for (int kind = 0; kind < 2; kind++) {
-			hd_rpc_batcher_free(loop->batcher[i][kind]);
-			loop->batcher[i][kind] = NULL;
-		}
+	size_t n = 0;
+	gw_route_table(&n);
+	for (size_t i = 0; loop->batcher != NULL && i < n; i++)
+		hd_rpc_batcher_free(loop->batcher[i]);
+	free(loop->batcher);
+	loop->batcher = NULL;
 }
 
 static void upstream_error(gw_req *gr, const char *kind, int status, const char *what)
@@ -307,9 +315,9 @@ void gw_upstream_forward(gw_req *gr)
 	gr->up_msg = msg;
 	gr->up_msg_len = len;
 	msg = NULL; /* gr's until the final answer (forward_done) */
-	/* gathered with the loop's other calls to the service (one NNG trip) */
-	hd_rpc_batcher *b
-	    = gr->loop->batcher[gr->match.route->service][op_idempotent(gr->match.route->op)];
+	/* gathered with the loop's other calls of this route (one NNG trip) */
+	size_t nroutes = 0;
+	hd_rpc_batcher *b = gr->loop->batcher[gr->match.route - gw_route_table(&nroutes)];
 	hd_err err = hd_rpc_batcher_call(b, gr->up_msg, gr->up_msg_len,
 	    (int)gr->loop->gw->cfg.upstream_timeout_ms, forward_reply_cb, gr);
 	if (err != HD_OK) {
