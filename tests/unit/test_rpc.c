@@ -384,22 +384,29 @@ static void *stop_thread(void *arg)
 	return NULL;
 }
 
+/* Parks one request (answered to w later by reply_parked) and starts
+ * stopping f's server on thread *th, so the server is draining. */
+static void drain_start(fixture *f, waiter *w, pthread_t *th)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(encode_request("test.park", "", &buf, &len), HD_OK);
+	waiter_init(w);
+	assert_int_equal(hd_rpc_client_call(f->cli, buf, len, 5000, waiter_cb, w), HD_OK);
+	free(buf);
+	while (atomic_load(&f->st.handled) == 0)
+		usleep(1000);
+	assert_int_equal(pthread_create(th, NULL, stop_thread, f->srv), 0);
+}
+
 static void test_graceful_drain(void **state)
 {
 	(void)state;
 	fixture f;
 	fixture_start(&f, "drain", 2);
-	char *buf = NULL;
-	size_t len = 0;
-	assert_int_equal(encode_request("test.park", "", &buf, &len), HD_OK);
 	waiter w;
-	waiter_init(&w);
-	assert_int_equal(hd_rpc_client_call(f.cli, buf, len, 5000, waiter_cb, &w), HD_OK);
-	free(buf);
-	while (atomic_load(&f.st.handled) == 0)
-		usleep(1000);
 	pthread_t th;
-	assert_int_equal(pthread_create(&th, NULL, stop_thread, f.srv), 0);
+	drain_start(&f, &w, &th);
 	/* once stopping, new requests are refused with 503 (before that: 200) */
 	int status = 0;
 	int64_t until = now_ms() + 2000;
@@ -752,17 +759,9 @@ static void test_batch_refused_while_draining(void **state)
 	(void)state;
 	fixture f;
 	fixture_start(&f, "bdrain", 2);
-	char *buf = NULL;
-	size_t len = 0;
-	assert_int_equal(encode_request("test.park", "", &buf, &len), HD_OK);
 	waiter w;
-	waiter_init(&w);
-	assert_int_equal(hd_rpc_client_call(f.cli, buf, len, 5000, waiter_cb, &w), HD_OK);
-	free(buf);
-	while (atomic_load(&f.st.handled) == 0)
-		usleep(1000);
 	pthread_t th;
-	assert_int_equal(pthread_create(&th, NULL, stop_thread, f.srv), 0);
+	drain_start(&f, &w, &th);
 	char *e1 = NULL, *e2 = NULL, *batch = NULL;
 	size_t l1 = 0, l2 = 0, blen = 0;
 	assert_int_equal(encode_request("test.echo", "1", &e1, &l1), HD_OK);
