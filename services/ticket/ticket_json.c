@@ -93,7 +93,10 @@ static void tk_json_str_n(tk_buf *b, const char *s, size_t n)
 	size_t run = 0;
 	tk_buf_put(b, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
-		const char *esc = tk_json_escape((unsigned char)s[i], tmp);
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\') /* the common case, no call */
+			continue;
+		const char *esc = tk_json_escape(c, tmp);
 		if (esc == NULL)
 			continue;
 		tk_buf_put(b, s + run, i - run);
@@ -153,6 +156,26 @@ static void tk_civil(int64_t z, int64_t *y, int *m, int *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
+/* Writes v as n decimal digits (zero-padded) at p. */
+static void tk_put_digits(char *p, int v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" for a year 1..9999. */
+static void tk_ts_digits(char *out, int y, int mo, int d, int sod, int millis)
+{
+	memcpy(out, "0000-00-00T00:00:00.000Z", 25);
+	tk_put_digits(out, y, 4);
+	tk_put_digits(out + 5, mo, 2);
+	tk_put_digits(out + 8, d, 2);
+	tk_put_digits(out + 11, sod / 3600, 2);
+	tk_put_digits(out + 14, sod / 60 % 60, 2);
+	tk_put_digits(out + 17, sod % 60, 2);
+	tk_put_digits(out + 20, millis, 3);
+}
+
 bool tk_ts_format(const char *epoch, char out[TK_TS_MAX])
 {
 	int64_t us, y;
@@ -164,11 +187,16 @@ bool tk_ts_format(const char *epoch, char out[TK_TS_MAX])
 	int64_t days = tk_floor_div(secs, 86400);
 	int64_t sod = secs - days * 86400;
 	tk_civil(days, &y, &mo, &d);
+	int millis = (int)(ms - secs * 1000);
+	if (y >= 1 && y <= 9999) { /* every real ticket: digits by hand, no printf */
+		tk_ts_digits(out, (int)y, mo, d, (int)sod, millis);
+		return true;
+	}
 	/* to_char's YYYY: at least 4 digits, a year BC as its positive number */
 	snprintf(out, TK_TS_MAX, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ",
 	    (long long)(y <= 0 ? 1 - y : y), (unsigned char)mo, (unsigned char)d,
 	    (unsigned char)(sod / 3600), (unsigned char)(sod / 60 % 60), (unsigned char)(sod % 60),
-	    (unsigned short)(ms - secs * 1000));
+	    (unsigned short)millis);
 	return true;
 }
 
