@@ -98,7 +98,11 @@ void tk_reply_db_error(hd_rpc_request *req, hd_err err, const hd_db_result *res)
 		return;
 	}
 	if (strcmp(state, "23505") == 0) {
-		hd_daemon_reply_problem(req, 409, "conflicts with an existing object", NULL);
+		bool key = strcmp(hd_db_result_constraint(res), "idempotency_keys_pkey") == 0;
+		hd_daemon_reply_problem(req, 409,
+		    key ? "a request with this Idempotency-Key is in progress"
+		        : "conflicts with an existing object",
+		    NULL);
 		return;
 	}
 	if (strncmp(state, "22", 2) == 0 || strcmp(state, "23514") == 0) {
