@@ -8,6 +8,8 @@
 #include "hd/bus.h"
 
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <nng/nng.h>
@@ -16,6 +18,7 @@
 
 #include "hd/config.h"
 #include "hd/log.h"
+#include "hd/metrics.h"
 
 #define BUS_MAX_TYPE 64
 #define BUS_HEADROOM 1024
@@ -118,6 +121,22 @@ static hd_err bus_dial(nng_socket sock, const char *url)
 	return HD_OK;
 }
 
+/* Counts one event of type in metric name (API.md: bus events published and
+ * consumed). The label is the type when it is a plain event name
+ * ([a-z0-9._], as events.def has them), else "other", so a stray message
+ * cannot break the metrics text or mint unbounded series. */
+static void bus_count(const char *name, const char *type, size_t len)
+{
+	char labels[BUS_MAX_TYPE + 16];
+	bool plain = len > 0 && len <= BUS_MAX_TYPE;
+	for (size_t i = 0; plain && i < len; i++)
+		plain = (type[i] >= 'a' && type[i] <= 'z') || (type[i] >= '0' && type[i] <= '9')
+		    || type[i] == '.' || type[i] == '_';
+	snprintf(
+	    labels, sizeof labels, "type=\"%.*s\"", plain ? (int)len : 5, plain ? type : "other");
+	hd_metrics_add(name, labels, 1);
+}
+
 hd_err hd_bus_pub_open(hd_bus_pub **out, const char *url)
 {
 	if (url == NULL || *url == '\0')
@@ -125,6 +144,10 @@ hd_err hd_bus_pub_open(hd_bus_pub **out, const char *url)
 	hd_bus_pub *p = calloc(1, sizeof *p);
 	if (p == NULL)
 		return HD_ERR_NOMEM;
+	hd_metrics_describe(
+	    "hd_bus_events_published_total", "counter", "Events handed to the bus, by type");
+	hd_metrics_describe("hd_bus_publish_failures_total", "counter",
+	    "Events the bus did not take (no forwarder, queue full), by type");
 	if (nng_pub0_open(&p->sock) != 0) {
 		free(p);
 		return HD_ERR_IO;
@@ -166,8 +189,10 @@ hd_err hd_bus_publish(hd_bus_pub *p, const char *type, const char *json, size_t 
 	int rv = nng_sendmsg(p->sock, msg, NNG_FLAG_NONBLOCK);
 	if (rv != 0) {
 		nng_msg_free(msg); /* still ours when the send failed */
+		bus_count("hd_bus_publish_failures_total", type, tl);
 		return rv == NNG_ECLOSED ? HD_ERR_CLOSED : HD_ERR_UNAVAILABLE;
 	}
+	bus_count("hd_bus_events_published_total", type, tl);
 	return HD_OK;
 }
 
@@ -194,6 +219,7 @@ static void bus_sub_deliver(hd_bus_sub *s, nng_msg *msg)
 		return;
 	}
 	size_t off = (size_t)(nul - body) + 1;
+	bus_count("hd_bus_events_consumed_total", body, off - 1);
 	s->cb(body, body + off, len - off, s->arg);
 }
 
@@ -242,6 +268,8 @@ hd_err hd_bus_sub_open(
 		return HD_ERR_NOMEM;
 	s->cb = cb;
 	s->arg = arg;
+	hd_metrics_describe("hd_bus_events_consumed_total", "counter",
+	    "Events received from the bus by this process's subscribers, by type");
 	hd_err err = HD_ERR_IO;
 	if (nng_sub0_open(&s->sock) != 0)
 		goto fail;

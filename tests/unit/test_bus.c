@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "hd/bus.h"
+#include "hd/metrics.h"
 
 static char g_dir[64];
 
@@ -132,6 +134,43 @@ static void test_prefix_filtering(void **state)
 	bus_fixture_stop(&f);
 }
 
+/* True when the metrics text has the line "series value". */
+static bool metrics_has(const char *series, long value)
+{
+	size_t len = 0;
+	char *text = hd_metrics_render(&len);
+	char line[256];
+	snprintf(line, sizeof line, "\n%s %ld\n", series, value);
+	bool found = text != NULL && strstr(text, line) != NULL;
+	free(text);
+	return found;
+}
+
+/* Published and consumed events are counted by type (API.md /metrics); a
+ * type that is not a plain event name is counted as "other". */
+static void test_events_counted(void **state)
+{
+	(void)state;
+	bus_fixture f;
+	bus_fixture_start(&f, "count");
+	seen all = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	hd_bus_sub *s_all = NULL;
+	assert_int_equal(hd_bus_sub_open(&s_all, f.out, "", seen_cb, &all), HD_OK);
+	seen *subs[] = { &all };
+	wait_path(f.pub, subs, 1);
+	hd_metrics_reset();
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(hd_bus_publish(f.pub, "ticket.created", "{}", 2), HD_OK);
+	assert_int_equal(hd_bus_publish(f.pub, "ticket.X\"} 9\nx", "{}", 2), HD_OK);
+	wait_count(&all, &all.tickets, 4);
+	assert_true(metrics_has("hd_bus_events_published_total{type=\"ticket.created\"}", 3));
+	assert_true(metrics_has("hd_bus_events_published_total{type=\"other\"}", 1));
+	assert_true(metrics_has("hd_bus_events_consumed_total{type=\"ticket.created\"}", 3));
+	assert_true(metrics_has("hd_bus_events_consumed_total{type=\"other\"}", 1));
+	hd_bus_sub_close(s_all);
+	bus_fixture_stop(&f);
+}
+
 /* A subscriber started before the forwarder still connects (non-blocking dial). */
 static void test_subscriber_before_forwarder(void **state)
 {
@@ -195,6 +234,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prefix_filtering),
+		cmocka_unit_test(test_events_counted),
 		cmocka_unit_test(test_subscriber_before_forwarder),
 		cmocka_unit_test(test_bad_arguments),
 	};
