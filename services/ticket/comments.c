@@ -11,10 +11,13 @@
 #define TK_COMMENT_MAX 65536
 
 /* $1 tenant, $2 ticket, $3 own-only requester or NULL, $4 comment id,
- * $5 author, $6 author role, $7 body, $8 public. */
+ * $5 author, $6 author role, $7 body, $8 public, $9 Idempotency-Key or NULL,
+ * $10 its hashed text. Does nothing when the key is already stored. */
 static const char sql_comment_create[]
-    = "WITH t AS (SELECT t.id FROM ticket.tickets t WHERE t.tenant_id = $1 AND t.id = $2"
-      " AND t.deleted_at IS NULL AND ($3::uuid IS NULL OR t.requester_id = $3)),"
+    = "WITH idem AS (SELECT $9::text AS key, $10::text AS hashed),"
+      " t AS (SELECT t.id FROM ticket.tickets t WHERE t.tenant_id = $1 AND t.id = $2"
+      " AND t.deleted_at IS NULL AND ($3::uuid IS NULL OR t.requester_id = $3)"
+      " AND" TK_IDEM_FREE "),"
       " c AS (INSERT INTO ticket.comments AS cm (tenant_id, id, ticket_id, author_id, author_role,"
       " body, public) SELECT $1, $4, t.id, $5, $6, $7, $8::bool FROM t"
       " RETURNING ticket.comment_json(cm) AS j, cm.created_at, cm.public),"
@@ -23,8 +26,8 @@ static const char sql_comment_create[]
       " WHERE x.tenant_id = $1 AND x.id = $2 AND x.first_response_at IS NULL AND c.public"
       " AND $6 IN ('admin', 'agent')),"
       " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
-      " SELECT $1, 'comment.added', $5, c.j FROM c)"
-      " SELECT j::text FROM c";
+      " SELECT $1, 'comment.added', $5, c.j FROM c),"
+      " reply AS (SELECT j, NULL::text AS location FROM c)," TK_IDEM_STORE " SELECT j::text FROM c";
 
 /* Statement 0 of a list: the ticket is visible to the caller. */
 static const char sql_ticket_visible[]
@@ -51,16 +54,15 @@ static const char sql_history_list[]
 static void tk_comment_create_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	hd_rpc_request *req = arg;
-	if (err != HD_OK) {
-		tk_reply_db_error(req, err, res);
+	int stmt;
+	if (!tk_idem_result(req, err, res, tk_reply_stored, &stmt))
 		return;
-	}
-	const char *json = hd_db_result_value(res, 0, 0, 0);
+	const char *json = hd_db_result_value(res, stmt, 0, 0);
 	if (json == NULL) {
 		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
 		return;
 	}
-	hd_daemon_reply_json(req, 201, json, strlen(json), NULL);
+	tk_reply_stored(req, 201, json, NULL);
 	tk_relay_wake();
 }
 
@@ -71,6 +73,7 @@ void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	const char *ticket;
 	cJSON *body = NULL;
 	hd_field_errors errs = { .count = 0 };
+	tk_idem k = { 0 };
 	const char *text = NULL;
 	bool pub = true;
 	char id[HD_UUID_STRLEN + 1];
@@ -84,17 +87,18 @@ void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_json_get_bool(body, "public", false, &pub, &errs);
 	if (c.customer && !pub)
 		hd_field_errors_add(&errs, "public", "customers can post only public comments");
-	if (tk_reply_invalid(req, &errs))
+	if (!tk_idem_read(req, false, ticket, &k, &errs) || tk_reply_invalid(req, &errs))
 		goto out;
 	if (hd_uuid_v7(id) != HD_OK) {
 		hd_daemon_reply_problem(req, 500, "internal error", NULL);
 		goto out;
 	}
-	const char *p[8] = { c.tenant_id, ticket, c.customer ? c.user_id : NULL, id, c.user_id,
-		c.role, text, pub ? "t" : "f" };
-	hd_db_stmt st = { sql_comment_create, 8, p };
-	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_comment_create_cb, req);
+	const char *p[10] = { c.tenant_id, ticket, c.customer ? c.user_id : NULL, id, c.user_id,
+		c.role, text, pub ? "t" : "f", k.key, k.hashed };
+	hd_db_stmt st = { sql_comment_create, 10, p };
+	tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_comment_create_cb);
 out:
+	tk_idem_free(&k);
 	cJSON_Delete(body);
 }
 

@@ -11,12 +11,15 @@
 #define TK_RATING_COMMENT_MAX 2000
 
 /* $1 tenant, $2 ticket, $3 own-only requester or NULL, $4 caller, $5 rating,
- * $6 comment. Returns one row when the ticket is visible: is requester,
- * status, already rated, the stored rating's json (NULL when not stored). */
+ * $6 comment, $7 Idempotency-Key or NULL, $8 its hashed text. Returns one row
+ * when the ticket is visible: is requester, status, already rated, the
+ * stored rating's json (NULL when not stored). Does nothing when the key is
+ * already stored. */
 static const char sql_rate[]
-    = "WITH t AS (SELECT x.id, x.requester_id, x.status, x.satisfaction FROM ticket.tickets x"
+    = "WITH idem AS (SELECT $7::text AS key, $8::text AS hashed),"
+      " t AS (SELECT x.id, x.requester_id, x.status, x.satisfaction FROM ticket.tickets x"
       " WHERE x.tenant_id = $1 AND x.id = $2 AND x.deleted_at IS NULL"
-      " AND ($3::uuid IS NULL OR x.requester_id = $3) FOR UPDATE),"
+      " AND ($3::uuid IS NULL OR x.requester_id = $3) AND" TK_IDEM_FREE " FOR UPDATE OF x),"
       " s AS (INSERT INTO ticket.satisfaction AS s (tenant_id, ticket_id, user_id, rating, comment)"
       " SELECT $1, t.id, $4, $5, $6 FROM t WHERE t.requester_id = $4"
       " AND t.status IN ('solved', 'closed') AND t.satisfaction IS NULL"
@@ -27,29 +30,29 @@ static const char sql_rate[]
       " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
       " SELECT $1, 'ticket.updated', $4, json_build_object('ticket', u.j, 'changes',"
       " json_build_object('satisfaction', json_build_object('from', NULL, 'to', $5::text)))"
-      " FROM u)"
+      " FROM u),"
+      " reply AS (SELECT j, NULL::text AS location FROM s)," TK_IDEM_STORE
       " SELECT t.requester_id = $4, t.status, t.satisfaction IS NOT NULL,"
       " (SELECT j::text FROM s) FROM t";
 
 static void tk_rate_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	hd_rpc_request *req = arg;
-	if (err != HD_OK) {
-		tk_reply_db_error(req, err, res);
+	int stmt;
+	if (!tk_idem_result(req, err, res, tk_reply_stored, &stmt))
 		return;
-	}
-	if (hd_db_result_ntuples(res, 0) == 0) {
+	if (hd_db_result_ntuples(res, stmt) == 0) {
 		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
 		return;
 	}
-	const char *mine = hd_db_result_value(res, 0, 0, 0);
-	const char *status = hd_db_result_value(res, 0, 0, 1);
-	const char *rated = hd_db_result_value(res, 0, 0, 2);
-	const char *json = hd_db_result_value(res, 0, 0, 3);
+	const char *mine = hd_db_result_value(res, stmt, 0, 0);
+	const char *status = hd_db_result_value(res, stmt, 0, 1);
+	const char *rated = hd_db_result_value(res, stmt, 0, 2);
+	const char *json = hd_db_result_value(res, stmt, 0, 3);
 	if (mine == NULL || strcmp(mine, "t") != 0) {
 		hd_daemon_reply_problem(req, 403, "only the requester may rate this ticket", NULL);
 	} else if (json != NULL) {
-		hd_daemon_reply_json(req, 201, json, strlen(json), NULL);
+		tk_reply_stored(req, 201, json, NULL);
 		tk_relay_wake();
 	} else if ((rated != NULL && strcmp(rated, "t") == 0) || status == NULL
 	    || strcmp(status, "solved") == 0 || strcmp(status, "closed") == 0) {
@@ -69,18 +72,20 @@ void tk_satisfaction_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	const char *ticket, *rating = NULL, *comment = NULL;
 	cJSON *body = NULL;
 	hd_field_errors errs = { .count = 0 };
+	tk_idem k = { 0 };
 	if (!tk_caller_get(req, &c) || (ticket = tk_path_id(req, "id")) == NULL
 	    || !tk_body_object(req, &body))
 		goto out;
 	hd_json_reject_unknown(body, known, &errs);
 	hd_json_get_enum(body, "rating", true, ratings, &rating, &errs);
 	hd_json_get_string(body, "comment", false, 0, TK_RATING_COMMENT_MAX, &comment, &errs);
-	if (tk_reply_invalid(req, &errs))
+	if (!tk_idem_read(req, false, ticket, &k, &errs) || tk_reply_invalid(req, &errs))
 		goto out;
-	const char *p[6]
-	    = { c.tenant_id, ticket, c.customer ? c.user_id : NULL, c.user_id, rating, comment };
-	hd_db_stmt st = { sql_rate, 6, p };
-	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_rate_cb, req);
+	const char *p[8] = { c.tenant_id, ticket, c.customer ? c.user_id : NULL, c.user_id, rating,
+		comment, k.key, k.hashed };
+	hd_db_stmt st = { sql_rate, 8, p };
+	tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_rate_cb);
 out:
+	tk_idem_free(&k);
 	cJSON_Delete(body);
 }

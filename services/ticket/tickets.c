@@ -11,45 +11,30 @@
 #define TK_SUBJECT_MAX 200
 #define TK_DESCRIPTION_MAX_BYTES 65536
 #define TK_CATEGORY_MAX 100
-#define TK_IDEM_KEY_MAX 255
-
-/* Looks up a stored Idempotency-Key reply (dropping it when over 24 h old);
- * column 0 says whether the stored request had the same body. */
-static const char sql_idem_lookup[]
-    = "WITH d AS (DELETE FROM ticket.idempotency_keys WHERE tenant_id = $1 AND key = $2"
-      " AND created_at < now() - interval '24 hours')"
-      " SELECT request_hash = encode(sha256(convert_to($3, 'UTF8')), 'hex'), status, body, location"
-      " FROM ticket.idempotency_keys WHERE tenant_id = $1 AND key = $2"
-      " AND created_at >= now() - interval '24 hours'";
 
 /* Bumps the counter, inserts the ticket (SLA due times from the tenant's
  * policy), its ticket.created event and the Idempotency-Key reply, and
  * returns the ticket. Does nothing when the key ($11) is already stored. */
 const char tk_create_sql[]
-    = "WITH n AS ("
-      " INSERT INTO ticket.counters AS c (tenant_id, last_number)"
-      " SELECT $1, 1 WHERE $11::text IS NULL OR NOT EXISTS"
-      " (SELECT 1 FROM ticket.idempotency_keys k WHERE k.tenant_id = $1 AND k.key = $11)"
+    = "WITH idem AS (SELECT $11::text AS key, $12::text AS hashed),"
+      " n AS (INSERT INTO ticket.counters AS c (tenant_id, last_number)"
+      " SELECT $1, 1 WHERE" TK_IDEM_FREE
       " ON CONFLICT (tenant_id) DO UPDATE SET last_number = c.last_number + 1"
       " RETURNING last_number),"
       " p AS (SELECT targets -> $5 AS g, business_hours AS bh FROM ticket.sla_policies"
       " WHERE tenant_id = $1),"
       " t AS (INSERT INTO ticket.tickets AS t (tenant_id, id, number, subject, description,"
       " priority, category, tags, requester_id, assignee_id, first_response_due, resolution_due)"
-      " SELECT $1, $2, n.last_number, $3, $4, $5, $6, ARRAY(SELECT "
-      "json_array_elements_text($7::json)),"
-      " $8, $9,"
+      " SELECT $1, $2, n.last_number, $3, $4, $5, $6,"
+      " ARRAY(SELECT json_array_elements_text($7::json)), $8, $9,"
       " ticket.sla_due(date_trunc('milliseconds', now()),"
       " (p.g ->> 'first_response_minutes')::int, p.bh),"
-      " ticket.sla_due(date_trunc('milliseconds', now()), (p.g ->> 'resolution_minutes')::int,"
-      " p.bh)"
+      " ticket.sla_due(date_trunc('milliseconds', now()),"
+      " (p.g ->> 'resolution_minutes')::int, p.bh)"
       " FROM n LEFT JOIN p ON true RETURNING ticket.ticket_json(t) AS j),"
       " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
       " SELECT $1, 'ticket.created', $10, j FROM t),"
-      " k AS (INSERT INTO ticket.idempotency_keys (tenant_id, key, request_hash, status, body, "
-      "location)"
-      " SELECT $1, $11, encode(sha256(convert_to($12, 'UTF8')), 'hex'), 201, j::text,"
-      " '/v1/tickets/' || $2 FROM t WHERE $11::text IS NOT NULL)"
+      " reply AS (SELECT j, '/v1/tickets/' || $2 AS location FROM t)," TK_IDEM_STORE
       " SELECT j::text, $2::text FROM t";
 
 /* Plain columns: the daemon writes the ticket object (ticket_json.c). */
@@ -102,36 +87,19 @@ static void tk_new_ticket_read(
 	}
 }
 
-/* Reads Idempotency-Key (NULL when absent); adds an error when malformed. */
-static const char *tk_idem_key(hd_rpc_request *req, hd_field_errors *errs)
-{
-	const char *key = hd_envelope_header(hd_rpc_request_envelope(req), "idempotency-key");
-	if (key == NULL)
-		return NULL;
-	size_t n = strlen(key);
-	if (n == 0 || n > TK_IDEM_KEY_MAX || !hd_utf8_valid(key, n)) {
-		hd_field_errors_add(errs, "Idempotency-Key", "must be 1 to 255 characters");
-		return NULL;
-	}
-	return key;
-}
-
-/* Replies 201 with the created ticket, Location and ETag. */
-static void tk_reply_created(hd_rpc_request *req, const char *json, const char *location)
+/* Replies status (201) with the created ticket, Location and ETag (a
+ * tk_idem_reply_fn). */
+static void tk_reply_created(
+    hd_rpc_request *req, int status, const char *json, const char *location)
 {
 	hd_daemon_reply_json(
-	    req, 201, json, strlen(json), "location", location, "etag", "\"1\"", NULL);
+	    req, status, json, strlen(json), "location", location, "etag", "\"1\"", NULL);
 }
 
 void tk_create_reply(hd_rpc_request *req, hd_err err, const hd_db_result *res, int stmt)
 {
 	if (err != HD_OK) {
-		if (res != NULL
-		    && strcmp(hd_db_result_constraint(res), "idempotency_keys_pkey") == 0)
-			hd_daemon_reply_problem(
-			    req, 409, "a request with this Idempotency-Key is in progress", NULL);
-		else
-			tk_reply_db_error(req, err, res);
+		tk_reply_db_error(req, err, res);
 		return;
 	}
 	const char *json = hd_db_result_value(res, stmt, 0, 0);
@@ -142,29 +110,18 @@ void tk_create_reply(hd_rpc_request *req, hd_err err, const hd_db_result *res, i
 	}
 	char location[64];
 	snprintf(location, sizeof(location), "/v1/tickets/%s", id);
-	tk_reply_created(req, json, location);
+	tk_reply_created(req, 201, json, location);
 }
 
 /* With an Idempotency-Key: statement 0 is the lookup, 1 the create. */
 static void tk_create_keyed_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	hd_rpc_request *req = arg;
-	if (err != HD_OK || hd_db_result_ntuples(res, 0) == 0) {
-		tk_create_reply(req, err, res, 1);
-		if (err == HD_OK)
-			tk_relay_wake();
+	int stmt;
+	if (!tk_idem_result(req, err, res, tk_reply_created, &stmt))
 		return;
-	}
-	const char *same = hd_db_result_value(res, 0, 0, 0);
-	if (same == NULL || strcmp(same, "t") != 0) {
-		hd_field_errors errs = { .count = 0 };
-		hd_field_errors_add(&errs, "Idempotency-Key", "was already used with another body");
-		tk_reply_invalid(req, &errs);
-		return;
-	}
-	const char *body = hd_db_result_value(res, 0, 0, 2);
-	const char *location = hd_db_result_value(res, 0, 0, 3);
-	tk_reply_created(req, body != NULL ? body : "{}", location != NULL ? location : "");
+	tk_create_reply(req, err, res, stmt);
+	tk_relay_wake();
 }
 
 void tk_tickets_create(hd_rpc_request *req, hd_daemon_worker *dw)
@@ -173,39 +130,31 @@ void tk_tickets_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	cJSON *body = NULL;
 	tk_new_ticket t = { .description = "", .priority = "normal" };
 	hd_field_errors errs = { .count = 0 };
-	char *raw = NULL;
+	tk_idem k = { 0 };
 	char id[HD_UUID_STRLEN + 1];
 	if (!tk_caller_get(req, &c) || !tk_body_object(req, &body))
 		goto out;
 	t.requester_id = c.user_id;
 	tk_new_ticket_read(body, &c, &t, &errs);
-	const char *key = tk_idem_key(req, &errs);
-	if (tk_reply_invalid(req, &errs))
+	if (!tk_idem_read(req, true, NULL, &k, &errs) || tk_reply_invalid(req, &errs))
 		goto out;
 	if (hd_uuid_v7(id) != HD_OK) {
 		hd_daemon_reply_problem(req, 500, "internal error", NULL);
 		goto out;
 	}
-	const hd_envelope *e = hd_rpc_request_envelope(req);
-	if (key != NULL && (raw = strndup(e->body, e->body_len)) == NULL) {
-		hd_daemon_reply_problem(req, 500, "out of memory", NULL);
-		goto out;
-	}
 	const char *p[TK_CREATE_NPARAMS] = { c.tenant_id, id, t.subject, t.description, t.priority,
 		t.category, t.tags_json != NULL ? t.tags_json : "[]", t.requester_id, t.assignee_id,
-		c.user_id, key, raw };
-	const char *lp[3] = { c.tenant_id, key, raw };
-	hd_db_stmt stmts[2]
-	    = { { sql_idem_lookup, 3, lp }, { tk_create_sql, TK_CREATE_NPARAMS, p } };
-	if (key != NULL) {
-		tk_db_run(dw, req, c.tenant_id, stmts, 2, tk_create_keyed_cb, req);
+		c.user_id, k.key, k.hashed };
+	hd_db_stmt st = { tk_create_sql, TK_CREATE_NPARAMS, p };
+	if (k.key != NULL) { /* goes alone: its lookup must precede it in its transaction */
+		tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_create_keyed_cb);
 	} else {
 		tk_create_submit(dw->service, req, p, body, t.tags_json);
 		body = NULL; /* owned by the queue now */
 		t.tags_json = NULL;
 	}
 out:
-	free(raw);
+	tk_idem_free(&k);
 	free(t.tags_json);
 	cJSON_Delete(body);
 }

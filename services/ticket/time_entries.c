@@ -13,11 +13,14 @@
 
 #define TK_NOTE_MAX 2000
 
-/* $1 tenant, $2 ticket, $3 entry id, $4 user, $5 minutes, $6 note, $7 billable. */
+/* $1 tenant, $2 ticket, $3 entry id, $4 user, $5 minutes, $6 note, $7 billable,
+ * $8 Idempotency-Key or NULL, $9 its hashed text. Does nothing when the key
+ * is already stored. */
 static const char sql_entry_create[]
-    = "WITH t AS (UPDATE ticket.tickets x SET time_spent_minutes = x.time_spent_minutes + $5,"
+    = "WITH idem AS (SELECT $8::text AS key, $9::text AS hashed),"
+      " t AS (UPDATE ticket.tickets x SET time_spent_minutes = x.time_spent_minutes + $5,"
       " updated_at = date_trunc('milliseconds', now()), version = x.version + 1"
-      " WHERE x.tenant_id = $1 AND x.id = $2 AND x.deleted_at IS NULL"
+      " WHERE x.tenant_id = $1 AND x.id = $2 AND x.deleted_at IS NULL AND" TK_IDEM_FREE
       " RETURNING x.id, x.time_spent_minutes, ticket.ticket_json(x) AS j),"
       " e AS (INSERT INTO ticket.time_entries AS te (tenant_id, id, ticket_id, user_id, minutes,"
       " note, billable) SELECT $1, $3, t.id, $4, $5::int, $6, $7::bool FROM t"
@@ -25,8 +28,8 @@ static const char sql_entry_create[]
       " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
       " SELECT $1, 'ticket.updated', $4, json_build_object('ticket', t.j, 'changes',"
       " json_build_object('time_spent_minutes', json_build_object('from',"
-      " t.time_spent_minutes - $5::int, 'to', t.time_spent_minutes))) FROM t)"
-      " SELECT j::text FROM e";
+      " t.time_spent_minutes - $5::int, 'to', t.time_spent_minutes))) FROM t),"
+      " reply AS (SELECT j, NULL::text AS location FROM e)," TK_IDEM_STORE " SELECT j::text FROM e";
 
 /* Oldest first; keyset on (created_at, id). $3 is unused (always true). */
 static const char sql_entry_list[]
@@ -47,16 +50,15 @@ static bool tk_time_role_ok(hd_rpc_request *req, const tk_caller *c)
 static void tk_entry_create_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	hd_rpc_request *req = arg;
-	if (err != HD_OK) {
-		tk_reply_db_error(req, err, res);
+	int stmt;
+	if (!tk_idem_result(req, err, res, tk_reply_stored, &stmt))
 		return;
-	}
-	const char *json = hd_db_result_value(res, 0, 0, 0);
+	const char *json = hd_db_result_value(res, stmt, 0, 0);
 	if (json == NULL) {
 		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
 		return;
 	}
-	hd_daemon_reply_json(req, 201, json, strlen(json), NULL);
+	tk_reply_stored(req, 201, json, NULL);
 	tk_relay_wake();
 }
 
@@ -67,6 +69,7 @@ void tk_time_entries_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	const char *ticket, *note = NULL;
 	cJSON *body = NULL;
 	hd_field_errors errs = { .count = 0 };
+	tk_idem k = { 0 };
 	int64_t minutes = 0;
 	bool billable = true;
 	char id[HD_UUID_STRLEN + 1], min[24];
@@ -77,17 +80,19 @@ void tk_time_entries_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_json_get_int(body, "minutes", true, 1, 1440, &minutes, &errs);
 	hd_json_get_string(body, "note", false, 0, TK_NOTE_MAX, &note, &errs);
 	hd_json_get_bool(body, "billable", false, &billable, &errs);
-	if (tk_reply_invalid(req, &errs))
+	if (!tk_idem_read(req, false, ticket, &k, &errs) || tk_reply_invalid(req, &errs))
 		goto out;
 	if (hd_uuid_v7(id) != HD_OK) {
 		hd_daemon_reply_problem(req, 500, "internal error", NULL);
 		goto out;
 	}
 	snprintf(min, sizeof(min), "%" PRId64, minutes);
-	const char *p[7] = { c.tenant_id, ticket, id, c.user_id, min, note, billable ? "t" : "f" };
-	hd_db_stmt st = { sql_entry_create, 7, p };
-	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_entry_create_cb, req);
+	const char *p[9] = { c.tenant_id, ticket, id, c.user_id, min, note, billable ? "t" : "f",
+		k.key, k.hashed };
+	hd_db_stmt st = { sql_entry_create, 9, p };
+	tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_entry_create_cb);
 out:
+	tk_idem_free(&k);
 	cJSON_Delete(body);
 }
 
