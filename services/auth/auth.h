@@ -86,6 +86,34 @@ void auth_fetch_one(hd_rpc_request *req, hd_daemon_worker *dw, const char *tenan
 /* True when the envelope carries a signed-in user; else replies 401. */
 bool auth_signed_in(hd_rpc_request *req);
 
+/* idem.c -------------------------------------------------------------- */
+
+/* The Idempotency-Key of one create and the hash of the request it came with. */
+typedef struct auth_idem {
+	char key[AUTH_IDEM_KEY_MAX + 1]; /* "" when the header is absent */
+	char hash[AUTH_SHA256_HEX];
+} auth_idem;
+
+/* Reads Idempotency-Key into k and hashes the request for it: the body alone
+ * when op is NULL (users.create, whose stored rows predate op hashing), else
+ * the operation and the body, so a key reused on another route never matches
+ * (a body-only hash cannot equal an op+body one either). Adds an error naming
+ * the header when it is empty, over 255 bytes or not UTF-8. */
+void auth_idem_read(hd_rpc_request *req, const char *op, auth_idem *k, hd_field_errors *errs);
+/* The key as a statement parameter: NULL (SQL NULL) when there is none. */
+const char *auth_idem_param(const auth_idem *k);
+/* Called once a lookup is done: miss is true when no reply is stored and the
+ * caller should create; otherwise the request was answered (replay, 422 for
+ * another request hash, or a database error). The caller still owns arg. */
+typedef void (*auth_idem_cb)(bool miss, void *arg);
+/* Looks k up under tenant_id (RLS scopes keys per tenant). On HD_OK cb runs
+ * once, later, on the worker; on an error it has already replied and never runs. */
+hd_err auth_idem_lookup(hd_rpc_request *req, hd_daemon_worker *dw, const char *tenant_id,
+    const auth_idem *k, auth_idem_cb cb, void *arg);
+/* True, after replying 409, when a failed batch hit another request's row of
+ * the same key (both inserted it at once); false otherwise. */
+bool auth_idem_conflict(hd_rpc_request *req, hd_err err, const hd_db_result *res);
+
 /* password.c ---------------------------------------------------------- */
 
 /* Result of a CPU job: ok tells whether hashing worked / the password matched. */

@@ -25,13 +25,6 @@ static const char SQL_USER_INSERT[]
       " location, etag) SELECT $1::uuid, $7, $8, 201, j::text, '/v1/users/' || $2,"
       " '\"' || version || '\"' FROM u WHERE $7::text IS NOT NULL)"
       " SELECT j, version FROM u";
-/* The stored reply of an Idempotency-Key (dropped when over 24 h old);
- * column 0 says whether it was stored for the same body. */
-static const char SQL_IDEM_LOOKUP[]
-    = "WITH d AS (DELETE FROM auth.idempotency_keys WHERE key = $1"
-      " AND created_at < now() - interval '24 hours')"
-      " SELECT request_hash = $2, status, body, location, etag FROM auth.idempotency_keys"
-      " WHERE key = $1 AND created_at >= now() - interval '24 hours'";
 static const char SQL_USER_LIST[]
     = "SELECT auth.user_json(u), to_char(u.created_at AT TIME ZONE 'UTC', "
       "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), u.id FROM auth.users u "
@@ -69,8 +62,7 @@ typedef struct user_ctx {
 	char password[AUTH_PASSWORD_MAX + 1];
 	char hash[AUTH_HASH_MAX];
 	char if_match[24]; /* expected version, "" when unconditional */
-	char idem_key[AUTH_IDEM_KEY_MAX + 1]; /* Idempotency-Key, "" when none */
-	char body_hash[AUTH_SHA256_HEX]; /* of the request body, with idem_key */
+	auth_idem idem; /* Idempotency-Key of a create; the hash covers the body only */
 	char *json; /* reply body kept while Redis is updated */
 	char etag[32];
 	int status;
@@ -167,10 +159,8 @@ static void user_created_cb(hd_err err, const hd_db_result *res, void *arg)
 	user_ctx *c = arg;
 	char location[64], etag[32];
 
-	if (err != HD_OK && res != NULL
-	    && strcmp(hd_db_result_constraint(res), "idempotency_keys_pkey") == 0) {
-		hd_daemon_reply_problem(
-		    c->req, 409, "a request with this Idempotency-Key is in progress", NULL);
+	if (auth_idem_conflict(c->req, err, res)) {
+		/* replied 409 */
 	} else if (err != HD_OK) {
 		auth_reply_db_error(c->req, err, res);
 	} else {
@@ -194,7 +184,7 @@ static void user_create_hashed_cb(bool ok, const char *hash, void *arg)
 		return;
 	}
 	const char *params[] = { env->tenant_id, c->id, c->email, c->name, c->role, hash,
-		or_null(c->idem_key), c->body_hash };
+		auth_idem_param(&c->idem), c->idem.hash };
 	hd_db_stmt stmt = { SQL_USER_INSERT, 8, params };
 	if (hd_db_run(c->dw->db, env->tenant_id, &stmt, 1, user_created_cb, c) != HD_OK) {
 		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
@@ -212,56 +202,15 @@ static void user_create_hash(user_ctx *c)
 	}
 }
 
-/* Reads Idempotency-Key and hashes the body for it; an error when malformed. */
-static void idem_key_read(user_ctx *c, hd_field_errors *errs)
-{
-	const hd_envelope *env = hd_rpc_request_envelope(c->req);
-	const char *key = hd_envelope_header(env, "idempotency-key");
-
-	if (key == NULL)
-		return;
-	size_t n = strlen(key);
-	if (n == 0 || n > AUTH_IDEM_KEY_MAX || !hd_utf8_valid(key, n)) {
-		hd_field_errors_add(errs, "Idempotency-Key", "must be 1 to 255 characters");
-		return;
-	}
-	memcpy(c->idem_key, key, n + 1);
-	auth_sha256_hex(env->body, env->body_len, c->body_hash);
-}
-
-/* No stored reply: create; the same body: replay it; another body: 422. */
-static void user_idem_looked_cb(hd_err err, const hd_db_result *res, void *arg)
+/* No stored reply: create; else the lookup has replied. */
+static void user_idem_done(bool miss, void *arg)
 {
 	user_ctx *c = arg;
 
-	if (err != HD_OK) {
-		auth_reply_db_error(c->req, err, res);
-	} else if (hd_db_result_ntuples(res, 0) == 0) {
+	if (miss)
 		user_create_hash(c);
-		return;
-	} else if (strcmp(hd_db_result_value(res, 0, 0, 0), "t") != 0) {
-		hd_field_errors errs = { .count = 0 };
-		hd_field_errors_add(&errs, "Idempotency-Key", "was already used with another body");
-		auth_reply_invalid(c->req, &errs);
-	} else {
-		const char *json = hd_db_result_value(res, 0, 0, 2);
-		hd_daemon_reply_json(c->req, atoi(hd_db_result_value(res, 0, 0, 1)), json,
-		    strlen(json), "Location", hd_db_result_value(res, 0, 0, 3), "ETag",
-		    hd_db_result_value(res, 0, 0, 4), NULL);
-	}
-	user_ctx_free(c);
-}
-
-static void user_idem_lookup(user_ctx *c)
-{
-	const hd_envelope *env = hd_rpc_request_envelope(c->req);
-	const char *params[] = { c->idem_key, c->body_hash };
-	hd_db_stmt stmt = { SQL_IDEM_LOOKUP, 2, params };
-
-	if (hd_db_run(c->dw->db, env->tenant_id, &stmt, 1, user_idem_looked_cb, c) != HD_OK) {
-		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
+	else
 		user_ctx_free(c);
-	}
 }
 
 void auth_users_create(hd_rpc_request *req, hd_daemon_worker *dw)
@@ -279,7 +228,7 @@ void auth_users_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_json_get_string(body, "name", true, 1, AUTH_NAME_MAX, &name, &errs);
 	hd_json_get_enum(body, "role", true, auth_tenant_roles, &role, &errs);
 	auth_password_get(body, "password", true, &password, &errs);
-	idem_key_read(c, &errs);
+	auth_idem_read(req, NULL, &c->idem, &errs);
 	if (auth_reply_invalid(req, &errs)) {
 		user_ctx_free(c);
 		goto out;
@@ -287,10 +236,12 @@ void auth_users_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	snprintf(c->name, sizeof c->name, "%s", name);
 	snprintf(c->role, sizeof c->role, "%s", role);
 	snprintf(c->password, sizeof c->password, "%s", password);
-	if (c->idem_key[0] != '\0')
-		user_idem_lookup(c);
-	else
+	if (auth_idem_param(&c->idem) == NULL)
 		user_create_hash(c);
+	else if (auth_idem_lookup(
+	             req, dw, hd_rpc_request_envelope(req)->tenant_id, &c->idem, user_idem_done, c)
+	    != HD_OK)
+		user_ctx_free(c);
 out:
 	cJSON_Delete(body);
 }

@@ -534,6 +534,25 @@ http POST /v1/users "$ADMIN_AT" "$(jq -cn --arg e "idem2-$RUN@acme.local" --arg 
 	-H "Idempotency-Key: $LONGKEY"
 expect "idempotency: a key over 255 chars is rejected (400/422)" eval '[[ $S == 400 || $S == 422 ]] && [ -z "$(problem_issue)" ]'
 
+# ---- idempotency on POST /v1/tenants ------------------------------------
+
+TK="contract-$RUN-tenant-key"
+TB=$(tenant_body "cti-$RUN" "admin@cti-$RUN.example")
+http POST /v1/tenants "$PA" "$TB" -H "Idempotency-Key: $TK"
+check "tenants idempotency: first create is 201" 201 '.id|test($u)'
+TI_FIRST=$BODY_R TI_ID=$(jr .id)
+http POST /v1/tenants "$PA" "$TB" -H "Idempotency-Key: $TK"
+check "tenants idempotency: same key and body replays 201" 201 ".id == \"$TI_ID\""
+expect "tenants idempotency: the replay is the first body, byte for byte" eval '[ "$BODY_R" = "$TI_FIRST" ]'
+login "cti-$RUN" "admin@cti-$RUN.example" "$PW"
+check "tenants idempotency: one tenant: its admin signs in to the first tenant" 200 \
+	".user.tenant_id == \"$TI_ID\""
+http POST /v1/tenants "$PA" "$(tenant_body "cti2-$RUN" "admin@cti2-$RUN.example")" -H "Idempotency-Key: $TK"
+check "tenants idempotency: same key with another body is 422" 422
+expect "tenants idempotency: the 422 names Idempotency-Key" names_field Idempotency-Key
+http POST /v1/tenants "$PA" "$(tenant_body "cti2-$RUN" "admin@cti2-$RUN.example")"
+check "tenants idempotency: the refused request created nothing (its slug is still free)" 201
+
 # ---- CORS ---------------------------------------------------------------
 
 if [ -n "${HD_CORS_ORIGINS:-}" ]; then

@@ -458,6 +458,132 @@ static void test_tenants_create(void **state)
 	resp_free(&r);
 }
 
+/* Runs sql as the owner role with app.tenant_id set (RLS is forced on the
+ * owner too); returns the rows it touched or the first value it read. */
+static long long owner_exec(const char *tenant, const char *sql, const char *param)
+{
+	PGconn *c = PQconnectdb(getenv("HD_TEST_DATABASE_ADMIN_URL"));
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PQclear(PQexecParams(c, "SELECT set_config('app.tenant_id', $1, false)", 1, NULL,
+	    (const char *const[]) { tenant }, NULL, NULL, 0));
+	PGresult *res
+	    = PQexecParams(c, sql, 1, NULL, (const char *const[]) { param }, NULL, NULL, 0);
+	assert_true(
+	    PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK);
+	long long n = PQntuples(res) > 0 ? atoll(PQgetvalue(res, 0, 0)) : atoll(PQcmdTuples(res));
+	PQclear(res);
+	PQfinish(c);
+	return n;
+}
+
+/* tenants.create under Idempotency-Key with a body named name/slug; frees
+ * the reply unless out is given. */
+static int tenant_idem_call(const char *key, const char *name, const char *slug, resp *out)
+{
+	char body[512];
+
+	snprintf(body, sizeof body,
+	    "{\"name\":\"%s\",\"slug\":\"%s\",\"admin_email\":\"a@%s.test\","
+	    "\"admin_password\":\"%s\"}",
+	    name, slug, slug, PASSWORD);
+	resp r = call("tenants.create", &T.platform, body, NULL, NULL, "idempotency-key", key);
+	int status = r.status;
+	if (status == 422)
+		assert_true(has_field_error(&r, "Idempotency-Key"));
+	if (out != NULL)
+		*out = r;
+	else
+		resp_free(&r);
+	return status;
+}
+
+static void test_tenants_idempotency(void **state)
+{
+	static const char count_sql[] = "SELECT count(*) FROM auth.tenants WHERE name = $1";
+	char key[64], key2[64], name[64], slug[64], slug2[64], long_key[300], body[256];
+	resp first, again;
+
+	snprintf(key, sizeof key, "tenant-key-%s", T.run);
+	snprintf(name, sizeof name, "Idem %s", T.run);
+	snprintf(slug, sizeof slug, "idem-%s", T.run);
+	snprintf(slug2, sizeof slug2, "idem2-%s", T.run);
+	assert_int_equal(tenant_idem_call(key, name, slug, &first), 201);
+	assert_int_equal(tenant_idem_call(key, name, slug, &again), 201);
+	assert_string_equal(again.body, first.body);
+	assert_string_equal(jstr(again.json, "id"), jstr(first.json, "id"));
+	assert_int_equal(owner_exec(T.platform.tenant_id, count_sql, name), 1);
+	/* the key is the platform tenant's: RLS shows it there only */
+	assert_int_equal(owner_exec(T.platform.tenant_id,
+	                     "SELECT count(*) FROM auth.idempotency_keys WHERE key = $1", key),
+	    1);
+	assert_int_equal(owner_exec(jstr(first.json, "id"),
+	                     "SELECT count(*) FROM auth.idempotency_keys WHERE key = $1", key),
+	    0);
+	assert_int_equal(tenant_idem_call(key, "Other", slug2, NULL), 422);
+
+	/* a key first used on users.create, and the other way round */
+	snprintf(key2, sizeof key2, "user-key-%s", T.run);
+	snprintf(body, sizeof body,
+	    "{\"email\":\"idem-%s@platform.test\",\"name\":\"I\",\"role\":\"agent\","
+	    "\"password\":\"" PASSWORD "\"}",
+	    T.run);
+	resp r = call("users.create", &T.platform, body, NULL, NULL, "idempotency-key", key2);
+	assert_int_equal(r.status, 201);
+	resp_free(&r);
+	assert_int_equal(tenant_idem_call(key2, name, slug2, NULL), 422);
+	r = call("users.create", &T.platform, body, NULL, NULL, "idempotency-key", key);
+	assert_int_equal(r.status, 422);
+	assert_true(has_field_error(&r, "Idempotency-Key"));
+	resp_free(&r);
+
+	/* malformed keys */
+	memset(long_key, 'k', 256);
+	long_key[256] = '\0';
+	assert_int_equal(tenant_idem_call("", name, slug2, NULL), 422);
+	assert_int_equal(tenant_idem_call(long_key, name, slug2, NULL), 422);
+	long_key[255] = '\0'; /* 255 is the limit, not over it */
+	assert_int_equal(tenant_idem_call(long_key, "Long", slug2, NULL), 201);
+
+	/* over 24 h old: the key is forgotten and the request runs again */
+	assert_int_equal(owner_exec(T.platform.tenant_id,
+	                     "UPDATE auth.idempotency_keys SET created_at = now() - "
+	                     "interval '25 hours' WHERE key = $1",
+	                     key),
+	    1);
+	assert_int_equal(tenant_idem_call(key, name, slug, NULL), 409); /* slug taken */
+	snprintf(slug2, sizeof slug2, "idem3-%s", T.run);
+	assert_int_equal(tenant_idem_call(key, name, slug2, NULL), 201);
+	assert_int_equal(owner_exec(T.platform.tenant_id, count_sql, name), 2);
+	resp_free(&first);
+	resp_free(&again);
+}
+
+/* A second request with a key whose first request has not committed yet:
+ * its lookup misses, its insert waits for the first and then fails: 409. */
+static void test_tenants_idempotency_in_progress(void **state)
+{
+	char key[64], slug[64];
+	PGconn *c = PQconnectdb(getenv("HD_TEST_DATABASE_URL"));
+
+	snprintf(key, sizeof key, "busy-key-%s", T.run);
+	snprintf(slug, sizeof slug, "busy-%s", T.run);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PQclear(PQexec(c, "BEGIN"));
+	PGresult *res = PQexecParams(c,
+	    "INSERT INTO auth.idempotency_keys (tenant_id, key, request_hash, status, body,"
+	    " location, etag) SELECT $1::uuid, $2, 'x', 201, '{}', '', ''"
+	    " FROM set_config('app.tenant_id', $1, true)",
+	    2, NULL, (const char *const[]) { T.platform.tenant_id, key }, NULL, NULL, 0);
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	/* commits a second from now, while hd-auth waits on the key */
+	assert_int_equal(PQsendQuery(c, "SELECT pg_sleep(1); COMMIT"), 1);
+	assert_int_equal(tenant_idem_call(key, "Busy", slug, NULL), 409);
+	while ((res = PQgetResult(c)) != NULL)
+		PQclear(res);
+	PQfinish(c);
+}
+
 static void test_users_crud(void **state)
 {
 	actor admin, agent;
@@ -766,6 +892,8 @@ int main(void)
 		cmocka_unit_test(test_me_and_tenant),
 		cmocka_unit_test(test_mfa),
 		cmocka_unit_test(test_tenants_create),
+		cmocka_unit_test(test_tenants_idempotency),
+		cmocka_unit_test(test_tenants_idempotency_in_progress),
 		cmocka_unit_test(test_users_crud),
 		cmocka_unit_test(test_cross_tenant_is_404),
 		cmocka_unit_test(test_validation),
