@@ -19,6 +19,7 @@
 #include "hd/config.h"
 #include "hd/log.h"
 #include "hd/metrics.h"
+#include "nng_close.h"
 
 #define BUS_MAX_TYPE 64
 #define BUS_HEADROOM 1024
@@ -168,8 +169,8 @@ void hd_bus_pub_close(hd_bus_pub *p)
 {
 	if (p == NULL)
 		return;
-	nng_close(p->sock);
-	free(p);
+	if (hd_nng_close_bounded(p->sock))
+		free(p);
 }
 
 hd_err hd_bus_publish(hd_bus_pub *p, const char *type, const char *json, size_t len)
@@ -300,7 +301,8 @@ void hd_bus_sub_close(hd_bus_sub *s)
 	if (s == NULL)
 		return;
 	nng_aio_stop(s->aio);
-	nng_close(s->sock);
+	if (!hd_nng_close_bounded(s->sock))
+		return; /* NNG is stuck: left to the process exit */
 	nng_aio_free(s->aio);
 	free(s);
 }

@@ -27,6 +27,7 @@
 #include "hd/metrics.h"
 #include "hd/problem.h"
 #include "batch.h"
+#include "nng_close.h"
 
 #define RPC_HEADROOM (64 * 1024)
 
@@ -465,74 +466,6 @@ int hd_rpc_server_inflight(const hd_rpc_server *srv)
 	return atomic_load(&((hd_rpc_server *)srv)->inflight);
 }
 
-/* nng_close of a REP socket can hang in NNG 1.5.2 when pipes close under
- * load (upstream issues #1543/#1813, fixed after 1.5.2). A daemon must still
- * exit on SIGTERM, so the close runs on its own thread and is given
- * RPC_CLOSE_WAIT_MS; past that the socket is left to the process exit. */
-#define RPC_CLOSE_WAIT_MS 2000
-
-typedef struct rpc_closer {
-	nng_socket sock;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool done, abandoned;
-} rpc_closer;
-
-static void *rpc_closer_main(void *arg)
-{
-	rpc_closer *cl = arg;
-	nng_close(cl->sock);
-	pthread_mutex_lock(&cl->mu);
-	cl->done = true;
-	bool abandoned = cl->abandoned;
-	pthread_cond_signal(&cl->cv);
-	pthread_mutex_unlock(&cl->mu);
-	if (abandoned) { /* the waiter gave up and left cl to us */
-		pthread_cond_destroy(&cl->cv);
-		pthread_mutex_destroy(&cl->mu);
-		free(cl);
-	}
-	return NULL;
-}
-
-/* Closes sock; true when the close finished within RPC_CLOSE_WAIT_MS. */
-static bool rpc_socket_close_bounded(nng_socket sock)
-{
-	rpc_closer *cl = calloc(1, sizeof *cl);
-	pthread_t th;
-	if (cl == NULL) {
-		nng_close(sock);
-		return true;
-	}
-	cl->sock = sock;
-	pthread_mutex_init(&cl->mu, NULL);
-	pthread_cond_init(&cl->cv, NULL);
-	if (pthread_create(&th, NULL, rpc_closer_main, cl) != 0) {
-		pthread_cond_destroy(&cl->cv);
-		pthread_mutex_destroy(&cl->mu);
-		free(cl);
-		nng_close(sock);
-		return true;
-	}
-	pthread_detach(th);
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += RPC_CLOSE_WAIT_MS / 1000;
-	pthread_mutex_lock(&cl->mu);
-	while (!cl->done)
-		if (pthread_cond_timedwait(&cl->cv, &cl->mu, &until) != 0)
-			break;
-	bool done = cl->done;
-	cl->abandoned = !done;
-	pthread_mutex_unlock(&cl->mu);
-	if (done) {
-		pthread_cond_destroy(&cl->cv);
-		pthread_mutex_destroy(&cl->mu);
-		free(cl);
-	}
-	return done;
-}
-
 void hd_rpc_server_stop(hd_rpc_server *srv, int drain_ms)
 {
 	if (srv == NULL)
@@ -556,9 +489,8 @@ void hd_rpc_server_stop(hd_rpc_server *srv, int drain_ms)
 	}
 	for (int i = 0; i < srv->nctx; i++)
 		nng_ctx_close(srv->ctxs[i].ctx);
-	if (!rpc_socket_close_bounded(srv->sock)) {
-		hd_log_warn("rpc: the socket did not close within %d ms; left to the process exit",
-		    RPC_CLOSE_WAIT_MS);
+	if (!hd_nng_close_bounded(srv->sock)) {
+		hd_log_warn("rpc: the socket did not close in time; left to the process exit");
 		return; /* NNG may still touch the contexts: free nothing */
 	}
 	for (int i = 0; i < srv->nctx; i++)

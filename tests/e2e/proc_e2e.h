@@ -132,13 +132,32 @@ static inline int pe_wait(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Sends sig to pid and reaps it. */
+/* Sends sig to pid and reaps it. A process still running after
+ * PE_STOP_WAIT_MS is SIGKILLed and reported as -2, so a daemon that does
+ * not stop fails the test instead of hanging it. */
+#define PE_STOP_WAIT_MS 30000
 static inline int pe_stop(pid_t pid, int sig)
 {
 	if (pid <= 0)
 		return -1;
 	kill(pid, sig);
-	return pe_wait(pid);
+	int64_t until = pe_now_ms() + PE_STOP_WAIT_MS;
+	int st = 0;
+	while (pe_now_ms() < until) {
+		pid_t got = waitpid(pid, &st, WNOHANG);
+		if (got == pid) {
+			pe_track(pid, false);
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		if (got < 0 && errno != EINTR)
+			return -1;
+		pe_sleep_ms(20);
+	}
+	fprintf(stderr, "pid %d did not stop within %d ms after signal %d\n", (int)pid,
+	    PE_STOP_WAIT_MS, sig);
+	kill(pid, SIGKILL);
+	pe_wait(pid);
+	return -2;
 }
 
 /* Group teardown: kills (SIGKILL) and reaps what a failed test left running. */
@@ -172,29 +191,6 @@ static inline bool pe_wait_ready(const char *url, pid_t pid, int timeout_ms)
 		pe_sleep_ms(50);
 	}
 	return false;
-}
-
-/* The sum of the samples at url whose line starts with prefix (a metric
- * name with the start of its labels); -1 when the scrape fails. */
-static inline double pe_metric(const char *url, const char *prefix)
-{
-	httpc_resp r;
-	double sum = 0;
-	if (httpc_call(&r, "GET", url, NULL, NULL, NULL, NULL) != 0 || r.status != 200
-	    || r.body == NULL) {
-		httpc_resp_free(&r);
-		return -1;
-	}
-	size_t pl = strlen(prefix);
-	for (const char *line = r.body; line != NULL && *line != '\0';) {
-		const char *sp = strchr(line, ' ');
-		const char *nl = strchr(line, '\n');
-		if (strncmp(line, prefix, pl) == 0 && sp != NULL && (nl == NULL || sp < nl))
-			sum += strtod(sp + 1, NULL);
-		line = nl != NULL ? nl + 1 : NULL;
-	}
-	httpc_resp_free(&r);
-	return sum;
 }
 
 /* Builds a request or reply envelope by hand: preamble, the JSON header as
