@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "hd/bus.h"
 #include "hd/config.h"
 #include "hd/json.h"
 #include "hd/log.h"
+#include "hd/metrics.h"
 #include "ticket.h"
 
 #define TK_RELAY_BATCH 500
@@ -58,12 +60,33 @@ static void tk_relay_idle(tk_relay *r, bool more)
 	}
 }
 
+/* Outbox lag (API.md /metrics): how long the oldest event of this round
+ * waited between its transaction and the relay (its occurred_at is the
+ * transaction's start), 0 when the round found nothing to publish. */
+static void tk_relay_observe_lag(const char *first_event)
+{
+	double lag = 0;
+	cJSON *ev = first_event != NULL ? cJSON_Parse(first_event) : NULL;
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(ev, "occurred_at");
+	int64_t at_ms = 0;
+	if (cJSON_IsString(at) && tk_ts_parse_ms(at->valuestring, &at_ms)) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		lag = now_ms > at_ms ? (double)(now_ms - at_ms) / 1000.0 : 0;
+	}
+	cJSON_Delete(ev);
+	hd_metrics_set("hd_outbox_lag_seconds", NULL, lag);
+}
+
 static void tk_relay_claim_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	tk_relay *r = arg;
 	int rows = err == HD_OK ? hd_db_result_ntuples(res, 0) : 0;
 	if (err != HD_OK)
 		hd_log_warn("outbox relay: claiming events failed: %s", hd_strerror(err));
+	else
+		tk_relay_observe_lag(rows > 0 ? hd_db_result_value(res, 0, 0, 1) : NULL);
 	for (int i = 0; i < rows && r->pub != NULL; i++) {
 		const char *type = hd_db_result_value(res, 0, i, 0);
 		const char *event = hd_db_result_value(res, 0, i, 1);
@@ -140,6 +163,9 @@ hd_err tk_relay_start(hd_daemon_worker *dw)
 		return HD_ERR_INVALID;
 	r->dw = dw;
 	r->stopping = false;
+	hd_metrics_describe("hd_outbox_lag_seconds", "gauge",
+	    "Age of the oldest event the outbox relay published in its last round (0: none "
+	    "waiting)");
 	if (hd_bus_pub_open(&r->pub, hd_config_str("HD_BUS_PUB_URL")) != HD_OK)
 		goto fail_bus;
 	step = "timer";

@@ -111,6 +111,9 @@ void tk_buf_free(tk_buf *b);
 /* Formats extract(epoch FROM ts) text as RFC 3339 UTC with milliseconds
  * (truncated, as to_char's MS); false for an infinite or malformed value. */
 bool tk_ts_format(const char *epoch, char out[TK_TS_MAX]);
+/* Parses "YYYY-MM-DDTHH:MM:SS.mmmZ" (what tk_ts_format writes, years
+ * 1..9999) into milliseconds since 1970; false when it is not that shape. */
+bool tk_ts_parse_ms(const char *ts, int64_t *epoch_ms);
 /* Appends PostgreSQL's array text format (e.g. {a,"b c",NULL}) as a JSON
  * array; false when malformed. */
 bool tk_pg_array_json(tk_buf *b, const char *arr);

@@ -200,6 +200,47 @@ bool tk_ts_format(const char *epoch, char out[TK_TS_MAX])
 	return true;
 }
 
+/* Days from 1970-01-01 to the proleptic Gregorian y-m-d (Hinnant's days_from_civil). */
+static int64_t tk_days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = tk_floor_div(y, 400);
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* n digits at s as a number; -1 when one is not a digit. */
+static int tk_digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+bool tk_ts_parse_ms(const char *ts, int64_t *epoch_ms)
+{
+	static const char shape[] = "0000-00-00T00:00:00.000Z";
+	if (ts == NULL || strlen(ts) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; i < sizeof(shape) - 1; i++)
+		if (shape[i] == '0' ? !(ts[i] >= '0' && ts[i] <= '9') : ts[i] != shape[i])
+			return false;
+	int y = tk_digits(ts, 4), mo = tk_digits(ts + 5, 2), d = tk_digits(ts + 8, 2);
+	int h = tk_digits(ts + 11, 2), mi = tk_digits(ts + 14, 2), s = tk_digits(ts + 17, 2);
+	int ms = tk_digits(ts + 20, 3);
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 || ms < 0)
+		return false;
+	int64_t days = tk_days_from_civil(y, mo, d);
+	*epoch_ms = ((days * 86400 + h * 3600 + mi * 60 + s) * 1000) + ms;
+	return true;
+}
+
 /* Appends a time column as a JSON string, or null for an infinite time (as
  * to_char gives); false when epoch is malformed. */
 static bool tk_json_ts(tk_buf *b, const char *epoch)

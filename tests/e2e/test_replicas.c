@@ -82,7 +82,8 @@ static void replica_start(replica *rp, const char *logname)
 /* tickets.get answered 200 by replica rp so far. */
 static double replica_served(const replica *rp)
 {
-	return pe_metric(rp->metrics, "hd_rpc_requests_total{op=\"tickets.get\",status=\"200\"}");
+	return httpc_metric(
+	    rp->metrics, "hd_rpc_requests_total{op=\"tickets.get\",status=\"200\"}");
 }
 
 static void *load_main(void *arg)
@@ -158,7 +159,7 @@ static void replica_failover(int sig)
 	for (int i = 0; i < LOAD_THREADS; i++)
 		pthread_join(th[i], NULL);
 	double nb_end = replica_served(&b);
-	double retries = pe_metric(metrics, "hd_upstream_retries_total");
+	double retries = httpc_metric(metrics, "hd_upstream_retries_total");
 	print_message("replicas (signal %d): a served %.0f, b %.0f before the stop; %ld ok, "
 	              "%ld failed (last bad status %ld); %ld ok after the stop; %.0f retries\n",
 	    sig, na, nb, atomic_load(&l.ok), atomic_load(&l.failed),
@@ -168,8 +169,8 @@ static void replica_failover(int sig)
 	assert_int_equal(atomic_load(&l.failed), 0); /* no GET failed */
 	assert_true(ok_after_kill > 50); /* the survivor kept serving */
 	assert_true(nb_end > nb);
-	assert_true(pe_metric(metrics, "hd_build_info{service=\"gateway\"") == 1);
-	assert_true(pe_metric(b.metrics, "hd_build_info{service=\"ticket\"") == 1);
+	assert_true(httpc_metric(metrics, "hd_build_info{service=\"gateway\"") == 1);
+	assert_true(httpc_metric(b.metrics, "hd_build_info{service=\"ticket\"") == 1);
 
 	/* --healthcheck: 0 against the live gateway and replica b, 1 against a */
 	assert_int_equal(pe_wait(pe_spawn("gateway", "--healthcheck", "replica-hc", gw_env)), 0);

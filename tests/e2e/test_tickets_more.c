@@ -4,6 +4,7 @@
  * target, history, time_spent_minutes, satisfaction), suggestions from
  * similar solved tickets, cross-tenant 404s.
  * Runs in a fresh tenant of its own, plus a technician user. */
+#include <time.h>
 #include "tickets_e2e.h"
 
 static char *tech;
@@ -186,6 +187,30 @@ static void test_suggestions(void **state)
 	httpc_resp_free(&r);
 }
 
+/* The ticket daemon's /metrics (API.md): once a created ticket's event is
+ * relayed, the bus counter has it and the outbox lag gauge exists. */
+static void test_event_metrics(void **state)
+{
+	const char *port = getenv("HD_TICKET_ADMIN_PORT");
+	if (port == NULL)
+		fail_msg("HD_TICKET_ADMIN_PORT is not set (the stack's port-env)");
+	char url[96], id[37];
+	snprintf(url, sizeof url, "http://127.0.0.1:%s/metrics", port);
+	const char *published = "hd_bus_events_published_total{type=\"ticket.created\"}";
+	double before = httpc_metric(url, published);
+	assert_true(before >= 0);
+	ticket_new_id(W.cust1, "metrics check", id);
+	double after = before;
+	for (int i = 0; i < 100 && after <= before; i++) {
+		struct timespec tick = { 0, 50 * 1000 * 1000 };
+		nanosleep(&tick, NULL);
+		after = httpc_metric(url, published);
+	}
+	assert_true(after >= before + 1);
+	assert_true(httpc_metric(url, "hd_outbox_lag_seconds") >= 0);
+	assert_true(httpc_metric(url, "hd_rpc_requests_total{op=\"tickets.create\"") >= 1);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -208,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_time_entries),
 		cmocka_unit_test(test_satisfaction),
 		cmocka_unit_test(test_suggestions),
+		cmocka_unit_test(test_event_metrics),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

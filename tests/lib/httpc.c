@@ -156,6 +156,27 @@ void httpc_resp_free(httpc_resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
+double httpc_metric(const char *url, const char *prefix)
+{
+	httpc_resp r;
+	double sum = 0;
+	if (httpc_call(&r, "GET", url, NULL, NULL, NULL, NULL) != 0 || r.status != 200
+	    || r.body == NULL) {
+		httpc_resp_free(&r);
+		return -1;
+	}
+	size_t pl = strlen(prefix);
+	for (const char *line = r.body; line != NULL && *line != '\0';) {
+		const char *sp = strchr(line, ' ');
+		const char *nl = strchr(line, '\n');
+		if (strncmp(line, prefix, pl) == 0 && sp != NULL && (nl == NULL || sp < nl))
+			sum += strtod(sp + 1, NULL);
+		line = nl != NULL ? nl + 1 : NULL;
+	}
+	httpc_resp_free(&r);
+	return sum;
+}
+
 char *httpc_login(const char *tenant, const char *email, const char *password, char **refresh_out)
 {
 	httpc_resp r;

@@ -24,6 +24,10 @@ const char *httpc_header(const httpc_resp *r, const char *name);
 /* Frees the response's buffers. */
 void httpc_resp_free(httpc_resp *r);
 /* Logs in and returns a malloc'ed access token (NULL on failure); refresh_out may be NULL. */
+/* Sum of the Prometheus series at url (absolute) whose line starts with
+ * prefix (e.g. `hd_rpc_requests_total{op="tickets.get"`); -1 when the page
+ * cannot be fetched. */
+double httpc_metric(const char *url, const char *prefix);
 char *httpc_login(const char *tenant, const char *email, const char *password, char **refresh_out);
 /* Returns getenv(name) or fails the test when unset. */
 const char *httpc_env(const char *name);

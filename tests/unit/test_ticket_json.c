@@ -22,6 +22,41 @@ static void expect_ts(const char *epoch, const char *want)
 	assert_string_equal(out, want);
 }
 
+/* Parses want back: epoch milliseconds, and formatting them again gives want. */
+static void expect_parse(const char *ts, int64_t want_ms)
+{
+	int64_t ms = 0;
+	if (!tk_ts_parse_ms(ts, &ms))
+		fail_msg("rejected %s", ts);
+	assert_int_equal(ms, want_ms);
+	char epoch[48], again[TK_TS_MAX];
+	int64_t mag = ms < 0 ? -ms : ms; /* as extract(epoch ...) prints it: -0.001000 */
+	snprintf(epoch, sizeof epoch, "%s%lld.%03lld000", ms < 0 ? "-" : "",
+	    (long long)(mag / 1000), (long long)(mag % 1000));
+	assert_true(tk_ts_format(epoch, again));
+	assert_string_equal(again, ts);
+}
+
+static void test_ts_parse(void **state)
+{
+	expect_parse("1970-01-01T00:00:00.000Z", 0);
+	expect_parse("2023-11-14T22:13:20.123Z", 1700000000123);
+	expect_parse("2024-02-29T23:59:59.999Z", 1709251199999);
+	expect_parse("2000-03-01T00:00:00.000Z", 951868800000);
+	expect_parse("1969-12-31T23:59:59.999Z", -1);
+	expect_parse("1900-03-01T00:00:00.000Z", -2203891200000);
+	expect_parse("0001-01-01T00:00:00.000Z", -62135596800000);
+	const char *bad[] = { "", "2023-11-14T22:13:20Z", "2023-11-14 22:13:20.123Z",
+		"2023-11-14T22:13:20.123", "2023-13-14T22:13:20.123Z", "2023-11-14T24:13:20.123Z",
+		"0000-11-14T22:13:20.123Z", "2023-11-14T22:13:2x.123Z", "+023-11-14T22:13:20.123Z",
+		"2023-11-14T22:13:20.123Z ", NULL };
+	int64_t ms = 0;
+	for (size_t i = 0; bad[i] != NULL; i++)
+		if (tk_ts_parse_ms(bad[i], &ms))
+			fail_msg("accepted %s", bad[i]);
+	assert_false(tk_ts_parse_ms(NULL, &ms));
+}
+
 static void test_ts_epoch_and_truncation(void **state)
 {
 	expect_ts("0.000000", "1970-01-01T00:00:00.000Z");
@@ -233,6 +268,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ts_epoch_and_truncation),
+		cmocka_unit_test(test_ts_parse),
 		cmocka_unit_test(test_ts_before_1970),
 		cmocka_unit_test(test_ts_calendar),
 		cmocka_unit_test(test_ts_rejects),
