@@ -1,11 +1,13 @@
 /* Idempotency-Key for the daemon's creates (API.md): the key is per tenant
  * (ticket.idempotency_keys, PK (tenant_id, key)) and kept 24 hours. A keyed
- * create is one batch, one transaction: statement 0 looks the key up (and
- * drops it when expired), statement 1 is the create, whose SQL does nothing
- * when the key is stored and otherwise stores the reply (status, body,
- * location) from its own RETURNING. Two requests racing with one key both
- * miss the lookup; the second's key insert then fails on idempotency_keys_pkey
- * and its whole transaction (the change too) rolls back: 409 (common.c).
+ * create is one batch, one transaction of three statements: 0 takes a
+ * transaction advisory lock on (tenant, key), so requests racing with one key
+ * run one after the other; 1 looks the key up (and drops it when expired) -
+ * a statement of its own, so it sees what committed while 0 waited, and the
+ * later racers replay the first's reply; 2 is the create, whose SQL does
+ * nothing when the key is stored and otherwise stores the reply (status,
+ * body, location) from its own RETURNING. Should the key still collide
+ * (idempotency_keys_pkey), the transaction rolls back: 409 (common.c).
  * The stored request hash is sha256 of the text tk_idem_read builds: the body
  * alone for tickets.create (as stored before other routes took keys), else
  * op '\n' path id '\n' body, so a key reused on another route or another
@@ -17,6 +19,11 @@
 #include "ticket.h"
 
 #define TK_IDEM_KEY_MAX 255
+#define TK_IDEM_LOOKUP 1 /* statement index of the lookup in a keyed batch */
+
+/* $1 tenant, $2 key: serialises the requests that carry one key. */
+static const char sql_idem_lock[]
+    = "SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2::text, 0))";
 
 /* $1 tenant, $2 key, $3 hashed text. Column 0 says whether the stored
  * request had the same hash; a key over 24 h old is deleted and not seen. */
@@ -72,9 +79,9 @@ void tk_idem_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_i
     const hd_db_stmt *create, hd_db_cb cb)
 {
 	const char *lp[3] = { tenant_id, k->key, k->hashed };
-	hd_db_stmt st[2] = { { sql_idem_lookup, 3, lp }, *create };
+	hd_db_stmt st[3] = { { sql_idem_lock, 2, lp }, { sql_idem_lookup, 3, lp }, *create };
 	if (k->key != NULL)
-		tk_db_run(dw, req, tenant_id, st, 2, cb, req);
+		tk_db_run(dw, req, tenant_id, st, 3, cb, req);
 	else
 		tk_db_run(dw, req, tenant_id, create, 1, cb, req);
 }
@@ -82,9 +89,9 @@ void tk_idem_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_i
 /* Replays the stored reply of statement 0, or 422 when the hash differs. */
 static void tk_idem_replay(hd_rpc_request *req, const hd_db_result *res, tk_idem_reply_fn reply)
 {
-	const char *same = hd_db_result_value(res, 0, 0, 0);
-	const char *status = hd_db_result_value(res, 0, 0, 1);
-	const char *body = hd_db_result_value(res, 0, 0, 2);
+	const char *same = hd_db_result_value(res, TK_IDEM_LOOKUP, 0, 0);
+	const char *status = hd_db_result_value(res, TK_IDEM_LOOKUP, 0, 1);
+	const char *body = hd_db_result_value(res, TK_IDEM_LOOKUP, 0, 2);
 	if (same == NULL || strcmp(same, "t") != 0) {
 		hd_field_errors errs = { .count = 0 };
 		hd_field_errors_add(&errs, "Idempotency-Key", "was already used with another body");
@@ -96,7 +103,7 @@ static void tk_idem_replay(hd_rpc_request *req, const hd_db_result *res, tk_idem
 		tk_reply_db_error(req, HD_ERR_INTERNAL, res);
 		return;
 	}
-	reply(req, code, body, hd_db_result_value(res, 0, 0, 3));
+	reply(req, code, body, hd_db_result_value(res, TK_IDEM_LOOKUP, 0, 3));
 }
 
 bool tk_idem_result(
@@ -107,11 +114,11 @@ bool tk_idem_result(
 		return false;
 	}
 	bool keyed = tk_idem_header(req) != NULL;
-	if (keyed && hd_db_result_ntuples(res, 0) > 0) {
+	if (keyed && hd_db_result_ntuples(res, TK_IDEM_LOOKUP) > 0) {
 		tk_idem_replay(req, res, reply);
 		return false;
 	}
-	*stmt = keyed ? 1 : 0;
+	*stmt = keyed ? TK_IDEM_LOOKUP + 1 : 0;
 	return true;
 }
 

@@ -113,7 +113,7 @@ void tk_create_reply(hd_rpc_request *req, hd_err err, const hd_db_result *res, i
 	tk_reply_created(req, 201, json, location);
 }
 
-/* With an Idempotency-Key: statement 0 is the lookup, 1 the create. */
+/* With an Idempotency-Key: the lock, the lookup, then the create (idempotency.c). */
 static void tk_create_keyed_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	hd_rpc_request *req = arg;

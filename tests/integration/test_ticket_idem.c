@@ -4,6 +4,7 @@
  * returns the first reply and changes nothing more, another body is 422, the
  * key reused on another route or ticket is 422, an expired key runs again.
  * Env as test_ticket_more.c. */
+#include <pthread.h>
 #include "ticket_it.h"
 
 /* A valid automation other than the ones test_automations posts. */
@@ -28,27 +29,34 @@ static int group_setup(void **state)
 	return rc;
 }
 
+/* Fills e: op as w on path id with body and Idempotency-Key key (no cmocka
+ * asserts: threads use it too); false when it does not fit. */
+static bool kenv(hd_envelope *e, const char *op, const it_who *w, const char *id, const char *body,
+    const char *key)
+{
+	struct timespec ts;
+	memset(e, 0, sizeof(*e));
+	e->version = HD_ENVELOPE_VERSION;
+	snprintf(e->op, sizeof(e->op), "%s", op);
+	snprintf(e->request_id, sizeof(e->request_id), "idem-%s", op);
+	strcpy(e->tenant_id, w->tenant);
+	strcpy(e->user_id, w->user);
+	snprintf(e->role, sizeof(e->role), "%s", w->role);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e->deadline_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 10000;
+	e->body = body;
+	e->body_len = strlen(body);
+	return (id == NULL || hd_envelope_add_param(e, "id", id) == HD_OK)
+	    && hd_envelope_add_header(e, "idempotency-key", key) == HD_OK;
+}
+
 /* Calls op as w on path id with body and Idempotency-Key key. */
 static daemon_reply kcall(
     const char *op, const it_who *w, const char *id, const char *body, const char *key)
 {
 	hd_envelope e;
 	daemon_reply r;
-	struct timespec ts;
-	memset(&e, 0, sizeof(e));
-	e.version = HD_ENVELOPE_VERSION;
-	snprintf(e.op, sizeof(e.op), "%s", op);
-	snprintf(e.request_id, sizeof(e.request_id), "idem-%s", op);
-	strcpy(e.tenant_id, w->tenant);
-	strcpy(e.user_id, w->user);
-	snprintf(e.role, sizeof(e.role), "%s", w->role);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	e.deadline_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 10000;
-	if (id != NULL)
-		assert_int_equal(hd_envelope_add_param(&e, "id", id), HD_OK);
-	assert_int_equal(hd_envelope_add_header(&e, "idempotency-key", key), HD_OK);
-	e.body = body;
-	e.body_len = strlen(body);
+	assert_true(kenv(&e, op, w, id, body, key));
 	assert_int_equal(daemon_child_call(IT.client, &e, 10000, &r), HD_OK);
 	return r;
 }
@@ -221,6 +229,65 @@ static void test_automations(void **state)
 }
 
 /* A key stored by tickets.create (body-only hash) is 422 on another route. */
+#define RACERS 8
+
+/* One of RACERS concurrent comments.create calls with the same key. */
+typedef struct racer {
+	const char *ticket, *key;
+	pthread_barrier_t *go;
+	int status; /* -1: no envelope, -2: transport error */
+	char *body; /* malloc'ed */
+} racer;
+
+static void *racer_run(void *arg)
+{
+	racer *r = arg;
+	hd_envelope e;
+	daemon_reply rep;
+	bool ok = kenv(&e, "comments.create", &U.agent, r->ticket, "{\"body\":\"raced\"}", r->key);
+	pthread_barrier_wait(r->go);
+	r->status = -1;
+	if (ok && daemon_child_call(IT.client, &e, 10000, &rep) != HD_OK)
+		r->status = -2;
+	else if (ok) {
+		r->status = rep.status;
+		r->body = rep.body != NULL ? strdup(rep.body) : NULL;
+		daemon_reply_free(&rep);
+	}
+	return NULL;
+}
+
+/* Requests racing with one key: one comment, and every caller gets its
+ * reply (the later ones a replay), none a 404/409/500. */
+static void test_concurrent_same_key(void **state)
+{
+	char t[37], key[64];
+	it_ticket(&U.cust, "{\"subject\":\"idem race\"}", t);
+	key_make(key, sizeof(key), "race");
+	pthread_barrier_t go;
+	pthread_t th[RACERS];
+	racer rs[RACERS];
+	pthread_barrier_init(&go, NULL, RACERS);
+	for (int i = 0; i < RACERS; i++) {
+		rs[i] = (racer) { .ticket = t, .key = key, .go = &go };
+		assert_int_equal(pthread_create(&th[i], NULL, racer_run, &rs[i]), 0);
+	}
+	for (int i = 0; i < RACERS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&go);
+	for (int i = 0; i < RACERS; i++) {
+		if (rs[i].status != 201)
+			fail_msg(
+			    "racer %d got %d: %s", i, rs[i].status, rs[i].body ? rs[i].body : "");
+		assert_non_null(rs[i].body);
+		assert_string_equal(rs[i].body, rs[0].body);
+	}
+	for (int i = 0; i < RACERS; i++)
+		free(rs[i].body);
+	assert_int_equal(
+	    count("SELECT count(*) FROM ticket.comments WHERE ticket_id = $1", t, NULL), 1);
+}
+
 static void test_ticket_key_elsewhere(void **state)
 {
 	char key[64];
@@ -248,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_satisfaction),
 		cmocka_unit_test(test_automations),
 		cmocka_unit_test(test_ticket_key_elsewhere),
+		cmocka_unit_test(test_concurrent_same_key),
 	};
 	return cmocka_run_group_tests(tests, group_setup, it_daemon_stop);
 }
