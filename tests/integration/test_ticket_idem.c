@@ -97,12 +97,7 @@ static daemon_reply twice(
 /* Counts with sql ($1, $2) as the owner inside the test tenant. */
 static long count(const char *sql, const char *p1, const char *p2)
 {
-	char *v = NULL;
-	const char *p[2] = { p1, p2 };
-	assert_int_equal(hd_db_exec_sync(U.url, sql, p2 != NULL ? 2 : 1, p, &v), HD_OK);
-	long c = v != NULL ? strtol(v, NULL, 10) : -1;
-	free(v);
-	return c;
+	return it_count_at(U.url, sql, p1, p2);
 }
 
 /* Moves key's stored reply 25 hours back. */

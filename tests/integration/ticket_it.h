@@ -140,17 +140,23 @@ static inline void it_ticket(const it_who *w, const char *body, char id[37])
 	daemon_reply_free(&r);
 }
 
-/* Runs sql (at most two text parameters) as the owner role; returns the
+/* Runs sql (at most two text parameters) at database url; returns the
  * first column of the first row as a number (-1 when none). */
-static inline long it_admin_count(const char *sql, const char *p1, const char *p2)
+static inline long it_count_at(const char *url, const char *sql, const char *p1, const char *p2)
 {
 	char *v = NULL;
 	const char *p[2] = { p1, p2 };
 	int n = p2 != NULL ? 2 : (p1 != NULL ? 1 : 0);
-	assert_int_equal(hd_db_exec_sync(IT.admin_url, sql, n, p, &v), HD_OK);
+	assert_int_equal(hd_db_exec_sync(url, sql, n, p, &v), HD_OK);
 	long c = v != NULL ? strtol(v, NULL, 10) : -1;
 	free(v);
 	return c;
+}
+
+/* it_count_at as the owner role. */
+static inline long it_admin_count(const char *sql, const char *p1, const char *p2)
+{
+	return it_count_at(IT.admin_url, sql, p1, p2);
 }
 
 /* cmocka group setup: migrates, starts hd-ticket and waits until a worker
