@@ -6,6 +6,7 @@
  * back to its loop (hd_worker_post). */
 #ifndef GW_GATEWAY_H
 #define GW_GATEWAY_H
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,6 +50,9 @@ typedef struct gw {
 	hd_rpc_client *upstream[GW_SVC__COUNT];
 	hd_worker_pool *pool;
 	atomic_int inflight; /* requests accepted and not yet answered */
+	pthread_mutex_t detach_mu; /* guards detached_loops (shutdown) */
+	pthread_cond_t detach_cv;
+	int detached_loops;
 } gw;
 
 /* What one loop owns (set up and torn down on its own thread). */
@@ -59,6 +63,7 @@ typedef struct gw_loop {
 	struct evhttp_bound_socket *bound;
 	hd_redis *redis;
 	hd_jwt_cache *jwt_cache; /* tokens this loop verified */
+	bool detached; /* shutting down: no more calls to the daemons */
 	/* one per forwarded route (index in gw_route_table), so only requests
 	 * of one kind share a batch: a slow search never holds up GET by id */
 	hd_rpc_batcher **batcher;
@@ -94,6 +99,11 @@ hd_err gw_loop_init_cb(hd_worker *w, void *arg);
 void gw_loop_fini_cb(hd_worker *w, void *arg);
 /* http.c: stops accepting connections on the loop of worker arg (posted to it). */
 void gw_loop_stop_accepting(void *arg);
+/* Shutdown, on each loop before the service clients close: frees the
+ * batchers (their waiting calls fail and are answered 503) and stops calls
+ * to the daemons (gw_upstream_forward answers 503), then counts itself in
+ * gw.detached_loops. */
+void gw_loop_detach(void *arg);
 
 /* auth.c: verifies the token and the role of gr's route; on failure it has
  * answered (401/403) and returns false. */

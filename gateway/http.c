@@ -290,6 +290,19 @@ void gw_loop_stop_accepting(void *arg)
 		loop->bound = NULL;
 }
 
+void gw_loop_detach(void *arg)
+{
+	gw_loop *loop = hd_worker_data(arg);
+	if (loop == NULL)
+		return;
+	loop->detached = true;
+	gw_upstream_loop_close(loop);
+	pthread_mutex_lock(&loop->gw->detach_mu);
+	loop->gw->detached_loops++;
+	pthread_cond_broadcast(&loop->gw->detach_cv);
+	pthread_mutex_unlock(&loop->gw->detach_mu);
+}
+
 void gw_loop_fini_cb(hd_worker *w, void *arg)
 {
 	gw_loop *loop = hd_worker_data(w);

@@ -62,6 +62,21 @@ static void serve(gw *g)
 	drain(g, g->cfg.upstream_timeout_ms + 1000);
 }
 
+/* Has every loop stop calling the daemons (gw_loop_detach) and waits for
+ * them, so that the service clients close with no call starting meanwhile. */
+static void detach_loops(gw *g)
+{
+	int n = hd_worker_pool_size(g->pool), posted = 0;
+	for (int i = 0; i < n; i++) {
+		hd_worker *w = hd_worker_pool_get(g->pool, i);
+		posted += hd_worker_post(w, gw_loop_detach, w) == HD_OK;
+	}
+	pthread_mutex_lock(&g->detach_mu);
+	while (g->detached_loops < posted)
+		pthread_cond_wait(&g->detach_cv, &g->detach_mu);
+	pthread_mutex_unlock(&g->detach_mu);
+}
+
 /* The version in /metrics, as every daemon reports it. */
 static void build_info_publish(void)
 {
@@ -80,6 +95,8 @@ static int healthcheck(void)
 int main(int argc, char **argv)
 {
 	static gw g;
+	pthread_mutex_init(&g.detach_mu, NULL);
+	pthread_cond_init(&g.detach_cv, NULL);
 	sigset_t set;
 	int rc = 1;
 	const char *step;
@@ -120,6 +137,7 @@ int main(int argc, char **argv)
 		goto fail_upstream;
 	serve(&g);
 	rc = 0;
+	detach_loops(&g);
 	/* Late replies are answered by the loops before they stop. */
 	gw_upstream_close(&g);
 	hd_worker_pool_destroy(g.pool);

@@ -228,7 +228,7 @@ static bool forward_retry(gw_req *gr, bool not_run)
 
 	bool budget_left = not_run ? gr->up_tries < GW_UPSTREAM_UNRUN_RETRIES
 	                           : gr->up_lost < GW_UPSTREAM_RETRIES;
-	if (gr->up_err != HD_ERR_UNAVAILABLE || !budget_left || left < 1
+	if (gr->loop->detached || gr->up_err != HD_ERR_UNAVAILABLE || !budget_left || left < 1
 	    || !(not_run || op_idempotent(gr->match.route->op)) || !hd_rpc_client_connected(c))
 		return false;
 	gr->up_tries++;
@@ -303,7 +303,7 @@ void gw_upstream_forward(gw_req *gr)
 	}
 	if (!envelope_fill(gr, e))
 		goto done;
-	if (!hd_rpc_client_connected(c)) {
+	if (gr->loop->detached || !hd_rpc_client_connected(c)) {
 		upstream_error(gr, "unavailable", 503, "is unavailable");
 		goto done;
 	}

@@ -169,7 +169,7 @@ void hd_bus_pub_close(hd_bus_pub *p)
 {
 	if (p == NULL)
 		return;
-	if (hd_nng_close_bounded(p->sock))
+	if (hd_nng_close(p->sock))
 		free(p);
 }
 
@@ -301,7 +301,7 @@ void hd_bus_sub_close(hd_bus_sub *s)
 	if (s == NULL)
 		return;
 	nng_aio_stop(s->aio);
-	if (!hd_nng_close_bounded(s->sock))
+	if (!hd_nng_close(s->sock))
 		return; /* NNG is stuck: left to the process exit */
 	nng_aio_free(s->aio);
 	free(s);

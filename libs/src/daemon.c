@@ -32,6 +32,7 @@
 #include "hd/config.h"
 #include "hd/log.h"
 #include "hd/metrics.h"
+#include "nng_close.h"
 
 #define DAEMON_DRAIN_MS 5000
 #define DAEMON_PROBE_MS 500
@@ -527,5 +528,12 @@ int hd_daemon_main(const hd_daemon_spec *spec, int argc, char **argv)
 		fprintf(stderr, "usage: %s [--migrate | --version | --healthcheck]\n", argv[0]);
 		return 2;
 	}
-	return daemon_run(spec);
+	int rc = daemon_run(spec);
+	if (hd_nng_wedged()) {
+		/* NNG's core is stuck in a close (nng_close.h): exit without running
+		 * exit handlers, which could touch it; the kernel frees the rest. */
+		hd_log_warn("stopped with NNG stuck in a socket close; exiting at once");
+		_exit(rc);
+	}
+	return rc;
 }

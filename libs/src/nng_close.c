@@ -36,6 +36,19 @@ static void *nng_closer_main(void *arg)
 	return NULL;
 }
 
+bool hd_nng_wedged(void)
+{
+	return atomic_load(&nng_wedged);
+}
+
+bool hd_nng_close(nng_socket sock)
+{
+	if (atomic_load(&nng_wedged))
+		return false;
+	nng_close(sock);
+	return true;
+}
+
 bool hd_nng_close_bounded(nng_socket sock)
 {
 	if (atomic_load(&nng_wedged))

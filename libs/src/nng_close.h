@@ -11,5 +11,10 @@
  * at once and leaves the socket to the process exit. On false the caller
  * must not free anything NNG may still touch. */
 bool hd_nng_close_bounded(nng_socket sock);
+/* nng_close, unless a bounded close was abandoned before (NNG is stuck):
+ * then false at once, the socket left to the process exit. */
+bool hd_nng_close(nng_socket sock);
+/* True once a bounded close was abandoned. */
+bool hd_nng_wedged(void);
 
 #endif

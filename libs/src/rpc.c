@@ -53,6 +53,7 @@ typedef struct rpc_ctx {
 
 struct hd_rpc_server {
 	nng_socket sock;
+	nng_listener listener;
 	rpc_ctx *ctxs;
 	int nctx;
 	hd_worker_pool *workers;
@@ -409,7 +410,7 @@ static hd_err rpc_server_open(hd_rpc_server *srv, const char *url)
 			goto fail_sock;
 	}
 	op = "nng_listen";
-	if ((rv = nng_listen(srv->sock, url, NULL, 0)) != 0)
+	if ((rv = nng_listen(srv->sock, url, &srv->listener, 0)) != 0)
 		goto fail_sock;
 	return HD_OK;
 fail_sock:
@@ -481,6 +482,10 @@ void hd_rpc_server_stop(hd_rpc_server *srv, int drain_ms)
 	pthread_mutex_lock(&srv->mu);
 	srv->closed = true;
 	pthread_mutex_unlock(&srv->mu);
+	/* Drained: the listener and its pipes go first, which aborts whatever is
+	 * still queued on them, so no context waits on a pipe while the socket
+	 * closes (NNG 1.5.2 can hang in nng_close otherwise). */
+	nng_listener_close(srv->listener);
 	for (int i = 0; i < srv->nctx; i++) {
 		/* a send started while stopping fails silently: the message is ours */
 		nng_aio_stop(srv->ctxs[i].aio);
