@@ -51,21 +51,6 @@ static const char sql_history_list[]
       " AND (h.at, lpad(to_hex(h.id), 32, '0')::uuid) > ($4::timestamptz, $5::uuid)"
       " AND $3::bool ORDER BY h.at, h.id LIMIT $6";
 
-static void tk_comment_create_cb(hd_err err, const hd_db_result *res, void *arg)
-{
-	hd_rpc_request *req = arg;
-	int stmt;
-	if (!tk_idem_result(req, err, res, tk_reply_stored, &stmt))
-		return;
-	const char *json = hd_db_result_value(res, stmt, 0, 0);
-	if (json == NULL) {
-		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
-		return;
-	}
-	tk_reply_stored(req, 201, json, NULL);
-	tk_relay_wake();
-}
-
 void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	static const char *const known[] = { "body", "public", NULL };
@@ -96,7 +81,7 @@ void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	const char *p[10] = { c.tenant_id, ticket, c.customer ? c.user_id : NULL, id, c.user_id,
 		c.role, text, pub ? "t" : "f", k.key, k.hashed };
 	hd_db_stmt st = { sql_comment_create, 10, p };
-	tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_comment_create_cb);
+	tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_idem_child_created_cb);
 out:
 	tk_idem_free(&k);
 	cJSON_Delete(body);

@@ -122,6 +122,21 @@ bool tk_idem_result(
 	return true;
 }
 
+void tk_idem_child_created_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	hd_rpc_request *req = arg;
+	int stmt;
+	if (!tk_idem_result(req, err, res, tk_reply_stored, &stmt))
+		return;
+	const char *json = hd_db_result_value(res, stmt, 0, 0);
+	if (json == NULL) {
+		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
+		return;
+	}
+	tk_reply_stored(req, 201, json, NULL);
+	tk_relay_wake();
+}
+
 void tk_reply_stored(hd_rpc_request *req, int status, const char *body, const char *location)
 {
 	if (location != NULL && location[0] != '\0')

@@ -202,6 +202,11 @@ bool tk_idem_result(
     hd_rpc_request *req, hd_err err, const hd_db_result *res, tk_idem_reply_fn reply, int *stmt);
 /* A tk_idem_reply_fn: body with Location when location is set. */
 void tk_reply_stored(hd_rpc_request *req, int status, const char *body, const char *location);
+/* Callback (arg: the request) of a keyed or plain create of something that
+ * belongs to a ticket (a comment, a time entry) whose statement returns its
+ * JSON in column 0 and no row when the ticket is not there: 201, or 404;
+ * wakes the outbox relay. */
+void tk_idem_child_created_cb(hd_err err, const hd_db_result *res, void *arg);
 
 /* Group commit of creates (create_queue.c), one queue per worker (dw->service). */
 typedef struct tk_create_queue tk_create_queue;

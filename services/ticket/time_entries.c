@@ -47,21 +47,6 @@ static bool tk_time_role_ok(hd_rpc_request *req, const tk_caller *c)
 	return false;
 }
 
-static void tk_entry_create_cb(hd_err err, const hd_db_result *res, void *arg)
-{
-	hd_rpc_request *req = arg;
-	int stmt;
-	if (!tk_idem_result(req, err, res, tk_reply_stored, &stmt))
-		return;
-	const char *json = hd_db_result_value(res, stmt, 0, 0);
-	if (json == NULL) {
-		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
-		return;
-	}
-	tk_reply_stored(req, 201, json, NULL);
-	tk_relay_wake();
-}
-
 void tk_time_entries_create(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	static const char *const known[] = { "minutes", "note", "billable", NULL };
@@ -90,7 +75,7 @@ void tk_time_entries_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	const char *p[9] = { c.tenant_id, ticket, id, c.user_id, min, note, billable ? "t" : "f",
 		k.key, k.hashed };
 	hd_db_stmt st = { sql_entry_create, 9, p };
-	tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_entry_create_cb);
+	tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_idem_child_created_cb);
 out:
 	tk_idem_free(&k);
 	cJSON_Delete(body);

@@ -13,12 +13,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <nng/nng.h>
 
 #include "hd/bus.h"
 #include "hd/metrics.h"
-
-static char g_dir[64];
+#include "nng_unit.h"
 
 static int64_t now_ms(void)
 {
@@ -147,6 +145,17 @@ static bool metrics_has(const char *series, long value)
 	return found;
 }
 
+/* An all-topics subscriber on f, returned once f's publisher reaches it
+ * (so the publisher has finished connecting too). */
+static hd_bus_sub *sub_connected(bus_fixture *f, seen *s)
+{
+	hd_bus_sub *sub = NULL;
+	assert_int_equal(hd_bus_sub_open(&sub, f->out, "", seen_cb, s), HD_OK);
+	seen *subs[] = { s };
+	wait_path(f->pub, subs, 1);
+	return sub;
+}
+
 /* Published and consumed events are counted by type (API.md /metrics); a
  * type that is not a plain event name is counted as "other". */
 static void test_events_counted(void **state)
@@ -155,10 +164,7 @@ static void test_events_counted(void **state)
 	bus_fixture f;
 	bus_fixture_start(&f, "count");
 	seen all = { .mu = PTHREAD_MUTEX_INITIALIZER };
-	hd_bus_sub *s_all = NULL;
-	assert_int_equal(hd_bus_sub_open(&s_all, f.out, "", seen_cb, &all), HD_OK);
-	seen *subs[] = { &all };
-	wait_path(f.pub, subs, 1);
+	hd_bus_sub *s_all = sub_connected(&f, &all);
 	hd_metrics_reset();
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(hd_bus_publish(f.pub, "ticket.created", "{}", 2), HD_OK);
@@ -204,10 +210,7 @@ static void test_bad_arguments(void **state)
 	/* let the publisher finish connecting first: NNG 1.5.2 leaks the
 	 * half-made pipe of a socket closed while its dial is in progress */
 	seen all = { .mu = PTHREAD_MUTEX_INITIALIZER };
-	hd_bus_sub *s_all = NULL;
-	assert_int_equal(hd_bus_sub_open(&s_all, f.out, "", seen_cb, &all), HD_OK);
-	seen *subs[] = { &all };
-	wait_path(f.pub, subs, 1);
+	hd_bus_sub *s_all = sub_connected(&f, &all);
 	char long_type[80];
 	memset(long_type, 't', sizeof long_type - 1);
 	long_type[sizeof long_type - 1] = '\0';
@@ -226,19 +229,6 @@ static void test_bad_arguments(void **state)
 	bus_fixture_stop(&f);
 }
 
-static int setup(void **state)
-{
-	strcpy(g_dir, "/tmp/hd-bus-test-XXXXXX");
-	return mkdtemp(g_dir) != NULL ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,9 +237,5 @@ int main(void)
 		cmocka_unit_test(test_subscriber_before_forwarder),
 		cmocka_unit_test(test_bad_arguments),
 	};
-	int failed = cmocka_run_group_tests(tests, setup, teardown);
-	/* NNG reaps closed sockets' pipes and dialers on its own thread; wait
-	 * for it, so LeakSanitizer does not report what was still being freed */
-	nng_fini();
-	return failed;
+	NNG_UNIT_MAIN_RUN(tests);
 }

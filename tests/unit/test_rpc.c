@@ -21,14 +21,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <event2/event.h>
-#include <nng/nng.h>
 
 #include "batch.h"
 #include "hd/metrics.h"
 #include "hd/rpc.h"
 #include "hd/worker.h"
-
-static char g_dir[64];
+#include "nng_unit.h"
 
 static int64_t now_ms(void)
 {
@@ -805,19 +803,6 @@ static void test_batch_refused_while_draining(void **state)
 	hd_worker_pool_destroy(f.pool);
 }
 
-static int setup(void **state)
-{
-	strcpy(g_dir, "/tmp/hd-rpc-test-XXXXXX");
-	return mkdtemp(g_dir) != NULL ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -836,9 +821,5 @@ int main(void)
 		cmocka_unit_test(test_batcher_lone_call_is_plain),
 		cmocka_unit_test(test_batch_refused_while_draining),
 	};
-	int failed = cmocka_run_group_tests(tests, setup, teardown);
-	/* NNG reaps closed sockets' pipes and dialers on its own thread; wait
-	 * for it, so LeakSanitizer does not report what was still being freed */
-	nng_fini();
-	return failed;
+	NNG_UNIT_MAIN_RUN(tests);
 }
