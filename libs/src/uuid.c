@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #define HD_UUID_RB_MAX (UINT64_C(1) << 62)
@@ -17,6 +18,42 @@ static pthread_mutex_t hd_uuid_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t hd_uuid_last_ms;
 static uint16_t hd_uuid_last_ra; /* 12 bits */
 static uint64_t hd_uuid_last_rb; /* 62 bits */
+
+#define HD_UUID_POOL_BYTES 512
+
+static _Thread_local unsigned char hd_uuid_pool[HD_UUID_POOL_BYTES];
+static _Thread_local size_t hd_uuid_pool_used = HD_UUID_POOL_BYTES;
+static _Thread_local unsigned hd_uuid_pool_generation;
+static _Atomic unsigned hd_uuid_fork_generation;
+static pthread_once_t hd_uuid_atfork_once = PTHREAD_ONCE_INIT;
+
+static void hd_uuid_forked(void)
+{
+	hd_uuid_fork_generation++;
+}
+
+static void hd_uuid_atfork_register(void)
+{
+	pthread_atfork(NULL, NULL, hd_uuid_forked);
+}
+
+/* Copies n fresh random bytes from this thread's pool (n <= the pool). */
+static hd_err hd_uuid_random(unsigned char *out, size_t n)
+{
+	pthread_once(&hd_uuid_atfork_once, hd_uuid_atfork_register);
+	unsigned generation = hd_uuid_fork_generation;
+	if (hd_uuid_pool_generation != generation || hd_uuid_pool_used + n > sizeof(hd_uuid_pool)) {
+		if (RAND_bytes(hd_uuid_pool, (int)sizeof(hd_uuid_pool)) != 1)
+			return HD_ERR_INTERNAL;
+		hd_uuid_pool_used = 0;
+		hd_uuid_pool_generation = generation;
+	}
+	memcpy(out, hd_uuid_pool + hd_uuid_pool_used, n);
+	/* a byte handed out is never handed out again */
+	memset(hd_uuid_pool + hd_uuid_pool_used, 0, n);
+	hd_uuid_pool_used += n;
+	return HD_OK;
+}
 
 static uint64_t hd_uuid_now_ms(void)
 {
@@ -37,7 +74,7 @@ static uint64_t hd_uuid_be(const unsigned char *b, size_t n)
 static hd_err hd_uuid_next(uint64_t *ms, uint16_t *ra, uint64_t *rb)
 {
 	unsigned char rnd[10];
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+	if (hd_uuid_random(rnd, sizeof(rnd)) != HD_OK)
 		return HD_ERR_INTERNAL;
 	uint64_t now = hd_uuid_now_ms();
 	pthread_mutex_lock(&hd_uuid_lock);

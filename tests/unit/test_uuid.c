@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "hd/uuid.h"
 
@@ -80,6 +82,37 @@ static void test_uuid_threads_unique(void **state)
 	free(ids);
 }
 
+/* A forked child must not hand out the random bytes its parent's pool still
+ * holds: the next id in parent and child is computed from the same state
+ * (same millisecond, same last id), so only fresh bytes make them differ. */
+static void test_uuid_fork_fresh(void **state)
+{
+	char parent[HD_UUID_STRLEN + 1], child[HD_UUID_STRLEN + 1] = "";
+	int fds[2];
+	for (int round = 0; round < 8; round++) {
+		assert_int_equal(hd_uuid_v7(parent), HD_OK); /* fills the pool */
+		assert_int_equal(pipe(fds), 0);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			char id[HD_UUID_STRLEN + 1];
+			close(fds[0]);
+			int ok = hd_uuid_v7(id) == HD_OK
+			    && write(fds[1], id, HD_UUID_STRLEN) == HD_UUID_STRLEN;
+			_exit(ok ? 0 : 1);
+		}
+		close(fds[1]);
+		assert_int_equal(hd_uuid_v7(parent), HD_OK);
+		assert_int_equal(read(fds[0], child, HD_UUID_STRLEN), HD_UUID_STRLEN);
+		child[HD_UUID_STRLEN] = '\0';
+		close(fds[0]);
+		int status = 0;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		assert_string_not_equal(parent, child);
+	}
+}
+
 static void test_uuid_valid(void **state)
 {
 	assert_true(hd_uuid_valid("aaaaaaaa-0000-4000-8000-00000000000a"));
@@ -99,6 +132,7 @@ int main(void)
 		cmocka_unit_test(test_uuid_layout),
 		cmocka_unit_test(test_uuid_monotonic),
 		cmocka_unit_test(test_uuid_threads_unique),
+		cmocka_unit_test(test_uuid_fork_fresh),
 		cmocka_unit_test(test_uuid_valid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
