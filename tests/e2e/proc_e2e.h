@@ -24,10 +24,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
+#include "freeport.h"
 #include "httpc.h"
 
 extern char **environ;
@@ -65,18 +63,13 @@ static inline void pe_sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* A TCP port on 127.0.0.1 nobody listens on right now. */
+/* A TCP port on 127.0.0.1 nobody listens on right now (fails the test when
+ * none can be had). */
 static inline int pe_free_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof sa;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
+	int port = freeport_get();
+	assert_true(port > 0);
+	return port;
 }
 
 /* True when env entry e ("NAME=value") sets a name one of overrides sets. */

@@ -1,7 +1,8 @@
 /* End-to-end tests of Idempotency-Key through the gateway on the ticket
- * daemon's creates other than POST /v1/tickets: a retry with the same key
- * and body replays the first reply (nothing created twice), another body or
- * another route with the key is 422 naming Idempotency-Key, a key over 255
+ * daemon's creates other than POST /v1/tickets (comments, automations, time
+ * entries, satisfaction): a retry with the same key and body replays the
+ * first reply (nothing created twice), another body or another route with
+ * the key is a 422 problem naming Idempotency-Key, a key over 255
  * characters is refused. Runs in a fresh tenant of its own (tickets_e2e.h). */
 #include "tickets_e2e.h"
 
@@ -23,7 +24,20 @@ static void kpost_422(const char *path, const char *token, const char *body, con
 		fprintf(stderr, "POST %s: %ld %s\n", path, st, r.body);
 	assert_int_equal(st, 422);
 	assert_true(has_field_error(&r, "Idempotency-Key"));
+	assert_string_equal(httpc_header(&r, "Content-Type"), "application/problem+json");
 	httpc_resp_free(&r);
+}
+
+/* Asserts that a key of 256 characters is refused (400 or 422). */
+static void kpost_long_key(const char *path, const char *token, const char *body)
+{
+	char longkey[300];
+	httpc_resp r;
+	memset(longkey, 'k', 256);
+	longkey[256] = '\0';
+	long st = kpost(&r, path, token, body, longkey);
+	httpc_resp_free(&r);
+	assert_true(st == 400 || st == 422);
 }
 
 /* POSTs twice with key; asserts 201 and the same body both times. Returns
@@ -76,13 +90,7 @@ static void test_comments(void **state)
 	assert_int_equal(count_items(path, W.agent), 1);
 	assert_int_equal(count_items(path2, W.agent), 0);
 
-	char longkey[300];
-	memset(longkey, 'k', 256);
-	longkey[256] = '\0';
-	httpc_resp r;
-	long st = kpost(&r, path, W.cust1, "{\"body\":\"x\"}", longkey);
-	httpc_resp_free(&r);
-	assert_true(st == 400 || st == 422);
+	kpost_long_key(path, W.cust1, "{\"body\":\"x\"}");
 	assert_int_equal(count_items(path, W.agent), 1);
 }
 
@@ -115,6 +123,73 @@ static void test_automations(void **state)
 	kpost_422("/v1/automations", W.admin, body, key);
 }
 
+/* time_spent_minutes of ticket id. */
+static long spent(const char *id)
+{
+	cJSON *j = tk_ticket_get(W.agent, id);
+	long m = jnum(j, "time_spent_minutes");
+	cJSON_Delete(j);
+	return m;
+}
+
+static void test_time_entries(void **state)
+{
+	char t[37], t2[37], key[64], path[128], path2[128];
+	const char *body = "{\"minutes\":15,\"note\":\"retried\"}";
+	ticket_new_id(W.cust1, "retried time entry", t);
+	ticket_new_id(W.cust1, "retried time entry 2", t2);
+	tk_path(path, sizeof path, t, "/time-entries");
+	tk_path(path2, sizeof path2, t2, "/time-entries");
+	key_make(key, "et");
+	cJSON *e = kpost_twice(path, W.agent, body, key);
+	assert_int_equal(jnum(e, "minutes"), 15);
+	assert_string_equal(jstr(e, "user_id"), W.agent_id);
+	cJSON_Delete(e);
+	assert_int_equal(count_items(path, W.agent), 1);
+	assert_int_equal(spent(t), 15);
+	kpost_422(path, W.agent, "{\"minutes\":16,\"note\":\"retried\"}", key);
+	kpost_422(path2, W.agent, body, key);
+	kpost_422("/v1/tickets", W.agent, "{\"subject\":\"x\"}", key);
+	kpost_long_key(path, W.agent, body);
+	assert_int_equal(count_items(path, W.agent), 1);
+	assert_int_equal(count_items(path2, W.agent), 0);
+	assert_int_equal(spent(t), 15);
+	assert_int_equal(spent(t2), 0);
+}
+
+/* A rating retried with its key replays the 201 where a retry without the
+ * key is 409 (rated once); the ticket changes once. */
+static void test_satisfaction(void **state)
+{
+	char t[37], t2[37], key[64], path[128], path2[128];
+	const char *body = "{\"rating\":\"good\",\"comment\":\"retried\"}";
+	ticket_new_id(W.cust1, "retried rating", t);
+	ticket_new_id(W.cust1, "retried rating 2", t2);
+	tk_ticket_move(t, "solved");
+	tk_ticket_move(t2, "solved");
+	tk_path(path, sizeof path, t, "/satisfaction");
+	tk_path(path2, sizeof path2, t2, "/satisfaction");
+	cJSON *j = tk_ticket_get(W.cust1, t);
+	long version = jnum(j, "version");
+	cJSON_Delete(j);
+	key_make(key, "es");
+	cJSON *s = kpost_twice(path, W.cust1, body, key);
+	assert_string_equal(jstr(s, "rating"), "good");
+	assert_string_equal(jstr(s, "comment"), "retried");
+	cJSON_Delete(s);
+	kpost_422(path, W.cust1, "{\"rating\":\"bad\",\"comment\":\"retried\"}", key);
+	kpost_422(path2, W.cust1, body, key);
+	kpost_long_key(path2, W.cust1, body);
+	expect(409, "POST", path, W.cust1, body);
+	j = tk_ticket_get(W.cust1, t);
+	assert_string_equal(jstr(j, "satisfaction"), "good");
+	assert_int_equal(jnum(j, "version"), version + 1);
+	cJSON_Delete(j);
+	j = tk_ticket_get(W.cust1, t2);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "satisfaction")));
+	cJSON_Delete(j);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -126,6 +201,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_automations),
+		cmocka_unit_test(test_time_entries),
+		cmocka_unit_test(test_satisfaction),
 	};
 	return cmocka_run_group_tests(tests, setup, tk_teardown);
 }

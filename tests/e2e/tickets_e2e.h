@@ -127,6 +127,34 @@ static inline void ticket_new_id(const char *token, const char *subject, char id
 	cJSON_Delete(t);
 }
 
+/* path = /v1/tickets/<id><suffix> */
+static inline void tk_path(char *path, size_t n, const char *id, const char *suffix)
+{
+	snprintf(path, n, "/v1/tickets/%s%s", id, suffix);
+}
+
+/* GETs ticket id as token (200) and returns its JSON (caller deletes). */
+static inline cJSON *tk_ticket_get(const char *token, const char *id)
+{
+	char path[128];
+	httpc_resp r;
+	tk_path(path, sizeof path, id, "");
+	assert_int_equal(req(&r, "GET", path, token, NULL), 200);
+	cJSON *j = r.json;
+	r.json = NULL;
+	httpc_resp_free(&r);
+	return j;
+}
+
+/* Moves ticket id to status as W.agent (200). */
+static inline void tk_ticket_move(const char *id, const char *status)
+{
+	char path[128], body[64];
+	tk_path(path, sizeof path, id, "");
+	snprintf(body, sizeof body, "{\"status\":\"%s\"}", status);
+	expect(200, "PATCH", path, W.agent, body);
+}
+
 static inline void user_new(const char *email, const char *role, char id[37])
 {
 	char body[512];

@@ -56,9 +56,10 @@ static inline void it_who_make(it_who *w, const char *tenant, const char *role)
 	w->role = role;
 }
 
-/* Calls op as w (NULL: anonymous) with path id, query and body. */
-static inline daemon_reply it_call(
-    const char *op, const it_who *w, const char *id, const char *query, const char *body)
+/* Calls op as w (NULL: anonymous) with path id, query, body and one
+ * optional header (hname NULL: none). */
+static inline daemon_reply it_call_h(const char *op, const it_who *w, const char *id,
+    const char *query, const char *body, const char *hname, const char *hvalue)
 {
 	hd_envelope e;
 	daemon_reply r;
@@ -78,10 +79,26 @@ static inline daemon_reply it_call(
 		snprintf(e.query, sizeof(e.query), "%s", query);
 	if (id != NULL)
 		assert_int_equal(hd_envelope_add_param(&e, "id", id), HD_OK);
+	if (hname != NULL)
+		assert_int_equal(hd_envelope_add_header(&e, hname, hvalue), HD_OK);
 	e.body = body;
 	e.body_len = body != NULL ? strlen(body) : 0;
 	assert_int_equal(daemon_child_call(IT.client, &e, 10000, &r), HD_OK);
 	return r;
+}
+
+/* it_call_h without a header. */
+static inline daemon_reply it_call(
+    const char *op, const it_who *w, const char *id, const char *query, const char *body)
+{
+	return it_call_h(op, w, id, query, body, NULL, NULL);
+}
+
+/* The value of reply header name, "" when absent. */
+static inline const char *it_header(const daemon_reply *r, const char *name)
+{
+	const char *v = daemon_reply_header(r, name);
+	return v != NULL ? v : "";
 }
 
 static inline const char *it_str(const cJSON *o, const char *key)
@@ -103,13 +120,38 @@ static inline void it_expect_status(const daemon_reply *r, int status)
 		fail_msg("expected %d, got %d: %s", status, r->status, r->body);
 }
 
+/* Calls with one header (hname NULL: none), asserts the status and frees
+ * the reply. */
+static inline void it_check_h(int status, const char *op, const it_who *w, const char *id,
+    const char *body, const char *hname, const char *hvalue)
+{
+	daemon_reply r = it_call_h(op, w, id, NULL, body, hname, hvalue);
+	it_expect_status(&r, status);
+	daemon_reply_free(&r);
+}
+
 /* Calls, asserts the status and frees the reply. */
 static inline void it_check(
     int status, const char *op, const it_who *w, const char *id, const char *body)
 {
-	daemon_reply r = it_call(op, w, id, NULL, body);
-	it_expect_status(&r, status);
-	daemon_reply_free(&r);
+	it_check_h(status, op, w, id, body, NULL, NULL);
+}
+
+/* Asserts that r is a 422 whose errors name field, and frees it. */
+static inline void it_expect_422(daemon_reply *r, const char *field)
+{
+	const cJSON *e;
+	int found = 0;
+	if (r->status != 422)
+		fail_msg("expected 422 for %s, got %d: %s", field, r->status, r->body);
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r->json, "errors"))
+	{
+		const char *f = it_str(e, "field");
+		found |= f != NULL && strcmp(f, field) == 0;
+	}
+	if (!found)
+		fail_msg("422 does not name %s: %s", field, r->body);
+	daemon_reply_free(r);
 }
 
 /* Calls, asserts a 422 whose errors name field, and frees the reply. */
@@ -117,18 +159,7 @@ static inline void it_check_422(
     const char *field, const char *op, const it_who *w, const char *id, const char *body)
 {
 	daemon_reply r = it_call(op, w, id, NULL, body);
-	const cJSON *e;
-	int found = 0;
-	if (r.status != 422)
-		fail_msg("expected 422 for %s, got %d: %s", field, r.status, r.body);
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r.json, "errors"))
-	{
-		const char *f = it_str(e, "field");
-		found |= f != NULL && strcmp(f, field) == 0;
-	}
-	if (!found)
-		fail_msg("422 does not name %s: %s", field, r.body);
-	daemon_reply_free(&r);
+	it_expect_422(&r, field);
 }
 
 /* Creates a ticket as w with body and copies its id. */

@@ -1,32 +1,19 @@
 /* Daemon child processes and blocking NNG calls for integration tests
  * (see daemon_child.h). */
 #include "daemon_child.h"
+#include "freeport.h"
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 int daemon_child_free_port(void)
 {
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int port = -1;
-
-	if (s < 0)
-		return -1;
-	if (bind(s, (struct sockaddr *)&a, sizeof(a)) == 0
-	    && getsockname(s, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	close(s);
-	return port;
+	return freeport_get();
 }
 
 int daemon_child_port_env(const char *name, const char *fmt, char *out, size_t out_len)
@@ -140,28 +127,6 @@ void daemon_child_log_remove(const daemon_child *c)
 
 /* ---- one blocking call ---------------------------------------------------- */
 
-typedef struct waiter {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool done;
-	hd_err err;
-	char *raw;
-	size_t len;
-} waiter;
-
-static void waiter_cb(hd_err err, char *raw, size_t len, void *arg)
-{
-	waiter *w = arg;
-
-	pthread_mutex_lock(&w->mu);
-	w->err = err;
-	w->raw = raw;
-	w->len = len;
-	w->done = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
 static hd_err reply_fill(const char *raw, size_t len, daemon_reply *out)
 {
 	hd_reply r;
@@ -184,26 +149,19 @@ static hd_err reply_fill(const char *raw, size_t len, daemon_reply *out)
 hd_err daemon_child_call(
     hd_rpc_client *client, const hd_envelope *e, int timeout_ms, daemon_reply *out)
 {
-	waiter w = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
-	char *msg = NULL;
-	size_t len = 0;
+	char *msg = NULL, *raw = NULL;
+	size_t len = 0, raw_len = 0;
 
 	memset(out, 0, sizeof(*out));
 	hd_err err = hd_envelope_encode(e, &msg, &len);
 	if (err != HD_OK)
 		return err;
-	err = hd_rpc_client_call(client, msg, len, timeout_ms, waiter_cb, &w);
+	err = daemon_child_call_raw(client, msg, len, timeout_ms, &raw, &raw_len);
 	free(msg);
 	if (err != HD_OK)
 		return err;
-	pthread_mutex_lock(&w.mu);
-	while (!w.done)
-		pthread_cond_wait(&w.cv, &w.mu);
-	pthread_mutex_unlock(&w.mu);
-	if (w.err != HD_OK)
-		return w.err;
-	err = reply_fill(w.raw, w.len, out);
-	hd_rpc_free(w.raw);
+	err = reply_fill(raw, raw_len, out);
+	hd_rpc_free(raw);
 	if (err != HD_OK)
 		daemon_reply_free(out);
 	return err;

@@ -3,9 +3,12 @@
  * stopping with a signal, scanning the log for sanitizer reports, and one
  * blocking NNG request (envelope in, decoded reply out) as the gateway
  * sends it. The daemon's settings are the test's environment (setenv before
- * spawning). No cmocka here: callers assert on the results. */
+ * spawning). No cmocka here: callers assert on the results.
+ * daemon_child_call_raw is static inline so that programs which do not link
+ * daemon_child.c (the end-to-end ones, test_compat.c) share it too. */
 #ifndef HD_TEST_DAEMON_CHILD_H
 #define HD_TEST_DAEMON_CHILD_H
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -55,6 +58,55 @@ int daemon_child_stop(daemon_child *c, int sig);
 bool daemon_child_log_clean(const daemon_child *c);
 /* Removes the log unless HD_TEST_KEEP_LOGS is set. */
 void daemon_child_log_remove(const daemon_child *c);
+
+/* One blocking call's state: the reply callback fills it and wakes the
+ * caller. */
+typedef struct daemon_call_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	hd_err err;
+	char *raw;
+	size_t len;
+} daemon_call_wait;
+
+static inline void daemon_call_wait_cb(hd_err err, char *raw, size_t len, void *arg)
+{
+	daemon_call_wait *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->err = err;
+	w->raw = raw;
+	w->len = len;
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Sends msg (len bytes, an encoded request envelope, kept by the caller)
+ * over client and waits for the reply (at most timeout_ms). Returns HD_OK
+ * with the raw reply in *raw / *raw_len (free with hd_rpc_free), or the
+ * transport error. Any thread. */
+static inline hd_err daemon_child_call_raw(
+    hd_rpc_client *client, const char *msg, size_t len, int timeout_ms, char **raw, size_t *raw_len)
+{
+	daemon_call_wait w = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	hd_err err = hd_rpc_client_call(client, msg, len, timeout_ms, daemon_call_wait_cb, &w);
+
+	*raw = NULL;
+	*raw_len = 0;
+	if (err != HD_OK)
+		return err;
+	pthread_mutex_lock(&w.mu);
+	while (!w.done)
+		pthread_cond_wait(&w.cv, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	if (w.err == HD_OK) {
+		*raw = w.raw;
+		*raw_len = w.len;
+	}
+	return w.err;
+}
 
 /* Sends e over client and waits for the reply (at most timeout_ms). Returns
  * HD_OK with *out filled (free with daemon_reply_free), or the transport

@@ -17,9 +17,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <event2/event.h>
 
 #include "batch.h"
@@ -27,6 +24,7 @@
 #include "hd/rpc.h"
 #include "hd/worker.h"
 #include "nng_unit.h"
+#include "../lib/freeport.h"
 
 static int64_t now_ms(void)
 {
@@ -570,20 +568,6 @@ static void test_close_with_pending_call(void **state)
 	hd_worker_pool_destroy(f.pool);
 }
 
-/* A free TCP port on 127.0.0.1 (bound once, then released). */
-static int free_tcp_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof sa;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 /* A host name in the client's address is resolved (the headless-Service
  * path: one dialer per address) and calls reach the server behind it. */
 static void test_host_name_is_resolved(void **state)
@@ -592,7 +576,8 @@ static void test_host_name_is_resolved(void **state)
 	fixture f;
 	memset(&f, 0, sizeof f);
 	f.st.tag = "dns";
-	int port = free_tcp_port();
+	int port = freeport_get();
+	assert_true(port > 0);
 	char listen_url[64], dial_url[64];
 	snprintf(listen_url, sizeof listen_url, "tcp://127.0.0.1:%d", port);
 	snprintf(dial_url, sizeof dial_url, "tcp://localhost:%d", port);
