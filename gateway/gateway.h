@@ -1,6 +1,7 @@
 /* The gateway's shared state and the steps of one request. Threads: main
  * starts HD_HTTP_THREADS worker loops (libs worker.h); each loop owns one
- * evhttp bound to the shared port (SO_REUSEPORT) and one Redis client. A
+ * listener on the shared port (SO_REUSEPORT), its connections (conn.c) and
+ * one Redis client. A
  * request lives on the loop that accepted it from start to reply; the only
  * other thread that touches it is NNG's reply callback, which just posts it
  * back to its loop (hd_worker_post). */
@@ -22,9 +23,10 @@
 
 #define GW_VERSION "0.1.0"
 
-struct evhttp;
-struct evhttp_request;
-struct evhttp_bound_socket;
+struct evconnlistener;
+struct sockaddr;
+typedef struct gw_conn gw_conn;
+typedef struct gw_http_head gw_http_head;
 
 /* Settings read once at start. */
 typedef struct gw_config {
@@ -59,8 +61,11 @@ typedef struct gw {
 typedef struct gw_loop {
 	gw *gw;
 	hd_worker *worker;
-	struct evhttp *http;
-	struct evhttp_bound_socket *bound;
+	struct evconnlistener *listener; /* NULL once it stopped accepting */
+	gw_conn *conns; /* every open connection (conn.c) */
+	bool stopping; /* answers close their connection */
+	time_t date_sec; /* the second date_line was formatted for */
+	char date_line[48]; /* "Date: ...\r\n" */
 	hd_redis *redis;
 	hd_jwt_cache *jwt_cache; /* tokens this loop verified */
 	bool detached; /* shutting down: no more calls to the daemons */
@@ -69,10 +74,20 @@ typedef struct gw_loop {
 	hd_rpc_batcher **batcher;
 } gw_loop;
 
+#define GW_OUT_HEADERS_INLINE 512
+
 /* One request in flight; owned by its loop, freed by gw_reply_send. */
 typedef struct gw_req {
 	gw_loop *loop;
-	struct evhttp_request *req;
+	gw_conn *conn; /* the connection it came on: lives until the answer */
+	const gw_http_head *head; /* NULL when the head itself was refused */
+	const char *body; /* in the connection's buffer; NULL when none */
+	size_t body_len;
+	/* the answer's headers so far, each "Name: value\r\n"; out_headers is
+	 * out_headers_inline until that is too small */
+	char *out_headers;
+	size_t out_headers_len, out_headers_cap;
+	char out_headers_inline[GW_OUT_HEADERS_INLINE];
 	struct timespec start;
 	unsigned method;
 	gw_match match;
@@ -93,6 +108,25 @@ typedef struct gw_req {
 	int up_tries; /* resends so far, for any reason */
 	int up_lost; /* of which after a call was lost with its replica */
 } gw_req;
+
+/* conn.c: the connections of a loop (all on the loop's thread).
+ * gw_conn_accept_cb is the listener's callback (arg: the gw_loop).
+ * gw_conn_respond writes gr's answer (status line, Date, Content-Length,
+ * Connection, gr's headers, body unless HEAD) and detaches gr from its
+ * connection; gw_conn_resume then goes on with the connection's next request
+ * (or frees a connection whose client left). */
+void gw_conn_accept_cb(
+    struct evconnlistener *lev, int fd, struct sockaddr *sa, int socklen, void *arg);
+void gw_conn_respond(gw_req *gr, int status, const char *body, size_t len);
+void gw_conn_resume(gw_conn *c);
+/* Closes the connections with nothing in flight / every connection. */
+void gw_conn_close_idle(gw_loop *loop);
+void gw_conn_free_all(gw_loop *loop);
+
+/* http.c: serves a whole request gr (head and body read), or answers one the
+ * server refused (status, detail) before it was whole. */
+void gw_request_serve(gw_req *gr);
+void gw_request_refuse(gw_req *gr, int status, const char *detail);
 
 /* http.c: worker init/fini callbacks that set up and free a loop. */
 hd_err gw_loop_init_cb(hd_worker *w, void *arg);
@@ -130,7 +164,8 @@ void gw_metrics_declare(void);
 void gw_reply_send(gw_req *gr, int status, const char *content_type, const char *body, size_t len);
 /* Answers problem+json for status with detail. */
 void gw_reply_problem(gw_req *gr, int status, const char *detail);
-/* Adds an output header to gr's response. */
+/* Adds an output header to gr's response (dropped, with a warning, when
+ * name or value could break the header section). */
 void gw_reply_header(gw_req *gr, const char *name, const char *value);
 /* Returns gr's request header name, or NULL. */
 const char *gw_req_header(const gw_req *gr, const char *name);

@@ -1,48 +1,43 @@
-/* The HTTP side: one evhttp per worker loop, all bound to the same port with
- * SO_REUSEPORT so the kernel spreads connections, and the generic callback
- * that applies the early rules of ARCHITECTURE.md step 1 in order: request
- * id, CORS, route (404/405), body size (413), content type (415); then the
- * gateway's own routes, the token (auth.c), admission (admit.c) and the hop
- * (upstream.c). Everything here runs on the loop's own thread. */
+/* The HTTP side: one listener per worker loop, all bound to the same port
+ * with SO_REUSEPORT so the kernel spreads connections (conn.c reads and
+ * writes them), and the steps every request goes through, the early rules of
+ * ARCHITECTURE.md step 1 in order: request id, CORS, route (404/405), body
+ * size (413), content type (415); then the gateway's own routes, the token
+ * (auth.c), admission (admit.c) and the hop (upstream.c). Everything here
+ * runs on the loop's own thread. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 #include "hd/log.h"
 #include "hd/metrics.h"
 #include "hd/uuid.h"
 #include "gateway.h"
+#include "http1.h"
 
-#define GW_MAX_HEADERS_BYTES 16384
-#define GW_IDLE_TIMEOUT_S 60
-
-static unsigned method_bit(enum evhttp_cmd_type cmd)
+static unsigned method_bit(const char *method)
 {
-	switch (cmd) {
-	case EVHTTP_REQ_GET:
-		return GW_GET;
-	case EVHTTP_REQ_POST:
-		return GW_POST;
-	case EVHTTP_REQ_PUT:
-		return GW_PUT;
-	case EVHTTP_REQ_PATCH:
-		return GW_PATCH;
-	case EVHTTP_REQ_DELETE:
-		return GW_DELETE;
-	case EVHTTP_REQ_HEAD:
-		return GW_HEAD;
-	case EVHTTP_REQ_OPTIONS:
-		return GW_OPTIONS;
-	default:
-		return 0;
-	}
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} methods[] = {
+		{ "GET", GW_GET },
+		{ "POST", GW_POST },
+		{ "PUT", GW_PUT },
+		{ "PATCH", GW_PATCH },
+		{ "DELETE", GW_DELETE },
+		{ "HEAD", GW_HEAD },
+		{ "OPTIONS", GW_OPTIONS },
+	};
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(methods[i].name, method) == 0)
+			return methods[i].bit;
+	return 0;
 }
 
 /* Keeps the client's X-Request-Id when sane, else makes a UUIDv7. */
@@ -53,16 +48,6 @@ static void request_id_assign(gw_req *gr)
 		snprintf(gr->request_id, sizeof(gr->request_id), "%s", id);
 	else if (hd_uuid_v7(gr->request_id) != HD_OK)
 		snprintf(gr->request_id, sizeof(gr->request_id), "unknown");
-}
-
-static void peer_record(gw_req *gr)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(gr->req);
-	char *addr = NULL;
-	ev_uint16_t port = 0;
-	if (evcon != NULL)
-		evhttp_connection_get_peer(evcon, &addr, &port);
-	snprintf(gr->client_ip, sizeof(gr->client_ip), "%s", addr ? addr : "");
 }
 
 /* Adds the CORS response headers; returns the Origin when it is allowed. */
@@ -110,11 +95,11 @@ static void options_answer(gw_req *gr, const char *path, bool origin_ok)
 static bool body_check(gw_req *gr)
 {
 	long max = gr->loop->gw->cfg.max_body;
-	const char *cl = gw_req_header(gr, "Content-Length");
-	size_t len = evbuffer_get_length(evhttp_request_get_input_buffer(gr->req));
+	int64_t cl = gr->head->content_length;
+	size_t len = gr->body_len;
 	char detail[96];
 
-	if ((cl != NULL && strtoll(cl, NULL, 10) > max) || len > (size_t)max) {
+	if (cl > max || len > (size_t)max) {
 		snprintf(detail, sizeof(detail), "the body is larger than %ld bytes", max);
 		gw_reply_problem(gr, 413, detail);
 		return false;
@@ -145,31 +130,30 @@ static bool route_check(gw_req *gr, const char *path)
 	}
 }
 
-static void request_cb(struct evhttp_request *req, void *arg)
+/* What every request gets first: its id, the in-flight count, CORS. */
+static bool request_begin(gw_req *gr)
 {
-	gw_loop *loop = arg;
-	gw_req *gr = calloc(1, sizeof(*gr));
-	if (gr == NULL) {
-		evhttp_send_error(req, 503, NULL);
-		return;
-	}
-	gr->loop = loop;
-	gr->req = req;
 	clock_gettime(CLOCK_MONOTONIC, &gr->start);
-	atomic_fetch_add(&loop->gw->inflight, 1);
+	gr->out_headers = gr->out_headers_inline;
+	gr->out_headers_cap = sizeof(gr->out_headers_inline);
+	atomic_fetch_add(&gr->loop->gw->inflight, 1);
 	hd_metrics_add("hd_http_inflight", NULL, 1);
-	gr->method = method_bit(evhttp_request_get_command(req));
 	request_id_assign(gr);
-	peer_record(gr);
 	gw_reply_header(gr, "X-Request-Id", gr->request_id);
-	bool origin_ok = cors_apply(gr) != NULL;
+	return cors_apply(gr) != NULL;
+}
 
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-	if (path == NULL || path[0] == '\0') {
-		gw_reply_problem(gr, 404, "no such route");
-		return;
-	}
+void gw_request_refuse(gw_req *gr, int status, const char *detail)
+{
+	request_begin(gr);
+	gw_reply_problem(gr, status, detail);
+}
+
+void gw_request_serve(gw_req *gr)
+{
+	bool origin_ok = request_begin(gr);
+	const char *path = gr->head->path;
+	gr->method = method_bit(gr->head->method);
 	if (gr->method == GW_OPTIONS) {
 		options_answer(gr, path, origin_ok);
 		return;
@@ -186,8 +170,9 @@ static void request_cb(struct evhttp_request *req, void *arg)
 }
 
 /* Binds a listener with SO_REUSEPORT on the configured address. */
-static struct evconnlistener *listener_open(struct event_base *base, const gw_config *cfg)
+static struct evconnlistener *listener_open(struct event_base *base, gw_loop *loop)
 {
+	const gw_config *cfg = &loop->gw->cfg;
 	char spec[160];
 	struct sockaddr_storage ss;
 	int sslen = sizeof(ss);
@@ -197,7 +182,7 @@ static struct evconnlistener *listener_open(struct event_base *base, const gw_co
 		hd_log_error("HD_HTTP_BIND/HD_HTTP_PORT do not form an address: %s", spec);
 		return NULL;
 	}
-	struct evconnlistener *lev = evconnlistener_new_bind(base, NULL, NULL,
+	struct evconnlistener *lev = evconnlistener_new_bind(base, gw_conn_accept_cb, loop,
 	    LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_FREE, 1024,
 	    (struct sockaddr *)&ss, sslen);
 	if (lev == NULL) {
@@ -219,28 +204,8 @@ static struct evconnlistener *listener_open(struct event_base *base, const gw_co
 
 static hd_err http_open(gw_loop *loop, struct event_base *base)
 {
-	const gw_config *cfg = &loop->gw->cfg;
-	loop->http = evhttp_new(base);
-	if (loop->http == NULL)
-		return HD_ERR_NOMEM;
-	evhttp_set_allowed_methods(loop->http,
-	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE
-	        | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
-	/* A hard cap above the limit, so that a body between the limit and the
-	 * cap gets our problem+json 413 (evhttp's own 413 is HTML). */
-	evhttp_set_max_body_size(loop->http, (ev_ssize_t)cfg->max_body * 2);
-	evhttp_set_max_headers_size(loop->http, GW_MAX_HEADERS_BYTES);
-	evhttp_set_timeout(loop->http, GW_IDLE_TIMEOUT_S);
-	evhttp_set_gencb(loop->http, request_cb, loop);
-	struct evconnlistener *lev = listener_open(base, cfg);
-	if (lev == NULL)
-		return HD_ERR_IO;
-	loop->bound = evhttp_bind_listener(loop->http, lev);
-	if (loop->bound == NULL) {
-		evconnlistener_free(lev);
-		return HD_ERR_IO;
-	}
-	return HD_OK;
+	loop->listener = listener_open(base, loop);
+	return loop->listener != NULL ? HD_OK : HD_ERR_IO;
 }
 
 hd_err gw_loop_init_cb(hd_worker *w, void *arg)
@@ -275,8 +240,8 @@ fail:
 	gw_upstream_loop_close(loop);
 	hd_jwt_cache_free(loop->jwt_cache);
 	hd_redis_destroy(loop->redis);
-	if (loop->http != NULL)
-		evhttp_free(loop->http);
+	if (loop->listener != NULL)
+		evconnlistener_free(loop->listener);
 	free(loop);
 	return err;
 }
@@ -284,10 +249,14 @@ fail:
 void gw_loop_stop_accepting(void *arg)
 {
 	gw_loop *loop = hd_worker_data(arg);
-	if (loop != NULL && loop->bound != NULL)
-		evhttp_del_accept_socket(loop->http, loop->bound);
-	if (loop != NULL)
-		loop->bound = NULL;
+	if (loop == NULL)
+		return;
+	if (loop->listener != NULL)
+		evconnlistener_free(loop->listener);
+	loop->listener = NULL;
+	/* kept-alive clients reconnect, to a gateway that is not stopping */
+	loop->stopping = true;
+	gw_conn_close_idle(loop);
 }
 
 void gw_loop_detach(void *arg)
@@ -308,11 +277,14 @@ void gw_loop_fini_cb(hd_worker *w, void *arg)
 	gw_loop *loop = hd_worker_data(w);
 	if (loop == NULL)
 		return;
-	/* Pending Redis commands fail (answered 503) while evhttp still lives. */
+	/* Pending Redis commands fail (answered 503) while the connections
+	 * still live. */
 	hd_redis_destroy(loop->redis);
 	gw_upstream_loop_close(loop);
 	hd_jwt_cache_free(loop->jwt_cache);
-	evhttp_free(loop->http);
+	if (loop->listener != NULL)
+		evconnlistener_free(loop->listener);
+	gw_conn_free_all(loop);
 	hd_worker_set_data(w, NULL);
 	free(loop);
 }

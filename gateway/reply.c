@@ -4,12 +4,12 @@
  * bodies built by libs problem.h. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
+#include <string.h>
 #include "hd/log.h"
 #include "hd/metrics.h"
 #include "hd/problem.h"
 #include "gateway.h"
+#include "http1.h"
 
 void gw_metrics_declare(void)
 {
@@ -25,14 +25,44 @@ void gw_metrics_declare(void)
 	hd_metrics_set("hd_http_inflight", NULL, 0);
 }
 
+/* Grows gr's header buffer to hold need more bytes. */
+static bool out_headers_room(gw_req *gr, size_t need)
+{
+	if (gr->out_headers_len + need <= gr->out_headers_cap)
+		return true;
+	size_t cap = 2 * (gr->out_headers_len + need);
+	char *buf = malloc(cap);
+	if (buf == NULL)
+		return false;
+	memcpy(buf, gr->out_headers, gr->out_headers_len);
+	if (gr->out_headers != gr->out_headers_inline)
+		free(gr->out_headers);
+	gr->out_headers = buf;
+	gr->out_headers_cap = cap;
+	return true;
+}
+
 void gw_reply_header(gw_req *gr, const char *name, const char *value)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(gr->req), name, value);
+	size_t nlen = strlen(name), vlen = strlen(value);
+	if (strpbrk(name, ":\r\n") != NULL || strpbrk(value, "\r\n") != NULL) {
+		hd_log_warn("request %s: header %.64s dropped: it holds a line break",
+		    gr->request_id, name);
+		return;
+	}
+	if (!out_headers_room(gr, nlen + vlen + 4))
+		return;
+	char *at = gr->out_headers + gr->out_headers_len;
+	memcpy(at, name, nlen);
+	memcpy(at + nlen, ": ", 2);
+	memcpy(at + nlen + 2, value, vlen);
+	memcpy(at + nlen + 2 + vlen, "\r\n", 2);
+	gr->out_headers_len += nlen + vlen + 4;
 }
 
 const char *gw_req_header(const gw_req *gr, const char *name)
 {
-	return evhttp_find_header(evhttp_request_get_input_headers(gr->req), name);
+	return gr->head != NULL ? gw_http_head_header(gr->head, name) : NULL;
 }
 
 static void ratelimit_headers(gw_req *gr)
@@ -60,13 +90,15 @@ static void account(const gw_req *gr, int status)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double secs = (double)(now.tv_sec - gr->start.tv_sec)
 	    + (double)(now.tv_nsec - gr->start.tv_nsec) / 1e9;
-	snprintf(st, sizeof(st), "%d", status);
-	snprintf(ms, sizeof(ms), "%.3f", secs * 1000.0);
-	hd_log_set_request_id(gr->request_id);
-	hd_log_fields(HD_LOG_INFO, "request", "tenant", gr->authed ? gr->claims.tid : "", "route",
-	    route, "method", method, "status", st, "duration_ms", ms, "client_ip", gr->client_ip,
-	    NULL);
-	hd_log_set_request_id(NULL);
+	if (hd_log_enabled(HD_LOG_INFO)) {
+		snprintf(st, sizeof(st), "%d", status);
+		snprintf(ms, sizeof(ms), "%.3f", secs * 1000.0);
+		hd_log_set_request_id(gr->request_id);
+		hd_log_fields(HD_LOG_INFO, "request", "tenant", gr->authed ? gr->claims.tid : "",
+		    "route", route, "method", method, "status", st, "duration_ms", ms, "client_ip",
+		    gr->client_ip, NULL);
+		hd_log_set_request_id(NULL);
+	}
 	snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",status=\"%d\"", route, method,
 	    status);
 	hd_metrics_add("hd_http_requests_total", labels, 1);
@@ -76,27 +108,23 @@ static void account(const gw_req *gr, int status)
 
 void gw_reply_send(gw_req *gr, int status, const char *content_type, const char *body, size_t len)
 {
-	struct evbuffer *buf = NULL;
-	if (body != NULL && len > 0) {
-		buf = evbuffer_new();
-		if (buf != NULL && evbuffer_add(buf, body, len) != 0) {
-			evbuffer_free(buf);
-			buf = NULL;
-			status = 500;
-			content_type = NULL;
-		}
-	}
+	gw_conn *conn = gr->conn;
 	if (content_type != NULL)
 		gw_reply_header(gr, "Content-Type", content_type);
 	ratelimit_headers(gr);
-	/* Also frees a request whose client left meanwhile (evcon == NULL). */
-	evhttp_send_reply(gr->req, status, hd_http_reason(status), buf);
-	if (buf != NULL)
-		evbuffer_free(buf);
+	/* the blank line that ends the headers */
+	if (out_headers_room(gr, 2)) {
+		memcpy(gr->out_headers + gr->out_headers_len, "\r\n", 2);
+		gr->out_headers_len += 2;
+	}
+	gw_conn_respond(gr, status, body, body != NULL ? len : 0);
 	account(gr, status);
 	atomic_fetch_sub(&gr->loop->gw->inflight, 1);
 	hd_metrics_add("hd_http_inflight", NULL, -1);
+	if (gr->out_headers != gr->out_headers_inline)
+		free(gr->out_headers);
 	free(gr);
+	gw_conn_resume(conn);
 }
 
 void gw_reply_problem(gw_req *gr, int status, const char *detail)

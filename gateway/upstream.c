@@ -15,12 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
 #include "hd/config.h"
 #include "hd/log.h"
 #include "hd/metrics.h"
 #include "gateway.h"
+#include "http1.h"
 
 #define GW_IDEMPOTENCY_KEY_MAX 255
 #define GW_UPSTREAM_RETRIES 2
@@ -158,8 +157,7 @@ static bool headers_fill(gw_req *gr, hd_envelope *e)
 static bool envelope_fill(gw_req *gr, hd_envelope *e)
 {
 	struct timespec now;
-	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(gr->req));
-	struct evbuffer *in = evhttp_request_get_input_buffer(gr->req);
+	const char *query = gr->head->query;
 
 	memset(e, 0, sizeof(*e));
 	e->version = HD_ENVELOPE_VERSION;
@@ -185,8 +183,8 @@ static bool envelope_fill(gw_req *gr, hd_envelope *e)
 		hd_envelope_add_param(e, gr->match.params[i].name, gr->match.params[i].value);
 	if (!headers_fill(gr, e))
 		return false;
-	e->body_len = evbuffer_get_length(in);
-	e->body = e->body_len ? (const char *)evbuffer_pullup(in, -1) : NULL;
+	e->body_len = gr->body_len;
+	e->body = gr->body_len ? gr->body : NULL;
 	return true;
 }
 

@@ -158,7 +158,7 @@ static void hd_log_end(hd_log_line *l)
 	}
 }
 
-static bool hd_log_enabled(hd_log_level level)
+bool hd_log_enabled(hd_log_level level)
 {
 	return (int)level >= atomic_load(&hd_log_min) && (int)level <= HD_LOG_ERROR;
 }

@@ -5,11 +5,14 @@
 #ifndef HD_LOG_H
 #define HD_LOG_H
 #include <stdarg.h>
+#include <stdbool.h>
 
 typedef enum hd_log_level { HD_LOG_DEBUG, HD_LOG_INFO, HD_LOG_WARN, HD_LOG_ERROR } hd_log_level;
 
 /* Sets the service name and the minimum level ("debug".."error"); call once at start. */
 void hd_log_init(const char *service, const char *level);
+/* True when a message at level would be written (skip building it if not). */
+bool hd_log_enabled(hd_log_level level);
 /* Sets the request id the calling thread is working for (NULL clears it). */
 void hd_log_set_request_id(const char *request_id);
 /* Logs a printf-style message. */

@@ -1,0 +1,576 @@
+/* The gateway's HTTP/1.1 connections, on the loop that accepted them. One
+ * request at a time per connection: it is parsed in place in the connection's
+ * input buffer (http1.c), served (http.c), and answered with one sendmsg of
+ * the status line, headers and body; the next pipelined request is taken
+ * after that. The read event stays armed for the connection's whole life and
+ * the write event is only armed while an answer did not fit in the socket
+ * buffer, so a kept-alive request costs one read and one send system call
+ * (evhttp, which this replaced, made about eight: docs/gateway.md).
+ *
+ * Lifetime: a connection with a request in flight (active) is never freed;
+ * when its client goes away meanwhile it is only marked, and freed once the
+ * answer comes (gw_conn_resume). The input buffer only grows while no
+ * request is in flight, because the request's strings point into it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include "hd/log.h"
+#include "hd/problem.h"
+#include "gateway.h"
+#include "http1.h"
+
+#define GW_HEAD_MAX 16384
+#define GW_IN_INITIAL 4096
+#define GW_IN_KEEP 65536 /* a larger idle buffer is given back */
+#define GW_IDLE_TIMEOUT_S 60 /* no byte from a client for this long: closed */
+#define GW_REQUEST_READ_MS 30000 /* a request must arrive within this */
+#define GW_LINGER_S 2 /* after an answer with close: wait for the client's FIN */
+
+struct gw_conn {
+	gw_loop *loop;
+	int fd;
+	struct event *ev_read; /* EV_READ|EV_PERSIST with the idle timeout */
+	struct event *ev_write; /* armed only while out holds unsent bytes */
+	char *in;
+	size_t in_len, in_cap;
+	char *out;
+	size_t out_len, out_sent;
+	gw_http_head head;
+	bool head_ok; /* head parsed (the buffer was modified) */
+	gw_http_chunked chunked;
+	size_t request_len; /* bytes of the request being served */
+	int64_t request_start_ms; /* when its first byte came */
+	gw_req *active;
+	bool continue_sent;
+	bool dispatching; /* inside conn_process: answers do not re-enter it */
+	bool peer_gone; /* read or write failed, or EOF: nothing more is sent */
+	bool close_after; /* close once the answer is out */
+	bool lingering; /* write side shut, waiting for the client's FIN */
+	bool read_paused;
+	char client_ip[64];
+	gw_conn *prev, *next;
+};
+
+static void conn_process(gw_conn *c);
+
+static size_t in_cap_max(const gw_conn *c)
+{
+	/* a chunked body may take twice its size on the wire, and more is 413 */
+	return GW_HEAD_MAX + 2 * (size_t)c->loop->gw->cfg.max_body + 4096;
+}
+
+static void conn_free(gw_conn *c)
+{
+	gw_loop *loop = c->loop;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		loop->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	if (c->ev_read != NULL)
+		event_free(c->ev_read);
+	if (c->ev_write != NULL)
+		event_free(c->ev_write);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+/* The client is gone (or must be): stop reading and writing; the connection
+ * is freed now, or when its request in flight has been answered. */
+static void conn_drop(gw_conn *c)
+{
+	c->peer_gone = true;
+	event_del(c->ev_read);
+	event_del(c->ev_write);
+	if (c->active == NULL && !c->dispatching)
+		conn_free(c);
+}
+
+/* After an answer with close: shut the write side, read until the client's
+ * FIN (or GW_LINGER_S), so that unread input does not turn into a reset that
+ * destroys the answer before the client read it. */
+static void conn_linger(gw_conn *c)
+{
+	struct timeval tv = { GW_LINGER_S, 0 };
+	if (c->lingering)
+		return;
+	c->lingering = true;
+	shutdown(c->fd, SHUT_WR);
+	c->in_len = 0;
+	event_del(c->ev_read);
+	event_add(c->ev_read, &tv);
+}
+
+/* Appends the unsent part of iov (after skipping sent bytes) to what c->out
+ * still holds. */
+static bool out_keep(gw_conn *c, const struct iovec *iov, int iovcnt, size_t sent)
+{
+	size_t pending = c->out_len - c->out_sent, rest = pending;
+	for (int i = 0; i < iovcnt; i++)
+		rest += iov[i].iov_len;
+	rest -= sent;
+	char *buf = malloc(rest);
+	if (buf == NULL)
+		return false;
+	if (pending > 0)
+		memcpy(buf, c->out + c->out_sent, pending);
+	size_t at = pending;
+	for (int i = 0; i < iovcnt; i++) {
+		size_t len = iov[i].iov_len, skip = sent < len ? sent : len;
+		sent -= skip;
+		memcpy(buf + at, (const char *)iov[i].iov_base + skip, len - skip);
+		at += len - skip;
+	}
+	free(c->out);
+	c->out = buf;
+	c->out_len = rest;
+	c->out_sent = 0;
+	return true;
+}
+
+/* Sends iov now; what the socket does not take waits in c->out. */
+static void conn_send(gw_conn *c, struct iovec *iov, int iovcnt)
+{
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)iovcnt };
+	size_t total = 0;
+	if (c->peer_gone)
+		return;
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	/* behind bytes still waiting, the socket must not take these first */
+	ssize_t n = c->out_len > 0 ? 0 : sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		n = 0;
+	if (n < 0) {
+		c->peer_gone = true;
+		return;
+	}
+	if ((size_t)n == total)
+		return;
+	if (!out_keep(c, iov, iovcnt, (size_t)n)) {
+		hd_log_error("out of memory for an answer of %zu bytes", total);
+		c->peer_gone = true;
+		return;
+	}
+	event_add(c->ev_write, NULL);
+}
+
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	gw_conn *c = arg;
+	(void)what;
+	ssize_t n = send(fd, c->out + c->out_sent, c->out_len - c->out_sent, MSG_NOSIGNAL);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n < 0) {
+		conn_drop(c);
+		return;
+	}
+	c->out_sent += (size_t)n;
+	if (c->out_sent < c->out_len)
+		return;
+	event_del(c->ev_write);
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_sent = 0;
+	if (c->close_after && c->active == NULL)
+		conn_linger(c);
+	else
+		conn_process(c);
+}
+
+/* Makes room to read: grows the buffer while no request is in flight (its
+ * strings point into it), else pauses reading until it is answered. */
+static bool in_room(gw_conn *c)
+{
+	if (c->in_len < c->in_cap)
+		return true;
+	size_t max = in_cap_max(c);
+	if (c->active != NULL || c->in_cap >= max) {
+		c->read_paused = true;
+		event_del(c->ev_read);
+		return false;
+	}
+	size_t cap = c->in_cap ? c->in_cap * 2 : GW_IN_INITIAL;
+	cap = cap < max ? cap : max;
+	char *in = malloc(cap);
+	if (in == NULL)
+		return false;
+	if (c->in_len > 0)
+		memcpy(in, c->in, c->in_len);
+	if (c->head_ok) /* a head whose body is still coming */
+		gw_http_head_rebase(&c->head, c->in, c->in_cap, in);
+	free(c->in);
+	c->in = in;
+	c->in_cap = cap;
+	return true;
+}
+
+static void conn_read(gw_conn *c)
+{
+	if (c->lingering) {
+		char sink[4096];
+		ssize_t n = read(c->fd, sink, sizeof(sink));
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			conn_drop(c);
+		return;
+	}
+	if (!in_room(c))
+		return;
+	if (c->in_len == 0)
+		c->request_start_ms = hd_now_ms();
+	ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+	if (n > 0) {
+		c->in_len += (size_t)n;
+		conn_process(c);
+	} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		conn_drop(c);
+	}
+}
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	gw_conn *c = arg;
+	(void)fd;
+	if (!(what & EV_TIMEOUT)) {
+		conn_read(c);
+		return;
+	}
+	/* quiet for GW_IDLE_TIMEOUT_S (or GW_LINGER_S): a request in flight
+	 * keeps it; an idle or half-sent one is closed */
+	if (c->active == NULL)
+		conn_drop(c);
+}
+
+/* A new request on c: the gw_req that carries it through the gateway. */
+static gw_req *req_new(gw_conn *c, const gw_http_head *head)
+{
+	gw_req *gr = calloc(1, sizeof(*gr));
+	if (gr == NULL)
+		return NULL;
+	gr->loop = c->loop;
+	gr->conn = c;
+	gr->head = head;
+	snprintf(gr->client_ip, sizeof(gr->client_ip), "%s", c->client_ip);
+	c->active = gr;
+	return gr;
+}
+
+/* Answers a request the server cannot take (status with detail) and closes. */
+static void conn_refuse(gw_conn *c, int status, const char *detail, bool with_head)
+{
+	c->close_after = true;
+	c->request_len = c->in_len;
+	gw_req *gr = req_new(c, with_head ? &c->head : NULL);
+	if (gr == NULL) {
+		conn_drop(c);
+		return;
+	}
+	gw_request_refuse(gr, status, detail);
+}
+
+static int refusal_status(gw_http_result r)
+{
+	switch (r) {
+	case GW_HTTP_HEAD_TOO_LARGE:
+		return 431;
+	case GW_HTTP_URI_TOO_LONG:
+		return 414;
+	case GW_HTTP_BAD_VERSION:
+		return 505;
+	case GW_HTTP_UNSUPPORTED_CODING:
+		return 501;
+	case GW_HTTP_BODY_TOO_LARGE:
+		return 413;
+	default:
+		return 400;
+	}
+}
+
+/* Tells a client that waits for it (Expect: 100-continue) to send the body. */
+static void continue_send(gw_conn *c)
+{
+	static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	struct iovec iov = { (void *)line, sizeof(line) - 1 };
+	if (!c->head.expect_continue || c->continue_sent)
+		return;
+	c->continue_sent = true;
+	conn_send(c, &iov, 1);
+}
+
+/* Finds the body of the parsed head; true when the request is complete. */
+static bool body_ready(gw_conn *c, const char **body, size_t *len)
+{
+	size_t have = c->in_len - c->head.head_len;
+	char *start = c->in + c->head.head_len;
+	if (c->head.chunked) {
+		gw_http_result r = gw_http_chunked_decode(
+		    start, have, (size_t)c->loop->gw->cfg.max_body, &c->chunked);
+		if (r == GW_HTTP_OK) {
+			*body = start;
+			*len = c->chunked.out_len;
+			c->request_len = c->head.head_len + c->chunked.in_pos;
+			return true;
+		}
+		if (r != GW_HTTP_INCOMPLETE)
+			conn_refuse(c, refusal_status(r), c->chunked.error, true);
+		else if (c->in_len >= in_cap_max(c))
+			conn_refuse(c, 413, "the chunked body is too large", true);
+		else
+			continue_send(c);
+		return false;
+	}
+	uint64_t want = c->head.content_length > 0 ? (uint64_t)c->head.content_length : 0;
+	if (want > (uint64_t)c->loop->gw->cfg.max_body) {
+		/* served without its body: http.c answers 413, then close */
+		c->close_after = true;
+		*body = NULL;
+		*len = 0;
+		c->request_len = c->in_len;
+		return true;
+	}
+	if (have < want) {
+		continue_send(c);
+		return false;
+	}
+	*body = want ? start : NULL;
+	*len = (size_t)want;
+	c->request_len = c->head.head_len + (size_t)want;
+	return true;
+}
+
+/* Parses what c holds; true when a whole request is ready (c->head, body). */
+static bool request_ready(gw_conn *c, const char **body, size_t *len)
+{
+	if (!c->head_ok) {
+		gw_http_result r = gw_http_head_parse(c->in, c->in_len, GW_HEAD_MAX, &c->head);
+		if (r == GW_HTTP_INCOMPLETE)
+			return false;
+		if (r != GW_HTTP_OK) {
+			conn_refuse(c, refusal_status(r), c->head.error, false);
+			return false;
+		}
+		c->head_ok = true;
+	}
+	return body_ready(c, body, len);
+}
+
+/* Serves the requests c holds, one at a time, until one waits for its
+ * answer or more bytes are needed. */
+static void conn_process(gw_conn *c)
+{
+	c->dispatching = true;
+	while (c->active == NULL && !c->peer_gone && !c->close_after && c->out_len == 0
+	    && c->in_len > 0) {
+		const char *body = NULL;
+		size_t len = 0;
+		if (!request_ready(c, &body, &len)) {
+			if (c->active == NULL
+			    && hd_now_ms() - c->request_start_ms > GW_REQUEST_READ_MS)
+				conn_refuse(c, 408, "the request took too long to arrive", false);
+			break;
+		}
+		if (c->loop->stopping)
+			c->close_after = true;
+		gw_req *gr = req_new(c, &c->head);
+		if (gr == NULL) {
+			c->peer_gone = true;
+			break;
+		}
+		gr->body = body;
+		gr->body_len = len;
+		gw_request_serve(gr);
+	}
+	c->dispatching = false;
+	if (c->active != NULL)
+		return;
+	if (c->peer_gone)
+		conn_drop(c);
+	else if (c->close_after && c->out_len == 0)
+		conn_linger(c);
+}
+
+/* Drops the served request's bytes and readies c for the next one. */
+static void request_consume(gw_conn *c)
+{
+	size_t used = c->request_len < c->in_len ? c->request_len : c->in_len;
+	memmove(c->in, c->in + used, c->in_len - used);
+	c->in_len -= used;
+	c->request_len = 0;
+	c->head_ok = false;
+	c->continue_sent = false;
+	memset(&c->chunked, 0, sizeof(c->chunked));
+	c->request_start_ms = hd_now_ms();
+	if (c->in_len == 0 && c->in_cap > GW_IN_KEEP) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+}
+
+/* "Date: ..." for now, formatted once a second per loop. */
+static const char *date_line(gw_loop *loop)
+{
+	struct timespec now;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+	if (now.tv_sec != loop->date_sec) {
+		loop->date_sec = now.tv_sec;
+		gmtime_r(&now.tv_sec, &tm);
+		strftime(loop->date_line, sizeof(loop->date_line),
+		    "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+	}
+	return loop->date_line;
+}
+
+static size_t put(char *at, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(at, s, n);
+	return n;
+}
+
+static size_t put_uint(char *at, size_t v)
+{
+	char digits[24];
+	size_t n = 0;
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	for (size_t i = 0; i < n; i++)
+		at[i] = digits[n - 1 - i];
+	return n;
+}
+
+/* The status line and the headers the server owns. */
+static size_t status_head(gw_conn *c, int status, size_t body_len, char *out)
+{
+	size_t n = put(out, "HTTP/1.1 ");
+	n += put_uint(out + n, (size_t)status);
+	out[n++] = ' ';
+	n += put(out + n, hd_http_reason(status));
+	n += put(out + n, "\r\n");
+	n += put(out + n, date_line(c->loop));
+	if (status >= 200 && status != 204 && status != 304) {
+		n += put(out + n, "Content-Length: ");
+		n += put_uint(out + n, body_len);
+		n += put(out + n, "\r\n");
+	}
+	if (c->close_after)
+		n += put(out + n, "Connection: close\r\n");
+	else if (c->head.minor_version == 0)
+		n += put(out + n, "Connection: keep-alive\r\n");
+	return n;
+}
+
+void gw_conn_respond(gw_req *gr, int status, const char *body, size_t len)
+{
+	gw_conn *c = gr->conn;
+	char line[256];
+	if (gr->head == NULL || !gr->head->keep_alive || c->loop->stopping)
+		c->close_after = true;
+	bool head_only = gr->head != NULL && strcmp(gr->head->method, "HEAD") == 0;
+	if (status == 204 || status == 304)
+		len = 0;
+	struct iovec iov[3] = {
+		{ line, status_head(c, status, len, line) },
+		{ gr->out_headers, gr->out_headers_len },
+		{ (void *)body, head_only ? 0 : len },
+	};
+	conn_send(c, iov, iov[2].iov_len ? 3 : 2);
+	c->active = NULL;
+	request_consume(c);
+}
+
+void gw_conn_resume(gw_conn *c)
+{
+	if (c->read_paused && !c->peer_gone) {
+		c->read_paused = false;
+		struct timeval tv = { GW_IDLE_TIMEOUT_S, 0 };
+		event_add(c->ev_read, &tv);
+	}
+	if (c->dispatching)
+		return; /* answered at once: conn_process goes on */
+	if (c->peer_gone) {
+		conn_drop(c);
+		return;
+	}
+	if (c->out_len > 0)
+		return; /* conn_write_cb goes on once the answer is out */
+	if (c->close_after)
+		conn_linger(c);
+	else
+		conn_process(c);
+}
+
+static void peer_format(const struct sockaddr *sa, char *out, size_t size)
+{
+	const void *addr = NULL;
+	if (sa->sa_family == AF_INET)
+		addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (addr == NULL || inet_ntop(sa->sa_family, addr, out, (socklen_t)size) == NULL)
+		out[0] = '\0';
+}
+
+void gw_conn_accept_cb(
+    struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
+{
+	gw_loop *loop = arg;
+	struct event_base *base = evconnlistener_get_base(lev);
+	struct timeval tv = { GW_IDLE_TIMEOUT_S, 0 };
+	gw_conn *c = calloc(1, sizeof(*c));
+	(void)socklen;
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->loop = loop;
+	c->fd = fd;
+	peer_format(sa, c->client_ip, sizeof(c->client_ip));
+	c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->ev_write = event_new(base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	c->next = loop->conns;
+	if (loop->conns != NULL)
+		loop->conns->prev = c;
+	loop->conns = c;
+	if (c->ev_read == NULL || c->ev_write == NULL || event_add(c->ev_read, &tv) != 0) {
+		hd_log_error("cannot watch a new connection");
+		conn_free(c);
+	}
+}
+
+void gw_conn_close_idle(gw_loop *loop)
+{
+	gw_conn *next;
+	for (gw_conn *c = loop->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->active == NULL && c->out_len == 0)
+			conn_free(c);
+	}
+}
+
+void gw_conn_free_all(gw_loop *loop)
+{
+	while (loop->conns != NULL) {
+		if (loop->conns->active != NULL)
+			hd_log_warn("closing a connection with request %s unanswered",
+			    loop->conns->active->request_id);
+		conn_free(loop->conns);
+	}
+}
