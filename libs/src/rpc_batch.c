@@ -8,7 +8,6 @@
  * sends one message for many calls. The batch in flight carries its callers'
  * callbacks; its reply goes back to the loop in one post (one wake-up for the
  * whole batch) and is split there into one reply per caller. */
-#include <event2/event.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +39,7 @@ typedef struct rpc_batch_sent {
 struct hd_rpc_batcher {
 	hd_rpc_client *client;
 	hd_worker *loop;
-	struct event *flush; /* at HD_WORKER_PRIORITY_IDLE */
+	hd_worker_idle *flush; /* sends what the loop gathered */
 	size_t max_parts;
 	size_t max_bytes; /* of one batch message */
 	rpc_batch_call pending[HD_BATCH_MAX];
@@ -130,8 +129,9 @@ static hd_err batch_send_many(hd_rpc_batcher *b, int64_t now)
 }
 
 /* Sends everything pending (one plain call, or one batch). */
-static void batch_flush(hd_rpc_batcher *b)
+static void batch_flush(void *arg)
 {
+	hd_rpc_batcher *b = arg;
 	if (b->npending == 0)
 		return;
 	int64_t now = hd_now_ms();
@@ -153,11 +153,6 @@ static void batch_flush(hd_rpc_batcher *b)
 	b->pending_bytes = HD_BATCH_PREAMBLE;
 }
 
-static void batch_flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	batch_flush(arg);
-}
-
 hd_err hd_rpc_batcher_new(hd_rpc_batcher **out, hd_rpc_client *c, hd_worker *w, int max_parts)
 {
 	if (out == NULL || c == NULL || w == NULL || max_parts < 1 || max_parts > HD_BATCH_MAX)
@@ -170,10 +165,7 @@ hd_err hd_rpc_batcher_new(hd_rpc_batcher **out, hd_rpc_client *c, hd_worker *w, 
 	b->max_parts = (size_t)max_parts;
 	b->max_bytes = hd_rpc_max_message();
 	b->pending_bytes = HD_BATCH_PREAMBLE;
-	b->flush = event_new(hd_worker_base(w), -1, 0, batch_flush_cb, b);
-	if (b->flush == NULL || event_priority_set(b->flush, HD_WORKER_PRIORITY_IDLE) != 0) {
-		if (b->flush != NULL)
-			event_free(b->flush);
+	if (hd_worker_idle_create(&b->flush, w, batch_flush, b) != HD_OK) {
 		free(b);
 		return HD_ERR_NOMEM;
 	}
@@ -185,7 +177,7 @@ void hd_rpc_batcher_free(hd_rpc_batcher *b)
 {
 	if (b == NULL)
 		return;
-	event_free(b->flush);
+	hd_worker_idle_destroy(b->flush);
 	for (size_t i = 0; i < b->npending; i++) {
 		b->pending[i].cb(HD_ERR_CLOSED, NULL, 0, b->pending[i].arg);
 		free(b->pending[i].msg);
@@ -216,6 +208,6 @@ hd_err hd_rpc_batcher_call(
 	if (b->npending >= b->max_parts)
 		batch_flush(b);
 	else if (b->npending == 1)
-		event_active(b->flush, EV_TIMEOUT, 0);
+		hd_worker_idle_schedule(b->flush);
 	return HD_OK;
 }

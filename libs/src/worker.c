@@ -493,3 +493,48 @@ hd_err hd_cpu_pool_submit(
 	pthread_mutex_unlock(&pool->mu);
 	return HD_OK;
 }
+
+struct hd_worker_idle {
+	struct event *ev; /* at HD_WORKER_PRIORITY_IDLE */
+	hd_worker_fn fn;
+	void *arg;
+};
+
+static void hd_worker_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	hd_worker_idle *idle = arg;
+	(void)fd;
+	(void)what;
+	idle->fn(idle->arg);
+}
+
+hd_err hd_worker_idle_create(hd_worker_idle **out, hd_worker *w, hd_worker_fn fn, void *arg)
+{
+	hd_worker_idle *idle = calloc(1, sizeof(*idle));
+	if (idle == NULL)
+		return HD_ERR_NOMEM;
+	idle->fn = fn;
+	idle->arg = arg;
+	idle->ev = event_new(hd_worker_base(w), -1, 0, hd_worker_idle_cb, idle);
+	if (idle->ev == NULL || event_priority_set(idle->ev, HD_WORKER_PRIORITY_IDLE) != 0) {
+		hd_worker_idle_destroy(idle);
+		return HD_ERR_NOMEM;
+	}
+	*out = idle;
+	return HD_OK;
+}
+
+void hd_worker_idle_schedule(hd_worker_idle *idle)
+{
+	/* an event already active is not queued twice */
+	event_active(idle->ev, EV_TIMEOUT, 0);
+}
+
+void hd_worker_idle_destroy(hd_worker_idle *idle)
+{
+	if (idle == NULL)
+		return;
+	if (idle->ev != NULL)
+		event_free(idle->ev);
+	free(idle);
+}

@@ -2,6 +2,7 @@
  * relay. The skeleton (config, workers with PostgreSQL, NNG server, admin
  * port, --migrate) is hd_daemon_main; this file only describes the service. */
 #include <stddef.h>
+#include <stdlib.h>
 #include "hd/daemon.h"
 #include "ticket.h"
 
@@ -30,27 +31,40 @@ static const hd_daemon_op tk_ops[] = {
 	{ NULL, NULL },
 };
 
-/* Each worker has its create queue; worker 0 also runs the outbox relay. */
+/* Each worker has its create and GET queues; worker 0 also runs the outbox
+ * relay. */
+static void tk_worker_fini(hd_daemon_worker *dw)
+{
+	tk_worker *tw = dw->service;
+	if (hd_worker_index(dw->worker) == 0)
+		tk_relay_stop();
+	if (tw != NULL) {
+		tk_get_queue_destroy(tw->gets);
+		tk_create_queue_destroy(tw->creates);
+		free(tw);
+	}
+	dw->service = NULL;
+}
+
 static hd_err tk_worker_init(hd_daemon_worker *dw)
 {
-	tk_create_queue *q = NULL;
-	hd_err err = tk_create_queue_create(&q, dw);
-	if (err != HD_OK)
-		return err;
-	dw->service = q;
-	if (hd_worker_index(dw->worker) == 0 && (err = tk_relay_start(dw)) != HD_OK) {
-		tk_create_queue_destroy(q);
+	tk_worker *tw = calloc(1, sizeof(*tw));
+	if (tw == NULL)
+		return HD_ERR_NOMEM;
+	dw->service = tw;
+	hd_err err = tk_create_queue_create(&tw->creates, dw);
+	if (err == HD_OK)
+		err = tk_get_queue_create(&tw->gets, dw);
+	if (err == HD_OK && hd_worker_index(dw->worker) == 0)
+		err = tk_relay_start(dw);
+	if (err != HD_OK) {
+		/* the relay did not start: nothing for fini to stop */
+		tk_get_queue_destroy(tw->gets);
+		tk_create_queue_destroy(tw->creates);
+		free(tw);
 		dw->service = NULL;
 	}
 	return err;
-}
-
-static void tk_worker_fini(hd_daemon_worker *dw)
-{
-	if (hd_worker_index(dw->worker) == 0)
-		tk_relay_stop();
-	tk_create_queue_destroy(dw->service);
-	dw->service = NULL;
 }
 
 int main(int argc, char **argv)

@@ -208,8 +208,24 @@ void tk_reply_stored(hd_rpc_request *req, int status, const char *body, const ch
  * wakes the outbox relay. */
 void tk_idem_child_created_cb(hd_err err, const hd_db_result *res, void *arg);
 
-/* Group commit of creates (create_queue.c), one queue per worker (dw->service). */
+/* A worker's own state (dw->service): its create and GET queues. */
 typedef struct tk_create_queue tk_create_queue;
+typedef struct tk_get_queue tk_get_queue;
+typedef struct tk_worker {
+	tk_create_queue *creates;
+	tk_get_queue *gets;
+} tk_worker;
+
+/* Reads of one ticket gathered per tenant (get_queue.c). customer_id: the
+ * caller when a customer (sees only tickets they requested), else NULL.
+ * Always leads to exactly one reply; destroy replies 503 to what is still
+ * queued (NULL ok). */
+hd_err tk_get_queue_create(tk_get_queue **out, hd_daemon_worker *dw);
+void tk_get_queue_destroy(tk_get_queue *q);
+void tk_get_submit(tk_get_queue *q, hd_rpc_request *req, const char *tenant_id, const char *id,
+    const char *customer_id);
+
+/* Group commit of creates (create_queue.c). */
 hd_err tk_create_queue_create(tk_create_queue **out, hd_daemon_worker *dw);
 /* Replies 503 to creates still queued and frees q. NULL ok. */
 void tk_create_queue_destroy(tk_create_queue *q);

@@ -38,10 +38,6 @@ const char tk_create_sql[]
       " SELECT j::text, $2::text FROM t";
 
 /* Plain columns: the daemon writes the ticket object (ticket_json.c). */
-static const char sql_get[] = "SELECT " TK_TICKET_COLS " FROM ticket.tickets t"
-                              " WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL"
-                              " AND ($3::uuid IS NULL OR t.requester_id = $3)";
-
 static const char sql_delete[]
     = "WITH d AS (UPDATE ticket.tickets t SET deleted_at = date_trunc('milliseconds', now()),"
       " updated_at = date_trunc('milliseconds', now()), version = t.version + 1"
@@ -149,7 +145,7 @@ void tk_tickets_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	if (k.key != NULL) { /* goes alone: its lookup must precede it in its transaction */
 		tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_create_keyed_cb);
 	} else {
-		tk_create_submit(dw->service, req, p, body, t.tags_json);
+		tk_create_submit(((tk_worker *)dw->service)->creates, req, p, body, t.tags_json);
 		body = NULL; /* owned by the queue now */
 		t.tags_json = NULL;
 	}
@@ -159,39 +155,14 @@ out:
 	cJSON_Delete(body);
 }
 
-static void tk_get_cb(hd_err err, const hd_db_result *res, void *arg)
-{
-	hd_rpc_request *req = arg;
-	if (err != HD_OK) {
-		tk_reply_db_error(req, err, res);
-		return;
-	}
-	if (hd_db_result_ntuples(res, 0) == 0) {
-		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
-		return;
-	}
-	const char *version = hd_db_result_value(res, 0, 0, TK_TICKET_COL_VERSION);
-	tk_buf b = { 0 };
-	if (version == NULL || !tk_ticket_json_row(&b, res, 0, 0)) {
-		tk_buf_free(&b);
-		tk_ticket_json_failed(req);
-		return;
-	}
-	char etag[32];
-	snprintf(etag, sizeof(etag), "\"%s\"", version);
-	hd_daemon_reply_json(req, 200, b.data, b.len, "etag", etag, NULL);
-	tk_buf_free(&b);
-}
-
 void tk_tickets_get(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	tk_caller c;
 	const char *id;
 	if (!tk_caller_get(req, &c) || (id = tk_path_id(req, "id")) == NULL)
 		return;
-	const char *p[3] = { c.tenant_id, id, c.customer ? c.user_id : NULL };
-	hd_db_stmt st = { sql_get, 3, p };
-	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_get_cb, req);
+	tk_get_submit(
+	    ((tk_worker *)dw->service)->gets, req, c.tenant_id, id, c.customer ? c.user_id : NULL);
 }
 
 static void tk_delete_cb(hd_err err, const hd_db_result *res, void *arg)

@@ -49,6 +49,16 @@ void hd_worker_set_data(hd_worker *w, void *data);
 void *hd_worker_data(hd_worker *w);
 int hd_worker_index(const hd_worker *w);
 
+/* Work that waits until the loop has nothing else to run: what a loop
+ * gathered while busy (calls of one kind, reads of one tenant) goes out
+ * together. All on w's thread. hd_worker_idle_schedule runs fn(arg) once,
+ * after every other active event of this iteration (scheduling it again
+ * before it ran does nothing); destroy cancels it (NULL ok). */
+typedef struct hd_worker_idle hd_worker_idle;
+hd_err hd_worker_idle_create(hd_worker_idle **out, hd_worker *w, hd_worker_fn fn, void *arg);
+void hd_worker_idle_schedule(hd_worker_idle *idle);
+void hd_worker_idle_destroy(hd_worker_idle *idle);
+
 /* CPU pool: runs work(arg) on one of n threads, then done(arg) on worker back. */
 hd_err hd_cpu_pool_create(hd_cpu_pool **out, int n);
 void hd_cpu_pool_destroy(hd_cpu_pool *pool);
