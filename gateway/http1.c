@@ -132,8 +132,15 @@ static gw_http_result content_length(gw_http_head *h, const char *v)
 	return GW_HTTP_OK;
 }
 
+/* What the headers said about the connection, applied once all are read. */
+typedef struct head_state {
+	int hosts;
+	bool close; /* "close" in any Connection header wins (RFC 9112 §9.3) */
+	bool keep_alive; /* "keep-alive" in a Connection header (HTTP/1.0) */
+} head_state;
+
 /* Applies the headers that frame the message or the connection. */
-static gw_http_result header_apply(gw_http_head *h, const gw_http_header *f, int *hosts)
+static gw_http_result header_apply(gw_http_head *h, const gw_http_header *f, head_state *st)
 {
 	if (strcasecmp(f->name, "content-length") == 0)
 		return content_length(h, f->value);
@@ -145,12 +152,10 @@ static gw_http_result header_apply(gw_http_head *h, const gw_http_header *f, int
 			    "only the chunked transfer coding is accepted");
 		h->chunked = true;
 	} else if (strcasecmp(f->name, "host") == 0) {
-		(*hosts)++;
+		st->hosts++;
 	} else if (strcasecmp(f->name, "connection") == 0) {
-		if (gw_http_list_has(f->value, "close"))
-			h->keep_alive = false;
-		else if (gw_http_list_has(f->value, "keep-alive"))
-			h->keep_alive = true;
+		st->close = st->close || gw_http_list_has(f->value, "close");
+		st->keep_alive = st->keep_alive || gw_http_list_has(f->value, "keep-alive");
 	} else if (strcasecmp(f->name, "expect") == 0) {
 		h->expect_continue
 		    = h->minor_version == 1 && strcasecmp(f->value, "100-continue") == 0;
@@ -159,7 +164,7 @@ static gw_http_result header_apply(gw_http_head *h, const gw_http_header *f, int
 }
 
 /* field-name ":" OWS field-value OWS */
-static gw_http_result header_line(gw_http_head *h, char *line, size_t len, int *hosts)
+static gw_http_result header_line(gw_http_head *h, char *line, size_t len, head_state *st)
 {
 	if (is_blank(line[0]))
 		return fail(h, GW_HTTP_BAD, "folded header lines are not accepted");
@@ -184,14 +189,15 @@ static gw_http_result header_line(gw_http_head *h, char *line, size_t len, int *
 	gw_http_header *f = &h->headers[h->nheaders++];
 	f->name = line;
 	f->value = v;
-	return header_apply(h, f, hosts);
+	return header_apply(h, f, st);
 }
 
 /* The rules between headers (RFC 9112 §3.2, §6.1, §6.3). */
-static gw_http_result head_check(gw_http_head *h, int hosts)
+static gw_http_result head_check(gw_http_head *h, const head_state *st)
 {
-	if (h->minor_version == 1 && hosts != 1)
-		return fail(h, GW_HTTP_BAD, "an HTTP/1.1 request needs exactly one Host header");
+	if (st->hosts > 1 || (h->minor_version == 1 && st->hosts != 1))
+		return fail(h, GW_HTTP_BAD, "a request needs exactly one Host header");
+	h->keep_alive = !st->close && (h->minor_version == 1 || st->keep_alive);
 	if (h->chunked && h->minor_version == 0)
 		return fail(h, GW_HTTP_BAD, "Transfer-Encoding is not allowed in HTTP/1.0");
 	if (h->chunked && h->content_length >= 0)
@@ -211,6 +217,9 @@ gw_http_result gw_http_head_parse(char *buf, size_t len, size_t max_head, gw_htt
 	if (end == 0) {
 		if (len < max_head)
 			return GW_HTTP_INCOMPLETE;
+		if (start >= scan)
+			return fail(
+			    h, GW_HTTP_HEAD_TOO_LARGE, "too many empty lines before the request");
 		if (memchr(buf + start, '\n', scan - start) == NULL)
 			return fail(h, GW_HTTP_URI_TOO_LONG, "the request line is too long");
 		return fail(h, GW_HTTP_HEAD_TOO_LARGE, "the request head is too large");
@@ -223,13 +232,12 @@ gw_http_result gw_http_head_parse(char *buf, size_t len, size_t max_head, gw_htt
 	gw_http_result r = request_line(h, line, n);
 	if (r != GW_HTTP_OK)
 		return r;
-	h->keep_alive = h->minor_version == 1;
-	int hosts = 0;
+	head_state st = { 0 };
 	while ((line = line_cut(buf, &pos, end, &n)) != NULL && n > 0)
-		if ((r = header_line(h, line, n, &hosts)) != GW_HTTP_OK)
+		if ((r = header_line(h, line, n, &st)) != GW_HTTP_OK)
 			return r;
 	h->head_len = end;
-	return head_check(h, hosts);
+	return head_check(h, &st);
 }
 
 static void rebase(const char **p, const char *old_base, size_t old_size, char *new_base)
@@ -288,6 +296,10 @@ static gw_http_result chunk_size(
 		return avail > GW_HTTP_CHUNK_LINE_MAX ? GW_HTTP_BAD : GW_HTTP_INCOMPLETE;
 	}
 	const char *p = body + pos, *eol = nl;
+	if ((size_t)(nl - p) > GW_HTTP_CHUNK_LINE_MAX) {
+		c->error = "a chunk size line is too long";
+		return GW_HTTP_BAD;
+	}
 	if (eol > p && eol[-1] == '\r')
 		eol--;
 	uint64_t v = 0;
@@ -301,8 +313,10 @@ static gw_http_result chunk_size(
 		int d = *p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10;
 		v = v << 4 | (uint64_t)d;
 	}
-	/* the rest may only be chunk extensions, which are ignored */
-	bool ok = digits > 0 && (p == eol || *p == ';' || is_blank(*p));
+	/* the rest may only be chunk extensions (BWS ";" ...), which are ignored */
+	while (p < eol && is_blank(*p))
+		p++;
+	bool ok = digits > 0 && (p == eol || *p == ';');
 	for (; ok && p < eol; p++)
 		ok = is_value_char((unsigned char)*p);
 	if (!ok) {

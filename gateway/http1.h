@@ -9,8 +9,10 @@
  *   header folded over lines (obs-fold); control characters; a
  *   Content-Length that is not digits, or given twice with other values;
  *   Content-Length together with Transfer-Encoding (request smuggling);
- *   Transfer-Encoding on HTTP/1.0; an HTTP/1.1 request without exactly one
- *   Host; a request target that is not origin-form, absolute-form, or "*".
+ *   Transfer-Encoding on HTTP/1.0; more than one Host, or an HTTP/1.1
+ *   request without one; a request target that is not origin-form,
+ *   absolute-form, or "*". "close" in any Connection header ends the
+ *   connection after the answer.
  * - GW_HTTP_HEAD_TOO_LARGE (431): no blank line within max_head bytes, or
  *   more than GW_HTTP_MAX_HEADERS headers.
  * - GW_HTTP_URI_TOO_LONG (414): a request target over GW_HTTP_TARGET_MAX.
