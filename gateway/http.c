@@ -20,26 +20,6 @@
 #include "gateway.h"
 #include "http1.h"
 
-static unsigned method_bit(const char *method)
-{
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} methods[] = {
-		{ "GET", GW_GET },
-		{ "POST", GW_POST },
-		{ "PUT", GW_PUT },
-		{ "PATCH", GW_PATCH },
-		{ "DELETE", GW_DELETE },
-		{ "HEAD", GW_HEAD },
-		{ "OPTIONS", GW_OPTIONS },
-	};
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (strcmp(methods[i].name, method) == 0)
-			return methods[i].bit;
-	return 0;
-}
-
 /* Keeps the client's X-Request-Id when sane, else makes a UUIDv7. */
 static void request_id_assign(gw_req *gr)
 {
@@ -153,7 +133,7 @@ void gw_request_serve(gw_req *gr)
 {
 	bool origin_ok = request_begin(gr);
 	const char *path = gr->head->path;
-	gr->method = method_bit(gr->head->method);
+	gr->method = gw_method_parse(gr->head->method);
 	if (gr->method == GW_OPTIONS) {
 		options_answer(gr, path, origin_ok);
 		return;

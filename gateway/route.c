@@ -107,8 +107,10 @@ gw_match_result gw_route_match(unsigned method, const char *path, size_t len, gw
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (!pattern_match(routes[i].pattern, path, len, &probe))
 			continue;
-		m->allow |= routes[i].method;
-		if (routes[i].method == method && m->route == NULL) {
+		/* a GET route also serves HEAD (RFC 9110 §9.1) */
+		bool head_of_get = method == GW_HEAD && routes[i].method == GW_GET;
+		m->allow |= routes[i].method | (routes[i].method == GW_GET ? GW_HEAD : 0);
+		if ((routes[i].method == method || head_of_get) && m->route == NULL) {
 			unsigned allow = m->allow;
 			*m = probe;
 			m->route = &routes[i];

@@ -10,34 +10,6 @@
 static char *tech;
 static char tech_id[37];
 
-/* path = /v1/tickets/<id><suffix> */
-static void tpath(char *path, size_t n, const char *id, const char *suffix)
-{
-	snprintf(path, n, "/v1/tickets/%s%s", id, suffix);
-}
-
-/* GETs ticket id as token (200) and returns its JSON (caller deletes). */
-static cJSON *ticket_get(const char *token, const char *id)
-{
-	char path[128];
-	httpc_resp r;
-	tpath(path, sizeof path, id, "");
-	assert_int_equal(req(&r, "GET", path, token, NULL), 200);
-	cJSON *j = r.json;
-	r.json = NULL;
-	httpc_resp_free(&r);
-	return j;
-}
-
-/* Moves ticket id to status as the agent (200). */
-static void move(const char *id, const char *status)
-{
-	char path[128], body[64];
-	tpath(path, sizeof path, id, "");
-	snprintf(body, sizeof body, "{\"status\":\"%s\"}", status);
-	expect(200, "PATCH", path, W.agent, body);
-}
-
 static void test_merge(void **state)
 {
 	char src[37], dst[37], other[37], foreign[37], path[128], body[128];
@@ -45,9 +17,9 @@ static void test_merge(void **state)
 	ticket_new_id(W.cust1, "VPN drops again", dst);
 	ticket_new_id(W.agent, "something else", other);
 	ticket_new_id(W.demo, "acme ticket", foreign);
-	tpath(path, sizeof path, src, "/comments");
+	tk_path(path, sizeof path, src, "/comments");
 	expect(201, "POST", path, W.cust1, "{\"body\":\"since monday\"}");
-	tpath(path, sizeof path, src, "/merge");
+	tk_path(path, sizeof path, src, "/merge");
 
 	snprintf(body, sizeof body, "{\"into\":\"%s\"}", dst);
 	expect(403, "POST", path, W.cust1, body);
@@ -67,16 +39,16 @@ static void test_merge(void **state)
 	assert_int_equal(req(&r, "POST", path, W.agent, body), 200);
 	assert_string_equal(jstr(r.json, "id"), dst);
 	httpc_resp_free(&r);
-	cJSON *s = ticket_get(W.cust1, src);
+	cJSON *s = tk_ticket_get(W.cust1, src);
 	assert_string_equal(jstr(s, "status"), "closed");
 	assert_string_equal(jstr(s, "merged_into"), dst);
 	cJSON_Delete(s);
-	tpath(path, sizeof path, dst, "/comments");
+	tk_path(path, sizeof path, dst, "/comments");
 	assert_int_equal(req(&r, "GET", path, W.cust1, NULL), 200);
 	assert_int_equal(cJSON_GetArraySize(jitems(&r)), 1);
 	assert_string_equal(jstr(cJSON_GetArrayItem(jitems(&r), 0), "body"), "since monday");
 	httpc_resp_free(&r);
-	tpath(path, sizeof path, dst, "/history");
+	tk_path(path, sizeof path, dst, "/history");
 	assert_int_equal(req(&r, "GET", path, W.admin, NULL), 200);
 	const cJSON *last = cJSON_GetArrayItem(jitems(&r), cJSON_GetArraySize(jitems(&r)) - 1);
 	assert_string_equal(jstr(last, "field"), "merged_from");
@@ -84,10 +56,10 @@ static void test_merge(void **state)
 	httpc_resp_free(&r);
 
 	/* merged source, closed target */
-	tpath(path, sizeof path, src, "/merge");
+	tk_path(path, sizeof path, src, "/merge");
 	snprintf(body, sizeof body, "{\"into\":\"%s\"}", other);
 	expect_invalid("POST", path, W.agent, body, "id");
-	tpath(path, sizeof path, other, "/merge");
+	tk_path(path, sizeof path, other, "/merge");
 	snprintf(body, sizeof body, "{\"into\":\"%s\"}", src);
 	expect_invalid("POST", path, W.admin, body, "into");
 }
@@ -97,7 +69,7 @@ static void test_time_entries(void **state)
 	char t[37], foreign[37], path[128], note[2100], body[2200];
 	ticket_new_id(W.cust1, "printer jam", t);
 	ticket_new_id(W.demo, "acme printer", foreign);
-	tpath(path, sizeof path, t, "/time-entries");
+	tk_path(path, sizeof path, t, "/time-entries");
 	httpc_resp r;
 	assert_int_equal(
 	    req(&r, "POST", path, tech, "{\"minutes\":45,\"note\":\"replaced roller\"}"), 201);
@@ -106,7 +78,7 @@ static void test_time_entries(void **state)
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "billable")));
 	httpc_resp_free(&r);
 	expect(201, "POST", path, W.agent, "{\"minutes\":15,\"billable\":false}");
-	cJSON *j = ticket_get(W.cust1, t);
+	cJSON *j = tk_ticket_get(W.cust1, t);
 	assert_int_equal(jnum(j, "time_spent_minutes"), 60);
 	cJSON_Delete(j);
 
@@ -132,7 +104,7 @@ static void test_time_entries(void **state)
 	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r.json, "next_cursor")));
 	httpc_resp_free(&r);
 
-	tpath(path, sizeof path, foreign, "/time-entries");
+	tk_path(path, sizeof path, foreign, "/time-entries");
 	expect(404, "POST", path, W.agent, "{\"minutes\":5}");
 	expect(404, "GET", path, W.agent, NULL);
 }
@@ -141,9 +113,9 @@ static void test_satisfaction(void **state)
 {
 	char t[37], path[128];
 	ticket_new_id(W.cust1, "slow laptop", t);
-	tpath(path, sizeof path, t, "/satisfaction");
+	tk_path(path, sizeof path, t, "/satisfaction");
 	expect_invalid("POST", path, W.cust1, "{\"rating\":\"good\"}", "status");
-	move(t, "solved");
+	tk_ticket_move(t, "solved");
 	expect_invalid("POST", path, W.cust1, "{\"rating\":\"great\"}", "rating");
 	expect_invalid("POST", path, W.cust1, "{\"rating\":\"good\",\"stars\":5}", "stars");
 	expect(404, "POST", path, W.cust2, "{\"rating\":\"good\"}");
@@ -156,7 +128,7 @@ static void test_satisfaction(void **state)
 	assert_string_equal(jstr(r.json, "comment"), "thanks");
 	httpc_resp_free(&r);
 	expect(409, "POST", path, W.cust1, "{\"rating\":\"bad\"}");
-	cJSON *j = ticket_get(W.cust1, t);
+	cJSON *j = tk_ticket_get(W.cust1, t);
 	assert_string_equal(jstr(j, "satisfaction"), "good");
 	cJSON_Delete(j);
 }
@@ -169,11 +141,11 @@ static void test_suggestions(void **state)
 		cJSON *j = ticket_new(W.agent,
 		    "{\"subject\":\"monitor flickers green\",\"category\":"
 		    "\"displays\",\"priority\":\"urgent\"}");
-		move(jstr(j, "id"), "solved");
+		tk_ticket_move(jstr(j, "id"), "solved");
 		cJSON_Delete(j);
 	}
 	ticket_new_id(W.cust1, "green flicker on my monitor", t);
-	tpath(path, sizeof path, t, "/suggestions");
+	tk_path(path, sizeof path, t, "/suggestions");
 	expect(403, "GET", path, W.cust1, NULL);
 	expect(403, "GET", path, tech, NULL);
 	expect(404, "GET", path, W.demo, NULL);

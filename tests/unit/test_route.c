@@ -55,11 +55,15 @@ static void test_method_not_allowed(void **state)
 	assert_null(m.route);
 	assert_int_equal(m.allow, GW_POST);
 	assert_int_equal(match(GW_PUT, "/v1/users/" UUID, &m), GW_MATCH_METHOD);
-	assert_int_equal(m.allow, GW_GET | GW_PATCH | GW_DELETE);
+	assert_int_equal(m.allow, GW_GET | GW_HEAD | GW_PATCH | GW_DELETE);
 	gw_method_list(m.allow, allow, sizeof(allow));
-	assert_string_equal(allow, "GET, PATCH, DELETE");
+	assert_string_equal(allow, "GET, HEAD, PATCH, DELETE");
 	assert_int_equal(match(GW_DELETE, "/v1/users", &m), GW_MATCH_METHOD);
-	assert_int_equal(m.allow, GW_GET | GW_POST);
+	assert_int_equal(m.allow, GW_GET | GW_HEAD | GW_POST);
+	/* HEAD is served by the GET route, and only where there is one */
+	assert_int_equal(match(GW_HEAD, "/v1/users/" UUID, &m), GW_MATCH_OK);
+	assert_int_equal(m.route->method, GW_GET);
+	assert_int_equal(match(GW_HEAD, "/v1/auth/login", &m), GW_MATCH_METHOD);
 }
 
 static void test_uuid_params(void **state)
@@ -70,7 +74,7 @@ static void test_uuid_params(void **state)
 	assert_int_equal(m.nparams, 1);
 	assert_string_equal(m.params[0].name, "id");
 	assert_string_equal(m.params[0].value, UUID);
-	assert_int_equal(m.allow, GW_GET | GW_PATCH | GW_DELETE);
+	assert_int_equal(m.allow, GW_GET | GW_HEAD | GW_PATCH | GW_DELETE);
 	assert_int_equal(match(GW_PATCH, "/v1/users/" UUID, &m), GW_MATCH_OK);
 	assert_string_equal(m.route->op, "users.update");
 	assert_int_equal(match(GW_DELETE, "/v1/users/" UUID, &m), GW_MATCH_OK);
