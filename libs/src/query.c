@@ -177,7 +177,11 @@ hd_err hd_base64url_decode(
 hd_err hd_cursor_encode(const char *plain, char *out, size_t out_size)
 {
 	size_t n = strlen(plain);
-	if (n == 0 || n / 3 * 4 + 4 > HD_CURSOR_MAX)
+	/* unpadded base64url: 4 characters per 3 bytes, 2 or 3 for the rest;
+	 * the bound is exact, so every cursor hd_cursor_decode accepts
+	 * encodes again */
+	size_t encoded = n / 3 * 4 + (n % 3 != 0 ? n % 3 + 1 : 0);
+	if (n == 0 || encoded > HD_CURSOR_MAX)
 		return HD_ERR_INVALID;
 	return hd_base64url_encode((const unsigned char *)plain, n, out, out_size);
 }
