@@ -316,7 +316,7 @@ static hd_err daemon_signals_start(daemon_state *d)
 static hd_err daemon_pools_start(daemon_state *d)
 {
 	long cpu = daemon_setting_int("HD_CPU_THREADS", 1, 256, 2);
-	long nworkers = daemon_setting_int("HD_WORKERS", 1, 256, 2);
+	long nworkers = daemon_setting_int("HD_WORKERS", 1, 256, 1);
 	if (cpu < 0 || nworkers < 0)
 		return HD_ERR_INVALID;
 	hd_err err = hd_cpu_pool_create(&g_cpu_pool, (int)cpu);

@@ -44,7 +44,7 @@ static void test_config_int(void **state)
 	long v = -1;
 	unsetenv("HD_WORKERS");
 	assert_int_equal(hd_config_int("HD_WORKERS", 1, 64, &v), HD_OK);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, 1);
 	setenv("HD_WORKERS", "17", 1);
 	assert_int_equal(hd_config_int("HD_WORKERS", 1, 64, &v), HD_OK);
 	assert_int_equal(v, 17);
