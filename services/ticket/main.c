@@ -31,7 +31,7 @@ static const hd_daemon_op tk_ops[] = {
 	{ NULL, NULL },
 };
 
-/* Each worker has its create and GET queues; worker 0 also runs the outbox
+/* Each worker has its create, GET and list queues; worker 0 also runs the outbox
  * relay. */
 static void tk_worker_fini(hd_daemon_worker *dw)
 {
@@ -39,6 +39,7 @@ static void tk_worker_fini(hd_daemon_worker *dw)
 	if (hd_worker_index(dw->worker) == 0)
 		tk_relay_stop();
 	if (tw != NULL) {
+		tk_list_queue_destroy(tw->lists);
 		tk_get_queue_destroy(tw->gets);
 		tk_create_queue_destroy(tw->creates);
 		free(tw);
@@ -55,10 +56,13 @@ static hd_err tk_worker_init(hd_daemon_worker *dw)
 	hd_err err = tk_create_queue_create(&tw->creates, dw);
 	if (err == HD_OK)
 		err = tk_get_queue_create(&tw->gets, dw);
+	if (err == HD_OK)
+		err = tk_list_queue_create(&tw->lists, dw);
 	if (err == HD_OK && hd_worker_index(dw->worker) == 0)
 		err = tk_relay_start(dw);
 	if (err != HD_OK) {
 		/* the relay did not start: nothing for fini to stop */
+		tk_list_queue_destroy(tw->lists);
 		tk_get_queue_destroy(tw->gets);
 		tk_create_queue_destroy(tw->creates);
 		free(tw);

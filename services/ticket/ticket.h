@@ -211,10 +211,26 @@ void tk_idem_child_created_cb(hd_err err, const hd_db_result *res, void *arg);
 /* A worker's own state (dw->service): its create and GET queues. */
 typedef struct tk_create_queue tk_create_queue;
 typedef struct tk_get_queue tk_get_queue;
+typedef struct tk_list_queue tk_list_queue;
 typedef struct tk_worker {
 	tk_create_queue *creates;
 	tk_get_queue *gets;
+	tk_list_queue *lists;
 } tk_worker;
+
+/* Identical lists gathered per worker loop iteration (list_queue.c): the
+ * requests that would send the same statements with the same parameters
+ * share one execution and one page (limit items of the last statement,
+ * ts_col the sorted time's column for the cursor). Copies what it keeps of
+ * stmts; always leads to exactly one reply; destroy replies 503 to what is
+ * still queued (NULL ok). */
+hd_err tk_list_queue_create(tk_list_queue **out, hd_daemon_worker *dw);
+void tk_list_queue_destroy(tk_list_queue *q);
+void tk_list_submit(tk_list_queue *q, hd_rpc_request *req, const hd_db_stmt *stmts, int nstmts,
+    int limit, int ts_col);
+/* Writes {"items":[...],"next_cursor":...} from the first limit rows of
+ * statement stmt (which fetched limit + 1 to tell whether more follow). */
+bool tk_list_page_write(tk_buf *b, int limit, int ts_col, const hd_db_result *res, int stmt);
 
 /* Reads of one ticket gathered per tenant (get_queue.c). customer_id: the
  * caller when a customer (sees only tickets they requested), else NULL.

@@ -149,18 +149,10 @@ static void tk_list_args_read(
 		a->requester = c->user_id;
 }
 
-/* A list in flight: what the callback needs to write the page. */
-typedef struct tk_list_page {
-	hd_rpc_request *req;
-	int nstmts, limit, ts_col;
-} tk_list_page;
-
-/* Writes {"items":[ticket objects],"next_cursor":...} for the first limit
- * rows of statement stmt (it fetched limit + 1 to tell whether more follow). */
-static bool tk_list_page_write(tk_buf *b, const tk_list_page *pg, const hd_db_result *res, int stmt)
+bool tk_list_page_write(tk_buf *b, int limit, int ts_col, const hd_db_result *res, int stmt)
 {
 	int rows = hd_db_result_ntuples(res, stmt);
-	int shown = rows > pg->limit ? pg->limit : rows;
+	int shown = rows > limit ? limit : rows;
 	char cursor[HD_CURSOR_MAX + 3] = "null", ts[TK_TS_MAX];
 	tk_buf_puts(b, "{\"items\":[");
 	for (int i = 0; i < shown; i++) {
@@ -169,8 +161,8 @@ static bool tk_list_page_write(tk_buf *b, const tk_list_page *pg, const hd_db_re
 		if (!tk_ticket_json_row(b, res, stmt, i))
 			return false;
 	}
-	if (rows > pg->limit && shown > 0
-	    && tk_ts_format(hd_db_result_value(res, stmt, shown - 1, pg->ts_col), ts))
+	if (rows > limit && shown > 0
+	    && tk_ts_format(hd_db_result_value(res, stmt, shown - 1, ts_col), ts))
 		tk_cursor_write(
 		    ts, hd_db_result_value(res, stmt, shown - 1, TK_TICKET_COL_ID), cursor);
 	tk_buf_puts(b, "],\"next_cursor\":");
@@ -179,44 +171,13 @@ static bool tk_list_page_write(tk_buf *b, const tk_list_page *pg, const hd_db_re
 	return !b->failed;
 }
 
-static void tk_list_page_cb(hd_err err, const hd_db_result *res, void *arg)
-{
-	tk_list_page *pg = arg;
-	tk_buf b = { 0 };
-	if (err != HD_OK)
-		tk_reply_db_error(pg->req, err, res);
-	else if (!tk_list_page_write(&b, pg, res, pg->nstmts - 1))
-		tk_ticket_json_failed(pg->req);
-	else
-		hd_daemon_reply_json(pg->req, 200, b.data, b.len, NULL);
-	tk_buf_free(&b);
-	free(pg);
-}
-
-static void tk_list_page_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
-    const hd_db_stmt *stmts, int nstmts, const tk_list_args *a)
-{
-	tk_list_page *pg = malloc(sizeof(*pg));
-	if (pg == NULL) {
-		hd_daemon_reply_problem(req, 500, "out of memory", NULL);
-		return;
-	}
-	*pg = (tk_list_page) { req, nstmts, a->limit, a->sort->ts_col };
-	hd_err err = dw->db != NULL
-	    ? hd_db_run(dw->db, tenant_id, stmts, nstmts, tk_list_page_cb, pg)
-	    : HD_ERR_UNAVAILABLE;
-	if (err != HD_OK) {
-		free(pg);
-		tk_reply_db_error(req, HD_ERR_UNAVAILABLE, NULL);
-	}
-}
-
 void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	tk_caller c;
 	hd_query q;
 	tk_list_args a = { .limit = 25 };
 	hd_field_errors errs = { .count = 0 };
+	tk_list_queue *lists = ((tk_worker *)dw->service)->lists;
 	if (!tk_caller_get(req, &c) || !tk_query(req, &q))
 		return;
 	tk_list_args_read(&q, &c, &a, &errs);
@@ -229,9 +190,9 @@ void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw)
 	    && a.tag == NULL && a.q == NULL) {
 		hd_db_stmt plain[2]
 		    = { { TK_LIST_GENERIC_SQL, 0, NULL }, { a.sort->sql_plain, 4, p } };
-		tk_list_page_run(dw, req, c.tenant_id, plain, 2, &a);
+		tk_list_submit(lists, req, plain, 2, a.limit, a.sort->ts_col);
 		return;
 	}
 	hd_db_stmt st = { a.requester != NULL ? a.sort->sql_one : a.sort->sql, 10, p };
-	tk_list_page_run(dw, req, c.tenant_id, &st, 1, &a);
+	tk_list_submit(lists, req, &st, 1, a.limit, a.sort->ts_col);
 }
