@@ -8,9 +8,7 @@
  * test. The daemon runs with one worker (HD_WORKERS=1), so concurrent
  * batches meet on one loop. Env as test_ticket.c: HD_TEST_DATABASE_URL,
  * HD_TEST_DATABASE_ADMIN_URL, HD_TEST_BIN_DIR, HD_TEST_ROOT. */
-#include <strings.h>
-#include "batch.h"
-#include "ticket_it.h"
+#include "batch_it.h"
 
 #define NA 5 /* agent-made tickets of tenant A in the mixed batch */
 #define NB 3 /* tickets of tenant B */
@@ -42,43 +40,12 @@ static int group_setup(void **state)
 	return it_daemon_start(&U.admin);
 }
 
-/* Encodes a tickets.get envelope for id as w into *msg (caller frees). */
-static void get_encode(const it_who *w, const char *id, int n, char **msg, size_t *len)
+/* The tickets.get requests of the n cases, in order, into reqs. */
+static void get_reqs(const get_case *cases, size_t n, bit_req *reqs)
 {
-	hd_envelope e;
-	struct timespec ts;
-	memset(&e, 0, sizeof(e));
-	e.version = HD_ENVELOPE_VERSION;
-	snprintf(e.op, sizeof(e.op), "tickets.get");
-	snprintf(e.request_id, sizeof(e.request_id), "test-get-%d", n);
-	strcpy(e.tenant_id, w->tenant);
-	strcpy(e.user_id, w->user);
-	snprintf(e.role, sizeof(e.role), "%s", w->role);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	e.deadline_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 20000;
-	assert_int_equal(hd_envelope_add_param(&e, "id", id), HD_OK);
-	assert_int_equal(hd_envelope_encode(&e, msg, len), HD_OK);
-}
-
-/* The batch message of the n GETs of cases (malloc'ed, caller frees). */
-static char *batch_encode(const get_case *cases, size_t n, size_t *len)
-{
-	hd_batch_part parts[HD_BATCH_MAX];
-	char *msgs[HD_BATCH_MAX];
 	assert_true(n > 0 && n <= HD_BATCH_MAX);
-	for (size_t i = 0; i < n; i++) {
-		size_t l = 0;
-		get_encode(cases[i].who, cases[i].id, (int)i, &msgs[i], &l);
-		parts[i] = (hd_batch_part) { msgs[i], l };
-	}
-	*len = hd_batch_size(parts, n);
-	assert_true(*len > 0);
-	char *buf = malloc(*len);
-	assert_non_null(buf);
-	hd_batch_write(parts, n, buf);
 	for (size_t i = 0; i < n; i++)
-		free(msgs[i]);
-	return buf;
+		reqs[i] = (bit_req) { "tickets.get", cases[i].who, cases[i].id, NULL };
 }
 
 /* A ticket's number and version as stored. */
@@ -115,29 +82,16 @@ static void stored_load(const get_case *cases, size_t n, stored *out)
 	free(rows);
 }
 
-/* The value of reply header name, or NULL. */
-static const char *reply_header(const hd_reply *r, const char *name)
+/* Asserts that reply r answers c: its status; for a 200, the requested
+ * ticket (id, and number and version as in want) with an ETag of its
+ * version. part names the reply in failure messages. */
+static void check_reply(const get_case *c, const stored *want, const hd_reply *r, size_t part)
 {
-	for (size_t i = 0; i < r->nheaders; i++)
-		if (strcasecmp(r->headers[i].name, name) == 0)
-			return r->headers[i].value;
-	return NULL;
-}
-
-/* Asserts that reply (len bytes) answers c: its status; for a 200, the
- * requested ticket (id, and number and version as in want) with an ETag of
- * its version. part names the reply in failure messages. */
-static void check_reply(
-    const get_case *c, const stored *want, const char *raw, size_t len, size_t part)
-{
-	hd_reply r;
-	if (hd_reply_decode(raw, len, &r) != HD_OK)
-		fail_msg("part %zu (%s): reply does not decode", part, c->id);
-	char *body = strndup(r.body != NULL ? r.body : "", r.body_len);
+	char *body = strndup(r->body != NULL ? r->body : "", r->body_len);
 	assert_non_null(body);
-	if (r.status != c->status)
+	if (r->status != c->status)
 		fail_msg("part %zu (%s as %s): expected %d, got %d: %s", part, c->id, c->who->role,
-		    c->status, r.status, body);
+		    c->status, r->status, body);
 	cJSON *j = cJSON_Parse(body);
 	if (j == NULL)
 		fail_msg("part %zu: body is not JSON: %s", part, body);
@@ -156,7 +110,7 @@ static void check_reply(
 		    it_num(j, "number"), version, want->number, want->version);
 	char etag[32];
 	snprintf(etag, sizeof(etag), "\"%ld\"", version);
-	const char *got = reply_header(&r, "etag");
+	const char *got = bit_reply_header(r, "etag");
 	if (got == NULL || strcmp(got, etag) != 0)
 		fail_msg(
 		    "part %zu (%s): etag %s, want %s", part, c->id, got ? got : "(none)", etag);
@@ -167,24 +121,22 @@ static void check_reply(
 /* Asserts that the batch reply raw answers the n cases, part i case i. */
 static void check_batch_reply(const get_case *cases, size_t n, const char *raw, size_t len)
 {
-	hd_batch_part parts[HD_BATCH_MAX];
+	hd_reply replies[HD_BATCH_MAX];
 	stored want[HD_BATCH_MAX];
-	size_t got = 0;
 	stored_load(cases, n, want);
-	assert_true(hd_batch_is(raw, len));
-	assert_int_equal(hd_batch_decode(raw, len, parts, HD_BATCH_MAX, &got), HD_OK);
-	assert_int_equal(got, n);
+	bit_batch_split(raw, len, replies, n);
 	for (size_t i = 0; i < n; i++)
-		check_reply(&cases[i], &want[i], parts[i].data, parts[i].len, i);
+		check_reply(&cases[i], &want[i], &replies[i], i);
 }
 
 /* Sends the n GETs of cases as one batch and checks every reply. */
 static void batch_run(const get_case *cases, size_t n)
 {
-	size_t len = 0, raw_len = 0;
-	char *raw = NULL, *msg = batch_encode(cases, n, &len);
-	assert_int_equal(daemon_child_call_raw(IT.client, msg, len, 20000, &raw, &raw_len), HD_OK);
-	free(msg);
+	bit_req reqs[HD_BATCH_MAX];
+	size_t raw_len = 0;
+	char *raw = NULL;
+	get_reqs(cases, n, reqs);
+	bit_batch_send(reqs, n, &raw, &raw_len);
 	check_batch_reply(cases, n, raw, raw_len);
 	hd_rpc_free(raw);
 }
@@ -261,35 +213,27 @@ static void test_batch_mixed(void **state)
 	it_check(404, "tickets.get", &U.cust, U.theirs, NULL);
 }
 
-/* A batch in flight: its message and the wait for its reply. */
+/* A batch of GETs in flight: its cases and the call. */
 typedef struct batch_call {
 	const get_case *cases;
 	size_t n;
-	char *msg;
-	size_t len;
-	daemon_call_wait w;
+	bit_call call;
 } batch_call;
 
 static void batch_call_start(batch_call *b)
 {
-	b->msg = batch_encode(b->cases, b->n, &b->len);
-	b->w = (daemon_call_wait) { .mu = PTHREAD_MUTEX_INITIALIZER,
-		.cv = PTHREAD_COND_INITIALIZER };
-	assert_int_equal(
-	    hd_rpc_client_call(IT.client, b->msg, b->len, 20000, daemon_call_wait_cb, &b->w),
-	    HD_OK);
+	bit_req reqs[HD_BATCH_MAX];
+	get_reqs(b->cases, b->n, reqs);
+	bit_call_start(&b->call, reqs, b->n);
 }
 
 static void batch_call_finish(batch_call *b)
 {
-	pthread_mutex_lock(&b->w.mu);
-	while (!b->w.done)
-		pthread_cond_wait(&b->w.cv, &b->w.mu);
-	pthread_mutex_unlock(&b->w.mu);
-	free(b->msg);
-	assert_int_equal(b->w.err, HD_OK);
-	check_batch_reply(b->cases, b->n, b->w.raw, b->w.len);
-	hd_rpc_free(b->w.raw);
+	size_t raw_len = 0;
+	char *raw = NULL;
+	bit_call_finish(&b->call, &raw, &raw_len);
+	check_batch_reply(b->cases, b->n, raw, raw_len);
+	hd_rpc_free(raw);
 }
 
 /* NMANY GETs of one tenant. A batch carries at most HD_BATCH_MAX (64)
