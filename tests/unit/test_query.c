@@ -113,7 +113,7 @@ static void test_cursor_round_trip(void **state)
 	assert_int_equal(hd_cursor_encode("", cur, sizeof(cur)), HD_ERR_INVALID);
 	/* the longest cursor that decodes also encodes (384 bytes = 512
 	 * characters, found by fuzz_cursor), and one byte more is refused */
-	char longest[385], big[HD_CURSOR_MAX + 1];
+	char longest[386], big[HD_CURSOR_MAX + 1];
 	memset(longest, 'F', 384);
 	longest[384] = '\0';
 	assert_int_equal(hd_cursor_encode(longest, big, sizeof(big)), HD_OK);
