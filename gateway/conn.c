@@ -483,7 +483,7 @@ void gw_conn_respond(gw_req *gr, int status, const char *body, size_t len)
 	char line[256];
 	if (gr->head == NULL || !gr->head->keep_alive || c->loop->stopping)
 		c->close_after = true;
-	bool head_only = gr->head != NULL && strcmp(gr->head->method, "HEAD") == 0;
+	bool head_only = gr->method == GW_HEAD;
 	if (status == 204 || status == 304)
 		len = 0;
 	struct iovec iov[3] = {

@@ -14,7 +14,6 @@
 #include "ticket.h"
 
 #define TK_GET_BATCH_MAX 64
-#define TK_TICKET_COL_REQUESTER 8
 
 static const char tk_get_sql[] = "SELECT " TK_TICKET_COLS " FROM ticket.tickets t"
                                  " WHERE t.tenant_id = $1 AND t.id = ANY($2::uuid[])"

@@ -89,6 +89,7 @@ void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const tk_call
 	" t.sla_breached, t.version"
 #define TK_TICKET_NCOLS 21
 #define TK_TICKET_COL_ID 0
+#define TK_TICKET_COL_REQUESTER 8
 #define TK_TICKET_COL_CREATED_AT 10
 #define TK_TICKET_COL_UPDATED_AT 11
 #define TK_TICKET_COL_VERSION 20
