@@ -516,6 +516,7 @@ int hd_daemon_main(const hd_daemon_spec *spec, int argc, char **argv)
 {
 	hd_log_init(spec->name, hd_config_str("HD_LOG_LEVEL"));
 	hd_daemon_tune_malloc();
+	hd_reply_set_constraints(spec->constraints);
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		printf("hd-%s %s\n", spec->name, spec->version != NULL ? spec->version : "");
 		return 0;

@@ -153,8 +153,9 @@ hd_err hd_db_err_from_sqlstate(const char *state)
 {
 	if (state == NULL || strlen(state) != 5)
 		return HD_ERR_INTERNAL;
-	if (!strcmp(state, "23505") || !strcmp(state, "23503") || !strcmp(state, "40001")
-	    || !strcmp(state, "40P01"))
+	if (!strcmp(state, "40001") || !strcmp(state, "40P01"))
+		return HD_ERR_BUSY;
+	if (!strcmp(state, "23505") || !strcmp(state, "23503"))
 		return HD_ERR_CONFLICT;
 	if (!strcmp(state, "23502") || !strcmp(state, "23514") || !strncmp(state, "22", 2))
 		return HD_ERR_VALIDATION;

@@ -361,25 +361,32 @@ bool hd_json_get_bool(
 	return true;
 }
 
-bool hd_json_get_enum(const cJSON *obj, const char *key, bool required, const char *const *allowed,
-    const char **out, hd_field_errors *errs)
+void hd_field_error_enum(hd_field_errors *errs, const char *key, const char *const *allowed)
 {
-	const char *v = NULL;
-	if (!hd_json_get_string(obj, key, required, 0, SIZE_MAX, &v, errs))
-		return false;
-	char list[128] = "";
+	char list[112] = "";
 	size_t used = 0;
 	for (size_t i = 0; allowed[i] != NULL; i++) {
-		if (strcmp(v, allowed[i]) == 0) {
-			*out = allowed[i];
-			return true;
-		}
 		int n = snprintf(
 		    list + used, sizeof(list) - used, "%s%s", i > 0 ? ", " : "", allowed[i]);
 		if (n > 0 && (size_t)n < sizeof(list) - used)
 			used += (size_t)n;
 	}
 	hd_json_field_error(errs, key, "must be one of: %s", list);
+}
+
+bool hd_json_get_enum(const cJSON *obj, const char *key, bool required, const char *const *allowed,
+    const char **out, hd_field_errors *errs)
+{
+	const char *v = NULL;
+	if (!hd_json_get_string(obj, key, required, 0, SIZE_MAX, &v, errs))
+		return false;
+	for (size_t i = 0; allowed[i] != NULL; i++) {
+		if (strcmp(v, allowed[i]) == 0) {
+			*out = allowed[i];
+			return true;
+		}
+	}
+	hd_field_error_enum(errs, key, allowed);
 	return false;
 }
 

@@ -115,16 +115,16 @@ static void tk_get_answer(const tk_get *g, const hd_db_result *res)
 		return;
 	}
 	const char *version = hd_db_result_value(res, 0, row, TK_TICKET_COL_VERSION);
-	tk_buf b = { 0 };
+	hd_buf b = { 0 };
 	if (version == NULL || !tk_ticket_json_row(&b, res, 0, row)) {
-		tk_buf_free(&b);
+		hd_buf_free(&b);
 		tk_ticket_json_failed(g->req);
 		return;
 	}
 	char etag[32];
 	snprintf(etag, sizeof(etag), "\"%s\"", version);
 	hd_daemon_reply_json(g->req, 200, b.data, b.len, "etag", etag, NULL);
-	tk_buf_free(&b);
+	hd_buf_free(&b);
 }
 
 static void tk_get_batch_cb(hd_err err, const hd_db_result *res, void *arg)

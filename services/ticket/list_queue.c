@@ -151,7 +151,7 @@ void tk_list_submit(tk_list_queue *q, hd_rpc_request *req, const hd_db_stmt *stm
 static void tk_list_read_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	tk_list_read *r = arg;
-	tk_buf b = { 0 };
+	hd_buf b = { 0 };
 	bool ok = err == HD_OK && tk_list_page_write(&b, r->limit, r->ts_col, res, r->nstmts - 1);
 	while (r->waiters != NULL) {
 		tk_list_waiter *w = r->waiters;
@@ -164,7 +164,7 @@ static void tk_list_read_cb(hd_err err, const hd_db_result *res, void *arg)
 			hd_daemon_reply_json(w->req, 200, b.data, b.len, NULL);
 		free(w);
 	}
-	tk_buf_free(&b);
+	hd_buf_free(&b);
 	free(r);
 }
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 #include "hd/daemon.h"
+#include "hd/buf.h"
 #include "hd/db.h"
 #include "hd/problem.h"
 #include "hd/query.h"
@@ -96,19 +97,6 @@ void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const tk_call
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" and room for years past 9999. */
 #define TK_TS_MAX 48
 
-/* A growing output buffer, NUL-terminated once anything was put. After a
- * failed allocation it keeps failed set and ignores further puts. */
-typedef struct tk_buf {
-	char *data; /* owned (malloc) */
-	size_t len, cap;
-	bool failed;
-} tk_buf;
-/* Makes room for extra more bytes (plus the NUL); false once failed. */
-bool tk_buf_reserve(tk_buf *b, size_t extra);
-void tk_buf_put(tk_buf *b, const char *s, size_t n);
-void tk_buf_puts(tk_buf *b, const char *s);
-void tk_buf_free(tk_buf *b);
-
 /* Formats extract(epoch FROM ts) text as RFC 3339 UTC with milliseconds
  * (truncated, as to_char's MS); false for an infinite or malformed value. */
 bool tk_ts_format(const char *epoch, char out[TK_TS_MAX]);
@@ -117,13 +105,13 @@ bool tk_ts_format(const char *epoch, char out[TK_TS_MAX]);
 bool tk_ts_parse_ms(const char *ts, int64_t *epoch_ms);
 /* Appends PostgreSQL's array text format (e.g. {a,"b c",NULL}) as a JSON
  * array; false when malformed. */
-bool tk_pg_array_json(tk_buf *b, const char *arr);
+bool tk_pg_array_json(hd_buf *b, const char *arr);
 /* Appends the ticket object of cols (TK_TICKET_NCOLS text values in
  * TK_TICKET_COLS order, NULL for SQL NULL); false when a value is malformed
  * or memory ran out (b then holds a partial object). */
-bool tk_ticket_json_write(tk_buf *b, const char *const *cols);
+bool tk_ticket_json_write(hd_buf *b, const char *const *cols);
 /* Same, from columns 0..TK_TICKET_NCOLS-1 of row of statement stmt. */
-bool tk_ticket_json_row(tk_buf *b, const hd_db_result *res, int stmt, int row);
+bool tk_ticket_json_row(hd_buf *b, const hd_db_result *res, int stmt, int row);
 /* Logs a ticket row that could not be written and replies 500. */
 void tk_ticket_json_failed(hd_rpc_request *req);
 
@@ -231,7 +219,7 @@ void tk_list_submit(tk_list_queue *q, hd_rpc_request *req, const hd_db_stmt *stm
     int limit, int ts_col);
 /* Writes {"items":[...],"next_cursor":...} from the first limit rows of
  * statement stmt (which fetched limit + 1 to tell whether more follow). */
-bool tk_list_page_write(tk_buf *b, int limit, int ts_col, const hd_db_result *res, int stmt);
+bool tk_list_page_write(hd_buf *b, int limit, int ts_col, const hd_db_result *res, int stmt);
 
 /* Reads of one ticket gathered per tenant (get_queue.c). customer_id: the
  * caller when a customer (sees only tickets they requested), else NULL.

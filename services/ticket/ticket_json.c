@@ -18,47 +18,6 @@
 #include "hd/log.h"
 #include "ticket.h"
 
-#define TK_BUF_MIN 1024
-
-bool tk_buf_reserve(tk_buf *b, size_t extra)
-{
-	if (b->failed)
-		return false;
-	if (b->cap - b->len > extra)
-		return true;
-	size_t cap = b->cap > 0 ? b->cap : TK_BUF_MIN;
-	while (cap - b->len <= extra)
-		cap *= 2;
-	char *p = realloc(b->data, cap);
-	if (p == NULL) {
-		b->failed = true;
-		return false;
-	}
-	b->data = p;
-	b->cap = cap;
-	return true;
-}
-
-void tk_buf_put(tk_buf *b, const char *s, size_t n)
-{
-	if (!tk_buf_reserve(b, n))
-		return;
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void tk_buf_puts(tk_buf *b, const char *s)
-{
-	tk_buf_put(b, s, strlen(s));
-}
-
-void tk_buf_free(tk_buf *b)
-{
-	free(b->data);
-	*b = (tk_buf) { 0 };
-}
-
 /* The escape of byte c as escape_json writes it, or NULL when c is copied. */
 static const char *tk_json_escape(unsigned char c, char tmp[8])
 {
@@ -87,11 +46,11 @@ static const char *tk_json_escape(unsigned char c, char tmp[8])
 }
 
 /* Appends s[0..n) as a JSON string, copying runs that need no escape whole. */
-static void tk_json_str_n(tk_buf *b, const char *s, size_t n)
+static void tk_json_str_n(hd_buf *b, const char *s, size_t n)
 {
 	char tmp[8];
 	size_t run = 0;
-	tk_buf_put(b, "\"", 1);
+	hd_buf_put(b, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\') /* the common case, no call */
@@ -99,12 +58,12 @@ static void tk_json_str_n(tk_buf *b, const char *s, size_t n)
 		const char *esc = tk_json_escape(c, tmp);
 		if (esc == NULL)
 			continue;
-		tk_buf_put(b, s + run, i - run);
-		tk_buf_puts(b, esc);
+		hd_buf_put(b, s + run, i - run);
+		hd_buf_puts(b, esc);
 		run = i + 1;
 	}
-	tk_buf_put(b, s + run, n - run);
-	tk_buf_put(b, "\"", 1);
+	hd_buf_put(b, s + run, n - run);
+	hd_buf_put(b, "\"", 1);
 }
 
 /* Reads extract(epoch ...) text ("-12.345678", at most 6 decimals) into
@@ -243,25 +202,25 @@ bool tk_ts_parse_ms(const char *ts, int64_t *epoch_ms)
 
 /* Appends a time column as a JSON string, or null for an infinite time (as
  * to_char gives); false when epoch is malformed. */
-static bool tk_json_ts(tk_buf *b, const char *epoch)
+static bool tk_json_ts(hd_buf *b, const char *epoch)
 {
 	char ts[TK_TS_MAX];
 	if (!tk_ts_format(epoch, ts)) {
 		if (strcmp(epoch, "Infinity") != 0 && strcmp(epoch, "-Infinity") != 0)
 			return false;
-		tk_buf_put(b, "null", 4);
+		hd_buf_put(b, "null", 4);
 		return true;
 	}
-	tk_buf_put(b, "\"", 1);
-	tk_buf_puts(b, ts);
-	tk_buf_put(b, "\"", 1);
+	hd_buf_put(b, "\"", 1);
+	hd_buf_puts(b, ts);
+	hd_buf_put(b, "\"", 1);
 	return true;
 }
 
 /* Appends one element of PostgreSQL's array text format starting at *p as
  * JSON and moves *p past it: "..." with \-escapes, or bare text up to the
  * next ',' or '}' (NULL, any case, is SQL NULL). False when malformed. */
-static bool tk_pg_elem(tk_buf *b, const char **p, tk_buf *tmp)
+static bool tk_pg_elem(hd_buf *b, const char **p, hd_buf *tmp)
 {
 	const char *s = *p;
 	if (*s != '"') {
@@ -269,7 +228,7 @@ static bool tk_pg_elem(tk_buf *b, const char **p, tk_buf *tmp)
 		if (n == 0 || s[n] == '\0')
 			return false;
 		if (n == 4 && strncasecmp(s, "NULL", 4) == 0)
-			tk_buf_put(b, "null", 4);
+			hd_buf_put(b, "null", 4);
 		else
 			tk_json_str_n(b, s, n);
 		*p = s + n;
@@ -281,16 +240,16 @@ static bool tk_pg_elem(tk_buf *b, const char **p, tk_buf *tmp)
 			s++;
 		if (*s == '\0')
 			return false;
-		tk_buf_put(tmp, s, 1);
+		hd_buf_put(tmp, s, 1);
 	}
 	tk_json_str_n(b, tmp->data != NULL ? tmp->data : "", tmp->len);
 	*p = s + 1;
 	return true;
 }
 
-bool tk_pg_array_json(tk_buf *b, const char *arr)
+bool tk_pg_array_json(hd_buf *b, const char *arr)
 {
-	tk_buf tmp = { 0 };
+	hd_buf tmp = { 0 };
 	const char *s = arr;
 	bool ok = false;
 	if (s[0] == '[') /* "[lo:hi]=" when the lower bound is not 1 */
@@ -298,7 +257,7 @@ bool tk_pg_array_json(tk_buf *b, const char *arr)
 	int depth = 0;
 	while (*s != '\0') {
 		if (*s == '{') {
-			tk_buf_put(b, "[", 1);
+			hd_buf_put(b, "[", 1);
 			depth++;
 			s++;
 			continue;
@@ -306,11 +265,11 @@ bool tk_pg_array_json(tk_buf *b, const char *arr)
 		if (depth == 0)
 			goto out;
 		if (*s == '}') {
-			tk_buf_put(b, "]", 1);
+			hd_buf_put(b, "]", 1);
 			depth--;
 			s++;
 		} else if (*s == ',') {
-			tk_buf_put(b, ",", 1);
+			hd_buf_put(b, ",", 1);
 			s++;
 		} else if (!tk_pg_elem(b, &s, &tmp)) {
 			goto out;
@@ -320,7 +279,7 @@ bool tk_pg_array_json(tk_buf *b, const char *arr)
 	}
 	ok = depth == 0 && s != arr;
 out:
-	tk_buf_free(&tmp);
+	hd_buf_free(&tmp);
 	return ok && !b->failed;
 }
 
@@ -357,7 +316,7 @@ static const struct tk_member {
 };
 
 /* Appends one non-NULL value; false when it is not of its kind. */
-static bool tk_json_value(tk_buf *b, tk_kind kind, const char *v)
+static bool tk_json_value(hd_buf *b, tk_kind kind, const char *v)
 {
 	switch (kind) {
 	case TK_STR:
@@ -370,36 +329,36 @@ static bool tk_json_value(tk_buf *b, tk_kind kind, const char *v)
 	case TK_BOOL:
 		if (strcmp(v, "t") != 0 && strcmp(v, "f") != 0)
 			return false;
-		tk_buf_puts(b, v[0] == 't' ? "true" : "false");
+		hd_buf_puts(b, v[0] == 't' ? "true" : "false");
 		return true;
 	case TK_NUM:
 		if (v[strspn(v, "-0123456789")] != '\0' || v[0] == '\0')
 			return false;
-		tk_buf_puts(b, v);
+		hd_buf_puts(b, v);
 		return true;
 	}
 	return false;
 }
 
-bool tk_ticket_json_write(tk_buf *b, const char *const *cols)
+bool tk_ticket_json_write(hd_buf *b, const char *const *cols)
 {
 	size_t need = 700;
 	for (int i = 0; i < TK_TICKET_NCOLS; i++)
 		need += tk_members[i].kind == TK_STR && cols[i] != NULL ? strlen(cols[i]) : 0;
-	if (!tk_buf_reserve(b, need + need / 8))
+	if (!hd_buf_reserve(b, need + need / 8))
 		return false;
 	for (int i = 0; i < TK_TICKET_NCOLS; i++) {
-		tk_buf_puts(b, tk_members[i].before);
+		hd_buf_puts(b, tk_members[i].before);
 		if (cols[i] == NULL)
-			tk_buf_put(b, "null", 4);
+			hd_buf_put(b, "null", 4);
 		else if (!tk_json_value(b, tk_members[i].kind, cols[i]))
 			return false;
 	}
-	tk_buf_put(b, "}", 1);
+	hd_buf_put(b, "}", 1);
 	return !b->failed;
 }
 
-bool tk_ticket_json_row(tk_buf *b, const hd_db_result *res, int stmt, int row)
+bool tk_ticket_json_row(hd_buf *b, const hd_db_result *res, int stmt, int row)
 {
 	const char *cols[TK_TICKET_NCOLS];
 	for (int i = 0; i < TK_TICKET_NCOLS; i++)

@@ -149,15 +149,15 @@ static void tk_list_args_read(
 		a->requester = c->user_id;
 }
 
-bool tk_list_page_write(tk_buf *b, int limit, int ts_col, const hd_db_result *res, int stmt)
+bool tk_list_page_write(hd_buf *b, int limit, int ts_col, const hd_db_result *res, int stmt)
 {
 	int rows = hd_db_result_ntuples(res, stmt);
 	int shown = rows > limit ? limit : rows;
 	char cursor[HD_CURSOR_MAX + 3] = "null", ts[TK_TS_MAX];
-	tk_buf_puts(b, "{\"items\":[");
+	hd_buf_puts(b, "{\"items\":[");
 	for (int i = 0; i < shown; i++) {
 		if (i > 0)
-			tk_buf_put(b, ",", 1);
+			hd_buf_put(b, ",", 1);
 		if (!tk_ticket_json_row(b, res, stmt, i))
 			return false;
 	}
@@ -165,9 +165,9 @@ bool tk_list_page_write(tk_buf *b, int limit, int ts_col, const hd_db_result *re
 	    && tk_ts_format(hd_db_result_value(res, stmt, shown - 1, ts_col), ts))
 		tk_cursor_write(
 		    ts, hd_db_result_value(res, stmt, shown - 1, TK_TICKET_COL_ID), cursor);
-	tk_buf_puts(b, "],\"next_cursor\":");
-	tk_buf_puts(b, cursor);
-	tk_buf_put(b, "}", 1);
+	hd_buf_puts(b, "],\"next_cursor\":");
+	hd_buf_puts(b, cursor);
+	hd_buf_put(b, "}", 1);
 	return !b->failed;
 }
 

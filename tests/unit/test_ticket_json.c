@@ -109,11 +109,11 @@ static void test_ts_rejects(void **state)
 
 static void expect_array(const char *arr, const char *want)
 {
-	tk_buf b = { 0 };
+	hd_buf b = { 0 };
 	if (!tk_pg_array_json(&b, arr))
 		fail_msg("rejected %s", arr);
 	assert_string_equal(b.data, want);
-	tk_buf_free(&b);
+	hd_buf_free(&b);
 }
 
 static void test_pg_array(void **state)
@@ -134,10 +134,10 @@ static void test_pg_array_rejects(void **state)
 	const char *bad[]
 	    = { "", "a", "{", "{a", "{\"a}", "{\"a\"", "{a}x", "}", "{a}}", "{,}x", NULL };
 	for (size_t i = 0; bad[i] != NULL; i++) {
-		tk_buf b = { 0 };
+		hd_buf b = { 0 };
 		if (tk_pg_array_json(&b, bad[i]))
 			fail_msg("accepted %s", bad[i]);
-		tk_buf_free(&b);
+		hd_buf_free(&b);
 	}
 }
 
@@ -181,23 +181,23 @@ static const char want_object[]
 
 static void test_object_as_postgresql_prints_it(void **state)
 {
-	tk_buf b = { 0 };
+	hd_buf b = { 0 };
 	assert_true(tk_ticket_json_write(&b, row));
 	assert_string_equal(b.data, want_object);
 	assert_int_equal(b.len, strlen(want_object));
 	/* appends: a second object follows the first */
-	tk_buf_put(&b, ",", 1);
+	hd_buf_put(&b, ",", 1);
 	assert_true(tk_ticket_json_write(&b, row));
 	assert_int_equal(b.len, 2 * strlen(want_object) + 1);
 	assert_memory_equal(b.data + strlen(want_object) + 1, want_object, strlen(want_object));
-	tk_buf_free(&b);
+	hd_buf_free(&b);
 }
 
 static void test_object_all_null_and_false(void **state)
 {
 	const char *cols[TK_TICKET_NCOLS] = { 0 };
 	cols[TK_TICKET_NCOLS - 2] = "f";
-	tk_buf b = { 0 };
+	hd_buf b = { 0 };
 	assert_true(tk_ticket_json_write(&b, cols));
 	assert_string_equal(b.data,
 	    "{\"id\" : null, \"number\" : null, \"subject\" : null, \"description\" : null, "
@@ -207,7 +207,7 @@ static void test_object_all_null_and_false(void **state)
 	    "\"merged_into\" : null, \"time_spent_minutes\" : null, \"satisfaction\" : null, "
 	    "\"sla\" : {\"first_response_due\" : null, \"resolution_due\" : null, "
 	    "\"breached\" : false}, \"version\" : null}");
-	tk_buf_free(&b);
+	hd_buf_free(&b);
 }
 
 /* A malformed column is an error, not a silently different object. */
@@ -222,10 +222,10 @@ static void test_object_rejects_malformed(void **state)
 		const char *cols[TK_TICKET_NCOLS];
 		memcpy(cols, row, sizeof(cols));
 		cols[bad[i].col] = bad[i].v;
-		tk_buf b = { 0 };
+		hd_buf b = { 0 };
 		if (tk_ticket_json_write(&b, cols))
 			fail_msg("accepted column %d = %s", bad[i].col, bad[i].v);
-		tk_buf_free(&b);
+		hd_buf_free(&b);
 	}
 }
 
@@ -241,7 +241,7 @@ static void test_object_long_and_controls(void **state)
 	const char *cols[TK_TICKET_NCOLS];
 	memcpy(cols, row, sizeof(cols));
 	cols[3] = desc;
-	tk_buf b = { 0 };
+	hd_buf b = { 0 };
 	assert_true(tk_ticket_json_write(&b, cols));
 	const char *d = strstr(b.data, "\"description\" : \"");
 	assert_non_null(d);
@@ -260,7 +260,7 @@ static void test_object_long_and_controls(void **state)
 		d += strlen(want);
 	}
 	assert_true(strncmp(d, "\", \"status\"", 11) == 0);
-	tk_buf_free(&b);
+	hd_buf_free(&b);
 	free(desc);
 }
 

@@ -11,6 +11,7 @@
 #include "hd/db.h"
 #include "hd/redis.h"
 #include "hd/problem.h"
+#include "hd/reply.h"
 
 /* What one worker owns. */
 typedef struct hd_daemon_worker {
@@ -36,6 +37,8 @@ typedef struct hd_daemon_spec {
 	const char *admin_port_setting; /* "HD_AUTH_ADMIN_PORT" */
 	bool use_db, use_redis;
 	const hd_daemon_op *ops; /* terminated by a NULL name */
+	/* optional: what the daemon's constraints mean to users (hd_reply_db_error) */
+	const hd_constraint_text *constraints;
 	/* optional: called once before serving / after stopping (main thread) */
 	hd_err (*start)(void);
 	void (*stop)(void);

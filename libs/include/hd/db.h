@@ -66,7 +66,7 @@ const char *hd_db_result_constraint(const hd_db_result *res);
 /* Error message of the failure, "" if none. */
 const char *hd_db_result_message(const hd_db_result *res);
 
-/* Maps a SQLSTATE to an error: 23505/23503/40001/40P01 CONFLICT, 23502/23514/22xxx
+/* Maps a SQLSTATE to an error: 40001/40P01 BUSY (retry), 23505/23503 CONFLICT, 23502/23514/22xxx
  * VALIDATION, 42501 FORBIDDEN, 57014 TIMEOUT, 08xxx/57Pxx/53300 UNAVAILABLE,
  * anything else INTERNAL. */
 hd_err hd_db_err_from_sqlstate(const char *sqlstate);

@@ -22,6 +22,7 @@
 	XX(IO, 500, "i/o error")                                                                   \
 	XX(UNAVAILABLE, 503, "service unavailable")                                                \
 	XX(CLOSED, 503, "closed")                                                                  \
+	XX(BUSY, 503, "conflicting concurrent update, retry")                                      \
 	XX(TIMEOUT, 504, "timed out")
 
 typedef enum hd_err {

@@ -35,6 +35,8 @@ bool hd_json_get_int(const cJSON *obj, const char *key, bool required, int64_t m
     int64_t *out, hd_field_errors *errs);
 bool hd_json_get_bool(
     const cJSON *obj, const char *key, bool required, bool *out, hd_field_errors *errs);
+/* Adds "must be one of: a, b, c" for key (a value outside the NULL-ended allowed). */
+void hd_field_error_enum(hd_field_errors *errs, const char *key, const char *const *allowed);
 /* Like hd_json_get_string, and the value must be one of the NULL-ended allowed list. */
 bool hd_json_get_enum(const cJSON *obj, const char *key, bool required, const char *const *allowed,
     const char **out, hd_field_errors *errs);
