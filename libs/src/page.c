@@ -83,6 +83,18 @@ const char *hd_page_after_id(const hd_page *p)
 	return p->after ? p->id : NULL;
 }
 
+void hd_page_bound(const hd_page *p, bool desc, const char **ts, const char **id)
+{
+	if (p->after) {
+		*ts = p->ts;
+		*id = p->id;
+	} else {
+		*ts = desc ? "infinity" : "-infinity";
+		*id = desc ? "ffffffff-ffff-ffff-ffff-ffffffffffff"
+		           : "00000000-0000-0000-0000-000000000000";
+	}
+}
+
 void hd_page_cursor_json(const char *ts, const char *id, char out[HD_PAGE_CURSOR_JSON_MAX])
 {
 	char plain[HD_PAGE_TS_MAX + HD_PAGE_ID_MAX], enc[HD_CURSOR_MAX];

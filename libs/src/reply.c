@@ -145,3 +145,12 @@ void hd_reply_db_error(hd_rpc_request *req, hd_err err, const hd_db_result *res)
 	else
 		hd_daemon_reply_problem(req, status, detail, NULL);
 }
+
+bool hd_daemon_db_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
+    const hd_db_stmt *stmts, int n, hd_db_cb cb, void *arg)
+{
+	if (dw->db != NULL && hd_db_run(dw->db, tenant_id, stmts, n, cb, arg) == HD_OK)
+		return true;
+	hd_reply_db_error(req, HD_ERR_UNAVAILABLE, NULL);
+	return false;
+}

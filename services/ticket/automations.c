@@ -170,12 +170,12 @@ static void tk_rule_cb(hd_err err, const hd_db_result *res, void *arg)
 	hd_rpc_request *req = arg;
 	const hd_envelope *e = hd_rpc_request_envelope(req);
 	if (err != HD_OK) {
-		tk_reply_db_error(req, err, res);
+		hd_reply_db_error(req, err, res);
 		return;
 	}
 	const char *json = hd_db_result_value(res, 0, 0, 0);
 	if (json == NULL) {
-		hd_daemon_reply_problem(req, 404, "automation not found", NULL);
+		hd_reply_not_found(req, "automation");
 		return;
 	}
 	if (strcmp(e->op, "automations.delete") == 0)
@@ -193,28 +193,28 @@ static void tk_rule_created_cb(hd_err err, const hd_db_result *res, void *arg)
 		return;
 	const char *json = hd_db_result_value(res, stmt, 0, 0);
 	if (json == NULL)
-		tk_reply_db_error(req, HD_ERR_INTERNAL, res);
+		hd_reply_db_error(req, HD_ERR_INTERNAL, res);
 	else
 		tk_reply_stored(req, 201, json, NULL);
 }
 
 /* Validates and runs a create (id NULL) or an update. */
 static void tk_rule_write(
-    hd_rpc_request *req, hd_daemon_worker *dw, const tk_caller *c, const char *id)
+    hd_rpc_request *req, hd_daemon_worker *dw, const hd_caller *c, const char *id)
 {
 	cJSON *body = NULL;
 	tk_rule r = { .active = true };
 	hd_field_errors errs = { .count = 0 };
 	tk_idem k = { 0 };
 	char newid[HD_UUID_STRLEN + 1];
-	if (!tk_body_object(req, &body))
+	if (!hd_req_body(req, NULL, &body))
 		return;
 	tk_rule_read(body, id == NULL, &r, &errs);
 	if ((id == NULL && !tk_idem_read(req, false, NULL, &k, &errs))
-	    || tk_reply_invalid(req, &errs))
+	    || hd_reply_invalid(req, &errs))
 		goto out;
 	if (id == NULL && hd_uuid_v7(newid) != HD_OK) {
-		hd_daemon_reply_problem(req, 500, "internal error", NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
 	const char *p[9] = { c->tenant_id, id != NULL ? id : newid, r.name, r.event,
@@ -224,7 +224,7 @@ static void tk_rule_write(
 	if (id == NULL)
 		tk_idem_run(dw, req, c->tenant_id, &k, &st, tk_rule_created_cb);
 	else
-		tk_db_run(dw, req, c->tenant_id, &st, 1, tk_rule_cb, req);
+		hd_daemon_db_run(dw, req, c->tenant_id, &st, 1, tk_rule_cb, req);
 out:
 	tk_idem_free(&k);
 	free(r.conditions);
@@ -234,31 +234,31 @@ out:
 
 void tk_automations_create(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
-	if (tk_caller_get(req, &c) && tk_require_staff(req, &c, true))
+	hd_caller c;
+	if (hd_caller_get(req, &c) && hd_caller_require(req, &c, HD_ROLE_ADMIN))
 		tk_rule_write(req, dw, &c, NULL);
 }
 
 void tk_automations_update(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
+	hd_caller c;
 	const char *id;
-	if (tk_caller_get(req, &c) && tk_require_staff(req, &c, true)
-	    && (id = tk_path_id(req, "id")) != NULL)
+	if (hd_caller_get(req, &c) && hd_caller_require(req, &c, HD_ROLE_ADMIN)
+	    && (id = hd_req_path_uuid(req, "id", "automation")) != NULL)
 		tk_rule_write(req, dw, &c, id);
 }
 
 /* get and delete: one statement on (tenant, id). */
 static void tk_rule_by_id(hd_rpc_request *req, hd_daemon_worker *dw, const char *sql)
 {
-	tk_caller c;
+	hd_caller c;
 	const char *id;
-	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, true)
-	    || (id = tk_path_id(req, "id")) == NULL)
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLE_ADMIN)
+	    || (id = hd_req_path_uuid(req, "id", "automation")) == NULL)
 		return;
 	const char *p[2] = { c.tenant_id, id };
 	hd_db_stmt st = { sql, 2, p };
-	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_rule_cb, req);
+	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, tk_rule_cb, req);
 }
 
 void tk_automations_get(hd_rpc_request *req, hd_daemon_worker *dw)
@@ -273,20 +273,19 @@ void tk_automations_delete(hd_rpc_request *req, hd_daemon_worker *dw)
 
 void tk_automations_list(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
+	hd_caller c;
 	hd_query q;
+	hd_page page;
 	hd_field_errors errs = { .count = 0 };
-	int limit = 25;
-	char ts[32] = "-infinity", id[40] = "00000000-0000-0000-0000-000000000000", lim[16];
-	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, true) || !tk_query(req, &q))
+	const char *ts, *id;
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLE_ADMIN)
+	    || !hd_req_query(req, tk_page_params, &q))
 		return;
-	if (hd_query_limit(&q, &limit) != HD_OK)
-		hd_field_errors_add(&errs, "limit", "must be an integer from 1 to 100");
-	tk_cursor_read(&q, ts, id, &errs);
-	if (tk_reply_invalid(req, &errs))
+	hd_page_read(&q, &page, &errs);
+	if (hd_reply_invalid(req, &errs))
 		return;
-	snprintf(lim, sizeof(lim), "%d", limit + 1);
-	const char *p[4] = { c.tenant_id, ts, id, lim };
+	hd_page_bound(&page, false, &ts, &id);
+	const char *p[4] = { c.tenant_id, ts, id, page.fetch };
 	hd_db_stmt st = { sql_auto_list, 4, p };
-	tk_list_run(dw, req, c.tenant_id, &st, 1, limit, 1, 2);
+	hd_page_run(dw, req, c.tenant_id, &st, 1, &page, 1, 2, NULL);
 }

@@ -54,7 +54,7 @@ static const char sql_history_list[]
 void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	static const char *const known[] = { "body", "public", NULL };
-	tk_caller c;
+	hd_caller c;
 	const char *ticket;
 	cJSON *body = NULL;
 	hd_field_errors errs = { .count = 0 };
@@ -62,23 +62,23 @@ void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	const char *text = NULL;
 	bool pub = true;
 	char id[HD_UUID_STRLEN + 1];
-	if (!tk_caller_get(req, &c) || (ticket = tk_path_id(req, "id")) == NULL
-	    || !tk_body_object(req, &body))
+	if (!hd_caller_get(req, &c) || (ticket = hd_req_path_uuid(req, "id", "ticket")) == NULL
+	    || !hd_req_body(req, NULL, &body))
 		goto out;
 	hd_json_reject_unknown(body, known, &errs);
 	if (hd_json_get_string(body, "body", true, 1, SIZE_MAX, &text, &errs)
 	    && strlen(text) > TK_COMMENT_MAX)
 		hd_field_errors_add(&errs, "body", "must be at most 64 KiB");
 	hd_json_get_bool(body, "public", false, &pub, &errs);
-	if (c.customer && !pub)
+	if (hd_caller_is(&c, HD_ROLE_CUSTOMER) && !pub)
 		hd_field_errors_add(&errs, "public", "customers can post only public comments");
-	if (!tk_idem_read(req, false, ticket, &k, &errs) || tk_reply_invalid(req, &errs))
+	if (!tk_idem_read(req, false, ticket, &k, &errs) || hd_reply_invalid(req, &errs))
 		goto out;
 	if (hd_uuid_v7(id) != HD_OK) {
-		hd_daemon_reply_problem(req, 500, "internal error", NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
-	const char *p[10] = { c.tenant_id, ticket, c.customer ? c.user_id : NULL, id, c.user_id,
+	const char *p[10] = { c.tenant_id, ticket, hd_caller_is(&c, HD_ROLE_CUSTOMER) ? c.user_id : NULL, id, c.user_id,
 		c.role, text, pub ? "t" : "f", k.key, k.hashed };
 	hd_db_stmt st = { sql_comment_create, 10, p };
 	tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_idem_child_created_cb);
@@ -89,40 +89,39 @@ out:
 
 /* Lists rows under a visible ticket with sql (ticket.h; parameters: tenant, ticket,
  * flag, cursor ts, cursor id, limit + 1). */
-void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const tk_caller *c,
+void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const hd_caller *c,
     const char *sql, const char *flag)
 {
 	const char *ticket;
 	hd_query q;
+	hd_page page;
 	hd_field_errors errs = { .count = 0 };
-	int limit = 25;
-	char ts[32] = "-infinity", cid[40] = "00000000-0000-0000-0000-000000000000", lim[16];
-	if ((ticket = tk_path_id(req, "id")) == NULL || !tk_query(req, &q))
+	const char *ts, *cid;
+	if ((ticket = hd_req_path_uuid(req, "id", "ticket")) == NULL
+	    || !hd_req_query(req, tk_page_params, &q))
 		return;
-	if (hd_query_limit(&q, &limit) != HD_OK)
-		hd_field_errors_add(&errs, "limit", "must be an integer from 1 to 100");
-	tk_cursor_read(&q, ts, cid, &errs);
-	if (tk_reply_invalid(req, &errs))
+	hd_page_read(&q, &page, &errs);
+	if (hd_reply_invalid(req, &errs))
 		return;
-	snprintf(lim, sizeof(lim), "%d", limit + 1);
-	const char *vp[3] = { c->tenant_id, ticket, c->customer ? c->user_id : NULL };
-	const char *lp[6] = { c->tenant_id, ticket, flag, ts, cid, lim };
+	hd_page_bound(&page, false, &ts, &cid);
+	const char *vp[3] = { c->tenant_id, ticket, hd_caller_is(c, HD_ROLE_CUSTOMER) ? c->user_id : NULL };
+	const char *lp[6] = { c->tenant_id, ticket, flag, ts, cid, page.fetch };
 	hd_db_stmt st[2] = { { sql_ticket_visible, 3, vp }, { sql, 6, lp } };
-	tk_list_run(dw, req, c->tenant_id, st, 2, limit, 1, 2);
+	hd_page_run(dw, req, c->tenant_id, st, 2, &page, 1, 2, "ticket");
 }
 
 void tk_comments_list(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
-	if (!tk_caller_get(req, &c))
+	hd_caller c;
+	if (!hd_caller_get(req, &c))
 		return;
-	tk_ticket_children(req, dw, &c, sql_comment_list, c.customer ? "t" : "f");
+	tk_ticket_children(req, dw, &c, sql_comment_list, hd_caller_is(&c, HD_ROLE_CUSTOMER) ? "t" : "f");
 }
 
 void tk_tickets_history(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
-	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, false))
+	hd_caller c;
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF))
 		return;
 	tk_ticket_children(req, dw, &c, sql_history_list, "t");
 }

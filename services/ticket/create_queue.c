@@ -72,7 +72,7 @@ void tk_create_queue_destroy(tk_create_queue *q)
 		tk_create *c = q->lanes[i].head;
 		while (c != NULL) {
 			tk_create *next = c->next;
-			hd_daemon_reply_problem(c->req, 503, "shutting down", NULL);
+			hd_reply_problem_ex(c->req, 503, HD_TEXT_SHUTTING_DOWN, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
 			tk_create_free(c);
 			c = next;
 		}
@@ -113,7 +113,7 @@ static void tk_create_alone(tk_create_queue *q, tk_create *c)
 {
 	tk_batch *b = malloc(sizeof(*b));
 	if (b == NULL) {
-		hd_daemon_reply_problem(c->req, 500, "out of memory", NULL);
+		hd_reply_problem(c->req, 500, HD_TEXT_INTERNAL);
 		tk_create_free(c);
 		return;
 	}
@@ -205,5 +205,5 @@ nomem:
 	free(c);
 	cJSON_Delete(body);
 	free(tags_json);
-	hd_daemon_reply_problem(req, 500, "out of memory", NULL);
+	hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 }

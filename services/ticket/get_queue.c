@@ -65,7 +65,7 @@ void tk_get_queue_destroy(tk_get_queue *q)
 	while (q->head != NULL) {
 		tk_get *g = q->head;
 		q->head = g->next;
-		hd_daemon_reply_problem(g->req, 503, "the service is shutting down", NULL);
+		hd_reply_problem_ex(g->req, 503, HD_TEXT_SHUTTING_DOWN, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
 		free(g);
 	}
 	free(q);
@@ -76,7 +76,7 @@ void tk_get_submit(tk_get_queue *q, hd_rpc_request *req, const char *tenant_id, 
 {
 	tk_get *g = calloc(1, sizeof(*g));
 	if (g == NULL) {
-		hd_daemon_reply_problem(req, 500, "out of memory", NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		return;
 	}
 	g->req = req;
@@ -111,7 +111,7 @@ static void tk_get_answer(const tk_get *g, const hd_db_result *res)
 	if (row < 0
 	    || (g->customer[0] != '\0'
 	        && (requester == NULL || strcasecmp(requester, g->customer) != 0))) {
-		hd_daemon_reply_problem(g->req, 404, "ticket not found", NULL);
+		hd_reply_not_found(g->req, "ticket");
 		return;
 	}
 	const char *version = hd_db_result_value(res, 0, row, TK_TICKET_COL_VERSION);
@@ -132,7 +132,7 @@ static void tk_get_batch_cb(hd_err err, const hd_db_result *res, void *arg)
 	tk_get_batch *batch = arg;
 	for (int i = 0; i < batch->n; i++) {
 		if (err != HD_OK)
-			tk_reply_db_error(batch->items[i]->req, err, res);
+			hd_reply_db_error(batch->items[i]->req, err, res);
 		else
 			tk_get_answer(batch->items[i], res);
 		free(batch->items[i]);
@@ -209,7 +209,7 @@ static void tk_get_flush(void *arg)
 			q->head = g->next;
 			if (q->head == NULL)
 				q->tail = NULL;
-			hd_daemon_reply_problem(g->req, 500, "out of memory", NULL);
+			hd_reply_problem(g->req, 500, HD_TEXT_INTERNAL);
 			free(g);
 			continue;
 		}

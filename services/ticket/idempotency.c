@@ -57,7 +57,7 @@ bool tk_idem_read(
 	const char *id = path_id != NULL ? path_id : "";
 	size_t len = body_only ? e->body_len : strlen(e->op) + strlen(id) + 2 + e->body_len;
 	if ((k->hashed = malloc(len + 1)) == NULL) {
-		hd_daemon_reply_problem(req, 500, "out of memory", NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		return false;
 	}
 	if (body_only)
@@ -81,9 +81,9 @@ void tk_idem_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_i
 	const char *lp[3] = { tenant_id, k->key, k->hashed };
 	hd_db_stmt st[3] = { { sql_idem_lock, 2, lp }, { sql_idem_lookup, 3, lp }, *create };
 	if (k->key != NULL)
-		tk_db_run(dw, req, tenant_id, st, 3, cb, req);
+		hd_daemon_db_run(dw, req, tenant_id, st, 3, cb, req);
 	else
-		tk_db_run(dw, req, tenant_id, create, 1, cb, req);
+		hd_daemon_db_run(dw, req, tenant_id, create, 1, cb, req);
 }
 
 /* Replays the stored reply of statement 0, or 422 when the hash differs. */
@@ -95,12 +95,12 @@ static void tk_idem_replay(hd_rpc_request *req, const hd_db_result *res, tk_idem
 	if (same == NULL || strcmp(same, "t") != 0) {
 		hd_field_errors errs = { .count = 0 };
 		hd_field_errors_add(&errs, "Idempotency-Key", "was already used with another body");
-		tk_reply_invalid(req, &errs);
+		hd_reply_invalid(req, &errs);
 		return;
 	}
 	int code = status != NULL ? atoi(status) : 0;
 	if (code < 200 || code > 299 || body == NULL) {
-		tk_reply_db_error(req, HD_ERR_INTERNAL, res);
+		hd_reply_db_error(req, HD_ERR_INTERNAL, res);
 		return;
 	}
 	reply(req, code, body, hd_db_result_value(res, TK_IDEM_LOOKUP, 0, 3));
@@ -110,7 +110,7 @@ bool tk_idem_result(
     hd_rpc_request *req, hd_err err, const hd_db_result *res, tk_idem_reply_fn reply, int *stmt)
 {
 	if (err != HD_OK) {
-		tk_reply_db_error(req, err, res);
+		hd_reply_db_error(req, err, res);
 		return false;
 	}
 	bool keyed = tk_idem_header(req) != NULL;
@@ -130,7 +130,7 @@ void tk_idem_child_created_cb(hd_err err, const hd_db_result *res, void *arg)
 		return;
 	const char *json = hd_db_result_value(res, stmt, 0, 0);
 	if (json == NULL) {
-		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
+		hd_reply_not_found(req, "ticket");
 		return;
 	}
 	tk_reply_stored(req, 201, json, NULL);

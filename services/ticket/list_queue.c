@@ -128,7 +128,7 @@ void tk_list_submit(tk_list_queue *q, hd_rpc_request *req, const hd_db_stmt *stm
 	    || !tk_list_read_fill(r, stmts, nstmts)) {
 		free(r);
 		free(w);
-		hd_daemon_reply_problem(req, 500, "cannot queue the list", NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		return;
 	}
 	r->limit = limit;
@@ -157,7 +157,7 @@ static void tk_list_read_cb(hd_err err, const hd_db_result *res, void *arg)
 		tk_list_waiter *w = r->waiters;
 		r->waiters = w->next;
 		if (err != HD_OK)
-			tk_reply_db_error(w->req, err, res);
+			hd_reply_db_error(w->req, err, res);
 		else if (!ok)
 			tk_ticket_json_failed(w->req);
 		else

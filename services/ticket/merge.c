@@ -16,19 +16,19 @@ static void tk_merge_invalid(hd_rpc_request *req, const char *field, const char 
 {
 	hd_field_errors errs = { .count = 0 };
 	hd_field_errors_add(&errs, field, msg);
-	tk_reply_invalid(req, &errs);
+	hd_reply_invalid(req, &errs);
 }
 
 static void tk_merge_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	hd_rpc_request *req = arg;
 	if (err != HD_OK) {
-		tk_reply_db_error(req, err, res);
+		hd_reply_db_error(req, err, res);
 		return;
 	}
 	const char *outcome = hd_db_result_value(res, 0, 0, 0);
 	if (outcome == NULL || strcmp(outcome, "source_missing") == 0) {
-		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
+		hd_reply_not_found(req, "ticket");
 	} else if (strcmp(outcome, "target_missing") == 0) {
 		hd_daemon_reply_problem(req, 404, "the ticket to merge into was not found", NULL);
 	} else if (strcmp(outcome, "self") == 0) {
@@ -51,21 +51,21 @@ static void tk_merge_cb(hd_err err, const hd_db_result *res, void *arg)
 void tk_tickets_merge(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	static const char *const known[] = { "into", NULL };
-	tk_caller c;
+	hd_caller c;
 	const char *id, *into = NULL;
 	cJSON *body = NULL;
 	hd_field_errors errs = { .count = 0 };
-	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, false)
-	    || (id = tk_path_id(req, "id")) == NULL || !tk_body_object(req, &body))
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF)
+	    || (id = hd_req_path_uuid(req, "id", "ticket")) == NULL || !hd_req_body(req, NULL, &body))
 		goto out;
 	hd_json_reject_unknown(body, known, &errs);
 	if (!tk_uuid_read(body, "into", &into, NULL, &errs) && errs.count == 0)
 		hd_field_errors_add(&errs, "into", "is required");
-	if (tk_reply_invalid(req, &errs))
+	if (hd_reply_invalid(req, &errs))
 		goto out;
 	const char *p[4] = { c.tenant_id, id, into, c.user_id };
 	hd_db_stmt st = { sql_merge, 4, p };
-	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_merge_cb, req);
+	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, tk_merge_cb, req);
 out:
 	cJSON_Delete(body);
 }

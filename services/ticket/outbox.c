@@ -196,6 +196,8 @@ void tk_relay_stop(void)
 	r->pub = NULL;
 }
 
+static const char *const tk_events_params[] = { "after_seq", "limit", NULL };
+
 /* Reads after_seq and limit from the JSON body, else from the query. */
 static void tk_events_args(
     hd_rpc_request *req, int64_t *after, int64_t *limit, hd_field_errors *errs, bool *bad_body)
@@ -203,7 +205,7 @@ static void tk_events_args(
 	const hd_envelope *e = hd_rpc_request_envelope(req);
 	if (e->body_len > 0) {
 		cJSON *body = NULL;
-		if (!tk_body_object(req, &body)) {
+		if (!hd_req_body(req, NULL, &body)) {
 			*bad_body = true;
 			return;
 		}
@@ -213,7 +215,7 @@ static void tk_events_args(
 		return;
 	}
 	hd_query q;
-	if (!tk_query(req, &q)) {
+	if (!hd_req_query(req, tk_events_params, &q)) {
 		*bad_body = true;
 		return;
 	}
@@ -236,32 +238,32 @@ static void tk_events_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	tk_events_req *er = arg;
 	if (err != HD_OK) {
-		tk_reply_db_error(er->req, err, res);
+		hd_reply_db_error(er->req, err, res);
 	} else {
 		int rows = hd_db_result_ntuples(res, 0);
 		const char *last = rows > 0 ? hd_db_result_value(res, 0, rows - 1, 1) : NULL;
 		char tail[64];
 		snprintf(tail, sizeof(tail), "\"last_seq\":%s,\"more\":%s",
 		    last != NULL ? last : "null", rows >= er->limit ? "true" : "false");
-		tk_reply_items(er->req, res, 0, rows, tail);
+		hd_reply_items(er->req, res, 0, rows, tail);
 	}
 	free(er);
 }
 
 void tk_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
+	hd_caller c;
 	int64_t after = 0, limit = 100;
 	hd_field_errors errs = { .count = 0 };
 	bool bad = false;
-	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, false))
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF))
 		return;
 	tk_events_args(req, &after, &limit, &errs, &bad);
-	if (bad || tk_reply_invalid(req, &errs))
+	if (bad || hd_reply_invalid(req, &errs))
 		return;
 	tk_events_req *er = malloc(sizeof(*er));
 	if (er == NULL) {
-		hd_daemon_reply_problem(req, 500, "out of memory", NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		return;
 	}
 	*er = (tk_events_req) { req, (int)limit };
@@ -272,6 +274,6 @@ void tk_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_db_stmt st = { sql_events_since, 3, p };
 	if (hd_db_run(dw->db, c.tenant_id, &st, 1, tk_events_cb, er) != HD_OK) {
 		free(er);
-		tk_reply_db_error(req, HD_ERR_UNAVAILABLE, NULL);
+		hd_reply_db_error(req, HD_ERR_UNAVAILABLE, NULL);
 	}
 }

@@ -42,7 +42,7 @@ static void tk_rate_cb(hd_err err, const hd_db_result *res, void *arg)
 	if (!tk_idem_result(req, err, res, tk_reply_stored, &stmt))
 		return;
 	if (hd_db_result_ntuples(res, stmt) == 0) {
-		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
+		hd_reply_not_found(req, "ticket");
 		return;
 	}
 	const char *mine = hd_db_result_value(res, stmt, 0, 0);
@@ -60,7 +60,7 @@ static void tk_rate_cb(hd_err err, const hd_db_result *res, void *arg)
 	} else {
 		hd_field_errors errs = { .count = 0 };
 		hd_field_errors_add(&errs, "status", "the ticket must be solved or closed");
-		tk_reply_invalid(req, &errs);
+		hd_reply_invalid(req, &errs);
 	}
 }
 
@@ -68,20 +68,20 @@ void tk_satisfaction_create(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	static const char *const known[] = { "rating", "comment", NULL };
 	static const char *const ratings[] = { "good", "bad", NULL };
-	tk_caller c;
+	hd_caller c;
 	const char *ticket, *rating = NULL, *comment = NULL;
 	cJSON *body = NULL;
 	hd_field_errors errs = { .count = 0 };
 	tk_idem k = { 0 };
-	if (!tk_caller_get(req, &c) || (ticket = tk_path_id(req, "id")) == NULL
-	    || !tk_body_object(req, &body))
+	if (!hd_caller_get(req, &c) || (ticket = hd_req_path_uuid(req, "id", "ticket")) == NULL
+	    || !hd_req_body(req, NULL, &body))
 		goto out;
 	hd_json_reject_unknown(body, known, &errs);
 	hd_json_get_enum(body, "rating", true, ratings, &rating, &errs);
 	hd_json_get_string(body, "comment", false, 0, TK_RATING_COMMENT_MAX, &comment, &errs);
-	if (!tk_idem_read(req, false, ticket, &k, &errs) || tk_reply_invalid(req, &errs))
+	if (!tk_idem_read(req, false, ticket, &k, &errs) || hd_reply_invalid(req, &errs))
 		goto out;
-	const char *p[8] = { c.tenant_id, ticket, c.customer ? c.user_id : NULL, c.user_id, rating,
+	const char *p[8] = { c.tenant_id, ticket, hd_caller_is(&c, HD_ROLE_CUSTOMER) ? c.user_id : NULL, c.user_id, rating,
 		comment, k.key, k.hashed };
 	hd_db_stmt st = { sql_rate, 8, p };
 	tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_rate_cb);

@@ -32,11 +32,11 @@ static void tk_sla_reply_cb(hd_err err, const hd_db_result *res, void *arg)
 	if (err != HD_OK && res != NULL && strcmp(hd_db_result_sqlstate(res), "22023") == 0) {
 		hd_field_errors errs = { .count = 0 };
 		hd_field_errors_add(&errs, "business_hours.timezone", "is not a known time zone");
-		tk_reply_invalid(req, &errs);
+		hd_reply_invalid(req, &errs);
 		return;
 	}
 	if (err != HD_OK) {
-		tk_reply_db_error(req, err, res);
+		hd_reply_db_error(req, err, res);
 		return;
 	}
 	const char *json = hd_db_result_value(res, 0, 0, 0);
@@ -47,12 +47,12 @@ static void tk_sla_reply_cb(hd_err err, const hd_db_result *res, void *arg)
 
 void tk_sla_get(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
-	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, false))
+	hd_caller c;
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF))
 		return;
 	const char *p[1] = { c.tenant_id };
 	hd_db_stmt st = { sql_sla_get, 1, p };
-	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_sla_reply_cb, req);
+	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, tk_sla_reply_cb, req);
 }
 
 /* Validates one priority's targets and copies them into out. */
@@ -189,24 +189,24 @@ static char *tk_sla_targets(const cJSON *body, hd_field_errors *errs)
 
 void tk_sla_put(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
+	hd_caller c;
 	cJSON *body = NULL;
 	char *targets = NULL, *bh = NULL;
 	hd_field_errors errs = { .count = 0 };
-	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, true)
-	    || !tk_body_object(req, &body))
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLE_ADMIN)
+	    || !hd_req_body(req, NULL, &body))
 		goto out;
 	targets = tk_sla_targets(body, &errs);
 	bh = tk_bh_read(body, &errs);
-	if (tk_reply_invalid(req, &errs))
+	if (hd_reply_invalid(req, &errs))
 		goto out;
 	if (targets == NULL) {
-		hd_daemon_reply_problem(req, 500, "out of memory", NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
 	const char *p[3] = { c.tenant_id, targets, bh };
 	hd_db_stmt st = { sql_sla_put, 3, p };
-	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_sla_reply_cb, req);
+	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, tk_sla_reply_cb, req);
 out:
 	free(bh);
 	free(targets);

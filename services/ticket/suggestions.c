@@ -11,12 +11,12 @@ static void tk_suggestions_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	hd_rpc_request *req = arg;
 	if (err != HD_OK) {
-		tk_reply_db_error(req, err, res);
+		hd_reply_db_error(req, err, res);
 		return;
 	}
 	const char *json = hd_db_result_value(res, 0, 0, 0);
 	if (json == NULL) {
-		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
+		hd_reply_not_found(req, "ticket");
 		return;
 	}
 	hd_daemon_reply_json(req, 200, json, strlen(json), NULL);
@@ -24,12 +24,12 @@ static void tk_suggestions_cb(hd_err err, const hd_db_result *res, void *arg)
 
 void tk_tickets_suggestions(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
+	hd_caller c;
 	const char *id;
-	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, false)
-	    || (id = tk_path_id(req, "id")) == NULL)
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF)
+	    || (id = hd_req_path_uuid(req, "id", "ticket")) == NULL)
 		return;
 	const char *p[2] = { c.tenant_id, id };
 	hd_db_stmt st = { sql_suggestions, 2, p };
-	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_suggestions_cb, req);
+	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, tk_suggestions_cb, req);
 }

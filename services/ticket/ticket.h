@@ -9,60 +9,16 @@
 #include <cjson/cJSON.h>
 #include "hd/daemon.h"
 #include "hd/buf.h"
+#include "hd/caller.h"
 #include "hd/db.h"
 #include "hd/problem.h"
+#include "hd/page.h"
 #include "hd/query.h"
+#include "hd/reply.h"
+#include "hd/request.h"
 
-/* The verified caller, from the envelope. */
-typedef struct tk_caller {
-	const char *tenant_id;
-	const char *user_id;
-	const char *role;
-	bool customer; /* sees only own tickets and public comments */
-	bool staff; /* admin or agent */
-} tk_caller;
-
-/* Fills c from req's envelope; replies 401 and returns false when the
- * envelope carries no valid tenant/user (an unauthenticated call). */
-bool tk_caller_get(hd_rpc_request *req, tk_caller *c);
-/* Replies 403 and returns false unless the caller is admin or agent
- * (or admin only when admin_only). */
-bool tk_require_staff(hd_rpc_request *req, const tk_caller *c, bool admin_only);
-/* Returns the path parameter "id" when it is a UUID, else replies 404 and returns NULL. */
-const char *tk_path_id(hd_rpc_request *req, const char *name);
-/* Parses the JSON body into *out (an object); replies 400/422 and returns false otherwise. */
-bool tk_body_object(hd_rpc_request *req, cJSON **out);
-/* Parses the query string; replies 400 and returns false when malformed. */
-bool tk_query(hd_rpc_request *req, hd_query *q);
-/* Replies 422 with errs when it holds any error; returns true when it replied. */
-bool tk_reply_invalid(hd_rpc_request *req, const hd_field_errors *errs);
-/* Replies to a failed batch: 503 when the database is unavailable, 409/422
- * for constraint failures (409 "in progress" when a concurrent request
- * stored the same Idempotency-Key), else 500 (logged). */
-void tk_reply_db_error(hd_rpc_request *req, hd_err err, const hd_db_result *res);
-/* Runs stmts for the caller's tenant on the request's worker database,
- * replying 503 itself when the batch cannot be queued. */
-void tk_db_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
-    const hd_db_stmt *stmts, int n, hd_db_cb cb, void *arg);
-/* Replies 200 with {"items":[column 0 of the first shown rows of stmt], <tail>}. */
-void tk_reply_items(
-    hd_rpc_request *req, const hd_db_result *res, int stmt, int shown, const char *tail);
-/* Replies 200 with {"items":[rows of column 0 of stmt], "next_cursor"}: at most
- * limit rows are listed; when the statement returned more, the cursor is
- * base64url("<col cur_ts>|<col cur_id>") of the last listed row. */
-void tk_reply_list(
-    hd_rpc_request *req, const hd_db_result *res, int stmt, int limit, int cur_ts, int cur_id);
-/* Runs stmts (the last one lists rows, fetching limit + 1) and replies with
- * tk_reply_list; when nstmts is 2, statement 0 must return a row (the parent
- * object is visible) or the reply is 404. */
-void tk_list_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
-    const hd_db_stmt *stmts, int nstmts, int limit, int cur_ts, int cur_id);
-/* Writes the JSON value of the cursor "<ts>|<id>" into out: a base64url
- * string, or null when ts or id is NULL or too long. */
-void tk_cursor_write(const char *ts, const char *id, char out[HD_CURSOR_MAX + 3]);
-/* Decodes ?cursor= ("<RFC 3339 ms>|<uuid>") into ts/id; absent leaves them
- * unchanged. Adds a field error for a malformed cursor. */
-void tk_cursor_read(const hd_query *q, char ts[32], char id[40], hd_field_errors *errs);
+/* The query parameters of a plain keyset list: limit and cursor. */
+extern const char *const tk_page_params[];
 /* Validates a tags array (<= 20 strings of 1..50 characters) and prints it
  * as JSON into *out (malloc'ed). False (with an error) when invalid. */
 bool tk_tags_read(const cJSON *body, char **out, hd_field_errors *errs);
@@ -73,7 +29,7 @@ bool tk_uuid_read(
  * (comments.c): reads ?limit= and ?cursor=, runs sql with (tenant, ticket,
  * flag, cursor ts, cursor id, limit + 1) and replies with tk_reply_list
  * (columns: json, cursor ts, cursor id); 404 when the ticket is not visible. */
-void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const tk_caller *c,
+void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const hd_caller *c,
     const char *sql, const char *flag);
 
 /* The ticket object in C (ticket_json.c), for the read paths: select

@@ -369,5 +369,5 @@ bool tk_ticket_json_row(hd_buf *b, const hd_db_result *res, int stmt, int row)
 void tk_ticket_json_failed(hd_rpc_request *req)
 {
 	hd_log_fields(HD_LOG_ERROR, "ticket row malformed or out of memory", NULL);
-	hd_daemon_reply_problem(req, 500, "internal error", NULL);
+	hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 }

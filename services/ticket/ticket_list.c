@@ -66,51 +66,15 @@ static const tk_sort tk_sorts[] = {
 
 /* The parsed list request. */
 typedef struct tk_list_args {
-	int limit;
-	char limit_s[16];
-	char cur_ts[32], cur_id[40];
+	hd_page page;
+	const char *cur_ts, *cur_id; /* the keyset bound (hd_page_bound) */
 	const tk_sort *sort;
 	const char *status, *priority, *assignee, *requester, *tag, *q;
 } tk_list_args;
 
-static const char *tk_list_enum(
-    const hd_query *q, const char *key, const char *const *allowed, hd_field_errors *errs)
-{
-	const char *v = hd_query_get(q, key);
-	if (v == NULL || v[0] == '\0')
-		return NULL;
-	for (size_t i = 0; allowed[i] != NULL; i++) {
-		if (strcmp(v, allowed[i]) == 0)
-			return allowed[i];
-	}
-	hd_field_errors_add(errs, key, "is not an allowed value");
-	return NULL;
-}
-
-static const char *tk_list_uuid(const hd_query *q, const char *key, hd_field_errors *errs)
-{
-	const char *v = hd_query_get(q, key);
-	if (v == NULL || v[0] == '\0')
-		return NULL;
-	if (!hd_uuid_valid(v)) {
-		hd_field_errors_add(errs, key, "must be a UUID");
-		return NULL;
-	}
-	return v;
-}
-
-static const char *tk_list_text(
-    const hd_query *q, const char *key, size_t max, hd_field_errors *errs)
-{
-	const char *v = hd_query_get(q, key);
-	if (v == NULL || v[0] == '\0')
-		return NULL;
-	if (strlen(v) > max) {
-		hd_field_errors_add(errs, key, "is too long");
-		return NULL;
-	}
-	return v;
-}
+/* The query parameters of GET /v1/tickets (docs/openapi.yaml). */
+static const char *const tk_list_params[] = { "limit", "cursor", "sort", "status", "priority",
+	"assignee_id", "requester_id", "tag", "q", NULL };
 
 static void tk_list_sort(const hd_query *q, tk_list_args *a, hd_field_errors *errs)
 {
@@ -129,23 +93,18 @@ static void tk_list_sort(const hd_query *q, tk_list_args *a, hd_field_errors *er
 }
 
 static void tk_list_args_read(
-    const hd_query *q, const tk_caller *c, tk_list_args *a, hd_field_errors *errs)
+    const hd_query *q, const hd_caller *c, tk_list_args *a, hd_field_errors *errs)
 {
-	if (hd_query_limit(q, &a->limit) != HD_OK)
-		hd_field_errors_add(errs, "limit", "must be an integer from 1 to 100");
+	hd_page_read(q, &a->page, errs);
 	tk_list_sort(q, a, errs);
-	strcpy(a->cur_ts, a->sort->desc ? "infinity" : "-infinity");
-	strcpy(a->cur_id,
-	    a->sort->desc ? "ffffffff-ffff-ffff-ffff-ffffffffffff"
-	                  : "00000000-0000-0000-0000-000000000000");
-	tk_cursor_read(q, a->cur_ts, a->cur_id, errs);
-	a->status = tk_list_enum(q, "status", tk_statuses, errs);
-	a->priority = tk_list_enum(q, "priority", tk_priorities, errs);
-	a->assignee = tk_list_uuid(q, "assignee_id", errs);
-	a->requester = tk_list_uuid(q, "requester_id", errs);
-	a->tag = tk_list_text(q, "tag", TK_TAG_MAX, errs);
-	a->q = tk_list_text(q, "q", TK_Q_MAX, errs);
-	if (c->customer)
+	hd_page_bound(&a->page, a->sort->desc, &a->cur_ts, &a->cur_id);
+	a->status = hd_query_enum(q, "status", tk_statuses, errs);
+	a->priority = hd_query_enum(q, "priority", tk_priorities, errs);
+	a->assignee = hd_query_uuid(q, "assignee_id", errs);
+	a->requester = hd_query_uuid(q, "requester_id", errs);
+	a->tag = hd_query_text(q, "tag", TK_TAG_MAX, errs);
+	a->q = hd_query_text(q, "q", TK_Q_MAX, errs);
+	if (hd_caller_is(c, HD_ROLE_CUSTOMER))
 		a->requester = c->user_id;
 }
 
@@ -153,7 +112,7 @@ bool tk_list_page_write(hd_buf *b, int limit, int ts_col, const hd_db_result *re
 {
 	int rows = hd_db_result_ntuples(res, stmt);
 	int shown = rows > limit ? limit : rows;
-	char cursor[HD_CURSOR_MAX + 3] = "null", ts[TK_TS_MAX];
+	char cursor[HD_PAGE_CURSOR_JSON_MAX] = "null", ts[TK_TS_MAX];
 	hd_buf_puts(b, "{\"items\":[");
 	for (int i = 0; i < shown; i++) {
 		if (i > 0)
@@ -163,7 +122,7 @@ bool tk_list_page_write(hd_buf *b, int limit, int ts_col, const hd_db_result *re
 	}
 	if (rows > limit && shown > 0
 	    && tk_ts_format(hd_db_result_value(res, stmt, shown - 1, ts_col), ts))
-		tk_cursor_write(
+		hd_page_cursor_json(
 		    ts, hd_db_result_value(res, stmt, shown - 1, TK_TICKET_COL_ID), cursor);
 	hd_buf_puts(b, "],\"next_cursor\":");
 	hd_buf_puts(b, cursor);
@@ -173,26 +132,25 @@ bool tk_list_page_write(hd_buf *b, int limit, int ts_col, const hd_db_result *re
 
 void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
+	hd_caller c;
 	hd_query q;
-	tk_list_args a = { .limit = 25 };
+	tk_list_args a;
 	hd_field_errors errs = { .count = 0 };
 	tk_list_queue *lists = ((tk_worker *)dw->service)->lists;
-	if (!tk_caller_get(req, &c) || !tk_query(req, &q))
+	if (!hd_caller_get(req, &c) || !hd_req_query(req, tk_list_params, &q))
 		return;
 	tk_list_args_read(&q, &c, &a, &errs);
-	if (tk_reply_invalid(req, &errs))
+	if (hd_reply_invalid(req, &errs))
 		return;
-	snprintf(a.limit_s, sizeof(a.limit_s), "%d", a.limit + 1);
-	const char *p[10] = { c.tenant_id, a.limit_s, a.cur_ts, a.cur_id, a.status, a.priority,
+	const char *p[10] = { c.tenant_id, a.page.fetch, a.cur_ts, a.cur_id, a.status, a.priority,
 		a.assignee, a.requester, a.tag, a.q };
 	if (a.status == NULL && a.priority == NULL && a.assignee == NULL && a.requester == NULL
 	    && a.tag == NULL && a.q == NULL) {
 		hd_db_stmt plain[2]
 		    = { { TK_LIST_GENERIC_SQL, 0, NULL }, { a.sort->sql_plain, 4, p } };
-		tk_list_submit(lists, req, plain, 2, a.limit, a.sort->ts_col);
+		tk_list_submit(lists, req, plain, 2, a.page.limit, a.sort->ts_col);
 		return;
 	}
 	hd_db_stmt st = { a.requester != NULL ? a.sort->sql_one : a.sort->sql, 10, p };
-	tk_list_submit(lists, req, &st, 1, a.limit, a.sort->ts_col);
+	tk_list_submit(lists, req, &st, 1, a.page.limit, a.sort->ts_col);
 }

@@ -121,11 +121,11 @@ static void tk_update_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	hd_rpc_request *req = arg;
 	if (err != HD_OK) {
-		tk_reply_db_error(req, err, res);
+		hd_reply_db_error(req, err, res);
 		return;
 	}
 	if (hd_db_result_ntuples(res, 0) == 0) {
-		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
+		hd_reply_not_found(req, "ticket");
 		return;
 	}
 	const char *version_ok = hd_db_result_value(res, 0, 0, 0);
@@ -142,7 +142,7 @@ static void tk_update_cb(hd_err err, const hd_db_result *res, void *arg)
 		snprintf(msg, sizeof(msg), "cannot move a ticket from %s to this status",
 		    from != NULL ? from : "?");
 		hd_field_errors_add(&errs, "status", msg);
-		tk_reply_invalid(req, &errs);
+		hd_reply_invalid(req, &errs);
 		return;
 	}
 	const char *json = hd_db_result_value(res, 0, 0, 3);
@@ -158,16 +158,16 @@ static void tk_update_cb(hd_err err, const hd_db_result *res, void *arg)
 
 void tk_tickets_update(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
+	hd_caller c;
 	const char *id;
 	cJSON *body = NULL;
 	tk_patch p = { .subject = NULL };
 	hd_field_errors errs = { .count = 0 };
-	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, false)
-	    || (id = tk_path_id(req, "id")) == NULL || !tk_body_object(req, &body))
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF)
+	    || (id = hd_req_path_uuid(req, "id", "ticket")) == NULL || !hd_req_body(req, NULL, &body))
 		goto out;
 	tk_patch_read(body, &p, &errs);
-	if (tk_reply_invalid(req, &errs))
+	if (hd_reply_invalid(req, &errs))
 		goto out;
 	if (!tk_if_match(hd_rpc_request_envelope(req), &p)) {
 		hd_daemon_reply_problem(
@@ -178,7 +178,7 @@ void tk_tickets_update(hd_rpc_request *req, hd_daemon_worker *dw)
 		p.status, p.priority, p.category_set ? "t" : "f", p.category, p.tags_json,
 		p.assignee_set ? "t" : "f", p.assignee_id, c.user_id };
 	hd_db_stmt st = { sql_update, 12, prm };
-	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_update_cb, req);
+	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, tk_update_cb, req);
 out:
 	free(p.tags_json);
 	cJSON_Delete(body);

@@ -54,7 +54,7 @@ typedef struct tk_new_ticket {
 } tk_new_ticket;
 
 static void tk_new_ticket_read(
-    const cJSON *body, const tk_caller *c, tk_new_ticket *t, hd_field_errors *errs)
+    const cJSON *body, const hd_caller *c, tk_new_ticket *t, hd_field_errors *errs)
 {
 	static const char *const known[] = { "subject", "description", "priority", "category",
 		"tags", "requester_id", "assignee_id", NULL };
@@ -68,7 +68,7 @@ static void tk_new_ticket_read(
 	tk_tags_read(body, &t->tags_json, errs);
 	const char *req = NULL, *asg = NULL;
 	if (tk_uuid_read(body, "requester_id", &req, NULL, errs)) {
-		if (c->customer && strcmp(req, c->user_id) != 0)
+		if (hd_caller_is(c, HD_ROLE_CUSTOMER) && strcmp(req, c->user_id) != 0)
 			hd_field_errors_add(
 			    errs, "requester_id", "customers request only for themselves");
 		else
@@ -76,7 +76,7 @@ static void tk_new_ticket_read(
 	}
 	bool asg_null = false;
 	if (tk_uuid_read(body, "assignee_id", &asg, &asg_null, errs)) {
-		if (c->customer)
+		if (hd_caller_is(c, HD_ROLE_CUSTOMER))
 			hd_field_errors_add(errs, "assignee_id", "customers cannot assign tickets");
 		else
 			t->assignee_id = asg;
@@ -95,13 +95,13 @@ static void tk_reply_created(
 void tk_create_reply(hd_rpc_request *req, hd_err err, const hd_db_result *res, int stmt)
 {
 	if (err != HD_OK) {
-		tk_reply_db_error(req, err, res);
+		hd_reply_db_error(req, err, res);
 		return;
 	}
 	const char *json = hd_db_result_value(res, stmt, 0, 0);
 	const char *id = hd_db_result_value(res, stmt, 0, 1);
 	if (json == NULL || id == NULL) {
-		tk_reply_db_error(req, HD_ERR_INTERNAL, res);
+		hd_reply_db_error(req, HD_ERR_INTERNAL, res);
 		return;
 	}
 	char location[64];
@@ -122,20 +122,20 @@ static void tk_create_keyed_cb(hd_err err, const hd_db_result *res, void *arg)
 
 void tk_tickets_create(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
+	hd_caller c;
 	cJSON *body = NULL;
 	tk_new_ticket t = { .description = "", .priority = "normal" };
 	hd_field_errors errs = { .count = 0 };
 	tk_idem k = { 0 };
 	char id[HD_UUID_STRLEN + 1];
-	if (!tk_caller_get(req, &c) || !tk_body_object(req, &body))
+	if (!hd_caller_get(req, &c) || !hd_req_body(req, NULL, &body))
 		goto out;
 	t.requester_id = c.user_id;
 	tk_new_ticket_read(body, &c, &t, &errs);
-	if (!tk_idem_read(req, true, NULL, &k, &errs) || tk_reply_invalid(req, &errs))
+	if (!tk_idem_read(req, true, NULL, &k, &errs) || hd_reply_invalid(req, &errs))
 		goto out;
 	if (hd_uuid_v7(id) != HD_OK) {
-		hd_daemon_reply_problem(req, 500, "internal error", NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
 	const char *p[TK_CREATE_NPARAMS] = { c.tenant_id, id, t.subject, t.description, t.priority,
@@ -157,23 +157,23 @@ out:
 
 void tk_tickets_get(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
+	hd_caller c;
 	const char *id;
-	if (!tk_caller_get(req, &c) || (id = tk_path_id(req, "id")) == NULL)
+	if (!hd_caller_get(req, &c) || (id = hd_req_path_uuid(req, "id", "ticket")) == NULL)
 		return;
 	tk_get_submit(
-	    ((tk_worker *)dw->service)->gets, req, c.tenant_id, id, c.customer ? c.user_id : NULL);
+	    ((tk_worker *)dw->service)->gets, req, c.tenant_id, id, hd_caller_is(&c, HD_ROLE_CUSTOMER) ? c.user_id : NULL);
 }
 
 static void tk_delete_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	hd_rpc_request *req = arg;
 	if (err != HD_OK) {
-		tk_reply_db_error(req, err, res);
+		hd_reply_db_error(req, err, res);
 		return;
 	}
 	if (hd_db_result_ntuples(res, 0) == 0) {
-		hd_daemon_reply_problem(req, 404, "ticket not found", NULL);
+		hd_reply_not_found(req, "ticket");
 		return;
 	}
 	hd_daemon_reply_json(req, 204, "", 0, NULL);
@@ -182,12 +182,12 @@ static void tk_delete_cb(hd_err err, const hd_db_result *res, void *arg)
 
 void tk_tickets_delete(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
+	hd_caller c;
 	const char *id;
-	if (!tk_caller_get(req, &c) || !tk_require_staff(req, &c, true)
-	    || (id = tk_path_id(req, "id")) == NULL)
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLE_ADMIN)
+	    || (id = hd_req_path_uuid(req, "id", "ticket")) == NULL)
 		return;
 	const char *p[3] = { c.tenant_id, id, c.user_id };
 	hd_db_stmt st = { sql_delete, 3, p };
-	tk_db_run(dw, req, c.tenant_id, &st, 1, tk_delete_cb, req);
+	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, tk_delete_cb, req);
 }

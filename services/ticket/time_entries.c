@@ -39,18 +39,15 @@ static const char sql_entry_list[]
       " ORDER BY e.created_at, e.id LIMIT $6";
 
 /* Replies 403 unless the caller is admin, agent or technician. */
-static bool tk_time_role_ok(hd_rpc_request *req, const tk_caller *c)
+static bool tk_time_role_ok(hd_rpc_request *req, const hd_caller *c)
 {
-	if (c->staff || strcmp(c->role, "technician") == 0)
-		return true;
-	hd_daemon_reply_problem(req, 403, "your role may not do this", NULL);
-	return false;
+	return hd_caller_require(req, c, HD_ROLES_STAFF | HD_ROLE_TECHNICIAN);
 }
 
 void tk_time_entries_create(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	static const char *const known[] = { "minutes", "note", "billable", NULL };
-	tk_caller c;
+	hd_caller c;
 	const char *ticket, *note = NULL;
 	cJSON *body = NULL;
 	hd_field_errors errs = { .count = 0 };
@@ -58,17 +55,17 @@ void tk_time_entries_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	int64_t minutes = 0;
 	bool billable = true;
 	char id[HD_UUID_STRLEN + 1], min[24];
-	if (!tk_caller_get(req, &c) || !tk_time_role_ok(req, &c)
-	    || (ticket = tk_path_id(req, "id")) == NULL || !tk_body_object(req, &body))
+	if (!hd_caller_get(req, &c) || !tk_time_role_ok(req, &c)
+	    || (ticket = hd_req_path_uuid(req, "id", "ticket")) == NULL || !hd_req_body(req, NULL, &body))
 		goto out;
 	hd_json_reject_unknown(body, known, &errs);
 	hd_json_get_int(body, "minutes", true, 1, 1440, &minutes, &errs);
 	hd_json_get_string(body, "note", false, 0, TK_NOTE_MAX, &note, &errs);
 	hd_json_get_bool(body, "billable", false, &billable, &errs);
-	if (!tk_idem_read(req, false, ticket, &k, &errs) || tk_reply_invalid(req, &errs))
+	if (!tk_idem_read(req, false, ticket, &k, &errs) || hd_reply_invalid(req, &errs))
 		goto out;
 	if (hd_uuid_v7(id) != HD_OK) {
-		hd_daemon_reply_problem(req, 500, "internal error", NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
 	snprintf(min, sizeof(min), "%" PRId64, minutes);
@@ -83,8 +80,8 @@ out:
 
 void tk_time_entries_list(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	tk_caller c;
-	if (!tk_caller_get(req, &c) || !tk_time_role_ok(req, &c))
+	hd_caller c;
+	if (!hd_caller_get(req, &c) || !tk_time_role_ok(req, &c))
 		return;
 	tk_ticket_children(req, dw, &c, sql_entry_list, "t");
 }

@@ -67,6 +67,11 @@ void hd_daemon_reply_json(hd_rpc_request *req, int status, const char *json, siz
 /* Replies with problem+json for err (detail may be NULL), with validation errors if any. */
 void hd_daemon_reply_problem(
     hd_rpc_request *req, int status, const char *detail, const hd_field_errors *errs);
+/* Runs stmts for tenant_id on the request's worker database (cb gets arg).
+ * Returns false after replying 503 when the batch cannot be queued (the
+ * caller still owns arg); cb then never runs. */
+bool hd_daemon_db_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
+    const hd_db_stmt *stmts, int n, hd_db_cb cb, void *arg);
 /* Returns the shared CPU pool (valid while the daemon runs). */
 hd_cpu_pool *hd_daemon_cpu_pool(void);
 

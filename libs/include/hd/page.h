@@ -34,6 +34,11 @@ void hd_page_read(const hd_query *q, hd_page *p, hd_field_errors *errs);
 /* The cursor's time and id as statement parameters: NULL on the first page. */
 const char *hd_page_after_ts(const hd_page *p);
 const char *hd_page_after_id(const hd_page *p);
+/* The keyset bound as statement parameters for SQL that compares
+ * (time, id) > ($ts::timestamptz, $id::uuid) (or < when desc): the cursor's,
+ * or on the first page a sentinel below (above) every row: -infinity and the
+ * nil UUID (infinity and the max UUID). */
+void hd_page_bound(const hd_page *p, bool desc, const char **ts, const char **id);
 /* True when s is "YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z" naming a real UTC time. */
 bool hd_page_ts_valid(const char *s);
 /* Writes the JSON value of the cursor "<ts>|<id>" into out: a quoted
