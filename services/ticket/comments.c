@@ -78,8 +78,9 @@ void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
-	const char *p[10] = { c.tenant_id, ticket, hd_caller_is(&c, HD_ROLE_CUSTOMER) ? c.user_id : NULL, id, c.user_id,
-		c.role, text, pub ? "t" : "f", k.key, k.hashed };
+	const char *p[10]
+	    = { c.tenant_id, ticket, hd_caller_is(&c, HD_ROLE_CUSTOMER) ? c.user_id : NULL, id,
+		      c.user_id, c.role, text, pub ? "t" : "f", k.key, k.hashed };
 	hd_db_stmt st = { sql_comment_create, 10, p };
 	tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_idem_child_created_cb);
 out:
@@ -104,7 +105,8 @@ void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const hd_call
 	if (hd_reply_invalid(req, &errs))
 		return;
 	hd_page_bound(&page, false, &ts, &cid);
-	const char *vp[3] = { c->tenant_id, ticket, hd_caller_is(c, HD_ROLE_CUSTOMER) ? c->user_id : NULL };
+	const char *vp[3]
+	    = { c->tenant_id, ticket, hd_caller_is(c, HD_ROLE_CUSTOMER) ? c->user_id : NULL };
 	const char *lp[6] = { c->tenant_id, ticket, flag, ts, cid, page.fetch };
 	hd_db_stmt st[2] = { { sql_ticket_visible, 3, vp }, { sql, 6, lp } };
 	hd_page_run(dw, req, c->tenant_id, st, 2, &page, 1, 2, "ticket");
@@ -115,7 +117,8 @@ void tk_comments_list(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_caller c;
 	if (!hd_caller_get(req, &c))
 		return;
-	tk_ticket_children(req, dw, &c, sql_comment_list, hd_caller_is(&c, HD_ROLE_CUSTOMER) ? "t" : "f");
+	tk_ticket_children(
+	    req, dw, &c, sql_comment_list, hd_caller_is(&c, HD_ROLE_CUSTOMER) ? "t" : "f");
 }
 
 void tk_tickets_history(hd_rpc_request *req, hd_daemon_worker *dw)

@@ -1,7 +1,8 @@
 /* Identical lists, read once. The list requests a worker receives together
- * (one loop iteration) that would send the very same statements with the
- * very same parameters (tenant, the customer's own id for a customer, sort,
- * filters, cursor, limit) share one execution and one page written once:
+ * (one loop iteration) whose pages depend on the same things (list_key.c:
+ * the tenant, the caller's role, the caller's own id for a customer, and
+ * the very same statements with the very same parameters: sort, filters,
+ * cursor, limit) share one execution and one page written once:
  * many agents watching the same queue ask for the same first page. This is
  * not a cache: the statements are sent once the loop has nothing else to run
  * (hd_worker_idle), after every request they answer arrived, and nothing is
@@ -12,23 +13,15 @@
 #include <string.h>
 #include "ticket.h"
 
-#define TK_LIST_MAX_PARAMS 10
-#define TK_LIST_STORE 1024
-
 typedef struct tk_list_waiter {
 	hd_rpc_request *req;
 	struct tk_list_waiter *next;
 } tk_list_waiter;
 
-/* One distinct list: its statements, parameters copied, and who waits. */
+/* One distinct list: what its page depends on, and who waits. */
 typedef struct tk_list_read {
-	hd_db_stmt stmts[2];
-	int nstmts;
+	tk_list_key key;
 	int limit, ts_col;
-	const char *params[2][TK_LIST_MAX_PARAMS]; /* point into store */
-	uint32_t nulls; /* bit s * 16 + i: parameter i of statement s is NULL */
-	size_t store_len;
-	char store[TK_LIST_STORE]; /* the parameters, each NUL-terminated */
 	tk_list_waiter *waiters;
 	struct tk_list_read *next;
 } tk_list_read;
@@ -81,51 +74,12 @@ void tk_list_queue_destroy(tk_list_queue *q)
 	free(q);
 }
 
-/* Copies stmts' parameters into r; false when they do not fit. */
-static bool tk_list_read_fill(tk_list_read *r, const hd_db_stmt *stmts, int nstmts)
-{
-	r->nstmts = nstmts;
-	for (int s = 0; s < nstmts; s++) {
-		if (stmts[s].nparams > TK_LIST_MAX_PARAMS)
-			return false;
-		r->stmts[s] = (hd_db_stmt) { stmts[s].sql, stmts[s].nparams, r->params[s] };
-		for (int i = 0; i < stmts[s].nparams; i++) {
-			const char *v = stmts[s].params[i];
-			if (v == NULL) {
-				r->nulls |= UINT32_C(1) << (s * 16 + i);
-				continue;
-			}
-			size_t n = strlen(v) + 1;
-			if (n > sizeof(r->store) - r->store_len)
-				return false;
-			memcpy(r->store + r->store_len, v, n);
-			r->params[s][i] = r->store + r->store_len;
-			r->store_len += n;
-		}
-	}
-	return true;
-}
-
-/* True when a and b send the same statements with the same parameters (the
- * statements are static strings: the same text is the same pointer). */
-static bool tk_list_read_same(const tk_list_read *a, const tk_list_read *b)
-{
-	if (a->nstmts != b->nstmts || a->nulls != b->nulls || a->store_len != b->store_len)
-		return false;
-	for (int s = 0; s < a->nstmts; s++)
-		if (a->stmts[s].sql != b->stmts[s].sql
-		    || a->stmts[s].nparams != b->stmts[s].nparams)
-			return false;
-	return memcmp(a->store, b->store, a->store_len) == 0;
-}
-
-void tk_list_submit(tk_list_queue *q, hd_rpc_request *req, const hd_db_stmt *stmts, int nstmts,
-    int limit, int ts_col)
+void tk_list_submit(tk_list_queue *q, hd_rpc_request *req, const hd_caller *c,
+    const hd_db_stmt *stmts, int nstmts, int limit, int ts_col)
 {
 	tk_list_read *r = calloc(1, sizeof(*r));
 	tk_list_waiter *w = calloc(1, sizeof(*w));
-	if (r == NULL || w == NULL || nstmts < 1 || nstmts > 2
-	    || !tk_list_read_fill(r, stmts, nstmts)) {
+	if (r == NULL || w == NULL || !tk_list_key_fill(&r->key, c, stmts, nstmts)) {
 		free(r);
 		free(w);
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
@@ -135,7 +89,7 @@ void tk_list_submit(tk_list_queue *q, hd_rpc_request *req, const hd_db_stmt *stm
 	r->ts_col = ts_col;
 	w->req = req;
 	for (tk_list_read *p = q->pending; p != NULL; p = p->next) {
-		if (tk_list_read_same(p, r)) {
+		if (tk_list_key_same(&p->key, &r->key)) {
 			w->next = p->waiters;
 			p->waiters = w;
 			free(r);
@@ -152,7 +106,8 @@ static void tk_list_read_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	tk_list_read *r = arg;
 	hd_buf b = { 0 };
-	bool ok = err == HD_OK && tk_list_page_write(&b, r->limit, r->ts_col, res, r->nstmts - 1);
+	bool ok
+	    = err == HD_OK && tk_list_page_write(&b, r->limit, r->ts_col, res, r->key.nstmts - 1);
 	while (r->waiters != NULL) {
 		tk_list_waiter *w = r->waiters;
 		r->waiters = w->next;
@@ -174,11 +129,9 @@ static void tk_list_flush(void *arg)
 	while (q->pending != NULL) {
 		tk_list_read *r = q->pending;
 		q->pending = r->next;
-		/* parameter 0 of the list statement is the tenant */
-		const char *tenant = r->stmts[r->nstmts - 1].params[0];
-		hd_err err = q->dw->db != NULL
-		    ? hd_db_run(q->dw->db, tenant, r->stmts, r->nstmts, tk_list_read_cb, r)
-		    : HD_ERR_UNAVAILABLE;
+		hd_err err = q->dw->db != NULL ? hd_db_run(q->dw->db, r->key.tenant, r->key.stmts,
+		                 r->key.nstmts, tk_list_read_cb, r)
+		                               : HD_ERR_UNAVAILABLE;
 		if (err != HD_OK)
 			tk_list_read_cb(HD_ERR_UNAVAILABLE, NULL, r);
 	}

@@ -81,8 +81,9 @@ void tk_satisfaction_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_json_get_string(body, "comment", false, 0, TK_RATING_COMMENT_MAX, &comment, &errs);
 	if (!tk_idem_read(req, false, ticket, &k, &errs) || hd_reply_invalid(req, &errs))
 		goto out;
-	const char *p[8] = { c.tenant_id, ticket, hd_caller_is(&c, HD_ROLE_CUSTOMER) ? c.user_id : NULL, c.user_id, rating,
-		comment, k.key, k.hashed };
+	const char *p[8]
+	    = { c.tenant_id, ticket, hd_caller_is(&c, HD_ROLE_CUSTOMER) ? c.user_id : NULL,
+		      c.user_id, rating, comment, k.key, k.hashed };
 	hd_db_stmt st = { sql_rate, 8, p };
 	tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_rate_cb);
 out:

@@ -6,6 +6,7 @@
 #define HD_TICKET_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <cjson/cJSON.h>
 #include "hd/daemon.h"
 #include "hd/buf.h"
@@ -171,8 +172,29 @@ typedef struct tk_worker {
  * still queued (NULL ok). */
 hd_err tk_list_queue_create(tk_list_queue **out, hd_daemon_worker *dw);
 void tk_list_queue_destroy(tk_list_queue *q);
-void tk_list_submit(tk_list_queue *q, hd_rpc_request *req, const hd_db_stmt *stmts, int nstmts,
-    int limit, int ts_col);
+void tk_list_submit(tk_list_queue *q, hd_rpc_request *req, const hd_caller *c,
+    const hd_db_stmt *stmts, int nstmts, int limit, int ts_col);
+
+/* What a shared list page depends on (list_key.c): the tenant, the caller's
+ * role, the caller's own id unless staff, and the statements with their
+ * parameters, copied (the store holds tenant, viewer and the parameters, in
+ * that order, each NUL-terminated; parameters point into it). */
+#define TK_LIST_MAX_STMTS 2
+#define TK_LIST_MAX_PARAMS 10
+typedef struct tk_list_key {
+	hd_db_stmt stmts[TK_LIST_MAX_STMTS];
+	int nstmts;
+	unsigned role_bit;
+	const char *tenant, *viewer; /* viewer: "" for staff, else the caller's id */
+	const char *params[TK_LIST_MAX_STMTS][TK_LIST_MAX_PARAMS];
+	uint32_t nulls; /* bit s * 16 + i: parameter i of statement s is NULL */
+	size_t store_len;
+	char store[1024];
+} tk_list_key;
+/* Fills k for caller c and stmts; false when they do not fit. */
+bool tk_list_key_fill(tk_list_key *k, const hd_caller *c, const hd_db_stmt *stmts, int nstmts);
+/* True only when a page written for a is the page b gets alone. */
+bool tk_list_key_same(const tk_list_key *a, const tk_list_key *b);
 /* Writes {"items":[...],"next_cursor":...} from the first limit rows of
  * statement stmt (which fetched limit + 1 to tell whether more follow). */
 bool tk_list_page_write(hd_buf *b, int limit, int ts_col, const hd_db_result *res, int stmt);

@@ -148,9 +148,9 @@ void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw)
 	    && a.tag == NULL && a.q == NULL) {
 		hd_db_stmt plain[2]
 		    = { { TK_LIST_GENERIC_SQL, 0, NULL }, { a.sort->sql_plain, 4, p } };
-		tk_list_submit(lists, req, plain, 2, a.page.limit, a.sort->ts_col);
+		tk_list_submit(lists, req, &c, plain, 2, a.page.limit, a.sort->ts_col);
 		return;
 	}
 	hd_db_stmt st = { a.requester != NULL ? a.sort->sql_one : a.sort->sql, 10, p };
-	tk_list_submit(lists, req, &st, 1, a.page.limit, a.sort->ts_col);
+	tk_list_submit(lists, req, &c, &st, 1, a.page.limit, a.sort->ts_col);
 }

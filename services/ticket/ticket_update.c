@@ -164,7 +164,8 @@ void tk_tickets_update(hd_rpc_request *req, hd_daemon_worker *dw)
 	tk_patch p = { .subject = NULL };
 	hd_field_errors errs = { .count = 0 };
 	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF)
-	    || (id = hd_req_path_uuid(req, "id", "ticket")) == NULL || !hd_req_body(req, NULL, &body))
+	    || (id = hd_req_path_uuid(req, "id", "ticket")) == NULL
+	    || !hd_req_body(req, NULL, &body))
 		goto out;
 	tk_patch_read(body, &p, &errs);
 	if (hd_reply_invalid(req, &errs))

@@ -161,8 +161,8 @@ void tk_tickets_get(hd_rpc_request *req, hd_daemon_worker *dw)
 	const char *id;
 	if (!hd_caller_get(req, &c) || (id = hd_req_path_uuid(req, "id", "ticket")) == NULL)
 		return;
-	tk_get_submit(
-	    ((tk_worker *)dw->service)->gets, req, c.tenant_id, id, hd_caller_is(&c, HD_ROLE_CUSTOMER) ? c.user_id : NULL);
+	tk_get_submit(((tk_worker *)dw->service)->gets, req, c.tenant_id, id,
+	    hd_caller_is(&c, HD_ROLE_CUSTOMER) ? c.user_id : NULL);
 }
 
 static void tk_delete_cb(hd_err err, const hd_db_result *res, void *arg)

@@ -56,7 +56,8 @@ void tk_time_entries_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	bool billable = true;
 	char id[HD_UUID_STRLEN + 1], min[24];
 	if (!hd_caller_get(req, &c) || !tk_time_role_ok(req, &c)
-	    || (ticket = hd_req_path_uuid(req, "id", "ticket")) == NULL || !hd_req_body(req, NULL, &body))
+	    || (ticket = hd_req_path_uuid(req, "id", "ticket")) == NULL
+	    || !hd_req_body(req, NULL, &body))
 		goto out;
 	hd_json_reject_unknown(body, known, &errs);
 	hd_json_get_int(body, "minutes", true, 1, 1440, &minutes, &errs);

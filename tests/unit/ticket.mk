@@ -7,3 +7,8 @@ TICKET_UNIT_SRCS := $(TICKET_DIR)/ticket_json.c
 $(OUT)/test_ticket_json: test_ticket_json.c $(TICKET_UNIT_SRCS) $(wildcard $(TICKET_DIR)/*.h) $(LIBHD)
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -I$(TICKET_DIR) $(CMOCKA_CFLAGS) $< $(TICKET_UNIT_SRCS) -o $@ $(LIBHD) $(LDFLAGS) $(CMOCKA_LIBS) $(PKG_LIBS)
+
+# The shared-list key (list_key.c): what a page shared between list requests depends on.
+$(OUT)/test_list_key: test_list_key.c $(TICKET_DIR)/list_key.c $(wildcard $(TICKET_DIR)/*.h) $(LIBHD)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -I$(TICKET_DIR) $(CMOCKA_CFLAGS) $< $(TICKET_DIR)/list_key.c -o $@ $(LIBHD) $(LDFLAGS) $(CMOCKA_LIBS) $(PKG_LIBS)
