@@ -104,6 +104,12 @@ static bool route_check(gw_req *gr, const char *path)
 		gw_reply_header(gr, "Allow", allow);
 		gw_reply_problem(gr, 405, "this route does not take this method");
 		return false;
+	case GW_MATCH_NO_OBJECT: {
+		char detail[64];
+		snprintf(detail, sizeof detail, "%s not found", gr->match.missing);
+		gw_reply_problem(gr, 404, detail);
+		return false;
+	}
 	default:
 		gw_reply_problem(gr, 404, "no such route");
 		return false;

@@ -77,36 +77,68 @@ static bool param_take(gw_match *m, const char *name, size_t nlen, const char *v
 	return true;
 }
 
-/* Matches path[0..len) against pattern, filling m's parameters. */
+/* Writes the resource a collection segment holds ("tickets" -> "ticket",
+ * "time-entries" -> "time-entry") into out. */
+static void resource_name(const char *seg, size_t n, char out[32])
+{
+	if (n >= 32)
+		n = 31;
+	memcpy(out, seg, n);
+	out[n] = '\0';
+	if (n > 3 && strcmp(out + n - 3, "ies") == 0)
+		strcpy(out + n - 3, "y");
+	else if (n > 1 && out[n - 1] == 's')
+		out[n - 1] = '\0';
+}
+
+/* Matches path[0..len) against pattern, filling m's parameters. A path of
+ * the pattern's shape whose id is no UUID names an object that cannot
+ * exist: false, with m->missing set to its resource. */
 static bool pattern_match(const char *pattern, const char *path, size_t len, gw_match *m)
 {
 	size_t plen = strlen(pattern);
+	const char *prev = NULL; /* the pattern's previous segment */
+	size_t prev_len = 0;
+	bool bad_id = false;
 	m->nparams = 0;
+	m->missing[0] = '\0';
 	while (plen > 0 && len > 0) {
 		if (*pattern != '/' || *path != '/')
 			return false;
 		pattern++, plen--, path++, len--;
 		size_t ps = segment_len(pattern, plen), s = segment_len(path, len);
 		if (ps >= 2 && pattern[0] == '{' && pattern[ps - 1] == '}') {
-			if (!param_take(m, pattern + 1, ps - 2, path, s))
-				return false;
+			if (!param_take(m, pattern + 1, ps - 2, path, s)) {
+				if (s == 0 || bad_id || prev == NULL)
+					return false;
+				bad_id = true;
+				resource_name(prev, prev_len, m->missing);
+			}
 		} else if (ps != s || memcmp(pattern, path, s) != 0) {
 			return false;
 		}
+		prev = pattern, prev_len = ps;
 		pattern += ps, plen -= ps, path += s, len -= s;
 	}
+	if (bad_id && plen == 0 && len == 0)
+		return false; /* m->missing says which */
+	m->missing[0] = '\0';
 	return plen == 0 && len == 0;
 }
 
 gw_match_result gw_route_match(unsigned method, const char *path, size_t len, gw_match *m)
 {
 	gw_match probe;
+	char missing[sizeof m->missing] = "";
 	memset(m, 0, sizeof(*m));
 	if (len == 0 || len > GW_PATH_MAX || path[0] != '/')
 		return GW_MATCH_NOT_FOUND;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (!pattern_match(routes[i].pattern, path, len, &probe))
+		if (!pattern_match(routes[i].pattern, path, len, &probe)) {
+			if (probe.missing[0] != '\0')
+				memcpy(missing, probe.missing, sizeof missing);
 			continue;
+		}
 		/* a GET route also serves HEAD (RFC 9110 §9.1) */
 		bool head_of_get = method == GW_HEAD && routes[i].method == GW_GET;
 		m->allow |= routes[i].method | (routes[i].method == GW_GET ? GW_HEAD : 0);
@@ -119,7 +151,10 @@ gw_match_result gw_route_match(unsigned method, const char *path, size_t len, gw
 	}
 	if (m->route != NULL)
 		return GW_MATCH_OK;
-	return m->allow ? GW_MATCH_METHOD : GW_MATCH_NOT_FOUND;
+	if (m->allow)
+		return GW_MATCH_METHOD;
+	memcpy(m->missing, missing, sizeof missing);
+	return missing[0] != '\0' ? GW_MATCH_NO_OBJECT : GW_MATCH_NOT_FOUND;
 }
 
 unsigned gw_method_parse(const char *name)

@@ -62,12 +62,14 @@ typedef struct gw_match {
 		char value[37];
 	} params[HD_ENVELOPE_MAX_PARAMS];
 	unsigned allow; /* GW_* bits of every route with this path (405's Allow) */
+	char missing[32]; /* GW_MATCH_NO_OBJECT: the resource an id named ("ticket") */
 } gw_match;
 
 typedef enum gw_match_result {
 	GW_MATCH_OK, /* m->route set */
 	GW_MATCH_NOT_FOUND, /* no pattern takes this path (404) */
-	GW_MATCH_METHOD /* the path exists, not with this method (405, m->allow) */
+	GW_MATCH_METHOD, /* the path exists, not with this method (405, m->allow) */
+	GW_MATCH_NO_OBJECT /* a route's shape, with an id that is no UUID: 404 naming m->missing */
 } gw_match_result;
 
 /* Returns the route table and its size. */

@@ -8,6 +8,7 @@
  * Readiness: each worker probes its own clients on its own thread every
  * 500 ms and publishes the result in atomics the admin handler reads. */
 #include "hd/daemon.h"
+#include "hd/json.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -154,6 +155,14 @@ static void daemon_dispatch(hd_rpc_request *req, void *arg)
 
 void hd_daemon_reply_json(hd_rpc_request *req, int status, const char *json, size_t len, ...)
 {
+	/* Compact JSON everywhere: replies built by PostgreSQL carry " : " and
+	 * ", " (json_build_object); what C writes has nothing to drop. */
+	char *compact = NULL;
+	size_t clen = json != NULL ? hd_json_compact_len(json, len) : len;
+	if (clen < len && (compact = malloc(clen > 0 ? clen : 1)) != NULL) {
+		len = hd_json_compact(compact, json, len);
+		json = compact;
+	}
 	hd_reply r = { .version = HD_ENVELOPE_VERSION,
 		.status = status,
 		.body = json,
@@ -168,6 +177,7 @@ void hd_daemon_reply_json(hd_rpc_request *req, int status, const char *json, siz
 	}
 	va_end(ap);
 	hd_rpc_request_reply(req, &r);
+	free(compact);
 }
 
 void hd_daemon_reply_problem(

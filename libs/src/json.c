@@ -403,6 +403,42 @@ void hd_json_reject_unknown(const cJSON *obj, const char *const *known, hd_field
 	}
 }
 
+/* Copies the bytes compact JSON keeps (out NULL: counts them). */
+static size_t json_compact_into(char *out, const char *text, size_t len)
+{
+	bool in_str = false, esc = false;
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+			continue;
+		} else if (c == '"') {
+			in_str = true;
+		}
+		if (out != NULL)
+			out[n] = c;
+		n++;
+	}
+	return n;
+}
+
+size_t hd_json_compact_len(const char *text, size_t len)
+{
+	return json_compact_into(NULL, text, len);
+}
+
+size_t hd_json_compact(char *out, const char *text, size_t len)
+{
+	return json_compact_into(out, text, len);
+}
+
 char *hd_json_print(const cJSON *item, size_t *len_out)
 {
 	char *s = cJSON_PrintUnformatted(item);

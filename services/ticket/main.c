@@ -31,6 +31,14 @@ static const hd_daemon_op tk_ops[] = {
 	{ NULL, NULL },
 };
 
+/* What the ticket schema's constraints mean to a user (hd_reply_db_error). */
+static const hd_constraint_text tk_constraints[] = {
+	{ "comments_ticket_not_closed", 422,
+	    "the ticket is closed, and closed is final: open a new ticket instead" },
+	{ "idempotency_keys_pkey", 409, "a request with this Idempotency-Key is in progress" },
+	{ NULL, 0, NULL },
+};
+
 /* Each worker has its create, GET and list queues; worker 0 also runs the outbox
  * relay. */
 static void tk_worker_fini(hd_daemon_worker *dw)
@@ -83,6 +91,7 @@ int main(int argc, char **argv)
 		.use_db = true,
 		.use_redis = false,
 		.ops = tk_ops,
+		.constraints = tk_constraints,
 		.worker_init = tk_worker_init,
 		.worker_fini = tk_worker_fini,
 	};

@@ -1,7 +1,7 @@
 /* GET /v1/tickets: filters (status, priority, assignee_id, requester_id, tag,
- * full-text q) and keyset pagination on (created_at|updated_at, id) in either
- * direction. Without a cursor the bound is a sentinel (±infinity), so every
- * page is the same index range scan. Customers see only their own tickets. */
+ * full-text q, or the ticket's number) and keyset pagination on (created_at|updated_at, id) in
+ * either direction. Without a cursor the bound is a sentinel (±infinity), so every page is the same
+ * index range scan. Customers see only their own tickets. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +36,13 @@
  * re-planning it too (it prices a LIMIT $n at a tenth of the tenant's rows). */
 #define TK_LIST_PLAIN_SQL(col, cmp, dir) TK_LIST_HEAD(col, cmp) TK_LIST_TAIL(col, dir)
 #define TK_LIST_GENERIC_SQL "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
+/* ?number=N, the number people quote: at most one ticket, by the
+ * (tenant_id, number) unique index. $2 limit, $3 number, $4 own requester. */
+static const char tk_list_number_sql[] = "SELECT " TK_TICKET_COLS " FROM ticket.tickets t"
+                                         " WHERE t.tenant_id = $1 AND t.number = $3::bigint"
+                                         " AND t.deleted_at IS NULL"
+                                         " AND ($4::uuid IS NULL OR t.requester_id = $4)"
+                                         " LIMIT $2";
 
 #define TK_REQ_ANY "($8::uuid IS NULL OR t.requester_id = $8)"
 #define TK_REQ_ONE "t.requester_id = $8::uuid"
@@ -69,12 +76,12 @@ typedef struct tk_list_args {
 	hd_page page;
 	const char *cur_ts, *cur_id; /* the keyset bound (hd_page_bound) */
 	const tk_sort *sort;
-	const char *status, *priority, *assignee, *requester, *tag, *q;
+	const char *status, *priority, *assignee, *requester, *tag, *q, *number;
 } tk_list_args;
 
 /* The query parameters of GET /v1/tickets (docs/openapi.yaml). */
 static const char *const tk_list_params[] = { "limit", "cursor", "sort", "status", "priority",
-	"assignee_id", "requester_id", "tag", "q", NULL };
+	"assignee_id", "requester_id", "tag", "q", "number", NULL };
 
 static void tk_list_sort(const hd_query *q, tk_list_args *a, hd_field_errors *errs)
 {
@@ -104,6 +111,13 @@ static void tk_list_args_read(
 	a->requester = hd_query_uuid(q, "requester_id", errs);
 	a->tag = hd_query_text(q, "tag", TK_TAG_MAX, errs);
 	a->q = hd_query_text(q, "q", TK_Q_MAX, errs);
+	a->number = hd_query_get(q, "number");
+	if (a->number != NULL
+	    && (a->number[0] < '1' || a->number[0] > '9' || strlen(a->number) > 18
+	        || strspn(a->number, "0123456789") != strlen(a->number))) {
+		hd_field_errors_add(errs, "number", "must be a ticket number (a positive integer)");
+		a->number = NULL;
+	}
 	if (hd_caller_is(c, HD_ROLE_CUSTOMER))
 		a->requester = c->user_id;
 }
@@ -144,6 +158,12 @@ void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw)
 		return;
 	const char *p[10] = { c.tenant_id, a.page.fetch, a.cur_ts, a.cur_id, a.status, a.priority,
 		a.assignee, a.requester, a.tag, a.q };
+	if (a.number != NULL) {
+		const char *pn[4] = { c.tenant_id, a.page.fetch, a.number, a.requester };
+		hd_db_stmt one = { tk_list_number_sql, 4, pn };
+		tk_list_submit(lists, req, &c, &one, 1, a.page.limit, a.sort->ts_col);
+		return;
+	}
 	if (a.status == NULL && a.priority == NULL && a.assignee == NULL && a.requester == NULL
 	    && a.tag == NULL && a.q == NULL) {
 		hd_db_stmt plain[2]

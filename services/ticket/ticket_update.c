@@ -14,7 +14,9 @@
 /* $1 tenant, $2 id, $3 If-Match version or NULL, $4 subject, $5 status,
  * $6 priority, $7 category given, $8 category, $9 tags json, $10 assignee
  * given, $11 assignee, $12 actor. Returns one row when the ticket exists:
- * version_ok, move_ok, old status, ticket json, version. */
+ * version_ok, move_ok, old status, ticket json, version, changed, and when
+ * the move is refused the statuses the ticket may move to, and the status
+ * asked for. */
 static const char sql_update[]
     = "WITH cur AS (SELECT t.*, ticket.ticket_json(t) AS j FROM ticket.tickets t"
       " WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL FOR UPDATE),"
@@ -54,7 +56,10 @@ static const char sql_update[]
       " (SELECT json_object_agg(ch.field, json_build_object('from', ch.o, 'to', ch.n)) FROM ch))"
       " FROM upd)"
       " SELECT nw.version_ok, nw.move_ok, cur.status, COALESCE((SELECT j FROM upd), cur.j)::text,"
-      " COALESCE((SELECT version FROM upd), cur.version), EXISTS (SELECT 1 FROM upd)"
+      " COALESCE((SELECT version FROM upd), cur.version), EXISTS (SELECT 1 FROM upd),"
+      " CASE WHEN NOT nw.move_ok THEN (SELECT string_agg(s, ', ' ORDER BY o)"
+      " FROM unnest(ARRAY['new', 'open', 'pending', 'on_hold', 'solved', 'closed'])"
+      " WITH ORDINALITY AS m(s, o) WHERE ticket.status_move_ok(cur.status, m.s)) END, $5::text"
       " FROM cur, nw";
 
 /* The validated changes (strings point into the body; tags_json owned). */
@@ -117,6 +122,21 @@ static bool tk_if_match(const hd_envelope *e, tk_patch *p)
 	return true;
 }
 
+/* 422 on status: from what, to what, and the moves allowed from there. */
+static void tk_status_move_refused(
+    hd_rpc_request *req, const char *from, const char *to, const char *allowed)
+{
+	char msg[128];
+	if (allowed == NULL)
+		snprintf(msg, sizeof msg, "cannot move a ticket from %s to %s: %s is final",
+		    from != NULL ? from : "?", to != NULL ? to : "?", from != NULL ? from : "?");
+	else
+		snprintf(msg, sizeof msg, "cannot move a ticket from %s to %s; from %s: %s",
+		    from != NULL ? from : "?", to != NULL ? to : "?", from != NULL ? from : "?",
+		    allowed);
+	hd_reply_invalid_field(req, "status", msg);
+}
+
 static void tk_update_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	hd_rpc_request *req = arg;
@@ -136,13 +156,8 @@ static void tk_update_cb(hd_err err, const hd_db_result *res, void *arg)
 		return;
 	}
 	if (move_ok == NULL || strcmp(move_ok, "t") != 0) {
-		hd_field_errors errs = { .count = 0 };
-		char msg[96];
-		const char *from = hd_db_result_value(res, 0, 0, 2);
-		snprintf(msg, sizeof(msg), "cannot move a ticket from %s to this status",
-		    from != NULL ? from : "?");
-		hd_field_errors_add(&errs, "status", msg);
-		hd_reply_invalid(req, &errs);
+		tk_status_move_refused(req, hd_db_result_value(res, 0, 0, 2),
+		    hd_db_result_value(res, 0, 0, 7), hd_db_result_value(res, 0, 0, 6));
 		return;
 	}
 	const char *json = hd_db_result_value(res, 0, 0, 3);

@@ -167,6 +167,21 @@ static void test_buf(void **state)
 	assert_null(b.data);
 }
 
+static void test_json_compact(void **state)
+{
+	(void)state;
+	static const char pg[] = "{\"a\" : 1, \"s\" : \"x y \\\" z\\\\\", \"t\" : [1, 2]}";
+	char out[sizeof pg];
+	size_t n = hd_json_compact_len(pg, sizeof pg - 1);
+	assert_int_equal(hd_json_compact(out, pg, sizeof pg - 1), n);
+	out[n] = '\0';
+	assert_string_equal(out, "{\"a\":1,\"s\":\"x y \\\" z\\\\\",\"t\":[1,2]}");
+	/* already compact: nothing to drop */
+	assert_int_equal(hd_json_compact_len(out, n), n);
+	static const char str_only[] = "\" \\\\ \"";
+	assert_int_equal(hd_json_compact_len(str_only, sizeof str_only - 1), sizeof str_only - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +192,7 @@ int main(void)
 		cmocka_unit_test(test_page_defaults_and_errors),
 		cmocka_unit_test(test_query_getters),
 		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_json_compact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,13 +79,20 @@ static void test_uuid_params(void **state)
 	assert_string_equal(m.route->op, "users.update");
 	assert_int_equal(match(GW_DELETE, "/v1/users/" UUID, &m), GW_MATCH_OK);
 	assert_int_equal(m.route->roles, GW_ROLE_ADMIN);
-	/* not a UUID: the path does not exist (404, not 405 nor 400) */
+	/* not a UUID: no such object (404 naming the resource, not 405 nor 400) */
 	const char *bad[] = { "/v1/users/123", "/v1/users/" UUID "0",
 		"/v1/users/0190c7a2-7b1e-7cc3-9a4e-3f2b1c0d9e8g",
 		"/v1/users/0190c7a27b1e7cc39a4e3f2b1c0d9e8f0000",
 		"/v1/users/%30190c7a2-7b1e-7cc3-9a4e-3f2b1c0d9e8" };
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(match(GW_PATCH, bad[i], &m), GW_MATCH_NOT_FOUND);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(match(GW_PATCH, bad[i], &m), GW_MATCH_NO_OBJECT);
+		assert_string_equal(m.missing, "user");
+		assert_null(m.route);
+	}
+	assert_int_equal(match(GW_GET, "/v1/tickets/42/comments", &m), GW_MATCH_NO_OBJECT);
+	assert_string_equal(m.missing, "ticket");
+	/* a literal route still wins over an id-shaped pattern */
+	assert_int_equal(match(GW_GET, "/v1/tenants/current", &m), GW_MATCH_OK);
 }
 
 static void test_roles(void **state)

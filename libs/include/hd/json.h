@@ -42,6 +42,13 @@ bool hd_json_get_enum(const cJSON *obj, const char *key, bool required, const ch
     const char **out, hd_field_errors *errs);
 /* Adds "unknown field" for every member of obj not in the NULL-ended known list. */
 void hd_json_reject_unknown(const cJSON *obj, const char *const *known, hd_field_errors *errs);
+/* Compact JSON: the length of text[0..len) without the white space outside
+ * strings (PostgreSQL's json_build_object writes "k" : v, "k2" : v2), or len
+ * when there is none to drop. */
+size_t hd_json_compact_len(const char *text, size_t len);
+/* Copies text[0..len) to out without that white space; returns the length
+ * written (hd_json_compact_len's). out must hold it; no NUL is added. */
+size_t hd_json_compact(char *out, const char *text, size_t len);
 /* Prints item without formatting into a malloc'ed string (caller frees), NULL on ENOMEM. */
 char *hd_json_print(const cJSON *item, size_t *len_out);
 
