@@ -29,7 +29,7 @@ static const struct {
 	const char *op;
 	bool idempotent;
 } operations[] = {
-#define HD_OP(service, name, idempotent) { name, idempotent },
+#define HD_OP(service, name, idempotent, handler) { name, idempotent },
 #include "operations.def"
 #undef HD_OP
 };

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "batch.h"
+#include "hd/batch.h"
 #include "hd/log.h"
 #include "hd/rpc.h"
 

@@ -28,7 +28,7 @@
 
 #include "hd/config.h"
 #include "hd/log.h"
-#include "batch.h"
+#include "hd/batch.h"
 
 #define RPC_MAX_TARGETS 16
 #define RPC_URL_MAX 300

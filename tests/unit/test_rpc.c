@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 
-#include "batch.h"
+#include "hd/batch.h"
 #include "hd/metrics.h"
 #include "hd/rpc.h"
 #include "hd/worker.h"

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "hd/err.h"
-#include "envelope.h"
+#include "hd/envelope.h"
 #include "hd/worker.h"
 
 typedef struct hd_rpc_server hd_rpc_server;
