@@ -124,7 +124,10 @@ static hd_err batch_send(
 	}
 	int64_t left = deadline - now;
 	hd_err err = hd__rpc_client_call_parts(b->client, parts, n, batch,
-	    left > INT32_MAX ? INT32_MAX : left > 0 ? (int)left : 1, batch_reply_cb, sent);
+	    left > INT32_MAX ? INT32_MAX
+	        : left > 0   ? (int)left
+	                     : 1,
+	    batch_reply_cb, sent);
 	if (err != HD_OK)
 		free(sent);
 	return err;
@@ -215,7 +218,8 @@ hd_err hd_rpc_batcher_call(hd_rpc_batcher *b, const char *msg, size_t len, int t
 		return HD_ERR_UNAVAILABLE;
 	if (b->pending_bytes + size > b->max_bytes)
 		batch_flush(b);
-	b->pending[b->npending++] = (rpc_batch_call) { msg, len, hd_now_ms() + timeout_ms, cb, arg };
+	b->pending[b->npending++]
+	    = (rpc_batch_call) { msg, len, hd_now_ms() + timeout_ms, cb, arg };
 	b->pending_bytes += size;
 	if (b->npending >= b->max_parts)
 		batch_flush(b);

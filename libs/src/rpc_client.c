@@ -244,8 +244,8 @@ hd_err hd_rpc_client_call(
 	return rpc_client_send(c, m, timeout_ms, cb, NULL, arg);
 }
 
-hd_err hd__rpc_client_call_parts(hd_rpc_client *c, const hd_batch_part *parts, size_t n,
-    bool batch, int timeout_ms, hd__rpc_msg_cb cb, void *arg)
+hd_err hd__rpc_client_call_parts(hd_rpc_client *c, const hd_batch_part *parts, size_t n, bool batch,
+    int timeout_ms, hd__rpc_msg_cb cb, void *arg)
 {
 	if (c == NULL || parts == NULL || n == 0 || n > HD_BATCH_MAX || (n > 1 && !batch)
 	    || timeout_ms <= 0 || cb == NULL)

@@ -16,8 +16,8 @@ typedef void (*hd__rpc_msg_cb)(hd_err err, void *msg, const char *data, size_t l
 /* hd_rpc_client_call's contract, for n (1..HD_BATCH_MAX) parts: n == 1 and
  * !batch sends parts[0] as it is, else the parts framed as one batch. The
  * parts are copied once, into the NNG message. */
-hd_err hd__rpc_client_call_parts(hd_rpc_client *c, const hd_batch_part *parts, size_t n,
-    bool batch, int timeout_ms, hd__rpc_msg_cb cb, void *arg);
+hd_err hd__rpc_client_call_parts(hd_rpc_client *c, const hd_batch_part *parts, size_t n, bool batch,
+    int timeout_ms, hd__rpc_msg_cb cb, void *arg);
 void hd__rpc_msg_free(void *msg);
 
 #endif

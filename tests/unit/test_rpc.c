@@ -657,8 +657,8 @@ static void batch_issue(void *arg)
 		size_t len = 0;
 		err = encode_request("test.echo", br->calls[i].body, &br->calls[i].msg, &len);
 		if (err == HD_OK)
-			err = hd_rpc_batcher_call(br->batcher, br->calls[i].msg, len, 5000,
-			    many_batch_cb, &br->calls[i]);
+			err = hd_rpc_batcher_call(
+			    br->batcher, br->calls[i].msg, len, 5000, many_batch_cb, &br->calls[i]);
 	}
 	if (err == HD_OK && br->with_garbage)
 		err = hd_rpc_batcher_call(

@@ -39,13 +39,11 @@
 /* 1 when the including daemon defined HD_OPS_<service> as HD_OPS_MINE, else 0. */
 #define HD_OPS_IS_MINE(service) HD_OPS_PROBE_(HD_OPS_##service)
 /* The remaining arguments when service is the daemon's own, else nothing. */
-#define HD_OPS_IF_MINE(service, ...)                                                            \
-	HD_OPS_CAT(HD_OPS_KEEP_, HD_OPS_IS_MINE(service))(__VA_ARGS__)
+#define HD_OPS_IF_MINE(service, ...) HD_OPS_CAT(HD_OPS_KEEP_, HD_OPS_IS_MINE(service))(__VA_ARGS__)
 
 /* operations.def line -> the handler's declaration / the table entry. */
-#define HD_OP_DECLARE(service, name, idempotent, handler)                                      \
+#define HD_OP_DECLARE(service, name, idempotent, handler)                                          \
 	HD_OPS_IF_MINE(service, void handler(hd_rpc_request *req, hd_daemon_worker *dw);)
-#define HD_OP_ENTRY(service, name, idempotent, handler)                                        \
-	HD_OPS_IF_MINE(service, { name, handler }, )
+#define HD_OP_ENTRY(service, name, idempotent, handler) HD_OPS_IF_MINE(service, { name, handler }, )
 
 #endif
