@@ -2,9 +2,9 @@
  * starts HD_HTTP_THREADS worker loops (libs worker.h); each loop owns one
  * listener on the shared port (SO_REUSEPORT), its connections (conn.c) and
  * one Redis client. A
- * request lives on the loop that accepted it from start to reply; the only
- * other thread that touches it is NNG's reply callback, which just posts it
- * back to its loop (hd_worker_post). */
+ * request lives on the loop that accepted it from start to reply; no other
+ * thread touches it: its upstream reply comes back to the loop through the
+ * loop's batcher (hd/rpc.h). */
 #ifndef GW_GATEWAY_H
 #define GW_GATEWAY_H
 #include <pthread.h>
@@ -97,10 +97,6 @@ typedef struct gw_req {
 	bool authed;
 	gw_rl_decision rl;
 	bool rl_set;
-	/* the upstream answer, filled on the NNG thread before the hand-off */
-	hd_err up_err;
-	char *up_raw;
-	size_t up_len;
 	/* the encoded request, kept for a retry on another replica (upstream.c) */
 	char *up_msg;
 	size_t up_msg_len;

@@ -14,7 +14,7 @@
 #include "hd/config.h"
 #include "hd/daemon.h"
 #include "hd/log.h"
-#include "batch.h"
+#include "hd/batch.h"
 #include "hd/metrics.h"
 #include "gateway.h"
 

@@ -6,7 +6,7 @@
 #define GW_ROUTE_H
 #include <stdbool.h>
 #include <stddef.h>
-#include "envelope.h"
+#include "hd/envelope.h"
 
 /* HTTP methods as bits, so a route set can be answered with an Allow list. */
 enum {

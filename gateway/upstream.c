@@ -1,8 +1,9 @@
 /* Forwarding to the daemons (ARCHITECTURE.md step 4): one hd_rpc_client per
  * service of services.def, the envelope built from the request and its
  * verified claims (the body bytes as the client sent them), and the reply
- * handed from NNG's thread back to the request's own loop, where it is
- * mapped to HTTP: not connected 503 at once, deadline passed 504, garbage 502.
+ * handed back to the request's own loop by the loop's batcher (one post
+ * per NNG message, a batch's replies split there without a copy), where it
+ * is decoded once and mapped to HTTP: not connected 503 at once, deadline passed 504, garbage 502.
  * Replicas: a service's client dials every address (headless Service names
  * resolve to every pod). When the replica a request went to dies, the call
  * fails HD_ERR_UNAVAILABLE; an idempotent operation (operations.def) is then
@@ -29,7 +30,7 @@ static const struct {
 	const char *op;
 	bool idempotent;
 } operations[] = {
-#define HD_OP(service, name, idempotent) { name, idempotent },
+#define HD_OP(service, name, idempotent, handler) { name, idempotent },
 #include "operations.def"
 #undef HD_OP
 };
@@ -201,24 +202,30 @@ static void reply_headers_copy(gw_req *gr, const hd_reply *rep)
 	}
 }
 
-static void forward_reply_cb(hd_err err, char *raw, size_t raw_len, void *arg);
+static void forward_reply_cb(hd_err err, const char *raw, size_t raw_len, void *arg);
 
-/* True when the reply is a draining daemon's refusal (the request did not run). */
-static bool reply_is_draining(const char *raw, size_t len)
+/* The loop's batcher for gr's route. */
+static hd_rpc_batcher *forward_batcher(const gw_req *gr)
 {
-	hd_reply rep;
-	if (raw == NULL || hd_reply_decode(raw, len, &rep) != HD_OK || rep.status != 503)
+	size_t nroutes = 0;
+	return gr->loop->batcher[gr->match.route - gw_route_table(&nroutes)];
+}
+
+/* True when rep is a draining daemon's refusal (the request did not run). */
+static bool reply_is_draining(const hd_reply *rep)
+{
+	if (rep->status != 503)
 		return false;
-	for (size_t i = 0; i < rep.nheaders; i++)
-		if (strcasecmp(rep.headers[i].name, HD_REPLY_DRAINING_HEADER) == 0)
+	for (size_t i = 0; i < rep->nheaders; i++)
+		if (strcasecmp(rep->headers[i].name, HD_REPLY_DRAINING_HEADER) == 0)
 			return true;
 	return false;
 }
 
-/* Sends gr's request again when its replica went away and the operation is
- * idempotent (or the replica refused it unrun: not_run), while tries and time
- * are left and a replica is connected. */
-static bool forward_retry(gw_req *gr, bool not_run)
+/* Sends gr's request again when its replica went away (err) and the
+ * operation is idempotent (or the replica refused it unrun: not_run), while
+ * tries and time are left and a replica is connected. Sent alone, at once. */
+static bool forward_retry(gw_req *gr, hd_err err, bool not_run)
 {
 	hd_rpc_client *c = gr->loop->gw->upstream[gr->match.route->service];
 	int64_t left = gr->up_deadline_ms - hd_now_ms();
@@ -226,12 +233,13 @@ static bool forward_retry(gw_req *gr, bool not_run)
 
 	bool budget_left = not_run ? gr->up_tries < GW_UPSTREAM_UNRUN_RETRIES
 	                           : gr->up_lost < GW_UPSTREAM_RETRIES;
-	if (gr->loop->detached || gr->up_err != HD_ERR_UNAVAILABLE || !budget_left || left < 1
+	if (gr->loop->detached || err != HD_ERR_UNAVAILABLE || !budget_left || left < 1
 	    || !(not_run || op_idempotent(gr->match.route->op)) || !hd_rpc_client_connected(c))
 		return false;
 	gr->up_tries++;
 	gr->up_lost += not_run ? 0 : 1;
-	if (hd_rpc_client_call(c, gr->up_msg, gr->up_msg_len, (int)left, forward_reply_cb, gr)
+	if (hd_rpc_batcher_call_alone(
+	        forward_batcher(gr), gr->up_msg, gr->up_msg_len, (int)left, forward_reply_cb, gr)
 	    != HD_OK)
 		return false;
 	snprintf(
@@ -242,29 +250,28 @@ static bool forward_retry(gw_req *gr, bool not_run)
 	return true;
 }
 
-/* Runs on the request's loop with the upstream answer. */
-static void forward_done(void *arg)
+/* Runs on the request's loop (the batcher hands every reply back there, a
+ * whole batch in one post) with the upstream answer, borrowed: decoded once,
+ * then resent, or mapped to the HTTP answer. */
+static void forward_reply_cb(hd_err err, const char *raw, size_t raw_len, void *arg)
 {
 	gw_req *gr = arg;
-	char *raw = gr->up_raw;
 	hd_reply rep;
 
-	gr->up_raw = NULL;
-	bool not_run = gr->up_err == HD_OK && reply_is_draining(raw, gr->up_len);
+	bool valid = err == HD_OK && hd_reply_decode(raw, raw_len, &rep) == HD_OK
+	    && rep.status >= 100 && rep.status <= 599;
+	bool not_run = valid && reply_is_draining(&rep);
 	if (not_run)
-		gr->up_err = HD_ERR_UNAVAILABLE; /* another replica may take it */
-	if (forward_retry(gr, not_run)) {
-		hd_rpc_free(raw);
+		err = HD_ERR_UNAVAILABLE; /* another replica may take it */
+	if (forward_retry(gr, err, not_run))
 		return;
-	}
 	free(gr->up_msg);
 	gr->up_msg = NULL;
-	if (gr->up_err == HD_ERR_TIMEOUT)
+	if (err == HD_ERR_TIMEOUT)
 		upstream_error(gr, "timeout", 504, "did not answer in time");
-	else if (gr->up_err != HD_OK)
+	else if (err != HD_OK)
 		upstream_error(gr, "unavailable", 503, "is unavailable");
-	else if (hd_reply_decode(raw, gr->up_len, &rep) != HD_OK || rep.status < 100
-	    || rep.status > 599)
+	else if (!valid)
 		upstream_error(gr, "bad_reply", 502, "sent a malformed reply");
 	else {
 		reply_headers_copy(gr, &rep);
@@ -274,18 +281,6 @@ static void forward_done(void *arg)
 		                            : "application/json",
 		    rep.body, rep.body_len);
 	}
-	hd_rpc_free(raw);
-}
-
-/* Runs on an NNG thread: only record and hand back. */
-static void forward_reply_cb(hd_err err, char *raw, size_t raw_len, void *arg)
-{
-	gw_req *gr = arg;
-	gr->up_err = err;
-	gr->up_raw = err == HD_OK ? raw : NULL;
-	gr->up_len = err == HD_OK ? raw_len : 0;
-	if (hd_worker_post(gr->loop->worker, forward_done, gr) != HD_OK)
-		hd_log_error("cannot hand reply %s back to its loop", gr->request_id);
 }
 
 void gw_upstream_forward(gw_req *gr)
@@ -312,11 +307,9 @@ void gw_upstream_forward(gw_req *gr)
 	gr->up_deadline_ms = hd_now_ms() + gr->loop->gw->cfg.upstream_timeout_ms;
 	gr->up_msg = msg;
 	gr->up_msg_len = len;
-	msg = NULL; /* gr's until the final answer (forward_done) */
+	msg = NULL; /* gr's until the final answer (forward_reply_cb) */
 	/* gathered with the loop's other calls of this route (one NNG trip) */
-	size_t nroutes = 0;
-	hd_rpc_batcher *b = gr->loop->batcher[gr->match.route - gw_route_table(&nroutes)];
-	hd_err err = hd_rpc_batcher_call(b, gr->up_msg, gr->up_msg_len,
+	hd_err err = hd_rpc_batcher_call(forward_batcher(gr), gr->up_msg, gr->up_msg_len,
 	    (int)gr->loop->gw->cfg.upstream_timeout_ms, forward_reply_cb, gr);
 	if (err != HD_OK) {
 		free(gr->up_msg);

@@ -10,6 +10,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer -fPIC $(WARN)
+# libs/include: the hd/*.h headers; proto: the contract's *.def data files.
 CFLAGS  += -I$(ROOT)/libs/include -I$(ROOT)/proto $(PKG_CFLAGS)
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all

@@ -2,6 +2,11 @@
 # after setting ROOT, NAME (binary name) and optionally EXTRA_LIBS.
 include $(ROOT)/mk/common.mk
 
+# Every function a daemon exports is declared in its header; operation
+# handlers only from proto/operations.def (hd/ops.h), so a handler that is
+# not listed there (unreachable) fails the build here.
+CFLAGS += -Wmissing-prototypes
+
 SRCS := $(wildcard *.c)
 OBJS := $(patsubst %.c,$(BUILD)/$(NAME)/obj/%.o,$(SRCS))
 BIN  := $(BUILD)/bin/$(NAME)
@@ -12,7 +17,7 @@ $(BIN): $(OBJS) $(LIBHD)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBHD) $(PKG_LIBS) $(EXTRA_LIBS)
 
-$(BUILD)/$(NAME)/obj/%.o: %.c $(wildcard *.h *.def) $(wildcard $(ROOT)/libs/include/hd/*.h $(ROOT)/proto/*.h $(ROOT)/proto/*.def)
+$(BUILD)/$(NAME)/obj/%.o: %.c $(wildcard *.h *.def) $(wildcard $(ROOT)/libs/include/hd/*.h $(ROOT)/proto/*.def)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -I. -c $< -o $@
 

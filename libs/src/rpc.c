@@ -26,7 +26,7 @@
 #include "hd/log.h"
 #include "hd/metrics.h"
 #include "hd/problem.h"
-#include "batch.h"
+#include "hd/batch.h"
 #include "nng_close.h"
 
 #define RPC_HEADROOM (64 * 1024)

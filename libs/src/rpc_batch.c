@@ -5,35 +5,47 @@
  * one event loop: calls made while the loop is busy wait in `pending`, and one
  * event at HD_WORKER_PRIORITY_IDLE sends them together once the loop has
  * nothing else to run, so a quiet loop sends each call at once and a busy one
- * sends one message for many calls. The batch in flight carries its callers'
- * callbacks; its reply goes back to the loop in one post (one wake-up for the
- * whole batch) and is split there into one reply per caller. */
+ * sends one message for many calls.
+ *
+ * The reply path is one hand-off and no copy: the message on the wire (a
+ * lone call or a batch) carries its callers' callbacks; NNG's thread posts
+ * its reply message, as NNG received it, to the loop once; there the batch
+ * is split (pointers into the message, hd_batch_decode) and each caller's
+ * callback runs with its part, borrowed, before the message is freed. */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "batch.h"
+#include "hd/batch.h"
 #include "hd/log.h"
 #include "hd/rpc.h"
+#include "rpc_client.h"
 
 typedef struct rpc_batch_call {
-	char *msg; /* owned */
+	const char *msg; /* the caller's, valid until its callback */
 	size_t len;
 	int64_t deadline_ms;
-	hd_rpc_reply_cb cb;
+	hd_rpc_batch_reply_cb cb;
 	void *arg;
 } rpc_batch_call;
 
-/* A batch on the wire: whom to answer, in order. */
+typedef struct rpc_batch_to {
+	hd_rpc_batch_reply_cb cb;
+	void *arg;
+} rpc_batch_to;
+
+/* A message on the wire: whom to answer, in order. */
 typedef struct rpc_batch_sent {
 	hd_worker *loop; /* where the answers are handed out */
 	hd_err err;
-	char *raw; /* the reply (hd_rpc_free) */
+	void *msg; /* the reply (hd__rpc_msg_free) */
+	const char *data; /* its bytes */
 	size_t len;
+	bool batch; /* sent as a batch, else one plain envelope */
 	size_t n;
-	hd_rpc_reply_cb cb[HD_BATCH_MAX];
-	void *arg[HD_BATCH_MAX];
+	rpc_batch_to to[]; /* n */
 } rpc_batch_sent;
 
 struct hd_rpc_batcher {
@@ -47,110 +59,109 @@ struct hd_rpc_batcher {
 	size_t pending_bytes; /* as encoded */
 };
 
-/* Runs on the batcher's loop: one reply per caller, in order. A reply that
- * is not a batch of the right size gives every caller an empty (malformed)
- * reply. */
+/* Runs on the batcher's loop: one reply per caller, in order, each a part
+ * of the one reply message. A reply that is not a batch of the right size
+ * gives every caller an empty (malformed) reply. */
 static void batch_deliver(void *arg)
 {
 	rpc_batch_sent *sent = arg;
-	hd_err err = sent->err;
-	char *raw = sent->raw;
-	size_t len = sent->len;
 	hd_batch_part parts[HD_BATCH_MAX];
 	size_t n = 0;
-	bool whole = err == HD_OK && hd_batch_decode(raw, len, parts, HD_BATCH_MAX, &n) == HD_OK
-	    && n == sent->n;
-	if (err == HD_OK && !whole)
+	bool whole = sent->err == HD_OK
+	    && (!sent->batch
+	        || (hd_batch_decode(sent->data, sent->len, parts, HD_BATCH_MAX, &n) == HD_OK
+	            && n == sent->n));
+	if (sent->err == HD_OK && !whole)
 		hd_log_warn("rpc: a batch of %zu got a malformed reply", sent->n);
+	if (sent->err == HD_OK && !sent->batch)
+		parts[0] = (hd_batch_part) { sent->data, sent->len };
 	for (size_t i = 0; i < sent->n; i++) {
-		if (err != HD_OK) {
-			sent->cb[i](err, NULL, 0, sent->arg[i]);
-			continue;
-		}
-		size_t part_len = whole ? parts[i].len : 0;
-		char *copy = malloc(part_len + 1);
-		if (copy == NULL) {
-			sent->cb[i](HD_ERR_NOMEM, NULL, 0, sent->arg[i]);
-			continue;
-		}
-		if (part_len > 0)
-			memcpy(copy, parts[i].data, part_len);
-		copy[part_len] = '\0';
-		sent->cb[i](HD_OK, copy, part_len, sent->arg[i]);
+		if (sent->err != HD_OK)
+			sent->to[i].cb(sent->err, NULL, 0, sent->to[i].arg);
+		else if (!whole)
+			sent->to[i].cb(HD_OK, "", 0, sent->to[i].arg);
+		else
+			sent->to[i].cb(HD_OK, parts[i].data, parts[i].len, sent->to[i].arg);
 	}
-	hd_rpc_free(raw);
+	if (sent->msg != NULL)
+		hd__rpc_msg_free(sent->msg);
 	free(sent);
 }
 
-/* Runs on an NNG thread: the whole batch goes back to its loop in one post. */
-static void batch_reply_cb(hd_err err, char *raw, size_t len, void *arg)
+/* Runs on an NNG thread: record, and hand the whole message back to the
+ * loop in one post. */
+static void batch_reply_cb(hd_err err, void *msg, const char *data, size_t len, void *arg)
 {
 	rpc_batch_sent *sent = arg;
 	sent->err = err;
-	sent->raw = raw;
+	sent->msg = msg;
+	sent->data = data;
 	sent->len = len;
 	if (hd_worker_post(sent->loop, batch_deliver, sent) != HD_OK) {
-		hd_log_error("rpc: cannot hand a batch reply back to its loop");
-		hd_rpc_free(raw);
+		hd_log_error("rpc: cannot hand a reply back to its loop");
+		if (msg != NULL)
+			hd__rpc_msg_free(msg);
 		free(sent);
 	}
 }
 
-/* Sends the n > 1 pending calls as one batch; on failure, returns the error
- * with no callback run. */
-static hd_err batch_send_many(hd_rpc_batcher *b, int64_t now)
+/* Sends n calls as one message (a batch when batch, else calls[0] alone).
+ * HD_OK: every callback will run on the loop. Otherwise none ran. */
+static hd_err batch_send(
+    hd_rpc_batcher *b, const rpc_batch_call *calls, size_t n, bool batch, int64_t now)
 {
 	hd_batch_part parts[HD_BATCH_MAX];
-	rpc_batch_sent *sent = malloc(sizeof *sent);
+	rpc_batch_sent *sent = malloc(offsetof(rpc_batch_sent, to) + n * sizeof(rpc_batch_to));
 	int64_t deadline = INT64_MAX;
-	char *buf = NULL;
-	size_t len = 0;
 	if (sent == NULL)
 		return HD_ERR_NOMEM;
-	sent->loop = b->loop;
-	sent->n = b->npending;
-	for (size_t i = 0; i < b->npending; i++) {
-		parts[i] = (hd_batch_part) { b->pending[i].msg, b->pending[i].len };
-		sent->cb[i] = b->pending[i].cb;
-		sent->arg[i] = b->pending[i].arg;
-		if (b->pending[i].deadline_ms < deadline)
-			deadline = b->pending[i].deadline_ms;
+	*sent = (rpc_batch_sent) { .loop = b->loop, .batch = batch, .n = n };
+	for (size_t i = 0; i < n; i++) {
+		parts[i] = (hd_batch_part) { calls[i].msg, calls[i].len };
+		sent->to[i] = (rpc_batch_to) { calls[i].cb, calls[i].arg };
+		if (calls[i].deadline_ms < deadline)
+			deadline = calls[i].deadline_ms;
 	}
-	hd_err err = hd_batch_encode(parts, b->npending, &buf, &len);
-	if (err == HD_OK) {
-		int64_t left = deadline - now;
-		err = hd_rpc_client_call(
-		    b->client, buf, len, left > 0 ? (int)left : 1, batch_reply_cb, sent);
-	}
-	free(buf);
+	int64_t left = deadline - now;
+	hd_err err = hd__rpc_client_call_parts(b->client, parts, n, batch,
+	    left > INT32_MAX ? INT32_MAX
+	        : left > 0   ? (int)left
+	                     : 1,
+	    batch_reply_cb, sent);
 	if (err != HD_OK)
 		free(sent);
 	return err;
 }
 
-/* Sends everything pending (one plain call, or one batch). */
+/* Sends everything pending (one plain call, or one batch). If it cannot be
+ * sent, the callers hear it from the loop, like any other outcome, so that
+ * no callback runs inside hd_rpc_batcher_call. */
 static void batch_flush(void *arg)
 {
 	hd_rpc_batcher *b = arg;
-	if (b->npending == 0)
+	size_t n = b->npending;
+	if (n == 0)
 		return;
-	int64_t now = hd_now_ms();
-	hd_err err;
-	if (b->npending == 1) {
-		rpc_batch_call *call = &b->pending[0];
-		int64_t left = call->deadline_ms - now;
-		err = hd_rpc_client_call(
-		    b->client, call->msg, call->len, left > 0 ? (int)left : 1, call->cb, call->arg);
-	} else {
-		err = batch_send_many(b, now);
-	}
-	for (size_t i = 0; i < b->npending; i++) {
-		if (err != HD_OK)
-			b->pending[i].cb(err, NULL, 0, b->pending[i].arg);
-		free(b->pending[i].msg);
-	}
 	b->npending = 0;
 	b->pending_bytes = HD_BATCH_PREAMBLE;
+	hd_err err = batch_send(b, b->pending, n, n > 1, hd_now_ms());
+	if (err == HD_OK)
+		return;
+	rpc_batch_sent *failed = malloc(offsetof(rpc_batch_sent, to) + n * sizeof(rpc_batch_to));
+	if (failed != NULL) {
+		*failed = (rpc_batch_sent) { .loop = b->loop, .err = err, .n = n };
+		for (size_t i = 0; i < n; i++)
+			failed->to[i] = (rpc_batch_to) { b->pending[i].cb, b->pending[i].arg };
+		if (hd_worker_post(b->loop, batch_deliver, failed) == HD_OK)
+			return;
+		batch_deliver(failed); /* a stopping loop: answer now, on its thread */
+		return;
+	}
+	rpc_batch_to to[HD_BATCH_MAX]; /* the callbacks may call the batcher again */
+	for (size_t i = 0; i < n; i++)
+		to[i] = (rpc_batch_to) { b->pending[i].cb, b->pending[i].arg };
+	for (size_t i = 0; i < n; i++)
+		to[i].cb(err, NULL, 0, to[i].arg);
 }
 
 hd_err hd_rpc_batcher_new(hd_rpc_batcher **out, hd_rpc_client *c, hd_worker *w, int max_parts)
@@ -178,32 +189,37 @@ void hd_rpc_batcher_free(hd_rpc_batcher *b)
 	if (b == NULL)
 		return;
 	hd_worker_idle_destroy(b->flush);
-	for (size_t i = 0; i < b->npending; i++) {
+	size_t n = b->npending;
+	b->npending = 0;
+	for (size_t i = 0; i < n; i++)
 		b->pending[i].cb(HD_ERR_CLOSED, NULL, 0, b->pending[i].arg);
-		free(b->pending[i].msg);
-	}
 	free(b);
 }
 
-hd_err hd_rpc_batcher_call(
-    hd_rpc_batcher *b, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg)
+hd_err hd_rpc_batcher_call_alone(hd_rpc_batcher *b, const char *msg, size_t len, int timeout_ms,
+    hd_rpc_batch_reply_cb cb, void *arg)
+{
+	if (b == NULL || (msg == NULL && len > 0) || timeout_ms <= 0 || cb == NULL)
+		return HD_ERR_INVALID;
+	int64_t now = hd_now_ms();
+	rpc_batch_call call = { msg, len, now + timeout_ms, cb, arg };
+	return batch_send(b, &call, 1, false, now);
+}
+
+hd_err hd_rpc_batcher_call(hd_rpc_batcher *b, const char *msg, size_t len, int timeout_ms,
+    hd_rpc_batch_reply_cb cb, void *arg)
 {
 	if (b == NULL || (msg == NULL && len > 0) || timeout_ms <= 0 || cb == NULL)
 		return HD_ERR_INVALID;
 	size_t size = HD_BATCH_PART_HEADER + len;
 	if (b->max_parts == 1 || HD_BATCH_PREAMBLE + size > b->max_bytes) /* alone */
-		return hd_rpc_client_call(b->client, msg, len, timeout_ms, cb, arg);
+		return hd_rpc_batcher_call_alone(b, msg, len, timeout_ms, cb, arg);
 	if (!hd_rpc_client_connected(b->client))
 		return HD_ERR_UNAVAILABLE;
 	if (b->pending_bytes + size > b->max_bytes)
 		batch_flush(b);
-	char *copy = malloc(len > 0 ? len : 1);
-	if (copy == NULL)
-		return HD_ERR_NOMEM;
-	if (len > 0)
-		memcpy(copy, msg, len);
 	b->pending[b->npending++]
-	    = (rpc_batch_call) { copy, len, hd_now_ms() + timeout_ms, cb, arg };
+	    = (rpc_batch_call) { msg, len, hd_now_ms() + timeout_ms, cb, arg };
 	b->pending_bytes += size;
 	if (b->npending >= b->max_parts)
 		batch_flush(b);

@@ -28,7 +28,8 @@
 
 #include "hd/config.h"
 #include "hd/log.h"
-#include "batch.h"
+#include "hd/batch.h"
+#include "rpc_client.h"
 
 #define RPC_MAX_TARGETS 16
 #define RPC_URL_MAX 300
@@ -43,7 +44,8 @@ typedef struct rpc_call {
 	rpc_call_state state;
 	bool busy;
 	int64_t deadline_ms;
-	hd_rpc_reply_cb cb;
+	hd_rpc_reply_cb cb; /* a copy of the reply (hd_rpc_client_call) */
+	hd__rpc_msg_cb msg_cb; /* or the reply message itself (the batcher) */
 	void *arg;
 	struct rpc_call *next_free;
 	struct rpc_call *next_all;
@@ -106,17 +108,44 @@ static void rpc_call_put(rpc_call *call)
 	pthread_mutex_lock(&c->mu);
 	call->busy = false;
 	call->cb = NULL;
+	call->msg_cb = NULL;
 	call->next_free = c->free_calls;
 	c->free_calls = call;
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* Reports the outcome, then returns the slot to the pool. */
-static void rpc_call_finish(rpc_call *call, hd_err err, char *raw, size_t len)
+/* Hands the outcome to the caller: the reply message as it is, or a
+ * NUL-terminated copy (freed with hd_rpc_free). Takes msg. */
+static void rpc_call_report(rpc_call *call, hd_err err, nng_msg *msg)
 {
-	hd_rpc_reply_cb cb = call->cb;
-	void *arg = call->arg;
-	cb(err, raw, len, arg);
+	if (call->msg_cb != NULL) {
+		if (err != HD_OK || msg == NULL)
+			call->msg_cb(err != HD_OK ? err : HD_ERR_NOMEM, NULL, NULL, 0, call->arg);
+		else
+			call->msg_cb(HD_OK, msg, nng_msg_body(msg), nng_msg_len(msg), call->arg);
+		return;
+	}
+	if (err != HD_OK || msg == NULL) {
+		call->cb(err != HD_OK ? err : HD_ERR_NOMEM, NULL, 0, call->arg);
+		return;
+	}
+	size_t len = nng_msg_len(msg);
+	char *raw = malloc(len + 1);
+	if (raw == NULL) {
+		nng_msg_free(msg);
+		call->cb(HD_ERR_NOMEM, NULL, 0, call->arg);
+		return;
+	}
+	memcpy(raw, nng_msg_body(msg), len);
+	raw[len] = '\0';
+	nng_msg_free(msg);
+	call->cb(HD_OK, raw, len, call->arg);
+}
+
+/* Reports the outcome, then returns the slot to the pool. */
+static void rpc_call_finish(rpc_call *call, hd_err err, nng_msg *msg)
+{
+	rpc_call_report(call, err, msg);
 	rpc_call_put(call);
 }
 
@@ -127,7 +156,7 @@ static void rpc_call_cb(void *arg)
 	if (call->state == RPC_CALL_SEND) {
 		if (rv != 0) {
 			nng_msg_free(nng_aio_get_msg(call->aio));
-			rpc_call_finish(call, rpc_err_from_nng(rv), NULL, 0);
+			rpc_call_finish(call, rpc_err_from_nng(rv), NULL);
 			return;
 		}
 		int64_t left = call->deadline_ms - hd_now_ms();
@@ -137,22 +166,12 @@ static void rpc_call_cb(void *arg)
 		return;
 	}
 	if (rv != 0) {
-		rpc_call_finish(call, rpc_err_from_nng(rv), NULL, 0);
+		rpc_call_finish(call, rpc_err_from_nng(rv), NULL);
 		return;
 	}
 	nng_msg *msg = nng_aio_get_msg(call->aio);
 	nng_aio_set_msg(call->aio, NULL);
-	size_t len = nng_msg_len(msg);
-	char *raw = malloc(len + 1);
-	if (raw == NULL) {
-		nng_msg_free(msg);
-		rpc_call_finish(call, HD_ERR_NOMEM, NULL, 0);
-		return;
-	}
-	memcpy(raw, nng_msg_body(msg), len);
-	raw[len] = '\0';
-	nng_msg_free(msg);
-	rpc_call_finish(call, HD_OK, raw, len);
+	rpc_call_finish(call, HD_OK, msg);
 }
 
 /* Takes a free slot or creates one; NULL on allocation failure or closing. */
@@ -189,6 +208,26 @@ fail:
 	return NULL;
 }
 
+/* Sends m (taken) on a pooled slot; the reply goes to cb or msg_cb. */
+static hd_err rpc_client_send(hd_rpc_client *c, nng_msg *m, int timeout_ms, hd_rpc_reply_cb cb,
+    hd__rpc_msg_cb msg_cb, void *arg)
+{
+	rpc_call *call = rpc_call_get(c);
+	if (call == NULL) {
+		nng_msg_free(m);
+		return HD_ERR_NOMEM;
+	}
+	call->cb = cb;
+	call->msg_cb = msg_cb;
+	call->arg = arg;
+	call->state = RPC_CALL_SEND;
+	call->deadline_ms = hd_now_ms() + timeout_ms;
+	nng_aio_set_msg(call->aio, m);
+	nng_aio_set_timeout(call->aio, timeout_ms);
+	nng_ctx_send(call->ctx, call->aio);
+	return HD_OK;
+}
+
 hd_err hd_rpc_client_call(
     hd_rpc_client *c, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg)
 {
@@ -202,19 +241,33 @@ hd_err hd_rpc_client_call(
 			nng_msg_free(m);
 		return HD_ERR_NOMEM;
 	}
-	rpc_call *call = rpc_call_get(c);
-	if (call == NULL) {
-		nng_msg_free(m);
+	return rpc_client_send(c, m, timeout_ms, cb, NULL, arg);
+}
+
+hd_err hd__rpc_client_call_parts(hd_rpc_client *c, const hd_batch_part *parts, size_t n, bool batch,
+    int timeout_ms, hd__rpc_msg_cb cb, void *arg)
+{
+	if (c == NULL || parts == NULL || n == 0 || n > HD_BATCH_MAX || (n > 1 && !batch)
+	    || timeout_ms <= 0 || cb == NULL)
+		return HD_ERR_INVALID;
+	if (atomic_load(&c->npipes) <= 0)
+		return HD_ERR_UNAVAILABLE;
+	size_t size = batch ? hd_batch_size(parts, n) : parts[0].len;
+	if (batch && size == 0)
+		return HD_ERR_INVALID;
+	nng_msg *m = NULL;
+	if (nng_msg_alloc(&m, size) != 0)
 		return HD_ERR_NOMEM;
-	}
-	call->cb = cb;
-	call->arg = arg;
-	call->state = RPC_CALL_SEND;
-	call->deadline_ms = hd_now_ms() + timeout_ms;
-	nng_aio_set_msg(call->aio, m);
-	nng_aio_set_timeout(call->aio, timeout_ms);
-	nng_ctx_send(call->ctx, call->aio);
-	return HD_OK;
+	if (batch)
+		hd_batch_write(parts, n, nng_msg_body(m));
+	else if (size > 0)
+		memcpy(nng_msg_body(m), parts[0].data, size);
+	return rpc_client_send(c, m, timeout_ms, NULL, cb, arg);
+}
+
+void hd__rpc_msg_free(void *msg)
+{
+	nng_msg_free(msg);
 }
 
 void hd_rpc_free(char *raw)
@@ -486,7 +539,7 @@ void hd_rpc_client_close(hd_rpc_client *c)
 			nng_msg_free(nng_aio_get_msg(call->aio));
 			nng_aio_set_msg(call->aio, NULL);
 			call->busy = false;
-			call->cb(HD_ERR_CLOSED, NULL, 0, call->arg);
+			rpc_call_report(call, HD_ERR_CLOSED, NULL);
 		}
 	}
 	nng_close(c->sock);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 #include "hd/daemon.h"
+#include "hd/ops.h"
 #include "hd/jwt.h"
 
 #define AUTH_PASSWORD_MIN 8
@@ -34,21 +35,12 @@ hd_err auth_settings_load(void);
 void auth_settings_fini(void);
 const auth_settings *auth_cfg(void);
 
-/* Operation handlers (hd_daemon_op.handle). */
-void auth_login(hd_rpc_request *req, hd_daemon_worker *dw);
-void auth_refresh(hd_rpc_request *req, hd_daemon_worker *dw);
-void auth_logout(hd_rpc_request *req, hd_daemon_worker *dw);
-void auth_me(hd_rpc_request *req, hd_daemon_worker *dw);
-void auth_jwks(hd_rpc_request *req, hd_daemon_worker *dw);
-void auth_mfa_enroll(hd_rpc_request *req, hd_daemon_worker *dw);
-void auth_mfa_confirm(hd_rpc_request *req, hd_daemon_worker *dw);
-void auth_tenants_create(hd_rpc_request *req, hd_daemon_worker *dw);
-void auth_tenants_current(hd_rpc_request *req, hd_daemon_worker *dw);
-void auth_users_create(hd_rpc_request *req, hd_daemon_worker *dw);
-void auth_users_list(hd_rpc_request *req, hd_daemon_worker *dw);
-void auth_users_get(hd_rpc_request *req, hd_daemon_worker *dw);
-void auth_users_update(hd_rpc_request *req, hd_daemon_worker *dw);
-void auth_users_delete(hd_rpc_request *req, hd_daemon_worker *dw);
+/* Operation handlers: one per `auth` line of proto/operations.def, declared
+ * from it (hd/ops.h); main.c's table is generated the same way. */
+#define HD_OPS_auth HD_OPS_MINE
+#define HD_OP HD_OP_DECLARE
+#include "operations.def"
+#undef HD_OP
 
 /* --bootstrap: ensures the platform and demo tenants; returns an exit code. */
 int auth_bootstrap_run(void);

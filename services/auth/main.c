@@ -7,21 +7,12 @@
 #include "hd/config.h"
 #include "hd/log.h"
 
+/* Every `auth` line of proto/operations.def (hd/ops.h): an operation
+ * without its handler does not build. */
 static const hd_daemon_op auth_ops[] = {
-	{ "auth.login", auth_login },
-	{ "auth.refresh", auth_refresh },
-	{ "auth.logout", auth_logout },
-	{ "auth.me", auth_me },
-	{ "auth.mfa_enroll", auth_mfa_enroll },
-	{ "auth.mfa_confirm", auth_mfa_confirm },
-	{ "auth.jwks", auth_jwks },
-	{ "tenants.create", auth_tenants_create },
-	{ "tenants.current", auth_tenants_current },
-	{ "users.create", auth_users_create },
-	{ "users.list", auth_users_list },
-	{ "users.get", auth_users_get },
-	{ "users.update", auth_users_update },
-	{ "users.delete", auth_users_delete },
+#define HD_OP HD_OP_ENTRY
+#include "operations.def"
+#undef HD_OP
 	{ NULL, NULL },
 };
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hd/events.h"
 #include "hd/json.h"
 #include "hd/uuid.h"
 #include "ticket.h"
@@ -40,7 +41,8 @@ static const char sql_auto_update[]
 static const char sql_auto_delete[]
     = "DELETE FROM ticket.automations a WHERE a.tenant_id = $1 AND a.id = $2 RETURNING '{}'::text";
 
-static const char *const tk_events[] = { "ticket.created", "ticket.updated", NULL };
+static const char *const tk_events[]
+    = { HD_EVENT_NAME(ticket, created), HD_EVENT_NAME(ticket, updated), NULL };
 static const char *const tk_cond_fields[]
     = { "subject", "description", "priority", "category", "tags", "status", NULL };
 static const char *const tk_cond_ops[] = { "eq", "ne", "contains", "in", NULL };

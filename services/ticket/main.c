@@ -6,28 +6,12 @@
 #include "hd/daemon.h"
 #include "ticket.h"
 
+/* Every `ticket` line of proto/operations.def (hd/ops.h): an operation
+ * without its handler does not build. */
 static const hd_daemon_op tk_ops[] = {
-	{ "tickets.create", tk_tickets_create },
-	{ "tickets.list", tk_tickets_list },
-	{ "tickets.get", tk_tickets_get },
-	{ "tickets.update", tk_tickets_update },
-	{ "tickets.delete", tk_tickets_delete },
-	{ "tickets.history", tk_tickets_history },
-	{ "comments.create", tk_comments_create },
-	{ "comments.list", tk_comments_list },
-	{ "sla.get", tk_sla_get },
-	{ "sla.put", tk_sla_put },
-	{ "events.since", tk_events_since },
-	{ "automations.create", tk_automations_create },
-	{ "automations.list", tk_automations_list },
-	{ "automations.get", tk_automations_get },
-	{ "automations.update", tk_automations_update },
-	{ "automations.delete", tk_automations_delete },
-	{ "tickets.merge", tk_tickets_merge },
-	{ "time_entries.create", tk_time_entries_create },
-	{ "time_entries.list", tk_time_entries_list },
-	{ "satisfaction.create", tk_satisfaction_create },
-	{ "tickets.suggestions", tk_tickets_suggestions },
+#define HD_OP HD_OP_ENTRY
+#include "operations.def"
+#undef HD_OP
 	{ NULL, NULL },
 };
 

@@ -12,6 +12,7 @@
 #include "hd/buf.h"
 #include "hd/caller.h"
 #include "hd/db.h"
+#include "hd/ops.h"
 #include "hd/problem.h"
 #include "hd/page.h"
 #include "hd/query.h"
@@ -76,28 +77,12 @@ void tk_ticket_json_failed(hd_rpc_request *req);
 extern const char *const tk_priorities[];
 extern const char *const tk_statuses[];
 
-/* Operation handlers (main.c's table). */
-void tk_tickets_create(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_tickets_get(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_tickets_update(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_tickets_delete(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_tickets_history(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_comments_list(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_sla_get(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_sla_put(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_events_since(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_automations_create(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_automations_list(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_automations_get(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_automations_update(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_automations_delete(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_tickets_merge(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_time_entries_create(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_time_entries_list(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_satisfaction_create(hd_rpc_request *req, hd_daemon_worker *dw);
-void tk_tickets_suggestions(hd_rpc_request *req, hd_daemon_worker *dw);
+/* Operation handlers: one per `ticket` line of proto/operations.def,
+ * declared from it (hd/ops.h); main.c's table is generated the same way. */
+#define HD_OPS_ticket HD_OPS_MINE
+#define HD_OP HD_OP_DECLARE
+#include "operations.def"
+#undef HD_OP
 
 /* Creation (tickets.c): the statement, its parameter count, and the reply
  * for statement stmt of a finished batch (res may be NULL on failure). */

@@ -1,4 +1,4 @@
-/* libFuzzer target: the batch decoder (proto/batch.c) on arbitrary bytes. A
+/* libFuzzer target: the batch decoder (libs/src/batch.c) on arbitrary bytes. A
  * decoded batch's parts must lie inside the input, in order, without
  * overlap, and re-encode to exactly the input. */
 #include <assert.h>
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"
+#include "hd/batch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

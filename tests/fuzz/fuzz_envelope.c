@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envelope.h"
+#include "hd/envelope.h"
 
 static void check_request(const char *buf, size_t len)
 {

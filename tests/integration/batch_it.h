@@ -9,7 +9,7 @@
 #ifndef HD_TEST_BATCH_IT_H
 #define HD_TEST_BATCH_IT_H
 #include <strings.h>
-#include "batch.h"
+#include "hd/batch.h"
 #include "ticket_it.h"
 
 #define BIT_TIMEOUT_MS 20000

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "daemon_child.h"
-#include "envelope.h"
+#include "hd/envelope.h"
 #include "hd/db.h"
 #include "hd/jwt.h"
 #include "hd/redis.h"

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <cjson/cJSON.h>
-#include "envelope.h"
+#include "hd/envelope.h"
 #include "hd/err.h"
 #include "hd/rpc.h"
 

@@ -1,4 +1,4 @@
-/* Tests of proto/batch.c: the framing of several envelopes in one message
+/* Tests of libs/src/batch.c: the framing of several envelopes in one message
  * (proto/README.md, Batches): round trips, empty parts, and every decoding
  * rule that refuses a malformed batch. */
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"
+#include "hd/batch.h"
 
 static char *encode(const char *const *texts, size_t n, size_t *len)
 {

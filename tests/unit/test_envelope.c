@@ -1,4 +1,4 @@
-/* Unit tests of the gateway <-> daemon envelope (proto/envelope.c): round
+/* Unit tests of the gateway <-> daemon envelope (libs/src/envelope.c): round
  * trips, tolerance (unknown fields, higher minor version) and rejection of
  * everything malformed or over bounds. */
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envelope.h"
+#include "hd/envelope.h"
 
 /* Builds preamble + header + body by hand (what a foreign peer could send). */
 static size_t raw_envelope(char *buf, size_t cap, int version, const char *hdr, const char *body)

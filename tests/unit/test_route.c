@@ -116,7 +116,7 @@ static void test_table_consistent(void **state)
 	static const struct {
 		const char *service, *op;
 	} ops[] = {
-#define HD_OP(service, name, idempotent) { #service, name },
+#define HD_OP(service, name, idempotent, handler) { #service, name },
 #include "operations.def"
 #undef HD_OP
 	};

@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 
-#include "batch.h"
+#include "hd/batch.h"
 #include "hd/metrics.h"
 #include "hd/rpc.h"
 #include "hd/worker.h"
@@ -250,6 +250,7 @@ typedef struct many {
 typedef struct one_call {
 	many *m;
 	char body[16];
+	char *msg; /* its request, kept until the reply (a batcher's call) */
 } one_call;
 
 static void many_cb(hd_err err, char *raw, size_t len, void *arg)
@@ -595,6 +596,42 @@ static void test_host_name_is_resolved(void **state)
 
 /* ---- batching (hd_rpc_batcher on a client loop, batches on the server) ---- */
 
+static pthread_t batch_loop_thread; /* the client loop's, set by batch_issue */
+static atomic_int batch_off_loop; /* batcher callbacks run on another thread */
+
+/* A batcher's callback: on the loop, the reply borrowed. */
+static void many_batch_cb(hd_err err, const char *raw, size_t len, void *arg)
+{
+	one_call *oc = arg;
+	hd_reply r;
+	if (!pthread_equal(pthread_self(), batch_loop_thread))
+		atomic_fetch_add(&batch_off_loop, 1);
+	if (err == HD_OK && hd_reply_decode(raw, len, &r) == HD_OK && r.status == 200
+	    && r.body_len == strlen(oc->body) && memcmp(r.body, oc->body, r.body_len) == 0)
+		atomic_fetch_add(&oc->m->matched, 1);
+	free(oc->msg);
+	oc->msg = NULL;
+	pthread_mutex_lock(&oc->m->mu);
+	atomic_fetch_add(&oc->m->done, 1);
+	pthread_cond_signal(&oc->m->cv);
+	pthread_mutex_unlock(&oc->m->mu);
+}
+
+/* waiter_cb for a batcher: keeps a copy of the borrowed reply. */
+static void waiter_batch_cb(hd_err err, const char *raw, size_t len, void *arg)
+{
+	char *copy = NULL;
+	if (!pthread_equal(pthread_self(), batch_loop_thread))
+		atomic_fetch_add(&batch_off_loop, 1);
+	if (err == HD_OK) {
+		copy = malloc(len + 1);
+		assert_non_null(copy);
+		memcpy(copy, raw, len);
+		copy[len] = '\0';
+	}
+	waiter_cb(err, copy, len, arg);
+}
+
 typedef struct batch_run {
 	hd_rpc_client *cli;
 	hd_worker *loop; /* the client's loop: the batcher lives there */
@@ -614,19 +651,18 @@ typedef struct batch_run {
 static void batch_issue(void *arg)
 {
 	batch_run *br = arg;
+	batch_loop_thread = pthread_self();
 	hd_err err = hd_rpc_batcher_new(&br->batcher, br->cli, br->loop, br->max_parts);
 	for (int i = 0; err == HD_OK && i < br->ncalls; i++) {
-		char *buf = NULL;
 		size_t len = 0;
-		err = encode_request("test.echo", br->calls[i].body, &buf, &len);
+		err = encode_request("test.echo", br->calls[i].body, &br->calls[i].msg, &len);
 		if (err == HD_OK)
 			err = hd_rpc_batcher_call(
-			    br->batcher, buf, len, 5000, many_cb, &br->calls[i]);
-		free(buf);
+			    br->batcher, br->calls[i].msg, len, 5000, many_batch_cb, &br->calls[i]);
 	}
 	if (err == HD_OK && br->with_garbage)
 		err = hd_rpc_batcher_call(
-		    br->batcher, "garbage!", 8, 5000, waiter_cb, &br->garbage);
+		    br->batcher, "garbage!", 8, 5000, waiter_batch_cb, &br->garbage);
 	br->issue_err = err;
 }
 
@@ -692,6 +728,7 @@ static void batch_run_all(fixture *f, int max_parts, int ncalls, bool with_garba
 		assert_int_equal(hd_reply_decode(br.garbage.raw, br.garbage.len, &r), HD_OK);
 		assert_int_equal(r.status, 400);
 	}
+	assert_int_equal(atomic_load(&batch_off_loop), 0); /* every reply on the loop */
 	assert_int_equal(hd_worker_post(br.loop, batch_free, &br), HD_OK);
 	pthread_mutex_lock(&br.mu);
 	while (!br.freed)

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "hd/err.h"
-#include "envelope.h"
+#include "hd/envelope.h"
 #include "hd/worker.h"
 
 typedef struct hd_rpc_server hd_rpc_server;
@@ -77,14 +77,27 @@ size_t hd_rpc_max_message(void);
  * batcher. Everything from the loop's thread. */
 typedef struct hd_rpc_batcher hd_rpc_batcher;
 
+/* A batcher's reply callback: runs on the batcher's loop, from an event of
+ * its own (never inside hd_rpc_batcher_call or _call_alone). On HD_OK, raw
+ * is the reply envelope, borrowed: valid until cb returns (a part of the
+ * reply message, which the loop received once, in one hand-off, and which
+ * is never copied). A batch whose reply is malformed gives each caller HD_OK
+ * with an empty reply. Errors as hd_rpc_client_call's, raw NULL. */
+typedef void (*hd_rpc_batch_reply_cb)(hd_err err, const char *raw, size_t raw_len, void *arg);
+
 /* A batcher for calls made on worker loop w, sending on c. */
 hd_err hd_rpc_batcher_new(hd_rpc_batcher **out, hd_rpc_client *c, hd_worker *w, int max_parts);
-/* Pending calls complete with HD_ERR_CLOSED (on this thread); calls already
- * sent complete as usual. NULL ok. */
+/* Pending calls complete with HD_ERR_CLOSED, here, on this thread (their
+ * callbacks must not call this batcher); calls already sent complete as
+ * usual. NULL ok. */
 void hd_rpc_batcher_free(hd_rpc_batcher *b);
-/* hd_rpc_client_call's contract, except that cb may also run on w's thread
- * (the calls that went out in a batch, and a batch that cannot be sent). */
-hd_err hd_rpc_batcher_call(
-    hd_rpc_batcher *b, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg);
+/* Either returns an error without calling cb, or HD_OK and later calls cb
+ * exactly once (outcomes as hd_rpc_client_call's). msg is not copied: it
+ * must stay valid and unchanged until cb runs. */
+hd_err hd_rpc_batcher_call(hd_rpc_batcher *b, const char *msg, size_t len, int timeout_ms,
+    hd_rpc_batch_reply_cb cb, void *arg);
+/* The same, sent at once as a plain envelope, not gathered (a resend). */
+hd_err hd_rpc_batcher_call_alone(hd_rpc_batcher *b, const char *msg, size_t len, int timeout_ms,
+    hd_rpc_batch_reply_cb cb, void *arg);
 
 #endif

@@ -1,5 +1,5 @@
 /* Batch framing (proto/README.md, Batches). */
-#include "batch.h"
+#include "hd/batch.h"
 
 #include <stdint.h>
 #include <stdlib.h>

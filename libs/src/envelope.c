@@ -3,7 +3,7 @@
  * preamble, bounds the header, parses it strictly and copies every known
  * field into the fixed-size struct, refusing values that do not fit instead
  * of truncating them. Unknown header fields are ignored (newer peers). */
-#include "envelope.h"
+#include "hd/envelope.h"
 
 #include <ctype.h>
 #include <math.h>
