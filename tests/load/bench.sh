@@ -6,7 +6,11 @@
 #   get     GET /v1/tickets/{random seeded id}   lua/get_ticket.lua
 #   list    GET /v1/tickets?limit=25             lua/list_tickets.lua
 #   healthz GET /healthz                         lua/healthz.lua
+#   mix     a realistic mix over several tenants lua/mix.lua (reads, next pages, 10% writes)
 #   create  POST /v1/tickets                     lua/create_ticket.lua (last: it adds rows)
+# For mix it also creates HD_BENCH_MIX_TENANTS - 1 tenants (POST /v1/tenants as
+# the platform admin), seeds each with TICKETS/4 tickets and logs in as each
+# one's admin (docs/benchmarks.md, "The mix scenario").
 # and prints requests/s, p50/p99, non-2xx and socket errors, whether ticket
 # numbers are still gapless, and each daemon's peak RSS (VmHWM). The results
 # go to docs/benchmarks.md between the "bench:begin/end" markers (the rest of
@@ -18,7 +22,8 @@
 #
 # Env: HD_BIN_DIR (build/bin), HD_BENCH_DURATION (10s), HD_BENCH_CONNS (64),
 #   HD_BENCH_THREADS (2), HD_BENCH_WARMUP (2s; 0 = none), HD_BENCH_TICKETS (10000),
-#   HD_BENCH_SCENARIOS ("get list healthz create"), HD_BENCH_DOC (docs/benchmarks.md;
+#   HD_BENCH_SCENARIOS ("get list healthz mix create"), HD_BENCH_MIX_TENANTS (4,
+#   acme included), HD_BENCH_DOC (docs/benchmarks.md;
 #   "-" = do not write), HD_BENCH_PEER (node), HD_BENCH_PEER_DIR, HD_BENCH_NODE_DIR
 #   (a writable copy of the Node peer with node_modules; default /tmp/hd-bench-node),
 #   HD_BENCH_KEEP=1 leaves the stack running (prints its state folder).
@@ -34,16 +39,18 @@ CONNS=${HD_BENCH_CONNS:-64}
 THREADS=${HD_BENCH_THREADS:-2}
 WARM=${HD_BENCH_WARMUP:-2s}
 TICKETS=${HD_BENCH_TICKETS:-10000}
-SCENARIOS=${HD_BENCH_SCENARIOS:-get list healthz create}
+SCENARIOS=${HD_BENCH_SCENARIOS:-get list healthz mix create}
+MIX_TENANTS=${HD_BENCH_MIX_TENANTS:-4}
 DOC=${HD_BENCH_DOC:-$ROOT/docs/benchmarks.md}
 PEER=${HD_BENCH_PEER:-}
 PEER_DIR=${HD_BENCH_PEER_DIR:-/work/shared/peers}
 NODE_DIR=${HD_BENCH_NODE_DIR:-/tmp/hd-bench-node}
 export HD_BIN_DIR=${HD_BIN_DIR:-$ROOT/build/bin}
 
-declare -A SCRIPT=([get]=get_ticket.lua [list]=list_tickets.lua [healthz]=healthz.lua [create]=create_ticket.lua)
+declare -A SCRIPT=([get]=get_ticket.lua [list]=list_tickets.lua [healthz]=healthz.lua
+	[mix]=mix.lua [create]=create_ticket.lua)
 declare -A TITLE=([get]="GET /v1/tickets/{id}" [list]="GET /v1/tickets?limit=25"
-	[healthz]="GET /healthz" [create]="POST /v1/tickets")
+	[healthz]="GET /healthz" [mix]="mix of $MIX_TENANTS tenants" [create]="POST /v1/tickets")
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
 say() { echo "bench.sh: $*" >&2; }
@@ -52,6 +59,7 @@ random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 command -v wrk >/dev/null || die "wrk not found: deploy/stack.sh deps (or apt-get install wrk)"
 [ -x "$HD_BIN_DIR/hd-gateway" ] || die "$HD_BIN_DIR/hd-gateway not found: build first (make)"
 for s in $SCENARIOS; do [ -n "${SCRIPT[$s]:-}" ] || die "unknown scenario $s"; done
+[[ "$MIX_TENANTS" =~ ^[1-9][0-9]*$ ]] || die "HD_BENCH_MIX_TENANTS must be a positive integer"
 
 WORK=$(mktemp -d /tmp/hd-bench.XXXXXX)
 chmod 755 "$WORK"
@@ -133,30 +141,75 @@ stack_seed() {
 	(umask 077 && echo "$TOKEN" >"$WORK/token") # for HD_BENCH_KEEP=1 (removed otherwise)
 	TENANT_ID=$(jwt_claim tid "$TOKEN")
 	USER_ID=$(jwt_claim sub "$TOKEN")
-	say "seeding $TICKETS tickets for acme ($TENANT_ID)"
-	local admin_url="postgresql://hd_owner@127.0.0.1:$HD_PG_PORT/helpdesk"
-	psql -X -q -v ON_ERROR_STOP=1 -v tid="$TENANT_ID" -v uid="$USER_ID" -v n="$TICKETS" \
-		-d "$admin_url" -f "$HERE/seed.sql" >/dev/null
+	seed_tenant acme "$TENANT_ID" "$USER_ID" "$TICKETS" "$WORK/ids.c.txt"
+	case " $SCENARIOS " in *" mix "*) mix_tenants ;; esac
 	psql -X -q -d "postgresql://postgres@127.0.0.1:$HD_PG_PORT/helpdesk" -c CHECKPOINT
-	tenant_sql "SELECT id FROM ticket.tickets ORDER BY number" | grep -E '^[0-9a-f-]{36}$' >"$WORK/ids.c.txt"
-	[ "$(wc -l <"$WORK/ids.c.txt")" -ge "$TICKETS" ] || die "seeding wrote $(wc -l <"$WORK/ids.c.txt") ids"
 }
 
-# Runs query $1 as the owner role inside acme's tenant (RLS binds the owner too).
+# Seeds $4 tickets for tenant $1 (id $2, requester $3) and writes their ids to $5.
+seed_tenant() {
+	local slug=$1 tid=$2 uid=$3 n=$4 ids=$5
+	say "seeding $n tickets for $slug ($tid)"
+	psql -X -q -v ON_ERROR_STOP=1 -v tid="$tid" -v uid="$uid" -v n="$n" \
+		-d "postgresql://hd_owner@127.0.0.1:$HD_PG_PORT/helpdesk" -f "$HERE/seed.sql" >/dev/null
+	tenant_sql "SELECT id FROM ticket.tickets WHERE tenant_id = '$tid' ORDER BY number" "$tid" | grep -E '^[0-9a-f-]{36}$' >"$ids"
+	[ "$(wc -l <"$ids")" -ge "$n" ] || die "seeding $slug wrote $(wc -l <"$ids") ids"
+}
+
+# The tenants of the mix: acme (its admin's token) and MIX_TENANTS - 1 more,
+# made with POST /v1/tenants as the platform admin (docs/openapi.yaml), each
+# seeded with TICKETS/4 tickets and used through its own admin's token.
+# Writes $WORK/mix.txt ("<token> <ids file>" a line, for lua/mix.lua) and
+# MIX_TIDS (every mix tenant's id, for the gapless check).
+mix_tenants() {
+	local body reply ptoken i slug pass token tid
+	local n=$((TICKETS / 4 > 0 ? TICKETS / 4 : 1))
+	(umask 077 && echo "$TOKEN $WORK/ids.c.txt" >"$WORK/mix.txt")
+	MIX_TIDS=$TENANT_ID
+	[ "$MIX_TENANTS" -gt 1 ] || return 0
+	body=$(printf '{"tenant":"platform","email":"%s","password":"%s"}' \
+		"${HD_PLATFORM_ADMIN_EMAIL:-admin@platform.local}" "$HD_PLATFORM_ADMIN_PASSWORD")
+	reply=$(curl -fsS -H 'Content-Type: application/json' -d "$body" "$BASE/v1/auth/login") ||
+		die "login as the platform admin failed"
+	ptoken=$(json_field access_token <<<"$reply")
+	for i in $(seq 2 "$MIX_TENANTS"); do
+		slug=bench-mix-$i
+		pass="mA-$(random_hex 12)"
+		body=$(printf '{"name":"Bench mix %s","slug":"%s","admin_email":"admin@%s.local","admin_password":"%s"}' \
+			"$i" "$slug" "$slug" "$pass")
+		curl -fsS -o /dev/null -H "Authorization: Bearer $ptoken" -H 'Content-Type: application/json' \
+			-d "$body" "$BASE/v1/tenants" || die "POST /v1/tenants ($slug) failed"
+		body=$(printf '{"tenant":"%s","email":"admin@%s.local","password":"%s"}' "$slug" "$slug" "$pass")
+		reply=$(curl -fsS -H 'Content-Type: application/json' -d "$body" "$BASE/v1/auth/login") ||
+			die "login as the admin of $slug failed"
+		token=$(json_field access_token <<<"$reply")
+		tid=$(jwt_claim tid "$token")
+		seed_tenant "$slug" "$tid" "$(jwt_claim sub "$token")" "$n" "$WORK/ids.mix-$i.txt"
+		(umask 077 && echo "$token $WORK/ids.mix-$i.txt" >>"$WORK/mix.txt")
+		MIX_TIDS+=" $tid"
+	done
+}
+
+# Runs query $1 as the owner role inside tenant $2 (default acme). RLS binds the
+# owner too, except on ticket.tickets, where its relay policy sees every tenant:
+# queries of tickets name the tenant themselves.
 tenant_sql() {
 	psql -X -q -tA -F' ' -v ON_ERROR_STOP=1 -d "postgresql://hd_owner@127.0.0.1:$HD_PG_PORT/helpdesk" <<SQL
 BEGIN;
-SELECT set_config('app.tenant_id', '$TENANT_ID', true) \\g /dev/null
+SELECT set_config('app.tenant_id', '${2:-$TENANT_ID}', true) \\g /dev/null
 $1;
 COMMIT;
 SQL
 }
 
-# "yes (N tickets, numbers 1..N, counter N)" when acme's numbers have no gap.
+# "yes (N tickets, numbers 1..N, counter N)" when the numbers of tenant $1
+# (default acme) have no gap.
 stack_gapless() {
 	local row n lo hi distinct last
+	local tid=${1:-$TENANT_ID}
 	row=$(tenant_sql "SELECT count(*), min(number), max(number), count(DISTINCT number),
-		(SELECT last_number FROM ticket.counters) FROM ticket.tickets" | grep -E '^[0-9]')
+		(SELECT last_number FROM ticket.counters WHERE tenant_id = '$tid')
+		FROM ticket.tickets WHERE tenant_id = '$tid'" "$tid" | grep -E '^[0-9]')
 	read -r n lo hi distinct last <<<"$row"
 	if [ "$lo" = 1 ] && [ "$hi" = "$n" ] && [ "$distinct" = "$n" ] && [ "$last" = "$n" ]; then
 		echo "yes ($n tickets, numbers 1..$hi, counter $last)"
@@ -176,7 +229,8 @@ run_scenario() {
 	local impl=$1 s=$2 url=$3 token=$4 lua raw rps p50 p99 non2xx serr
 	local -a auth=()
 	lua=$HERE/lua/${SCRIPT[$s]}
-	[ "$s" = healthz ] || auth=(-H "Authorization: Bearer $token")
+	# healthz needs no token; mix sends each tenant's own (lua/mix.lua)
+	[ "$s" = healthz ] || [ "$s" = mix ] || auth=(-H "Authorization: Bearer $token")
 	if [ "$WARM" != 0 ]; then
 		wrk -t"$THREADS" -c"$CONNS" -d"$WARM" -s "$lua" "${auth[@]}" "$url" >/dev/null
 	fi
@@ -190,6 +244,8 @@ run_scenario() {
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$impl" "$s" "$rps" "$p50" "$p99" "${non2xx:-0}" "${serr:-0}" >>"$RESULTS"
 	printf '%-7s %-26s %9s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s  socket errors %s\n' \
 		"$impl" "${TITLE[$s]}" "$rps" "$p50" "$p99" "${non2xx:-0}" "${serr:-0}" >&2
+	# lua/mix.lua's done(): the share of each kind of request, and the non-2xx by kind
+	grep '^mix: ' "$raw" | sed 's/^/bench.sh: /' >&2 || true
 }
 
 # Peak RSS (VmHWM, KiB) of pid $2 recorded as process $1 of implementation $3.
@@ -206,13 +262,22 @@ bench_c() {
 	stack_seed
 	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BASE/v1/tickets/$(head -1 "$WORK/ids.c.txt")")
 	[ "$code" = 200 ] || die "GET of a seeded ticket answers $code, not 200"
-	export HD_IDS_FILE=$WORK/ids.c.txt
+	export HD_IDS_FILE=$WORK/ids.c.txt HD_MIX_FILE=$WORK/mix.txt
 	for s in $SCENARIOS; do run_scenario c "$s" "$BASE" "$TOKEN"; done
 	for name in $("$LOCAL" daemons); do
 		pid=$(cat "$HD_STATE_DIR/run/$name.pid" 2>/dev/null) && record_rss "hd-$name" "$pid" c
 	done
 	GAPLESS_C=$(stack_gapless)
 	say "gapless numbers: $GAPLESS_C"
+	if [ -n "${MIX_TIDS:-}" ]; then
+		local tid g
+		GAPLESS_MIX=yes
+		for tid in $MIX_TIDS; do
+			g=$(stack_gapless "$tid")
+			[ "${g#yes}" != "$g" ] || GAPLESS_MIX="NO in $tid: $g"
+		done
+		say "gapless numbers in the $MIX_TENANTS tenants of the mix: $GAPLESS_MIX"
+	fi
 	[ "${HD_BENCH_KEEP:-0}" = 1 ] || { "$LOCAL" stop >/dev/null 2>&1 || true; }
 }
 
@@ -249,6 +314,10 @@ bench_node() {
 	done
 	for s in $SCENARIOS; do
 		[ "$s" = healthz ] && continue # the peer has no /healthz
+		if [ "$s" = mix ]; then        # the peer has one tenant
+			say "node: mix skipped (the Node peer has one tenant)"
+			continue
+		fi
 		run_scenario node "$s" "http://127.0.0.1:$port" "$token"
 	done
 	record_rss "node (primary)" "$pid" node
@@ -275,12 +344,16 @@ report() {
 	echo "after a ${WARM} warm-up, on the same machine as the servers and PostgreSQL 15 (fsync on)."
 	echo "Load average (1/5/15 min) before: $LOAD_BEFORE, after: $LOAD_AFTER (other work on the machine skews every figure)."
 	echo "Seeded: $TICKETS tickets in tenant acme. Gapless numbers after the run: ${GAPLESS_C:-not checked}."
+	if [ -n "${GAPLESS_MIX:-}" ]; then
+		echo "Mix: $MIX_TENANTS tenants (acme and $((MIX_TENANTS - 1)) more with $((TICKETS / 4 > 0 ? TICKETS / 4 : 1)) tickets each), gapless numbers in all: $GAPLESS_MIX."
+		[ -n "$PEER" ] && echo "The Node peer has one tenant: mix not run against it."
+	fi
 	[ -n "$PEER" ] && echo "Node peer gapless: ${GAPLESS_NODE:-not checked}."
 	echo
 	echo "| impl | scenario | req/s | p50 ms | p99 ms | non-2xx | socket errors |"
 	echo "|---|---|---:|---:|---:|---:|---:|"
 	awk -F'\t' -v g="${TITLE[get]}" -v l="${TITLE[list]}" -v h="${TITLE[healthz]}" -v c="${TITLE[create]}" \
-		'BEGIN { t["get"] = g; t["list"] = l; t["healthz"] = h; t["create"] = c }
+		-v m="${TITLE[mix]}" 'BEGIN { t["get"] = g; t["list"] = l; t["healthz"] = h; t["create"] = c; t["mix"] = m }
 		 { printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, t[$2], $3, $4, $5, $6, $7 }' "$RESULTS"
 	echo
 	echo "Peak RSS (VmHWM) after the runs:"
