@@ -200,8 +200,8 @@ static char *db_schema_substitute(const char *sql, const char *ident, const char
 
 /* Applies each pending shared migration for the schema (ident/lit: its
  * name quoted as an identifier / a literal). */
-static hd_err db_migrate_shared(PGconn *pg, const char *table, const char *ident,
-    const char *lit, const hd_db_shared_migration *shared)
+static hd_err db_migrate_shared(PGconn *pg, const char *table, const char *ident, const char *lit,
+    const hd_db_shared_migration *shared)
 {
 	hd_err err = HD_OK;
 

@@ -58,8 +58,8 @@ hd_err hd_outbox_init(const char *schema)
 	if (n == 0 || n > OB_SCHEMA_MAX || strspn(schema, "abcdefghijklmnopqrstuvwxyz_") != n)
 		return HD_ERR_INVALID;
 	/* The name is [a-z_]+: quoting it is wrapping it in double quotes. */
-	snprintf(ob_sql_claim, sizeof(ob_sql_claim), "SELECT type, event FROM \"%s\".outbox_claim($1)",
-	    schema);
+	snprintf(ob_sql_claim, sizeof(ob_sql_claim),
+	    "SELECT type, event FROM \"%s\".outbox_claim($1)", schema);
 	snprintf(ob_sql_events_since, sizeof(ob_sql_events_since),
 	    "SELECT \"%s\".event_json(o)::text, o.pub_seq FROM \"%s\".outbox o"
 	    " WHERE o.tenant_id = $1 AND o.pub_seq > $2::bigint ORDER BY o.pub_seq LIMIT $3",
@@ -243,7 +243,8 @@ static void ob_reply_db_error(hd_rpc_request *req, hd_err err, const hd_db_resul
 		hd_daemon_reply_problem(req, 422, "a value is out of range or malformed", NULL);
 	else {
 		hd_log_fields(HD_LOG_ERROR, "database batch failed", "err", hd_err_name(err),
-		    "sqlstate", state, "message", res != NULL ? hd_db_result_message(res) : "", NULL);
+		    "sqlstate", state, "message", res != NULL ? hd_db_result_message(res) : "",
+		    NULL);
 		hd_daemon_reply_problem(req, 500, "internal error", NULL);
 	}
 }

@@ -89,23 +89,27 @@ static void test_migration_creates_and_is_idempotent(void **state)
 {
 	(void)state;
 	env_setup();
-	assert_int_equal(hd_db_exec_sync(T.admin_url, "DROP SCHEMA IF EXISTS kit_test CASCADE", 0,
-	                     NULL, NULL),
+	assert_int_equal(
+	    hd_db_exec_sync(T.admin_url, "DROP SCHEMA IF EXISTS kit_test CASCADE", 0, NULL, NULL),
 	    HD_OK);
-	assert_int_equal(hd_db_migrate_ex(T.admin_url, "kit_test", NULL, hd_outbox_migrations), HD_OK);
-	assert_int_equal(hd_db_migrate_ex(T.admin_url, "kit_test", NULL, hd_outbox_migrations), HD_OK);
+	assert_int_equal(
+	    hd_db_migrate_ex(T.admin_url, "kit_test", NULL, hd_outbox_migrations), HD_OK);
+	assert_int_equal(
+	    hd_db_migrate_ex(T.admin_url, "kit_test", NULL, hd_outbox_migrations), HD_OK);
 	assert_int_equal(admin_value("SELECT count(*) FROM kit_test.schema_migrations"
 	                             " WHERE version = 'hd_outbox_001'",
 	                     NULL, NULL),
 	    1);
 	/* row-level security, forced for the owner too, and both policies */
-	assert_int_equal(admin_value("SELECT count(*) FROM pg_class WHERE oid = 'kit_test.outbox'::regclass"
-	                             " AND relrowsecurity AND relforcerowsecurity",
-	                     NULL, NULL),
+	assert_int_equal(
+	    admin_value("SELECT count(*) FROM pg_class WHERE oid = 'kit_test.outbox'::regclass"
+	                " AND relrowsecurity AND relforcerowsecurity",
+	        NULL, NULL),
 	    1);
-	assert_int_equal(admin_value("SELECT count(*) FROM pg_policies WHERE schemaname = 'kit_test'"
-	                             " AND tablename = 'outbox'",
-	                     NULL, NULL),
+	assert_int_equal(
+	    admin_value("SELECT count(*) FROM pg_policies WHERE schemaname = 'kit_test'"
+	                " AND tablename = 'outbox'",
+	        NULL, NULL),
 	    2);
 	/* a bad schema name never reaches SQL */
 	assert_int_equal(hd_db_migrate_ex(T.admin_url, "kit\"; DROP", NULL, hd_outbox_migrations),
@@ -140,7 +144,8 @@ static char *outbox_shape(const char *schema)
 	      " (SELECT string_agg(p, ',') FROM t, unnest(ARRAY['SELECT', 'INSERT', 'UPDATE',"
 	      "   'DELETE']) p WHERE has_table_privilege('hd_app', t.rel, p)),"
 	      " (SELECT string_agg(p.proname || '(' || pg_get_function_arguments(p.oid) || ') '"
-	      "   || pg_get_function_result(p.oid) || ' ' || p.prosecdef::text || ' ' || p.provolatile::text,"
+	      "   || pg_get_function_result(p.oid) || ' ' || p.prosecdef::text || ' ' || "
+	      "p.provolatile::text,"
 	      "   E'\\n' ORDER BY p.proname)"
 	      "  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
 	      "  WHERE n.nspname = $1 AND p.proname IN ('event_json', 'outbox_claim', 'uuid_v7',"
@@ -167,8 +172,8 @@ static void test_same_shape_as_ticket_and_upgrade_keeps_rows(void **state)
 	/* the upgrade: the shared migration on the existing table (forgotten
 	 * first when an earlier run recorded it) */
 	assert_int_equal(hd_db_exec_sync(T.admin_url,
-	                     "DELETE FROM ticket.schema_migrations WHERE version = 'hd_outbox_001'", 0,
-	                     NULL, NULL),
+	                     "DELETE FROM ticket.schema_migrations WHERE version = 'hd_outbox_001'",
+	                     0, NULL, NULL),
 	    HD_OK);
 	assert_int_equal(hd_db_migrate_ex(T.admin_url, "ticket", dir, hd_outbox_migrations), HD_OK);
 	assert_int_equal(admin_value("SELECT count(*) FROM ticket.schema_migrations"
@@ -188,8 +193,8 @@ static void test_same_shape_as_ticket_and_upgrade_keeps_rows(void **state)
 	free(kit);
 	/* the row left for the relay of hd-ticket (tests run after this one) is
 	 * another tenant's: publish it now so it is not in their way */
-	assert_int_equal(hd_db_exec_sync(T.admin_url, "SELECT count(*) FROM ticket.outbox_claim(1000)",
-	                     0, NULL, NULL),
+	assert_int_equal(hd_db_exec_sync(T.admin_url,
+	                     "SELECT count(*) FROM ticket.outbox_claim(1000)", 0, NULL, NULL),
 	    HD_OK);
 }
 
@@ -275,8 +280,8 @@ static void check_page(const daemon_reply *r, int n, long long first, bool more)
 		    (long long)cJSON_GetObjectItemCaseSensitive(ev, "seq")->valuedouble, first + i);
 		assert_string_equal(
 		    cJSON_GetObjectItemCaseSensitive(ev, "tenant_id")->valuestring, T.tenant);
-		assert_string_equal(cJSON_GetObjectItemCaseSensitive(ev, "type")->valuestring,
-		    "kit.tested");
+		assert_string_equal(
+		    cJSON_GetObjectItemCaseSensitive(ev, "type")->valuestring, "kit.tested");
 		assert_non_null(cJSON_GetObjectItemCaseSensitive(ev, "occurred_at"));
 		assert_non_null(cJSON_GetObjectItemCaseSensitive(ev, "id"));
 	}
@@ -297,14 +302,14 @@ static void test_relay_publishes_in_order_and_events_since(void **state)
 	daemon_reply r;
 	char q[64];
 	(void)state;
-	assert_true(daemon_child_port_env("HD_BUS_PUB_URL", "tcp://127.0.0.1:%d", T.pub_url,
-	                sizeof(T.pub_url))
+	assert_true(daemon_child_port_env(
+	                "HD_BUS_PUB_URL", "tcp://127.0.0.1:%d", T.pub_url, sizeof(T.pub_url))
 	    > 0);
-	assert_true(
-	    daemon_child_port_env("HD_BUS_SUB_URL", "tcp://127.0.0.1:%d", T.sub_url, sizeof(T.sub_url))
+	assert_true(daemon_child_port_env(
+	                "HD_BUS_SUB_URL", "tcp://127.0.0.1:%d", T.sub_url, sizeof(T.sub_url))
 	    > 0);
-	assert_true(
-	    daemon_child_port_env("HD_KIT_TEST_URL", "tcp://127.0.0.1:%d", T.rpc_url, sizeof(T.rpc_url))
+	assert_true(daemon_child_port_env(
+	                "HD_KIT_TEST_URL", "tcp://127.0.0.1:%d", T.rpc_url, sizeof(T.rpc_url))
 	    > 0);
 	assert_true(daemon_child_port_env("HD_KIT_TEST_ADMIN_PORT", "%d", NULL, 0) > 0);
 	setenv("HD_DATABASE_URL", T.app_url, 1);
@@ -325,8 +330,8 @@ static void test_relay_publishes_in_order_and_events_since(void **state)
 	daemon_reply_free(&r);
 
 	/* one transaction of NEVENTS rows, and another tenant's row */
-	long long base = admin_value("SELECT COALESCE(max(pub_seq), 0) FROM kit_test.outbox", NULL,
-	    NULL);
+	long long base
+	    = admin_value("SELECT COALESCE(max(pub_seq), 0) FROM kit_test.outbox", NULL, NULL);
 	assert_int_equal(hd_db_exec_sync(T.admin_url,
 	                     "INSERT INTO kit_test.outbox (tenant_id, type, actor_id, data)"
 	                     " SELECT $1, 'kit.tested', $2, json_build_object('i', g)"
@@ -360,8 +365,8 @@ static void test_relay_publishes_in_order_and_events_since(void **state)
 	    0);
 
 	/* events.since: the body, then the query string, page by page */
-	assert_int_equal(call(client, T.tenant, "agent", NULL, "{\"after_seq\":0,\"limit\":1000}", &r),
-	    HD_OK);
+	assert_int_equal(
+	    call(client, T.tenant, "agent", NULL, "{\"after_seq\":0,\"limit\":1000}", &r), HD_OK);
 	check_page(&r, NEVENTS, base + 1, false);
 	daemon_reply_free(&r);
 	snprintf(q, sizeof(q), "after_seq=%lld&limit=5", base);
