@@ -194,6 +194,7 @@ hd_err hd_outbox_start(hd_daemon_worker *dw)
 		return HD_ERR_INVALID;
 	r->stopping = false;
 	r->busy = r->again = false;
+	atomic_store(&r->posted, false);
 	hd_metrics_describe("hd_outbox_lag_seconds", "gauge",
 	    "Age of the oldest event the outbox relay published in its last round (0: none "
 	    "waiting)");
