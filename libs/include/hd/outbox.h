@@ -4,6 +4,9 @@
  * Table: <schema>.outbox, created by the shared migration libs/sql/outbox.sql
  * (hd_outbox_migrations, applied by `--migrate` after the daemon's own files
  * and recorded in the same <schema>.schema_migrations ledger; idempotent).
+ * On a fresh database the table therefore comes after the daemon's own
+ * files: those that refer to it in SQL checked at creation (LANGUAGE sql
+ * bodies, views) belong in plpgsql or in a later migration.
  * Writers insert (tenant_id, type, actor_id, data) in the same transaction
  * as their change and call hd_outbox_wake() once it committed.
  *
