@@ -33,6 +33,7 @@
 #include "hd/config.h"
 #include "hd/log.h"
 #include "hd/metrics.h"
+#include "hd/outbox.h"
 #include "nng_close.h"
 
 #define DAEMON_DRAIN_MS 5000
@@ -44,6 +45,7 @@ typedef struct daemon_worker {
 	hd_daemon_worker dw;
 	struct event *probe;
 	atomic_bool db_ok, redis_ok;
+	bool outbox; /* this worker runs the outbox relay */
 } daemon_worker;
 
 typedef struct daemon_state {
@@ -83,6 +85,8 @@ static void daemon_worker_free(
 {
 	if (service_started && spec->worker_fini != NULL)
 		spec->worker_fini(&w->dw);
+	if (w->outbox)
+		hd_outbox_stop();
 	if (w->probe != NULL)
 		event_free(w->probe);
 	hd_redis_destroy(w->dw.redis);
@@ -115,6 +119,10 @@ static hd_err daemon_worker_init(hd_worker *wk, void *arg)
 		err = hd_db_create(&w->dw.db, base, hd_config_str("HD_DATABASE_URL"), (int)conns);
 	if (err == HD_OK && spec->use_redis)
 		err = hd_redis_create(&w->dw.redis, base, hd_config_str("HD_REDIS_URL"));
+	if (err == HD_OK && spec->outbox && hd_worker_index(wk) == 0) {
+		err = hd_outbox_start(&w->dw);
+		w->outbox = err == HD_OK;
+	}
 	if (err == HD_OK && spec->worker_init != NULL)
 		err = spec->worker_init(&w->dw);
 	bool service_ok = err == HD_OK;
@@ -363,6 +371,9 @@ static int daemon_run(const hd_daemon_spec *spec)
 	step = "signals";
 	if (daemon_signals_start(&d) != HD_OK)
 		goto out;
+	step = "outbox";
+	if (spec->outbox && (!spec->use_db || hd_outbox_init(spec->schema) != HD_OK))
+		goto out;
 	step = "worker pools";
 	if (daemon_pools_start(&d) != HD_OK)
 		goto out;
@@ -419,7 +430,8 @@ static int daemon_migrate(const hd_daemon_spec *spec)
 		return 0;
 	}
 	const char *dir = daemon_sql_dir(spec, name, sizeof name);
-	hd_err err = hd_db_migrate(hd_config_str("HD_DATABASE_ADMIN_URL"), spec->schema, dir);
+	hd_err err = hd_db_migrate_ex(hd_config_str("HD_DATABASE_ADMIN_URL"), spec->schema, dir,
+	    spec->outbox ? hd_outbox_migrations : NULL);
 	if (err != HD_OK) {
 		hd_log_error("migrations from %s failed: %s", dir, hd_strerror(err));
 		return 1;

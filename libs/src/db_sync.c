@@ -5,7 +5,10 @@
  * schema and <schema>.schema_migrations, then apply each dir/NNN_*.sql not
  * yet recorded, in name order, each in its own transaction together with
  * its record. Migration files are trusted repository SQL (several statements
- * allowed, no transaction control of their own). */
+ * allowed, no transaction control of their own). Then the shared
+ * migrations the daemon asked for (hd_db_migrate_ex: libs/sql/ text with the
+ * schema substituted for :"schema" / :'schema', quoted by libpq), each in
+ * its own transaction, recorded in the same table under its version. */
 #include "hd/db.h"
 
 #include <dirent.h>
@@ -128,10 +131,29 @@ static bool db_migration_applied(PGconn *pg, const char *table, const char *vers
 	return applied;
 }
 
+/* Runs one migration's text in a transaction with its record. */
+static hd_err db_migration_run(PGconn *pg, const char *table, const char *name, const char *text)
+{
+	char sql[512];
+	hd_err err;
+
+	snprintf(sql, sizeof(sql), "INSERT INTO %s (version) VALUES ($1)", table);
+	if ((err = db_sync_exec(pg, "BEGIN", 0, NULL, "BEGIN")) != HD_OK)
+		return err;
+	if ((err = db_sync_exec(pg, text, 0, NULL, name)) != HD_OK
+	    || (err = db_sync_exec(pg, sql, 1, (const char *const *)&name, "recording")) != HD_OK
+	    || (err = db_sync_exec(pg, "COMMIT", 0, NULL, "COMMIT")) != HD_OK) {
+		db_sync_exec(pg, "ROLLBACK", 0, NULL, "ROLLBACK");
+		return err;
+	}
+	hd_log_info("db: applied migration %s", name);
+	return HD_OK;
+}
+
 /* Applies one file in a transaction with its record. */
 static hd_err db_migration_apply(PGconn *pg, const char *table, const char *dir, const char *name)
 {
-	char path[4096], sql[512];
+	char path[4096];
 	char *text = NULL;
 	hd_err err;
 
@@ -140,19 +162,64 @@ static hd_err db_migration_apply(PGconn *pg, const char *table, const char *dir,
 		hd_log_error("db: cannot read migration %s", path);
 		return err;
 	}
-	snprintf(sql, sizeof(sql), "INSERT INTO %s (version) VALUES ($1)", table);
-	if ((err = db_sync_exec(pg, "BEGIN", 0, NULL, "BEGIN")) != HD_OK)
-		goto out;
-	if ((err = db_sync_exec(pg, text, 0, NULL, name)) != HD_OK
-	    || (err = db_sync_exec(pg, sql, 1, (const char *const *)&name, "recording")) != HD_OK
-	    || (err = db_sync_exec(pg, "COMMIT", 0, NULL, "COMMIT")) != HD_OK) {
-		db_sync_exec(pg, "ROLLBACK", 0, NULL, "ROLLBACK");
-		goto out;
-	}
-	hd_log_info("db: applied migration %s", name);
-out:
+	err = db_migration_run(pg, table, name, text);
 	free(text);
 	return err;
+}
+
+/* Copies sql with every :"schema" replaced by ident and :'schema' by lit
+ * (malloc'ed; NULL when out of memory). */
+static char *db_schema_substitute(const char *sql, const char *ident, const char *lit)
+{
+	static const char ph_ident[] = ":\"schema\"", ph_lit[] = ":'schema'";
+	size_t n = 0, ni = strlen(ident), nl = strlen(lit), np = sizeof(ph_ident) - 1;
+	char *out;
+
+	for (const char *p = sql; *p != '\0';) {
+		bool i = strncmp(p, ph_ident, np) == 0, l = strncmp(p, ph_lit, np) == 0;
+		n += i ? ni : l ? nl : 1;
+		p += i || l ? np : 1;
+	}
+	out = malloc(n + 1);
+	if (out == NULL)
+		return NULL;
+	n = 0;
+	for (const char *p = sql; *p != '\0';) {
+		bool i = strncmp(p, ph_ident, np) == 0, l = strncmp(p, ph_lit, np) == 0;
+		if (i || l) {
+			memcpy(out + n, i ? ident : lit, i ? ni : nl);
+			n += i ? ni : nl;
+			p += np;
+		} else {
+			out[n++] = *p++;
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* Applies each pending shared migration for the schema (ident/lit: its
+ * name quoted as an identifier / a literal). */
+static hd_err db_migrate_shared(PGconn *pg, const char *table, const char *ident, const char *lit,
+    const hd_db_shared_migration *shared)
+{
+	hd_err err = HD_OK;
+
+	for (const hd_db_shared_migration *m = shared; m != NULL && m->version != NULL; m++) {
+		if (db_migration_applied(pg, table, m->version, &err) || err != HD_OK) {
+			if (err != HD_OK)
+				return err;
+			continue;
+		}
+		char *text = db_schema_substitute(m->sql, ident, lit);
+		if (text == NULL)
+			return HD_ERR_NOMEM;
+		err = db_migration_run(pg, table, m->version, text);
+		free(text);
+		if (err != HD_OK)
+			return err;
+	}
+	return HD_OK;
 }
 
 /* Applies every pending file of dir; names are sorted by scandir. */
@@ -195,32 +262,43 @@ static hd_err db_migrate_prepare(PGconn *pg, const char *quoted, char *table, si
 
 hd_err hd_db_migrate(const char *url, const char *schema, const char *dir)
 {
+	if (dir == NULL)
+		return HD_ERR_INVALID;
+	return hd_db_migrate_ex(url, schema, dir, NULL);
+}
+
+hd_err hd_db_migrate_ex(
+    const char *url, const char *schema, const char *dir, const hd_db_shared_migration *shared)
+{
 	static const char lock_sql[] = "SELECT pg_advisory_lock(hashtext('hd-migrate:' || $1))";
 	static const char unlock_sql[] = "SELECT pg_advisory_unlock(hashtext('hd-migrate:' || $1))";
 	char table[160];
-	char *quoted;
+	char *quoted, *literal = NULL;
 	PGconn *pg;
 	hd_err err;
 
-	if (url == NULL || dir == NULL || !db_schema_valid(schema))
+	if (url == NULL || !db_schema_valid(schema))
 		return HD_ERR_INVALID;
 	pg = db_sync_connect(url);
 	if (pg == NULL)
 		return HD_ERR_UNAVAILABLE;
 	quoted = PQescapeIdentifier(pg, schema, strlen(schema));
-	if (quoted == NULL) {
+	literal = quoted != NULL ? PQescapeLiteral(pg, schema, strlen(schema)) : NULL;
+	if (literal == NULL) {
 		err = HD_ERR_NOMEM;
 		goto fail_quote;
 	}
 	if ((err = db_sync_exec(pg, lock_sql, 1, &schema, "migration lock")) != HD_OK)
-		goto fail_lock;
+		goto fail_quote;
 	err = db_migrate_prepare(pg, quoted, table, sizeof(table));
-	if (err == HD_OK)
+	if (err == HD_OK && dir != NULL)
 		err = db_migrate_dir(pg, table, dir);
+	if (err == HD_OK)
+		err = db_migrate_shared(pg, table, quoted, literal, shared);
 	db_sync_exec(pg, unlock_sql, 1, &schema, "migration unlock");
-fail_lock:
-	PQfreemem(quoted);
 fail_quote:
+	PQfreemem(literal);
+	PQfreemem(quoted);
 	PQfinish(pg);
 	return err;
 }

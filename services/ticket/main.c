@@ -1,6 +1,7 @@
 /* hd-ticket: tickets, comments, audit history, SLA policies and the outbox
  * relay. The skeleton (config, workers with PostgreSQL, NNG server, admin
- * port, --migrate) is hd_daemon_main; this file only describes the service. */
+ * port, --migrate, the outbox relay and events.since of hd/outbox.h) is
+ * hd_daemon_main; this file only describes the service. */
 #include <stddef.h>
 #include <stdlib.h>
 #include "hd/daemon.h"
@@ -23,13 +24,19 @@ static const hd_constraint_text tk_constraints[] = {
 	{ NULL, 0, NULL },
 };
 
-/* Each worker has its create, GET and list queues; worker 0 also runs the outbox
- * relay. */
+/* events.since is libs' (hd/outbox.h) over ticket.outbox. */
+void tk_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_outbox_events_since(req, dw);
+}
+
+/* Each worker has its create, GET and list queues; worker 0 also runs the SLA
+ * breach detector (the outbox relay next to it is hd_daemon_main's). */
 static void tk_worker_fini(hd_daemon_worker *dw)
 {
 	tk_worker *tw = dw->service;
 	if (hd_worker_index(dw->worker) == 0)
-		tk_relay_stop();
+		tk_sla_detector_stop();
 	if (tw != NULL) {
 		tk_list_queue_destroy(tw->lists);
 		tk_get_queue_destroy(tw->gets);
@@ -51,9 +58,9 @@ static hd_err tk_worker_init(hd_daemon_worker *dw)
 	if (err == HD_OK)
 		err = tk_list_queue_create(&tw->lists, dw);
 	if (err == HD_OK && hd_worker_index(dw->worker) == 0)
-		err = tk_relay_start(dw);
+		err = tk_sla_detector_start(dw);
 	if (err != HD_OK) {
-		/* the relay did not start: nothing for fini to stop */
+		/* the detector did not start: nothing for fini to stop */
 		tk_list_queue_destroy(tw->lists);
 		tk_get_queue_destroy(tw->gets);
 		tk_create_queue_destroy(tw->creates);
@@ -74,6 +81,7 @@ int main(int argc, char **argv)
 		.admin_port_setting = "HD_TICKET_ADMIN_PORT",
 		.use_db = true,
 		.use_redis = false,
+		.outbox = true,
 		.ops = tk_ops,
 		.constraints = tk_constraints,
 		.worker_init = tk_worker_init,

@@ -13,6 +13,7 @@
 #include "hd/caller.h"
 #include "hd/db.h"
 #include "hd/ops.h"
+#include "hd/outbox.h"
 #include "hd/problem.h"
 #include "hd/page.h"
 #include "hd/query.h"
@@ -203,10 +204,15 @@ void tk_create_queue_destroy(tk_create_queue *q);
 void tk_create_submit(tk_create_queue *q, hd_rpc_request *req, const char *const *params,
     cJSON *body, char *tags_json);
 
-/* Outbox relay (outbox.c): started on worker 0 by main.c's worker_init. */
-hd_err tk_relay_start(hd_daemon_worker *dw);
-void tk_relay_stop(void);
-/* Tells the relay new outbox rows were committed (any worker thread). */
-void tk_relay_wake(void);
+/* The outbox (ticket.outbox) and its relay are libs' (hd/outbox.h), turned
+ * on by main.c's spec; events.since is hd_outbox_events_since. Tells the
+ * relay new outbox rows were committed (any worker thread). */
+static inline void tk_relay_wake(void)
+{
+	hd_outbox_wake();
+}
+/* The SLA breach detector's 5 s timer (sla_detect.c), on worker 0. */
+hd_err tk_sla_detector_start(hd_daemon_worker *dw);
+void tk_sla_detector_stop(void);
 
 #endif

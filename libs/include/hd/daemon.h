@@ -36,6 +36,11 @@ typedef struct hd_daemon_spec {
 	const char *listen_url_setting; /* "HD_AUTH_URL"; NULL: no RPC server (hd-bus) */
 	const char *admin_port_setting; /* "HD_AUTH_ADMIN_PORT" */
 	bool use_db, use_redis;
+	/* the schema's transactional outbox (hd/outbox.h): `--migrate` applies
+	 * hd_outbox_migrations after sql_dir's files, worker 0 runs the relay;
+	 * the service lists events.since (hd_outbox_events_since) in ops and
+	 * calls hd_outbox_wake() after its committed writes. Needs schema, use_db. */
+	bool outbox;
 	const hd_daemon_op *ops; /* terminated by a NULL name */
 	/* optional: what the daemon's constraints mean to users (hd_reply_db_error) */
 	const hd_constraint_text *constraints;

@@ -75,6 +75,20 @@ hd_err hd_db_err_from_sqlstate(const char *sqlstate);
  * under a session advisory lock, recording each in <schema>.schema_migrations.
  * Idempotent; safe when several processes run it at once. */
 hd_err hd_db_migrate(const char *url, const char *schema, const char *dir);
+/* A migration several daemons share (e.g. hd_outbox_migrations, from
+ * libs/sql/): trusted SQL text in which :"schema" stands for the schema
+ * quoted as an identifier and :'schema' for it quoted as a literal. */
+typedef struct hd_db_shared_migration {
+	const char *version; /* its record in <schema>.schema_migrations, "hd_outbox_001" */
+	const char *sql;
+} hd_db_shared_migration;
+/* hd_db_migrate (dir may be NULL: no own files), then each of shared (ended
+ * by a NULL version; NULL: none) not yet recorded, in order, under the same
+ * lock and ledger. Shared migrations come after the daemon's own files, so a
+ * schema that built the same objects itself keeps them: they must be
+ * idempotent (create only what is missing). */
+hd_err hd_db_migrate_ex(
+    const char *url, const char *schema, const char *dir, const hd_db_shared_migration *shared);
 /* Blocking: runs one parameterised statement (tools, seeding, tests). When
  * value_out is not NULL, copies the first column of the first row (malloc'ed,
  * NULL if no row). */
