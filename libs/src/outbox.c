@@ -13,11 +13,15 @@
 #include <time.h>
 
 #include "hd/bus.h"
+#include "hd/caller.h"
 #include "hd/config.h"
 #include "hd/json.h"
 #include "hd/log.h"
 #include "hd/metrics.h"
+#include "hd/page.h"
 #include "hd/query.h"
+#include "hd/reply.h"
+#include "hd/request.h"
 #include "hd/uuid.h"
 
 #define OB_BATCH 500
@@ -231,53 +235,25 @@ void hd_outbox_stop(void)
 
 /* ---- events.since ---- */
 
-/* Replies to a failed read: 503 when the database is unavailable or the
- * read met a concurrent update, 422 for a malformed value, else 500 (logged). */
-static void ob_reply_db_error(hd_rpc_request *req, hd_err err, const hd_db_result *res)
-{
-	const char *state = res != NULL ? hd_db_result_sqlstate(res) : "";
-	if (err == HD_ERR_UNAVAILABLE || err == HD_ERR_CLOSED || err == HD_ERR_TIMEOUT)
-		hd_daemon_reply_problem(req, 503, "database unavailable, retry later", NULL);
-	else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
-		hd_daemon_reply_problem(req, 503, "conflicting concurrent update, retry", NULL);
-	else if (strncmp(state, "22", 2) == 0 || strcmp(state, "23514") == 0)
-		hd_daemon_reply_problem(req, 422, "a value is out of range or malformed", NULL);
-	else {
-		hd_log_fields(HD_LOG_ERROR, "database batch failed", "err", hd_err_name(err),
-		    "sqlstate", state, "message", res != NULL ? hd_db_result_message(res) : "",
-		    NULL);
-		hd_daemon_reply_problem(req, 500, "internal error", NULL);
-	}
-}
-
 /* Reads after_seq and limit from the JSON body, else from the query; false
- * after replying 400 to a malformed body or query. */
+ * after replying to a malformed body or query. */
 static bool ob_events_args(
     hd_rpc_request *req, int64_t *after, int64_t *limit, hd_field_errors *errs)
 {
+	static const char *const known[] = { "after_seq", "limit", NULL };
 	const hd_envelope *e = hd_rpc_request_envelope(req);
 	if (e->body_len > 0) {
 		cJSON *body = NULL;
-		char why[128];
-		if (hd_json_parse(e->body, e->body_len, &body, why) != HD_OK) {
-			hd_daemon_reply_problem(req, 400, why, NULL);
+		if (!hd_req_body(req, known, &body))
 			return false;
-		}
-		if (!cJSON_IsObject(body)) {
-			cJSON_Delete(body);
-			hd_daemon_reply_problem(req, 400, "the body must be a JSON object", NULL);
-			return false;
-		}
 		hd_json_get_int(body, "after_seq", false, 0, INT64_MAX, after, errs);
 		hd_json_get_int(body, "limit", false, 1, OB_EVENTS_MAX, limit, errs);
 		cJSON_Delete(body);
 		return true;
 	}
 	hd_query q;
-	if (hd_query_parse(e->query, &q) != HD_OK) {
-		hd_daemon_reply_problem(req, 400, "malformed query string", NULL);
+	if (!hd_req_query(req, known, &q))
 		return false;
-	}
 	const char *a = hd_query_get(&q, "after_seq"), *l = hd_query_get(&q, "limit");
 	char *end;
 	if (a != NULL && (*a == '\0' || (*after = strtoll(a, &end, 10)) < 0 || *end != '\0'))
@@ -299,82 +275,42 @@ static void ob_events_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	ob_events_req *er = arg;
 	if (err != HD_OK) {
-		ob_reply_db_error(er->req, err, res);
-		free(er);
-		return;
+		hd_reply_db_error(er->req, err, res);
+	} else {
+		int rows = hd_db_result_ntuples(res, 0);
+		const char *last = rows > 0 ? hd_db_result_value(res, 0, rows - 1, 1) : NULL;
+		char tail[80];
+		snprintf(tail, sizeof(tail), "\"last_seq\":%s,\"more\":%s",
+		    last != NULL ? last : "null", rows >= er->limit ? "true" : "false");
+		hd_reply_items(er->req, res, 0, rows, tail);
 	}
-	int rows = hd_db_result_ntuples(res, 0);
-	const char *last = rows > 0 ? hd_db_result_value(res, 0, rows - 1, 1) : NULL;
-	char tail[80];
-	int tn = snprintf(tail, sizeof(tail), "],\"last_seq\":%s,\"more\":%s}",
-	    last != NULL ? last : "null", rows >= er->limit ? "true" : "false");
-	size_t total = sizeof("{\"items\":[") + (size_t)tn;
-	for (int i = 0; i < rows; i++) {
-		const char *v = hd_db_result_value(res, 0, i, 0);
-		total += (v != NULL ? strlen(v) : 4) + 1;
-	}
-	char *out = malloc(total);
-	if (out == NULL) {
-		hd_daemon_reply_problem(er->req, 500, "out of memory", NULL);
-		free(er);
-		return;
-	}
-	size_t len = (size_t)sprintf(out, "{\"items\":[");
-	for (int i = 0; i < rows; i++) {
-		const char *v = hd_db_result_value(res, 0, i, 0);
-		size_t n;
-		if (v == NULL)
-			v = "null";
-		if (i > 0)
-			out[len++] = ',';
-		n = strlen(v);
-		memcpy(out + len, v, n);
-		len += n;
-	}
-	memcpy(out + len, tail, (size_t)tn);
-	len += (size_t)tn;
-	hd_daemon_reply_json(er->req, 200, out, len, NULL);
-	free(out);
 	free(er);
 }
 
 void hd_outbox_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	const hd_envelope *e = hd_rpc_request_envelope(req);
+	hd_caller c;
 	int64_t after = 0, limit = OB_EVENTS_DEFAULT;
 	hd_field_errors errs = { .count = 0 };
-	if (!hd_uuid_valid(e->tenant_id) || !hd_uuid_valid(e->user_id) || e->role[0] == '\0') {
-		hd_daemon_reply_problem(req, 401, "authentication required", NULL);
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF)
+	    || !ob_events_args(req, &after, &limit, &errs) || hd_reply_invalid(req, &errs))
 		return;
-	}
-	if (strcmp(e->role, "admin") != 0 && strcmp(e->role, "agent") != 0) {
-		hd_daemon_reply_problem(req, 403, "your role may not do this", NULL);
-		return;
-	}
-	if (!ob_events_args(req, &after, &limit, &errs))
-		return;
-	if (errs.count > 0) {
-		hd_daemon_reply_problem(req, 422, "request validation failed", &errs);
-		return;
-	}
-	if (ob_sql_events_since[0] == '\0' || dw->db == NULL) {
+	if (ob_sql_events_since[0] == '\0') {
 		hd_log_error("events.since: the outbox is not set up (hd_outbox_init)");
-		hd_daemon_reply_problem(req, 500, "internal error", NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		return;
 	}
 	ob_events_req *er = malloc(sizeof(*er));
 	if (er == NULL) {
-		hd_daemon_reply_problem(req, 500, "out of memory", NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		return;
 	}
 	*er = (ob_events_req) { req, (int)limit };
 	char a[24], l[24];
 	snprintf(a, sizeof(a), "%lld", (long long)after);
 	snprintf(l, sizeof(l), "%lld", (long long)limit);
-	const char *p[3] = { e->tenant_id, a, l };
+	const char *p[3] = { c.tenant_id, a, l };
 	hd_db_stmt st = { ob_sql_events_since, 3, p };
-	if (hd_db_run(dw->db, e->tenant_id, &st, 1, ob_events_cb, er) != HD_OK) {
+	if (!hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, ob_events_cb, er))
 		free(er);
-		ob_reply_db_error(req, HD_ERR_UNAVAILABLE, NULL);
-	}
 }
