@@ -18,7 +18,8 @@
 # at another tree (tools/new-daemon.sh, tests).
 set -euo pipefail
 
-ROOT=${DAEMONS_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=${DAEMONS_ROOT:-$(dirname "$TOOLS")}
 DEF=$ROOT/daemons.def
 MARK='generated from daemons.def by `make daemons`; do not edit'
 
@@ -222,7 +223,7 @@ generate_into() {
 	splice "$ROOT/deploy/docker/Dockerfile" docker-build "$tmp/build" >"$tmp/d1"
 	splice "$tmp/d1" docker-images "$tmp/images" >"$out/deploy/docker/Dockerfile"
 	cp "$ROOT/README.md" "$out/README.md"
-	"$ROOT/tools/config-table.sh" "$out/libs/include/hd/config.def" "$out/README.md"
+	"$TOOLS/config-table.sh" "$out/libs/include/hd/config.def" "$out/README.md"
 	rm -rf "$tmp"
 }
 
@@ -251,7 +252,7 @@ check_generated() {
 	for f in $GENERATED; do
 		cmp -s "$out/$f" "$ROOT/$f" && continue
 		problem "$f disagrees with daemons.def (run make daemons):"
-		diff -u "$ROOT/$f" "$out/$f" | sed -n '3,20p' | sed 's/^/    /' >&2
+		{ diff -u "$ROOT/$f" "$out/$f" || true; } | sed -n "3,20p" | sed "s/^/    /" >&2
 	done
 	rm -rf "$out"
 }
