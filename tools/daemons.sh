@@ -16,6 +16,7 @@
 # libs/include/hd/config.def (then the README's settings table),
 # deploy/compose.yaml and deploy/docker/Dockerfile. DAEMONS_ROOT points it
 # at another tree (tools/new-daemon.sh, tests).
+# shellcheck disable=SC2016 # the backquotes below are literal text (comments, Dockerfile lines)
 set -euo pipefail
 
 TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
