@@ -7,6 +7,8 @@
 #   make stop       stop a stack left running under var/
 #   make test       everything CI runs (tests/run.sh)
 #   make images     the daemons' container images, helpdesk/NAME:$(VERSION) (needs Docker)
+#   make daemons    regenerate the files derived from daemons.def (tools/daemons.sh)
+#   make new-daemon NAME=foo   a new daemon services/foo on the list (docs/adding-a-daemon.md)
 #   make bench      wrk benchmark of a private stack -> docs/benchmarks.md (tests/load/bench.sh)
 #   make SANITIZE=address,undefined   the same build with sanitizers, in build-san/
 ROOT     := .
@@ -18,10 +20,12 @@ SUBMAKE   = $(MAKE) BUILD=$(ABSBUILD) SANITIZE=$(SANITIZE)
 # Container images (deploy/docker/Dockerfile, one target per daemon), tagged
 # with the git version; skipped with a note when no Docker engine answers.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-IMAGES  := gateway auth bus ticket
 
-# Daemons: the gateway and every services/<name> that has a Makefile.
-DAEMONS  := gateway $(patsubst %/Makefile,%,$(wildcard services/*/Makefile))
+# Daemons: the folders of the lines of daemons.def (gateway, services/<name>).
+DAEMONS  := $(shell tools/daemons.sh dirs)
+ifeq ($(DAEMONS),)
+$(error daemons.def could not be read: run tools/daemons.sh dirs)
+endif
 # Every C source and header we own (for fmt and lint).
 C_FILES   = $(shell find libs gateway services proto tests -type f \( -name '*.c' -o -name '*.h' \) \
 	      -not -path '*/node_modules/*' 2>/dev/null | sort)
@@ -80,9 +84,21 @@ docs-config:
 
 images:
 	@if ! docker info >/dev/null 2>&1; then echo "make images: skipped (no Docker engine: docker info fails)"; exit 0; fi; \
-	for i in $(IMAGES); do docker build -f deploy/docker/Dockerfile --target $$i -t helpdesk/$$i:$(VERSION) . || exit 1; done
+	tools/daemons.sh images | while read -r name image; do \
+		docker build -f deploy/docker/Dockerfile --target $$name -t $$image:$(VERSION) . || exit 1; \
+	done
 
-.PHONY: all libs $(DAEMONS) run stop test clean fmt lint openapi-lint docs-config images
+# The files derived from daemons.def (settings, gateway service table, compose,
+# Dockerfile, the chart's daemon list, the README table); CI checks them.
+daemons:
+	tools/daemons.sh gen
+
+# A new daemon from the skeleton in tools/new-daemon/, on the list, generated files updated.
+new-daemon:
+	@[ -n "$(NAME)" ] || { echo "usage: make new-daemon NAME=foo"; exit 2; }
+	tools/new-daemon.sh $(NAME)
+
+.PHONY: all libs $(DAEMONS) run stop test clean fmt lint openapi-lint docs-config images daemons new-daemon
 
 # A benchmark, not a test: a private stack on free ports (fsync on), 10,000
 # seeded tickets, wrk on four routes; HD_BENCH_PEER=node adds the Node peer.

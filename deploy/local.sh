@@ -17,8 +17,8 @@
 #                                       and distinct (a private stack: tests, bench)
 #
 # Parameters (environment; defaults from libs/include/hd/config.def):
-#   HD_STATE_DIR (var/), HD_BIN_DIR (build/bin), HD_DAEMONS (start order; default: bus,
-#   every services/<name> with a Makefile, gateway), HD_PG_PORT, HD_REDIS_PORT, HD_HTTP_PORT,
+#   HD_STATE_DIR (var/), HD_BIN_DIR (build/bin), HD_DAEMONS (start order; default: the
+#   lines of daemons.def), HD_PG_PORT, HD_REDIS_PORT, HD_HTTP_PORT,
 #   HD_BUS_PUB_URL, HD_BUS_SUB_URL, HD_BUS_ADMIN_PORT, and for each service daemon
 #   HD_<NAME>_URL and HD_<NAME>_ADMIN_PORT (HD_AUTH_URL, HD_AUTH_ADMIN_PORT, ...),
 #   HD_DB_MODE=test (PostgreSQL without fsync), HD_READY_TIMEOUT_S (30).
@@ -65,16 +65,9 @@ save_params() {
 	done >"$STATE/stack.env"
 	return 0
 }
-# The daemons by default: the bus first, then every services/<name> with a
-# Makefile, the gateway last (it is ready only once every service is).
-default_daemons() {
-	local mk name list=bus
-	for mk in "$ROOT"/services/*/Makefile; do
-		name=$(basename "$(dirname "$mk")")
-		[ "$name" = bus ] || list="$list $name"
-	done
-	echo "$list gateway"
-}
+# The daemons by default: daemons.def in its order, the bus first, the gateway
+# last (it is ready only once every service is).
+default_daemons() { "$ROOT/tools/daemons.sh" names; }
 # HD_<NAME>_URL and HD_<NAME>_ADMIN_PORT of every service daemon in the list.
 service_params() {
 	local name

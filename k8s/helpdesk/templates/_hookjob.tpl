@@ -6,7 +6,7 @@ It gets the owner URL (migrations) and the app URL from the hook Secret.
 */}}
 {{- define "helpdesk.hookJob" -}}
 {{- $root := .root -}}
-{{- $d := index $root.Values.daemons .daemon -}}
+{{- $d := index (include "helpdesk.daemons" $root | fromYaml) .daemon -}}
 {{- $m := $root.Values.migrations -}}
 {{- $secret := include "helpdesk.hookSecretName" $root -}}
 {{- $u := include "helpdesk.envName" .daemon -}}
