@@ -29,17 +29,17 @@ bool hd_page_ts_valid(const char *s)
 			if (s[i] < '0' || s[i] > '9')
 				return false;
 	}
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	        &tm.tm_hour, &tm.tm_min, &tm.tm_sec)
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+	        &tm.tm_min, &tm.tm_sec)
 	        != 6
 	    || tm.tm_year < 1)
 		return false;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
 	back = tm;
-	return timegm(&back) != (time_t)-1 && back.tm_year == tm.tm_year
-	    && back.tm_mon == tm.tm_mon && back.tm_mday == tm.tm_mday
-	    && back.tm_hour == tm.tm_hour && back.tm_min == tm.tm_min && back.tm_sec == tm.tm_sec;
+	return timegm(&back) != (time_t)-1 && back.tm_year == tm.tm_year && back.tm_mon == tm.tm_mon
+	    && back.tm_mday == tm.tm_mday && back.tm_hour == tm.tm_hour && back.tm_min == tm.tm_min
+	    && back.tm_sec == tm.tm_sec;
 }
 
 /* Decodes a cursor into p's ts and id; false when it is not one of ours. */
@@ -133,8 +133,7 @@ void hd_reply_items(
 	hd_buf_free(&b);
 }
 
-bool hd_page_write(
-    hd_buf *b, const hd_db_result *res, int stmt, int limit, int cur_ts, int cur_id)
+bool hd_page_write(hd_buf *b, const hd_db_result *res, int stmt, int limit, int cur_ts, int cur_id)
 {
 	int rows = hd_db_result_ntuples(res, stmt);
 	int shown = rows > limit ? limit : rows;
@@ -191,8 +190,9 @@ void hd_page_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_i
 		return;
 	}
 	*ctx = (page_ctx) { req, nstmts, page->limit, cur_ts, cur_id, parent };
-	hd_err err = dw->db != NULL ? hd_db_run(dw->db, tenant_id, stmts, nstmts, page_listed_cb, ctx)
-	                            : HD_ERR_UNAVAILABLE;
+	hd_err err = dw->db != NULL
+	    ? hd_db_run(dw->db, tenant_id, stmts, nstmts, page_listed_cb, ctx)
+	    : HD_ERR_UNAVAILABLE;
 	if (err != HD_OK) {
 		free(ctx);
 		hd_reply_db_error(req, HD_ERR_UNAVAILABLE, NULL);

@@ -88,7 +88,8 @@ void hd_reply_error(hd_rpc_request *req, hd_err err, const char *detail)
 	if (detail == NULL)
 		detail = status >= 500 && status != 503 ? HD_TEXT_INTERNAL : hd_strerror(err);
 	if (status == 503)
-		hd_reply_problem_ex(req, status, detail, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
+		hd_reply_problem_ex(
+		    req, status, detail, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
 	else
 		hd_daemon_reply_problem(req, status, detail, NULL);
 }
@@ -141,7 +142,8 @@ void hd_reply_db_error(hd_rpc_request *req, hd_err err, const hd_db_result *res)
 		    "sqlstate", res != NULL ? hd_db_result_sqlstate(res) : "", "message",
 		    res != NULL ? hd_db_result_message(res) : "", NULL);
 	if (status == 503)
-		hd_reply_problem_ex(req, status, detail, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
+		hd_reply_problem_ex(
+		    req, status, detail, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
 	else
 		hd_daemon_reply_problem(req, status, detail, NULL);
 }

@@ -72,7 +72,8 @@ void tk_create_queue_destroy(tk_create_queue *q)
 		tk_create *c = q->lanes[i].head;
 		while (c != NULL) {
 			tk_create *next = c->next;
-			hd_reply_problem_ex(c->req, 503, HD_TEXT_SHUTTING_DOWN, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
+			hd_reply_problem_ex(c->req, 503, HD_TEXT_SHUTTING_DOWN, NULL, NULL,
+			    "Retry-After", HD_RETRY_AFTER_S);
 			tk_create_free(c);
 			c = next;
 		}

@@ -65,7 +65,8 @@ void tk_get_queue_destroy(tk_get_queue *q)
 	while (q->head != NULL) {
 		tk_get *g = q->head;
 		q->head = g->next;
-		hd_reply_problem_ex(g->req, 503, HD_TEXT_SHUTTING_DOWN, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
+		hd_reply_problem_ex(g->req, 503, HD_TEXT_SHUTTING_DOWN, NULL, NULL, "Retry-After",
+		    HD_RETRY_AFTER_S);
 		free(g);
 	}
 	free(q);

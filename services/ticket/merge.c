@@ -56,7 +56,8 @@ void tk_tickets_merge(hd_rpc_request *req, hd_daemon_worker *dw)
 	cJSON *body = NULL;
 	hd_field_errors errs = { .count = 0 };
 	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF)
-	    || (id = hd_req_path_uuid(req, "id", "ticket")) == NULL || !hd_req_body(req, NULL, &body))
+	    || (id = hd_req_path_uuid(req, "id", "ticket")) == NULL
+	    || !hd_req_body(req, NULL, &body))
 		goto out;
 	hd_json_reject_unknown(body, known, &errs);
 	if (!tk_uuid_read(body, "into", &into, NULL, &errs) && errs.count == 0)

@@ -47,8 +47,7 @@ void hd_page_cursor_json(const char *ts, const char *id, char out[HD_PAGE_CURSOR
 /* Appends {"items":[column 0 of the first limit rows of stmt],"next_cursor":…};
  * when the statement returned more than limit rows, the cursor is made of
  * columns cur_ts and cur_id of the last row shown. False when out of memory. */
-bool hd_page_write(
-    hd_buf *b, const hd_db_result *res, int stmt, int limit, int cur_ts, int cur_id);
+bool hd_page_write(hd_buf *b, const hd_db_result *res, int stmt, int limit, int cur_ts, int cur_id);
 /* Replies 200 with {"items":[column 0 of the first shown rows of stmt],<tail>}
  * (tail: more members, e.g. "\"next_cursor\":null"). */
 void hd_reply_items(
