@@ -124,7 +124,7 @@ static void test_create_validation(void **state)
 	r = it_call("tickets.create", &T.cust, NULL, NULL, body);
 	it_expect_422(&r, "assignee_id");
 	it_check(400, "tickets.create", &T.agent, NULL, "{\"subject\":");
-	it_check(400, "tickets.create", &T.agent, NULL, "[1]");
+	it_check(422, "tickets.create", &T.agent, NULL, "[1]");
 	it_check(400, "tickets.create", &T.agent, NULL, NULL);
 	/* nothing of the above was stored */
 	assert_int_equal(
