@@ -9,8 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
+#include "hd/caller.h"
 #include "hd/daemon.h"
 #include "hd/ops.h"
+#include "hd/idem.h"
+#include "hd/request.h"
 #include "hd/jwt.h"
 
 #define AUTH_PASSWORD_MIN 8
@@ -20,7 +23,6 @@
 #define AUTH_HASH_MAX 128 /* an encoded argon2id hash fits easily */
 #define AUTH_REFRESH_MAX 128 /* "<tenant uuid>.<43 base64url chars>" */
 #define AUTH_SHA256_HEX 65
-#define AUTH_IDEM_KEY_MAX 255 /* Idempotency-Key length (API.md) */
 
 /* Settings, loaded once by auth_settings_load (main thread) and read-only after. */
 typedef struct auth_settings {
@@ -47,18 +49,6 @@ int auth_bootstrap_run(void);
 
 /* common.c ------------------------------------------------------------ */
 
-/* Parses the request body as a JSON object whose members are all in the
- * NULL-ended known list. On failure replies (400 invalid JSON, 422 not an
- * object / unknown fields) and returns false; else the caller owns *out. */
-bool auth_body_parse(hd_rpc_request *req, const char *const *known, cJSON **out);
-/* Replies 422 with errs when it holds any error; returns true when it replied. */
-bool auth_reply_invalid(hd_rpc_request *req, const hd_field_errors *errs);
-/* Replies problem+json with an optional extra member ("\"k\":v") and header. */
-void auth_reply_problem_ex(hd_rpc_request *req, int status, const char *detail,
-    const char *extra_member, const char *header, const char *value);
-/* Replies the problem a failed database batch deserves (409 on a unique
- * violation, 503 when the database is unreachable, else 500). */
-void auth_reply_db_error(hd_rpc_request *req, hd_err err, const hd_db_result *res);
 /* Copies a validated email, lower-cased, into out; adds an error naming
  * field when it is malformed. */
 bool auth_email_get(const cJSON *obj, const char *field, bool required,
@@ -68,43 +58,15 @@ bool auth_password_get(
     const cJSON *obj, const char *field, bool required, const char **out, hd_field_errors *errs);
 /* The roles a tenant admin may hand out, NULL-ended. */
 extern const char *const auth_tenant_roles[];
-/* True when the caller's role (from the envelope) is one of the NULL-ended list. */
-bool auth_role_in(const hd_envelope *env, const char *const *roles);
 
 /* Reads one row under tenant_id and replies 200 with its first column (a
- * JSON text) and, when there is a second column, ETag "<it>"; 404 on no row. */
+ * JSON text) and, when there is a second column, ETag "<it>"; no row is 404
+ * "<resource> not found". */
 void auth_fetch_one(hd_rpc_request *req, hd_daemon_worker *dw, const char *tenant_id,
-    const char *sql, int nparams, const char *const *params);
-/* True when the envelope carries a signed-in user; else replies 401. */
-bool auth_signed_in(hd_rpc_request *req);
+    const char *resource, const char *sql, int nparams, const char *const *params);
 
-/* idem.c -------------------------------------------------------------- */
-
-/* The Idempotency-Key of one create and the hash of the request it came with. */
-typedef struct auth_idem {
-	char key[AUTH_IDEM_KEY_MAX + 1]; /* "" when the header is absent */
-	char hash[AUTH_SHA256_HEX];
-} auth_idem;
-
-/* Reads Idempotency-Key into k and hashes the request for it: the body alone
- * when op is NULL (users.create, whose stored rows predate op hashing), else
- * the operation and the body, so a key reused on another route never matches
- * (a body-only hash cannot equal an op+body one either). Adds an error naming
- * the header when it is empty, over 255 bytes or not UTF-8. */
-void auth_idem_read(hd_rpc_request *req, const char *op, auth_idem *k, hd_field_errors *errs);
-/* The key as a statement parameter: NULL (SQL NULL) when there is none. */
-const char *auth_idem_param(const auth_idem *k);
-/* Called once a lookup is done: miss is true when no reply is stored and the
- * caller should create; otherwise the request was answered (replay, 422 for
- * another request hash, or a database error). The caller still owns arg. */
-typedef void (*auth_idem_cb)(bool miss, void *arg);
-/* Looks k up under tenant_id (RLS scopes keys per tenant). On HD_OK cb runs
- * once, later, on the worker; on an error it has already replied and never runs. */
-hd_err auth_idem_lookup(hd_rpc_request *req, hd_daemon_worker *dw, const char *tenant_id,
-    const auth_idem *k, auth_idem_cb cb, void *arg);
-/* True, after replying 409, when a failed batch hit another request's row of
- * the same key (both inserted it at once); false otherwise. */
-bool auth_idem_conflict(hd_rpc_request *req, hd_err err, const hd_db_result *res);
+/* The daemon's Idempotency-Key replies (auth.idempotency_keys, hd/idem.h). */
+extern const hd_idem_table auth_idem_table;
 
 /* password.c ---------------------------------------------------------- */
 

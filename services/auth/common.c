@@ -1,5 +1,6 @@
-/* Shared pieces of the auth handlers: settings, strict body parsing, field
- * validators for emails and passwords, and the replies every resource uses. */
+/* Shared pieces of the auth handlers: settings, field validators for emails
+ * and passwords, and the single-row read. Body parsing, roles and replies are
+ * the service kit's (hd/request.h, hd/caller.h, hd/reply.h). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,6 @@
 #include "hd/config.h"
 #include "hd/json.h"
 #include "hd/log.h"
-#include "hd/uuid.h"
 
 static auth_settings settings;
 
@@ -55,99 +55,6 @@ const auth_settings *auth_cfg(void)
 	return &settings;
 }
 
-bool auth_reply_invalid(hd_rpc_request *req, const hd_field_errors *errs)
-{
-	if (errs->count == 0)
-		return false;
-	hd_daemon_reply_problem(req, 422, "validation failed", errs);
-	return true;
-}
-
-bool auth_body_parse(hd_rpc_request *req, const char *const *known, cJSON **out)
-{
-	const hd_envelope *env = hd_rpc_request_envelope(req);
-	char why[128] = "";
-	cJSON *root = NULL;
-	hd_field_errors errs = { .count = 0 };
-
-	if (env->body_len == 0) {
-		hd_daemon_reply_problem(req, 400, "a JSON body is required", NULL);
-		return false;
-	}
-	if (hd_json_parse(env->body, env->body_len, &root, why) != HD_OK) {
-		char detail[160];
-		snprintf(detail, sizeof detail, "invalid JSON: %s", why);
-		hd_daemon_reply_problem(req, 400, detail, NULL);
-		return false;
-	}
-	if (!cJSON_IsObject(root)) {
-		hd_field_errors_add(&errs, "body", "must be a JSON object");
-	} else {
-		hd_json_reject_unknown(root, known, &errs);
-	}
-	if (auth_reply_invalid(req, &errs)) {
-		cJSON_Delete(root);
-		return false;
-	}
-	*out = root;
-	return true;
-}
-
-void auth_reply_problem_ex(hd_rpc_request *req, int status, const char *detail,
-    const char *extra_member, const char *header, const char *value)
-{
-	const hd_envelope *env = hd_rpc_request_envelope(req);
-	size_t len = 0;
-	char *body = hd_problem_json(status, detail, env->request_id, NULL, &len);
-	char *full = NULL;
-	hd_reply reply = { .version = HD_ENVELOPE_VERSION, .status = status };
-
-	if (body == NULL) {
-		hd_daemon_reply_problem(req, 500, NULL, NULL);
-		return;
-	}
-	if (extra_member != NULL && len > 1 && body[len - 1] == '}') {
-		size_t xlen = strlen(extra_member);
-		full = malloc(len + xlen + 2);
-		if (full != NULL) {
-			memcpy(full, body, len - 1);
-			full[len - 1] = ',';
-			memcpy(full + len, extra_member, xlen);
-			full[len + xlen] = '}';
-			full[len + xlen + 1] = '\0';
-			len += xlen + 1;
-		}
-	}
-	if (header != NULL)
-		(void)hd_reply_add_header(&reply, header, value);
-	reply.body = full != NULL ? full : body;
-	reply.body_len = len;
-	hd_rpc_request_reply(req, &reply);
-	free(full);
-	free(body);
-}
-
-void auth_reply_db_error(hd_rpc_request *req, hd_err err, const hd_db_result *res)
-{
-	const char *state = res != NULL ? hd_db_result_sqlstate(res) : "";
-
-	if (strcmp(state, "23505") == 0) {
-		const char *c = hd_db_result_constraint(res);
-		hd_daemon_reply_problem(req, 409,
-		    strcmp(c, "tenants_slug_key") == 0      ? "slug already taken"
-		        : strcmp(c, "users_email_key") == 0 ? "email already taken"
-		                                            : "already exists",
-		    NULL);
-		return;
-	}
-	if (err == HD_ERR_UNAVAILABLE || err == HD_ERR_CLOSED || err == HD_ERR_TIMEOUT) {
-		hd_daemon_reply_problem(req, 503, "database unavailable", NULL);
-		return;
-	}
-	hd_log_error("auth: database batch failed: %s (sqlstate %s)", hd_strerror(err), state);
-	hd_daemon_reply_problem(req, 500, NULL, NULL);
-}
-
 static bool email_shape_ok(const char *s)
 {
 	const char *at = strchr(s, '@');
@@ -189,17 +96,12 @@ bool auth_password_get(
 	    obj, field, required, AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX, out, errs);
 }
 
-bool auth_role_in(const hd_envelope *env, const char *const *roles)
-{
-	for (size_t i = 0; roles[i] != NULL; i++)
-		if (strcmp(env->role, roles[i]) == 0)
-			return true;
-	return false;
-}
+const hd_idem_table auth_idem_table = HD_IDEM_TABLE("auth");
 
 /* One request waiting for a single-row JSON read. */
 typedef struct fetch_ctx {
 	hd_rpc_request *req;
+	const char *resource;
 } fetch_ctx;
 
 static void fetch_one_cb(hd_err err, const hd_db_result *res, void *arg)
@@ -207,9 +109,9 @@ static void fetch_one_cb(hd_err err, const hd_db_result *res, void *arg)
 	fetch_ctx *c = arg;
 
 	if (err != HD_OK) {
-		auth_reply_db_error(c->req, err, res);
+		hd_reply_db_error(c->req, err, res);
 	} else if (hd_db_result_ntuples(res, 0) != 1) {
-		hd_daemon_reply_problem(c->req, 404, "not found", NULL);
+		hd_reply_not_found(c->req, c->resource);
 	} else {
 		const char *json = hd_db_result_value(res, 0, 0, 0);
 		const char *version = hd_db_result_value(res, 0, 0, 1);
@@ -225,28 +127,16 @@ static void fetch_one_cb(hd_err err, const hd_db_result *res, void *arg)
 }
 
 void auth_fetch_one(hd_rpc_request *req, hd_daemon_worker *dw, const char *tenant_id,
-    const char *sql, int nparams, const char *const *params)
+    const char *resource, const char *sql, int nparams, const char *const *params)
 {
 	fetch_ctx *c = malloc(sizeof *c);
 	hd_db_stmt stmt = { sql, nparams, params };
 
 	if (c == NULL) {
-		hd_daemon_reply_problem(req, 500, NULL, NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		return;
 	}
-	c->req = req;
-	if (hd_db_run(dw->db, tenant_id, &stmt, 1, fetch_one_cb, c) != HD_OK) {
-		hd_daemon_reply_problem(req, 503, "database unavailable", NULL);
+	*c = (fetch_ctx) { req, resource };
+	if (!hd_daemon_db_run(dw, req, tenant_id, &stmt, 1, fetch_one_cb, c))
 		free(c);
-	}
-}
-
-bool auth_signed_in(hd_rpc_request *req)
-{
-	const hd_envelope *env = hd_rpc_request_envelope(req);
-
-	if (hd_uuid_valid(env->tenant_id) && hd_uuid_valid(env->user_id))
-		return true;
-	hd_daemon_reply_problem(req, 401, "sign in first", NULL);
-	return false;
 }

@@ -34,6 +34,14 @@ static void auth_stop(void)
 	oath_done();
 }
 
+/* What a violated constraint means to the caller (hd_reply_db_error). */
+static const hd_constraint_text auth_constraints[] = {
+	{ "tenants_slug_key", 409, "slug already taken" },
+	{ "users_email_key", 409, "email already taken" },
+	{ HD_IDEM_PKEY, 409, HD_TEXT_IDEM_BUSY },
+	{ NULL, 0, NULL },
+};
+
 static const hd_daemon_spec auth_spec = {
 	.name = "auth",
 	.version = "0.1.0",
@@ -44,6 +52,7 @@ static const hd_daemon_spec auth_spec = {
 	.use_db = true,
 	.use_redis = true,
 	.ops = auth_ops,
+	.constraints = auth_constraints,
 	.start = auth_start,
 	.stop = auth_stop,
 };

@@ -92,12 +92,12 @@ static void enroll_cb(hd_err err, const hd_db_result *res, void *arg)
 	char url[768] = "otpauth://totp/";
 
 	if (err != HD_OK) {
-		auth_reply_db_error(c->req, err, res);
+		hd_reply_db_error(c->req, err, res);
 		goto out;
 	}
 	const char *email = hd_db_result_value(res, 0, 0, 0);
 	if (email == NULL) {
-		hd_daemon_reply_problem(c->req, 404, "user not found", NULL);
+		hd_reply_not_found(c->req, "user");
 		goto out;
 	}
 	pct_append(url, sizeof url, issuer);
@@ -114,7 +114,7 @@ static void enroll_cb(hd_err err, const hd_db_result *res, void *arg)
 		body = hd_json_print(doc, &len);
 	cJSON_Delete(doc);
 	if (body == NULL) {
-		hd_daemon_reply_problem(c->req, 500, NULL, NULL);
+		hd_reply_problem(c->req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
 	hd_daemon_reply_json(c->req, 200, body, len, "Cache-Control", "no-store", NULL);
@@ -149,22 +149,21 @@ static hd_err secret_new(char out[64])
 
 void auth_mfa_enroll(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	const hd_envelope *env = hd_rpc_request_envelope(req);
+	hd_caller me;
 	enroll_ctx *c = NULL;
 
-	if (!auth_signed_in(req))
+	if (!hd_caller_get(req, &me))
 		return;
 	c = calloc(1, sizeof *c);
 	if (c == NULL || secret_new(c->secret) != HD_OK) {
-		hd_daemon_reply_problem(req, 500, NULL, NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		free(c);
 		return;
 	}
 	c->req = req;
-	const char *params[] = { env->user_id, c->secret };
+	const char *params[] = { me.user_id, c->secret };
 	hd_db_stmt stmt = { SQL_ENROLL, 2, params };
-	if (hd_db_run(dw->db, env->tenant_id, &stmt, 1, enroll_cb, c) != HD_OK) {
-		hd_daemon_reply_problem(req, 503, "database unavailable", NULL);
+	if (!hd_daemon_db_run(dw, req, me.tenant_id, &stmt, 1, enroll_cb, c)) {
 		enroll_end(c);
 	}
 }
@@ -188,7 +187,7 @@ static void confirm_wrong(confirm_ctx *c)
 	hd_field_errors errs = { .count = 0 };
 
 	hd_field_errors_add(&errs, "code", "is not a valid code for the pending secret");
-	auth_reply_invalid(c->req, &errs);
+	hd_reply_invalid(c->req, &errs);
 	confirm_end(c);
 }
 
@@ -197,7 +196,7 @@ static void confirm_done_cb(hd_err err, const hd_db_result *res, void *arg)
 	confirm_ctx *c = arg;
 
 	if (err != HD_OK) {
-		auth_reply_db_error(c->req, err, res);
+		hd_reply_db_error(c->req, err, res);
 		confirm_end(c);
 	} else if (hd_db_result_ntuples(res, 0) != 1) {
 		confirm_wrong(c); /* replayed step, or the pending secret changed meanwhile */
@@ -214,13 +213,13 @@ static void confirm_pending_cb(hd_err err, const hd_db_result *res, void *arg)
 	int64_t step = 0;
 
 	if (err != HD_OK) {
-		auth_reply_db_error(c->req, err, res);
+		hd_reply_db_error(c->req, err, res);
 		confirm_end(c);
 		return;
 	}
 	const char *pending = hd_db_result_value(res, 0, 0, 0);
 	if (pending == NULL) {
-		hd_daemon_reply_problem(c->req, 409, "no MFA enrollment is pending", NULL);
+		hd_reply_problem(c->req, 409, "no MFA enrollment is pending");
 		confirm_end(c);
 		return;
 	}
@@ -233,8 +232,7 @@ static void confirm_pending_cb(hd_err err, const hd_db_result *res, void *arg)
 	const char *p0[] = { env->user_id, c->secret, c->step };
 	const char *p1[] = { env->user_id, c->secret };
 	hd_db_stmt stmts[] = { { SQL_CONFIRM_MFA, 3, p0 }, { SQL_CONFIRM_USER, 2, p1 } };
-	if (hd_db_run(c->dw->db, env->tenant_id, stmts, 2, confirm_done_cb, c) != HD_OK) {
-		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
+	if (!hd_daemon_db_run(c->dw, c->req, env->tenant_id, stmts, 2, confirm_done_cb, c)) {
 		confirm_end(c);
 	}
 }
@@ -242,31 +240,30 @@ static void confirm_pending_cb(hd_err err, const hd_db_result *res, void *arg)
 void auth_mfa_confirm(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	static const char *const known[] = { "code", NULL };
-	const hd_envelope *env = hd_rpc_request_envelope(req);
+	hd_caller me;
 	hd_field_errors errs = { .count = 0 };
 	const char *code = NULL;
 	cJSON *body = NULL;
 	confirm_ctx *c = NULL;
 
-	if (!auth_signed_in(req) || !auth_body_parse(req, known, &body))
+	if (!hd_caller_get(req, &me) || !hd_req_body(req, known, &body))
 		return;
 	if (hd_json_get_string(body, "code", true, 6, 6, &code, &errs)
 	    && strspn(code, "0123456789") != 6)
 		hd_field_errors_add(&errs, "code", "must be 6 digits");
-	if (auth_reply_invalid(req, &errs))
+	if (hd_reply_invalid(req, &errs))
 		goto out;
 	c = calloc(1, sizeof *c);
 	if (c == NULL) {
-		hd_daemon_reply_problem(req, 500, NULL, NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
 	c->req = req;
 	c->dw = dw;
 	snprintf(c->code, sizeof c->code, "%s", code);
-	const char *params[] = { env->user_id };
+	const char *params[] = { me.user_id };
 	hd_db_stmt stmt = { SQL_PENDING, 1, params };
-	if (hd_db_run(dw->db, env->tenant_id, &stmt, 1, confirm_pending_cb, c) != HD_OK) {
-		hd_daemon_reply_problem(req, 503, "database unavailable", NULL);
+	if (!hd_daemon_db_run(dw, req, me.tenant_id, &stmt, 1, confirm_pending_cb, c)) {
 		confirm_end(c);
 	}
 out:

@@ -131,13 +131,13 @@ void auth_session_reply(hd_rpc_request *req, const char *user_id, const char *te
 	claims.exp = now + cfg->access_ttl_s;
 	if (hd_jwt_sign(&cfg->jwt, &claims, now, &access) != HD_OK) {
 		hd_log_error("auth: signing an access token failed");
-		hd_daemon_reply_problem(req, 500, NULL, NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		return;
 	}
 	size_t cap = strlen(access) + strlen(refresh_token) + strlen(user_json) + 128;
 	char *body = malloc(cap);
 	if (body == NULL) {
-		hd_daemon_reply_problem(req, 500, NULL, NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
 	int n = snprintf(body, cap,
@@ -159,7 +159,7 @@ static void login_fail_cb(hd_err err, const hd_redis_reply *r, void *arg)
 
 	if (err != HD_OK)
 		hd_log_warn("auth: counting a failed login failed: %s", hd_strerror(err));
-	hd_daemon_reply_problem(c->req, 401, INVALID_CREDENTIALS, NULL);
+	hd_reply_problem(c->req, 401, INVALID_CREDENTIALS);
 	login_end(c);
 }
 
@@ -178,8 +178,8 @@ static void login_fail(login_ctx *c)
 
 static void login_mfa_required(login_ctx *c)
 {
-	auth_reply_problem_ex(
-	    c->req, 401, "a valid TOTP code is required", "\"mfa_required\":true", NULL, NULL);
+	hd_reply_problem_ex(c->req, 401, "a valid TOTP code is required", NULL,
+	    "\"mfa_required\":true", NULL, NULL);
 	login_end(c);
 }
 
@@ -188,7 +188,7 @@ static void login_issued_cb(hd_err err, const hd_db_result *res, void *arg)
 	login_ctx *c = arg;
 
 	if (err != HD_OK) {
-		auth_reply_db_error(c->req, err, res);
+		hd_reply_db_error(c->req, err, res);
 		login_end(c);
 		return;
 	}
@@ -209,14 +209,13 @@ static void login_issue(login_ctx *c, const char *step)
 	snprintf(ttl, sizeof ttl, "%ld", auth_cfg()->refresh_ttl_s);
 	if (hd_uuid_v7(id) != HD_OK || hd_uuid_v7(family) != HD_OK
 	    || auth_refresh_token_new(c->tenant_id, c->refresh, hash) != HD_OK) {
-		hd_daemon_reply_problem(c->req, 500, NULL, NULL);
+		hd_reply_problem(c->req, 500, HD_TEXT_INTERNAL);
 		login_end(c);
 		return;
 	}
 	const char *params[] = { c->tenant_id, id, c->user_id, family, hash, ttl, step };
 	hd_db_stmt stmt = { SQL_LOGIN_ISSUE, 7, params };
-	if (hd_db_run(c->dw->db, c->tenant_id, &stmt, 1, login_issued_cb, c) != HD_OK) {
-		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
+	if (!hd_daemon_db_run(c->dw, c->req, c->tenant_id, &stmt, 1, login_issued_cb, c)) {
 		login_end(c);
 	}
 }
@@ -265,7 +264,7 @@ static void login_user_cb(hd_err err, const hd_db_result *res, void *arg)
 	login_ctx *c = arg;
 
 	if (err != HD_OK) {
-		auth_reply_db_error(c->req, err, res);
+		hd_reply_db_error(c->req, err, res);
 		login_end(c);
 		return;
 	}
@@ -285,7 +284,8 @@ static void login_user_cb(hd_err err, const hd_db_result *res, void *arg)
 	hd_err e = auth_password_verify(hd_rpc_request_worker(c->req), c->found ? c->hash : NULL,
 	    c->password, login_verified_cb, c);
 	if (e != HD_OK) {
-		hd_daemon_reply_problem(c->req, 503, "busy", NULL);
+		hd_reply_problem_ex(
+		    c->req, 503, HD_TEXT_BUSY, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
 		login_end(c);
 	}
 }
@@ -296,7 +296,8 @@ static void login_checked_cb(hd_err err, const hd_redis_reply *r, void *arg)
 
 	if (err != HD_OK || r == NULL || hd_redis_reply_type(r) != HD_REDIS_ARRAY
 	    || hd_redis_reply_elements(r) != 2) {
-		hd_daemon_reply_problem(c->req, 503, "rate limiter unavailable", NULL);
+		hd_reply_problem_ex(c->req, 503, "rate limiter unavailable", NULL, NULL,
+		    "Retry-After", HD_RETRY_AFTER_S);
 		login_end(c);
 		return;
 	}
@@ -306,16 +307,15 @@ static void login_checked_cb(hd_err err, const hd_redis_reply *r, void *arg)
 		char retry[24];
 		snprintf(
 		    retry, sizeof retry, "%lld", ttl > 0 ? ttl : auth_cfg()->login_fail_window_s);
-		auth_reply_problem_ex(c->req, 429, "too many failed logins; try again later", NULL,
-		    "Retry-After", retry);
+		hd_reply_problem_ex(c->req, 429, "too many failed logins; try again later", NULL,
+		    NULL, "Retry-After", retry);
 		login_end(c);
 		return;
 	}
 	const char *p0[] = { c->slug };
 	const char *p1[] = { c->email };
 	hd_db_stmt stmts[] = { { SQL_SET_TENANT_BY_SLUG, 1, p0 }, { SQL_LOGIN_USER, 1, p1 } };
-	if (hd_db_run(c->dw->db, NULL, stmts, 2, login_user_cb, c) != HD_OK) {
-		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
+	if (!hd_daemon_db_run(c->dw, c->req, NULL, stmts, 2, login_user_cb, c)) {
 		login_end(c);
 	}
 }
@@ -340,14 +340,14 @@ static bool login_read(hd_rpc_request *req, login_ctx *c)
 	const char *slug = NULL, *password = NULL, *totp = NULL;
 	cJSON *body = NULL;
 
-	if (!auth_body_parse(req, known, &body))
+	if (!hd_req_body(req, known, &body))
 		return false;
 	if (hd_json_get_string(body, "tenant", true, 2, 63, &slug, &errs) && !slug_valid(slug))
 		hd_field_errors_add(&errs, "tenant", "must be a tenant slug");
 	auth_email_get(body, "email", true, c->email, &errs);
 	hd_json_get_string(body, "password", true, 1, AUTH_PASSWORD_MAX, &password, &errs);
 	hd_json_get_string(body, "totp", false, 6, 8, &totp, &errs);
-	if (!auth_reply_invalid(req, &errs)) {
+	if (!hd_reply_invalid(req, &errs)) {
 		snprintf(c->slug, sizeof c->slug, "%s", slug);
 		snprintf(c->password, sizeof c->password, "%s", password);
 		snprintf(c->totp, sizeof c->totp, "%s", totp != NULL ? totp : "");
@@ -364,7 +364,7 @@ void auth_login(hd_rpc_request *req, hd_daemon_worker *dw)
 	char email_hash[AUTH_SHA256_HEX], limit[24];
 
 	if (c == NULL) {
-		hd_daemon_reply_problem(req, 500, NULL, NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		return;
 	}
 	c->req = req;
@@ -394,12 +394,12 @@ static bool refresh_token_read(
 	const char *v = NULL;
 	cJSON *body = NULL;
 
-	if (!auth_body_parse(req, known, &body))
+	if (!hd_req_body(req, known, &body))
 		return false;
 	if (hd_json_get_string(body, "refresh_token", true, 1, AUTH_REFRESH_MAX - 1, &v, &errs))
 		snprintf(token, AUTH_REFRESH_MAX, "%s", v);
 	cJSON_Delete(body);
-	if (auth_reply_invalid(req, &errs))
+	if (hd_reply_invalid(req, &errs))
 		return false;
 	if (strlen(token) >= HD_UUID_STRLEN + 2 && token[HD_UUID_STRLEN] == '.') {
 		memcpy(tenant, token, HD_UUID_STRLEN);
@@ -407,7 +407,7 @@ static bool refresh_token_read(
 		if (hd_uuid_valid(tenant))
 			return true;
 	}
-	hd_daemon_reply_problem(req, 401, "invalid refresh token", NULL);
+	hd_reply_problem(req, 401, "invalid refresh token");
 	return false;
 }
 
@@ -427,9 +427,9 @@ static void refresh_cb(hd_err err, const hd_db_result *res, void *arg)
 	refresh_ctx *c = arg;
 
 	if (err != HD_OK) {
-		auth_reply_db_error(c->req, err, res);
+		hd_reply_db_error(c->req, err, res);
 	} else if (hd_db_result_ntuples(res, 0) != 1) {
-		hd_daemon_reply_problem(c->req, 401, "invalid refresh token", NULL);
+		hd_reply_problem(c->req, 401, "invalid refresh token");
 	} else {
 		auth_session_reply(c->req, hd_db_result_value(res, 0, 0, 0),
 		    hd_db_result_value(res, 0, 0, 1), hd_db_result_value(res, 0, 0, 2), c->token,
@@ -451,15 +451,14 @@ void auth_refresh(hd_rpc_request *req, hd_daemon_worker *dw)
 	c = calloc(1, sizeof *c);
 	if (c == NULL || hd_uuid_v7(id) != HD_OK
 	    || auth_refresh_token_new(tenant, c->token, new_hash) != HD_OK) {
-		hd_daemon_reply_problem(req, 500, NULL, NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		free(c);
 		goto out;
 	}
 	c->req = req;
 	const char *params[] = { old_hash, id, new_hash, ttl };
 	hd_db_stmt stmt = { SQL_REFRESH_ROTATE, 4, params };
-	if (hd_db_run(dw->db, tenant, &stmt, 1, refresh_cb, c) != HD_OK) {
-		hd_daemon_reply_problem(req, 503, "database unavailable", NULL);
+	if (!hd_daemon_db_run(dw, req, tenant, &stmt, 1, refresh_cb, c)) {
 		refresh_end(c);
 	}
 out:
@@ -476,7 +475,8 @@ static void logout_denied_cb(hd_err err, const hd_redis_reply *r, void *arg)
 	logout_ctx *c = arg;
 
 	if (err != HD_OK || r == NULL || hd_redis_reply_type(r) == HD_REDIS_ERROR)
-		hd_daemon_reply_problem(c->req, 503, "token denylist unavailable", NULL);
+		hd_reply_problem_ex(c->req, 503, "token denylist unavailable", NULL, NULL,
+		    "Retry-After", HD_RETRY_AFTER_S);
 	else
 		hd_daemon_reply_json(c->req, 204, "", 0, NULL);
 	free(c);
@@ -488,7 +488,7 @@ static void logout_revoked_cb(hd_err err, const hd_db_result *res, void *arg)
 	const hd_envelope *env = hd_rpc_request_envelope(c->req);
 
 	if (err != HD_OK) {
-		auth_reply_db_error(c->req, err, res);
+		hd_reply_db_error(c->req, err, res);
 		free(c);
 		return;
 	}
@@ -509,27 +509,26 @@ static void logout_revoked_cb(hd_err err, const hd_db_result *res, void *arg)
 
 void auth_logout(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	const hd_envelope *env = hd_rpc_request_envelope(req);
+	hd_caller me;
 	char token[AUTH_REFRESH_MAX], tenant[HD_UUID_STRLEN + 1], hash[AUTH_SHA256_HEX];
 	logout_ctx *c = NULL;
 
-	if (!auth_signed_in(req))
+	if (!hd_caller_get(req, &me))
 		return;
 	if (!refresh_token_read(req, token, tenant))
 		goto out;
 	auth_sha256_hex(token, strlen(token), hash);
 	c = malloc(sizeof *c);
 	if (c == NULL) {
-		hd_daemon_reply_problem(req, 500, NULL, NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
 	c->req = req;
 	c->dw = dw;
 	/* another tenant's token matches no row under RLS: nothing is revoked */
-	const char *params[] = { hash, env->user_id };
+	const char *params[] = { hash, me.user_id };
 	hd_db_stmt stmt = { SQL_LOGOUT, 2, params };
-	if (hd_db_run(dw->db, env->tenant_id, &stmt, 1, logout_revoked_cb, c) != HD_OK) {
-		hd_daemon_reply_problem(req, 503, "database unavailable", NULL);
+	if (!hd_daemon_db_run(dw, req, me.tenant_id, &stmt, 1, logout_revoked_cb, c)) {
 		free(c);
 	}
 out:
@@ -541,7 +540,7 @@ void auth_jwks(hd_rpc_request *req, hd_daemon_worker *dw)
 	char *doc = NULL;
 
 	if (hd_jwt_jwks_json(&auth_cfg()->jwt, &doc) != HD_OK) {
-		hd_daemon_reply_problem(req, 500, NULL, NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		return;
 	}
 	hd_daemon_reply_json(

@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include "auth.h"
 #include "hd/json.h"
+#include "hd/page.h"
 #include "hd/query.h"
 #include "hd/uuid.h"
 
@@ -17,20 +18,23 @@
 
 static const char SQL_USER_GET[]
     = "SELECT auth.user_json(u), u.version FROM auth.users u WHERE u.id = $1::uuid";
-/* Inserts the user and, when an Idempotency-Key ($7) came, its reply. */
-static const char SQL_USER_INSERT[]
-    = "WITH u AS (INSERT INTO auth.users AS u (tenant_id, id, email, name, role, password_hash) "
-      "VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6) RETURNING auth.user_json(u) AS j, u.version),"
-      " k AS (INSERT INTO auth.idempotency_keys (tenant_id, key, request_hash, status, body,"
-      " location, etag) SELECT $1::uuid, $7, $8, 201, j::text, '/v1/users/' || $2,"
-      " '\"' || version || '\"' FROM u WHERE $7::text IS NOT NULL)"
-      " SELECT j, version FROM u";
+/* $1 tenant, $2 id, $3 email, $4 name, $5 role, $6 password hash, $7 caller,
+ * $8 op, $9 Idempotency-Key or NULL, $10 its hashed text: inserts the user
+ * and stores the reply under the key; does nothing when the key is stored. */
+static const char SQL_USER_INSERT[] = "WITH" HD_IDEM_CTE("$1", "$7", "$8", "$9",
+    "$10") ","
+           " u AS (INSERT INTO auth.users AS u (tenant_id, id, email, name, role, password_hash)"
+           " SELECT $1::uuid, $2::uuid, $3, $4, $5, $6 WHERE" HD_IDEM_FREE(
+               "auth") " RETURNING auth.user_json(u) AS j, u.version),"
+                       " reply AS (SELECT 201 AS status, j, '/v1/users/' || $2 AS location,"
+                       " '\"' || version || '\"' AS etag FROM u)," HD_IDEM_STORE(
+                           "auth") " SELECT j, version FROM u";
 static const char SQL_USER_LIST[]
     = "SELECT auth.user_json(u), to_char(u.created_at AT TIME ZONE 'UTC', "
       "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), u.id FROM auth.users u "
       "WHERE ($1::text IS NULL OR u.role = $1) "
       "AND ($2::text IS NULL OR u.email ILIKE $2 OR u.name ILIKE $2) "
-      "AND ($3::timestamptz IS NULL OR (u.created_at, u.id) > ($3::timestamptz, $4::uuid)) "
+      "AND (u.created_at, u.id) > ($3::timestamptz, $4::uuid) "
       "ORDER BY u.created_at, u.id LIMIT $5::int";
 static const char SQL_USER_UPDATE[]
     = "UPDATE auth.users AS u SET name = coalesce($2, name), role = coalesce($3, role), "
@@ -47,8 +51,9 @@ static const char SQL_REVOKE_IF_INACTIVE[]
       "AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM auth.users WHERE id = $1::uuid "
       "AND NOT active)";
 
-static const char *const staff_roles[] = { "admin", "agent", "platform_admin", NULL };
-static const char *const admin_roles[] = { "admin", "platform_admin", NULL };
+/* Who sees every user of the tenant, and who changes them. */
+#define USER_READERS (HD_ROLES_STAFF | HD_ROLE_PLATFORM_ADMIN)
+#define USER_WRITERS HD_ROLES_ADMINS
 
 /* The state of one create/update/delete, owned by its callback chain. */
 typedef struct user_ctx {
@@ -62,7 +67,7 @@ typedef struct user_ctx {
 	char password[AUTH_PASSWORD_MAX + 1];
 	char hash[AUTH_HASH_MAX];
 	char if_match[24]; /* expected version, "" when unconditional */
-	auth_idem idem; /* Idempotency-Key of a create; the hash covers the body only */
+	hd_idem idem; /* Idempotency-Key of a create */
 	char *json; /* reply body kept while Redis is updated */
 	char etag[32];
 	int status;
@@ -73,7 +78,7 @@ static user_ctx *user_ctx_new(hd_rpc_request *req, hd_daemon_worker *dw)
 	user_ctx *c = calloc(1, sizeof *c);
 
 	if (c == NULL) {
-		hd_daemon_reply_problem(req, 500, NULL, NULL);
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		return NULL;
 	}
 	c->req = req;
@@ -84,6 +89,7 @@ static user_ctx *user_ctx_new(hd_rpc_request *req, hd_daemon_worker *dw)
 static void user_ctx_free(user_ctx *c)
 {
 	OPENSSL_cleanse(c->password, sizeof c->password);
+	hd_idem_free(&c->idem);
 	free(c->json);
 	free(c);
 }
@@ -93,24 +99,32 @@ static const char *or_null(const char *s)
 	return s[0] != '\0' ? s : NULL;
 }
 
-static bool forbid_unless(hd_rpc_request *req, const char *const *roles)
+/* The path id into out; a malformed one names nothing, so 404. */
+static bool path_id(hd_rpc_request *req, char out[HD_UUID_STRLEN + 1])
 {
-	if (auth_role_in(hd_rpc_request_envelope(req), roles))
+	const char *id = hd_req_path_uuid(req, "id", "user");
+
+	if (id == NULL)
 		return false;
-	hd_daemon_reply_problem(req, 403, "your role may not do this", NULL);
+	snprintf(out, HD_UUID_STRLEN + 1, "%s", id);
 	return true;
 }
 
-/* The path id: a malformed one names nothing, so 404. */
-static bool path_id(hd_rpc_request *req, char out[HD_UUID_STRLEN + 1])
+/* May c change (or deactivate, when !self_ok) user id? Admins may; a caller
+ * may change themselves when self_ok. Otherwise a caller who sees the user
+ * (an agent, or anyone on themselves) is refused with 403, and one who does
+ * not see it gets 404: the user is not there for them. */
+static bool user_write_allowed(
+    hd_rpc_request *req, const hd_caller *c, const char *id, bool self_ok)
 {
-	const char *id = hd_envelope_param(hd_rpc_request_envelope(req), "id");
+	bool self = hd_caller_is_self(c, id);
 
-	if (id != NULL && hd_uuid_valid(id)) {
-		snprintf(out, HD_UUID_STRLEN + 1, "%s", id);
+	if (hd_caller_is(c, USER_WRITERS) || (self && self_ok))
 		return true;
-	}
-	hd_daemon_reply_problem(req, 404, "user not found", NULL);
+	if (self || hd_caller_is(c, USER_READERS))
+		hd_reply_problem(req, 403, HD_TEXT_ROLE);
+	else
+		hd_reply_not_found(req, "user");
 	return false;
 }
 
@@ -147,7 +161,8 @@ static void user_marked_cb(hd_err err, const hd_redis_reply *r, void *arg)
 	user_ctx *c = arg;
 
 	if (err != HD_OK || r == NULL || hd_redis_reply_type(r) == HD_REDIS_ERROR) {
-		hd_daemon_reply_problem(c->req, 503, "token store unavailable; retry", NULL);
+		hd_reply_problem_ex(c->req, 503, "token store unavailable; retry", NULL, NULL,
+		    "Retry-After", HD_RETRY_AFTER_S);
 		user_ctx_free(c);
 		return;
 	}
@@ -157,59 +172,39 @@ static void user_marked_cb(hd_err err, const hd_redis_reply *r, void *arg)
 static void user_created_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	user_ctx *c = arg;
+	int stmt;
 	char location[64], etag[32];
 
-	if (auth_idem_conflict(c->req, err, res)) {
-		/* replied 409 */
-	} else if (err != HD_OK) {
-		auth_reply_db_error(c->req, err, res);
-	} else {
-		const char *json = hd_db_result_value(res, 0, 0, 0);
-		snprintf(location, sizeof location, "/v1/users/%s", c->id);
-		snprintf(etag, sizeof etag, "\"%s\"", hd_db_result_value(res, 0, 0, 1));
-		hd_daemon_reply_json(
-		    c->req, 201, json, strlen(json), "Location", location, "ETag", etag, NULL);
+	if (hd_idem_result(c->req, err, res, &stmt)) {
+		const char *json = hd_db_result_value(res, stmt, 0, 0);
+		const char *version = hd_db_result_value(res, stmt, 0, 1);
+		if (json == NULL || version == NULL) {
+			hd_reply_db_error(c->req, HD_ERR_INTERNAL, res);
+		} else {
+			snprintf(location, sizeof location, "/v1/users/%s", c->id);
+			snprintf(etag, sizeof etag, "\"%s\"", version);
+			hd_idem_reply(c->req, 201, json, location, etag);
+		}
 	}
 	user_ctx_free(c);
 }
 
+/* The password is hashed: one batch takes the key's lock, looks it up and
+ * inserts the user unless a reply is stored (hd/idem.h). */
 static void user_create_hashed_cb(bool ok, const char *hash, void *arg)
 {
 	user_ctx *c = arg;
 	const hd_envelope *env = hd_rpc_request_envelope(c->req);
+	const char *p[10] = { env->tenant_id, c->id, c->email, c->name, c->role, hash };
 
 	if (!ok || hd_uuid_v7(c->id) != HD_OK) {
-		hd_daemon_reply_problem(c->req, 500, NULL, NULL);
+		hd_reply_problem(c->req, 500, HD_TEXT_INTERNAL);
 		user_ctx_free(c);
 		return;
 	}
-	const char *params[] = { env->tenant_id, c->id, c->email, c->name, c->role, hash,
-		auth_idem_param(&c->idem), c->idem.hash };
-	hd_db_stmt stmt = { SQL_USER_INSERT, 8, params };
-	if (hd_db_run(c->dw->db, env->tenant_id, &stmt, 1, user_created_cb, c) != HD_OK) {
-		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
-		user_ctx_free(c);
-	}
-}
-
-/* Hashes c->password (off the event loop), then inserts the user. */
-static void user_create_hash(user_ctx *c)
-{
-	if (auth_password_hash(hd_rpc_request_worker(c->req), c->password, user_create_hashed_cb, c)
-	    != HD_OK) {
-		hd_daemon_reply_problem(c->req, 503, "busy", NULL);
-		user_ctx_free(c);
-	}
-}
-
-/* No stored reply: create; else the lookup has replied. */
-static void user_idem_done(bool miss, void *arg)
-{
-	user_ctx *c = arg;
-
-	if (miss)
-		user_create_hash(c);
-	else
+	hd_idem_params(&c->idem, p + 6);
+	hd_db_stmt stmt = { SQL_USER_INSERT, 10, p };
+	if (!hd_idem_run(c->dw, c->req, &auth_idem_table, &c->idem, &stmt, 1, user_created_cb, c))
 		user_ctx_free(c);
 }
 
@@ -218,112 +213,58 @@ void auth_users_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	static const char *const known[] = { "email", "name", "role", "password", NULL };
 	hd_field_errors errs = { .count = 0 };
 	const char *name = NULL, *role = NULL, *password = NULL;
+	hd_caller me;
 	cJSON *body = NULL;
 	user_ctx *c = NULL;
 
-	if (!auth_signed_in(req) || forbid_unless(req, admin_roles)
-	    || !auth_body_parse(req, known, &body) || (c = user_ctx_new(req, dw)) == NULL)
+	if (!hd_caller_get(req, &me) || !hd_caller_require(req, &me, USER_WRITERS)
+	    || !hd_req_body(req, known, &body) || (c = user_ctx_new(req, dw)) == NULL)
 		goto out;
 	auth_email_get(body, "email", true, c->email, &errs);
 	hd_json_get_string(body, "name", true, 1, AUTH_NAME_MAX, &name, &errs);
 	hd_json_get_enum(body, "role", true, auth_tenant_roles, &role, &errs);
 	auth_password_get(body, "password", true, &password, &errs);
-	auth_idem_read(req, NULL, &c->idem, &errs);
-	if (auth_reply_invalid(req, &errs)) {
+	/* digest: the body carries a password, which never goes to SQL */
+	if (!hd_idem_read(req, &me, NULL, true, &c->idem, &errs) || hd_reply_invalid(req, &errs)) {
 		user_ctx_free(c);
 		goto out;
 	}
 	snprintf(c->name, sizeof c->name, "%s", name);
 	snprintf(c->role, sizeof c->role, "%s", role);
 	snprintf(c->password, sizeof c->password, "%s", password);
-	if (auth_idem_param(&c->idem) == NULL)
-		user_create_hash(c);
-	else if (auth_idem_lookup(
-	             req, dw, hd_rpc_request_envelope(req)->tenant_id, &c->idem, user_idem_done, c)
-	    != HD_OK)
+	if (auth_password_hash(hd_rpc_request_worker(req), c->password, user_create_hashed_cb, c)
+	    != HD_OK) {
+		hd_reply_problem_ex(
+		    req, 503, HD_TEXT_BUSY, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
 		user_ctx_free(c);
+	}
 out:
 	cJSON_Delete(body);
 }
 
 void auth_users_get(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	const hd_envelope *env = hd_rpc_request_envelope(req);
-	char id[HD_UUID_STRLEN + 1];
+	hd_caller me;
+	const char *id;
 
-	if (!auth_signed_in(req) || !path_id(req, id))
+	if (!hd_caller_get(req, &me) || (id = hd_req_path_uuid(req, "id", "user")) == NULL)
 		return;
-	if (!auth_role_in(env, staff_roles) && strcmp(id, env->user_id) != 0) {
-		hd_daemon_reply_problem(req, 404, "user not found", NULL);
+	if (!hd_caller_is(&me, USER_READERS) && !hd_caller_is_self(&me, id)) {
+		hd_reply_not_found(req, "user");
 		return;
 	}
 	const char *params[] = { id };
-	auth_fetch_one(req, dw, env->tenant_id, SQL_USER_GET, 1, params);
+	auth_fetch_one(req, dw, me.tenant_id, "user", SQL_USER_GET, 1, params);
 }
 
 void auth_me(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	const hd_envelope *env = hd_rpc_request_envelope(req);
+	hd_caller me;
 
-	if (!auth_signed_in(req))
+	if (!hd_caller_get(req, &me))
 		return;
-	const char *params[] = { env->user_id };
-	auth_fetch_one(req, dw, env->tenant_id, SQL_USER_GET, 1, params);
-}
-
-typedef struct list_ctx {
-	hd_rpc_request *req;
-	int limit;
-} list_ctx;
-
-/* Joins rows [0, n) of column 0 into {"items":[…],"next_cursor":…}. */
-static char *list_body(const hd_db_result *res, int n, const char *cursor, size_t *len)
-{
-	size_t cap = 64 + (cursor != NULL ? strlen(cursor) : 0);
-
-	for (int i = 0; i < n; i++)
-		cap += strlen(hd_db_result_value(res, 0, i, 0)) + 1;
-	char *out = malloc(cap);
-	if (out == NULL)
-		return NULL;
-	size_t pos = (size_t)snprintf(out, cap, "{\"items\":[");
-	for (int i = 0; i < n; i++)
-		pos += (size_t)snprintf(out + pos, cap - pos, "%s%s", i > 0 ? "," : "",
-		    hd_db_result_value(res, 0, i, 0));
-	if (cursor != NULL)
-		pos += (size_t)snprintf(out + pos, cap - pos, "],\"next_cursor\":\"%s\"}", cursor);
-	else
-		pos += (size_t)snprintf(out + pos, cap - pos, "],\"next_cursor\":null}");
-	*len = pos;
-	return out;
-}
-
-static void users_listed_cb(hd_err err, const hd_db_result *res, void *arg)
-{
-	list_ctx *c = arg;
-	char plain[128], cursor[HD_CURSOR_MAX];
-	bool more = false;
-
-	if (err != HD_OK) {
-		auth_reply_db_error(c->req, err, res);
-		goto out;
-	}
-	int n = hd_db_result_ntuples(res, 0);
-	if (n > c->limit) {
-		n = c->limit;
-		snprintf(plain, sizeof plain, "%s|%s", hd_db_result_value(res, 0, n - 1, 1),
-		    hd_db_result_value(res, 0, n - 1, 2));
-		more = hd_cursor_encode(plain, cursor, sizeof cursor) == HD_OK;
-	}
-	size_t len = 0;
-	char *body = list_body(res, n, more ? cursor : NULL, &len);
-	if (body == NULL)
-		hd_daemon_reply_problem(c->req, 500, NULL, NULL);
-	else
-		hd_daemon_reply_json(c->req, 200, body, len, NULL);
-	free(body);
-out:
-	free(c);
+	const char *params[] = { me.user_id };
+	auth_fetch_one(req, dw, me.tenant_id, "user", SQL_USER_GET, 1, params);
 }
 
 /* Turns ?q= into an ILIKE pattern with %, _ and \ escaped. */
@@ -341,84 +282,34 @@ static void like_pattern(const char *q, char *out, size_t size)
 	out[n] = '\0';
 }
 
-static bool in_list(const char *s, const char *const *list)
-{
-	for (size_t i = 0; list[i] != NULL; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
-}
-
-/* Splits a decoded cursor "<timestamp>|<uuid>"; false when malformed. */
-static bool cursor_split(char *plain, const char **ts, const char **id)
-{
-	char *bar = strchr(plain, '|');
-
-	if (bar == NULL || bar == plain || bar - plain > 40 || !hd_uuid_valid(bar + 1))
-		return false;
-	*bar = '\0';
-	for (const char *p = plain; *p != '\0'; p++)
-		if (strchr("0123456789-:.TZ", *p) == NULL)
-			return false;
-	*ts = plain;
-	*id = bar + 1;
-	return true;
-}
-
 void auth_users_list(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	static const char *const list_roles[]
 	    = { "admin", "agent", "technician", "customer", "platform_admin", NULL };
 	static const char *const known[] = { "role", "q", "limit", "cursor", NULL };
-	const hd_envelope *env = hd_rpc_request_envelope(req);
 	hd_field_errors errs = { .count = 0 };
+	hd_caller me;
 	hd_query q;
-	int limit = 25;
-	char pattern[2 * Q_MAX + 4], plain[HD_CURSOR_MAX], limit_s[16];
-	const char *ts = NULL, *after = NULL, *like = NULL;
+	hd_page page;
+	char pattern[2 * Q_MAX + 4];
+	const char *like = NULL, *ts, *after;
 
-	if (!auth_signed_in(req) || forbid_unless(req, staff_roles))
+	if (!hd_caller_get(req, &me) || !hd_caller_require(req, &me, USER_READERS)
+	    || !hd_req_query(req, known, &q))
 		return;
-	if (hd_query_parse(env->query, &q) != HD_OK) {
-		hd_daemon_reply_problem(req, 400, "malformed query string", NULL);
-		return;
-	}
-	for (size_t i = 0; i < q.count; i++)
-		if (!in_list(q.params[i].key, known))
-			hd_field_errors_add(&errs, q.params[i].key, "unknown query parameter");
-	const char *role = hd_query_get(&q, "role");
-	const char *text = hd_query_get(&q, "q");
-	const char *cursor = hd_query_get(&q, "cursor");
-	if (role != NULL && !in_list(role, list_roles))
-		hd_field_errors_add(&errs, "role", "must be a known role");
-	if (text != NULL && (strlen(text) > Q_MAX || !hd_utf8_valid(text, strlen(text)))) {
-		hd_field_errors_add(&errs, "q", "must be at most 100 characters");
-	} else if (text != NULL && text[0] != '\0') {
+	const char *role = hd_query_enum(&q, "role", list_roles, &errs);
+	const char *text = hd_query_text(&q, "q", Q_MAX, &errs);
+	if (text != NULL) {
 		like_pattern(text, pattern, sizeof pattern);
 		like = pattern;
 	}
-	if (hd_query_limit(&q, &limit) != HD_OK)
-		hd_field_errors_add(&errs, "limit", "must be an integer from 1 to 100");
-	if (cursor != NULL
-	    && (hd_cursor_decode(cursor, plain, sizeof plain) != HD_OK
-	        || !cursor_split(plain, &ts, &after)))
-		hd_field_errors_add(&errs, "cursor", "is not a cursor this list gave out");
-	if (auth_reply_invalid(req, &errs))
+	hd_page_read(&q, &page, &errs);
+	if (hd_reply_invalid(req, &errs))
 		return;
-	list_ctx *c = malloc(sizeof *c);
-	if (c == NULL) {
-		hd_daemon_reply_problem(req, 500, NULL, NULL);
-		return;
-	}
-	c->req = req;
-	c->limit = limit;
-	snprintf(limit_s, sizeof limit_s, "%d", limit + 1);
-	const char *params[] = { role, like, ts, after, limit_s };
+	hd_page_bound(&page, false, &ts, &after);
+	const char *params[] = { role, like, ts, after, page.fetch };
 	hd_db_stmt stmt = { SQL_USER_LIST, 5, params };
-	if (hd_db_run(dw->db, env->tenant_id, &stmt, 1, users_listed_cb, c) != HD_OK) {
-		hd_daemon_reply_problem(req, 503, "database unavailable", NULL);
-		free(c);
-	}
+	hd_page_run(dw, req, me.tenant_id, &stmt, 1, &page, 1, 2, NULL);
 }
 
 static void user_updated_cb(hd_err err, const hd_db_result *res, void *arg)
@@ -426,7 +317,7 @@ static void user_updated_cb(hd_err err, const hd_db_result *res, void *arg)
 	user_ctx *c = arg;
 
 	if (err != HD_OK) {
-		auth_reply_db_error(c->req, err, res);
+		hd_reply_db_error(c->req, err, res);
 		goto fail;
 	}
 	if (hd_db_result_ntuples(res, 0) != 1) {
@@ -434,14 +325,14 @@ static void user_updated_cb(hd_err err, const hd_db_result *res, void *arg)
 			hd_daemon_reply_problem(
 			    c->req, 412, "version does not match If-Match", NULL);
 		else
-			hd_daemon_reply_problem(c->req, 404, "user not found", NULL);
+			hd_reply_not_found(c->req, "user");
 		goto fail;
 	}
 	c->status = 200;
 	c->json = strdup(hd_db_result_value(res, 0, 0, 0));
 	snprintf(c->etag, sizeof c->etag, "\"%s\"", hd_db_result_value(res, 0, 0, 1));
 	if (c->json == NULL) {
-		hd_daemon_reply_problem(c->req, 500, NULL, NULL);
+		hd_reply_problem(c->req, 500, HD_TEXT_INTERNAL);
 		goto fail;
 	}
 	if (c->active[0] == '\0') {
@@ -464,8 +355,7 @@ static void user_update_run(user_ctx *c)
 	hd_db_stmt stmts[] = { { SQL_USER_UPDATE, 6, p0 }, { SQL_USER_VERSION, 1, p1 },
 		{ SQL_REVOKE_IF_INACTIVE, 1, p1 } };
 
-	if (hd_db_run(c->dw->db, env->tenant_id, stmts, 3, user_updated_cb, c) != HD_OK) {
-		hd_daemon_reply_problem(c->req, 503, "database unavailable", NULL);
+	if (!hd_daemon_db_run(c->dw, c->req, env->tenant_id, stmts, 3, user_updated_cb, c)) {
 		user_ctx_free(c);
 	}
 }
@@ -475,7 +365,7 @@ static void user_update_hashed_cb(bool ok, const char *hash, void *arg)
 	user_ctx *c = arg;
 
 	if (!ok) {
-		hd_daemon_reply_problem(c->req, 500, NULL, NULL);
+		hd_reply_problem(c->req, 500, HD_TEXT_INTERNAL);
 		user_ctx_free(c);
 		return;
 	}
@@ -526,10 +416,10 @@ static bool user_update_read(user_ctx *c, const cJSON *body, bool admin)
 		snprintf(c->password, sizeof c->password, "%s", password);
 	if (errs.count == 0 && cJSON_GetArraySize(body) == 0)
 		hd_field_errors_add(&errs, "body", "must change at least one field");
-	if (auth_reply_invalid(c->req, &errs))
+	if (hd_reply_invalid(c->req, &errs))
 		return false;
 	if (!if_match_read(c)) {
-		hd_daemon_reply_problem(c->req, 412, "If-Match must be an ETag of this user", NULL);
+		hd_reply_problem(c->req, 412, "If-Match must be an ETag of this user");
 		return false;
 	}
 	return true;
@@ -538,20 +428,15 @@ static bool user_update_read(user_ctx *c, const cJSON *body, bool admin)
 void auth_users_update(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	static const char *const known[] = { "name", "role", "active", "password", NULL };
-	const hd_envelope *env = hd_rpc_request_envelope(req);
-	bool admin = auth_role_in(env, admin_roles);
+	hd_caller me;
 	cJSON *body = NULL;
 	user_ctx *c = NULL;
 
-	if (!auth_signed_in(req) || (c = user_ctx_new(req, dw)) == NULL)
+	if (!hd_caller_get(req, &me) || (c = user_ctx_new(req, dw)) == NULL)
 		return;
-	if (!path_id(req, c->id))
-		goto fail;
-	if (!admin && strcmp(c->id, env->user_id) != 0) {
-		hd_daemon_reply_problem(req, 404, "user not found", NULL);
-		goto fail;
-	}
-	if (!auth_body_parse(req, known, &body) || !user_update_read(c, body, admin))
+	if (!path_id(req, c->id) || !user_write_allowed(req, &me, c->id, true)
+	    || !hd_req_body(req, known, &body)
+	    || !user_update_read(c, body, hd_caller_is(&me, USER_WRITERS)))
 		goto fail;
 	cJSON_Delete(body);
 	if (c->password[0] == '\0') {
@@ -560,7 +445,8 @@ void auth_users_update(hd_rpc_request *req, hd_daemon_worker *dw)
 	}
 	if (auth_password_hash(hd_rpc_request_worker(req), c->password, user_update_hashed_cb, c)
 	    != HD_OK) {
-		hd_daemon_reply_problem(req, 503, "busy", NULL);
+		hd_reply_problem_ex(
+		    req, 503, HD_TEXT_BUSY, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
 		user_ctx_free(c);
 	}
 	return;
@@ -574,12 +460,12 @@ static void user_deactivated_cb(hd_err err, const hd_db_result *res, void *arg)
 	user_ctx *c = arg;
 
 	if (err != HD_OK) {
-		auth_reply_db_error(c->req, err, res);
+		hd_reply_db_error(c->req, err, res);
 		user_ctx_free(c);
 		return;
 	}
 	if (hd_db_result_ntuples(res, 0) != 1) {
-		hd_daemon_reply_problem(c->req, 404, "user not found", NULL);
+		hd_reply_not_found(c->req, "user");
 		user_ctx_free(c);
 		return;
 	}
@@ -590,21 +476,18 @@ static void user_deactivated_cb(hd_err err, const hd_db_result *res, void *arg)
 
 void auth_users_delete(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	const hd_envelope *env = hd_rpc_request_envelope(req);
+	hd_caller me;
 	user_ctx *c = NULL;
 
-	if (!auth_signed_in(req) || forbid_unless(req, admin_roles)
-	    || (c = user_ctx_new(req, dw)) == NULL)
+	if (!hd_caller_get(req, &me) || (c = user_ctx_new(req, dw)) == NULL)
 		return;
-	if (!path_id(req, c->id)) {
+	if (!path_id(req, c->id) || !user_write_allowed(req, &me, c->id, false)) {
 		user_ctx_free(c);
 		return;
 	}
 	const char *params[] = { c->id };
 	hd_db_stmt stmts[]
 	    = { { SQL_USER_DEACTIVATE, 1, params }, { SQL_REVOKE_IF_INACTIVE, 1, params } };
-	if (hd_db_run(dw->db, env->tenant_id, stmts, 2, user_deactivated_cb, c) != HD_OK) {
-		hd_daemon_reply_problem(req, 503, "database unavailable", NULL);
+	if (!hd_daemon_db_run(dw, req, me.tenant_id, stmts, 2, user_deactivated_cb, c))
 		user_ctx_free(c);
-	}
 }

@@ -16,14 +16,15 @@
 #define TK_WEBHOOK_MAX 2000
 
 /* $1 tenant, $2 id, $3 name, $4 event, $5 conditions, $6 actions, $7 active,
- * $8 Idempotency-Key or NULL, $9 its hashed text. Does nothing when the key
- * is already stored. */
-static const char sql_auto_create[]
-    = "WITH idem AS (SELECT $8::text AS key, $9::text AS hashed),"
-      " r AS (INSERT INTO ticket.automations AS a (tenant_id, id, name, event, conditions,"
-      " actions, active) SELECT $1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::bool"
-      " WHERE" TK_IDEM_FREE " RETURNING ticket.automation_json(a) AS j),"
-      " reply AS (SELECT j, NULL::text AS location FROM r)," TK_IDEM_STORE " SELECT j::text FROM r";
+ * $8 Idempotency-Key or NULL, $9 its hashed text, $10 the caller, $11 the op. Does nothing when the
+ * key is already stored. */
+static const char sql_auto_create[] = "WITH" HD_IDEM_CTE("$1", "$10", "$11", "$8",
+    "$9") ","
+          " r AS (INSERT INTO ticket.automations AS a (tenant_id, id, name, event, conditions,"
+          " actions, active) SELECT $1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::bool"
+          " WHERE" TK_IDEM_FREE " RETURNING ticket.automation_json(a) AS j),"
+          " reply AS (SELECT 201 AS status, j, NULL::text AS location, NULL::text AS etag FROM "
+          "r)," TK_IDEM_STORE " SELECT j::text FROM r";
 static const char sql_auto_get[]
     = "SELECT ticket.automation_json(a)::text FROM ticket.automations a"
       " WHERE a.tenant_id = $1 AND a.id = $2";
@@ -191,13 +192,13 @@ static void tk_rule_created_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	hd_rpc_request *req = arg;
 	int stmt;
-	if (!tk_idem_result(req, err, res, tk_reply_stored, &stmt))
+	if (!hd_idem_result(req, err, res, &stmt))
 		return;
 	const char *json = hd_db_result_value(res, stmt, 0, 0);
 	if (json == NULL)
 		hd_reply_db_error(req, HD_ERR_INTERNAL, res);
 	else
-		tk_reply_stored(req, 201, json, NULL);
+		hd_idem_reply(req, 201, json, NULL, NULL);
 }
 
 /* Validates and runs a create (id NULL) or an update. */
@@ -207,28 +208,29 @@ static void tk_rule_write(
 	cJSON *body = NULL;
 	tk_rule r = { .active = true };
 	hd_field_errors errs = { .count = 0 };
-	tk_idem k = { 0 };
+	hd_idem k = { 0 };
 	char newid[HD_UUID_STRLEN + 1];
 	if (!hd_req_body(req, NULL, &body))
 		return;
 	tk_rule_read(body, id == NULL, &r, &errs);
-	if ((id == NULL && !tk_idem_read(req, false, NULL, &k, &errs))
+	if ((id == NULL && !hd_idem_read(req, c, NULL, false, &k, &errs))
 	    || hd_reply_invalid(req, &errs))
 		goto out;
 	if (id == NULL && hd_uuid_v7(newid) != HD_OK) {
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
-	const char *p[9] = { c->tenant_id, id != NULL ? id : newid, r.name, r.event,
+	const char *p[11] = { c->tenant_id, id != NULL ? id : newid, r.name, r.event,
 		r.conditions != NULL || id != NULL ? r.conditions : "[]", r.actions,
-		r.active_set || id == NULL ? (r.active ? "t" : "f") : NULL, k.key, k.hashed };
-	hd_db_stmt st = { id == NULL ? sql_auto_create : sql_auto_update, id == NULL ? 9 : 7, p };
+		r.active_set || id == NULL ? (r.active ? "t" : "f") : NULL, k.key, k.hashed,
+		c->user_id, k.op };
+	hd_db_stmt st = { id == NULL ? sql_auto_create : sql_auto_update, id == NULL ? 11 : 7, p };
 	if (id == NULL)
-		tk_idem_run(dw, req, c->tenant_id, &k, &st, tk_rule_created_cb);
+		hd_idem_run(dw, req, &tk_idem_table, &k, &st, 1, tk_rule_created_cb, req);
 	else
 		hd_daemon_db_run(dw, req, c->tenant_id, &st, 1, tk_rule_cb, req);
 out:
-	tk_idem_free(&k);
+	hd_idem_free(&k);
 	free(r.conditions);
 	free(r.actions);
 	cJSON_Delete(body);

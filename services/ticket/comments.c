@@ -12,22 +12,24 @@
 
 /* $1 tenant, $2 ticket, $3 own-only requester or NULL, $4 comment id,
  * $5 author, $6 author role, $7 body, $8 public, $9 Idempotency-Key or NULL,
- * $10 its hashed text. Does nothing when the key is already stored. */
-static const char sql_comment_create[]
-    = "WITH idem AS (SELECT $9::text AS key, $10::text AS hashed),"
-      " t AS (SELECT t.id FROM ticket.tickets t WHERE t.tenant_id = $1 AND t.id = $2"
-      " AND t.deleted_at IS NULL AND ($3::uuid IS NULL OR t.requester_id = $3)"
-      " AND" TK_IDEM_FREE "),"
-      " c AS (INSERT INTO ticket.comments AS cm (tenant_id, id, ticket_id, author_id, author_role,"
-      " body, public) SELECT $1, $4, t.id, $5, $6, $7, $8::bool FROM t"
-      " RETURNING ticket.comment_json(cm) AS j, cm.created_at, cm.public),"
-      " fr AS (UPDATE ticket.tickets x SET first_response_at = c.created_at,"
-      " updated_at = c.created_at, version = x.version + 1 FROM c"
-      " WHERE x.tenant_id = $1 AND x.id = $2 AND x.first_response_at IS NULL AND c.public"
-      " AND $6 IN ('admin', 'agent')),"
-      " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
-      " SELECT $1, 'comment.added', $5, c.j FROM c),"
-      " reply AS (SELECT j, NULL::text AS location FROM c)," TK_IDEM_STORE " SELECT j::text FROM c";
+ * $10 its hashed text, $11 the op. Does nothing when the key is already stored. */
+static const char sql_comment_create[] = "WITH" HD_IDEM_CTE("$1", "$5", "$11", "$9",
+    "$10") ","
+           " t AS (SELECT t.id FROM ticket.tickets t WHERE t.tenant_id = $1 AND t.id = $2"
+           " AND t.deleted_at IS NULL AND ($3::uuid IS NULL OR t.requester_id = $3)"
+           " AND" TK_IDEM_FREE "),"
+           " c AS (INSERT INTO ticket.comments AS cm (tenant_id, id, ticket_id, author_id, "
+           "author_role,"
+           " body, public) SELECT $1, $4, t.id, $5, $6, $7, $8::bool FROM t"
+           " RETURNING ticket.comment_json(cm) AS j, cm.created_at, cm.public),"
+           " fr AS (UPDATE ticket.tickets x SET first_response_at = c.created_at,"
+           " updated_at = c.created_at, version = x.version + 1 FROM c"
+           " WHERE x.tenant_id = $1 AND x.id = $2 AND x.first_response_at IS NULL AND c.public"
+           " AND $6 IN ('admin', 'agent')),"
+           " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
+           " SELECT $1, 'comment.added', $5, c.j FROM c),"
+           " reply AS (SELECT 201 AS status, j, NULL::text AS location, NULL::text AS etag FROM "
+           "c)," TK_IDEM_STORE " SELECT j::text FROM c";
 
 /* Statement 0 of a list: the ticket is visible to the caller. */
 static const char sql_ticket_visible[]
@@ -58,7 +60,7 @@ void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	const char *ticket;
 	cJSON *body = NULL;
 	hd_field_errors errs = { .count = 0 };
-	tk_idem k = { 0 };
+	hd_idem k = { 0 };
 	const char *text = NULL;
 	bool pub = true;
 	char id[HD_UUID_STRLEN + 1];
@@ -72,19 +74,19 @@ void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_json_get_bool(body, "public", false, &pub, &errs);
 	if (hd_caller_is(&c, HD_ROLE_CUSTOMER) && !pub)
 		hd_field_errors_add(&errs, "public", "customers can post only public comments");
-	if (!tk_idem_read(req, false, ticket, &k, &errs) || hd_reply_invalid(req, &errs))
+	if (!hd_idem_read(req, &c, ticket, false, &k, &errs) || hd_reply_invalid(req, &errs))
 		goto out;
 	if (hd_uuid_v7(id) != HD_OK) {
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
-	const char *p[10]
+	const char *p[11]
 	    = { c.tenant_id, ticket, hd_caller_is(&c, HD_ROLE_CUSTOMER) ? c.user_id : NULL, id,
-		      c.user_id, c.role, text, pub ? "t" : "f", k.key, k.hashed };
-	hd_db_stmt st = { sql_comment_create, 10, p };
-	tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_idem_child_created_cb);
+		      c.user_id, c.role, text, pub ? "t" : "f", k.key, k.hashed, k.op };
+	hd_db_stmt st = { sql_comment_create, 11, p };
+	hd_idem_run(dw, req, &tk_idem_table, &k, &st, 1, tk_idem_child_created_cb, req);
 out:
-	tk_idem_free(&k);
+	hd_idem_free(&k);
 	cJSON_Delete(body);
 }
 

@@ -68,3 +68,20 @@ bool tk_uuid_read(
 	*out = v->valuestring;
 	return true;
 }
+
+const hd_idem_table tk_idem_table = HD_IDEM_TABLE("ticket");
+
+void tk_idem_child_created_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	hd_rpc_request *req = arg;
+	int stmt;
+	if (!hd_idem_result(req, err, res, &stmt))
+		return;
+	const char *json = hd_db_result_value(res, stmt, 0, 0);
+	if (json == NULL) {
+		hd_reply_not_found(req, "ticket");
+		return;
+	}
+	hd_idem_reply(req, 201, json, NULL, NULL);
+	tk_relay_wake();
+}

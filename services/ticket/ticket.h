@@ -19,6 +19,7 @@
 #include "hd/query.h"
 #include "hd/reply.h"
 #include "hd/request.h"
+#include "hd/idem.h"
 
 /* The query parameters of a plain keyset list: limit and cursor. */
 extern const char *const tk_page_params[];
@@ -87,57 +88,18 @@ extern const char *const tk_statuses[];
 
 /* Creation (tickets.c): the statement, its parameter count, and the reply
  * for statement stmt of a finished batch (res may be NULL on failure). */
-#define TK_CREATE_NPARAMS 12
+#define TK_CREATE_NPARAMS 13
 extern const char tk_create_sql[];
 void tk_create_reply(hd_rpc_request *req, hd_err err, const hd_db_result *res, int stmt);
 
-/* Idempotency-Key (idempotency.c). A create reads the key with tk_idem_read,
- * runs with tk_idem_run and, in its callback, starts with tk_idem_result.
- * Its SQL ($1 the tenant) starts with the CTE
- *   idem AS (SELECT $<key>::text AS key, $<hashed>::text AS hashed)
- * adds TK_IDEM_FREE to the condition its change depends on, defines a CTE
- *   reply AS (SELECT <json> AS j, <text or NULL> AS location FROM <the change>)
- * and then the CTE TK_IDEM_STORE, which stores the 201 reply. */
-typedef struct tk_idem {
-	const char *key; /* the header's value; NULL: no key */
-	char *hashed; /* owned: the text whose sha256 is the request hash */
-} tk_idem;
-/* SQL: the request hash of idem.hashed. */
-#define TK_IDEM_HASH " encode(sha256(convert_to(idem.hashed, 'UTF8')), 'hex')"
-/* SQL condition: no key, or the key is not stored. */
-#define TK_IDEM_FREE                                                                               \
-	" NOT EXISTS (SELECT 1 FROM ticket.idempotency_keys ik, idem"                              \
-	" WHERE ik.tenant_id = $1 AND ik.key = idem.key)"
-/* CTE k: stores the reply under the key (none without a key). */
-#define TK_IDEM_STORE                                                                              \
-	" k AS (INSERT INTO ticket.idempotency_keys (tenant_id, key, request_hash, status, body,"  \
-	" location) SELECT $1, idem.key," TK_IDEM_HASH ", 201, reply.j::text,"                     \
-	" reply.location FROM idem, reply WHERE idem.key IS NOT NULL)"
-/* Reads the key into k (k->key NULL when absent). Hashes the body alone when
- * body_only (tickets.create), else op, path_id (NULL: none) and body. Adds a
- * field error for a malformed key (not 1..255 bytes of UTF-8). Returns false
- * after replying 500 when out of memory. Free k with tk_idem_free. */
-bool tk_idem_read(
-    hd_rpc_request *req, bool body_only, const char *path_id, tk_idem *k, hd_field_errors *errs);
-void tk_idem_free(tk_idem *k);
-/* Runs create for the tenant (cb gets req as arg), preceded by the key's
- * lookup when k has a key. */
-void tk_idem_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id, const tk_idem *k,
-    const hd_db_stmt *create, hd_db_cb cb);
-/* Replies status with body and the route's headers (a stored reply or a fresh one). */
-typedef void (*tk_idem_reply_fn)(
-    hd_rpc_request *req, int status, const char *body, const char *location);
-/* First step of a create's callback: replies to a failed batch, replays a
- * stored reply with reply, or 422 for a key used with another request, and
- * returns false; else sets *stmt to the create's index and returns true. */
-bool tk_idem_result(
-    hd_rpc_request *req, hd_err err, const hd_db_result *res, tk_idem_reply_fn reply, int *stmt);
-/* A tk_idem_reply_fn: body with Location when location is set. */
-void tk_reply_stored(hd_rpc_request *req, int status, const char *body, const char *location);
-/* Callback (arg: the request) of a keyed or plain create of something that
+/* Idempotency-Key (libs/include/hd/idem.h): the daemon's table, and the
+ * callback (arg: the request) of a keyed or plain create of something that
  * belongs to a ticket (a comment, a time entry) whose statement returns its
  * JSON in column 0 and no row when the ticket is not there: 201, or 404;
  * wakes the outbox relay. */
+#define TK_IDEM_FREE HD_IDEM_FREE("ticket")
+#define TK_IDEM_STORE HD_IDEM_STORE("ticket")
+extern const hd_idem_table tk_idem_table;
 void tk_idem_child_created_cb(hd_err err, const hd_db_result *res, void *arg);
 
 /* A worker's own state (dw->service): its create and GET queues. */

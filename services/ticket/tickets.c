@@ -14,28 +14,29 @@
 
 /* Bumps the counter, inserts the ticket (SLA due times from the tenant's
  * policy), its ticket.created event and the Idempotency-Key reply, and
- * returns the ticket. Does nothing when the key ($11) is already stored. */
-const char tk_create_sql[]
-    = "WITH idem AS (SELECT $11::text AS key, $12::text AS hashed),"
-      " n AS (INSERT INTO ticket.counters AS c (tenant_id, last_number)"
-      " SELECT $1, 1 WHERE" TK_IDEM_FREE
-      " ON CONFLICT (tenant_id) DO UPDATE SET last_number = c.last_number + 1"
-      " RETURNING last_number),"
-      " p AS (SELECT targets -> $5 AS g, business_hours AS bh FROM ticket.sla_policies"
-      " WHERE tenant_id = $1),"
-      " t AS (INSERT INTO ticket.tickets AS t (tenant_id, id, number, subject, description,"
-      " priority, category, tags, requester_id, assignee_id, first_response_due, resolution_due)"
-      " SELECT $1, $2, n.last_number, $3, $4, $5, $6,"
-      " ARRAY(SELECT json_array_elements_text($7::json)), $8, $9,"
-      " ticket.sla_due(date_trunc('milliseconds', now()),"
-      " (p.g ->> 'first_response_minutes')::int, p.bh),"
-      " ticket.sla_due(date_trunc('milliseconds', now()),"
-      " (p.g ->> 'resolution_minutes')::int, p.bh)"
-      " FROM n LEFT JOIN p ON true RETURNING ticket.ticket_json(t) AS j),"
-      " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
-      " SELECT $1, 'ticket.created', $10, j FROM t),"
-      " reply AS (SELECT j, '/v1/tickets/' || $2 AS location FROM t)," TK_IDEM_STORE
-      " SELECT j::text, $2::text FROM t";
+ * returns the ticket. Does nothing when the key ($12) is already stored. */
+const char tk_create_sql[] = "WITH" HD_IDEM_CTE("$1", "$10", "$11", "$12",
+    "$13") ","
+           " n AS (INSERT INTO ticket.counters AS c (tenant_id, last_number)"
+           " SELECT $1, 1 WHERE" TK_IDEM_FREE
+           " ON CONFLICT (tenant_id) DO UPDATE SET last_number = c.last_number + 1"
+           " RETURNING last_number),"
+           " p AS (SELECT targets -> $5 AS g, business_hours AS bh FROM ticket.sla_policies"
+           " WHERE tenant_id = $1),"
+           " t AS (INSERT INTO ticket.tickets AS t (tenant_id, id, number, subject, description,"
+           " priority, category, tags, requester_id, assignee_id, first_response_due, "
+           "resolution_due)"
+           " SELECT $1, $2, n.last_number, $3, $4, $5, $6,"
+           " ARRAY(SELECT json_array_elements_text($7::json)), $8, $9,"
+           " ticket.sla_due(date_trunc('milliseconds', now()),"
+           " (p.g ->> 'first_response_minutes')::int, p.bh),"
+           " ticket.sla_due(date_trunc('milliseconds', now()),"
+           " (p.g ->> 'resolution_minutes')::int, p.bh)"
+           " FROM n LEFT JOIN p ON true RETURNING ticket.ticket_json(t) AS j),"
+           " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
+           " SELECT $1, 'ticket.created', $10, j FROM t),"
+           " reply AS (SELECT 201 AS status, j, '/v1/tickets/' || $2 AS location,"
+           " '\"1\"'::text AS etag FROM t)," TK_IDEM_STORE " SELECT j::text, $2::text FROM t";
 
 /* Plain columns: the daemon writes the ticket object (ticket_json.c). */
 static const char sql_delete[]
@@ -83,15 +84,6 @@ static void tk_new_ticket_read(
 	}
 }
 
-/* Replies status (201) with the created ticket, Location and ETag (a
- * tk_idem_reply_fn). */
-static void tk_reply_created(
-    hd_rpc_request *req, int status, const char *json, const char *location)
-{
-	hd_daemon_reply_json(
-	    req, status, json, strlen(json), "location", location, "etag", "\"1\"", NULL);
-}
-
 void tk_create_reply(hd_rpc_request *req, hd_err err, const hd_db_result *res, int stmt)
 {
 	if (err != HD_OK) {
@@ -106,15 +98,15 @@ void tk_create_reply(hd_rpc_request *req, hd_err err, const hd_db_result *res, i
 	}
 	char location[64];
 	snprintf(location, sizeof(location), "/v1/tickets/%s", id);
-	tk_reply_created(req, 201, json, location);
+	hd_idem_reply(req, 201, json, location, "\"1\"");
 }
 
-/* With an Idempotency-Key: the lock, the lookup, then the create (idempotency.c). */
+/* With an Idempotency-Key: the lock, the lookup, then the create (hd/idem.h). */
 static void tk_create_keyed_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	hd_rpc_request *req = arg;
 	int stmt;
-	if (!tk_idem_result(req, err, res, tk_reply_created, &stmt))
+	if (!hd_idem_result(req, err, res, &stmt))
 		return;
 	tk_create_reply(req, err, res, stmt);
 	tk_relay_wake();
@@ -126,13 +118,13 @@ void tk_tickets_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	cJSON *body = NULL;
 	tk_new_ticket t = { .description = "", .priority = "normal" };
 	hd_field_errors errs = { .count = 0 };
-	tk_idem k = { 0 };
+	hd_idem k = { 0 };
 	char id[HD_UUID_STRLEN + 1];
 	if (!hd_caller_get(req, &c) || !hd_req_body(req, NULL, &body))
 		goto out;
 	t.requester_id = c.user_id;
 	tk_new_ticket_read(body, &c, &t, &errs);
-	if (!tk_idem_read(req, true, NULL, &k, &errs) || hd_reply_invalid(req, &errs))
+	if (!hd_idem_read(req, &c, NULL, false, &k, &errs) || hd_reply_invalid(req, &errs))
 		goto out;
 	if (hd_uuid_v7(id) != HD_OK) {
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
@@ -140,17 +132,17 @@ void tk_tickets_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	}
 	const char *p[TK_CREATE_NPARAMS] = { c.tenant_id, id, t.subject, t.description, t.priority,
 		t.category, t.tags_json != NULL ? t.tags_json : "[]", t.requester_id, t.assignee_id,
-		c.user_id, k.key, k.hashed };
+		c.user_id, k.op, k.key, k.hashed };
 	hd_db_stmt st = { tk_create_sql, TK_CREATE_NPARAMS, p };
 	if (k.key != NULL) { /* goes alone: its lookup must precede it in its transaction */
-		tk_idem_run(dw, req, c.tenant_id, &k, &st, tk_create_keyed_cb);
+		hd_idem_run(dw, req, &tk_idem_table, &k, &st, 1, tk_create_keyed_cb, req);
 	} else {
 		tk_create_submit(((tk_worker *)dw->service)->creates, req, p, body, t.tags_json);
 		body = NULL; /* owned by the queue now */
 		t.tags_json = NULL;
 	}
 out:
-	tk_idem_free(&k);
+	hd_idem_free(&k);
 	free(t.tags_json);
 	cJSON_Delete(body);
 }

@@ -202,6 +202,9 @@ static void test_users(void **state)
 	assert_int_equal(req(&r, "GET", "/v1/users?role=customer&q=dana", T.admin, NULL), 200);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")), 1);
 	httpc_resp_free(&r);
+	assert_int_equal(req(&r, "GET", "/v1/users?role=customer&sort=name", T.admin, NULL), 422);
+	assert_true(has_field_error(&r, "sort"));
+	httpc_resp_free(&r);
 
 	snprintf(path, sizeof path, "/v1/users/%s", id);
 	assert_int_equal(
@@ -219,6 +222,15 @@ static void test_users(void **state)
 	snprintf(path, sizeof path, "/v1/users/%s", agent_id);
 	assert_int_equal(req(&r, "PATCH", path, agent, "{\"role\":\"admin\"}"), 403);
 	httpc_resp_free(&r);
+	/* an agent sees Dana but may not change or deactivate her: 403, not 404 */
+	snprintf(path, sizeof path, "/v1/users/%s", id);
+	assert_int_equal(req(&r, "GET", path, agent, NULL), 200);
+	httpc_resp_free(&r);
+	assert_int_equal(req(&r, "PATCH", path, agent, "{\"name\":\"Mine\"}"), 403);
+	httpc_resp_free(&r);
+	assert_int_equal(req(&r, "DELETE", path, agent, NULL), 403);
+	httpc_resp_free(&r);
+	snprintf(path, sizeof path, "/v1/users/%s", agent_id);
 	/* deactivation: the agent's access token stops working at once */
 	assert_int_equal(req(&r, "DELETE", path, T.admin, NULL), 204);
 	httpc_resp_free(&r);

@@ -1,9 +1,11 @@
 /* End-to-end tests of Idempotency-Key through the gateway on the ticket
  * daemon's creates other than POST /v1/tickets (comments, automations, time
  * entries, satisfaction): a retry with the same key and body replays the
- * first reply (nothing created twice), another body or another route with
+ * first reply (nothing created twice), another body or another ticket with
  * the key is a 422 problem naming Idempotency-Key, a key over 255
- * characters is refused. Runs in a fresh tenant of its own (tickets_e2e.h). */
+ * characters is refused. A key belongs to the tenant, the caller and the
+ * route: another route, or another user of the tenant, reusing it gets its
+ * own result. Runs in a fresh tenant of its own (tickets_e2e.h). */
 #include "tickets_e2e.h"
 
 /* POSTs body to path as token with Idempotency-Key key; returns the status. */
@@ -25,6 +27,17 @@ static void kpost_422(const char *path, const char *token, const char *body, con
 	assert_int_equal(st, 422);
 	assert_true(has_field_error(&r, "Idempotency-Key"));
 	assert_string_equal(httpc_header(&r, "Content-Type"), "application/problem+json");
+	httpc_resp_free(&r);
+}
+
+/* Asserts a 201: the key is another route's or another caller's. */
+static void kpost_201(const char *path, const char *token, const char *body, const char *key)
+{
+	httpc_resp r;
+	long st = kpost(&r, path, token, body, key);
+	if (st != 201)
+		fprintf(stderr, "POST %s: %ld %s\n", path, st, r.body);
+	assert_int_equal(st, 201);
 	httpc_resp_free(&r);
 }
 
@@ -86,7 +99,7 @@ static void test_comments(void **state)
 	assert_int_equal(count_items(path, W.agent), 1);
 	kpost_422(path, W.cust1, "{\"body\":\"hello twice\"}", key);
 	kpost_422(path2, W.cust1, "{\"body\":\"hello once\"}", key);
-	kpost_422("/v1/tickets", W.cust1, "{\"subject\":\"x\"}", key);
+	kpost_201("/v1/tickets", W.cust1, "{\"subject\":\"x\"}", key);
 	assert_int_equal(count_items(path, W.agent), 1);
 	assert_int_equal(count_items(path2, W.agent), 0);
 
@@ -149,7 +162,7 @@ static void test_time_entries(void **state)
 	assert_int_equal(spent(t), 15);
 	kpost_422(path, W.agent, "{\"minutes\":16,\"note\":\"retried\"}", key);
 	kpost_422(path2, W.agent, body, key);
-	kpost_422("/v1/tickets", W.agent, "{\"subject\":\"x\"}", key);
+	kpost_201("/v1/tickets", W.agent, "{\"subject\":\"x\"}", key);
 	kpost_long_key(path, W.agent, body);
 	assert_int_equal(count_items(path, W.agent), 1);
 	assert_int_equal(count_items(path2, W.agent), 0);
@@ -190,6 +203,24 @@ static void test_satisfaction(void **state)
 	cJSON_Delete(j);
 }
 
+/* Two customers of one tenant posting with one key: each gets their own
+ * ticket, and each retry replays the caller's own reply. */
+static void test_second_user_same_key(void **state)
+{
+	char key[64];
+	const char *body = "{\"subject\":\"two users one key\"}";
+	key_make(key, "eu");
+	cJSON *a = kpost_twice("/v1/tickets", W.cust1, body, key);
+	cJSON *b = kpost_twice("/v1/tickets", W.cust2, body, key);
+	assert_string_not_equal(jstr(a, "id"), jstr(b, "id"));
+	assert_string_equal(jstr(a, "requester_id"), W.cust1_id);
+	assert_string_equal(jstr(b, "requester_id"), W.cust2_id);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	/* and the second one's key with another body is their own 422 */
+	kpost_422("/v1/tickets", W.cust2, "{\"subject\":\"another\"}", key);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -203,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_automations),
 		cmocka_unit_test(test_time_entries),
 		cmocka_unit_test(test_satisfaction),
+		cmocka_unit_test(test_second_user_same_key),
 	};
 	return cmocka_run_group_tests(tests, setup, tk_teardown);
 }

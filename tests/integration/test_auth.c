@@ -514,14 +514,17 @@ static void test_tenants_idempotency(void **state)
 	assert_int_equal(owner_exec(T.platform.tenant_id, count_sql, name), 1);
 	/* the key is the platform tenant's: RLS shows it there only */
 	assert_int_equal(owner_exec(T.platform.tenant_id,
-	                     "SELECT count(*) FROM auth.idempotency_keys WHERE key = $1", key),
+	                     "SELECT count(*) FROM auth.idempotency_keys WHERE key = $1"
+	                     " AND op = 'tenants.create'",
+	                     key),
 	    1);
 	assert_int_equal(owner_exec(jstr(first.json, "id"),
 	                     "SELECT count(*) FROM auth.idempotency_keys WHERE key = $1", key),
 	    0);
 	assert_int_equal(tenant_idem_call(key, "Other", slug2, NULL), 422);
 
-	/* a key first used on users.create, and the other way round */
+	/* a key is the route's own: a key first used on users.create creates a
+	 * tenant, and users.create under the tenant's key creates a user */
 	snprintf(key2, sizeof key2, "user-key-%s", T.run);
 	snprintf(body, sizeof body,
 	    "{\"email\":\"idem-%s@platform.test\",\"name\":\"I\",\"role\":\"agent\","
@@ -530,11 +533,16 @@ static void test_tenants_idempotency(void **state)
 	resp r = call("users.create", &T.platform, body, NULL, NULL, "idempotency-key", key2);
 	assert_int_equal(r.status, 201);
 	resp_free(&r);
-	assert_int_equal(tenant_idem_call(key2, name, slug2, NULL), 422);
+	snprintf(slug2, sizeof slug2, "idemu-%s", T.run);
+	assert_int_equal(tenant_idem_call(key2, "Other route", slug2, NULL), 201);
+	snprintf(body, sizeof body,
+	    "{\"email\":\"idem2-%s@platform.test\",\"name\":\"I\",\"role\":\"agent\","
+	    "\"password\":\"" PASSWORD "\"}",
+	    T.run);
 	r = call("users.create", &T.platform, body, NULL, NULL, "idempotency-key", key);
-	assert_int_equal(r.status, 422);
-	assert_true(has_field_error(&r, "Idempotency-Key"));
+	assert_int_equal(r.status, 201);
 	resp_free(&r);
+	snprintf(slug2, sizeof slug2, "idem2-%s", T.run);
 
 	/* malformed keys */
 	memset(long_key, 'k', 256);
@@ -547,7 +555,7 @@ static void test_tenants_idempotency(void **state)
 	/* over 24 h old: the key is forgotten and the request runs again */
 	assert_int_equal(owner_exec(T.platform.tenant_id,
 	                     "UPDATE auth.idempotency_keys SET created_at = now() - "
-	                     "interval '25 hours' WHERE key = $1",
+	                     "interval '25 hours' WHERE key = $1 AND op = 'tenants.create'",
 	                     key),
 	    1);
 	assert_int_equal(tenant_idem_call(key, name, slug, NULL), 409); /* slug taken */
@@ -570,10 +578,11 @@ static void test_tenants_idempotency_in_progress(void **state)
 	assert_int_equal(PQstatus(c), CONNECTION_OK);
 	PQclear(PQexec(c, "BEGIN"));
 	PGresult *res = PQexecParams(c,
-	    "INSERT INTO auth.idempotency_keys (tenant_id, key, request_hash, status, body,"
-	    " location, etag) SELECT $1::uuid, $2, 'x', 201, '{}', '', ''"
+	    "INSERT INTO auth.idempotency_keys (tenant_id, user_id, op, key, request_hash, status,"
+	    " body) SELECT $1::uuid, $3::uuid, 'tenants.create', $2, 'x', 201, '{}'"
 	    " FROM set_config('app.tenant_id', $1, true)",
-	    2, NULL, (const char *const[]) { T.platform.tenant_id, key }, NULL, NULL, 0);
+	    3, NULL, (const char *const[]) { T.platform.tenant_id, key, T.platform.user_id }, NULL,
+	    NULL, 0);
 	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
 	PQclear(res);
 	/* commits a second from now, while hd-auth waits on the key */
@@ -582,6 +591,47 @@ static void test_tenants_idempotency_in_progress(void **state)
 	while ((res = PQgetResult(c)) != NULL)
 		PQclear(res);
 	PQfinish(c);
+}
+
+/* users.create under one Idempotency-Key by two admins of one tenant: each
+ * gets their own result, and each retry replays the caller's own reply. */
+static void test_users_idempotency_per_caller(void **state)
+{
+	static const char one[] = "{\"email\":\"one@idc.test\",\"name\":\"One\",\"role\":\"agent\","
+	                          "\"password\":\"" PASSWORD "\"}";
+	static const char two[] = "{\"email\":\"two@idc.test\",\"name\":\"Two\",\"role\":\"agent\","
+	                          "\"password\":\"" PASSWORD "\"}";
+	actor admin, admin2;
+	char slug[64], id2[37], key[64];
+
+	tenant_new("idc", &admin, slug);
+	user_new(&admin, "second@idc.test", "admin", id2);
+	login_as(&admin2, slug, "second@idc.test");
+	snprintf(key, sizeof key, "shared-key-%s", T.run);
+	resp a = call("users.create", &admin, one, NULL, NULL, "idempotency-key", key);
+	assert_int_equal(a.status, 201);
+	resp b = call("users.create", &admin2, two, NULL, NULL, "idempotency-key", key);
+	assert_int_equal(b.status, 201);
+	assert_string_equal(jstr(b.json, "email"), "two@idc.test");
+	assert_string_not_equal(jstr(b.json, "id"), jstr(a.json, "id"));
+	resp a2 = call("users.create", &admin, one, NULL, NULL, "idempotency-key", key);
+	assert_int_equal(a2.status, 201);
+	assert_string_equal(a2.body, a.body);
+	assert_string_equal(
+	    daemon_reply_header(&a2, "Location"), daemon_reply_header(&a, "Location"));
+	assert_string_equal(daemon_reply_header(&a2, "ETag"), daemon_reply_header(&a, "ETag"));
+	resp b2 = call("users.create", &admin2, two, NULL, NULL, "idempotency-key", key);
+	assert_int_equal(b2.status, 201);
+	assert_string_equal(b2.body, b.body);
+	/* the same key with another body is the caller's own 422 */
+	resp b3 = call("users.create", &admin2, one, NULL, NULL, "idempotency-key", key);
+	assert_int_equal(b3.status, 422);
+	assert_true(has_field_error(&b3, "Idempotency-Key"));
+	resp_free(&a);
+	resp_free(&b);
+	resp_free(&a2);
+	resp_free(&b2);
+	resp_free(&b3);
 }
 
 static void test_users_crud(void **state)
@@ -637,6 +687,10 @@ static void test_users_crud(void **state)
 	assert_true(has_field_error(&r, "cursor"));
 	assert_true(has_field_error(&r, "role"));
 	resp_free(&r);
+	r = call("users.list", &admin, NULL, NULL, "colour=red&limit=2", NULL, NULL);
+	assert_int_equal(r.status, 422);
+	assert_true(has_field_error(&r, "colour"));
+	resp_free(&r);
 
 	/* update with If-Match */
 	r = call("users.update", &admin, "{\"name\":\"Carol K\"}", id, NULL, "if-match", "\"1\"");
@@ -657,6 +711,22 @@ static void test_users_crud(void **state)
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
 	r = call("users.delete", &agent, NULL, id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	/* an agent sees every user but changes none but themselves: 403, not 404 */
+	r = call("users.update", &agent, "{\"name\":\"Mine\"}", id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	/* a customer sees only themselves: others are 404, themselves 403 */
+	actor cust;
+	login_as(&cust, slug, "carol@crud.test");
+	r = call("users.update", &cust, "{\"name\":\"Mine\"}", agent_id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	r = call("users.delete", &cust, NULL, agent_id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	r = call("users.delete", &cust, NULL, id, NULL, NULL, NULL);
 	assert_int_equal(r.status, 403);
 	resp_free(&r);
 
@@ -894,6 +964,7 @@ int main(void)
 		cmocka_unit_test(test_tenants_create),
 		cmocka_unit_test(test_tenants_idempotency),
 		cmocka_unit_test(test_tenants_idempotency_in_progress),
+		cmocka_unit_test(test_users_idempotency_per_caller),
 		cmocka_unit_test(test_users_crud),
 		cmocka_unit_test(test_cross_tenant_is_404),
 		cmocka_unit_test(test_validation),

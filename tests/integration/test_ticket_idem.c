@@ -1,8 +1,10 @@
 /* Integration tests of Idempotency-Key on hd-ticket's creates other than
  * tickets.create (comments, time entries, satisfaction, automations), over
  * its real NNG interface (ticket_it.h) against the test PostgreSQL: a replay
- * returns the first reply and changes nothing more, another body is 422, the
- * key reused on another route or ticket is 422, an expired key runs again.
+ * returns the first reply and changes nothing more, another body or another
+ * ticket is 422, an expired key runs again. A key belongs to the tenant, the
+ * caller and the route: reused on another route or by another user of the
+ * tenant it gets its own result.
  * Env as test_ticket_more.c. */
 #include <pthread.h>
 #include "ticket_it.h"
@@ -100,14 +102,22 @@ static long count(const char *sql, const char *p1, const char *p2)
 	return it_count_at(U.url, sql, p1, p2);
 }
 
-/* Moves key's stored reply 25 hours back. */
-static void expire(const char *key)
+/* Moves key's stored reply of op 25 hours back. */
+static void expire(const char *key, const char *op)
 {
 	assert_int_equal(count("WITH u AS (UPDATE ticket.idempotency_keys SET created_at = now()"
-	                       " - interval '25 hours' WHERE key = $1 RETURNING 1)"
+	                       " - interval '25 hours' WHERE key = $1 AND op = $2 RETURNING 1)"
 	                       " SELECT count(*) FROM u",
-	                     key, NULL),
+	                     key, op),
 	    1);
+}
+
+/* Calls and asserts a 201: the key is another route's or caller's. */
+static void k201(const char *op, const it_who *w, const char *id, const char *body, const char *key)
+{
+	daemon_reply r = kcall(op, w, id, body, key);
+	it_expect_status(&r, 201);
+	daemon_reply_free(&r);
 }
 
 static void key_make(char *key, size_t n, const char *what)
@@ -135,10 +145,9 @@ static void test_comments(void **state)
 	    1);
 	k422("comments.create", &U.agent, t, "{\"body\":\"another\"}", key);
 	k422("comments.create", &U.agent, t2, body, key);
-	k422("time_entries.create", &U.agent, t, "{\"minutes\":5}", key);
-	k422("tickets.create", &U.agent, NULL, "{\"subject\":\"x\"}", key);
-	k422("automations.create", &U.admin, NULL, RULE, key);
-	expire(key);
+	k201("time_entries.create", &U.agent, t, "{\"minutes\":5}", key);
+	k201("tickets.create", &U.agent, NULL, "{\"subject\":\"x\"}", key);
+	expire(key, "comments.create");
 	daemon_reply c = kcall("comments.create", &U.agent, t, body, key);
 	it_expect_status(&c, 201);
 	assert_string_not_equal(it_str(c.json, "id"), id);
@@ -167,8 +176,8 @@ static void test_time_entries(void **state)
 	    1);
 	k422("time_entries.create", &U.agent, t, "{\"minutes\":16}", key);
 	k422("time_entries.create", &U.agent, t2, body, key);
-	k422("comments.create", &U.agent, t, "{\"body\":\"x\"}", key);
-	expire(key);
+	k201("comments.create", &U.agent, t, "{\"body\":\"x\"}", key);
+	expire(key, "time_entries.create");
 	a = kcall("time_entries.create", &U.agent, t, body, key);
 	it_expect_status(&a, 201);
 	daemon_reply_free(&a);
@@ -196,7 +205,7 @@ static void test_satisfaction(void **state)
 	k422("satisfaction.create", &U.cust, t, "{\"rating\":\"bad\"}", key);
 	k422("satisfaction.create", &U.cust, t2, body, key);
 	/* once expired, the key runs again: the ticket is already rated */
-	expire(key);
+	expire(key, "satisfaction.create");
 	a = kcall("satisfaction.create", &U.cust, t, body, key);
 	it_expect_status(&a, 409);
 	daemon_reply_free(&a);
@@ -215,15 +224,14 @@ static void test_automations(void **state)
 	const char *n = "SELECT count(*) FROM ticket.automations WHERE name = $1";
 	assert_int_equal(count(n, key, NULL), 1);
 	k422("automations.create", &U.admin, NULL, RULE, key);
-	k422("tickets.create", &U.admin, NULL, "{\"subject\":\"x\"}", key);
-	expire(key);
+	k201("tickets.create", &U.admin, NULL, "{\"subject\":\"x\"}", key);
+	expire(key, "automations.create");
 	a = kcall("automations.create", &U.admin, NULL, body, key);
 	it_expect_status(&a, 201);
 	daemon_reply_free(&a);
 	assert_int_equal(count(n, key, NULL), 2);
 }
 
-/* A key stored by tickets.create (body-only hash) is 422 on another route. */
 #define RACERS 8
 
 /* One of RACERS concurrent comments.create calls with the same key. */
@@ -291,7 +299,8 @@ static void test_ticket_key_elsewhere(void **state)
 	daemon_reply a = twice("tickets.create", &U.agent, NULL, body, key);
 	assert_non_null(daemon_reply_header(&a, "location"));
 	assert_string_equal(daemon_reply_header(&a, "etag"), "\"1\"");
-	k422("comments.create", &U.agent, it_str(a.json, "id"), "{\"body\":\"x\"}", key);
+	/* the key is tickets.create's: comments.create under it is its own */
+	k201("comments.create", &U.agent, it_str(a.json, "id"), "{\"body\":\"x\"}", key);
 	/* the owner sees every tenant's tickets (the relay policy): scoped here */
 	assert_int_equal(count("SELECT count(*) FROM ticket.tickets WHERE subject = $1"
 	                       " AND tenant_id = $2",
@@ -304,6 +313,38 @@ static void test_ticket_key_elsewhere(void **state)
 	daemon_reply_free(&a);
 }
 
+/* Two users of one tenant with one key: each gets their own result, and
+ * each retry replays the caller's own reply (tickets.create and a comment). */
+static void test_second_user_same_key(void **state)
+{
+	char key[64], t[37];
+	const char *body = "{\"subject\":\"idem two users\"}";
+	key_make(key, sizeof(key), "two");
+	daemon_reply a = twice("tickets.create", &U.agent, NULL, body, key);
+	daemon_reply b = twice("tickets.create", &U.admin, NULL, body, key);
+	assert_string_not_equal(it_str(a.json, "id"), it_str(b.json, "id"));
+	assert_string_not_equal(
+	    daemon_reply_header(&a, "location"), daemon_reply_header(&b, "location"));
+	assert_int_equal(count("SELECT count(*) FROM ticket.tickets WHERE subject = $1"
+	                       " AND tenant_id = $2",
+	                     "idem two users", U.agent.tenant),
+	    2);
+	daemon_reply_free(&a);
+	daemon_reply_free(&b);
+
+	it_ticket(&U.cust, "{\"subject\":\"idem two users comments\"}", t);
+	key_make(key, sizeof(key), "twoc");
+	a = twice("comments.create", &U.agent, t, "{\"body\":\"same\"}", key);
+	b = twice("comments.create", &U.admin, t, "{\"body\":\"same\"}", key);
+	assert_string_not_equal(it_str(a.json, "id"), it_str(b.json, "id"));
+	assert_int_equal(
+	    count("SELECT count(*) FROM ticket.comments WHERE ticket_id = $1", t, NULL), 2);
+	/* the other user's key with another body: that user's 422 */
+	k422("comments.create", &U.admin, t, "{\"body\":\"other\"}", key);
+	daemon_reply_free(&a);
+	daemon_reply_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_automations),
 		cmocka_unit_test(test_ticket_key_elsewhere),
 		cmocka_unit_test(test_concurrent_same_key),
+		cmocka_unit_test(test_second_user_same_key),
 	};
 	return cmocka_run_group_tests(tests, group_setup, it_daemon_stop);
 }
