@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "daemon_child.h"
-#include "envelope.h"
+#include "hd/envelope.h"
 #include "hd/bus.h"
 #include "hd/daemon.h"
 #include "hd/db.h"
