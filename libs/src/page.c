@@ -99,11 +99,23 @@ void hd_page_cursor_json(const char *ts, const char *id, char out[HD_PAGE_CURSOR
 {
 	char plain[HD_PAGE_TS_MAX + HD_PAGE_ID_MAX], enc[HD_CURSOR_MAX];
 	strcpy(out, "null");
-	if (ts == NULL || id == NULL || strlen(ts) + strlen(id) + 2 > sizeof plain)
+	if (ts == NULL || id == NULL)
 		return;
-	snprintf(plain, sizeof plain, "%s|%s", ts, id);
-	if (hd_cursor_encode(plain, enc, sizeof enc) == HD_OK)
-		snprintf(out, HD_PAGE_CURSOR_JSON_MAX, "\"%s\"", enc);
+	size_t tn = strlen(ts), in = strlen(id);
+	if (tn + in + 2 > sizeof plain)
+		return;
+	memcpy(plain, ts, tn);
+	plain[tn] = '|';
+	memcpy(plain + tn + 1, id, in + 1);
+	if (hd_cursor_encode(plain, enc, sizeof enc) != HD_OK)
+		return;
+	size_t en = strlen(enc);
+	if (en + 3 > HD_PAGE_CURSOR_JSON_MAX)
+		return;
+	out[0] = '"';
+	memcpy(out + 1, enc, en);
+	out[en + 1] = '"';
+	out[en + 2] = '\0';
 }
 
 /* Appends column 0 of rows [0, shown) of stmt, comma-separated. */
