@@ -117,7 +117,7 @@ static void test_create_validation(void **state)
 	httpc_resp_free(&r);
 
 	expect(400, "POST", T, W.admin, "{\"subject\":");
-	expect(400, "POST", T, W.admin, "[1,2]");
+	expect(422, "POST", T, W.admin, "[1,2]");
 	assert_int_equal(httpc_call(&r, "POST", T, W.admin, "subject=x", "text/plain", NULL), 0);
 	assert_int_equal(r.status, 415);
 	httpc_resp_free(&r);
