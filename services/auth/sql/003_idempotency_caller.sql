@@ -9,6 +9,8 @@
 
 ALTER TABLE auth.idempotency_keys RENAME TO idempotency_keys_v1;
 ALTER TABLE auth.idempotency_keys_v1 RENAME CONSTRAINT idempotency_keys_pkey TO idempotency_keys_v1_pkey;
+-- The owner reads every tenant's rows to copy them (RLS is forced on it too).
+ALTER TABLE auth.idempotency_keys_v1 NO FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE auth.idempotency_keys (
 	tenant_id    uuid        NOT NULL REFERENCES auth.tenants (id),

@@ -10,6 +10,8 @@
 
 ALTER TABLE ticket.idempotency_keys RENAME TO idempotency_keys_v1;
 ALTER TABLE ticket.idempotency_keys_v1 RENAME CONSTRAINT idempotency_keys_pkey TO idempotency_keys_v1_pkey;
+-- The owner reads every tenant's rows to copy them (RLS is forced on it too).
+ALTER TABLE ticket.idempotency_keys_v1 NO FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE ticket.idempotency_keys (
 	tenant_id    uuid        NOT NULL,
