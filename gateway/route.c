@@ -81,14 +81,13 @@ static bool param_take(gw_match *m, const char *name, size_t nlen, const char *v
  * "time-entries" -> "time-entry") into out. */
 static void resource_name(const char *seg, size_t n, char out[32])
 {
-	if (n >= 32)
-		n = 31;
-	memcpy(out, seg, n);
-	out[n] = '\0';
-	if (n > 3 && strcmp(out + n - 3, "ies") == 0)
-		strcpy(out + n - 3, "y");
-	else if (n > 1 && out[n - 1] == 's')
-		out[n - 1] = '\0';
+	const size_t len = n < 32 ? n : 31;
+	memcpy(out, seg, len);
+	out[len] = '\0';
+	if (len > 3 && memcmp(seg + len - 3, "ies", 3) == 0)
+		memcpy(&out[len - 3], "y", 2);
+	else if (len > 1 && seg[len - 1] == 's')
+		out[len - 1] = '\0';
 }
 
 /* Matches path[0..len) against pattern, filling m's parameters. A path of
