@@ -240,8 +240,9 @@ cmd_start() {
 	done
 }
 
+# Stops everything under the state folder and says, in one line, what stopped.
 cmd_stop() {
-	local name rev="" tail_pid
+	local name rev="" tail_pid stopped=""
 	# a `run` streaming logs in another terminal ends with the stack
 	if [ -s "$STATE/run-tail.pid" ]; then
 		tail_pid=$(cat "$STATE/run-tail.pid")
@@ -249,8 +250,18 @@ cmd_stop() {
 		kill "$tail_pid" 2>/dev/null || true
 	fi
 	for name in $DAEMONS; do rev="$name $rev"; done
-	for name in $rev; do daemon_stop "$name" TERM; done
+	for name in $rev; do
+		daemon_pid "$name" >/dev/null && stopped="$stopped, hd-$name"
+		daemon_stop "$name" TERM
+	done
+	[ -s "$STATE/pg/postmaster.pid" ] && stopped="$stopped, PostgreSQL"
+	[ -s "$STATE/redis/redis.pid" ] && stopped="$stopped, Redis"
 	"$STACK" db-stop "$STATE"
+	if [ -n "$stopped" ]; then
+		echo "Stopped ${stopped#, } (data kept in $STATE)."
+	else
+		echo "Nothing was running under $STATE."
+	fi
 }
 
 print_banner() {
@@ -275,7 +286,6 @@ cmd_run() {
 		trap - INT TERM EXIT
 		[ -n "$tail_pid" ] && kill "$tail_pid" 2>/dev/null
 		echo
-		say "stopping"
 		cmd_stop
 		exit 0
 	}

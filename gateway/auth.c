@@ -1,4 +1,4 @@
-/* Token and role check of one request (ARCHITECTURE.md step 2): the
+/* Token and role check of one request (docs/architecture.md step 2): the
  * algorithm and keys are pinned by configuration in libs jwt.c, which also
  * checks exp/nbf/iss/aud (a token this loop verified before is only checked
  * against the clock again: hd_jwt_verify_cached); here: the Bearer scheme, the 401 answers with

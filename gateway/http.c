@@ -1,7 +1,7 @@
 /* The HTTP side: one listener per worker loop, all bound to the same port
  * with SO_REUSEPORT so the kernel spreads connections (conn.c reads and
  * writes them), and the steps every request goes through, the early rules of
- * ARCHITECTURE.md step 1 in order: request id, CORS, route (404/405), body
+ * docs/architecture.md step 1 in order: request id, CORS, route (404/405), body
  * size (413), content type (415); then the gateway's own routes, the token
  * (auth.c), admission (admit.c) and the hop (upstream.c). Everything here
  * runs on the loop's own thread. */

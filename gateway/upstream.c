@@ -1,4 +1,4 @@
-/* Forwarding to the daemons (ARCHITECTURE.md step 4): one hd_rpc_client per
+/* Forwarding to the daemons (docs/architecture.md step 4): one hd_rpc_client per
  * service of services.def, the envelope built from the request and its
  * verified claims (the body bytes as the client sent them), and the reply
  * handed back to the request's own loop by the loop's batcher (one post

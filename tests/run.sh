@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything `make test` and CI run, in order:
 #   1. build (build/), then the suite: unit, integration, end to end (the
-#      cmocka programs, then tests/contract/auth.sh, a client written from API.md)
+#      cmocka programs, then tests/contract/auth.sh, a client written from docs/openapi.yaml)
 #   2. build with SANITIZE=address,undefined (build-san/), the suite again
 #   3. fuzz targets for FUZZ_SECONDS each (when clang is there)
 #   4. make lint, the README's settings table, make openapi-lint

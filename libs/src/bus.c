@@ -122,7 +122,7 @@ static hd_err bus_dial(nng_socket sock, const char *url)
 	return HD_OK;
 }
 
-/* Counts one event of type in metric name (API.md: bus events published and
+/* Counts one event of type in metric name (docs/openapi.yaml: bus events published and
  * consumed). The label is the type when it is a plain event name
  * ([a-z0-9._], as events.def has them), else "other", so a stray message
  * cannot break the metrics text or mint unbounded series. */

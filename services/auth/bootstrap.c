@@ -61,9 +61,11 @@ static hd_err seed_run(const char *url, const seed *s)
 		hd_log_error("bootstrap: ensuring %s failed: %s", s->label, hd_strerror(err));
 		goto out;
 	}
-	if (outcome != NULL && strcmp(outcome, "created") == 0)
-		printf("%s: %s %s\n", s->label, email,
-		    password == generated ? generated : "(password from the environment)");
+	if (outcome != NULL && strcmp(outcome, "created") == 0 && password == generated)
+		printf("%s: %s created, password %s\n", s->label, email, generated);
+	else if (outcome != NULL && strcmp(outcome, "created") == 0)
+		printf("%s: %s created, password as given in %s\n", s->label, email,
+		    s->password_setting);
 	else
 		printf("%s: %s exists\n", s->label, email);
 	fflush(stdout);

@@ -2,7 +2,7 @@
 # Many checks read their variables inside `expect NAME eval '...'`:
 # shellcheck disable=SC2034,SC2016
 # Contract client for the auth, tenancy-of-users and security rules, written
-# from /work/shared/API.md alone ("Common rules", "Auth and users",
+# from docs/openapi.yaml alone ("Common rules", "Auth and users",
 # "Operations") the way an outside integrator would: bash, curl, jq, and
 # python3's standard library for TOTP codes (RFC 6238).
 #

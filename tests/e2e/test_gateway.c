@@ -1,4 +1,4 @@
-/* End-to-end tests of the gateway's common rules (API.md "Common rules" and
+/* End-to-end tests of the gateway's common rules (docs/openapi.yaml "Common rules" and
  * "Operations") over HTTP against a running stack.
  *
  * Environment (set by the test runner): HD_TEST_BASE_URL, HD_TEST_DEMO_TENANT,

@@ -1,4 +1,4 @@
-/* End-to-end tests of tickets over HTTP through the gateway (API.md
+/* End-to-end tests of tickets over HTTP through the gateway (docs/openapi.yaml
  * "Tickets"): create/get/patch/delete, validation, the status state machine,
  * ETag/If-Match, Idempotency-Key, history, comments and first_response_at,
  * customer visibility and tenant isolation. Runs in a fresh tenant of its

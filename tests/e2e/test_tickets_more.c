@@ -159,7 +159,7 @@ static void test_suggestions(void **state)
 	httpc_resp_free(&r);
 }
 
-/* The ticket daemon's /metrics (API.md): once a created ticket's event is
+/* The ticket daemon's /metrics (docs/openapi.yaml): once a created ticket's event is
  * relayed, the bus counter has it and the outbox lag gauge exists. */
 static void test_event_metrics(void **state)
 {

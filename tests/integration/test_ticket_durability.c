@@ -4,7 +4,7 @@
  * records the ticket.created events; after about a second the daemon gets
  * SIGKILL. Then every ticket acknowledged with 201 must be in the database
  * with its ticket.created outbox row; the daemon is restarted, the subscriber
- * reconnects and catches up the way ARCHITECTURE.md tells consumers to (keep
+ * reconnects and catches up the way docs/architecture.md tells consumers to (keep
  * the last seq applied, detect gaps, fetch the rest with events.since), and
  * after de-duplication by seq every acknowledged ticket's event is there
  * exactly once, with gap-free seqs that are exactly the tenant's in the

@@ -16,9 +16,10 @@
 # go to docs/benchmarks.md between the "bench:begin/end" markers (the rest of
 # the file is kept).
 #
-# With HD_BENCH_PEER=node it then runs the Node reference peer (HD_BENCH_PEER_DIR,
-# default /work/shared/peers: its pg.sh, seed.sh, mint-token.py and node/) with
-# the same Lua scripts on the same machine, and adds a ratio table.
+# With HD_BENCH_PEER=node it then runs the Node reference peer found in
+# HD_BENCH_PEER_DIR (required then: the peers are not part of this repository;
+# the folder holds pg.sh, seed.sh, mint-token.py and node/) with the same Lua
+# scripts on the same machine, and adds a ratio table (docs/benchmarks.md).
 #
 # Env: HD_BIN_DIR (build/bin), HD_BENCH_DURATION (10s), HD_BENCH_CONNS (64),
 #   HD_BENCH_THREADS (2), HD_BENCH_WARMUP (2s; 0 = none), HD_BENCH_TICKETS (10000),
@@ -43,7 +44,7 @@ SCENARIOS=${HD_BENCH_SCENARIOS:-get list healthz mix create}
 MIX_TENANTS=${HD_BENCH_MIX_TENANTS:-4}
 DOC=${HD_BENCH_DOC:-$ROOT/docs/benchmarks.md}
 PEER=${HD_BENCH_PEER:-}
-PEER_DIR=${HD_BENCH_PEER_DIR:-/work/shared/peers}
+PEER_DIR=${HD_BENCH_PEER_DIR:-}
 NODE_DIR=${HD_BENCH_NODE_DIR:-/tmp/hd-bench-node}
 export HD_BIN_DIR=${HD_BIN_DIR:-$ROOT/build/bin}
 
@@ -285,6 +286,7 @@ bench_c() {
 # the cluster of 2 workers, a token minted with the same claims the peer checks.
 bench_node() {
 	local port pgport url token pid i s
+	[ -n "$PEER_DIR" ] || die "HD_BENCH_PEER=$PEER needs HD_BENCH_PEER_DIR (the folder of the peer implementations)"
 	[ -x "$PEER_DIR/pg.sh" ] || die "no peer at $PEER_DIR (HD_BENCH_PEER_DIR)"
 	if [ ! -d "$NODE_DIR/node_modules" ]; then
 		rm -rf "$NODE_DIR"

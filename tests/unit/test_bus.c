@@ -156,7 +156,7 @@ static hd_bus_sub *sub_connected(bus_fixture *f, seen *s)
 	return sub;
 }
 
-/* Published and consumed events are counted by type (API.md /metrics); a
+/* Published and consumed events are counted by type (docs/openapi.yaml /metrics); a
  * type that is not a plain event name is counted as "other". */
 static void test_events_counted(void **state)
 {

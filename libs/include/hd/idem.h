@@ -1,4 +1,4 @@
-/* Idempotency-Key for creates, the same in every daemon (API.md, "Common
+/* Idempotency-Key for creates, the same in every daemon (docs/openapi.yaml, "Common
  * rules"). A stored reply belongs to one tenant, one caller (user id) and one
  * route (op): another user of the tenant, or another route, reusing a key
  * gets their own result. Each daemon keeps the replies in its own

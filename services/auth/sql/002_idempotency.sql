@@ -1,4 +1,4 @@
--- Idempotency-Key replies of POST /v1/users (API.md, "Common rules"): the
+-- Idempotency-Key replies of POST /v1/users (docs/openapi.yaml, "Common rules"): the
 -- same key and body within 24 h replays the stored 201; another body is 422.
 -- The key is written in the same statement as the user, so the two cannot
 -- disagree; only successful creates are stored.

@@ -164,7 +164,7 @@ CREATE INDEX outbox_tenant_seq_idx ON ticket.outbox (tenant_id, seq);
 -- serialises every writer's commit. The relay is woken in-process after each
 -- committed write and by a 1 s timer (outbox.c).
 
--- Allowed status moves (API.md): new -> open|pending|on_hold|solved,
+-- Allowed status moves (docs/openapi.yaml): new -> open|pending|on_hold|solved,
 -- open <-> pending <-> on_hold (and open <-> on_hold), open|pending|on_hold
 -- -> solved, solved -> open|closed; closed is final.
 CREATE FUNCTION ticket.status_move_ok(f text, t text) RETURNS boolean

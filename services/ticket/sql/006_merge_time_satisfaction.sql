@@ -1,4 +1,4 @@
--- Merging tickets, time entries and customer satisfaction (API.md "Tickets").
+-- Merging tickets, time entries and customer satisfaction (docs/openapi.yaml "Tickets").
 -- The ticket row already carries merged_into, time_spent_minutes and
 -- satisfaction (the rating); these tables hold the details.
 
