@@ -64,8 +64,7 @@ static hd_err seed_run(const char *url, const seed *s)
 	if (outcome != NULL && strcmp(outcome, "created") == 0 && password == generated)
 		printf("%s: %s created, password %s\n", s->label, email, generated);
 	else if (outcome != NULL && strcmp(outcome, "created") == 0)
-		printf("%s: %s created, password as given in %s\n", s->label, email,
-		    s->password_setting);
+		printf("%s: %s created\n", s->label, email); /* its password is the caller's */
 	else
 		printf("%s: %s exists\n", s->label, email);
 	fflush(stdout);
