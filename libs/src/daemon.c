@@ -161,31 +161,45 @@ static void daemon_dispatch(hd_rpc_request *req, void *arg)
 	hd_log_set_request_id(NULL);
 }
 
-void hd_daemon_reply_json(hd_rpc_request *req, int status, const char *json, size_t len, ...)
+/* Replies json[0..len) with the NULL-ended name/value header pairs of ap. */
+static void daemon_reply(hd_rpc_request *req, int status, const char *json, size_t len, va_list ap)
 {
-	/* Compact JSON everywhere: replies built by PostgreSQL carry " : " and
-	 * ", " (json_build_object); what C writes has nothing to drop. */
-	char *compact = NULL;
-	size_t clen = json != NULL ? hd_json_compact_len(json, len) : len;
-	if (clen < len && (compact = malloc(clen > 0 ? clen : 1)) != NULL) {
-		len = hd_json_compact(compact, json, len);
-		json = compact;
-	}
 	hd_reply r = { .version = HD_ENVELOPE_VERSION,
 		.status = status,
 		.body = json,
 		.body_len = json != NULL ? len : 0 };
-	va_list ap;
-	va_start(ap, len);
 	for (const char *name = va_arg(ap, const char *); name != NULL;
 	     name = va_arg(ap, const char *)) {
 		const char *value = va_arg(ap, const char *);
 		if (value != NULL && hd_reply_add_header(&r, name, value) != HD_OK)
 			hd_log_error("reply header %s dropped: too many or too long", name);
 	}
-	va_end(ap);
 	hd_rpc_request_reply(req, &r);
+}
+
+void hd_daemon_reply_json(hd_rpc_request *req, int status, const char *json, size_t len, ...)
+{
+	/* Compact JSON everywhere: replies built by PostgreSQL carry " : " and
+	 * ", " (json_build_object). */
+	char *compact = NULL;
+	size_t clen = json != NULL ? hd_json_compact_len(json, len) : len;
+	if (clen < len && (compact = malloc(clen > 0 ? clen : 1)) != NULL) {
+		len = hd_json_compact(compact, json, len);
+		json = compact;
+	}
+	va_list ap;
+	va_start(ap, len);
+	daemon_reply(req, status, json, len, ap);
+	va_end(ap);
 	free(compact);
+}
+
+void hd_daemon_reply_compact(hd_rpc_request *req, int status, const char *json, size_t len, ...)
+{
+	va_list ap;
+	va_start(ap, len);
+	daemon_reply(req, status, json, len, ap);
+	va_end(ap);
 }
 
 void hd_daemon_reply_problem(

@@ -124,7 +124,7 @@ static void tk_get_answer(const tk_get *g, const hd_db_result *res)
 	}
 	char etag[32];
 	snprintf(etag, sizeof(etag), "\"%s\"", version);
-	hd_daemon_reply_json(g->req, 200, b.data, b.len, "etag", etag, NULL);
+	hd_daemon_reply_compact(g->req, 200, b.data, b.len, "etag", etag, NULL);
 	hd_buf_free(&b);
 }
 

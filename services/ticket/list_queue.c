@@ -116,7 +116,7 @@ static void tk_list_read_cb(hd_err err, const hd_db_result *res, void *arg)
 		else if (!ok)
 			tk_ticket_json_failed(w->req);
 		else
-			hd_daemon_reply_json(w->req, 200, b.data, b.len, NULL);
+			hd_daemon_reply_compact(w->req, 200, b.data, b.len, NULL);
 		free(w);
 	}
 	hd_buf_free(&b);

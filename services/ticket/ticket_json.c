@@ -2,7 +2,8 @@
  * for the read paths (GET one, the list). The output is byte for byte what
  * the SQL function ticket.ticket_json(t)::text gives (001_init.sql), so a
  * ticket reads the same whichever path produced it: json_build_object's
- * separators (", " and " : "), escape_json's escaping (\b \f \n \r \t \" \\
+ * members and values in the same order, made compact as every reply is
+ * (hd_json_compact: no ", " nor " : "), escape_json's escaping (\b \f \n \r \t \" \\
  * and \u00xx for the other control characters, everything else verbatim:
  * PostgreSQL text is valid UTF-8), array_to_json's "[...]" for tags, and
  * to_char(... 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') for times (milliseconds
@@ -292,27 +293,27 @@ static const struct tk_member {
 	const char *before;
 	tk_kind kind;
 } tk_members[TK_TICKET_NCOLS] = {
-	{ "{\"id\" : ", TK_STR },
-	{ ", \"number\" : ", TK_NUM },
-	{ ", \"subject\" : ", TK_STR },
-	{ ", \"description\" : ", TK_STR },
-	{ ", \"status\" : ", TK_STR },
-	{ ", \"priority\" : ", TK_STR },
-	{ ", \"category\" : ", TK_STR },
-	{ ", \"tags\" : ", TK_TAGS },
-	{ ", \"requester_id\" : ", TK_STR },
-	{ ", \"assignee_id\" : ", TK_STR },
-	{ ", \"created_at\" : ", TK_TS },
-	{ ", \"updated_at\" : ", TK_TS },
-	{ ", \"first_response_at\" : ", TK_TS },
-	{ ", \"solved_at\" : ", TK_TS },
-	{ ", \"merged_into\" : ", TK_STR },
-	{ ", \"time_spent_minutes\" : ", TK_NUM },
-	{ ", \"satisfaction\" : ", TK_STR },
-	{ ", \"sla\" : {\"first_response_due\" : ", TK_TS },
-	{ ", \"resolution_due\" : ", TK_TS },
-	{ ", \"breached\" : ", TK_BOOL },
-	{ "}, \"version\" : ", TK_NUM },
+	{ "{\"id\":", TK_STR },
+	{ ",\"number\":", TK_NUM },
+	{ ",\"subject\":", TK_STR },
+	{ ",\"description\":", TK_STR },
+	{ ",\"status\":", TK_STR },
+	{ ",\"priority\":", TK_STR },
+	{ ",\"category\":", TK_STR },
+	{ ",\"tags\":", TK_TAGS },
+	{ ",\"requester_id\":", TK_STR },
+	{ ",\"assignee_id\":", TK_STR },
+	{ ",\"created_at\":", TK_TS },
+	{ ",\"updated_at\":", TK_TS },
+	{ ",\"first_response_at\":", TK_TS },
+	{ ",\"solved_at\":", TK_TS },
+	{ ",\"merged_into\":", TK_STR },
+	{ ",\"time_spent_minutes\":", TK_NUM },
+	{ ",\"satisfaction\":", TK_STR },
+	{ ",\"sla\":{\"first_response_due\":", TK_TS },
+	{ ",\"resolution_due\":", TK_TS },
+	{ ",\"breached\":", TK_BOOL },
+	{ "},\"version\":", TK_NUM },
 };
 
 /* Appends one non-NULL value; false when it is not of its kind. */

@@ -41,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (hd_query_parse(query, &q) != HD_OK)
 				abort();
 			hd_page_read(&q, &again, &e2);
-			if (!again.after || strcmp(again.ts, p.ts) != 0 || strcmp(again.id, p.id) != 0)
+			if (!again.after || strcmp(again.ts, p.ts) != 0
+			    || strcmp(again.id, p.id) != 0)
 				abort();
 		}
 	}

@@ -66,9 +66,13 @@ void hd_daemon_tune_malloc(void);
  * `--healthcheck`); returns the process exit code. */
 int hd_daemon_main(const hd_daemon_spec *spec, int argc, char **argv);
 
-/* Replies with a JSON body (status 2xx) and optional extra headers (NULL-ended name/value pairs).
+/* Replies with a JSON body, made compact (no white space outside strings), and
+ * optional extra headers (NULL-ended name/value pairs).
  */
 void hd_daemon_reply_json(hd_rpc_request *req, int status, const char *json, size_t len, ...);
+/* The same for JSON written compact already (in C, by the caller): sent as
+ * is, without hd_daemon_reply_json's scan for white space to drop. */
+void hd_daemon_reply_compact(hd_rpc_request *req, int status, const char *json, size_t len, ...);
 /* Replies with problem+json for err (detail may be NULL), with validation errors if any. */
 void hd_daemon_reply_problem(
     hd_rpc_request *req, int status, const char *detail, const hd_field_errors *errs);
