@@ -33,6 +33,7 @@
 #include "hd/config.h"
 #include "hd/log.h"
 #include "hd/metrics.h"
+#include "hd/idem.h"
 #include "hd/outbox.h"
 #include "nng_close.h"
 
@@ -444,8 +445,14 @@ static int daemon_migrate(const hd_daemon_spec *spec)
 		return 0;
 	}
 	const char *dir = daemon_sql_dir(spec, name, sizeof name);
-	hd_err err = hd_db_migrate_ex(hd_config_str("HD_DATABASE_ADMIN_URL"), spec->schema, dir,
-	    spec->outbox ? hd_outbox_migrations : NULL);
+	hd_db_shared_migration shared[3] = { { NULL, NULL } }; /* what the spec turns on */
+	size_t n = 0;
+	if (spec->outbox)
+		shared[n++] = hd_outbox_migrations[0];
+	if (spec->idempotency)
+		shared[n++] = hd_idem_migrations[0];
+	hd_err err = hd_db_migrate_ex(
+	    hd_config_str("HD_DATABASE_ADMIN_URL"), spec->schema, dir, n > 0 ? shared : NULL);
 	if (err != HD_OK) {
 		hd_log_error("migrations from %s failed: %s", dir, hd_strerror(err));
 		return 1;

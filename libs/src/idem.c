@@ -7,6 +7,14 @@
 #include "hd/json.h"
 #include "hd/request.h"
 
+/* libs/sql/idempotency.sql, compiled in by libs/Makefile. */
+extern const char hd_idempotency_sql[];
+
+const hd_db_shared_migration hd_idem_migrations[] = {
+	{ "hd_idempotency_001", hd_idempotency_sql },
+	{ NULL, NULL },
+};
+
 #define HD_IDEM_LOOKUP 1 /* statement index of the lookup in a keyed batch */
 
 bool hd_idem_keyed(hd_rpc_request *req)

@@ -50,6 +50,7 @@ static const hd_daemon_spec auth_spec = {
 	.listen_url_setting = "HD_AUTH_URL",
 	.admin_port_setting = "HD_AUTH_ADMIN_PORT",
 	.use_db = true,
+	.idempotency = true,
 	.use_redis = true,
 	.ops = auth_ops,
 	.constraints = auth_constraints,

@@ -20,7 +20,7 @@ static const hd_daemon_op tk_ops[] = {
 static const hd_constraint_text tk_constraints[] = {
 	{ "comments_ticket_not_closed", 422,
 	    "the ticket is closed, and closed is final: open a new ticket instead" },
-	{ "idempotency_keys_pkey", 409, "a request with this Idempotency-Key is in progress" },
+	{ HD_IDEM_PKEY, 409, HD_TEXT_IDEM_BUSY },
 	{ NULL, 0, NULL },
 };
 
@@ -80,6 +80,7 @@ int main(int argc, char **argv)
 		.listen_url_setting = "HD_TICKET_URL",
 		.admin_port_setting = "HD_TICKET_ADMIN_PORT",
 		.use_db = true,
+		.idempotency = true,
 		.use_redis = false,
 		.outbox = true,
 		.ops = tk_ops,

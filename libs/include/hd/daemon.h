@@ -41,6 +41,9 @@ typedef struct hd_daemon_spec {
 	 * the service lists events.since (hd_outbox_events_since) in ops and
 	 * calls hd_outbox_wake() after its committed writes. Needs schema, use_db. */
 	bool outbox;
+	/* Idempotency-Key replies (hd/idem.h): `--migrate` applies
+	 * hd_idem_migrations (the <schema>.idempotency_keys table). */
+	bool idempotency;
 	const hd_daemon_op *ops; /* terminated by a NULL name */
 	/* optional: what the daemon's constraints mean to users (hd_reply_db_error) */
 	const hd_constraint_text *constraints;

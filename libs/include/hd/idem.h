@@ -116,4 +116,8 @@ bool hd_idem_result(hd_rpc_request *req, hd_err err, const hd_db_result *res, in
 void hd_idem_reply(
     hd_rpc_request *req, int status, const char *body, const char *location, const char *etag);
 
+/* The table's shape (libs/sql/idempotency.sql) as a shared migration:
+ * `--migrate` applies it for a daemon whose spec sets .idempotency. */
+extern const hd_db_shared_migration hd_idem_migrations[];
+
 #endif
