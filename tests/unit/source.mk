@@ -2,4 +2,4 @@
 # to check them against proto/*.def: they get the repository root.
 SOURCE_TESTS := $(OUT)/test_ops $(OUT)/test_events
 $(SOURCE_TESTS): CFLAGS += -DHD_SOURCE_ROOT=\"$(abspath $(ROOT))\"
-$(SOURCE_TESTS): $(wildcard $(ROOT)/proto/*.def $(ROOT)/services/*/*.c $(ROOT)/services/*/sql/*.sql)
+$(SOURCE_TESTS): $(ROOT)/daemons.def $(wildcard $(ROOT)/proto/*.def $(ROOT)/services/*/*.c $(ROOT)/services/*/sql/*.sql)
