@@ -779,6 +779,21 @@ static void test_automations(void **state)
 	it_check(404, "automations.get", &w, rule, NULL);
 }
 
+/* Last: every event the tests above made carries exactly the payload
+ * members proto/events.def lists for its type. */
+static void test_event_payloads_as_declared(void **state)
+{
+	(void)state;
+	int seen[HD_EVENT__COUNT] = { 0 };
+	assert_true(it_outbox_payloads_check(seen) > 0);
+	assert_true(seen[HD_EVENT_ticket_created] > 0);
+	assert_true(seen[HD_EVENT_ticket_updated] > 0);
+	assert_true(seen[HD_EVENT_ticket_deleted] > 0);
+	assert_true(seen[HD_EVENT_comment_added] > 0);
+	assert_true(seen[HD_EVENT_sla_breached] > 0);
+	assert_true(seen[HD_EVENT_automation_webhook] > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -797,6 +812,7 @@ int main(void)
 		cmocka_unit_test(test_sla_pause),
 		cmocka_unit_test(test_sla_business_hours),
 		cmocka_unit_test(test_automations),
+		cmocka_unit_test(test_event_payloads_as_declared),
 	};
 	return cmocka_run_group_tests(tests, group_setup, it_daemon_stop);
 }

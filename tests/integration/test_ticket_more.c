@@ -387,6 +387,17 @@ static void test_read_paths_match_ticket_json(void **state)
 	daemon_reply_free(&l);
 }
 
+/* Last: the merges above wrote ticket.merged (and ticket.updated) events
+ * whose payloads hold exactly the members proto/events.def lists. */
+static void test_event_payloads_as_declared(void **state)
+{
+	(void)state;
+	int seen[HD_EVENT__COUNT] = { 0 };
+	assert_true(it_outbox_payloads_check(seen) > 0);
+	assert_true(seen[HD_EVENT_ticket_merged] > 0);
+	assert_true(seen[HD_EVENT_ticket_updated] > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_satisfaction),
 		cmocka_unit_test(test_suggestions),
 		cmocka_unit_test(test_read_paths_match_ticket_json),
+		cmocka_unit_test(test_event_payloads_as_declared),
 	};
 	return cmocka_run_group_tests(tests, group_setup, it_daemon_stop);
 }

@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 #include "daemon_child.h"
 #include "hd/envelope.h"
+#include "hd/events.h"
 #include "hd/db.h"
 #include "hd/rpc.h"
 #include "hd/uuid.h"
@@ -188,6 +189,37 @@ static inline long it_count_at(const char *url, const char *sql, const char *p1,
 static inline long it_admin_count(const char *sql, const char *p1, const char *p2)
 {
 	return it_count_at(IT.admin_url, sql, p1, p2);
+}
+
+/* Every row of ticket.outbox so far, of any tenant: its payload must be
+ * exactly what proto/events.def lists for its type (hd_event_payload_check).
+ * Fails the test naming the first row that is not; returns how many rows
+ * were checked, per type in seen (indexed by hd_event_type). */
+static inline int it_outbox_payloads_check(int seen[HD_EVENT__COUNT])
+{
+	char *rows = NULL, why[160];
+	int n = 0;
+	assert_int_equal(hd_db_exec_sync(IT.admin_url,
+	                     "SELECT coalesce(string_agg(type || E'\\t' || data::text, E'\\n'"
+	                     " ORDER BY seq), '') FROM ticket.outbox",
+	                     0, NULL, &rows),
+	    HD_OK);
+	assert_non_null(rows);
+	for (char *line = strtok(rows, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		char *tab = strchr(line, '\t');
+		assert_non_null(tab);
+		*tab = '\0';
+		cJSON *data = cJSON_Parse(tab + 1);
+		if (!hd_event_payload_check(line, data, why, sizeof why))
+			fail_msg("outbox row %d: %s\n%s", n, why, tab + 1);
+		for (int t = 0; t < HD_EVENT__COUNT; t++)
+			if (strcmp(hd_event_names[t], line) == 0)
+				seen[t]++;
+		cJSON_Delete(data);
+		n++;
+	}
+	free(rows);
+	return n;
 }
 
 /* cmocka group setup: migrates, starts hd-ticket and waits until a worker

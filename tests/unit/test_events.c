@@ -11,13 +11,14 @@
 #include <regex.h>
 #include <stdbool.h>
 #include <string.h>
+#include <cjson/cJSON.h>
 #include "hd/events.h"
 #include "source_scan.h"
 
 static const struct {
 	const char *resource, *verb, *name;
 } def[] = {
-#define HD_EVENT(resource, verb, name, description) { #resource, #verb, name },
+#define HD_EVENT(resource, verb, name, fields, description) { #resource, #verb, name },
 #include "events.def"
 #undef HD_EVENT
 };
@@ -100,11 +101,50 @@ static void test_written_types_are_listed(void **state)
 	regfree(&s.re);
 }
 
+/* Checks payload text against type; returns the verdict, why in why. */
+static bool payload_ok(const char *type, const char *json, char why[160])
+{
+	cJSON *data = cJSON_Parse(json);
+	bool ok = hd_event_payload_check(type, data, why, 160);
+	cJSON_Delete(data);
+	return ok;
+}
+
+static void test_payload_fields(void **state)
+{
+	(void)state;
+	char why[160];
+	for (int i = 0; i < HD_EVENT__COUNT; i++) {
+		const char *f = hd_event_fields((hd_event_type)i);
+		assert_non_null(f);
+		assert_true(f[0] != '\0' && f[strlen(f) - 1] != ',' && strstr(f, ",,") == NULL
+		    && strchr(f, ' ') == NULL);
+	}
+	assert_null(hd_event_fields(HD_EVENT__COUNT));
+	assert_true(payload_ok(
+	    "sla.breached", "{\"ticket_id\":\"x\",\"target\":\"resolution\",\"due\":null}", why));
+	assert_true(payload_ok("ticket.deleted", "{\"id\":\"x\"}", why));
+	/* a member missing, one too many, one renamed, a prefix of a member */
+	assert_false(payload_ok("sla.breached", "{\"ticket_id\":1,\"target\":2}", why));
+	assert_non_null(strstr(why, "due"));
+	assert_false(payload_ok("ticket.deleted", "{\"id\":1,\"extra\":2}", why));
+	assert_non_null(strstr(why, "extra"));
+	assert_false(payload_ok("ticket.deleted", "{\"ids\":1}", why));
+	assert_false(payload_ok("sla.breached", "{\"ticket\":1,\"target\":2,\"due\":3}", why));
+	/* duplicates do not stand for a missing member */
+	assert_false(
+	    payload_ok("sla.breached", "{\"ticket_id\":1,\"target\":2,\"target\":3}", why));
+	assert_false(payload_ok("ticket.deleted", "[1]", why));
+	assert_false(payload_ok("ticket.exploded", "{\"id\":1}", why));
+	assert_false(payload_ok(NULL, "{\"id\":1}", why));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_def_well_formed),
 		cmocka_unit_test(test_written_types_are_listed),
+		cmocka_unit_test(test_payload_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,9 +8,11 @@
 #ifndef HD_EVENTS_H
 #define HD_EVENTS_H
 #include <stdbool.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
 
 typedef enum hd_event_type {
-#define HD_EVENT(resource, verb, name, description) HD_EVENT_##resource##_##verb,
+#define HD_EVENT(resource, verb, name, fields, description) HD_EVENT_##resource##_##verb,
 #include "events.def"
 #undef HD_EVENT
 	HD_EVENT__COUNT
@@ -26,5 +28,11 @@ extern const char *const hd_event_names[HD_EVENT__COUNT + 1];
 const char *hd_event_name(hd_event_type t);
 /* True when name is a type of events.def. */
 bool hd_event_known(const char *name);
+/* The payload members of t, comma-separated ("id,slug,name"), or NULL. */
+const char *hd_event_fields(hd_event_type t);
+/* True when data is the payload of an event of type name: a JSON object
+ * holding exactly the members events.def lists for it. Else false with the
+ * reason in why (unknown type, not an object, a member missing or unknown). */
+bool hd_event_payload_check(const char *name, const cJSON *data, char *why, size_t why_size);
 
 #endif
