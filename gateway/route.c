@@ -32,16 +32,6 @@ static const struct {
 	{ GW_OPTIONS, "OPTIONS" },
 };
 
-static const struct {
-	unsigned bit;
-	const char *name;
-} roles[] = {
-	{ GW_ROLE_ADMIN, "admin" },
-	{ GW_ROLE_AGENT, "agent" },
-	{ GW_ROLE_TECHNICIAN, "technician" },
-	{ GW_ROLE_CUSTOMER, "customer" },
-	{ GW_ROLE_PLATFORM_ADMIN, "platform_admin" },
-};
 
 static const char *const service_names[] = {
 #define HD_SERVICE(name, setting) #name,
@@ -193,10 +183,7 @@ void gw_method_list(unsigned allow, char *out, size_t size)
 
 unsigned gw_role_parse(const char *role)
 {
-	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
-		if (strcmp(roles[i].name, role) == 0)
-			return roles[i].bit;
-	return 0;
+	return hd_role_bit(role);
 }
 
 const char *gw_service_name(gw_service svc)

@@ -6,6 +6,7 @@
 #define GW_ROUTE_H
 #include <stdbool.h>
 #include <stddef.h>
+#include "hd/caller.h"
 #include "hd/envelope.h"
 
 /* HTTP methods as bits, so a route set can be answered with an Allow list. */
@@ -19,16 +20,17 @@ enum {
 	GW_OPTIONS = 1 << 6
 };
 
-/* Roles as bits. */
+/* Roles as bits: the daemons' own (hd/caller.h), so a route's roles and a
+ * handler's checks name the same sets. */
 enum {
-	GW_ROLE_ADMIN = 1 << 0,
-	GW_ROLE_AGENT = 1 << 1,
-	GW_ROLE_TECHNICIAN = 1 << 2,
-	GW_ROLE_CUSTOMER = 1 << 3,
-	GW_ROLE_PLATFORM_ADMIN = 1 << 4,
-	GW_ROLES_ANY = (1 << 5) - 1,
+	GW_ROLE_ADMIN = HD_ROLE_ADMIN,
+	GW_ROLE_AGENT = HD_ROLE_AGENT,
+	GW_ROLE_TECHNICIAN = HD_ROLE_TECHNICIAN,
+	GW_ROLE_CUSTOMER = HD_ROLE_CUSTOMER,
+	GW_ROLE_PLATFORM_ADMIN = HD_ROLE_PLATFORM_ADMIN,
+	GW_ROLES_ANY = HD_ROLES_ANY,
 	/* the roles inside a tenant (no platform admin) */
-	GW_ROLES_ANY_TENANT = GW_ROLE_ADMIN | GW_ROLE_AGENT | GW_ROLE_TECHNICIAN | GW_ROLE_CUSTOMER
+	GW_ROLES_ANY_TENANT = HD_ROLES_TENANT
 };
 
 /* Upstream services (services.def), then GW_SVC_gateway for local answers. */
