@@ -32,7 +32,6 @@ static const struct {
 	{ GW_OPTIONS, "OPTIONS" },
 };
 
-
 static const char *const service_names[] = {
 #define HD_SERVICE(name, setting) #name,
 #include "services.def"
