@@ -48,13 +48,16 @@ libs:
 $(DAEMONS): libs
 	+$(SUBMAKE) -C $@
 
+# local.sh is exec'ed, so that Ctrl-C ends with its one line saying what
+# stopped (a shell in between would die of the signal and make would add
+# "*** Interrupt").
 run:
 	deploy/stack.sh deps
 	$(MAKE) all
-	HD_BIN_DIR=$(ABSBUILD)/bin deploy/local.sh run
+	@HD_BIN_DIR=$(ABSBUILD)/bin exec deploy/local.sh run
 
 stop:
-	deploy/local.sh stop
+	@deploy/local.sh stop
 
 test:
 	deploy/stack.sh deps
