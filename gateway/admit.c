@@ -47,7 +47,8 @@ static void admit_cb(hd_err err, const hd_redis_reply *r, void *arg)
 		gw_reply_problem(gr, 401,
 		    gr->rl.code == GW_RL_TOKEN_REVOKED
 		        ? "invalid access token: revoked"
-		        : "invalid access token: the user is deactivated");
+		        : "invalid access token: the user is deactivated or their sessions were "
+		          "ended");
 		return;
 	}
 	gr->rl_set = true;
@@ -66,7 +67,7 @@ void gw_admit_start(gw_req *gr)
 	const gw_config *cfg = &gr->loop->gw->cfg;
 	bool login = strcmp(gr->match.route->op, "auth.login") == 0;
 	gw_rl_keys k;
-	char limit[24], window[24], login_limit[24];
+	char limit[24], window[24], login_limit[24], iat[24];
 	bool ok = gr->authed ? gw_rl_keys_user(&k, gr->claims.tid, gr->claims.sub, gr->claims.jti)
 	                     : gw_rl_keys_anon(&k, gr->client_ip);
 
@@ -86,8 +87,9 @@ void gw_admit_start(gw_req *gr)
 	snprintf(limit, sizeof(limit), "%ld", cfg->rate_limit);
 	snprintf(window, sizeof(window), "%d", GW_RL_WINDOW_S);
 	snprintf(login_limit, sizeof(login_limit), "%ld", login ? cfg->login_ip_limit : 0L);
+	snprintf(iat, sizeof(iat), "%lld", gr->authed ? (long long)gr->claims.iat : 0LL);
 	const char *keys[4] = { k.counter, k.login, k.deny, k.user_off };
-	const char *args[4] = { limit, window, login_limit, gr->authed ? "1" : "0" };
-	if (hd_redis_eval(gr->loop->redis, gw_rl_script, 4, keys, 4, args, admit_cb, gr) != HD_OK)
+	const char *args[5] = { limit, window, login_limit, gr->authed ? "1" : "0", iat };
+	if (hd_redis_eval(gr->loop->redis, gw_rl_script, 4, keys, 5, args, admit_cb, gr) != HD_OK)
 		redis_down(gr);
 }

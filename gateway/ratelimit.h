@@ -13,14 +13,15 @@
 
 /* The script's KEYS (always 4; unused ones repeat KEYS[1] so every key
  * hashes to one Redis Cluster slot) and ARGV (limit, window, login limit,
- * check revocation 0/1). It answers {code, count, ttl}. */
+ * check revocation 0/1, the token's iat). It answers {code, count, ttl}. */
 extern const char gw_rl_script[];
 
 /* What the script answered. */
 typedef enum gw_rl_code {
 	GW_RL_OK = 0,
 	GW_RL_TOKEN_REVOKED = 1, /* the jti is denylisted (logout) */
-	GW_RL_USER_OFF = 2, /* the user was deactivated */
+	GW_RL_USER_OFF
+	= 2, /* the user was deactivated, or the token predates a password/role change */
 	GW_RL_LIMITED = 3, /* the general limit is exceeded */
 	GW_RL_LOGIN_LIMITED = 4 /* the per-address login limit is exceeded */
 } gw_rl_code;

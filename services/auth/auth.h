@@ -17,7 +17,8 @@
 #include "hd/jwt.h"
 
 #define AUTH_PASSWORD_MIN 8
-#define AUTH_PASSWORD_MAX 256
+#define AUTH_PASSWORD_MAX 256 /* characters */
+#define AUTH_PASSWORD_BYTES 1024 /* UTF-8 bytes: argon2's input, never truncated */
 #define AUTH_EMAIL_MAX 254
 #define AUTH_NAME_MAX 200
 #define AUTH_HASH_MAX 128 /* an encoded argon2id hash fits easily */
@@ -53,7 +54,8 @@ int auth_bootstrap_run(void);
  * field when it is malformed. */
 bool auth_email_get(const cJSON *obj, const char *field, bool required,
     char out[AUTH_EMAIL_MAX + 1], hd_field_errors *errs);
-/* Gets a password of AUTH_PASSWORD_MIN..MAX characters. */
+/* Gets a password of AUTH_PASSWORD_MIN..MAX characters and at most
+ * AUTH_PASSWORD_BYTES bytes (an error naming field otherwise). */
 bool auth_password_get(
     const cJSON *obj, const char *field, bool required, const char **out, hd_field_errors *errs);
 /* The roles a tenant admin may hand out, NULL-ended. */

@@ -92,8 +92,15 @@ bool auth_email_get(const cJSON *obj, const char *field, bool required,
 bool auth_password_get(
     const cJSON *obj, const char *field, bool required, const char **out, hd_field_errors *errs)
 {
-	return hd_json_get_string(
-	    obj, field, required, AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX, out, errs);
+	if (!hd_json_get_string(
+	        obj, field, required, AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX, out, errs))
+		return false;
+	if (strlen(*out) > AUTH_PASSWORD_BYTES) {
+		hd_field_errors_add(errs, field, "must be at most 1024 bytes");
+		*out = NULL;
+		return false;
+	}
+	return true;
 }
 
 const hd_idem_table auth_idem_table = HD_IDEM_TABLE("auth");

@@ -16,11 +16,18 @@
 #define TOTP_WINDOW 1
 #define TOTP_SECRET_BYTES 20
 
+/* With MFA on, $3 is the time step of the valid current code given: it is
+ * used up (a code is never accepted twice), and without it nothing changes. */
 static const char SQL_ENROLL[]
-    = "INSERT INTO auth.mfa (tenant_id, user_id, pending_secret) "
+    = "INSERT INTO auth.mfa AS m (tenant_id, user_id, pending_secret) "
       "SELECT u.tenant_id, u.id, $2 FROM auth.users u WHERE u.id = $1::uuid AND u.active "
       "ON CONFLICT (tenant_id, user_id) DO UPDATE SET pending_secret = EXCLUDED.pending_secret, "
-      "updated_at = now() RETURNING (SELECT email FROM auth.users WHERE id = $1::uuid)";
+      "last_step = coalesce($3::bigint, m.last_step), updated_at = now() "
+      "WHERE ($3::bigint IS NULL AND m.secret IS NULL) "
+      "OR ($3::bigint IS NOT NULL AND m.last_step < $3::bigint) "
+      "RETURNING (SELECT email FROM auth.users WHERE id = $1::uuid)";
+static const char SQL_MFA_ON[]
+    = "SELECT secret FROM auth.mfa WHERE user_id = $1::uuid AND secret IS NOT NULL";
 static const char SQL_PENDING[]
     = "SELECT pending_secret, last_step FROM auth.mfa WHERE user_id = $1::uuid";
 static const char SQL_CONFIRM_MFA[]
@@ -76,13 +83,26 @@ static void pct_append(char *out, size_t size, const char *s)
 
 typedef struct enroll_ctx {
 	hd_rpc_request *req;
+	hd_daemon_worker *dw;
 	char secret[64];
+	char current[64]; /* the confirmed secret when MFA is on */
+	char totp[8];
+	char step[24];
+	bool mfa_on;
 } enroll_ctx;
 
 static void enroll_end(enroll_ctx *c)
 {
 	OPENSSL_cleanse(c->secret, sizeof c->secret);
+	OPENSSL_cleanse(c->current, sizeof c->current);
 	free(c);
+}
+
+static void enroll_refused(enroll_ctx *c)
+{
+	hd_daemon_reply_problem(
+	    c->req, 403, "MFA is on: a valid current totp is required to enroll again", NULL);
+	enroll_end(c);
 }
 
 static void enroll_cb(hd_err err, const hd_db_result *res, void *arg)
@@ -96,6 +116,10 @@ static void enroll_cb(hd_err err, const hd_db_result *res, void *arg)
 		goto out;
 	}
 	const char *email = hd_db_result_value(res, 0, 0, 0);
+	if (email == NULL && c->mfa_on) { /* the code was used meanwhile */
+		enroll_refused(c);
+		return;
+	}
 	if (email == NULL) {
 		hd_reply_not_found(c->req, "user");
 		goto out;
@@ -147,25 +171,69 @@ static hd_err secret_new(char out[64])
 	return err;
 }
 
+/* MFA state is known: when it is on, the body's totp must be valid now. */
+static void enroll_state_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	enroll_ctx *c = arg;
+	const hd_envelope *env = hd_rpc_request_envelope(c->req);
+	int64_t step = 0;
+
+	if (err != HD_OK) {
+		hd_reply_db_error(c->req, err, res);
+		enroll_end(c);
+		return;
+	}
+	c->mfa_on = hd_db_result_ntuples(res, 0) == 1;
+	if (c->mfa_on) {
+		snprintf(c->current, sizeof c->current, "%s", hd_db_result_value(res, 0, 0, 0));
+		if (c->totp[0] == '\0'
+		    || !auth_totp_check(c->current, c->totp, (int64_t)time(NULL), &step)) {
+			enroll_refused(c);
+			return;
+		}
+		snprintf(c->step, sizeof c->step, "%lld", (long long)step);
+	}
+	const char *params[] = { env->user_id, c->secret, c->mfa_on ? c->step : NULL };
+	hd_db_stmt stmt = { SQL_ENROLL, 3, params };
+	if (!hd_daemon_db_run(c->dw, c->req, env->tenant_id, &stmt, 1, enroll_cb, c))
+		enroll_end(c);
+}
+
 void auth_mfa_enroll(hd_rpc_request *req, hd_daemon_worker *dw)
 {
+	static const char *const known[] = { "totp", NULL };
 	hd_caller me;
+	hd_field_errors errs = { .count = 0 };
+	const char *totp = NULL;
+	cJSON *body = NULL;
 	enroll_ctx *c = NULL;
 
 	if (!hd_caller_get(req, &me))
 		return;
+	if (hd_rpc_request_envelope(req)->body_len > 0) {
+		if (!hd_req_body(req, known, &body))
+			return;
+		if (hd_json_get_string(body, "totp", false, 6, 6, &totp, &errs)
+		    && strspn(totp, "0123456789") != 6)
+			hd_field_errors_add(&errs, "totp", "must be 6 digits");
+		if (hd_reply_invalid(req, &errs))
+			goto out;
+	}
 	c = calloc(1, sizeof *c);
 	if (c == NULL || secret_new(c->secret) != HD_OK) {
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		free(c);
-		return;
+		goto out;
 	}
 	c->req = req;
-	const char *params[] = { me.user_id, c->secret };
-	hd_db_stmt stmt = { SQL_ENROLL, 2, params };
-	if (!hd_daemon_db_run(dw, req, me.tenant_id, &stmt, 1, enroll_cb, c)) {
+	c->dw = dw;
+	snprintf(c->totp, sizeof c->totp, "%s", totp != NULL ? totp : "");
+	const char *params[] = { me.user_id };
+	hd_db_stmt stmt = { SQL_MFA_ON, 1, params };
+	if (!hd_daemon_db_run(dw, req, me.tenant_id, &stmt, 1, enroll_state_cb, c))
 		enroll_end(c);
-	}
+out:
+	cJSON_Delete(body);
 }
 
 typedef struct confirm_ctx {

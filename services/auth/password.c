@@ -17,7 +17,7 @@
 
 /* One job; owned by the CPU pool between submit and done, freed in done. */
 typedef struct pw_job {
-	char password[AUTH_PASSWORD_MAX + 1];
+	char password[AUTH_PASSWORD_BYTES + 1];
 	char hash[AUTH_HASH_MAX];
 	bool verify;
 	bool ok;
@@ -71,7 +71,7 @@ static hd_err pw_submit(hd_worker *w, const char *hash, const char *password, bo
 
 	if (job == NULL)
 		return HD_ERR_NOMEM;
-	if (strlen(password) > AUTH_PASSWORD_MAX
+	if (strlen(password) > AUTH_PASSWORD_BYTES
 	    || (hash != NULL && strlen(hash) >= AUTH_HASH_MAX)) {
 		free(job);
 		return HD_ERR_INVALID;

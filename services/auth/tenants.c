@@ -52,7 +52,7 @@ typedef struct tenant_ctx {
 	char name[AUTH_NAME_MAX * 4 + 1];
 	char admin_email[AUTH_EMAIL_MAX + 1];
 	char admin_name[AUTH_NAME_MAX * 4 + 1];
-	char password[AUTH_PASSWORD_MAX + 1]; /* kept while it is hashed */
+	char password[AUTH_PASSWORD_BYTES + 1]; /* kept while it is hashed */
 	hd_idem idem;
 } tenant_ctx;
 

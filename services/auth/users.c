@@ -1,11 +1,15 @@
 /* Users of a tenant: create (admin), list with filters and keyset pages
  * (admin, agent), get (admin, agent, self), update with If-Match (admin; self
  * may change only name and password), deactivate (admin), and auth.me.
- * Deactivation revokes every refresh token in the same transaction and marks
- * the user off in Redis so the gateway rejects their access tokens at once. */
+ * A password change, a role change or a deactivation revokes every refresh
+ * token of the user in the same transaction and writes the user's key in
+ * Redis that the gateway checks on every request: "1" while deactivated,
+ * else the second before which their access tokens were issued in vain.
+ * Changing one's own password needs the current one (verified with argon2). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/crypto.h>
 #include "auth.h"
 #include "hd/json.h"
@@ -36,12 +40,27 @@ static const char SQL_USER_LIST[]
       "AND ($2::text IS NULL OR u.email ILIKE $2 OR u.name ILIKE $2) "
       "AND (u.created_at, u.id) > ($3::timestamptz, $4::uuid) "
       "ORDER BY u.created_at, u.id LIMIT $5::int";
+/* Returns the user, its version, whether their sessions end (a new password,
+ * another role, or inactive: then every refresh token is revoked here) and
+ * whether they are active. */
 static const char SQL_USER_UPDATE[]
-    = "UPDATE auth.users AS u SET name = coalesce($2, name), role = coalesce($3, role), "
+    = "WITH o AS (SELECT role FROM auth.users WHERE id = $1::uuid), "
+      "u AS (UPDATE auth.users AS u SET name = coalesce($2, name), role = coalesce($3, role), "
       "active = coalesce($4::boolean, active), password_hash = coalesce($5, password_hash), "
       "version = version + 1, updated_at = now() "
       "WHERE u.id = $1::uuid AND ($6::int IS NULL OR u.version = $6::int) "
-      "RETURNING auth.user_json(u), u.version";
+      "RETURNING auth.user_json(u) AS j, u.version, u.role, u.active), "
+      "e AS (SELECT u.j, u.version, u.active, "
+      "(NOT u.active OR u.role <> o.role OR $5::text IS NOT NULL) AS ended FROM u, o), "
+      "rev AS (UPDATE auth.refresh_tokens SET revoked_at = now() WHERE user_id = $1::uuid "
+      "AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM e WHERE e.ended) RETURNING 1) "
+      "SELECT j, version, ended, active FROM e";
+static const char SQL_USER_HASH[] = "SELECT password_hash FROM auth.users WHERE id = $1::uuid";
+/* Writes the user's key: "1" (deactivated) when ARGV[1] is "1", else the
+ * not-before second ARGV[1], which replaces a "1" only on reactivation (ARGV[3]). */
+static const char USER_MARK_LUA[]
+    = "if ARGV[1] == '1' or ARGV[3] == '1' or redis.call('GET', KEYS[1]) ~= '1' then "
+      "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 0";
 static const char SQL_USER_VERSION[] = "SELECT version FROM auth.users WHERE id = $1::uuid";
 static const char SQL_USER_DEACTIVATE[]
     = "UPDATE auth.users SET active = false, version = version + 1, updated_at = now() "
@@ -64,7 +83,8 @@ typedef struct user_ctx {
 	char name[NAME_BYTES];
 	char role[32];
 	char active[8]; /* "true"/"false", "" when unchanged */
-	char password[AUTH_PASSWORD_MAX + 1];
+	char password[AUTH_PASSWORD_BYTES + 1];
+	char current[AUTH_PASSWORD_BYTES + 1]; /* current_password of a self change */
 	char hash[AUTH_HASH_MAX];
 	char if_match[24]; /* expected version, "" when unconditional */
 	hd_idem idem; /* Idempotency-Key of a create */
@@ -89,6 +109,7 @@ static user_ctx *user_ctx_new(hd_rpc_request *req, hd_daemon_worker *dw)
 static void user_ctx_free(user_ctx *c)
 {
 	OPENSSL_cleanse(c->password, sizeof c->password);
+	OPENSSL_cleanse(c->current, sizeof c->current);
 	hd_idem_free(&c->idem);
 	free(c->json);
 	free(c);
@@ -128,20 +149,23 @@ static bool user_write_allowed(
 	return false;
 }
 
-/* Sets (off) or deletes the gateway's "user is deactivated" key. */
-static hd_err user_off_mark(user_ctx *c, bool off, hd_redis_cb cb)
+/* Writes the gateway's key of user c->id: off ("1": every token refused),
+ * or the current second as not-before (tokens issued earlier are refused);
+ * on_again replaces an off mark (reactivation). The key outlives every
+ * access token issued before it. */
+static hd_err user_mark(user_ctx *c, bool off, bool on_again, hd_redis_cb cb)
 {
 	const hd_envelope *env = hd_rpc_request_envelope(c->req);
-	char key[128], ttl[24];
+	char key[128], ttl[24], value[24];
 
 	snprintf(key, sizeof key, "hd:{%s}:user_off:%s", env->tenant_id, c->id);
 	snprintf(ttl, sizeof ttl, "%ld", auth_cfg()->access_ttl_s + auth_cfg()->leeway_s);
-	const char *set[] = { "SET", key, "1", "EX", ttl };
-	const char *del[] = { "DEL", key };
+	snprintf(value, sizeof value, "%lld", off ? 1LL : (long long)time(NULL));
+	const char *keys[] = { key };
+	const char *args[] = { value, ttl, on_again ? "1" : "0" };
 	if (c->dw->redis == NULL)
 		return HD_ERR_UNAVAILABLE;
-	return off ? hd_redis_command(c->dw->redis, cb, c, 5, set, NULL)
-	           : hd_redis_command(c->dw->redis, cb, c, 2, del, NULL);
+	return hd_redis_eval(c->dw->redis, USER_MARK_LUA, 1, keys, 3, args, cb, c);
 }
 
 /* Replies what c holds once the Redis mark is written (503 if it was not:
@@ -335,11 +359,14 @@ static void user_updated_cb(hd_err err, const hd_db_result *res, void *arg)
 		hd_reply_problem(c->req, 500, HD_TEXT_INTERNAL);
 		goto fail;
 	}
-	if (c->active[0] == '\0') {
+	bool ended = strcmp(hd_db_result_value(res, 0, 0, 2), "t") == 0;
+	bool active = strcmp(hd_db_result_value(res, 0, 0, 3), "t") == 0;
+	bool on_again = strcmp(c->active, "true") == 0;
+	if (!ended && !on_again) {
 		user_reply(c);
 		return;
 	}
-	if (user_off_mark(c, strcmp(c->active, "false") == 0, user_marked_cb) != HD_OK)
+	if (user_mark(c, !active, on_again && active, user_marked_cb) != HD_OK)
 		user_marked_cb(HD_ERR_UNAVAILABLE, NULL, c);
 	return;
 fail:
@@ -352,10 +379,9 @@ static void user_update_run(user_ctx *c)
 	const char *p0[] = { c->id, or_null(c->name), or_null(c->role), or_null(c->active),
 		or_null(c->hash), or_null(c->if_match) };
 	const char *p1[] = { c->id };
-	hd_db_stmt stmts[] = { { SQL_USER_UPDATE, 6, p0 }, { SQL_USER_VERSION, 1, p1 },
-		{ SQL_REVOKE_IF_INACTIVE, 1, p1 } };
+	hd_db_stmt stmts[] = { { SQL_USER_UPDATE, 6, p0 }, { SQL_USER_VERSION, 1, p1 } };
 
-	if (!hd_daemon_db_run(c->dw, c->req, env->tenant_id, stmts, 3, user_updated_cb, c)) {
+	if (!hd_daemon_db_run(c->dw, c->req, env->tenant_id, stmts, 2, user_updated_cb, c)) {
 		user_ctx_free(c);
 	}
 }
@@ -371,6 +397,53 @@ static void user_update_hashed_cb(bool ok, const char *hash, void *arg)
 	}
 	snprintf(c->hash, sizeof c->hash, "%s", hash);
 	user_update_run(c);
+}
+
+/* Hashes the new password on the CPU pool, then updates. */
+static void user_update_hash(user_ctx *c)
+{
+	if (auth_password_hash(hd_rpc_request_worker(c->req), c->password, user_update_hashed_cb, c)
+	    != HD_OK) {
+		hd_reply_problem_ex(
+		    c->req, 503, HD_TEXT_BUSY, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
+		user_ctx_free(c);
+	}
+}
+
+static void user_current_checked_cb(bool ok, const char *hash, void *arg)
+{
+	user_ctx *c = arg;
+
+	if (!ok) {
+		hd_daemon_reply_problem(c->req, 403, "current_password is wrong", NULL);
+		user_ctx_free(c);
+		return;
+	}
+	user_update_hash(c);
+}
+
+/* The stored hash is read: verifies current_password against it. */
+static void user_hash_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	user_ctx *c = arg;
+
+	if (err != HD_OK) {
+		hd_reply_db_error(c->req, err, res);
+		user_ctx_free(c);
+		return;
+	}
+	if (hd_db_result_ntuples(res, 0) != 1) {
+		hd_reply_not_found(c->req, "user");
+		user_ctx_free(c);
+		return;
+	}
+	if (auth_password_verify(hd_rpc_request_worker(c->req), hd_db_result_value(res, 0, 0, 0),
+	        c->current, user_current_checked_cb, c)
+	    != HD_OK) {
+		hd_reply_problem_ex(
+		    c->req, 503, HD_TEXT_BUSY, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
+		user_ctx_free(c);
+	}
 }
 
 /* Reads If-Match ("<n>", W/"<n>" or *) into c->if_match; false on anything else. */
@@ -393,10 +466,10 @@ static bool if_match_read(user_ctx *c)
 }
 
 /* Validates the PATCH body into c; replies and returns false when refused. */
-static bool user_update_read(user_ctx *c, const cJSON *body, bool admin)
+static bool user_update_read(user_ctx *c, const cJSON *body, bool admin, bool self)
 {
 	hd_field_errors errs = { .count = 0 };
-	const char *name = NULL, *role = NULL, *password = NULL;
+	const char *name = NULL, *role = NULL, *password = NULL, *current = NULL;
 	bool active = false;
 
 	if (!admin
@@ -414,6 +487,16 @@ static bool user_update_read(user_ctx *c, const cJSON *body, bool admin)
 		snprintf(c->active, sizeof c->active, "%s", active ? "true" : "false");
 	if (auth_password_get(body, "password", false, &password, &errs))
 		snprintf(c->password, sizeof c->password, "%s", password);
+	/* one's own password: the current one proves it is not a stolen session */
+	if (self && password != NULL
+	    && hd_json_get_string(
+	        body, "current_password", true, 1, AUTH_PASSWORD_MAX, &current, &errs)) {
+		if (strlen(current) > AUTH_PASSWORD_BYTES)
+			hd_field_errors_add(
+			    &errs, "current_password", "must be at most 1024 bytes");
+		else
+			snprintf(c->current, sizeof c->current, "%s", current);
+	}
 	if (errs.count == 0 && cJSON_GetArraySize(body) == 0)
 		hd_field_errors_add(&errs, "body", "must change at least one field");
 	if (hd_reply_invalid(c->req, &errs))
@@ -427,7 +510,8 @@ static bool user_update_read(user_ctx *c, const cJSON *body, bool admin)
 
 void auth_users_update(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	static const char *const known[] = { "name", "role", "active", "password", NULL };
+	static const char *const known[]
+	    = { "name", "role", "active", "password", "current_password", NULL };
 	hd_caller me;
 	cJSON *body = NULL;
 	user_ctx *c = NULL;
@@ -436,19 +520,22 @@ void auth_users_update(hd_rpc_request *req, hd_daemon_worker *dw)
 		return;
 	if (!path_id(req, c->id) || !user_write_allowed(req, &me, c->id, true)
 	    || !hd_req_body(req, known, &body)
-	    || !user_update_read(c, body, hd_caller_is(&me, USER_WRITERS)))
+	    || !user_update_read(
+	        c, body, hd_caller_is(&me, USER_WRITERS), hd_caller_is_self(&me, c->id)))
 		goto fail;
 	cJSON_Delete(body);
 	if (c->password[0] == '\0') {
 		user_update_run(c);
 		return;
 	}
-	if (auth_password_hash(hd_rpc_request_worker(req), c->password, user_update_hashed_cb, c)
-	    != HD_OK) {
-		hd_reply_problem_ex(
-		    req, 503, HD_TEXT_BUSY, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
-		user_ctx_free(c);
+	if (c->current[0] != '\0') {
+		const char *params[] = { c->id };
+		hd_db_stmt stmt = { SQL_USER_HASH, 1, params };
+		if (!hd_daemon_db_run(dw, req, me.tenant_id, &stmt, 1, user_hash_cb, c))
+			user_ctx_free(c);
+		return;
 	}
+	user_update_hash(c);
 	return;
 fail:
 	cJSON_Delete(body);
@@ -470,7 +557,7 @@ static void user_deactivated_cb(hd_err err, const hd_db_result *res, void *arg)
 		return;
 	}
 	c->status = 204;
-	if (user_off_mark(c, true, user_marked_cb) != HD_OK)
+	if (user_mark(c, true, false, user_marked_cb) != HD_OK)
 		user_marked_cb(HD_ERR_UNAVAILABLE, NULL, c);
 }
 

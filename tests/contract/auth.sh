@@ -466,6 +466,11 @@ http PATCH "/v1/users/${PAGE_IDS[1]}" "$CUT" '{"name":"not mine"}'
 expect "customer PATCH of another user is refused (403/404)" eval '[[ $S == 403 || $S == 404 ]] && [ -z "$(problem_issue)" ]'
 NEWPW="New-$PW"
 http PATCH "/v1/users/$CU_ID" "$CUT" "$(jq -cn --arg p "$NEWPW" '{password:$p}')"
+check "self PATCH of password without current_password: 422" 422
+expect "self PATCH of password: the 422 names current_password" names_field current_password
+http PATCH "/v1/users/$CU_ID" "$CUT" "$(jq -cn --arg p "$NEWPW" '{password:$p,current_password:"not-the-password"}')"
+check "self PATCH of password with a wrong current_password: 403" 403
+http PATCH "/v1/users/$CU_ID" "$CUT" "$(jq -cn --arg p "$NEWPW" --arg c "$PW" '{password:$p,current_password:$c}')"
 check "self PATCH of password: 200 without a hash in the reply" 200 "keys == $USER_KEYS"
 login "$DT" "$CU_EMAIL" "$PW"
 check "old password no longer works (401)" 401

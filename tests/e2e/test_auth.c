@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <liboath/oath.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +288,196 @@ static void test_mfa(void **state)
 	free(token);
 }
 
+/* ---- sessions a stolen access token cannot turn into an account ------- */
+
+#define PAR_LOGINS 40
+
+typedef struct par_login {
+	pthread_t th;
+	const char *body;
+	long status;
+} par_login;
+
+static void *par_login_main(void *arg)
+{
+	par_login *p = arg;
+	httpc_resp r;
+
+	p->status = httpc_call(&r, "POST", "/v1/auth/login", NULL, p->body, NULL, NULL) == 0
+	    ? r.status
+	    : -1;
+	httpc_resp_free(&r);
+	return NULL;
+}
+
+/* 40 wrong passwords at once: at most the limit (default 10) get 401, the rest 429. */
+static void test_login_fail_limit_concurrent(void **state)
+{
+	static par_login calls[PAR_LOGINS];
+	char id[37], body[256];
+	int n401 = 0, n429 = 0;
+	const char *lim = getenv("HD_LOGIN_FAIL_LIMIT");
+	int limit = lim != NULL && *lim != '\0' ? atoi(lim) : 10;
+
+	user_new("guessed@e2e.test", "customer", id);
+	snprintf(body, sizeof body,
+	    "{\"tenant\":\"%s\",\"email\":\"guessed@e2e.test\",\"password\":\"not the password\"}",
+	    T.slug);
+	for (int i = 0; i < PAR_LOGINS; i++) {
+		calls[i].body = body;
+		assert_int_equal(pthread_create(&calls[i].th, NULL, par_login_main, &calls[i]), 0);
+	}
+	for (int i = 0; i < PAR_LOGINS; i++) {
+		pthread_join(calls[i].th, NULL);
+		n401 += calls[i].status == 401;
+		n429 += calls[i].status == 429;
+	}
+	assert_true(n401 <= limit);
+	assert_int_equal(n401 + n429, PAR_LOGINS);
+	httpc_resp r; /* the right password is refused too until the window passes */
+	assert_int_equal(login_body(&r, T.slug, "guessed@e2e.test", PASSWORD, NULL), 429);
+	httpc_resp_free(&r);
+}
+
+typedef struct par_refresh {
+	pthread_t th;
+	char body[256];
+	long status;
+	char *refresh;
+} par_refresh;
+
+static void *par_refresh_main(void *arg)
+{
+	par_refresh *p = arg;
+	httpc_resp r;
+
+	p->status = httpc_call(&r, "POST", "/v1/auth/refresh", NULL, p->body, NULL, NULL) == 0
+	    ? r.status
+	    : -1;
+	if (p->status == 200 && jstr(r.json, "refresh_token") != NULL)
+		p->refresh = strdup(jstr(r.json, "refresh_token"));
+	httpc_resp_free(&r);
+	return NULL;
+}
+
+/* Two refreshes with one token: one 200, and the reuse revokes the winner's token too. */
+static void test_refresh_concurrent(void **state)
+{
+	for (int round = 0; round < 3; round++) {
+		par_refresh calls[2];
+		char *refresh = NULL, body[256];
+		int ok = 0;
+		const char *won = NULL;
+		httpc_resp r;
+
+		free(httpc_login(T.slug, T.admin_email, PASSWORD, &refresh));
+		assert_non_null(refresh);
+		memset(calls, 0, sizeof calls);
+		for (int i = 0; i < 2; i++) {
+			snprintf(calls[i].body, sizeof calls[i].body, "{\"refresh_token\":\"%s\"}",
+			    refresh);
+			assert_int_equal(
+			    pthread_create(&calls[i].th, NULL, par_refresh_main, &calls[i]), 0);
+		}
+		for (int i = 0; i < 2; i++) {
+			pthread_join(calls[i].th, NULL);
+			if (calls[i].status == 200) {
+				ok++;
+				won = calls[i].refresh;
+			} else {
+				assert_int_equal(calls[i].status, 401);
+			}
+		}
+		assert_int_equal(ok, 1);
+		snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", won);
+		assert_int_equal(req(&r, "POST", "/v1/auth/refresh", NULL, body), 401);
+		httpc_resp_free(&r);
+		for (int i = 0; i < 2; i++)
+			free(calls[i].refresh);
+		free(refresh);
+	}
+}
+
+/* Logout with no refresh token still ends the access token. */
+static void test_logout_without_refresh(void **state)
+{
+	httpc_resp r;
+	char *token = httpc_login(T.slug, T.admin_email, PASSWORD, NULL);
+
+	assert_non_null(token);
+	assert_int_equal(req(&r, "POST", "/v1/auth/logout", token, "{}"), 204);
+	httpc_resp_free(&r);
+	assert_int_equal(req(&r, "GET", "/v1/auth/me", token, NULL), 401);
+	httpc_resp_free(&r);
+	free(token);
+	token = httpc_login(T.slug, T.admin_email, PASSWORD, NULL);
+	assert_int_equal(req(&r, "POST", "/v1/auth/logout", token,
+	                     "{\"refresh_token\":\"00000000-0000-7000-8000-000000000000.AAAA\"}"),
+	    204);
+	httpc_resp_free(&r);
+	assert_int_equal(req(&r, "GET", "/v1/auth/me", token, NULL), 401);
+	httpc_resp_free(&r);
+	free(token);
+}
+
+/* A password change needs the current one, and ends every session at once:
+ * access tokens issued before it get 401 at the gateway. */
+static void test_password_change_ends_sessions(void **state)
+{
+	httpc_resp r;
+	char id[37], path[128], body[256], *refresh = NULL;
+
+	user_new("pwchange@e2e.test", "agent", id);
+	char *token = httpc_login(T.slug, "pwchange@e2e.test", PASSWORD, &refresh);
+	char *other = httpc_login(T.slug, "pwchange@e2e.test", PASSWORD, NULL);
+	assert_non_null(token);
+	assert_non_null(other);
+	snprintf(path, sizeof path, "/v1/users/%s", id);
+	assert_int_equal(
+	    req(&r, "PATCH", path, token, "{\"password\":\"stolen session pw\"}"), 422);
+	assert_true(has_field_error(&r, "current_password"));
+	httpc_resp_free(&r);
+	assert_int_equal(
+	    req(&r, "PATCH", path, token,
+	        "{\"password\":\"stolen session pw\",\"current_password\":\"a guess\"}"),
+	    403);
+	httpc_resp_free(&r);
+	sleep(1); /* tokens carry iat in seconds: the change is in a later second */
+	assert_int_equal(
+	    req(&r, "PATCH", path, token,
+	        "{\"password\":\"my new password\",\"current_password\":\"" PASSWORD "\"}"),
+	    200);
+	httpc_resp_free(&r);
+	assert_int_equal(req(&r, "GET", "/v1/auth/me", token, NULL), 401);
+	httpc_resp_free(&r);
+	assert_int_equal(req(&r, "GET", "/v1/auth/me", other, NULL), 401);
+	httpc_resp_free(&r);
+	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", refresh);
+	assert_int_equal(req(&r, "POST", "/v1/auth/refresh", NULL, body), 401);
+	httpc_resp_free(&r);
+	free(token);
+	free(other);
+	free(refresh);
+	token = httpc_login(T.slug, "pwchange@e2e.test", "my new password", NULL);
+	assert_non_null(token);
+	assert_int_equal(req(&r, "GET", "/v1/auth/me", token, NULL), 200);
+	httpc_resp_free(&r);
+
+	/* a role change does the same */
+	sleep(1);
+	assert_int_equal(req(&r, "PATCH", path, T.admin, "{\"role\":\"technician\"}"), 200);
+	httpc_resp_free(&r);
+	assert_int_equal(req(&r, "GET", "/v1/auth/me", token, NULL), 401);
+	httpc_resp_free(&r);
+	free(token);
+	token = httpc_login(T.slug, "pwchange@e2e.test", "my new password", NULL);
+	assert_non_null(token);
+	assert_int_equal(req(&r, "GET", "/v1/auth/me", token, NULL), 200);
+	assert_string_equal(jstr(r.json, "role"), "technician");
+	httpc_resp_free(&r);
+	free(token);
+}
+
 static int setup(void **state)
 {
 	char uuid[HD_UUID_STRLEN + 1], body[512];
@@ -330,6 +521,10 @@ int main(void)
 		cmocka_unit_test(test_login_and_me),
 		cmocka_unit_test(test_login_failures_look_alike),
 		cmocka_unit_test(test_refresh_and_logout),
+		cmocka_unit_test(test_login_fail_limit_concurrent),
+		cmocka_unit_test(test_refresh_concurrent),
+		cmocka_unit_test(test_logout_without_refresh),
+		cmocka_unit_test(test_password_change_ends_sessions),
 		cmocka_unit_test(test_tenants),
 		cmocka_unit_test(test_users),
 		cmocka_unit_test(test_mfa),

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <libpq-fe.h>
 #include <liboath/oath.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -749,8 +750,11 @@ static void test_users_crud(void **state)
 	assert_int_equal(r.status, 200);
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "active")));
 	resp_free(&r);
+	/* reactivated: tokens from before stay refused (a not-before second, no longer "1") */
 	v = redis_get(key);
-	assert_null(v);
+	assert_non_null(v);
+	assert_true(atoll(v) > 1 && atoll(v) <= (long long)time(NULL));
+	free(v);
 	login_as(&agent, slug, "agent@crud.test");
 }
 
@@ -870,6 +874,415 @@ static void test_rls(void **state)
 
 /* ---- fixture -------------------------------------------------------- */
 
+/* ---- sessions a stolen access token cannot turn into an account ------- */
+
+/* n calls of op with one body at once, each on its own thread. */
+typedef struct par_call {
+	pthread_t th;
+	const char *op, *body;
+	const actor *who;
+	resp r;
+	hd_err err;
+} par_call;
+
+static void *par_main(void *arg)
+{
+	par_call *p = arg;
+	hd_envelope e;
+
+	memset(&e, 0, sizeof e);
+	e.version = HD_ENVELOPE_VERSION;
+	snprintf(e.op, sizeof e.op, "%s", p->op);
+	snprintf(e.request_id, sizeof e.request_id, "it-par-%s", p->op);
+	e.deadline_ms = (int64_t)time(NULL) * 1000 + 20000;
+	if (p->who != NULL) {
+		snprintf(e.tenant_id, sizeof e.tenant_id, "%s", p->who->tenant_id);
+		snprintf(e.user_id, sizeof e.user_id, "%s", p->who->user_id);
+		snprintf(e.role, sizeof e.role, "%s", p->who->role);
+		snprintf(e.token_id, sizeof e.token_id, "%s", p->who->jti);
+		e.token_exp = p->who->exp;
+	}
+	e.body = p->body;
+	e.body_len = strlen(p->body);
+	p->err = daemon_child_call(T.client, &e, 20000, &p->r);
+	return NULL;
+}
+
+static void par_run(par_call *calls, int n)
+{
+	for (int i = 0; i < n; i++)
+		assert_int_equal(pthread_create(&calls[i].th, NULL, par_main, &calls[i]), 0);
+	for (int i = 0; i < n; i++) {
+		pthread_join(calls[i].th, NULL);
+		assert_int_equal(calls[i].err, HD_OK);
+	}
+}
+
+#define PAR_LOGINS 12
+
+/* Each attempt is counted before it is checked: however many wrong
+ * passwords (or TOTP codes) arrive at once, at most the limit get 401. */
+static void test_login_fail_limit_concurrent(void **state)
+{
+	char email[96], id[37], body[512], secret[64], code[7];
+	par_call calls[PAR_LOGINS];
+	int n401 = 0, n429 = 0;
+	actor u;
+
+	snprintf(email, sizeof email, "par-%s@acme.test", T.run);
+	user_new(&T.acme, email, "agent", id);
+	snprintf(body, sizeof body,
+	    "{\"tenant\":\"acme\",\"email\":\"%s\",\"password\":\"wrong password\"}", email);
+	memset(calls, 0, sizeof calls);
+	for (int i = 0; i < PAR_LOGINS; i++)
+		calls[i] = (par_call) { .op = "auth.login", .body = body };
+	par_run(calls, PAR_LOGINS);
+	for (int i = 0; i < PAR_LOGINS; i++) {
+		n401 += calls[i].r.status == 401;
+		n429 += calls[i].r.status == 429;
+		resp_free(&calls[i].r);
+	}
+	assert_true(n401 <= FAIL_LIMIT);
+	assert_int_equal(n401 + n429, PAR_LOGINS);
+
+	/* TOTP guesses with the right password count the same way */
+	snprintf(email, sizeof email, "par-mfa-%s@acme.test", T.run);
+	user_new(&T.acme, email, "agent", id);
+	login_as(&u, "acme", email);
+	resp r = call("auth.mfa_enroll", &u, NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	snprintf(secret, sizeof secret, "%s", jstr(r.json, "secret"));
+	resp_free(&r);
+	totp_code(secret, time(NULL), code);
+	snprintf(body, sizeof body, "{\"code\":\"%s\"}", code);
+	r = call("auth.mfa_confirm", &u, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 204);
+	resp_free(&r);
+	totp_code(secret, time(NULL) - 600, code); /* never valid now */
+	snprintf(body, sizeof body,
+	    "{\"tenant\":\"acme\",\"email\":\"%s\",\"password\":\"%s\",\"totp\":\"%s\"}", email,
+	    PASSWORD, code);
+	n401 = n429 = 0;
+	for (int i = 0; i < PAR_LOGINS; i++)
+		calls[i] = (par_call) { .op = "auth.login", .body = body };
+	par_run(calls, PAR_LOGINS);
+	for (int i = 0; i < PAR_LOGINS; i++) {
+		n401 += calls[i].r.status == 401;
+		n429 += calls[i].r.status == 429;
+		resp_free(&calls[i].r);
+	}
+	assert_true(n401 <= FAIL_LIMIT);
+	assert_int_equal(n401 + n429, PAR_LOGINS);
+}
+
+/* The right password without a code is not a failure. */
+static void test_login_success_clears(void **state)
+{
+	char email[96], id[37];
+
+	snprintf(email, sizeof email, "clears-%s@acme.test", T.run);
+	user_new(&T.acme, email, "agent", id);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < FAIL_LIMIT - 1; i++) {
+			resp r = login_raw("acme", email, "wrong password", NULL);
+			assert_int_equal(r.status, 401);
+			resp_free(&r);
+		}
+		resp r = login_raw("acme", email, PASSWORD, NULL);
+		assert_int_equal(r.status, 200);
+		resp_free(&r);
+	}
+}
+
+/* Two refreshes with one token at once: one wins; the reuse revokes the
+ * family, the winner's new token included. */
+static void test_refresh_concurrent(void **state)
+{
+	char body[256];
+
+	for (int round = 0; round < 4; round++) {
+		actor a, w;
+		par_call calls[2];
+		int ok = 0, winner = -1;
+
+		login_as(&a, "acme", T.acme_email);
+		snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", a.refresh);
+		memset(calls, 0, sizeof calls);
+		for (int i = 0; i < 2; i++)
+			calls[i] = (par_call) { .op = "auth.refresh", .body = body };
+		par_run(calls, 2);
+		for (int i = 0; i < 2; i++) {
+			if (calls[i].r.status == 200) {
+				ok++;
+				winner = i;
+			} else {
+				assert_int_equal(calls[i].r.status, 401);
+			}
+		}
+		assert_int_equal(ok, 1);
+		actor_from(&w, &calls[winner].r);
+		for (int i = 0; i < 2; i++)
+			resp_free(&calls[i].r);
+		snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", w.refresh);
+		resp r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL);
+		assert_int_equal(r.status, 401);
+		resp_free(&r);
+	}
+}
+
+/* Rotation keeps the family's end: it is HD_REFRESH_TOKEN_TTL_S after login. */
+static void test_refresh_family_lifetime(void **state)
+{
+	char email[96], id[37], body[256];
+	actor a;
+
+	snprintf(email, sizeof email, "family-%s@acme.test", T.run);
+	user_new(&T.acme, email, "agent", id);
+	login_as(&a, "acme", email);
+	for (int i = 0; i < 2; i++) {
+		usleep(20000);
+		snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", a.refresh);
+		resp r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL);
+		assert_int_equal(r.status, 200);
+		actor_from(&a, &r);
+		resp_free(&r);
+	}
+	assert_int_equal(
+	    owner_exec(a.tenant_id,
+	        "SELECT count(*) FROM auth.refresh_tokens WHERE user_id = $1::uuid", id),
+	    3);
+	assert_int_equal(owner_exec(a.tenant_id,
+	                     "SELECT count(DISTINCT expires_at) FROM auth.refresh_tokens "
+	                     "WHERE user_id = $1::uuid",
+	                     id),
+	    1);
+	/* an ended family cannot be refreshed */
+	owner_exec(a.tenant_id,
+	    "UPDATE auth.refresh_tokens SET expires_at = now() - interval '1 second' "
+	    "WHERE user_id = $1::uuid",
+	    id);
+	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", a.refresh);
+	resp r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+}
+
+/* Logout deny-lists the access token whatever the refresh token is. */
+static void test_logout_always_denies(void **state)
+{
+	const char *bodies[] = { "{}", "{\"refresh_token\":\"nonsense\"}",
+		"{\"refresh_token\":\"00000000-0000-7000-8000-000000000000.AAAA\"}", NULL };
+
+	for (int i = 0; bodies[i] != NULL; i++) {
+		actor a;
+		char key[160];
+		login_as(&a, "acme", T.acme_email);
+		resp r = call("auth.logout", &a, bodies[i], NULL, NULL, NULL, NULL);
+		assert_int_equal(r.status, 204);
+		resp_free(&r);
+		snprintf(key, sizeof key, "hd:{%s}:deny:%s", a.tenant_id, a.jti);
+		char *v = redis_get(key);
+		assert_non_null(v);
+		free(v);
+	}
+}
+
+/* The user's key in Redis, as the gateway reads it: "1" or a not-before second. */
+static long long user_mark(const char *tenant, const char *id)
+{
+	char key[160];
+
+	snprintf(key, sizeof key, "hd:{%s}:user_off:%s", tenant, id);
+	char *v = redis_get(key);
+	long long n = v != NULL ? atoll(v) : 0;
+	free(v);
+	return n;
+}
+
+static void test_password_change(void **state)
+{
+	char email[96], id[37], body[512];
+	actor u, admin;
+
+	snprintf(email, sizeof email, "pwchange-%s@acme.test", T.run);
+	user_new(&T.acme, email, "customer", id);
+	login_as(&u, "acme", email);
+	resp r
+	    = call("users.update", &u, "{\"password\":\"new password 123\"}", id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 422);
+	assert_true(has_field_error(&r, "current_password"));
+	resp_free(&r);
+	r = call("users.update", &u,
+	    "{\"password\":\"new password 123\",\"current_password\":\"not it at all\"}", id, NULL,
+	    NULL, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	r = login_raw("acme", email, PASSWORD, NULL); /* still the old password */
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	assert_int_equal(user_mark(u.tenant_id, id), 0);
+
+	int64_t before = (int64_t)time(NULL);
+	snprintf(body, sizeof body,
+	    "{\"password\":\"new password 123\",\"current_password\":\"%s\"}", PASSWORD);
+	r = call("users.update", &u, body, id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	/* every refresh token ends, and access tokens issued before now are refused */
+	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", u.refresh);
+	r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	long long nb = user_mark(u.tenant_id, id);
+	assert_true(nb >= before && nb <= (long long)time(NULL));
+	r = login_raw("acme", email, "new password 123", NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+
+	/* an admin setting someone's password needs no current_password; it ends their sessions */
+	login_as(&admin, "acme", T.acme_email);
+	snprintf(email, sizeof email, "pwreset-%s@acme.test", T.run);
+	user_new(&T.acme, email, "agent", id);
+	login_as(&u, "acme", email);
+	r = call(
+	    "users.update", &admin, "{\"password\":\"reset password 1\"}", id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", u.refresh);
+	r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	assert_true(user_mark(u.tenant_id, id) >= before);
+}
+
+static void test_role_change_and_reactivation(void **state)
+{
+	char email[96], id[37], body[256];
+	actor u;
+
+	snprintf(email, sizeof email, "rolechange-%s@acme.test", T.run);
+	user_new(&T.acme, email, "agent", id);
+	login_as(&u, "acme", email);
+	/* the same role again is no change: the session lives */
+	resp r = call("users.update", &T.acme, "{\"role\":\"agent\"}", id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	assert_int_equal(user_mark(u.tenant_id, id), 0);
+	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", u.refresh);
+	r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	actor_from(&u, &r);
+	resp_free(&r);
+
+	int64_t before = (int64_t)time(NULL);
+	r = call("users.update", &T.acme, "{\"role\":\"technician\"}", id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	assert_true(user_mark(u.tenant_id, id) >= before);
+	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", u.refresh);
+	r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+
+	/* deactivated: "1"; reactivated: a not-before second, so tokens from before stay refused */
+	r = call("users.delete", &T.acme, NULL, id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 204);
+	resp_free(&r);
+	assert_int_equal(user_mark(u.tenant_id, id), 1);
+	r = call("users.update", &T.acme, "{\"name\":\"Still Off\"}", id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	assert_int_equal(user_mark(u.tenant_id, id), 1);
+	r = call("users.update", &T.acme, "{\"active\":true}", id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	assert_true(user_mark(u.tenant_id, id) >= before);
+}
+
+static void test_mfa_reenroll(void **state)
+{
+	char email[96], id[37], secret[64], code[7], body[64];
+	actor u;
+
+	snprintf(email, sizeof email, "reenroll-%s@acme.test", T.run);
+	user_new(&T.acme, email, "agent", id);
+	login_as(&u, "acme", email);
+	resp r = call("auth.mfa_enroll", &u, "{}", NULL, NULL, NULL, NULL); /* MFA off: no code */
+	assert_int_equal(r.status, 200);
+	snprintf(secret, sizeof secret, "%s", jstr(r.json, "secret"));
+	resp_free(&r);
+	totp_code(secret, time(NULL), code);
+	snprintf(body, sizeof body, "{\"code\":\"%s\"}", code);
+	r = call("auth.mfa_confirm", &u, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 204);
+	resp_free(&r);
+
+	r = call("auth.mfa_enroll", &u, NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	totp_code(secret, time(NULL) - 600, code);
+	snprintf(body, sizeof body, "{\"totp\":\"%s\"}", code);
+	r = call("auth.mfa_enroll", &u, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	r = call("auth.mfa_enroll", &u, "{\"totp\":\"12x\"}", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 422);
+	assert_true(has_field_error(&r, "totp"));
+	resp_free(&r);
+	totp_code(secret, time(NULL) + 30, code); /* the next step: unused */
+	snprintf(body, sizeof body, "{\"totp\":\"%s\"}", code);
+	r = call("auth.mfa_enroll", &u, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(jstr(r.json, "secret"));
+	resp_free(&r);
+	r = call("auth.mfa_enroll", &u, body, NULL, NULL, NULL, NULL); /* that code is used up */
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+}
+
+/* Passwords are whole: no byte past a limit is dropped. */
+static void test_password_bytes(void **state)
+{
+	char email[96], id[37], body[4096], pw[1100], other[1100];
+	const char *euro = "\xe2\x82\xac"; /* 3 bytes, 1 character */
+
+	pw[0] = other[0] = '\0';
+	for (int i = 0; i < 100; i++) /* 100 characters, 300 bytes */
+		strcat(pw, euro);
+	for (int i = 0; i < 99; i++)
+		strcat(other, euro);
+	strcat(other, "x"); /* the same first 297 bytes */
+	snprintf(email, sizeof email, "bytes-%s@acme.test", T.run);
+	snprintf(body, sizeof body,
+	    "{\"email\":\"%s\",\"name\":\"Bytes\",\"role\":\"agent\",\"password\":\"%s\"}", email,
+	    pw);
+	resp r = call("users.create", &T.acme, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 201);
+	snprintf(id, sizeof id, "%s", jstr(r.json, "id"));
+	resp_free(&r);
+	r = login_raw("acme", email, other, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	r = login_raw("acme", email, pw, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+
+	/* 256 four-byte characters (1024 bytes) are accepted; 257 characters are 422 */
+	pw[0] = '\0';
+	for (int i = 0; i < 256; i++)
+		strcat(pw, "\xf0\x9f\x98\x80");
+	snprintf(body, sizeof body, "{\"password\":\"%s\"}", pw);
+	r = call("users.update", &T.acme, body, id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	strcat(pw, "a");
+	snprintf(body, sizeof body, "{\"password\":\"%s\"}", pw);
+	r = call("users.update", &T.acme, body, id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 422);
+	assert_true(has_field_error(&r, "password"));
+	resp_free(&r);
+}
+
 static int wait_ready(void)
 {
 	for (int i = 0; i < 200; i++) {
@@ -969,6 +1382,15 @@ int main(void)
 		cmocka_unit_test(test_cross_tenant_is_404),
 		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_rls),
+		cmocka_unit_test(test_login_fail_limit_concurrent),
+		cmocka_unit_test(test_login_success_clears),
+		cmocka_unit_test(test_refresh_concurrent),
+		cmocka_unit_test(test_refresh_family_lifetime),
+		cmocka_unit_test(test_logout_always_denies),
+		cmocka_unit_test(test_password_change),
+		cmocka_unit_test(test_role_change_and_reactivation),
+		cmocka_unit_test(test_mfa_reenroll),
+		cmocka_unit_test(test_password_bytes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
