@@ -1,12 +1,14 @@
 /* Sessions: login, refresh and logout, plus the JWKS document.
  *
- * Login is a chain of callbacks on one worker: failed-login counter (Redis)
- * → user lookup by tenant slug (one batch: set_config from the SECURITY
- * DEFINER slug lookup, then the user under RLS) → argon2 verify on the CPU
+ * Login is a chain of callbacks on one worker: failed-login reservation
+ * (Redis: the attempt counts before it is checked) → user lookup by tenant
+ * slug (one batch: set_config from the SECURITY DEFINER slug lookup, then
+ * the user under RLS) → argon2 verify on the CPU
  * pool (against a dummy hash when nobody matched, so every failure has the
  * same timing and the same reply) → TOTP → refresh token insert → reply.
- * Refresh rotates the opaque token in one statement that also detects reuse
- * and then revokes the whole family. */
+ * Refresh rotates the opaque token in one statement; a reuse (the token was
+ * already rotated) revokes the whole family in the next. Logout deny-lists
+ * the access token whatever the refresh token is. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

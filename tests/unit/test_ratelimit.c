@@ -102,6 +102,7 @@ static void test_script_shape(void **state)
 	/* the script reads the four KEYS and four ARGV it is given */
 	assert_non_null(strstr(gw_rl_script, "KEYS[4]"));
 	assert_non_null(strstr(gw_rl_script, "ARGV[4]"));
+	assert_non_null(strstr(gw_rl_script, "ARGV[5]")); /* iat against the user's not-before */
 	assert_non_null(strstr(gw_rl_script, "EXPIRE"));
 }
 
