@@ -187,6 +187,16 @@ static void login_mfa_required(login_ctx *c)
 	login_end(c);
 }
 
+static void login_cleared_cb(hd_err err, const hd_redis_reply *r, void *arg)
+{
+	login_ctx *c = arg;
+
+	if (err != HD_OK)
+		hd_log_warn("auth: clearing failed logins failed: %s", hd_strerror(err));
+	auth_session_reply(c->req, c->user_id, c->tenant_id, c->role, c->refresh, c->user_json);
+	login_end(c);
+}
+
 static void login_issued_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	login_ctx *c = arg;
@@ -201,10 +211,12 @@ static void login_issued_cb(hd_err err, const hd_db_result *res, void *arg)
 		login_mfa_required(c);
 		return;
 	}
-	const char *keys[] = { "DEL", c->fail_key };
-	(void)hd_redis_command(c->dw->redis, noop_redis_cb, NULL, 2, keys, NULL);
-	auth_session_reply(c->req, c->user_id, c->tenant_id, c->role, c->refresh, c->user_json);
-	login_end(c);
+	/* the counter (this attempt's reservation too) is cleared before the
+	 * reply, so the client's next attempt cannot see it */
+	const char *argv[] = { "DEL", c->fail_key };
+	if (c->dw->redis == NULL
+	    || hd_redis_command(c->dw->redis, login_cleared_cb, c, 2, argv, NULL) != HD_OK)
+		login_cleared_cb(HD_ERR_UNAVAILABLE, NULL, c);
 }
 
 static void login_issue(login_ctx *c, const char *step)

@@ -994,24 +994,25 @@ static void test_login_success_clears(void **state)
 	}
 }
 
-/* Two refreshes with one token at once: one wins; the reuse revokes the
- * family, the winner's new token included. */
+/* Refreshes with one token at once (two, then more): exactly one wins; the
+ * reuse revokes the family, the winner's new token included. */
+#define PAR_REFRESH 4
 static void test_refresh_concurrent(void **state)
 {
 	char body[256];
 
-	for (int round = 0; round < 4; round++) {
+	for (int round = 0; round < 8; round++) {
 		actor a, w;
-		par_call calls[2];
-		int ok = 0, winner = -1;
+		par_call calls[PAR_REFRESH];
+		int n = round % 2 == 0 ? 2 : PAR_REFRESH, ok = 0, winner = 0;
 
 		login_as(&a, "acme", T.acme_email);
 		snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", a.refresh);
 		memset(calls, 0, sizeof calls);
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < n; i++)
 			calls[i] = (par_call) { .op = "auth.refresh", .body = body };
-		par_run(calls, 2);
-		for (int i = 0; i < 2; i++) {
+		par_run(calls, n);
+		for (int i = 0; i < n; i++) {
 			if (calls[i].r.status == 200) {
 				ok++;
 				winner = i;
@@ -1021,7 +1022,7 @@ static void test_refresh_concurrent(void **state)
 		}
 		assert_int_equal(ok, 1);
 		actor_from(&w, &calls[winner].r);
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < n; i++)
 			resp_free(&calls[i].r);
 		snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", w.refresh);
 		resp r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL);
