@@ -318,11 +318,12 @@ static hd_err daemon_http_start(daemon_state *d)
 	evhttp_set_cb(d->http, "/readyz", daemon_readyz_cb, d);
 	evhttp_set_cb(d->http, "/metrics", daemon_metrics_cb, d);
 	evhttp_set_gencb(d->http, daemon_notfound_cb, d);
-	if (evhttp_bind_socket_with_handle(d->http, "0.0.0.0", (ev_uint16_t)port) == NULL) {
-		hd_log_error("admin: cannot listen on port %ld", port);
+	const char *bind = hd_config_str("HD_ADMIN_BIND");
+	if (evhttp_bind_socket_with_handle(d->http, bind, (ev_uint16_t)port) == NULL) {
+		hd_log_error("admin: cannot listen on %s port %ld", bind, port);
 		return HD_ERR_UNAVAILABLE;
 	}
-	hd_log_info("admin: listening on port %ld", port);
+	hd_log_info("admin: listening on %s port %ld", bind, port);
 	return HD_OK;
 }
 
