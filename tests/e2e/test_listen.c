@@ -101,7 +101,7 @@ static void test_daemon_ports(void **state)
 		const char *d = daemon_names[i];
 		char upper[32];
 		size_t n = 0;
-		for (; d[n] != '\0' && n < sizeof upper - 1; n++)
+		for (; n < sizeof upper - 1 && d[n] != '\0'; n++)
 			upper[n] = (char)toupper((unsigned char)d[n]);
 		upper[n] = '\0';
 		snprintf(name, sizeof name, "HD_%s_ADMIN_PORT", upper);
