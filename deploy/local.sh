@@ -21,7 +21,10 @@
 #   lines of daemons.def), HD_PG_PORT, HD_REDIS_PORT, HD_HTTP_PORT,
 #   HD_BUS_PUB_URL, HD_BUS_SUB_URL, HD_BUS_ADMIN_PORT, and for each service daemon
 #   HD_<NAME>_URL and HD_<NAME>_ADMIN_PORT (HD_AUTH_URL, HD_AUTH_ADMIN_PORT, ...),
-#   HD_DB_MODE=test (PostgreSQL without fsync), HD_READY_TIMEOUT_S (30).
+#   HD_DB_MODE=test (PostgreSQL without fsync), HD_READY_TIMEOUT_S (30),
+#   HD_HTTP_BIND and HD_ADMIN_BIND (127.0.0.1 here, unlike config.def's 0.0.0.0
+#   for containers: the stack, its /metrics and admin ports stay on this machine;
+#   the NNG URLs' defaults already name 127.0.0.1).
 # Secrets: HD_JWT_SECRET is kept in $HD_STATE_DIR/jwt.secret (0600) when not
 # given; generated admin passwords are kept in $HD_STATE_DIR/credentials
 # (0600) and printed to the terminal only, never to a log.
@@ -48,7 +51,7 @@ STATE=${HD_STATE_DIR:-$ROOT/var}
 # The parameters `start` used, so that stop/start-daemon later reach the same
 # stack whatever the caller's environment (the environment still wins).
 PARAMS="HD_BIN_DIR HD_DAEMONS HD_DB_MODE HD_PG_PORT HD_REDIS_PORT HD_HTTP_PORT
-HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT"
+HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT HD_HTTP_BIND HD_ADMIN_BIND"
 load_params() {
 	local line name
 	[ -s "$STATE/stack.env" ] || return 0
@@ -94,6 +97,8 @@ export_settings() {
 	export HD_DATABASE_URL="postgresql://hd_app@127.0.0.1:$PG_PORT/helpdesk"
 	export HD_DATABASE_ADMIN_URL="postgresql://hd_owner@127.0.0.1:$PG_PORT/helpdesk"
 	export HD_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+	# loopback unless told otherwise (config.def's 0.0.0.0 suits containers)
+	export HD_HTTP_BIND=${HD_HTTP_BIND:-127.0.0.1} HD_ADMIN_BIND=${HD_ADMIN_BIND:-127.0.0.1}
 	for n in HD_HTTP_PORT HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT $(service_params); do
 		export "$n=$(setting "$n")"
 	done

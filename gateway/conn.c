@@ -264,7 +264,8 @@ static gw_req *req_new(gw_conn *c, const gw_http_head *head)
 	gr->loop = c->loop;
 	gr->conn = c;
 	gr->head = head;
-	snprintf(gr->client_ip, sizeof(gr->client_ip), "%s", c->client_ip);
+	gw_proxy_client(&c->loop->gw->cfg.proxies, c->client_ip, gw_proxy_xff(head), gr->client_ip,
+	    sizeof(gr->client_ip));
 	c->active = gr;
 	return gr;
 }

@@ -18,6 +18,7 @@
 #include "hd/rpc.h"
 #include "hd/worker.h"
 #include "cors.h"
+#include "proxy.h"
 #include "ratelimit.h"
 #include "route.h"
 
@@ -39,6 +40,7 @@ typedef struct gw_config {
 	long login_ip_limit; /* logins per minute per address */
 	long rpc_batch_max; /* calls per NNG message (1: no batching) */
 	char redis_url[512];
+	gw_proxies proxies; /* HD_TRUSTED_PROXIES: whose X-Forwarded-For counts */
 } gw_config;
 
 /* Process-wide state: written by main before the loops start, read-only

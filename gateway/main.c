@@ -32,6 +32,11 @@ static hd_err config_load(gw_config *cfg)
 	    || hd_config_int("HD_LOGIN_IP_LIMIT", 1, 100000000, &cfg->login_ip_limit) != HD_OK
 	    || hd_config_int("HD_RPC_BATCH_MAX", 1, HD_BATCH_MAX, &cfg->rpc_batch_max) != HD_OK)
 		err = HD_ERR_INVALID;
+	if (!gw_proxies_parse(&cfg->proxies, hd_config_str("HD_TRUSTED_PROXIES"))) {
+		hd_log_error("HD_TRUSTED_PROXIES: not a comma-separated list of at most %d CIDRs",
+		    GW_PROXY_MAX);
+		err = HD_ERR_INVALID;
+	}
 	return err;
 }
 

@@ -318,11 +318,12 @@ static hd_err daemon_http_start(daemon_state *d)
 	evhttp_set_cb(d->http, "/readyz", daemon_readyz_cb, d);
 	evhttp_set_cb(d->http, "/metrics", daemon_metrics_cb, d);
 	evhttp_set_gencb(d->http, daemon_notfound_cb, d);
-	if (evhttp_bind_socket_with_handle(d->http, "0.0.0.0", (ev_uint16_t)port) == NULL) {
-		hd_log_error("admin: cannot listen on port %ld", port);
+	const char *bind = hd_config_str("HD_ADMIN_BIND");
+	if (evhttp_bind_socket_with_handle(d->http, bind, (ev_uint16_t)port) == NULL) {
+		hd_log_error("admin: cannot listen on %s port %ld", bind, port);
 		return HD_ERR_UNAVAILABLE;
 	}
-	hd_log_info("admin: listening on port %ld", port);
+	hd_log_info("admin: listening on %s port %ld", bind, port);
 	return HD_OK;
 }
 
@@ -445,12 +446,12 @@ static int daemon_migrate(const hd_daemon_spec *spec)
 		return 0;
 	}
 	const char *dir = daemon_sql_dir(spec, name, sizeof name);
-	hd_db_shared_migration shared[3] = { { NULL, NULL } }; /* what the spec turns on */
+	hd_db_shared_migration shared[8] = { { NULL, NULL } }; /* what the spec turns on */
 	size_t n = 0;
-	if (spec->outbox)
-		shared[n++] = hd_outbox_migrations[0];
-	if (spec->idempotency)
-		shared[n++] = hd_idem_migrations[0];
+	for (size_t i = 0; spec->outbox && hd_outbox_migrations[i].version != NULL; i++)
+		shared[n++] = hd_outbox_migrations[i];
+	for (size_t i = 0; spec->idempotency && hd_idem_migrations[i].version != NULL; i++)
+		shared[n++] = hd_idem_migrations[i];
 	hd_err err = hd_db_migrate_ex(
 	    hd_config_str("HD_DATABASE_ADMIN_URL"), spec->schema, dir, n > 0 ? shared : NULL);
 	if (err != HD_OK) {

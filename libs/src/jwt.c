@@ -182,8 +182,14 @@ static hd_err hd_jwt_keys_load_secret(hd_jwt_keys *keys)
 		hd_log_error("HD_JWT_SECRET is empty: refusing to sign or verify with no key");
 		return HD_ERR_INVALID;
 	}
+	if (n < 32 && hd_config_production()) {
+		hd_log_error(
+		    "HD_JWT_SECRET is shorter than 32 bytes: refused with HD_ENV=production");
+		return HD_ERR_INVALID;
+	}
 	if (n < 32)
-		hd_log_warn("HD_JWT_SECRET is shorter than 32 bytes");
+		hd_log_warn(
+		    "HD_JWT_SECRET is shorter than 32 bytes (refused with HD_ENV=production)");
 	keys->sign_key = (unsigned char *)strdup(secret);
 	keys->verify_key = (unsigned char *)strdup(secret);
 	if (keys->sign_key == NULL || keys->verify_key == NULL)

@@ -30,11 +30,13 @@
 #define OB_EVENTS_DEFAULT 100
 #define OB_SCHEMA_MAX 63
 
-/* libs/sql/outbox.sql, compiled in by libs/Makefile. */
+/* libs/sql/outbox.sql and outbox_002.sql, compiled in by libs/Makefile. */
 extern const char hd_outbox_sql[];
+extern const char hd_outbox_002_sql[];
 
 const hd_db_shared_migration hd_outbox_migrations[] = {
 	{ "hd_outbox_001", hd_outbox_sql },
+	{ "hd_outbox_002", hd_outbox_002_sql },
 	{ NULL, NULL },
 };
 

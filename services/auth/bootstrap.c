@@ -3,7 +3,9 @@
  * --migrate, by `make run` and the tests). Blocking, as the owner role, one
  * statement per user through auth.bootstrap_ensure, which sets app.tenant_id
  * itself so row-level security applies. Existing users are left alone. A
- * password not given in the environment is generated and printed once. */
+ * password not given in the environment is generated and printed once.
+ * With HD_ENV=production only the platform tenant is made: no demo tenant. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +27,14 @@ typedef struct seed {
 	const char *password_setting;
 	const char *user_name;
 	const char *role;
+	bool demo; /* never made with HD_ENV=production */
 } seed;
 
 static const seed seeds[] = {
 	{ "platform admin", "platform", "Platform", "HD_PLATFORM_ADMIN_EMAIL",
-	    "HD_PLATFORM_ADMIN_PASSWORD", "Platform Admin", "platform_admin" },
+	    "HD_PLATFORM_ADMIN_PASSWORD", "Platform Admin", "platform_admin", false },
 	{ "acme admin", "acme", "Acme Inc.", "HD_DEMO_ADMIN_EMAIL", "HD_DEMO_ADMIN_PASSWORD",
-	    "Acme Admin", "admin" },
+	    "Acme Admin", "admin", true },
 };
 
 static hd_err seed_run(const char *url, const seed *s)
@@ -78,8 +81,16 @@ int auth_bootstrap_run(void)
 {
 	const char *url = hd_config_str("HD_DATABASE_ADMIN_URL");
 
-	for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
+	bool production = hd_config_production();
+
+	for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+		if (seeds[i].demo && production) {
+			printf("%s: not created (HD_ENV=production)\n", seeds[i].label);
+			fflush(stdout);
+			continue;
+		}
 		if (seed_run(url, &seeds[i]) != HD_OK)
 			return 1;
+	}
 	return 0;
 }

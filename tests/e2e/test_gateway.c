@@ -488,6 +488,62 @@ static void test_cors_and_rate_limit(void **state)
 	extra_stop(&g);
 }
 
+/* The stack's Redis with another database number (its own rate limit
+ * counters: the stack's anonymous calls all come from 127.0.0.1 too). */
+static const char *redis_db(char *out, size_t size, int db)
+{
+	const char *url = env_or("HD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0");
+	const char *slash = strrchr(url, '/');
+	int keep = slash != NULL && slash > url + 8 ? (int)(slash - url) : (int)strlen(url);
+	snprintf(out, size, "%.*s/%d", keep, url, db);
+	return out;
+}
+
+/* Three anonymous logins a minute: the fourth is 429. With no trusted
+ * proxies, X-Forwarded-For is ignored (a new one per request changes
+ * nothing: the key is the peer); with 127.0.0.1 trusted, it names the
+ * client, and each new address has a budget of its own. */
+static void test_trusted_proxies(void **state)
+{
+	char redis[256], xff[64];
+	for (int trusted = 0; trusted <= 1; trusted++) {
+		extra_gw g;
+		const char *env[] = { "HD_RATE_LIMIT_PER_MIN", "3", "HD_REDIS_URL",
+			redis_db(redis, sizeof(redis), 7 + trusted), "HD_TRUSTED_PROXIES",
+			trusted ? "127.0.0.1/32, ::1" : "", NULL };
+		extra_start(&g, env);
+		for (int i = 1; i <= 4; i++) {
+			snprintf(
+			    xff, sizeof(xff), "X-Forwarded-For: 198.51.100.%d", 10 * trusted + i);
+			const char *hdr[] = { xff, NULL };
+			httpc_resp *r = call("POST", url_of(&g, "/v1/auth/login"), NULL, "{}",
+			    "application/json", hdr);
+			assert_true(admitted(r));
+			if (trusted) {
+				assert_int_not_equal(r->status, 429);
+				assert_string_equal(httpc_header(r, "RateLimit-Remaining"), "2");
+			} else if (i == 4)
+				problem_check(r, 429);
+			else
+				assert_int_equal(
+				    atoi(httpc_header(r, "RateLimit-Remaining")), 3 - i);
+			httpc_resp_free(r);
+		}
+		if (trusted) { /* the same client again and again: limited */
+			const char *hdr[] = { "X-Forwarded-For: 203.0.113.9, 127.0.0.1", NULL };
+			int limited = 0;
+			for (int i = 0; i < 4; i++) {
+				httpc_resp *r = call("POST", url_of(&g, "/v1/auth/login"), NULL,
+				    "{}", "application/json", hdr);
+				limited += r->status == 429;
+				httpc_resp_free(r);
+			}
+			assert_int_equal(limited, 1);
+		}
+		extra_stop(&g);
+	}
+}
+
 /* Reads a whole small file into buf; returns its length. */
 static size_t file_read(const char *path, unsigned char *buf, size_t size)
 {
@@ -683,6 +739,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_roles_forbidden, pool_teardown),
 		cmocka_unit_test_teardown(test_request_id, pool_teardown),
 		cmocka_unit_test_teardown(test_cors_and_rate_limit, pool_teardown),
+		cmocka_unit_test_teardown(test_trusted_proxies, pool_teardown),
 		cmocka_unit_test_teardown(test_rs256_pins_algorithm, pool_teardown),
 		cmocka_unit_test_teardown(test_invalid_json_400, pool_teardown),
 		cmocka_unit_test_teardown(test_login_me_logout, pool_teardown),

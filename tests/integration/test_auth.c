@@ -1307,6 +1307,50 @@ static int wait_ready(void)
 	return -1;
 }
 
+/* True when the log of c holds needle. */
+static bool log_has(const daemon_child *c, const char *needle)
+{
+	FILE *f = fopen(c->log, "r");
+	char line[1024];
+	bool found = false;
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof line, f) != NULL)
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* HD_ENV=production: --bootstrap makes no demo admin (the control without
+ * it does), and hd-auth refuses to start with an HS256 secret under 32 bytes. */
+static void test_production_guards(void **state)
+{
+	static const char count_sql[] = "SELECT count(*) FROM auth.users WHERE lower(email) = $1";
+	char email[96];
+	daemon_child c = T.child; /* the same binary, its own log */
+
+	snprintf(email, sizeof email, "demo-%s@acme.test", T.run);
+	setenv("HD_DEMO_ADMIN_EMAIL", email, 1);
+	setenv("HD_ENV", "production", 1);
+	c.pid = 0;
+	snprintf(c.log, sizeof c.log, "/tmp/hd-auth-it-%d-prod.log", (int)getpid());
+	unlink(c.log);
+	assert_int_equal(daemon_child_run(&c, "--bootstrap"), 0);
+	assert_int_equal(owner_exec(T.acme.tenant_id, count_sql, email), 0);
+	unsetenv("HD_ENV");
+	assert_int_equal(daemon_child_run(&c, "--bootstrap"), 0);
+	assert_int_equal(owner_exec(T.acme.tenant_id, count_sql, email), 1);
+	setenv("HD_DEMO_ADMIN_EMAIL", T.acme_email, 1);
+
+	setenv("HD_ENV", "production", 1);
+	setenv("HD_JWT_SECRET", "0123456789abcdef0123456789abcde", 1); /* 31 bytes */
+	assert_int_not_equal(daemon_child_run(&c, NULL), 0);
+	assert_true(log_has(&c, "HD_JWT_SECRET is shorter than 32 bytes"));
+	unsetenv("HD_ENV");
+	setenv("HD_JWT_SECRET", JWT_SECRET, 1);
+	daemon_child_log_remove(&c);
+}
+
 static int setup(void **state)
 {
 	const char *need[]
@@ -1392,6 +1436,7 @@ int main(void)
 		cmocka_unit_test(test_role_change_and_reactivation),
 		cmocka_unit_test(test_mfa_reenroll),
 		cmocka_unit_test(test_password_bytes),
+		cmocka_unit_test(test_production_guards),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

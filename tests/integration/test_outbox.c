@@ -199,6 +199,50 @@ static void test_same_shape_as_ticket_and_upgrade_keeps_rows(void **state)
 	    HD_OK);
 }
 
+/* ---- SECURITY DEFINER functions: no PUBLIC, each only to its role ------ */
+
+/* Every SECURITY DEFINER function of the daemons' schemas (auth, ticket and
+ * the shared migration's kit_test) is revoked from PUBLIC; hd_app keeps only
+ * what its code calls (login's tenant lookup, the SLA detector and the
+ * relay's claim) and is refused the rest (the bootstrap, owner only). */
+static void test_security_definer_grants(void **state)
+{
+	char dir[512];
+	const char *root = getenv("HD_TEST_ROOT");
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/services/auth/sql", root != NULL ? root : "../..");
+	assert_int_equal(hd_db_migrate(T.admin_url, "auth", dir), HD_OK);
+	static const char secdef[]
+	    = "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+	      " WHERE p.prosecdef AND n.nspname IN ('auth', 'ticket', 'kit_test')";
+	assert_true(admin_value(secdef, NULL, NULL) >= 4);
+	assert_int_equal(
+	    admin_value(
+	        "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace,"
+	        " aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a"
+	        " WHERE p.prosecdef AND n.nspname IN ('auth', 'ticket', 'kit_test')"
+	        " AND a.grantee = 0 AND a.privilege_type = 'EXECUTE'",
+	        NULL, NULL),
+	    0);
+	static const char app_may[]
+	    = "SELECT has_function_privilege('hd_app', $1::regprocedure, 'EXECUTE')::int";
+	assert_int_equal(admin_value(app_may, "auth.tenant_id_by_slug(text)", NULL), 1);
+	assert_int_equal(admin_value(app_may, "ticket.sla_detect(integer)", NULL), 1);
+	assert_int_equal(admin_value(app_may, "ticket.outbox_claim(integer)", NULL), 1);
+	assert_int_equal(admin_value(app_may, "kit_test.outbox_claim(integer)", NULL), 1);
+	assert_int_equal(
+	    admin_value(app_may,
+	        "auth.bootstrap_ensure(uuid, text, text, uuid, text, text, text, text)", NULL),
+	    0);
+	/* and as hd_app itself: permission denied */
+	const char *p[] = { T.tenant, T.user };
+	assert_int_not_equal(hd_db_exec_sync(T.app_url,
+	                         "SELECT auth.bootstrap_ensure($1::uuid, 'x', 'X', $2::uuid,"
+	                         " 'x@x.test', 'X', 'admin', 'x')",
+	                         2, p, NULL),
+	    HD_OK);
+}
+
 /* ---- relay and events.since, in a daemon of this process --------------- */
 
 static void on_event(const char *type, const char *json, size_t len, void *arg)
@@ -415,6 +459,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migration_creates_and_is_idempotent),
 		cmocka_unit_test(test_same_shape_as_ticket_and_upgrade_keeps_rows),
+		cmocka_unit_test(test_security_definer_grants),
 		cmocka_unit_test(test_relay_publishes_in_order_and_events_since),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

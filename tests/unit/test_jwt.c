@@ -557,6 +557,16 @@ static void test_jwt_keys_load_refuses(void **state)
 	assert_int_equal(hd_jwt_keys_load(&keys, false), HD_ERR_INVALID); /* no secret */
 	setenv("HD_JWT_SECRET", "", 1);
 	assert_int_equal(hd_jwt_keys_load(&keys, false), HD_ERR_INVALID);
+	/* a short HS256 secret: a warning in development, refused in production */
+	setenv("HD_JWT_SECRET", "0123456789abcdef0123456789abcde", 1); /* 31 bytes */
+	assert_int_equal(hd_jwt_keys_load(&keys, false), HD_OK);
+	hd_jwt_keys_fini(&keys);
+	setenv("HD_ENV", "production", 1);
+	assert_int_equal(hd_jwt_keys_load(&keys, false), HD_ERR_INVALID);
+	setenv("HD_JWT_SECRET", "0123456789abcdef0123456789abcdef", 1); /* 32 bytes */
+	assert_int_equal(hd_jwt_keys_load(&keys, false), HD_OK);
+	hd_jwt_keys_fini(&keys);
+	unsetenv("HD_ENV");
 	setenv("HD_JWT_SECRET", SECRET, 1);
 	setenv("HD_JWT_ALG", "none", 1);
 	assert_int_equal(hd_jwt_keys_load(&keys, false), HD_ERR_INVALID);

@@ -115,7 +115,8 @@ redisAccess, env, podAnnotations, listenEnv.
       "resources" $g.resources "autoscaling" $g.autoscaling "pdb" $g.pdb "jwt" "verify"
       "dbAccess" false "redisAccess" true "env" $g.env "podAnnotations" $g.podAnnotations
       "listenEnv" (dict "HD_HTTP_PORT" ($g.port | toString) "HD_HTTP_BIND" "0.0.0.0"
-                        "HD_HTTP_THREADS" ($g.httpThreads | toString) "HD_CORS_ORIGINS" $g.corsOrigins)) -}}
+                        "HD_HTTP_THREADS" ($g.httpThreads | toString) "HD_CORS_ORIGINS" $g.corsOrigins
+                        "HD_TRUSTED_PROXIES" ($g.trustedProxies | default ""))) -}}
 {{- $b := $v.bus -}}
 {{- $list = append $list (dict "name" "bus" "kind" "bus" "image" $b.image "replicas" 1
       "ports" (list (dict "name" "pub" "port" $b.pubPort) (dict "name" "sub" "port" $b.subPort))
