@@ -23,6 +23,7 @@
 
 #define GW_VERSION "0.1.0"
 
+struct event;
 struct evconnlistener;
 struct sockaddr;
 typedef struct gw_conn gw_conn;
@@ -38,6 +39,9 @@ typedef struct gw_config {
 	long rate_limit; /* per minute, per user or per anonymous address */
 	long login_ip_limit; /* logins per minute per address */
 	long rpc_batch_max; /* calls per NNG message (1: no batching) */
+	long write_timeout_ms; /* an answer the client does not read: closed */
+	long request_timeout_ms; /* a request not whole by then: 408 */
+	long max_conns; /* open connections per loop; more are closed at accept */
 	char redis_url[512];
 } gw_config;
 
@@ -63,6 +67,8 @@ typedef struct gw_loop {
 	hd_worker *worker;
 	struct evconnlistener *listener; /* NULL once it stopped accepting */
 	gw_conn *conns; /* every open connection (conn.c) */
+	long conn_count; /* how many */
+	struct event *accept_pause; /* accepting again after EMFILE (conn.c) */
 	bool stopping; /* answers close their connection */
 	time_t date_sec; /* the second date_line was formatted for */
 	char date_line[48]; /* "Date: ...\r\n" */
@@ -113,6 +119,9 @@ typedef struct gw_req {
  * (or frees a connection whose client left). */
 void gw_conn_accept_cb(
     struct evconnlistener *lev, int fd, struct sockaddr *sa, int socklen, void *arg);
+/* The listener's error callback: out of descriptors (EMFILE, ENFILE) pauses
+ * accepting for a moment instead of spinning on the pending connection. */
+void gw_conn_accept_error_cb(struct evconnlistener *lev, void *arg);
 void gw_conn_respond(gw_req *gr, int status, const char *body, size_t len);
 void gw_conn_resume(gw_conn *c);
 /* Closes the connections with nothing in flight / every connection. */

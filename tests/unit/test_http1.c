@@ -508,7 +508,8 @@ static gw_http_result decode(
 
 static const char k_chunked[] = "5;ext=1\r\nhello\r\n6\r\n world\r\nA;a=b;c=\"d\"\r\n0123456789\r\n"
                                 "0;last\r\nX-Trailer: t\r\nY: u\r\n\r\nNEXT";
-static const char k_chunked_ext[] = "5\r\nhello\r\n6 ; x\r\n world\r\na\r\n0123456789\r\n0\r\nX: t\r\n\r\nNEXT";
+static const char k_chunked_ext[]
+    = "5\r\nhello\r\n6 ; x\r\n world\r\na\r\n0123456789\r\n0\r\nX: t\r\n\r\nNEXT";
 #define K_DECODED "hello world0123456789"
 
 static void test_chunked_decode(void **state)
