@@ -13,7 +13,9 @@
  * (HD_HTTP_REQUEST_TIMEOUT_MS from its first byte: then 408). A request that
  * arrives in one read never arms it. While an answer waits, the input buffer
  * does not grow: a client that sends and never reads holds at most one
- * buffer of input and one answer, for at most the write deadline.
+ * buffer of input and one answer, for at most the write deadline. The input
+ * buffers of a loop's connections together stay under
+ * HD_HTTP_LOOP_BUFFER_BYTES: a request whose buffer would pass it is 503.
  *
  * Lifetime: a connection with a request in flight (active) is never freed;
  * when its client goes away meanwhile it is only marked, and freed once the
@@ -72,6 +74,15 @@ struct gw_conn {
 };
 
 static void conn_process(gw_conn *c);
+static void conn_refuse(gw_conn *c, int status, const char *detail, bool with_head);
+
+/* c's input buffer is now cap bytes (the loop's total follows). */
+static void in_cap_set(gw_conn *c, size_t cap)
+{
+	c->loop->in_bytes -= c->in_cap;
+	c->loop->in_bytes += cap;
+	c->in_cap = cap;
+}
 
 /* Re-arms c's timer for the deadline its state has now, if that changed. */
 static void deadline_update(gw_conn *c)
@@ -119,6 +130,7 @@ static void conn_free(gw_conn *c)
 	if (c->ev_timer != NULL)
 		event_free(c->ev_timer);
 	loop->conn_count--;
+	loop->in_bytes -= c->in_cap;
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->in);
@@ -263,6 +275,13 @@ static bool in_room(gw_conn *c)
 	}
 	size_t cap = c->in_cap ? c->in_cap * 2 : GW_IN_INITIAL;
 	cap = cap < max ? cap : max;
+	if (cap > GW_IN_INITIAL
+	    && c->loop->in_bytes - c->in_cap + cap > (size_t)c->loop->gw->cfg.loop_buffer_bytes) {
+		/* the loop's clients together send more than it buffers */
+		hd_metrics_add("hd_gateway_connections_closed_total", "reason=\"loop_buffers\"", 1);
+		conn_refuse(c, 503, "the gateway is busy: try again later", c->head_ok);
+		return false;
+	}
 	char *in = malloc(cap);
 	if (in == NULL)
 		return false;
@@ -272,7 +291,7 @@ static bool in_room(gw_conn *c)
 		gw_http_head_rebase(&c->head, c->in, c->in_cap, in);
 	free(c->in);
 	c->in = in;
-	c->in_cap = cap;
+	in_cap_set(c, cap);
 	return true;
 }
 
@@ -491,7 +510,7 @@ static void request_consume(gw_conn *c)
 	if (c->in_len == 0 && c->in_cap > GW_IN_KEEP) {
 		free(c->in);
 		c->in = NULL;
-		c->in_cap = 0;
+		in_cap_set(c, 0);
 	}
 }
 

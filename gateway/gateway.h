@@ -42,6 +42,7 @@ typedef struct gw_config {
 	long write_timeout_ms; /* an answer the client does not read: closed */
 	long request_timeout_ms; /* a request not whole by then: 408 */
 	long max_conns; /* open connections per loop; more are closed at accept */
+	long loop_buffer_bytes; /* input buffers of a loop's connections, in all */
 	char redis_url[512];
 } gw_config;
 
@@ -68,6 +69,7 @@ typedef struct gw_loop {
 	struct evconnlistener *listener; /* NULL once it stopped accepting */
 	gw_conn *conns; /* every open connection (conn.c) */
 	long conn_count; /* how many */
+	size_t in_bytes; /* their input buffers' sizes, in all */
 	struct event *accept_pause; /* accepting again after EMFILE (conn.c) */
 	bool stopping; /* answers close their connection */
 	time_t date_sec; /* the second date_line was formatted for */

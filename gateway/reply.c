@@ -25,7 +25,8 @@ void gw_metrics_declare(void)
 	    "connections closed at accept (loop_full: HD_HTTP_MAX_CONNS) or not accepted "
 	    "(accept_error: EMFILE and the like), by reason");
 	hd_metrics_describe("hd_gateway_connections_closed_total", "counter",
-	    "connections the gateway closed on a deadline (write_timeout, request_timeout)");
+	    "connections the gateway closed on a deadline (write_timeout, request_timeout) or "
+	    "because its loop buffered too much (loop_buffers)");
 	hd_metrics_set("hd_sse_connections", NULL, 0);
 	hd_metrics_set("hd_http_inflight", NULL, 0);
 }

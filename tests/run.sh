@@ -168,6 +168,7 @@ suite_e2e() {
 		export HD_HTTP_WRITE_TIMEOUT_MS=${HD_HTTP_WRITE_TIMEOUT_MS:-2000}
 		export HD_HTTP_REQUEST_TIMEOUT_MS=${HD_HTTP_REQUEST_TIMEOUT_MS:-3000}
 		export HD_HTTP_MAX_CONNS=${HD_HTTP_MAX_CONNS:-1500}
+		export HD_HTTP_LOOP_BUFFER_BYTES=${HD_HTTP_LOOP_BUFFER_BYTES:-33554432}
 		local name value
 		while IFS='=' read -r name value; do export "$name=$value"; done < <("$LOCAL" port-env)
 		HD_PLATFORM_ADMIN_PASSWORD="pA-$(random_hex 12)"

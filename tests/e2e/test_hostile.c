@@ -3,8 +3,8 @@
  * their answers (the finding: pipelined requests and a large body pinned the
  * gateway's memory for as long as the client liked), slowloris heads, slow
  * bodies, pipelining floods, many idle connections up to the per-loop cap,
- * and bare LF in chunked framing. Each test ends with an honest client that
- * is still served.
+ * many large bodies at once against the loop's buffer budget, and bare LF in chunked framing. Each
+ * test ends with an honest client that is still served.
  *
  * The stack runs with short deadlines (tests/run.sh): the waits here follow
  * HD_HTTP_WRITE_TIMEOUT_MS and HD_HTTP_REQUEST_TIMEOUT_MS, and each is
@@ -13,8 +13,8 @@
  *
  * Environment (set by the test runner): HD_TEST_BASE_URL, HD_TEST_STACK_DIR
  * (the gateway's pid is in run/gateway.pid), HD_HTTP_WRITE_TIMEOUT_MS,
- * HD_HTTP_REQUEST_TIMEOUT_MS, HD_HTTP_MAX_CONNS, HD_HTTP_THREADS and
- * HD_MAX_BODY_BYTES (config.def's defaults when unset). */
+ * HD_HTTP_REQUEST_TIMEOUT_MS, HD_HTTP_MAX_CONNS, HD_HTTP_LOOP_BUFFER_BYTES,
+ * HD_HTTP_THREADS and HD_MAX_BODY_BYTES (config.def's defaults when unset). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -423,6 +423,62 @@ static void test_many_idle(void **state)
 		    >= refused + 8);
 }
 
+/* Many clients each sending most of a large body: the loop's input buffers
+ * stay under HD_HTTP_LOOP_BUFFER_BYTES (the requests past it are 503), and
+ * the gateway's memory with them. */
+static void test_loop_buffers(void **state)
+{
+	(void)state;
+	enum { N = 24 };
+	long max_body = env_long("HD_MAX_BODY_BYTES", 1048576);
+	long budget = env_long("HD_HTTP_LOOP_BUFFER_BYTES", 268435456);
+	if ((long)N * 2 * max_body < budget + 8 * max_body) {
+		print_message(
+		    "HD_HTTP_LOOP_BUFFER_BYTES %ld is more than %d bodies: skipped\n", budget, N);
+		skip();
+	}
+	size_t len = 256 + (size_t)max_body;
+	char *req = malloc(len);
+	assert_non_null(req);
+	int head = snprintf(req, 256,
+	    "POST /v1/auth/login HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %ld\r\n\r\n",
+	    max_body);
+	memset(req + head, ' ', (size_t)max_body);
+	len = (size_t)head + (size_t)max_body - 1; /* the last byte never comes */
+	long rss_before = gateway_rss_kib(), rss_held = rss_before;
+	int first = fds_used;
+	size_t sent[N] = { 0 };
+	for (int i = 0; i < N; i++)
+		conn_open(0, true);
+	int64_t start = now_ms();
+	while (now_ms() - start < 1500) {
+		for (int i = 0; i < N; i++)
+			sent[i] += send_some(fds[first + i], req + sent[i], len - sent[i]);
+		long rss = gateway_rss_kib();
+		rss_held = rss > rss_held ? rss : rss_held;
+		sleep_ms(50);
+	}
+	free(req);
+	int busy = 0;
+	char buf[512];
+	for (int i = 0; i < N; i++) {
+		size_t got = 0;
+		buf[0] = '\0';
+		read_to_eof(fds[first + i], buf, sizeof buf, 10, &got);
+		busy += strncmp(buf, "HTTP/1.1 503 ", 13) == 0;
+	}
+	print_message("gateway RSS: %ld KiB before, at most %ld KiB with %d large bodies "
+	              "arriving; %d answered 503\n",
+	    rss_before, rss_held, N, busy);
+	assert_true(busy > 0);
+	if (rss_held - rss_before > budget / 1024 + 8192)
+		fail_msg("the gateway grew by %ld KiB with HD_HTTP_LOOP_BUFFER_BYTES %ld",
+		    rss_held - rss_before, budget);
+	fds_teardown(NULL);
+	honest_client_served();
+}
+
 /* Bare LF in chunked framing: 400 and close, wherever it is. */
 static void test_chunked_bare_lf(void **state)
 {
@@ -458,6 +514,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_slow_body, fds_teardown),
 		cmocka_unit_test_teardown(test_pipeline_flood, fds_teardown),
 		cmocka_unit_test_teardown(test_many_idle, fds_teardown),
+		cmocka_unit_test_teardown(test_loop_buffers, fds_teardown),
 		cmocka_unit_test_teardown(test_chunked_bare_lf, fds_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
