@@ -46,9 +46,27 @@
 static const char HEALTHZ[] = "GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n";
 static const char METRICS[] = "GET /metrics HTTP/1.1\r\nHost: gw\r\n\r\n";
 
-/* The test's sockets, closed by fds_teardown even after a failure. */
+/* Under AddressSanitizer (the gateway is built like the tests) freed
+ * memory is held in quarantine: resident sizes say nothing there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_CHECKED false
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSS_CHECKED false
+#endif
+#endif
+#ifndef RSS_CHECKED
+#define RSS_CHECKED true
+#endif
+/* how long after a deadline the gateway may take to act on it (a
+ * sanitized gateway is several times slower) */
+#define LATE_MS (RSS_CHECKED ? 1500 : 8000)
+
+/* The test's sockets and large request, let go by fds_teardown even after
+ * a failure. */
 static int fds[HOSTILE_MAX_FDS];
 static int fds_used;
+static char *big; /* the test's large request */
 
 static int fds_teardown(void **state)
 {
@@ -57,6 +75,8 @@ static int fds_teardown(void **state)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	fds_used = 0;
+	free(big);
+	big = NULL;
 	return 0;
 }
 
@@ -180,6 +200,29 @@ static bool read_to_eof(int fd, char *buf, size_t size, long ms, size_t *got)
 	return false;
 }
 
+/* Waits up to ms for the gateway to close fds[first..first+n) (its FIN or
+ * reset), without reading: reading would let a blocked answer go on.
+ * Returns how many are still open. */
+static int wait_closed(int first, int n, long ms)
+{
+	struct pollfd p[HOSTILE_MAX_FDS];
+	int64_t end = now_ms() + ms;
+	int open = n;
+	for (int i = 0; i < n; i++)
+		p[i] = (struct pollfd) { fds[first + i], POLLRDHUP, 0 };
+	while (open > 0 && now_ms() < end) {
+		if (poll(p, (nfds_t)n, 50) < 0 && errno != EINTR)
+			fail_msg("poll: %s", strerror(errno));
+		open = 0;
+		for (int i = 0; i < n; i++) {
+			if (p[i].revents & (POLLRDHUP | POLLHUP | POLLERR))
+				p[i].fd = -1; /* poll skips it from now on */
+			open += p[i].fd >= 0;
+		}
+	}
+	return open;
+}
+
 /* GET /healthz on a new connection answers 200 within WAIT_MS (retried for
  * a moment while the gateway still closes what a test left behind). */
 static void honest_client_served(void)
@@ -239,7 +282,7 @@ static void test_never_read(void **state)
 	long deadline = env_long("HD_HTTP_WRITE_TIMEOUT_MS", 10000);
 	size_t per = sizeof(METRICS) - 1, head_room = 256;
 	size_t len = per * NEVER_READ_PIPELINED + head_room + (size_t)max_body;
-	char *req = malloc(len);
+	char *req = big = malloc(len);
 	assert_non_null(req);
 	for (int i = 0; i < NEVER_READ_PIPELINED; i++)
 		memcpy(req + (size_t)i * per, METRICS, per);
@@ -269,19 +312,12 @@ static void test_never_read(void **state)
 	}
 	print_message("gateway RSS: %ld KiB before, at most %ld KiB while %d clients do not read\n",
 	    rss_before, rss_held, NEVER_READ_CONNS);
-	if (rss_held - rss_before > RSS_HELD_MAX_KIB)
+	if (RSS_CHECKED && rss_held - rss_before > RSS_HELD_MAX_KIB)
 		fail_msg("clients that do not read made the gateway grow by %ld KiB (bound %d)",
 		    rss_held - rss_before, RSS_HELD_MAX_KIB);
 
-	/* past the deadline, each has been closed: what is left to read ends */
-	int open_left = 0;
-	int64_t end = now_ms() + 1500;
-	for (int i = 0; i < NEVER_READ_CONNS; i++) {
-		long left = (long)(end - now_ms());
-		if (!read_to_eof(fds[first + i], NULL, 0, left > 10 ? left : 10, NULL))
-			open_left++;
-	}
-	free(req);
+	/* past the deadline, each has been closed */
+	int open_left = wait_closed(first, NEVER_READ_CONNS, LATE_MS);
 	if (open_left > 0)
 		fail_msg("%d of %d clients that never read are still connected %ld ms after "
 		         "the write deadline",
@@ -289,7 +325,7 @@ static void test_never_read(void **state)
 	assert_true(metric("hd_gateway_connections_closed_total{reason=\"write_timeout\"") >= 1);
 	long rss_after = gateway_rss_kib();
 	print_message("gateway RSS after they were closed: %ld KiB\n", rss_after);
-	if (rss_after - rss_before > RSS_AFTER_MAX_KIB)
+	if (RSS_CHECKED && rss_after - rss_before > RSS_AFTER_MAX_KIB)
 		fail_msg("the gateway kept %ld KiB after the clients were closed (bound %d)",
 		    rss_after - rss_before, RSS_AFTER_MAX_KIB);
 	honest_client_served();
@@ -350,22 +386,22 @@ static void test_pipeline_flood(void **state)
 	long deadline = env_long("HD_HTTP_WRITE_TIMEOUT_MS", 10000);
 	enum { N = 20000 };
 	size_t per = sizeof(HEALTHZ) - 1, len = per * N, sent = 0;
-	char *req = malloc(len);
+	char *req = big = malloc(len);
 	assert_non_null(req);
 	for (int i = 0; i < N; i++)
 		memcpy(req + (size_t)i * per, HEALTHZ, per);
-	int fd = conn_open(4096, true);
+	int flood = fds_used, fd = conn_open(4096, true);
 	int64_t start = now_ms();
 	while (now_ms() - start < 500) {
 		sent += send_some(fd, req + sent, len - sent);
 		sleep_ms(10);
 	}
 	honest_client_served();
-	long wait = deadline + 1500 - (long)(now_ms() - start);
-	if (wait > 0)
-		sleep_ms(wait);
-	free(req);
-	if (!read_to_eof(fd, NULL, 0, 1000, NULL))
+	/* not before the deadline, and soon after it */
+	long wait = deadline - 200 - (long)(now_ms() - start);
+	if (wait > 0 && wait_closed(flood, 1, wait) == 0)
+		fail_msg("a flood was closed before the write deadline");
+	if (wait_closed(flood, 1, 200 + LATE_MS) > 0)
 		fail_msg("a flood that never reads is still connected after the write deadline");
 	honest_client_served();
 }
@@ -438,7 +474,7 @@ static void test_loop_buffers(void **state)
 		skip();
 	}
 	size_t len = 256 + (size_t)max_body;
-	char *req = malloc(len);
+	char *req = big = malloc(len);
 	assert_non_null(req);
 	int head = snprintf(req, 256,
 	    "POST /v1/auth/login HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
@@ -459,7 +495,6 @@ static void test_loop_buffers(void **state)
 		rss_held = rss > rss_held ? rss : rss_held;
 		sleep_ms(50);
 	}
-	free(req);
 	int busy = 0;
 	char buf[512];
 	for (int i = 0; i < N; i++) {
@@ -472,7 +507,7 @@ static void test_loop_buffers(void **state)
 	              "arriving; %d answered 503\n",
 	    rss_before, rss_held, N, busy);
 	assert_true(busy > 0);
-	if (rss_held - rss_before > budget / 1024 + 8192)
+	if (RSS_CHECKED && rss_held - rss_before > budget / 1024 + 8192)
 		fail_msg("the gateway grew by %ld KiB with HD_HTTP_LOOP_BUFFER_BYTES %ld",
 		    rss_held - rss_before, budget);
 	fds_teardown(NULL);
