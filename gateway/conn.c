@@ -7,6 +7,16 @@
  * buffer, so a kept-alive request costs one read and one send system call
  * (evhttp, which this replaced, made about eight: docs/gateway.md).
  *
+ * Deadlines: one timer per connection, armed only when its state changes:
+ * while an answer waits for the client to read it (HD_HTTP_WRITE_TIMEOUT_MS
+ * from when it blocked: then closed), else while a request is partly read
+ * (HD_HTTP_REQUEST_TIMEOUT_MS from its first byte: then 408). A request that
+ * arrives in one read never arms it. While an answer waits, the input buffer
+ * does not grow: a client that sends and never reads holds at most one
+ * buffer of input and one answer, for at most the write deadline. The input
+ * buffers of a loop's connections together stay under
+ * HD_HTTP_LOOP_BUFFER_BYTES: a request whose buffer would pass it is 503.
+ *
  * Lifetime: a connection with a request in flight (active) is never freed;
  * when its client goes away meanwhile it is only marked, and freed once the
  * answer comes (gw_conn_resume). The input buffer only grows while no
@@ -24,6 +34,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include "hd/log.h"
+#include "hd/metrics.h"
 #include "hd/problem.h"
 #include "gateway.h"
 #include "http1.h"
@@ -32,7 +43,6 @@
 #define GW_IN_INITIAL 4096
 #define GW_IN_KEEP 65536 /* a larger idle buffer is given back */
 #define GW_IDLE_TIMEOUT_S 60 /* no byte from a client for this long: closed */
-#define GW_REQUEST_READ_MS 30000 /* a request must arrive within this */
 #define GW_LINGER_S 2 /* after an answer with close: wait for the client's FIN */
 
 struct gw_conn {
@@ -40,6 +50,9 @@ struct gw_conn {
 	int fd;
 	struct event *ev_read; /* EV_READ|EV_PERSIST with the idle timeout */
 	struct event *ev_write; /* armed only while out holds unsent bytes */
+	struct event *ev_timer; /* the deadline below, when one applies */
+	int64_t timer_at; /* when ev_timer fires (0: not armed) */
+	int64_t write_since_ms; /* when out began to hold unsent bytes */
 	char *in;
 	size_t in_len, in_cap;
 	char *out;
@@ -61,6 +74,39 @@ struct gw_conn {
 };
 
 static void conn_process(gw_conn *c);
+static void conn_refuse(gw_conn *c, int status, const char *detail, bool with_head);
+
+/* c's input buffer is now cap bytes (the loop's total follows). */
+static void in_cap_set(gw_conn *c, size_t cap)
+{
+	c->loop->in_bytes -= c->in_cap;
+	c->loop->in_bytes += cap;
+	c->in_cap = cap;
+}
+
+/* Re-arms c's timer for the deadline its state has now, if that changed. */
+static void deadline_update(gw_conn *c)
+{
+	const gw_config *cfg = &c->loop->gw->cfg;
+	int64_t at = 0;
+	if (c->peer_gone || c->lingering)
+		at = 0;
+	else if (c->out_len > 0)
+		at = c->write_since_ms + cfg->write_timeout_ms;
+	else if (c->active == NULL && c->in_len > 0)
+		at = c->request_start_ms + cfg->request_timeout_ms;
+	if (at == c->timer_at)
+		return;
+	c->timer_at = at;
+	if (at == 0) {
+		event_del(c->ev_timer);
+		return;
+	}
+	int64_t ms = at - hd_now_ms();
+	ms = ms > 0 ? ms : 0;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000) };
+	event_add(c->ev_timer, &tv);
+}
 
 static size_t in_cap_max(const gw_conn *c)
 {
@@ -81,6 +127,10 @@ static void conn_free(gw_conn *c)
 		event_free(c->ev_read);
 	if (c->ev_write != NULL)
 		event_free(c->ev_write);
+	if (c->ev_timer != NULL)
+		event_free(c->ev_timer);
+	loop->conn_count--;
+	loop->in_bytes -= c->in_cap;
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->in);
@@ -95,6 +145,8 @@ static void conn_drop(gw_conn *c)
 	c->peer_gone = true;
 	event_del(c->ev_read);
 	event_del(c->ev_write);
+	event_del(c->ev_timer);
+	c->timer_at = 0;
 	if (c->active == NULL && !c->dispatching)
 		conn_free(c);
 }
@@ -108,6 +160,8 @@ static void conn_linger(gw_conn *c)
 	if (c->lingering)
 		return;
 	c->lingering = true;
+	event_del(c->ev_timer);
+	c->timer_at = 0;
 	shutdown(c->fd, SHUT_WR);
 	c->in_len = 0;
 	event_del(c->ev_read);
@@ -160,12 +214,25 @@ static void conn_send(gw_conn *c, struct iovec *iov, int iovcnt)
 	}
 	if ((size_t)n == total)
 		return;
+	if (c->out_len == 0)
+		c->write_since_ms = hd_now_ms();
 	if (!out_keep(c, iov, iovcnt, (size_t)n)) {
 		hd_log_error("out of memory for an answer of %zu bytes", total);
 		c->peer_gone = true;
 		return;
 	}
 	event_add(c->ev_write, NULL);
+}
+
+/* Reading was paused (input full while a request was in flight or an
+ * answer waited): it goes on, with the idle timeout. */
+static void read_resume(gw_conn *c)
+{
+	if (c->read_paused && !c->peer_gone && !c->lingering) {
+		c->read_paused = false;
+		struct timeval tv = { GW_IDLE_TIMEOUT_S, 0 };
+		event_add(c->ev_read, &tv);
+	}
 }
 
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
@@ -186,6 +253,7 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	free(c->out);
 	c->out = NULL;
 	c->out_len = c->out_sent = 0;
+	read_resume(c);
 	if (c->close_after && c->active == NULL)
 		conn_linger(c);
 	else
@@ -199,13 +267,21 @@ static bool in_room(gw_conn *c)
 	if (c->in_len < c->in_cap)
 		return true;
 	size_t max = in_cap_max(c);
-	if (c->active != NULL || c->in_cap >= max) {
+	/* no more input is taken on while an answer waits for the client */
+	if (c->active != NULL || c->out_len > 0 || c->in_cap >= max) {
 		c->read_paused = true;
 		event_del(c->ev_read);
 		return false;
 	}
 	size_t cap = c->in_cap ? c->in_cap * 2 : GW_IN_INITIAL;
 	cap = cap < max ? cap : max;
+	if (cap > GW_IN_INITIAL
+	    && c->loop->in_bytes - c->in_cap + cap > (size_t)c->loop->gw->cfg.loop_buffer_bytes) {
+		/* the loop's clients together send more than it buffers */
+		hd_metrics_add("hd_gateway_connections_closed_total", "reason=\"loop_buffers\"", 1);
+		conn_refuse(c, 503, "the gateway is busy: try again later", c->head_ok);
+		return false;
+	}
 	char *in = malloc(cap);
 	if (in == NULL)
 		return false;
@@ -215,7 +291,7 @@ static bool in_room(gw_conn *c)
 		gw_http_head_rebase(&c->head, c->in, c->in_cap, in);
 	free(c->in);
 	c->in = in;
-	c->in_cap = cap;
+	in_cap_set(c, cap);
 	return true;
 }
 
@@ -378,12 +454,8 @@ static void conn_process(gw_conn *c)
 	    && c->in_len > 0) {
 		const char *body = NULL;
 		size_t len = 0;
-		if (!request_ready(c, &body, &len)) {
-			if (c->active == NULL
-			    && hd_now_ms() - c->request_start_ms > GW_REQUEST_READ_MS)
-				conn_refuse(c, 408, "the request took too long to arrive", false);
+		if (!request_ready(c, &body, &len))
 			break;
-		}
 		if (c->loop->stopping)
 			c->close_after = true;
 		gw_req *gr = req_new(c, &c->head);
@@ -396,12 +468,33 @@ static void conn_process(gw_conn *c)
 		gw_request_serve(gr);
 	}
 	c->dispatching = false;
-	if (c->active != NULL)
+	if (c->active != NULL) {
+		deadline_update(c);
 		return;
+	}
 	if (c->peer_gone)
 		conn_drop(c);
 	else if (c->close_after && c->out_len == 0)
 		conn_linger(c);
+	else
+		deadline_update(c);
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	gw_conn *c = arg;
+	(void)fd;
+	(void)what;
+	c->timer_at = 0;
+	if (c->out_len > 0) {
+		hd_metrics_add(
+		    "hd_gateway_connections_closed_total", "reason=\"write_timeout\"", 1);
+		conn_drop(c);
+	} else if (c->active == NULL && c->in_len > 0 && !c->peer_gone && !c->lingering) {
+		hd_metrics_add(
+		    "hd_gateway_connections_closed_total", "reason=\"request_timeout\"", 1);
+		conn_refuse(c, 408, "the request took too long to arrive", false);
+	}
 }
 
 /* Drops the served request's bytes and readies c for the next one. */
@@ -418,7 +511,7 @@ static void request_consume(gw_conn *c)
 	if (c->in_len == 0 && c->in_cap > GW_IN_KEEP) {
 		free(c->in);
 		c->in = NULL;
-		c->in_cap = 0;
+		in_cap_set(c, 0);
 	}
 }
 
@@ -499,19 +592,18 @@ void gw_conn_respond(gw_req *gr, int status, const char *body, size_t len)
 
 void gw_conn_resume(gw_conn *c)
 {
-	if (c->read_paused && !c->peer_gone) {
-		c->read_paused = false;
-		struct timeval tv = { GW_IDLE_TIMEOUT_S, 0 };
-		event_add(c->ev_read, &tv);
-	}
+	if (c->out_len == 0)
+		read_resume(c);
 	if (c->dispatching)
 		return; /* answered at once: conn_process goes on */
 	if (c->peer_gone) {
 		conn_drop(c);
 		return;
 	}
-	if (c->out_len > 0)
-		return; /* conn_write_cb goes on once the answer is out */
+	if (c->out_len > 0) {
+		deadline_update(c); /* conn_write_cb goes on once the answer is out */
+		return;
+	}
 	if (c->close_after)
 		conn_linger(c);
 	else
@@ -535,25 +627,60 @@ void gw_conn_accept_cb(
 	gw_loop *loop = arg;
 	struct event_base *base = evconnlistener_get_base(lev);
 	struct timeval tv = { GW_IDLE_TIMEOUT_S, 0 };
-	gw_conn *c = calloc(1, sizeof(*c));
 	(void)socklen;
+	if (loop->conn_count >= loop->gw->cfg.max_conns) {
+		hd_metrics_add("hd_gateway_connections_refused_total", "reason=\"loop_full\"", 1);
+		close(fd);
+		return;
+	}
+	gw_conn *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		close(fd);
 		return;
 	}
+	loop->conn_count++;
 	c->loop = loop;
 	c->fd = fd;
 	peer_format(sa, c->client_ip, sizeof(c->client_ip));
 	c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	c->ev_write = event_new(base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	c->ev_timer = evtimer_new(base, conn_timer_cb, c);
 	c->next = loop->conns;
 	if (loop->conns != NULL)
 		loop->conns->prev = c;
 	loop->conns = c;
-	if (c->ev_read == NULL || c->ev_write == NULL || event_add(c->ev_read, &tv) != 0) {
+	if (c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL
+	    || event_add(c->ev_read, &tv) != 0) {
 		hd_log_error("cannot watch a new connection");
 		conn_free(c);
 	}
+}
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	gw_loop *loop = arg;
+	(void)fd;
+	(void)what;
+	if (loop->listener != NULL)
+		evconnlistener_enable(loop->listener);
+}
+
+void gw_conn_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	gw_loop *loop = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = { 0, 100 * 1000 };
+	hd_metrics_add("hd_gateway_connections_refused_total", "reason=\"accept_error\"", 1);
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+		return;
+	if (loop->accept_pause == NULL)
+		loop->accept_pause
+		    = evtimer_new(evconnlistener_get_base(lev), accept_resume_cb, loop);
+	if (loop->accept_pause == NULL)
+		return;
+	hd_log_warn("accept: %s: not accepting for 100 ms", strerror(err));
+	evconnlistener_disable(lev);
+	event_add(loop->accept_pause, &tv);
 }
 
 void gw_conn_close_idle(gw_loop *loop)
@@ -568,6 +695,9 @@ void gw_conn_close_idle(gw_loop *loop)
 
 void gw_conn_free_all(gw_loop *loop)
 {
+	if (loop->accept_pause != NULL)
+		event_free(loop->accept_pause);
+	loop->accept_pause = NULL;
 	while (loop->conns != NULL) {
 		if (loop->conns->active != NULL)
 			hd_log_warn("closing a connection with request %s unanswered",

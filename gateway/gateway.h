@@ -24,6 +24,7 @@
 
 #define GW_VERSION "0.1.0"
 
+struct event;
 struct evconnlistener;
 struct sockaddr;
 typedef struct gw_conn gw_conn;
@@ -39,6 +40,10 @@ typedef struct gw_config {
 	long rate_limit; /* per minute, per user or per anonymous address */
 	long login_ip_limit; /* logins per minute per address */
 	long rpc_batch_max; /* calls per NNG message (1: no batching) */
+	long write_timeout_ms; /* an answer the client does not read: closed */
+	long request_timeout_ms; /* a request not whole by then: 408 */
+	long max_conns; /* open connections per loop; more are closed at accept */
+	long loop_buffer_bytes; /* input buffers of a loop's connections, in all */
 	char redis_url[512];
 	gw_proxies proxies; /* HD_TRUSTED_PROXIES: whose X-Forwarded-For counts */
 } gw_config;
@@ -65,6 +70,9 @@ typedef struct gw_loop {
 	hd_worker *worker;
 	struct evconnlistener *listener; /* NULL once it stopped accepting */
 	gw_conn *conns; /* every open connection (conn.c) */
+	long conn_count; /* how many */
+	size_t in_bytes; /* their input buffers' sizes, in all */
+	struct event *accept_pause; /* accepting again after EMFILE (conn.c) */
 	bool stopping; /* answers close their connection */
 	time_t date_sec; /* the second date_line was formatted for */
 	char date_line[48]; /* "Date: ...\r\n" */
@@ -115,6 +123,9 @@ typedef struct gw_req {
  * (or frees a connection whose client left). */
 void gw_conn_accept_cb(
     struct evconnlistener *lev, int fd, struct sockaddr *sa, int socklen, void *arg);
+/* The listener's error callback: out of descriptors (EMFILE, ENFILE) pauses
+ * accepting for a moment instead of spinning on the pending connection. */
+void gw_conn_accept_error_cb(struct evconnlistener *lev, void *arg);
 void gw_conn_respond(gw_req *gr, int status, const char *body, size_t len);
 void gw_conn_resume(gw_conn *c);
 /* Closes the connections with nothing in flight / every connection. */

@@ -176,6 +176,7 @@ static struct evconnlistener *listener_open(struct event_base *base, gw_loop *lo
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		return NULL;
 	}
+	evconnlistener_set_error_cb(lev, gw_conn_accept_error_cb);
 	/* Accepted sockets inherit TCP_NODELAY on Linux. Without it, a reply
 	 * larger than one segment (a list page) has its tail held by Nagle's
 	 * algorithm until the client's delayed ACK: +40 ms per reply on a

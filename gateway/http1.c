@@ -300,8 +300,12 @@ static gw_http_result chunk_size(
 		c->error = "a chunk size line is too long";
 		return GW_HTTP_BAD;
 	}
-	if (eol > p && eol[-1] == '\r')
-		eol--;
+	if (eol == p || eol[-1] != '\r') {
+		/* a bare LF here is how request smuggling splits bodies */
+		c->error = "a chunk size line does not end with CRLF";
+		return GW_HTTP_BAD;
+	}
+	eol--;
 	uint64_t v = 0;
 	size_t digits = 0;
 	for (; p < eol && strchr("0123456789abcdefABCDEF", *p) != NULL && *p != '\0';
@@ -339,9 +343,13 @@ static gw_http_result chunk_trailers(const char *body, size_t pos, size_t len, g
 			return len - pos > GW_HTTP_TRAILERS_MAX ? GW_HTTP_BAD : GW_HTTP_INCOMPLETE;
 		}
 		size_t n = (size_t)(nl - (body + at));
-		bool empty = n == 0 || (n == 1 && body[at] == '\r');
-		for (size_t i = 0; i < n && !empty; i++)
-			if (body[at + i] != '\r' && !is_value_char((unsigned char)body[at + i])) {
+		if (n == 0 || body[at + n - 1] != '\r') {
+			c->error = "a trailer line does not end with CRLF";
+			return GW_HTTP_BAD;
+		}
+		bool empty = n == 1;
+		for (size_t i = 0; i + 1 < n && !empty; i++)
+			if (!is_value_char((unsigned char)body[at + i])) {
 				c->error = "a trailer line holds a control character";
 				return GW_HTTP_BAD;
 			}
@@ -374,11 +382,14 @@ gw_http_result gw_http_chunked_decode(char *body, size_t len, size_t max_body, g
 		}
 		if (len - data < size + 1)
 			return GW_HTTP_INCOMPLETE;
-		size_t after = data + (size_t)size;
-		size_t crlf = body[after] == '\r' ? 2 : 1;
+		size_t after = data + (size_t)size, crlf = 2;
+		if (body[after] != '\r') {
+			c->error = "a chunk does not end with CRLF";
+			return GW_HTTP_BAD;
+		}
 		if (len - after < crlf)
 			return GW_HTTP_INCOMPLETE;
-		if (body[after + crlf - 1] != '\n') {
+		if (body[after + 1] != '\n') {
 			c->error = "a chunk does not end with CRLF";
 			return GW_HTTP_BAD;
 		}

@@ -30,7 +30,15 @@ static hd_err config_load(gw_config *cfg)
 	        != HD_OK
 	    || hd_config_int("HD_RATE_LIMIT_PER_MIN", 1, 100000000, &cfg->rate_limit) != HD_OK
 	    || hd_config_int("HD_LOGIN_IP_LIMIT", 1, 100000000, &cfg->login_ip_limit) != HD_OK
-	    || hd_config_int("HD_RPC_BATCH_MAX", 1, HD_BATCH_MAX, &cfg->rpc_batch_max) != HD_OK)
+	    || hd_config_int("HD_RPC_BATCH_MAX", 1, HD_BATCH_MAX, &cfg->rpc_batch_max) != HD_OK
+	    || hd_config_int("HD_HTTP_WRITE_TIMEOUT_MS", 100, 600000, &cfg->write_timeout_ms)
+	        != HD_OK
+	    || hd_config_int("HD_HTTP_REQUEST_TIMEOUT_MS", 100, 600000, &cfg->request_timeout_ms)
+	        != HD_OK
+	    || hd_config_int("HD_HTTP_MAX_CONNS", 1, 10000000, &cfg->max_conns) != HD_OK
+	    || hd_config_int(
+	           "HD_HTTP_LOOP_BUFFER_BYTES", 1L << 20, 1L << 40, &cfg->loop_buffer_bytes)
+	        != HD_OK)
 		err = HD_ERR_INVALID;
 	if (!gw_proxies_parse(&cfg->proxies, hd_config_str("HD_TRUSTED_PROXIES"))) {
 		hd_log_error("HD_TRUSTED_PROXIES: not a comma-separated list of at most %d CIDRs",

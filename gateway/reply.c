@@ -21,6 +21,12 @@ void gw_metrics_declare(void)
 	    "forwarded requests that failed, by service and kind");
 	hd_metrics_describe("hd_http_inflight", "gauge", "HTTP requests being served");
 	hd_metrics_describe("hd_sse_connections", "gauge", "open Server-Sent Events streams");
+	hd_metrics_describe("hd_gateway_connections_refused_total", "counter",
+	    "connections closed at accept (loop_full: HD_HTTP_MAX_CONNS) or not accepted "
+	    "(accept_error: EMFILE and the like), by reason");
+	hd_metrics_describe("hd_gateway_connections_closed_total", "counter",
+	    "connections the gateway closed on a deadline (write_timeout, request_timeout) or "
+	    "because its loop buffered too much (loop_buffers)");
 	hd_metrics_set("hd_sse_connections", NULL, 0);
 	hd_metrics_set("hd_http_inflight", NULL, 0);
 }

@@ -163,6 +163,12 @@ suite_e2e() {
 		# the e2e programs make hundreds of calls and logins from one address
 		export HD_RATE_LIMIT_PER_MIN=${HD_RATE_LIMIT_PER_MIN:-100000}
 		export HD_LOGIN_IP_LIMIT=${HD_LOGIN_IP_LIMIT:-10000}
+		# short deadlines and a low connection cap, so test_hostile's clients
+		# meet them in seconds
+		export HD_HTTP_WRITE_TIMEOUT_MS=${HD_HTTP_WRITE_TIMEOUT_MS:-2000}
+		export HD_HTTP_REQUEST_TIMEOUT_MS=${HD_HTTP_REQUEST_TIMEOUT_MS:-3000}
+		export HD_HTTP_MAX_CONNS=${HD_HTTP_MAX_CONNS:-1500}
+		export HD_HTTP_LOOP_BUFFER_BYTES=${HD_HTTP_LOOP_BUFFER_BYTES:-33554432}
 		local name value
 		while IFS='=' read -r name value; do export "$name=$value"; done < <("$LOCAL" port-env)
 		HD_PLATFORM_ADMIN_PASSWORD="pA-$(random_hex 12)"

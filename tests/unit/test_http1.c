@@ -508,12 +508,13 @@ static gw_http_result decode(
 
 static const char k_chunked[] = "5;ext=1\r\nhello\r\n6\r\n world\r\nA;a=b;c=\"d\"\r\n0123456789\r\n"
                                 "0;last\r\nX-Trailer: t\r\nY: u\r\n\r\nNEXT";
-static const char k_chunked_lf[] = "5\nhello\n6 ; x\n world\na\n0123456789\n0\nX: t\n\nNEXT";
+static const char k_chunked_ext[]
+    = "5\r\nhello\r\n6 ; x\r\n world\r\na\r\n0123456789\r\n0\r\nX: t\r\n\r\nNEXT";
 #define K_DECODED "hello world0123456789"
 
 static void test_chunked_decode(void **state)
 {
-	static const char *bodies[] = { k_chunked, k_chunked_lf };
+	static const char *bodies[] = { k_chunked, k_chunked_ext };
 	gw_http_chunked c;
 	char *out;
 	for (size_t i = 0; i < 2; i++) {
@@ -570,7 +571,7 @@ static void chunked_resume_check(const char *body, size_t n)
 static void test_chunked_resumable(void **state)
 {
 	chunked_resume_check(k_chunked, sizeof(k_chunked) - 1);
-	chunked_resume_check(k_chunked_lf, sizeof(k_chunked_lf) - 1);
+	chunked_resume_check(k_chunked_ext, sizeof(k_chunked_ext) - 1);
 }
 
 static void test_chunked_refusals(void **state)
@@ -598,6 +599,13 @@ static void test_chunked_refusals(void **state)
 		{ "b\r\nhello world\r\n0\r\n\r\n", 10, GW_HTTP_BODY_TOO_LARGE },
 		{ "5\r\nhello\r\n5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n", 10, GW_HTTP_BODY_TOO_LARGE },
 		{ "1\r\n", 0, GW_HTTP_BODY_TOO_LARGE }, /* known before the data */
+		/* bare LF anywhere in the framing (request smuggling) */
+		{ "5\nhello\r\n0\r\n\r\n", 64, GW_HTTP_BAD },
+		{ "5\r\nhello\n0\r\n\r\n", 64, GW_HTTP_BAD },
+		{ "5\r\nhello\r\n0\n\r\n", 64, GW_HTTP_BAD },
+		{ "5\r\nhello\r\n0\r\n\n", 64, GW_HTTP_BAD },
+		{ "0\r\nX: t\n\r\n", 64, GW_HTTP_BAD },
+		{ "\n5\r\nhello\r\n0\r\n\r\n", 64, GW_HTTP_BAD },
 	};
 	gw_http_chunked c;
 	char *out;
