@@ -17,6 +17,11 @@
  * buffers of a loop's connections together stay under
  * HD_HTTP_LOOP_BUFFER_BYTES: a request whose buffer would pass it is 503.
  *
+ * Caps at accept: HD_HTTP_MAX_CONNS connections per loop, and
+ * HD_HTTP_MAX_CONNS_PER_ADDR per loop from one peer address (not a trusted
+ * proxy), counted in the loop's gw_addrcount table (addrcount.h) at accept
+ * and released in conn_free. Either way the surplus is closed at once.
+ *
  * Lifetime: a connection with a request in flight (active) is never freed;
  * when its client goes away meanwhile it is only marked, and freed once the
  * answer comes (gw_conn_resume). The input buffer only grows while no
@@ -70,6 +75,8 @@ struct gw_conn {
 	bool lingering; /* write side shut, waiting for the client's FIN */
 	bool read_paused;
 	char client_ip[64];
+	gw_addr_key addr; /* the peer, counted in loop->addrs when addr_counted */
+	bool addr_counted;
 	gw_conn *prev, *next;
 };
 
@@ -130,6 +137,8 @@ static void conn_free(gw_conn *c)
 	if (c->ev_timer != NULL)
 		event_free(c->ev_timer);
 	loop->conn_count--;
+	if (c->addr_counted)
+		gw_addrcount_release(&loop->addrs, &c->addr);
 	loop->in_bytes -= c->in_cap;
 	if (c->fd >= 0)
 		close(c->fd);
@@ -633,15 +642,36 @@ void gw_conn_accept_cb(
 		close(fd);
 		return;
 	}
+	gw_addr_key key = { { 0 } };
+	bool counted = false;
+	char ip[sizeof(((gw_conn *)NULL)->client_ip)];
+	peer_format(sa, ip, sizeof(ip));
+	/* per peer address, except trusted proxies (HD_TRUSTED_PROXIES): many
+	 * clients come through each of them */
+	if (loop->gw->cfg.max_conns_per_addr > 0 && gw_addr_key_of(sa, &key)
+	    && (loop->gw->cfg.proxies.n == 0 || !gw_proxies_trusts(&loop->gw->cfg.proxies, ip))) {
+		if (!gw_addrcount_take(
+		        &loop->addrs, &key, (uint32_t)loop->gw->cfg.max_conns_per_addr)) {
+			hd_metrics_add(
+			    "hd_gateway_connections_refused_total", "reason=\"addr_full\"", 1);
+			close(fd);
+			return;
+		}
+		counted = true;
+	}
 	gw_conn *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
+		if (counted)
+			gw_addrcount_release(&loop->addrs, &key);
 		close(fd);
 		return;
 	}
 	loop->conn_count++;
 	c->loop = loop;
+	c->addr = key;
+	c->addr_counted = counted;
 	c->fd = fd;
-	peer_format(sa, c->client_ip, sizeof(c->client_ip));
+	memcpy(c->client_ip, ip, sizeof(ip));
 	c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	c->ev_write = event_new(base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
 	c->ev_timer = evtimer_new(base, conn_timer_cb, c);

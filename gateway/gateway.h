@@ -17,6 +17,7 @@
 #include "hd/redis.h"
 #include "hd/rpc.h"
 #include "hd/worker.h"
+#include "addrcount.h"
 #include "cors.h"
 #include "proxy.h"
 #include "ratelimit.h"
@@ -43,6 +44,7 @@ typedef struct gw_config {
 	long write_timeout_ms; /* an answer the client does not read: closed */
 	long request_timeout_ms; /* a request not whole by then: 408 */
 	long max_conns; /* open connections per loop; more are closed at accept */
+	long max_conns_per_addr; /* per loop and peer address (0: no cap) */
 	long loop_buffer_bytes; /* input buffers of a loop's connections, in all */
 	char redis_url[512];
 	gw_proxies proxies; /* HD_TRUSTED_PROXIES: whose X-Forwarded-For counts */
@@ -71,6 +73,7 @@ typedef struct gw_loop {
 	struct evconnlistener *listener; /* NULL once it stopped accepting */
 	gw_conn *conns; /* every open connection (conn.c) */
 	long conn_count; /* how many */
+	gw_addrcount addrs; /* and how many per peer address (when capped) */
 	size_t in_bytes; /* their input buffers' sizes, in all */
 	struct event *accept_pause; /* accepting again after EMFILE (conn.c) */
 	bool stopping; /* answers close their connection */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -205,6 +206,18 @@ hd_err gw_loop_init_cb(hd_worker *w, void *arg)
 		return HD_ERR_NOMEM;
 	loop->gw = arg;
 	loop->worker = w;
+	step = "address table";
+	if (loop->gw->cfg.max_conns_per_addr > 0) {
+		/* a seed clients cannot guess, so they cannot pick colliding
+		 * addresses (the clock is the fallback) */
+		uint64_t seed = 0;
+		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+			seed = (uint64_t)hd_now_ms() ^ (uint64_t)(uintptr_t)loop;
+		if (!gw_addrcount_init(&loop->addrs, (size_t)loop->gw->cfg.max_conns, seed)) {
+			err = HD_ERR_NOMEM;
+			goto fail;
+		}
+	}
 	step = "http";
 	if ((err = http_open(loop, hd_worker_base(w))) != HD_OK)
 		goto fail;
@@ -229,6 +242,7 @@ fail:
 	hd_redis_destroy(loop->redis);
 	if (loop->listener != NULL)
 		evconnlistener_free(loop->listener);
+	gw_addrcount_fini(&loop->addrs);
 	free(loop);
 	return err;
 }
@@ -272,6 +286,7 @@ void gw_loop_fini_cb(hd_worker *w, void *arg)
 	if (loop->listener != NULL)
 		evconnlistener_free(loop->listener);
 	gw_conn_free_all(loop);
+	gw_addrcount_fini(&loop->addrs);
 	hd_worker_set_data(w, NULL);
 	free(loop);
 }

@@ -36,6 +36,8 @@ static hd_err config_load(gw_config *cfg)
 	    || hd_config_int("HD_HTTP_REQUEST_TIMEOUT_MS", 100, 600000, &cfg->request_timeout_ms)
 	        != HD_OK
 	    || hd_config_int("HD_HTTP_MAX_CONNS", 1, 10000000, &cfg->max_conns) != HD_OK
+	    || hd_config_int("HD_HTTP_MAX_CONNS_PER_ADDR", 0, 10000000, &cfg->max_conns_per_addr)
+	        != HD_OK
 	    || hd_config_int(
 	           "HD_HTTP_LOOP_BUFFER_BYTES", 1L << 20, 1L << 40, &cfg->loop_buffer_bytes)
 	        != HD_OK)

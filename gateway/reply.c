@@ -22,7 +22,8 @@ void gw_metrics_declare(void)
 	hd_metrics_describe("hd_http_inflight", "gauge", "HTTP requests being served");
 	hd_metrics_describe("hd_sse_connections", "gauge", "open Server-Sent Events streams");
 	hd_metrics_describe("hd_gateway_connections_refused_total", "counter",
-	    "connections closed at accept (loop_full: HD_HTTP_MAX_CONNS) or not accepted "
+	    "connections closed at accept (loop_full: HD_HTTP_MAX_CONNS; addr_full: "
+	    "HD_HTTP_MAX_CONNS_PER_ADDR) or not accepted "
 	    "(accept_error: EMFILE and the like), by reason");
 	hd_metrics_describe("hd_gateway_connections_closed_total", "counter",
 	    "connections the gateway closed on a deadline (write_timeout, request_timeout) or "

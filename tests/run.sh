@@ -168,6 +168,9 @@ suite_e2e() {
 		export HD_HTTP_WRITE_TIMEOUT_MS=${HD_HTTP_WRITE_TIMEOUT_MS:-2000}
 		export HD_HTTP_REQUEST_TIMEOUT_MS=${HD_HTTP_REQUEST_TIMEOUT_MS:-3000}
 		export HD_HTTP_MAX_CONNS=${HD_HTTP_MAX_CONNS:-1500}
+		# per client address: test_hostile opens more from 127.0.0.2; no
+		# other e2e test holds this many at once from one address
+		export HD_HTTP_MAX_CONNS_PER_ADDR=${HD_HTTP_MAX_CONNS_PER_ADDR:-64}
 		export HD_HTTP_LOOP_BUFFER_BYTES=${HD_HTTP_LOOP_BUFFER_BYTES:-33554432}
 		local name value
 		while IFS='=' read -r name value; do export "$name=$value"; done < <("$LOCAL" port-env)

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -499,10 +500,38 @@ static const char *redis_db(char *out, size_t size, int db)
 	return out;
 }
 
+/* Opens n connections to g at once from 127.0.0.1, sends GET /healthz on
+ * each and counts the 200s (the others closed without an answer). */
+static int held_served(const extra_gw *g, int n)
+{
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n";
+	int fd[16], port = 0, served = 0;
+	assert_true(n <= 16);
+	assert_int_equal(sscanf(g->base, "http://127.0.0.1:%d", &port), 1);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; i < n; i++) {
+		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(fd[i] >= 0);
+		assert_int_equal(connect(fd[i], (struct sockaddr *)&a, sizeof a), 0);
+	}
+	for (int i = 0; i < n; i++) {
+		char buf[64] = "";
+		struct pollfd p = { fd[i], POLLIN, 0 };
+		if (send(fd[i], req, sizeof(req) - 1, MSG_NOSIGNAL) == (ssize_t)sizeof(req) - 1
+		    && poll(&p, 1, 3000) == 1 && recv(fd[i], buf, sizeof(buf) - 1, 0) > 13)
+			served += strncmp(buf, "HTTP/1.1 200 ", 13) == 0;
+	}
+	for (int i = 0; i < n; i++)
+		close(fd[i]);
+	return served;
+}
+
 /* Three anonymous logins a minute: the fourth is 429. With no trusted
  * proxies, X-Forwarded-For is ignored (a new one per request changes
  * nothing: the key is the peer); with 127.0.0.1 trusted, it names the
- * client, and each new address has a budget of its own. */
+ * client, and each new address has a budget of its own. A trusted proxy
+ * is not held to HD_HTTP_MAX_CONNS_PER_ADDR; an untrusted peer is. */
 static void test_trusted_proxies(void **state)
 {
 	char redis[256], xff[64];
@@ -510,7 +539,8 @@ static void test_trusted_proxies(void **state)
 		extra_gw g;
 		const char *env[] = { "HD_RATE_LIMIT_PER_MIN", "3", "HD_REDIS_URL",
 			redis_db(redis, sizeof(redis), 7 + trusted), "HD_TRUSTED_PROXIES",
-			trusted ? "127.0.0.1/32, ::1" : "", NULL };
+			trusted ? "127.0.0.1/32, ::1" : "", "HD_HTTP_MAX_CONNS_PER_ADDR", "4",
+			"HD_HTTP_THREADS", "1", NULL }; /* the cap is per loop */
 		extra_start(&g, env);
 		for (int i = 1; i <= 4; i++) {
 			snprintf(
@@ -540,6 +570,12 @@ static void test_trusted_proxies(void **state)
 			}
 			assert_int_equal(limited, 1);
 		}
+		int served = held_served(&g, 8);
+		if (trusted)
+			assert_int_equal(served, 8);
+		else if (served < 1 || served > 4)
+			fail_msg(
+			    "%d of 8 connections from an untrusted peer served (cap 4)", served);
 		extra_stop(&g);
 	}
 }

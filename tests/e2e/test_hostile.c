@@ -3,7 +3,8 @@
  * their answers (the finding: pipelined requests and a large body pinned the
  * gateway's memory for as long as the client liked), slowloris heads, slow
  * bodies, pipelining floods, many idle connections up to the per-loop cap,
- * many large bodies at once against the loop's buffer budget, and bare LF in chunked framing. Each
+ * many connections from one address against the per-address cap, many
+ * large bodies at once against the loop's buffer budget, and bare LF in chunked framing. Each
  * test ends with an honest client that is still served.
  *
  * The stack runs with short deadlines (tests/run.sh): the waits here follow
@@ -13,7 +14,8 @@
  *
  * Environment (set by the test runner): HD_TEST_BASE_URL, HD_TEST_STACK_DIR
  * (the gateway's pid is in run/gateway.pid), HD_HTTP_WRITE_TIMEOUT_MS,
- * HD_HTTP_REQUEST_TIMEOUT_MS, HD_HTTP_MAX_CONNS, HD_HTTP_LOOP_BUFFER_BYTES,
+ * HD_HTTP_REQUEST_TIMEOUT_MS, HD_HTTP_MAX_CONNS, HD_HTTP_MAX_CONNS_PER_ADDR,
+ * HD_HTTP_LOOP_BUFFER_BYTES,
  * HD_HTTP_THREADS and HD_MAX_BODY_BYTES (config.def's defaults when unset). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,9 +118,10 @@ static struct sockaddr_in gateway_addr(void)
 	return a;
 }
 
-/* A new connection (rcvbuf > 0 fixes the receive buffer), non-blocking when
- * asked; its index in fds. */
-static int conn_open(int rcvbuf, bool nonblock)
+/* A new connection from source address from (NULL: the kernel's choice;
+ * Linux routes all of 127.0.0.0/8 to lo), rcvbuf > 0 fixes the receive
+ * buffer, non-blocking when asked; its index in fds. */
+static int conn_open_from(const char *from, int rcvbuf, bool nonblock)
 {
 	if (fds_used == HOSTILE_MAX_FDS)
 		fail_msg("more than %d connections in one test", HOSTILE_MAX_FDS);
@@ -130,11 +133,29 @@ static int conn_open(int rcvbuf, bool nonblock)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (rcvbuf > 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+	if (from != NULL) {
+		struct sockaddr_in src = { .sin_family = AF_INET };
+		if (inet_pton(AF_INET, from, &src.sin_addr) != 1
+		    || (ntohl(src.sin_addr.s_addr) >> 24) != 127)
+			fail_msg("not a loopback address: %s", from);
+		/* closed with a reset, so the port is free at once: a bound port
+		 * left in TIME_WAIT on 127.x.y.z is one freeport_get may hand out
+		 * for 127.0.0.1, and a daemon then cannot listen on 0.0.0.0 */
+		struct linger reset = { 1, 0 };
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+		if (bind(fd, (struct sockaddr *)&src, sizeof src) != 0)
+			fail_msg("cannot bind to %s: %s", from, strerror(errno));
+	}
 	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
 		fail_msg("cannot connect to the gateway: %s", strerror(errno));
 	if (nonblock)
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	return fd;
+}
+
+static int conn_open(int rcvbuf, bool nonblock)
+{
+	return conn_open_from(NULL, rcvbuf, nonblock);
 }
 
 /* Sends all of data (blocking socket), bounded by WAIT_MS. */
@@ -223,23 +244,31 @@ static int wait_closed(int first, int n, long ms)
 	return open;
 }
 
-/* GET /healthz on a new connection answers 200 within WAIT_MS (retried for
- * a moment while the gateway still closes what a test left behind). */
-static void honest_client_served(void)
+/* GET /healthz on a new connection from from (NULL: 127.0.0.1) answers 200
+ * within WAIT_MS (retried for a moment while the gateway still closes what
+ * a test left behind). */
+static void client_served_from(const char *from)
 {
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n";
 	int64_t end = now_ms() + WAIT_MS;
 	char buf[4096];
 	for (;;) {
-		int fd = conn_open(0, false);
-		send_all(fd, "GET /healthz HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n",
-		    sizeof("GET /healthz HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n") - 1);
+		int fd = conn_open_from(from, 0, false);
+		send_all(fd, req, sizeof(req) - 1);
+		buf[0] = '\0';
 		read_to_eof(fd, buf, sizeof buf, WAIT_MS, NULL);
 		if (strncmp(buf, "HTTP/1.1 200 ", 13) == 0)
 			return;
 		if (now_ms() > end)
-			fail_msg("an honest client is not served: %.200s", buf);
+			fail_msg("a client from %s is not served: %.200s",
+			    from != NULL ? from : "127.0.0.1", buf);
 		sleep_ms(100);
 	}
+}
+
+static void honest_client_served(void)
+{
+	client_served_from(NULL);
 }
 
 /* The gateway's resident memory in KiB. */
@@ -406,9 +435,22 @@ static void test_pipeline_flood(void **state)
 	honest_client_served();
 }
 
+/* The source address of a test's i-th connection when it opens more than
+ * HD_HTTP_MAX_CONNS_PER_ADDR: 127.1.x.y, at most that many (or 64) each. */
+static const char *spread_from(long i)
+{
+	static char text[32];
+	long per = env_long("HD_HTTP_MAX_CONNS_PER_ADDR", 256);
+	per = per > 0 && per < 64 ? per : 64;
+	long k = i / per;
+	snprintf(text, sizeof text, "127.1.%ld.%ld", k / 250 % 250, k % 250 + 1);
+	return text;
+}
+
 /* Many idle connections, up to the per-loop cap: all are held, the next is
  * closed at once and counted, and once some leave an honest client is
- * served. */
+ * served. They come from many addresses (spread_from), under the
+ * per-address cap. */
 static void test_many_idle(void **state)
 {
 	(void)state;
@@ -431,7 +473,7 @@ static void test_many_idle(void **state)
 	/* a few below the cap: the stack may hold a connection or two itself */
 	long idle = cap > 0 ? n - 8 : n;
 	for (long i = 0; i < idle; i++)
-		conn_open(0, false);
+		conn_open_from(spread_from(i), 0, false);
 	/* the gateway has taken them all: one request on the last is served */
 	int last = fds[fds_used - 1];
 	char buf[4096];
@@ -444,7 +486,7 @@ static void test_many_idle(void **state)
 		/* past the cap, connections are closed at once */
 		int first = fds_used, closed = 0;
 		for (int i = 0; i < 16; i++)
-			conn_open(0, false);
+			conn_open_from(spread_from(idle + i), 0, false);
 		for (int i = 0; i < 16; i++)
 			closed += read_to_eof(fds[first + i], NULL, 0, i < 8 ? 300 : 30, NULL);
 		if (closed < 8)
@@ -457,6 +499,55 @@ static void test_many_idle(void **state)
 	if (cap > 0)
 		assert_true(metric("hd_gateway_connections_refused_total{reason=\"loop_full\"")
 		    >= refused + 8);
+}
+
+/* More connections from one address than HD_HTTP_MAX_CONNS_PER_ADDR: up
+ * to the cap all are held, the surplus is closed at once and counted
+ * (addr_full), while clients from other addresses are served; once one of
+ * the address's connections leaves, it is served again. */
+static void test_per_addr(void **state)
+{
+	(void)state;
+	static const char from[] = "127.0.0.2";
+	long cap = env_long("HD_HTTP_MAX_CONNS_PER_ADDR", 256);
+	long threads = env_long("HD_HTTP_THREADS", 1);
+	long loop_cap = env_long("HD_HTTP_MAX_CONNS", 10000);
+	if (cap <= 0 || threads != 1 || cap + 32 > HOSTILE_MAX_FDS || cap + 32 > loop_cap) {
+		print_message(
+		    "HD_HTTP_MAX_CONNS_PER_ADDR %ld with %ld loops: skipped\n", cap, threads);
+		skip();
+	}
+	double refused = metric("hd_gateway_connections_refused_total{reason=\"addr_full\"");
+	for (long i = 0; i < cap; i++)
+		conn_open_from(from, 0, false);
+	/* the gateway has taken them all: one request on the last is served */
+	int last = fds[fds_used - 1];
+	char buf[4096];
+	send_all(last, HEALTHZ, sizeof(HEALTHZ) - 1);
+	struct pollfd p = { last, POLLIN, 0 };
+	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+	assert_true(recv(last, buf, sizeof buf, 0) > 13);
+	assert_memory_equal(buf, "HTTP/1.1 200 ", 13);
+	/* past the cap, connections from the address are closed at once */
+	int first = fds_used;
+	for (int i = 0; i < 16; i++)
+		conn_open_from(from, 0, false);
+	int open = wait_closed(first, 16, 300 + LATE_MS);
+	if (open > 0)
+		fail_msg("%d of 16 connections from %s over HD_HTTP_MAX_CONNS_PER_ADDR (%ld) "
+		         "are still open",
+		    open, from, cap);
+	/* the ones under the cap are not */
+	assert_int_equal(wait_closed(0, (int)cap, 100), (int)cap);
+	/* other addresses are served meanwhile */
+	client_served_from("127.0.0.3");
+	honest_client_served();
+	assert_true(
+	    metric("hd_gateway_connections_refused_total{reason=\"addr_full\"") >= refused + 16);
+	/* one leaves: the address is served again */
+	close(fds[0]);
+	fds[0] = -1;
+	client_served_from(from);
 }
 
 /* Many clients each sending most of a large body: the loop's input buffers
@@ -549,6 +640,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_slow_body, fds_teardown),
 		cmocka_unit_test_teardown(test_pipeline_flood, fds_teardown),
 		cmocka_unit_test_teardown(test_many_idle, fds_teardown),
+		cmocka_unit_test_teardown(test_per_addr, fds_teardown),
 		cmocka_unit_test_teardown(test_loop_buffers, fds_teardown),
 		cmocka_unit_test_teardown(test_chunked_bare_lf, fds_teardown),
 	};
