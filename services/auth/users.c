@@ -410,6 +410,20 @@ static void user_update_hash(user_ctx *c)
 	}
 }
 
+/* True when a batch read the user's one row; else replies (database error,
+ * 404) and frees c. */
+static bool user_row_found(user_ctx *c, hd_err err, const hd_db_result *res)
+{
+	if (err != HD_OK)
+		hd_reply_db_error(c->req, err, res);
+	else if (hd_db_result_ntuples(res, 0) != 1)
+		hd_reply_not_found(c->req, "user");
+	else
+		return true;
+	user_ctx_free(c);
+	return false;
+}
+
 static void user_current_checked_cb(bool ok, const char *hash, void *arg)
 {
 	user_ctx *c = arg;
@@ -427,16 +441,8 @@ static void user_hash_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	user_ctx *c = arg;
 
-	if (err != HD_OK) {
-		hd_reply_db_error(c->req, err, res);
-		user_ctx_free(c);
+	if (!user_row_found(c, err, res))
 		return;
-	}
-	if (hd_db_result_ntuples(res, 0) != 1) {
-		hd_reply_not_found(c->req, "user");
-		user_ctx_free(c);
-		return;
-	}
 	if (auth_password_verify(hd_rpc_request_worker(c->req), hd_db_result_value(res, 0, 0, 0),
 	        c->current, user_current_checked_cb, c)
 	    != HD_OK) {
@@ -546,16 +552,8 @@ static void user_deactivated_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	user_ctx *c = arg;
 
-	if (err != HD_OK) {
-		hd_reply_db_error(c->req, err, res);
-		user_ctx_free(c);
+	if (!user_row_found(c, err, res))
 		return;
-	}
-	if (hd_db_result_ntuples(res, 0) != 1) {
-		hd_reply_not_found(c->req, "user");
-		user_ctx_free(c);
-		return;
-	}
 	c->status = 204;
 	if (user_mark(c, true, false, user_marked_cb) != HD_OK)
 		user_marked_cb(HD_ERR_UNAVAILABLE, NULL, c);
