@@ -19,7 +19,8 @@
 # Parameters (environment; defaults from libs/include/hd/config.def):
 #   HD_STATE_DIR (var/), HD_BIN_DIR (build/bin), HD_DAEMONS (start order; default: the
 #   lines of daemons.def), HD_PG_PORT, HD_REDIS_PORT, HD_HTTP_PORT,
-#   HD_BUS_PUB_URL, HD_BUS_SUB_URL, HD_BUS_ADMIN_PORT, and for each service daemon
+#   HD_GATEWAY_ADMIN_PORT, HD_BUS_PUB_URL, HD_BUS_SUB_URL, HD_BUS_ADMIN_PORT, and for
+#   each service daemon
 #   HD_<NAME>_URL and HD_<NAME>_ADMIN_PORT (HD_AUTH_URL, HD_AUTH_ADMIN_PORT, ...),
 #   HD_DB_MODE=test (PostgreSQL without fsync), HD_READY_TIMEOUT_S (30),
 #   HD_HTTP_BIND and HD_ADMIN_BIND (127.0.0.1 here, unlike config.def's 0.0.0.0
@@ -51,7 +52,7 @@ STATE=${HD_STATE_DIR:-$ROOT/var}
 # The parameters `start` used, so that stop/start-daemon later reach the same
 # stack whatever the caller's environment (the environment still wins).
 PARAMS="HD_BIN_DIR HD_DAEMONS HD_DB_MODE HD_PG_PORT HD_REDIS_PORT HD_HTTP_PORT
-HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT HD_HTTP_BIND HD_ADMIN_BIND"
+HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT HD_GATEWAY_ADMIN_PORT HD_HTTP_BIND HD_ADMIN_BIND"
 load_params() {
 	local line name
 	[ -s "$STATE/stack.env" ] || return 0
@@ -99,7 +100,8 @@ export_settings() {
 	export HD_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 	# loopback unless told otherwise (config.def's 0.0.0.0 suits containers)
 	export HD_HTTP_BIND=${HD_HTTP_BIND:-127.0.0.1} HD_ADMIN_BIND=${HD_ADMIN_BIND:-127.0.0.1}
-	for n in HD_HTTP_PORT HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT $(service_params); do
+	for n in HD_HTTP_PORT HD_GATEWAY_ADMIN_PORT HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT \
+		$(service_params); do
 		export "$n=$(setting "$n")"
 	done
 	load_jwt_secret
@@ -315,7 +317,8 @@ need_name() { [ -n "${1:-}" ] || die "usage: $0 ${2} NAME"; }
 
 # Every port setting of the stack with a free, distinct port (NAME=value lines).
 cmd_port_env() {
-	local names=(HD_PG_PORT HD_REDIS_PORT HD_HTTP_PORT HD_BUS_ADMIN_PORT HD_BUS_PUB_URL HD_BUS_SUB_URL)
+	local names=(HD_PG_PORT HD_REDIS_PORT HD_HTTP_PORT HD_GATEWAY_ADMIN_PORT HD_BUS_ADMIN_PORT
+		HD_BUS_PUB_URL HD_BUS_SUB_URL)
 	local name ports i=0
 	for name in $DAEMONS; do
 		case $name in bus | gateway) ;; *) names+=("HD_${name^^}_URL" "HD_${name^^}_ADMIN_PORT") ;; esac

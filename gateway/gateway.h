@@ -16,6 +16,7 @@
 #include "hd/jwt.h"
 #include "hd/redis.h"
 #include "hd/rpc.h"
+#include "hd/admin.h"
 #include "hd/worker.h"
 #include "addrcount.h"
 #include "cors.h"
@@ -60,6 +61,9 @@ typedef struct gw {
 	size_t jwks_len;
 	hd_rpc_client *upstream[GW_SVC__COUNT];
 	hd_worker_pool *pool;
+	hd_worker_pool *admin_pool; /* one loop: the admin port (/metrics) */
+	hd_admin_spec admin_spec;
+	hd_admin *admin;
 	atomic_int inflight; /* requests accepted and not yet answered */
 	pthread_mutex_t detach_mu; /* guards detached_loops (shutdown) */
 	pthread_cond_t detach_cv;
@@ -173,6 +177,10 @@ void gw_local_answer(gw_req *gr);
 /* reply.c: declares the metrics; answers and frees gr (never touch gr after).
  * body is copied; content_type NULL sends none. */
 void gw_metrics_declare(void);
+/* GET /v1/openapi.yaml (openapi.c); init once at start-up. */
+void gw_openapi_init(void);
+void gw_openapi_answer(gw_req *gr);
+
 void gw_reply_send(gw_req *gr, int status, const char *content_type, const char *body, size_t len);
 /* Answers problem+json for status with detail. */
 void gw_reply_problem(gw_req *gr, int status, const char *detail);

@@ -1,10 +1,10 @@
 /* The gateway's own endpoints: /healthz, /readyz (Redis of this loop and
- * every service client), /metrics and the JWKS document, served from memory
- * without a hop to the auth daemon. */
+ * every service client), the JWKS document and the OpenAPI document
+ * (openapi.c), served from memory without a hop to a daemon. /metrics is on
+ * the admin port (main.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hd/metrics.h"
 #include "gateway.h"
 
 static void healthz(gw_req *gr)
@@ -34,18 +34,6 @@ static void readyz(gw_req *gr)
 	gw_reply_problem(gr, 503, detail);
 }
 
-static void metrics(gw_req *gr)
-{
-	size_t len = 0;
-	char *text = hd_metrics_render(&len);
-	if (text == NULL) {
-		gw_reply_problem(gr, 500, "out of memory");
-		return;
-	}
-	gw_reply_send(gr, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-	free(text);
-}
-
 static void jwks(gw_req *gr)
 {
 	gw_reply_header(gr, "Cache-Control", "public, max-age=300");
@@ -60,7 +48,7 @@ void gw_local_answer(gw_req *gr)
 	} ops[] = {
 		{ "gateway.healthz", healthz },
 		{ "gateway.readyz", readyz },
-		{ "gateway.metrics", metrics },
+		{ "gateway.openapi", gw_openapi_answer },
 		{ "gateway.jwks", jwks },
 	};
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {

@@ -92,11 +92,41 @@ static void detach_loops(gw *g)
 	pthread_mutex_unlock(&g->detach_mu);
 }
 
-/* The version in /metrics, as every daemon reports it. */
-static void build_info_publish(void)
+/* The admin port (HD_GATEWAY_ADMIN_PORT): /healthz, /readyz and /metrics on
+ * a loop of its own; /metrics never on the public port (docs/gateway.md).
+ * Ready here: a connection to every daemon (the public /readyz also asks
+ * each loop's Redis, which only that loop's thread may read). */
+static bool admin_ready(void *ctx, char *failing, size_t cap)
 {
-	hd_metrics_describe("hd_build_info", "gauge", "Build information.");
-	hd_metrics_set("hd_build_info", "service=\"gateway\",version=\"" GW_VERSION "\"", 1);
+	const gw *g = ctx;
+	size_t used = 0;
+	failing[0] = '\0';
+	for (int i = 0; i < GW_SVC__COUNT; i++)
+		if (!hd_rpc_client_connected(g->upstream[i]) && used < cap)
+			used += (size_t)snprintf(failing + used, cap - used, "%s\"%s\"",
+			    used ? "," : "", gw_service_name((gw_service)i));
+	return used == 0;
+}
+
+static hd_err admin_init_cb(hd_worker *w, void *arg)
+{
+	gw *g = arg;
+	g->admin_spec = (hd_admin_spec) {
+		.service = "gateway",
+		.version = GW_VERSION,
+		.port_setting = "HD_GATEWAY_ADMIN_PORT",
+		.ready = admin_ready,
+		.ready_ctx = g,
+	};
+	return hd_admin_start(&g->admin, hd_worker_base(w), &g->admin_spec);
+}
+
+static void admin_fini_cb(hd_worker *w, void *arg)
+{
+	(void)w;
+	gw *g = arg;
+	hd_admin_free(g->admin);
+	g->admin = NULL;
 }
 
 static int healthcheck(void)
@@ -136,7 +166,8 @@ int main(int argc, char **argv)
 		goto fail_keys;
 	g.jwks_len = strlen(g.jwks);
 	gw_metrics_declare();
-	build_info_publish();
+	hd_admin_build_info("gateway", GW_VERSION);
+	gw_openapi_init();
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
@@ -146,17 +177,23 @@ int main(int argc, char **argv)
 	step = "service clients";
 	if (gw_upstream_open(&g) != HD_OK)
 		goto fail_jwks;
+	step = "admin port";
+	if (hd_worker_pool_create(&g.admin_pool, 1, admin_init_cb, admin_fini_cb, &g) != HD_OK)
+		goto fail_upstream;
 	step = "http loops";
 	if (hd_worker_pool_create(&g.pool, (int)g.cfg.threads, gw_loop_init_cb, gw_loop_fini_cb, &g)
 	    != HD_OK)
-		goto fail_upstream;
+		goto fail_admin;
 	serve(&g);
 	rc = 0;
 	detach_loops(&g);
 	/* Late replies are answered by the loops before they stop. */
 	gw_upstream_close(&g);
 	hd_worker_pool_destroy(g.pool);
+	hd_worker_pool_destroy(g.admin_pool);
 	goto fail_jwks;
+fail_admin:
+	hd_worker_pool_destroy(g.admin_pool);
 fail_upstream:
 	gw_upstream_close(&g);
 fail_jwks:

@@ -17,3 +17,13 @@ CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 LIBHD   := $(BUILD)/libs/libhd.a
+
+# $(call text_to_c,NAME): writes the text file $< as the C string NAME, one
+# string literal line per text line (\\, " and ? escaped: no trigraphs),
+# into $@ (libs' shared migrations, the gateway's copy of docs/openapi.yaml).
+define text_to_c
+{ echo '/* Generated from $(notdir $<) by make; do not edit. */'; \
+  echo 'const char $(1)[] ='; \
+  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $<; \
+  echo '	"";'; } >$@.tmp && mv $@.tmp $@
+endef

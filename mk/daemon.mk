@@ -1,5 +1,6 @@
 # Build one daemon: included by services/<name>/Makefile and gateway/Makefile
-# after setting ROOT, NAME (binary name) and optionally EXTRA_LIBS.
+# after setting ROOT, NAME (binary name) and optionally EXTRA_LIBS and
+# EXTRA_OBJS (objects the includer builds itself, e.g. generated sources).
 include $(ROOT)/mk/common.mk
 
 # Every function a daemon exports is declared in its header; operation
@@ -8,7 +9,7 @@ include $(ROOT)/mk/common.mk
 CFLAGS += -Wmissing-prototypes
 
 SRCS := $(wildcard *.c)
-OBJS := $(patsubst %.c,$(BUILD)/$(NAME)/obj/%.o,$(SRCS))
+OBJS := $(patsubst %.c,$(BUILD)/$(NAME)/obj/%.o,$(SRCS)) $(EXTRA_OBJS)
 BIN  := $(BUILD)/bin/$(NAME)
 
 all: $(BIN)

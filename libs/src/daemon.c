@@ -25,11 +25,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/thread.h>
 
+#include "hd/admin.h"
 #include "hd/config.h"
 #include "hd/log.h"
 #include "hd/metrics.h"
@@ -54,7 +53,8 @@ typedef struct daemon_state {
 	struct event_base *base;
 	hd_worker_pool *workers;
 	hd_rpc_server *rpc;
-	struct evhttp *http;
+	hd_admin_spec admin_spec;
+	hd_admin *admin;
 	struct event *sigterm, *sigint;
 } daemon_state;
 
@@ -218,113 +218,34 @@ void hd_daemon_reply_problem(
 	free(body);
 }
 
-/* ---- admin HTTP ---- */
+/* ---- admin HTTP (hd/admin.h) ---- */
 
-static void daemon_http_send(
-    struct evhttp_request *hr, int status, const char *type, const char *body, size_t len)
+/* Ready when every worker's last probe reached its database and Redis. */
+static bool daemon_ready(void *ctx, char *failing, size_t cap)
 {
-	struct evbuffer *out = evhttp_request_get_output_buffer(hr);
-	evhttp_add_header(evhttp_request_get_output_headers(hr), "Content-Type", type);
-	evhttp_add_header(evhttp_request_get_output_headers(hr), "Cache-Control", "no-store");
-	evbuffer_add(out, body, len);
-	evhttp_send_reply(hr, status, hd_http_reason(status), NULL);
-}
-
-static bool daemon_http_get_only(struct evhttp_request *hr)
-{
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(hr);
-	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
-		return true;
-	static const char body[] = "{\"status\":405,\"title\":\"Method Not Allowed\"}";
-	evhttp_add_header(evhttp_request_get_output_headers(hr), "Allow", "GET, HEAD");
-	daemon_http_send(hr, 405, "application/problem+json", body, sizeof body - 1);
-	return false;
-}
-
-static void daemon_healthz_cb(struct evhttp_request *hr, void *arg)
-{
-	const daemon_state *d = arg;
-	char body[256];
-	if (!daemon_http_get_only(hr))
-		return;
-	int n = snprintf(body, sizeof body,
-	    "{\"status\":\"ok\",\"service\":\"%s\",\"version\":\"%s\"}", d->spec->name,
-	    d->spec->version != NULL ? d->spec->version : "");
-	daemon_http_send(hr, 200, "application/json", body, (size_t)n);
-}
-
-static void daemon_readyz_cb(struct evhttp_request *hr, void *arg)
-{
-	const daemon_state *d = arg;
+	const daemon_state *d = ctx;
 	bool db_ok = true, redis_ok = true;
-	if (!daemon_http_get_only(hr))
-		return;
 	for (int i = 0; d->workers != NULL && i < hd_worker_pool_size(d->workers); i++) {
 		daemon_worker *w = hd_worker_data(hd_worker_pool_get(d->workers, i));
 		db_ok = db_ok && w != NULL && atomic_load(&w->db_ok);
 		redis_ok = redis_ok && w != NULL && atomic_load(&w->redis_ok);
 	}
-	if (db_ok && redis_ok) {
-		static const char ok[] = "{\"status\":\"ready\"}";
-		daemon_http_send(hr, 200, "application/json", ok, sizeof ok - 1);
-		return;
-	}
-	char body[128];
-	int n = snprintf(body, sizeof body, "{\"status\":\"unavailable\",\"failing\":[%s%s%s]}",
-	    db_ok ? "" : "\"postgres\"", !db_ok && !redis_ok ? "," : "",
-	    redis_ok ? "" : "\"redis\"");
-	daemon_http_send(hr, 503, "application/json", body, (size_t)n);
-}
-
-static void daemon_metrics_cb(struct evhttp_request *hr, void *arg)
-{
-	const daemon_state *d = arg;
-	if (!daemon_http_get_only(hr))
-		return;
-	size_t len = 0;
-	char *text = hd_metrics_render(&len);
-	struct evbuffer *out = evhttp_request_get_output_buffer(hr);
-	if (text != NULL)
-		evbuffer_add(out, text, len);
-	free(text);
-	evbuffer_add_printf(out,
-	    "# HELP hd_build_info Build information.\n# TYPE hd_build_info gauge\n"
-	    "hd_build_info{service=\"%s\",version=\"%s\"} 1\n",
-	    d->spec->name, d->spec->version != NULL ? d->spec->version : "");
-	evhttp_add_header(
-	    evhttp_request_get_output_headers(hr), "Content-Type", "text/plain; version=0.0.4");
-	evhttp_send_reply(hr, 200, "OK", NULL);
-}
-
-static void daemon_notfound_cb(struct evhttp_request *hr, void *arg)
-{
-	static const char body[] = "{\"status\":404,\"title\":\"Not Found\"}";
-	daemon_http_send(hr, 404, "application/problem+json", body, sizeof body - 1);
+	snprintf(failing, cap, "%s%s%s", db_ok ? "" : "\"postgres\"",
+	    !db_ok && !redis_ok ? "," : "", redis_ok ? "" : "\"redis\"");
+	return db_ok && redis_ok;
 }
 
 static hd_err daemon_http_start(daemon_state *d)
 {
-	long port = daemon_setting_int(d->spec->admin_port_setting, 1, 65535, 0);
-	if (port < 0)
-		return HD_ERR_INVALID;
-	d->http = evhttp_new(d->base);
-	if (d->http == NULL)
-		return HD_ERR_NOMEM;
-	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
-	evhttp_set_max_body_size(d->http, 1024);
-	evhttp_set_max_headers_size(d->http, 8192);
-	evhttp_set_timeout(d->http, 10);
-	evhttp_set_cb(d->http, "/healthz", daemon_healthz_cb, d);
-	evhttp_set_cb(d->http, "/readyz", daemon_readyz_cb, d);
-	evhttp_set_cb(d->http, "/metrics", daemon_metrics_cb, d);
-	evhttp_set_gencb(d->http, daemon_notfound_cb, d);
-	const char *bind = hd_config_str("HD_ADMIN_BIND");
-	if (evhttp_bind_socket_with_handle(d->http, bind, (ev_uint16_t)port) == NULL) {
-		hd_log_error("admin: cannot listen on %s port %ld", bind, port);
-		return HD_ERR_UNAVAILABLE;
-	}
-	hd_log_info("admin: listening on %s port %ld", bind, port);
-	return HD_OK;
+	d->admin_spec = (hd_admin_spec) {
+		.service = d->spec->name,
+		.version = d->spec->version,
+		.port_setting = d->spec->admin_port_setting,
+		.ready = daemon_ready,
+		.ready_ctx = d,
+	};
+	hd_admin_build_info(d->spec->name, d->spec->version);
+	return hd_admin_start(&d->admin, d->base, &d->admin_spec);
 }
 
 /* ---- lifecycle ---- */
@@ -411,8 +332,7 @@ out:
 	if (step != NULL)
 		hd_log_error("start-up failed at %s", step);
 	hd_rpc_server_stop(d.rpc, DAEMON_DRAIN_MS);
-	if (d.http != NULL)
-		evhttp_free(d.http);
+	hd_admin_free(d.admin);
 	hd_cpu_pool_destroy(g_cpu_pool);
 	g_cpu_pool = NULL;
 	hd_worker_pool_destroy(d.workers);

@@ -186,9 +186,25 @@ ops_checks() { # $1 label, $2 base URL
 	BASE=$save
 }
 
-ops_checks gateway "$BASE"
-expect "gateway /metrics has request counts and latency histograms by route and status" \
-	eval 'http GET /metrics "" ""; grep -q "_bucket{.*le=\"" "$TMP/body" && grep -q "route=\"" "$TMP/body" && grep -q "status=\"" "$TMP/body"'
+# The gateway: /healthz and /readyz on its public port, /metrics only on its
+# admin port (HD_GATEWAY_ADMIN_PORT), never on the public one.
+http GET /healthz "" ""
+check "gateway GET /healthz is 200 {\"status\":\"ok\"}" 200 '.status == "ok"'
+http GET /readyz "" ""
+check "gateway GET /readyz is 200 while its dependencies answer" 200
+expect "gateway public port serves no metrics" \
+	eval 'http GET /metrics "" ""; ! grep -q "hd_http_requests_total" "$TMP/body"'
+if [ -n "${HD_GATEWAY_ADMIN_PORT:-}" ]; then
+	save_base=$BASE
+	BASE="http://127.0.0.1:$HD_GATEWAY_ADMIN_PORT"
+	http GET /metrics "" ""
+	ct=$(hdr Content-Type)
+	expect "gateway admin port GET /metrics is Prometheus text" \
+		eval '[ "$S" = 200 ] && [[ $ct == text/plain* ]] && grep -q "^# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* \(counter\|histogram\|gauge\)" "$TMP/body"'
+	expect "gateway /metrics has request counts and latency histograms by route and status" \
+		eval 'grep -q "_bucket{.*le=\"" "$TMP/body" && grep -q "route=\"" "$TMP/body" && grep -q "status=\"" "$TMP/body"'
+	BASE=$save_base
+fi
 if [ -n "${HD_AUTH_ADMIN_PORT:-}" ]; then
 	ops_checks "auth admin port" "http://127.0.0.1:$HD_AUTH_ADMIN_PORT"
 fi

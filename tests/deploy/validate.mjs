@@ -82,6 +82,10 @@ function checkComponent(docs, opts, dep) {
 	const c = pod.containers[0];
 	checkPodSecurity(`Deployment ${name}`, pod);
 	checkProbes(`Deployment ${name}`, c);
+	const admin = (c.ports || []).find((p) => p.name === 'admin');
+	const ann = dep.spec.template.metadata.annotations || {};
+	check(`${name} is scraped on its admin port (never the public one)`,
+		!!admin && ann['prometheus.io/port'] === String(admin.containerPort) && ann['prometheus.io/path'] === '/metrics');
 	const svc = find(docs, 'Service', name);
 	check(`headless Service ${name}`, svc?.spec?.clusterIP === 'None');
 	const pdb = find(docs, 'PodDisruptionBudget', name);

@@ -91,10 +91,12 @@ static void test_gateway_ignores_unknown_reply_fields(void **state)
 	snprintf(redis_env, sizeof redis_env, "HD_REDIS_URL=%s", httpc_env("HD_TEST_REDIS_URL"));
 	snprintf(auth_env, sizeof auth_env, "HD_AUTH_URL=%s", url);
 	snprintf(port_env, sizeof port_env, "HD_HTTP_PORT=%d", http_port);
+	char admin_env[48];
+	snprintf(admin_env, sizeof admin_env, "HD_GATEWAY_ADMIN_PORT=%d", pe_free_port());
 	snprintf(base, sizeof base, "http://127.0.0.1:%d", http_port);
 	snprintf(ready, sizeof ready, "%s/readyz", base);
 	snprintf(login, sizeof login, "%s/v1/auth/login", base);
-	const char *env[] = { auth_env, port_env, redis_env, NULL };
+	const char *env[] = { auth_env, port_env, admin_env, redis_env, NULL };
 	pid_t gw = pe_spawn("gateway", NULL, "compat-gateway", env);
 	assert_true(pe_wait_ready(ready, gw, 20000));
 

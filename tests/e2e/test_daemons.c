@@ -1,8 +1,8 @@
 /* Smoke test of every daemon on daemons.def against a running stack: each
- * one with an admin port answers /healthz there as itself and /readyz, and the
- * gateway answers /healthz and /readyz (ready only once every daemon behind
- * it is connected). One test per line of the list, so a new daemon is covered
- * without an edit here (docs/adding-a-daemon.md).
+ * one with an admin port (the gateway's too) answers /healthz there as itself
+ * and /readyz, and the gateway answers /healthz and /readyz on its public port
+ * as well (ready only once every daemon behind it is connected). One test per line of the list, so
+ * a new daemon is covered without an edit here (docs/adding-a-daemon.md).
  *
  * Environment (set by the test runner): HD_TEST_BASE_URL, and the stack's
  * HD_<NAME>_ADMIN_PORT settings (deploy/local.sh port-env); a setting not
@@ -20,7 +20,7 @@
 
 typedef struct daemon {
 	const char *name;
-	int admin_port; /* 0: none (the gateway) */
+	int admin_port; /* 0: none */
 } daemon;
 
 static const daemon daemons[] = {

@@ -151,7 +151,7 @@ typedef struct extra_gw {
 
 static void extra_start(extra_gw *g, const char *const *env)
 {
-	int port = free_port();
+	int port = free_port(), admin_port = free_port();
 	char bin[512];
 	snprintf(bin, sizeof(bin), "%s/hd-gateway", httpc_env("HD_TEST_BIN_DIR"));
 	snprintf(g->base, sizeof(g->base), "http://127.0.0.1:%d", port);
@@ -162,6 +162,8 @@ static void extra_start(extra_gw *g, const char *const *env)
 		char p[16];
 		snprintf(p, sizeof(p), "%d", port);
 		setenv("HD_HTTP_PORT", p, 1);
+		snprintf(p, sizeof(p), "%d", admin_port);
+		setenv("HD_GATEWAY_ADMIN_PORT", p, 1);
 		setenv("HD_HTTP_BIND", "127.0.0.1", 1);
 		setenv("HD_HTTP_THREADS", "2", 1);
 		/* the runner exports the stack's Redis as HD_TEST_REDIS_URL only */
@@ -241,11 +243,19 @@ static void test_readyz(void **state)
 	httpc_resp_free(r);
 }
 
+/* /metrics: on the admin port (HD_GATEWAY_ADMIN_PORT), never on the public
+ * one (docs/openapi.yaml, "Operations"). */
 static void test_metrics(void **state)
 {
+	char url[96];
 	httpc_resp *r = call("GET", "/healthz", NULL, NULL, NULL, NULL);
 	httpc_resp_free(r);
 	r = call("GET", "/metrics", NULL, NULL, NULL, NULL);
+	assert_null(strstr(r->body, "hd_http_requests_total"));
+	httpc_resp_free(r);
+	snprintf(
+	    url, sizeof url, "http://127.0.0.1:%s/metrics", httpc_env("HD_GATEWAY_ADMIN_PORT"));
+	r = call("GET", url, NULL, NULL, NULL, NULL);
 	assert_int_equal(r->status, 200);
 	assert_non_null(strstr(httpc_header(r, "Content-Type"), "text/plain"));
 	assert_non_null(strstr(
@@ -262,6 +272,37 @@ static void test_jwks(void **state)
 	assert_int_equal(r->status, 200);
 	assert_true(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(r->json, "keys")));
 	httpc_resp_free(r);
+}
+
+/* GET /v1/openapi.yaml: docs/openapi.yaml byte for byte, with an ETag that
+ * If-None-Match turns into 304 without a body. */
+static void test_openapi(void **state)
+{
+	char path[512], etag_list[160];
+	snprintf(path, sizeof path, "%s/docs/openapi.yaml", httpc_env("HD_TEST_ROOT"));
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	static char doc[1 << 20];
+	size_t len = fread(doc, 1, sizeof doc, f);
+	fclose(f);
+	assert_true(len > 0 && len < sizeof doc);
+	httpc_resp *r = call("GET", "/v1/openapi.yaml", NULL, NULL, NULL, NULL);
+	assert_int_equal(r->status, 200);
+	assert_string_equal(httpc_header(r, "Content-Type"), "application/yaml");
+	assert_int_equal(r->body_len, len);
+	assert_memory_equal(r->body, doc, len);
+	const char *etag = httpc_header(r, "ETag");
+	assert_non_null(etag);
+	assert_int_equal(etag[0], '"');
+	snprintf(etag_list, sizeof etag_list, "If-None-Match: \"x\", W/%s", etag);
+	const char *const revalidate[] = { etag_list, NULL };
+	r = call("GET", "/v1/openapi.yaml", NULL, NULL, NULL, revalidate);
+	assert_int_equal(r->status, 304);
+	assert_int_equal(r->body_len, 0);
+	const char *const stale[] = { "If-None-Match: \"0000000000000000\"", NULL };
+	r = call("GET", "/v1/openapi.yaml", NULL, NULL, NULL, stale);
+	assert_int_equal(r->status, 200);
+	assert_int_equal(r->body_len, len);
 }
 
 /* ---- early rules --------------------------------------------------------- */
@@ -766,6 +807,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_readyz, pool_teardown),
 		cmocka_unit_test_teardown(test_metrics, pool_teardown),
 		cmocka_unit_test_teardown(test_jwks, pool_teardown),
+		cmocka_unit_test_teardown(test_openapi, pool_teardown),
 		cmocka_unit_test_teardown(test_not_found, pool_teardown),
 		cmocka_unit_test_teardown(test_method_not_allowed, pool_teardown),
 		cmocka_unit_test_teardown(test_unsupported_media_type, pool_teardown),

@@ -453,7 +453,7 @@ static void test_pipelined_mixed(void **state)
 }
 
 /* Pipelined requests to a client that reads nothing until all are sent:
- * their answers (GET /metrics, 8 MiB in all) outgrow what the sockets take
+ * their answers (GET /v1/openapi.yaml, 8 MiB in all) outgrow what the sockets take
  * (a small fixed receive buffer here, at most net.ipv4.tcp_wmem's 4 MiB on
  * the gateway's side), wait in the gateway (its partial-send path), and
  * still come whole and in order. */
@@ -461,7 +461,7 @@ static void test_pipelined_backpressure(void **state)
 {
 	static raw_answer a;
 	raw_conn *c = raw_open_rcvbuf(16384);
-	raw_send_str(c, "GET /metrics HTTP/1.1\r\nHost: gw\r\n\r\n");
+	raw_send_str(c, "GET /v1/openapi.yaml HTTP/1.1\r\nHost: gw\r\n\r\n");
 	raw_answer_read(c, &a, false);
 	assert_int_equal(a.status, 200);
 	int n = (int)(8 * 1024 * 1024 / (a.body_len + 1)) + 1;
@@ -471,7 +471,7 @@ static void test_pipelined_backpressure(void **state)
 	assert_non_null(req);
 	for (int i = 0; i < n; i++)
 		len += (size_t)snprintf(req + len, size - len,
-		    "GET /metrics HTTP/1.1\r\nHost: gw\r\nX-Request-Id: bp-%d\r\n\r\n", i);
+		    "GET /v1/openapi.yaml HTTP/1.1\r\nHost: gw\r\nX-Request-Id: bp-%d\r\n\r\n", i);
 	raw_send(c, req, len);
 	free(req);
 	struct timespec unread = { 0, 300 * 1000 * 1000 }; /* the gateway answers meanwhile */

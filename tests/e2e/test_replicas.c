@@ -126,21 +126,22 @@ static void replica_failover(int sig)
 	replica a, b;
 	replica_start(&a, "replica-ticket-a");
 	replica_start(&b, "replica-ticket-b");
-	int http_port = pe_free_port();
-	char port_env[48], urls_env[128], base[64], ready[96], metrics[96];
+	int http_port = pe_free_port(), admin_port = pe_free_port();
+	char port_env[48], admin_env[48], urls_env[128], base[64], ready[96], metrics[96];
 	snprintf(port_env, sizeof port_env, "HD_HTTP_PORT=%d", http_port);
+	snprintf(admin_env, sizeof admin_env, "HD_GATEWAY_ADMIN_PORT=%d", admin_port);
 	snprintf(urls_env, sizeof urls_env, "HD_TICKET_URL=tcp://127.0.0.1:%d,tcp://127.0.0.1:%d",
 	    a.rpc_port, b.rpc_port);
 	snprintf(base, sizeof base, "http://127.0.0.1:%d", http_port);
 	snprintf(ready, sizeof ready, "%s/readyz", base);
-	snprintf(metrics, sizeof metrics, "%s/metrics", base);
+	snprintf(metrics, sizeof metrics, "http://127.0.0.1:%d/metrics", admin_port);
 	/* NNG 1.5.2 may drop a request held for the pipe that dies: see the file */
 	char lsan_env[600];
 	snprintf(lsan_env, sizeof lsan_env,
 	    "LSAN_OPTIONS=print_suppressions=0:suppressions=%s/tests/e2e/lsan-nng-replicas.supp",
 	    httpc_env("HD_TEST_ROOT"));
-	const char *gw_env[] = { port_env, urls_env, g_redis_env, "HD_RATE_LIMIT_PER_MIN=100000000",
-		lsan_env, NULL };
+	const char *gw_env[] = { port_env, admin_env, urls_env, g_redis_env,
+		"HD_RATE_LIMIT_PER_MIN=100000000", lsan_env, NULL };
 	pid_t gw = pe_spawn("gateway", NULL, "replica-gateway", gw_env);
 	assert_true(pe_wait_ready(ready, gw, 20000));
 

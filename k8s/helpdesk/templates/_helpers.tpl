@@ -103,7 +103,7 @@ not on the list fails the render.
 {{/*
 The components as one list, so every per-daemon template iterates the same
 shape: name, kind (gateway|bus|daemon), image, replicas, ports [{name,port}],
-adminPort, resources, autoscaling, pdb, jwt (none|verify|sign), dbAccess,
+adminPort, probePort (the port name the kubelet probes), resources, autoscaling, pdb, jwt (none|verify|sign), dbAccess,
 redisAccess, env, podAnnotations, listenEnv.
 */}}
 {{- define "helpdesk.components" -}}
@@ -111,16 +111,17 @@ redisAccess, env, podAnnotations, listenEnv.
 {{- $list := list -}}
 {{- $g := $v.gateway -}}
 {{- $list = append $list (dict "name" "gateway" "kind" "gateway" "image" $g.image "replicas" $g.replicas
-      "ports" (list (dict "name" "http" "port" $g.port)) "adminPort" $g.port "adminPortName" "http"
+      "ports" (list (dict "name" "http" "port" $g.port)) "adminPort" $g.adminPort "probePort" "http"
       "resources" $g.resources "autoscaling" $g.autoscaling "pdb" $g.pdb "jwt" "verify"
       "dbAccess" false "redisAccess" true "env" $g.env "podAnnotations" $g.podAnnotations
       "listenEnv" (dict "HD_HTTP_PORT" ($g.port | toString) "HD_HTTP_BIND" "0.0.0.0"
+                        "HD_GATEWAY_ADMIN_PORT" ($g.adminPort | toString)
                         "HD_HTTP_THREADS" ($g.httpThreads | toString) "HD_CORS_ORIGINS" $g.corsOrigins
                         "HD_TRUSTED_PROXIES" ($g.trustedProxies | default ""))) -}}
 {{- $b := $v.bus -}}
 {{- $list = append $list (dict "name" "bus" "kind" "bus" "image" $b.image "replicas" 1
       "ports" (list (dict "name" "pub" "port" $b.pubPort) (dict "name" "sub" "port" $b.subPort))
-      "adminPort" $b.adminPort "adminPortName" "admin" "resources" $b.resources
+      "adminPort" $b.adminPort "probePort" "admin" "resources" $b.resources
       "autoscaling" (dict "enabled" false) "pdb" (dict "maxUnavailable" 1) "jwt" "none"
       "dbAccess" false "redisAccess" false "env" $b.env "podAnnotations" $b.podAnnotations
       "listenEnv" (dict "HD_BUS_PUB_URL" (printf "tcp://0.0.0.0:%d" (int $b.pubPort))
@@ -130,7 +131,7 @@ redisAccess, env, podAnnotations, listenEnv.
 {{- if $d.enabled -}}
 {{- $u := include "helpdesk.envName" $name -}}
 {{- $list = append $list (dict "name" $name "kind" "daemon" "image" $d.image "replicas" $d.replicas
-      "ports" (list (dict "name" "rpc" "port" $d.port)) "adminPort" $d.adminPort "adminPortName" "admin"
+      "ports" (list (dict "name" "rpc" "port" $d.port)) "adminPort" $d.adminPort "probePort" "admin"
       "resources" $d.resources "autoscaling" $d.autoscaling "pdb" $d.pdb "jwt" $d.jwt
       "dbAccess" $d.dbAccess "redisAccess" $d.redisAccess "env" $d.env "podAnnotations" $d.podAnnotations
       "listenEnv" (dict (printf "HD_%s_URL" $u) (printf "tcp://0.0.0.0:%d" (int $d.port))

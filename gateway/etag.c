@@ -1,0 +1,36 @@
+/* If-None-Match matching (etag.h): walks the list once, bounded by its NUL. */
+#include "etag.h"
+
+#include <string.h>
+
+static const char *skip_list_space(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == ',')
+		p++;
+	return p;
+}
+
+bool gw_etag_none_match(const char *header, const char *etag)
+{
+	size_t etag_len = strlen(etag);
+	const char *p = skip_list_space(header);
+	if (*p == '*' && *skip_list_space(p + 1) == '\0')
+		return true;
+	while (*p != '\0') {
+		if (p[0] == 'W' && p[1] == '/')
+			p += 2;
+		if (*p != '"')
+			return false; /* not an entity tag: the rest cannot be read */
+		const char *close = strchr(p + 1, '"');
+		if (close == NULL)
+			return false;
+		size_t len = (size_t)(close - p) + 1;
+		if (len == etag_len && memcmp(p, etag, len) == 0)
+			return true;
+		p = close + 1;
+		if (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t')
+			return false;
+		p = skip_list_space(p);
+	}
+	return false;
+}
