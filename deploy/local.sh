@@ -97,6 +97,7 @@ export_settings() {
 	export HD_PG_PORT=$PG_PORT HD_REDIS_PORT=$REDIS_PORT
 	export HD_DATABASE_URL="postgresql://hd_app@127.0.0.1:$PG_PORT/helpdesk"
 	export HD_DATABASE_ADMIN_URL="postgresql://hd_owner@127.0.0.1:$PG_PORT/helpdesk"
+	export HD_RELAY_DATABASE_URL="postgresql://hd_relay@127.0.0.1:$PG_PORT/helpdesk"
 	export HD_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 	# loopback unless told otherwise (config.def's 0.0.0.0 suits containers)
 	export HD_HTTP_BIND=${HD_HTTP_BIND:-127.0.0.1} HD_ADMIN_BIND=${HD_ADMIN_BIND:-127.0.0.1}

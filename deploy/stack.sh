@@ -12,7 +12,8 @@
 #   deploy/stack.sh pg-restart DIR             restart PostgreSQL under DIR (same options)
 #
 # Roles: hd_owner owns the schemas (migrations), hd_app is what the daemons
-# use (it owns nothing, so row-level security applies to it).
+# use (it owns nothing, so row-level security applies to it), hd_relay is the
+# outbox relays' (the only role that may claim events to publish).
 set -euo pipefail
 
 PG_BIN=/usr/lib/postgresql/15/bin
@@ -90,11 +91,12 @@ cmd_db_start() {
 	"${psql[@]}" -d postgres <<'SQL'
 SELECT 'CREATE ROLE hd_owner LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'hd_owner')\gexec
 SELECT 'CREATE ROLE hd_app LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'hd_app')\gexec
+SELECT 'CREATE ROLE hd_relay LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'hd_relay')\gexec
 SELECT 'CREATE DATABASE helpdesk OWNER hd_owner' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'helpdesk')\gexec
 SQL
-	"${psql[@]}" -d helpdesk -c "GRANT CONNECT ON DATABASE helpdesk TO hd_app" \
+	"${psql[@]}" -d helpdesk -c "GRANT CONNECT ON DATABASE helpdesk TO hd_app, hd_relay" \
 		-c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null 2>&1 ||
-		"${psql[@]}" -d helpdesk -c "GRANT CONNECT ON DATABASE helpdesk TO hd_app"
+		"${psql[@]}" -d helpdesk -c "GRANT CONNECT ON DATABASE helpdesk TO hd_app, hd_relay"
 	mkdir -p "$dir/redis"
 	if ! redis-cli -p "$redisport" ping >/dev/null 2>&1; then
 		local persist=(--appendonly yes --appendfsync everysec)

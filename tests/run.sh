@@ -133,6 +133,8 @@ suite_integration() {
 		export HD_TEST_DATABASE_URL="postgresql://hd_app@127.0.0.1:$pg/helpdesk"
 		export HD_TEST_DATABASE_ADMIN_URL="postgresql://hd_owner@127.0.0.1:$pg/helpdesk"
 		export HD_TEST_DATABASE_SUPER_URL="postgresql://postgres@127.0.0.1:$pg/helpdesk"
+		# the outbox relay of every daemon the tests start (its own role)
+		export HD_RELAY_DATABASE_URL="postgresql://hd_relay@127.0.0.1:$pg/helpdesk"
 		export HD_TEST_REDIS_URL="redis://127.0.0.1:$redis/0"
 		export HD_TEST_BIN_DIR=$build/bin HD_TEST_ROOT=$ROOT
 		run_tests integration "$tag" "$build" "$san"

@@ -33,10 +33,12 @@
 /* libs/sql/outbox.sql and outbox_002.sql, compiled in by libs/Makefile. */
 extern const char hd_outbox_sql[];
 extern const char hd_outbox_002_sql[];
+extern const char hd_outbox_003_sql[];
 
 const hd_db_shared_migration hd_outbox_migrations[] = {
 	{ "hd_outbox_001", hd_outbox_sql },
 	{ "hd_outbox_002", hd_outbox_002_sql },
+	{ "hd_outbox_003", hd_outbox_003_sql },
 	{ NULL, NULL },
 };
 
@@ -48,6 +50,9 @@ static char ob_sql_events_since[384];
  * `posted` and `dw`, which any thread may read). */
 typedef struct ob_relay {
 	_Atomic(hd_daemon_worker *) dw;
+	/* the relay's own connection, as hd_relay (HD_RELAY_DATABASE_URL): the
+	 * only role that may run outbox_claim; request handlers' hd_app may not */
+	hd_db *db;
 	hd_bus_pub *pub;
 	struct event *timer;
 	atomic_bool posted; /* a wake is queued on worker 0 */
@@ -134,7 +139,7 @@ static void ob_claim_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	ob_relay *r = arg;
 	int rows = err == HD_OK ? hd_db_result_ntuples(res, 0) : 0;
-	if (err != HD_OK)
+	if (err != HD_OK && !r->stopping)
 		hd_log_warn("outbox relay: claiming events failed: %s", hd_strerror(err));
 	else
 		ob_observe_lag(rows > 0 ? hd_db_result_value(res, 0, 0, 1) : NULL);
@@ -160,7 +165,7 @@ static void ob_round(ob_relay *r)
 	snprintf(lim, sizeof(lim), "%d", OB_BATCH);
 	const char *p[1] = { lim };
 	hd_db_stmt st = { ob_sql_claim, 1, p };
-	if (dw != NULL && hd_db_run(dw->db, NULL, &st, 1, ob_claim_cb, r) == HD_OK)
+	if (dw != NULL && hd_db_run(r->db, NULL, &st, 1, ob_claim_cb, r) == HD_OK)
 		r->busy = true;
 }
 
@@ -206,6 +211,11 @@ hd_err hd_outbox_start(hd_daemon_worker *dw)
 	    "waiting)");
 	if (hd_bus_pub_open(&r->pub, hd_config_str("HD_BUS_PUB_URL")) != HD_OK)
 		goto fail_bus;
+	step = "database (HD_RELAY_DATABASE_URL)";
+	if (hd_db_create(
+	        &r->db, hd_worker_base(dw->worker), hd_config_str("HD_RELAY_DATABASE_URL"), 1)
+	    != HD_OK)
+		goto fail_timer;
 	step = "timer";
 	r->timer = event_new(hd_worker_base(dw->worker), -1, EV_PERSIST, ob_tick_cb, r);
 	if (r->timer == NULL || event_add(r->timer, &tv) != 0)
@@ -216,6 +226,8 @@ fail_timer:
 	if (r->timer != NULL)
 		event_free(r->timer);
 	r->timer = NULL;
+	hd_db_destroy(r->db);
+	r->db = NULL;
 	hd_bus_pub_close(r->pub);
 	r->pub = NULL;
 fail_bus:
@@ -231,6 +243,8 @@ void hd_outbox_stop(void)
 	if (r->timer != NULL)
 		event_free(r->timer);
 	r->timer = NULL;
+	hd_db_destroy(r->db); /* a claim in flight ends HD_ERR_CLOSED: rolled back */
+	r->db = NULL;
 	hd_bus_pub_close(r->pub);
 	r->pub = NULL;
 }

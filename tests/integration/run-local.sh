@@ -24,6 +24,8 @@ while [ "$redisport" = "$pgport" ]; do redisport=$("$stack" free-port); done
 export HD_TEST_DATABASE_URL="postgresql://hd_app@127.0.0.1:$pgport/helpdesk"
 export HD_TEST_DATABASE_ADMIN_URL="postgresql://hd_owner@127.0.0.1:$pgport/helpdesk"
 export HD_TEST_DATABASE_SUPER_URL="postgresql://postgres@127.0.0.1:$pgport/helpdesk"
+# the outbox relay of every daemon the tests start (its own role)
+export HD_RELAY_DATABASE_URL="postgresql://hd_relay@127.0.0.1:$pgport/helpdesk"
 export HD_TEST_REDIS_URL="redis://127.0.0.1:$redisport/0"
 
 make -C "$here" run "$@"

@@ -141,8 +141,6 @@ static char *outbox_shape(const char *schema)
 	      "  FROM pg_policies WHERE schemaname = $1 AND tablename = 'outbox'),"
 	      " (SELECT relrowsecurity::text || relforcerowsecurity::text FROM t, pg_class c"
 	      "  WHERE c.oid = t.rel),"
-	      " (SELECT string_agg(p, ',') FROM t, unnest(ARRAY['SELECT', 'INSERT', 'UPDATE',"
-	      "   'DELETE']) p WHERE has_table_privilege('hd_app', t.rel, p)),"
 	      " (SELECT string_agg(p.proname || '(' || pg_get_function_arguments(p.oid) || ') '"
 	      "   || pg_get_function_result(p.oid) || ' ' || p.prosecdef::text || ' ' || "
 	      "p.provolatile::text,"
@@ -189,6 +187,19 @@ static void test_same_shape_as_ticket_and_upgrade_keeps_rows(void **state)
 	assert_non_null(kit);
 	assert_string_equal(after, before);
 	assert_string_equal(kit, before);
+	/* and the same rights on both: hd_app inserts and reads, nothing more
+	 * (hd_outbox_003 took UPDATE away from ticket's) */
+	static const char app_rights[]
+	    = "SELECT string_agg(p, ',') FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE'])"
+	      " p WHERE has_table_privilege('hd_app', $1::regclass, p)";
+	char *ticket_rights = admin_text(app_rights, "ticket.outbox");
+	char *kit_rights = admin_text(app_rights, "kit_test.outbox");
+	assert_non_null(ticket_rights);
+	assert_non_null(kit_rights);
+	assert_string_equal(ticket_rights, "SELECT,INSERT");
+	assert_string_equal(kit_rights, "SELECT,INSERT");
+	free(ticket_rights);
+	free(kit_rights);
 	free(before);
 	free(after);
 	free(kit);
@@ -203,8 +214,9 @@ static void test_same_shape_as_ticket_and_upgrade_keeps_rows(void **state)
 
 /* Every SECURITY DEFINER function of the daemons' schemas (auth, ticket and
  * the shared migration's kit_test) is revoked from PUBLIC; hd_app keeps only
- * what its code calls (login's tenant lookup, the SLA detector and the
- * relay's claim) and is refused the rest (the bootstrap, owner only). */
+ * what its code calls (login's tenant lookup, the SLA detector) and is
+ * refused the rest: the bootstrap (owner only) and the outbox claim, which
+ * only the relay's role hd_relay may run (hd_outbox_003). */
 static void test_security_definer_grants(void **state)
 {
 	char dir[512];
@@ -228,13 +240,26 @@ static void test_security_definer_grants(void **state)
 	    = "SELECT has_function_privilege('hd_app', $1::regprocedure, 'EXECUTE')::int";
 	assert_int_equal(admin_value(app_may, "auth.tenant_id_by_slug(text)", NULL), 1);
 	assert_int_equal(admin_value(app_may, "ticket.sla_detect(integer)", NULL), 1);
-	assert_int_equal(admin_value(app_may, "ticket.outbox_claim(integer)", NULL), 1);
-	assert_int_equal(admin_value(app_may, "kit_test.outbox_claim(integer)", NULL), 1);
+	assert_int_equal(admin_value(app_may, "ticket.outbox_claim(integer)", NULL), 0);
+	assert_int_equal(admin_value(app_may, "kit_test.outbox_claim(integer)", NULL), 0);
+	static const char relay_may[]
+	    = "SELECT has_function_privilege('hd_relay', $1::regprocedure, 'EXECUTE')::int";
+	assert_int_equal(admin_value(relay_may, "ticket.outbox_claim(integer)", NULL), 1);
+	assert_int_equal(admin_value(relay_may, "kit_test.outbox_claim(integer)", NULL), 1);
+	assert_int_equal(admin_value(relay_may, "ticket.sla_detect(integer)", NULL), 0);
+	/* no request path can mark an event published: no UPDATE for hd_app */
+	assert_int_equal(
+	    admin_value("SELECT has_table_privilege('hd_app', $1::regclass, 'UPDATE')::int",
+	        "ticket.outbox", NULL),
+	    0);
 	assert_int_equal(
 	    admin_value(app_may,
 	        "auth.bootstrap_ensure(uuid, text, text, uuid, text, text, text, text)", NULL),
 	    0);
 	/* and as hd_app itself: permission denied */
+	assert_int_not_equal(hd_db_exec_sync(T.app_url,
+	                         "SELECT count(*) FROM ticket.outbox_claim(1)", 0, NULL, NULL),
+	    HD_OK);
 	const char *p[] = { T.tenant, T.user };
 	assert_int_not_equal(hd_db_exec_sync(T.app_url,
 	                         "SELECT auth.bootstrap_ensure($1::uuid, 'x', 'X', $2::uuid,"

@@ -155,6 +155,8 @@ redisAccess, env, podAnnotations, listenEnv.
 {{- if .c.dbAccess }}
 - name: HD_DATABASE_URL
   valueFrom: {secretKeyRef: {name: {{ $secret }}, key: database-url}}
+- name: HD_RELAY_DATABASE_URL
+  valueFrom: {secretKeyRef: {name: {{ $secret }}, key: relay-database-url}}
 {{- end }}
 {{- if .c.redisAccess }}
 - name: HD_REDIS_URL
