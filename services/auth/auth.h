@@ -90,6 +90,20 @@ hd_err auth_random_b64url(size_t n, char *out, size_t out_size);
 /* Writes the lower-case hex SHA-256 of s[0..len). */
 void auth_sha256_hex(const char *s, size_t len, char out[AUTH_SHA256_HEX]);
 
+/* attempts.c ---------------------------------------------------------- */
+
+/* Guesses of a secret (a login, a current_password), HD_LOGIN_FAIL_LIMIT per
+ * HD_LOGIN_FAIL_WINDOW_S for each Redis key: reserve one before checking.
+ * cb(true) when allowed; when refused the reply is sent (429 with `refused`
+ * and Retry-After, or 503 without Redis) and cb(false) lets the caller free. */
+typedef void (*auth_attempt_cb)(bool allowed, void *arg);
+void auth_attempt_reserve(hd_rpc_request *req, hd_daemon_worker *dw, const char *key,
+    const char *refused, auth_attempt_cb cb, void *arg);
+/* Gives the reserved attempt back (it ended without a verdict). */
+void auth_attempt_refund(hd_daemon_worker *dw, const char *key);
+/* A right guess: forgets the key's failures (cb NULL: nobody waits). */
+hd_err auth_attempt_clear(hd_daemon_worker *dw, const char *key, hd_redis_cb cb, void *arg);
+
 /* sessions.c ---------------------------------------------------------- */
 
 /* A login or refresh that succeeded: signs an access token for user and

@@ -21,20 +21,6 @@
 
 #define INVALID_CREDENTIALS "invalid credentials"
 
-/* Reserves one failed login before the password is checked: below the
- * limit it counts the attempt and returns {0, 0}; at the limit it returns
- * {1, TTL}. So concurrent guesses can never pass the limit; a success clears
- * the counter and an attempt that ended without a verdict gives its count back. */
-static const char LOGIN_RESERVE_LUA[]
-    = "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
-      "if c >= tonumber(ARGV[1]) then return {1, redis.call('TTL', KEYS[1])} end "
-      "c = redis.call('INCR', KEYS[1]) "
-      "if c == 1 or redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end "
-      "return {0, 0}";
-static const char LOGIN_REFUND_LUA[]
-    = "if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end "
-      "return 0";
-
 static const char SQL_SET_TENANT_BY_SLUG[]
     = "SELECT set_config('app.tenant_id', coalesce(auth.tenant_id_by_slug($1)::text, ''), true)";
 static const char SQL_LOGIN_USER[]
@@ -103,10 +89,6 @@ static void login_end(login_ctx *c)
 	free(c);
 }
 
-static void noop_redis_cb(hd_err err, const hd_redis_reply *r, void *arg)
-{
-}
-
 static int64_t now_s(void)
 {
 	return (int64_t)time(NULL);
@@ -165,11 +147,7 @@ out:
 /* Gives back the attempt reserved by login_reserved_cb (no verdict was reached). */
 static void login_refund(login_ctx *c)
 {
-	const char *keys[] = { c->fail_key };
-
-	if (c->dw->redis != NULL)
-		(void)hd_redis_eval(
-		    c->dw->redis, LOGIN_REFUND_LUA, 1, keys, 0, NULL, noop_redis_cb, NULL);
+	auth_attempt_refund(c->dw, c->fail_key);
 }
 
 /* Answers 401, the same reply for every cause; the attempt was counted
@@ -213,9 +191,7 @@ static void login_issued_cb(hd_err err, const hd_db_result *res, void *arg)
 	}
 	/* the counter (this attempt's reservation too) is cleared before the
 	 * reply, so the client's next attempt cannot see it */
-	const char *argv[] = { "DEL", c->fail_key };
-	if (c->dw->redis == NULL
-	    || hd_redis_command(c->dw->redis, login_cleared_cb, c, 2, argv, NULL) != HD_OK)
+	if (auth_attempt_clear(c->dw, c->fail_key, login_cleared_cb, c) != HD_OK)
 		login_cleared_cb(HD_ERR_UNAVAILABLE, NULL, c);
 }
 
@@ -306,25 +282,11 @@ static void login_user_cb(hd_err err, const hd_db_result *res, void *arg)
 	}
 }
 
-static void login_reserved_cb(hd_err err, const hd_redis_reply *r, void *arg)
+static void login_reserved_cb(bool allowed, void *arg)
 {
 	login_ctx *c = arg;
 
-	if (err != HD_OK || r == NULL || hd_redis_reply_type(r) != HD_REDIS_ARRAY
-	    || hd_redis_reply_elements(r) != 2) {
-		hd_reply_problem_ex(c->req, 503, "rate limiter unavailable", NULL, NULL,
-		    "Retry-After", HD_RETRY_AFTER_S);
-		login_end(c);
-		return;
-	}
-	long long limited = hd_redis_reply_integer(hd_redis_reply_element(r, 0));
-	long long ttl = hd_redis_reply_integer(hd_redis_reply_element(r, 1));
-	if (limited != 0) {
-		char retry[24];
-		snprintf(
-		    retry, sizeof retry, "%lld", ttl > 0 ? ttl : auth_cfg()->login_fail_window_s);
-		hd_reply_problem_ex(c->req, 429, "too many failed logins; try again later", NULL,
-		    NULL, "Retry-After", retry);
+	if (!allowed) {
 		login_end(c);
 		return;
 	}
@@ -380,7 +342,7 @@ static bool login_read(hd_rpc_request *req, login_ctx *c)
 void auth_login(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	login_ctx *c = calloc(1, sizeof *c);
-	char email_hash[AUTH_SHA256_HEX], limit[24], window[24];
+	char email_hash[AUTH_SHA256_HEX];
 
 	if (c == NULL) {
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
@@ -394,14 +356,8 @@ void auth_login(hd_rpc_request *req, hd_daemon_worker *dw)
 	}
 	auth_sha256_hex(c->email, strlen(c->email), email_hash);
 	snprintf(c->fail_key, sizeof c->fail_key, "hd:{%s}:loginfail:%s", c->slug, email_hash);
-	snprintf(limit, sizeof limit, "%ld", auth_cfg()->login_fail_limit);
-	snprintf(window, sizeof window, "%ld", auth_cfg()->login_fail_window_s);
-	const char *keys[] = { c->fail_key };
-	const char *args[] = { limit, window };
-	if (dw->redis == NULL
-	    || hd_redis_eval(dw->redis, LOGIN_RESERVE_LUA, 1, keys, 2, args, login_reserved_cb, c)
-	        != HD_OK)
-		login_reserved_cb(HD_ERR_UNAVAILABLE, NULL, c);
+	auth_attempt_reserve(
+	    req, dw, c->fail_key, "too many failed logins; try again later", login_reserved_cb, c);
 }
 
 /* Reads {"refresh_token"} and checks its "<tenant uuid>.<secret>" shape;

@@ -85,6 +85,8 @@ typedef struct user_ctx {
 	char active[8]; /* "true"/"false", "" when unchanged */
 	char password[AUTH_PASSWORD_BYTES + 1];
 	char current[AUTH_PASSWORD_BYTES + 1]; /* current_password of a self change */
+	char tenant[HD_UUID_STRLEN + 1]; /* the caller's */
+	char fail_key[96]; /* its wrong guesses (attempts.c) */
 	char hash[AUTH_HASH_MAX];
 	char if_match[24]; /* expected version, "" when unconditional */
 	hd_idem idem; /* Idempotency-Key of a create */
@@ -424,6 +426,8 @@ static bool user_row_found(user_ctx *c, hd_err err, const hd_db_result *res)
 	return false;
 }
 
+/* A wrong current_password stays counted (attempts.c): a stolen session
+ * gets HD_LOGIN_FAIL_LIMIT guesses per window, then 429. */
 static void user_current_checked_cb(bool ok, const char *hash, void *arg)
 {
 	user_ctx *c = arg;
@@ -433,6 +437,7 @@ static void user_current_checked_cb(bool ok, const char *hash, void *arg)
 		user_ctx_free(c);
 		return;
 	}
+	(void)auth_attempt_clear(c->dw, c->fail_key, NULL, NULL);
 	user_update_hash(c);
 }
 
@@ -441,13 +446,33 @@ static void user_hash_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	user_ctx *c = arg;
 
+	if (err != HD_OK || hd_db_result_ntuples(res, 0) != 1)
+		auth_attempt_refund(c->dw, c->fail_key); /* no verdict */
 	if (!user_row_found(c, err, res))
 		return;
 	if (auth_password_verify(hd_rpc_request_worker(c->req), hd_db_result_value(res, 0, 0, 0),
 	        c->current, user_current_checked_cb, c)
 	    != HD_OK) {
+		auth_attempt_refund(c->dw, c->fail_key);
 		hd_reply_problem_ex(
 		    c->req, 503, HD_TEXT_BUSY, NULL, NULL, "Retry-After", HD_RETRY_AFTER_S);
+		user_ctx_free(c);
+	}
+}
+
+/* One guess reserved: reads the stored hash. */
+static void user_current_reserved_cb(bool allowed, void *arg)
+{
+	user_ctx *c = arg;
+
+	if (!allowed) {
+		user_ctx_free(c);
+		return;
+	}
+	const char *params[] = { c->id };
+	hd_db_stmt stmt = { SQL_USER_HASH, 1, params };
+	if (!hd_daemon_db_run(c->dw, c->req, c->tenant, &stmt, 1, user_hash_cb, c)) {
+		auth_attempt_refund(c->dw, c->fail_key);
 		user_ctx_free(c);
 	}
 }
@@ -535,10 +560,10 @@ void auth_users_update(hd_rpc_request *req, hd_daemon_worker *dw)
 		return;
 	}
 	if (c->current[0] != '\0') {
-		const char *params[] = { c->id };
-		hd_db_stmt stmt = { SQL_USER_HASH, 1, params };
-		if (!hd_daemon_db_run(dw, req, me.tenant_id, &stmt, 1, user_hash_cb, c))
-			user_ctx_free(c);
+		snprintf(c->tenant, sizeof c->tenant, "%s", me.tenant_id);
+		snprintf(c->fail_key, sizeof c->fail_key, "hd:{%s}:pwfail:%s", me.tenant_id, c->id);
+		auth_attempt_reserve(req, dw, c->fail_key,
+		    "too many wrong passwords; try again later", user_current_reserved_cb, c);
 		return;
 	}
 	user_update_hash(c);

@@ -880,6 +880,7 @@ static void test_rls(void **state)
 typedef struct par_call {
 	pthread_t th;
 	const char *op, *body;
+	const char *id; /* the path's {id}, NULL when none */
 	const actor *who;
 	resp r;
 	hd_err err;
@@ -901,6 +902,10 @@ static void *par_main(void *arg)
 		snprintf(e.role, sizeof e.role, "%s", p->who->role);
 		snprintf(e.token_id, sizeof e.token_id, "%s", p->who->jti);
 		e.token_exp = p->who->exp;
+	}
+	if (p->id != NULL && hd_envelope_add_param(&e, "id", p->id) != HD_OK) {
+		p->err = HD_ERR_INVALID;
+		return NULL;
 	}
 	e.body = p->body;
 	e.body_len = strlen(p->body);
@@ -973,6 +978,54 @@ static void test_login_fail_limit_concurrent(void **state)
 	}
 	assert_true(n401 <= FAIL_LIMIT);
 	assert_int_equal(n401 + n429, PAR_LOGINS);
+}
+
+/* A stolen session guessing its user's current_password: the guesses count
+ * like failed logins (reserved before each check, so also at once), then
+ * 429; the right password still works after the window, and clears it. */
+static void test_current_password_guesses_limited(void **state)
+{
+	char email[96], id[37], body[512], key[160];
+	par_call calls[PAR_LOGINS];
+	int n403 = 0, n429 = 0;
+	actor u;
+
+	snprintf(email, sizeof email, "pwguess-%s@acme.test", T.run);
+	user_new(&T.acme, email, "customer", id);
+	login_as(&u, "acme", email);
+	static const char guess[]
+	    = "{\"password\":\"stolen session pw\",\"current_password\":\"a guess\"}";
+	memset(calls, 0, sizeof calls);
+	for (int i = 0; i < PAR_LOGINS; i++)
+		calls[i] = (par_call) { .op = "users.update", .body = guess, .id = id, .who = &u };
+	par_run(calls, PAR_LOGINS);
+	for (int i = 0; i < PAR_LOGINS; i++) {
+		n403 += calls[i].r.status == 403;
+		n429 += calls[i].r.status == 429;
+		resp_free(&calls[i].r);
+	}
+	assert_true(n403 <= FAIL_LIMIT);
+	assert_int_equal(n403 + n429, PAR_LOGINS);
+	/* at the limit even the right one waits: the window is what bounds guesses */
+	snprintf(body, sizeof body,
+	    "{\"password\":\"new password 123\",\"current_password\":\"%s\"}", PASSWORD);
+	resp r = call("users.update", &u, body, id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 429);
+	assert_non_null(daemon_reply_header(&r, "Retry-After"));
+	resp_free(&r);
+	/* the window ends (the key expires): the right password changes it and clears */
+	snprintf(key, sizeof key, "hd:{%s}:pwfail:%s", u.tenant_id, id);
+	const char *del[] = { "DEL", key };
+	assert_int_equal(hd_redis_command_sync(getenv("HD_TEST_REDIS_URL"), 2, del, NULL), HD_OK);
+	r = call("users.update", &u, guess, id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	r = call("users.update", &u, body, id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	char *left = redis_get(key);
+	assert_null(left);
+	free(left);
 }
 
 /* The right password without a code is not a failure. */
@@ -1428,6 +1481,7 @@ int main(void)
 		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_rls),
 		cmocka_unit_test(test_login_fail_limit_concurrent),
+		cmocka_unit_test(test_current_password_guesses_limited),
 		cmocka_unit_test(test_login_success_clears),
 		cmocka_unit_test(test_refresh_concurrent),
 		cmocka_unit_test(test_refresh_family_lifetime),
