@@ -4,6 +4,7 @@
  * can neither honour logout nor bound login attempts). Then forward. */
 #include <stdio.h>
 #include <string.h>
+#include "hd/uuid.h"
 #include "hd/metrics.h"
 #include "gateway.h"
 
@@ -62,12 +63,24 @@ static void admit_cb(hd_err err, const hd_redis_reply *r, void *arg)
 	gw_upstream_forward(gr);
 }
 
+/* When the token was issued, to the millisecond: its jti is the UUIDv7 auth
+ * made when signing it; iat (whole seconds) for any other jti. A password or
+ * role change marks the millisecond it happened (services/auth/users.c), so
+ * a token issued earlier in that same second is refused too. */
+static int64_t token_issued_ms(const gw_req *gr)
+{
+	int64_t ms = 0;
+	if (hd_uuid_v7_ms(gr->claims.jti, &ms))
+		return ms;
+	return (int64_t)gr->claims.iat * 1000;
+}
+
 void gw_admit_start(gw_req *gr)
 {
 	const gw_config *cfg = &gr->loop->gw->cfg;
 	bool login = strcmp(gr->match.route->op, "auth.login") == 0;
 	gw_rl_keys k;
-	char limit[24], window[24], login_limit[24], iat[24];
+	char limit[24], window[24], login_limit[24], issued_ms[24];
 	bool ok = gr->authed ? gw_rl_keys_user(&k, gr->claims.tid, gr->claims.sub, gr->claims.jti)
 	                     : gw_rl_keys_anon(&k, gr->client_ip);
 
@@ -87,9 +100,10 @@ void gw_admit_start(gw_req *gr)
 	snprintf(limit, sizeof(limit), "%ld", cfg->rate_limit);
 	snprintf(window, sizeof(window), "%d", GW_RL_WINDOW_S);
 	snprintf(login_limit, sizeof(login_limit), "%ld", login ? cfg->login_ip_limit : 0L);
-	snprintf(iat, sizeof(iat), "%lld", gr->authed ? (long long)gr->claims.iat : 0LL);
+	snprintf(issued_ms, sizeof(issued_ms), "%lld",
+	    gr->authed ? (long long)token_issued_ms(gr) : 0LL);
 	const char *keys[4] = { k.counter, k.login, k.deny, k.user_off };
-	const char *args[5] = { limit, window, login_limit, gr->authed ? "1" : "0", iat };
+	const char *args[5] = { limit, window, login_limit, gr->authed ? "1" : "0", issued_ms };
 	if (hd_redis_eval(gr->loop->redis, gw_rl_script, 4, keys, 5, args, admit_cb, gr) != HD_OK)
 		redis_down(gr);
 }

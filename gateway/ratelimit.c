@@ -2,7 +2,9 @@
  * INCR then EXPIRE on the first hit of a window (and whenever a key lost its
  * TTL), so a counter can never live forever. Revocation is checked first and
  * costs no count: the jti denylist, and the user's key, "1" (deactivated) or
- * the second before which their tokens were issued in vain (ARGV[5]: iat). */
+ * the Unix millisecond before which their tokens were issued in vain
+ * (ARGV[5]: when the token was issued, in ms; a mark under 1e11 is an older
+ * auth's seconds). */
 #include "ratelimit.h"
 #include <stdio.h>
 #include <string.h>
@@ -16,8 +18,10 @@ const char gw_rl_script[] = "local function hit(key, win)\n"
                             "if ARGV[4] == '1' then\n"
                             "  if redis.call('EXISTS', KEYS[3]) == 1 then return {1, 0, 0} end\n"
                             "  local nb = redis.call('GET', KEYS[4])\n"
-                            "  if nb and (nb == '1' or tonumber(ARGV[5]) < (tonumber(nb) or 0))"
-                            " then return {2, 0, 0} end\n"
+                            "  if nb == '1' then return {2, 0, 0} end\n"
+                            "  local nbms = tonumber(nb) or 0\n"
+                            "  if nbms < 100000000000 then nbms = nbms * 1000 end\n"
+                            "  if nb and tonumber(ARGV[5]) < nbms then return {2, 0, 0} end\n"
                             "end\n"
                             "local win = tonumber(ARGV[2])\n"
                             "local c, ttl = hit(KEYS[1], win)\n"

@@ -138,3 +138,22 @@ bool hd_uuid_valid(const char *s)
 	}
 	return s[HD_UUID_STRLEN] == '\0';
 }
+
+static int uuid_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	return (c | 0x20) - 'a' + 10; /* hd_uuid_valid checked it is hex */
+}
+
+bool hd_uuid_v7_ms(const char *s, int64_t *ms)
+{
+	if (!hd_uuid_valid(s) || s[14] != '7')
+		return false;
+	int64_t v = 0;
+	for (int i = 0; i < 13; i++) /* 8 hex, '-', 4 hex: the 48-bit time */
+		if (i != 8)
+			v = v * 16 + uuid_hex_digit(s[i]);
+	*ms = v;
+	return true;
+}

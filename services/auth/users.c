@@ -152,7 +152,8 @@ static bool user_write_allowed(
 }
 
 /* Writes the gateway's key of user c->id: off ("1": every token refused),
- * or the current second as not-before (tokens issued earlier are refused);
+ * or the current Unix millisecond as not-before (tokens issued earlier are
+ * refused: the gateway reads a token's issue time from its UUIDv7 jti);
  * on_again replaces an off mark (reactivation). The key outlives every
  * access token issued before it. */
 static hd_err user_mark(user_ctx *c, bool off, bool on_again, hd_redis_cb cb)
@@ -162,7 +163,10 @@ static hd_err user_mark(user_ctx *c, bool off, bool on_again, hd_redis_cb cb)
 
 	snprintf(key, sizeof key, "hd:{%s}:user_off:%s", env->tenant_id, c->id);
 	snprintf(ttl, sizeof ttl, "%ld", auth_cfg()->access_ttl_s + auth_cfg()->leeway_s);
-	snprintf(value, sizeof value, "%lld", off ? 1LL : (long long)time(NULL));
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	snprintf(value, sizeof value, "%lld", off ? 1LL : now_ms);
 	const char *keys[] = { key };
 	const char *args[] = { value, ttl, on_again ? "1" : "0" };
 	if (c->dw->redis == NULL)

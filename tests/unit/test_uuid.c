@@ -126,6 +126,30 @@ static void test_uuid_valid(void **state)
 	assert_false(hd_uuid_valid("{aaaaaaa-0000-4000-8000-00000000000a}"));
 }
 
+/* The issue time the gateway reads from a token's jti (gateway/admit.c). */
+static void test_uuid_v7_ms(void **state)
+{
+	int64_t ms = -1;
+	assert_true(hd_uuid_v7_ms("0193a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b", &ms));
+	assert_int_equal(ms, 0x0193a1b2c3d4LL);
+	assert_true(hd_uuid_v7_ms("0193A1B2-C3D4-7E5F-8A6B-7C8D9E0F1A2B", &ms));
+	assert_int_equal(ms, 0x0193a1b2c3d4LL);
+	/* other versions and non-UUIDs carry no time */
+	assert_false(hd_uuid_v7_ms("0193a1b2-c3d4-4e5f-8a6b-7c8d9e0f1a2b", &ms));
+	assert_false(hd_uuid_v7_ms("0193a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2", &ms));
+	assert_false(hd_uuid_v7_ms("", &ms));
+	assert_false(hd_uuid_v7_ms(NULL, &ms));
+	/* a fresh one is now, to the millisecond */
+	char id[HD_UUID_STRLEN + 1];
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	int64_t before = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	assert_int_equal(hd_uuid_v7(id), HD_OK);
+	assert_true(hd_uuid_v7_ms(id, &ms));
+	clock_gettime(CLOCK_REALTIME, &t);
+	assert_true(ms >= before && ms <= (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +157,7 @@ int main(void)
 		cmocka_unit_test(test_uuid_monotonic),
 		cmocka_unit_test(test_uuid_threads_unique),
 		cmocka_unit_test(test_uuid_fork_fresh),
+		cmocka_unit_test(test_uuid_v7_ms),
 		cmocka_unit_test(test_uuid_valid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
