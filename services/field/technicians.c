@@ -38,7 +38,7 @@ static const char sql_update[]
       " FROM cur WHERE t.tenant_id = $1 AND t.id = cur.id"
       " AND ($4::int IS NULL OR cur.version = $4)"
       " RETURNING field.technician_json(t)::text AS j, t.version)"
-      " SELECT COALESCE((SELECT j FROM upd), NULL), (SELECT version FROM upd),"
+      " SELECT (SELECT j FROM upd), (SELECT version FROM upd),"
       " EXISTS (SELECT 1 FROM upd) FROM cur";
 
 static const char sql_location[]

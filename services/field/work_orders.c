@@ -60,8 +60,8 @@ static const char sql_history[]
       " ORDER BY h.id LIMIT 1001";
 
 /* $3 viewer, $4 If-Match, $5 title, $6 description, $7 priority, $8 status,
- * $9 notes, $10 signed_by, $11 actor. One row when visible: version_ok,
- * move_ok, checklist_ok, old status, json, version, changed. */
+ * $9 notes, $10 signed_by, $11 actor. One row when visible: json, version,
+ * version_ok, move_ok, checklist_ok, old status, changed. */
 static const char sql_update[]
     = "WITH cur AS (SELECT w.*, field.work_order_json(w) AS j FROM field.work_orders w"
       " WHERE w.tenant_id = $1 AND w.id = $2 AND" FS_OWN_WO("$3") " FOR UPDATE),"
@@ -106,9 +106,9 @@ static const char sql_update[]
       " ('workorder.cancelled', json_build_object('work_order', upd.j),"
       " cur.status <> upd.status AND upd.status = 'cancelled')) ev(type, data, happened)"
       " WHERE ev.happened)"
-      " SELECT nw.version_ok, nw.move_ok, nw.checklist_ok, cur.status,"
-      " COALESCE((SELECT j FROM upd), cur.j)::text, COALESCE((SELECT version FROM upd),"
-      " cur.version), EXISTS (SELECT 1 FROM upd) FROM cur, nw";
+      " SELECT COALESCE((SELECT j FROM upd), cur.j)::text, COALESCE((SELECT version FROM upd),"
+      " cur.version), nw.version_ok, nw.move_ok, nw.checklist_ok, cur.status,"
+      " EXISTS (SELECT 1 FROM upd) FROM cur, nw";
 
 /* ---- create ---- */
 
@@ -432,8 +432,8 @@ static void fs_wo_updated_cb(hd_err err, const hd_db_result *res, void *arg)
 		hd_reply_not_found(req, "work order");
 		return;
 	}
-	const char *v_ok = hd_db_result_value(res, 0, 0, 0), *m_ok = hd_db_result_value(res, 0, 0, 1);
-	const char *c_ok = hd_db_result_value(res, 0, 0, 2), *from = hd_db_result_value(res, 0, 0, 3);
+	const char *v_ok = hd_db_result_value(res, 0, 0, 2), *m_ok = hd_db_result_value(res, 0, 0, 3);
+	const char *c_ok = hd_db_result_value(res, 0, 0, 4), *from = hd_db_result_value(res, 0, 0, 5);
 	if (v_ok == NULL || strcmp(v_ok, "t") != 0) {
 		hd_daemon_reply_problem(
 		    req, 412, "the work order changed since you read it (If-Match)", NULL);
@@ -446,7 +446,7 @@ static void fs_wo_updated_cb(hd_err err, const hd_db_result *res, void *arg)
 		hd_reply_invalid_field(
 		    req, "status", "completed needs every required checklist item done");
 	} else {
-		fs_reply_row(req, res, 0, 5, "work order", 200);
+		fs_reply_row(req, res, 0, 1, "work order", 200);
 		const char *changed = hd_db_result_value(res, 0, 0, 6);
 		if (changed != NULL && strcmp(changed, "t") == 0)
 			hd_outbox_wake();

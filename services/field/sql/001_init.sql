@@ -48,9 +48,9 @@ BEGIN
 	FOR w IN SELECT * FROM jsonb_array_elements(COALESCE(wh -> 'days' ->
 		(ARRAY['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'])[extract(dow FROM ls)::int + 1],
 		'[]'::jsonb)) LOOP
+		-- "24:00" is the end of the day (time has no 24:00 + 1 day)
 		IF ls >= ls::date + (w ->> 0)::time
-		   AND le <= ls::date + CASE WHEN w ->> 1 = '24:00' THEN interval '24 hours'
-		                            ELSE (w ->> 1)::time::interval END THEN
+		   AND le <= ls::date + (w ->> 1)::interval THEN
 			RETURN true;
 		END IF;
 	END LOOP;
