@@ -49,8 +49,8 @@ static inline void fit_user(it_who *w, const char *tenant, const char *role)
 		fit_sql("INSERT INTO auth.tenants (id, slug, name) VALUES ($1::uuid,"
 		        " 't' || replace($1::text, '-', ''), 'field test')",
 		    w->tenant, NULL);
-	char who[80];
-	snprintf(who, sizeof who, "%s,%s", w->tenant, role);
+	char who[128];
+	snprintf(who, sizeof who, "%.36s,%.32s", w->tenant, role);
 	fit_sql("INSERT INTO auth.users (tenant_id, id, email, name, role, password_hash)"
 	        " VALUES (split_part($2, ',', 1)::uuid, $1::uuid, $1 || '@field.test', 'field test',"
 	        " split_part($2, ',', 2), 'x')",
