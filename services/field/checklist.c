@@ -14,40 +14,50 @@
 /* $3 viewer, $4 item id, $5 text, $6 required, $7 actor. */
 static const char sql_item_create[]
     = "WITH w AS (SELECT w.id FROM field.work_orders w WHERE w.tenant_id = $1 AND w.id = $2"
-      " AND" FS_OWN_WO("$3") "),"
-      " c AS (INSERT INTO field.checklist_items AS c (tenant_id, id, work_order_id, text,"
-      " required) SELECT $1, $4, w.id, $5, $6 FROM w RETURNING c.*),"
-      " h AS (INSERT INTO field.history (tenant_id, work_order_id, actor_id, field, new_value)"
-      " SELECT $1, c.work_order_id, $7, 'checklist', jsonb_build_object('id', c.id, 'text',"
-      " c.text, 'required', c.required) FROM c)"
-      " SELECT field.checklist_item_json(c)::text FROM c";
+      " AND" FS_OWN_WO(
+          "$3") "),"
+                " c AS (INSERT INTO field.checklist_items AS c (tenant_id, id, work_order_id, text,"
+                " required) SELECT $1, $4, w.id, $5, $6 FROM w RETURNING c.*),"
+                " h AS (INSERT INTO field.history (tenant_id, work_order_id, actor_id, field, "
+                "new_value)"
+                " SELECT $1, c.work_order_id, $7, 'checklist', jsonb_build_object('id', c.id, "
+                "'text',"
+                " c.text, 'required', c.required) FROM c)"
+                " SELECT field.checklist_item_json(c)::text FROM c";
 
 /* $3 viewer, $4 item, $5 done, $6 actor. */
 static const char sql_item_update[]
     = "WITH w AS (SELECT w.id FROM field.work_orders w WHERE w.tenant_id = $1 AND w.id = $2"
-      " AND" FS_OWN_WO("$3") "),"
-      " cur AS (SELECT c.done FROM field.checklist_items c, w WHERE c.tenant_id = $1"
-      " AND c.work_order_id = w.id AND c.id = $4 FOR UPDATE),"
-      " c AS (UPDATE field.checklist_items c SET done = $5,"
-      " done_at = CASE WHEN $5 THEN date_trunc('milliseconds', now()) END,"
-      " done_by = CASE WHEN $5 THEN $6::uuid END FROM w"
-      " WHERE c.tenant_id = $1 AND c.work_order_id = w.id AND c.id = $4 RETURNING c.*),"
-      " h AS (INSERT INTO field.history (tenant_id, work_order_id, actor_id, field, old_value,"
-      " new_value) SELECT $1, c.work_order_id, $6, 'checklist.' || c.id,"
-      " jsonb_build_object('done', cur.done), jsonb_build_object('done', c.done) FROM c, cur"
-      " WHERE cur.done IS DISTINCT FROM c.done)"
-      " SELECT field.checklist_item_json(c)::text FROM c";
+      " AND" FS_OWN_WO(
+          "$3") "),"
+                " cur AS (SELECT c.done FROM field.checklist_items c, w WHERE c.tenant_id = $1"
+                " AND c.work_order_id = w.id AND c.id = $4 FOR UPDATE),"
+                " c AS (UPDATE field.checklist_items c SET done = $5,"
+                " done_at = CASE WHEN $5 THEN date_trunc('milliseconds', now()) END,"
+                " done_by = CASE WHEN $5 THEN $6::uuid END FROM w"
+                " WHERE c.tenant_id = $1 AND c.work_order_id = w.id AND c.id = $4 RETURNING c.*),"
+                " h AS (INSERT INTO field.history (tenant_id, work_order_id, actor_id, field, "
+                "old_value,"
+                " new_value) SELECT $1, c.work_order_id, $6, 'checklist.' || c.id,"
+                " jsonb_build_object('done', cur.done), jsonb_build_object('done', c.done) FROM c, "
+                "cur"
+                " WHERE cur.done IS DISTINCT FROM c.done)"
+                " SELECT field.checklist_item_json(c)::text FROM c";
 
 /* $3 viewer, $4 id, $5 sku, $6 description, $7 quantity, $8 actor. */
 static const char sql_part_create[]
     = "WITH w AS (SELECT w.id FROM field.work_orders w WHERE w.tenant_id = $1 AND w.id = $2"
-      " AND" FS_OWN_WO("$3") "),"
-      " p AS (INSERT INTO field.parts AS p (tenant_id, id, work_order_id, sku, description,"
-      " quantity, created_by) SELECT $1, $4, w.id, $5, $6, $7, $8 FROM w RETURNING p.*),"
-      " h AS (INSERT INTO field.history (tenant_id, work_order_id, actor_id, field, new_value)"
-      " SELECT $1, p.work_order_id, $8, 'parts', jsonb_build_object('id', p.id, 'sku', p.sku,"
-      " 'quantity', p.quantity) FROM p)"
-      " SELECT field.part_json(p)::text FROM p";
+      " AND" FS_OWN_WO(
+          "$3") "),"
+                " p AS (INSERT INTO field.parts AS p (tenant_id, id, work_order_id, sku, "
+                "description,"
+                " quantity, created_by) SELECT $1, $4, w.id, $5, $6, $7, $8 FROM w RETURNING p.*),"
+                " h AS (INSERT INTO field.history (tenant_id, work_order_id, actor_id, field, "
+                "new_value)"
+                " SELECT $1, p.work_order_id, $8, 'parts', jsonb_build_object('id', p.id, 'sku', "
+                "p.sku,"
+                " 'quantity', p.quantity) FROM p)"
+                " SELECT field.part_json(p)::text FROM p";
 
 static const char sql_wo_visible[]
     = "SELECT 1 FROM field.work_orders w WHERE w.tenant_id = $1 AND w.id = $2 AND" FS_OWN_WO("$3");
@@ -90,7 +100,8 @@ static void fs_child_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *
 /* The caller and work order of a child route; false after replying. */
 static bool fs_child_begin(hd_rpc_request *req, hd_caller *c, const char **wo)
 {
-	return hd_caller_get(req, c) && hd_caller_require(req, c, HD_ROLES_STAFF | HD_ROLE_TECHNICIAN)
+	return hd_caller_get(req, c)
+	    && hd_caller_require(req, c, HD_ROLES_STAFF | HD_ROLE_TECHNICIAN)
 	    && (*wo = hd_req_path_uuid(req, "id", "work order")) != NULL;
 }
 
@@ -113,7 +124,8 @@ void fs_checklist_create(hd_rpc_request *req, hd_daemon_worker *dw)
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
-	const char *p[7] = { c.tenant_id, wo, fs_viewer(&c), id, text, required ? "t" : "f", c.user_id };
+	const char *p[7]
+	    = { c.tenant_id, wo, fs_viewer(&c), id, text, required ? "t" : "f", c.user_id };
 	hd_db_stmt st = { sql_item_create, 7, p };
 	fs_child_run(dw, req, c.tenant_id, &st, "work order", 201);
 out:

@@ -68,8 +68,8 @@ static void fs_pick(fs_dispatch *d);
 static void fs_tried_add(fs_dispatch *d)
 {
 	size_t n = strlen(d->tried);
-	snprintf(d->tried + n - 1, sizeof d->tried - n + 1, "%s%s}", d->ntried > 0 ? "," : "",
-	    d->tech);
+	snprintf(
+	    d->tried + n - 1, sizeof d->tried - n + 1, "%s%s}", d->ntried > 0 ? "," : "", d->tech);
 	d->ntried++;
 }
 
@@ -140,8 +140,8 @@ static void fs_picked_cb(hd_err err, const hd_db_result *res, void *arg)
 	}
 	if (strcmp(status, "unassigned") != 0) {
 		char msg[96];
-		snprintf(msg, sizeof msg, "the work order is %s: only an unassigned one is dispatched",
-		    status);
+		snprintf(msg, sizeof msg,
+		    "the work order is %s: only an unassigned one is dispatched", status);
 		hd_daemon_reply_problem(d->req, 409, msg, NULL);
 		free(d);
 		return;
@@ -167,8 +167,8 @@ static void fs_pick(fs_dispatch *d)
 	hd_db_stmt st[2] = { { sql_inactive, 2, pi }, { sql_pick, 3, pp } };
 	bool mark = d->mark_inactive;
 	d->mark_inactive = false;
-	if (!hd_daemon_db_run(d->dw, d->req, d->tenant, mark ? st : st + 1, mark ? 2 : 1,
-	        fs_picked_cb, d))
+	if (!hd_daemon_db_run(
+	        d->dw, d->req, d->tenant, mark ? st : st + 1, mark ? 2 : 1, fs_picked_cb, d))
 		free(d);
 }
 

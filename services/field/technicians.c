@@ -11,15 +11,17 @@
 #include "hd/uuid.h"
 #include "field.h"
 
-#define FS_POINT_SQL(lat, lon) " ST_SetSRID(ST_MakePoint(" lon "::float8, " lat "::float8), 4326)::geography"
+#define FS_POINT_SQL(lat, lon)                                                                     \
+	" ST_SetSRID(ST_MakePoint(" lon "::float8, " lat "::float8), 4326)::geography"
 #define FS_RADIUS_MAX_KM 20100.0
 
 static const char sql_create[]
     = "INSERT INTO field.technicians AS t (tenant_id, id, user_id, skills, location, available,"
       " working_hours) VALUES ($1, $2, $3, ARRAY(SELECT json_array_elements_text($4::json)),"
-      " CASE WHEN $5::text IS NULL THEN NULL ELSE" FS_POINT_SQL("$5", "$6") " END,"
-      " COALESCE($7::bool, true), $8::jsonb)"
-      " RETURNING field.technician_json(t)::text, t.version";
+      " CASE WHEN $5::text IS NULL THEN NULL ELSE" FS_POINT_SQL(
+          "$5", "$6") " END,"
+                      " COALESCE($7::bool, true), $8::jsonb)"
+                      " RETURNING field.technician_json(t)::text, t.version";
 
 static const char sql_get[]
     = "SELECT field.technician_json(t)::text, t.version FROM field.technicians t"
@@ -41,10 +43,10 @@ static const char sql_update[]
       " SELECT (SELECT j FROM upd), (SELECT version FROM upd),"
       " EXISTS (SELECT 1 FROM upd) FROM cur";
 
-static const char sql_location[]
-    = "UPDATE field.technicians t SET location =" FS_POINT_SQL("$4", "$5") ","
-      " last_seen_at = date_trunc('milliseconds', now()) WHERE t.tenant_id = $1 AND t.id = $2"
-      " AND ($3::uuid IS NULL OR t.user_id = $3) RETURNING 1";
+static const char sql_location[] = "UPDATE field.technicians t SET location =" FS_POINT_SQL("$4",
+    "$5") ","
+          " last_seen_at = date_trunc('milliseconds', now()) WHERE t.tenant_id = $1 AND t.id = $2"
+          " AND ($3::uuid IS NULL OR t.user_id = $3) RETURNING 1";
 
 /* $2 skills json or NULL, $3 available, $4 cursor ts, $5 cursor id, $6 limit + 1. */
 static const char sql_list[]
@@ -59,12 +61,16 @@ static const char sql_list[]
  * ORDER BY is the KNN operator over the (tenant_id, location) GiST index. */
 static const char sql_near[]
     = "SELECT (field.technician_json(t)::jsonb || jsonb_build_object('distance_km',"
-      " round((ST_Distance(t.location," FS_POINT_SQL("$4", "$5") ", false) / 1000)::numeric,"
-      " 3)))::text FROM field.technicians t WHERE t.tenant_id = $1 AND t.location IS NOT NULL"
-      " AND ($2::json IS NULL OR t.skills @> ARRAY(SELECT json_array_elements_text($2::json)))"
-      " AND ($3::bool IS NULL OR t.available = $3)"
-      " AND ($6::float8 IS NULL OR ST_DWithin(t.location," FS_POINT_SQL("$4", "$5") ", $6, false))"
-      " ORDER BY t.location <->" FS_POINT_SQL("$4", "$5") ", t.id LIMIT $7";
+      " round((ST_Distance(t.location," FS_POINT_SQL("$4",
+          "$5") ", false) / 1000)::numeric,"
+                " 3)))::text FROM field.technicians t WHERE t.tenant_id = $1 AND t.location IS NOT "
+                "NULL"
+                " AND ($2::json IS NULL OR t.skills @> ARRAY(SELECT "
+                "json_array_elements_text($2::json)))"
+                " AND ($3::bool IS NULL OR t.available = $3)"
+                " AND ($6::float8 IS NULL OR ST_DWithin(t.location," FS_POINT_SQL("$4",
+                    "$5") ", $6, false))"
+                          " ORDER BY t.location <->" FS_POINT_SQL("$4", "$5") ", t.id LIMIT $7";
 
 /* A technician being created: waits for hd-auth's answer. */
 typedef struct fs_tech_new {
@@ -116,14 +122,14 @@ static void fs_user_checked_cb(hd_err err, bool ok, void *arg)
 		return;
 	}
 	if (!ok) {
-		hd_reply_invalid_field(t->req, "user_id",
-		    "must be an active user of role technician in this tenant");
+		hd_reply_invalid_field(
+		    t->req, "user_id", "must be an active user of role technician in this tenant");
 		fs_tech_new_free(t);
 		return;
 	}
-	const char *p[8] = { t->tenant, t->id, t->user_id, t->skills,
-		t->has_location ? t->lat : NULL, t->has_location ? t->lon : NULL, t->available,
-		t->hours };
+	const char *p[8]
+	    = { t->tenant, t->id, t->user_id, t->skills, t->has_location ? t->lat : NULL,
+		      t->has_location ? t->lon : NULL, t->available, t->hours };
 	hd_db_stmt st = { sql_create, 8, p };
 	if (!hd_daemon_db_run(t->dw, t->req, t->tenant, &st, 1, fs_created_cb, t))
 		fs_tech_new_free(t);
@@ -255,7 +261,8 @@ void fs_technicians_update(hd_rpc_request *req, hd_daemon_worker *dw)
 	if (hd_reply_invalid(req, &errs))
 		goto out;
 	if (!hd_req_if_match(req, version)) {
-		hd_daemon_reply_problem(req, 412, "If-Match does not match the technician's ETag", NULL);
+		hd_daemon_reply_problem(
+		    req, 412, "If-Match does not match the technician's ETag", NULL);
 		goto out;
 	}
 	const char *p[8] = { c.tenant_id, id, fs_viewer(&c), version[0] != '\0' ? version : NULL,
@@ -332,7 +339,8 @@ static void fs_tech_filter_read(const hd_query *q, fs_tech_filter *f, hd_field_e
 	if (near != NULL && near[0] != '\0') {
 		f->near = fs_near_parse(near, &f->at);
 		if (!f->near)
-			hd_field_errors_add(errs, "near", "must be <lat>,<lon> within -90..90, -180..180");
+			hd_field_errors_add(
+			    errs, "near", "must be <lat>,<lon> within -90..90, -180..180");
 		snprintf(f->lat, sizeof f->lat, "%.9f", f->at.lat);
 		snprintf(f->lon, sizeof f->lon, "%.9f", f->at.lon);
 	}
@@ -341,7 +349,8 @@ static void fs_tech_filter_read(const hd_query *q, fs_tech_filter *f, hd_field_e
 		if (near == NULL || near[0] == '\0')
 			hd_field_errors_add(errs, "radius_km", "needs near");
 		else if (!fs_positive_parse(radius, FS_RADIUS_MAX_KM, &km))
-			hd_field_errors_add(errs, "radius_km", "must be a number above 0, at most 20100");
+			hd_field_errors_add(
+			    errs, "radius_km", "must be a number above 0, at most 20100");
 		else {
 			snprintf(f->radius_m, sizeof f->radius_m, "%.3f", km * 1000.0);
 			f->radius_p = f->radius_m;
@@ -381,7 +390,8 @@ void fs_technicians_list(hd_rpc_request *req, hd_daemon_worker *dw)
 	fs_tech_filter_read(&q, &f, &errs);
 	hd_page_read(&q, &page, &errs);
 	if (f.near && page.after)
-		hd_field_errors_add(&errs, "cursor", "a list around near is one page, nearest first");
+		hd_field_errors_add(
+		    &errs, "cursor", "a list around near is one page, nearest first");
 	if (hd_reply_invalid(req, &errs))
 		return;
 	if (f.near) {

@@ -35,13 +35,13 @@ static const char sql_get[]
 /* $2 viewer, $3 status, $4 technician, $5 from, $6 to, $7/$8 cursor, $9 limit + 1. */
 static const char sql_list[]
     = "SELECT field.work_order_json(w)::text, field.cursor_ts(w.window_start), w.id"
-      " FROM field.work_orders w WHERE w.tenant_id = $1 AND" FS_OWN_WO("$2")
-      " AND ($3::text IS NULL OR w.status = $3)"
-      " AND ($4::uuid IS NULL OR w.technician_id = $4)"
-      " AND ($5::timestamptz IS NULL OR w.window_end > $5)"
-      " AND ($6::timestamptz IS NULL OR w.window_start < $6)"
-      " AND (w.window_start, w.id) > ($7::timestamptz, $8::uuid)"
-      " ORDER BY w.window_start, w.id LIMIT $9";
+      " FROM field.work_orders w WHERE w.tenant_id = $1 AND" FS_OWN_WO(
+          "$2") " AND ($3::text IS NULL OR w.status = $3)"
+                " AND ($4::uuid IS NULL OR w.technician_id = $4)"
+                " AND ($5::timestamptz IS NULL OR w.window_end > $5)"
+                " AND ($6::timestamptz IS NULL OR w.window_start < $6)"
+                " AND (w.window_start, w.id) > ($7::timestamptz, $8::uuid)"
+                " ORDER BY w.window_start, w.id LIMIT $9";
 
 /* $3 viewer; the technician must be visible (self for a technician). */
 static const char sql_schedule_tech[]
@@ -64,51 +64,62 @@ static const char sql_history[]
  * version_ok, move_ok, checklist_ok, old status, changed. */
 static const char sql_update[]
     = "WITH cur AS (SELECT w.*, field.work_order_json(w) AS j FROM field.work_orders w"
-      " WHERE w.tenant_id = $1 AND w.id = $2 AND" FS_OWN_WO("$3") " FOR UPDATE),"
-      " nw AS (SELECT cur.id, ($4::int IS NULL OR cur.version = $4) AS version_ok,"
-      " ($8::text IS NULL OR $8 = cur.status OR field.status_move_ok(cur.status, $8)) AS move_ok,"
-      " ($8::text IS DISTINCT FROM 'completed' OR cur.status = 'completed' OR NOT EXISTS ("
-      " SELECT 1 FROM field.checklist_items c WHERE c.tenant_id = $1 AND c.work_order_id = cur.id"
-      " AND c.required AND NOT c.done)) AS checklist_ok,"
-      " COALESCE($5, cur.title) AS title, COALESCE($6, cur.description) AS description,"
-      " COALESCE($7, cur.priority) AS priority, COALESCE($8, cur.status) AS status,"
-      " COALESCE($9, cur.notes) AS notes, COALESCE($10, cur.signed_by) AS signed_by FROM cur),"
-      " upd AS (UPDATE field.work_orders w SET title = nw.title, description = nw.description,"
-      " priority = nw.priority, status = nw.status, notes = nw.notes, signed_by = nw.signed_by,"
-      " signed_at = CASE WHEN $10::text IS NULL THEN w.signed_at"
-      " ELSE date_trunc('milliseconds', now()) END,"
-      " completed_at = CASE WHEN nw.status = 'completed' AND w.status <> 'completed'"
-      " THEN date_trunc('milliseconds', now()) ELSE w.completed_at END,"
-      " version = w.version + 1, updated_at = date_trunc('milliseconds', now())"
-      " FROM nw WHERE w.tenant_id = $1 AND w.id = nw.id AND nw.version_ok AND nw.move_ok"
-      " AND nw.checklist_ok AND (nw.title, nw.description, nw.priority, nw.status, nw.notes,"
-      " nw.signed_by) IS DISTINCT FROM (w.title, w.description, w.priority, w.status, w.notes,"
-      " w.signed_by)"
-      " RETURNING field.work_order_json(w) AS j, w.version, w.updated_at, w.title,"
-      " w.description, w.priority, w.status, w.notes, w.signed_by),"
-      " ch AS (SELECT v.field, v.o, v.n FROM cur, upd, LATERAL (VALUES"
-      " ('title', to_jsonb(cur.title), to_jsonb(upd.title)),"
-      " ('description', to_jsonb(cur.description), to_jsonb(upd.description)),"
-      " ('priority', to_jsonb(cur.priority), to_jsonb(upd.priority)),"
-      " ('status', to_jsonb(cur.status), to_jsonb(upd.status)),"
-      " ('notes', to_jsonb(cur.notes), to_jsonb(upd.notes)),"
-      " ('signed_by', to_jsonb(cur.signed_by), to_jsonb(upd.signed_by))) v(field, o, n)"
-      " WHERE v.o IS DISTINCT FROM v.n),"
-      " h AS (INSERT INTO field.history (tenant_id, work_order_id, at, actor_id, field,"
-      " old_value, new_value) SELECT $1, $2, upd.updated_at, $11, ch.field, ch.o, ch.n"
-      " FROM ch, upd),"
-      " e AS (INSERT INTO field.outbox (tenant_id, type, actor_id, data)"
-      " SELECT $1, ev.type, $11, ev.data FROM cur, upd, LATERAL (VALUES"
-      " ('workorder.status_changed', json_build_object('work_order', upd.j, 'from', cur.status,"
-      " 'to', upd.status), cur.status <> upd.status),"
-      " ('workorder.completed', json_build_object('work_order', upd.j, 'signed_by',"
-      " upd.signed_by), cur.status <> upd.status AND upd.status = 'completed'),"
-      " ('workorder.cancelled', json_build_object('work_order', upd.j),"
-      " cur.status <> upd.status AND upd.status = 'cancelled')) ev(type, data, happened)"
-      " WHERE ev.happened)"
-      " SELECT COALESCE((SELECT j FROM upd), cur.j)::text, COALESCE((SELECT version FROM upd),"
-      " cur.version), nw.version_ok, nw.move_ok, nw.checklist_ok, cur.status,"
-      " EXISTS (SELECT 1 FROM upd) FROM cur, nw";
+      " WHERE w.tenant_id = $1 AND w.id = $2 AND" FS_OWN_WO(
+          "$3") " FOR UPDATE),"
+                " nw AS (SELECT cur.id, ($4::int IS NULL OR cur.version = $4) AS version_ok,"
+                " ($8::text IS NULL OR $8 = cur.status OR field.status_move_ok(cur.status, $8)) AS "
+                "move_ok,"
+                " ($8::text IS DISTINCT FROM 'completed' OR cur.status = 'completed' OR NOT EXISTS "
+                "("
+                " SELECT 1 FROM field.checklist_items c WHERE c.tenant_id = $1 AND c.work_order_id "
+                "= cur.id"
+                " AND c.required AND NOT c.done)) AS checklist_ok,"
+                " COALESCE($5, cur.title) AS title, COALESCE($6, cur.description) AS description,"
+                " COALESCE($7, cur.priority) AS priority, COALESCE($8, cur.status) AS status,"
+                " COALESCE($9, cur.notes) AS notes, COALESCE($10, cur.signed_by) AS signed_by FROM "
+                "cur),"
+                " upd AS (UPDATE field.work_orders w SET title = nw.title, description = "
+                "nw.description,"
+                " priority = nw.priority, status = nw.status, notes = nw.notes, signed_by = "
+                "nw.signed_by,"
+                " signed_at = CASE WHEN $10::text IS NULL THEN w.signed_at"
+                " ELSE date_trunc('milliseconds', now()) END,"
+                " completed_at = CASE WHEN nw.status = 'completed' AND w.status <> 'completed'"
+                " THEN date_trunc('milliseconds', now()) ELSE w.completed_at END,"
+                " version = w.version + 1, updated_at = date_trunc('milliseconds', now())"
+                " FROM nw WHERE w.tenant_id = $1 AND w.id = nw.id AND nw.version_ok AND nw.move_ok"
+                " AND nw.checklist_ok AND (nw.title, nw.description, nw.priority, nw.status, "
+                "nw.notes,"
+                " nw.signed_by) IS DISTINCT FROM (w.title, w.description, w.priority, w.status, "
+                "w.notes,"
+                " w.signed_by)"
+                " RETURNING field.work_order_json(w) AS j, w.version, w.updated_at, w.title,"
+                " w.description, w.priority, w.status, w.notes, w.signed_by),"
+                " ch AS (SELECT v.field, v.o, v.n FROM cur, upd, LATERAL (VALUES"
+                " ('title', to_jsonb(cur.title), to_jsonb(upd.title)),"
+                " ('description', to_jsonb(cur.description), to_jsonb(upd.description)),"
+                " ('priority', to_jsonb(cur.priority), to_jsonb(upd.priority)),"
+                " ('status', to_jsonb(cur.status), to_jsonb(upd.status)),"
+                " ('notes', to_jsonb(cur.notes), to_jsonb(upd.notes)),"
+                " ('signed_by', to_jsonb(cur.signed_by), to_jsonb(upd.signed_by))) v(field, o, n)"
+                " WHERE v.o IS DISTINCT FROM v.n),"
+                " h AS (INSERT INTO field.history (tenant_id, work_order_id, at, actor_id, field,"
+                " old_value, new_value) SELECT $1, $2, upd.updated_at, $11, ch.field, ch.o, ch.n"
+                " FROM ch, upd),"
+                " e AS (INSERT INTO field.outbox (tenant_id, type, actor_id, data)"
+                " SELECT $1, ev.type, $11, ev.data FROM cur, upd, LATERAL (VALUES"
+                " ('workorder.status_changed', json_build_object('work_order', upd.j, 'from', "
+                "cur.status,"
+                " 'to', upd.status), cur.status <> upd.status),"
+                " ('workorder.completed', json_build_object('work_order', upd.j, 'signed_by',"
+                " upd.signed_by), cur.status <> upd.status AND upd.status = 'completed'),"
+                " ('workorder.cancelled', json_build_object('work_order', upd.j),"
+                " cur.status <> upd.status AND upd.status = 'cancelled')) ev(type, data, happened)"
+                " WHERE ev.happened)"
+                " SELECT COALESCE((SELECT j FROM upd), cur.j)::text, COALESCE((SELECT version FROM "
+                "upd),"
+                " cur.version), nw.version_ok, nw.move_ok, nw.checklist_ok, cur.status,"
+                " EXISTS (SELECT 1 FROM upd) FROM cur, nw";
 
 /* ---- create ---- */
 
@@ -157,7 +168,8 @@ static void fs_window_read(const cJSON *body, fs_wo_new *w, hd_field_errors *err
 	if (e <= s)
 		hd_field_errors_add(errs, "window.end", "must be after window.start");
 	else if (e - s > fs_max_window_hours() * 3600000LL)
-		hd_field_errors_add(errs, "window", "is longer than HD_FIELD_MAX_WINDOW_HOURS allows");
+		hd_field_errors_add(
+		    errs, "window", "is longer than HD_FIELD_MAX_WINDOW_HOURS allows");
 	w->start = a->valuestring;
 	w->end = b->valuestring;
 }
@@ -238,8 +250,9 @@ void fs_work_orders_create(hd_rpc_request *req, hd_daemon_worker *dw)
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		return;
 	}
-	*w = (fs_wo_new) { .req = req, .dw = dw, .description = "", .priority = "normal",
-		.notes = "" };
+	*w = (fs_wo_new) {
+		.req = req, .dw = dw, .description = "", .priority = "normal", .notes = ""
+	};
 	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF)
 	    || !hd_req_body(req, NULL, &w->body))
 		goto fail;
@@ -292,8 +305,8 @@ void fs_work_orders_get(hd_rpc_request *req, hd_daemon_worker *dw)
 
 /* Reads ?from= and ?to= (RFC 3339, to after from, at most the maximum
  * window apart when both are given). */
-static void fs_range_read(const hd_query *q, const char **from, const char **to, bool both,
-    hd_field_errors *errs)
+static void fs_range_read(
+    const hd_query *q, const char **from, const char **to, bool both, hd_field_errors *errs)
 {
 	long long f = 0, t = 0;
 	*from = hd_query_get(q, "from");
@@ -309,7 +322,8 @@ static void fs_range_read(const hd_query *q, const char **from, const char **to,
 	else if (*from != NULL && *to != NULL && t <= f)
 		hd_field_errors_add(errs, "to", "must be after from");
 	else if (*from != NULL && *to != NULL && t - f > fs_max_window_hours() * 3600000LL)
-		hd_field_errors_add(errs, "to", "the range is longer than HD_FIELD_MAX_WINDOW_HOURS");
+		hd_field_errors_add(
+		    errs, "to", "the range is longer than HD_FIELD_MAX_WINDOW_HOURS");
 }
 
 void fs_work_orders_list(hd_rpc_request *req, hd_daemon_worker *dw)
@@ -348,7 +362,8 @@ static void fs_items_cb(hd_err err, const hd_db_result *res, void *arg)
 	if (err != HD_OK) {
 		hd_reply_db_error(req, err, res);
 	} else if (last > 0 && hd_db_result_ntuples(res, 0) == 0) {
-		hd_reply_not_found(req, hd_db_result_nfields(res, 0) == 1 ? "technician" : "work order");
+		hd_reply_not_found(
+		    req, hd_db_result_nfields(res, 0) == 1 ? "technician" : "work order");
 	} else {
 		int n = hd_db_result_ntuples(res, last);
 		hd_reply_items(req, res, last, n > 1000 ? 1000 : n, "\"next_cursor\":null");
@@ -432,8 +447,10 @@ static void fs_wo_updated_cb(hd_err err, const hd_db_result *res, void *arg)
 		hd_reply_not_found(req, "work order");
 		return;
 	}
-	const char *v_ok = hd_db_result_value(res, 0, 0, 2), *m_ok = hd_db_result_value(res, 0, 0, 3);
-	const char *c_ok = hd_db_result_value(res, 0, 0, 4), *from = hd_db_result_value(res, 0, 0, 5);
+	const char *v_ok = hd_db_result_value(res, 0, 0, 2),
+	           *m_ok = hd_db_result_value(res, 0, 0, 3);
+	const char *c_ok = hd_db_result_value(res, 0, 0, 4),
+	           *from = hd_db_result_value(res, 0, 0, 5);
 	if (v_ok == NULL || strcmp(v_ok, "t") != 0) {
 		hd_daemon_reply_problem(
 		    req, 412, "the work order changed since you read it (If-Match)", NULL);
@@ -469,7 +486,8 @@ void fs_work_orders_update(hd_rpc_request *req, hd_daemon_worker *dw)
 	if (hd_reply_invalid(req, &errs))
 		goto out;
 	if (!hd_req_if_match(req, p.version)) {
-		hd_daemon_reply_problem(req, 412, "If-Match does not match the work order's ETag", NULL);
+		hd_daemon_reply_problem(
+		    req, 412, "If-Match does not match the work order's ETag", NULL);
 		goto out;
 	}
 	const char *prm[11] = { c.tenant_id, id, fs_viewer(&c), p.version[0] ? p.version : NULL,

@@ -170,9 +170,9 @@ void tk_tickets_update(hd_rpc_request *req, hd_daemon_worker *dw)
 		    req, 412, "If-Match does not match the ticket's ETag", NULL);
 		goto out;
 	}
-	const char *prm[12] = { c.tenant_id, id, p.if_match[0] != '\0' ? p.if_match : NULL, p.subject,
-		p.status, p.priority, p.category_set ? "t" : "f", p.category, p.tags_json,
-		p.assignee_set ? "t" : "f", p.assignee_id, c.user_id };
+	const char *prm[12] = { c.tenant_id, id, p.if_match[0] != '\0' ? p.if_match : NULL,
+		p.subject, p.status, p.priority, p.category_set ? "t" : "f", p.category,
+		p.tags_json, p.assignee_set ? "t" : "f", p.assignee_id, c.user_id };
 	hd_db_stmt st = { sql_update, 12, prm };
 	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, tk_update_cb, req);
 out:

@@ -47,18 +47,21 @@ static void test_technicians(void **state)
 	(void)state;
 	char body[512], path[160];
 	snprintf(body, sizeof body,
-	    "{\"user_id\":\"%s\",\"skills\":[\" Boilers \"],\"location\":{\"lat\":45.76,\"lon\":4.83}}",
+	    "{\"user_id\":\"%s\",\"skills\":[\" Boilers "
+	    "\"],\"location\":{\"lat\":45.76,\"lon\":4.83}}",
 	    F.tech1_user);
 	expect(403, "POST", "/v1/technicians", W.agent, body);
 	expect(403, "POST", "/v1/technicians", F.tech1, body);
 	snprintf(body, sizeof body, "{\"user_id\":\"%s\"}", W.agent_id);
 	expect_invalid("POST", "/v1/technicians", W.admin, body, "user_id");
 	snprintf(body, sizeof body,
-	    "{\"user_id\":\"%s\",\"skills\":[\" Boilers \"],\"location\":{\"lat\":45.76,\"lon\":4.83}}",
+	    "{\"user_id\":\"%s\",\"skills\":[\" Boilers "
+	    "\"],\"location\":{\"lat\":45.76,\"lon\":4.83}}",
 	    F.tech1_user);
 	create("/v1/technicians", W.admin, body, 201, F.tech1_id);
 	snprintf(body, sizeof body,
-	    "{\"user_id\":\"%s\",\"skills\":[\"boilers\"],\"location\":{\"lat\":45.70,\"lon\":4.90}}",
+	    "{\"user_id\":\"%s\",\"skills\":[\"boilers\"],\"location\":{\"lat\":45.70,\"lon\":4.90}"
+	    "}",
 	    F.tech2_user);
 	create("/v1/technicians", W.admin, body, 201, F.tech2_id);
 	snprintf(path, sizeof path, "/v1/technicians/%s", F.tech1_id);
@@ -75,14 +78,15 @@ static void test_technicians(void **state)
 	expect_invalid("PUT", path, F.tech1, "{\"lat\":45.75,\"lon\":400}", "lon");
 	/* nearby, nearest first with distance_km */
 	httpc_resp r;
-	assert_int_equal(req(&r, "GET", "/v1/technicians?near=45.75,4.85&radius_km=50&skill=BOILERS",
-	                     W.agent, NULL),
+	assert_int_equal(
+	    req(&r, "GET", "/v1/technicians?near=45.75,4.85&radius_km=50&skill=BOILERS", W.agent,
+	        NULL),
 	    200);
 	const cJSON *items = jitems(&r);
 	assert_int_equal(cJSON_GetArraySize(items), 2);
 	assert_string_equal(jstr(cJSON_GetArrayItem(items, 0), "id"), F.tech1_id);
-	assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(items, 1),
-	    "distance_km")));
+	assert_true(cJSON_IsNumber(
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(items, 1), "distance_km")));
 	httpc_resp_free(&r);
 	expect_invalid("GET", "/v1/technicians?near=45.75", W.agent, NULL, "near");
 	expect(403, "GET", "/v1/technicians", F.tech1, NULL);
@@ -127,12 +131,14 @@ static void test_work_orders(void **state)
 	expect(200, "PATCH", path, F.tech1, "{\"status\":\"en_route\",\"notes\":\"leaving now\"}");
 	/* checklist and parts: the assigned technician, not another */
 	snprintf(path, sizeof path, "/v1/work-orders/%s/checklist", F.wo);
-	assert_int_equal(req(&r, "POST", path, F.tech1, "{\"text\":\"pressure test\",\"required\":true}"), 201);
+	assert_int_equal(
+	    req(&r, "POST", path, F.tech1, "{\"text\":\"pressure test\",\"required\":true}"), 201);
 	snprintf(F.item, sizeof F.item, "%s", jstr(r.json, "id"));
 	httpc_resp_free(&r);
 	expect(404, "POST", path, F.tech2, "{\"text\":\"x\"}");
 	snprintf(path, sizeof path, "/v1/work-orders/%s/parts", F.wo);
-	expect(201, "POST", path, F.tech1, "{\"sku\":\"GASKET-9\",\"description\":\"gasket\",\"quantity\":3}");
+	expect(201, "POST", path, F.tech1,
+	    "{\"sku\":\"GASKET-9\",\"description\":\"gasket\",\"quantity\":3}");
 	assert_int_equal(req(&r, "GET", path, F.tech1, NULL), 200);
 	assert_int_equal(cJSON_GetArraySize(jitems(&r)), 1);
 	httpc_resp_free(&r);
@@ -144,7 +150,9 @@ static void test_work_orders(void **state)
 	expect(404, "PATCH", path, F.tech2, "{\"done\":true}");
 	expect(200, "PATCH", path, F.tech1, "{\"done\":true}");
 	snprintf(path, sizeof path, "/v1/work-orders/%s", F.wo);
-	assert_int_equal(req(&r, "PATCH", path, F.tech1, "{\"status\":\"completed\",\"signed_by\":\"M. Client\"}"), 200);
+	assert_int_equal(req(&r, "PATCH", path, F.tech1,
+	                     "{\"status\":\"completed\",\"signed_by\":\"M. Client\"}"),
+	    200);
 	assert_string_equal(jstr(r.json, "status"), "completed");
 	httpc_resp_free(&r);
 	/* lists, schedule and history */
@@ -155,7 +163,8 @@ static void test_work_orders(void **state)
 	assert_int_equal(cJSON_GetArraySize(jitems(&r)), 0);
 	httpc_resp_free(&r);
 	snprintf(path, sizeof path,
-	    "/v1/technicians/%s/schedule?from=2031-03-03T00:00:00Z&to=2031-03-04T00:00:00Z", F.tech1_id);
+	    "/v1/technicians/%s/schedule?from=2031-03-03T00:00:00Z&to=2031-03-04T00:00:00Z",
+	    F.tech1_id);
 	assert_int_equal(req(&r, "GET", path, F.tech1, NULL), 200);
 	assert_int_equal(cJSON_GetArraySize(jitems(&r)), 1);
 	httpc_resp_free(&r);

@@ -51,9 +51,10 @@ static inline void fit_user(it_who *w, const char *tenant, const char *role)
 		    w->tenant, NULL);
 	char who[128];
 	snprintf(who, sizeof who, "%.36s,%.32s", w->tenant, role);
-	fit_sql("INSERT INTO auth.users (tenant_id, id, email, name, role, password_hash)"
-	        " VALUES (split_part($2, ',', 1)::uuid, $1::uuid, $1 || '@field.test', 'field test',"
-	        " split_part($2, ',', 2), 'x')",
+	fit_sql(
+	    "INSERT INTO auth.users (tenant_id, id, email, name, role, password_hash)"
+	    " VALUES (split_part($2, ',', 1)::uuid, $1::uuid, $1 || '@field.test', 'field test',"
+	    " split_part($2, ',', 2), 'x')",
 	    w->user, who);
 }
 
@@ -103,8 +104,8 @@ static inline void fit_ticket(const it_who *w, char id[37])
 
 /* Creates a technician of user tech as admin with body fields extra (JSON
  * members, may be "") at lat, lon; copies its id. */
-static inline void fit_technician(const it_who *admin, const it_who *tech, double lat, double lon,
-    const char *extra, char id[37])
+static inline void fit_technician(
+    const it_who *admin, const it_who *tech, double lat, double lon, const char *extra, char id[37])
 {
 	char body[2048];
 	snprintf(body, sizeof body,

@@ -58,7 +58,8 @@ static void test_technician_create(void **state)
 	    U.tech.user);
 	it_check_422("working_hours.timezone", "technicians.create", &U.admin, NULL, body);
 	snprintf(body, sizeof body,
-	    "{\"user_id\":\"%s\",\"working_hours\":{\"timezone\":\"UTC\",\"days\":{\"mon\":[[\"17:00\","
+	    "{\"user_id\":\"%s\",\"working_hours\":{\"timezone\":\"UTC\",\"days\":{\"mon\":[[\"17:"
+	    "00\","
 	    "\"09:00\"]]}}}",
 	    U.tech.user);
 	it_check_422("working_hours.days", "technicians.create", &U.admin, NULL, body);
@@ -96,9 +97,11 @@ static void test_technician_access(void **state)
 	it_check(204, "technicians.location", &U.admin, U.tech_id, "{\"lat\":48.8,\"lon\":2.3}");
 	it_check(404, "technicians.location", &U.tech2, U.tech_id, "{\"lat\":48.8,\"lon\":2.3}");
 	it_check(403, "technicians.location", &U.agent, U.tech_id, "{\"lat\":48.8,\"lon\":2.3}");
-	it_check_422("lat", "technicians.location", &U.tech, U.tech_id, "{\"lat\":-90.5,\"lon\":2}");
+	it_check_422(
+	    "lat", "technicians.location", &U.tech, U.tech_id, "{\"lat\":-90.5,\"lon\":2}");
 	it_check_422("lon", "technicians.location", &U.tech, U.tech_id, "{\"lat\":1}");
-	it_check_422("x", "technicians.location", &U.tech, U.tech_id, "{\"lat\":1,\"lon\":1,\"x\":1}");
+	it_check_422(
+	    "x", "technicians.location", &U.tech, U.tech_id, "{\"lat\":1,\"lon\":1,\"x\":1}");
 	daemon_reply r = it_call("technicians.get", &U.tech, U.tech_id, NULL, NULL);
 	it_expect_status(&r, 200);
 	assert_non_null(it_str(r.json, "last_seen_at"));
@@ -183,7 +186,8 @@ static void test_nearby_knn(void **state)
 		double km = cJSON_GetObjectItemCaseSensitive(it, "distance_km")->valuedouble;
 		if (strcmp(it_str(it, "id"), ids[i]) != 0)
 			fail_msg("item %d: %s at %.4f km, brute force %s at %.4f km", k - 1,
-			    it_str(it, "id"), km, ids[i], fit_haversine_km(at_lat, at_lon, lat[i], lon[i]));
+			    it_str(it, "id"), km, ids[i],
+			    fit_haversine_km(at_lat, at_lon, lat[i], lon[i]));
 		assert_true(fabs(km - fit_haversine_km(at_lat, at_lon, lat[i], lon[i])) < 0.002);
 	}
 	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r.json, "next_cursor")));
@@ -204,7 +208,8 @@ static void test_nearby_knn(void **state)
 	/* plain list: keyset pages */
 	r = it_call("technicians.list", &who, NULL, "limit=100&skill=hvac", NULL);
 	it_expect_status(&r, 200);
-	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")), 100);
+	assert_int_equal(
+	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")), 100);
 	assert_non_null(it_str(r.json, "next_cursor"));
 	daemon_reply_free(&r);
 }
@@ -212,9 +217,11 @@ static void test_nearby_knn(void **state)
 static void test_work_order_input(void **state)
 {
 	(void)state;
-	const char *ok_win = "\"window\":{\"start\":\"2030-01-07T10:00:00Z\",\"end\":\"2030-01-07T12:00:00Z\"}";
+	const char *ok_win
+	    = "\"window\":{\"start\":\"2030-01-07T10:00:00Z\",\"end\":\"2030-01-07T12:00:00Z\"}";
 	char body[512];
-	snprintf(body, sizeof body, "{\"title\":\"t\",\"location\":{\"lat\":95,\"lon\":2},%s}", ok_win);
+	snprintf(
+	    body, sizeof body, "{\"title\":\"t\",\"location\":{\"lat\":95,\"lon\":2},%s}", ok_win);
 	it_check_422("location.lat", "work_orders.create", &U.agent, NULL, body);
 	it_check_422("window.end", "work_orders.create", &U.agent, NULL,
 	    "{\"title\":\"t\",\"location\":{\"lat\":1,\"lon\":2},\"window\":{\"start\":"
@@ -237,7 +244,8 @@ static void test_work_order_input(void **state)
 	it_check_422("ticket_id", "work_orders.create", &U.agent, NULL, body);
 	snprintf(body, sizeof body, "{\"location\":{\"lat\":1,\"lon\":2},%s}", ok_win);
 	it_check_422("title", "work_orders.create", &U.agent, NULL, body);
-	snprintf(body, sizeof body, "{\"title\":\"t\",\"location\":{\"lat\":1,\"lon\":2},%s}", ok_win);
+	snprintf(
+	    body, sizeof body, "{\"title\":\"t\",\"location\":{\"lat\":1,\"lon\":2},%s}", ok_win);
 	it_check(403, "work_orders.create", &U.tech, NULL, body);
 	it_check(403, "work_orders.create", &U.cust, NULL, body);
 	assert_int_equal(fit_sql("SELECT count(*) FROM field.work_orders WHERE tenant_id = $1",
@@ -247,7 +255,8 @@ static void test_work_order_input(void **state)
 	char ticket[37], wo[37], extra[128];
 	fit_ticket(&U.agent, ticket);
 	snprintf(extra, sizeof extra, "\"ticket_id\":\"%s\"", ticket);
-	fit_work_order(&U.agent, 48.85, 2.35, "2030-01-07T10:00:00Z", "2030-01-07T12:00:00Z", extra, wo);
+	fit_work_order(
+	    &U.agent, 48.85, 2.35, "2030-01-07T10:00:00Z", "2030-01-07T12:00:00Z", extra, wo);
 	/* a ticket of another tenant does not */
 	snprintf(body, sizeof body, "{\"title\":\"t\",\"location\":{\"lat\":1,\"lon\":2},%s,%s}",
 	    ok_win, extra);
@@ -302,8 +311,10 @@ static void test_status_flow(void **state)
 	it_check(404, "work_orders.get", &U.other, wo, NULL);
 	it_check_422("title", "work_orders.update", &U.tech, wo, "{\"title\":\"mine\"}");
 	it_check(404, "work_orders.update", &U.tech2, wo, "{\"notes\":\"x\"}");
-	it_check(200, "work_orders.update", &U.tech, wo, "{\"status\":\"en_route\",\"notes\":\"on my way\"}");
-	r = it_call("checklist.create", &U.tech, wo, NULL, "{\"text\":\"check valve\",\"required\":true}");
+	it_check(200, "work_orders.update", &U.tech, wo,
+	    "{\"status\":\"en_route\",\"notes\":\"on my way\"}");
+	r = it_call(
+	    "checklist.create", &U.tech, wo, NULL, "{\"text\":\"check valve\",\"required\":true}");
 	it_expect_status(&r, 201);
 	strcpy(item, it_str(r.json, "id"));
 	daemon_reply_free(&r);
@@ -369,9 +380,10 @@ static void test_status_flow(void **state)
 	/* If-Match on work orders */
 	char wo2[37];
 	fit_work_order(&U.agent, 1, 2, "2031-01-08T10:00:00Z", "2031-01-08T12:00:00Z", "", wo2);
-	it_check_h(412, "work_orders.update", &U.agent, wo2, "{\"title\":\"x\"}", "if-match", "\"7\"");
-	it_check_h(200, "work_orders.update", &U.agent, wo2, "{\"status\":\"cancelled\"}", "if-match",
-	    "\"1\"");
+	it_check_h(
+	    412, "work_orders.update", &U.agent, wo2, "{\"title\":\"x\"}", "if-match", "\"7\"");
+	it_check_h(200, "work_orders.update", &U.agent, wo2, "{\"status\":\"cancelled\"}",
+	    "if-match", "\"1\"");
 	assert_int_equal(outbox_check(U.admin.tenant, "workorder.cancelled"), 1);
 	/* lists: the technician sees their own only */
 	r = it_call("work_orders.list", &U.tech2, NULL, NULL, NULL);
@@ -382,7 +394,8 @@ static void test_status_flow(void **state)
 	it_expect_status(&r, 200);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")), 1);
 	daemon_reply_free(&r);
-	r = it_call("work_orders.list", &U.agent, NULL, "from=2031-01-01T00:00:00Z&to=2030-01-01T00:00:00Z", NULL);
+	r = it_call("work_orders.list", &U.agent, NULL,
+	    "from=2031-01-01T00:00:00Z&to=2030-01-01T00:00:00Z", NULL);
 	it_expect_422(&r, "to");
 	/* schedule: in time order, self or staff */
 	r = it_call("technicians.schedule", &U.tech, U.tech_id,

@@ -47,12 +47,14 @@ static void test_exclusions(void **state)
 		fit_user(&t[i], U.admin.tenant, "technician");
 	/* nearest first, each excluded for one reason */
 	fit_technician(&U.admin, &t[0], 10.001, 10.0, "\"skills\":[\"gas\"]", id[0]); /* no hvac */
-	fit_technician(&U.admin, &t[1], 10.002, 10.0, "\"skills\":[\"hvac\"],\"available\":false", id[1]);
+	fit_technician(
+	    &U.admin, &t[1], 10.002, 10.0, "\"skills\":[\"hvac\"],\"available\":false", id[1]);
 	fit_technician(&U.admin, &t[2], 10.003, 10.0,
 	    "\"skills\":[\"hvac\"],\"working_hours\":{\"timezone\":\"Europe/Paris\","
 	    "\"days\":{\"mon\":[[\"08:00\",\"11:00\"]]}}",
 	    id[2]); /* 2030-01-07 is a Monday: 10:00-12:00 UTC is 11:00-13:00 in Paris */
-	fit_technician(&U.admin, &t[3], 10.004, 10.0, "\"skills\":[\"hvac\",\"gas\"]", id[3]); /* deactivated */
+	fit_technician(&U.admin, &t[3], 10.004, 10.0, "\"skills\":[\"hvac\",\"gas\"]",
+	    id[3]); /* deactivated */
 	fit_technician(&U.admin, &t[4], 10.005, 10.0,
 	    "\"skills\":[\"hvac\"],\"working_hours\":{\"timezone\":\"Europe/Paris\","
 	    "\"days\":{\"mon\":[[\"08:00\",\"18:00\"]]}}",
@@ -140,8 +142,8 @@ static void test_race(void **state)
 		char start[32], end[32];
 		snprintf(start, sizeof start, "2032-05-05T10:%02d:00Z", i % 50);
 		snprintf(end, sizeof end, "2032-05-05T12:%02d:00Z", i % 50);
-		fit_work_order(&U.agent, -20.0, 30.0, start, end, "\"required_skills\":[\"race\"]",
-		    R.wo[i]);
+		fit_work_order(
+		    &U.agent, -20.0, 30.0, start, end, "\"required_skills\":[\"race\"]", R.wo[i]);
 	}
 	pthread_t th[RACE_ORDERS];
 	for (int i = 0; i < RACE_ORDERS; i++)
@@ -159,13 +161,14 @@ static void test_race(void **state)
 	}
 	assert_int_equal(won, RACE_TECHS);
 	/* the check after the run: no two active work orders of a technician overlap */
-	assert_int_equal(fit_sql("SELECT count(*) FROM field.work_orders a JOIN field.work_orders b"
-	                         " ON a.tenant_id = b.tenant_id AND a.technician_id = b.technician_id"
-	                         " AND a.id < b.id AND tstzrange(a.window_start, a.window_end)"
-	                         " && tstzrange(b.window_start, b.window_end)"
-	                         " WHERE a.status IN ('scheduled', 'en_route', 'on_site')"
-	                         " AND b.status IN ('scheduled', 'en_route', 'on_site')",
-	                     NULL, NULL),
+	assert_int_equal(
+	    fit_sql("SELECT count(*) FROM field.work_orders a JOIN field.work_orders b"
+	            " ON a.tenant_id = b.tenant_id AND a.technician_id = b.technician_id"
+	            " AND a.id < b.id AND tstzrange(a.window_start, a.window_end)"
+	            " && tstzrange(b.window_start, b.window_end)"
+	            " WHERE a.status IN ('scheduled', 'en_route', 'on_site')"
+	            " AND b.status IN ('scheduled', 'en_route', 'on_site')",
+	        NULL, NULL),
 	    0);
 	assert_int_equal(fit_sql("SELECT count(*) FROM field.outbox WHERE tenant_id = $1::uuid"
 	                         " AND type = 'workorder.dispatched'"

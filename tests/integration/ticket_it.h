@@ -246,7 +246,8 @@ static inline void it_child_start(daemon_child *c, const char *name, char *url)
 		fail_msg("%s --migrate failed; see %s", bin, c->log);
 	snprintf(var, sizeof var, "HD_%s_URL", up);
 	char tmp[64];
-	assert_true(daemon_child_port_env(var, "tcp://127.0.0.1:%d", url != NULL ? url : tmp, 64) > 0);
+	assert_true(
+	    daemon_child_port_env(var, "tcp://127.0.0.1:%d", url != NULL ? url : tmp, 64) > 0);
 	snprintf(var, sizeof var, "HD_%s_ADMIN_PORT", up);
 	assert_true(daemon_child_port_env(var, "%d", NULL, 0) > 0);
 	assert_int_equal(daemon_child_spawn(c, NULL), 0);

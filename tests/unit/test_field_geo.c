@@ -22,8 +22,8 @@ static void test_near(void **state)
 	assert_true(fabs(p.lat - 48.85) < 1e-12 && fabs(p.lon - 2.35) < 1e-12);
 	assert_true(fs_near_parse("-90,180", &p));
 	assert_true(fs_near_parse("+1.5,-0.25", &p));
-	const char *bad[] = { "", "1", "1,", ",1", "91,0", "0,180.0001", "NaN,1", "1,inf",
-		"1e1,2", "0x1,2", " 1,2", "1,2 ", "1,2,3", ".,2", "--1,2", NULL };
+	const char *bad[] = { "", "1", "1,", ",1", "91,0", "0,180.0001", "NaN,1", "1,inf", "1e1,2",
+		"0x1,2", " 1,2", "1,2 ", "1,2,3", ".,2", "--1,2", NULL };
 	for (int i = 0; bad[i] != NULL; i++)
 		if (fs_near_parse(bad[i], &p))
 			fail_msg("accepted near=%s", bad[i]);
@@ -126,7 +126,8 @@ static void test_hours(void **state)
 	hd_field_errors errs = { .count = 0 };
 	cJSON *b = cJSON_Parse(
 	    "{\"ok\":{\"timezone\":\"UTC\",\"days\":{\"mon\":[[\"09:00\",\"12:00\"],[\"13:00\","
-	    "\"24:00\"]]}},\"overlap\":{\"timezone\":\"UTC\",\"days\":{\"mon\":[[\"09:00\",\"12:00\"],"
+	    "\"24:00\"]]}},\"overlap\":{\"timezone\":\"UTC\",\"days\":{\"mon\":[[\"09:00\",\"12:"
+	    "00\"],"
 	    "[\"11:00\",\"13:00\"]]}},\"empty\":{\"timezone\":\"UTC\",\"days\":{}},\"str\":\"x\"}");
 	char *ok = hd_hours_read(b, "ok", &errs);
 	assert_non_null(ok);

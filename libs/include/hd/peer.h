@@ -19,8 +19,8 @@ typedef void (*hd_peer_cb)(hd_err err, int status, const char *body, void *arg);
 /* Sends operation op with path parameter id (NULL: none) as req's caller
  * over client c. Either returns an error without calling cb, or HD_OK and
  * cb runs later exactly once. */
-hd_err hd_peer_call(
-    hd_rpc_client *c, hd_rpc_request *req, const char *op, const char *id, hd_peer_cb cb, void *arg);
+hd_err hd_peer_call(hd_rpc_client *c, hd_rpc_request *req, const char *op, const char *id,
+    hd_peer_cb cb, void *arg);
 
 /* The deadline of a peer call in milliseconds from now: HD_PEER_TIMEOUT_MS,
  * shortened to what remains of deadline_ms (unix epoch ms; 0: none), at
