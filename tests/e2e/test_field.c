@@ -93,7 +93,10 @@ static void test_technicians(void **state)
 	expect(403, "GET", "/v1/technicians", W.cust1, NULL);
 	assert_int_equal(req(&r, "GET", "/v1/technicians", W.demo, NULL), 200);
 	cJSON *it;
-	cJSON_ArrayForEach(it, jitems(&r)) assert_string_not_equal(jstr(it, "id"), F.tech1_id);
+	cJSON_ArrayForEach(it, jitems(&r))
+	{
+		assert_string_not_equal(jstr(it, "id"), F.tech1_id);
+	}
 	httpc_resp_free(&r);
 }
 

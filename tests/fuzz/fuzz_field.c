@@ -49,8 +49,11 @@ static void fuzz_body(const char *s)
 		const cJSON *it;
 		if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > FS_SKILLS_MAX)
 			abort();
-		cJSON_ArrayForEach(it, arr) if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
-		    abort();
+		cJSON_ArrayForEach(it, arr)
+		{
+			if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
+				abort();
+		}
 		cJSON_Delete(arr);
 	}
 	size_t before = errs.count;

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <ctype.h>
 #include <cjson/cJSON.h>
 #include "daemon_child.h"
 #include "hd/envelope.h"
@@ -230,10 +231,10 @@ static inline void it_child_start(daemon_child *c, const char *name, char *url)
 {
 	char sql[512], var[64], bin[32], up[16];
 	const char *root = getenv("HD_TEST_ROOT");
-	size_t i;
-	for (i = 0; name[i] != '\0' && i < sizeof up - 1; i++)
-		up[i] = (char)(name[i] - 'a' + 'A');
-	up[i] = '\0';
+	size_t n = strlen(name) < sizeof up - 1 ? strlen(name) : sizeof up - 1;
+	for (size_t i = 0; i < n; i++)
+		up[i] = (char)toupper((unsigned char)name[i]);
+	up[n] = '\0';
 	snprintf(sql, sizeof(sql), "%s/services/%s/sql", root != NULL ? root : "../..", name);
 	snprintf(var, sizeof var, "HD_%s_SQL_DIR", up);
 	setenv(var, sql, 0);
