@@ -93,7 +93,7 @@ SELECT 'CREATE ROLE hd_app LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE
 SELECT 'CREATE DATABASE helpdesk OWNER hd_owner' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'helpdesk')\gexec
 SQL
 	"${psql[@]}" -d helpdesk -c "GRANT CONNECT ON DATABASE helpdesk TO hd_app" \
-		-c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null 2>&1 ||
+		-c "CREATE EXTENSION IF NOT EXISTS postgis" -c "CREATE EXTENSION IF NOT EXISTS btree_gist" >/dev/null 2>&1 ||
 		"${psql[@]}" -d helpdesk -c "GRANT CONNECT ON DATABASE helpdesk TO hd_app"
 	mkdir -p "$dir/redis"
 	if ! redis-cli -p "$redisport" ping >/dev/null 2>&1; then

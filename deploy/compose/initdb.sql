@@ -14,5 +14,7 @@ REVOKE ALL ON DATABASE helpdesk FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE helpdesk TO hd_app;
 
 \connect helpdesk
+-- hd-field: geography columns (PostGIS) and its exclusion constraint (btree_gist)
 CREATE EXTENSION IF NOT EXISTS postgis;
+CREATE EXTENSION IF NOT EXISTS btree_gist;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
