@@ -5,10 +5,17 @@
  *      work order, skipping those already tried;
  *   2. ask hd-auth that the user is still an active technician (a user
  *      deactivated since is marked so, and never picked again);
- *   3. assign: one statement sets the technician, history and the
- *      workorder.dispatched event. The exclusion constraint
- *      work_orders_no_double_booking decides races: the loser (23P01) goes
- *      back to 1 without that technician. Nobody left: 409. */
+ *   3. assign, in one transaction: lock the technician's row (dispatches of
+ *      one technician go one after the other), then one statement checks
+ *      again, with a snapshot taken after the lock, that no active work
+ *      order of theirs overlaps the window, and sets the technician, history
+ *      and the workorder.dispatched event. The exclusion constraint
+ *      work_orders_no_double_booking holds it in the database as well (a
+ *      23P01 there is treated like a lost race). A lost race goes back to 1
+ *      without that technician. Nobody left: 409.
+ * The lock is there because the exclusion check alone let two concurrent
+ * dispatches through in tests/integration/test_field_dispatch.c (race of
+ * 50 on PostgreSQL 15.18; docs/architecture.md, "Field service"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +41,20 @@ static const char sql_inactive[]
     = "UPDATE field.technicians SET user_active = false, version = version + 1,"
       " updated_at = date_trunc('milliseconds', now()) WHERE tenant_id = $1 AND id = $2";
 
-/* $3 technician, $4 km, $5 eta minutes, $6 actor. */
+/* The technician's row lock, first in the assign's transaction. */
+static const char sql_lock[] = "SELECT 1 FROM field.technicians WHERE tenant_id = $1 AND id = $2"
+                               " FOR NO KEY UPDATE";
+
+/* $3 technician, $4 km, $5 eta minutes, $6 actor. No row: the technician is
+ * no longer available or got an overlapping work order meanwhile. */
 static const char sql_assign[]
-    = "WITH t AS (SELECT t.id FROM field.technicians t WHERE t.tenant_id = $1 AND t.id = $3"
-      " AND t.available AND t.user_active),"
+    = "WITH me AS (SELECT w.window_start, w.window_end FROM field.work_orders w"
+      " WHERE w.tenant_id = $1 AND w.id = $2),"
+      " t AS (SELECT t.id FROM field.technicians t, me WHERE t.tenant_id = $1 AND t.id = $3"
+      " AND t.available AND t.user_active AND NOT EXISTS (SELECT 1 FROM field.work_orders o"
+      " WHERE o.tenant_id = $1 AND o.technician_id = $3"
+      " AND o.status IN ('scheduled', 'en_route', 'on_site')"
+      " AND tstzrange(o.window_start, o.window_end) && tstzrange(me.window_start, me.window_end))),"
       " upd AS (UPDATE field.work_orders w SET technician_id = t.id, status = 'scheduled',"
       " distance_km = $4::float8, eta_minutes = $5::int, version = w.version + 1,"
       " updated_at = date_trunc('milliseconds', now()) FROM t WHERE w.tenant_id = $1"
@@ -91,12 +108,12 @@ static void fs_assigned_cb(hd_err err, const hd_db_result *res, void *arg)
 	}
 	if (err != HD_OK) {
 		hd_reply_db_error(d->req, err, res);
-	} else if (hd_db_result_ntuples(res, 0) == 0) {
+	} else if (hd_db_result_ntuples(res, 1) == 0) {
 		fs_tried_add(d); /* changed meanwhile: pick again, which tells why */
 		fs_pick(d);
 		return;
 	} else {
-		fs_reply_row(d->req, res, 0, 1, "work order", 200);
+		fs_reply_row(d->req, res, 1, 1, "work order", 200);
 		hd_outbox_wake();
 	}
 	free(d);
@@ -116,9 +133,10 @@ static void fs_candidate_checked(hd_err err, bool ok, void *arg)
 		fs_pick(d);
 		return;
 	}
+	const char *pl[2] = { d->tenant, d->tech };
 	const char *p[6] = { d->tenant, d->id, d->tech, d->km, d->eta, d->actor };
-	hd_db_stmt st = { sql_assign, 6, p };
-	if (!hd_daemon_db_run(d->dw, d->req, d->tenant, &st, 1, fs_assigned_cb, d))
+	hd_db_stmt st[2] = { { sql_lock, 2, pl }, { sql_assign, 6, p } };
+	if (!hd_daemon_db_run(d->dw, d->req, d->tenant, st, 2, fs_assigned_cb, d))
 		free(d);
 }
 
