@@ -182,11 +182,11 @@ static void fs_pick(fs_dispatch *d)
 {
 	const char *pi[2] = { d->tenant, d->tech };
 	const char *pp[3] = { d->tenant, d->id, d->tried };
-	hd_db_stmt st[2] = { { sql_inactive, 2, pi }, { sql_pick, 3, pp } };
+	hd_db_stmt st[3] = { { sql_inactive, 2, pi }, FS_NO_JIT_STMT, { sql_pick, 3, pp } };
 	bool mark = d->mark_inactive;
 	d->mark_inactive = false;
 	if (!hd_daemon_db_run(
-	        d->dw, d->req, d->tenant, mark ? st : st + 1, mark ? 2 : 1, fs_picked_cb, d))
+	        d->dw, d->req, d->tenant, mark ? st : st + 1, mark ? 3 : 2, fs_picked_cb, d))
 		free(d);
 }
 

@@ -99,6 +99,15 @@ void fs_reply_peer_down(hd_rpc_request *req, const char *peer);
 #define FS_OWN_WO(n)                                                                               \
 	" (" n "::uuid IS NULL OR w.technician_id IN (SELECT t.id FROM field.technicians t"        \
 	" WHERE t.tenant_id = w.tenant_id AND t.user_id = " n "::uuid))"
+/* A statement that turns JIT off for the rest of its transaction, first in
+ * the batches of the KNN queries: PostGIS's function costs make the planner
+ * estimate them above jit_above_cost, and compiling took 40-50 ms of a
+ * query that runs in about 1 ms (docs/benchmarks.md, "Field service"). */
+extern const char fs_no_jit_sql[];
+#define FS_NO_JIT_STMT                                                                             \
+	{                                                                                          \
+		fs_no_jit_sql, 0, NULL                                                             \
+	}
 /* The caller's id when a technician (sees own work orders only), else NULL. */
 const char *fs_viewer(const hd_caller *c);
 #endif

@@ -58,7 +58,8 @@ static const char sql_list[]
       " ORDER BY t.created_at, t.id LIMIT $6";
 
 /* Nearest first: $4 lat, $5 lon, $6 radius in metres or NULL, $7 limit. The
- * ORDER BY is the KNN operator over the (tenant_id, location) GiST index. */
+ * ORDER BY is the KNN operator alone over the (tenant_id, location) GiST
+ * index (a second sort key would make it a sort of every match). */
 static const char sql_near[]
     = "SELECT (field.technician_json(t)::jsonb || jsonb_build_object('distance_km',"
       " round((ST_Distance(t.location," FS_POINT_SQL("$4",
@@ -68,9 +69,9 @@ static const char sql_near[]
                 " AND ($2::json IS NULL OR t.skills @> ARRAY(SELECT "
                 "json_array_elements_text($2::json)))"
                 " AND ($3::bool IS NULL OR t.available = $3)"
-                " AND ($6::float8 IS NULL OR ST_DWithin(t.location," FS_POINT_SQL("$4",
-                    "$5") ", $6, false))"
-                          " ORDER BY t.location <->" FS_POINT_SQL("$4", "$5") ", t.id LIMIT $7";
+                " AND ($6::float8 IS NULL OR ST_DWithin(t.location," FS_POINT_SQL(
+                    "$4", "$5") ", $6, false))"
+                                " ORDER BY t.location <->" FS_POINT_SQL("$4", "$5") " LIMIT $7";
 
 /* A technician being created: waits for hd-auth's answer. */
 typedef struct fs_tech_new {
@@ -371,8 +372,8 @@ static void fs_near_cb(hd_err err, const hd_db_result *res, void *arg)
 		hd_reply_db_error(ctx.req, err, res);
 		return;
 	}
-	int n = hd_db_result_ntuples(res, 0);
-	hd_reply_items(ctx.req, res, 0, n < ctx.limit ? n : ctx.limit, "\"next_cursor\":null");
+	int n = hd_db_result_ntuples(res, 1);
+	hd_reply_items(ctx.req, res, 1, n < ctx.limit ? n : ctx.limit, "\"next_cursor\":null");
 }
 
 void fs_technicians_list(hd_rpc_request *req, hd_daemon_worker *dw)
@@ -403,8 +404,8 @@ void fs_technicians_list(hd_rpc_request *req, hd_daemon_worker *dw)
 		*ctx = (fs_near_ctx) { req, page.limit };
 		const char *p[7] = { c.tenant_id, f.skills_p, f.available, f.lat, f.lon, f.radius_p,
 			page.fetch };
-		hd_db_stmt st = { sql_near, 7, p };
-		if (!hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, fs_near_cb, ctx))
+		hd_db_stmt st[2] = { FS_NO_JIT_STMT, { sql_near, 7, p } };
+		if (!hd_daemon_db_run(dw, req, c.tenant_id, st, 2, fs_near_cb, ctx))
 			free(ctx);
 		return;
 	}
