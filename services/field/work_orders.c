@@ -17,16 +17,25 @@
 static const char *const fs_statuses[]
     = { "unassigned", "scheduled", "en_route", "on_site", "completed", "cancelled", NULL };
 
-static const char sql_create[]
-    = "WITH w AS (INSERT INTO field.work_orders AS w (tenant_id, id, title, description,"
-      " ticket_id, location, address, required_skills, window_start, window_end, priority, notes,"
-      " created_by) VALUES ($1, $2, $3, $4, $5,"
-      " ST_SetSRID(ST_MakePoint($7::float8, $6::float8), 4326)::geography, $8,"
-      " ARRAY(SELECT json_array_elements_text($9::json)), $10, $11, $12, $13, $14)"
-      " RETURNING field.work_order_json(w) AS j, w.version),"
-      " o AS (INSERT INTO field.outbox (tenant_id, type, actor_id, data)"
-      " SELECT $1, 'workorder.created', $14, json_build_object('work_order', j) FROM w)"
-      " SELECT j::text, version FROM w";
+/* $1 tenant, $2 id, ... $14 actor, $15..$17 the Idempotency-Key's op, key
+ * and hashed request (hd/idem.h): inserts the work order, its
+ * workorder.created event and the stored reply; nothing when the key is
+ * stored already. */
+static const char sql_create[] = "WITH" HD_IDEM_CTE("$1", "$14", "$15", "$16",
+    "$17") ","
+           " w AS (INSERT INTO field.work_orders AS w (tenant_id, id, title, description,"
+           " ticket_id, location, address, required_skills, window_start, window_end, priority,"
+           " notes, created_by) SELECT $1, $2, $3, $4, $5,"
+           " ST_SetSRID(ST_MakePoint($7::float8, $6::float8), 4326)::geography, $8,"
+           " ARRAY(SELECT json_array_elements_text($9::json)), $10, $11, $12, $13, $14"
+           " WHERE" HD_IDEM_FREE(
+               "field") " RETURNING field.work_order_json(w) AS j, w.version),"
+                        " o AS (INSERT INTO field.outbox (tenant_id, type, actor_id, data)"
+                        " SELECT $1, 'workorder.created', $14, json_build_object('work_order', j) "
+                        "FROM w),"
+                        " reply AS (SELECT 201 AS status, j, '/v1/work-orders/' || $2 AS location,"
+                        " '\"1\"'::text AS etag FROM w)," HD_IDEM_STORE(
+                            "field") " SELECT j::text FROM w";
 
 static const char sql_get[]
     = "SELECT field.work_order_json(w)::text, w.version FROM field.work_orders w"
@@ -132,10 +141,12 @@ typedef struct fs_wo_new {
 	const char *start, *end;
 	char lat[40], lon[40];
 	char skills[FS_SKILLS_JSON_MAX];
+	hd_idem key; /* Idempotency-Key, key.key NULL when none */
 } fs_wo_new;
 
 static void fs_wo_new_free(fs_wo_new *w)
 {
+	hd_idem_free(&w->key);
 	cJSON_Delete(w->body);
 	free(w);
 }
@@ -204,24 +215,35 @@ static void fs_wo_new_read(fs_wo_new *w, hd_field_errors *errs)
 	hd_json_get_enum(b, "priority", false, fs_priorities, &w->priority, errs);
 }
 
+/* A stored reply replayed, another request under the key (422), or the
+ * work order created now. */
 static void fs_wo_created_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	fs_wo_new *w = arg;
-	if (err != HD_OK) {
-		hd_reply_db_error(w->req, err, res);
-	} else {
-		fs_reply_row(w->req, res, 0, 1, "work order", 201);
-		hd_outbox_wake();
+	int stmt;
+	if (hd_idem_result(w->req, err, res, &stmt)) {
+		const char *json = hd_db_result_value(res, stmt, 0, 0);
+		char location[64];
+		snprintf(location, sizeof location, "/v1/work-orders/%s", w->id);
+		if (json == NULL) {
+			hd_reply_db_error(w->req, HD_ERR_INTERNAL, res);
+		} else {
+			hd_idem_reply(w->req, 201, json, location, "\"1\"");
+			hd_outbox_wake();
+		}
 	}
 	fs_wo_new_free(w);
 }
 
 static void fs_wo_insert(fs_wo_new *w)
 {
-	const char *p[14] = { w->tenant, w->id, w->title, w->description, w->ticket_id, w->lat,
-		w->lon, w->address, w->skills, w->start, w->end, w->priority, w->notes, w->actor };
-	hd_db_stmt st = { sql_create, 14, p };
-	if (!hd_daemon_db_run(w->dw, w->req, w->tenant, &st, 1, fs_wo_created_cb, w))
+	const char *ip[4];
+	hd_idem_params(&w->key, ip);
+	const char *p[17] = { w->tenant, w->id, w->title, w->description, w->ticket_id, w->lat,
+		w->lon, w->address, w->skills, w->start, w->end, w->priority, w->notes, w->actor,
+		ip[1], ip[2], ip[3] };
+	hd_db_stmt st = { sql_create, 17, p };
+	if (!hd_idem_run(w->dw, w->req, &fs_idem_table, &w->key, &st, 1, fs_wo_created_cb, w))
 		fs_wo_new_free(w);
 }
 
@@ -257,7 +279,7 @@ void fs_work_orders_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	    || !hd_req_body(req, NULL, &w->body))
 		goto fail;
 	fs_wo_new_read(w, &errs);
-	if (hd_reply_invalid(req, &errs))
+	if (!hd_idem_read(req, &c, NULL, false, &w->key, &errs) || hd_reply_invalid(req, &errs))
 		goto fail;
 	snprintf(w->tenant, sizeof w->tenant, "%s", c.tenant_id);
 	snprintf(w->actor, sizeof w->actor, "%s", c.user_id);

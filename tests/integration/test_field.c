@@ -257,6 +257,25 @@ static void test_work_order_input(void **state)
 	snprintf(extra, sizeof extra, "\"ticket_id\":\"%s\"", ticket);
 	fit_work_order(
 	    &U.agent, 48.85, 2.35, "2030-01-07T10:00:00Z", "2030-01-07T12:00:00Z", extra, wo);
+	/* Idempotency-Key: the same request replays the first reply, another is 422 */
+	const char *keyed = "{\"title\":\"keyed\",\"location\":{\"lat\":1,\"lon\":2},"
+	                    "\"window\":{\"start\":\"2030-01-07T10:00:00Z\",\"end\":"
+	                    "\"2030-01-07T11:00:00Z\"}}";
+	daemon_reply k1 = it_call_h(
+	    "work_orders.create", &U.agent, NULL, NULL, keyed, "idempotency-key", "wo-key-1");
+	daemon_reply k2 = it_call_h(
+	    "work_orders.create", &U.agent, NULL, NULL, keyed, "idempotency-key", "wo-key-1");
+	it_expect_status(&k1, 201);
+	it_expect_status(&k2, 201);
+	assert_string_equal(k1.body, k2.body);
+	assert_string_equal(it_header(&k1, "location"), it_header(&k2, "location"));
+	daemon_reply_free(&k1);
+	daemon_reply_free(&k2);
+	assert_int_equal(fit_sql("SELECT count(*) FROM field.work_orders WHERE tenant_id = $1::uuid"
+	                         " AND title = 'keyed'",
+	                     U.admin.tenant, NULL),
+	    1);
+	it_check_h(422, "work_orders.create", &U.agent, NULL, body, "idempotency-key", "wo-key-1");
 	/* a ticket of another tenant does not */
 	snprintf(body, sizeof body, "{\"title\":\"t\",\"location\":{\"lat\":1,\"lon\":2},%s,%s}",
 	    ok_win, extra);
@@ -377,6 +396,19 @@ static void test_status_flow(void **state)
 	assert_int_equal(outbox_check(U.admin.tenant, "workorder.dispatched"), 1);
 	assert_int_equal(outbox_check(U.admin.tenant, "workorder.status_changed"), 3);
 	assert_int_equal(outbox_check(U.admin.tenant, "workorder.completed"), 1);
+	/* field_events.since: the tenant's published events, to staff */
+	for (int i = 0; i < 150; i++) {
+		r = it_call("field_events.since", &U.agent, NULL, "after_seq=0&limit=1000", NULL);
+		it_expect_status(&r, 200);
+		int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items"));
+		daemon_reply_free(&r);
+		if (n >= 6)
+			break;
+		if (i == 149)
+			fail_msg("field_events.since: %d events after 3 s", n);
+		usleep(20000);
+	}
+	it_check(403, "field_events.since", &U.tech, NULL, NULL);
 	/* If-Match on work orders */
 	char wo2[37];
 	fit_work_order(&U.agent, 1, 2, "2031-01-08T10:00:00Z", "2031-01-08T12:00:00Z", "", wo2);
