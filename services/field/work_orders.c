@@ -375,21 +375,29 @@ void fs_work_orders_list(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_page_run(dw, req, c.tenant_id, &st, 1, &page, 1, 2, NULL);
 }
 
-/* Replies {"items":[...]} from the last statement, 404 naming resource
- * when the first of two found nothing. */
-static void fs_items_cb(hd_err err, const hd_db_result *res, void *arg)
+/* Replies {"items":[...]} from statement 1 (at most 1000), or 404 naming
+ * resource when statement 0 found nothing. */
+static void fs_items_reply(
+    hd_rpc_request *req, hd_err err, const hd_db_result *res, const char *resource)
 {
-	hd_rpc_request *req = arg;
-	int last = hd_db_result_nstmts(res) - 1;
 	if (err != HD_OK) {
 		hd_reply_db_error(req, err, res);
-	} else if (last > 0 && hd_db_result_ntuples(res, 0) == 0) {
-		hd_reply_not_found(
-		    req, hd_db_result_nfields(res, 0) == 1 ? "technician" : "work order");
+	} else if (hd_db_result_ntuples(res, 0) == 0) {
+		hd_reply_not_found(req, resource);
 	} else {
-		int n = hd_db_result_ntuples(res, last);
-		hd_reply_items(req, res, last, n > 1000 ? 1000 : n, "\"next_cursor\":null");
+		int n = hd_db_result_ntuples(res, 1);
+		hd_reply_items(req, res, 1, n > 1000 ? 1000 : n, "\"next_cursor\":null");
 	}
+}
+
+static void fs_schedule_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	fs_items_reply(arg, err, res, "technician");
+}
+
+static void fs_history_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	fs_items_reply(arg, err, res, "work order");
 }
 
 void fs_technicians_schedule(hd_rpc_request *req, hd_daemon_worker *dw)
@@ -410,7 +418,7 @@ void fs_technicians_schedule(hd_rpc_request *req, hd_daemon_worker *dw)
 	const char *p1[3] = { c.tenant_id, id, fs_viewer(&c) };
 	const char *p2[4] = { c.tenant_id, id, from, to };
 	hd_db_stmt st[2] = { { sql_schedule_tech, 3, p1 }, { sql_schedule, 4, p2 } };
-	hd_daemon_db_run(dw, req, c.tenant_id, st, 2, fs_items_cb, req);
+	hd_daemon_db_run(dw, req, c.tenant_id, st, 2, fs_schedule_cb, req);
 }
 
 void fs_work_orders_history(hd_rpc_request *req, hd_daemon_worker *dw)
@@ -423,7 +431,7 @@ void fs_work_orders_history(hd_rpc_request *req, hd_daemon_worker *dw)
 	const char *p1[3] = { c.tenant_id, id, NULL };
 	const char *p2[2] = { c.tenant_id, id };
 	hd_db_stmt st[2] = { { sql_get, 3, p1 }, { sql_history, 2, p2 } };
-	hd_daemon_db_run(dw, req, c.tenant_id, st, 2, fs_items_cb, req);
+	hd_daemon_db_run(dw, req, c.tenant_id, st, 2, fs_history_cb, req);
 }
 
 /* ---- update ---- */
