@@ -104,7 +104,9 @@ new-daemon:
 .PHONY: all libs $(DAEMONS) run stop test clean fmt lint openapi-lint docs-config images daemons new-daemon
 
 # A benchmark, not a test: a private stack on free ports (fsync on), 10,000
-# seeded tickets, wrk on four routes; HD_BENCH_PEER=node adds the Node peer.
+# seeded tickets, wrk on the ticket routes, a mix, and the field service's
+# nearby search and dispatch (10,000 technicians, 50,000 work orders);
+# HD_BENCH_PEER=node adds the Node peer.
 bench:
 	deploy/stack.sh deps
 	$(MAKE) all

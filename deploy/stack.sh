@@ -95,7 +95,7 @@ SELECT 'CREATE ROLE hd_relay LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHE
 SELECT 'CREATE DATABASE helpdesk OWNER hd_owner' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'helpdesk')\gexec
 SQL
 	"${psql[@]}" -d helpdesk -c "GRANT CONNECT ON DATABASE helpdesk TO hd_app, hd_relay" \
-		-c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null 2>&1 ||
+		-c "CREATE EXTENSION IF NOT EXISTS postgis" -c "CREATE EXTENSION IF NOT EXISTS btree_gist" >/dev/null 2>&1 ||
 		"${psql[@]}" -d helpdesk -c "GRANT CONNECT ON DATABASE helpdesk TO hd_app, hd_relay"
 	mkdir -p "$dir/redis"
 	if ! redis-cli -p "$redisport" ping >/dev/null 2>&1; then

@@ -18,5 +18,7 @@ GRANT CONNECT, TEMPORARY ON DATABASE helpdesk TO hd_app;
 GRANT CONNECT ON DATABASE helpdesk TO hd_relay;
 
 \connect helpdesk
+-- hd-field: geography columns (PostGIS) and its exclusion constraint (btree_gist)
 CREATE EXTENSION IF NOT EXISTS postgis;
+CREATE EXTENSION IF NOT EXISTS btree_gist;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;

@@ -6,12 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hd/hours.h"
 #include "hd/json.h"
 #include "ticket.h"
 
 #define TK_SLA_MAX_MINUTES 525600 /* one year */
-#define TK_BH_MAX_WINDOWS 4
-#define TK_TZ_MAX 64
 
 static const char sql_sla_get[]
     = "SELECT json_build_object('targets', COALESCE(p.targets, '{}'::jsonb),"
@@ -84,76 +83,6 @@ static void tk_sla_target(const cJSON *t, const char *prio, cJSON *out, hd_field
 	}
 }
 
-/* Parses "HH:MM" (00:00..24:00) into minutes; -1 when malformed. */
-static int tk_bh_minutes(const cJSON *v)
-{
-	const char *s = cJSON_IsString(v) ? v->valuestring : "";
-	if (strlen(s) != 5 || s[2] != ':' || strspn(s, "0123456789:") != 5)
-		return -1;
-	int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
-	if (h > 24 || m > 59 || (h == 24 && m != 0))
-		return -1;
-	return h * 60 + m;
-}
-
-/* Validates one day's windows (sorted, disjoint, start < end); returns their count or -1. */
-static int tk_bh_day(const cJSON *day)
-{
-	const cJSON *w;
-	int n = 0, last_end = -1;
-	if (!cJSON_IsArray(day) || cJSON_GetArraySize(day) > TK_BH_MAX_WINDOWS)
-		return -1;
-	cJSON_ArrayForEach(w, day)
-	{
-		if (!cJSON_IsArray(w) || cJSON_GetArraySize(w) != 2)
-			return -1;
-		int a = tk_bh_minutes(cJSON_GetArrayItem(w, 0)),
-		    b = tk_bh_minutes(cJSON_GetArrayItem(w, 1));
-		if (a < 0 || b <= a || a < last_end)
-			return -1;
-		last_end = b;
-		n++;
-	}
-	return n;
-}
-
-/* Validates business_hours; returns its normalised JSON (malloc'ed), or NULL
- * when absent or invalid (then with an error). */
-static char *tk_bh_read(const cJSON *body, hd_field_errors *errs)
-{
-	static const char *const known[] = { "timezone", "days", NULL };
-	static const char *const days[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL };
-	const cJSON *bh = cJSON_GetObjectItemCaseSensitive(body, "business_hours"), *d;
-	const char *tz = NULL;
-	hd_field_errors local = { .count = 0 };
-	int windows = 0;
-	if (bh == NULL || cJSON_IsNull(bh))
-		return NULL;
-	hd_json_reject_unknown(bh, known, &local);
-	hd_json_get_string(bh, "timezone", true, 1, TK_TZ_MAX, &tz, &local);
-	const cJSON *dayobj = cJSON_GetObjectItemCaseSensitive(bh, "days");
-	if (!cJSON_IsObject(dayobj))
-		hd_field_errors_add(&local, "days", "must be an object keyed by mon..sun");
-	hd_json_reject_unknown(dayobj, days, &local);
-	cJSON_ArrayForEach(d, dayobj)
-	{
-		int n = tk_bh_day(d);
-		if (n < 0)
-			hd_field_errors_add(&local, "days",
-			    "each day is a list of up to 4 sorted, disjoint [\"HH:MM\",\"HH:MM\"] "
-			    "windows");
-		windows += n > 0 ? n : 0;
-	}
-	if (local.count == 0 && windows == 0)
-		hd_field_errors_add(&local, "days", "must hold at least one window");
-	for (size_t i = 0; i < local.count; i++) {
-		char name[64];
-		snprintf(name, sizeof(name), "business_hours.%.40s", local.items[i].field);
-		hd_field_errors_add(errs, name, local.items[i].message);
-	}
-	return local.count == 0 ? hd_json_print(bh, NULL) : NULL;
-}
-
 /* Validates the body and returns the normalised targets JSON (malloc'ed). */
 static char *tk_sla_targets(const cJSON *body, hd_field_errors *errs)
 {
@@ -197,7 +126,7 @@ void tk_sla_put(hd_rpc_request *req, hd_daemon_worker *dw)
 	    || !hd_req_body(req, NULL, &body))
 		goto out;
 	targets = tk_sla_targets(body, &errs);
-	bh = tk_bh_read(body, &errs);
+	bh = hd_hours_read(body, "business_hours", &errs);
 	if (hd_reply_invalid(req, &errs))
 		goto out;
 	if (targets == NULL) {

@@ -112,6 +112,12 @@ function opensPort(docs, comp, port) {
 		(d.spec.egress || []).some((r) => (r.ports || []).some((p) => p.port === port)));
 }
 
+// True when the policy of component `comp` has an egress rule to the pods of `target`.
+function egressTo(docs, comp, target) {
+	return docs.some((d) => d.kind === 'NetworkPolicy' && d.spec.podSelector?.matchLabels?.['app.kubernetes.io/component'] === comp &&
+		(d.spec.egress || []).some((r) => (r.to || []).some((t) => t.podSelector?.matchLabels?.['app.kubernetes.io/component'] === target)));
+}
+
 function checkNetwork(docs, comps) {
 	const deny = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name.endsWith('-default-deny'));
 	check('NetworkPolicy default deny (ingress and egress)', !!deny && !deny.spec.ingress && !deny.spec.egress &&
@@ -124,8 +130,13 @@ function checkNetwork(docs, comps) {
 		const pol = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === k.name);
 		if (!pol || k.comp === 'gateway' || k.comp === 'bus') continue;
 		const rpc = (pol.spec.ingress || []).filter((r) => (r.ports || []).some((p) => p.port === 'rpc'));
-		check(`only the gateway reaches ${k.comp}'s rpc port`, rpc.length === 1 && rpc[0].from.length === 1 &&
-			rpc[0].from[0].podSelector?.matchLabels?.['app.kubernetes.io/component'] === 'gateway' && !rpc[0].from[0].namespaceSelector);
+		const from = rpc.map((r) => (r.from.length === 1 && !r.from[0].namespaceSelector
+			? r.from[0].podSelector?.matchLabels?.['app.kubernetes.io/component'] : undefined));
+		// besides the gateway, only daemons that list this one in their peers
+		// (values daemons.<name>.peers), whose own policy opens the egress to it
+		check(`only the gateway and its callers reach ${k.comp}'s rpc port`,
+			from.filter((c) => c === 'gateway').length === 1 &&
+			from.every((c) => c === 'gateway' || (c !== undefined && egressTo(docs, c, k.comp))), from.join(','));
 	}
 	check('gateway has no PostgreSQL egress', !opensPort(docs, 'gateway', pg));
 }

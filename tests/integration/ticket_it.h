@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <ctype.h>
 #include <cjson/cJSON.h>
 #include "daemon_child.h"
 #include "hd/envelope.h"
@@ -222,30 +223,47 @@ static inline int it_outbox_payloads_check(int seen[HD_EVENT__COUNT])
 	return n;
 }
 
-/* cmocka group setup: migrates, starts hd-ticket and waits until a worker
- * answers (sla.get as ready_as). */
-static inline int it_daemon_start(const it_who *ready_as)
+/* Migrates daemon hd-<name> (HD_<NAME>_SQL_DIR from HD_TEST_ROOT) and
+ * starts it on free ports (HD_<NAME>_URL, HD_<NAME>_ADMIN_PORT, set in the
+ * environment so that later children reach it too); url (64 bytes) gets its
+ * NNG address unless NULL. */
+static inline void it_child_start(daemon_child *c, const char *name, char *url)
 {
-	char sql[512];
+	char sql[512], var[64], bin[32], up[16];
 	const char *root = getenv("HD_TEST_ROOT");
-	snprintf(sql, sizeof(sql), "%s/services/ticket/sql", root != NULL ? root : "../..");
-	setenv("HD_TICKET_SQL_DIR", sql, 0);
+	size_t n = strlen(name) < sizeof up - 1 ? strlen(name) : sizeof up - 1;
+	for (size_t i = 0; i < n; i++)
+		up[i] = (char)toupper((unsigned char)name[i]);
+	up[n] = '\0';
+	snprintf(sql, sizeof(sql), "%s/services/%s/sql", root != NULL ? root : "../..", name);
+	snprintf(var, sizeof var, "HD_%s_SQL_DIR", up);
+	setenv(var, sql, 0);
 	IT.admin_url = it_env("HD_TEST_DATABASE_ADMIN_URL");
 	setenv("HD_DATABASE_URL", it_env("HD_TEST_DATABASE_URL"), 1);
 	setenv("HD_DATABASE_ADMIN_URL", IT.admin_url, 1);
-	daemon_child_init(&IT.child, "hd-ticket");
-	if (daemon_child_run(&IT.child, "--migrate") != 0)
-		fail_msg("hd-ticket --migrate failed; see %s", IT.child.log);
+	snprintf(bin, sizeof bin, "hd-%s", name);
+	daemon_child_init(c, bin);
+	if (daemon_child_run(c, "--migrate") != 0)
+		fail_msg("%s --migrate failed; see %s", bin, c->log);
+	snprintf(var, sizeof var, "HD_%s_URL", up);
+	char tmp[64];
 	assert_true(
-	    daemon_child_port_env("HD_TICKET_URL", "tcp://127.0.0.1:%d", IT.url, sizeof(IT.url))
-	    > 0);
-	assert_true(daemon_child_port_env("HD_TICKET_ADMIN_PORT", "%d", NULL, 0) > 0);
+	    daemon_child_port_env(var, "tcp://127.0.0.1:%d", url != NULL ? url : tmp, 64) > 0);
+	snprintf(var, sizeof var, "HD_%s_ADMIN_PORT", up);
+	assert_true(daemon_child_port_env(var, "%d", NULL, 0) > 0);
+	assert_int_equal(daemon_child_spawn(c, NULL), 0);
+}
+
+/* Starts hd-<name> as the program's daemon (IT.child, IT.client) and waits
+ * until a worker answers ready_op as ready_as with 200. */
+static inline int it_daemon_start_as(const char *name, const char *ready_op, const it_who *ready_as)
+{
 	assert_true(daemon_child_port_env("HD_BUS_PUB_URL", "tcp://127.0.0.1:%d", NULL, 0) > 0);
-	assert_int_equal(daemon_child_spawn(&IT.child, NULL), 0);
+	it_child_start(&IT.child, name, IT.url);
 	assert_int_equal(hd_rpc_client_open(&IT.client, IT.url), HD_OK);
 	for (int i = 0; i < 300 && daemon_child_alive(&IT.child); i++) {
 		if (hd_rpc_client_connected(IT.client)) {
-			daemon_reply r = it_call("sla.get", ready_as, NULL, NULL, NULL);
+			daemon_reply r = it_call(ready_op, ready_as, NULL, NULL, NULL);
 			int st = r.status;
 			daemon_reply_free(&r);
 			if (st == 200)
@@ -253,8 +271,15 @@ static inline int it_daemon_start(const it_who *ready_as)
 		}
 		usleep(20000);
 	}
-	fail_msg("hd-ticket did not become ready; see %s", IT.child.log);
+	fail_msg("hd-%s did not become ready; see %s", name, IT.child.log);
 	return -1;
+}
+
+/* cmocka group setup: migrates, starts hd-ticket and waits until a worker
+ * answers (sla.get as ready_as). */
+static inline int it_daemon_start(const it_who *ready_as)
+{
+	return it_daemon_start_as("ticket", "sla.get", ready_as);
 }
 
 /* cmocka group teardown: stops the daemon; fails on a sanitizer report or
@@ -267,7 +292,7 @@ static inline int it_daemon_stop(void **state)
 	if (!daemon_child_log_clean(&IT.child))
 		fail_msg("sanitizer report in %s", IT.child.log);
 	if (st != -1 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
-		fail_msg("hd-ticket exited badly (status %d)", st);
+		fail_msg("%s exited badly (status %d)", IT.child.bin, st);
 	daemon_child_log_remove(&IT.child);
 	return 0;
 }

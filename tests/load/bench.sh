@@ -7,7 +7,14 @@
 #   list    GET /v1/tickets?limit=25             lua/list_tickets.lua
 #   healthz GET /healthz                         lua/healthz.lua
 #   mix     a realistic mix over several tenants lua/mix.lua (reads, next pages, 10% writes)
+#   nearby  GET /v1/technicians?near=&radius_km=10&skill=  lua/nearby.lua
+#   dispatch POST /v1/work-orders/{id}/dispatch  lua/dispatch.lua (each seeded work order once)
 #   create  POST /v1/tickets                     lua/create_ticket.lua (last: it adds rows)
+# For nearby and dispatch it seeds HD_BENCH_TECHS technicians (users in auth
+# too) and HD_BENCH_WORK_ORDERS unassigned work orders in acme
+# (seed_field.sql), then checks with one SQL query that no technician is
+# double-booked, and times the nearby query inside PostgreSQL against a plain
+# haversine scan without the index (field_baseline.sql).
 # For mix it also creates HD_BENCH_MIX_TENANTS - 1 tenants (POST /v1/tenants as
 # the platform admin), seeds each with TICKETS/4 tickets and logs in as each
 # one's admin (docs/benchmarks.md, "The mix scenario").
@@ -40,7 +47,9 @@ CONNS=${HD_BENCH_CONNS:-64}
 THREADS=${HD_BENCH_THREADS:-2}
 WARM=${HD_BENCH_WARMUP:-2s}
 TICKETS=${HD_BENCH_TICKETS:-10000}
-SCENARIOS=${HD_BENCH_SCENARIOS:-get list healthz mix create}
+SCENARIOS=${HD_BENCH_SCENARIOS:-get list healthz mix nearby dispatch create}
+TECHS=${HD_BENCH_TECHS:-10000}
+WORK_ORDERS=${HD_BENCH_WORK_ORDERS:-50000}
 MIX_TENANTS=${HD_BENCH_MIX_TENANTS:-4}
 DOC=${HD_BENCH_DOC:-$ROOT/docs/benchmarks.md}
 PEER=${HD_BENCH_PEER:-}
@@ -49,9 +58,10 @@ NODE_DIR=${HD_BENCH_NODE_DIR:-/tmp/hd-bench-node}
 export HD_BIN_DIR=${HD_BIN_DIR:-$ROOT/build/bin}
 
 declare -A SCRIPT=([get]=get_ticket.lua [list]=list_tickets.lua [healthz]=healthz.lua
-	[mix]=mix.lua [create]=create_ticket.lua)
+	[mix]=mix.lua [create]=create_ticket.lua [nearby]=nearby.lua [dispatch]=dispatch.lua)
 declare -A TITLE=([get]="GET /v1/tickets/{id}" [list]="GET /v1/tickets?limit=25"
-	[healthz]="GET /healthz" [mix]="mix of $MIX_TENANTS tenants" [create]="POST /v1/tickets")
+	[healthz]="GET /healthz" [mix]="mix of $MIX_TENANTS tenants" [create]="POST /v1/tickets"
+	[nearby]="GET /v1/technicians?near=…" [dispatch]="POST /v1/work-orders/{id}/dispatch")
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
 say() { echo "bench.sh: $*" >&2; }
@@ -144,6 +154,7 @@ stack_seed() {
 	USER_ID=$(jwt_claim sub "$TOKEN")
 	seed_tenant acme "$TENANT_ID" "$USER_ID" "$TICKETS" "$WORK/ids.c.txt"
 	case " $SCENARIOS " in *" mix "*) mix_tenants ;; esac
+	case " $SCENARIOS " in *" nearby "* | *" dispatch "*) seed_field ;; esac
 	psql -X -q -d "postgresql://postgres@127.0.0.1:$HD_PG_PORT/helpdesk" -c CHECKPOINT
 }
 
@@ -155,6 +166,33 @@ seed_tenant() {
 		-d "postgresql://hd_owner@127.0.0.1:$HD_PG_PORT/helpdesk" -f "$HERE/seed.sql" >/dev/null
 	tenant_sql "SELECT id FROM ticket.tickets WHERE tenant_id = '$tid' ORDER BY number" "$tid" | grep -E '^[0-9a-f-]{36}$' >"$ids"
 	[ "$(wc -l <"$ids")" -ge "$n" ] || die "seeding $slug wrote $(wc -l <"$ids") ids"
+}
+
+# Seeds acme's technicians and work orders (seed_field.sql) and writes the
+# work orders' ids, shuffled, to $WORK/wo.txt (lua/dispatch.lua).
+seed_field() {
+	local super="postgresql://postgres@127.0.0.1:$HD_PG_PORT/helpdesk"
+	say "seeding $TECHS technicians and $WORK_ORDERS work orders for acme"
+	psql -X -q -v ON_ERROR_STOP=1 -v tid="$TENANT_ID" -v techs="$TECHS" -v orders="$WORK_ORDERS" \
+		-d "$super" -f "$HERE/seed_field.sql" >/dev/null
+	psql -X -q -tA -d "$super" -c "SELECT id FROM field.work_orders WHERE tenant_id = '$TENANT_ID'
+		AND status = 'unassigned' ORDER BY random()" | grep -E '^[0-9a-f-]{36}$' >"$WORK/wo.txt"
+	export HD_WO_IDS_FILE=$WORK/wo.txt HD_WO_THREADS=$THREADS
+}
+
+# After the field scenarios: the double bookings one SQL query finds (must be
+# 0), and the nearby query inside PostgreSQL, KNN against a haversine scan.
+field_checks() {
+	local super="postgresql://postgres@127.0.0.1:$HD_PG_PORT/helpdesk"
+	DOUBLE_BOOKED=$(psql -X -q -tA -d "$super" -c "SELECT count(*) FROM field.work_orders a
+		JOIN field.work_orders b ON a.tenant_id = b.tenant_id AND a.technician_id = b.technician_id
+		AND a.id < b.id AND tstzrange(a.window_start, a.window_end) && tstzrange(b.window_start, b.window_end)
+		WHERE a.status IN ('scheduled', 'en_route', 'on_site') AND b.status IN ('scheduled', 'en_route', 'on_site')")
+	DISPATCHED=$(psql -X -q -tA -d "$super" -c "SELECT count(*) FROM field.work_orders
+		WHERE tenant_id = '$TENANT_ID' AND status = 'scheduled'")
+	BASELINE=$(PGOPTIONS="-c bench.n=200" psql -X -q -tA -F' ' -v tid="$TENANT_ID" -d "$super" \
+		-f "$HERE/field_baseline.sql" | grep -E '^(knn|scan) ')
+	say "field: $DISPATCHED work orders dispatched, $DOUBLE_BOOKED double bookings; in PostgreSQL (p50 p99 ms): $(echo $BASELINE)"
 }
 
 # The tenants of the mix: acme (its admin's token) and MIX_TENANTS - 1 more,
@@ -233,10 +271,11 @@ run_scenario() {
 	# healthz needs no token; mix sends each tenant's own (lua/mix.lua)
 	[ "$s" = healthz ] || [ "$s" = mix ] || auth=(-H "Authorization: Bearer $token")
 	if [ "$WARM" != 0 ]; then
-		wrk -t"$THREADS" -c"$CONNS" -d"$WARM" -s "$lua" "${auth[@]}" "$url" >/dev/null
+		# lua/dispatch.lua: the warm-up dispatches the first half of the work orders
+		HD_WO_HALF=1 wrk -t"$THREADS" -c"$CONNS" -d"$WARM" -s "$lua" "${auth[@]}" "$url" >/dev/null
 	fi
 	raw=$WORK/$impl.$s.txt
-	wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -s "$lua" "${auth[@]}" "$url" >"$raw"
+	HD_WO_HALF=2 wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -s "$lua" "${auth[@]}" "$url" >"$raw"
 	rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$raw")
 	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$raw")")
 	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$raw")")
@@ -268,6 +307,7 @@ bench_c() {
 	for name in $("$LOCAL" daemons); do
 		pid=$(cat "$HD_STATE_DIR/run/$name.pid" 2>/dev/null) && record_rss "hd-$name" "$pid" c
 	done
+	case " $SCENARIOS " in *" nearby "* | *" dispatch "*) field_checks ;; esac
 	GAPLESS_C=$(stack_gapless)
 	say "gapless numbers: $GAPLESS_C"
 	if [ -n "${MIX_TIDS:-}" ]; then
@@ -351,11 +391,18 @@ report() {
 		[ -n "$PEER" ] && echo "The Node peer has one tenant: mix not run against it."
 	fi
 	[ -n "$PEER" ] && echo "Node peer gapless: ${GAPLESS_NODE:-not checked}."
+	if [ -n "${DOUBLE_BOOKED:-}" ]; then
+		echo "Field: $TECHS technicians over 30 x 30 km and $WORK_ORDERS work orders in acme; after the run"
+		echo "$DISPATCHED dispatched, double bookings found by one SQL query: $DOUBLE_BOOKED. The nearby query inside"
+		echo "PostgreSQL, 200 random points (p50 / p99 ms): $(awk '{printf "%s %s / %s; ", $1, $2, $3}' <<<"$BASELINE")(knn: GiST"
+		echo "index, scan: haversine over every technician of the tenant with the skill, no index)."
+	fi
 	echo
 	echo "| impl | scenario | req/s | p50 ms | p99 ms | non-2xx | socket errors |"
 	echo "|---|---|---:|---:|---:|---:|---:|"
 	awk -F'\t' -v g="${TITLE[get]}" -v l="${TITLE[list]}" -v h="${TITLE[healthz]}" -v c="${TITLE[create]}" \
-		-v m="${TITLE[mix]}" 'BEGIN { t["get"] = g; t["list"] = l; t["healthz"] = h; t["create"] = c; t["mix"] = m }
+		-v m="${TITLE[mix]}" -v n="${TITLE[nearby]}" -v d="${TITLE[dispatch]}" \
+		'BEGIN { t["get"] = g; t["list"] = l; t["healthz"] = h; t["create"] = c; t["mix"] = m; t["nearby"] = n; t["dispatch"] = d }
 		 { printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, t[$2], $3, $4, $5, $6, $7 }' "$RESULTS"
 	echo
 	echo "Peak RSS (VmHWM) after the runs:"

@@ -134,6 +134,7 @@ redisAccess, env, podAnnotations, listenEnv.
       "ports" (list (dict "name" "rpc" "port" $d.port)) "adminPort" $d.adminPort "probePort" "admin"
       "resources" $d.resources "autoscaling" $d.autoscaling "pdb" $d.pdb "jwt" $d.jwt
       "dbAccess" $d.dbAccess "redisAccess" $d.redisAccess "env" $d.env "podAnnotations" $d.podAnnotations
+      "peers" ($d.peers | default list)
       "listenEnv" (dict (printf "HD_%s_URL" $u) (printf "tcp://0.0.0.0:%d" (int $d.port))
                         (printf "HD_%s_ADMIN_PORT" $u) ($d.adminPort | toString))) -}}
 {{- end -}}

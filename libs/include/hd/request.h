@@ -36,6 +36,12 @@ const char *hd_query_text(
 /* The path parameter name when it is a UUID; else replies 404 "<resource>
  * not found" (an id that cannot exist names no object) and returns NULL. */
 const char *hd_req_path_uuid(hd_rpc_request *req, const char *name, const char *resource);
+/* Room for an If-Match version: at most 9 digits and a NUL. */
+#define HD_IF_MATCH_MAX 16
+/* Reads If-Match ("3", W/"3" or *; the ETag of a versioned object): absent
+ * or * leaves version "" (no condition); a quoted number of 1..9 digits is
+ * copied into version. False when it can never match (any other value). */
+bool hd_req_if_match(hd_rpc_request *req, char version[HD_IF_MATCH_MAX]);
 /* The request header name (case-insensitive), or NULL. */
 const char *hd_req_header(hd_rpc_request *req, const char *name);
 

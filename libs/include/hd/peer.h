@@ -1,0 +1,30 @@
+/* Calls from one daemon to another on behalf of the request it serves
+ * (docs/architecture.md, "Calls between daemons"): the callee sees the same
+ * caller (tenant, user, role, request id) as the gateway sent, so its own
+ * role checks and row-level security apply unchanged, and the call has a
+ * deadline (HD_PEER_TIMEOUT_MS, never past the request's own). The reply
+ * comes back on the request's worker thread. */
+#ifndef HD_PEER_H
+#define HD_PEER_H
+#include <stdint.h>
+#include "hd/err.h"
+#include "hd/rpc.h"
+
+/* The outcome of a peer call, on the calling request's worker thread:
+ * err HD_OK with the callee's status and body (NUL-terminated, valid during
+ * the call), or HD_ERR_TIMEOUT / HD_ERR_UNAVAILABLE / HD_ERR_CLOSED /
+ * HD_ERR_INVALID (a reply that does not decode) with status 0. */
+typedef void (*hd_peer_cb)(hd_err err, int status, const char *body, void *arg);
+
+/* Sends operation op with path parameter id (NULL: none) as req's caller
+ * over client c. Either returns an error without calling cb, or HD_OK and
+ * cb runs later exactly once. */
+hd_err hd_peer_call(hd_rpc_client *c, hd_rpc_request *req, const char *op, const char *id,
+    hd_peer_cb cb, void *arg);
+
+/* The deadline of a peer call in milliseconds from now: HD_PEER_TIMEOUT_MS,
+ * shortened to what remains of deadline_ms (unix epoch ms; 0: none), at
+ * least 1. Pure, for tests. */
+int hd_peer_timeout_ms(int64_t deadline_ms, int64_t now_ms, long setting_ms);
+
+#endif

@@ -1,0 +1,529 @@
+/* Work orders (API.md "Field service"): create (the linked ticket checked at
+ * hd-ticket), get, lists, PATCH with If-Match and the status machine
+ * (field.status_move_ok; completed needs every required checklist item
+ * done), one history row per changed field and the workorder.* events in
+ * the same statement, the history list and a technician's schedule. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "hd/json.h"
+#include "hd/uuid.h"
+#include "field.h"
+
+#define FS_TITLE_MAX 200
+#define FS_TEXT_MAX_BYTES 65536
+#define FS_SIGNED_BY_MAX 200
+
+static const char *const fs_statuses[]
+    = { "unassigned", "scheduled", "en_route", "on_site", "completed", "cancelled", NULL };
+
+/* $1 tenant, $2 id, ... $14 actor, $15..$17 the Idempotency-Key's op, key
+ * and hashed request (hd/idem.h): inserts the work order, its
+ * workorder.created event and the stored reply; nothing when the key is
+ * stored already. */
+static const char sql_create[] = "WITH" HD_IDEM_CTE("$1", "$14", "$15", "$16",
+    "$17") ","
+           " w AS (INSERT INTO field.work_orders AS w (tenant_id, id, title, description,"
+           " ticket_id, location, address, required_skills, window_start, window_end, priority,"
+           " notes, created_by) SELECT $1, $2, $3, $4, $5,"
+           " ST_SetSRID(ST_MakePoint($7::float8, $6::float8), 4326)::geography, $8,"
+           " ARRAY(SELECT json_array_elements_text($9::json)), $10, $11, $12, $13, $14"
+           " WHERE" HD_IDEM_FREE(
+               "field") " RETURNING field.work_order_json(w) AS j, w.version),"
+                        " o AS (INSERT INTO field.outbox (tenant_id, type, actor_id, data)"
+                        " SELECT $1, 'workorder.created', $14, json_build_object('work_order', j) "
+                        "FROM w),"
+                        " reply AS (SELECT 201 AS status, j, '/v1/work-orders/' || $2 AS location,"
+                        " '\"1\"'::text AS etag FROM w)," HD_IDEM_STORE(
+                            "field") " SELECT j::text FROM w";
+
+static const char sql_get[]
+    = "SELECT field.work_order_json(w)::text, w.version FROM field.work_orders w"
+      " WHERE w.tenant_id = $1 AND w.id = $2 AND" FS_OWN_WO("$3");
+
+/* $2 viewer, $3 status, $4 technician, $5 from, $6 to, $7/$8 cursor, $9 limit + 1. */
+static const char sql_list[]
+    = "SELECT field.work_order_json(w)::text, field.cursor_ts(w.window_start), w.id"
+      " FROM field.work_orders w WHERE w.tenant_id = $1 AND" FS_OWN_WO(
+          "$2") " AND ($3::text IS NULL OR w.status = $3)"
+                " AND ($4::uuid IS NULL OR w.technician_id = $4)"
+                " AND ($5::timestamptz IS NULL OR w.window_end > $5)"
+                " AND ($6::timestamptz IS NULL OR w.window_start < $6)"
+                " AND (w.window_start, w.id) > ($7::timestamptz, $8::uuid)"
+                " ORDER BY w.window_start, w.id LIMIT $9";
+
+/* $3 viewer; the technician must be visible (self for a technician). */
+static const char sql_schedule_tech[]
+    = "SELECT 1 FROM field.technicians t WHERE t.tenant_id = $1 AND t.id = $2"
+      " AND ($3::uuid IS NULL OR t.user_id = $3)";
+static const char sql_schedule[]
+    = "SELECT field.work_order_json(w)::text FROM field.work_orders w"
+      " WHERE w.tenant_id = $1 AND w.technician_id = $2 AND w.status <> 'cancelled'"
+      " AND w.window_end > $3::timestamptz AND w.window_start < $4::timestamptz"
+      " ORDER BY w.window_start, w.id LIMIT 1001";
+
+static const char sql_history[]
+    = "SELECT json_build_object('id', h.id, 'at', field.ts(h.at), 'actor_id', h.actor_id,"
+      " 'field', h.field, 'from', h.old_value, 'to', h.new_value)::text"
+      " FROM field.history h WHERE h.tenant_id = $1 AND h.work_order_id = $2"
+      " ORDER BY h.id LIMIT 1001";
+
+/* $3 viewer, $4 If-Match, $5 title, $6 description, $7 priority, $8 status,
+ * $9 notes, $10 signed_by, $11 actor. One row when visible: json, version,
+ * version_ok, move_ok, checklist_ok, old status, changed. */
+static const char sql_update[]
+    = "WITH cur AS (SELECT w.*, field.work_order_json(w) AS j FROM field.work_orders w"
+      " WHERE w.tenant_id = $1 AND w.id = $2 AND" FS_OWN_WO(
+          "$3") " FOR UPDATE),"
+                " nw AS (SELECT cur.id, ($4::int IS NULL OR cur.version = $4) AS version_ok,"
+                " ($8::text IS NULL OR $8 = cur.status OR field.status_move_ok(cur.status, $8)) AS "
+                "move_ok,"
+                " ($8::text IS DISTINCT FROM 'completed' OR cur.status = 'completed' OR NOT EXISTS "
+                "("
+                " SELECT 1 FROM field.checklist_items c WHERE c.tenant_id = $1 AND c.work_order_id "
+                "= cur.id"
+                " AND c.required AND NOT c.done)) AS checklist_ok,"
+                " COALESCE($5, cur.title) AS title, COALESCE($6, cur.description) AS description,"
+                " COALESCE($7, cur.priority) AS priority, COALESCE($8, cur.status) AS status,"
+                " COALESCE($9, cur.notes) AS notes, COALESCE($10, cur.signed_by) AS signed_by FROM "
+                "cur),"
+                " upd AS (UPDATE field.work_orders w SET title = nw.title, description = "
+                "nw.description,"
+                " priority = nw.priority, status = nw.status, notes = nw.notes, signed_by = "
+                "nw.signed_by,"
+                " signed_at = CASE WHEN $10::text IS NULL THEN w.signed_at"
+                " ELSE date_trunc('milliseconds', now()) END,"
+                " completed_at = CASE WHEN nw.status = 'completed' AND w.status <> 'completed'"
+                " THEN date_trunc('milliseconds', now()) ELSE w.completed_at END,"
+                " version = w.version + 1, updated_at = date_trunc('milliseconds', now())"
+                " FROM nw WHERE w.tenant_id = $1 AND w.id = nw.id AND nw.version_ok AND nw.move_ok"
+                " AND nw.checklist_ok AND (nw.title, nw.description, nw.priority, nw.status, "
+                "nw.notes,"
+                " nw.signed_by) IS DISTINCT FROM (w.title, w.description, w.priority, w.status, "
+                "w.notes,"
+                " w.signed_by)"
+                " RETURNING field.work_order_json(w) AS j, w.version, w.updated_at, w.title,"
+                " w.description, w.priority, w.status, w.notes, w.signed_by),"
+                " ch AS (SELECT v.field, v.o, v.n FROM cur, upd, LATERAL (VALUES"
+                " ('title', to_jsonb(cur.title), to_jsonb(upd.title)),"
+                " ('description', to_jsonb(cur.description), to_jsonb(upd.description)),"
+                " ('priority', to_jsonb(cur.priority), to_jsonb(upd.priority)),"
+                " ('status', to_jsonb(cur.status), to_jsonb(upd.status)),"
+                " ('notes', to_jsonb(cur.notes), to_jsonb(upd.notes)),"
+                " ('signed_by', to_jsonb(cur.signed_by), to_jsonb(upd.signed_by))) v(field, o, n)"
+                " WHERE v.o IS DISTINCT FROM v.n),"
+                " h AS (INSERT INTO field.history (tenant_id, work_order_id, at, actor_id, field,"
+                " old_value, new_value) SELECT $1, $2, upd.updated_at, $11, ch.field, ch.o, ch.n"
+                " FROM ch, upd),"
+                " e AS (INSERT INTO field.outbox (tenant_id, type, actor_id, data)"
+                " SELECT $1, ev.type, $11, ev.data FROM cur, upd, LATERAL (VALUES"
+                " ('workorder.status_changed', json_build_object('work_order', upd.j, 'from', "
+                "cur.status,"
+                " 'to', upd.status), cur.status <> upd.status),"
+                " ('workorder.completed', json_build_object('work_order', upd.j, 'signed_by',"
+                " upd.signed_by), cur.status <> upd.status AND upd.status = 'completed'),"
+                " ('workorder.cancelled', json_build_object('work_order', upd.j),"
+                " cur.status <> upd.status AND upd.status = 'cancelled')) ev(type, data, happened)"
+                " WHERE ev.happened)"
+                " SELECT COALESCE((SELECT j FROM upd), cur.j)::text, COALESCE((SELECT version FROM "
+                "upd),"
+                " cur.version), nw.version_ok, nw.move_ok, nw.checklist_ok, cur.status,"
+                " EXISTS (SELECT 1 FROM upd) FROM cur, nw";
+
+/* ---- create ---- */
+
+typedef struct fs_wo_new {
+	hd_rpc_request *req;
+	hd_daemon_worker *dw;
+	cJSON *body;
+	char tenant[HD_UUID_STRLEN + 1], actor[HD_UUID_STRLEN + 1], id[HD_UUID_STRLEN + 1];
+	const char *title, *description, *ticket_id, *address, *priority, *notes;
+	const char *start, *end;
+	char lat[40], lon[40];
+	char skills[FS_SKILLS_JSON_MAX];
+	hd_idem key; /* Idempotency-Key, key.key NULL when none */
+} fs_wo_new;
+
+static void fs_wo_new_free(fs_wo_new *w)
+{
+	hd_idem_free(&w->key);
+	cJSON_Delete(w->body);
+	free(w);
+}
+
+/* Reads window {start, end}: RFC 3339 times, end after start, at most
+ * HD_FIELD_MAX_WINDOW_HOURS apart. */
+static void fs_window_read(const cJSON *body, fs_wo_new *w, hd_field_errors *errs)
+{
+	static const char *const known[] = { "start", "end", NULL };
+	const cJSON *win = cJSON_GetObjectItemCaseSensitive(body, "window");
+	long long s = 0, e = 0;
+	if (!cJSON_IsObject(win)) {
+		hd_field_errors_add(errs, "window", "is required, an object {start, end}");
+		return;
+	}
+	hd_field_errors local = { .count = 0 };
+	hd_json_reject_unknown(win, known, &local);
+	if (local.count > 0)
+		hd_field_errors_add(errs, "window", "has only start and end");
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(win, "start");
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(win, "end");
+	bool ok_a = cJSON_IsString(a) && fs_time_parse(a->valuestring, &s);
+	bool ok_b = cJSON_IsString(b) && fs_time_parse(b->valuestring, &e);
+	if (!ok_a)
+		hd_field_errors_add(errs, "window.start", "is required, an RFC 3339 time");
+	if (!ok_b)
+		hd_field_errors_add(errs, "window.end", "is required, an RFC 3339 time");
+	if (!ok_a || !ok_b)
+		return;
+	if (e <= s)
+		hd_field_errors_add(errs, "window.end", "must be after window.start");
+	else if (e - s > fs_max_window_hours() * 3600000LL)
+		hd_field_errors_add(
+		    errs, "window", "is longer than HD_FIELD_MAX_WINDOW_HOURS allows");
+	w->start = a->valuestring;
+	w->end = b->valuestring;
+}
+
+static void fs_wo_new_read(fs_wo_new *w, hd_field_errors *errs)
+{
+	static const char *const known[] = { "title", "description", "ticket_id", "location",
+		"required_skills", "window", "priority", "notes", NULL };
+	const cJSON *b = w->body;
+	fs_point pt = { 0, 0 };
+	hd_json_reject_unknown(b, known, errs);
+	hd_json_get_string(b, "title", true, 1, FS_TITLE_MAX, &w->title, errs);
+	if (hd_json_get_string(b, "description", false, 0, SIZE_MAX, &w->description, errs)
+	    && strlen(w->description) > FS_TEXT_MAX_BYTES)
+		hd_field_errors_add(errs, "description", "must be at most 64 KiB");
+	if (hd_json_get_string(b, "notes", false, 0, SIZE_MAX, &w->notes, errs)
+	    && strlen(w->notes) > FS_TEXT_MAX_BYTES)
+		hd_field_errors_add(errs, "notes", "must be at most 64 KiB");
+	const cJSON *tid = cJSON_GetObjectItemCaseSensitive(b, "ticket_id");
+	if (tid != NULL && !cJSON_IsNull(tid)) {
+		if (!cJSON_IsString(tid) || !hd_uuid_valid(tid->valuestring))
+			hd_field_errors_add(errs, "ticket_id", "must be a UUID");
+		else
+			w->ticket_id = tid->valuestring;
+	}
+	fs_location_read(b, "location", true, &pt, &w->address, errs);
+	snprintf(w->lat, sizeof w->lat, "%.9f", pt.lat);
+	snprintf(w->lon, sizeof w->lon, "%.9f", pt.lon);
+	strcpy(w->skills, "[]");
+	fs_skills_read(b, "required_skills", w->skills, errs);
+	fs_window_read(b, w, errs);
+	hd_json_get_enum(b, "priority", false, fs_priorities, &w->priority, errs);
+}
+
+/* A stored reply replayed, another request under the key (422), or the
+ * work order created now. */
+static void fs_wo_created_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	fs_wo_new *w = arg;
+	int stmt;
+	if (hd_idem_result(w->req, err, res, &stmt)) {
+		const char *json = hd_db_result_value(res, stmt, 0, 0);
+		char location[64];
+		snprintf(location, sizeof location, "/v1/work-orders/%s", w->id);
+		if (json == NULL) {
+			hd_reply_db_error(w->req, HD_ERR_INTERNAL, res);
+		} else {
+			hd_idem_reply(w->req, 201, json, location, "\"1\"");
+			hd_outbox_wake();
+		}
+	}
+	fs_wo_new_free(w);
+}
+
+static void fs_wo_insert(fs_wo_new *w)
+{
+	const char *ip[4];
+	hd_idem_params(&w->key, ip);
+	const char *p[17] = { w->tenant, w->id, w->title, w->description, w->ticket_id, w->lat,
+		w->lon, w->address, w->skills, w->start, w->end, w->priority, w->notes, w->actor,
+		ip[1], ip[2], ip[3] };
+	hd_db_stmt st = { sql_create, 17, p };
+	if (!hd_idem_run(w->dw, w->req, &fs_idem_table, &w->key, &st, 1, fs_wo_created_cb, w))
+		fs_wo_new_free(w);
+}
+
+/* hd-ticket's answer to tickets.get of the linked ticket. */
+static void fs_ticket_checked(hd_err err, int status, const char *body, void *arg)
+{
+	fs_wo_new *w = arg;
+	(void)body;
+	if (err != HD_OK || status >= 500) {
+		fs_reply_peer_down(w->req, "hd-ticket");
+		fs_wo_new_free(w);
+	} else if (status != 200) {
+		hd_reply_invalid_field(w->req, "ticket_id", "is not a ticket of this tenant");
+		fs_wo_new_free(w);
+	} else {
+		fs_wo_insert(w);
+	}
+}
+
+void fs_work_orders_create(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_caller c;
+	hd_field_errors errs = { .count = 0 };
+	fs_wo_new *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
+		return;
+	}
+	*w = (fs_wo_new) {
+		.req = req, .dw = dw, .description = "", .priority = "normal", .notes = ""
+	};
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF)
+	    || !hd_req_body(req, NULL, &w->body))
+		goto fail;
+	fs_wo_new_read(w, &errs);
+	if (!hd_idem_read(req, &c, NULL, false, &w->key, &errs) || hd_reply_invalid(req, &errs))
+		goto fail;
+	snprintf(w->tenant, sizeof w->tenant, "%s", c.tenant_id);
+	snprintf(w->actor, sizeof w->actor, "%s", c.user_id);
+	if (hd_uuid_v7(w->id) != HD_OK) {
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
+		goto fail;
+	}
+	if (w->ticket_id == NULL) {
+		fs_wo_insert(w);
+		return;
+	}
+	if (hd_peer_call(fs_ticket_client(), req, "tickets.get", w->ticket_id, fs_ticket_checked, w)
+	    != HD_OK) {
+		fs_reply_peer_down(req, "hd-ticket");
+		goto fail;
+	}
+	return;
+fail:
+	fs_wo_new_free(w);
+}
+
+/* ---- reads ---- */
+
+static void fs_wo_row_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	hd_rpc_request *req = arg;
+	if (err != HD_OK)
+		hd_reply_db_error(req, err, res);
+	else
+		fs_reply_row(req, res, 0, 1, "work order", 200);
+}
+
+void fs_work_orders_get(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_caller c;
+	const char *id;
+	if (!hd_caller_get(req, &c)
+	    || !hd_caller_require(req, &c, HD_ROLES_STAFF | HD_ROLE_TECHNICIAN)
+	    || (id = hd_req_path_uuid(req, "id", "work order")) == NULL)
+		return;
+	const char *p[3] = { c.tenant_id, id, fs_viewer(&c) };
+	hd_db_stmt st = { sql_get, 3, p };
+	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, fs_wo_row_cb, req);
+}
+
+/* Reads ?from= and ?to= (RFC 3339, to after from, at most the maximum
+ * window apart when both are given). */
+static void fs_range_read(
+    const hd_query *q, const char **from, const char **to, bool both, hd_field_errors *errs)
+{
+	long long f = 0, t = 0;
+	*from = hd_query_get(q, "from");
+	*to = hd_query_get(q, "to");
+	if (*from != NULL && (*from[0] == '\0' || !fs_time_parse(*from, &f)))
+		hd_field_errors_add(errs, "from", "must be an RFC 3339 time");
+	if (*to != NULL && (*to[0] == '\0' || !fs_time_parse(*to, &t)))
+		hd_field_errors_add(errs, "to", "must be an RFC 3339 time");
+	if (errs->count > 0)
+		return;
+	if (both && (*from == NULL || *to == NULL))
+		hd_field_errors_add(errs, *from == NULL ? "from" : "to", "is required");
+	else if (*from != NULL && *to != NULL && t <= f)
+		hd_field_errors_add(errs, "to", "must be after from");
+	else if (*from != NULL && *to != NULL && t - f > fs_max_window_hours() * 3600000LL)
+		hd_field_errors_add(
+		    errs, "to", "the range is longer than HD_FIELD_MAX_WINDOW_HOURS");
+}
+
+void fs_work_orders_list(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	static const char *const known[]
+	    = { "status", "technician_id", "from", "to", "limit", "cursor", NULL };
+	hd_caller c;
+	hd_query q;
+	hd_page page;
+	hd_field_errors errs = { .count = 0 };
+	const char *from, *to;
+	if (!hd_caller_get(req, &c)
+	    || !hd_caller_require(req, &c, HD_ROLES_STAFF | HD_ROLE_TECHNICIAN)
+	    || !hd_req_query(req, known, &q))
+		return;
+	const char *status = hd_query_enum(&q, "status", fs_statuses, &errs);
+	const char *tech = hd_query_uuid(&q, "technician_id", &errs);
+	fs_range_read(&q, &from, &to, false, &errs);
+	hd_page_read(&q, &page, &errs);
+	if (hd_reply_invalid(req, &errs))
+		return;
+	const char *ts, *after;
+	hd_page_bound(&page, false, &ts, &after);
+	const char *p[9]
+	    = { c.tenant_id, fs_viewer(&c), status, tech, from, to, ts, after, page.fetch };
+	hd_db_stmt st = { sql_list, 9, p };
+	hd_page_run(dw, req, c.tenant_id, &st, 1, &page, 1, 2, NULL);
+}
+
+/* Replies {"items":[...]} from statement 1 (at most 1000), or 404 naming
+ * resource when statement 0 found nothing. */
+static void fs_items_reply(
+    hd_rpc_request *req, hd_err err, const hd_db_result *res, const char *resource)
+{
+	if (err != HD_OK) {
+		hd_reply_db_error(req, err, res);
+	} else if (hd_db_result_ntuples(res, 0) == 0) {
+		hd_reply_not_found(req, resource);
+	} else {
+		int n = hd_db_result_ntuples(res, 1);
+		hd_reply_items(req, res, 1, n > 1000 ? 1000 : n, "\"next_cursor\":null");
+	}
+}
+
+static void fs_schedule_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	fs_items_reply(arg, err, res, "technician");
+}
+
+static void fs_history_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	fs_items_reply(arg, err, res, "work order");
+}
+
+void fs_technicians_schedule(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	static const char *const known[] = { "from", "to", NULL };
+	hd_caller c;
+	hd_query q;
+	const char *id, *from, *to;
+	hd_field_errors errs = { .count = 0 };
+	if (!hd_caller_get(req, &c)
+	    || !hd_caller_require(req, &c, HD_ROLES_STAFF | HD_ROLE_TECHNICIAN)
+	    || (id = hd_req_path_uuid(req, "id", "technician")) == NULL
+	    || !hd_req_query(req, known, &q))
+		return;
+	fs_range_read(&q, &from, &to, true, &errs);
+	if (hd_reply_invalid(req, &errs))
+		return;
+	const char *p1[3] = { c.tenant_id, id, fs_viewer(&c) };
+	const char *p2[4] = { c.tenant_id, id, from, to };
+	hd_db_stmt st[2] = { { sql_schedule_tech, 3, p1 }, { sql_schedule, 4, p2 } };
+	hd_daemon_db_run(dw, req, c.tenant_id, st, 2, fs_schedule_cb, req);
+}
+
+void fs_work_orders_history(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_caller c;
+	const char *id;
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF)
+	    || (id = hd_req_path_uuid(req, "id", "work order")) == NULL)
+		return;
+	const char *p1[3] = { c.tenant_id, id, NULL };
+	const char *p2[2] = { c.tenant_id, id };
+	hd_db_stmt st[2] = { { sql_get, 3, p1 }, { sql_history, 2, p2 } };
+	hd_daemon_db_run(dw, req, c.tenant_id, st, 2, fs_history_cb, req);
+}
+
+/* ---- update ---- */
+
+typedef struct fs_wo_patch {
+	const char *title, *description, *priority, *status, *notes, *signed_by;
+	char version[HD_IF_MATCH_MAX];
+} fs_wo_patch;
+
+/* Staff change any of the fields; a technician (own work orders) status,
+ * notes and the sign-off. signed_by only with status completed. */
+static void fs_wo_patch_read(
+    const cJSON *body, const hd_caller *c, fs_wo_patch *p, hd_field_errors *errs)
+{
+	static const char *const staff[]
+	    = { "title", "description", "priority", "status", "notes", "signed_by", NULL };
+	static const char *const tech[] = { "status", "notes", "signed_by", NULL };
+	hd_json_reject_unknown(body, hd_caller_is(c, HD_ROLES_STAFF) ? staff : tech, errs);
+	hd_json_get_string(body, "title", false, 1, FS_TITLE_MAX, &p->title, errs);
+	if (hd_json_get_string(body, "description", false, 0, SIZE_MAX, &p->description, errs)
+	    && strlen(p->description) > FS_TEXT_MAX_BYTES)
+		hd_field_errors_add(errs, "description", "must be at most 64 KiB");
+	if (hd_json_get_string(body, "notes", false, 0, SIZE_MAX, &p->notes, errs)
+	    && strlen(p->notes) > FS_TEXT_MAX_BYTES)
+		hd_field_errors_add(errs, "notes", "must be at most 64 KiB");
+	hd_json_get_enum(body, "priority", false, fs_priorities, &p->priority, errs);
+	hd_json_get_enum(body, "status", false, fs_statuses, &p->status, errs);
+	if (hd_json_get_string(body, "signed_by", false, 1, FS_SIGNED_BY_MAX, &p->signed_by, errs)
+	    && (p->status == NULL || strcmp(p->status, "completed") != 0))
+		hd_field_errors_add(errs, "signed_by", "is given with status completed only");
+	if (p->status != NULL && strcmp(p->status, "unassigned") == 0)
+		hd_field_errors_add(errs, "status", "a work order leaves unassigned by dispatch");
+}
+
+static void fs_wo_updated_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	hd_rpc_request *req = arg;
+	if (err != HD_OK) {
+		hd_reply_db_error(req, err, res);
+		return;
+	}
+	if (hd_db_result_ntuples(res, 0) == 0) {
+		hd_reply_not_found(req, "work order");
+		return;
+	}
+	const char *v_ok = hd_db_result_value(res, 0, 0, 2),
+	           *m_ok = hd_db_result_value(res, 0, 0, 3);
+	const char *c_ok = hd_db_result_value(res, 0, 0, 4),
+	           *from = hd_db_result_value(res, 0, 0, 5);
+	if (v_ok == NULL || strcmp(v_ok, "t") != 0) {
+		hd_daemon_reply_problem(
+		    req, 412, "the work order changed since you read it (If-Match)", NULL);
+	} else if (m_ok == NULL || strcmp(m_ok, "t") != 0) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "cannot move a work order from %s to that status",
+		    from != NULL ? from : "?");
+		hd_reply_invalid_field(req, "status", msg);
+	} else if (c_ok == NULL || strcmp(c_ok, "t") != 0) {
+		hd_reply_invalid_field(
+		    req, "status", "completed needs every required checklist item done");
+	} else {
+		fs_reply_row(req, res, 0, 1, "work order", 200);
+		const char *changed = hd_db_result_value(res, 0, 0, 6);
+		if (changed != NULL && strcmp(changed, "t") == 0)
+			hd_outbox_wake();
+	}
+}
+
+void fs_work_orders_update(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_caller c;
+	const char *id;
+	cJSON *body = NULL;
+	fs_wo_patch p = { .title = NULL };
+	hd_field_errors errs = { .count = 0 };
+	if (!hd_caller_get(req, &c)
+	    || !hd_caller_require(req, &c, HD_ROLES_STAFF | HD_ROLE_TECHNICIAN)
+	    || (id = hd_req_path_uuid(req, "id", "work order")) == NULL
+	    || !hd_req_body(req, NULL, &body))
+		goto out;
+	fs_wo_patch_read(body, &c, &p, &errs);
+	if (hd_reply_invalid(req, &errs))
+		goto out;
+	if (!hd_req_if_match(req, p.version)) {
+		hd_daemon_reply_problem(
+		    req, 412, "If-Match does not match the work order's ETag", NULL);
+		goto out;
+	}
+	const char *prm[11] = { c.tenant_id, id, fs_viewer(&c), p.version[0] ? p.version : NULL,
+		p.title, p.description, p.priority, p.status, p.notes, p.signed_by, c.user_id };
+	hd_db_stmt st = { sql_update, 11, prm };
+	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, fs_wo_updated_cb, req);
+out:
+	cJSON_Delete(body);
+}
