@@ -76,7 +76,9 @@ BEGIN
 	END IF;
 END
 $outbox$;
-GRANT SELECT, INSERT, UPDATE ON :"schema".outbox TO hd_app;
+-- SELECT (events.since) and INSERT (the change's event); the claim and its
+-- UPDATE belong to the relay's role (hd_outbox_003)
+GRANT SELECT, INSERT ON :"schema".outbox TO hd_app;
 GRANT USAGE ON SEQUENCE :"schema".outbox_seq_seq TO hd_app;
 
 DO $outbox$
