@@ -135,6 +135,9 @@ int main(int argc, char **argv)
 	if (hd_jwt_jwks_json(&g.keys, &g.jwks) != HD_OK)
 		goto fail_keys;
 	g.jwks_len = strlen(g.jwks);
+	step = "web console";
+	if (gw_web_load(&g.web) != HD_OK)
+		goto fail_jwks;
 	gw_metrics_declare();
 	build_info_publish();
 	evthread_use_pthreads();
@@ -160,6 +163,7 @@ int main(int argc, char **argv)
 fail_upstream:
 	gw_upstream_close(&g);
 fail_jwks:
+	gw_static_free(&g.web);
 	free(g.jwks);
 fail_keys:
 	hd_jwt_keys_fini(&g.keys);
