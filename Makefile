@@ -3,7 +3,8 @@
 # orders them and passes one absolute BUILD folder down.
 #
 #   make            build libs, the gateway and every service into $(BUILD)/bin
-#   make run        install missing packages, build, run the local stack (Ctrl-C stops it)
+#   make run        install missing packages, build (the web console too), run the local stack (Ctrl-C stops it)
+#   make web        build the web console into web/dist when its sources changed (docs/web.md)
 #   make stop       stop a stack left running under var/
 #   make test       everything CI runs (tests/run.sh)
 #   make images     the daemons' container images, helpdesk/NAME:$(VERSION) (needs Docker)
@@ -54,14 +55,18 @@ $(DAEMONS): libs
 run:
 	deploy/stack.sh deps
 	$(MAKE) all
+	@tools/web-build.sh || echo "make run: the web console was not built (see above): the API runs without it, / is 404"
 	@HD_BIN_DIR=$(ABSBUILD)/bin exec deploy/local.sh run
 
 stop:
 	@deploy/local.sh stop
 
 test:
-	deploy/stack.sh deps
+	deploy/stack.sh deps test
 	tests/run.sh
+
+web:
+	tools/web-build.sh
 
 clean:
 	rm -rf build build-san $(ABSBUILD)
@@ -101,7 +106,7 @@ new-daemon:
 	@[ -n "$(NAME)" ] || { echo "usage: make new-daemon NAME=foo"; exit 2; }
 	tools/new-daemon.sh $(NAME)
 
-.PHONY: all libs $(DAEMONS) run stop test clean fmt lint openapi-lint docs-config images daemons new-daemon
+.PHONY: all libs $(DAEMONS) run stop test web clean fmt lint openapi-lint docs-config images daemons new-daemon
 
 # A benchmark, not a test: a private stack on free ports (fsync on), 10,000
 # seeded tickets, wrk on four routes; HD_BENCH_PEER=node adds the Node peer.
