@@ -185,7 +185,8 @@ static hd_err file_add(walk *w, int dirfd, const char *name, const char *url_pat
 	size_t size = (size_t)sb.st_size;
 	if (st->count >= GW_STATIC_MAX_FILES || size > w->max_bytes - st->bytes) {
 		close(fd);
-		hd_log_error("HD_WEB_ROOT %s: more than %d files or %zu bytes (HD_WEB_MAX_BYTES) at %s",
+		hd_log_error(
+		    "HD_WEB_ROOT %s: more than %d files or %zu bytes (HD_WEB_MAX_BYTES) at %s",
 		    w->root, GW_STATIC_MAX_FILES, w->max_bytes, url_path);
 		return HD_ERR_INVALID;
 	}
@@ -212,7 +213,8 @@ static hd_err file_add(walk *w, int dirfd, const char *name, const char *url_pat
 	f->len = size;
 	f->content_type = gw_static_content_type(name);
 	etag_make(f->body, size, f->etag, sizeof(f->etag));
-	f->immutable = strncmp(url_path, GW_STATIC_IMMUTABLE_DIR, strlen(GW_STATIC_IMMUTABLE_DIR)) == 0;
+	f->immutable
+	    = strncmp(url_path, GW_STATIC_IMMUTABLE_DIR, strlen(GW_STATIC_IMMUTABLE_DIR)) == 0;
 	st->count++;
 	st->bytes += size;
 	return HD_OK;
@@ -276,7 +278,8 @@ hd_err gw_static_load(gw_static *st, const char *root, size_t max_bytes)
 		qsort(st->files, st->count, sizeof(*st->files), file_cmp);
 	st->index = file_find(st, "/index.html");
 	if (st->index == NULL)
-		hd_log_warn("HD_WEB_ROOT %s has no index.html: the web console is not served", root);
+		hd_log_warn(
+		    "HD_WEB_ROOT %s has no index.html: the web console is not served", root);
 	return HD_OK;
 }
 

@@ -10,7 +10,7 @@
 /* The console loads only its own files and talks only to its own origin. */
 #define GW_WEB_CSP                                                                                 \
 	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "          \
-	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "               \
+	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "                \
 	"form-action 'self'; frame-ancestors 'none'"
 
 /* What the access log and the metrics name these answers by. */
@@ -38,7 +38,8 @@ hd_err gw_web_load(gw_static *web)
 		return HD_ERR_INVALID;
 	hd_err err = gw_static_load(web, root, (size_t)max_bytes);
 	if (err == HD_OK && web->index != NULL)
-		hd_log_info("web console: %zu files, %zu bytes from %s", web->count, web->bytes, root);
+		hd_log_info(
+		    "web console: %zu files, %zu bytes from %s", web->count, web->bytes, root);
 	return err;
 }
 
@@ -63,8 +64,9 @@ void gw_web_answer(gw_req *gr)
 	const gw_static_file *f = gw_static_lookup(st, gr->head->path);
 	if (f == NULL) {
 		gw_reply_problem(gr, 404,
-		    st->index == NULL ? "the web console is not installed (HD_WEB_ROOT, docs/web.md)"
-		                      : "no such file");
+		    st->index == NULL
+		        ? "the web console is not installed (HD_WEB_ROOT, docs/web.md)"
+		        : "no such file");
 		return;
 	}
 	gw_reply_header(gr, "Cache-Control", gw_static_cache_control(f));

@@ -115,7 +115,8 @@ static void test_assets(void **state)
 	assert_int_equal(r.body_len, strlen(js));
 	assert_memory_equal(r.body, js, r.body_len);
 	assert_string_equal(httpc_header(&r, "Content-Type"), "text/javascript; charset=utf-8");
-	assert_string_equal(httpc_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
+	assert_string_equal(
+	    httpc_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
 	httpc_resp_free(&r);
 
 	/* HEAD: the headers, no body */

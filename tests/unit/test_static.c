@@ -73,7 +73,8 @@ static void test_load(void **state)
 	assert_non_null(st.index);
 	assert_string_equal(st.index->path, "/index.html");
 	assert_string_equal(st.index->content_type, "text/html; charset=utf-8");
-	assert_int_equal(st.bytes, strlen("<!doctype html><div id=root></div>") + strlen("<svg/>")
+	assert_int_equal(st.bytes,
+	    strlen("<!doctype html><div id=root></div>") + strlen("<svg/>")
 	        + strlen("console.log(1)") + strlen("body{}"));
 	gw_static_free(&st);
 	assert_int_equal(st.count, 0);
@@ -106,8 +107,7 @@ static void test_lookup(void **state)
 	assert_string_equal(js->body, "console.log(1)");
 	assert_true(js->immutable);
 	assert_string_equal(js->content_type, "text/javascript; charset=utf-8");
-	assert_string_equal(
-	    gw_static_cache_control(js), "public, max-age=31536000, immutable");
+	assert_string_equal(gw_static_cache_control(js), "public, max-age=31536000, immutable");
 	assert_string_equal(gw_static_cache_control(st.index), "no-cache");
 	assert_false(st.index->immutable);
 	/* pages of the app fall back to index.html */
