@@ -81,7 +81,7 @@ export function Users() {
             </thead>
             <tbody>
               {list.data.items.map((u) => (
-                <tr key={u.id} className={`border-t border-slate-100 ${u.active ? "" : "text-slate-400"}`}>
+                <tr key={u.id} className={`border-t border-slate-100 ${u.active ? "" : "italic text-slate-600"}`}>
                   <td className="px-3 py-2">{u.name || "—"}</td>
                   <td className="px-3 py-2">{u.email}</td>
                   <td className="px-3 py-2">
