@@ -7,6 +7,7 @@
 #   make web        build the web console into web/dist when its sources changed (docs/web.md)
 #   make stop       stop a stack left running under var/
 #   make test       everything CI runs (tests/run.sh)
+#   make lint       clang-format and cppcheck on the C, ESLint and Prettier on web/
 #   make images     the daemons' container images, helpdesk/NAME:$(VERSION) (needs Docker)
 #   make daemons    regenerate the files derived from daemons.def (tools/daemons.sh)
 #   make new-daemon NAME=foo   a new daemon services/foo on the list (docs/adding-a-daemon.md)
@@ -74,11 +75,16 @@ clean:
 fmt:
 	clang-format -i $(C_FILES)
 
-# Both checks run, so one report shows everything; `make fmt` fixes the first.
+# Every check runs, so one report shows everything; `make fmt` fixes the first.
 lint:
 	@rc=0; \
 	clang-format --dry-run --Werror $(C_FILES) || { rc=1; echo "lint: clang-format: run make fmt"; }; \
 	$(CPPCHECK) $(filter %.c,$(C_FILES)) || { rc=1; echo "lint: cppcheck found problems"; }; \
+	if command -v npm >/dev/null; then \
+		( cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } \
+		  && npx --no-install eslint --max-warnings 0 . && npx --no-install prettier --check --log-level warn . ) \
+		|| { rc=1; echo "lint: web: eslint or prettier (cd web && npx prettier --write .)"; }; \
+	else echo "lint: npm not found: the web console's ESLint and Prettier skipped"; fi; \
 	exit $$rc
 
 tools/node_modules/.package-lock.json: tools/package.json tools/package-lock.json

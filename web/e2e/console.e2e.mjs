@@ -106,8 +106,14 @@ async function shoot(page, name) {
 
 const admin = await login(ADMIN.email, ADMIN.password);
 const pw = `Pw-${RUN}-secret`;
-const agentUser = await api("POST", "/v1/users", { token: admin.access_token, body: { email: `agent-${RUN}@acme.test`, name: `Agent ${RUN}`, role: "agent", password: pw } });
-const customerUser = await api("POST", "/v1/users", { token: admin.access_token, body: { email: `cust-${RUN}@acme.test`, name: `Customer ${RUN}`, role: "customer", password: pw } });
+const agentUser = await api("POST", "/v1/users", {
+  token: admin.access_token,
+  body: { email: `agent-${RUN}@acme.test`, name: `Agent ${RUN}`, role: "agent", password: pw },
+});
+const customerUser = await api("POST", "/v1/users", {
+  token: admin.access_token,
+  body: { email: `cust-${RUN}@acme.test`, name: `Customer ${RUN}`, role: "customer", password: pw },
+});
 const subject = `Printer on fire ${RUN}`;
 let ticketId = null;
 

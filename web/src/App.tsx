@@ -68,14 +68,70 @@ export function App({ client }: { client: ApiClient }) {
             <Route path="/login" element={<SignIn />} />
             <Route path="/" element={<Home />} />
             <Route element={<Layout />}>
-              <Route path="/portal" element={<RequireRole roles={["customer"]}><MyTickets /></RequireRole>} />
-              <Route path="/portal/new" element={<RequireRole roles={["customer"]}><NewTicket /></RequireRole>} />
-              <Route path="/portal/tickets/:id" element={<RequireRole roles={["customer"]}><TicketView /></RequireRole>} />
-              <Route path="/agent" element={<RequireRole roles={STAFF}><Queue /></RequireRole>} />
-              <Route path="/agent/tickets/:id" element={<RequireRole roles={STAFF}><TicketDetail /></RequireRole>} />
-              <Route path="/admin/users" element={<RequireRole roles={["admin"]}><Users /></RequireRole>} />
-              <Route path="/admin/settings" element={<RequireRole roles={["admin"]}><Settings /></RequireRole>} />
-              <Route path="/platform" element={<RequireRole roles={["platform_admin"]}><Platform /></RequireRole>} />
+              <Route
+                path="/portal"
+                element={
+                  <RequireRole roles={["customer"]}>
+                    <MyTickets />
+                  </RequireRole>
+                }
+              />
+              <Route
+                path="/portal/new"
+                element={
+                  <RequireRole roles={["customer"]}>
+                    <NewTicket />
+                  </RequireRole>
+                }
+              />
+              <Route
+                path="/portal/tickets/:id"
+                element={
+                  <RequireRole roles={["customer"]}>
+                    <TicketView />
+                  </RequireRole>
+                }
+              />
+              <Route
+                path="/agent"
+                element={
+                  <RequireRole roles={STAFF}>
+                    <Queue />
+                  </RequireRole>
+                }
+              />
+              <Route
+                path="/agent/tickets/:id"
+                element={
+                  <RequireRole roles={STAFF}>
+                    <TicketDetail />
+                  </RequireRole>
+                }
+              />
+              <Route
+                path="/admin/users"
+                element={
+                  <RequireRole roles={["admin"]}>
+                    <Users />
+                  </RequireRole>
+                }
+              />
+              <Route
+                path="/admin/settings"
+                element={
+                  <RequireRole roles={["admin"]}>
+                    <Settings />
+                  </RequireRole>
+                }
+              />
+              <Route
+                path="/platform"
+                element={
+                  <RequireRole roles={["platform_admin"]}>
+                    <Platform />
+                  </RequireRole>
+                }
+              />
             </Route>
             <Route path="*" element={<NotFound />} />
           </Routes>

@@ -17,8 +17,7 @@ export interface TokenStore {
 export function sessionTokenStore(key = "hd.refresh_token"): TokenStore {
   return {
     get: () => window.sessionStorage.getItem(key),
-    set: (token) =>
-      token === null ? window.sessionStorage.removeItem(key) : window.sessionStorage.setItem(key, token),
+    set: (token) => (token === null ? window.sessionStorage.removeItem(key) : window.sessionStorage.setItem(key, token)),
   };
 }
 
@@ -83,9 +82,7 @@ export class ApiClient {
   }
 
   private setSession(pair: TokenPair | null): Session | null {
-    this.session = pair
-      ? { accessToken: pair.access_token, expiresAt: this.now() + pair.expires_in * 1000, user: pair.user }
-      : null;
+    this.session = pair ? { accessToken: pair.access_token, expiresAt: this.now() + pair.expires_in * 1000, user: pair.user } : null;
     this.store.set(pair ? pair.refresh_token : null);
     for (const fn of this.listeners) fn(this.session?.user ?? null);
     return this.session;

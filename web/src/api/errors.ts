@@ -39,9 +39,7 @@ export class ApiError extends Error {
 /** What an edit that lost a race (412 on If-Match) means, in words. */
 export function conflictText(what: string, yourVersion: number, currentVersion?: number): string {
   const now =
-    currentVersion !== undefined && currentVersion !== yourVersion
-      ? ` It is now at version ${currentVersion}; you were editing version ${yourVersion}.`
-      : "";
+    currentVersion !== undefined && currentVersion !== yourVersion ? ` It is now at version ${currentVersion}; you were editing version ${yourVersion}.` : "";
   return (
     `Someone else changed this ${what} after you opened it, so your change was not saved.` +
     now +

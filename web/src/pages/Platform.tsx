@@ -18,7 +18,14 @@ export function Platform() {
       <label className="label" htmlFor={`t-${k}`}>
         {label}
       </label>
-      <input id={`t-${k}`} type={type} className="input" required={k !== "admin_name"} value={form[k]} onChange={(e) => setForm({ ...form, [k]: e.target.value })} />
+      <input
+        id={`t-${k}`}
+        type={type}
+        className="input"
+        required={k !== "admin_name"}
+        value={form[k]}
+        onChange={(e) => setForm({ ...form, [k]: e.target.value })}
+      />
     </div>
   );
   return (

@@ -53,7 +53,15 @@ export function SignIn() {
               <label className="label" htmlFor="tenant">
                 Organisation
               </label>
-              <input id="tenant" className="input" required autoComplete="organization" value={tenant} onChange={(e) => setTenant(e.target.value)} placeholder="acme" />
+              <input
+                id="tenant"
+                className="input"
+                required
+                autoComplete="organization"
+                value={tenant}
+                onChange={(e) => setTenant(e.target.value)}
+                placeholder="acme"
+              />
             </div>
             <div>
               <label className="label" htmlFor="email">
@@ -65,7 +73,15 @@ export function SignIn() {
               <label className="label" htmlFor="password">
                 Password
               </label>
-              <input id="password" type="password" className="input" required autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+              <input
+                id="password"
+                type="password"
+                className="input"
+                required
+                autoComplete="current-password"
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+              />
             </div>
           </>
         ) : (
@@ -74,7 +90,17 @@ export function SignIn() {
             <label className="label" htmlFor="totp">
               Verification code
             </label>
-            <input id="totp" className="input" required inputMode="numeric" pattern="[0-9]{6}" autoComplete="one-time-code" autoFocus value={totp} onChange={(e) => setTotp(e.target.value)} />
+            <input
+              id="totp"
+              className="input"
+              required
+              inputMode="numeric"
+              pattern="[0-9]{6}"
+              autoComplete="one-time-code"
+              autoFocus
+              value={totp}
+              onChange={(e) => setTotp(e.target.value)}
+            />
           </div>
         )}
         <ErrorBox error={error} />
@@ -83,7 +109,15 @@ export function SignIn() {
             {busy ? "Signing in…" : needTotp ? "Verify" : "Sign in"}
           </button>
           {needTotp && (
-            <button type="button" className="btn-secondary" onClick={() => { setNeedTotp(false); setTotp(""); setError(null); }}>
+            <button
+              type="button"
+              className="btn-secondary"
+              onClick={() => {
+                setNeedTotp(false);
+                setTotp("");
+                setError(null);
+              }}
+            >
               Back
             </button>
           )}

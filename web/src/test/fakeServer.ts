@@ -117,7 +117,8 @@ export function fakeServer(opts: { ttlSeconds?: number } = {}): FakeServer {
         return json(200, ticketAt(server.ticketVersion, body), { ETag: `"${server.ticketVersion}"` });
       }
       if (route === "GET /v1/tickets/t1/comments" || route === "GET /v1/users") return json(200, { items: [], next_cursor: null });
-      if (route === "POST /v1/tickets") return json(422, { status: 422, detail: "invalid fields", errors: [{ field: "subject", message: "must be 1 to 200 characters" }] });
+      if (route === "POST /v1/tickets")
+        return json(422, { status: 422, detail: "invalid fields", errors: [{ field: "subject", message: "must be 1 to 200 characters" }] });
       return json(404, { status: 404, detail: "no such route" });
     },
   };

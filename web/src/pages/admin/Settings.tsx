@@ -76,15 +76,22 @@ function SlaEditor() {
       <h2 id="sla-title" className="font-semibold">
         Service levels
       </h2>
-      <p className="text-sm text-slate-600">Minutes to the first public answer and to the solution, per priority. Leave both empty for no target. New tickets take the targets in force when they are opened.</p>
+      <p className="text-sm text-slate-600">
+        Minutes to the first public answer and to the solution, per priority. Leave both empty for no target. New tickets take the targets in force when they
+        are opened.
+      </p>
       {policy.isPending && <Loading />}
       <ErrorBox error={policy.error} />
       {targets && (
         <table className="text-sm">
           <thead>
             <tr className="text-left text-slate-600">
-              <th scope="col" className="pr-3">Priority</th>
-              <th scope="col" className="pr-3">First response (min)</th>
+              <th scope="col" className="pr-3">
+                Priority
+              </th>
+              <th scope="col" className="pr-3">
+                First response (min)
+              </th>
               <th scope="col">Resolution (min)</th>
             </tr>
           </thead>
@@ -95,10 +102,24 @@ function SlaEditor() {
                   {p}
                 </th>
                 <td className="pr-3">
-                  <input aria-label={`First response minutes, ${p}`} type="number" min={1} className="input w-32" value={targets[p].first} onChange={(e) => setTargets({ ...targets, [p]: { ...targets[p], first: e.target.value } })} />
+                  <input
+                    aria-label={`First response minutes, ${p}`}
+                    type="number"
+                    min={1}
+                    className="input w-32"
+                    value={targets[p].first}
+                    onChange={(e) => setTargets({ ...targets, [p]: { ...targets[p], first: e.target.value } })}
+                  />
                 </td>
                 <td>
-                  <input aria-label={`Resolution minutes, ${p}`} type="number" min={1} className="input w-32" value={targets[p].resolution} onChange={(e) => setTargets({ ...targets, [p]: { ...targets[p], resolution: e.target.value } })} />
+                  <input
+                    aria-label={`Resolution minutes, ${p}`}
+                    type="number"
+                    min={1}
+                    className="input w-32"
+                    value={targets[p].resolution}
+                    onChange={(e) => setTargets({ ...targets, [p]: { ...targets[p], resolution: e.target.value } })}
+                  />
                 </td>
               </tr>
             ))}
@@ -123,7 +144,15 @@ function Automations() {
   const qc = useQueryClient();
   const list = useQuery({ queryKey: ["automations"], queryFn: ({ signal }) => api.get<Page<Automation>>("/v1/automations", { limit: 100 }, signal) });
   const refresh = () => qc.invalidateQueries({ queryKey: ["automations"] });
-  const [form, setForm] = useState({ name: "", event: "ticket.created", field: "subject", op: "contains", value: "", action: "set_priority", actionValue: "high" });
+  const [form, setForm] = useState({
+    name: "",
+    event: "ticket.created",
+    field: "subject",
+    op: "contains",
+    value: "",
+    action: "set_priority",
+    actionValue: "high",
+  });
   const [notice, setNotice] = useState<string | null>(null);
   const create = useMutation({
     mutationFn: () =>
@@ -161,7 +190,8 @@ function Automations() {
           <li key={a.id} className="flex flex-wrap items-center gap-2 border-b border-slate-100 pb-2">
             <span className="font-medium">{a.name}</span>
             <span className="text-slate-600">
-              on {a.event}: {a.conditions.map((c) => `${c.field} ${c.op} ${JSON.stringify(c.value)}`).join(" and ") || "always"} → {a.actions.map((x) => `${x.type} ${String(x.value)}`).join(", ")}
+              on {a.event}: {a.conditions.map((c) => `${c.field} ${c.op} ${JSON.stringify(c.value)}`).join(" and ") || "always"} →{" "}
+              {a.actions.map((x) => `${x.type} ${String(x.value)}`).join(", ")}
             </span>
             <span className="ml-auto flex gap-2">
               <button type="button" className="btn-secondary" onClick={() => toggle.mutate(a)}>

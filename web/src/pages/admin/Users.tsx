@@ -41,7 +41,12 @@ export function Users() {
   return (
     <section className="space-y-4">
       <PageTitle>Users</PageTitle>
-      <CreateUser onCreated={(u) => { setMessage(`Added ${u.email} as ${u.role}.`); refresh(); }} />
+      <CreateUser
+        onCreated={(u) => {
+          setMessage(`Added ${u.email} as ${u.role}.`);
+          refresh();
+        }}
+      />
       {message && <Notice>{message}</Notice>}
       <ErrorBox error={changeRole.error ?? deactivate.error} />
       <div className="flex flex-wrap gap-3" role="search">
@@ -70,10 +75,18 @@ export function Users() {
           <table className="w-full text-left text-sm" aria-label="Users">
             <thead className="bg-slate-100 text-xs uppercase text-slate-600">
               <tr>
-                <th scope="col" className="px-3 py-2">Name</th>
-                <th scope="col" className="px-3 py-2">Email</th>
-                <th scope="col" className="px-3 py-2">Role</th>
-                <th scope="col" className="hidden px-3 py-2 md:table-cell">Since</th>
+                <th scope="col" className="px-3 py-2">
+                  Name
+                </th>
+                <th scope="col" className="px-3 py-2">
+                  Email
+                </th>
+                <th scope="col" className="px-3 py-2">
+                  Role
+                </th>
+                <th scope="col" className="hidden px-3 py-2 md:table-cell">
+                  Since
+                </th>
                 <th scope="col" className="px-3 py-2">
                   <span className="sr-only">Actions</span>
                 </th>
@@ -171,7 +184,16 @@ function CreateUser({ onCreated }: { onCreated: (u: User) => void }) {
         <label className="label" htmlFor="n-password">
           First password
         </label>
-        <input id="n-password" type="password" autoComplete="new-password" className="input" required minLength={8} value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} />
+        <input
+          id="n-password"
+          type="password"
+          autoComplete="new-password"
+          className="input"
+          required
+          minLength={8}
+          value={form.password}
+          onChange={(e) => setForm({ ...form, password: e.target.value })}
+        />
       </div>
       <div className="flex items-end">
         <button type="submit" className="btn" disabled={create.isPending}>

@@ -54,7 +54,14 @@ export function Queue() {
           <label className="label" htmlFor="q">
             Search
           </label>
-          <input id="q" type="search" className="input" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Words in subject or description" />
+          <input
+            id="q"
+            type="search"
+            className="input"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            placeholder="Words in subject or description"
+          />
         </form>
         <Select id="f-status" label="Status" value={filters.status} onChange={(v) => set("status", v)} options={STATUSES.map((s) => [s, statusLabel(s)])} />
         <Select id="f-priority" label="Priority" value={filters.priority} onChange={(v) => set("priority", v)} options={PRIORITIES.map((p) => [p, p])} />
@@ -63,13 +70,21 @@ export function Queue() {
           label="Assignee"
           value={filters.assignee_id}
           onChange={(v) => set("assignee_id", v)}
-          options={[...(me ? [[me.id, "Me"] as [string, string]] : []), ...agents.filter((a) => a.id !== me?.id).map((a) => [a.id, a.name || a.email] as [string, string])]}
+          options={[
+            ...(me ? [[me.id, "Me"] as [string, string]] : []),
+            ...agents.filter((a) => a.id !== me?.id).map((a) => [a.id, a.name || a.email] as [string, string]),
+          ]}
         />
         <div>
           <label className="label" htmlFor="f-sort">
             Sort
           </label>
-          <select id="f-sort" className="input" value={filters.sort || "-created_at"} onChange={(e) => set("sort", e.target.value === "-created_at" ? "" : e.target.value)}>
+          <select
+            id="f-sort"
+            className="input"
+            value={filters.sort || "-created_at"}
+            onChange={(e) => set("sort", e.target.value === "-created_at" ? "" : e.target.value)}
+          >
             {SORTS.map((s) => (
               <option key={s.value} value={s.value}>
                 {s.label}
@@ -98,12 +113,24 @@ export function Queue() {
           <table className="w-full text-left text-sm" aria-label="Tickets">
             <thead className="bg-slate-100 text-xs uppercase text-slate-600">
               <tr>
-                <th scope="col" className="px-3 py-2">#</th>
-                <th scope="col" className="px-3 py-2">Subject</th>
-                <th scope="col" className="px-3 py-2">Status</th>
-                <th scope="col" className="px-3 py-2">Priority</th>
-                <th scope="col" className="hidden px-3 py-2 md:table-cell">Assignee</th>
-                <th scope="col" className="hidden px-3 py-2 md:table-cell">Updated</th>
+                <th scope="col" className="px-3 py-2">
+                  #
+                </th>
+                <th scope="col" className="px-3 py-2">
+                  Subject
+                </th>
+                <th scope="col" className="px-3 py-2">
+                  Status
+                </th>
+                <th scope="col" className="px-3 py-2">
+                  Priority
+                </th>
+                <th scope="col" className="hidden px-3 py-2 md:table-cell">
+                  Assignee
+                </th>
+                <th scope="col" className="hidden px-3 py-2 md:table-cell">
+                  Updated
+                </th>
               </tr>
             </thead>
             <tbody>

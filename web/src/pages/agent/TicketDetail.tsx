@@ -6,7 +6,18 @@ import { useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { useApi } from "../../api/context";
 import { ApiError, conflictText } from "../../api/errors";
-import { PRIORITIES, STATUS_MOVES, type Comment, type HistoryEntry, type Page, type Priority, type Status, type Ticket, type TimeEntry, type User } from "../../api/types";
+import {
+  PRIORITIES,
+  STATUS_MOVES,
+  type Comment,
+  type HistoryEntry,
+  type Page,
+  type Priority,
+  type Status,
+  type Ticket,
+  type TimeEntry,
+  type User,
+} from "../../api/types";
 import { nameOf, useUsers } from "../../api/users";
 import { ErrorBox, Loading, Notice, PageTitle, PriorityBadge, StatusBadge, statusLabel, when } from "../../components/ui";
 
@@ -119,7 +130,10 @@ function Properties({ ticket, users }: { ticket: Ticket; users?: User[] }) {
     if (status !== base.status) c.status = status;
     if (priority !== base.priority) c.priority = priority;
     if (assignee !== (base.assignee_id ?? "")) c.assignee_id = assignee || null;
-    const tagList = tags.split(",").map((s) => s.trim()).filter(Boolean);
+    const tagList = tags
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (tagList.join(",") !== base.tags.join(",")) c.tags = tagList;
     return c;
   };
@@ -157,7 +171,7 @@ function Properties({ ticket, users }: { ticket: Ticket; users?: User[] }) {
   // If-Match catches what changed meanwhile
   useEffect(() => {
     if (ticket.version !== base.version && !dirty) reset(ticket);
-  }, [ticket]);
+  }, [ticket, base.version, dirty]);
   const readOnly = base.status === "closed";
   return (
     <form onSubmit={submit} className="card space-y-3" aria-labelledby="props-title">
@@ -312,7 +326,8 @@ function History({ id, users }: { id: string; users?: User[] }) {
       {history.data.items.map((h, i) => (
         <li key={i} className="border-b border-slate-100 py-1">
           <span className="text-slate-500">{when(h.at)}</span> · <span className="font-medium">{nameOf(users, h.actor_id)}</span> changed{" "}
-          <span className="font-medium">{h.field.replace("_id", "").replace("_", " ")}</span> from {h.field === "assignee_id" ? nameOf(users, h.from as string, "nobody") : show(h.from)} to{" "}
+          <span className="font-medium">{h.field.replace("_id", "").replace("_", " ")}</span> from{" "}
+          {h.field === "assignee_id" ? nameOf(users, h.from as string, "nobody") : show(h.from)} to{" "}
           {h.field === "assignee_id" ? nameOf(users, h.to as string, "nobody") : show(h.to)}
         </li>
       ))}

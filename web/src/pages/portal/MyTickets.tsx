@@ -16,7 +16,15 @@ export function MyTickets() {
   const tickets = q.data?.pages.flatMap((p) => p.items) ?? [];
   return (
     <section>
-      <PageTitle actions={<Link className="btn" to="/portal/new">Open a ticket</Link>}>My tickets</PageTitle>
+      <PageTitle
+        actions={
+          <Link className="btn" to="/portal/new">
+            Open a ticket
+          </Link>
+        }
+      >
+        My tickets
+      </PageTitle>
       {q.isPending && <Loading what="Loading your tickets" />}
       <ErrorBox error={q.error} />
       {q.isSuccess && tickets.length === 0 && <p className="card text-sm text-slate-600">You have no tickets yet. Open one when you need help.</p>}

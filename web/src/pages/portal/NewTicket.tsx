@@ -34,13 +34,27 @@ export function NewTicket() {
           <label className="label" htmlFor="subject">
             Subject
           </label>
-          <input id="subject" className="input" required maxLength={200} value={subject} onChange={(e) => setSubject(e.target.value)} placeholder="In a few words, what is wrong?" />
+          <input
+            id="subject"
+            className="input"
+            required
+            maxLength={200}
+            value={subject}
+            onChange={(e) => setSubject(e.target.value)}
+            placeholder="In a few words, what is wrong?"
+          />
         </div>
         <div>
           <label className="label" htmlFor="description">
             Description
           </label>
-          <textarea id="description" className="input min-h-40" value={description} onChange={(e) => setDescription(e.target.value)} placeholder="What happened, what you expected, what you tried." />
+          <textarea
+            id="description"
+            className="input min-h-40"
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+            placeholder="What happened, what you expected, what you tried."
+          />
         </div>
         <ErrorBox error={create.error} />
         <button type="submit" className="btn" disabled={create.isPending}>

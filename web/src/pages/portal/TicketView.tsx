@@ -15,7 +15,11 @@ export function TicketView() {
   const api = useApi();
   const me = useUser();
   const qc = useQueryClient();
-  const ticket = useQuery({ queryKey: ["ticket", id], queryFn: ({ signal }) => api.get<Ticket>(`/v1/tickets/${id}`, undefined, signal), refetchInterval: LIVE_MS });
+  const ticket = useQuery({
+    queryKey: ["ticket", id],
+    queryFn: ({ signal }) => api.get<Ticket>(`/v1/tickets/${id}`, undefined, signal),
+    refetchInterval: LIVE_MS,
+  });
   const comments = useQuery({
     queryKey: ["comments", id],
     queryFn: ({ signal }) => api.get<Page<Comment>>(`/v1/tickets/${id}/comments`, { limit: 100 }, signal),
@@ -64,7 +68,11 @@ export function TicketView() {
       </ol>
       {closed ? (
         <Notice>
-          This ticket is closed. <Link className="underline" to="/portal/new">Open a new ticket</Link> if you need more help.
+          This ticket is closed.{" "}
+          <Link className="underline" to="/portal/new">
+            Open a new ticket
+          </Link>{" "}
+          if you need more help.
         </Notice>
       ) : (
         <form onSubmit={submit} className="card space-y-2">
