@@ -247,15 +247,26 @@ await check("an admin adds a user and an automation", async () => {
   await page.context().close();
 });
 
-await check("sign-in asks for the TOTP code when MFA is on", async () => {
+await check("a user turns on two-step verification (QR drawn locally), then sign-in asks for the code", async () => {
   const email = `mfa-${RUN}@acme.test`;
   await api("POST", "/v1/users", { token: admin.access_token, body: { email, name: `MFA ${RUN}`, role: "agent", password: pw } });
-  const s = await login(email, pw);
-  const { secret } = await api("POST", "/v1/auth/mfa/enroll", { token: s.access_token, body: {} });
-  await api("POST", "/v1/auth/mfa/confirm", { token: s.access_token, body: { code: totp(secret) } });
   const page = await newPage();
   await signIn(page, email, pw);
-  await page.getByLabel("Verification code").fill("000000" === totp(secret) ? "111111" : "000000");
+  await page.waitForURL(/\/agent$/);
+  await page.getByRole("link", { name: "My account" }).click();
+  await page.getByRole("button", { name: "Set up two-step verification" }).click();
+  await page.getByRole("img", { name: /QR code/ }).waitFor();
+  const secret = (await page.getByTestId("mfa-secret").textContent()).trim();
+  await axe(page, "account");
+  await shoot(page, "account");
+  await page.getByLabel("Code from the app").fill(totp(secret));
+  await page.getByRole("button", { name: "Turn on" }).click();
+  await page.getByText("Two-step verification is on.").waitFor();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/login$/);
+  await signIn(page, email, pw);
+  const wrong = totp(secret) === "000000" ? "111111" : "000000";
+  await page.getByLabel("Verification code").fill(wrong);
   await page.getByRole("button", { name: "Verify" }).click();
   await page.getByRole("alert").waitFor();
   // the next period's code: the one confirm used may not be used twice

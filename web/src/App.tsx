@@ -13,6 +13,7 @@ import { Users } from "./pages/admin/Users";
 import { Queue } from "./pages/agent/Queue";
 import { TicketDetail } from "./pages/agent/TicketDetail";
 import { homeOf } from "./pages/home";
+import { Account } from "./pages/Account";
 import { Platform } from "./pages/Platform";
 import { MyTickets } from "./pages/portal/MyTickets";
 import { NewTicket } from "./pages/portal/NewTicket";
@@ -121,6 +122,14 @@ export function App({ client }: { client: ApiClient }) {
                 element={
                   <RequireRole roles={["admin"]}>
                     <Settings />
+                  </RequireRole>
+                }
+              />
+              <Route
+                path="/account"
+                element={
+                  <RequireRole roles={[...STAFF, "customer", "platform_admin"]}>
+                    <Account />
                   </RequireRole>
                 }
               />

@@ -10,6 +10,7 @@ const links: { to: string; label: string; roles: Role[] }[] = [
   { to: "/admin/users", label: "Users", roles: ["admin"] },
   { to: "/admin/settings", label: "Settings", roles: ["admin"] },
   { to: "/platform", label: "Tenants", roles: ["platform_admin"] },
+  { to: "/account", label: "My account", roles: ["customer", "agent", "admin", "technician", "platform_admin"] },
 ];
 
 export function Layout() {
