@@ -18,7 +18,7 @@ set -euo pipefail
 PG_BIN=/usr/lib/postgresql/15/bin
 PACKAGES="build-essential pkg-config libevent-dev libnng-dev libpq-dev libhiredis-dev
 libcjson-dev libjwt-dev libssl-dev libcmocka-dev libargon2-dev liboath-dev
-libcurl4-openssl-dev postgresql-15 postgresql-15-postgis-3 redis-server curl jq
+libcurl4-openssl-dev zlib1g-dev postgresql-15 postgresql-15-postgis-3 redis-server curl jq
 clang wrk cppcheck clang-format"
 TEST_PACKAGES="chromium"
 

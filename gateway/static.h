@@ -16,12 +16,19 @@
 /* Vite writes its content-hashed bundles here: cached for a year. */
 #define GW_STATIC_IMMUTABLE_DIR "/assets/"
 
+/* Text files from this size on are also kept gzip-compressed (at level 9,
+ * once, at load), when that saves at least a tenth. */
+#define GW_STATIC_GZIP_MIN 1024
+
 typedef struct gw_static_file {
 	char *path; /* "/index.html", "/assets/index-3fa2b1c9.js" */
 	char *body;
 	size_t len;
+	char *gz; /* body gzip-compressed, or NULL */
+	size_t gz_len;
 	const char *content_type;
-	char etag[20]; /* "\"<16 hex digits>\"", a hash of body */
+	char etag[24]; /* "\"<16 hex digits>\"", a hash of body */
+	char gz_etag[24]; /* the compressed representation's: "\"<same>-gz\"" */
 	bool immutable; /* under GW_STATIC_IMMUTABLE_DIR */
 } gw_static_file;
 
@@ -38,7 +45,8 @@ bool gw_static_owns(const char *path);
 
 /* Reads every regular file under root into st. A root that does not exist
  * is not an error (st stays empty: the console is not installed); a root
- * whose files together exceed max_bytes, or that holds more than
+ * whose files together (with their compressed copies) exceed max_bytes, or
+ * that holds more than
  * GW_STATIC_MAX_FILES files, is HD_ERR_INVALID (logged). */
 hd_err gw_static_load(gw_static *st, const char *root, size_t max_bytes);
 void gw_static_free(gw_static *st);
@@ -56,6 +64,10 @@ const char *gw_static_content_type(const char *name);
 /* True when If-None-Match value inm (a list of entity tags, or "*")
  * holds etag, by the weak comparison of RFC 9110 §13.1.2. */
 bool gw_static_etag_matches(const char *inm, const char *etag);
+
+/* True when Accept-Encoding value ae takes gzip (RFC 9110 §12.5.3: "gzip"
+ * or "x-gzip" or "*", with a q-value other than 0). */
+bool gw_static_accepts_gzip(const char *ae);
 
 /* Cache-Control for f: a year and immutable for hashed assets, else
  * revalidate every time (index.html must never be stale). */

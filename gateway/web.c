@@ -69,11 +69,18 @@ void gw_web_answer(gw_req *gr)
 		        : "no such file");
 		return;
 	}
+	/* two representations when a compressed copy exists, each its own tag */
+	bool gz = f->gz != NULL && gw_static_accepts_gzip(gw_req_header(gr, "Accept-Encoding"));
+	const char *etag = gz ? f->gz_etag : f->etag;
 	gw_reply_header(gr, "Cache-Control", gw_static_cache_control(f));
-	gw_reply_header(gr, "ETag", f->etag);
-	if (gw_static_etag_matches(gw_req_header(gr, "If-None-Match"), f->etag)) {
+	gw_reply_header(gr, "ETag", etag);
+	if (f->gz != NULL)
+		gw_reply_header(gr, "Vary", "Accept-Encoding");
+	if (gw_static_etag_matches(gw_req_header(gr, "If-None-Match"), etag)) {
 		gw_reply_send(gr, 304, NULL, NULL, 0);
 		return;
 	}
-	gw_reply_send(gr, 200, f->content_type, f->body, f->len);
+	if (gz)
+		gw_reply_header(gr, "Content-Encoding", "gzip");
+	gw_reply_send(gr, 200, f->content_type, gz ? f->gz : f->body, gz ? f->gz_len : f->len);
 }

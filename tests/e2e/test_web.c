@@ -1,8 +1,8 @@
 /* The gateway serves the web console (gateway/static.c, gateway/web.c,
  * docs/web.md): index.html at / and for the app's pages (SPA fallback),
  * hashed assets with their content type and a year's immutable caching,
- * ETag and 304, the security headers (CSP without inline script, nosniff,
- * Referrer-Policy), 404 for missing files and for every way out of the root
+ * ETag and 304, gzip for clients that take it, the security headers (CSP without inline script,
+ * nosniff, Referrer-Policy), 404 for missing files and for every way out of the root
  * (.., encoded dots, dot files), 405 for writes, and the API's paths never
  * answered with the console.
  *
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
+#include <zlib.h>
 #include "httpc.h"
 
 /* The file root/web/dist/rel, malloc'ed (NULL when absent). */
@@ -117,6 +118,48 @@ static void test_assets(void **state)
 	assert_string_equal(httpc_header(&r, "Content-Type"), "text/javascript; charset=utf-8");
 	assert_string_equal(
 	    httpc_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
+
+	/* gzip, compressed at start: its own tag, the same bytes once inflated */
+	char tag[64];
+	snprintf(tag, sizeof tag, "%s", httpc_header(&r, "ETag"));
+	assert_non_null(strstr(r.headers, "Vary: Accept-Encoding"));
+	assert_null(httpc_header(&r, "Content-Encoding"));
+	httpc_resp_free(&r);
+	const char *const gzip[] = { "Accept-Encoding: gzip, deflate, br", NULL };
+	r = get(path, gzip);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(httpc_header(&r, "Content-Encoding"), "gzip");
+	assert_true(r.body_len < strlen(js) / 2);
+	char gz_tag[64];
+	snprintf(gz_tag, sizeof gz_tag, "%.17s-gz\"", tag);
+	assert_string_equal(httpc_header(&r, "ETag"), gz_tag);
+	size_t cap = strlen(js) + 1;
+	char *plain = malloc(cap);
+	assert_non_null(plain);
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (Bytef *)r.body;
+	z.avail_in = (uInt)r.body_len;
+	z.next_out = (Bytef *)plain;
+	z.avail_out = (uInt)cap;
+	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+	assert_int_equal(cap - z.avail_out, strlen(js));
+	assert_memory_equal(plain, js, strlen(js));
+	inflateEnd(&z);
+	free(plain);
+	httpc_resp_free(&r);
+	char inm[96];
+	snprintf(inm, sizeof inm, "If-None-Match: %s", gz_tag);
+	const char *const gzip_revalidate[] = { "Accept-Encoding: gzip", inm, NULL };
+	r = get(path, gzip_revalidate);
+	assert_int_equal(r.status, 304);
+	httpc_resp_free(&r);
+	const char *const no_gzip[] = { "Accept-Encoding: gzip;q=0, br", NULL };
+	r = get(path, no_gzip);
+	assert_int_equal(r.status, 200);
+	assert_null(httpc_header(&r, "Content-Encoding"));
+	assert_int_equal(r.body_len, strlen(js));
 	httpc_resp_free(&r);
 
 	/* HEAD: the headers, no body */

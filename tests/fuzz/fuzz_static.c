@@ -2,8 +2,9 @@
  * request path and If-None-Match come from outside. The input is split at
  * the first NUL into a path and a header value. Whatever they hold: the
  * lookup gives NULL, the file named exactly, or index.html; a path with
- * "/." or "%" is never a file; the ETag comparison never reads past its
- * strings and a list holding the tag matches it. */
+ * "/." or "%" is never a file; the ETag comparison and the Accept-Encoding
+ * reading never read past their strings, and a list holding the tag
+ * matches it. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (f != NULL && (strstr(path, "/.") != NULL || strchr(path, '%') != NULL))
 		abort();
 	(void)gw_static_etag_matches(inm, files[0].etag);
+	(void)gw_static_accepts_gzip(inm);
+	if (!gw_static_accepts_gzip("br, gzip") || gw_static_accepts_gzip("br"))
+		abort();
 	char list[64];
 	snprintf(list, sizeof(list), "%.20s, %s", inm, files[1].etag);
 	if (strchr(list, '*') == NULL && !gw_static_etag_matches(list, files[1].etag)

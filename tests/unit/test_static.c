@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 #include "static.h"
 
 static char root[64];
@@ -177,6 +178,83 @@ static void test_etag(void **state)
 	gw_static_free(&st);
 }
 
+/* Inflates a gzip member of len bytes; returns the size written to out. */
+static size_t gunzip(const char *in, size_t len, char *out, size_t cap)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+	size_t n = cap - z.avail_out;
+	inflateEnd(&z);
+	return n;
+}
+
+static void test_gzip(void **state)
+{
+	char dir[64], path[256], big[8192], out[8192];
+	gw_static st;
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/hd-gzip-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(big) - 1; i++)
+		big[i] = "function f(){return 1}\n"[i % 23];
+	big[sizeof(big) - 1] = '\0';
+	const char *names[] = { "index.html", "app.js", "logo.png", "tiny.css" };
+	const char *bodies[] = { big, big, big, "a{}" };
+	for (int i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(bodies[i], f);
+		fclose(f);
+	}
+	assert_int_equal(gw_static_load(&st, dir, 1 << 20), HD_OK);
+	const gw_static_file *js = gw_static_lookup(&st, "/app.js");
+	assert_non_null(js);
+	assert_non_null(js->gz);
+	assert_true(js->gz_len < js->len / 10);
+	assert_int_equal(gunzip(js->gz, js->gz_len, out, sizeof(out)), js->len);
+	assert_memory_equal(out, js->body, js->len);
+	/* its own tag: the same hash, marked */
+	assert_int_equal(strncmp(js->gz_etag, js->etag, 17), 0);
+	assert_string_equal(js->gz_etag + 17, "-gz\"");
+	assert_non_null(st.index->gz); /* html too */
+	assert_null(gw_static_lookup(&st, "/logo.png")->gz); /* not a text type */
+	assert_null(gw_static_lookup(&st, "/tiny.css")->gz); /* under GW_STATIC_GZIP_MIN */
+	assert_int_equal(st.bytes, 3 * (sizeof(big) - 1) + 3 + js->gz_len + st.index->gz_len);
+	gw_static_free(&st);
+	/* the copies count in the bound: no room, no copy, still served */
+	assert_int_equal(gw_static_load(&st, dir, 3 * (sizeof(big) - 1) + 3), HD_OK);
+	assert_null(gw_static_lookup(&st, "/app.js")->gz);
+	gw_static_free(&st);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
+static void test_accepts_gzip(void **state)
+{
+	(void)state;
+	assert_true(gw_static_accepts_gzip("gzip"));
+	assert_true(gw_static_accepts_gzip("gzip, deflate, br, zstd"));
+	assert_true(gw_static_accepts_gzip("br;q=1.0, GZIP;q=0.5"));
+	assert_true(gw_static_accepts_gzip("x-gzip"));
+	assert_true(gw_static_accepts_gzip("*"));
+	assert_true(gw_static_accepts_gzip("gzip;q=0.001"));
+	assert_false(gw_static_accepts_gzip(NULL));
+	assert_false(gw_static_accepts_gzip(""));
+	assert_false(gw_static_accepts_gzip("identity"));
+	assert_false(gw_static_accepts_gzip("br, deflate"));
+	assert_false(gw_static_accepts_gzip("gzip;q=0"));
+	assert_false(gw_static_accepts_gzip("gzip; q=0.000, br"));
+	assert_false(gw_static_accepts_gzip("gzipx, xgzip"));
+	assert_false(gw_static_accepts_gzip("*;q=0"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +264,8 @@ int main(void)
 		cmocka_unit_test(test_owns),
 		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_etag),
+		cmocka_unit_test(test_gzip),
+		cmocka_unit_test(test_accepts_gzip),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
