@@ -224,7 +224,7 @@ await check("the agent solves it and the customer rates it", async () => {
   await customer.getByText(/you rated this answer good/).waitFor();
 });
 
-await check("an admin adds a user and an automation", async () => {
+await check("an admin adds a user, sets service levels and adds an automation", async () => {
   const page = await newPage();
   await signIn(page, ADMIN.email, ADMIN.password);
   await page.waitForURL(/\/agent$/);
@@ -237,6 +237,12 @@ await check("an admin adds a user and an automation", async () => {
   await axe(page, "users");
   await shoot(page, "users");
   await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByLabel("First response minutes, urgent").fill("30");
+  await page.getByLabel("Resolution minutes, urgent").fill("240");
+  await page.getByRole("button", { name: "Save service levels" }).click();
+  await page.getByText("Service levels saved.").waitFor();
+  const sla = await api("GET", "/v1/sla-policy", { token: admin.access_token });
+  assert(sla.targets.urgent?.first_response_minutes === 30 && sla.targets.urgent?.resolution_minutes === 240, JSON.stringify(sla.targets));
   await page.getByLabel("Name", { exact: true }).fill(`Urgent printers ${RUN}`);
   await page.getByLabel("Value (empty: always)").fill(`printer-${RUN}`);
   await page.getByLabel("to", { exact: true }).fill("urgent");

@@ -4,7 +4,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
-import { useApi } from "../../api/context";
+import { useApi, useUser } from "../../api/context";
 import { ApiError, conflictText } from "../../api/errors";
 import {
   PRIORITIES,
@@ -27,6 +27,10 @@ export function TicketDetail() {
   const { id = "" } = useParams();
   const api = useApi();
   const users = useUsers();
+  const me = useUser();
+  // technicians read tickets and log time; changes, history and merging are
+  // for agents and admins (docs/openapi.yaml)
+  const staff = me?.role === "admin" || me?.role === "agent";
   const [tab, setTab] = useState<Tab>("conversation");
   const ticket = useQuery({ queryKey: ["ticket", id], queryFn: ({ signal }) => api.get<Ticket>(`/v1/tickets/${id}`, undefined, signal) });
   if (ticket.isPending) return <Loading what="Loading the ticket" />;
@@ -69,7 +73,7 @@ export function TicketDetail() {
       <div className="grid gap-4 lg:grid-cols-3">
         <div className="space-y-4 lg:col-span-2">
           <div role="tablist" aria-label="Ticket sections" className="flex gap-2 border-b border-slate-200">
-            {(["conversation", "history", "time"] as Tab[]).map((k) => (
+            {(staff ? (["conversation", "history", "time"] as Tab[]) : (["conversation", "time"] as Tab[])).map((k) => (
               <button
                 key={k}
                 role="tab"
@@ -89,8 +93,8 @@ export function TicketDetail() {
           </div>
         </div>
         <aside className="space-y-4">
-          <Properties key={t.id} ticket={t} users={users.data} />
-          {t.status !== "closed" && <Merge ticket={t} />}
+          <Properties key={t.id} ticket={t} users={users.data} canEdit={staff} />
+          {staff && t.status !== "closed" && <Merge ticket={t} />}
         </aside>
       </div>
     </section>
@@ -107,7 +111,7 @@ function Fact({ label, children }: { label: string; children: React.ReactNode })
 }
 
 /** The editable fields, against the version the agent started from. */
-function Properties({ ticket, users }: { ticket: Ticket; users?: User[] }) {
+function Properties({ ticket, users, canEdit }: { ticket: Ticket; users?: User[]; canEdit: boolean }) {
   const api = useApi();
   const qc = useQueryClient();
   const [base, setBase] = useState(ticket);
@@ -172,7 +176,7 @@ function Properties({ ticket, users }: { ticket: Ticket; users?: User[] }) {
   useEffect(() => {
     if (ticket.version !== base.version && !dirty) reset(ticket);
   }, [ticket, base.version, dirty]);
-  const readOnly = base.status === "closed";
+  const readOnly = base.status === "closed" || !canEdit;
   return (
     <form onSubmit={submit} className="card space-y-3" aria-labelledby="props-title">
       <h2 id="props-title" className="font-semibold">
