@@ -171,6 +171,37 @@ await check("the agent sees it in the queue (search) and opens it", async () => 
   await agent.getByRole("heading", { name: new RegExp(subject) }).waitFor();
 });
 
+await check("a long queue keeps few rows in the page while it scrolls and loads (virtualised)", async () => {
+  const tag = `bulk-${RUN}`;
+  const total = 600;
+  const queue = [...Array(total).keys()];
+  const worker = async () => {
+    for (let i = queue.pop(); i !== undefined; i = queue.pop())
+      await api("POST", "/v1/tickets", { token: admin.access_token, body: { subject: `Bulk ${i} ${RUN}`, tags: [tag] } });
+  };
+  const seeded = Date.now();
+  await Promise.all(Array.from({ length: 16 }, worker));
+  console.log(`measure: ${total} tickets created through the API in ${Date.now() - seeded} ms`);
+  try {
+    await agent.goto(`${BASE}/agent?tag=${tag}`);
+    const scroller = agent.getByTestId("queue-scroller");
+    await scroller.waitFor();
+    for (let i = 0; i < 200 && Number(await scroller.getAttribute("data-loaded")) < total; i++) {
+      await scroller.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+      await agent.waitForTimeout(50);
+    }
+    const loaded = Number(await scroller.getAttribute("data-loaded"));
+    assert(loaded === total, `loaded ${loaded} of ${total}`);
+    await scroller.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    // the oldest ticket, the table's last row, is drawn at the bottom
+    await agent.locator(`tr[aria-rowindex="${total + 1}"]`).waitFor();
+    const drawn = await agent.locator("tr[data-index]").count();
+    assert(drawn > 0 && drawn < 80, `${drawn} rows in the page for ${loaded} tickets`);
+  } finally {
+    await agent.goto(`${BASE}/agent/tickets/${ticketId}`);
+  }
+});
+
 await check("the agent answers in public and adds an internal note", async () => {
   await agent.getByLabel("Reply to the requester").fill(`We are on it ${RUN}`);
   await agent.getByRole("button", { name: "Send reply" }).click();

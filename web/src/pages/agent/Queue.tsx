@@ -1,10 +1,11 @@
 // The agents' ticket queue: filters, search and sort kept in the URL, keyset
 // paging (next_cursor) with "Load more".
 import { useInfiniteQuery } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { useApi, useUser } from "../../api/context";
-import { PRIORITIES, STATUSES, type Page, type Ticket } from "../../api/types";
+import { PRIORITIES, STATUSES, type Page, type Ticket, type User } from "../../api/types";
 import { nameOf, useUsers } from "../../api/users";
 import { ErrorBox, Loading, PageTitle, PriorityBadge, StatusBadge, statusLabel, when } from "../../components/ui";
 
@@ -109,60 +110,13 @@ export function Queue() {
       {q.isPending && <Loading what="Loading tickets" />}
       <ErrorBox error={q.error} />
       {q.isSuccess && (
-        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-          <table className="w-full text-left text-sm" aria-label="Tickets">
-            <thead className="bg-slate-100 text-xs uppercase text-slate-600">
-              <tr>
-                <th scope="col" className="px-3 py-2">
-                  #
-                </th>
-                <th scope="col" className="px-3 py-2">
-                  Subject
-                </th>
-                <th scope="col" className="px-3 py-2">
-                  Status
-                </th>
-                <th scope="col" className="px-3 py-2">
-                  Priority
-                </th>
-                <th scope="col" className="hidden px-3 py-2 md:table-cell">
-                  Assignee
-                </th>
-                <th scope="col" className="hidden px-3 py-2 md:table-cell">
-                  Updated
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {tickets.map((t) => (
-                <tr key={t.id} className="border-t border-slate-100 hover:bg-indigo-50">
-                  <td className="px-3 py-2 text-slate-500">{t.number}</td>
-                  <td className="px-3 py-2">
-                    <Link className="font-medium text-indigo-800 hover:underline" to={`/agent/tickets/${t.id}`}>
-                      {t.subject}
-                    </Link>
-                    {t.sla?.breached && <span className="badge ml-2 bg-red-100 text-red-800">SLA breached</span>}
-                  </td>
-                  <td className="px-3 py-2">
-                    <StatusBadge status={t.status} />
-                  </td>
-                  <td className="px-3 py-2">
-                    <PriorityBadge priority={t.priority} />
-                  </td>
-                  <td className="hidden px-3 py-2 md:table-cell">{nameOf(users.data, t.assignee_id, "unassigned")}</td>
-                  <td className="hidden px-3 py-2 text-slate-600 md:table-cell">{when(t.updated_at)}</td>
-                </tr>
-              ))}
-              {tickets.length === 0 && (
-                <tr>
-                  <td colSpan={6} className="px-3 py-6 text-center text-slate-600">
-                    No ticket matches these filters.
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </div>
+        <TicketTable
+          tickets={tickets}
+          users={users.data}
+          onNearEnd={() => {
+            if (q.hasNextPage && !q.isFetchingNextPage) q.fetchNextPage();
+          }}
+        />
       )}
       {q.hasNextPage && (
         <button type="button" className="btn-secondary mt-4" onClick={() => q.fetchNextPage()} disabled={q.isFetchingNextPage}>
@@ -170,6 +124,103 @@ export function Queue() {
         </button>
       )}
     </section>
+  );
+}
+
+const ROW_PX = 45;
+
+/** The queue's rows, drawn only around what is in view (a queue of 10,000
+ * tickets keeps a few dozen rows in the page); nearing the end of what is
+ * loaded asks for the next page. */
+function TicketTable({ tickets, users, onNearEnd }: { tickets: Ticket[]; users?: User[]; onNearEnd: () => void }) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const rows = useVirtualizer({ count: tickets.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_PX, overscan: 10 });
+  const items = rows.getVirtualItems();
+  const last = items.length > 0 ? items[items.length - 1].index : -1;
+  useEffect(() => {
+    if (last >= tickets.length - 15) onNearEnd();
+  }, [last, tickets.length, onNearEnd]);
+  const top = items.length > 0 ? items[0].start : 0;
+  const bottom = items.length > 0 ? rows.getTotalSize() - items[items.length - 1].end : 0;
+  return (
+    <div
+      ref={scroller}
+      className="max-h-[70vh] overflow-auto rounded-lg border border-slate-200 bg-white"
+      data-testid="queue-scroller"
+      data-loaded={tickets.length}
+    >
+      <table className="w-full text-left text-sm" aria-label="Tickets" aria-rowcount={tickets.length + 1}>
+        <thead className="sticky top-0 z-10 bg-slate-100 text-xs uppercase text-slate-600">
+          <tr>
+            <th scope="col" className="px-3 py-2">
+              #
+            </th>
+            <th scope="col" className="px-3 py-2">
+              Subject
+            </th>
+            <th scope="col" className="px-3 py-2">
+              Status
+            </th>
+            <th scope="col" className="px-3 py-2">
+              Priority
+            </th>
+            <th scope="col" className="hidden px-3 py-2 md:table-cell">
+              Assignee
+            </th>
+            <th scope="col" className="hidden px-3 py-2 md:table-cell">
+              Updated
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {top > 0 && (
+            <tr aria-hidden="true">
+              <td colSpan={6} style={{ height: top }} />
+            </tr>
+          )}
+          {items.map((v) => {
+            const t = tickets[v.index];
+            return (
+              <tr
+                key={t.id}
+                data-index={v.index}
+                ref={rows.measureElement}
+                aria-rowindex={v.index + 2}
+                className="border-t border-slate-100 hover:bg-indigo-50"
+              >
+                <td className="px-3 py-2 text-slate-500">{t.number}</td>
+                <td className="px-3 py-2">
+                  <Link className="font-medium text-indigo-800 hover:underline" to={`/agent/tickets/${t.id}`}>
+                    {t.subject}
+                  </Link>
+                  {t.sla?.breached && <span className="badge ml-2 bg-red-100 text-red-800">SLA breached</span>}
+                </td>
+                <td className="px-3 py-2">
+                  <StatusBadge status={t.status} />
+                </td>
+                <td className="px-3 py-2">
+                  <PriorityBadge priority={t.priority} />
+                </td>
+                <td className="hidden px-3 py-2 md:table-cell">{nameOf(users, t.assignee_id, "unassigned")}</td>
+                <td className="hidden px-3 py-2 text-slate-600 md:table-cell">{when(t.updated_at)}</td>
+              </tr>
+            );
+          })}
+          {bottom > 0 && (
+            <tr aria-hidden="true">
+              <td colSpan={6} style={{ height: bottom }} />
+            </tr>
+          )}
+          {tickets.length === 0 && (
+            <tr>
+              <td colSpan={6} className="px-3 py-6 text-center text-slate-600">
+                No ticket matches these filters.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
