@@ -193,10 +193,11 @@ typedef struct walk {
 	const char *root;
 } walk;
 
-/* Reads the regular file fd of size bytes into a new buffer. */
+/* Reads the regular file fd of size bytes into a new buffer (with a NUL
+ * after them, though answers use the length). */
 static hd_err file_read(int fd, size_t size, char **out)
 {
-	char *buf = malloc(size > 0 ? size : 1);
+	char *buf = malloc(size + 1);
 	size_t got = 0;
 	if (buf == NULL)
 		return HD_ERR_NOMEM;
@@ -210,6 +211,7 @@ static hd_err file_read(int fd, size_t size, char **out)
 		}
 		got += (size_t)n;
 	}
+	buf[size] = '\0';
 	*out = buf;
 	return HD_OK;
 }

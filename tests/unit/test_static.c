@@ -105,7 +105,8 @@ static void test_lookup(void **state)
 	assert_ptr_equal(gw_static_lookup(&st, "/index.html"), st.index);
 	const gw_static_file *js = gw_static_lookup(&st, "/assets/index-abc123.js");
 	assert_non_null(js);
-	assert_string_equal(js->body, "console.log(1)");
+	assert_int_equal(js->len, strlen("console.log(1)"));
+	assert_memory_equal(js->body, "console.log(1)", js->len);
 	assert_true(js->immutable);
 	assert_string_equal(js->content_type, "text/javascript; charset=utf-8");
 	assert_string_equal(gw_static_cache_control(js), "public, max-age=31536000, immutable");
