@@ -3,9 +3,11 @@
 # orders them and passes one absolute BUILD folder down.
 #
 #   make            build libs, the gateway and every service into $(BUILD)/bin
-#   make run        install missing packages, build, run the local stack (Ctrl-C stops it)
+#   make run        install missing packages, build (the web console too), run the local stack (Ctrl-C stops it)
+#   make web        build the web console into web/dist when its sources changed (docs/web.md)
 #   make stop       stop a stack left running under var/
 #   make test       everything CI runs (tests/run.sh)
+#   make lint       clang-format and cppcheck on the C, ESLint and Prettier on web/
 #   make images     the daemons' container images, helpdesk/NAME:$(VERSION) (needs Docker)
 #   make daemons    regenerate the files derived from daemons.def (tools/daemons.sh)
 #   make new-daemon NAME=foo   a new daemon services/foo on the list (docs/adding-a-daemon.md)
@@ -54,14 +56,18 @@ $(DAEMONS): libs
 run:
 	deploy/stack.sh deps
 	$(MAKE) all
+	@tools/web-build.sh || echo "make run: the web console was not built (see above): the API runs without it, / is 404"
 	@HD_BIN_DIR=$(ABSBUILD)/bin exec deploy/local.sh run
 
 stop:
 	@deploy/local.sh stop
 
 test:
-	deploy/stack.sh deps
+	deploy/stack.sh deps test
 	tests/run.sh
+
+web:
+	tools/web-build.sh
 
 clean:
 	rm -rf build build-san $(ABSBUILD)
@@ -69,11 +75,16 @@ clean:
 fmt:
 	clang-format -i $(C_FILES)
 
-# Both checks run, so one report shows everything; `make fmt` fixes the first.
+# Every check runs, so one report shows everything; `make fmt` fixes the first.
 lint:
 	@rc=0; \
 	clang-format --dry-run --Werror $(C_FILES) || { rc=1; echo "lint: clang-format: run make fmt"; }; \
 	$(CPPCHECK) $(filter %.c,$(C_FILES)) || { rc=1; echo "lint: cppcheck found problems"; }; \
+	if command -v npm >/dev/null; then \
+		( cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } \
+		  && npx --no-install eslint --max-warnings 0 . && npx --no-install prettier --check --log-level warn . ) \
+		|| { rc=1; echo "lint: web: eslint or prettier (cd web && npx prettier --write .)"; }; \
+	else echo "lint: npm not found: the web console's ESLint and Prettier skipped"; fi; \
 	exit $$rc
 
 tools/node_modules/.package-lock.json: tools/package.json tools/package-lock.json
@@ -101,7 +112,7 @@ new-daemon:
 	@[ -n "$(NAME)" ] || { echo "usage: make new-daemon NAME=foo"; exit 2; }
 	tools/new-daemon.sh $(NAME)
 
-.PHONY: all libs $(DAEMONS) run stop test clean fmt lint openapi-lint docs-config images daemons new-daemon
+.PHONY: all libs $(DAEMONS) run stop test web clean fmt lint openapi-lint docs-config images daemons new-daemon
 
 # A benchmark, not a test: a private stack on free ports (fsync on), 10,000
 # seeded tickets, wrk on the ticket routes, a mix, and the field service's

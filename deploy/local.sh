@@ -101,6 +101,8 @@ export_settings() {
 	export HD_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 	# loopback unless told otherwise (config.def's 0.0.0.0 suits containers)
 	export HD_HTTP_BIND=${HD_HTTP_BIND:-127.0.0.1} HD_ADMIN_BIND=${HD_ADMIN_BIND:-127.0.0.1}
+	# the web console this worktree built (tools/web-build.sh, docs/web.md)
+	export HD_WEB_ROOT=${HD_WEB_ROOT:-$ROOT/web/dist}
 	for n in HD_HTTP_PORT HD_GATEWAY_ADMIN_PORT HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT \
 		$(service_params); do
 		export "$n=$(setting "$n")"
@@ -278,6 +280,7 @@ print_banner() {
 	cat <<EOF
 
 Helpdesk is running at $url   (logs: $LOG/, Ctrl-C stops everything)
+Open $url in a browser and sign in with a login below (docs/web.md).
 
   platform admin: tenant platform, $HD_PLATFORM_ADMIN_EMAIL, password ${HD_PLATFORM_ADMIN_PASSWORD:-(printed at first start)}
   demo admin:     tenant acme,     $HD_DEMO_ADMIN_EMAIL, password ${HD_DEMO_ADMIN_PASSWORD:-(printed at first start)}

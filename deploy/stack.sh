@@ -19,14 +19,17 @@ set -euo pipefail
 PG_BIN=/usr/lib/postgresql/15/bin
 PACKAGES="build-essential pkg-config libevent-dev libnng-dev libpq-dev libhiredis-dev
 libcjson-dev libjwt-dev libssl-dev libcmocka-dev libargon2-dev liboath-dev
-libcurl4-openssl-dev postgresql-15 postgresql-15-postgis-3 redis-server curl jq
+libcurl4-openssl-dev zlib1g-dev postgresql-15 postgresql-15-postgis-3 redis-server curl jq
 clang wrk cppcheck clang-format"
+TEST_PACKAGES="chromium"
 
 die() { echo "stack.sh: $*" >&2; exit 1; }
 
 cmd_deps() {
-	local missing=() p
-	for p in $PACKAGES; do
+	local missing=() p packages=$PACKAGES
+	# tests: the browser the web console's end-to-end test drives (docs/web.md)
+	[ "${1:-}" = test ] && packages="$packages $TEST_PACKAGES"
+	for p in $packages; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 	done
 	# Node.js and npm (OpenAPI lint): any install will do, e.g. NodeSource's
@@ -133,10 +136,10 @@ cmd_pg_restart() {
 }
 
 case "${1:-}" in
-deps) cmd_deps ;;
+deps) cmd_deps "${2:-}" ;;
 free-port) cmd_free_port "${2:-1}" ;;
 db-start) shift; cmd_db_start "$@" ;;
 db-stop) shift; cmd_db_stop "$@" ;;
 pg-restart) shift; cmd_pg_restart "$@" ;;
-*) die "usage: $0 deps|free-port|db-start DIR PGPORT REDISPORT [test]|db-stop DIR|pg-restart DIR" ;;
+*) die "usage: $0 deps [test]|free-port|db-start DIR PGPORT REDISPORT [test]|db-stop DIR|pg-restart DIR" ;;
 esac

@@ -23,6 +23,7 @@
 #include "proxy.h"
 #include "ratelimit.h"
 #include "route.h"
+#include "static.h"
 
 #define GW_VERSION "0.1.0"
 
@@ -57,6 +58,7 @@ typedef struct gw {
 	gw_config cfg;
 	gw_cors cors;
 	hd_jwt_keys keys;
+	gw_static web; /* the web console's files (HD_WEB_ROOT) */
 	char *jwks; /* served at /.well-known/jwks.json */
 	size_t jwks_len;
 	hd_rpc_client *upstream[GW_SVC__COUNT];
@@ -170,6 +172,13 @@ void gw_upstream_close(gw *g);
 hd_err gw_upstream_loop_open(gw_loop *loop);
 void gw_upstream_loop_close(gw_loop *loop);
 void gw_upstream_forward(gw_req *gr);
+
+/* web.c: loads HD_WEB_ROOT into web (at start, before the loops); true
+ * when path is one of the web console's (not the API's, no route's);
+ * gw_web_answer serves it from gw.web. */
+hd_err gw_web_load(gw_static *web);
+bool gw_web_wants(const char *path);
+void gw_web_answer(gw_req *gr);
 
 /* local.c: answers the gateway's own routes. */
 void gw_local_answer(gw_req *gr);

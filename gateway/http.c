@@ -145,6 +145,10 @@ void gw_request_serve(gw_req *gr)
 		options_answer(gr, path, origin_ok);
 		return;
 	}
+	if (gw_web_wants(path)) {
+		gw_web_answer(gr);
+		return;
+	}
 	if (!route_check(gr, path) || !body_check(gr))
 		return;
 	if (gr->match.route->service == GW_SVC_gateway) {

@@ -165,6 +165,9 @@ int main(int argc, char **argv)
 	if (hd_jwt_jwks_json(&g.keys, &g.jwks) != HD_OK)
 		goto fail_keys;
 	g.jwks_len = strlen(g.jwks);
+	step = "web console";
+	if (gw_web_load(&g.web) != HD_OK)
+		goto fail_jwks;
 	gw_metrics_declare();
 	hd_admin_build_info("gateway", GW_VERSION);
 	gw_openapi_init();
@@ -197,6 +200,7 @@ fail_admin:
 fail_upstream:
 	gw_upstream_close(&g);
 fail_jwks:
+	gw_static_free(&g.web);
 	free(g.jwks);
 fail_keys:
 	hd_jwt_keys_fini(&g.keys);

@@ -14,11 +14,8 @@ static size_t doc_len;
 
 void gw_openapi_init(void)
 {
-	uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 */
 	doc_len = strlen(gw_openapi_doc);
-	for (size_t i = 0; i < doc_len; i++)
-		h = (h ^ (unsigned char)gw_openapi_doc[i]) * 1099511628211ULL;
-	snprintf(etag, sizeof etag, "\"%016llx\"", (unsigned long long)h);
+	gw_etag_make(gw_openapi_doc, doc_len, etag, sizeof etag);
 }
 
 void gw_openapi_answer(gw_req *gr)
@@ -26,7 +23,7 @@ void gw_openapi_answer(gw_req *gr)
 	const char *if_none_match = gw_req_header(gr, "If-None-Match");
 	gw_reply_header(gr, "ETag", etag);
 	gw_reply_header(gr, "Cache-Control", "public, max-age=300");
-	if (if_none_match != NULL && gw_etag_none_match(if_none_match, etag)) {
+	if (gw_etag_none_match(if_none_match, etag)) {
 		gw_reply_send(gr, 304, NULL, NULL, 0);
 		return;
 	}

@@ -3,7 +3,7 @@
 CC       ?= cc
 SANITIZE ?=
 BUILD    ?= $(ROOT)/build$(if $(SANITIZE),-san,)
-PKGS     := libevent libevent_pthreads libpq hiredis libcjson libjwt openssl libargon2 liboath
+PKGS     := libevent libevent_pthreads libpq hiredis libcjson libjwt openssl libargon2 liboath zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Everything `make test` and CI run, in order:
-#   1. build (build/), then the suite: unit, integration, end to end (the
-#      cmocka programs, then tests/contract/auth.sh, a client written from docs/openapi.yaml)
+#   1. build (build/) and the web console (tools/web-build.sh), then the suite:
+#      unit (and the console's Vitest tests), integration, end to end (the
+#      cmocka programs, then tests/contract/auth.sh, a client written from
+#      docs/openapi.yaml, then the console in chromium: tools/web-test.sh e2e)
 #   2. build with SANITIZE=address,undefined (build-san/), the suite again
 #   3. fuzz targets for FUZZ_SECONDS each (when clang is there)
 #   4. make lint, the README's settings table, make openapi-lint
@@ -195,6 +197,8 @@ suite_e2e() {
 			export HD_TEST_BIN_DIR=$build/bin HD_TEST_ROOT=$ROOT
 			run_tests e2e "$tag" "$build" "$san"
 			counted_step "contract-$tag" bash tests/contract/auth.sh
+			# the browser flows once: the sanitizer build serves the same files
+			[ "$tag" = normal ] && counted_step "web-e2e" tools/web-test.sh e2e
 		fi
 		"$LOCAL" stop || fail_step "stack-stop-$tag"
 		check_daemon_logs "e2e-$tag" "$dir"
@@ -229,6 +233,11 @@ build_and_suite() {
 	[ -z "$san" ] || build=$ROOT/build-san
 	mkdir -p "$WORK/$tag"
 	step "build-$tag" make -j"$JOBS" all BUILD="$build" SANITIZE="$san" || return 0
+	if [ "$tag" = normal ] || [ ! -f web/dist/index.html ]; then
+		# the stack's gateway serves web/dist (test_web, the browser flows)
+		step "web-build-$tag" tools/web-build.sh || true
+	fi
+	[ "$tag" = normal ] && counted_step "web-unit" tools/web-test.sh unit
 	run_tests unit "$tag" "$build" "$san"
 	suite_integration "$tag" "$build" "$san"
 	suite_e2e "$tag" "$build" "$san"

@@ -435,7 +435,7 @@ static void test_pipelined_mixed(void **state)
 	raw_answer a;
 	snprintf(req, sizeof req,
 	    "GET /healthz HTTP/1.1\r\nHost: gw\r\nContent-Length: 14\r\n\r\nGET /nope HTTP"
-	    "GET /no/such/route HTTP/1.1\r\nHost: gw\r\n\r\n"
+	    "GET /v1/no/such/route HTTP/1.1\r\nHost: gw\r\n\r\n"
 	    "GET /healthz HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "5\r\nGET /\r\n0\r\n\r\n%s",
 	    HEALTHZ);
@@ -443,7 +443,7 @@ static void test_pipelined_mixed(void **state)
 	raw_answer_read(c, &a, false);
 	healthz_check(&a);
 	raw_answer_read(c, &a, false);
-	problem_check(&a, 404, "GET /no/such/route");
+	problem_check(&a, 404, "GET /v1/no/such/route");
 	assert_null(raw_header(&a, "Connection"));
 	for (int i = 0; i < 2; i++) {
 		raw_answer_read(c, &a, false);

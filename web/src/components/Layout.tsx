@@ -1,0 +1,64 @@
+// The frame of every signed-in page: the faces the role may use, the user, sign-out.
+import { Navigate, NavLink, Outlet, useNavigate } from "react-router";
+import { useApi, useUser } from "../api/context";
+import type { Role } from "../api/types";
+
+const links: { to: string; label: string; roles: Role[] }[] = [
+  { to: "/portal", label: "My tickets", roles: ["customer"] },
+  { to: "/portal/new", label: "Open a ticket", roles: ["customer"] },
+  { to: "/agent", label: "Ticket queue", roles: ["agent", "admin", "technician"] },
+  { to: "/admin/users", label: "Users", roles: ["admin"] },
+  { to: "/admin/settings", label: "Settings", roles: ["admin"] },
+  { to: "/platform", label: "Tenants", roles: ["platform_admin"] },
+  { to: "/account", label: "My account", roles: ["customer", "agent", "admin", "technician", "platform_admin"] },
+];
+
+export function Layout() {
+  const api = useApi();
+  const user = useUser();
+  const navigate = useNavigate();
+  if (!user) return <Navigate to="/login" replace />;
+  const signOut = async () => {
+    await api.logout().catch(() => undefined);
+    navigate("/login");
+  };
+  return (
+    <div className="min-h-screen">
+      <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:p-2">
+        Skip to content
+      </a>
+      <header className="border-b border-slate-200 bg-white">
+        <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
+          <span className="font-semibold text-indigo-700">Helpdesk</span>
+          <nav aria-label="Main" className="flex flex-wrap gap-4 text-sm">
+            {links
+              .filter((l) => l.roles.includes(user.role))
+              .map((l) => (
+                <NavLink
+                  key={l.to}
+                  to={l.to}
+                  end
+                  className={({ isActive }) =>
+                    isActive ? "font-semibold text-indigo-700 underline underline-offset-4" : "text-slate-700 hover:text-indigo-700"
+                  }
+                >
+                  {l.label}
+                </NavLink>
+              ))}
+          </nav>
+          <div className="ml-auto flex items-center gap-3 text-sm">
+            <span className="text-slate-700" data-testid="whoami">
+              {user.name || user.email} <span className="text-slate-500">({user.role})</span>
+            </span>
+            <button type="button" className="btn-secondary" onClick={signOut}>
+              Sign out
+            </button>
+          </div>
+        </div>
+      </header>
+      <main id="main" className="mx-auto max-w-6xl px-4 py-6">
+        <Outlet />
+      </main>
+    </div>
+  );
+}

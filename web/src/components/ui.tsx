@@ -1,0 +1,72 @@
+// Small pieces every page uses.
+import type { ReactNode } from "react";
+import { describeError } from "../api/errors";
+import type { Priority, Status } from "../api/types";
+
+export function ErrorBox({ error, children }: { error: unknown; children?: ReactNode }) {
+  if (!error && !children) return null;
+  return (
+    <div role="alert" className="rounded-md border border-red-300 bg-red-50 p-3 text-sm text-red-800">
+      {children ?? describeError(error)}
+    </div>
+  );
+}
+
+export function Notice({ children }: { children: ReactNode }) {
+  return (
+    <div role="status" className="rounded-md border border-emerald-300 bg-emerald-50 p-3 text-sm text-emerald-800">
+      {children}
+    </div>
+  );
+}
+
+export function Loading({ what = "Loading" }: { what?: string }) {
+  return (
+    <p role="status" className="p-4 text-sm text-slate-600">
+      {what}…
+    </p>
+  );
+}
+
+const statusColours: Record<Status, string> = {
+  new: "bg-sky-100 text-sky-800",
+  open: "bg-amber-100 text-amber-900",
+  pending: "bg-violet-100 text-violet-800",
+  on_hold: "bg-slate-200 text-slate-800",
+  solved: "bg-emerald-100 text-emerald-800",
+  closed: "bg-slate-100 text-slate-700",
+};
+
+export function StatusBadge({ status }: { status: Status }) {
+  return <span className={`badge ${statusColours[status]}`}>{statusLabel(status)}</span>;
+}
+
+export function statusLabel(status: string): string {
+  return status === "on_hold" ? "on hold" : status;
+}
+
+const priorityColours: Record<Priority, string> = {
+  low: "bg-slate-100 text-slate-700",
+  normal: "bg-blue-50 text-blue-800",
+  high: "bg-orange-100 text-orange-900",
+  urgent: "bg-red-100 text-red-800",
+};
+
+export function PriorityBadge({ priority }: { priority: Priority }) {
+  return <span className={`badge ${priorityColours[priority]}`}>{priority}</span>;
+}
+
+export function when(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function PageTitle({ children, actions }: { children: ReactNode; actions?: ReactNode }) {
+  return (
+    <div className="mb-4 flex flex-wrap items-center justify-between gap-2">
+      <h1 className="text-xl font-semibold">{children}</h1>
+      {actions}
+    </div>
+  );
+}
