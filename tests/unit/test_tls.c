@@ -1,0 +1,280 @@
+/* Tests of libs/src/tls.c and tls_engine.c: the name list matching, and real
+ * tls+tcp:// links on 127.0.0.1 with certificates made by deploy/stack.sh
+ * tls-certs (openssl): a REP listener of this process (certificate hd-auth,
+ * allowed peers hd-gateway) answers a client holding hd-gateway's
+ * certificate, and gives no answer to one holding a certificate that names
+ * another component, one from another CA, one without a certificate, or a
+ * plain tcp:// client; a dialer that expects another server name gets no
+ * pipe; HD_ENV=production refuses plain addresses. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
+
+#include "hd/tls.h"
+#include "nng_unit.h"
+
+#define NO_ANSWER_MS 1500
+
+static bool allowed(const char *list, const char *name)
+{
+	return hd_tls_name_allowed(list, name, strlen(name));
+}
+
+static void test_name_allowed(void **state)
+{
+	(void)state;
+	assert_true(allowed("hd-gateway", "hd-gateway"));
+	assert_true(allowed("hd-auth, hd-gateway ,hd-ticket", "hd-gateway"));
+	assert_true(allowed("hd-auth,,hd-ticket,", "hd-ticket"));
+	assert_true(allowed("HD-Gateway", "hd-gateway")); /* DNS names: case-insensitive */
+	assert_false(allowed("hd-gateway", "hd-gateway2"));
+	assert_false(allowed("hd-gateway", "hd-gatewa"));
+	assert_false(allowed("hd-gateway2", "hd-gateway"));
+	assert_false(allowed("hd-*", "hd-auth")); /* no patterns */
+	assert_false(allowed("", "hd-auth"));
+	assert_false(allowed(",", ""));
+	assert_false(hd_tls_name_allowed(NULL, "hd-auth", 7));
+	/* a NUL inside a certificate's name never matches a prefix */
+	assert_false(hd_tls_name_allowed("hd-auth", "hd-auth\0.evil", 13));
+	assert_true(hd_tls_name_allowed("hd-auth", "hd-auth-and-more", 7));
+}
+
+static void test_url(void **state)
+{
+	(void)state;
+	assert_true(hd_tls_url("tls+tcp://127.0.0.1:1"));
+	assert_false(hd_tls_url("tcp://127.0.0.1:1"));
+	assert_false(hd_tls_url("tls+tcp:/x"));
+	assert_false(hd_tls_url(NULL));
+}
+
+/* ---- links ---- */
+
+static char g_url[64];
+static nng_socket g_rep;
+static pthread_t g_echo;
+
+/* Answers every request with "ok:" and the request, until the socket closes. */
+static void *echo_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		nng_msg *m = NULL;
+		if (nng_recvmsg(g_rep, &m, 0) != 0)
+			return NULL;
+		nng_msg_insert(m, "ok:", 3);
+		if (nng_sendmsg(g_rep, m, 0) != 0)
+			nng_msg_free(m);
+	}
+}
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	char *buf = calloc(1, 65536);
+	if (buf != NULL && fread(buf, 1, 65535, f) == 0) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+static void make_certs(const char *sub, const char *names)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "../../deploy/stack.sh tls-certs '%s/%s' %s", g_dir, sub, names);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int links_setup(void **state)
+{
+	(void)state;
+	make_certs("a", "auth gateway ticket");
+	make_certs("b", "gateway"); /* another CA, same names */
+	char path[256];
+	snprintf(path, sizeof path, "%s/a/ca.pem", g_dir);
+	setenv("HD_TLS_CA_FILE", path, 1);
+	snprintf(path, sizeof path, "%s/a/auth.pem", g_dir);
+	setenv("HD_TLS_CERT_FILE", path, 1);
+	snprintf(path, sizeof path, "%s/a/auth.key", g_dir);
+	setenv("HD_TLS_KEY_FILE", path, 1);
+	nng_listener l;
+	if (nng_rep0_open(&g_rep) != 0
+	    || hd_tls_listen(g_rep, "tls+tcp://127.0.0.1:0", "hd-gateway, hd-auth", &l) != 0)
+		return -1;
+	int port = 0;
+	if (nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0 || port == 0)
+		return -1;
+	snprintf(g_url, sizeof g_url, "tls+tcp://127.0.0.1:%d", port);
+	return pthread_create(&g_echo, NULL, echo_main, NULL) == 0 ? 0 : -1;
+}
+
+static int links_teardown(void **state)
+{
+	(void)state;
+	nng_close(g_rep);
+	pthread_join(g_echo, NULL);
+	return 0;
+}
+
+/* A TLS client configuration: CA of set ca_set, certificate cert of set
+ * cert_set (NULL: none). */
+static nng_tls_config *client_config(const char *ca_set, const char *cert_set, const char *cert)
+{
+	nng_tls_config *cfg = NULL;
+	char path[256];
+	assert_int_equal(nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT), 0);
+	snprintf(path, sizeof path, "%s/%s/ca.pem", g_dir, ca_set);
+	char *ca = read_text(path);
+	assert_non_null(ca);
+	assert_int_equal(nng_tls_config_ca_chain(cfg, ca, NULL), 0);
+	free(ca);
+	if (cert != NULL) {
+		snprintf(path, sizeof path, "%s/%s/%s.pem", g_dir, cert_set, cert);
+		char *crt = read_text(path);
+		snprintf(path, sizeof path, "%s/%s/%s.key", g_dir, cert_set, cert);
+		char *key = read_text(path);
+		assert_non_null(crt);
+		assert_non_null(key);
+		assert_int_equal(nng_tls_config_own_cert(cfg, crt, key, NULL), 0);
+		free(crt);
+		free(key);
+	}
+	return cfg;
+}
+
+/* Sends one request from a fresh REQ socket dialing url with cfg (NULL:
+ * plain); true when the echo came back within NO_ANSWER_MS. */
+static bool asked_and_answered(const char *url, nng_tls_config *cfg)
+{
+	nng_socket req;
+	nng_dialer d;
+	assert_int_equal(nng_req0_open(&req), 0);
+	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, NO_ANSWER_MS), 0);
+	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_SENDTIMEO, NO_ANSWER_MS), 0);
+	assert_int_equal(nng_dialer_create(&d, req, url), 0);
+	if (cfg != NULL) {
+		assert_int_equal(nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg), 0);
+		nng_tls_config_free(cfg);
+	}
+	assert_int_equal(nng_dialer_start(d, NNG_FLAG_NONBLOCK), 0);
+	bool answered = false;
+	if (nng_send(req, "hi", 2, 0) == 0) {
+		char buf[16] = "";
+		size_t len = sizeof buf - 1;
+		answered
+		    = nng_recv(req, buf, &len, 0) == 0 && len == 5 && memcmp(buf, "ok:hi", 5) == 0;
+	}
+	nng_close(req);
+	return answered;
+}
+
+static void test_allowed_peer_is_answered(void **state)
+{
+	(void)state;
+	assert_true(asked_and_answered(g_url, client_config("a", "a", "gateway")));
+}
+
+static void test_disallowed_component_gets_no_answer(void **state)
+{
+	(void)state;
+	/* a valid certificate of the CA, naming hd-ticket */
+	assert_false(asked_and_answered(g_url, client_config("a", "a", "ticket")));
+}
+
+static void test_other_ca_gets_no_answer(void **state)
+{
+	(void)state;
+	/* hd-gateway's name, from another CA (which the client trusts) */
+	assert_false(asked_and_answered(g_url, client_config("b", "b", "gateway")));
+}
+
+static void test_no_certificate_gets_no_answer(void **state)
+{
+	(void)state;
+	assert_false(asked_and_answered(g_url, client_config("a", NULL, NULL)));
+	char plain[64];
+	snprintf(plain, sizeof plain, "tcp://%s", g_url + strlen("tls+tcp://"));
+	assert_false(asked_and_answered(plain, NULL));
+}
+
+/* hd_tls_dial: the server must carry the expected name. */
+static bool dialed_and_answered(const char *peer)
+{
+	nng_socket req;
+	assert_int_equal(nng_req0_open(&req), 0);
+	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, NO_ANSWER_MS), 0);
+	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_SENDTIMEO, NO_ANSWER_MS), 0);
+	assert_int_equal(hd_tls_dial(req, g_url, peer, NULL), 0);
+	bool answered = false;
+	if (nng_send(req, "hi", 2, 0) == 0) {
+		char buf[16] = "";
+		size_t len = sizeof buf - 1;
+		answered = nng_recv(req, buf, &len, 0) == 0 && len == 5;
+	}
+	nng_close(req);
+	return answered;
+}
+
+static void test_dialer_checks_server_name(void **state)
+{
+	(void)state;
+	/* this process holds hd-auth's certificate, which the listener allows */
+	assert_true(dialed_and_answered("hd-auth"));
+	assert_false(dialed_and_answered("hd-ticket"));
+}
+
+static void test_production_refuses_plain(void **state)
+{
+	(void)state;
+	nng_socket s;
+	assert_int_equal(nng_rep0_open(&s), 0);
+	setenv("HD_ENV", "production", 1);
+	assert_int_equal(hd_tls_listen(s, "tcp://127.0.0.1:0", "hd-gateway", NULL), NNG_EINVAL);
+	assert_int_equal(hd_tls_dial(s, "tcp://127.0.0.1:1", "hd-auth", NULL), NNG_EINVAL);
+	unsetenv("HD_ENV");
+	assert_int_equal(hd_tls_listen(s, "tcp://127.0.0.1:0", "hd-gateway", NULL), 0);
+	nng_close(s);
+}
+
+static int group_setup(void **state)
+{
+	return nng_unit_setup(state) == 0 ? links_setup(state) : -1;
+}
+
+static int group_teardown(void **state)
+{
+	links_teardown(state);
+	return nng_unit_teardown(state);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_name_allowed),
+		cmocka_unit_test(test_url),
+		cmocka_unit_test(test_allowed_peer_is_answered),
+		cmocka_unit_test(test_disallowed_component_gets_no_answer),
+		cmocka_unit_test(test_other_ca_gets_no_answer),
+		cmocka_unit_test(test_no_certificate_gets_no_answer),
+		cmocka_unit_test(test_dialer_checks_server_name),
+		cmocka_unit_test(test_production_refuses_plain),
+	};
+	int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
+	nng_fini();
+	return failed;
+}
