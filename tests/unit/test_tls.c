@@ -18,11 +18,10 @@
 #include <string.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
-#include <nng/protocol/reqrep0/req.h>
-#include <nng/supplemental/tls/tls.h>
 
 #include "hd/tls.h"
 #include "nng_unit.h"
+#include "../lib/tls_client.h"
 
 #define NO_ANSWER_MS 1500
 
@@ -79,20 +78,6 @@ static void *echo_main(void *arg)
 	}
 }
 
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	char *buf = calloc(1, 65536);
-	if (buf != NULL && fread(buf, 1, 65535, f) == 0) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
 static void make_certs(const char *sub, const char *names)
 {
 	char cmd[512];
@@ -131,56 +116,20 @@ static int links_teardown(void **state)
 	return 0;
 }
 
-/* A TLS client configuration: CA of set ca_set, certificate cert of set
- * cert_set (NULL: none). */
+/* A client configuration trusting the CA of set ca_set (a or b), presenting
+ * the certificate cert of set cert_set (NULL: none). */
 static nng_tls_config *client_config(const char *ca_set, const char *cert_set, const char *cert)
 {
-	nng_tls_config *cfg = NULL;
-	char path[256];
-	assert_int_equal(nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT), 0);
-	snprintf(path, sizeof path, "%s/%s/ca.pem", g_dir, ca_set);
-	char *ca = read_text(path);
-	assert_non_null(ca);
-	assert_int_equal(nng_tls_config_ca_chain(cfg, ca, NULL), 0);
-	free(ca);
-	if (cert != NULL) {
-		snprintf(path, sizeof path, "%s/%s/%s.pem", g_dir, cert_set, cert);
-		char *crt = read_text(path);
-		snprintf(path, sizeof path, "%s/%s/%s.key", g_dir, cert_set, cert);
-		char *key = read_text(path);
-		assert_non_null(crt);
-		assert_non_null(key);
-		assert_int_equal(nng_tls_config_own_cert(cfg, crt, key, NULL), 0);
-		free(crt);
-		free(key);
-	}
-	return cfg;
+	char ca[256], crt[256], key[256];
+	snprintf(ca, sizeof ca, "%s/%s/ca.pem", g_dir, ca_set);
+	snprintf(crt, sizeof crt, "%s/%s/%s.pem", g_dir, cert_set, cert != NULL ? cert : "");
+	snprintf(key, sizeof key, "%s/%s/%s.key", g_dir, cert_set, cert != NULL ? cert : "");
+	return tls_client_config(ca, cert != NULL ? crt : NULL, key);
 }
 
-/* Sends one request from a fresh REQ socket dialing url with cfg (NULL:
- * plain); true when the echo came back within NO_ANSWER_MS. */
 static bool asked_and_answered(const char *url, nng_tls_config *cfg)
 {
-	nng_socket req;
-	nng_dialer d;
-	assert_int_equal(nng_req0_open(&req), 0);
-	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, NO_ANSWER_MS), 0);
-	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_SENDTIMEO, NO_ANSWER_MS), 0);
-	assert_int_equal(nng_dialer_create(&d, req, url), 0);
-	if (cfg != NULL) {
-		assert_int_equal(nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg), 0);
-		nng_tls_config_free(cfg);
-	}
-	assert_int_equal(nng_dialer_start(d, NNG_FLAG_NONBLOCK), 0);
-	bool answered = false;
-	if (nng_send(req, "hi", 2, 0) == 0) {
-		char buf[16] = "";
-		size_t len = sizeof buf - 1;
-		answered
-		    = nng_recv(req, buf, &len, 0) == 0 && len == 5 && memcmp(buf, "ok:hi", 5) == 0;
-	}
-	nng_close(req);
-	return answered;
+	return tls_client_answered(url, cfg, NO_ANSWER_MS);
 }
 
 static void test_allowed_peer_is_answered(void **state)
@@ -206,7 +155,7 @@ static void test_other_ca_gets_no_answer(void **state)
 static void test_no_certificate_gets_no_answer(void **state)
 {
 	(void)state;
-	assert_false(asked_and_answered(g_url, client_config("a", NULL, NULL)));
+	assert_false(asked_and_answered(g_url, client_config("a", "a", NULL)));
 	char plain[64];
 	snprintf(plain, sizeof plain, "tcp://%s", g_url + strlen("tls+tcp://"));
 	assert_false(asked_and_answered(plain, NULL));
@@ -215,19 +164,9 @@ static void test_no_certificate_gets_no_answer(void **state)
 /* hd_tls_dial: the server must carry the expected name. */
 static bool dialed_and_answered(const char *peer)
 {
-	nng_socket req;
-	assert_int_equal(nng_req0_open(&req), 0);
-	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, NO_ANSWER_MS), 0);
-	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_SENDTIMEO, NO_ANSWER_MS), 0);
+	nng_socket req = tls_client_req(NO_ANSWER_MS);
 	assert_int_equal(hd_tls_dial(req, g_url, peer, NULL), 0);
-	bool answered = false;
-	if (nng_send(req, "hi", 2, 0) == 0) {
-		char buf[16] = "";
-		size_t len = sizeof buf - 1;
-		answered = nng_recv(req, buf, &len, 0) == 0 && len == 5;
-	}
-	nng_close(req);
-	return answered;
+	return tls_client_ask(req);
 }
 
 static void test_dialer_checks_server_name(void **state)
