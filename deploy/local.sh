@@ -124,6 +124,7 @@ nng_scheme() {
 # daemon's own pair is given at its start (daemon_start).
 load_tls() {
 	[ "$TLS" = 1 ] || return 0
+	# shellcheck disable=SC2086 # one argument per daemon name
 	"$STACK" tls-certs "$TLS_DIR" $DAEMONS
 	export HD_TLS_CA_FILE=$TLS_DIR/ca.pem
 }

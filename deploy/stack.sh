@@ -160,10 +160,12 @@ cmd_tls_certs() {
 		[ -s "$dir/$name.pem" ] && [ -s "$dir/$name.key" ] && continue
 		printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
 			"extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=DNS:hd-$name" >"$ext"
-		new_key_csr "$dir/$name.key" "$dir/$name.csr" "/O=helpdesk/CN=hd-$name" &&
-			openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
-				-set_serial "$(serial)" -days 825 -extfile "$ext" -out "$dir/$name.pem" 2>/dev/null ||
-			{ rm -f "$ext"; die "cannot create the certificate of hd-$name in $dir"; }
+		if ! new_key_csr "$dir/$name.key" "$dir/$name.csr" "/O=helpdesk/CN=hd-$name" ||
+			! openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+				-set_serial "$(serial)" -days 825 -extfile "$ext" -out "$dir/$name.pem" 2>/dev/null; then
+			rm -f "$ext"
+			die "cannot create the certificate of hd-$name in $dir"
+		fi
 		rm -f "$dir/$name.csr"
 	done
 	rm -f "$ext"

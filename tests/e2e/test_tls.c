@@ -22,6 +22,9 @@
 
 #define NO_ANSWER_MS 1000
 #define ANSWER_MS 5000
+/* Quiet time before closing a pub/sub socket: NNG 1.5.2's nng_close can
+ * hang when it races a transfer (upstream #1219/#1543; libs/src/nng_close.h). */
+#define SETTLE_MS 150
 
 /* The clients tried on every socket; CLIENT_VALID must be answered. */
 typedef enum client_kind {
@@ -195,6 +198,7 @@ static bool bus_published(client_kind kind, bus_seen *seen, int ms)
 		nng_send(pub, msg, (size_t)len, 0);
 		pe_sleep_ms(20);
 	}
+	pe_sleep_ms(SETTLE_MS);
 	nng_close(pub);
 	return bus_seen_count(seen, kind) > 0;
 }
@@ -233,6 +237,10 @@ static bool bus_heard(client_kind kind, hd_bus_pub *pub, int ms)
 		heard = nng_recvmsg(sock, &m, 0) == 0;
 		nng_msg_free(m);
 	}
+	/* drain what is still in flight, then close a quiet socket */
+	pe_sleep_ms(SETTLE_MS);
+	for (nng_msg *m = NULL; nng_recvmsg(sock, &m, 0) == 0; m = NULL)
+		nng_msg_free(m);
 	nng_close(sock);
 	return heard;
 }
