@@ -5,7 +5,8 @@
  * certificate, and gives no answer to one holding a certificate that names
  * another component, one from another CA, one without a certificate, or a
  * plain tcp:// client; a dialer that expects another server name gets no
- * pipe; HD_ENV=production refuses plain addresses. */
+ * pipe (hd_tls_dial, and the RPC client dialing a host name);
+ * HD_ENV=production refuses plain addresses. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,9 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 
+#include "hd/rpc.h"
 #include "hd/tls.h"
 #include "nng_unit.h"
 #include "../lib/tls_client.h"
@@ -177,6 +180,28 @@ static void test_dialer_checks_server_name(void **state)
 	assert_false(dialed_and_answered("hd-ticket"));
 }
 
+/* The RPC client over TLS with a host name: one dialer per resolved
+ * address keeps the tls+tcp:// scheme and the expected server name. */
+static bool rpc_client_connects(const char *peer, int ms)
+{
+	char url[64];
+	snprintf(url, sizeof url, "tls+tcp://localhost:%s", strrchr(g_url, ':') + 1);
+	hd_rpc_client *c = NULL;
+	assert_int_equal(hd_rpc_client_open_peer(&c, url, peer), HD_OK);
+	for (int waited = 0; !hd_rpc_client_connected(c) && waited < ms; waited += 10)
+		nanosleep(&(struct timespec) { .tv_nsec = 10000000 }, NULL);
+	bool connected = hd_rpc_client_connected(c);
+	hd_rpc_client_close(c);
+	return connected;
+}
+
+static void test_rpc_client_named_host(void **state)
+{
+	(void)state;
+	assert_true(rpc_client_connects("hd-auth", 5000));
+	assert_false(rpc_client_connects("hd-ticket", NO_ANSWER_MS));
+}
+
 static void test_production_refuses_plain(void **state)
 {
 	(void)state;
@@ -211,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_other_ca_gets_no_answer),
 		cmocka_unit_test(test_no_certificate_gets_no_answer),
 		cmocka_unit_test(test_dialer_checks_server_name),
+		cmocka_unit_test(test_rpc_client_named_host),
 		cmocka_unit_test(test_production_refuses_plain),
 	};
 	int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
