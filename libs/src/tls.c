@@ -93,21 +93,23 @@ static char *tls_read_file(const char *setting)
 		return NULL;
 	}
 	FILE *f = fopen(path, "rb");
-	char *text = f != NULL ? malloc(TLS_FILE_MAX + 1) : NULL;
+	bool opened = f != NULL;
+	char *text = opened ? malloc(TLS_FILE_MAX + 1) : NULL;
 	size_t n = text != NULL ? fread(text, 1, TLS_FILE_MAX + 1, f) : 0;
 	int saved = errno;
-	if (f != NULL)
+	if (opened)
 		fclose(f);
 	if (text == NULL || n == 0 || n > TLS_FILE_MAX) {
 		hd_log_error("tls: cannot read %s=%s: %s", setting, path,
-		    f == NULL    ? strerror(saved)
+		    !opened      ? strerror(saved)
 		        : n == 0 ? "empty"
 		                 : "too large");
 		free(text);
 		return NULL;
 	}
 	text[n] = '\0';
-	return text;
+	char *fit = realloc(text, n + 1); /* kept for the process's lifetime */
+	return fit != NULL ? fit : text;
 }
 
 static void tls_files_load(void)
