@@ -159,7 +159,13 @@ int hd_tls_listen(nng_socket sock, const char *url, const char *allowed, nng_lis
 {
 	if (!hd_tls_url(url)) {
 		int rv = tls_plain_allowed(url);
-		return rv != 0 ? rv : nng_listen(sock, url, out, 0);
+		if (rv != 0)
+			return rv;
+		hd_log_warn(
+		    "tls: %s is a plain link: whoever reaches it is trusted as a component "
+		    "(development only; docs/architecture.md, Trust between the components)",
+		    url);
+		return nng_listen(sock, url, out, 0);
 	}
 	nng_listener l;
 	nng_tls_config *cfg = NULL;

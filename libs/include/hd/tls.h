@@ -23,7 +23,8 @@ bool hd_tls_url(const char *url);
  * case-insensitively. An empty or NULL list allows nothing. */
 bool hd_tls_name_allowed(const char *allowed, const char *name, size_t len);
 /* Listens on url with sock (as nng_listen); on a tls+tcp:// url only peers
- * whose certificate names one of allowed (comma-separated) get through.
+ * whose certificate names one of allowed (comma-separated) get through; a
+ * plain url is logged as such (a warning).
  * Returns 0 or an NNG error (NNG_EINVAL, logged, for a plain url under
  * HD_ENV=production or unreadable certificate files). out may be NULL. */
 int hd_tls_listen(nng_socket sock, const char *url, const char *allowed, nng_listener *out);
