@@ -109,7 +109,9 @@ static char *tls_read_file(const char *setting)
 	}
 	text[n] = '\0';
 	char *fit = realloc(text, n + 1); /* kept for the process's lifetime */
-	return fit != NULL ? fit : text;
+	if (fit != NULL)
+		text = fit;
+	return text;
 }
 
 static void tls_files_load(void)
