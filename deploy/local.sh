@@ -25,7 +25,13 @@
 #   HD_DB_MODE=test (PostgreSQL without fsync), HD_READY_TIMEOUT_S (30),
 #   HD_HTTP_BIND and HD_ADMIN_BIND (127.0.0.1 here, unlike config.def's 0.0.0.0
 #   for containers: the stack, its /metrics and admin ports stay on this machine;
-#   the NNG URLs' defaults already name 127.0.0.1).
+#   the NNG URLs' defaults already name 127.0.0.1), HD_STACK_TLS (1: every NNG
+#   link over tls+tcp:// with mutual TLS; 0: plain tcp://).
+# Certificates: with HD_STACK_TLS=1 the first start creates an internal CA and
+# one certificate per daemon (hd-NAME) under $HD_STATE_DIR/tls (openssl,
+# deploy/stack.sh tls-certs); each daemon gets its own as HD_TLS_CERT_FILE and
+# HD_TLS_KEY_FILE, and tcp:// addresses become tls+tcp:// (docs/operations.md,
+# Certificates).
 # Secrets: HD_JWT_SECRET is kept in $HD_STATE_DIR/jwt.secret (0600) when not
 # given; generated admin passwords are kept in $HD_STATE_DIR/credentials
 # (0600) and printed to the terminal only, never to a log.
@@ -52,7 +58,8 @@ STATE=${HD_STATE_DIR:-$ROOT/var}
 # The parameters `start` used, so that stop/start-daemon later reach the same
 # stack whatever the caller's environment (the environment still wins).
 PARAMS="HD_BIN_DIR HD_DAEMONS HD_DB_MODE HD_PG_PORT HD_REDIS_PORT HD_HTTP_PORT
-HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT HD_GATEWAY_ADMIN_PORT HD_HTTP_BIND HD_ADMIN_BIND"
+HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT HD_GATEWAY_ADMIN_PORT HD_HTTP_BIND HD_ADMIN_BIND
+HD_STACK_TLS"
 load_params() {
 	local line name
 	[ -s "$STATE/stack.env" ] || return 0
@@ -86,6 +93,9 @@ BIN=${HD_BIN_DIR:-$ROOT/build/bin}
 DAEMONS=${HD_DAEMONS:-$(default_daemons)}
 export HD_BIN_DIR=$BIN HD_DAEMONS=$DAEMONS
 READY_TIMEOUT=${HD_READY_TIMEOUT_S:-30}
+TLS=$(setting HD_STACK_TLS)
+export HD_STACK_TLS=$TLS
+TLS_DIR=$STATE/tls
 LOG=$STATE/log
 RUN=$STATE/run
 PG_PORT=$(setting HD_PG_PORT)
@@ -105,9 +115,24 @@ export_settings() {
 	export HD_WEB_ROOT=${HD_WEB_ROOT:-$ROOT/web/dist}
 	for n in HD_HTTP_PORT HD_GATEWAY_ADMIN_PORT HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT \
 		$(service_params); do
-		export "$n=$(setting "$n")"
+		export "$n=$(nng_scheme "$(setting "$n")")"
 	done
 	load_jwt_secret
+	load_tls
+}
+
+# Over TLS, tcp://ADDR becomes tls+tcp://ADDR (other values unchanged).
+nng_scheme() {
+	if [ "$TLS" = 1 ] && [[ $1 == tcp://* ]]; then echo "tls+$1"; else echo "$1"; fi
+}
+
+# The CA and every daemon's certificate under var/tls (created once); each
+# daemon's own pair is given at its start (daemon_start).
+load_tls() {
+	[ "$TLS" = 1 ] || return 0
+	# shellcheck disable=SC2086 # one argument per daemon name
+	"$STACK" tls-certs "$TLS_DIR" $DAEMONS
+	export HD_TLS_CA_FILE=$TLS_DIR/ca.pem
 }
 
 # Random hex of $1 bytes (no openssl needed).
@@ -195,7 +220,11 @@ daemon_start() {
 		return 0
 	fi
 	mkdir -p "$LOG" "$RUN"
-	(cd "$ROOT" && exec setsid "$bin" >>"$LOG/$name.log" 2>&1 </dev/null) &
+	(
+		cd "$ROOT"
+		[ "$TLS" != 1 ] || export HD_TLS_CERT_FILE=$TLS_DIR/$name.pem HD_TLS_KEY_FILE=$TLS_DIR/$name.key
+		exec setsid "$bin" >>"$LOG/$name.log" 2>&1 </dev/null
+	) &
 	echo $! >"$RUN/$name.pid"
 	wait_ready "$name"
 }
@@ -329,7 +358,7 @@ cmd_port_env() {
 	done
 	mapfile -t ports < <("$STACK" free-port "${#names[@]}")
 	for name in "${names[@]}"; do
-		case $name in *_URL) echo "$name=tcp://127.0.0.1:${ports[i]}" ;; *) echo "$name=${ports[i]}" ;; esac
+		case $name in *_URL) echo "$name=$(nng_scheme "tcp://127.0.0.1:${ports[i]}")" ;; *) echo "$name=${ports[i]}" ;; esac
 		i=$((i + 1))
 	done
 }

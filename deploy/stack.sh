@@ -10,6 +10,10 @@
 #                                              under DIR; "test" turns fsync off
 #   deploy/stack.sh db-stop DIR                stop both servers started under DIR
 #   deploy/stack.sh pg-restart DIR             restart PostgreSQL under DIR (same options)
+#   deploy/stack.sh tls-certs DIR NAME...      the internal CA (DIR/ca.pem, ca.key) and, for
+#                                              each NAME, DIR/NAME.pem + NAME.key naming
+#                                              hd-NAME (CN and DNS SAN); existing files kept
+#                                              (docs/operations.md, Certificates)
 #
 # Roles: hd_owner owns the schemas (migrations), hd_app is what the daemons
 # use (it owns nothing, so row-level security applies to it), hd_relay is the
@@ -18,7 +22,7 @@ set -euo pipefail
 
 PG_BIN=/usr/lib/postgresql/15/bin
 PACKAGES="build-essential pkg-config libevent-dev libnng-dev libpq-dev libhiredis-dev
-libcjson-dev libjwt-dev libssl-dev libcmocka-dev libargon2-dev liboath-dev
+libcjson-dev libjwt-dev libssl-dev libmbedtls-dev openssl libcmocka-dev libargon2-dev liboath-dev
 libcurl4-openssl-dev zlib1g-dev postgresql-15 postgresql-15-postgis-3 redis-server curl jq
 clang wrk cppcheck clang-format"
 TEST_PACKAGES="chromium"
@@ -135,11 +139,49 @@ cmd_pg_restart() {
 		{ tail -20 "$dir/pg/server.log" >&2; die "PostgreSQL did not restart"; }
 }
 
+# ECDSA P-256 keys, unencrypted, 0600; certificates for both TLS roles
+# (every component listens or dials, some both).
+new_key_csr() { # KEY CSR SUBJECT
+	(umask 077 && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$1" -out "$2" -subj "$3" 2>/dev/null)
+}
+serial() { echo "0x$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"; }
+
+cmd_tls_certs() {
+	local dir=${1:?usage: tls-certs DIR NAME...} name ext
+	shift
+	command -v openssl >/dev/null || die "openssl not found: deploy/stack.sh deps"
+	mkdir -p "$dir"
+	chmod 700 "$dir"
+	if [ ! -s "$dir/ca.pem" ] || [ ! -s "$dir/ca.key" ]; then
+		(umask 077 && openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$dir/ca.key" -out "$dir/ca.pem" -days 3650 -set_serial "$(serial)" \
+			-subj "/O=helpdesk/CN=helpdesk internal CA" \
+			-addext basicConstraints=critical,CA:TRUE \
+			-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null) || die "cannot create the CA in $dir"
+	fi
+	ext=$(mktemp)
+	for name in "$@"; do
+		[ -s "$dir/$name.pem" ] && [ -s "$dir/$name.key" ] && continue
+		printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+			"extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=DNS:hd-$name" >"$ext"
+		if ! new_key_csr "$dir/$name.key" "$dir/$name.csr" "/O=helpdesk/CN=hd-$name" ||
+			! openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+				-set_serial "$(serial)" -days 825 -extfile "$ext" -out "$dir/$name.pem" 2>/dev/null; then
+			rm -f "$ext"
+			die "cannot create the certificate of hd-$name in $dir"
+		fi
+		rm -f "$dir/$name.csr"
+	done
+	rm -f "$ext"
+}
+
 case "${1:-}" in
 deps) cmd_deps "${2:-}" ;;
+tls-certs) shift; cmd_tls_certs "$@" ;;
 free-port) cmd_free_port "${2:-1}" ;;
 db-start) shift; cmd_db_start "$@" ;;
 db-stop) shift; cmd_db_stop "$@" ;;
 pg-restart) shift; cmd_pg_restart "$@" ;;
-*) die "usage: $0 deps [test]|free-port|db-start DIR PGPORT REDISPORT [test]|db-stop DIR|pg-restart DIR" ;;
+*) die "usage: $0 deps [test]|tls-certs DIR NAME...|free-port|db-start DIR PGPORT REDISPORT [test]|db-stop DIR|pg-restart DIR" ;;
 esac

@@ -49,12 +49,18 @@ static const char *const service_settings[] = {
 #include "services.def"
 #undef HD_SERVICE
 };
+/* The name each daemon's certificate carries (hd/tls.h): hd-<name>. */
+static const char *const service_peers[] = {
+#define HD_SERVICE(name, setting) "hd-" #name,
+#include "services.def"
+#undef HD_SERVICE
+};
 
 hd_err gw_upstream_open(gw *g)
 {
 	for (int i = 0; i < GW_SVC__COUNT; i++) {
-		hd_err err
-		    = hd_rpc_client_open(&g->upstream[i], hd_config_str(service_settings[i]));
+		hd_err err = hd_rpc_client_open_peer(
+		    &g->upstream[i], hd_config_str(service_settings[i]), service_peers[i]);
 		if (err != HD_OK) {
 			hd_log_error("cannot open the %s client (%s): %s",
 			    gw_service_name((gw_service)i), service_settings[i], hd_strerror(err));

@@ -5,7 +5,7 @@ SANITIZE ?=
 BUILD    ?= $(ROOT)/build$(if $(SANITIZE),-san,)
 PKGS     := libevent libevent_pthreads libpq hiredis libcjson libjwt openssl libargon2 liboath zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm
 
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g

@@ -195,6 +195,11 @@ suite_e2e() {
 			export HD_TEST_DATABASE_SUPER_URL="postgresql://postgres@127.0.0.1:$HD_PG_PORT/helpdesk"
 			export HD_TEST_REDIS_URL="redis://127.0.0.1:$HD_REDIS_PORT/0"
 			export HD_TEST_BIN_DIR=$build/bin HD_TEST_ROOT=$ROOT
+			# the stack's NNG links are tls+tcp:// (local.sh, HD_STACK_TLS):
+			# test programs and the extra gateways they start dial the
+			# daemons with the gateway's certificate
+			export HD_TLS_CA_FILE=$dir/tls/ca.pem
+			export HD_TLS_CERT_FILE=$dir/tls/gateway.pem HD_TLS_KEY_FILE=$dir/tls/gateway.key
 			run_tests e2e "$tag" "$build" "$san"
 			counted_step "contract-$tag" bash tests/contract/auth.sh
 			# the browser flows once: the sanitizer build serves the same files

@@ -84,7 +84,7 @@ gen_config_settings() {
 gen_compose_urls() {
 	local i
 	for i in $(service_idx); do
-		echo "  HD_$(upper "${NAMES[i]}")_URL: tcp://${NAMES[i]}:${RPC[i]}"
+		echo "  HD_$(upper "${NAMES[i]}")_URL: tls+tcp://${NAMES[i]}:${RPC[i]}"
 	done
 }
 
@@ -115,8 +115,11 @@ EOF
     build: {<<: *build, target: $n}
     environment:
       <<: *hd-env
-      HD_${u}_URL: tcp://0.0.0.0:${RPC[i]}
+      HD_${u}_URL: tls+tcp://0.0.0.0:${RPC[i]}
       HD_${u}_ADMIN_PORT: "${ADMIN[i]}"
+      HD_TLS_CERT_FILE: /etc/helpdesk/tls/$n.pem
+      HD_TLS_KEY_FILE: /etc/helpdesk/tls/$n.key
+    volumes: ["tls:/etc/helpdesk/tls:ro"]
     expose: ["${RPC[i]}", "${ADMIN[i]}"]
     healthcheck:
       test: ["CMD", "/usr/local/bin/hd-$n", "--healthcheck"]
@@ -127,9 +130,17 @@ EOF
     depends_on:
 EOF
 		[ -z "${SQL[i]}" ] || printf '      migrate-%s:\n        condition: service_completed_successfully\n' "$n"
+		printf '      certs:\n        condition: service_completed_successfully\n'
 		printf '      redis:\n        condition: service_healthy\n'
 		printf '      bus:\n        condition: service_healthy\n\n'
 	done
+}
+
+# The certs one-shot makes a certificate for every component (hd-<name>).
+gen_compose_certs() {
+	local i list=""
+	for i in "${!NAMES[@]}"; do list="$list, \"${NAMES[i]}\""; done
+	echo "    command: [${list#, }]"
 }
 
 gen_compose_gateway_deps() {
@@ -158,11 +169,11 @@ gen_docker_images() {
 		echo "COPY --from=$n-build /src/build/bin/hd-$n /usr/local/bin/hd-$n"
 		if [ -n "${SQL[i]}" ]; then
 			echo "COPY ${SQL[i]}/ $share/"
-			echo "ENV HD_${u}_URL=tcp://0.0.0.0:${RPC[i]} \\"
+			echo "ENV HD_${u}_URL=tls+tcp://0.0.0.0:${RPC[i]} \\"
 			echo "    HD_${u}_ADMIN_PORT=${ADMIN[i]} \\"
 			echo "    HD_${u}_SQL_DIR=$share"
 		else
-			echo "ENV HD_${u}_URL=tcp://0.0.0.0:${RPC[i]} \\"
+			echo "ENV HD_${u}_URL=tls+tcp://0.0.0.0:${RPC[i]} \\"
 			echo "    HD_${u}_ADMIN_PORT=${ADMIN[i]}"
 		fi
 		echo "EXPOSE ${RPC[i]} ${ADMIN[i]}"
@@ -218,7 +229,9 @@ generate_into() {
 	gen_compose_gateway_deps >"$tmp/deps"
 	splice "$ROOT/deploy/compose.yaml" compose-urls "$tmp/urls" >"$tmp/c1"
 	splice "$tmp/c1" compose-daemons "$tmp/daemons" >"$tmp/c2"
-	splice "$tmp/c2" compose-gateway-deps "$tmp/deps" >"$out/deploy/compose.yaml"
+	gen_compose_certs >"$tmp/certs"
+	splice "$tmp/c2" compose-gateway-deps "$tmp/deps" >"$tmp/c3"
+	splice "$tmp/c3" compose-certs "$tmp/certs" >"$out/deploy/compose.yaml"
 	gen_docker_build >"$tmp/build"
 	gen_docker_images >"$tmp/images"
 	splice "$ROOT/deploy/docker/Dockerfile" docker-build "$tmp/build" >"$tmp/d1"

@@ -19,12 +19,15 @@
 #include "hd/config.h"
 #include "hd/log.h"
 #include "hd/metrics.h"
+#include "hd/tls.h"
 #include "nng_close.h"
 
 #define BUS_MAX_TYPE 64
 #define BUS_HEADROOM 1024
 /* Queue depth (messages) per pipe: bursts up to this size are not dropped. */
 #define BUS_QUEUE 1024
+/* The name the forwarder's certificate carries (hd/tls.h). */
+#define BUS_PEER "hd-bus"
 
 /* Largest event accepted: the body limit plus the topic. */
 static size_t bus_max_msg(void)
@@ -72,10 +75,10 @@ hd_err hd_bus_forwarder_start(hd_bus_forwarder **out, const char *sub_url, const
 	    || (rv = nng_socket_set_int(f->out, NNG_OPT_SENDBUF, BUS_QUEUE)) != 0)
 		goto fail_out;
 	op = sub_url;
-	if ((rv = nng_listen(f->in, sub_url, NULL, 0)) != 0)
+	if ((rv = hd_tls_listen(f->in, sub_url, hd_tls_bus_peers(), NULL)) != 0)
 		goto fail_out;
 	op = pub_url;
-	if ((rv = nng_listen(f->out, pub_url, NULL, 0)) != 0)
+	if ((rv = hd_tls_listen(f->out, pub_url, hd_tls_bus_peers(), NULL)) != 0)
 		goto fail_out;
 	op = "pthread_create";
 	if ((rv = pthread_create(&f->thread, NULL, bus_forwarder_main, f)) != 0)
@@ -115,7 +118,7 @@ static hd_err bus_dial(nng_socket sock, const char *url)
 	int rv;
 	if ((rv = nng_socket_set_ms(sock, NNG_OPT_RECONNMINT, 50)) != 0
 	    || (rv = nng_socket_set_ms(sock, NNG_OPT_RECONNMAXT, 1000)) != 0
-	    || (rv = nng_dial(sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+	    || (rv = hd_tls_dial(sock, url, BUS_PEER, NULL)) != 0) {
 		hd_log_error("bus: cannot dial %s: %s", url, nng_strerror(rv));
 		return HD_ERR_INVALID;
 	}

@@ -27,6 +27,7 @@
 #include "hd/metrics.h"
 #include "hd/problem.h"
 #include "hd/batch.h"
+#include "hd/tls.h"
 #include "nng_close.h"
 
 #define RPC_HEADROOM (64 * 1024)
@@ -410,7 +411,7 @@ static hd_err rpc_server_open(hd_rpc_server *srv, const char *url)
 			goto fail_sock;
 	}
 	op = "nng_listen";
-	if ((rv = nng_listen(srv->sock, url, &srv->listener, 0)) != 0)
+	if ((rv = hd_tls_listen(srv->sock, url, hd_tls_rpc_peers(), &srv->listener)) != 0)
 		goto fail_sock;
 	return HD_OK;
 fail_sock:

@@ -29,10 +29,12 @@
 #include "hd/config.h"
 #include "hd/log.h"
 #include "hd/batch.h"
+#include "hd/tls.h"
 #include "rpc_client.h"
 
 #define RPC_MAX_TARGETS 16
 #define RPC_URL_MAX 300
+#define RPC_PEER_MAX 64
 
 typedef enum rpc_call_state { RPC_CALL_SEND, RPC_CALL_RECV } rpc_call_state;
 
@@ -64,12 +66,14 @@ typedef struct rpc_target {
 	char url[RPC_URL_MAX];
 	char host[256];
 	char port[16];
+	const char *scheme; /* "tcp://" or "tls+tcp://" (named targets) */
 	bool named;
 	rpc_dialer *dialers;
 } rpc_target;
 
 struct hd_rpc_client {
 	nng_socket sock;
+	char peer[RPC_PEER_MAX]; /* the name a tls+tcp:// server must carry; "": any */
 	atomic_int npipes;
 	pthread_mutex_t mu; /* guards the call pool and closing */
 	pthread_cond_t cv;
@@ -310,8 +314,9 @@ static void rpc_target_parse(rpc_target *t)
 {
 	const char *rest = NULL;
 	t->named = false;
-	if (strncmp(t->url, "tcp://", 6) == 0)
-		rest = t->url + 6;
+	t->scheme = hd_tls_url(t->url) ? "tls+tcp://" : "tcp://";
+	if (strncmp(t->url, t->scheme, strlen(t->scheme)) == 0)
+		rest = t->url + strlen(t->scheme);
 	if (rest == NULL || *rest == '[')
 		return; /* other transports and IPv6 literals are dialed as given */
 	const char *colon = strrchr(rest, ':');
@@ -331,7 +336,7 @@ static hd_err rpc_dialer_add(hd_rpc_client *c, rpc_dialer **list, const char *ur
 	if (d == NULL)
 		return HD_ERR_NOMEM;
 	snprintf(d->url, sizeof d->url, "%s", url);
-	int rv = nng_dial(c->sock, url, &d->d, NNG_FLAG_NONBLOCK);
+	int rv = hd_tls_dial(c->sock, url, c->peer[0] != '\0' ? c->peer : NULL, &d->d);
 	if (rv != 0) {
 		hd_log_error("rpc: cannot dial %s: %s", url, nng_strerror(rv));
 		free(d);
@@ -343,18 +348,19 @@ static hd_err rpc_dialer_add(hd_rpc_client *c, rpc_dialer **list, const char *ur
 	return HD_OK;
 }
 
-/* Formats one resolved address as a tcp URL. */
-static void rpc_addr_url(const struct addrinfo *ai, const char *port, char *url, size_t cap)
+/* Formats one resolved address as a URL of scheme. */
+static void rpc_addr_url(
+    const struct addrinfo *ai, const char *scheme, const char *port, char *url, size_t cap)
 {
 	char ip[INET6_ADDRSTRLEN] = "";
 	if (ai->ai_family == AF_INET) {
 		inet_ntop(
 		    AF_INET, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr, ip, sizeof ip);
-		snprintf(url, cap, "tcp://%s:%s", ip, port);
+		snprintf(url, cap, "%s%s:%s", scheme, ip, port);
 	} else {
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, ip,
 		    sizeof ip);
-		snprintf(url, cap, "tcp://[%s]:%s", ip, port);
+		snprintf(url, cap, "%s[%s]:%s", scheme, ip, port);
 	}
 }
 
@@ -373,7 +379,7 @@ static void rpc_target_refresh(hd_rpc_client *c, rpc_target *t)
 		d->seen = false;
 	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
 		char url[RPC_URL_MAX];
-		rpc_addr_url(ai, t->port, url, sizeof url);
+		rpc_addr_url(ai, t->scheme, t->port, url, sizeof url);
 		rpc_dialer *d = t->dialers;
 		while (d != NULL && strcmp(d->url, url) != 0)
 			d = d->next;
@@ -482,11 +488,17 @@ static bool rpc_client_has_names(const hd_rpc_client *c)
 
 hd_err hd_rpc_client_open(hd_rpc_client **out, const char *urls)
 {
-	if (urls == NULL || *urls == '\0')
+	return hd_rpc_client_open_peer(out, urls, NULL);
+}
+
+hd_err hd_rpc_client_open_peer(hd_rpc_client **out, const char *urls, const char *peer)
+{
+	if (urls == NULL || *urls == '\0' || (peer != NULL && strlen(peer) >= RPC_PEER_MAX))
 		return HD_ERR_INVALID;
 	hd_rpc_client *c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return HD_ERR_NOMEM;
+	snprintf(c->peer, sizeof c->peer, "%s", peer != NULL ? peer : "");
 	atomic_init(&c->npipes, 0);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_condattr_t ca;

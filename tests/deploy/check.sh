@@ -104,11 +104,14 @@ check_chart() {
 	render >"$WORK/default.yaml" 2>&1 || fail "render default"
 	render -f "$PROD" >"$WORK/prod.yaml" 2>&1 || fail "render prod"
 	render --set daemons.ticket.enabled=false >"$WORK/ticket.yaml" 2>&1 || fail "render without ticket"
+	render --set tls.certManager.enabled=true >"$WORK/certmanager.yaml" 2>&1 || fail "render with cert-manager"
 	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)"
 	node_checks "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
 		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256
 	node_checks "$HERE/validate.mjs" "$WORK/ticket.yaml" --daemons "$(listed services ticket)" \
 		--migrate "$(listed migrate ticket)"
+	node_checks "$HERE/validate.mjs" "$WORK/certmanager.yaml" --daemons "$(listed services)" \
+		--migrate "$(listed migrate)" --cert-manager
 }
 
 check_chart_refusals() {
@@ -119,6 +122,8 @@ check_chart_refusals() {
 	expect_fail "RS256 without keys or existingSecret is refused" "jwtPrivateKey is required" render --set jwt.alg=RS256
 	expect_fail "chart refuses a daemon not on daemons.def" "not a daemon of daemons.def" render --set daemons.nope.replicas=3
 	expect_fail "bootstrap of a disabled daemon is refused" "not an enabled daemon" render --set daemons.ticket.enabled=false --set bootstrap.daemon=ticket
+	expect_fail "production refuses plain NNG links" "refuses plain NNG links" render --set tls.enabled=false
+	expect_fail "schema refuses an unknown issuer kind" "kind" render --set tls.certManager.enabled=true --set tls.certManager.issuerRef.kind=Vault
 	# A deliberately broken template in a copy of the chart: helm must refuse it.
 	cp -r "$CHART" "$WORK/broken"
 	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.nope.missing }}\n' >"$WORK/broken/templates/broken.yaml"
@@ -128,6 +133,9 @@ check_chart_refusals() {
 	# A weakened manifest must fail the validator.
 	sed 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' "$WORK/default.yaml" >"$WORK/weak.yaml"
 	expect_fail "validator refuses a writable root filesystem" "^FAIL .*readOnlyRootFilesystem" \
+		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth
+	sed 's|tls+tcp://|tcp://|' "$WORK/default.yaml" >"$WORK/weak.yaml"
+	expect_fail "validator refuses a plain NNG address" "^FAIL .*over TLS|^FAIL .*tls\+tcp" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth
 	sed 's/clusterIP: None/clusterIP: 10.0.0.1/' "$WORK/default.yaml" >"$WORK/weak.yaml"
 	expect_fail "validator refuses a non-headless daemon Service" "^FAIL headless Service" \

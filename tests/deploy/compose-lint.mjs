@@ -88,8 +88,11 @@ function main() {
 	const doc = interpolate(parsed.toJS({ maxAliasCount: 100 }));
 	validateSchema(doc);
 	const services = doc.services || {};
-	// One-shot services: their command is a single --flag (migrate, bootstrap).
-	const oneShot = new Set(Object.keys(services).filter((n) => (services[n].command || []).some((a) => /^--(migrate|bootstrap)$/.test(a))));
+	// One-shot services: their command is a single --flag (migrate, bootstrap),
+	// or they are the certificate maker (Dockerfile target certs).
+	const oneShot = new Set(Object.keys(services).filter((n) => (services[n].command || []).some((a) => /^--(migrate|bootstrap)$/.test(a)) ||
+		services[n].build?.target === 'certs'));
+	check('the certificate one-shot exists', oneShot.has('certs'));
 	check('a migration one-shot exists', [...oneShot].some((n) => services[n].command.includes('--migrate')));
 	for (const [name, svc] of Object.entries(services)) checkService(services, name, svc, oneShot);
 	const published = Object.keys(services).filter((n) => (services[n].ports || []).length);

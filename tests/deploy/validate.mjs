@@ -4,14 +4,17 @@
 //
 //   node tests/deploy/validate.mjs RENDERED.yaml --daemons auth[,ticket]
 //        [--migrate auth] [--replicas N] [--ingress] [--existing-secret NAME]
-//        [--jwt-alg HS256|RS256|ES256]
+//        [--jwt-alg HS256|RS256|ES256] [--cert-manager]
+// Mutual TLS (docs/operations.md, Certificates): every NNG address is
+// tls+tcp://, every component mounts its own certificate Secret and gets
+// HD_TLS_*; with --cert-manager one Certificate per component names it.
 import fs from 'node:fs';
 import { check, finish, toolRequire } from './lib.mjs';
 
 const YAML = toolRequire('yaml');
 
 function parseArgs(argv) {
-	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256' };
+	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false };
 	for (let i = 1; i < argv.length; i++) {
 		const a = argv[i];
 		if (a === '--daemons') o.daemons = argv[++i].split(',').filter(Boolean);
@@ -20,6 +23,7 @@ function parseArgs(argv) {
 		else if (a === '--ingress') o.ingress = true;
 		else if (a === '--existing-secret') o.existingSecret = argv[++i];
 		else if (a === '--jwt-alg') o.jwtAlg = argv[++i];
+		else if (a === '--cert-manager') o.certManager = true;
 		else throw new Error(`unknown argument ${a}`);
 	}
 	return o;
@@ -32,9 +36,21 @@ function loadDocs(file) {
 	return docs.map((d) => d.toJS()).filter((d) => d && typeof d === 'object');
 }
 
+// cert-manager's Certificate has no model in kubernetes-models: the fields
+// the chart sets, checked by hand (cert-manager.io/v1 CertificateSpec).
+function certificateCheck(doc) {
+	const s = doc.spec || {};
+	const ok = typeof s.secretName === 'string' && Array.isArray(s.dnsNames) && s.dnsNames.length > 0 &&
+		typeof s.issuerRef?.name === 'string' && ['Issuer', 'ClusterIssuer'].includes(s.issuerRef.kind) &&
+		['ECDSA', 'RSA', 'Ed25519'].includes(s.privateKey?.algorithm) &&
+		(s.usages || []).includes('server auth') && (s.usages || []).includes('client auth');
+	return check(`schema Certificate/${doc.metadata?.name}`, ok, JSON.stringify(s));
+}
+
 // kubernetes-models/<group/version>/<Kind>, e.g. apps/v1/Deployment, v1/Service.
 function schemaCheck(doc) {
 	const id = `${doc.kind}/${doc.metadata?.name}`;
+	if (doc.apiVersion === 'cert-manager.io/v1' && doc.kind === 'Certificate') return certificateCheck(doc);
 	let Model;
 	try {
 		Model = toolRequire(`kubernetes-models/${doc.apiVersion}/${doc.kind}`)[doc.kind];
@@ -103,7 +119,27 @@ function checkComponent(docs, opts, dep) {
 		const refs = (c.env || []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.valueFrom.secretKeyRef.name);
 		check(`${name} reads only the existing secret`, refs.every((r) => r === opts.existingSecret), refs.join(','));
 	}
+	checkTls(docs, opts, name, comp, pod, env);
 	return { name, comp, env, dep };
+}
+
+// The component's certificate: its Secret mounted read-only where HD_TLS_*
+// point, every NNG address of its own tls+tcp://, and with cert-manager a
+// Certificate naming hd-<component> into that Secret.
+function checkTls(docs, opts, name, comp, pod, env) {
+	const vol = (pod.volumes || []).find((v) => v.name === 'tls');
+	const mount = (pod.containers[0].volumeMounts || []).find((m) => m.name === 'tls');
+	check(`${name} mounts its certificate Secret`, !!vol?.secret?.secretName && mount?.readOnly === true &&
+		mount.mountPath === '/etc/helpdesk/tls');
+	const files = ['HD_TLS_CA_FILE', 'HD_TLS_CERT_FILE', 'HD_TLS_KEY_FILE'].map((k) => env[k]?.value || '');
+	check(`${name} HD_TLS_* point into the mount`, files.every((f) => f.startsWith('/etc/helpdesk/tls/')), files.join(' '));
+	const urls = Object.entries(env).filter(([k]) => /^HD_[A-Z0-9_]+_URL$/.test(k) && !/DATABASE|REDIS/.test(k));
+	check(`${name} listens on tls+tcp:// only`, urls.every(([, e]) => (e.value || '').startsWith('tls+tcp://')),
+		urls.map(([k, e]) => `${k}=${e.value}`).join(' '));
+	if (!opts.certManager) return;
+	const cert = docs.find((d) => d.kind === 'Certificate' && d.spec?.secretName === vol?.secret?.secretName);
+	check(`${name} Certificate names hd-${comp}`, !!cert && cert.spec.commonName === `hd-${comp}` &&
+		JSON.stringify(cert.spec.dnsNames) === JSON.stringify([`hd-${comp}`]));
 }
 
 // Every egress rule that opens `port` in the policy of `comp`.
@@ -164,9 +200,11 @@ function checkConfig(docs, opts, comps) {
 	const cm = docs.find((d) => d.kind === 'ConfigMap');
 	for (const d of opts.daemons) {
 		const url = cm?.data?.[`HD_${d.toUpperCase().replace(/-/g, '_')}_URL`] || '';
-		check(`gateway dials ${d} through its headless Service`, /^tcp:\/\/[a-z0-9-]+-[a-z0-9-]+\.[a-z0-9-]+\.svc:\d+$/.test(url) &&
-			comps.some((k) => k.comp === d && url.startsWith(`tcp://${k.name}.`)), url);
+		check(`gateway dials ${d} through its headless Service over TLS`, /^tls\+tcp:\/\/[a-z0-9-]+-[a-z0-9-]+\.[a-z0-9-]+\.svc:\d+$/.test(url) &&
+			comps.some((k) => k.comp === d && url.startsWith(`tls+tcp://${k.name}.`)), url);
 	}
+	for (const k of ['HD_BUS_PUB_URL', 'HD_BUS_SUB_URL'])
+		check(`${k} over TLS`, /^tls\+tcp:\/\//.test(cm?.data?.[k] || ''), cm?.data?.[k]);
 	check('ConfigMap JWT alg', cm?.data?.HD_JWT_ALG === opts.jwtAlg);
 	const gw = comps.find((k) => k.comp === 'gateway');
 	if (opts.jwtAlg === 'HS256') {

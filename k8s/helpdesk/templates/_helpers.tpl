@@ -58,9 +58,32 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- . | upper | replace "-" "_" -}}
 {{- end -}}
 
-{{/* tcp://<service>.<namespace>.svc:<port>: (dict "root" $ "name" "auth" "port" 7101) */}}
+{{/* tls+tcp://<service>.<namespace>.svc:<port> (tcp:// with tls.enabled false):
+(dict "root" $ "name" "auth" "port" 7101) */}}
 {{- define "helpdesk.nngUrl" -}}
-{{- printf "tcp://%s-%s.%s.svc:%d" (include "helpdesk.fullname" .root) .name .root.Release.Namespace (int .port) -}}
+{{- printf "%s%s-%s.%s.svc:%d" (include "helpdesk.nngScheme" .root) (include "helpdesk.fullname" .root) .name .root.Release.Namespace (int .port) -}}
+{{- end -}}
+
+{{/* tls+tcp:// or tcp://; production refuses plain links, as the daemons do. */}}
+{{- define "helpdesk.nngScheme" -}}
+{{- if .Values.tls.enabled -}}tls+tcp://{{- else -}}
+{{- if eq .Values.env "production" -}}
+{{- fail "tls.enabled: false: env production refuses plain NNG links (docs/operations.md, Certificates)" -}}
+{{- end -}}tcp://{{- end -}}
+{{- end -}}
+
+{{/* The Secret with component .name's certificate: (dict "root" $ "name" "auth") */}}
+{{- define "helpdesk.tlsSecretName" -}}
+{{- printf "%s-%s-tls" (default (include "helpdesk.fullname" .root) .root.Values.tls.secretPrefix) .name -}}
+{{- end -}}
+
+{{/* HD_TLS_* of a component: its certificate files, mounted at /etc/helpdesk/tls. */}}
+{{- define "helpdesk.tlsEnv" -}}
+{{- if .Values.tls.enabled }}
+- {name: HD_TLS_CA_FILE, value: /etc/helpdesk/tls/ca.crt}
+- {name: HD_TLS_CERT_FILE, value: /etc/helpdesk/tls/tls.crt}
+- {name: HD_TLS_KEY_FILE, value: /etc/helpdesk/tls/tls.key}
+{{- end }}
 {{- end -}}
 
 {{/*
@@ -108,6 +131,7 @@ redisAccess, env, podAnnotations, listenEnv.
 */}}
 {{- define "helpdesk.components" -}}
 {{- $v := .Values -}}
+{{- $scheme := include "helpdesk.nngScheme" . -}}
 {{- $list := list -}}
 {{- $g := $v.gateway -}}
 {{- $list = append $list (dict "name" "gateway" "kind" "gateway" "image" $g.image "replicas" $g.replicas
@@ -124,19 +148,29 @@ redisAccess, env, podAnnotations, listenEnv.
       "adminPort" $b.adminPort "probePort" "admin" "resources" $b.resources
       "autoscaling" (dict "enabled" false) "pdb" (dict "maxUnavailable" 1) "jwt" "none"
       "dbAccess" false "redisAccess" false "env" $b.env "podAnnotations" $b.podAnnotations
-      "listenEnv" (dict "HD_BUS_PUB_URL" (printf "tcp://0.0.0.0:%d" (int $b.pubPort))
-                        "HD_BUS_SUB_URL" (printf "tcp://0.0.0.0:%d" (int $b.subPort))
+      "listenEnv" (dict "HD_BUS_PUB_URL" (printf "%s0.0.0.0:%d" $scheme (int $b.pubPort))
+                        "HD_BUS_SUB_URL" (printf "%s0.0.0.0:%d" $scheme (int $b.subPort))
                         "HD_BUS_ADMIN_PORT" ($b.adminPort | toString))) -}}
-{{- range $name, $d := include "helpdesk.daemons" . | fromYaml -}}
+{{- $daemons := include "helpdesk.daemons" . | fromYaml -}}
+{{- range $name, $d := $daemons -}}
 {{- if $d.enabled -}}
 {{- $u := include "helpdesk.envName" $name -}}
+{{- /* who may call its RPC socket over mutual TLS: the gateway and every
+     enabled daemon that lists it among its peers */ -}}
+{{- $callers := list "hd-gateway" -}}
+{{- range $cn, $cd := $daemons -}}
+{{- if and $cd.enabled (has $name ($cd.peers | default list)) -}}
+{{- $callers = append $callers (printf "hd-%s" $cn) -}}
+{{- end -}}
+{{- end -}}
 {{- $list = append $list (dict "name" $name "kind" "daemon" "image" $d.image "replicas" $d.replicas
       "ports" (list (dict "name" "rpc" "port" $d.port)) "adminPort" $d.adminPort "probePort" "admin"
       "resources" $d.resources "autoscaling" $d.autoscaling "pdb" $d.pdb "jwt" $d.jwt
       "dbAccess" $d.dbAccess "redisAccess" $d.redisAccess "env" $d.env "podAnnotations" $d.podAnnotations
       "peers" ($d.peers | default list)
-      "listenEnv" (dict (printf "HD_%s_URL" $u) (printf "tcp://0.0.0.0:%d" (int $d.port))
-                        (printf "HD_%s_ADMIN_PORT" $u) ($d.adminPort | toString))) -}}
+      "listenEnv" (dict (printf "HD_%s_URL" $u) (printf "%s0.0.0.0:%d" $scheme (int $d.port))
+                        (printf "HD_%s_ADMIN_PORT" $u) ($d.adminPort | toString)
+                        "HD_TLS_RPC_PEERS" (join "," $callers))) -}}
 {{- end -}}
 {{- end -}}
 {{- toYaml $list -}}

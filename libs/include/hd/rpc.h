@@ -21,7 +21,8 @@ typedef struct hd_rpc_client hd_rpc_client;
  * on the same worker) to exactly one hd_rpc_request_reply. */
 typedef void (*hd_rpc_handler_cb)(hd_rpc_request *req, void *arg);
 
-/* Listens on url (e.g. "tcp://127.0.0.1:7101") with nctx contexts, handing
+/* Listens on url (e.g. "tcp://127.0.0.1:7101"; over tls+tcp:// only peers
+ * named in HD_TLS_RPC_PEERS get through, hd/tls.h) with nctx contexts, handing
  * requests to workers round robin. Max message size from HD_MAX_BODY_BYTES + headers. */
 hd_err hd_rpc_server_start(hd_rpc_server **out, const char *url, int nctx, hd_worker_pool *workers,
     hd_rpc_handler_cb handler, void *arg);
@@ -48,6 +49,9 @@ typedef void (*hd_rpc_reply_cb)(hd_err err, char *raw, size_t raw_len, void *arg
  * A tcp:// address whose host is a DNS name gets one dialer per resolved IP,
  * re-resolved every HD_RPC_RESOLVE_MS (default 5000) milliseconds. */
 hd_err hd_rpc_client_open(hd_rpc_client **out, const char *urls);
+/* The same, and on tls+tcp:// addresses the server's certificate must name
+ * peer (e.g. "hd-auth"; NULL: any certificate of the internal CA; hd/tls.h). */
+hd_err hd_rpc_client_open_peer(hd_rpc_client **out, const char *urls, const char *peer);
 /* Completes pending calls with HD_ERR_CLOSED, closes and frees. NULL ok.
  * Not concurrently with hd_rpc_client_call, nor from a reply callback. */
 void hd_rpc_client_close(hd_rpc_client *c);
