@@ -78,7 +78,8 @@ static hd_err fs_start(void)
 	fs.speed_kmh = (double)speed;
 	err = hd_rpc_client_open_peer(&fs.auth, hd_config_str("HD_AUTH_URL"), "hd-auth");
 	if (err == HD_OK)
-		err = hd_rpc_client_open_peer(&fs.ticket, hd_config_str("HD_TICKET_URL"), "hd-ticket");
+		err = hd_rpc_client_open_peer(
+		    &fs.ticket, hd_config_str("HD_TICKET_URL"), "hd-ticket");
 	if (err != HD_OK) {
 		hd_log_error("cannot open the clients of hd-auth and hd-ticket (HD_AUTH_URL, "
 		             "HD_TICKET_URL)");
