@@ -18,7 +18,8 @@
 # Env: HD_SCALE_TICKETS, HD_SCALE_TENANTS, HD_SCALE_TENANT_TICKETS, HD_SCALE_OUT,
 #   HD_SCALE_ONLY (scenario names to run, space separated; default all),
 #   HD_BENCH_DURATION (5s), HD_BENCH_WARMUP (1s), HD_BENCH_CONNS (64),
-#   HD_BENCH_DOC ("-" = do not write it), HD_BENCH_KEEP=1 (leave the stack).
+#   HD_BENCH_DOC ("-" = do not write it), HD_BENCH_KEEP=1 (leave the stack),
+#   HD_SCALE_REUSE (the folder of a kept run: no new stack, no seeding).
 set -euo pipefail
 
 export HD_BENCH_DURATION=${HD_BENCH_DURATION:-5s} HD_BENCH_WARMUP=${HD_BENCH_WARMUP:-1s}
@@ -42,7 +43,7 @@ seed_uuid() {
 
 # Word $1 of scale_seed.sql's vocabulary when $1 > 40 (a pseudo-word).
 seed_word() {
-	local a=(ka lo mi ne ru ta vo zi be do fu gi ha je pu so)
+	local a=(ka lo mi ne ru ta vo zi be 'do' fu gi ha je pu so)
 	local b=(ra le mo nu ti va ze bo di fa go hu ji ke po sa)
 	local c=(ran lek mos nut tim vap zel bor dix fam gol hup jil kez pom sab)
 	echo "${a[$1 % 16]}${a[$1 / 16 % 16]}${b[$1 / 256 % 16]}${c[$1 / 4096 % 16]}"
@@ -58,7 +59,7 @@ deep_cursor() {
 # The scenarios of tenant $1 with $2 tickets: "name path" lines. Values:
 # common, rare and absent ones of scale_seed.sql's distributions.
 scale_paths() {
-	local tid=$1 n=$2 l=/v1/tickets?limit=25
+	local tid=$1 n=$2 l='/v1/tickets?limit=25'
 	local a1 r1 rrare none rare mid1 mid2 mid3 dc du
 	a1=$(seed_uuid "$tid" a 1)
 	r1=$(seed_uuid "$tid" r 1)
@@ -175,7 +176,7 @@ pg_ticks() {
 
 # POST /v1/tickets at scale: creates/s, and PostgreSQL CPU per create.
 scale_creates() {
-	local before after t0 t1 last0 last1 raw=$WORK/scale.create.txt hz
+	local t0 t1 last0 last1 raw=$WORK/scale.create.txt hz
 	wanted create || return 0
 	hz=$(getconf CLK_TCK)
 	last0=$(tenant_sql "SELECT last_number FROM ticket.counters WHERE tenant_id = '$TENANT_ID'" | grep -E '^[0-9]')
@@ -216,13 +217,39 @@ scale_report() {
 	awk -F'\t' '{ printf "| %s | %.1f MiB |\n", $2, $3 / 1024 }' "$RSS"
 }
 
+# HD_SCALE_REUSE=<the temporary folder of a run kept with HD_BENCH_KEEP=1>:
+# runs the scenarios again on that stack and its seeded tickets (e.g. after
+# restarting hd-ticket on other code: docs/benchmarks.md "At scale").
+stack_reuse() {
+	local kept=$1
+	if [ ! -s "$kept/stack/stack.env" ] || [ ! -s "$kept/mix.txt" ]; then
+		die "no kept bench-scale stack in $kept"
+	fi
+	export HD_STATE_DIR=$kept/stack
+	set -a
+	# shellcheck disable=SC1091
+	. "$HD_STATE_DIR/stack.env"
+	set +a
+	BASE=http://127.0.0.1:$HD_HTTP_PORT
+	TOKEN=$(cat "$kept/token")
+	TENANT_ID=$(jwt_claim tid "$TOKEN")
+	TICKETS=$(wc -l <"$kept/ids.c.txt")
+	cp "$kept/mix.txt" "$WORK/mix.txt"
+	SEED_TIME="0 (a kept stack)"
+	HD_BENCH_KEEP=1 # it is not this run's to stop
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-stack_start
-SEED_START=$(date +%s)
-stack_seed
-psql -X -q -d "postgresql://postgres@127.0.0.1:$HD_PG_PORT/helpdesk" -c 'VACUUM ANALYZE' -c CHECKPOINT
-SEED_TIME=$(($(date +%s) - SEED_START))
-say "seeded in $SEED_TIME s"
+if [ -n "${HD_SCALE_REUSE:-}" ]; then
+	stack_reuse "$HD_SCALE_REUSE"
+else
+	stack_start
+	SEED_START=$(date +%s)
+	stack_seed
+	psql -X -q -d "postgresql://postgres@127.0.0.1:$HD_PG_PORT/helpdesk" -c 'VACUUM ANALYZE' -c CHECKPOINT
+	SEED_TIME=$(($(date +%s) - SEED_START))
+	say "seeded in $SEED_TIME s"
+fi
 scale_lists
 scale_creates
 for name in $("$LOCAL" daemons); do

@@ -406,4 +406,4 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 [ -z "$PEER" ] || [ "$PEER" = node ] || die "unknown HD_BENCH_PEER $PEER (node)"
 echo
 report | tee "$WORK/report.out.md"
-[ "$DOC" = - ] || write_doc <"$WORK/report.out.md"
+[ "$DOC" = - ] || write_doc '' '' <"$WORK/report.out.md"
