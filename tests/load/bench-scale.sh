@@ -30,6 +30,7 @@ TICKETS=${HD_SCALE_TICKETS:-1000000}
 MIX_TENANTS=$((${HD_SCALE_TENANTS:-10} + 1))
 MIX_TICKETS=${HD_SCALE_TENANT_TICKETS:-100000}
 SEED_SQL=$HERE/scale_seed.sql
+SEED_ROLE=postgres # scale_seed.sql turns triggers off for its transaction
 SCENARIOS=mix # stack_seed: seed the other tenants too
 OUT=${HD_SCALE_OUT:-$ROOT/build/bench-scale.md}
 ONLY=${HD_SCALE_ONLY:-}

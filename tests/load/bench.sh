@@ -44,6 +44,7 @@ SCENARIOS=${HD_BENCH_SCENARIOS:-get list healthz mix create}
 MIX_TENANTS=${HD_BENCH_MIX_TENANTS:-4}
 MIX_TICKETS=$((TICKETS / 4 > 0 ? TICKETS / 4 : 1)) # each mix tenant's (bench-scale.sh sets its own)
 SEED_SQL=$HERE/seed.sql                            # bench-scale.sh: scale_seed.sql
+SEED_ROLE=hd_owner                                 # bench-scale.sh: postgres
 DOC=${HD_BENCH_DOC:-$ROOT/docs/benchmarks.md}
 PEER=${HD_BENCH_PEER:-}
 PEER_DIR=${HD_BENCH_PEER_DIR:-}
@@ -154,7 +155,7 @@ seed_tenant() {
 	local slug=$1 tid=$2 uid=$3 n=$4 ids=$5
 	say "seeding $n tickets for $slug ($tid)"
 	psql -X -q -v ON_ERROR_STOP=1 -v tid="$tid" -v uid="$uid" -v n="$n" \
-		-d "postgresql://hd_owner@127.0.0.1:$HD_PG_PORT/helpdesk" -f "$SEED_SQL" >/dev/null
+		-d "postgresql://$SEED_ROLE@127.0.0.1:$HD_PG_PORT/helpdesk" -f "$SEED_SQL" >/dev/null
 	tenant_sql "SELECT id FROM ticket.tickets WHERE tenant_id = '$tid' ORDER BY number" "$tid" | grep -E '^[0-9a-f-]{36}$' >"$ids"
 	[ "$(wc -l <"$ids")" -ge "$n" ] || die "seeding $slug wrote $(wc -l <"$ids") ids"
 }
