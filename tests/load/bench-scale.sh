@@ -227,10 +227,10 @@ stack_reuse() {
 		die "no kept bench-scale stack in $kept"
 	fi
 	export HD_STATE_DIR=$kept/stack
-	set -a
-	# shellcheck disable=SC1091
-	. "$HD_STATE_DIR/stack.env"
-	set +a
+	local line
+	while IFS= read -r line; do
+		[[ ${line%%=*} =~ ^HD_[A-Z0-9_]+$ ]] && export "${line?}"
+	done <"$HD_STATE_DIR/stack.env"
 	BASE=http://127.0.0.1:$HD_HTTP_PORT
 	TOKEN=$(cat "$kept/token")
 	TENANT_ID=$(jwt_claim tid "$TOKEN")
