@@ -237,7 +237,8 @@ stack_reuse() {
 	TICKETS=$(wc -l <"$kept/ids.c.txt")
 	cp "$kept/mix.txt" "$WORK/mix.txt"
 	SEED_TIME="0 (a kept stack)"
-	HD_BENCH_KEEP=1 # it is not this run's to stop
+	# the stack is not this run's to stop: only its own folder goes
+	trap 'rm -rf "$WORK"' EXIT
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
