@@ -12,6 +12,7 @@
 #   make daemons    regenerate the files derived from daemons.def (tools/daemons.sh)
 #   make new-daemon NAME=foo   a new daemon services/foo on the list (docs/adding-a-daemon.md)
 #   make bench      wrk benchmark of a private stack -> docs/benchmarks.md (tests/load/bench.sh)
+#   make bench-scale  lists/filters/searches with 2,000,000 tickets -> docs/benchmarks.md
 #   make SANITIZE=address,undefined   the same build with sanitizers, in build-san/
 ROOT     := .
 SANITIZE ?=
@@ -123,4 +124,12 @@ bench:
 	$(MAKE) all
 	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench.sh
 
-.PHONY: bench
+# Lists, filters and searches at scale: a private stack, 1,000,000 tickets in
+# one tenant and 10 tenants of 100,000, wrk on the list mix and on creates
+# (tests/load/bench-scale.sh, docs/benchmarks.md "At scale"). Takes minutes.
+bench-scale:
+	deploy/stack.sh deps
+	$(MAKE) all
+	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-scale.sh
+
+.PHONY: bench bench-scale

@@ -6,36 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hd/uuid.h"
+#include "list_sql.h"
 #include "ticket.h"
 
 #define TK_Q_MAX 200
 #define TK_TAG_MAX 50
 
-/* req: the requester condition, a direct equality when one is given so the
- * (tenant_id, requester_id, created_at, id) index serves customers' lists. */
-#define TK_LIST_HEAD(col, cmp)                                                                     \
-	"SELECT " TK_TICKET_COLS " FROM ticket.tickets t"                                          \
-	" WHERE t.tenant_id = $1 AND t.deleted_at IS NULL"                                         \
-	" AND (t." col ", t.id) " cmp " ($3::timestamptz, $4::uuid)"
-#define TK_LIST_TAIL(col, dir) " ORDER BY t." col " " dir ", t.id " dir " LIMIT $2"
-#define TK_LIST_SQL(col, cmp, dir, req)                                                            \
-	TK_LIST_HEAD(col, cmp)                                                                     \
-	" AND ($5::text IS NULL OR t.status = $5) AND ($6::text IS NULL OR t.priority = $6)"       \
-	" AND ($7::uuid IS NULL OR t.assignee_id = $7)"                                            \
-	" AND " req " AND ($9::text IS NULL OR t.tags @> ARRAY[$9::text])"                         \
-	" AND ($10::text IS NULL OR t.search @@ websearch_to_tsquery('english', "                  \
-	"$10))" TK_LIST_TAIL(col, dir)
-/* No filter at all (the common first page): $1..$4 only. The optional
- * filters' "$n IS NULL OR ..." make the planner guess one row, so the generic
- * plan of TK_LIST_SQL is a bitmap scan of the whole tenant plus a sort
- * (~100 ms at 10,000 tickets) and PostgreSQL rightly re-plans it on every
- * call (measured at ~1 ms of planning when the statement still inlined the
- * SQL ticket_json, against ~0.25 ms of execution; the columns are plain now,
- * formatted by ticket_json.c). This one's generic plan is the index range scan; it
- * runs after TK_LIST_GENERIC_SQL, because the plan cache would keep
- * re-planning it too (it prices a LIMIT $n at a tenth of the tenant's rows). */
-#define TK_LIST_PLAIN_SQL(col, cmp, dir) TK_LIST_HEAD(col, cmp) TK_LIST_TAIL(col, dir)
-#define TK_LIST_GENERIC_SQL "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
 /* ?number=N, the number people quote: at most one ticket, by the
  * (tenant_id, number) unique index. $2 limit, $3 number, $4 own requester. */
 static const char tk_list_number_sql[] = "SELECT " TK_TICKET_COLS " FROM ticket.tickets t"
@@ -44,14 +20,10 @@ static const char tk_list_number_sql[] = "SELECT " TK_TICKET_COLS " FROM ticket.
                                          " AND ($4::uuid IS NULL OR t.requester_id = $4)"
                                          " LIMIT $2";
 
-#define TK_REQ_ANY "($8::uuid IS NULL OR t.requester_id = $8)"
-#define TK_REQ_ONE "t.requester_id = $8::uuid"
-
 /* The sorts that keyset pagination serves exactly. */
 typedef struct tk_sort {
 	const char *name;
-	const char *sql; /* any requester ($8 may be NULL) */
-	const char *sql_one; /* one requester ($8 set) */
+	const char *sql; /* with filters: $1..$10, after TK_LIST_CUSTOM_SQL */
 	const char *sql_plain; /* no filter: $1..$4 */
 	bool desc;
 	int ts_col; /* the sorted time's column, for the cursor */
@@ -59,9 +31,7 @@ typedef struct tk_sort {
 
 #define TK_SORT(name, col, cmp, dir, desc, ts_col)                                                 \
 	{                                                                                          \
-		name, TK_LIST_SQL(col, cmp, dir, TK_REQ_ANY),                                      \
-		    TK_LIST_SQL(col, cmp, dir, TK_REQ_ONE), TK_LIST_PLAIN_SQL(col, cmp, dir),      \
-		    desc, ts_col                                                                   \
+		name, TK_LIST_SQL(col, cmp, dir), TK_LIST_PLAIN_SQL(col, cmp, dir), desc, ts_col   \
 	}
 
 static const tk_sort tk_sorts[] = {
@@ -171,6 +141,6 @@ void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw)
 		tk_list_submit(lists, req, &c, plain, 2, a.page.limit, a.sort->ts_col);
 		return;
 	}
-	hd_db_stmt st = { a.requester != NULL ? a.sort->sql_one : a.sort->sql, 10, p };
-	tk_list_submit(lists, req, &c, &st, 1, a.page.limit, a.sort->ts_col);
+	hd_db_stmt filtered[2] = { { TK_LIST_CUSTOM_SQL, 0, NULL }, { a.sort->sql, 10, p } };
+	tk_list_submit(lists, req, &c, filtered, 2, a.page.limit, a.sort->ts_col);
 }

@@ -51,6 +51,9 @@ SCENARIOS=${HD_BENCH_SCENARIOS:-get list healthz mix nearby dispatch create}
 TECHS=${HD_BENCH_TECHS:-10000}
 WORK_ORDERS=${HD_BENCH_WORK_ORDERS:-50000}
 MIX_TENANTS=${HD_BENCH_MIX_TENANTS:-4}
+MIX_TICKETS=$((TICKETS / 4 > 0 ? TICKETS / 4 : 1)) # each mix tenant's (bench-scale.sh sets its own)
+SEED_SQL=$HERE/seed.sql                            # bench-scale.sh: scale_seed.sql
+SEED_ROLE=hd_owner                                 # bench-scale.sh: postgres
 DOC=${HD_BENCH_DOC:-$ROOT/docs/benchmarks.md}
 PEER=${HD_BENCH_PEER:-}
 PEER_DIR=${HD_BENCH_PEER_DIR:-}
@@ -163,7 +166,7 @@ seed_tenant() {
 	local slug=$1 tid=$2 uid=$3 n=$4 ids=$5
 	say "seeding $n tickets for $slug ($tid)"
 	psql -X -q -v ON_ERROR_STOP=1 -v tid="$tid" -v uid="$uid" -v n="$n" \
-		-d "postgresql://hd_owner@127.0.0.1:$HD_PG_PORT/helpdesk" -f "$HERE/seed.sql" >/dev/null
+		-d "postgresql://$SEED_ROLE@127.0.0.1:$HD_PG_PORT/helpdesk" -f "$SEED_SQL" >/dev/null
 	tenant_sql "SELECT id FROM ticket.tickets WHERE tenant_id = '$tid' ORDER BY number" "$tid" | grep -E '^[0-9a-f-]{36}$' >"$ids"
 	[ "$(wc -l <"$ids")" -ge "$n" ] || die "seeding $slug wrote $(wc -l <"$ids") ids"
 }
@@ -202,7 +205,7 @@ field_checks() {
 # MIX_TIDS (every mix tenant's id, for the gapless check).
 mix_tenants() {
 	local body reply ptoken i slug pass token tid
-	local n=$((TICKETS / 4 > 0 ? TICKETS / 4 : 1))
+	local n=$MIX_TICKETS
 	(umask 077 && echo "$TOKEN $WORK/ids.c.txt" >"$WORK/mix.txt")
 	MIX_TIDS=$TENANT_ID
 	[ "$MIX_TENANTS" -gt 1 ] || return 0
@@ -387,7 +390,7 @@ report() {
 	echo "Load average (1/5/15 min) before: $LOAD_BEFORE, after: $LOAD_AFTER (other work on the machine skews every figure)."
 	echo "Seeded: $TICKETS tickets in tenant acme. Gapless numbers after the run: ${GAPLESS_C:-not checked}."
 	if [ -n "${GAPLESS_MIX:-}" ]; then
-		echo "Mix: $MIX_TENANTS tenants (acme and $((MIX_TENANTS - 1)) more with $((TICKETS / 4 > 0 ? TICKETS / 4 : 1)) tickets each), gapless numbers in all: $GAPLESS_MIX."
+		echo "Mix: $MIX_TENANTS tenants (acme and $((MIX_TENANTS - 1)) more with $MIX_TICKETS tickets each), gapless numbers in all: $GAPLESS_MIX."
 		[ -n "$PEER" ] && echo "The Node peer has one tenant: mix not run against it."
 	fi
 	[ -n "$PEER" ] && echo "Node peer gapless: ${GAPLESS_NODE:-not checked}."
@@ -425,9 +428,10 @@ report() {
 		                r["c", k] / r["node", k], want[k], p["c", k], p["node", k] } }' "$RESULTS"
 }
 
-# Replaces the part of $DOC between the markers with stdin (creates the file).
+# Replaces the part of $DOC between the markers ($1 and $2; default make
+# bench's) with stdin (creates the file).
 write_doc() {
-	local begin='<!-- bench:begin (tests/load/bench.sh writes below) -->' end='<!-- bench:end -->'
+	local begin=${1:-'<!-- bench:begin (tests/load/bench.sh writes below) -->'} end=${2:-'<!-- bench:end -->'}
 	local new=$WORK/report.md
 	cat >"$new"
 	[ -s "$DOC" ] || printf '# Benchmarks\n\nWritten by make bench (tests/load/bench.sh).\n' >"$DOC"
@@ -440,6 +444,9 @@ write_doc() {
 	say "results written to $DOC"
 }
 
+# tests/load/bench-scale.sh sources this file for its stack functions (and
+# the cleanup on exit) and runs its own scenarios.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_c
 [ "$PEER" = node ] && bench_node
@@ -447,4 +454,4 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 [ -z "$PEER" ] || [ "$PEER" = node ] || die "unknown HD_BENCH_PEER $PEER (node)"
 echo
 report | tee "$WORK/report.out.md"
-[ "$DOC" = - ] || write_doc <"$WORK/report.out.md"
+[ "$DOC" = - ] || write_doc '' '' <"$WORK/report.out.md"
