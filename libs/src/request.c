@@ -114,3 +114,21 @@ const char *hd_req_header(hd_rpc_request *req, const char *name)
 {
 	return hd_envelope_header(hd_rpc_request_envelope(req), name);
 }
+
+bool hd_req_if_match(hd_rpc_request *req, char version[HD_IF_MATCH_MAX], bool *has)
+{
+	const char *v = hd_req_header(req, "if-match");
+	*has = false;
+	if (v == NULL || strcmp(v, "*") == 0)
+		return true;
+	if (strncmp(v, "W/", 2) == 0)
+		v += 2;
+	size_t n = strlen(v);
+	if (n < 3 || n > 11 || v[0] != '"' || v[n - 1] != '"'
+	    || strspn(v + 1, "0123456789") != n - 2)
+		return false;
+	memcpy(version, v + 1, n - 2);
+	version[n - 2] = '\0';
+	*has = true;
+	return true;
+}

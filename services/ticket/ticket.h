@@ -23,9 +23,6 @@
 
 /* The query parameters of a plain keyset list: limit and cursor. */
 extern const char *const tk_page_params[];
-/* Validates a tags array (<= 20 strings of 1..50 characters) and prints it
- * as JSON into *out (malloc'ed). False (with an error) when invalid. */
-bool tk_tags_read(const cJSON *body, char **out, hd_field_errors *errs);
 /* Reads an optional UUID member: absent leaves *out; JSON null sets *is_null. */
 bool tk_uuid_read(
     const cJSON *body, const char *key, const char **out, bool *is_null, hd_field_errors *errs);

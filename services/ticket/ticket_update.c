@@ -67,7 +67,7 @@ typedef struct tk_patch {
 	const char *subject, *status, *priority, *category, *assignee_id;
 	bool category_set, assignee_set;
 	char *tags_json;
-	char if_match[16];
+	char if_match[HD_IF_MATCH_MAX];
 	bool has_if_match;
 } tk_patch;
 
@@ -94,32 +94,13 @@ static void tk_patch_read(const cJSON *body, tk_patch *p, hd_field_errors *errs)
 	hd_json_get_enum(body, "status", false, tk_statuses, &p->status, errs);
 	hd_json_get_enum(body, "priority", false, tk_priorities, &p->priority, errs);
 	tk_patch_nullable(body, "category", TK_CATEGORY_MAX, &p->category, &p->category_set, errs);
-	tk_tags_read(body, &p->tags_json, errs);
+	hd_json_tags_read(body, &p->tags_json, errs);
 	bool clear = false;
 	if (tk_uuid_read(body, "assignee_id", &p->assignee_id, &clear, errs) || clear)
 		p->assignee_set = true;
 	const cJSON *tags = cJSON_GetObjectItemCaseSensitive(body, "tags");
 	if (cJSON_IsNull(tags))
 		hd_field_errors_add(errs, "tags", "must be an array of strings");
-}
-
-/* Parses If-Match ("3", W/"3" or *) into p; false when it can never match
- * (not a quoted number of at most 9 digits, so it always fits an int). */
-static bool tk_if_match(const hd_envelope *e, tk_patch *p)
-{
-	const char *v = hd_envelope_header(e, "if-match");
-	if (v == NULL || strcmp(v, "*") == 0)
-		return true;
-	if (strncmp(v, "W/", 2) == 0)
-		v += 2;
-	size_t n = strlen(v);
-	if (n < 3 || n > 11 || v[0] != '"' || v[n - 1] != '"'
-	    || strspn(v + 1, "0123456789") != n - 2)
-		return false;
-	memcpy(p->if_match, v + 1, n - 2);
-	p->if_match[n - 2] = '\0';
-	p->has_if_match = true;
-	return true;
 }
 
 /* 422 on status: from what, to what, and the moves allowed from there. */
@@ -185,7 +166,7 @@ void tk_tickets_update(hd_rpc_request *req, hd_daemon_worker *dw)
 	tk_patch_read(body, &p, &errs);
 	if (hd_reply_invalid(req, &errs))
 		goto out;
-	if (!tk_if_match(hd_rpc_request_envelope(req), &p)) {
+	if (!hd_req_if_match(req, p.if_match, &p.has_if_match)) {
 		hd_daemon_reply_problem(
 		    req, 412, "If-Match does not match the ticket's ETag", NULL);
 		goto out;

@@ -36,6 +36,12 @@ const char *hd_query_text(
 /* The path parameter name when it is a UUID; else replies 404 "<resource>
  * not found" (an id that cannot exist names no object) and returns NULL. */
 const char *hd_req_path_uuid(hd_rpc_request *req, const char *name, const char *resource);
+/* If-Match of an object whose ETag is its version number ("3", W/"3" or
+ * *). Returns true with *has false when absent or *, true with *has set and
+ * the digits in version when a quoted number of at most 9 digits (so it
+ * always fits an int); false when it can never match. */
+#define HD_IF_MATCH_MAX 16
+bool hd_req_if_match(hd_rpc_request *req, char version[HD_IF_MATCH_MAX], bool *has);
 /* The request header name (case-insensitive), or NULL. */
 const char *hd_req_header(hd_rpc_request *req, const char *name);
 
