@@ -83,6 +83,11 @@ extern const char *const tk_statuses[];
 #include "operations.def"
 #undef HD_OP
 
+/* The client of hd-knowledge for suggestions (suggestions.c): opened before
+ * the workers start, closed after they stopped. */
+hd_err tk_suggestions_start(void);
+void tk_suggestions_stop(void);
+
 /* Creation (tickets.c): the statement, its parameter count, and the reply
  * for statement stmt of a finished batch (res may be NULL on failure). */
 #define TK_CREATE_NPARAMS 13
