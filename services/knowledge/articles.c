@@ -105,7 +105,7 @@ void kb_articles_list(hd_rpc_request *req, hd_daemon_worker *dw)
 	const char *status = hd_query_enum(&q, "status", statuses, &errs);
 	const char *tag = hd_query_text(&q, "tag", 50, &errs);
 	const char *locale = hd_query_text(&q, "locale", 20, &errs);
-	if (locale != NULL && !kb_locale_valid(locale))
+	if (locale != NULL && !hd_locale_valid(locale))
 		hd_field_errors_add(&errs, "locale", "must be a language code such as en or de-AT");
 	hd_page_read(&q, &page, &errs);
 	if (hd_reply_invalid(req, &errs))

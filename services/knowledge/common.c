@@ -4,26 +4,13 @@
 #include <string.h>
 #include "hd/json.h"
 #include "hd/reply.h"
+#include "hd/request.h"
 #include "knowledge.h"
 
 #define KB_TITLE_MAX 200
 #define KB_BODY_MAX 100000
 
 static const char *const kb_statuses[] = { "draft", "published", "archived", NULL };
-
-bool kb_locale_valid(const char *locale)
-{
-	size_t lang = strspn(locale, "abcdefghijklmnopqrstuvwxyz");
-	if (lang < 2 || lang > 3)
-		return false;
-	if (locale[lang] == '\0')
-		return true;
-	if (locale[lang] != '-' && locale[lang] != '_')
-		return false;
-	const char *rest = locale + lang + 1;
-	size_t n = strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
-	return n >= 2 && n <= 8 && rest[n] == '\0';
-}
 
 void kb_fields_read(const cJSON *obj, bool required, kb_fields *f, hd_field_errors *errs)
 {
@@ -33,7 +20,7 @@ void kb_fields_read(const cJSON *obj, bool required, kb_fields *f, hd_field_erro
 	hd_json_get_string(obj, "body", required, 1, KB_BODY_MAX, &f->body, errs);
 	hd_json_tags_read(obj, &f->tags_json, errs);
 	if (hd_json_get_string(obj, "locale", false, 2, 20, &f->locale, errs)
-	    && !kb_locale_valid(f->locale))
+	    && !hd_locale_valid(f->locale))
 		hd_field_errors_add(errs, "locale", "must be a language code such as en or de-AT");
 	hd_json_get_enum(obj, "status", false, kb_statuses, &f->status, errs);
 	if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, "tags")))

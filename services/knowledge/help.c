@@ -87,7 +87,7 @@ void kb_help_articles(hd_rpc_request *req, hd_daemon_worker *dw)
 	if ((slug = kb_help_slug(req)) == NULL || !hd_req_query(req, known, &q))
 		return;
 	const char *locale = hd_query_text(&q, "locale", 20, &errs);
-	if (locale != NULL && !kb_locale_valid(locale))
+	if (locale != NULL && !hd_locale_valid(locale))
 		hd_field_errors_add(&errs, "locale", "must be a language code such as en or de-AT");
 	hd_page_read(&q, &page, &errs);
 	if (hd_reply_invalid(req, &errs))

@@ -29,9 +29,6 @@ typedef struct kb_fields {
  * must be there (a create). Adds an error naming each bad field. */
 void kb_fields_read(const cJSON *obj, bool required, kb_fields *f, hd_field_errors *errs);
 void kb_fields_free(kb_fields *f);
-/* True when a locale is a language code with an optional region or
- * variant: [a-z]{2,3}([-_][A-Za-z0-9]{2,8})? ("en", "de-AT", "pt_BR"). */
-bool kb_locale_valid(const char *locale);
 
 /* "t" when the caller sees published articles only (every role but admin
  * and agent), else "f": a statement parameter. */

@@ -27,7 +27,7 @@ bool kb_search_params_read(hd_rpc_request *req, const hd_query *q, kb_search_par
 	if (sp->q == NULL && errs.count == 0)
 		hd_field_errors_add(&errs, "q", "is required");
 	sp->locale = hd_query_text(q, "locale", 20, &errs);
-	if (sp->locale != NULL && !kb_locale_valid(sp->locale))
+	if (sp->locale != NULL && !hd_locale_valid(sp->locale))
 		hd_field_errors_add(&errs, "locale", "must be a language code such as en or de-AT");
 	snprintf(sp->limit, sizeof sp->limit, "10");
 	if (limit != NULL) {

@@ -109,7 +109,8 @@ static void test_typed_params(void **state)
 	const char *bad_n[] = { "0", "012", "-1", "1234567890", "x", "1e3" };
 	for (size_t i = 0; i < sizeof(bad_n) / sizeof(bad_n[0]); i++) {
 		char path[160];
-		snprintf(path, sizeof path, "/v1/kb/articles/" UUID "/versions/%s/restore", bad_n[i]);
+		snprintf(
+		    path, sizeof path, "/v1/kb/articles/" UUID "/versions/%s/restore", bad_n[i]);
 		assert_int_equal(match(GW_POST, path, &m), GW_MATCH_NO_OBJECT);
 		assert_string_equal(m.missing, "version");
 	}
