@@ -14,26 +14,27 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
 
 -- The text-search configuration of a locale ("en", "de-AT", "pt_BR"): every
 -- snowball language PostgreSQL 15 ships, by its ISO 639-1 code; `simple`
--- (no stemming, no stop words) for any other.
+-- (no stemming, no stop words) for any other. Each name is a constant of
+-- type regconfig, so the function inlines (a cast of text would not).
 CREATE FUNCTION knowledge.regconfig(p_locale text) RETURNS regconfig
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	AS $$ SELECT (CASE lower(substr(p_locale, 1, 2))
-		WHEN 'ar' THEN 'pg_catalog.arabic' WHEN 'hy' THEN 'pg_catalog.armenian'
-		WHEN 'eu' THEN 'pg_catalog.basque' WHEN 'ca' THEN 'pg_catalog.catalan'
-		WHEN 'da' THEN 'pg_catalog.danish' WHEN 'nl' THEN 'pg_catalog.dutch'
-		WHEN 'en' THEN 'pg_catalog.english' WHEN 'fi' THEN 'pg_catalog.finnish'
-		WHEN 'fr' THEN 'pg_catalog.french' WHEN 'de' THEN 'pg_catalog.german'
-		WHEN 'el' THEN 'pg_catalog.greek' WHEN 'hi' THEN 'pg_catalog.hindi'
-		WHEN 'hu' THEN 'pg_catalog.hungarian' WHEN 'id' THEN 'pg_catalog.indonesian'
-		WHEN 'ga' THEN 'pg_catalog.irish' WHEN 'it' THEN 'pg_catalog.italian'
-		WHEN 'lt' THEN 'pg_catalog.lithuanian' WHEN 'ne' THEN 'pg_catalog.nepali'
-		WHEN 'no' THEN 'pg_catalog.norwegian' WHEN 'nb' THEN 'pg_catalog.norwegian'
-		WHEN 'nn' THEN 'pg_catalog.norwegian' WHEN 'pt' THEN 'pg_catalog.portuguese'
-		WHEN 'ro' THEN 'pg_catalog.romanian' WHEN 'ru' THEN 'pg_catalog.russian'
-		WHEN 'sr' THEN 'pg_catalog.serbian' WHEN 'es' THEN 'pg_catalog.spanish'
-		WHEN 'sv' THEN 'pg_catalog.swedish' WHEN 'ta' THEN 'pg_catalog.tamil'
-		WHEN 'tr' THEN 'pg_catalog.turkish' WHEN 'yi' THEN 'pg_catalog.yiddish'
-		ELSE 'pg_catalog.simple' END)::regconfig $$;
+		WHEN 'ar' THEN 'pg_catalog.arabic'::regconfig WHEN 'hy' THEN 'pg_catalog.armenian'::regconfig
+		WHEN 'eu' THEN 'pg_catalog.basque'::regconfig WHEN 'ca' THEN 'pg_catalog.catalan'::regconfig
+		WHEN 'da' THEN 'pg_catalog.danish'::regconfig WHEN 'nl' THEN 'pg_catalog.dutch'::regconfig
+		WHEN 'en' THEN 'pg_catalog.english'::regconfig WHEN 'fi' THEN 'pg_catalog.finnish'::regconfig
+		WHEN 'fr' THEN 'pg_catalog.french'::regconfig WHEN 'de' THEN 'pg_catalog.german'::regconfig
+		WHEN 'el' THEN 'pg_catalog.greek'::regconfig WHEN 'hi' THEN 'pg_catalog.hindi'::regconfig
+		WHEN 'hu' THEN 'pg_catalog.hungarian'::regconfig WHEN 'id' THEN 'pg_catalog.indonesian'::regconfig
+		WHEN 'ga' THEN 'pg_catalog.irish'::regconfig WHEN 'it' THEN 'pg_catalog.italian'::regconfig
+		WHEN 'lt' THEN 'pg_catalog.lithuanian'::regconfig WHEN 'ne' THEN 'pg_catalog.nepali'::regconfig
+		WHEN 'no' THEN 'pg_catalog.norwegian'::regconfig WHEN 'nb' THEN 'pg_catalog.norwegian'::regconfig
+		WHEN 'nn' THEN 'pg_catalog.norwegian'::regconfig WHEN 'pt' THEN 'pg_catalog.portuguese'::regconfig
+		WHEN 'ro' THEN 'pg_catalog.romanian'::regconfig WHEN 'ru' THEN 'pg_catalog.russian'::regconfig
+		WHEN 'sr' THEN 'pg_catalog.serbian'::regconfig WHEN 'es' THEN 'pg_catalog.spanish'::regconfig
+		WHEN 'sv' THEN 'pg_catalog.swedish'::regconfig WHEN 'ta' THEN 'pg_catalog.tamil'::regconfig
+		WHEN 'tr' THEN 'pg_catalog.turkish'::regconfig WHEN 'yi' THEN 'pg_catalog.yiddish'::regconfig
+		ELSE 'pg_catalog.simple'::regconfig END) $$;
 
 -- Article text is plain text, not HTML: escaped before the text-search
 -- parser sees it, which would otherwise take "<x ...>" for a tag (and skip
@@ -41,6 +42,14 @@ CREATE FUNCTION knowledge.regconfig(p_locale text) RETURNS regconfig
 CREATE FUNCTION knowledge.escape_html(p text) RETURNS text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	AS $$ SELECT replace(replace(replace(p, '&', '&amp;'), '<', '&lt;'), '>', '&gt;') $$;
+
+-- The configurations a search without a locale parses its query in: one
+-- per distinct configuration knowledge.regconfig gives.
+CREATE FUNCTION knowledge.regconfigs() RETURNS SETOF regconfig
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	AS $$ SELECT DISTINCT knowledge.regconfig(l) FROM unnest(ARRAY['ar', 'hy', 'eu', 'ca',
+		'da', 'nl', 'en', 'fi', 'fr', 'de', 'el', 'hi', 'hu', 'id', 'ga', 'it', 'lt', 'ne',
+		'no', 'pt', 'ro', 'ru', 'sr', 'es', 'sv', 'ta', 'tr', 'yi', 'xx']) l $$;
 
 -- The document searched: title weight A, tags B, body C, each in the
 -- configuration of the article's locale.
@@ -75,7 +84,7 @@ CREATE TABLE knowledge.articles (
 	PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX articles_search ON knowledge.articles USING gin (search);
-CREATE INDEX articles_title_trgm ON knowledge.articles USING gin (lower(title) public.gin_trgm_ops);
+CREATE INDEX articles_title_trgm ON knowledge.articles USING gin (title public.gin_trgm_ops);
 CREATE INDEX articles_list ON knowledge.articles (tenant_id, created_at DESC, id DESC);
 
 -- One row per version of an article: the whole text as it was made current
@@ -126,6 +135,11 @@ BEGIN
 		EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON knowledge.%I TO hd_app', t);
 	END LOOP;
 END $$;
+
+-- The owner (this migration's role) reads every article: only for
+-- knowledge.search, a SECURITY DEFINER function that filters on the
+-- transaction's tenant itself (002_functions.sql says why).
+CREATE POLICY search_owner ON knowledge.articles FOR SELECT TO CURRENT_USER USING (true);
 
 CREATE FUNCTION knowledge.ts_json(t timestamptz) RETURNS text
 	LANGUAGE sql IMMUTABLE

@@ -169,36 +169,58 @@ CREATE FUNCTION knowledge.query(p_cfg regconfig, p_q text, p_any boolean) RETURN
 -- fill the rest, marked "fuzzy": true. Snippets: ts_headline over the
 -- HTML-escaped body, matches in <mark>...</mark>. p_locale: only articles of
 -- that locale; p_published_only: customers, the help center, suggestions.
+-- The GIN index finds the candidates with the query parsed in every
+-- configuration that may apply, ORed (a constant for the plan); each
+-- candidate is then matched and ranked with the query in its own.
+-- Row-level security would keep the indexes out: @@ and <% are not
+-- leakproof, so PostgreSQL evaluates them only on rows the policy already
+-- let through, which means a scan of the tenant's rows. So the function runs
+-- as the owner (SECURITY DEFINER), which the search_owner policy of
+-- 001_init.sql lets read articles, and filters on the transaction's tenant
+-- itself (knowledge.tenant(): NULL, and so no rows, when unset).
+CREATE AGGREGATE knowledge.tsquery_or_agg(tsquery) (SFUNC = tsquery_or, STYPE = tsquery);
+
+-- pg_trgm's settings exist once its library is loaded in this session: a
+-- call loads it, so that the SET clause below names a known setting.
+SELECT public.similarity('', '');
+
 CREATE FUNCTION knowledge.search(p_q text, p_locale text, p_limit integer,
 	p_published_only boolean, p_any boolean) RETURNS json
-	LANGUAGE sql STABLE
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
 	SET pg_trgm.word_similarity_threshold = 0.3
 	AS $$
-WITH base AS (
-	SELECT a.* FROM knowledge.articles a
-	WHERE (p_locale IS NULL OR a.locale = p_locale)
-	  AND (NOT p_published_only OR a.status = 'published')),
-ft AS (
+WITH ft AS (
 	SELECT b.id, b.title, b.body, b.locale,
 	       knowledge.query(knowledge.regconfig(b.locale), p_q, p_any) AS tsq,
 	       ts_rank_cd(b.search, knowledge.query(knowledge.regconfig(b.locale), p_q, p_any), 1)
 	       * (1 + 0.1 * ln(1 + greatest(b.helpful - b.not_helpful, 0))) AS score
-	FROM base b
-	WHERE b.search @@ knowledge.query(knowledge.regconfig(b.locale), p_q, p_any)
+	FROM knowledge.articles b
+	WHERE b.search @@ (SELECT knowledge.tsquery_or_agg(knowledge.query(c.cfg, p_q, p_any))
+	                   FROM (SELECT knowledge.regconfig(p_locale) AS cfg WHERE p_locale IS NOT NULL
+	                         UNION ALL SELECT r FROM knowledge.regconfigs() r
+	                         WHERE p_locale IS NULL) c)
+	  AND b.search @@ knowledge.query(knowledge.regconfig(b.locale), p_q, p_any)
+	  AND b.tenant_id = knowledge.tenant()
+	  AND (p_locale IS NULL OR b.locale = p_locale)
+	  AND (NOT p_published_only OR b.status = 'published')
 	ORDER BY score DESC, b.id LIMIT p_limit),
 fz AS (
 	SELECT b.id, b.title, b.body, b.locale, NULL::tsquery AS tsq,
 	       public.word_similarity(p_q, b.title)::float8 AS score
-	FROM base b
-	WHERE p_q OPERATOR(public.<%) b.title AND b.id NOT IN (SELECT id FROM ft)
+	FROM knowledge.articles b
+	WHERE (SELECT count(*) FROM ft) < p_limit AND p_q OPERATOR(public.<%) b.title
+	  AND b.tenant_id = knowledge.tenant()
+	  AND (p_locale IS NULL OR b.locale = p_locale)
+	  AND (NOT p_published_only OR b.status = 'published')
+	  AND b.id NOT IN (SELECT id FROM ft)
 	ORDER BY score DESC, b.id
 	LIMIT greatest(p_limit - (SELECT count(*) FROM ft), 0)),
 hits AS (
 	SELECT false AS fuzzy, * FROM ft UNION ALL SELECT true, * FROM fz)
 SELECT json_build_object('items', coalesce(json_agg(json_build_object('id', h.id,
 	'title', h.title,
-	'snippet', ts_headline(knowledge.regconfig(h.locale),
-		knowledge.escape_html(h.body),
+	'snippet', ts_headline(knowledge.regconfig(h.locale), knowledge.escape_html(h.body),
 		coalesce(h.tsq, knowledge.query(knowledge.regconfig(h.locale), p_q, true)),
 		'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, MaxFragments=2,'
 		' FragmentDelimiter=" … "'),
