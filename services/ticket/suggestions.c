@@ -25,7 +25,9 @@ static long tk_knowledge_timeout_ms = 500;
 
 hd_err tk_suggestions_start(void)
 {
-	hd_err err = hd_config_int("HD_KNOWLEDGE_TIMEOUT_MS", 1, 60000, &tk_knowledge_timeout_ms);
+	/* below the daemon's 5 s drain, so that no call outlives the workers
+	 * its reply is posted to */
+	hd_err err = hd_config_int("HD_KNOWLEDGE_TIMEOUT_MS", 1, 4000, &tk_knowledge_timeout_ms);
 	if (err != HD_OK)
 		return err;
 	return hd_peer_open(&tk_knowledge, hd_config_str("HD_KNOWLEDGE_URL"));
