@@ -6,7 +6,9 @@
  * deadline of its own, never later than the request's; its outcome comes
  * back on the request's worker loop, so the handler may reply from there.
  * A peer that is down or slow is an error the caller turns into a degraded
- * answer: the call never waits past its timeout. */
+ * answer: the call never waits past its timeout. Keep timeouts below the
+ * daemon's 5 s drain on shutdown, so that no reply is posted to a worker
+ * that is gone. */
 #ifndef HD_PEER_H
 #define HD_PEER_H
 #include <stddef.h>
