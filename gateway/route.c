@@ -51,14 +51,29 @@ static size_t segment_len(const char *s, size_t len)
 	return slash ? (size_t)(slash - s) : len;
 }
 
-/* Records parameter {name} = value[0..vlen) when value is a UUID. */
+/* True when value[0..vlen) is what a parameter called name[0..nlen) holds
+ * (routes.def): {n} a version number of 1 to 9 digits, {..._slug} a tenant
+ * slug [a-z0-9-]{2,63}, any other name a UUID. */
+static bool param_value_ok(const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	if (nlen == 1 && name[0] == 'n')
+		return vlen >= 1 && vlen <= 9 && value[0] != '0'
+		    && strspn(value, "0123456789") == vlen;
+	if (nlen >= 4 && memcmp(name + nlen - 4, "slug", 4) == 0)
+		return vlen >= 2 && vlen <= 63
+		    && strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789-") == vlen;
+	return vlen == 36 && hd_uuid_valid(value);
+}
+
+/* Records parameter {name} = value[0..vlen) when it has its name's shape. */
 static bool param_take(gw_match *m, const char *name, size_t nlen, const char *value, size_t vlen)
 {
-	if (vlen != 36 || nlen >= sizeof(m->params[0].name) || m->nparams >= HD_ENVELOPE_MAX_PARAMS)
+	if (vlen >= sizeof(m->params[0].value) || nlen >= sizeof(m->params[0].name)
+	    || m->nparams >= HD_ENVELOPE_MAX_PARAMS)
 		return false;
 	memcpy(m->params[m->nparams].value, value, vlen);
 	m->params[m->nparams].value[vlen] = '\0';
-	if (!hd_uuid_valid(m->params[m->nparams].value))
+	if (!param_value_ok(name, nlen, m->params[m->nparams].value, vlen))
 		return false;
 	memcpy(m->params[m->nparams].name, name, nlen);
 	m->params[m->nparams].name[nlen] = '\0';

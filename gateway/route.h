@@ -55,13 +55,13 @@ typedef struct gw_route {
 	bool public_route;
 } gw_route;
 
-/* What a match found: the route and its path parameters (UUIDs). */
+/* What a match found: the route and its path parameters. */
 typedef struct gw_match {
 	const gw_route *route;
 	size_t nparams;
 	struct {
 		char name[32];
-		char value[37];
+		char value[64]; /* a UUID, a version number or a slug */
 	} params[HD_ENVELOPE_MAX_PARAMS];
 	unsigned allow; /* GW_* bits of every route with this path (405's Allow) */
 	char missing[32]; /* GW_MATCH_NO_OBJECT: the resource an id named ("ticket") */

@@ -446,3 +446,37 @@ char *hd_json_print(const cJSON *item, size_t *len_out)
 		*len_out = strlen(s);
 	return s;
 }
+
+#define HD_JSON_MAX_TAGS 20
+#define HD_JSON_MAX_TAG_CHARS 50
+
+bool hd_json_tags_read(const cJSON *body, char **out, hd_field_errors *errs)
+{
+	const cJSON *tags = cJSON_GetObjectItemCaseSensitive(body, "tags");
+	if (tags == NULL || cJSON_IsNull(tags))
+		return false;
+	if (!cJSON_IsArray(tags)) {
+		hd_field_errors_add(errs, "tags", "must be an array of strings");
+		return false;
+	}
+	if (cJSON_GetArraySize(tags) > HD_JSON_MAX_TAGS) {
+		hd_field_errors_add(errs, "tags", "at most 20 tags");
+		return false;
+	}
+	const cJSON *t;
+	cJSON_ArrayForEach(t, tags)
+	{
+		size_t n = cJSON_IsString(t) ? hd_utf8_length(t->valuestring) : 0;
+		if (n < 1 || n > HD_JSON_MAX_TAG_CHARS) {
+			hd_field_errors_add(
+			    errs, "tags", "each tag must be a string of 1 to 50 characters");
+			return false;
+		}
+	}
+	*out = hd_json_print(tags, NULL);
+	if (*out == NULL) {
+		hd_field_errors_add(errs, "tags", "could not be stored");
+		return false;
+	}
+	return true;
+}

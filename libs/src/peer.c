@@ -73,8 +73,8 @@ static int64_t peer_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-hd_err hd_peer_call(
-    hd_rpc_client *c, hd_rpc_request *req, const char *op, const char *id, hd_peer_cb cb, void *arg)
+hd_err hd_peer_call(hd_rpc_client *c, hd_rpc_request *req, const char *op, const char *id,
+    const char *body, long timeout_ms, hd_peer_cb cb, void *arg)
 {
 	const hd_envelope *in = hd_rpc_request_envelope(req);
 	hd_envelope *e = calloc(1, sizeof(*e));
@@ -83,7 +83,10 @@ hd_err hd_peer_call(
 	long setting = 2000;
 	if (e == NULL)
 		return HD_ERR_NOMEM;
-	(void)hd_config_int("HD_PEER_TIMEOUT_MS", 1, 600000, &setting);
+	if (timeout_ms > 0)
+		setting = timeout_ms;
+	else
+		(void)hd_config_int("HD_PEER_TIMEOUT_MS", 1, 600000, &setting);
 	int timeout = hd_peer_timeout_ms(in->deadline_ms, peer_now_ms(), setting);
 	e->version = HD_ENVELOPE_VERSION;
 	memcpy(e->op, op, strnlen(op, sizeof(e->op) - 1));
@@ -94,6 +97,8 @@ hd_err hd_peer_call(
 	memcpy(e->token_id, in->token_id, sizeof(e->token_id));
 	e->token_exp = in->token_exp;
 	e->deadline_ms = peer_now_ms() + timeout;
+	e->body = body;
+	e->body_len = body != NULL ? strlen(body) : 0;
 	hd_err err = id != NULL ? hd_envelope_add_param(e, "id", id) : HD_OK;
 	if (err == HD_OK)
 		err = hd_envelope_encode(e, &msg, &len);

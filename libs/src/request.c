@@ -115,9 +115,9 @@ const char *hd_req_header(hd_rpc_request *req, const char *name)
 	return hd_envelope_header(hd_rpc_request_envelope(req), name);
 }
 
-bool hd_req_if_match(hd_rpc_request *req, char version[HD_IF_MATCH_MAX])
+bool hd_if_match_parse(const char *v, char version[HD_IF_MATCH_MAX], bool *has)
 {
-	const char *v = hd_req_header(req, "if-match");
+	*has = false;
 	version[0] = '\0';
 	if (v == NULL || strcmp(v, "*") == 0)
 		return true;
@@ -129,5 +129,25 @@ bool hd_req_if_match(hd_rpc_request *req, char version[HD_IF_MATCH_MAX])
 		return false;
 	memcpy(version, v + 1, n - 2);
 	version[n - 2] = '\0';
+	*has = true;
 	return true;
+}
+
+bool hd_req_if_match(hd_rpc_request *req, char version[HD_IF_MATCH_MAX], bool *has)
+{
+	return hd_if_match_parse(hd_req_header(req, "if-match"), version, has);
+}
+
+bool hd_locale_valid(const char *s)
+{
+	size_t lang = strspn(s, "abcdefghijklmnopqrstuvwxyz");
+	if (lang < 2 || lang > 3)
+		return false;
+	if (s[lang] == '\0')
+		return true;
+	if (s[lang] != '-' && s[lang] != '_')
+		return false;
+	const char *rest = s + lang + 1;
+	size_t n = strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+	return n >= 2 && n <= 8 && rest[n] == '\0';
 }

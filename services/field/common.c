@@ -74,8 +74,8 @@ hd_err fs_user_check(hd_rpc_request *req, const char *user_id, fs_user_check_cb 
 		return HD_ERR_NOMEM;
 	ctx->cb = cb;
 	ctx->arg = arg;
-	hd_err err
-	    = hd_peer_call(fs_auth_client(), req, "users.get", user_id, fs_user_checked, ctx);
+	hd_err err = hd_peer_call(
+	    fs_auth_client(), req, "users.get", user_id, NULL, 0, fs_user_checked, ctx);
 	if (err != HD_OK)
 		free(ctx);
 	return err;

@@ -261,7 +261,8 @@ void fs_technicians_update(hd_rpc_request *req, hd_daemon_worker *dw)
 	bool hours_given = cJSON_GetObjectItemCaseSensitive(body, "working_hours") != NULL;
 	if (hd_reply_invalid(req, &errs))
 		goto out;
-	if (!hd_req_if_match(req, version)) {
+	bool conditional;
+	if (!hd_req_if_match(req, version, &conditional)) {
 		hd_daemon_reply_problem(
 		    req, 412, "If-Match does not match the technician's ETag", NULL);
 		goto out;

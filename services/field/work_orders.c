@@ -291,7 +291,8 @@ void fs_work_orders_create(hd_rpc_request *req, hd_daemon_worker *dw)
 		fs_wo_insert(w);
 		return;
 	}
-	if (hd_peer_call(fs_ticket_client(), req, "tickets.get", w->ticket_id, fs_ticket_checked, w)
+	if (hd_peer_call(
+	        fs_ticket_client(), req, "tickets.get", w->ticket_id, NULL, 0, fs_ticket_checked, w)
 	    != HD_OK) {
 		fs_reply_peer_down(req, "hd-ticket");
 		goto fail;
@@ -515,7 +516,8 @@ void fs_work_orders_update(hd_rpc_request *req, hd_daemon_worker *dw)
 	fs_wo_patch_read(body, &c, &p, &errs);
 	if (hd_reply_invalid(req, &errs))
 		goto out;
-	if (!hd_req_if_match(req, p.version)) {
+	bool conditional;
+	if (!hd_req_if_match(req, p.version, &conditional)) {
 		hd_daemon_reply_problem(
 		    req, 412, "If-Match does not match the work order's ETag", NULL);
 		goto out;

@@ -12,41 +12,7 @@
 const char *const tk_priorities[] = { "low", "normal", "high", "urgent", NULL };
 const char *const tk_statuses[] = { "new", "open", "pending", "on_hold", "solved", "closed", NULL };
 
-#define TK_MAX_TAGS 20
-#define TK_MAX_TAG_CHARS 50
-
 const char *const tk_page_params[] = { "limit", "cursor", NULL };
-
-bool tk_tags_read(const cJSON *body, char **out, hd_field_errors *errs)
-{
-	const cJSON *tags = cJSON_GetObjectItemCaseSensitive(body, "tags");
-	if (tags == NULL || cJSON_IsNull(tags))
-		return false;
-	if (!cJSON_IsArray(tags)) {
-		hd_field_errors_add(errs, "tags", "must be an array of strings");
-		return false;
-	}
-	if (cJSON_GetArraySize(tags) > TK_MAX_TAGS) {
-		hd_field_errors_add(errs, "tags", "at most 20 tags");
-		return false;
-	}
-	const cJSON *t;
-	cJSON_ArrayForEach(t, tags)
-	{
-		size_t n = cJSON_IsString(t) ? hd_utf8_length(t->valuestring) : 0;
-		if (n < 1 || n > TK_MAX_TAG_CHARS) {
-			hd_field_errors_add(
-			    errs, "tags", "each tag must be a string of 1 to 50 characters");
-			return false;
-		}
-	}
-	*out = hd_json_print(tags, NULL);
-	if (*out == NULL) {
-		hd_field_errors_add(errs, "tags", "could not be stored");
-		return false;
-	}
-	return true;
-}
 
 bool tk_uuid_read(
     const cJSON *body, const char *key, const char **out, bool *is_null, hd_field_errors *errs)

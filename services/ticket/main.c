@@ -85,6 +85,8 @@ int main(int argc, char **argv)
 		.outbox = true,
 		.ops = tk_ops,
 		.constraints = tk_constraints,
+		.start = tk_suggestions_start,
+		.stop = tk_suggestions_stop,
 		.worker_init = tk_worker_init,
 		.worker_fini = tk_worker_fini,
 	};

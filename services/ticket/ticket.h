@@ -23,9 +23,6 @@
 
 /* The query parameters of a plain keyset list: limit and cursor. */
 extern const char *const tk_page_params[];
-/* Validates a tags array (<= 20 strings of 1..50 characters) and prints it
- * as JSON into *out (malloc'ed). False (with an error) when invalid. */
-bool tk_tags_read(const cJSON *body, char **out, hd_field_errors *errs);
 /* Reads an optional UUID member: absent leaves *out; JSON null sets *is_null. */
 bool tk_uuid_read(
     const cJSON *body, const char *key, const char **out, bool *is_null, hd_field_errors *errs);
@@ -85,6 +82,11 @@ extern const char *const tk_statuses[];
 #define HD_OP HD_OP_DECLARE
 #include "operations.def"
 #undef HD_OP
+
+/* The client of hd-knowledge for suggestions (suggestions.c): opened before
+ * the workers start, closed after they stopped. */
+hd_err tk_suggestions_start(void);
+void tk_suggestions_stop(void);
 
 /* Creation (tickets.c): the statement, its parameter count, and the reply
  * for statement stmt of a finished batch (res may be NULL on failure). */

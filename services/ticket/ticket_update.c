@@ -68,6 +68,7 @@ typedef struct tk_patch {
 	bool category_set, assignee_set;
 	char *tags_json;
 	char if_match[HD_IF_MATCH_MAX];
+	bool has_if_match;
 } tk_patch;
 
 /* Reads an optional string member that may be JSON null (to clear it). */
@@ -93,7 +94,7 @@ static void tk_patch_read(const cJSON *body, tk_patch *p, hd_field_errors *errs)
 	hd_json_get_enum(body, "status", false, tk_statuses, &p->status, errs);
 	hd_json_get_enum(body, "priority", false, tk_priorities, &p->priority, errs);
 	tk_patch_nullable(body, "category", TK_CATEGORY_MAX, &p->category, &p->category_set, errs);
-	tk_tags_read(body, &p->tags_json, errs);
+	hd_json_tags_read(body, &p->tags_json, errs);
 	bool clear = false;
 	if (tk_uuid_read(body, "assignee_id", &p->assignee_id, &clear, errs) || clear)
 		p->assignee_set = true;
@@ -165,7 +166,7 @@ void tk_tickets_update(hd_rpc_request *req, hd_daemon_worker *dw)
 	tk_patch_read(body, &p, &errs);
 	if (hd_reply_invalid(req, &errs))
 		goto out;
-	if (!hd_req_if_match(req, p.if_match)) {
+	if (!hd_req_if_match(req, p.if_match, &p.has_if_match)) {
 		hd_daemon_reply_problem(
 		    req, 412, "If-Match does not match the ticket's ETag", NULL);
 		goto out;

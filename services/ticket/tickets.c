@@ -66,7 +66,7 @@ static void tk_new_ticket_read(
 		hd_field_errors_add(errs, "description", "must be at most 64 KiB");
 	hd_json_get_enum(body, "priority", false, tk_priorities, &t->priority, errs);
 	hd_json_get_string(body, "category", false, 1, TK_CATEGORY_MAX, &t->category, errs);
-	tk_tags_read(body, &t->tags_json, errs);
+	hd_json_tags_read(body, &t->tags_json, errs);
 	const char *req = NULL, *asg = NULL;
 	if (tk_uuid_read(body, "requester_id", &req, NULL, errs)) {
 		if (hd_caller_is(c, HD_ROLE_CUSTOMER) && strcmp(req, c->user_id) != 0)

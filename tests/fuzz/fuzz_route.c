@@ -2,6 +2,7 @@
  * matching on arbitrary paths and methods, and the Content-Type,
  * X-Request-Id and Authorization parsers. Build: clang
  * -fsanitize=fuzzer,address,undefined -I gateway with gateway/route.c and libhd.a. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m.route == NULL || (m.route->method != method && m.route->method != served)
 		    || m.nparams > HD_ENVELOPE_MAX_PARAMS)
 			abort();
-		for (size_t i = 0; i < m.nparams; i++)
-			if (strlen(m.params[i].value) != 36)
+		for (size_t i = 0; i < m.nparams; i++) {
+			/* {n}: 1..9 digits; {..._slug}: 2..63 of [a-z0-9-]; else a UUID */
+			const char *v = m.params[i].value, *name = m.params[i].name;
+			size_t n = strlen(v), nl = strlen(name);
+			bool ok = strcmp(name, "n") == 0
+			    ? n >= 1 && n <= 9 && strspn(v, "0123456789") == n
+			    : nl >= 4 && strcmp(name + nl - 4, "slug") == 0 ? n >= 2 && n <= 63
+			        && strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") == n
+			                                                    : n == 36;
+			if (!ok)
 				abort();
+		}
 	} else if (r == GW_MATCH_METHOD && (m.allow == 0 || (m.allow & method))) {
 		abort();
 	}

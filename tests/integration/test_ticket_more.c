@@ -20,6 +20,8 @@ static int group_setup(void **state)
 	it_who_make(&U.cust, U.admin.tenant, "customer");
 	it_who_make(&U.cust2, U.admin.tenant, "customer");
 	it_who_make(&U.other, NULL, "admin");
+	/* no hd-knowledge here: suggestions must come degraded, not fail */
+	assert_true(daemon_child_port_env("HD_KNOWLEDGE_URL", "tcp://127.0.0.1:%d", NULL, 0) > 0);
 	return it_daemon_start(&U.admin);
 }
 
@@ -289,6 +291,8 @@ static void test_suggestions(void **state)
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(r.json, "predicted");
 	assert_int_equal(
 	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "articles")), 0);
+	/* knowledge is not running: still 200, marked degraded */
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "degraded")));
 	assert_string_equal(it_str(p, "category"), "hardware");
 	assert_string_equal(it_str(p, "priority"), "high");
 	assert_true(cJSON_GetObjectItemCaseSensitive(p, "confidence")->valuedouble == 1.0);

@@ -1,8 +1,8 @@
-/* Helpers for integration programs that drive hd-ticket over NNG as the
- * gateway does (test_ticket_more.c): start the daemon after --migrate, call
- * an operation as a caller identity, assert statuses and 422 fields. The
- * state lives in the including program (one include per program); all
- * functions are static inline so a program may leave some unused. */
+/* Helpers for integration programs that drive a daemon (hd-ticket,
+ * hd-knowledge) over NNG as the gateway does (test_ticket_more.c): start the daemon after
+ * --migrate, call an operation as a caller identity, assert statuses and 422 fields. The state
+ * lives in the including program (one include per program); all functions are static inline so a
+ * program may leave some unused. */
 #ifndef HD_TEST_TICKET_IT_H
 #define HD_TEST_TICKET_IT_H
 #include <stdarg.h>
@@ -58,10 +58,12 @@ static inline void it_who_make(it_who *w, const char *tenant, const char *role)
 	w->role = role;
 }
 
-/* Calls op as w (NULL: anonymous) with path id, query, body and one
- * optional header (hname NULL: none). */
-static inline daemon_reply it_call_h(const char *op, const it_who *w, const char *id,
-    const char *query, const char *body, const char *hname, const char *hvalue)
+/* Calls op as w (NULL: anonymous) with the path parameters params
+ * (name, value pairs, NULL-ended; NULL: none), query, body and one optional
+ * header (hname NULL: none). */
+static inline daemon_reply it_call_params(const char *op, const it_who *w,
+    const char *const *params, const char *query, const char *body, const char *hname,
+    const char *hvalue)
 {
 	hd_envelope e;
 	daemon_reply r;
@@ -79,14 +81,23 @@ static inline daemon_reply it_call_h(const char *op, const it_who *w, const char
 	e.deadline_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 10000;
 	if (query != NULL)
 		snprintf(e.query, sizeof(e.query), "%s", query);
-	if (id != NULL)
-		assert_int_equal(hd_envelope_add_param(&e, "id", id), HD_OK);
+	for (size_t i = 0; params != NULL && params[i] != NULL; i += 2)
+		assert_int_equal(hd_envelope_add_param(&e, params[i], params[i + 1]), HD_OK);
 	if (hname != NULL)
 		assert_int_equal(hd_envelope_add_header(&e, hname, hvalue), HD_OK);
 	e.body = body;
 	e.body_len = body != NULL ? strlen(body) : 0;
 	assert_int_equal(daemon_child_call(IT.client, &e, 10000, &r), HD_OK);
 	return r;
+}
+
+/* Calls op as w (NULL: anonymous) with path id (NULL: none), query, body
+ * and one optional header (hname NULL: none). */
+static inline daemon_reply it_call_h(const char *op, const it_who *w, const char *id,
+    const char *query, const char *body, const char *hname, const char *hvalue)
+{
+	const char *params[3] = { "id", id, NULL };
+	return it_call_params(op, w, id != NULL ? params : NULL, query, body, hname, hvalue);
 }
 
 /* it_call_h without a header. */
@@ -192,19 +203,19 @@ static inline long it_admin_count(const char *sql, const char *p1, const char *p
 	return it_count_at(IT.admin_url, sql, p1, p2);
 }
 
-/* Every row of ticket.outbox so far, of any tenant: its payload must be
+/* Every row of <schema>.outbox so far (a trusted literal), of any tenant: its payload must be
  * exactly what proto/events.def lists for its type (hd_event_payload_check).
  * Fails the test naming the first row that is not; returns how many rows
  * were checked, per type in seen (indexed by hd_event_type). */
-static inline int it_outbox_payloads_check(int seen[HD_EVENT__COUNT])
+static inline int it_outbox_payloads_check_in(const char *schema, int seen[HD_EVENT__COUNT])
 {
-	char *rows = NULL, why[160];
+	char *rows = NULL, why[160], sql[256];
 	int n = 0;
-	assert_int_equal(hd_db_exec_sync(IT.admin_url,
-	                     "SELECT coalesce(string_agg(type || E'\\t' || data::text, E'\\n'"
-	                     " ORDER BY seq), '') FROM ticket.outbox",
-	                     0, NULL, &rows),
-	    HD_OK);
+	snprintf(sql, sizeof sql,
+	    "SELECT coalesce(string_agg(type || E'\\t' || data::text, E'\\n'"
+	    " ORDER BY seq), '') FROM %s.outbox",
+	    schema);
+	assert_int_equal(hd_db_exec_sync(IT.admin_url, sql, 0, NULL, &rows), HD_OK);
 	assert_non_null(rows);
 	for (char *line = strtok(rows, "\n"); line != NULL; line = strtok(NULL, "\n")) {
 		char *tab = strchr(line, '\t');
@@ -221,6 +232,12 @@ static inline int it_outbox_payloads_check(int seen[HD_EVENT__COUNT])
 	}
 	free(rows);
 	return n;
+}
+
+/* it_outbox_payloads_check_in for ticket.outbox. */
+static inline int it_outbox_payloads_check(int seen[HD_EVENT__COUNT])
+{
+	return it_outbox_payloads_check_in("ticket", seen);
 }
 
 /* Migrates daemon hd-<name> (HD_<NAME>_SQL_DIR from HD_TEST_ROOT) and
@@ -264,7 +281,7 @@ static inline int it_daemon_start_as(const char *name, const char *ready_op, con
 	assert_true(daemon_child_port_env("HD_BUS_PUB_URL", "tcp://127.0.0.1:%d", NULL, 0) > 0);
 	it_child_start(&IT.child, name, IT.url);
 	assert_int_equal(hd_rpc_client_open(&IT.client, IT.url), HD_OK);
-	for (int i = 0; i < 300 && daemon_child_alive(&IT.child); i++) {
+	for (int t = 0; t < 300 && daemon_child_alive(&IT.child); t++) {
 		if (hd_rpc_client_connected(IT.client)) {
 			daemon_reply r = it_call(ready_op, ready_as, NULL, NULL, NULL);
 			int st = r.status;
@@ -276,6 +293,13 @@ static inline int it_daemon_start_as(const char *name, const char *ready_op, con
 	}
 	fail_msg("hd-%s did not become ready; see %s", name, IT.child.log);
 	return -1;
+}
+
+/* The same, by another name (tests/integration/test_knowledge.c). */
+static inline int it_daemon_start_named(
+    const char *name, const char *ready_op, const it_who *ready_as)
+{
+	return it_daemon_start_as(name, ready_op, ready_as);
 }
 
 /* cmocka group setup: migrates, starts hd-ticket and waits until a worker

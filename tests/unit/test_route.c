@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 #include "route.h"
 #include "cors.h"
@@ -93,6 +94,42 @@ static void test_uuid_params(void **state)
 	assert_string_equal(m.missing, "ticket");
 	/* a literal route still wins over an id-shaped pattern */
 	assert_int_equal(match(GW_GET, "/v1/tenants/current", &m), GW_MATCH_OK);
+}
+
+/* {n} takes a version number, {tenant_slug} a slug; anything else is no object. */
+static void test_typed_params(void **state)
+{
+	gw_match m;
+	assert_int_equal(
+	    match(GW_POST, "/v1/kb/articles/" UUID "/versions/12/restore", &m), GW_MATCH_OK);
+	assert_string_equal(m.route->op, "articles.restore");
+	assert_int_equal(m.nparams, 2);
+	assert_string_equal(m.params[1].name, "n");
+	assert_string_equal(m.params[1].value, "12");
+	const char *bad_n[] = { "0", "012", "-1", "1234567890", "x", "1e3" };
+	for (size_t i = 0; i < sizeof(bad_n) / sizeof(bad_n[0]); i++) {
+		char path[160];
+		snprintf(
+		    path, sizeof path, "/v1/kb/articles/" UUID "/versions/%s/restore", bad_n[i]);
+		assert_int_equal(match(GW_POST, path, &m), GW_MATCH_NO_OBJECT);
+		assert_string_equal(m.missing, "version");
+	}
+	assert_int_equal(match(GW_GET, "/v1/help/acme-2/articles/" UUID, &m), GW_MATCH_OK);
+	assert_true(m.route->public_route);
+	assert_string_equal(m.params[0].name, "tenant_slug");
+	assert_string_equal(m.params[0].value, "acme-2");
+	char longest[96] = "/v1/help/";
+	memset(longest + 9, 'a', 63);
+	memcpy(longest + 72, "/search", 8);
+	assert_int_equal(match(GW_GET, longest, &m), GW_MATCH_OK);
+	assert_int_equal(strlen(m.params[0].value), 63);
+	const char *bad_slug[] = { "/v1/help/Acme/search", "/v1/help/a/search",
+		"/v1/help/ac_me/search", "/v1/help/%61cme/search" };
+	for (size_t i = 0; i < sizeof(bad_slug) / sizeof(bad_slug[0]); i++)
+		assert_int_equal(match(GW_GET, bad_slug[i], &m), GW_MATCH_NO_OBJECT);
+	longest[9 + 63] = 'a';
+	memcpy(longest + 73, "/search", 8);
+	assert_int_equal(match(GW_GET, longest, &m), GW_MATCH_NO_OBJECT);
 }
 
 static void test_roles(void **state)
@@ -228,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_method_not_allowed),
 		cmocka_unit_test(test_uuid_params),
+		cmocka_unit_test(test_typed_params),
 		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_table_consistent),
 		cmocka_unit_test(test_methods),

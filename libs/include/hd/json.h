@@ -51,5 +51,10 @@ size_t hd_json_compact_len(const char *text, size_t len);
 size_t hd_json_compact(char *out, const char *text, size_t len);
 /* Prints item without formatting into a malloc'ed string (caller frees), NULL on ENOMEM. */
 char *hd_json_print(const cJSON *item, size_t *len_out);
+/* Reads an optional "tags" member of body: an array of at most 20 strings of
+ * 1..50 characters, printed as JSON into *out (malloc'ed, caller frees).
+ * Absent or null: false without error; invalid: false with an error naming
+ * "tags". */
+bool hd_json_tags_read(const cJSON *body, char **out, hd_field_errors *errs);
 
 #endif

@@ -2,8 +2,13 @@
  * (docs/architecture.md, "Calls between daemons"): the callee sees the same
  * caller (tenant, user, role, request id) as the gateway sent, so its own
  * role checks and row-level security apply unchanged, and the call has a
- * deadline (HD_PEER_TIMEOUT_MS, never past the request's own). The reply
- * comes back on the request's worker thread. */
+ * deadline (HD_PEER_TIMEOUT_MS or the caller's own, never past the
+ * request's). The reply comes back on the request's worker thread, so the
+ * handler may reply from there. A peer that is down or slow is an error the
+ * caller turns into a 503 or a degraded answer. Keep deadlines below the
+ * daemon's 5 s drain on shutdown, so that no reply is posted to a worker
+ * that is gone. Users: field (user and ticket checks), ticket (knowledge
+ * suggestions). */
 #ifndef HD_PEER_H
 #define HD_PEER_H
 #include <stdint.h>
@@ -16,11 +21,12 @@
  * HD_ERR_INVALID (a reply that does not decode) with status 0. */
 typedef void (*hd_peer_cb)(hd_err err, int status, const char *body, void *arg);
 
-/* Sends operation op with path parameter id (NULL: none) as req's caller
- * over client c. Either returns an error without calling cb, or HD_OK and
- * cb runs later exactly once. */
+/* Sends operation op with path parameter id (NULL: none) and JSON body
+ * (NULL: none; copied) as req's caller over client c, within timeout_ms
+ * (0: HD_PEER_TIMEOUT_MS). Either returns an error without calling cb, or
+ * HD_OK and cb runs later exactly once. */
 hd_err hd_peer_call(hd_rpc_client *c, hd_rpc_request *req, const char *op, const char *id,
-    hd_peer_cb cb, void *arg);
+    const char *body, long timeout_ms, hd_peer_cb cb, void *arg);
 
 /* The deadline of a peer call in milliseconds from now: HD_PEER_TIMEOUT_MS,
  * shortened to what remains of deadline_ms (unix epoch ms; 0: none), at

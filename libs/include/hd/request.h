@@ -36,12 +36,18 @@ const char *hd_query_text(
 /* The path parameter name when it is a UUID; else replies 404 "<resource>
  * not found" (an id that cannot exist names no object) and returns NULL. */
 const char *hd_req_path_uuid(hd_rpc_request *req, const char *name, const char *resource);
-/* Room for an If-Match version: at most 9 digits and a NUL. */
+/* If-Match of an object whose ETag is its version number ("3", W/"3" or
+ * *), value NULL when absent. Returns true with *has false (and version
+ * "") when absent or *,
+ * true with *has set and the digits in version when a quoted number of at
+ * most 9 digits (so it always fits an int); false when it can never match. */
 #define HD_IF_MATCH_MAX 16
-/* Reads If-Match ("3", W/"3" or *; the ETag of a versioned object): absent
- * or * leaves version "" (no condition); a quoted number of 1..9 digits is
- * copied into version. False when it can never match (any other value). */
-bool hd_req_if_match(hd_rpc_request *req, char version[HD_IF_MATCH_MAX]);
+bool hd_if_match_parse(const char *value, char version[HD_IF_MATCH_MAX], bool *has);
+/* hd_if_match_parse of the request's If-Match header. */
+bool hd_req_if_match(hd_rpc_request *req, char version[HD_IF_MATCH_MAX], bool *has);
+/* True when s is a locale: a language code with an optional region or
+ * variant, [a-z]{2,3}([-_][A-Za-z0-9]{2,8})? ("en", "de-AT", "pt_BR"). */
+bool hd_locale_valid(const char *s);
 /* The request header name (case-insensitive), or NULL. */
 const char *hd_req_header(hd_rpc_request *req, const char *name);
 

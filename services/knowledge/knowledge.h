@@ -1,0 +1,55 @@
+/* The knowledge daemon's internal contract: operation handlers (articles.c,
+ * article_write.c, search.c, settings.c, help.c) and the few helpers they
+ * share. Everything here runs on a worker thread, for one request. Most of
+ * the logic is SQL of the knowledge schema (sql/002_functions.sql). */
+#ifndef HD_KNOWLEDGE_H
+#define HD_KNOWLEDGE_H
+#include <stdbool.h>
+#include <cjson/cJSON.h>
+#include "hd/caller.h"
+#include "hd/daemon.h"
+#include "hd/db.h"
+#include "hd/ops.h"
+#include "hd/problem.h"
+#include "hd/query.h"
+
+/* Operation handlers: one per `knowledge` line of proto/operations.def. */
+#define HD_OPS_knowledge HD_OPS_MINE
+#define HD_OP HD_OP_DECLARE
+#include "operations.def"
+#undef HD_OP
+
+/* The article's text fields of a create or PATCH body (strings point into
+ * the body; tags_json is owned: kb_fields_free). */
+typedef struct kb_fields {
+	const char *title, *body, *locale, *status;
+	char *tags_json;
+} kb_fields;
+/* Reads title, body, tags, locale and status; required: title and body
+ * must be there (a create). Adds an error naming each bad field. */
+void kb_fields_read(const cJSON *obj, bool required, kb_fields *f, hd_field_errors *errs);
+void kb_fields_free(kb_fields *f);
+
+/* "t" when the caller sees published articles only (every role but admin
+ * and agent), else "f": a statement parameter. */
+const char *kb_published_only(const hd_caller *c);
+/* Replies status with the article JSON and its version as ETag; 404
+ * "article" when json is NULL. */
+void kb_reply_article(hd_rpc_request *req, int status, const char *json, const char *version);
+
+/* The search of a request (search.c): ?q= (1..200 characters), ?locale=,
+ * ?limit= (1..50, default 10) into statement parameters; replies 422 and
+ * returns false when one is bad. */
+typedef struct kb_search_params {
+	const char *q, *locale;
+	char limit[8];
+} kb_search_params;
+bool kb_search_params_read(hd_rpc_request *req, const hd_query *q, kb_search_params *sp);
+/* The search statement: $1 q, $2 locale, $3 limit, $4 published only, $5
+ * any word; one row, the reply JSON. */
+extern const char kb_search_sql[];
+/* Replies 200 with column 0 of statement stmt (search and lists of one
+ * JSON value); cb arg: the request. */
+void kb_json_cb(hd_err err, const hd_db_result *res, void *arg);
+
+#endif
