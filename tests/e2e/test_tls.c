@@ -4,12 +4,11 @@
  * nothing to a client without a certificate, a plain tcp:// client, one
  * whose certificate (named hd-gateway) comes from another CA, and one whose
  * certificate from the stack's own CA names a component that is not allowed
- * there (hd-intruder everywhere; hd-ticket on the RPC sockets, which only
- * the gateway may call). Bus: an intruder's events never reach a subscriber,
- * and an intruder subscriber hears nothing.
- * Environment: the runner's (HD_TEST_STACK_DIR with its tls/ folder,
- * HD_TEST_ROOT, every HD_<NAME>_URL, HD_BUS_PUB_URL, HD_BUS_SUB_URL, and
- * HD_TLS_* holding the gateway's certificate). */
+ * there (hd-intruder everywhere; hd-bus on the RPC sockets, which only the
+ * gateway and the daemons that call others, HD_TLS_RPC_PEERS, may call). Bus: an intruder's events
+ * never reach a subscriber, and an intruder subscriber hears nothing. Environment: the runner's
+ * (HD_TEST_STACK_DIR with its tls/ folder, HD_TEST_ROOT, every HD_<NAME>_URL, HD_BUS_PUB_URL,
+ * HD_BUS_SUB_URL, and HD_TLS_* holding the gateway's certificate). */
 #include <ctype.h>
 #include <pthread.h>
 #include <nng/nng.h>
@@ -33,12 +32,12 @@ typedef enum client_kind {
 	CLIENT_PLAIN,
 	CLIENT_OTHER_CA,
 	CLIENT_INTRUDER,
-	CLIENT_TICKET, /* allowed on the bus, not on RPC sockets */
+	CLIENT_BUS, /* allowed on the bus, not on RPC sockets */
 	CLIENT__COUNT
 } client_kind;
 
 static const char *const client_names[CLIENT__COUNT]
-    = { "valid", "no-cert", "plain", "other-ca", "intruder", "ticket" };
+    = { "valid", "no-cert", "plain", "other-ca", "intruder", "bus" };
 
 static char g_dir[128]; /* same/ (the stack's CA) and other/ (another CA) */
 
@@ -99,9 +98,9 @@ static nng_tls_config *client_config(client_kind kind)
 		snprintf(crt, sizeof crt, "%s/same/intruder.pem", g_dir);
 		snprintf(key, sizeof key, "%s/same/intruder.key", g_dir);
 		return tls_client_config(ca, crt, key);
-	case CLIENT_TICKET:
-		snprintf(crt, sizeof crt, "%s/tls/ticket.pem", stack);
-		snprintf(key, sizeof key, "%s/tls/ticket.key", stack);
+	case CLIENT_BUS:
+		snprintf(crt, sizeof crt, "%s/tls/bus.pem", stack);
+		snprintf(key, sizeof key, "%s/tls/bus.key", stack);
 		return tls_client_config(ca, crt, key);
 	default:
 		return NULL;
