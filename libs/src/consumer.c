@@ -21,6 +21,7 @@
 #include "hd/log.h"
 #include "hd/outbox.h"
 #include "hd/rpc.h"
+#include "hd/uuid.h"
 
 #define CS_INBOX_MAX 1024 /* events queued from the bus; past it: catch up */
 #define CS_PAGE 500 /* events per replay call */
@@ -216,36 +217,53 @@ static const char *cs_str(const cJSON *o, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+bool hd_consumer_event_read(const cJSON *obj, hd_consumer_event *ev)
+{
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(obj, "seq");
+	const cJSON *actor = cJSON_GetObjectItemCaseSensitive(obj, "actor");
+	ev->type = cs_str(obj, "type");
+	ev->tenant_id = cs_str(obj, "tenant_id");
+	ev->id = cs_str(obj, "id");
+	ev->actor = cs_str(obj, "actor");
+	ev->data = cJSON_GetObjectItemCaseSensitive(obj, "data");
+	size_t type_len = ev->type != NULL ? strlen(ev->type) : 0;
+	if (!cJSON_IsNumber(seq)
+	    || !(seq->valuedouble >= 1 && seq->valuedouble <= 9007199254740992.0)
+	    || seq->valuedouble != (double)(int64_t)seq->valuedouble || type_len == 0
+	    || type_len > 64 || !hd_uuid_valid(ev->tenant_id) || !hd_uuid_valid(ev->id)
+	    || !cJSON_IsObject(ev->data)
+	    || !(actor == NULL || cJSON_IsNull(actor) || hd_uuid_valid(ev->actor)))
+		return false;
+	ev->seq = (int64_t)seq->valuedouble;
+	return true;
+}
+
 /* Applies ev when it is the next one, drops it when applied already, tells
  * a gap when it is further on. */
-static cs_offer_outcome cs_offer(cs_state *c, const cJSON *ev)
+static cs_offer_outcome cs_offer(cs_state *c, const cJSON *obj)
 {
-	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(ev, "seq");
-	const char *type = cs_str(ev, "type"), *tenant = cs_str(ev, "tenant_id");
-	const char *id = cs_str(ev, "id"), *actor = cs_str(ev, "actor");
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(ev, "data");
-	if (!cJSON_IsNumber(seq) || seq->valuedouble < 1 || seq->valuedouble > 9e15 || type == NULL
-	    || tenant == NULL || id == NULL || !cJSON_IsObject(data)) {
-		hd_log_warn("consumer of %s: an event without seq, type, tenant_id, id or data "
-		            "was dropped",
+	hd_consumer_event ev;
+	if (!hd_consumer_event_read(obj, &ev)) {
+		hd_log_warn(
+		    "consumer of %s: an event without a well-formed seq, type, tenant_id, id, "
+		    "actor or data was dropped",
 		    c->spec->source);
 		return CS_SKIPPED;
 	}
-	int64_t n = (int64_t)seq->valuedouble;
-	if (n <= c->last)
+	if (ev.seq <= c->last)
 		return CS_SKIPPED;
-	if (n > c->last + 1)
+	if (ev.seq > c->last + 1)
 		return CS_GAP;
-	char *data_text = cJSON_PrintUnformatted(data);
+	char *data_text = cJSON_PrintUnformatted(ev.data);
 	char seq_text[24];
-	snprintf(seq_text, sizeof(seq_text), "%lld", (long long)n);
+	snprintf(seq_text, sizeof(seq_text), "%lld", (long long)ev.seq);
 	const char *cp[2] = { c->spec->source, seq_text };
-	const char *ep[6] = { tenant, type, data_text, id, seq_text, actor };
-	const char *effect = c->spec->effect_sql(type);
+	const char *ep[6] = { ev.tenant_id, ev.type, data_text, ev.id, seq_text, ev.actor };
+	const char *effect = c->spec->effect_sql(ev.type);
 	hd_db_stmt st[2] = { { c->consume_sql, 2, cp }, { effect, 6, ep } };
-	c->pending = n;
+	c->pending = ev.seq;
 	hd_err err = data_text != NULL
-	    ? hd_db_run(c->dw->db, tenant, st, effect != NULL ? 2 : 1, cs_applied_cb, c)
+	    ? hd_db_run(c->dw->db, ev.tenant_id, st, effect != NULL ? 2 : 1, cs_applied_cb, c)
 	    : HD_ERR_NOMEM;
 	cJSON_free(data_text);
 	if (err != HD_OK) {
@@ -298,7 +316,9 @@ static void cs_replied(hd_err err, char *raw, size_t raw_len, void *arg)
 	r->err = err;
 	r->raw = raw;
 	r->raw_len = raw_len;
-	if (hd_worker_post(r->c->dw->worker, cs_replied_on_loop, r) != HD_OK) {
+	/* stopping (hd_rpc_client_close ends the call): the loop may not run again */
+	if (!atomic_load(&r->c->running)
+	    || hd_worker_post(r->c->dw->worker, cs_replied_on_loop, r) != HD_OK) {
 		hd_rpc_free(raw);
 		free(r);
 	}

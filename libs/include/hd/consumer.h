@@ -18,6 +18,9 @@
  * may be the dropped one) and after a failure (then no sooner than that). */
 #ifndef HD_CONSUMER_H
 #define HD_CONSUMER_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
 #include "hd/daemon.h"
 #include "hd/db.h"
 #include "hd/err.h"
@@ -42,6 +45,21 @@ typedef struct hd_consumer_spec {
 	 * as the process), or NULL: the event only moves the position. */
 	const char *(*effect_sql)(const char *type);
 } hd_consumer_spec;
+
+/* An event as a consumer reads it (proto/README.md, "Events"); the strings
+ * and data point into the parsed object. */
+typedef struct hd_consumer_event {
+	int64_t seq; /* 1 .. 2^53 */
+	const char *type; /* 1..64 bytes, no NUL (the bus topic rule) */
+	const char *tenant_id; /* a UUID */
+	const char *id; /* a UUID */
+	const char *actor; /* a UUID, or NULL (the system) */
+	const cJSON *data; /* an object */
+} hd_consumer_event;
+/* Reads obj into ev; false when seq, type, tenant_id, id or data is missing
+ * or malformed, or actor is neither null nor a UUID (such an event is
+ * logged and dropped: its effect could never apply). Pure. */
+bool hd_consumer_event_read(const cJSON *obj, hd_consumer_event *ev);
 
 /* Starts consuming spec (which must outlive the consumer) into schema on
  * dw's loop (worker 0, with a database); at most HD_CONSUMER_MAX per
