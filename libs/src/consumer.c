@@ -22,6 +22,7 @@
 #include "hd/outbox.h"
 #include "hd/rpc.h"
 #include "hd/uuid.h"
+#include "nng_close.h"
 
 #define CS_INBOX_MAX 1024 /* events queued from the bus; past it: catch up */
 #define CS_PAGE 500 /* events per replay call */
@@ -470,12 +471,16 @@ void hd_consumer_stop_all(void)
 		cs_state *c = &cs_all[i];
 		bool overflow;
 		atomic_store(&c->running, false);
-		hd_bus_sub_close(c->sub);
-		c->sub = NULL;
 		event_free(c->timer);
 		c->timer = NULL;
-		hd_rpc_client_close(c->rpc);
-		c->rpc = NULL;
+		/* once an NNG close hung (nng_close.h), closing these would hang too:
+		 * they stay reachable from here and are left to the process exit */
+		if (!hd_nng_wedged()) {
+			hd_bus_sub_close(c->sub);
+			c->sub = NULL;
+			hd_rpc_client_close(c->rpc);
+			c->rpc = NULL;
+		}
 		cJSON_Delete(c->page);
 		c->page = NULL;
 		for (cs_msg *m = cs_pop(c, &overflow); m != NULL; m = cs_pop(c, &overflow))
