@@ -32,6 +32,7 @@
 #include "hd/config.h"
 #include "hd/log.h"
 #include "hd/metrics.h"
+#include "hd/consumer.h"
 #include "hd/idem.h"
 #include "hd/outbox.h"
 #include "nng_close.h"
@@ -46,6 +47,7 @@ typedef struct daemon_worker {
 	struct event *probe;
 	atomic_bool db_ok, redis_ok;
 	bool outbox; /* this worker runs the outbox relay */
+	bool consumers; /* this worker runs the event consumers */
 } daemon_worker;
 
 typedef struct daemon_state {
@@ -86,6 +88,8 @@ static void daemon_worker_free(
 {
 	if (service_started && spec->worker_fini != NULL)
 		spec->worker_fini(&w->dw);
+	if (w->consumers)
+		hd_consumer_stop_all();
 	if (w->outbox)
 		hd_outbox_stop();
 	if (w->probe != NULL)
@@ -123,6 +127,12 @@ static hd_err daemon_worker_init(hd_worker *wk, void *arg)
 	if (err == HD_OK && spec->outbox && hd_worker_index(wk) == 0) {
 		err = hd_outbox_start(&w->dw);
 		w->outbox = err == HD_OK;
+	}
+	if (err == HD_OK && spec->consumers != NULL && hd_worker_index(wk) == 0) {
+		w->consumers = true;
+		for (const hd_consumer_spec *cs = spec->consumers;
+		     err == HD_OK && cs->source != NULL; cs++)
+			err = hd_consumer_start(cs, spec->schema, &w->dw);
 	}
 	if (err == HD_OK && spec->worker_init != NULL)
 		err = spec->worker_init(&w->dw);
@@ -372,6 +382,9 @@ static int daemon_migrate(const hd_daemon_spec *spec)
 		shared[n++] = hd_outbox_migrations[i];
 	for (size_t i = 0; spec->idempotency && hd_idem_migrations[i].version != NULL; i++)
 		shared[n++] = hd_idem_migrations[i];
+	for (size_t i = 0; spec->consumers != NULL && hd_consumer_migrations[i].version != NULL;
+	     i++)
+		shared[n++] = hd_consumer_migrations[i];
 	hd_err err = hd_db_migrate_ex(
 	    hd_config_str("HD_DATABASE_ADMIN_URL"), spec->schema, dir, n > 0 ? shared : NULL);
 	if (err != HD_OK) {

@@ -34,17 +34,20 @@
 extern const char hd_outbox_sql[];
 extern const char hd_outbox_002_sql[];
 extern const char hd_outbox_003_sql[];
+extern const char hd_outbox_004_sql[];
 
 const hd_db_shared_migration hd_outbox_migrations[] = {
 	{ "hd_outbox_001", hd_outbox_sql },
 	{ "hd_outbox_002", hd_outbox_002_sql },
 	{ "hd_outbox_003", hd_outbox_003_sql },
+	{ "hd_outbox_004", hd_outbox_004_sql },
 	{ NULL, NULL },
 };
 
 /* The schema's statements (hd_outbox_init). */
 static char ob_sql_claim[128];
 static char ob_sql_events_since[384];
+static char ob_sql_events_replay[128];
 
 /* The relay of this process (touched only on worker 0's thread, except
  * `posted` and `dw`, which any thread may read). */
@@ -75,6 +78,8 @@ hd_err hd_outbox_init(const char *schema)
 	    "SELECT \"%s\".event_json(o)::text, o.pub_seq FROM \"%s\".outbox o"
 	    " WHERE o.tenant_id = $1 AND o.pub_seq > $2::bigint ORDER BY o.pub_seq LIMIT $3",
 	    schema, schema);
+	snprintf(ob_sql_events_replay, sizeof(ob_sql_events_replay),
+	    "SELECT event, pub_seq FROM \"%s\".outbox_replay($1::bigint, $2::integer)", schema);
 	return HD_OK;
 }
 
@@ -303,15 +308,12 @@ static void ob_events_cb(hd_err err, const hd_db_result *res, void *arg)
 	free(er);
 }
 
-void hd_outbox_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
+/* Runs sql (events.since's or replay's) for tenant (NULL: none) and replies
+ * the page. */
+static void ob_events_page(hd_rpc_request *req, hd_daemon_worker *dw, const char *sql,
+    const char *tenant, int64_t after, int64_t limit)
 {
-	hd_caller c;
-	int64_t after = 0, limit = OB_EVENTS_DEFAULT;
-	hd_field_errors errs = { .count = 0 };
-	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF)
-	    || !ob_events_args(req, &after, &limit, &errs) || hd_reply_invalid(req, &errs))
-		return;
-	if (ob_sql_events_since[0] == '\0') {
+	if (sql[0] == '\0') {
 		hd_log_error("events.since: the outbox is not set up (hd_outbox_init)");
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		return;
@@ -325,8 +327,33 @@ void hd_outbox_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
 	char a[24], l[24];
 	snprintf(a, sizeof(a), "%lld", (long long)after);
 	snprintf(l, sizeof(l), "%lld", (long long)limit);
-	const char *p[3] = { c.tenant_id, a, l };
-	hd_db_stmt st = { ob_sql_events_since, 3, p };
-	if (!hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, ob_events_cb, er))
+	const char *p[3] = { tenant, a, l };
+	hd_db_stmt st = { sql, tenant != NULL ? 3 : 2, tenant != NULL ? p : p + 1 };
+	if (!hd_daemon_db_run(dw, req, tenant, &st, 1, ob_events_cb, er))
 		free(er);
+}
+
+void hd_outbox_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_caller c;
+	int64_t after = 0, limit = OB_EVENTS_DEFAULT;
+	hd_field_errors errs = { .count = 0 };
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF)
+	    || !ob_events_args(req, &after, &limit, &errs) || hd_reply_invalid(req, &errs))
+		return;
+	ob_events_page(req, dw, ob_sql_events_since, c.tenant_id, after, limit);
+}
+
+void hd_outbox_events_replay(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	const hd_envelope *e = hd_rpc_request_envelope(req);
+	int64_t after = 0, limit = OB_EVENTS_DEFAULT;
+	hd_field_errors errs = { .count = 0 };
+	if (strcmp(e->role, HD_OUTBOX_REPLAY_ROLE) != 0 || e->tenant_id[0] != '\0') {
+		hd_reply_problem(req, 403, "only a daemon may replay every tenant's events");
+		return;
+	}
+	if (!ob_events_args(req, &after, &limit, &errs) || hd_reply_invalid(req, &errs))
+		return;
+	ob_events_page(req, dw, ob_sql_events_replay, NULL, after, limit);
 }

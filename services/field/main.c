@@ -57,6 +57,13 @@ void fs_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_outbox_events_since(req, dw);
 }
 
+/* field_events.replay (hd/outbox.h): every tenant's events, for hd-ticket's
+ * consumer (hd/consumer.h); no gateway route. */
+void fs_events_replay(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_outbox_events_replay(req, dw);
+}
+
 static void fs_stop(void)
 {
 	hd_rpc_client_close(fs.auth);

@@ -1,9 +1,12 @@
 /* hd-ticket: tickets, comments, audit history, SLA policies and the outbox
  * relay. The skeleton (config, workers with PostgreSQL, NNG server, admin
- * port, --migrate, the outbox relay and events.since of hd/outbox.h) is
+ * port, --migrate, the outbox relay and events.since of hd/outbox.h, the
+ * consumer of hd-field's events of hd/consumer.h) is
  * hd_daemon_main; this file only describes the service. */
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
+#include "hd/consumer.h"
 #include "hd/daemon.h"
 #include "ticket.h"
 
@@ -29,6 +32,28 @@ void tk_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	hd_outbox_events_since(req, dw);
 }
+
+/* hd-field's work order events: a dispatched or completed work order
+ * linked to a ticket writes the system's internal comment and history entry
+ * on it (services/ticket/sql/020_work_order_events.sql); the other
+ * workorder.* events only move the position. */
+static const char *tk_field_effect(const char *type)
+{
+	static const char sql[] = "SELECT ticket.apply_field_event($1::uuid, $2::text, $3::json,"
+	                          " $4::uuid, $5::bigint, $6::uuid)";
+	return strcmp(type, "workorder.dispatched") == 0 || strcmp(type, "workorder.completed") == 0
+	    ? sql
+	    : NULL;
+}
+
+static const hd_consumer_spec tk_consumers[] = {
+	{ .source = "field",
+	    .prefixes = "workorder.",
+	    .url_setting = "HD_FIELD_URL",
+	    .replay_op = "field_events.replay",
+	    .effect_sql = tk_field_effect },
+	{ .source = NULL },
+};
 
 /* Each worker has its create, GET and list queues; worker 0 also runs the SLA
  * breach detector (the outbox relay next to it is hd_daemon_main's). */
@@ -83,6 +108,7 @@ int main(int argc, char **argv)
 		.idempotency = true,
 		.use_redis = false,
 		.outbox = true,
+		.consumers = tk_consumers,
 		.ops = tk_ops,
 		.constraints = tk_constraints,
 		.start = tk_suggestions_start,

@@ -44,6 +44,10 @@ typedef struct hd_daemon_spec {
 	/* Idempotency-Key replies (hd/idem.h): `--migrate` applies
 	 * hd_idem_migrations (the <schema>.idempotency_keys table). */
 	bool idempotency;
+	/* event consumers of other daemons' events (hd/consumer.h), an array
+	 * ended by an entry with a NULL source, or NULL: `--migrate` applies
+	 * hd_consumer_migrations, worker 0 runs them. Needs schema, use_db. */
+	const struct hd_consumer_spec *consumers;
 	const hd_daemon_op *ops; /* terminated by a NULL name */
 	/* optional: what the daemon's constraints mean to users (hd_reply_db_error) */
 	const hd_constraint_text *constraints;

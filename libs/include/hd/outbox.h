@@ -56,4 +56,15 @@ void hd_outbox_wake(void);
  * daemon's op table. */
 void hd_outbox_events_since(hd_rpc_request *req, hd_daemon_worker *dw);
 
+/* The role a daemon's envelope carries (with no tenant) to call replay; no
+ * token carries it and the gateway routes no replay operation. */
+#define HD_OUTBOX_REPLAY_ROLE "daemon"
+/* The <source>_events.replay operation, for consumers in other daemons
+ * (hd/consumer.h): every tenant's published events with pub_seq > after_seq,
+ * same arguments and reply as events.since, through <schema>.outbox_replay
+ * (hd_outbox_004). Only a caller with role HD_OUTBOX_REPLAY_ROLE and no
+ * tenant (403 otherwise); the gateway never routes it (docs/architecture.md,
+ * "Event consumers"). List it in the daemon's op table. */
+void hd_outbox_events_replay(hd_rpc_request *req, hd_daemon_worker *dw);
+
 #endif

@@ -1,0 +1,71 @@
+/* Event consumers between daemons (docs/architecture.md, "Event
+ * consumers"): a daemon applies another daemon's domain events to its own
+ * schema, each exactly once, in the source's "seq" order, also across
+ * restarts, kill -9 and dropped bus messages.
+ *
+ * Turned on with hd_daemon_spec.consumers: `--migrate` applies
+ * hd_consumer_migrations (<schema>.consumed(source, last_seq) and
+ * <schema>.consume(source, seq)); worker 0 runs every consumer on its loop
+ * with its database. A consumer subscribes to the source's bus topics, reads
+ * its position on start and catches up by paging the source's
+ * <source>_events.replay (hd_outbox_events_replay) from it. Each event is
+ * then one transaction for the event's tenant: <schema>.consume(source, seq)
+ * (moves the position from seq - 1 to seq, or fails) then the effect
+ * statement, so the effect and the position commit together or not at all.
+ * An event at or below the position is a duplicate and is dropped; one past
+ * position + 1 is a gap: the consumer pages replay until it is level. A
+ * catch-up also runs every HD_CONSUMER_CATCHUP_MS (the last event of a burst
+ * may be the dropped one) and after a failure (then no sooner than that). */
+#ifndef HD_CONSUMER_H
+#define HD_CONSUMER_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include "hd/daemon.h"
+#include "hd/db.h"
+#include "hd/err.h"
+
+/* The shared migration creating <schema>.consumed and <schema>.consume, for
+ * hd_db_migrate_ex (ended by a NULL version). */
+extern const hd_db_shared_migration hd_consumer_migrations[];
+
+/* How often a consumer catches up when nothing told it to (milliseconds). */
+#define HD_CONSUMER_CATCHUP_MS 2000
+
+/* One consumed source. The effect statement of an event gets six
+ * parameters, to be referenced with these casts: $1::uuid tenant_id,
+ * $2::text type, $3::json data, $4::uuid event id, $5::bigint seq,
+ * $6::uuid actor (NULL for the system). */
+typedef struct hd_consumer_spec {
+	const char *source; /* the position's key: "field" ([a-z_]{1,63}) */
+	const char *prefixes; /* the source's bus topics: "workorder." (hd_bus_sub_open) */
+	const char *url_setting; /* the source's NNG address(es): "HD_FIELD_URL" */
+	const char *replay_op; /* "field_events.replay" */
+	/* The effect statement for an event type (a literal that lives as long
+	 * as the process), or NULL: the event only moves the position. */
+	const char *(*effect_sql)(const char *type);
+} hd_consumer_spec;
+
+/* An event as a consumer reads it (proto/README.md, "Events"); the strings
+ * and data point into the parsed object. */
+typedef struct hd_consumer_event {
+	int64_t seq; /* 1 .. 2^53 */
+	const char *type; /* 1..64 bytes, no NUL (the bus topic rule) */
+	const char *tenant_id; /* a UUID */
+	const char *id; /* a UUID */
+	const char *actor; /* a UUID, or NULL (the system) */
+	const cJSON *data; /* an object */
+} hd_consumer_event;
+/* Reads obj into ev; false when seq, type, tenant_id, id or data is missing
+ * or malformed, or actor is neither null nor a UUID (such an event is
+ * logged and dropped: its effect could never apply). Pure. */
+bool hd_consumer_event_read(const cJSON *obj, hd_consumer_event *ev);
+
+/* Starts consuming spec (which must outlive the consumer) into schema on
+ * dw's loop (worker 0, with a database); at most HD_CONSUMER_MAX per
+ * process. Stop with hd_consumer_stop_all on the same thread. */
+#define HD_CONSUMER_MAX 4
+hd_err hd_consumer_start(const hd_consumer_spec *spec, const char *schema, hd_daemon_worker *dw);
+void hd_consumer_stop_all(void);
+
+#endif

@@ -1,0 +1,492 @@
+/* Event consumers between daemons (hd/consumer.h has the contract,
+ * libs/sql/consumer.sql the position table and its guard). A consumer's
+ * state lives on worker 0's loop; the bus callback (an NNG thread) only
+ * queues a copy of the event and wakes the loop. One batch (an event's
+ * transaction, the position read) or one replay call is in flight at a
+ * time, so events apply in seq order. */
+#include "hd/consumer.h"
+
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hd/bus.h"
+#include "hd/config.h"
+#include "hd/envelope.h"
+#include "hd/log.h"
+#include "hd/outbox.h"
+#include "hd/rpc.h"
+#include "hd/uuid.h"
+#include "nng_close.h"
+
+#define CS_INBOX_MAX 1024 /* events queued from the bus; past it: catch up */
+#define CS_PAGE 500 /* events per replay call */
+#define CS_CALL_MS 5000 /* deadline of a replay call */
+#define CS_NAME_MAX 63
+
+/* libs/sql/consumer.sql, compiled in by libs/Makefile. */
+extern const char hd_consumer_sql[];
+
+const hd_db_shared_migration hd_consumer_migrations[] = {
+	{ "hd_consumer_001", hd_consumer_sql },
+	{ NULL, NULL },
+};
+
+typedef struct cs_msg {
+	struct cs_msg *next;
+	char json[];
+} cs_msg;
+
+typedef struct cs_state {
+	const hd_consumer_spec *spec;
+	char consume_sql[128];
+	char position_sql[128];
+	hd_daemon_worker *dw;
+	hd_rpc_client *rpc;
+	hd_bus_sub *sub;
+	struct event *timer;
+	atomic_bool running;
+	atomic_bool posted; /* a wake-up is queued on the loop */
+	pthread_mutex_t mu; /* guards the inbox */
+	cs_msg *head, *tail;
+	int inbox_len;
+	bool overflow; /* the inbox dropped events */
+	/* worker 0's thread only */
+	int64_t last; /* the position applied */
+	int64_t pending; /* the seq of the batch in flight */
+	bool known; /* last was read from the database */
+	bool busy; /* a batch or a replay call is in flight */
+	bool catchup; /* page replay until level */
+	bool failed; /* wait for the timer before trying again */
+	bool fail_logged;
+	cJSON *page; /* a replay reply being applied */
+	int page_i;
+	bool page_more;
+} cs_state;
+
+#define CS_INIT                                                                                    \
+	{                                                                                          \
+		.mu = PTHREAD_MUTEX_INITIALIZER                                                    \
+	}
+static cs_state cs_all[HD_CONSUMER_MAX] = { CS_INIT, CS_INIT, CS_INIT, CS_INIT };
+static int cs_count;
+
+static void cs_pump(cs_state *c);
+
+static bool cs_name_ok(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	return n > 0 && n <= CS_NAME_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == n;
+}
+
+/* ---- inbox (any thread) ---- */
+
+static void cs_kick(void *arg)
+{
+	cs_state *c = arg;
+	atomic_store(&c->posted, false);
+	cs_pump(c);
+}
+
+static void cs_wake(cs_state *c)
+{
+	if (!atomic_load(&c->running) || atomic_exchange(&c->posted, true))
+		return;
+	if (hd_worker_post(c->dw->worker, cs_kick, c) != HD_OK)
+		atomic_store(&c->posted, false);
+}
+
+static void cs_bus_cb(const char *type, const char *json, size_t len, void *arg)
+{
+	cs_state *c = arg;
+	cs_msg *m = malloc(sizeof(*m) + len + 1);
+	(void)type;
+	if (m != NULL) {
+		memcpy(m->json, json, len);
+		m->json[len] = '\0';
+		m->next = NULL;
+	}
+	pthread_mutex_lock(&c->mu);
+	if (m == NULL || c->inbox_len >= CS_INBOX_MAX) {
+		c->overflow = true;
+		free(m);
+	} else {
+		if (c->tail != NULL)
+			c->tail->next = m;
+		else
+			c->head = m;
+		c->tail = m;
+		c->inbox_len++;
+	}
+	pthread_mutex_unlock(&c->mu);
+	cs_wake(c);
+}
+
+/* Takes the oldest queued event (NULL: none); *overflow tells whether the
+ * inbox dropped some since the last call. */
+static cs_msg *cs_pop(cs_state *c, bool *overflow)
+{
+	pthread_mutex_lock(&c->mu);
+	cs_msg *m = c->head;
+	if (m != NULL) {
+		c->head = m->next;
+		if (c->head == NULL)
+			c->tail = NULL;
+		c->inbox_len--;
+	}
+	*overflow = c->overflow;
+	c->overflow = false;
+	pthread_mutex_unlock(&c->mu);
+	return m;
+}
+
+/* ---- failures ---- */
+
+static void cs_fail(cs_state *c, const char *what, const char *detail)
+{
+	if (!c->fail_logged)
+		hd_log_warn("consumer of %s: %s failed (%s); retrying every %d ms", c->spec->source,
+		    what, detail, HD_CONSUMER_CATCHUP_MS);
+	c->fail_logged = true;
+	c->failed = true;
+	c->catchup = true;
+	cJSON_Delete(c->page);
+	c->page = NULL;
+}
+
+/* ---- the position ---- */
+
+static void cs_position_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	cs_state *c = arg;
+	c->busy = false;
+	if (!atomic_load(&c->running))
+		return;
+	if (err != HD_OK) {
+		cs_fail(c, "reading the position", hd_strerror(err));
+		return;
+	}
+	const char *v = hd_db_result_ntuples(res, 0) > 0 ? hd_db_result_value(res, 0, 0, 0) : NULL;
+	c->last = v != NULL ? strtoll(v, NULL, 10) : 0;
+	c->known = true;
+	c->catchup = true;
+	cs_pump(c);
+}
+
+static void cs_load_position(cs_state *c)
+{
+	const char *p[1] = { c->spec->source };
+	hd_db_stmt st = { c->position_sql, 1, p };
+	if (hd_db_run(c->dw->db, NULL, &st, 1, cs_position_cb, c) == HD_OK)
+		c->busy = true;
+	else
+		cs_fail(c, "reading the position", "database");
+}
+
+/* ---- applying one event ---- */
+
+typedef enum { CS_STARTED, CS_SKIPPED, CS_GAP } cs_offer_outcome;
+
+static void cs_applied_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	cs_state *c = arg;
+	c->busy = false;
+	if (!atomic_load(&c->running))
+		return;
+	if (err == HD_OK) {
+		c->last = c->pending;
+		c->fail_logged = false;
+	} else if (res != NULL && strcmp(hd_db_result_sqlstate(res), "HDC01") == 0) {
+		c->known = false; /* another replica moved the position: read it again */
+	} else {
+		cs_fail(c, "applying an event",
+		    res != NULL && hd_db_result_message(res)[0] != '\0' ? hd_db_result_message(res)
+		                                                        : hd_strerror(err));
+		return;
+	}
+	cs_pump(c);
+}
+
+static const char *cs_str(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+bool hd_consumer_event_read(const cJSON *obj, hd_consumer_event *ev)
+{
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(obj, "seq");
+	const cJSON *actor = cJSON_GetObjectItemCaseSensitive(obj, "actor");
+	ev->type = cs_str(obj, "type");
+	ev->tenant_id = cs_str(obj, "tenant_id");
+	ev->id = cs_str(obj, "id");
+	ev->actor = cs_str(obj, "actor");
+	ev->data = cJSON_GetObjectItemCaseSensitive(obj, "data");
+	size_t type_len = ev->type != NULL ? strlen(ev->type) : 0;
+	if (!cJSON_IsNumber(seq)
+	    || !(seq->valuedouble >= 1 && seq->valuedouble <= 9007199254740992.0)
+	    || seq->valuedouble != (double)(int64_t)seq->valuedouble || type_len == 0
+	    || type_len > 64 || !hd_uuid_valid(ev->tenant_id) || !hd_uuid_valid(ev->id)
+	    || !cJSON_IsObject(ev->data)
+	    || !(actor == NULL || cJSON_IsNull(actor) || hd_uuid_valid(ev->actor)))
+		return false;
+	ev->seq = (int64_t)seq->valuedouble;
+	return true;
+}
+
+/* Applies ev when it is the next one, drops it when applied already, tells
+ * a gap when it is further on. */
+static cs_offer_outcome cs_offer(cs_state *c, const cJSON *obj)
+{
+	hd_consumer_event ev;
+	if (!hd_consumer_event_read(obj, &ev)) {
+		hd_log_warn(
+		    "consumer of %s: an event without a well-formed seq, type, tenant_id, id, "
+		    "actor or data was dropped",
+		    c->spec->source);
+		return CS_SKIPPED;
+	}
+	if (ev.seq <= c->last)
+		return CS_SKIPPED;
+	if (ev.seq > c->last + 1)
+		return CS_GAP;
+	char *data_text = cJSON_PrintUnformatted(ev.data);
+	char seq_text[24];
+	snprintf(seq_text, sizeof(seq_text), "%lld", (long long)ev.seq);
+	const char *cp[2] = { c->spec->source, seq_text };
+	const char *ep[6] = { ev.tenant_id, ev.type, data_text, ev.id, seq_text, ev.actor };
+	const char *effect = c->spec->effect_sql(ev.type);
+	hd_db_stmt st[2] = { { c->consume_sql, 2, cp }, { effect, 6, ep } };
+	c->pending = ev.seq;
+	hd_err err = data_text != NULL
+	    ? hd_db_run(c->dw->db, ev.tenant_id, st, effect != NULL ? 2 : 1, cs_applied_cb, c)
+	    : HD_ERR_NOMEM;
+	cJSON_free(data_text);
+	if (err != HD_OK) {
+		cs_fail(c, "queueing an event", hd_strerror(err));
+		return CS_SKIPPED;
+	}
+	c->busy = true;
+	return CS_STARTED;
+}
+
+/* ---- catching up ---- */
+
+typedef struct cs_reply {
+	cs_state *c;
+	hd_err err;
+	char *raw;
+	size_t raw_len;
+} cs_reply;
+
+static void cs_replied_on_loop(void *arg)
+{
+	cs_reply *r = arg;
+	cs_state *c = r->c;
+	hd_reply rep;
+	cJSON *body = NULL;
+	c->busy = false;
+	if (r->err == HD_OK && hd_reply_decode(r->raw, r->raw_len, &rep) == HD_OK
+	    && rep.status == 200)
+		body = cJSON_ParseWithLength(rep.body, rep.body_len);
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(body, "items");
+	if (atomic_load(&c->running) && cJSON_IsArray(items)) {
+		c->page = body;
+		c->page_i = 0;
+		c->page_more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "more"));
+		body = NULL;
+	} else if (atomic_load(&c->running)) {
+		cs_fail(c, c->spec->replay_op, r->err != HD_OK ? hd_strerror(r->err) : "bad reply");
+	}
+	cJSON_Delete(body);
+	hd_rpc_free(r->raw);
+	free(r);
+	if (atomic_load(&c->running))
+		cs_pump(c);
+}
+
+/* On an NNG thread: hands the reply to the loop. */
+static void cs_replied(hd_err err, char *raw, size_t raw_len, void *arg)
+{
+	cs_reply *r = arg;
+	r->err = err;
+	r->raw = raw;
+	r->raw_len = raw_len;
+	/* stopping (hd_rpc_client_close ends the call): the loop may not run again */
+	if (!atomic_load(&r->c->running)
+	    || hd_worker_post(r->c->dw->worker, cs_replied_on_loop, r) != HD_OK) {
+		hd_rpc_free(raw);
+		free(r);
+	}
+}
+
+static int64_t cs_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Asks the source for the events after the position. */
+static void cs_replay(cs_state *c)
+{
+	hd_envelope *e = calloc(1, sizeof(*e));
+	cs_reply *r = calloc(1, sizeof(*r));
+	char body[96], *msg = NULL;
+	size_t len = 0;
+	hd_err err = e != NULL && r != NULL ? HD_OK : HD_ERR_NOMEM;
+	if (err == HD_OK) {
+		e->version = HD_ENVELOPE_VERSION;
+		snprintf(e->op, sizeof(e->op), "%s", c->spec->replay_op);
+		snprintf(e->request_id, sizeof(e->request_id), "consumer-%s", c->spec->source);
+		snprintf(e->role, sizeof(e->role), "%s", HD_OUTBOX_REPLAY_ROLE);
+		e->deadline_ms = cs_now_ms() + CS_CALL_MS;
+		int n = snprintf(body, sizeof(body), "{\"after_seq\":%lld,\"limit\":%d}",
+		    (long long)c->last, CS_PAGE);
+		e->body = body;
+		e->body_len = (size_t)n;
+		err = hd_envelope_encode(e, &msg, &len);
+	}
+	free(e);
+	if (err == HD_OK) {
+		r->c = c;
+		err = hd_rpc_client_call(c->rpc, msg, len, CS_CALL_MS, cs_replied, r);
+	}
+	free(msg);
+	if (err != HD_OK) {
+		free(r);
+		cs_fail(c, c->spec->replay_op, hd_strerror(err));
+		return;
+	}
+	c->busy = true;
+}
+
+/* Offers the next event of the replay page; true when one was started. */
+static bool cs_page_next(cs_state *c)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(c->page, "items");
+	const cJSON *ev = cJSON_GetArrayItem(items, c->page_i++);
+	cs_offer_outcome o = ev != NULL ? cs_offer(c, ev) : CS_GAP;
+	if (o == CS_GAP) {
+		/* the page ended (or skipped ahead: ask again from the position) */
+		c->catchup = ev != NULL || c->page_more;
+		cJSON_Delete(c->page);
+		c->page = NULL;
+	}
+	return o == CS_STARTED;
+}
+
+/* ---- the loop ---- */
+
+static void cs_pump(cs_state *c)
+{
+	while (atomic_load(&c->running) && !c->busy && !c->failed) {
+		if (!c->known) {
+			cs_load_position(c);
+			continue;
+		}
+		if (c->page != NULL) {
+			if (cs_page_next(c))
+				return;
+			continue;
+		}
+		if (c->catchup) {
+			cs_replay(c);
+			continue;
+		}
+		bool overflow;
+		cs_msg *m = cs_pop(c, &overflow);
+		cJSON *ev = m != NULL ? cJSON_Parse(m->json) : NULL;
+		free(m);
+		if (overflow || (ev != NULL && cs_offer(c, ev) == CS_GAP))
+			c->catchup = true;
+		cJSON_Delete(ev);
+		if (m == NULL && !overflow)
+			return;
+	}
+}
+
+static void cs_tick(evutil_socket_t fd, short what, void *arg)
+{
+	cs_state *c = arg;
+	(void)fd;
+	(void)what;
+	c->failed = false;
+	if (!c->busy && c->page == NULL)
+		c->catchup = true;
+	cs_pump(c);
+}
+
+hd_err hd_consumer_start(const hd_consumer_spec *spec, const char *schema, hd_daemon_worker *dw)
+{
+	struct timeval tv
+	    = { HD_CONSUMER_CATCHUP_MS / 1000, (HD_CONSUMER_CATCHUP_MS % 1000) * 1000 };
+	if (spec == NULL || !cs_name_ok(spec->source) || !cs_name_ok(schema) || dw == NULL
+	    || dw->db == NULL || spec->effect_sql == NULL || spec->replay_op == NULL
+	    || spec->prefixes == NULL || spec->url_setting == NULL || cs_count >= HD_CONSUMER_MAX)
+		return HD_ERR_INVALID;
+	cs_state *c = &cs_all[cs_count];
+	c->spec = spec;
+	c->dw = dw;
+	c->known = c->busy = c->catchup = c->failed = c->fail_logged = false;
+	c->last = 0;
+	snprintf(c->consume_sql, sizeof(c->consume_sql), "SELECT \"%s\".consume($1, $2::bigint)",
+	    schema);
+	snprintf(c->position_sql, sizeof(c->position_sql),
+	    "SELECT last_seq FROM \"%s\".consumed WHERE source = $1", schema);
+	const char *step = spec->url_setting;
+	char peer[72]; /* over mutual TLS the source's certificate names hd-<source> */
+	snprintf(peer, sizeof peer, "hd-%s", spec->source);
+	if (hd_rpc_client_open_peer(&c->rpc, hd_config_str(spec->url_setting), peer) != HD_OK)
+		goto fail;
+	step = "timer";
+	c->timer = event_new(hd_worker_base(dw->worker), -1, EV_PERSIST, cs_tick, c);
+	if (c->timer == NULL || event_add(c->timer, &tv) != 0)
+		goto fail;
+	atomic_store(&c->running, true);
+	step = "HD_BUS_SUB_URL";
+	if (hd_bus_sub_open(&c->sub, hd_config_str("HD_BUS_SUB_URL"), spec->prefixes, cs_bus_cb, c)
+	    != HD_OK)
+		goto fail;
+	cs_count++;
+	cs_pump(c);
+	return HD_OK;
+fail:
+	hd_log_error("consumer of %s: %s setup failed", spec->source, step);
+	atomic_store(&c->running, false);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	c->timer = NULL;
+	hd_rpc_client_close(c->rpc);
+	c->rpc = NULL;
+	return HD_ERR_INTERNAL;
+}
+
+void hd_consumer_stop_all(void)
+{
+	for (int i = 0; i < cs_count; i++) {
+		cs_state *c = &cs_all[i];
+		bool overflow;
+		atomic_store(&c->running, false);
+		event_free(c->timer);
+		c->timer = NULL;
+		/* once an NNG close hung (nng_close.h), closing these would hang too:
+		 * they stay reachable from here and are left to the process exit */
+		if (!hd_nng_wedged()) {
+			hd_bus_sub_close(c->sub);
+			c->sub = NULL;
+			hd_rpc_client_close(c->rpc);
+			c->rpc = NULL;
+		}
+		cJSON_Delete(c->page);
+		c->page = NULL;
+		for (cs_msg *m = cs_pop(c, &overflow); m != NULL; m = cs_pop(c, &overflow))
+			free(m);
+	}
+	cs_count = 0;
+}

@@ -1,0 +1,410 @@
+/* The event consumer (hd/consumer.h, libs/sql/consumer.sql) and the
+ * outbox's cross-tenant replay (hd_outbox_events_replay, hd_outbox_004)
+ * against the test PostgreSQL. A daemon of schema "cons_test" is both the
+ * source (its outbox, relay and cons_test_events.replay) and the consumer
+ * of its own events, whose effect inserts a row per event into
+ * cons_test.applied under row-level security (so the effect runs in the
+ * event's tenant). The daemon is this program run again as a child
+ * ("serve"), so that it can be killed with SIGKILL; the bus forwarder runs
+ * here. Checked: events of two tenants are applied once each and in order;
+ * a gap (events claimed but never published, as after a crash between the
+ * relay's claim and publish) is caught up through replay; the same events
+ * delivered again on the bus are not applied again, and consume() refuses
+ * an event that is not the next one; after kill -9 the consumer resumes from
+ * its stored position, catching up what was published while it was down.
+ * Env: HD_TEST_DATABASE_URL (app role), HD_TEST_DATABASE_ADMIN_URL (owner),
+ * HD_RELAY_DATABASE_URL (the relay's role). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include "daemon_child.h"
+#include "hd/bus.h"
+#include "hd/consumer.h"
+#include "hd/daemon.h"
+#include "hd/db.h"
+#include "hd/envelope.h"
+#include "hd/outbox.h"
+#include "hd/rpc.h"
+#include "hd/uuid.h"
+
+#define CALL_TIMEOUT_MS 5000
+#define WAIT_MS 15000
+
+static struct {
+	const char *admin_url, *app_url;
+	char tenant[37], other[37];
+	char rpc_url[64], sub_url[64], pub_url[64];
+	hd_bus_forwarder *fwd;
+	daemon_child child;
+} T;
+
+/* ---- the daemon (child process) ---- */
+
+static const char *cons_effect(const char *type)
+{
+	(void)type;
+	return "INSERT INTO cons_test.applied (tenant_id, type, data, event_id, seq, actor)"
+	       " VALUES ($1::uuid, $2::text, $3::json, $4::uuid, $5::bigint, $6::uuid)";
+}
+
+static const hd_consumer_spec cons_consumers[] = {
+	{ .source = "cons_test",
+	    .prefixes = "cons.",
+	    .url_setting = "HD_CONS_TEST_URL",
+	    .replay_op = "cons_test_events.replay",
+	    .effect_sql = cons_effect },
+	{ .source = NULL },
+};
+
+static const hd_daemon_op cons_ops[] = {
+	{ "cons_test_events.replay", hd_outbox_events_replay },
+	{ NULL, NULL },
+};
+
+static const hd_daemon_spec cons_spec = {
+	.name = "cons_test",
+	.version = "0",
+	.schema = "cons_test",
+	.listen_url_setting = "HD_CONS_TEST_URL",
+	.admin_port_setting = "HD_CONS_TEST_ADMIN_PORT",
+	.use_db = true,
+	.outbox = true,
+	.consumers = cons_consumers,
+	.ops = cons_ops,
+};
+
+/* ---- helpers ---- */
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* Runs sql as the owner with up to two parameters; returns the first value
+ * as a number (-1 when none). */
+static long long admin_value(const char *sql, const char *p1, const char *p2)
+{
+	char *v = NULL;
+	const char *p[2] = { p1, p2 };
+	int n = p1 == NULL ? 0 : p2 == NULL ? 1 : 2;
+	assert_int_equal(hd_db_exec_sync(T.admin_url, sql, n, p, &v), HD_OK);
+	long long c = v != NULL ? strtoll(v, NULL, 10) : -1;
+	free(v);
+	return c;
+}
+
+/* n events of tenant, committed; publish: left to the relay, else claimed
+ * here and never published (a dropped message, a crash before publish). */
+static void events_add(const char *tenant, int n, bool publish)
+{
+	char count[16];
+	snprintf(count, sizeof count, "%d", n);
+	admin_value(publish ? "SELECT count(*) FROM cons_test.test_add($1, $2::int)"
+	                    : "SELECT count(*) FROM cons_test.test_add_unpublished($1, $2::int)",
+	    tenant, count);
+}
+
+/* True once every published event is applied exactly once and the position
+ * is the last one. */
+static bool level(void)
+{
+	return admin_value("SELECT count(*) FROM cons_test.outbox o WHERE o.pub_seq IS NOT NULL"
+	                   " AND (SELECT count(*) FROM cons_test.applied a WHERE a.seq = o.pub_seq"
+	                   "      AND a.tenant_id = o.tenant_id AND a.event_id = o.id) <> 1",
+	           NULL, NULL)
+	    == 0
+	    && admin_value("SELECT count(*) FROM cons_test.applied a WHERE NOT EXISTS (SELECT 1"
+	                   " FROM cons_test.outbox o WHERE o.pub_seq = a.seq)",
+	           NULL, NULL)
+	    == 0
+	    && admin_value("SELECT COALESCE(max(pub_seq), 0) FROM cons_test.outbox", NULL, NULL)
+	    == admin_value("SELECT COALESCE((SELECT last_seq FROM cons_test.consumed"
+	                   " WHERE source = 'cons_test'), 0)",
+	        NULL, NULL);
+}
+
+static void wait_level(long long published)
+{
+	for (int i = 0; i < WAIT_MS / 100; i++) {
+		if (admin_value("SELECT count(*) FROM cons_test.outbox WHERE pub_seq IS NOT NULL",
+		        NULL, NULL)
+		        >= published
+		    && level())
+			return;
+		sleep_ms(100);
+	}
+	fail_msg("the consumer did not apply all %lld events exactly once within %d ms "
+	         "(applied %lld)",
+	    published, WAIT_MS, admin_value("SELECT count(*) FROM cons_test.applied", NULL, NULL));
+}
+
+static long long applied(void)
+{
+	return admin_value("SELECT count(*) FROM cons_test.applied", NULL, NULL);
+}
+
+static void child_start(void)
+{
+	hd_rpc_client *c = NULL;
+	assert_int_equal(daemon_child_spawn(&T.child, "serve"), 0);
+	assert_int_equal(hd_rpc_client_open(&c, T.rpc_url), HD_OK);
+	for (int i = 0; i < 200 && !hd_rpc_client_connected(c); i++)
+		sleep_ms(50);
+	assert_true(hd_rpc_client_connected(c));
+	hd_rpc_client_close(c);
+}
+
+static hd_err replay_call(const char *tenant, const char *role, const char *body, daemon_reply *r)
+{
+	hd_rpc_client *c = NULL;
+	hd_envelope e;
+	struct timespec ts;
+	memset(&e, 0, sizeof(e));
+	e.version = HD_ENVELOPE_VERSION;
+	snprintf(e.op, sizeof(e.op), "cons_test_events.replay");
+	snprintf(e.request_id, sizeof(e.request_id), "cons-test");
+	snprintf(e.tenant_id, sizeof(e.tenant_id), "%s", tenant);
+	snprintf(e.role, sizeof(e.role), "%s", role);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e.deadline_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + CALL_TIMEOUT_MS;
+	e.body = body;
+	e.body_len = strlen(body);
+	assert_int_equal(hd_rpc_client_open(&c, T.rpc_url), HD_OK);
+	for (int i = 0; i < 100 && !hd_rpc_client_connected(c); i++)
+		sleep_ms(50);
+	hd_err err = daemon_child_call(c, &e, CALL_TIMEOUT_MS, r);
+	hd_rpc_client_close(c);
+	return err;
+}
+
+/* ---- setup ---- */
+
+static int setup(void **state)
+{
+	static const hd_db_shared_migration none = { NULL, NULL };
+	hd_db_shared_migration shared[16];
+	size_t n = 0;
+	(void)state;
+	T.app_url = getenv("HD_TEST_DATABASE_URL");
+	T.admin_url = getenv("HD_TEST_DATABASE_ADMIN_URL");
+	if (T.app_url == NULL || T.admin_url == NULL || getenv("HD_RELAY_DATABASE_URL") == NULL) {
+		fprintf(stderr,
+		    "HD_TEST_DATABASE_URL, HD_TEST_DATABASE_ADMIN_URL and "
+		    "HD_RELAY_DATABASE_URL must be set\n");
+		return -1;
+	}
+	if (hd_uuid_v7(T.tenant) != HD_OK || hd_uuid_v7(T.other) != HD_OK)
+		return -1;
+	for (size_t i = 0; hd_outbox_migrations[i].version != NULL; i++)
+		shared[n++] = hd_outbox_migrations[i];
+	for (size_t i = 0; hd_consumer_migrations[i].version != NULL; i++)
+		shared[n++] = hd_consumer_migrations[i];
+	shared[n] = none;
+	if (hd_db_migrate_ex(T.admin_url, "cons_test", NULL, shared) != HD_OK)
+		return -1;
+	/* the effect's table, under row-level security by tenant, and the
+	 * test's ways of adding events */
+	static const char *const ddl[] = {
+		"CREATE TABLE IF NOT EXISTS cons_test.applied (tenant_id uuid NOT NULL, type text "
+		"NOT "
+		"NULL, data json NOT NULL, event_id uuid NOT NULL, seq bigint NOT NULL, actor "
+		"uuid)",
+		"ALTER TABLE cons_test.applied ENABLE ROW LEVEL SECURITY",
+		"DROP POLICY IF EXISTS tenant_isolation ON cons_test.applied",
+		"CREATE POLICY tenant_isolation ON cons_test.applied USING (tenant_id = "
+		"cons_test.current_tenant()) WITH CHECK (tenant_id = cons_test.current_tenant())",
+		"GRANT SELECT, INSERT ON cons_test.applied TO hd_app",
+		"CREATE OR REPLACE FUNCTION cons_test.test_add(p_tenant uuid, n int) RETURNS SETOF "
+		"bigint LANGUAGE sql AS $$ INSERT INTO cons_test.outbox (tenant_id, type, data) "
+		"SELECT "
+		"p_tenant, 'cons.tested', json_build_object('i', g) FROM generate_series(1, n) g "
+		"RETURNING seq $$",
+		"CREATE OR REPLACE FUNCTION cons_test.test_add_unpublished(p_tenant uuid, n int) "
+		"RETURNS SETOF text LANGUAGE plpgsql AS $$ BEGIN PERFORM "
+		"cons_test.test_add(p_tenant, "
+		"n); RETURN QUERY SELECT c.event FROM cons_test.outbox_claim(1000) c; END $$",
+	};
+	for (size_t i = 0; i < sizeof(ddl) / sizeof(ddl[0]); i++)
+		if (hd_db_exec_sync(T.admin_url, ddl[i], 0, NULL, NULL) != HD_OK)
+			return -1;
+	if (daemon_child_port_env(
+	        "HD_BUS_PUB_URL", "tcp://127.0.0.1:%d", T.pub_url, sizeof(T.pub_url))
+	        < 0
+	    || daemon_child_port_env(
+	           "HD_BUS_SUB_URL", "tcp://127.0.0.1:%d", T.sub_url, sizeof(T.sub_url))
+	        < 0
+	    || daemon_child_port_env(
+	           "HD_CONS_TEST_URL", "tcp://127.0.0.1:%d", T.rpc_url, sizeof(T.rpc_url))
+	        < 0
+	    || daemon_child_port_env("HD_CONS_TEST_ADMIN_PORT", "%d", NULL, 0) < 0)
+		return -1;
+	setenv("HD_DATABASE_URL", T.app_url, 1);
+	setenv("HD_WORKERS", "2", 1);
+	setenv("HD_LOG_LEVEL", "warn", 0);
+	daemon_child_init(&T.child, "test_consumer");
+	ssize_t len = readlink("/proc/self/exe", T.child.bin, sizeof(T.child.bin) - 1);
+	if (len <= 0)
+		return -1;
+	T.child.bin[len] = '\0';
+	return hd_bus_forwarder_start(&T.fwd, T.pub_url, T.sub_url) == HD_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (daemon_child_alive(&T.child))
+		daemon_child_stop(&T.child, SIGKILL);
+	hd_bus_forwarder_stop(T.fwd);
+	return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_applies_once_in_order_across_tenants(void **state)
+{
+	(void)state;
+	child_start();
+	events_add(T.tenant, 3, true);
+	events_add(T.other, 2, true);
+	wait_level(5);
+	assert_int_equal(applied(), 5);
+	assert_int_equal(admin_value("SELECT count(*) FROM cons_test.applied WHERE tenant_id = $1",
+	                     T.other, NULL),
+	    2);
+	/* in seq order: the effect rows were inserted in seq order */
+	assert_int_equal(
+	    admin_value("SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY "
+	                "ctid) AS prev FROM cons_test.applied) x WHERE x.prev >= x.seq",
+	        NULL, NULL),
+	    0);
+}
+
+static void test_gap_is_caught_up(void **state)
+{
+	(void)state;
+	long long before = applied();
+	events_add(T.tenant, 4, false); /* claimed, never on the bus */
+	events_add(T.other, 1, true); /* the next one shows the gap */
+	wait_level(before + 5);
+	assert_int_equal(applied(), before + 5);
+}
+
+static void test_duplicate_delivery_applied_once(void **state)
+{
+	hd_bus_pub *pub = NULL;
+	char *ev = NULL;
+	(void)state;
+	long long before = applied();
+	assert_int_equal(hd_bus_pub_open(&pub, T.pub_url), HD_OK);
+	sleep_ms(300); /* the publisher joined the forwarder */
+	assert_int_equal(hd_db_exec_sync(T.admin_url,
+	                     "SELECT cons_test.event_json(o)::text FROM cons_test.outbox o"
+	                     " WHERE o.pub_seq = (SELECT max(pub_seq) FROM cons_test.outbox)",
+	                     0, NULL, &ev),
+	    HD_OK);
+	assert_non_null(ev);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(hd_bus_publish(pub, "cons.tested", ev, strlen(ev)), HD_OK);
+	free(ev);
+	assert_int_equal(hd_db_exec_sync(T.admin_url,
+	                     "SELECT cons_test.event_json(o)::text FROM cons_test.outbox o"
+	                     " WHERE o.pub_seq = 1",
+	                     0, NULL, &ev),
+	    HD_OK);
+	assert_int_equal(hd_bus_publish(pub, "cons.tested", ev, strlen(ev)), HD_OK);
+	free(ev);
+	sleep_ms(HD_CONSUMER_CATCHUP_MS + 500); /* delivered, and a periodic catch-up */
+	assert_true(level());
+	assert_int_equal(applied(), before);
+	hd_bus_pub_close(pub);
+	/* the guard itself: an event at or below the position, or past the next */
+	long long last = admin_value(
+	    "SELECT last_seq FROM cons_test.consumed WHERE source = 'cons_test'", NULL, NULL);
+	char seq[24];
+	snprintf(seq, sizeof seq, "%lld", last);
+	assert_int_not_equal(hd_db_exec_sync(T.app_url, "SELECT cons_test.consume('cons_test', $1)",
+	                         1, (const char *const[]) { seq }, NULL),
+	    HD_OK);
+	snprintf(seq, sizeof seq, "%lld", last + 2);
+	assert_int_not_equal(hd_db_exec_sync(T.app_url, "SELECT cons_test.consume('cons_test', $1)",
+	                         1, (const char *const[]) { seq }, NULL),
+	    HD_OK);
+	assert_true(level());
+}
+
+static void test_restart_after_kill_resumes(void **state)
+{
+	(void)state;
+	long long before = applied();
+	assert_int_equal(daemon_child_stop(&T.child, SIGKILL), SIGKILL);
+	events_add(T.tenant, 2, false); /* published while the consumer is down */
+	events_add(T.other, 2, true); /* committed, relayed once the daemon is back */
+	child_start();
+	wait_level(before + 4);
+	assert_int_equal(applied(), before + 4);
+	assert_int_equal(daemon_child_stop(&T.child, SIGTERM), 0);
+	assert_true(daemon_child_log_clean(&T.child));
+	daemon_child_log_remove(&T.child);
+}
+
+static void test_replay_is_for_daemons_only(void **state)
+{
+	daemon_reply r;
+	(void)state;
+	child_start();
+	assert_int_equal(replay_call(T.tenant, "admin", "{\"after_seq\":0}", &r), HD_OK);
+	assert_int_equal(r.status, 403);
+	daemon_reply_free(&r);
+	assert_int_equal(replay_call(T.tenant, HD_OUTBOX_REPLAY_ROLE, "{}", &r), HD_OK);
+	assert_int_equal(r.status, 403);
+	daemon_reply_free(&r);
+	assert_int_equal(replay_call("", HD_OUTBOX_REPLAY_ROLE, "{\"limit\":0}", &r), HD_OK);
+	assert_int_equal(r.status, 422);
+	daemon_reply_free(&r);
+	/* every tenant's events, in seq order, paged */
+	assert_int_equal(
+	    replay_call("", HD_OUTBOX_REPLAY_ROLE, "{\"after_seq\":0,\"limit\":3}", &r), HD_OK);
+	assert_int_equal(r.status, 200);
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(r.json, "items");
+	assert_int_equal(cJSON_GetArraySize(items), 3);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "more")));
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(
+		    (long long)cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(items, i), "seq")
+		        ->valuedouble,
+		    i + 1);
+	daemon_reply_free(&r);
+	assert_int_equal(
+	    replay_call("", HD_OUTBOX_REPLAY_ROLE, "{\"after_seq\":3,\"limit\":1000}", &r), HD_OK);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")),
+	    admin_value("SELECT count(*) FROM cons_test.outbox WHERE pub_seq > 3", NULL, NULL));
+	daemon_reply_free(&r);
+	assert_int_equal(daemon_child_stop(&T.child, SIGTERM), 0);
+	assert_true(daemon_child_log_clean(&T.child));
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "serve") == 0)
+		return hd_daemon_main(&cons_spec, 1, argv);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_applies_once_in_order_across_tenants),
+		cmocka_unit_test(test_gap_is_caught_up),
+		cmocka_unit_test(test_duplicate_delivery_applied_once),
+		cmocka_unit_test(test_restart_after_kill_resumes),
+		cmocka_unit_test(test_replay_is_for_daemons_only),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
