@@ -138,7 +138,7 @@ static void replica_failover(int sig)
 	/* NNG 1.5.2 may drop a request held for the pipe that dies: see the file */
 	char lsan_env[600];
 	snprintf(lsan_env, sizeof lsan_env,
-	    "LSAN_OPTIONS=print_suppressions=0:suppressions=%s/tests/e2e/lsan-nng-replicas.supp",
+	    "LSAN_OPTIONS=print_suppressions=0:suppressions=%s/tests/e2e/lsan-nng.supp",
 	    httpc_env("HD_TEST_ROOT"));
 	const char *gw_env[] = { port_env, admin_env, urls_env, g_redis_env,
 		"HD_RATE_LIMIT_PER_MIN=100000000", lsan_env, NULL };
