@@ -39,11 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)gw_static_accepts_gzip(inm);
 	if (!gw_static_accepts_gzip("br, gzip") || gw_static_accepts_gzip("br"))
 		abort();
-	char list[64];
-	snprintf(list, sizeof(list), "%.20s, %s", inm, files[1].etag);
-	if (strchr(list, '*') == NULL && !gw_etag_none_match(list, files[1].etag)
-	    && strchr(inm, ',') == NULL && strlen(inm) <= 20)
-		abort();
+	/* what a well-formed list matches: fuzz_etag.c */
 	free(in);
 	return 0;
 }
