@@ -3,8 +3,7 @@
  * the first NUL into a path and a header value. Whatever they hold: the
  * lookup gives NULL, the file named exactly, or index.html; a path with
  * "/." or "%" is never a file; the ETag comparison and the Accept-Encoding
- * reading never read past their strings, and a list holding the tag
- * matches it. */
+ * reading never read past their strings (what a list matches: fuzz_etag.c). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
