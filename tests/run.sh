@@ -191,6 +191,8 @@ suite_e2e() {
 			export HD_TEST_PLATFORM_PASSWORD=$HD_PLATFORM_ADMIN_PASSWORD
 			export HD_TEST_STACK_CTL=$ROOT/tests/lib/stackctl.sh HD_TEST_STACK_DIR=$dir
 			export HD_TEST_DATABASE_URL="postgresql://hd_app@127.0.0.1:$HD_PG_PORT/helpdesk"
+			# the outbox relay of the daemons tests start themselves (replicas)
+			export HD_RELAY_DATABASE_URL="postgresql://hd_relay@127.0.0.1:$HD_PG_PORT/helpdesk"
 			export HD_TEST_DATABASE_ADMIN_URL="postgresql://hd_owner@127.0.0.1:$HD_PG_PORT/helpdesk"
 			export HD_TEST_DATABASE_SUPER_URL="postgresql://postgres@127.0.0.1:$HD_PG_PORT/helpdesk"
 			export HD_TEST_REDIS_URL="redis://127.0.0.1:$HD_REDIS_PORT/0"

@@ -30,6 +30,7 @@
 #include "hd/log.h"
 #include "hd/batch.h"
 #include "hd/tls.h"
+#include "nng_close.h"
 #include "rpc_client.h"
 
 #define RPC_MAX_TARGETS 16
@@ -535,7 +536,9 @@ fail:
 
 void hd_rpc_client_close(hd_rpc_client *c)
 {
-	if (c == NULL)
+	/* once an NNG close hung (nng_close.h), stopping its aios or closing
+	 * would hang this process's exit too: left to the process exit */
+	if (c == NULL || hd_nng_wedged())
 		return;
 	pthread_mutex_lock(&c->mu);
 	c->closing = true;
@@ -554,7 +557,8 @@ void hd_rpc_client_close(hd_rpc_client *c)
 			rpc_call_report(call, HD_ERR_CLOSED, NULL);
 		}
 	}
-	nng_close(c->sock);
+	if (!hd_nng_close_bounded(c->sock))
+		return; /* NNG is stuck: what it may still touch stays */
 	for (rpc_call *call = c->all_calls, *next; call != NULL; call = next) {
 		next = call->next_all;
 		nng_aio_free(call->aio);
