@@ -69,11 +69,16 @@ static const char sql_history[]
       " ORDER BY h.id LIMIT 1001";
 
 /* $3 viewer, $4 If-Match, $5 title, $6 description, $7 priority, $8 status,
- * $9 notes, $10 signed_by, $11 actor. One row when visible: json, version,
- * version_ok, move_ok, checklist_ok, old status, changed. */
+ * $9 notes, $10 signed_by, $11 actor, $12 and $13 the new window (NULL: kept).
+ * One row when visible: json, version, version_ok, move_ok, checklist_ok,
+ * old status, changed, window_open (not completed or cancelled), window_free
+ * (the assigned technician works the whole new window and has no other
+ * active work order in it). Run after sql_lock_technician when the window
+ * changes, so that it sees the technician's other work orders as of the
+ * lock. */
 static const char sql_update[]
     = "WITH cur AS (SELECT w.*, field.work_order_json(w) AS j FROM field.work_orders w"
-      " WHERE w.tenant_id = $1 AND w.id = $2 AND" FS_OWN_WO(
+      " WHERE w.tenant_id = $1 AND w.id = $2 AND " FS_OWN_WO(
           "$3") " FOR UPDATE),"
                 " nw AS (SELECT cur.id, ($4::int IS NULL OR cur.version = $4) AS version_ok,"
                 " ($8::text IS NULL OR $8 = cur.status OR field.status_move_ok(cur.status, $8)) AS "
@@ -83,34 +88,54 @@ static const char sql_update[]
                 " SELECT 1 FROM field.checklist_items c WHERE c.tenant_id = $1 AND c.work_order_id "
                 "= cur.id"
                 " AND c.required AND NOT c.done)) AS checklist_ok,"
+                " COALESCE($12::timestamptz, cur.window_start) AS window_start,"
+                " COALESCE($13::timestamptz, cur.window_end) AS window_end,"
                 " COALESCE($5, cur.title) AS title, COALESCE($6, cur.description) AS description,"
                 " COALESCE($7, cur.priority) AS priority, COALESCE($8, cur.status) AS status,"
                 " COALESCE($9, cur.notes) AS notes, COALESCE($10, cur.signed_by) AS signed_by FROM "
                 "cur),"
+                " win AS (SELECT (nw.window_start, nw.window_end) = (cur.window_start, "
+                "cur.window_end)"
+                " OR cur.status NOT IN ('completed', 'cancelled') AS open,"
+                " (nw.window_start, nw.window_end) = (cur.window_start, cur.window_end)"
+                " OR cur.technician_id IS NULL OR (EXISTS (SELECT 1 FROM field.technicians t"
+                " WHERE t.tenant_id = $1 AND t.id = cur.technician_id"
+                " AND field.hours_cover(t.working_hours, nw.window_start, nw.window_end))"
+                " AND NOT EXISTS (SELECT 1 FROM field.work_orders o WHERE o.tenant_id = $1"
+                " AND o.technician_id = cur.technician_id AND o.id <> cur.id"
+                " AND o.status IN ('scheduled', 'en_route', 'on_site')"
+                " AND tstzrange(o.window_start, o.window_end)"
+                " && tstzrange(nw.window_start, nw.window_end))) AS free FROM cur, nw),"
                 " upd AS (UPDATE field.work_orders w SET title = nw.title, description = "
                 "nw.description,"
                 " priority = nw.priority, status = nw.status, notes = nw.notes, signed_by = "
                 "nw.signed_by,"
+                " window_start = nw.window_start, window_end = nw.window_end,"
                 " signed_at = CASE WHEN $10::text IS NULL THEN w.signed_at"
                 " ELSE date_trunc('milliseconds', now()) END,"
                 " completed_at = CASE WHEN nw.status = 'completed' AND w.status <> 'completed'"
                 " THEN date_trunc('milliseconds', now()) ELSE w.completed_at END,"
                 " version = w.version + 1, updated_at = date_trunc('milliseconds', now())"
-                " FROM nw WHERE w.tenant_id = $1 AND w.id = nw.id AND nw.version_ok AND nw.move_ok"
-                " AND nw.checklist_ok AND (nw.title, nw.description, nw.priority, nw.status, "
-                "nw.notes,"
-                " nw.signed_by) IS DISTINCT FROM (w.title, w.description, w.priority, w.status, "
-                "w.notes,"
-                " w.signed_by)"
+                " FROM nw, win WHERE w.tenant_id = $1 AND w.id = nw.id AND nw.version_ok AND "
+                "nw.move_ok"
+                " AND nw.checklist_ok AND win.open AND win.free"
+                " AND (nw.title, nw.description, nw.priority, nw.status, nw.notes, nw.signed_by,"
+                " nw.window_start, nw.window_end) IS DISTINCT FROM (w.title, w.description, "
+                "w.priority,"
+                " w.status, w.notes, w.signed_by, w.window_start, w.window_end)"
                 " RETURNING field.work_order_json(w) AS j, w.version, w.updated_at, w.title,"
-                " w.description, w.priority, w.status, w.notes, w.signed_by),"
+                " w.description, w.priority, w.status, w.notes, w.signed_by, w.window_start,"
+                " w.window_end),"
                 " ch AS (SELECT v.field, v.o, v.n FROM cur, upd, LATERAL (VALUES"
                 " ('title', to_jsonb(cur.title), to_jsonb(upd.title)),"
                 " ('description', to_jsonb(cur.description), to_jsonb(upd.description)),"
                 " ('priority', to_jsonb(cur.priority), to_jsonb(upd.priority)),"
                 " ('status', to_jsonb(cur.status), to_jsonb(upd.status)),"
                 " ('notes', to_jsonb(cur.notes), to_jsonb(upd.notes)),"
-                " ('signed_by', to_jsonb(cur.signed_by), to_jsonb(upd.signed_by))) v(field, o, n)"
+                " ('signed_by', to_jsonb(cur.signed_by), to_jsonb(upd.signed_by)),"
+                " ('window', jsonb_build_object('start', field.ts(cur.window_start),"
+                " 'end', field.ts(cur.window_end)), jsonb_build_object('start',"
+                " field.ts(upd.window_start), 'end', field.ts(upd.window_end)))) v(field, o, n)"
                 " WHERE v.o IS DISTINCT FROM v.n),"
                 " h AS (INSERT INTO field.history (tenant_id, work_order_id, at, actor_id, field,"
                 " old_value, new_value) SELECT $1, $2, upd.updated_at, $11, ch.field, ch.o, ch.n"
@@ -120,15 +145,27 @@ static const char sql_update[]
                 " ('workorder.status_changed', json_build_object('work_order', upd.j, 'from', "
                 "cur.status,"
                 " 'to', upd.status), cur.status <> upd.status),"
+                " ('workorder.rescheduled', json_build_object('work_order', upd.j, 'from',"
+                " json_build_object('start', field.ts(cur.window_start), 'end', "
+                "field.ts(cur.window_end))),"
+                " (cur.window_start, cur.window_end) <> (upd.window_start, upd.window_end)),"
                 " ('workorder.completed', json_build_object('work_order', upd.j, 'signed_by',"
                 " upd.signed_by), cur.status <> upd.status AND upd.status = 'completed'),"
                 " ('workorder.cancelled', json_build_object('work_order', upd.j),"
                 " cur.status <> upd.status AND upd.status = 'cancelled')) ev(type, data, happened)"
                 " WHERE ev.happened)"
-                " SELECT COALESCE((SELECT j FROM upd), cur.j)::text, COALESCE((SELECT version FROM "
-                "upd),"
-                " cur.version), nw.version_ok, nw.move_ok, nw.checklist_ok, cur.status,"
-                " EXISTS (SELECT 1 FROM upd) FROM cur, nw";
+                " SELECT COALESCE((SELECT j FROM upd), cur.j)::text,"
+                " COALESCE((SELECT version FROM upd), cur.version), nw.version_ok, nw.move_ok,"
+                " nw.checklist_ok, cur.status, EXISTS (SELECT 1 FROM upd), win.open, win.free"
+                " FROM cur, nw, win";
+
+/* First in a PATCH that moves the window: the assigned technician's row
+ * lock, so that window changes and dispatches of one technician go one after
+ * the other (as in dispatch.c). */
+static const char sql_lock_technician[]
+    = "SELECT 1 FROM field.technicians t WHERE t.tenant_id = $1 AND t.id = ("
+      "SELECT w.technician_id FROM field.work_orders w WHERE w.tenant_id = $1 AND w.id = $2)"
+      " FOR NO KEY UPDATE";
 
 /* ---- create ---- */
 
@@ -151,13 +188,17 @@ static void fs_wo_new_free(fs_wo_new *w)
 	free(w);
 }
 
-/* Reads window {start, end}: RFC 3339 times, end after start, at most
- * HD_FIELD_MAX_WINDOW_HOURS apart. */
-static void fs_window_read(const cJSON *body, fs_wo_new *w, hd_field_errors *errs)
+/* Reads window {start, end} into *start, *end: RFC 3339 times, end after
+ * start, at most HD_FIELD_MAX_WINDOW_HOURS apart. required: absent is an
+ * error (else it leaves both NULL). */
+static void fs_window_read(
+    const cJSON *body, bool required, const char **start, const char **end, hd_field_errors *errs)
 {
 	static const char *const known[] = { "start", "end", NULL };
 	const cJSON *win = cJSON_GetObjectItemCaseSensitive(body, "window");
 	long long s = 0, e = 0;
+	if (win == NULL && !required)
+		return;
 	if (!cJSON_IsObject(win)) {
 		hd_field_errors_add(errs, "window", "is required, an object {start, end}");
 		return;
@@ -181,8 +222,8 @@ static void fs_window_read(const cJSON *body, fs_wo_new *w, hd_field_errors *err
 	else if (e - s > fs_max_window_hours() * 3600000LL)
 		hd_field_errors_add(
 		    errs, "window", "is longer than HD_FIELD_MAX_WINDOW_HOURS allows");
-	w->start = a->valuestring;
-	w->end = b->valuestring;
+	*start = a->valuestring;
+	*end = b->valuestring;
 }
 
 static void fs_wo_new_read(fs_wo_new *w, hd_field_errors *errs)
@@ -211,7 +252,7 @@ static void fs_wo_new_read(fs_wo_new *w, hd_field_errors *errs)
 	snprintf(w->lon, sizeof w->lon, "%.9f", pt.lon);
 	strcpy(w->skills, "[]");
 	fs_skills_read(b, "required_skills", w->skills, errs);
-	fs_window_read(b, w, errs);
+	fs_window_read(b, true, &w->start, &w->end, errs);
 	hd_json_get_enum(b, "priority", false, fs_priorities, &w->priority, errs);
 }
 
@@ -439,16 +480,18 @@ void fs_work_orders_history(hd_rpc_request *req, hd_daemon_worker *dw)
 
 typedef struct fs_wo_patch {
 	const char *title, *description, *priority, *status, *notes, *signed_by;
+	const char *start, *end; /* the new window, NULL when unchanged */
 	char version[HD_IF_MATCH_MAX];
 } fs_wo_patch;
 
-/* Staff change any of the fields; a technician (own work orders) status,
- * notes and the sign-off. signed_by only with status completed. */
+/* Staff change any of the fields (the window too); a technician (own work
+ * orders) status, notes and the sign-off. signed_by only with status
+ * completed. */
 static void fs_wo_patch_read(
     const cJSON *body, const hd_caller *c, fs_wo_patch *p, hd_field_errors *errs)
 {
-	static const char *const staff[]
-	    = { "title", "description", "priority", "status", "notes", "signed_by", NULL };
+	static const char *const staff[] = { "title", "description", "priority", "status", "notes",
+		"signed_by", "window", NULL };
 	static const char *const tech[] = { "status", "notes", "signed_by", NULL };
 	hd_json_reject_unknown(body, hd_caller_is(c, HD_ROLES_STAFF) ? staff : tech, errs);
 	hd_json_get_string(body, "title", false, 1, FS_TITLE_MAX, &p->title, errs);
@@ -460,6 +503,7 @@ static void fs_wo_patch_read(
 		hd_field_errors_add(errs, "notes", "must be at most 64 KiB");
 	hd_json_get_enum(body, "priority", false, fs_priorities, &p->priority, errs);
 	hd_json_get_enum(body, "status", false, fs_statuses, &p->status, errs);
+	fs_window_read(body, false, &p->start, &p->end, errs);
 	if (hd_json_get_string(body, "signed_by", false, 1, FS_SIGNED_BY_MAX, &p->signed_by, errs)
 	    && (p->status == NULL || strcmp(p->status, "completed") != 0))
 		hd_field_errors_add(errs, "signed_by", "is given with status completed only");
@@ -467,38 +511,64 @@ static void fs_wo_patch_read(
 		hd_field_errors_add(errs, "status", "a work order leaves unassigned by dispatch");
 }
 
-static void fs_wo_updated_cb(hd_err err, const hd_db_result *res, void *arg)
+/* A boolean column as text: true only for "t". */
+static bool fs_true(const char *v)
 {
-	hd_rpc_request *req = arg;
-	if (err != HD_OK) {
-		hd_reply_db_error(req, err, res);
-		return;
-	}
-	if (hd_db_result_ntuples(res, 0) == 0) {
-		hd_reply_not_found(req, "work order");
-		return;
-	}
-	const char *v_ok = hd_db_result_value(res, 0, 0, 2),
-	           *m_ok = hd_db_result_value(res, 0, 0, 3);
-	const char *c_ok = hd_db_result_value(res, 0, 0, 4),
-	           *from = hd_db_result_value(res, 0, 0, 5);
-	if (v_ok == NULL || strcmp(v_ok, "t") != 0) {
+	return v != NULL && strcmp(v, "t") == 0;
+}
+
+static void fs_reply_window_taken(hd_rpc_request *req)
+{
+	hd_daemon_reply_problem(req, 409,
+	    "the assigned technician does not work the whole new window or has another work "
+	    "order in it",
+	    NULL);
+}
+
+/* The row of sql_update is the last statement's: result index last. */
+static void fs_wo_updated_reply(hd_rpc_request *req, const hd_db_result *res, int last)
+{
+	const char *v_ok = hd_db_result_value(res, last, 0, 2),
+	           *m_ok = hd_db_result_value(res, last, 0, 3);
+	const char *c_ok = hd_db_result_value(res, last, 0, 4),
+	           *from = hd_db_result_value(res, last, 0, 5);
+	const char *open = hd_db_result_value(res, last, 0, 7),
+	           *free_ok = hd_db_result_value(res, last, 0, 8);
+	if (!fs_true(v_ok)) {
 		hd_daemon_reply_problem(
 		    req, 412, "the work order changed since you read it (If-Match)", NULL);
-	} else if (m_ok == NULL || strcmp(m_ok, "t") != 0) {
+	} else if (!fs_true(m_ok)) {
 		char msg[96];
 		snprintf(msg, sizeof msg, "cannot move a work order from %s to that status",
 		    from != NULL ? from : "?");
 		hd_reply_invalid_field(req, "status", msg);
-	} else if (c_ok == NULL || strcmp(c_ok, "t") != 0) {
+	} else if (!fs_true(c_ok)) {
 		hd_reply_invalid_field(
 		    req, "status", "completed needs every required checklist item done");
+	} else if (!fs_true(open)) {
+		hd_daemon_reply_problem(req, 409,
+		    "the window of a completed or cancelled work order cannot change", NULL);
+	} else if (!fs_true(free_ok)) {
+		fs_reply_window_taken(req);
 	} else {
-		fs_reply_row(req, res, 0, 1, "work order", 200);
-		const char *changed = hd_db_result_value(res, 0, 0, 6);
-		if (changed != NULL && strcmp(changed, "t") == 0)
+		fs_reply_row(req, res, last, 1, "work order", 200);
+		if (fs_true(hd_db_result_value(res, last, 0, 6)))
 			hd_outbox_wake();
 	}
+}
+
+static void fs_wo_updated_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	hd_rpc_request *req = arg;
+	int last = hd_db_result_nstmts(res) - 1;
+	if (err != HD_OK && res != NULL && strcmp(hd_db_result_sqlstate(res), "23P01") == 0)
+		fs_reply_window_taken(req); /* the exclusion constraint: a concurrent dispatch */
+	else if (err != HD_OK)
+		hd_reply_db_error(req, err, res);
+	else if (hd_db_result_ntuples(res, last) == 0)
+		hd_reply_not_found(req, "work order");
+	else
+		fs_wo_updated_reply(req, res, last);
 }
 
 void fs_work_orders_update(hd_rpc_request *req, hd_daemon_worker *dw)
@@ -522,10 +592,15 @@ void fs_work_orders_update(hd_rpc_request *req, hd_daemon_worker *dw)
 		    req, 412, "If-Match does not match the work order's ETag", NULL);
 		goto out;
 	}
-	const char *prm[11] = { c.tenant_id, id, fs_viewer(&c), p.version[0] ? p.version : NULL,
-		p.title, p.description, p.priority, p.status, p.notes, p.signed_by, c.user_id };
-	hd_db_stmt st = { sql_update, 11, prm };
-	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, fs_wo_updated_cb, req);
+	const char *prm[13] = { c.tenant_id, id, fs_viewer(&c), p.version[0] ? p.version : NULL,
+		p.title, p.description, p.priority, p.status, p.notes, p.signed_by, c.user_id,
+		p.start, p.end };
+	hd_db_stmt st[2] = { { sql_lock_technician, 2, prm }, { sql_update, 13, prm } };
+	/* the lock only when the window moves: other changes need not wait */
+	if (p.start != NULL)
+		hd_daemon_db_run(dw, req, c.tenant_id, st, 2, fs_wo_updated_cb, req);
+	else
+		hd_daemon_db_run(dw, req, c.tenant_id, &st[1], 1, fs_wo_updated_cb, req);
 out:
 	cJSON_Delete(body);
 }

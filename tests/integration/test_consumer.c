@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
+#include "admin_sql.h"
 #include "daemon_child.h"
 #include "hd/bus.h"
 #include "hd/consumer.h"
@@ -85,33 +86,15 @@ static const hd_daemon_spec cons_spec = {
 
 /* ---- helpers ---- */
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-/* Runs sql as the owner with up to two parameters; returns the first value
- * as a number (-1 when none). */
-static long long admin_value(const char *sql, const char *p1, const char *p2)
-{
-	char *v = NULL;
-	const char *p[2] = { p1, p2 };
-	int n = p1 == NULL ? 0 : p2 == NULL ? 1 : 2;
-	assert_int_equal(hd_db_exec_sync(T.admin_url, sql, n, p, &v), HD_OK);
-	long long c = v != NULL ? strtoll(v, NULL, 10) : -1;
-	free(v);
-	return c;
-}
-
 /* n events of tenant, committed; publish: left to the relay, else claimed
  * here and never published (a dropped message, a crash before publish). */
 static void events_add(const char *tenant, int n, bool publish)
 {
 	char count[16];
 	snprintf(count, sizeof count, "%d", n);
-	admin_value(publish ? "SELECT count(*) FROM cons_test.test_add($1, $2::int)"
-	                    : "SELECT count(*) FROM cons_test.test_add_unpublished($1, $2::int)",
+	admin_value(T.admin_url,
+	    publish ? "SELECT count(*) FROM cons_test.test_add($1, $2::int)"
+	            : "SELECT count(*) FROM cons_test.test_add_unpublished($1, $2::int)",
 	    tenant, count);
 }
 
@@ -119,26 +102,31 @@ static void events_add(const char *tenant, int n, bool publish)
  * is the last one. */
 static bool level(void)
 {
-	return admin_value("SELECT count(*) FROM cons_test.outbox o WHERE o.pub_seq IS NOT NULL"
-	                   " AND (SELECT count(*) FROM cons_test.applied a WHERE a.seq = o.pub_seq"
-	                   "      AND a.tenant_id = o.tenant_id AND a.event_id = o.id) <> 1",
+	return admin_value(T.admin_url,
+	           "SELECT count(*) FROM cons_test.outbox o WHERE o.pub_seq IS NOT NULL"
+	           " AND (SELECT count(*) FROM cons_test.applied a WHERE a.seq = o.pub_seq"
+	           "      AND a.tenant_id = o.tenant_id AND a.event_id = o.id) <> 1",
 	           NULL, NULL)
 	    == 0
-	    && admin_value("SELECT count(*) FROM cons_test.applied a WHERE NOT EXISTS (SELECT 1"
-	                   " FROM cons_test.outbox o WHERE o.pub_seq = a.seq)",
+	    && admin_value(T.admin_url,
+	           "SELECT count(*) FROM cons_test.applied a WHERE NOT EXISTS (SELECT 1"
+	           " FROM cons_test.outbox o WHERE o.pub_seq = a.seq)",
 	           NULL, NULL)
 	    == 0
-	    && admin_value("SELECT COALESCE(max(pub_seq), 0) FROM cons_test.outbox", NULL, NULL)
-	    == admin_value("SELECT COALESCE((SELECT last_seq FROM cons_test.consumed"
-	                   " WHERE source = 'cons_test'), 0)",
+	    && admin_value(T.admin_url, "SELECT COALESCE(max(pub_seq), 0) FROM cons_test.outbox",
+	           NULL, NULL)
+	    == admin_value(T.admin_url,
+	        "SELECT COALESCE((SELECT last_seq FROM cons_test.consumed"
+	        " WHERE source = 'cons_test'), 0)",
 	        NULL, NULL);
 }
 
 static void wait_level(long long published)
 {
 	for (int i = 0; i < WAIT_MS / 100; i++) {
-		if (admin_value("SELECT count(*) FROM cons_test.outbox WHERE pub_seq IS NOT NULL",
-		        NULL, NULL)
+		if (admin_value(T.admin_url,
+		        "SELECT count(*) FROM cons_test.outbox WHERE pub_seq IS NOT NULL", NULL,
+		        NULL)
 		        >= published
 		    && level())
 			return;
@@ -146,12 +134,13 @@ static void wait_level(long long published)
 	}
 	fail_msg("the consumer did not apply all %lld events exactly once within %d ms "
 	         "(applied %lld)",
-	    published, WAIT_MS, admin_value("SELECT count(*) FROM cons_test.applied", NULL, NULL));
+	    published, WAIT_MS,
+	    admin_value(T.admin_url, "SELECT count(*) FROM cons_test.applied", NULL, NULL));
 }
 
 static long long applied(void)
 {
-	return admin_value("SELECT count(*) FROM cons_test.applied", NULL, NULL);
+	return admin_value(T.admin_url, "SELECT count(*) FROM cons_test.applied", NULL, NULL);
 }
 
 static void child_start(void)
@@ -279,14 +268,15 @@ static void test_applies_once_in_order_across_tenants(void **state)
 	events_add(T.other, 2, true);
 	wait_level(5);
 	assert_int_equal(applied(), 5);
-	assert_int_equal(admin_value("SELECT count(*) FROM cons_test.applied WHERE tenant_id = $1",
-	                     T.other, NULL),
+	assert_int_equal(
+	    admin_value(T.admin_url, "SELECT count(*) FROM cons_test.applied WHERE tenant_id = $1",
+	        T.other, NULL),
 	    2);
 	/* in seq order: the effect rows were inserted in seq order */
-	assert_int_equal(
-	    admin_value("SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY "
-	                "ctid) AS prev FROM cons_test.applied) x WHERE x.prev >= x.seq",
-	        NULL, NULL),
+	assert_int_equal(admin_value(T.admin_url,
+	                     "SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY "
+	                     "ctid) AS prev FROM cons_test.applied) x WHERE x.prev >= x.seq",
+	                     NULL, NULL),
 	    0);
 }
 
@@ -329,7 +319,7 @@ static void test_duplicate_delivery_applied_once(void **state)
 	assert_int_equal(applied(), before);
 	hd_bus_pub_close(pub);
 	/* the guard itself: an event at or below the position, or past the next */
-	long long last = admin_value(
+	long long last = admin_value(T.admin_url,
 	    "SELECT last_seq FROM cons_test.consumed WHERE source = 'cons_test'", NULL, NULL);
 	char seq[24];
 	snprintf(seq, sizeof seq, "%lld", last);
@@ -389,7 +379,8 @@ static void test_replay_is_for_daemons_only(void **state)
 	    replay_call("", HD_OUTBOX_REPLAY_ROLE, "{\"after_seq\":3,\"limit\":1000}", &r), HD_OK);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")),
-	    admin_value("SELECT count(*) FROM cons_test.outbox WHERE pub_seq > 3", NULL, NULL));
+	    admin_value(T.admin_url, "SELECT count(*) FROM cons_test.outbox WHERE pub_seq > 3",
+	        NULL, NULL));
 	daemon_reply_free(&r);
 	assert_int_equal(daemon_child_stop(&T.child, SIGTERM), 0);
 	assert_true(daemon_child_log_clean(&T.child));

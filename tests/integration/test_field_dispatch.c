@@ -109,6 +109,72 @@ static void test_exclusions(void **state)
 	it_expect_422(&r, "x");
 }
 
+/* Moving the window of a dispatched work order: only into time the
+ * technician works and has free (409 otherwise, nothing changed); history
+ * and workorder.rescheduled; never for a cancelled one; staff only. */
+static void test_reschedule(void **state)
+{
+	(void)state;
+	it_who t;
+	char tech[37], a[37], b[37], got[37];
+	fit_user(&t, U.admin.tenant, "technician");
+	fit_technician(&U.admin, &t, 40.0, -3.0,
+	    "\"skills\":[\"move\"],\"working_hours\":{\"timezone\":\"UTC\","
+	    "\"days\":{\"mon\":[[\"08:00\",\"17:00\"]]}}",
+	    tech);
+	fit_work_order(&U.agent, 40.0, -3.0, "2030-01-14T08:00:00Z", "2030-01-14T10:00:00Z",
+	    "\"required_skills\":[\"move\"]", a);
+	fit_work_order(&U.agent, 40.0, -3.0, "2030-01-14T12:00:00Z", "2030-01-14T13:00:00Z",
+	    "\"required_skills\":[\"move\"]", b);
+	assert_int_equal(dispatch(a, got), 200);
+	assert_string_equal(got, tech);
+	assert_int_equal(dispatch(b, got), 200);
+	assert_string_equal(got, tech);
+	const char *overlap = "{\"window\":{\"start\":\"2030-01-14T09:00:00Z\","
+	                      "\"end\":\"2030-01-14T12:30:00Z\"}}";
+	const char *after_hours = "{\"window\":{\"start\":\"2030-01-14T16:00:00Z\","
+	                          "\"end\":\"2030-01-14T18:00:00Z\"}}";
+	const char *free_slot = "{\"window\":{\"start\":\"2030-01-14T14:00:00Z\","
+	                        "\"end\":\"2030-01-14T15:30:00Z\"}}";
+	it_check(409, "work_orders.update", &U.agent, b, overlap);
+	it_check(409, "work_orders.update", &U.agent, b, after_hours);
+	assert_int_equal(fit_sql("SELECT count(*) FROM field.work_orders WHERE id = $1::uuid"
+	                         " AND window_start = '2030-01-14T12:00:00Z' AND version = 2",
+	                     b, NULL),
+	    1);
+	daemon_reply r = it_call("work_orders.update", &U.agent, b, NULL, free_slot);
+	it_expect_status(&r, 200);
+	const cJSON *win = cJSON_GetObjectItemCaseSensitive(r.json, "window");
+	assert_string_equal(it_str(win, "start"), "2030-01-14T14:00:00.000Z");
+	assert_string_equal(it_str(r.json, "technician_id"), tech);
+	daemon_reply_free(&r);
+	assert_int_equal(fit_sql("SELECT count(*) FROM field.history WHERE work_order_id = $1::uuid"
+	                         " AND field = 'window'"
+	                         " AND old_value->>'start' = '2030-01-14T12:00:00.000Z'"
+	                         " AND new_value->>'end' = '2030-01-14T15:30:00.000Z'",
+	                     b, NULL),
+	    1);
+	assert_int_equal(fit_sql("SELECT count(*) FROM field.outbox WHERE type ="
+	                         " 'workorder.rescheduled' AND data->'work_order'->>'id' = $1"
+	                         " AND data->'from'->>'start' = '2030-01-14T12:00:00.000Z'",
+	                     b, NULL),
+	    1);
+	/* the old slot is free now: a moves into it */
+	it_check(200, "work_orders.update", &U.agent, a, overlap);
+	/* the technician may not move it; a cancelled one stays where it was */
+	it_check_422("window", "work_orders.update", &t, b, free_slot);
+	it_check(200, "work_orders.update", &U.agent, b, "{\"status\":\"cancelled\"}");
+	it_check(409, "work_orders.update", &U.agent, b,
+	    "{\"window\":{\"start\":\"2030-01-15T08:00:00Z\",\"end\":\"2030-01-15T09:00:00Z\"}}");
+	/* unassigned: any valid window; a bad one is 422 */
+	char c[37];
+	fit_work_order(&U.agent, 40.0, -3.0, "2030-01-20T08:00:00Z", "2030-01-20T09:00:00Z", "", c);
+	it_check(200, "work_orders.update", &U.agent, c,
+	    "{\"window\":{\"start\":\"2030-01-21T08:00:00Z\",\"end\":\"2030-01-21T09:00:00Z\"}}");
+	it_check_422("window.end", "work_orders.update", &U.agent, c,
+	    "{\"window\":{\"start\":\"2030-01-21T08:00:00Z\",\"end\":\"2030-01-21T07:00:00Z\"}}");
+}
+
 enum { RACE_TECHS = 10, RACE_ORDERS = 50 };
 
 static struct {
@@ -196,6 +262,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exclusions),
+		cmocka_unit_test(test_reschedule),
 		cmocka_unit_test(test_race),
 	};
 	return cmocka_run_group_tests(tests, group_setup, fit_stop);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
+#include "admin_sql.h"
 #include "daemon_child.h"
 #include "hd/envelope.h"
 #include "hd/bus.h"
@@ -44,33 +45,6 @@ static struct {
 	long long data_i[MAX_GOT];
 	int ngot;
 } T = { .mu = PTHREAD_MUTEX_INITIALIZER };
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-/* Runs sql as the owner (params p1, p2; NULL ends them); returns the first
- * value as a number (-1 when none). */
-static long long admin_value(const char *sql, const char *p1, const char *p2)
-{
-	char *v = NULL;
-	const char *p[2] = { p1, p2 };
-	int n = p1 == NULL ? 0 : p2 == NULL ? 1 : 2;
-	assert_int_equal(hd_db_exec_sync(T.admin_url, sql, n, p, &v), HD_OK);
-	long long c = v != NULL ? strtoll(v, NULL, 10) : -1;
-	free(v);
-	return c;
-}
-
-/* Same, returning the text (malloc'ed, NULL when none). */
-static char *admin_text(const char *sql, const char *p1)
-{
-	char *v = NULL;
-	assert_int_equal(hd_db_exec_sync(T.admin_url, sql, p1 != NULL ? 1 : 0, &p1, &v), HD_OK);
-	return v;
-}
 
 static void env_setup(void)
 {
@@ -96,20 +70,21 @@ static void test_migration_creates_and_is_idempotent(void **state)
 	    hd_db_migrate_ex(T.admin_url, "kit_test", NULL, hd_outbox_migrations), HD_OK);
 	assert_int_equal(
 	    hd_db_migrate_ex(T.admin_url, "kit_test", NULL, hd_outbox_migrations), HD_OK);
-	assert_int_equal(admin_value("SELECT count(*) FROM kit_test.schema_migrations"
-	                             " WHERE version = 'hd_outbox_001'",
+	assert_int_equal(admin_value(T.admin_url,
+	                     "SELECT count(*) FROM kit_test.schema_migrations"
+	                     " WHERE version = 'hd_outbox_001'",
 	                     NULL, NULL),
 	    1);
 	/* row-level security, forced for the owner too, and both policies */
-	assert_int_equal(
-	    admin_value("SELECT count(*) FROM pg_class WHERE oid = 'kit_test.outbox'::regclass"
-	                " AND relrowsecurity AND relforcerowsecurity",
-	        NULL, NULL),
+	assert_int_equal(admin_value(T.admin_url,
+	                     "SELECT count(*) FROM pg_class WHERE oid = 'kit_test.outbox'::regclass"
+	                     " AND relrowsecurity AND relforcerowsecurity",
+	                     NULL, NULL),
 	    1);
-	assert_int_equal(
-	    admin_value("SELECT count(*) FROM pg_policies WHERE schemaname = 'kit_test'"
-	                " AND tablename = 'outbox'",
-	        NULL, NULL),
+	assert_int_equal(admin_value(T.admin_url,
+	                     "SELECT count(*) FROM pg_policies WHERE schemaname = 'kit_test'"
+	                     " AND tablename = 'outbox'",
+	                     NULL, NULL),
 	    2);
 	/* a bad schema name never reaches SQL */
 	assert_int_equal(hd_db_migrate_ex(T.admin_url, "kit\"; DROP", NULL, hd_outbox_migrations),
@@ -148,7 +123,7 @@ static char *outbox_shape(const char *schema)
 	      "  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
 	      "  WHERE n.nspname = $1 AND p.proname IN ('event_json', 'outbox_claim', 'uuid_v7',"
 	      "   'ts', 'current_tenant'))), $1 || '.', 'S.')";
-	return admin_text(sql, schema);
+	return admin_text(T.admin_url, sql, schema);
 }
 
 static void test_same_shape_as_ticket_and_upgrade_keeps_rows(void **state)
@@ -165,8 +140,9 @@ static void test_same_shape_as_ticket_and_upgrade_keeps_rows(void **state)
 	                     "'{\"id\":\"00000000-0000-4000-8000-000000000000\"}')",
 	                     1, (const char *const[]) { T.other }, NULL),
 	    HD_OK);
-	long long rows = admin_value("SELECT count(*) FROM ticket.outbox", NULL, NULL);
-	long long max_seq = admin_value("SELECT max(seq) FROM ticket.outbox", NULL, NULL);
+	long long rows = admin_value(T.admin_url, "SELECT count(*) FROM ticket.outbox", NULL, NULL);
+	long long max_seq
+	    = admin_value(T.admin_url, "SELECT max(seq) FROM ticket.outbox", NULL, NULL);
 	char *before = outbox_shape("ticket");
 	/* the upgrade: the shared migration on the existing table (forgotten
 	 * first when an earlier run recorded it) */
@@ -175,12 +151,15 @@ static void test_same_shape_as_ticket_and_upgrade_keeps_rows(void **state)
 	                     0, NULL, NULL),
 	    HD_OK);
 	assert_int_equal(hd_db_migrate_ex(T.admin_url, "ticket", dir, hd_outbox_migrations), HD_OK);
-	assert_int_equal(admin_value("SELECT count(*) FROM ticket.schema_migrations"
-	                             " WHERE version = 'hd_outbox_001'",
+	assert_int_equal(admin_value(T.admin_url,
+	                     "SELECT count(*) FROM ticket.schema_migrations"
+	                     " WHERE version = 'hd_outbox_001'",
 	                     NULL, NULL),
 	    1);
-	assert_int_equal(admin_value("SELECT count(*) FROM ticket.outbox", NULL, NULL), rows);
-	assert_int_equal(admin_value("SELECT max(seq) FROM ticket.outbox", NULL, NULL), max_seq);
+	assert_int_equal(
+	    admin_value(T.admin_url, "SELECT count(*) FROM ticket.outbox", NULL, NULL), rows);
+	assert_int_equal(
+	    admin_value(T.admin_url, "SELECT max(seq) FROM ticket.outbox", NULL, NULL), max_seq);
 	char *after = outbox_shape("ticket");
 	char *kit = outbox_shape("kit_test");
 	assert_non_null(before);
@@ -192,8 +171,8 @@ static void test_same_shape_as_ticket_and_upgrade_keeps_rows(void **state)
 	static const char app_rights[]
 	    = "SELECT string_agg(p, ',') FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE'])"
 	      " p WHERE has_table_privilege('hd_app', $1::regclass, p)";
-	char *ticket_rights = admin_text(app_rights, "ticket.outbox");
-	char *kit_rights = admin_text(app_rights, "kit_test.outbox");
+	char *ticket_rights = admin_text(T.admin_url, app_rights, "ticket.outbox");
+	char *kit_rights = admin_text(T.admin_url, app_rights, "kit_test.outbox");
 	assert_non_null(ticket_rights);
 	assert_non_null(kit_rights);
 	assert_string_equal(ticket_rights, "SELECT,INSERT");
@@ -227,9 +206,9 @@ static void test_security_definer_grants(void **state)
 	static const char secdef[]
 	    = "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
 	      " WHERE p.prosecdef AND n.nspname IN ('auth', 'ticket', 'kit_test')";
-	assert_true(admin_value(secdef, NULL, NULL) >= 4);
+	assert_true(admin_value(T.admin_url, secdef, NULL, NULL) >= 4);
 	assert_int_equal(
-	    admin_value(
+	    admin_value(T.admin_url,
 	        "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace,"
 	        " aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a"
 	        " WHERE p.prosecdef AND n.nspname IN ('auth', 'ticket', 'kit_test')"
@@ -238,22 +217,28 @@ static void test_security_definer_grants(void **state)
 	    0);
 	static const char app_may[]
 	    = "SELECT has_function_privilege('hd_app', $1::regprocedure, 'EXECUTE')::int";
-	assert_int_equal(admin_value(app_may, "auth.tenant_id_by_slug(text)", NULL), 1);
-	assert_int_equal(admin_value(app_may, "ticket.sla_detect(integer)", NULL), 1);
-	assert_int_equal(admin_value(app_may, "ticket.outbox_claim(integer)", NULL), 0);
-	assert_int_equal(admin_value(app_may, "kit_test.outbox_claim(integer)", NULL), 0);
+	assert_int_equal(
+	    admin_value(T.admin_url, app_may, "auth.tenant_id_by_slug(text)", NULL), 1);
+	assert_int_equal(admin_value(T.admin_url, app_may, "ticket.sla_detect(integer)", NULL), 1);
+	assert_int_equal(
+	    admin_value(T.admin_url, app_may, "ticket.outbox_claim(integer)", NULL), 0);
+	assert_int_equal(
+	    admin_value(T.admin_url, app_may, "kit_test.outbox_claim(integer)", NULL), 0);
 	static const char relay_may[]
 	    = "SELECT has_function_privilege('hd_relay', $1::regprocedure, 'EXECUTE')::int";
-	assert_int_equal(admin_value(relay_may, "ticket.outbox_claim(integer)", NULL), 1);
-	assert_int_equal(admin_value(relay_may, "kit_test.outbox_claim(integer)", NULL), 1);
-	assert_int_equal(admin_value(relay_may, "ticket.sla_detect(integer)", NULL), 0);
-	/* no request path can mark an event published: no UPDATE for hd_app */
 	assert_int_equal(
-	    admin_value("SELECT has_table_privilege('hd_app', $1::regclass, 'UPDATE')::int",
-	        "ticket.outbox", NULL),
+	    admin_value(T.admin_url, relay_may, "ticket.outbox_claim(integer)", NULL), 1);
+	assert_int_equal(
+	    admin_value(T.admin_url, relay_may, "kit_test.outbox_claim(integer)", NULL), 1);
+	assert_int_equal(
+	    admin_value(T.admin_url, relay_may, "ticket.sla_detect(integer)", NULL), 0);
+	/* no request path can mark an event published: no UPDATE for hd_app */
+	assert_int_equal(admin_value(T.admin_url,
+	                     "SELECT has_table_privilege('hd_app', $1::regclass, 'UPDATE')::int",
+	                     "ticket.outbox", NULL),
 	    0);
 	assert_int_equal(
-	    admin_value(app_may,
+	    admin_value(T.admin_url, app_may,
 	        "auth.bootstrap_ensure(uuid, text, text, uuid, text, text, text, text)", NULL),
 	    0);
 	/* and as hd_app itself: permission denied */
@@ -400,8 +385,8 @@ static void test_relay_publishes_in_order_and_events_since(void **state)
 	daemon_reply_free(&r);
 
 	/* one transaction of NEVENTS rows, and another tenant's row */
-	long long base
-	    = admin_value("SELECT COALESCE(max(pub_seq), 0) FROM kit_test.outbox", NULL, NULL);
+	long long base = admin_value(
+	    T.admin_url, "SELECT COALESCE(max(pub_seq), 0) FROM kit_test.outbox", NULL, NULL);
 	assert_int_equal(hd_db_exec_sync(T.admin_url,
 	                     "INSERT INTO kit_test.outbox (tenant_id, type, actor_id, data)"
 	                     " SELECT $1, 'kit.tested', $2, json_build_object('i', g)"
@@ -429,8 +414,9 @@ static void test_relay_publishes_in_order_and_events_since(void **state)
 		assert_int_equal(T.data_i[i], i + 1);
 	}
 	pthread_mutex_unlock(&T.mu);
-	assert_int_equal(admin_value("SELECT count(*) FROM kit_test.outbox"
-	                             " WHERE published_at IS NULL OR pub_seq IS NULL",
+	assert_int_equal(admin_value(T.admin_url,
+	                     "SELECT count(*) FROM kit_test.outbox"
+	                     " WHERE published_at IS NULL OR pub_seq IS NULL",
 	                     NULL, NULL),
 	    0);
 
