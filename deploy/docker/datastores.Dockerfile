@@ -28,7 +28,9 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /data && chown redis:redis /data
+COPY deploy/docker/redis-entrypoint.sh /usr/local/bin/redis-entrypoint
 WORKDIR /data
 USER redis
 EXPOSE 6379
-CMD ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no"]
+ENTRYPOINT ["/usr/local/bin/redis-entrypoint"]
+CMD ["redis-server"]

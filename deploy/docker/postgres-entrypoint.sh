@@ -14,11 +14,13 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 		--auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
 	rm -f "$pwfile"
 	echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
-	pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+	# the temporary server: no TCP, a socket of its own, so that no client
+	# (nor a healthcheck) reaches it before the init scripts are done
+	pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories=/tmp" -w start >/dev/null
 	for f in /docker-entrypoint-initdb.d/*.sql; do
 		[ -e "$f" ] || continue
 		echo "postgres-entrypoint: running $f"
-		psql -v ON_ERROR_STOP=1 -U postgres -d postgres -f "$f"
+		psql -v ON_ERROR_STOP=1 -h /tmp -U postgres -d postgres -f "$f"
 	done
 	pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 fi

@@ -35,7 +35,7 @@ E() { if [ "$ENGINE" = podman ]; then podman "$@"; else docker "$@"; fi; }
 
 # podman: its Docker-compatible API on a socket of this run, for
 # docker-compose; and the HEALTHCHECKs, which podman runs from systemd timers
-# that a host without systemd does not have, run here every 2 s instead.
+# that a host without systemd does not have, run here every second instead.
 SERVICE_PID= HEALTH_PID=
 start_podman_api() {
 	podman system service --time=0 "unix://$WORK/podman.sock" >"$WORK/podman-api.log" 2>&1 &
@@ -45,7 +45,7 @@ start_podman_api() {
 	return 1
 }
 run_healthchecks() {
-	while sleep 2; do
+	while sleep 1; do
 		for c in $(podman ps -q --filter "label=com.docker.compose.project=$PROJECT"); do
 			podman healthcheck run "$c" >/dev/null 2>&1 || true
 		done
@@ -86,7 +86,7 @@ for image in $("$IMAGES" list "$TAG"); do
 	[ "$mb" -lt "$MAX_RUNTIME_MB" ] && pass "$name image under $MAX_RUNTIME_MB MB ($mb MB)" ||
 		fail "$name image under $MAX_RUNTIME_MB MB ($mb MB)"
 	[ "$name" = certs ] && continue
-	out=$(E run --rm --network none "$image" --version 2>&1)
+	out=$(E run --rm --network none "$image" --version 2>/dev/null)
 	[[ "$out" == "hd-$name "* ]] && pass "hd-$name --version in its image" || fail "hd-$name --version in its image: $out"
 done
 
@@ -135,6 +135,18 @@ done
 ro=$(E inspect --format '{{.HostConfig.ReadonlyRootfs}}' "${PROJECT}_gateway_1" 2>/dev/null)
 [ "$ro" = true ] && pass "gateway container has a read-only root" || fail "gateway container has a read-only root ($ro)"
 
+# Production makes no demo tenant: the platform admin onboards one, as an
+# operator would, and the contract suite uses it.
+login() { # tenant email password -> access token
+	curl -fsS -m 5 -H 'Content-Type: application/json' "$BASE/v1/auth/login" \
+		-d "{\"tenant\":\"$1\",\"email\":\"$2\",\"password\":\"$3\"}" | jq -r .access_token
+}
+ptok=$(login platform admin@platform.local "$HD_PLATFORM_ADMIN_PASSWORD")
+st=$(curl -sS -m 10 -o "$WORK/tenant.json" -w '%{http_code}' -H "Authorization: Bearer $ptok" \
+	-H 'Content-Type: application/json' "$BASE/v1/tenants" \
+	-d "{\"name\":\"Acme\",\"slug\":\"acme\",\"admin_email\":\"admin@acme.local\",\"admin_password\":\"$HD_DEMO_ADMIN_PASSWORD\"}")
+[ "$st" = 201 ] && pass "platform admin onboards a tenant" || fail "platform admin onboards a tenant ($st: $(cat "$WORK/tenant.json"))"
+
 export HD_TEST_BASE_URL=$BASE HD_TEST_DEMO_TENANT=acme HD_TEST_DEMO_EMAIL=admin@acme.local \
 	HD_TEST_DEMO_PASSWORD=$HD_DEMO_ADMIN_PASSWORD HD_TEST_PLATFORM_EMAIL=admin@platform.local \
 	HD_TEST_PLATFORM_PASSWORD=$HD_PLATFORM_ADMIN_PASSWORD
@@ -148,11 +160,7 @@ else
 fi
 
 # Data kept across a stop and a start: a ticket made before is there after.
-token() {
-	curl -fsS -m 5 -H 'Content-Type: application/json' "$BASE/v1/auth/login" \
-		-d "{\"tenant\":\"acme\",\"email\":\"admin@acme.local\",\"password\":\"$HD_DEMO_ADMIN_PASSWORD\"}" |
-		jq -r .access_token
-}
+token() { login acme admin@acme.local "$HD_DEMO_ADMIN_PASSWORD"; }
 tok=$(token)
 tid=$(curl -fsS -m 5 -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
 	"$BASE/v1/tickets" -d '{"subject":"kept across a restart"}' | jq -r .id)
