@@ -21,7 +21,8 @@ ABSBUILD := $(abspath $(BUILD))
 SUBMAKE   = $(MAKE) BUILD=$(ABSBUILD) SANITIZE=$(SANITIZE)
 
 # Container images (deploy/docker/Dockerfile, one target per daemon), tagged
-# with the git version; skipped with a note when no Docker engine answers.
+# with the git version, by deploy/images.sh with Docker or podman; skipped with
+# a note when no container engine answers.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 # Daemons: the folders of the lines of daemons.def (gateway, services/<name>).
@@ -98,10 +99,9 @@ docs-config:
 	tools/config-table.sh libs/include/hd/config.def README.md
 
 images:
-	@if ! docker info >/dev/null 2>&1; then echo "make images: skipped (no Docker engine: docker info fails)"; exit 0; fi; \
-	tools/daemons.sh images | while read -r name image; do \
-		docker build -f deploy/docker/Dockerfile --target $$name -t $$image:$(VERSION) . || exit 1; \
-	done
+	@if [ "$$(deploy/images.sh engine)" = none ]; then \
+		echo "make images: skipped (no container engine: neither docker info nor podman info answers)"; \
+	else deploy/images.sh build $(VERSION); fi
 
 # The files derived from daemons.def (settings, gateway service table, compose,
 # Dockerfile, the chart's daemon list, the README table); CI checks them.

@@ -2,8 +2,9 @@
  * service, starts HD_HTTP_THREADS loops sharing the port, and on SIGTERM or
  * SIGINT stops accepting, lets in-flight requests finish (bounded by the
  * upstream deadline), then closes everything in reverse order.
- * `hd-gateway --healthcheck` probes /healthz on HD_HTTP_PORT (container
- * HEALTHCHECK) and exits 0 when healthy. */
+ * `hd-gateway --version` prints its version like every daemon;
+ * `--healthcheck` probes /healthz on HD_HTTP_PORT (container HEALTHCHECK) and
+ * exits 0 when healthy. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -148,10 +149,14 @@ int main(int argc, char **argv)
 
 	hd_log_init("gateway", hd_config_str("HD_LOG_LEVEL"));
 	hd_daemon_tune_malloc();
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("hd-gateway %s\n", GW_VERSION);
+		return 0;
+	}
 	if (argc == 2 && strcmp(argv[1], "--healthcheck") == 0)
 		return healthcheck();
 	if (argc > 1) {
-		fprintf(stderr, "usage: %s [--healthcheck]\n", argv[0]);
+		fprintf(stderr, "usage: %s [--version | --healthcheck]\n", argv[0]);
 		return 2;
 	}
 	step = "configuration";

@@ -8,6 +8,8 @@
 #   3. fuzz targets for FUZZ_SECONDS each (when clang is there)
 #   4. make lint, the README's settings table, make openapi-lint
 #   5. the deployment files' checks (tests/deploy/check.sh)
+#   6. the containers check: every image built, the compose stack run
+#      (tests/containers/run.sh; skipped where no engine can run a container)
 # A suite run starts its own PostgreSQL and Redis on free ports under a temp
 # folder for the integration tests, then a whole stack (deploy/local.sh) for
 # the end-to-end tests; daemon logs with "Sanitizer" or "runtime error" fail
@@ -17,7 +19,8 @@
 #
 # Environment: HD_TEST_JOBS (make -j, default nproc), FUZZ_SECONDS (10),
 # HD_TEST_STEP_TIMEOUT (seconds per step, 600),
-# HD_TEST_KEEP=1 keeps the temp folder, HD_TEST_ONLY="normal|san" runs one build, HD_TEST_ONLY=deploy only step 5.
+# HD_TEST_KEEP=1 keeps the temp folder, HD_TEST_ONLY="normal|san" runs one build, HD_TEST_ONLY=deploy only step 5,
+# HD_TEST_ONLY=containers only step 6.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -239,6 +242,13 @@ deploy_check() {
 	counted_step deploy-check bash tests/deploy/check.sh
 }
 
+# Every image built and the compose stack run (tests/containers/run.sh);
+# its own step timeout: a first build on a new machine makes the Debian base
+# and compiles every daemon in a container.
+containers_check() {
+	STEP_TIMEOUT=${HD_TEST_CONTAINERS_TIMEOUT:-1200} counted_step containers bash tests/containers/run.sh
+}
+
 # One build and one suite run: $1 tag, $2 SANITIZE value.
 build_and_suite() {
 	local tag=$1 san=$2 build
@@ -259,6 +269,7 @@ build_and_suite() {
 case "${HD_TEST_ONLY:-}" in
 normal) build_and_suite normal "" ;;
 deploy) deploy_check ;;
+containers) containers_check ;;
 san) build_and_suite san address,undefined ;;
 *)
 	build_and_suite normal ""
@@ -274,5 +285,6 @@ san) build_and_suite san address,undefined ;;
 	step docs-config tools/config-table.sh libs/include/hd/config.def README.md --check || true
 	step openapi-lint make openapi-lint || true
 	deploy_check
+	containers_check
 	;;
 esac

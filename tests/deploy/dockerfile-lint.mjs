@@ -83,13 +83,16 @@ function lintFile(file) {
 	check(`${rel}: no ADD (COPY only, never URLs)`, !ins.some((i) => i.op === 'ADD'));
 	const all = stages(ins);
 	const byName = Object.fromEntries(all.map((s) => [s.name, s]));
+	// A files stage (FROM scratch, only COPY: web-prebuilt) carries files for
+	// another stage to copy; it is no image to run and scratch needs no pin.
+	const filesStage = (s) => s.from === 'scratch' && s.ops.every((i) => i.op === 'COPY');
 	for (const s of all) {
-		if (byName[s.from.toLowerCase()]) continue;
+		if (byName[s.from.toLowerCase()] || filesStage(s)) continue;
 		check(`${rel} [${s.name}]: base image pinned`, /@sha256:[0-9a-f]{64}$/.test(s.from) || /^[^:@]+:\d[\w.-]*$/.test(s.from), s.from);
 	}
 	const used = new Set(all.map((s) => s.from.toLowerCase()));
 	const copiedFrom = new Set(all.flatMap((s) => s.ops.flatMap((i) => [...i.args.matchAll(/--from=(\S+)/g)].map((m) => m[1].toLowerCase()))));
-	const finals = all.filter((s) => !used.has(s.name) && !copiedFrom.has(s.name));
+	const finals = all.filter((s) => !used.has(s.name) && !copiedFrom.has(s.name) && !filesStage(s));
 	check(`${rel}: has final targets`, finals.length > 0);
 	for (const s of finals) {
 		const id = `${rel} [${s.name}]`;
