@@ -255,8 +255,8 @@ static void raw_client_open(raw_client *rc)
 	assert_int_equal(mbedtls_ssl_conf_own_cert(&rc->conf, &rc->crt, &rc->key), 0);
 	assert_int_equal(mbedtls_ssl_setup(&rc->ssl, &rc->conf), 0);
 	assert_int_equal(mbedtls_ssl_set_hostname(&rc->ssl, "hd-auth"), 0);
-	assert_int_equal(mbedtls_net_connect(&rc->net, "127.0.0.1", strrchr(g_url, ':') + 1,
-	                     MBEDTLS_NET_PROTO_TCP),
+	assert_int_equal(mbedtls_net_connect(
+	                     &rc->net, "127.0.0.1", strrchr(g_url, ':') + 1, MBEDTLS_NET_PROTO_TCP),
 	    0);
 	mbedtls_ssl_set_bio(&rc->ssl, &rc->net, mbedtls_net_send, mbedtls_net_recv, NULL);
 }
