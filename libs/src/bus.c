@@ -301,10 +301,13 @@ fail:
 
 void hd_bus_sub_close(hd_bus_sub *s)
 {
-	if (s == NULL)
+	/* once an NNG close hung (nng_close.h), stopping the aio would hang
+	 * this process's exit too: left to the process exit, as the RPC
+	 * client does (hd_rpc_client_close) */
+	if (s == NULL || hd_nng_wedged())
 		return;
 	nng_aio_stop(s->aio);
-	if (!hd_nng_close(s->sock))
+	if (!hd_nng_close_bounded(s->sock))
 		return; /* NNG is stuck: left to the process exit */
 	nng_aio_free(s->aio);
 	free(s);

@@ -280,27 +280,40 @@ static void engine_conn_close(nng_tls_engine_conn *conn)
 	(void)mbedtls_ssl_close_notify(&conn->ssl);
 }
 
-/* Maps an mbed TLS result of a handshake, read or write to NNG's. */
-static int engine_result(int rv)
+/* Maps an mbed TLS result of a handshake, read or write to NNG's. Never
+ * NNG_ECLOSED for what a peer did: NNG 1.5.2 passes the error of a
+ * connection that fails before its SP header arrives up to the listener's
+ * (or dialer's) accept, and reads NNG_ECLOSED there as "this listener was
+ * closed": it never accepts again (core/listener.c listener_accept_cb; a
+ * dialer never dials again, core/dialer.c dialer_connect_cb). One client
+ * sending close_notify at that moment, with or without a certificate, left
+ * the daemon's socket with the pipes it had and no new ones.
+ * A peer that closes is NNG_ECONNRESET and a failed handshake
+ * NNG_EPEERAUTH: the listener accepts again at once, without the 100 ms
+ * pause its default case would let a bad peer repeat (docs/architecture.md,
+ * "Trust between the components"; tests/unit/test_tls.c). */
+static int engine_result(const nng_tls_engine_conn *conn, int rv)
 {
 	switch (rv) {
 	case MBEDTLS_ERR_SSL_WANT_READ:
 	case MBEDTLS_ERR_SSL_WANT_WRITE:
 		return NNG_EAGAIN;
+	case 0: /* a read of nothing: the peer's end of the stream */
 	case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
+	case MBEDTLS_ERR_SSL_CONN_EOF:
 	case MBEDTLS_ERR_NET_CONN_RESET:
-		return NNG_ECLOSED;
-	case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
-		return NNG_EPEERAUTH;
+		return NNG_ECONNRESET;
+	case MBEDTLS_ERR_SSL_ALLOC_FAILED:
+		return NNG_ENOMEM;
 	default:
-		return NNG_ECRYPTO;
+		return conn->ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER ? NNG_EPEERAUTH : NNG_ECRYPTO;
 	}
 }
 
 static int engine_conn_handshake(nng_tls_engine_conn *conn)
 {
 	int rv = mbedtls_ssl_handshake(&conn->ssl);
-	return rv == 0 ? 0 : engine_result(rv);
+	return rv == 0 ? 0 : engine_result(conn, rv);
 }
 
 static int engine_conn_recv(nng_tls_engine_conn *conn, uint8_t *buf, size_t *szp)
@@ -310,7 +323,7 @@ static int engine_conn_recv(nng_tls_engine_conn *conn, uint8_t *buf, size_t *szp
 		*szp = (size_t)rv;
 		return 0;
 	}
-	return rv == 0 ? NNG_ECLOSED : engine_result(rv);
+	return engine_result(conn, rv);
 }
 
 static int engine_conn_send(nng_tls_engine_conn *conn, const uint8_t *buf, size_t *szp)
@@ -320,7 +333,7 @@ static int engine_conn_send(nng_tls_engine_conn *conn, const uint8_t *buf, size_
 		*szp = (size_t)rv;
 		return 0;
 	}
-	return rv == 0 ? NNG_EAGAIN : engine_result(rv);
+	return rv == 0 ? NNG_EAGAIN : engine_result(conn, rv);
 }
 
 static bool engine_conn_verified(nng_tls_engine_conn *conn)

@@ -258,11 +258,10 @@ static void test_bus_tells_only_components(void **state)
 
 int main(void)
 {
-	/* a plain stack (tests/run.sh: HD_TEST_STACK_TLS=1 runs it over TLS) */
+	/* a stack run plain on purpose (tests/run.sh: HD_TEST_STACK_TLS=0) */
 	const char *tls = getenv("HD_STACK_TLS");
 	if (tls != NULL && strcmp(tls, "1") != 0) {
-		printf("test_tls: skipped, the stack runs plain tcp:// (HD_TEST_STACK_TLS=1 for "
-		       "TLS)\n");
+		printf("test_tls: skipped, the stack runs plain tcp:// (HD_TEST_STACK_TLS=0)\n");
 		return 0;
 	}
 	const struct CMUnitTest tests[] = {

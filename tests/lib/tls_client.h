@@ -61,18 +61,13 @@ static void tls_client_dial(nng_socket sock, const char *url, nng_tls_config *cf
 	assert_int_equal(nng_dialer_start(d, NNG_FLAG_NONBLOCK), 0);
 }
 
-/* A REQ socket whose sends and receives give up after ms. It resends its
- * request every second: a request sent at once after the TLS handshake is
- * sometimes left unanswered by NNG 1.5.2 until more bytes arrive on the
- * pipe (seen 2026-12-07, cause not found; docs/architecture.md, "Trust
- * between the components"), and a resend is such bytes. */
+/* A REQ socket whose sends and receives give up after ms. */
 static nng_socket tls_client_req(int ms)
 {
 	nng_socket req;
 	assert_int_equal(nng_req0_open(&req), 0);
 	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, ms), 0);
 	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_SENDTIMEO, ms), 0);
-	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_REQ_RESENDTIME, 1000), 0);
 	return req;
 }
 

@@ -6,7 +6,9 @@
  * another component, one from another CA, one without a certificate, or a
  * plain tcp:// client; a dialer that expects another server name gets no
  * pipe (hd_tls_dial, and the RPC client dialing a host name);
- * HD_ENV=production refuses plain addresses. */
+ * HD_ENV=production refuses plain addresses; a client that sends
+ * close_notify before its SP header (during or right after the handshake)
+ * does not stop the listener from accepting the next ones. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 
@@ -202,6 +208,123 @@ static void test_rpc_client_named_host(void **state)
 	assert_false(rpc_client_connects("hd-ticket", NO_ANSWER_MS));
 }
 
+/* ---- a peer that closes before its SP header ---- */
+
+/* A TLS client of our own (mbed TLS straight on a TCP socket, no NNG),
+ * holding hd-gateway's certificate of set a. */
+typedef struct raw_client {
+	mbedtls_net_context net;
+	mbedtls_ssl_context ssl;
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt ca, crt;
+	mbedtls_pk_context key;
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;
+} raw_client;
+
+static void raw_client_load(raw_client *rc)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/a/ca.pem", g_dir);
+	assert_int_equal(mbedtls_x509_crt_parse_file(&rc->ca, path), 0);
+	snprintf(path, sizeof path, "%s/a/gateway.pem", g_dir);
+	assert_int_equal(mbedtls_x509_crt_parse_file(&rc->crt, path), 0);
+	snprintf(path, sizeof path, "%s/a/gateway.key", g_dir);
+	assert_int_equal(mbedtls_pk_parse_keyfile(&rc->key, path, NULL), 0);
+}
+
+static void raw_client_open(raw_client *rc)
+{
+	memset(rc, 0, sizeof *rc);
+	mbedtls_net_init(&rc->net);
+	mbedtls_ssl_init(&rc->ssl);
+	mbedtls_ssl_config_init(&rc->conf);
+	mbedtls_x509_crt_init(&rc->ca);
+	mbedtls_x509_crt_init(&rc->crt);
+	mbedtls_pk_init(&rc->key);
+	mbedtls_entropy_init(&rc->entropy);
+	mbedtls_ctr_drbg_init(&rc->drbg);
+	assert_int_equal(
+	    mbedtls_ctr_drbg_seed(&rc->drbg, mbedtls_entropy_func, &rc->entropy, NULL, 0), 0);
+	raw_client_load(rc);
+	assert_int_equal(mbedtls_ssl_config_defaults(&rc->conf, MBEDTLS_SSL_IS_CLIENT,
+	                     MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT),
+	    0);
+	mbedtls_ssl_conf_rng(&rc->conf, mbedtls_ctr_drbg_random, &rc->drbg);
+	mbedtls_ssl_conf_ca_chain(&rc->conf, &rc->ca, NULL);
+	assert_int_equal(mbedtls_ssl_conf_own_cert(&rc->conf, &rc->crt, &rc->key), 0);
+	assert_int_equal(mbedtls_ssl_setup(&rc->ssl, &rc->conf), 0);
+	assert_int_equal(mbedtls_ssl_set_hostname(&rc->ssl, "hd-auth"), 0);
+	assert_int_equal(mbedtls_net_connect(
+	                     &rc->net, "127.0.0.1", strrchr(g_url, ':') + 1, MBEDTLS_NET_PROTO_TCP),
+	    0);
+	mbedtls_ssl_set_bio(&rc->ssl, &rc->net, mbedtls_net_send, mbedtls_net_recv, NULL);
+}
+
+/* Waits (up to 2 s) until the server closes the connection, so that the
+ * close_notify, not a reset of our own socket, is what the server sees. */
+static void raw_client_wait_closed(raw_client *rc)
+{
+	unsigned char buf[512];
+	while (mbedtls_net_recv_timeout(&rc->net, buf, sizeof buf, 2000) > 0)
+		;
+}
+
+static void raw_client_close(raw_client *rc)
+{
+	mbedtls_net_free(&rc->net);
+	mbedtls_ssl_free(&rc->ssl);
+	mbedtls_ssl_config_free(&rc->conf);
+	mbedtls_x509_crt_free(&rc->ca);
+	mbedtls_x509_crt_free(&rc->crt);
+	mbedtls_pk_free(&rc->key);
+	mbedtls_ctr_drbg_free(&rc->drbg);
+	mbedtls_entropy_free(&rc->entropy);
+}
+
+/* The handshake as far as state (MBEDTLS_SSL_HANDSHAKE_OVER: all of it). */
+static void raw_client_handshake_until(raw_client *rc, int state)
+{
+	while (rc->ssl.state != state)
+		assert_int_equal(mbedtls_ssl_handshake_step(&rc->ssl), 0);
+}
+
+/* A warning close_notify alert in a plaintext record, as sent before the
+ * keys are agreed. */
+static void raw_client_send_plain_close_notify(raw_client *rc)
+{
+	static const unsigned char alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x00 };
+	assert_int_equal(mbedtls_net_send(&rc->net, alert, sizeof alert), (int)sizeof alert);
+}
+
+static void test_close_notify_after_handshake_keeps_listening(void **state)
+{
+	(void)state;
+	raw_client rc;
+	raw_client_open(&rc);
+	raw_client_handshake_until(&rc, MBEDTLS_SSL_HANDSHAKE_OVER);
+	unsigned char sp_header[8]; /* the server's; ours never goes out */
+	assert_int_equal(mbedtls_ssl_read(&rc.ssl, sp_header, sizeof sp_header), 8);
+	assert_int_equal(mbedtls_ssl_close_notify(&rc.ssl), 0);
+	raw_client_wait_closed(&rc);
+	raw_client_close(&rc);
+	assert_true(asked_and_answered(g_url, client_config("a", "a", "gateway")));
+}
+
+static void test_close_notify_in_handshake_keeps_listening(void **state)
+{
+	(void)state;
+	raw_client rc;
+	raw_client_open(&rc);
+	/* the server's hello and certificate request read: no key agreed yet,
+	 * so this needs no certificate at all */
+	raw_client_handshake_until(&rc, MBEDTLS_SSL_CLIENT_CERTIFICATE);
+	raw_client_send_plain_close_notify(&rc);
+	raw_client_wait_closed(&rc);
+	raw_client_close(&rc);
+	assert_true(asked_and_answered(g_url, client_config("a", "a", "gateway")));
+}
+
 static void test_production_refuses_plain(void **state)
 {
 	(void)state;
@@ -237,6 +360,8 @@ int main(void)
 		cmocka_unit_test(test_no_certificate_gets_no_answer),
 		cmocka_unit_test(test_dialer_checks_server_name),
 		cmocka_unit_test(test_rpc_client_named_host),
+		cmocka_unit_test(test_close_notify_after_handshake_keeps_listening),
+		cmocka_unit_test(test_close_notify_in_handshake_keeps_listening),
 		cmocka_unit_test(test_production_refuses_plain),
 	};
 	int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);

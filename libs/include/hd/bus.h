@@ -27,6 +27,8 @@ typedef void (*hd_bus_event_cb)(const char *type, const char *json, size_t len, 
 /* Subscribes to the comma-separated topic prefixes ("" = everything). */
 hd_err hd_bus_sub_open(
     hd_bus_sub **out, const char *url, const char *prefixes, hd_bus_event_cb cb, void *arg);
+/* Stops and frees; once an NNG close hung in this process (nng_close.h),
+ * leaves everything to the process exit instead of hanging it. */
 void hd_bus_sub_close(hd_bus_sub *s);
 
 #endif
