@@ -22,12 +22,10 @@
 #include "../../services/ticket/list_sql.h"
 
 #define SEEDED "60000"
-#define OTHER_RARE "300"
 #define SEED_PEOPLE 20 /* the assignees and requesters the cases name */
 
 static struct {
 	it_who admin;
-	it_who other; /* another tenant, with OTHER_RARE tickets tagged "rare" */
 	char app_url[512]; /* hd_app in the tenant, as the daemon connects */
 	char assignees[SEED_PEOPLE][40], requesters[SEED_PEOPLE][40]; /* seed's ids by number */
 } U;
@@ -39,13 +37,6 @@ static struct {
  * description, "zebra" in 12; requester k = i % 500 (120 tickets each);
  * assignee k = i % 20 unless i % 4 = 0 (unassigned), so assignee 0 has
  * none, assignee 1 has 3,000 (all closed), assignee 11 the 20 "rare". */
-/* Another tenant's tickets: OTHER_RARE of them, all tagged "rare". */
-static const char other_sql[]
-    = "INSERT INTO ticket.tickets (tenant_id, id, number, subject, description, tags,"
-      " requester_id)"
-      " SELECT $1::uuid, gen_random_uuid(), i, 'Other ' || i, 'Elsewhere', ARRAY['rare'],"
-      " md5($1::text)::uuid FROM generate_series(1, " OTHER_RARE ") i";
-
 static const char seed_sql[]
     = "INSERT INTO ticket.tickets (tenant_id, id, number, subject, description, status,"
       " priority, tags, requester_id, assignee_id, created_at, updated_at)"
@@ -92,9 +83,6 @@ static int group_setup(void **state)
 	const char *p[1] = { U.admin.tenant };
 	assert_int_equal(hd_db_exec_sync(IT.admin_url, seed_sql, 1, p, NULL), HD_OK);
 	seed_people();
-	it_who_make(&U.other, NULL, "admin");
-	const char *po[1] = { U.other.tenant };
-	assert_int_equal(hd_db_exec_sync(IT.admin_url, other_sql, 1, po, NULL), HD_OK);
 	assert_int_equal(
 	    hd_db_exec_sync(IT.admin_url, "ANALYZE ticket.tickets", 0, NULL, NULL), HD_OK);
 	/* row-level security decides which conditions may use an index (a
@@ -132,19 +120,15 @@ typedef struct plan_case {
 } plan_case;
 
 static const plan_case cases[] = {
-	{ NULL, NULL, "rare", NULL, NOONE, NOONE, CREATED_DESC, "tickets_tenant_tags_idx", NULL,
-	    20 },
-	{ NULL, NULL, "nosuchtag", NULL, NOONE, NOONE, CREATED_DESC, "tickets_tenant_tags_idx",
-	    NULL, 0 },
+	{ NULL, NULL, "rare", NULL, NOONE, NOONE, CREATED_DESC, "tickets_tags_idx", NULL, 20 },
+	{ NULL, NULL, "nosuchtag", NULL, NOONE, NOONE, CREATED_DESC, "tickets_tags_idx", NULL, 0 },
 	{ NULL, NULL, "common", NULL, NOONE, NOONE, CREATED_DESC, "tickets_created_idx",
-	    "tickets_tenant_tags_idx", 30000 },
-	{ NULL, NULL, NULL, "zebra", NOONE, NOONE, CREATED_DESC, "tickets_tenant_search_idx", NULL,
-	    12 },
-	{ NULL, NULL, NULL, "zyxwvut", NOONE, NOONE, CREATED_ASC, "tickets_tenant_search_idx", NULL,
-	    0 },
+	    "tickets_tags_idx", 30000 },
+	{ NULL, NULL, NULL, "zebra", NOONE, NOONE, CREATED_DESC, "tickets_search_idx", NULL, 12 },
+	{ NULL, NULL, NULL, "zyxwvut", NOONE, NOONE, CREATED_ASC, "tickets_search_idx", NULL, 0 },
 	{ NULL, NULL, NULL, "printer", NOONE, NOONE, CREATED_DESC, "tickets_created_idx",
-	    "tickets_tenant_search_idx", 60000 },
-	{ NULL, NULL, "rare", NULL, 11, NOONE, CREATED_DESC, "tickets_tenant_tags_idx", NULL, 20 },
+	    "tickets_search_idx", 60000 },
+	{ NULL, NULL, "rare", NULL, 11, NOONE, CREATED_DESC, "tickets_tags_idx", NULL, 20 },
 	{ NULL, NULL, NULL, NULL, NOONE, NOONE, UPDATED_DESC, "tickets_updated_idx", NULL, 60000 },
 	{ "on_hold", NULL, NULL, NULL, NOONE, NOONE, CREATED_DESC, "tickets_status_created_idx",
 	    NULL, 0 },
@@ -270,50 +254,6 @@ static void test_plans_fit_the_values(void **state)
 	}
 }
 
-/* The "Actual Rows" of the plan node that reads index in the JSON of
- * EXPLAIN ANALYZE; -1 when no node does. */
-static double index_rows(const cJSON *node, const char *index)
-{
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(node, "Index Name");
-	if (cJSON_IsString(name) && strcmp(name->valuestring, index) == 0)
-		return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(node, "Actual Rows"));
-	const cJSON *child;
-	cJSON_ArrayForEach(child, cJSON_GetObjectItemCaseSensitive(node, "Plans"))
-	{
-		double rows = index_rows(child, index);
-		if (rows >= 0)
-			return rows;
-	}
-	return -1;
-}
-
-/* The tag index has the tenant first (sql/014_tenant_gin.sql): a rare tag
- * that another tenant uses too reads this tenant's 20 rows only, not the
- * other's OTHER_RARE as well. */
-static void test_tag_index_reads_the_tenant_only(void **state)
-{
-	(void)state;
-	const char *head[TK_LIST_HEAD_PARAMS]
-	    = { U.admin.tenant, "26", "infinity", "ffffffff-ffff-ffff-ffff-ffffffffffff" };
-	const char *f[TK_LIST_NFILTERS] = { NULL, NULL, NULL, NULL, "rare", NULL };
-	const char *p[TK_LIST_HEAD_PARAMS + TK_LIST_NFILTERS];
-	int np;
-	unsigned set = tk_list_bind(head, f, p, &np);
-	char sql[4096], *plan = NULL;
-	int n = snprintf(sql, sizeof(sql), "EXPLAIN (ANALYZE, FORMAT JSON) %s",
-	    tk_list_sql(TK_LIST_CREATED_DESC, set));
-	assert_true(n > 0 && (size_t)n < sizeof(sql));
-	assert_int_equal(hd_db_exec_sync(U.app_url, sql, np, p, &plan), HD_OK);
-	cJSON *json = cJSON_Parse(plan);
-	assert_non_null(json);
-	const cJSON *top = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(json, 0), "Plan");
-	double rows = index_rows(top, "tickets_tenant_tags_idx");
-	if (rows != 20)
-		fail_msg("the tag index gave %g rows, want the tenant's 20:\n%s", rows, plan);
-	cJSON_Delete(json);
-	free(plan);
-}
-
 /* The query string of c for tickets.list, limit 100. */
 static void case_query(const plan_case *c, char *q, size_t size)
 {
@@ -373,7 +313,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plans_fit_the_values),
-		cmocka_unit_test(test_tag_index_reads_the_tenant_only),
 		cmocka_unit_test(test_pages_hold_the_matching_rows),
 	};
 	return cmocka_run_group_tests(tests, group_setup, it_daemon_stop);
