@@ -13,10 +13,10 @@
  * word reads its GIN index, a common one walks the sort order's index; a
  * status, a priority or both, an assignee, a requester read their own sorted
  * index (sql/011_list_indexes.sql, 001), and a generic plan never sorts (a
- * Sort would read every matching row whatever the page). The same lists then go through the daemon,
- * whose pages must hold exactly the rows the owner role counts. Env as
- * test_ticket_get.c: HD_TEST_DATABASE_URL, HD_TEST_DATABASE_ADMIN_URL,
- * HD_TEST_BIN_DIR, HD_TEST_ROOT. */
+ * Sort would read every matching row whatever the page); the GIN indexes keep
+ * their pending lists small (sql/015_gin_pending_limit.sql). The same lists then go through the
+ * daemon, whose pages must hold exactly the rows the owner role counts. Env as test_ticket_get.c:
+ * HD_TEST_DATABASE_URL, HD_TEST_DATABASE_ADMIN_URL, HD_TEST_BIN_DIR, HD_TEST_ROOT. */
 #include <libpq-fe.h>
 #include "ticket_it.h"
 #include "../../services/ticket/list_sql.h"
@@ -254,6 +254,27 @@ static void test_plans_fit_the_values(void **state)
 	}
 }
 
+/* Every search reads the GIN indexes' whole pending list: both keep it
+ * small (sql/015_gin_pending_limit.sql). */
+static void test_gin_pending_lists_stay_small(void **state)
+{
+	(void)state;
+	static const char *const indexes[] = { "tickets_tags_idx", "tickets_search_idx" };
+	for (size_t i = 0; i < 2; i++) {
+		char *opts = NULL;
+		const char *p[1] = { indexes[i] };
+		assert_int_equal(
+		    hd_db_exec_sync(IT.admin_url,
+		        "SELECT array_to_string(reloptions, ',') FROM pg_class"
+		        " WHERE relname = $1 AND relnamespace = 'ticket'::regnamespace",
+		        1, p, &opts),
+		    HD_OK);
+		if (opts == NULL || strstr(opts, "gin_pending_list_limit=256") == NULL)
+			fail_msg("%s: reloptions %s", indexes[i], opts != NULL ? opts : "(none)");
+		free(opts);
+	}
+}
+
 /* The query string of c for tickets.list, limit 100. */
 static void case_query(const plan_case *c, char *q, size_t size)
 {
@@ -313,6 +334,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plans_fit_the_values),
+		cmocka_unit_test(test_gin_pending_lists_stay_small),
 		cmocka_unit_test(test_pages_hold_the_matching_rows),
 	};
 	return cmocka_run_group_tests(tests, group_setup, it_daemon_stop);
