@@ -9,6 +9,9 @@
 #include "list_sql.h"
 #include "ticket.h"
 
+/* a list's statement and its parameters fit the shared-list key (list_key.c) */
+_Static_assert(TK_LIST_HEAD_PARAMS + TK_LIST_NFILTERS <= TK_LIST_MAX_PARAMS, "list parameters");
+
 #define TK_Q_MAX 200
 #define TK_TAG_MAX 50
 
