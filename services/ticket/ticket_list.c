@@ -111,6 +111,27 @@ bool tk_list_page_write(hd_buf *b, int limit, int ts_col, const hd_db_result *re
 	return !b->failed;
 }
 
+/* The list's statement for its sort and present filters (list_sql.h),
+ * after the plan mode it runs with. */
+static void tk_list_filtered(
+    tk_list_queue *lists, hd_rpc_request *req, const hd_caller *c, const tk_list_args *a)
+{
+	const char *head[TK_LIST_HEAD_PARAMS]
+	    = { c->tenant_id, a->page.fetch, a->cur_ts, a->cur_id };
+	const char *filters[TK_LIST_NFILTERS]
+	    = { a->status, a->priority, a->assignee, a->requester, a->tag, a->q };
+	const char *p[TK_LIST_HEAD_PARAMS + TK_LIST_NFILTERS];
+	int np;
+	unsigned set = tk_list_bind(head, filters, p, &np);
+	const char *sql = tk_list_sql(a->sort->order, set);
+	if (sql == NULL) {
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
+		return;
+	}
+	hd_db_stmt stmts[2] = { { tk_list_mode_sql(set), 0, NULL }, { sql, np, p } };
+	tk_list_submit(lists, req, c, stmts, 2, a->page.limit, a->sort->ts_col);
+}
+
 void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	hd_caller c;
@@ -129,17 +150,5 @@ void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw)
 		tk_list_submit(lists, req, &c, &one, 1, a.page.limit, a.sort->ts_col);
 		return;
 	}
-	const char *head[TK_LIST_HEAD_PARAMS] = { c.tenant_id, a.page.fetch, a.cur_ts, a.cur_id };
-	const char *filters[TK_LIST_NFILTERS]
-	    = { a.status, a.priority, a.assignee, a.requester, a.tag, a.q };
-	const char *p[TK_LIST_HEAD_PARAMS + TK_LIST_NFILTERS];
-	int np;
-	unsigned set = tk_list_bind(head, filters, p, &np);
-	const char *sql = tk_list_sql(a.sort->order, set);
-	if (sql == NULL) {
-		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
-		return;
-	}
-	hd_db_stmt stmts[2] = { { tk_list_mode_sql(set), 0, NULL }, { sql, np, p } };
-	tk_list_submit(lists, req, &c, stmts, 2, a.page.limit, a.sort->ts_col);
+	tk_list_filtered(lists, req, &c, &a);
 }
