@@ -9,6 +9,9 @@
 #include "list_sql.h"
 #include "ticket.h"
 
+/* a list's statement and its parameters fit the shared-list key (list_key.c) */
+_Static_assert(TK_LIST_HEAD_PARAMS + TK_LIST_NFILTERS <= TK_LIST_MAX_PARAMS, "list parameters");
+
 #define TK_Q_MAX 200
 #define TK_TAG_MAX 50
 
@@ -20,25 +23,19 @@ static const char tk_list_number_sql[] = "SELECT " TK_TICKET_COLS " FROM ticket.
                                          " AND ($4::uuid IS NULL OR t.requester_id = $4)"
                                          " LIMIT $2";
 
-/* The sorts that keyset pagination serves exactly. */
+/* The sorts that keyset pagination serves exactly, by name. */
 typedef struct tk_sort {
 	const char *name;
-	const char *sql; /* with filters: $1..$10, after TK_LIST_CUSTOM_SQL */
-	const char *sql_plain; /* no filter: $1..$4 */
+	tk_list_order order; /* its statements (list_sql.h) */
 	bool desc;
 	int ts_col; /* the sorted time's column, for the cursor */
 } tk_sort;
 
-#define TK_SORT(name, col, cmp, dir, desc, ts_col)                                                 \
-	{                                                                                          \
-		name, TK_LIST_SQL(col, cmp, dir), TK_LIST_PLAIN_SQL(col, cmp, dir), desc, ts_col   \
-	}
-
 static const tk_sort tk_sorts[] = {
-	TK_SORT("-created_at", "created_at", "<", "DESC", true, TK_TICKET_COL_CREATED_AT),
-	TK_SORT("created_at", "created_at", ">", "ASC", false, TK_TICKET_COL_CREATED_AT),
-	TK_SORT("-updated_at", "updated_at", "<", "DESC", true, TK_TICKET_COL_UPDATED_AT),
-	TK_SORT("updated_at", "updated_at", ">", "ASC", false, TK_TICKET_COL_UPDATED_AT),
+	{ "-created_at", TK_LIST_CREATED_DESC, true, TK_TICKET_COL_CREATED_AT },
+	{ "created_at", TK_LIST_CREATED_ASC, false, TK_TICKET_COL_CREATED_AT },
+	{ "-updated_at", TK_LIST_UPDATED_DESC, true, TK_TICKET_COL_UPDATED_AT },
+	{ "updated_at", TK_LIST_UPDATED_ASC, false, TK_TICKET_COL_UPDATED_AT },
 };
 
 /* The parsed list request. */
@@ -114,6 +111,27 @@ bool tk_list_page_write(hd_buf *b, int limit, int ts_col, const hd_db_result *re
 	return !b->failed;
 }
 
+/* The list's statement for its sort and present filters (list_sql.h),
+ * after the plan mode it runs with. */
+static void tk_list_filtered(
+    tk_list_queue *lists, hd_rpc_request *req, const hd_caller *c, const tk_list_args *a)
+{
+	const char *head[TK_LIST_HEAD_PARAMS]
+	    = { c->tenant_id, a->page.fetch, a->cur_ts, a->cur_id };
+	const char *filters[TK_LIST_NFILTERS]
+	    = { a->status, a->priority, a->assignee, a->requester, a->tag, a->q };
+	const char *p[TK_LIST_HEAD_PARAMS + TK_LIST_NFILTERS];
+	int np;
+	unsigned set = tk_list_bind(head, filters, p, &np);
+	const char *sql = tk_list_sql(a->sort->order, set);
+	if (sql == NULL) {
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
+		return;
+	}
+	hd_db_stmt stmts[2] = { { tk_list_mode_sql(set), 0, NULL }, { sql, np, p } };
+	tk_list_submit(lists, req, c, stmts, 2, a->page.limit, a->sort->ts_col);
+}
+
 void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	hd_caller c;
@@ -126,21 +144,11 @@ void tk_tickets_list(hd_rpc_request *req, hd_daemon_worker *dw)
 	tk_list_args_read(&q, &c, &a, &errs);
 	if (hd_reply_invalid(req, &errs))
 		return;
-	const char *p[10] = { c.tenant_id, a.page.fetch, a.cur_ts, a.cur_id, a.status, a.priority,
-		a.assignee, a.requester, a.tag, a.q };
 	if (a.number != NULL) {
 		const char *pn[4] = { c.tenant_id, a.page.fetch, a.number, a.requester };
 		hd_db_stmt one = { tk_list_number_sql, 4, pn };
 		tk_list_submit(lists, req, &c, &one, 1, a.page.limit, a.sort->ts_col);
 		return;
 	}
-	if (a.status == NULL && a.priority == NULL && a.assignee == NULL && a.requester == NULL
-	    && a.tag == NULL && a.q == NULL) {
-		hd_db_stmt plain[2]
-		    = { { TK_LIST_GENERIC_SQL, 0, NULL }, { a.sort->sql_plain, 4, p } };
-		tk_list_submit(lists, req, &c, plain, 2, a.page.limit, a.sort->ts_col);
-		return;
-	}
-	hd_db_stmt filtered[2] = { { TK_LIST_CUSTOM_SQL, 0, NULL }, { a.sort->sql, 10, p } };
-	tk_list_submit(lists, req, &c, filtered, 2, a.page.limit, a.sort->ts_col);
+	tk_list_filtered(lists, req, &c, &a);
 }

@@ -12,3 +12,8 @@ $(OUT)/test_ticket_json: test_ticket_json.c $(TICKET_UNIT_SRCS) $(wildcard $(TIC
 $(OUT)/test_list_key: test_list_key.c $(TICKET_DIR)/list_key.c $(wildcard $(TICKET_DIR)/*.h) $(LIBHD)
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -I$(TICKET_DIR) $(CMOCKA_CFLAGS) $< $(TICKET_DIR)/list_key.c -o $@ $(LIBHD) $(LDFLAGS) $(CMOCKA_LIBS) $(PKG_LIBS)
+
+# The list statements by sort order and present filters (ticket_list_sql.c).
+$(OUT)/test_list_sql: test_list_sql.c $(TICKET_DIR)/ticket_list_sql.c $(wildcard $(TICKET_DIR)/*.h) $(LIBHD)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -I$(TICKET_DIR) $(CMOCKA_CFLAGS) $< $(TICKET_DIR)/ticket_list_sql.c -o $@ $(LIBHD) $(LDFLAGS) $(CMOCKA_LIBS) $(PKG_LIBS)
