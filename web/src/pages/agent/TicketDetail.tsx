@@ -1,6 +1,7 @@
 // One ticket for agents: its properties (saved with If-Match, a lost race
 // explained in words), the conversation with public replies and internal
-// notes, the history, time entries and merging into another ticket.
+// notes, the history, time entries, merging into another ticket, the
+// suggestions (category, priority, articles) and a work order from it.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
@@ -18,8 +19,10 @@ import {
   type TimeEntry,
   type User,
 } from "../../api/types";
+import { useServiceUp } from "../../api/services";
 import { nameOf, useUsers } from "../../api/users";
 import { ErrorBox, Loading, Notice, PageTitle, PriorityBadge, StatusBadge, statusLabel, when } from "../../components/ui";
+import { TicketSuggestionsPanel } from "../kb/Suggestions";
 
 type Tab = "conversation" | "history" | "time";
 
@@ -32,6 +35,7 @@ export function TicketDetail() {
   // for agents and admins (docs/openapi.yaml)
   const staff = me?.role === "admin" || me?.role === "agent";
   const [tab, setTab] = useState<Tab>("conversation");
+  const fieldUp = useServiceUp("field");
   const ticket = useQuery({ queryKey: ["ticket", id], queryFn: ({ signal }) => api.get<Ticket>(`/v1/tickets/${id}`, undefined, signal) });
   if (ticket.isPending) return <Loading what="Loading the ticket" />;
   if (ticket.isError) return <ErrorBox error={ticket.error} />;
@@ -94,6 +98,12 @@ export function TicketDetail() {
         </div>
         <aside className="space-y-4">
           <Properties key={t.id} ticket={t} users={users.data} canEdit={staff} />
+          {staff && <TicketSuggestionsPanel ticketId={t.id} />}
+          {staff && fieldUp && t.status !== "closed" && (
+            <Link className="btn-secondary" to={`/field/work-orders?ticket=${t.id}`}>
+              Send a technician (work order)
+            </Link>
+          )}
           {staff && t.status !== "closed" && <Merge ticket={t} />}
         </aside>
       </div>
