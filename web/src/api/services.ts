@@ -14,8 +14,15 @@ const probes: Record<Service, { path: string; roles: Role[] }> = {
   knowledge: { path: "/v1/kb/articles", roles: ["admin", "agent", "technician", "customer"] },
 };
 
+export type ServiceState = "up" | "down" | "asking";
+
 /** True once the service answered the signed-in user's probe. */
 export function useServiceUp(service: Service): boolean {
+  return useServiceState(service) === "up";
+}
+
+/** "asking" until the probe has its answer; "down" also when the role may not use it. */
+export function useServiceState(service: Service): ServiceState {
   const api = useApi();
   const user = useUser();
   const probe = probes[service];
@@ -28,5 +35,6 @@ export function useServiceUp(service: Service): boolean {
     refetchInterval: 60_000,
     queryFn: ({ signal }) => api.get<unknown>(probe.path, { limit: 1 }, signal).then(() => true),
   });
-  return allowed && q.data === true && !q.isError;
+  if (!allowed || q.isError) return "down";
+  return q.data === true ? "up" : "asking";
 }

@@ -3,7 +3,7 @@
 // sign-out.
 import { Navigate, NavLink, Outlet, useNavigate } from "react-router";
 import { useApi, useUser } from "../api/context";
-import { useServiceUp, type Service } from "../api/services";
+import { useServiceState, type Service, type ServiceState } from "../api/services";
 import type { Role } from "../api/types";
 
 const links: { to: string; label: string; roles: Role[]; service?: Service }[] = [
@@ -25,7 +25,7 @@ export function Layout() {
   const api = useApi();
   const user = useUser();
   const navigate = useNavigate();
-  const up: Record<Service, boolean> = { field: useServiceUp("field"), knowledge: useServiceUp("knowledge") };
+  const services: Record<Service, ServiceState> = { field: useServiceState("field"), knowledge: useServiceState("knowledge") };
   if (!user) return <Navigate to="/login" replace />;
   const signOut = async () => {
     await api.logout().catch(() => undefined);
@@ -39,9 +39,15 @@ export function Layout() {
       <header className="border-b border-slate-200 bg-white">
         <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
           <span className="font-semibold text-indigo-700">Helpdesk</span>
-          <nav aria-label="Main" className="flex flex-wrap gap-4 text-sm">
+          <nav
+            aria-label="Main"
+            className="flex flex-wrap gap-4 text-sm"
+            data-services={Object.entries(services)
+              .map(([k, v]) => `${k}:${v}`)
+              .join(" ")}
+          >
             {links
-              .filter((l) => l.roles.includes(user.role) && (!l.service || up[l.service]))
+              .filter((l) => l.roles.includes(user.role) && (!l.service || services[l.service] === "up"))
               .map((l) => (
                 <NavLink
                   key={l.to}

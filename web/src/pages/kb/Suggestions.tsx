@@ -67,10 +67,10 @@ function SuggestedArticle({ hit }: { hit: SearchHit }) {
         <Snippet text={hit.snippet} />
       </p>
       {open && (
-        <div className="mt-1 rounded-md bg-white p-2">
+        <article className="mt-1 rounded-md bg-white p-2" aria-label={hit.title}>
           <ErrorBox error={article.error} />
           {article.data && <p className="whitespace-pre-wrap">{article.data.body}</p>}
-        </div>
+        </article>
       )}
     </li>
   );
