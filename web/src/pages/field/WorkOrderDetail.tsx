@@ -191,7 +191,7 @@ function StatusForm({ wo }: { wo: WorkOrder }) {
           ))}
         </select>
       </Field>
-      {status === "completed" && (
+      {status === "completed" && wo.status !== "completed" && (
         <Field id="wo-signed" label="Signed off by (the customer's name)">
           <input id="wo-signed" className="input" maxLength={200} value={signedBy} onChange={(e) => setSignedBy(e.target.value)} />
         </Field>

@@ -27,7 +27,7 @@ export function fitProjection(points: LatLon[], box: Box): Project {
   const spanX = Math.max(maxX - minX, 1e-3);
   const spanY = Math.max(maxLat - minLat, 1e-3);
   const scale = Math.min((box.width - 2 * box.margin) / spanX, (box.height - 2 * box.margin) / spanY);
-  const offX = (box.width - spanX * scale) / 2;
-  const offY = (box.height - spanY * scale) / 2;
-  return (p) => ({ x: offX + (p.lon * k - minX) * scale, y: offY + (maxLat - p.lat) * scale });
+  const midX = (minX + maxX) / 2;
+  const midLat = (minLat + maxLat) / 2;
+  return (p) => ({ x: box.width / 2 + (p.lon * k - midX) * scale, y: box.height / 2 - (p.lat - midLat) * scale });
 }
