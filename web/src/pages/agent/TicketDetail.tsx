@@ -21,7 +21,7 @@ import {
 } from "../../api/types";
 import { useServiceUp } from "../../api/services";
 import { nameOf, useUsers } from "../../api/users";
-import { ErrorBox, Loading, Notice, PageTitle, PriorityBadge, StatusBadge, statusLabel, when } from "../../components/ui";
+import { ConflictBox, ErrorBox, Fact, Loading, Notice, PageTitle, PriorityBadge, StatusBadge, statusLabel, when } from "../../components/ui";
 import { TicketSuggestionsPanel } from "../kb/Suggestions";
 
 type Tab = "conversation" | "history" | "time";
@@ -108,15 +108,6 @@ export function TicketDetail() {
         </aside>
       </div>
     </section>
-  );
-}
-
-function Fact({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div className="card p-2">
-      <dt className="text-xs text-slate-500">{label}</dt>
-      <dd>{children}</dd>
-    </div>
   );
 }
 
@@ -236,11 +227,7 @@ function Properties({ ticket, users, canEdit }: { ticket: Ticket; users?: User[]
         </label>
         <input id="p-tags" className="input" value={tags} disabled={readOnly} onChange={(e) => setTags(e.target.value)} />
       </div>
-      {conflict && (
-        <div role="alert" className="rounded-md border border-amber-400 bg-amber-50 p-3 text-sm text-amber-900" data-testid="conflict">
-          {conflict}
-        </div>
-      )}
+      <ConflictBox text={conflict} />
       {save.isError && !(save.error instanceof ApiError && save.error.status === 412) && <ErrorBox error={save.error} />}
       {saved && !dirty && <Notice>Saved.</Notice>}
       <div className="flex gap-2">

@@ -2,14 +2,14 @@
 // moves with notes and the customer's sign-off (If-Match), the checklist,
 // the parts used and (admins, agents) the history.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent, type ReactNode } from "react";
+import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
 import { useApi, useUser } from "../../api/context";
 import { ApiError, conflictText } from "../../api/errors";
 import { WORK_ORDER_MOVES, type Page, type Part, type WorkOrder, type WorkOrderHistoryEntry, type WorkOrderStatus } from "../../api/types";
 import { nameOf, useUsers } from "../../api/users";
 import { EmptyRow, TableFrame } from "../../components/Table";
-import { ErrorBox, Field, Loading, Notice, PageTitle, PriorityBadge, when } from "../../components/ui";
+import { ConflictBox, ErrorBox, Fact, Field, Loading, Notice, PageTitle, PriorityBadge, when } from "../../components/ui";
 import { statusBadgeClass, statusText, technicianName, useTechnicians } from "./data";
 
 function useWorkOrder(id: string) {
@@ -94,15 +94,6 @@ export function WorkOrderDetail() {
         </aside>
       </div>
     </section>
-  );
-}
-
-function Fact({ label, children }: { label: string; children: ReactNode }) {
-  return (
-    <div className="card p-2">
-      <dt className="text-xs text-slate-500">{label}</dt>
-      <dd>{children}</dd>
-    </div>
   );
 }
 
@@ -199,11 +190,7 @@ function StatusForm({ wo }: { wo: WorkOrder }) {
       <Field id="wo-notes" label="Notes">
         <textarea id="wo-notes" className="input min-h-20" value={notes} onChange={(e) => setNotes(e.target.value)} />
       </Field>
-      {conflict && (
-        <div role="alert" className="rounded-md border border-amber-400 bg-amber-50 p-3 text-sm text-amber-900">
-          {conflict}
-        </div>
-      )}
+      <ConflictBox text={conflict} />
       {save.isError && !conflict && <ErrorBox error={save.error} />}
       <button type="submit" className="btn" disabled={save.isPending || (status === wo.status && notes === wo.notes)}>
         Save progress

@@ -8,7 +8,7 @@ import { useApi, useUser } from "../../api/context";
 import { PRIORITIES, WORK_ORDER_STATUSES, type Priority, type Ticket, type WorkOrder, type WorkOrderStatus } from "../../api/types";
 import { useUsers } from "../../api/users";
 import { EmptyRow, TableFrame, type Column } from "../../components/Table";
-import { ErrorBox, Field, Loading, PageTitle, PriorityBadge, splitList, when } from "../../components/ui";
+import { ErrorBox, Field, Loading, PageTitle, PriorityBadge, splitList, SubmitCancel, when } from "../../components/ui";
 import { isoToLocalInput, localInputToIso, parseLatLon, statusBadgeClass, statusText, technicianName, useTechnicians, useWorkOrders } from "./data";
 
 const COLUMNS: Column[] = [
@@ -183,14 +183,7 @@ function NewWorkOrder({ ticketId }: { ticketId: string | null }) {
       <div className="md:col-span-4">
         <ErrorBox error={create.error}>{problem}</ErrorBox>
       </div>
-      <div className="flex gap-2 md:col-span-4">
-        <button type="submit" className="btn" disabled={create.isPending}>
-          Open work order
-        </button>
-        <button type="button" className="btn-secondary" onClick={() => setOpen(false)}>
-          Cancel
-        </button>
-      </div>
+      <SubmitCancel label="Open work order" pending={create.isPending} onCancel={() => setOpen(false)} className="md:col-span-4" />
     </form>
   );
 }

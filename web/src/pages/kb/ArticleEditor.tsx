@@ -8,7 +8,7 @@ import { useApi } from "../../api/context";
 import { ApiError, conflictText } from "../../api/errors";
 import { ARTICLE_STATUSES, type Article, type ArticleStatus, type ArticleVersion, type Page } from "../../api/types";
 import { nameOf, useUsers } from "../../api/users";
-import { ErrorBox, Field, Loading, Notice, PageTitle, splitList, when } from "../../components/ui";
+import { ConflictBox, ErrorBox, Field, Loading, Notice, PageTitle, splitList, when } from "../../components/ui";
 
 export function ArticleEditor() {
   const { id = "" } = useParams();
@@ -106,11 +106,7 @@ function Editor({ article }: { article: Article }) {
       <Field id="ae-body" label="Text">
         <textarea id="ae-body" className="input min-h-64" required value={form.body} onChange={(e) => setForm({ ...form, body: e.target.value })} />
       </Field>
-      {conflict && (
-        <div role="alert" className="rounded-md border border-amber-400 bg-amber-50 p-3 text-sm text-amber-900">
-          {conflict}
-        </div>
-      )}
+      <ConflictBox text={conflict} />
       {save.isError && !conflict && <ErrorBox error={save.error} />}
       <button type="submit" className="btn" disabled={save.isPending}>
         {save.isPending ? "Saving…" : "Save as a new version"}

@@ -8,7 +8,7 @@ import { useApi, useUser } from "../../api/context";
 import { ARTICLE_STATUSES, type Article, type Page, type SearchHit, type Tenant } from "../../api/types";
 import { Snippet } from "../../components/Snippet";
 import { EmptyRow, TableFrame, type Column } from "../../components/Table";
-import { ErrorBox, Field, Loading, Notice, PageTitle, splitList, when } from "../../components/ui";
+import { ErrorBox, Field, Loading, Notice, PageTitle, splitList, SubmitCancel, when } from "../../components/ui";
 
 const COLUMNS: Column[] = [{ label: "Title" }, { label: "Status" }, { label: "Locale", wide: true }, { label: "Helpful", wide: true }, { label: "Updated" }];
 
@@ -177,14 +177,7 @@ function NewArticle() {
       <div className="md:col-span-4">
         <ErrorBox error={create.error} />
       </div>
-      <div className="flex gap-2 md:col-span-4">
-        <button type="submit" className="btn" disabled={create.isPending}>
-          Save draft
-        </button>
-        <button type="button" className="btn-secondary" onClick={() => setOpen(false)}>
-          Cancel
-        </button>
-      </div>
+      <SubmitCancel label="Save draft" pending={create.isPending} onCancel={() => setOpen(false)} className="md:col-span-4" />
     </form>
   );
 }
