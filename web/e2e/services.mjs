@@ -27,6 +27,7 @@ export async function serviceChecks(t) {
   const { check, assert, api, admin, BASE, RUN, pw, ADMIN } = t;
   const word = `kbword${RUN}`;
   const title = `Toner smudges ${word}`;
+  const skill = `run${RUN}`;
   const ids = {};
   // before the console lists the users
   const techUser = await api("POST", "/v1/users", {
@@ -141,7 +142,8 @@ export async function serviceChecks(t) {
   await check("an admin makes a user a technician with a skill and a position", async () => {
     await staff.getByRole("link", { name: "Technicians" }).click();
     await staff.getByLabel("User (role technician)").selectOption({ label: `Tech ${RUN}` });
-    await staff.getByLabel("Skills (comma-separated)").fill("HVAC, gas");
+    // a skill of this run's own, so that only this technician qualifies
+    await staff.getByLabel("Skills (comma-separated)").fill(`HVAC, gas, ${skill}`);
     await staff.getByLabel("Position (lat, lon)").fill("48.8566, 2.3522");
     await staff.getByRole("button", { name: "Add technician" }).click();
     await staff.getByText(`Tech ${RUN} is a technician now.`).waitFor();
@@ -152,7 +154,7 @@ export async function serviceChecks(t) {
     await staff.waitForURL(/\/field\/technicians\//);
     ids.technician = staff.url().split("/").pop();
     const tech = await api("GET", `/v1/technicians/${ids.technician}`, { token: admin.access_token });
-    assert(tech.user_id === techUser.id && tech.skills.join() === "gas,hvac" && Math.abs(tech.location.lat - 48.8566) < 1e-6, JSON.stringify(tech));
+    assert(tech.user_id === techUser.id && tech.skills.join() === `gas,hvac,${skill}` && Math.abs(tech.location.lat - 48.8566) < 1e-6, JSON.stringify(tech));
     await t.axe(staff, "technician");
     await t.shoot(staff, "technician");
   });
@@ -162,7 +164,7 @@ export async function serviceChecks(t) {
     await staff.getByRole("link", { name: "Send a technician (work order)" }).click();
     await staff.getByRole("heading", { name: /New work order for ticket #\d+/ }).waitFor();
     await staff.getByLabel("Place (lat, lon)").fill("48.8606, 2.3376");
-    await staff.getByLabel("Required skills").fill("hvac");
+    await staff.getByLabel("Required skills").fill(`hvac, ${skill}`);
     await staff.getByRole("button", { name: "Open work order" }).click();
     await staff.waitForURL(/\/field\/work-orders\/[0-9a-f-]{36}$/);
     ids.workOrder = staff.url().split("/").pop();
@@ -216,7 +218,7 @@ export async function serviceChecks(t) {
       body: {
         title: `Boiler ${RUN}`,
         location: { lat: 48.85, lon: 2.36, address: "1 rue de Rivoli" },
-        required_skills: ["gas"],
+        required_skills: ["gas", skill],
         window: { start: start.toISOString(), end: new Date(start.getTime() + 2 * 3600e3).toISOString() },
       },
     });
