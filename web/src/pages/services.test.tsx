@@ -12,6 +12,9 @@ import { NewTicket } from "./portal/NewTicket";
 
 afterEach(cleanup);
 
+// generous: on a loaded machine jsdom takes its time (not a timing test)
+const WAIT = { timeout: 10_000 };
+
 const hit = { id: "a1", title: "Toner smudges", snippet: "Shake the <mark>toner</mark> &amp; wipe", score: 0.5, fuzzy: false };
 
 async function mount(server: FakeServer) {
@@ -44,16 +47,16 @@ describe("pages of the knowledge and field services", () => {
     server.routes["GET /v1/work-orders"] = () => json(200, { items: [], next_cursor: null });
     server.routes["GET /v1/kb/search"] = (url) => json(200, { items: url.searchParams.get("q") === "toner smudge" ? [hit] : [] });
     await mount(server);
-    await waitFor(() => expect(states()).toBe("field:up knowledge:up"));
+    await waitFor(() => expect(states()).toBe("field:up knowledge:up"), WAIT);
     expect(screen.getByRole("link", { name: "Knowledge base" })).toBeTruthy();
     expect(screen.getByRole("link", { name: "Dispatch board" })).toBeTruthy();
     fireEvent.change(screen.getByLabelText("Subject"), { target: { value: "toner smudge" } });
-    const offered = await screen.findByRole("region", { name: "Articles that may help" });
+    const offered = await screen.findByRole("region", { name: "Articles that may help" }, WAIT);
     expect(offered.textContent).toContain("Toner smudges");
     // the snippet's mark is drawn as a <mark>, its &amp; as text
     expect(offered.querySelector("mark")?.textContent).toBe("toner");
     expect(offered.textContent).toContain("& wipe");
-  });
+  }, 30_000);
 
   it("leaves out the pages and the suggestions of a service that does not answer", async () => {
     const server = fakeServer();
@@ -61,12 +64,12 @@ describe("pages of the knowledge and field services", () => {
     server.routes["GET /v1/work-orders"] = () => json(200, { items: [], next_cursor: null });
     server.routes["GET /v1/kb/search"] = () => json(200, { items: [hit] });
     await mount(server);
-    await waitFor(() => expect(states()).toBe("field:up knowledge:down"));
+    await waitFor(() => expect(states()).toBe("field:up knowledge:down"), WAIT);
     expect(screen.queryByRole("link", { name: "Knowledge base" })).toBeNull();
     expect(screen.getByRole("link", { name: "Dispatch board" })).toBeTruthy();
     fireEvent.change(screen.getByLabelText("Subject"), { target: { value: "toner smudge" } });
     await new Promise((r) => setTimeout(r, 500));
     expect(screen.queryByRole("region", { name: "Articles that may help" })).toBeNull();
     expect(server.calls.some((c) => c.path.startsWith("/v1/kb/search"))).toBe(false);
-  });
+  }, 30_000);
 });
