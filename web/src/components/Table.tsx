@@ -1,5 +1,8 @@
 // The frame of every data table: a bordered, scrollable box, a labelled
-// table and its header row; the page draws the rows (docs/web.md).
+// table and its header row; the page draws the rows (docs/web.md). The box
+// is positioned, so that what is absolutely placed in a cell (the sr-only
+// labels of a row's controls) scrolls with it instead of widening the page
+// on a phone.
 import type { ReactNode, Ref } from "react";
 
 export interface Column {
@@ -25,7 +28,7 @@ export function TableFrame(props: {
   return (
     <div
       ref={props.scrollerRef}
-      className={`overflow-auto rounded-lg border border-slate-200 bg-white ${props.className ?? ""}`}
+      className={`relative overflow-auto rounded-lg border border-slate-200 bg-white ${props.className ?? ""}`}
       data-testid={props.testId}
       data-loaded={props.loaded}
     >
