@@ -1,6 +1,8 @@
-// The routes: sign-in, then one face per role (docs/web.md).
+// The routes: sign-in, then one face per role (docs/web.md). Pages of the
+// field and knowledge services are loaded on first use (their own chunks),
+// so the first load of the console stays small.
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { useEffect, useState, type ReactNode } from "react";
+import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
 import { BrowserRouter, Navigate, Route, Routes, useLocation } from "react-router";
 import type { ApiClient } from "./api/client";
 import { ApiProvider, useUser } from "./api/context";
@@ -19,6 +21,19 @@ import { MyTickets } from "./pages/portal/MyTickets";
 import { NewTicket } from "./pages/portal/NewTicket";
 import { TicketView } from "./pages/portal/TicketView";
 import { SignIn } from "./pages/SignIn";
+
+const Board = lazy(() => import("./pages/field/Board").then((m) => ({ default: m.Board })));
+const Technicians = lazy(() => import("./pages/field/Technicians").then((m) => ({ default: m.Technicians })));
+const TechnicianDetail = lazy(() => import("./pages/field/TechnicianDetail").then((m) => ({ default: m.TechnicianDetail })));
+const WorkOrders = lazy(() => import("./pages/field/WorkOrders").then((m) => ({ default: m.WorkOrders })));
+const WorkOrderDetail = lazy(() => import("./pages/field/WorkOrderDetail").then((m) => ({ default: m.WorkOrderDetail })));
+const KnowledgeBase = lazy(() => import("./pages/kb/KnowledgeBase").then((m) => ({ default: m.KnowledgeBase })));
+const ArticleEditor = lazy(() => import("./pages/kb/ArticleEditor").then((m) => ({ default: m.ArticleEditor })));
+const help = () => import("./pages/kb/HelpCenter");
+const PortalHelp = lazy(() => help().then((m) => ({ default: m.PortalHelp })));
+const PortalHelpArticle = lazy(() => help().then((m) => ({ default: m.PortalHelpArticle })));
+const PublicHelp = lazy(() => help().then((m) => ({ default: m.PublicHelp })));
+const PublicHelpArticle = lazy(() => help().then((m) => ({ default: m.PublicHelpArticle })));
 
 function newQueryClient(): QueryClient {
   return new QueryClient({
@@ -46,6 +61,30 @@ function Home() {
 }
 
 const STAFF: Role[] = ["agent", "admin", "technician"];
+const AGENTS: Role[] = ["agent", "admin"];
+const EVERYONE: Role[] = [...STAFF, "customer", "platform_admin"];
+
+/** The signed-in pages: path, who may open it, what it draws. */
+const PAGES: { path: string; roles: Role[]; page: ReactNode }[] = [
+  { path: "/portal", roles: ["customer"], page: <MyTickets /> },
+  { path: "/portal/new", roles: ["customer"], page: <NewTicket /> },
+  { path: "/portal/tickets/:id", roles: ["customer"], page: <TicketView /> },
+  { path: "/portal/help", roles: ["customer"], page: <PortalHelp /> },
+  { path: "/portal/help/:id", roles: ["customer"], page: <PortalHelpArticle /> },
+  { path: "/agent", roles: STAFF, page: <Queue /> },
+  { path: "/agent/tickets/:id", roles: STAFF, page: <TicketDetail /> },
+  { path: "/kb", roles: AGENTS, page: <KnowledgeBase /> },
+  { path: "/kb/articles/:id", roles: AGENTS, page: <ArticleEditor /> },
+  { path: "/field/board", roles: AGENTS, page: <Board /> },
+  { path: "/field/technicians", roles: AGENTS, page: <Technicians /> },
+  { path: "/field/technicians/:id", roles: STAFF, page: <TechnicianDetail /> },
+  { path: "/field/work-orders", roles: STAFF, page: <WorkOrders /> },
+  { path: "/field/work-orders/:id", roles: STAFF, page: <WorkOrderDetail /> },
+  { path: "/admin/users", roles: ["admin"], page: <Users /> },
+  { path: "/admin/settings", roles: ["admin"], page: <Settings /> },
+  { path: "/account", roles: EVERYONE, page: <Account /> },
+  { path: "/platform", roles: ["platform_admin"], page: <Platform /> },
+];
 
 export function App({ client }: { client: ApiClient }) {
   const [queryClient] = useState(newQueryClient);
@@ -65,85 +104,20 @@ export function App({ client }: { client: ApiClient }) {
     <ApiProvider client={client}>
       <QueryClientProvider client={queryClient}>
         <BrowserRouter>
-          <Routes>
-            <Route path="/login" element={<SignIn />} />
-            <Route path="/" element={<Home />} />
-            <Route element={<Layout />}>
-              <Route
-                path="/portal"
-                element={
-                  <RequireRole roles={["customer"]}>
-                    <MyTickets />
-                  </RequireRole>
-                }
-              />
-              <Route
-                path="/portal/new"
-                element={
-                  <RequireRole roles={["customer"]}>
-                    <NewTicket />
-                  </RequireRole>
-                }
-              />
-              <Route
-                path="/portal/tickets/:id"
-                element={
-                  <RequireRole roles={["customer"]}>
-                    <TicketView />
-                  </RequireRole>
-                }
-              />
-              <Route
-                path="/agent"
-                element={
-                  <RequireRole roles={STAFF}>
-                    <Queue />
-                  </RequireRole>
-                }
-              />
-              <Route
-                path="/agent/tickets/:id"
-                element={
-                  <RequireRole roles={STAFF}>
-                    <TicketDetail />
-                  </RequireRole>
-                }
-              />
-              <Route
-                path="/admin/users"
-                element={
-                  <RequireRole roles={["admin"]}>
-                    <Users />
-                  </RequireRole>
-                }
-              />
-              <Route
-                path="/admin/settings"
-                element={
-                  <RequireRole roles={["admin"]}>
-                    <Settings />
-                  </RequireRole>
-                }
-              />
-              <Route
-                path="/account"
-                element={
-                  <RequireRole roles={[...STAFF, "customer", "platform_admin"]}>
-                    <Account />
-                  </RequireRole>
-                }
-              />
-              <Route
-                path="/platform"
-                element={
-                  <RequireRole roles={["platform_admin"]}>
-                    <Platform />
-                  </RequireRole>
-                }
-              />
-            </Route>
-            <Route path="*" element={<NotFound />} />
-          </Routes>
+          <Suspense fallback={<Loading />}>
+            <Routes>
+              <Route path="/login" element={<SignIn />} />
+              <Route path="/" element={<Home />} />
+              <Route path="/help/:slug" element={<PublicHelp />} />
+              <Route path="/help/:slug/:id" element={<PublicHelpArticle />} />
+              <Route element={<Layout />}>
+                {PAGES.map((p) => (
+                  <Route key={p.path} path={p.path} element={<RequireRole roles={p.roles}>{p.page}</RequireRole>} />
+                ))}
+              </Route>
+              <Route path="*" element={<NotFound />} />
+            </Routes>
+          </Suspense>
         </BrowserRouter>
       </QueryClientProvider>
     </ApiProvider>

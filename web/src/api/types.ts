@@ -93,7 +93,7 @@ export interface SlaTarget {
 
 export interface SlaPolicy {
   targets: Partial<Record<Priority, SlaTarget>>;
-  business_hours?: unknown;
+  business_hours?: BusinessHours | null;
 }
 
 export interface Automation {
@@ -118,3 +118,143 @@ export const STATUS_MOVES: Record<Status, Status[]> = {
   solved: ["open", "closed"],
   closed: [],
 };
+
+// --- business hours (SLA policy, technicians' working hours)
+export type Weekday = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
+export const WEEKDAYS: Weekday[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+/** Up to 4 sorted, disjoint ["HH:MM","HH:MM"] windows a day. */
+export interface BusinessHours {
+  timezone: string;
+  days: Partial<Record<Weekday, [string, string][]>>;
+}
+
+// --- field service (hd-field)
+export interface LatLon {
+  lat: number;
+  lon: number;
+}
+
+export interface Technician {
+  id: string;
+  user_id: string;
+  skills: string[];
+  location: LatLon | null;
+  available: boolean;
+  active: boolean;
+  working_hours: BusinessHours | null;
+  last_seen_at: string | null;
+  distance_km?: number;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+export type WorkOrderStatus = "unassigned" | "scheduled" | "en_route" | "on_site" | "completed" | "cancelled";
+export const WORK_ORDER_STATUSES: WorkOrderStatus[] = ["unassigned", "scheduled", "en_route", "on_site", "completed", "cancelled"];
+
+// The moves docs/openapi.yaml allows a PATCH (unassigned → scheduled is dispatch's).
+export const WORK_ORDER_MOVES: Record<WorkOrderStatus, WorkOrderStatus[]> = {
+  unassigned: ["cancelled"],
+  scheduled: ["en_route", "on_site", "cancelled"],
+  en_route: ["on_site", "cancelled"],
+  on_site: ["completed", "cancelled"],
+  completed: [],
+  cancelled: [],
+};
+
+export interface ChecklistItem {
+  id: string;
+  text: string;
+  required: boolean;
+  done: boolean;
+  done_at: string | null;
+  done_by: string | null;
+}
+
+export interface WorkOrder {
+  id: string;
+  title: string;
+  description: string;
+  ticket_id: string | null;
+  location: LatLon & { address?: string | null };
+  required_skills: string[];
+  window: { start: string; end: string };
+  priority: Priority;
+  status: WorkOrderStatus;
+  technician_id: string | null;
+  distance_km: number | null;
+  eta_minutes: number | null;
+  notes: string;
+  checklist: ChecklistItem[];
+  sign_off: { signed_by: string; signed_at: string } | null;
+  completed_at: string | null;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+export interface Part {
+  id: string;
+  work_order_id: string;
+  sku: string;
+  description: string | null;
+  quantity: number;
+  created_by: string;
+  created_at: string;
+}
+
+export interface WorkOrderHistoryEntry {
+  id: number;
+  at: string;
+  actor_id: string | null;
+  field: string;
+  from: unknown;
+  to: unknown;
+}
+
+// --- knowledge base (hd-knowledge)
+export type ArticleStatus = "draft" | "published" | "archived";
+export const ARTICLE_STATUSES: ArticleStatus[] = ["draft", "published", "archived"];
+
+export interface Article {
+  id: string;
+  title: string;
+  body: string;
+  tags: string[];
+  locale: string;
+  status: ArticleStatus;
+  version: number;
+  helpful: number;
+  not_helpful: number;
+  author_id: string;
+  created_at: string;
+  updated_at: string;
+  published_at: string | null;
+}
+
+export interface ArticleVersion {
+  version: number;
+  title: string;
+  body: string;
+  tags: string[];
+  locale: string;
+  status: ArticleStatus;
+  author_id: string;
+  created_at: string;
+}
+
+export interface SearchHit {
+  id: string;
+  title: string;
+  /** HTML-escaped by the service, the matched words in <mark>…</mark> */
+  snippet: string;
+  score: number;
+  fuzzy: boolean;
+}
+
+export interface TicketSuggestions {
+  articles: SearchHit[];
+  degraded?: boolean;
+  predicted: { category: string | null; priority: Priority | null; confidence: number };
+}

@@ -1,12 +1,20 @@
-// The frame of every signed-in page: the faces the role may use, the user, sign-out.
+// The frame of every signed-in page: the faces the role may use (a page of
+// a service that does not answer is left out, api/services.ts), the user,
+// sign-out.
 import { Navigate, NavLink, Outlet, useNavigate } from "react-router";
 import { useApi, useUser } from "../api/context";
+import { useServiceState, type Service, type ServiceState } from "../api/services";
 import type { Role } from "../api/types";
 
-const links: { to: string; label: string; roles: Role[] }[] = [
+const links: { to: string; label: string; roles: Role[]; service?: Service }[] = [
   { to: "/portal", label: "My tickets", roles: ["customer"] },
   { to: "/portal/new", label: "Open a ticket", roles: ["customer"] },
+  { to: "/portal/help", label: "Help center", roles: ["customer"], service: "knowledge" },
   { to: "/agent", label: "Ticket queue", roles: ["agent", "admin", "technician"] },
+  { to: "/field/board", label: "Dispatch board", roles: ["agent", "admin"], service: "field" },
+  { to: "/field/work-orders", label: "Work orders", roles: ["agent", "admin", "technician"], service: "field" },
+  { to: "/field/technicians", label: "Technicians", roles: ["agent", "admin"], service: "field" },
+  { to: "/kb", label: "Knowledge base", roles: ["agent", "admin"], service: "knowledge" },
   { to: "/admin/users", label: "Users", roles: ["admin"] },
   { to: "/admin/settings", label: "Settings", roles: ["admin"] },
   { to: "/platform", label: "Tenants", roles: ["platform_admin"] },
@@ -17,6 +25,7 @@ export function Layout() {
   const api = useApi();
   const user = useUser();
   const navigate = useNavigate();
+  const services: Record<Service, ServiceState> = { field: useServiceState("field"), knowledge: useServiceState("knowledge") };
   if (!user) return <Navigate to="/login" replace />;
   const signOut = async () => {
     await api.logout().catch(() => undefined);
@@ -30,9 +39,15 @@ export function Layout() {
       <header className="border-b border-slate-200 bg-white">
         <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
           <span className="font-semibold text-indigo-700">Helpdesk</span>
-          <nav aria-label="Main" className="flex flex-wrap gap-4 text-sm">
+          <nav
+            aria-label="Main"
+            className="flex flex-wrap gap-4 text-sm"
+            data-services={Object.entries(services)
+              .map(([k, v]) => `${k}:${v}`)
+              .join(" ")}
+          >
             {links
-              .filter((l) => l.roles.includes(user.role))
+              .filter((l) => l.roles.includes(user.role) && (!l.service || services[l.service] === "up"))
               .map((l) => (
                 <NavLink
                   key={l.to}

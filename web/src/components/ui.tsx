@@ -70,3 +70,57 @@ export function PageTitle({ children, actions }: { children: ReactNode; actions?
     </div>
   );
 }
+
+/** A labelled control: the label names the control of that id. */
+export function Field({ id, label, children, className }: { id: string; label: string; children: ReactNode; className?: string }) {
+  return (
+    <div className={className}>
+      <label className="label" htmlFor={id}>
+        {label}
+      </label>
+      {children}
+    </div>
+  );
+}
+
+/** A comma-separated list as the API's array (trimmed, no empty items). */
+export function splitList(text: string): string[] {
+  return text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** One fact of a record: a label over its value, in a small card (inside a <dl>). */
+export function Fact({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="card p-2">
+      <dt className="text-xs text-slate-500">{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
+/** A lost If-Match race, in words (conflictText), where the form is. */
+export function ConflictBox({ text }: { text: string | null }) {
+  if (!text) return null;
+  return (
+    <div role="alert" className="rounded-md border border-amber-400 bg-amber-50 p-3 text-sm text-amber-900" data-testid="conflict">
+      {text}
+    </div>
+  );
+}
+
+/** A form's submit button and the Cancel that closes it. */
+export function SubmitCancel({ label, pending, onCancel, className }: { label: string; pending: boolean; onCancel: () => void; className?: string }) {
+  return (
+    <div className={`flex gap-2 ${className ?? ""}`}>
+      <button type="submit" className="btn" disabled={pending}>
+        {label}
+      </button>
+      <button type="button" className="btn-secondary" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}

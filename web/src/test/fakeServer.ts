@@ -1,7 +1,8 @@
 // An in-memory stand-in for the gateway's auth rules, for the client's unit
 // tests: logins (with a TOTP step), refresh rotation where a rotated token
 // presented again revokes its family (docs/openapi.yaml), access tokens that
-// expire, and one protected route with a version for If-Match.
+// expire, and one protected route with a version for If-Match; a test adds
+// the answers of other routes it needs (routes).
 import type { Ticket, TokenPair, User } from "../api/types";
 
 export const demoUser: User = {
@@ -51,9 +52,11 @@ export interface FakeServer {
   revokeAll(): void;
   ticketVersion: number;
   mfaCode: string | null;
+  /** answers a test adds, by "METHOD /path" (query left out) */
+  routes: Record<string, (url: URL) => Response>;
 }
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   const problem = status >= 400;
   return new Response(body === undefined ? null : JSON.stringify(body), {
     status,
@@ -71,6 +74,7 @@ export function fakeServer(opts: { ttlSeconds?: number } = {}): FakeServer {
     calls: [],
     ticketVersion: 3,
     mfaCode: null,
+    routes: {},
     expireAccessTokens: () => access.clear(),
     revokeAll: () => {
       access.clear();
@@ -116,6 +120,7 @@ export function fakeServer(opts: { ttlSeconds?: number } = {}): FakeServer {
         server.ticketVersion++;
         return json(200, ticketAt(server.ticketVersion, body), { ETag: `"${server.ticketVersion}"` });
       }
+      if (server.routes[route]) return server.routes[route](url);
       if (route === "GET /v1/tickets/t1/comments" || route === "GET /v1/users") return json(200, { items: [], next_cursor: null });
       if (route === "POST /v1/tickets")
         return json(422, { status: 422, detail: "invalid fields", errors: [{ field: "subject", message: "must be 1 to 200 characters" }] });

@@ -1,11 +1,13 @@
 // Tenant settings that the API has today: the tenant, the SLA targets per
-// priority (business hours kept as they are), and automation rules.
+// priority and business hours, and automation rules.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { useApi } from "../../api/context";
 import { ApiError, conflictText } from "../../api/errors";
-import { PRIORITIES, type Automation, type Page, type Priority, type SlaPolicy, type Tenant } from "../../api/types";
-import { ErrorBox, Loading, Notice, PageTitle, when } from "../../components/ui";
+import { hoursToText, textToHours } from "../../api/hours";
+import { PRIORITIES, type Automation, type BusinessHours, type Page, type Priority, type SlaPolicy, type Tenant } from "../../api/types";
+import { HoursEditor } from "../../components/HoursEditor";
+import { ErrorBox, Field, Loading, Notice, PageTitle, when } from "../../components/ui";
 
 export function Settings() {
   const api = useApi();
@@ -42,34 +44,43 @@ export function Settings() {
 
 type Targets = Record<Priority, { first: string; resolution: string }>;
 
+function targetsOf(policy: SlaPolicy): Targets {
+  const t = {} as Targets;
+  for (const p of PRIORITIES) {
+    const x = policy.targets[p];
+    t[p] = { first: x ? String(x.first_response_minutes) : "", resolution: x ? String(x.resolution_minutes) : "" };
+  }
+  return t;
+}
+
 function SlaEditor() {
   const api = useApi();
   const qc = useQueryClient();
   const policy = useQuery({ queryKey: ["sla"], queryFn: ({ signal }) => api.get<SlaPolicy>("/v1/sla-policy", undefined, signal) });
   const [targets, setTargets] = useState<Targets | null>(null);
+  const [hours, setHours] = useState(() => hoursToText(null));
+  const [hoursError, setHoursError] = useState<string | null>(null);
   useEffect(() => {
     if (!policy.data) return;
-    const t = {} as Targets;
-    for (const p of PRIORITIES) {
-      const x = policy.data.targets[p];
-      t[p] = { first: x ? String(x.first_response_minutes) : "", resolution: x ? String(x.resolution_minutes) : "" };
-    }
-    setTargets(t);
+    setTargets(targetsOf(policy.data));
+    setHours(hoursToText(policy.data.business_hours));
   }, [policy.data]);
   const save = useMutation({
-    mutationFn: () => {
+    mutationFn: (business_hours: BusinessHours | null) => {
       const out: SlaPolicy["targets"] = {};
       for (const p of PRIORITIES) {
         const x = targets![p];
         if (x.first && x.resolution) out[p] = { first_response_minutes: Number(x.first), resolution_minutes: Number(x.resolution) };
       }
-      return api.put<SlaPolicy>("/v1/sla-policy", { targets: out, business_hours: policy.data?.business_hours ?? null });
+      return api.put<SlaPolicy>("/v1/sla-policy", { targets: out, business_hours });
     },
     onSuccess: (p) => qc.setQueryData(["sla"], p),
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    save.mutate();
+    const parsed = textToHours(hours.timezone, hours.days);
+    setHoursError("error" in parsed ? parsed.error : null);
+    if (!("error" in parsed)) save.mutate(parsed.hours);
   };
   return (
     <form onSubmit={submit} className="card space-y-3" aria-labelledby="sla-title">
@@ -83,51 +94,58 @@ function SlaEditor() {
       {policy.isPending && <Loading />}
       <ErrorBox error={policy.error} />
       {targets && (
-        <table className="text-sm">
-          <thead>
-            <tr className="text-left text-slate-600">
-              <th scope="col" className="pr-3">
-                Priority
-              </th>
-              <th scope="col" className="pr-3">
-                First response (min)
-              </th>
-              <th scope="col">Resolution (min)</th>
-            </tr>
-          </thead>
-          <tbody>
-            {PRIORITIES.map((p) => (
-              <tr key={p}>
-                <th scope="row" className="pr-3 text-left font-medium">
-                  {p}
+        <div className="overflow-x-auto">
+          <table className="text-sm">
+            <thead>
+              <tr className="text-left text-slate-600">
+                <th scope="col" className="pr-3">
+                  Priority
                 </th>
-                <td className="pr-3">
-                  <input
-                    aria-label={`First response minutes, ${p}`}
-                    type="number"
-                    min={1}
-                    className="input w-32"
-                    value={targets[p].first}
-                    onChange={(e) => setTargets({ ...targets, [p]: { ...targets[p], first: e.target.value } })}
-                  />
-                </td>
-                <td>
-                  <input
-                    aria-label={`Resolution minutes, ${p}`}
-                    type="number"
-                    min={1}
-                    className="input w-32"
-                    value={targets[p].resolution}
-                    onChange={(e) => setTargets({ ...targets, [p]: { ...targets[p], resolution: e.target.value } })}
-                  />
-                </td>
+                <th scope="col" className="pr-3">
+                  First response (min)
+                </th>
+                <th scope="col">Resolution (min)</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {PRIORITIES.map((p) => (
+                <tr key={p}>
+                  <th scope="row" className="pr-3 text-left font-medium">
+                    {p}
+                  </th>
+                  <td className="pr-3">
+                    <input
+                      aria-label={`First response minutes, ${p}`}
+                      type="number"
+                      min={1}
+                      className="input w-28"
+                      value={targets[p].first}
+                      onChange={(e) => setTargets({ ...targets, [p]: { ...targets[p], first: e.target.value } })}
+                    />
+                  </td>
+                  <td>
+                    <input
+                      aria-label={`Resolution minutes, ${p}`}
+                      type="number"
+                      min={1}
+                      className="input w-28"
+                      value={targets[p].resolution}
+                      onChange={(e) => setTargets({ ...targets, [p]: { ...targets[p], resolution: e.target.value } })}
+                    />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
-      <ErrorBox error={save.error} />
-      {save.isSuccess && <Notice>Service levels saved.</Notice>}
+      <h3 className="pt-2 font-medium">Business hours</h3>
+      <p className="text-sm text-slate-600">
+        The clocks count only these hours, in the time zone given (an IANA name). Leave every day and the time zone empty to count all the time.
+      </p>
+      <HoursEditor id="sla-hours" timezone={hours.timezone} days={hours.days} onChange={(timezone, days) => setHours({ timezone, days })} />
+      <ErrorBox error={save.error}>{hoursError}</ErrorBox>
+      {save.isSuccess && !hoursError && <Notice>Service levels saved.</Notice>}
       <button type="submit" className="btn" disabled={!targets || save.isPending}>
         Save service levels
       </button>
@@ -261,17 +279,6 @@ function Automations() {
           <ErrorBox error={create.error} />
         </div>
       </form>
-    </div>
-  );
-}
-
-function Field({ id, label, children }: { id: string; label: string; children: React.ReactNode }) {
-  return (
-    <div>
-      <label className="label" htmlFor={id}>
-        {label}
-      </label>
-      {children}
     </div>
   );
 }

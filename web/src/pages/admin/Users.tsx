@@ -4,9 +4,11 @@ import { useState, type FormEvent } from "react";
 import { useApi, useUser } from "../../api/context";
 import { ApiError, conflictText } from "../../api/errors";
 import type { Page, Role, User } from "../../api/types";
+import { TableFrame, type Column } from "../../components/Table";
 import { ErrorBox, Loading, Notice, PageTitle, when } from "../../components/ui";
 
 const ROLES: Role[] = ["admin", "agent", "technician", "customer"];
+const USER_COLUMNS: Column[] = [{ label: "Name" }, { label: "Email" }, { label: "Role" }, { label: "Since", wide: true }, { label: "Actions", hidden: true }];
 
 export function Users() {
   const api = useApi();
@@ -71,69 +73,46 @@ export function Users() {
       {list.isPending && <Loading what="Loading users" />}
       <ErrorBox error={list.error} />
       {list.isSuccess && (
-        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-          <table className="w-full text-left text-sm" aria-label="Users">
-            <thead className="bg-slate-100 text-xs uppercase text-slate-600">
-              <tr>
-                <th scope="col" className="px-3 py-2">
-                  Name
-                </th>
-                <th scope="col" className="px-3 py-2">
-                  Email
-                </th>
-                <th scope="col" className="px-3 py-2">
-                  Role
-                </th>
-                <th scope="col" className="hidden px-3 py-2 md:table-cell">
-                  Since
-                </th>
-                <th scope="col" className="px-3 py-2">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((u) => (
-                <tr key={u.id} className={`border-t border-slate-100 ${u.active ? "" : "italic text-slate-600"}`}>
-                  <td className="px-3 py-2">{u.name || "—"}</td>
-                  <td className="px-3 py-2">{u.email}</td>
-                  <td className="px-3 py-2">
-                    <label className="sr-only" htmlFor={`role-${u.id}`}>
-                      Role of {u.email}
-                    </label>
-                    <select
-                      id={`role-${u.id}`}
-                      className="input py-1"
-                      value={u.role}
-                      disabled={!u.active || u.id === me?.id || changeRole.isPending}
-                      onChange={(e) => changeRole.mutate({ user: u, role: e.target.value as Role })}
+        <TableFrame label="Users" columns={USER_COLUMNS}>
+          {list.data.items.map((u) => (
+            <tr key={u.id} className={`border-t border-slate-100 ${u.active ? "" : "italic text-slate-600"}`}>
+              <td className="px-3 py-2">{u.name || "—"}</td>
+              <td className="px-3 py-2">{u.email}</td>
+              <td className="px-3 py-2">
+                <label className="sr-only" htmlFor={`role-${u.id}`}>
+                  Role of {u.email}
+                </label>
+                <select
+                  id={`role-${u.id}`}
+                  className="input py-1"
+                  value={u.role}
+                  disabled={!u.active || u.id === me?.id || changeRole.isPending}
+                  onChange={(e) => changeRole.mutate({ user: u, role: e.target.value as Role })}
+                >
+                  {ROLES.map((r) => (
+                    <option key={r}>{r}</option>
+                  ))}
+                </select>
+              </td>
+              <td className="hidden px-3 py-2 md:table-cell">{when(u.created_at)}</td>
+              <td className="px-3 py-2 text-right">
+                {u.active ? (
+                  u.id !== me?.id && (
+                    <button
+                      type="button"
+                      className="btn-danger"
+                      onClick={() => window.confirm(`Deactivate ${u.email}? Their sessions end at once.`) && deactivate.mutate(u)}
                     >
-                      {ROLES.map((r) => (
-                        <option key={r}>{r}</option>
-                      ))}
-                    </select>
-                  </td>
-                  <td className="hidden px-3 py-2 md:table-cell">{when(u.created_at)}</td>
-                  <td className="px-3 py-2 text-right">
-                    {u.active ? (
-                      u.id !== me?.id && (
-                        <button
-                          type="button"
-                          className="btn-danger"
-                          onClick={() => window.confirm(`Deactivate ${u.email}? Their sessions end at once.`) && deactivate.mutate(u)}
-                        >
-                          Deactivate
-                        </button>
-                      )
-                    ) : (
-                      <span className="text-xs">deactivated</span>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                      Deactivate
+                    </button>
+                  )
+                ) : (
+                  <span className="text-xs">deactivated</span>
+                )}
+              </td>
+            </tr>
+          ))}
+        </TableFrame>
       )}
     </section>
   );

@@ -7,6 +7,7 @@ import { Link, useSearchParams } from "react-router";
 import { useApi, useUser } from "../../api/context";
 import { PRIORITIES, STATUSES, type Page, type Ticket, type User } from "../../api/types";
 import { nameOf, useUsers } from "../../api/users";
+import { EmptyRow, TableFrame, type Column } from "../../components/Table";
 import { ErrorBox, Loading, PageTitle, PriorityBadge, StatusBadge, statusLabel, when } from "../../components/ui";
 
 const SORTS = [
@@ -128,6 +129,14 @@ export function Queue() {
 }
 
 const ROW_PX = 45;
+const QUEUE_COLUMNS: Column[] = [
+  { label: "#" },
+  { label: "Subject" },
+  { label: "Status" },
+  { label: "Priority" },
+  { label: "Assignee", wide: true },
+  { label: "Updated", wide: true },
+];
 
 /** The queue's rows, drawn only around what is in view (a queue of 10,000
  * tickets keeps a few dozen rows in the page); nearing the end of what is
@@ -143,84 +152,50 @@ function TicketTable({ tickets, users, onNearEnd }: { tickets: Ticket[]; users?:
   const top = items.length > 0 ? items[0].start : 0;
   const bottom = items.length > 0 ? rows.getTotalSize() - items[items.length - 1].end : 0;
   return (
-    <div
-      ref={scroller}
-      className="max-h-[70vh] overflow-auto rounded-lg border border-slate-200 bg-white"
-      data-testid="queue-scroller"
-      data-loaded={tickets.length}
+    <TableFrame
+      label="Tickets"
+      columns={QUEUE_COLUMNS}
+      sticky
+      scrollerRef={scroller}
+      className="max-h-[70vh]"
+      rowCount={tickets.length + 1}
+      testId="queue-scroller"
+      loaded={tickets.length}
     >
-      <table className="w-full text-left text-sm" aria-label="Tickets" aria-rowcount={tickets.length + 1}>
-        <thead className="sticky top-0 z-10 bg-slate-100 text-xs uppercase text-slate-600">
-          <tr>
-            <th scope="col" className="px-3 py-2">
-              #
-            </th>
-            <th scope="col" className="px-3 py-2">
-              Subject
-            </th>
-            <th scope="col" className="px-3 py-2">
-              Status
-            </th>
-            <th scope="col" className="px-3 py-2">
-              Priority
-            </th>
-            <th scope="col" className="hidden px-3 py-2 md:table-cell">
-              Assignee
-            </th>
-            <th scope="col" className="hidden px-3 py-2 md:table-cell">
-              Updated
-            </th>
+      {top > 0 && (
+        <tr aria-hidden="true">
+          <td colSpan={6} style={{ height: top }} />
+        </tr>
+      )}
+      {items.map((v) => {
+        const t = tickets[v.index];
+        return (
+          <tr key={t.id} data-index={v.index} ref={rows.measureElement} aria-rowindex={v.index + 2} className="border-t border-slate-100 hover:bg-indigo-50">
+            <td className="px-3 py-2 text-slate-500">{t.number}</td>
+            <td className="px-3 py-2">
+              <Link className="font-medium text-indigo-800 hover:underline" to={`/agent/tickets/${t.id}`}>
+                {t.subject}
+              </Link>
+              {t.sla?.breached && <span className="badge ml-2 bg-red-100 text-red-800">SLA breached</span>}
+            </td>
+            <td className="px-3 py-2">
+              <StatusBadge status={t.status} />
+            </td>
+            <td className="px-3 py-2">
+              <PriorityBadge priority={t.priority} />
+            </td>
+            <td className="hidden px-3 py-2 md:table-cell">{nameOf(users, t.assignee_id, "unassigned")}</td>
+            <td className="hidden px-3 py-2 text-slate-600 md:table-cell">{when(t.updated_at)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {top > 0 && (
-            <tr aria-hidden="true">
-              <td colSpan={6} style={{ height: top }} />
-            </tr>
-          )}
-          {items.map((v) => {
-            const t = tickets[v.index];
-            return (
-              <tr
-                key={t.id}
-                data-index={v.index}
-                ref={rows.measureElement}
-                aria-rowindex={v.index + 2}
-                className="border-t border-slate-100 hover:bg-indigo-50"
-              >
-                <td className="px-3 py-2 text-slate-500">{t.number}</td>
-                <td className="px-3 py-2">
-                  <Link className="font-medium text-indigo-800 hover:underline" to={`/agent/tickets/${t.id}`}>
-                    {t.subject}
-                  </Link>
-                  {t.sla?.breached && <span className="badge ml-2 bg-red-100 text-red-800">SLA breached</span>}
-                </td>
-                <td className="px-3 py-2">
-                  <StatusBadge status={t.status} />
-                </td>
-                <td className="px-3 py-2">
-                  <PriorityBadge priority={t.priority} />
-                </td>
-                <td className="hidden px-3 py-2 md:table-cell">{nameOf(users, t.assignee_id, "unassigned")}</td>
-                <td className="hidden px-3 py-2 text-slate-600 md:table-cell">{when(t.updated_at)}</td>
-              </tr>
-            );
-          })}
-          {bottom > 0 && (
-            <tr aria-hidden="true">
-              <td colSpan={6} style={{ height: bottom }} />
-            </tr>
-          )}
-          {tickets.length === 0 && (
-            <tr>
-              <td colSpan={6} className="px-3 py-6 text-center text-slate-600">
-                No ticket matches these filters.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-    </div>
+        );
+      })}
+      {bottom > 0 && (
+        <tr aria-hidden="true">
+          <td colSpan={6} style={{ height: bottom }} />
+        </tr>
+      )}
+      {tickets.length === 0 && <EmptyRow columns={6}>No ticket matches these filters.</EmptyRow>}
+    </TableFrame>
   );
 }
 

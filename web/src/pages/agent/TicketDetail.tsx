@@ -1,6 +1,7 @@
 // One ticket for agents: its properties (saved with If-Match, a lost race
 // explained in words), the conversation with public replies and internal
-// notes, the history, time entries and merging into another ticket.
+// notes, the history, time entries, merging into another ticket, the
+// suggestions (category, priority, articles) and a work order from it.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
@@ -18,8 +19,10 @@ import {
   type TimeEntry,
   type User,
 } from "../../api/types";
+import { useServiceUp } from "../../api/services";
 import { nameOf, useUsers } from "../../api/users";
-import { ErrorBox, Loading, Notice, PageTitle, PriorityBadge, StatusBadge, statusLabel, when } from "../../components/ui";
+import { ConflictBox, ErrorBox, Fact, Loading, Notice, PageTitle, PriorityBadge, StatusBadge, statusLabel, when } from "../../components/ui";
+import { TicketSuggestionsPanel } from "../kb/Suggestions";
 
 type Tab = "conversation" | "history" | "time";
 
@@ -32,6 +35,7 @@ export function TicketDetail() {
   // for agents and admins (docs/openapi.yaml)
   const staff = me?.role === "admin" || me?.role === "agent";
   const [tab, setTab] = useState<Tab>("conversation");
+  const fieldUp = useServiceUp("field");
   const ticket = useQuery({ queryKey: ["ticket", id], queryFn: ({ signal }) => api.get<Ticket>(`/v1/tickets/${id}`, undefined, signal) });
   if (ticket.isPending) return <Loading what="Loading the ticket" />;
   if (ticket.isError) return <ErrorBox error={ticket.error} />;
@@ -94,19 +98,16 @@ export function TicketDetail() {
         </div>
         <aside className="space-y-4">
           <Properties key={t.id} ticket={t} users={users.data} canEdit={staff} />
+          {staff && <TicketSuggestionsPanel ticketId={t.id} />}
+          {staff && fieldUp && t.status !== "closed" && (
+            <Link className="btn-secondary" to={`/field/work-orders?ticket=${t.id}`}>
+              Send a technician (work order)
+            </Link>
+          )}
           {staff && t.status !== "closed" && <Merge ticket={t} />}
         </aside>
       </div>
     </section>
-  );
-}
-
-function Fact({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div className="card p-2">
-      <dt className="text-xs text-slate-500">{label}</dt>
-      <dd>{children}</dd>
-    </div>
   );
 }
 
@@ -226,11 +227,7 @@ function Properties({ ticket, users, canEdit }: { ticket: Ticket; users?: User[]
         </label>
         <input id="p-tags" className="input" value={tags} disabled={readOnly} onChange={(e) => setTags(e.target.value)} />
       </div>
-      {conflict && (
-        <div role="alert" className="rounded-md border border-amber-400 bg-amber-50 p-3 text-sm text-amber-900" data-testid="conflict">
-          {conflict}
-        </div>
-      )}
+      <ConflictBox text={conflict} />
       {save.isError && !(save.error instanceof ApiError && save.error.status === 412) && <ErrorBox error={save.error} />}
       {saved && !dirty && <Notice>Saved.</Notice>}
       <div className="flex gap-2">

@@ -1,10 +1,12 @@
-// A customer opens a ticket: subject and what happened.
+// A customer opens a ticket: subject and what happened; knowledge-base
+// articles that may answer it are offered while the subject is typed.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRef, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
 import { useApi } from "../../api/context";
 import type { Ticket } from "../../api/types";
 import { ErrorBox, PageTitle } from "../../components/ui";
+import { SubjectSuggestions } from "../kb/Suggestions";
 
 export function NewTicket() {
   const api = useApi();
@@ -44,6 +46,7 @@ export function NewTicket() {
             placeholder="In a few words, what is wrong?"
           />
         </div>
+        <SubjectSuggestions subject={subject} />
         <div>
           <label className="label" htmlFor="description">
             Description

@@ -1,0 +1,86 @@
+// The field service's lists, shared by its pages (docs/web.md, "Field service").
+import { useQuery } from "@tanstack/react-query";
+import type { ApiClient } from "../../api/client";
+import { useApi, useUser } from "../../api/context";
+import type { Page, Technician, User, WorkOrder, WorkOrderStatus } from "../../api/types";
+import { nameOf } from "../../api/users";
+
+const MAX_PAGES = 10;
+
+/** Every page of a keyset list, up to MAX_PAGES of 100. */
+export async function allPages<T>(api: ApiClient, path: string, query: Record<string, string | undefined>, signal?: AbortSignal): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const page = await api.get<Page<T>>(path, { ...query, limit: 100, cursor }, signal);
+    out.push(...page.items);
+    if (!page.next_cursor) break;
+    cursor = page.next_cursor;
+  }
+  return out;
+}
+
+/** Every technician (admins and agents may list them; technicians may not). */
+export function useTechnicians() {
+  const api = useApi();
+  const me = useUser();
+  return useQuery({
+    queryKey: ["technicians", "all"],
+    enabled: me?.role === "admin" || me?.role === "agent",
+    queryFn: ({ signal }) => allPages<Technician>(api, "/v1/technicians", {}, signal),
+  });
+}
+
+export function useWorkOrders(filters: { status?: WorkOrderStatus | ""; technician_id?: string } = {}) {
+  const api = useApi();
+  return useQuery({
+    queryKey: ["work-orders", filters],
+    queryFn: ({ signal }) =>
+      allPages<WorkOrder>(api, "/v1/work-orders", { status: filters.status || undefined, technician_id: filters.technician_id || undefined }, signal),
+    refetchInterval: 15_000,
+  });
+}
+
+/** A technician by the name of their user. */
+export function technicianName(techs: Technician[] | undefined, users: User[] | undefined, id: string | null | undefined, fallback = "—"): string {
+  if (!id) return fallback;
+  const t = techs?.find((x) => x.id === id);
+  return t ? nameOf(users, t.user_id) : `${id.slice(0, 8)}…`;
+}
+
+export function statusText(s: WorkOrderStatus): string {
+  return s.replace("_", " ");
+}
+
+const statusColours: Record<WorkOrderStatus, string> = {
+  unassigned: "bg-red-100 text-red-800",
+  scheduled: "bg-sky-100 text-sky-800",
+  en_route: "bg-violet-100 text-violet-800",
+  on_site: "bg-amber-100 text-amber-900",
+  completed: "bg-emerald-100 text-emerald-800",
+  cancelled: "bg-slate-100 text-slate-700",
+};
+
+export function statusBadgeClass(s: WorkOrderStatus): string {
+  return `badge ${statusColours[s]}`;
+}
+
+/** "2026-12-07T09:00" (a datetime-local input) ⇄ ISO 8601 in UTC. */
+export function localInputToIso(v: string): string {
+  return new Date(v).toISOString();
+}
+
+export function isoToLocalInput(d: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** "48.85, 2.35" → {lat, lon}, or null when it is not a position. */
+export function parseLatLon(text: string): { lat: number; lon: number } | null {
+  const m = text.trim().match(/^(-?\d+(?:\.\d+)?)\s*[, ]\s*(-?\d+(?:\.\d+)?)$/);
+  if (!m) return null;
+  const lat = Number(m[1]);
+  const lon = Number(m[2]);
+  if (lat < -90 || lat > 90 || lon < -180 || lon > 180) return null;
+  return { lat, lon };
+}
