@@ -180,6 +180,13 @@ suite_e2e() {
 		# other e2e test holds this many at once from one address
 		export HD_HTTP_MAX_CONNS_PER_ADDR=${HD_HTTP_MAX_CONNS_PER_ADDR:-64}
 		export HD_HTTP_LOOP_BUFFER_BYTES=${HD_HTTP_LOOP_BUFFER_BYTES:-33554432}
+		# test_notification's webhook receivers listen on 127.0.0.2, the one
+		# internal address its deliveries may reach (127.0.0.1 stays refused);
+		# retries of a few hundred ms and a short run of failures
+		export HD_WEBHOOK_ALLOW_CIDRS=${HD_WEBHOOK_ALLOW_CIDRS:-127.0.0.2/32}
+		export HD_WEBHOOK_RETRY_BASE_MS=${HD_WEBHOOK_RETRY_BASE_MS:-200}
+		export HD_WEBHOOK_RETRY_MAX_MS=${HD_WEBHOOK_RETRY_MAX_MS:-1000}
+		export HD_WEBHOOK_MAX_FAILURES=${HD_WEBHOOK_MAX_FAILURES:-5}
 		local name value
 		while IFS='=' read -r name value; do export "$name=$value"; done < <("$LOCAL" port-env)
 		HD_PLATFORM_ADMIN_PASSWORD="pA-$(random_hex 12)"

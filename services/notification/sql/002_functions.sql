@@ -201,7 +201,8 @@ $$;
 -- active webhooks, leased for p_lease_ms so that no other dispatcher takes
 -- them meanwhile (an attempt that never reports back is retried after it).
 CREATE FUNCTION notification.deliveries_claim(p_limit integer, p_lease_ms integer)
-RETURNS TABLE (tenant_id uuid, id uuid, url text, secret text, event_type text, body text)
+RETURNS TABLE (tenant_id uuid, id uuid, url text, secret text, event_type text, body text,
+               attempts integer)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 	WITH due AS (
 		SELECT d.tenant_id, d.id FROM notification.deliveries d
@@ -214,7 +215,7 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS 
 	FROM due, notification.webhooks w
 	WHERE d.tenant_id = due.tenant_id AND d.id = due.id
 	  AND w.tenant_id = d.tenant_id AND w.id = d.webhook_id
-	RETURNING d.tenant_id, d.id, w.url, w.secret, d.event_type, d.body
+	RETURNING d.tenant_id, d.id, w.url, w.secret, d.event_type, d.body, d.attempts
 $$;
 REVOKE ALL ON FUNCTION notification.deliveries_claim(integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION notification.deliveries_claim(integer, integer) TO hd_app;
