@@ -80,6 +80,10 @@ static bool url_read(CURLU *u, bool allow_http, const nt_cidr_list *allow, nt_ur
 	}
 	memcpy(out->host, host, strlen(host) + 1);
 	out->port = strtol(port, NULL, 10);
+	if (out->port < 1 || out->port > 65535) {
+		*why = "must name a port from 1 to 65535";
+		return false;
+	}
 	out->literal = nt_addr_from_text(out->host, out->addr);
 	if (out->literal && !nt_addr_allowed(out->addr, allow)) {
 		*why = "must not be a loopback, link-local, private or unique-local address";
@@ -100,6 +104,9 @@ bool nt_url_check(const char *url, bool allow_http, const nt_cidr_list *allow, n
 			*why = "must be ASCII without spaces (percent-encode the rest)";
 			return false;
 		}
+	const char *rest = strstr(url, "://");
+	if (rest == NULL || rest[3] == '/' || rest[3] == '\0') /* libcurl reads "https:///h" as host h */
+		return false;
 	CURLU *u = curl_url();
 	if (u == NULL)
 		return false;
