@@ -35,9 +35,8 @@
 #define NT_LEASE_MS 120000
 #define NT_ERROR_MAX 200
 
-static const char sql_claim[]
-    = "SELECT tenant_id, id, url, secret, event_type, body, attempts"
-      " FROM notification.deliveries_claim($1::int, $2::int)";
+static const char sql_claim[] = "SELECT tenant_id, id, url, secret, event_type, body, attempts"
+                                " FROM notification.deliveries_claim($1::int, $2::int)";
 static const char sql_done[] = "SELECT notification.delivery_done($1::uuid, $2::uuid, $3::bool,"
                                " $4::int, $5::text, $6::bigint, $7::bigint, $8::int)";
 
@@ -78,12 +77,14 @@ static void disp_done_cb(hd_err err, const hd_db_result *res, void *arg)
 	nt_job *j = arg;
 	const char *outcome = err == HD_OK ? hd_db_result_value(res, 0, 0, 0) : NULL;
 	if (err != HD_OK)
-		hd_log_warn("webhook: delivery %s: outcome not recorded (%s); retried after its lease",
+		hd_log_warn(
+		    "webhook: delivery %s: outcome not recorded (%s); retried after its lease",
 		    j->id, hd_strerror(err));
 	else if (outcome != NULL && strcmp(outcome, "disabled") == 0)
 		hd_log_warn("webhook: delivery %s failed again: the webhook was turned off", j->id);
 	char labels[64];
-	snprintf(labels, sizeof(labels), "outcome=\"%s\"", outcome != NULL ? outcome : "unrecorded");
+	snprintf(
+	    labels, sizeof(labels), "outcome=\"%s\"", outcome != NULL ? outcome : "unrecorded");
 	hd_metrics_add("hd_notification_webhook_attempts_total", labels, 1);
 	job_free(j);
 	nt_disp.inflight--;
@@ -140,8 +141,8 @@ static void job_post(nt_job *j, const char *addr)
 	snprintf(h_sig, sizeof(h_sig), "X-Helpdesk-Signature: %s", sig);
 	snprintf(h_event, sizeof(h_event), "X-Helpdesk-Event: %s", j->event_type);
 	snprintf(h_id, sizeof(h_id), "X-Helpdesk-Delivery: %s", j->id);
-	const char *headers[] = { "Content-Type: application/json", h_event, h_id, h_sig,
-		"Expect:", NULL };
+	const char *headers[]
+	    = { "Content-Type: application/json", h_event, h_id, h_sig, "Expect:", NULL };
 	nt_http_post p = { .url = j->url,
 		.host = j->target.host,
 		.addr = addr,
@@ -177,8 +178,10 @@ static void job_resolved_cb(int result, struct evutil_addrinfo *res, void *arg)
 		else if (addr[0] == '\0')
 			inet_ntop(ai->ai_family,
 			    ai->ai_family == AF_INET
-				? (const void *)&((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr
-				: (const void *)&((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr,
+			        ? (const void *)&((struct sockaddr_in *)(void *)ai->ai_addr)
+			              ->sin_addr
+			        : (const void *)&((struct sockaddr_in6 *)(void *)ai->ai_addr)
+			              ->sin6_addr,
 			    addr, sizeof(addr));
 	}
 	if (res != NULL)
@@ -186,7 +189,7 @@ static void job_resolved_cb(int result, struct evutil_addrinfo *res, void *arg)
 	if (refused != NULL || addr[0] == '\0') {
 		job_finish(j, false, 0,
 		    refused != NULL ? refused
-				    : (result != 0 ? evutil_gai_strerror(result) : "no address"));
+		                    : (result != 0 ? evutil_gai_strerror(result) : "no address"));
 		return;
 	}
 	job_post(j, addr);
@@ -281,7 +284,8 @@ static void disp_round(void)
 	snprintf(lease, sizeof(lease), "%d", NT_LEASE_MS);
 	const char *p[2] = { limit, lease };
 	hd_db_stmt st = { sql_claim, 2, p };
-	if (hd_db_run(nt_disp.dw->db, NULL, &st, 1, disp_claimed_cb, (void *)(intptr_t)room) == HD_OK)
+	if (hd_db_run(nt_disp.dw->db, NULL, &st, 1, disp_claimed_cb, (void *)(intptr_t)room)
+	    == HD_OK)
 		nt_disp.claiming = true;
 }
 

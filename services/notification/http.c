@@ -88,7 +88,8 @@ static void http_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	nt_http *h = arg;
 	int running = 0;
-	int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+	int action
+	    = ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
 	curl_multi_socket_action(h->multi, fd, action, &running);
 	http_collect(h);
 }
@@ -142,7 +143,8 @@ static int http_timer_set_cb(CURLM *multi, long timeout_ms, void *userp)
 
 /* The last check before a connection: the address libcurl is about to
  * connect to must be one a webhook may reach. */
-static curl_socket_t http_opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+static curl_socket_t http_opensocket_cb(
+    void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	nt_http *h = clientp;
 	unsigned char addr[16];
@@ -213,7 +215,8 @@ static bool xfer_setup(http_xfer *x, const nt_http_post *p)
 	if (p->addr != NULL) {
 		char entry[NT_HOST_MAX + 80];
 		bool v6 = strchr(p->addr, ':') != NULL;
-		snprintf(entry, sizeof(entry), v6 ? "%s:%ld:[%s]" : "%s:%ld:%s", p->host, p->port, p->addr);
+		snprintf(entry, sizeof(entry), v6 ? "%s:%ld:[%s]" : "%s:%ld:%s", p->host, p->port,
+		    p->addr);
 		if ((x->resolve = curl_slist_append(NULL, entry)) == NULL)
 			return false;
 	}

@@ -83,7 +83,8 @@ static hd_err nt_start(void)
 	if (err == HD_OK)
 		err = nt_setting("HD_WEBHOOK_RETRY_HOURS", 1, 720, &hours);
 	if (err == HD_OK)
-		err = nt_setting("HD_WEBHOOK_CONNECT_TIMEOUT_MS", 100, 60000, &nt_conf.connect_timeout_ms);
+		err = nt_setting(
+		    "HD_WEBHOOK_CONNECT_TIMEOUT_MS", 100, 60000, &nt_conf.connect_timeout_ms);
 	if (err == HD_OK)
 		err = nt_setting("HD_WEBHOOK_TIMEOUT_MS", 100, 120000, &nt_conf.timeout_ms);
 	if (err == HD_OK)

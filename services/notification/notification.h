@@ -69,8 +69,8 @@ typedef struct nt_url {
  * no fragment, at most NT_URL_MAX bytes; http only when allow_http. A
  * literal address must pass nt_addr_allowed. On failure *why says what is
  * wrong (a static string) and false is returned. */
-bool nt_url_check(const char *url, bool allow_http, const nt_cidr_list *allow, nt_url *out,
-    const char **why);
+bool nt_url_check(
+    const char *url, bool allow_http, const nt_cidr_list *allow, nt_url *out, const char **why);
 
 /* ---- sign.c: signature and backoff (pure) ---- */
 

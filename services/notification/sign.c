@@ -26,8 +26,8 @@ bool nt_sign(const char *secret, int64_t t, const char *body, size_t len, char o
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	size_t mac_len = 0;
 	int n = snprintf(ts, sizeof(ts), "%" PRId64 ".", t);
-	OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string("digest", digest, 0),
-		OSSL_PARAM_construct_end() };
+	OSSL_PARAM params[]
+	    = { OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end() };
 	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	EVP_MAC_CTX *ctx = hmac != NULL ? EVP_MAC_CTX_new(hmac) : NULL;
 	bool ok = ctx != NULL && n > 0

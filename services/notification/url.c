@@ -39,13 +39,14 @@ static bool url_has(CURLU *u, CURLUPart part)
 }
 
 /* Fills out from the parsed u; *why on failure. */
-static bool url_read(CURLU *u, bool allow_http, const nt_cidr_list *allow, nt_url *out,
-    const char **why)
+static bool url_read(
+    CURLU *u, bool allow_http, const nt_cidr_list *allow, nt_url *out, const char **why)
 {
 	char scheme[8], port[8];
 	if (!url_part(u, CURLUPART_SCHEME, 0, scheme, sizeof(scheme))
 	    || (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)) {
-		*why = allow_http ? "must be an http:// or https:// URL" : "must be an https:// URL";
+		*why
+		    = allow_http ? "must be an http:// or https:// URL" : "must be an https:// URL";
 		return false;
 	}
 	out->https = strcmp(scheme, "https") == 0;
@@ -92,8 +93,8 @@ static bool url_read(CURLU *u, bool allow_http, const nt_cidr_list *allow, nt_ur
 	return true;
 }
 
-bool nt_url_check(const char *url, bool allow_http, const nt_cidr_list *allow, nt_url *out,
-    const char **why)
+bool nt_url_check(
+    const char *url, bool allow_http, const nt_cidr_list *allow, nt_url *out, const char **why)
 {
 	memset(out, 0, sizeof(*out));
 	*why = "must be an absolute URL";
@@ -105,7 +106,8 @@ bool nt_url_check(const char *url, bool allow_http, const nt_cidr_list *allow, n
 			return false;
 		}
 	const char *rest = strstr(url, "://");
-	if (rest == NULL || rest[3] == '/' || rest[3] == '\0') /* libcurl reads "https:///h" as host h */
+	if (rest == NULL || rest[3] == '/'
+	    || rest[3] == '\0') /* libcurl reads "https:///h" as host h */
 		return false;
 	CURLU *u = curl_url();
 	if (u == NULL)

@@ -81,7 +81,8 @@ static bool nt_event_known(const char *type)
 	return false;
 }
 
-static void nt_events_read(const cJSON *body, bool required, nt_hook_fields *f, hd_field_errors *errs)
+static void nt_events_read(
+    const cJSON *body, bool required, nt_hook_fields *f, hd_field_errors *errs)
 {
 	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(body, "events");
 	if (ev == NULL || cJSON_IsNull(ev)) {

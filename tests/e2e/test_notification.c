@@ -79,7 +79,8 @@ static void comment(const char *token, const char *ticket, const char *body, boo
 {
 	char path[128], json[256];
 	tk_path(path, sizeof path, ticket, "/comments");
-	snprintf(json, sizeof json, "{\"body\":\"%s\",\"public\":%s}", body, pub ? "true" : "false");
+	snprintf(
+	    json, sizeof json, "{\"body\":\"%s\",\"public\":%s}", body, pub ? "true" : "false");
 	expect(201, "POST", path, token, json);
 }
 
@@ -141,7 +142,8 @@ static void test_read_own_only(void **state)
 	expect(404, "POST", path, W.admin, NULL); /* even an admin's view is their own */
 	expect(204, "POST", path, W.cust1, NULL);
 	expect(204, "POST", path, W.cust1, NULL); /* again: still read */
-	assert_int_equal(req(&r, "GET", "/v1/notifications?unread=true&limit=100", W.cust1, NULL), 200);
+	assert_int_equal(
+	    req(&r, "GET", "/v1/notifications?unread=true&limit=100", W.cust1, NULL), 200);
 	const cJSON *it;
 	cJSON_ArrayForEach(it, jitems(&r)) assert_string_not_equal(jstr(it, "id"), id);
 	httpc_resp_free(&r);
@@ -156,7 +158,8 @@ static void test_technician_on_dispatch(void **state)
 	char body[512], path[160], ticket[37], wo[37];
 	httpc_resp r;
 	snprintf(body, sizeof body,
-	    "{\"user_id\":\"%s\",\"skills\":[\"boilers\"],\"location\":{\"lat\":45.76,\"lon\":4.83}}",
+	    "{\"user_id\":\"%s\",\"skills\":[\"boilers\"],\"location\":{\"lat\":45.76,\"lon\":4.83}"
+	    "}",
 	    N.tech_user);
 	assert_int_equal(req(&r, "POST", "/v1/technicians", W.admin, body), 201);
 	httpc_resp_free(&r);
@@ -223,7 +226,8 @@ static cJSON *delivery_wait(const char *hook, const char *status, int attempts)
 		httpc_resp_free(&r);
 	}
 	if (d == NULL)
-		fprintf(stderr, "delivery of %s never %s after %d attempts\n", hook, status, attempts);
+		fprintf(
+		    stderr, "delivery of %s never %s after %d attempts\n", hook, status, attempts);
 	assert_non_null(d);
 	return d;
 }
@@ -249,7 +253,8 @@ static void test_webhook_retries_keep_the_delivery_id(void **state)
 		cJSON *ev = cJSON_Parse(h.reqs[i].body);
 		assert_non_null(ev);
 		assert_string_equal(jstr(ev, "type"), "ticket.created");
-		assert_string_equal(jstr(cJSON_GetObjectItemCaseSensitive(ev, "data"), "id"), ticket);
+		assert_string_equal(
+		    jstr(cJSON_GetObjectItemCaseSensitive(ev, "data"), "id"), ticket);
 		cJSON_Delete(ev);
 	}
 	cJSON *d = delivery_wait(id, "succeeded", 4);
@@ -277,14 +282,16 @@ static void test_webhook_validation(void **state)
 		"http://user:pw@example.com/h", "ftp://example.com/h", "example.com/h", NULL };
 	char body[256];
 	for (int i = 0; refused[i] != NULL; i++) {
-		snprintf(body, sizeof body, "{\"url\":\"%s\",\"events\":[\"ticket.created\"]}", refused[i]);
+		snprintf(body, sizeof body, "{\"url\":\"%s\",\"events\":[\"ticket.created\"]}",
+		    refused[i]);
 		expect_invalid("POST", "/v1/webhooks", W.admin, body, "url");
 	}
 	expect_invalid("POST", "/v1/webhooks", W.admin,
 	    "{\"url\":\"https://example.com/h\",\"events\":[\"ticket.exploded\"]}", "events");
-	expect_invalid("POST", "/v1/webhooks", W.admin, "{\"url\":\"https://example.com/h\",\"events\":[]}",
-	    "events");
-	expect_invalid("POST", "/v1/webhooks", W.admin, "{\"url\":\"https://example.com/h\"}", "events");
+	expect_invalid("POST", "/v1/webhooks", W.admin,
+	    "{\"url\":\"https://example.com/h\",\"events\":[]}", "events");
+	expect_invalid(
+	    "POST", "/v1/webhooks", W.admin, "{\"url\":\"https://example.com/h\"}", "events");
 	expect(403, "POST", "/v1/webhooks", W.agent,
 	    "{\"url\":\"https://example.com/h\",\"events\":[\"ticket.created\"]}");
 	expect(403, "GET", "/v1/webhooks", W.cust1, NULL);
@@ -299,11 +306,13 @@ static void test_webhook_update_and_delete(void **state)
 	hook_new("https://hooks.example.com/a", "[\"comment.added\"]", id, secret, sizeof secret);
 	snprintf(path, sizeof path, "/v1/webhooks/%s", id);
 	expect_invalid("PATCH", path, W.admin, "{\"url\":\"http://10.0.0.1/x\"}", "url");
-	assert_int_equal(req_h(&r, "PATCH", path, W.admin, "{\"active\":false}", "If-Match: \"99\""), 412);
+	assert_int_equal(
+	    req_h(&r, "PATCH", path, W.admin, "{\"active\":false}", "If-Match: \"99\""), 412);
 	httpc_resp_free(&r);
-	assert_int_equal(req_h(&r, "PATCH", path, W.admin,
-			     "{\"active\":false,\"events\":[\"ticket.updated\",\"ticket.created\"]}",
-			     "If-Match: \"1\""),
+	assert_int_equal(
+	    req_h(&r, "PATCH", path, W.admin,
+	        "{\"active\":false,\"events\":[\"ticket.updated\",\"ticket.created\"]}",
+	        "If-Match: \"1\""),
 	    200);
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r.json, "active")));
 	assert_int_equal(jnum(r.json, "version"), 2);
@@ -326,7 +335,8 @@ static void test_webhook_redirect_and_internal_names(void **state)
 	char url[128], id[37], id2[37], secret[128];
 	assert_int_equal(hook_start(&target, "127.0.0.2", 200), 0);
 	assert_int_equal(hook_start(&redirecting, "127.0.0.2", 302), 0);
-	snprintf(redirecting.location, sizeof redirecting.location, "http://127.0.0.2:%d/", target.port);
+	snprintf(
+	    redirecting.location, sizeof redirecting.location, "http://127.0.0.2:%d/", target.port);
 	snprintf(url, sizeof url, "http://127.0.0.2:%d/r", redirecting.port);
 	hook_new(url, "[\"ticket.created\"]", id, secret, sizeof secret);
 	hook_set_secret(&redirecting, secret);

@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!nt_cidr_list_parse("127.0.0.2/32,fd00::/8", &allow))
 		abort();
 	if (nt_url_check(s, true, &allow, &u, &why)) {
-		if (u.host[0] == '\0' || strlen(u.host) >= NT_HOST_MAX || u.port < 1 || u.port > 65535)
+		if (u.host[0] == '\0' || strlen(u.host) >= NT_HOST_MAX || u.port < 1
+		    || u.port > 65535)
 			abort();
 		if (u.literal && !nt_addr_allowed(u.addr, &allow))
 			abort();

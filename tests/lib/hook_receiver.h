@@ -54,13 +54,15 @@ typedef struct hook_receiver {
 } hook_receiver;
 
 /* True when sig is a valid X-Helpdesk-Signature of body under secret. */
-static inline bool hook_signature_ok(const char *secret, const char *sig, const char *body, size_t len)
+static inline bool hook_signature_ok(
+    const char *secret, const char *sig, const char *body, size_t len)
 {
 	long long t;
 	char v1[65], want[65], digest[] = "SHA256", prefix[32];
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	size_t mac_len = 0;
-	if (secret[0] == '\0' || sscanf(sig, "t=%lld,v1=%64[0-9a-f]", &t, v1) != 2 || strlen(v1) != 64)
+	if (secret[0] == '\0' || sscanf(sig, "t=%lld,v1=%64[0-9a-f]", &t, v1) != 2
+	    || strlen(v1) != 64)
 		return false;
 	if (llabs((long long)time(NULL) - t) > 300)
 		return false;
@@ -140,7 +142,8 @@ static inline void hook_serve(hook_receiver *h, int fd)
 		hook_header(buf, "X-Helpdesk-Event", r->event, sizeof r->event);
 		hook_header(buf, "X-Helpdesk-Signature", sig, sizeof sig);
 		r->body = strndup(buf + head_len, body_len);
-		r->signature_ok = r->body != NULL && hook_signature_ok(h->secret, sig, r->body, body_len);
+		r->signature_ok
+		    = r->body != NULL && hook_signature_ok(h->secret, sig, r->body, body_len);
 		h->nreqs++;
 	}
 	char reply[512];

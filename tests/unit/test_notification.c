@@ -91,10 +91,11 @@ static void test_urls(void **state)
 	assert_string_equal(why, "must be an https:// URL");
 	static const char *const bad[] = { "https://127.0.0.1/h", "https://10.0.0.1/h",
 		"https://[::1]/h", "https://[::ffff:10.0.0.1]/h", "https://169.254.169.254/",
-		"https://[fe80::1%25eth0]/h", "https://u:p@example.com/h", "https://example.com/h#f",
-		"ftp://example.com/h", "https:///h", "https://exa mple.com/h", "example.com/path",
-		"https://example.com/\x7f", "file:///etc/passwd", "gopher://example.com:70/", "http://1.2:0/", "https://127.1/h", "https://0x7f000001/h",
-		"https://2130706433/h", NULL };
+		"https://[fe80::1%25eth0]/h", "https://u:p@example.com/h",
+		"https://example.com/h#f", "ftp://example.com/h", "https:///h",
+		"https://exa mple.com/h", "example.com/path", "https://example.com/\x7f",
+		"file:///etc/passwd", "gopher://example.com:70/", "http://1.2:0/",
+		"https://127.1/h", "https://0x7f000001/h", "https://2130706433/h", NULL };
 	for (int i = 0; bad[i] != NULL; i++)
 		if (nt_url_check(bad[i], true, &allow, &u, &why))
 			fail_msg("accepted %s", bad[i]);
@@ -111,7 +112,8 @@ static void test_signature(void **state)
 	(void)state;
 	char sig[NT_SIG_MAX];
 	assert_true(nt_sign("whsec_test", 1700000000, "{\"a\":1}", 7, sig));
-	assert_string_equal(sig, "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789");
+	assert_string_equal(sig,
+	    "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789");
 	char other[NT_SIG_MAX];
 	assert_true(nt_sign("whsec_test", 1700000000, "{\"a\":2}", 7, other));
 	assert_string_not_equal(sig, other);
