@@ -121,6 +121,31 @@ static void test_people(void **state)
 	assert_int_equal(notes(W.admin, "ticket.assigned", own), 0);
 }
 
+static void stack(const char *verb, const char *name)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "%s %s %s", httpc_env("HD_TEST_STACK_CTL"), verb, name);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Events that happen while hd-notification is down (killed) are applied once it is
+ * back (catch-up from its stored position), each exactly once. */
+static void test_applied_once_across_restarts(void **state)
+{
+	(void)state;
+	char ticket[37];
+	ticket_new_id(W.cust2, "while you were out", ticket);
+	comment(W.agent, ticket, "first", true);
+	wait_notes(W.cust2, "comment.public", ticket, 1);
+	stack("kill", "notification");
+	comment(W.agent, ticket, "second", true);
+	comment(W.agent, ticket, "third", true);
+	stack("start", "notification");
+	wait_notes(W.cust2, "comment.public", ticket, 3);
+	usleep(3 * 1000 * 1000); /* past a periodic catch-up (HD_CONSUMER_CATCHUP_MS) */
+	assert_int_equal(notes(W.cust2, "comment.public", ticket), 3);
+}
+
 static void test_read_own_only(void **state)
 {
 	(void)state;
@@ -145,7 +170,10 @@ static void test_read_own_only(void **state)
 	assert_int_equal(
 	    req(&r, "GET", "/v1/notifications?unread=true&limit=100", W.cust1, NULL), 200);
 	const cJSON *it;
-	cJSON_ArrayForEach(it, jitems(&r)) assert_string_not_equal(jstr(it, "id"), id);
+	cJSON_ArrayForEach(it, jitems(&r))
+	{
+		assert_string_not_equal(jstr(it, "id"), id);
+	}
 	httpc_resp_free(&r);
 	expect_invalid("GET", "/v1/notifications?unread=maybe", W.cust1, NULL, "unread");
 	expect(404, "POST", "/v1/notifications/not-a-uuid/read", W.cust1, NULL);
@@ -434,6 +462,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_people),
 		cmocka_unit_test(test_read_own_only),
+		cmocka_unit_test(test_applied_once_across_restarts),
 		cmocka_unit_test(test_technician_on_dispatch),
 		cmocka_unit_test(test_webhook_validation),
 		cmocka_unit_test(test_webhook_update_and_delete),
