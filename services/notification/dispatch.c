@@ -15,7 +15,11 @@
  *      2xx answer succeeds, anything else is retried after nt_backoff_ms
  *      with the same delivery id, for up to HD_WEBHOOK_RETRY_HOURS, and a
  *      run of HD_WEBHOOK_MAX_FAILURES turns the webhook off.
- * At most HD_WEBHOOK_PARALLEL deliveries are in flight. */
+ * Mails (sql/003_email.sql) go the same way: claimed by
+ * notification.emails_claim, built by mail.c with the tenant as sender,
+ * sent over SMTP to HD_SMTP_URL through the same libcurl multi handle, and
+ * their outcome written by notification.email_done with the same backoff.
+ * At most HD_WEBHOOK_PARALLEL deliveries and as many mails are in flight. */
 #include <arpa/inet.h>
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -37,6 +41,11 @@
 
 static const char sql_claim[] = "SELECT tenant_id, id, url, secret, event_type, body, attempts"
                                 " FROM notification.deliveries_claim($1::int, $2::int)";
+static const char sql_mail_claim[]
+    = "SELECT tenant_id, id, to_addr, from_name, tenant_slug, subject, body, message_key,"
+      " thread_key, attempts FROM notification.emails_claim($1::int, $2::int)";
+static const char sql_mail_done[] = "SELECT notification.email_done($1::uuid, $2::uuid, $3::bool,"
+                                    " $4::text, $5::bigint, $6::bigint)";
 static const char sql_done[] = "SELECT notification.delivery_done($1::uuid, $2::uuid, $3::bool,"
                                " $4::int, $5::text, $6::bigint, $7::bigint, $8::int)";
 
@@ -48,18 +57,32 @@ typedef struct nt_job {
 	nt_url target;
 } nt_job;
 
+/* One kind of queued work (webhook deliveries, mails): its claim and what
+ * starts one claimed row; at most HD_WEBHOOK_PARALLEL of each in flight. */
+typedef struct disp_queue {
+	const char *claim_sql;
+	void (*start_row)(const hd_db_result *res, int row);
+	int inflight;
+	int want; /* rows the claim in flight asked for */
+	bool claiming, again;
+} disp_queue;
+
+static void hook_start_row(const hd_db_result *res, int row);
+static void mail_start_row(const hd_db_result *res, int row);
+static disp_queue q_hooks = { .claim_sql = sql_claim, .start_row = hook_start_row };
+static disp_queue q_mail = { .claim_sql = sql_mail_claim, .start_row = mail_start_row };
+
 /* Worker 0's thread only, but for wake_posted. */
 static struct {
 	hd_daemon_worker *dw;
 	struct event *timer;
 	struct evdns_base *dns;
 	nt_http *http;
-	int inflight;
-	bool claiming, again, stopping;
+	bool stopping;
 	atomic_bool wake_posted;
 } nt_disp;
 
-static void disp_round(void);
+static void disp_round(disp_queue *q);
 
 static void job_free(nt_job *j)
 {
@@ -87,22 +110,29 @@ static void disp_done_cb(hd_err err, const hd_db_result *res, void *arg)
 	    labels, sizeof(labels), "outcome=\"%s\"", outcome != NULL ? outcome : "unrecorded");
 	hd_metrics_add("hd_notification_webhook_attempts_total", labels, 1);
 	job_free(j);
-	nt_disp.inflight--;
+	q_hooks.inflight--;
 	if (!nt_disp.stopping)
-		disp_round();
+		disp_round(&q_hooks);
+}
+
+/* The wait before the next attempt after attempts failed ones, as text. */
+static void disp_delay(int attempts, char delay[24])
+{
+	const nt_settings *s = nt_settings_get();
+	uint32_t rnd = 0;
+	if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) != 1)
+		rnd = (uint32_t)time(NULL);
+	snprintf(delay, 24, "%lld",
+	    (long long)nt_backoff_ms(attempts, s->retry_base_ms, s->retry_max_ms, rnd));
 }
 
 /* Records the attempt's outcome; the job is freed once it is written. */
 static void job_finish(nt_job *j, bool ok, long status, const char *error)
 {
 	const nt_settings *s = nt_settings_get();
-	uint32_t rnd = 0;
 	char code[24], delay[24], window[24], max[24];
-	if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) != 1)
-		rnd = (uint32_t)rand();
 	snprintf(code, sizeof(code), "%ld", status);
-	snprintf(delay, sizeof(delay), "%lld",
-	    (long long)nt_backoff_ms(j->attempts + 1, s->retry_base_ms, s->retry_max_ms, rnd));
+	disp_delay(j->attempts + 1, delay);
 	snprintf(window, sizeof(window), "%ld", s->retry_window_ms);
 	snprintf(max, sizeof(max), "%ld", s->max_failures);
 	const char *p[8] = { j->tenant_id, j->id, ok ? "t" : "f", status > 0 ? code : NULL, error,
@@ -112,7 +142,7 @@ static void job_finish(nt_job *j, bool ok, long status, const char *error)
 	    || hd_db_run(nt_disp.dw->db, j->tenant_id, &st, 1, disp_done_cb, j) != HD_OK) {
 		/* not recorded: the lease runs out and the delivery is tried again */
 		job_free(j);
-		nt_disp.inflight--;
+		q_hooks.inflight--;
 	}
 }
 
@@ -166,7 +196,7 @@ static void job_resolved_cb(int result, struct evutil_addrinfo *res, void *arg)
 		if (res != NULL)
 			evutil_freeaddrinfo(res);
 		job_free(j);
-		nt_disp.inflight--;
+		q_hooks.inflight--;
 		return;
 	}
 	for (struct evutil_addrinfo *ai = result == 0 ? res : NULL; ai != NULL; ai = ai->ai_next) {
@@ -199,7 +229,7 @@ static void job_start(nt_job *j)
 {
 	const nt_settings *s = nt_settings_get();
 	const char *why = NULL;
-	nt_disp.inflight++;
+	q_hooks.inflight++;
 	if (!nt_url_check(j->url, s->allow_http, &s->allow, &j->target, &why)) {
 		job_finish(j, false, 0, why);
 		return;
@@ -248,45 +278,148 @@ static nt_job *job_from_row(const hd_db_result *res, int row)
 	return j;
 }
 
+static void hook_start_row(const hd_db_result *res, int row)
+{
+	nt_job *j = job_from_row(res, row);
+	if (j != NULL)
+		job_start(j);
+}
+
 static void disp_claimed_cb(hd_err err, const hd_db_result *res, void *arg)
 {
-	int want = (int)(intptr_t)arg, n = 0;
-	nt_disp.claiming = false;
+	disp_queue *q = arg;
+	int n = 0;
+	q->claiming = false;
 	if (nt_disp.stopping)
 		return;
 	if (err != HD_OK) {
-		hd_log_warn("webhook: claiming due deliveries failed: %s", hd_strerror(err));
+		hd_log_warn("dispatcher: claiming due work failed: %s", hd_strerror(err));
 		return;
 	}
 	n = hd_db_result_ntuples(res, 0);
-	for (int i = 0; i < n; i++) {
-		nt_job *j = job_from_row(res, i);
-		if (j != NULL)
-			job_start(j);
-	}
-	if (n == want || nt_disp.again)
-		disp_round();
+	for (int i = 0; i < n; i++)
+		q->start_row(res, i);
+	if (n == q->want || q->again)
+		disp_round(q);
 }
 
-/* Claims as many due deliveries as there is room for. */
-static void disp_round(void)
+/* Claims as many due rows of q as there is room for. */
+static void disp_round(disp_queue *q)
 {
-	long room = nt_settings_get()->parallel - nt_disp.inflight;
-	if (nt_disp.claiming) {
-		nt_disp.again = true;
+	long room = nt_settings_get()->parallel - q->inflight;
+	if (q->claiming) {
+		q->again = true;
 		return;
 	}
-	nt_disp.again = false;
-	if (room <= 0 || nt_disp.stopping)
+	q->again = false;
+	if (room <= 0 || nt_disp.stopping || (q == &q_mail && nt_settings_get()->smtp_url == NULL))
 		return;
 	char limit[24], lease[16];
 	snprintf(limit, sizeof(limit), "%ld", room);
 	snprintf(lease, sizeof(lease), "%d", NT_LEASE_MS);
 	const char *p[2] = { limit, lease };
-	hd_db_stmt st = { sql_claim, 2, p };
-	if (hd_db_run(nt_disp.dw->db, NULL, &st, 1, disp_claimed_cb, (void *)(intptr_t)room)
-	    == HD_OK)
-		nt_disp.claiming = true;
+	hd_db_stmt st = { q->claim_sql, 2, p };
+	q->want = (int)room;
+	if (hd_db_run(nt_disp.dw->db, NULL, &st, 1, disp_claimed_cb, q) == HD_OK)
+		q->claiming = true;
+}
+
+/* ---- mails ---- */
+
+typedef struct nt_mail_job {
+	char tenant_id[HD_UUID_STRLEN + 1];
+	char id[HD_UUID_STRLEN + 1];
+	int attempts;
+} nt_mail_job;
+
+static void mail_done_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	nt_mail_job *m = arg;
+	const char *outcome = err == HD_OK ? hd_db_result_value(res, 0, 0, 0) : NULL;
+	char labels[64];
+	snprintf(
+	    labels, sizeof(labels), "outcome=\"%s\"", outcome != NULL ? outcome : "unrecorded");
+	hd_metrics_add("hd_notification_mail_attempts_total", labels, 1);
+	free(m);
+	q_mail.inflight--;
+	if (!nt_disp.stopping)
+		disp_round(&q_mail);
+}
+
+static void mail_finish(nt_mail_job *m, const char *error)
+{
+	char delay[24], window[24];
+	disp_delay(m->attempts + 1, delay);
+	snprintf(window, sizeof(window), "%ld", nt_settings_get()->retry_window_ms);
+	const char *p[6] = { m->tenant_id, m->id, error == NULL ? "t" : "f", error, delay, window };
+	hd_db_stmt st = { sql_mail_done, 6, p };
+	if (error != NULL)
+		hd_log_warn("mail %s not sent: %s", m->id, error);
+	if (nt_disp.stopping
+	    || hd_db_run(nt_disp.dw->db, m->tenant_id, &st, 1, mail_done_cb, m) != HD_OK) {
+		free(m); /* the lease runs out and it is sent again */
+		q_mail.inflight--;
+	}
+}
+
+static void mail_sent_cb(long status, const char *error, void *arg)
+{
+	(void)status;
+	mail_finish(arg, error);
+}
+
+/* Builds the message of claimed row and hands it to libcurl. */
+static void mail_start_row(const hd_db_result *res, int row)
+{
+	const nt_settings *s = nt_settings_get();
+	const char *v[10];
+	char from[NT_HOST_MAX + 80], msg_id[NT_MAIL_ID_MAX], reply_id[NT_MAIL_ID_MAX];
+	for (int i = 0; i < 10; i++)
+		v[i] = hd_db_result_value(res, 0, row, i);
+	nt_mail_job *m = calloc(1, sizeof(*m));
+	if (m == NULL || v[0] == NULL || v[1] == NULL || strlen(v[0]) != HD_UUID_STRLEN
+	    || strlen(v[1]) != HD_UUID_STRLEN) {
+		free(m);
+		return;
+	}
+	memcpy(m->tenant_id, v[0], HD_UUID_STRLEN + 1);
+	memcpy(m->id, v[1], HD_UUID_STRLEN + 1);
+	m->attempts = v[9] != NULL ? atoi(v[9]) : 0;
+	q_mail.inflight++;
+	if (!nt_mail_from_addr(s->smtp_from, v[4] != NULL ? v[4] : "", from, sizeof(from))) {
+		mail_finish(m, "HD_SMTP_FROM does not make an address for this tenant");
+		return;
+	}
+	const char *domain = strchr(from, '@') + 1;
+	snprintf(msg_id, sizeof(msg_id), "%s@%s", v[7] != NULL ? v[7] : "", domain);
+	snprintf(reply_id, sizeof(reply_id), "%s@%s", v[8] != NULL ? v[8] : "", domain);
+	nt_mail mail = { .from_name = v[3] != NULL ? v[3] : "",
+		.from_addr = from,
+		.to_addr = v[2],
+		.subject = v[5] != NULL ? v[5] : "",
+		.body = v[6] != NULL ? v[6] : "",
+		.message_id = msg_id,
+		.in_reply_to = v[8] != NULL ? reply_id : NULL,
+		.date = (int64_t)time(NULL) };
+	size_t len = 0;
+	char *text = nt_mail_build(&mail, &len);
+	if (text == NULL) {
+		mail_finish(m, "the message could not be built (a refused address or id)");
+		return;
+	}
+	nt_smtp_send send = { .url = s->smtp_url,
+		.user = s->smtp_user,
+		.password = s->smtp_password,
+		.from = from,
+		.to = v[2],
+		.message = text,
+		.len = len,
+		.require_tls = !s->allow_http && strncmp(s->smtp_url, "smtp://", 7) == 0,
+		.connect_timeout_ms = s->connect_timeout_ms,
+		.timeout_ms = s->timeout_ms };
+	if (nt_http_mail(nt_disp.http, &send, mail_sent_cb, m) != HD_OK)
+		mail_finish(m, "could not start sending");
+	free(text);
 }
 
 static void disp_tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -294,15 +427,18 @@ static void disp_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	disp_round();
+	disp_round(&q_hooks);
+	disp_round(&q_mail);
 }
 
 static void disp_wake_cb(void *arg)
 {
 	(void)arg;
 	atomic_store(&nt_disp.wake_posted, false);
-	if (nt_disp.dw != NULL && !nt_disp.stopping)
-		disp_round();
+	if (nt_disp.dw != NULL && !nt_disp.stopping) {
+		disp_round(&q_hooks);
+		disp_round(&q_mail);
+	}
 }
 
 void nt_dispatch_wake(void)
@@ -320,6 +456,8 @@ hd_err nt_dispatch_start(hd_daemon_worker *dw)
 	struct timeval tv = { NT_TICK_MS / 1000, (NT_TICK_MS % 1000) * 1000 };
 	hd_metrics_describe("hd_notification_webhook_attempts_total", "counter",
 	    "webhook delivery attempts by outcome (succeeded, retry, failed, disabled)");
+	hd_metrics_describe("hd_notification_mail_attempts_total", "counter",
+	    "e-mail sending attempts by outcome (sent, retry, failed)");
 	nt_disp.stopping = false;
 	nt_disp.dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (nt_disp.dns == NULL) /* no resolv.conf: /etc/hosts and literals still work */

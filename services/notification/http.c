@@ -6,7 +6,10 @@
  * loop: name resolution is the caller's (dispatch.c resolves, checks and
  * pins the address), so libcurl only connects.
  *
- * Every transfer: POST only, no redirects followed, no proxy, http and https
+ * Mails go out the same way (nt_http_mail: SMTP with STARTTLS, or
+ * smtps://), to the operator's relay, so without the address guard.
+ *
+ * Every webhook transfer: POST only, no redirects followed, no proxy, http and https
  * only, connect and total timeouts, at most NT_HTTP_REPLY_MAX bytes of reply
  * read (the rest ends the transfer; the status still counts), and every
  * socket libcurl opens is checked once more against the address guard
@@ -33,8 +36,10 @@ typedef struct http_xfer {
 	struct http_xfer *prev, *next;
 	nt_http *h;
 	CURL *easy;
-	struct curl_slist *headers, *resolve;
+	struct curl_slist *headers, *resolve; /* headers: the recipients of a mail */
 	size_t reply_bytes;
+	char *upload; /* a mail's message, sent from upload_pos */
+	size_t upload_len, upload_pos;
 	nt_http_cb cb;
 	void *arg;
 	char error[CURL_ERROR_SIZE];
@@ -60,6 +65,7 @@ static void xfer_free(http_xfer *x)
 	}
 	curl_slist_free_all(x->headers);
 	curl_slist_free_all(x->resolve);
+	free(x->upload);
 	free(x);
 }
 
@@ -77,7 +83,7 @@ static void http_collect(nt_http *h)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
 		CURLcode rc = msg->data.result;
 		const char *error = NULL;
-		if (status == 0)
+		if (rc != CURLE_OK)
 			error = x->error[0] != '\0' ? x->error : curl_easy_strerror(rc);
 		x->cb(status, error, x->arg);
 		xfer_free(x);
@@ -240,19 +246,65 @@ static bool xfer_setup(http_xfer *x, const nt_http_post *p)
 	    && curl_easy_setopt(e, CURLOPT_PRIVATE, x) == CURLE_OK;
 }
 
-hd_err nt_http_start(nt_http *h, const nt_http_post *p, nt_http_cb cb, void *arg)
+static size_t http_read_cb(char *out, size_t size, size_t n, void *arg)
+{
+	http_xfer *x = arg;
+	size_t room = size * n, left = x->upload_len - x->upload_pos;
+	size_t take = left < room ? left : room;
+	memcpy(out, x->upload + x->upload_pos, take);
+	x->upload_pos += take;
+	return take;
+}
+
+/* Sets the options of one mail on x->easy (x->upload holds the message). */
+static bool xfer_setup_mail(http_xfer *x, const nt_smtp_send *p)
+{
+	CURL *e = x->easy;
+	char from[NT_HOST_MAX + 80];
+	snprintf(from, sizeof(from), "<%s>", p->from);
+	if ((x->headers = curl_slist_append(NULL, p->to)) == NULL)
+		return false;
+	return curl_easy_setopt(e, CURLOPT_URL, p->url) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps") == CURLE_OK
+	    && curl_easy_setopt(
+	           e, CURLOPT_USE_SSL, p->require_tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY)
+	    == CURLE_OK
+	    && (p->user == NULL || curl_easy_setopt(e, CURLOPT_USERNAME, p->user) == CURLE_OK)
+	    && (p->password == NULL
+	        || curl_easy_setopt(e, CURLOPT_PASSWORD, p->password) == CURLE_OK)
+	    && curl_easy_setopt(e, CURLOPT_MAIL_FROM, from) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_MAIL_RCPT, x->headers) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_UPLOAD, 1L) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->upload_len) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_READFUNCTION, http_read_cb) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_READDATA, x) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, p->connect_timeout_ms) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, p->timeout_ms) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->error) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_PRIVATE, x) == CURLE_OK;
+}
+
+/* A transfer of h with its callback, its easy handle not yet set up. */
+static http_xfer *xfer_new(nt_http *h, nt_http_cb cb, void *arg)
 {
 	http_xfer *x = calloc(1, sizeof(*x));
 	if (x == NULL)
-		return HD_ERR_NOMEM;
+		return NULL;
 	x->h = h;
 	x->cb = cb;
 	x->arg = arg;
 	x->easy = curl_easy_init();
-	if (x->easy == NULL || !xfer_setup(x, p)) {
-		xfer_free(x);
-		return HD_ERR_NOMEM;
+	if (x->easy == NULL) {
+		free(x);
+		return NULL;
 	}
+	return x;
+}
+
+/* Hands the set-up transfer to the multi handle (x is freed on failure). */
+static hd_err xfer_add(nt_http *h, http_xfer *x)
+{
 	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
 		curl_easy_cleanup(x->easy);
 		x->easy = NULL;
@@ -264,4 +316,30 @@ hd_err nt_http_start(nt_http *h, const nt_http_post *p, nt_http_cb cb, void *arg
 		h->xfers->prev = x;
 	h->xfers = x;
 	return HD_OK;
+}
+
+hd_err nt_http_start(nt_http *h, const nt_http_post *p, nt_http_cb cb, void *arg)
+{
+	http_xfer *x = xfer_new(h, cb, arg);
+	if (x == NULL)
+		return HD_ERR_NOMEM;
+	if (!xfer_setup(x, p)) {
+		xfer_free(x);
+		return HD_ERR_NOMEM;
+	}
+	return xfer_add(h, x);
+}
+
+hd_err nt_http_mail(nt_http *h, const nt_smtp_send *p, nt_http_cb cb, void *arg)
+{
+	http_xfer *x = xfer_new(h, cb, arg);
+	if (x == NULL)
+		return HD_ERR_NOMEM;
+	x->upload = malloc(p->len);
+	x->upload_len = p->len;
+	if (x->upload == NULL || (memcpy(x->upload, p->message, p->len), !xfer_setup_mail(x, p))) {
+		xfer_free(x);
+		return HD_ERR_NOMEM;
+	}
+	return xfer_add(h, x);
 }

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include "hd/config.h"
 #include "hd/consumer.h"
 #include "hd/daemon.h"
@@ -66,6 +67,33 @@ static hd_err nt_setting(const char *name, long min, long max, long *out)
 	return err;
 }
 
+/* HD_SMTP_*: e-mail is off while HD_SMTP_URL is empty. */
+static hd_err nt_mail_settings(void)
+{
+	const char *url = hd_config_str("HD_SMTP_URL");
+	char from[400];
+	nt_conf.smtp_url = url != NULL && url[0] != '\0' ? url : NULL;
+	nt_conf.smtp_user = hd_config_str("HD_SMTP_USER");
+	nt_conf.smtp_password = hd_config_str("HD_SMTP_PASSWORD");
+	nt_conf.smtp_from = hd_config_str("HD_SMTP_FROM");
+	if (nt_conf.smtp_user != NULL && nt_conf.smtp_user[0] == '\0')
+		nt_conf.smtp_user = NULL;
+	if (nt_conf.smtp_password != NULL && nt_conf.smtp_password[0] == '\0')
+		nt_conf.smtp_password = NULL;
+	if (nt_conf.smtp_url == NULL)
+		return HD_OK;
+	if (strncmp(url, "smtp://", 7) != 0 && strncmp(url, "smtps://", 8) != 0) {
+		hd_log_error("HD_SMTP_URL must be an smtp:// or smtps:// URL");
+		return HD_ERR_INVALID;
+	}
+	if (!nt_mail_from_addr(nt_conf.smtp_from, "tenant", from, sizeof(from))) {
+		hd_log_error(
+		    "HD_SMTP_FROM must be an e-mail address (with {tenant} for the tenant's slug)");
+		return HD_ERR_INVALID;
+	}
+	return HD_OK;
+}
+
 static hd_err nt_start(void)
 {
 	long hours = 0;
@@ -90,6 +118,8 @@ static hd_err nt_start(void)
 	if (err == HD_OK)
 		err = nt_setting("HD_WEBHOOK_PARALLEL", 1, 1000, &nt_conf.parallel);
 	nt_conf.retry_window_ms = hours * 3600000L;
+	if (err == HD_OK)
+		err = nt_mail_settings();
 	if (err == HD_OK && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		hd_log_error("libcurl could not start");
 		err = HD_ERR_INTERNAL;

@@ -88,6 +88,27 @@ int64_t nt_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms, uint32_t rn
 #define NT_SECRET_LEN 54
 bool nt_secret_new(char out[NT_SECRET_LEN + 1]);
 
+/* ---- mail.c: e-mail messages (pure) ---- */
+
+#define NT_MAIL_ID_MAX 200
+/* One message: the ids without their angle brackets; in_reply_to NULL for
+ * a ticket's first mail (else also its References); date in unix seconds. */
+typedef struct nt_mail {
+	const char *from_name, *from_addr, *to_addr, *subject, *body;
+	const char *message_id, *in_reply_to;
+	int64_t date;
+} nt_mail;
+/* True for a plain address: printable ASCII, one @ with text on both sides,
+ * no white space, brackets, quotes or separators, 3..320 bytes. */
+bool nt_mail_addr_ok(const char *addr);
+/* The tenant's sender address: tmpl with "{tenant}" replaced by slug
+ * (HD_SMTP_FROM); false when it does not fit size or is not an address. */
+bool nt_mail_from_addr(const char *tmpl, const char *slug, char *out, size_t size);
+/* The whole message, CRLF lines, multipart/alternative text and HTML
+ * (malloc'ed, NUL-terminated, *len_out bytes), or NULL when an address or
+ * id is refused or memory runs out. */
+char *nt_mail_build(const nt_mail *m, size_t *len_out);
+
 /* ---- settings (main.c) ---- */
 
 /* The webhook settings (HD_WEBHOOK_*), read once at start. */
@@ -96,6 +117,8 @@ typedef struct nt_settings {
 	bool allow_http; /* not production */
 	long max_failures, retry_base_ms, retry_max_ms, retry_window_ms;
 	long connect_timeout_ms, timeout_ms, parallel;
+	const char *smtp_url; /* NULL: no e-mail */
+	const char *smtp_user, *smtp_password, *smtp_from;
 } nt_settings;
 const nt_settings *nt_settings_get(void);
 
@@ -109,8 +132,9 @@ void nt_dispatch_wake(void);
 /* ---- http.c: HTTP POSTs through libcurl's multi interface on a loop ---- */
 
 typedef struct nt_http nt_http;
-/* What one POST gives back: status (0 when no answer), curl's error text
- * (NULL on an answer), on the loop's thread. */
+/* What one transfer gives back, on the loop's thread: status (HTTP, or the
+ * last SMTP reply code; 0 when no answer) and libcurl's error text (NULL
+ * when the transfer completed). */
 typedef void (*nt_http_cb)(long status, const char *error, void *arg);
 /* One POST: url with host pinned to addr (CURLOPT_RESOLVE; NULL for a
  * literal), headers (NULL-ended "Name: value" strings, copied), body
@@ -128,5 +152,15 @@ hd_err nt_http_create(nt_http **out, struct event_base *base);
 void nt_http_destroy(nt_http *h);
 /* Starts a POST; cb runs once later, on base's thread. */
 hd_err nt_http_start(nt_http *h, const nt_http_post *p, nt_http_cb cb, void *arg);
+/* One mail (message copied) from one address to one, over SMTP (smtp://
+ * with STARTTLS, required when require_tls, or smtps://). */
+typedef struct nt_smtp_send {
+	const char *url, *user, *password, *from, *to;
+	const char *message;
+	size_t len;
+	bool require_tls;
+	long connect_timeout_ms, timeout_ms;
+} nt_smtp_send;
+hd_err nt_http_mail(nt_http *h, const nt_smtp_send *p, nt_http_cb cb, void *arg);
 
 #endif

@@ -11,6 +11,7 @@
  * (tests/run.sh), so receivers listen on 127.0.0.2 and 127.0.0.1 counts as
  * internal; HD_WEBHOOK_MAX_FAILURES=5 and retries of a few hundred ms.
  * Environment as tickets_e2e.h. */
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 #include "hook_receiver.h"
@@ -457,6 +458,102 @@ static void test_automation_webhook(void **state)
 	hook_stop(&h);
 }
 
+/* The text of a recorded mail (HD_TEST_MAILDIR, the SMTP recorder's
+ * Maildir) holding needle and also (when not NULL), or NULL; caller frees.
+ * *count (when not NULL) gets how many such mails there are. */
+static char *mail_scan(const char *needle, const char *also, int *count)
+{
+	static const char *const subdirs[] = { "new", "cur", NULL };
+	char *found = NULL;
+	int n_found = 0;
+	for (int i = 0; subdirs[i] != NULL; i++) {
+		char dir[512];
+		snprintf(dir, sizeof dir, "%s/%s", httpc_env("HD_TEST_MAILDIR"), subdirs[i]);
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			char path[1024], *text = calloc(1, 262144);
+			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+			FILE *f = e->d_name[0] != '.' && text != NULL ? fopen(path, "r") : NULL;
+			if (f != NULL) {
+				size_t n = fread(text, 1, 262143, f);
+				text[n] = '\0';
+				fclose(f);
+				if (strstr(text, needle) != NULL
+				    && (also == NULL || strstr(text, also) != NULL)) {
+					n_found++;
+					if (found == NULL) {
+						found = text;
+						text = NULL;
+					}
+				}
+			}
+			free(text);
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+	if (count != NULL)
+		*count = n_found;
+	return found;
+}
+
+static char *mail_wait(const char *needle, const char *also)
+{
+	char *m = NULL;
+	for (double end = now_s() + WAIT_S; now_s() < end && m == NULL; usleep(100 * 1000))
+		m = mail_scan(needle, also, NULL);
+	if (m == NULL)
+		fprintf(stderr, "no mail with %s\n", needle);
+	assert_non_null(m);
+	return m;
+}
+
+/* A new ticket is acknowledged to its requester, a public reply mailed to
+ * them, both threaded on the ticket's root Message-ID; an internal comment
+ * is not mailed. The mails reach a real SMTP server (tests/run.sh). */
+static void test_mail_threading(void **state)
+{
+	(void)state;
+	char ticket[37], root[256], hdr[320], sender[200];
+	cJSON *t = ticket_new(W.cust1, "{\"subject\":\"Mail me please\"}");
+	snprintf(ticket, sizeof ticket, "%s", jstr(t, "id"));
+	snprintf(root, sizeof root, "<t%ld.%s@helpdesk.local>", jnum(t, "number"), ticket);
+	cJSON_Delete(t);
+	snprintf(hdr, sizeof hdr, "Message-ID: %s", root);
+	char *ack = mail_wait(hdr, NULL);
+	snprintf(
+	    sender, sizeof sender, "From: \"E2E %s\" <support+%s@helpdesk.local>", W.slug, W.slug);
+	assert_non_null(strstr(ack, sender));
+	snprintf(hdr, sizeof hdr, "To: <cust1@%s.test>", W.slug);
+	assert_non_null(strstr(ack, hdr));
+	assert_non_null(strstr(ack, "] Mail me please"));
+	assert_non_null(strstr(ack, "multipart/alternative"));
+	assert_non_null(strstr(ack, "text/html"));
+	assert_null(strstr(ack, "In-Reply-To:"));
+	free(ack);
+	comment(W.agent, ticket, "internal only", false);
+	comment(W.agent, ticket, "Here is the answer", true);
+	snprintf(hdr, sizeof hdr, "In-Reply-To: %s", root);
+	char *reply = mail_wait(hdr, "Re: [#");
+	char refs[320];
+	snprintf(refs, sizeof refs, "References: %s", root);
+	assert_non_null(strstr(reply, refs));
+	assert_non_null(strstr(reply, "Message-ID: <t"));
+	free(reply);
+	/* the internal comment sent nothing: one reply in the thread */
+	comment(W.cust1, ticket, "thanks", true); /* the requester's own: not mailed back */
+	comment(W.agent, ticket, "You are welcome", true);
+	int replies = 0;
+	for (double end = now_s() + WAIT_S; now_s() < end && replies < 2; usleep(100 * 1000))
+		free(mail_scan(hdr, NULL, &replies));
+	usleep(1000 * 1000);
+	free(mail_scan(hdr, NULL, &replies));
+	assert_int_equal(replies, 2);
+	free(mail_scan(hdr, "internal only", &replies));
+	assert_int_equal(replies, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +567,7 @@ int main(void)
 		cmocka_unit_test(test_webhook_redirect_and_internal_names),
 		cmocka_unit_test(test_webhook_turned_off_after_failures),
 		cmocka_unit_test(test_automation_webhook),
+		cmocka_unit_test(test_mail_threading),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,6 +1,7 @@
 /* libFuzzer target for the notification daemon's readers of outside input
- * (services/notification/url.c, guard.c): a webhook URL as an admin sends
- * it, and an allow list as an operator sets it (HD_WEBHOOK_ALLOW_CIDRS).
+ * (services/notification/url.c, guard.c, mail.c): a webhook URL as an admin
+ * sends it, an allow list as an operator sets it (HD_WEBHOOK_ALLOW_CIDRS),
+ * and users' text (a tenant name, a subject, a comment) in a mail.
  * Checks the invariants every accepted value must hold: an accepted URL
  * names a host that fits, a port in range, and a literal address only when
  * that address may be reached; a parsed allow list stays in bounds. */
@@ -42,6 +43,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (why == NULL) {
 		abort();
 	}
+	/* users' text in a mail: never a header of its own, never a bare CR or LF */
+	nt_mail m = { .from_name = s,
+		.from_addr = "desk@example.com",
+		.to_addr = "jo@example.org",
+		.subject = s,
+		.body = s,
+		.message_id = "t1.x@example.com",
+		.date = 0 };
+	size_t len = 0;
+	char *mail = nt_mail_build(&m, &len);
+	if (mail == NULL || strlen(mail) != len || strstr(mail, "\nBcc:") != NULL)
+		abort();
+	for (size_t i = 0; i < len; i++)
+		if ((mail[i] == '\n' && (i == 0 || mail[i - 1] != '\r'))
+		    || (mail[i] == '\r' && mail[i + 1] != '\n'))
+			abort();
+	free(mail);
 	free(s);
 	return 0;
 }

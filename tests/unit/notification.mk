@@ -1,8 +1,8 @@
 # Notification daemon modules that unit tests link: the address guard, the
-# webhook URL check and the signature/backoff (services/notification/guard.c,
-# url.c, sign.c), with libcurl for url.c's parser.
+# webhook URL check, the signature/backoff and the mail builder
+# (services/notification/guard.c, url.c, sign.c, mail.c), with libcurl for url.c's parser.
 NT_DIR := $(ROOT)/services/notification
-NT_SRCS := $(NT_DIR)/guard.c $(NT_DIR)/url.c $(NT_DIR)/sign.c
+NT_SRCS := $(NT_DIR)/guard.c $(NT_DIR)/url.c $(NT_DIR)/sign.c $(NT_DIR)/mail.c
 
 $(OUT)/test_notification: test_notification.c $(NT_SRCS) $(wildcard $(NT_DIR)/*.h) $(LIBHD)
 	@mkdir -p $(OUT)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
 #include "notification.h"
 
 static bool internal(const char *text)
@@ -149,6 +150,90 @@ static void test_secret(void **state)
 	assert_string_not_equal(a, b);
 }
 
+/* Decodes the base64 lines that follow marker in text (up to a blank line). */
+static char *part_text(const char *text, const char *marker)
+{
+	const char *p = strstr(text, marker);
+	static char out[4096];
+	unsigned char raw[4096];
+	size_t n = 0;
+	if (p == NULL || (p = strstr(p, "\r\n\r\n")) == NULL)
+		return NULL;
+	p += 4;
+	char b64[4096];
+	size_t k = 0;
+	while (*p != '\0' && *p != '-' && k < sizeof b64 - 1) {
+		if (*p != '\r' && *p != '\n')
+			b64[k++] = *p;
+		p++;
+	}
+	b64[k] = '\0';
+	int len = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)k);
+	if (len < 0)
+		return NULL;
+	while (k > 0 && b64[k - 1] == '=') { /* DecodeBlock counts the padding */
+		k--;
+		len--;
+	}
+	n = (size_t)len;
+	memcpy(out, raw, n);
+	out[n] = '\0';
+	return out;
+}
+
+static void test_mail(void **state)
+{
+	(void)state;
+	char from[128];
+	assert_true(nt_mail_from_addr("support+{tenant}@example.com", "acme", from, sizeof from));
+	assert_string_equal(from, "support+acme@example.com");
+	assert_true(nt_mail_from_addr("desk@example.com", "acme", from, sizeof from));
+	assert_false(nt_mail_from_addr("{tenant}", "acme", from, sizeof from));
+	assert_false(nt_mail_from_addr("a@b.c\r\nBcc: x@y.z", "acme", from, sizeof from));
+	static const char *const bad[] = { "", "a", "@b.c", "a@", "a@b@c", "a b@c.d", "a<b@c.d",
+		"a@b.c\r\nX: y", "\"a\"@b.c", "\xc3\xa9@b.c", NULL };
+	for (int i = 0; bad[i] != NULL; i++)
+		if (nt_mail_addr_ok(bad[i]))
+			fail_msg("accepted address %s", bad[i]);
+	nt_mail m = { .from_name = "Acme \"Support\"",
+		.from_addr = "support+acme@example.com",
+		.to_addr = "jo@example.org",
+		.subject = "Re: [#12] Caf\xc3\xa9 r\xc3\xa9ponse\r\nBcc: evil@example.net",
+		.body = "Line <one> & \"two\"\nline 2",
+		.message_id = "t12.c1@example.com",
+		.in_reply_to = "t12.abc@example.com",
+		.date = 1700000000 };
+	size_t len = 0;
+	char *text = nt_mail_build(&m, &len);
+	assert_non_null(text);
+	assert_int_equal(strlen(text), len);
+	assert_non_null(strstr(text, "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"));
+	assert_non_null(strstr(text, "From: =?UTF-8?B?"));
+	assert_non_null(strstr(text, "To: <jo@example.org>\r\n"));
+	assert_non_null(strstr(text, "Subject: =?UTF-8?B?"));
+	assert_null(strstr(text, "Bcc:")); /* the CR LF of the subject is inside an encoded word */
+	assert_non_null(strstr(text, "Message-ID: <t12.c1@example.com>\r\n"));
+	assert_non_null(strstr(text, "In-Reply-To: <t12.abc@example.com>\r\n"));
+	assert_non_null(strstr(text, "References: <t12.abc@example.com>\r\n"));
+	assert_string_equal(part_text(text, "text/plain"), m.body);
+	assert_string_equal(part_text(text, "text/html"),
+	    "<!DOCTYPE html><html><body><p>Line &lt;one&gt; &amp; &quot;two&quot;<br>line "
+	    "2</p></body></html>");
+	free(text);
+	m.in_reply_to = NULL;
+	m.from_name = "Plain";
+	text = nt_mail_build(&m, &len);
+	assert_non_null(text);
+	assert_null(strstr(text, "In-Reply-To:"));
+	assert_non_null(strstr(text, "From: \"Plain\" <support+acme@example.com>\r\n"));
+	free(text);
+	m.to_addr = "x@y.z>\r\nBcc: <evil@example.net";
+	assert_null(nt_mail_build(&m, &len));
+	m.to_addr = "jo@example.org";
+	m.message_id = "a>b@c";
+	assert_null(nt_mail_build(&m, &len));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_signature),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_secret),
+		cmocka_unit_test(test_mail),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
