@@ -93,24 +93,24 @@ static void test_people(void **state)
 	tk_path(path, sizeof path, ticket, "");
 	snprintf(body, sizeof body, "{\"assignee_id\":\"%s\"}", W.agent_id);
 	expect(200, "PATCH", path, W.admin, body);
-	wait_notes(W.agent, "ticket.assigned", ticket, 1);
+	wait_notes(W.agent, "ticket_assigned", ticket, 1);
 
 	comment(W.agent, ticket, "We are on it", true); /* public: the requester */
 	comment(W.agent, ticket, "internal note", false); /* internal: nobody */
-	wait_notes(W.cust1, "comment.public", ticket, 1);
+	wait_notes(W.cust1, "public_reply", ticket, 1);
 	comment(W.cust1, ticket, "It is still burning", true); /* customer reply: the assignee */
-	wait_notes(W.agent, "comment.customer", ticket, 1);
+	wait_notes(W.agent, "customer_reply", ticket, 1);
 
 	/* exactly those people: a later comment's effect proves the rest applied */
 	comment(W.agent, ticket, "Fixed", true);
-	wait_notes(W.cust1, "comment.public", ticket, 2);
-	assert_int_equal(notes(W.agent, "comment.public", ticket), 0);
-	assert_int_equal(notes(W.agent, "ticket.assigned", ticket), 1);
-	assert_int_equal(notes(W.agent, "comment.customer", ticket), 1);
-	assert_int_equal(notes(W.cust1, "comment.customer", ticket), 0);
-	assert_int_equal(notes(W.cust1, "ticket.assigned", ticket), 0);
-	assert_int_equal(notes(W.admin, "comment.public", ticket), 0);
-	assert_int_equal(notes(W.cust2, "comment.public", ticket), 0);
+	wait_notes(W.cust1, "public_reply", ticket, 2);
+	assert_int_equal(notes(W.agent, "public_reply", ticket), 0);
+	assert_int_equal(notes(W.agent, "ticket_assigned", ticket), 1);
+	assert_int_equal(notes(W.agent, "customer_reply", ticket), 1);
+	assert_int_equal(notes(W.cust1, "customer_reply", ticket), 0);
+	assert_int_equal(notes(W.cust1, "ticket_assigned", ticket), 0);
+	assert_int_equal(notes(W.admin, "public_reply", ticket), 0);
+	assert_int_equal(notes(W.cust2, "public_reply", ticket), 0);
 	/* an admin assigning a ticket to themselves is not told */
 	char own[37];
 	ticket_new_id(W.admin, "self assigned", own);
@@ -118,8 +118,8 @@ static void test_people(void **state)
 	snprintf(body, sizeof body, "{\"assignee_id\":\"%s\"}", W.admin_id);
 	expect(200, "PATCH", path, W.admin, body);
 	comment(W.agent, ticket, "one more", true);
-	wait_notes(W.cust1, "comment.public", ticket, 3);
-	assert_int_equal(notes(W.admin, "ticket.assigned", own), 0);
+	wait_notes(W.cust1, "public_reply", ticket, 3);
+	assert_int_equal(notes(W.admin, "ticket_assigned", own), 0);
 }
 
 static void stack(const char *verb, const char *name)
@@ -137,14 +137,14 @@ static void test_applied_once_across_restarts(void **state)
 	char ticket[37];
 	ticket_new_id(W.cust2, "while you were out", ticket);
 	comment(W.agent, ticket, "first", true);
-	wait_notes(W.cust2, "comment.public", ticket, 1);
+	wait_notes(W.cust2, "public_reply", ticket, 1);
 	stack("kill", "notification");
 	comment(W.agent, ticket, "second", true);
 	comment(W.agent, ticket, "third", true);
 	stack("start", "notification");
-	wait_notes(W.cust2, "comment.public", ticket, 3);
+	wait_notes(W.cust2, "public_reply", ticket, 3);
 	usleep(3 * 1000 * 1000); /* past a periodic catch-up (HD_CONSUMER_CATCHUP_MS) */
-	assert_int_equal(notes(W.cust2, "comment.public", ticket), 3);
+	assert_int_equal(notes(W.cust2, "public_reply", ticket), 3);
 }
 
 static void test_read_own_only(void **state)
@@ -154,7 +154,7 @@ static void test_read_own_only(void **state)
 	httpc_resp r;
 	ticket_new_id(W.cust1, "read me", ticket);
 	comment(W.agent, ticket, "hello", true);
-	wait_notes(W.cust1, "comment.public", ticket, 1);
+	wait_notes(W.cust1, "public_reply", ticket, 1);
 	assert_int_equal(req(&r, "GET", "/v1/notifications?unread=true", W.cust1, NULL), 200);
 	const cJSON *first = cJSON_GetArrayItem(jitems(&r), 0);
 	assert_non_null(first);
@@ -203,9 +203,9 @@ static void test_technician_on_dispatch(void **state)
 	httpc_resp_free(&r);
 	snprintf(path, sizeof path, "/v1/work-orders/%s/dispatch", wo);
 	expect(200, "POST", path, W.agent, "{}");
-	wait_notes(N.tech, "workorder.dispatched", ticket, 1);
-	assert_int_equal(notes(W.agent, "workorder.dispatched", ticket), 0);
-	assert_int_equal(notes(W.admin, "workorder.dispatched", ticket), 0);
+	wait_notes(N.tech, "work_order_dispatched", ticket, 1);
+	assert_int_equal(notes(W.agent, "work_order_dispatched", ticket), 0);
+	assert_int_equal(notes(W.admin, "work_order_dispatched", ticket), 0);
 }
 
 /* Creates a webhook for url and events (JSON array); copies its id and
@@ -418,8 +418,8 @@ static void test_webhook_turned_off_after_failures(void **state)
 		httpc_resp_free(&r);
 	}
 	assert_true(off);
-	wait_notes(W.admin, "webhook.disabled", NULL, 1);
-	assert_int_equal(notes(W.agent, "webhook.disabled", NULL), 0);
+	wait_notes(W.admin, "webhook_disabled", NULL, 1);
+	assert_int_equal(notes(W.agent, "webhook_disabled", NULL), 0);
 	usleep(1500 * 1000); /* an inactive webhook gets no more attempts */
 	assert_int_equal(hook_count(&h, NULL), 5);
 	for (int i = 0; i < 5; i++)

@@ -87,7 +87,7 @@ BEGIN
 	before := notification.ticket_keep(p_tenant, t);
 	SELECT * INTO k FROM notification.tickets WHERE tenant_id = p_tenant AND id = (t ->> 'id')::uuid;
 	IF k.assignee_id IS NOT NULL AND k.assignee_id IS DISTINCT FROM before THEN
-		PERFORM notification.notify(p_tenant, k.assignee_id, p_actor, 'ticket.assigned',
+		PERFORM notification.notify(p_tenant, k.assignee_id, p_actor, 'ticket_assigned',
 			notification.ticket_label(k), 'This ticket was assigned to you.', k.id, p_event);
 	END IF;
 END
@@ -109,13 +109,13 @@ BEGIN
 		RETURN;
 	END IF;
 	IF (p_data ->> 'public')::boolean AND author IS DISTINCT FROM k.requester_id THEN
-		PERFORM notification.notify(p_tenant, k.requester_id, author, 'comment.public',
+		PERFORM notification.notify(p_tenant, k.requester_id, author, 'public_reply',
 			notification.ticket_label(k), excerpt, k.id, p_event);
 	END IF;
 	SELECT u.role = 'customer' INTO customer FROM auth.users u
 		WHERE u.tenant_id = p_tenant AND u.id = author;
 	IF author IS NOT NULL AND (COALESCE(customer, false) OR author = k.requester_id) THEN
-		PERFORM notification.notify(p_tenant, k.assignee_id, author, 'comment.customer',
+		PERFORM notification.notify(p_tenant, k.assignee_id, author, 'customer_reply',
 			notification.ticket_label(k), excerpt, k.id, p_event);
 	END IF;
 END
@@ -133,9 +133,9 @@ BEGIN
 	IF NOT FOUND THEN
 		k.id := tid;
 	END IF;
-	PERFORM notification.notify(p_tenant, k.assignee_id, NULL, 'sla.breached',
+	PERFORM notification.notify(p_tenant, k.assignee_id, NULL, 'sla_breached',
 		'SLA breached: ' || notification.ticket_label(k), what, tid, p_event);
-	PERFORM notification.notify_admins(p_tenant, 'sla.breached',
+	PERFORM notification.notify_admins(p_tenant, 'sla_breached',
 		'SLA breached: ' || notification.ticket_label(k), what, tid, p_event, k.assignee_id);
 END
 $$;
@@ -149,7 +149,7 @@ DECLARE
 BEGIN
 	SELECT t.user_id INTO tech FROM field.technicians t
 		WHERE t.tenant_id = p_tenant AND t.id = (p_data ->> 'technician_id')::uuid;
-	PERFORM notification.notify(p_tenant, tech, NULL, 'workorder.dispatched',
+	PERFORM notification.notify(p_tenant, tech, NULL, 'work_order_dispatched',
 		format('Work order dispatched to you: %s', left(wo ->> 'title', 200)),
 		format('%s km away, ETA %s min.', p_data ->> 'distance_km', p_data ->> 'eta_minutes'),
 		NULLIF(wo ->> 'ticket_id', '')::uuid, p_event);
@@ -257,7 +257,7 @@ BEGIN
 		UPDATE notification.webhooks x SET active = false, disabled_at = clock_timestamp(),
 			updated_at = date_trunc('milliseconds', clock_timestamp()), version = x.version + 1
 			WHERE x.tenant_id = p_tenant AND x.id = w.id;
-		PERFORM notification.notify_admins(p_tenant, 'webhook.disabled', 'Webhook disabled',
+		PERFORM notification.notify_admins(p_tenant, 'webhook_disabled', 'Webhook disabled',
 			format('The webhook to %s was turned off after %s failed deliveries in a row.',
 			       left(w.url, 300), w.failures), NULL, p_id, NULL);
 		RETURN 'disabled';

@@ -11,7 +11,7 @@ CREATE TABLE notification.emails (
 	tenant_id       uuid        NOT NULL,
 	id              uuid        NOT NULL DEFAULT gen_random_uuid(),
 	cause_id        uuid        NOT NULL,
-	kind            text        NOT NULL CHECK (kind IN ('ticket.created', 'comment.public')),
+	kind            text        NOT NULL CHECK (kind IN ('acknowledgement', 'reply')),
 	to_addr         text        NOT NULL CHECK (char_length(to_addr) BETWEEN 3 AND 320),
 	from_name       text        NOT NULL,
 	tenant_slug     text        NOT NULL,
@@ -62,11 +62,11 @@ BEGIN
 	INSERT INTO notification.emails (tenant_id, cause_id, kind, to_addr, from_name, tenant_slug,
 	                                 subject, body, message_key, thread_key, next_attempt_at)
 	VALUES (p_tenant, p_cause, p_kind, to_addr, t.name, t.slug,
-	        CASE WHEN p_kind = 'ticket.created' THEN format('[#%s] %s', k.number, k.subject)
+	        CASE WHEN p_kind = 'acknowledgement' THEN format('[#%s] %s', k.number, k.subject)
 	             ELSE format('Re: [#%s] %s', k.number, k.subject) END,
 	        left(p_text, 20000),
-	        CASE WHEN p_kind = 'ticket.created' THEN root ELSE format('t%s.c%s', k.number, p_comment) END,
-	        CASE WHEN p_kind = 'ticket.created' THEN NULL ELSE root END,
+	        CASE WHEN p_kind = 'acknowledgement' THEN root ELSE format('t%s.c%s', k.number, p_comment) END,
+	        CASE WHEN p_kind = 'acknowledgement' THEN NULL ELSE root END,
 	        clock_timestamp())
 	ON CONFLICT ON CONSTRAINT emails_once DO NOTHING;
 END
@@ -83,7 +83,7 @@ BEGIN
 	IF p_type = 'ticket.created' THEN
 		SELECT * INTO k FROM notification.tickets WHERE tenant_id = p_tenant AND id = (p_data ->> 'id')::uuid;
 		IF FOUND THEN
-			PERFORM notification.mail_requester(p_tenant, k, 'ticket.created', p_event, NULL,
+			PERFORM notification.mail_requester(p_tenant, k, 'acknowledgement', p_event, NULL,
 				format(E'We received your request "%s" (ticket #%s).\nReply to this message to add to it.',
 				       k.subject, k.number), NULL);
 		END IF;
@@ -91,7 +91,7 @@ BEGIN
 		SELECT * INTO k FROM notification.tickets
 			WHERE tenant_id = p_tenant AND id = (p_data ->> 'ticket_id')::uuid;
 		IF FOUND THEN
-			PERFORM notification.mail_requester(p_tenant, k, 'comment.public', p_event,
+			PERFORM notification.mail_requester(p_tenant, k, 'reply', p_event,
 				NULLIF(p_data ->> 'author_id', '')::uuid, p_data ->> 'body',
 				(p_data ->> 'id')::uuid);
 		END IF;
