@@ -12,6 +12,7 @@
  * internal; HD_WEBHOOK_MAX_FAILURES=5 and retries of a few hundred ms.
  * Environment as tickets_e2e.h. */
 #include <dirent.h>
+#include <libpq-fe.h>
 #include <time.h>
 #include <unistd.h>
 #include "hook_receiver.h"
@@ -145,6 +146,36 @@ static void test_applied_once_across_restarts(void **state)
 	wait_notes(W.cust2, "public_reply", ticket, 3);
 	usleep(3 * 1000 * 1000); /* past a periodic catch-up (HD_CONSUMER_CATCHUP_MS) */
 	assert_int_equal(notes(W.cust2, "public_reply", ticket), 3);
+}
+
+/* A missed SLA target (hd-ticket's detector, after the due time is moved
+ * into the past in the database) reaches the assignee and the admins. */
+static void test_sla_breach(void **state)
+{
+	(void)state;
+	char ticket[37], path[128], body[128];
+	expect(200, "PUT", "/v1/sla-policy", W.admin,
+	    "{\"targets\":{\"urgent\":{\"first_response_minutes\":30,\"resolution_minutes\":60}}}");
+	cJSON *t = ticket_new(W.cust1, "{\"subject\":\"sla breach\",\"priority\":\"urgent\"}");
+	snprintf(ticket, sizeof ticket, "%s", jstr(t, "id"));
+	cJSON_Delete(t);
+	tk_path(path, sizeof path, ticket, "");
+	snprintf(body, sizeof body, "{\"assignee_id\":\"%s\"}", W.agent_id);
+	expect(200, "PATCH", path, W.admin, body);
+	PGconn *db = PQconnectdb(httpc_env("HD_TEST_DATABASE_SUPER_URL"));
+	assert_int_equal(PQstatus(db), CONNECTION_OK);
+	const char *p[1] = { ticket };
+	PGresult *res = PQexecParams(db,
+	    "UPDATE ticket.tickets SET first_response_due = now() - interval '1 second' WHERE id = "
+	    "$1",
+	    1, NULL, p, NULL, NULL, 0);
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	PQfinish(db);
+	wait_notes(W.agent, "sla_breached", ticket, 1);
+	wait_notes(W.admin, "sla_breached", ticket, 1);
+	assert_int_equal(notes(W.cust1, "sla_breached", ticket), 0);
+	assert_int_equal(notes(W.cust2, "sla_breached", ticket), 0);
 }
 
 static void test_read_own_only(void **state)
@@ -561,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_read_own_only),
 		cmocka_unit_test(test_applied_once_across_restarts),
 		cmocka_unit_test(test_technician_on_dispatch),
+		cmocka_unit_test(test_sla_breach),
 		cmocka_unit_test(test_webhook_validation),
 		cmocka_unit_test(test_webhook_update_and_delete),
 		cmocka_unit_test(test_webhook_retries_keep_the_delivery_id),
