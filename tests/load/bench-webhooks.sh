@@ -27,6 +27,7 @@ die() { echo "bench-webhooks.sh: $*" >&2; exit 1; }
 [ -x "$HD_BIN_DIR/hd-notification" ] || die "$HD_BIN_DIR/hd-notification not found: build first (make)"
 
 WORK=$(mktemp -d /tmp/hd-bench-hooks.XXXXXX)
+chmod 755 "$WORK" # initdb runs as postgres
 export HD_STATE_DIR=$WORK/stack HD_LOG_LEVEL=warn HD_STACK_TLS=0
 export HD_WEBHOOK_ALLOW_CIDRS=127.0.0.2/32 HD_SMTP_URL=smtp://127.0.0.1:1
 export HD_DEMO_ADMIN_PASSWORD="bench-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')"
@@ -39,7 +40,7 @@ cleanup() {
 		echo "stack left running under $HD_STATE_DIR"
 	else
 		"$LOCAL" stop >/dev/null 2>&1 || true
-		rm -rf "$WORK"
+		rm -rf "$WORK" 2>/dev/null || true # Redis may still be writing its folder
 	fi
 }
 trap cleanup EXIT

@@ -204,9 +204,11 @@ CREATE FUNCTION notification.deliveries_claim(p_limit integer, p_lease_ms intege
 RETURNS TABLE (tenant_id uuid, id uuid, url text, secret text, event_type text, body text,
                attempts integer)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-	WITH due AS (
+	WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)), -- a lost lease: retried later
+	due AS (
 		SELECT d.tenant_id, d.id FROM notification.deliveries d
 		JOIN notification.webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id
+		CROSS JOIN quick
 		WHERE d.status = 'pending' AND d.next_attempt_at <= clock_timestamp() AND w.active
 		  AND (d.lease_until IS NULL OR d.lease_until < clock_timestamp())
 		ORDER BY d.next_attempt_at LIMIT p_limit FOR UPDATE OF d SKIP LOCKED)
@@ -237,6 +239,9 @@ DECLARE
 	give_up boolean;
 	next_at timestamptz := clock_timestamp() + make_interval(secs => p_delay_ms / 1000.0);
 BEGIN
+	-- an outcome lost in a crash only means one more attempt after the lease
+	-- (receivers see a delivery id again: at least once), so no WAL flush wait
+	PERFORM set_config('synchronous_commit', 'off', true);
 	SELECT * INTO d FROM notification.deliveries x WHERE x.tenant_id = p_tenant AND x.id = p_id FOR UPDATE;
 	IF NOT FOUND OR d.status <> 'pending' THEN
 		RETURN 'gone';
@@ -248,11 +253,14 @@ BEGIN
 		next_attempt_at = CASE WHEN p_ok OR give_up THEN NULL ELSE next_at END,
 		lease_until = NULL, updated_at = date_trunc('milliseconds', clock_timestamp())
 		WHERE x.tenant_id = p_tenant AND x.id = p_id;
-	UPDATE notification.webhooks x SET failures = CASE WHEN p_ok THEN 0 ELSE x.failures + 1 END
-		WHERE x.tenant_id = p_tenant AND x.id = d.webhook_id RETURNING * INTO w;
 	IF p_ok THEN
+		-- only a run to end: concurrent successes do not queue on the webhook's row
+		UPDATE notification.webhooks x SET failures = 0
+			WHERE x.tenant_id = p_tenant AND x.id = d.webhook_id AND x.failures <> 0;
 		RETURN 'succeeded';
 	END IF;
+	UPDATE notification.webhooks x SET failures = x.failures + 1
+		WHERE x.tenant_id = p_tenant AND x.id = d.webhook_id RETURNING * INTO w;
 	IF w.active AND w.failures >= p_max_failures THEN
 		UPDATE notification.webhooks x SET active = false, disabled_at = clock_timestamp(),
 			updated_at = date_trunc('milliseconds', clock_timestamp()), version = x.version + 1
