@@ -13,6 +13,7 @@
 #   make new-daemon NAME=foo   a new daemon services/foo on the list (docs/adding-a-daemon.md)
 #   make bench      wrk benchmark of a private stack -> docs/benchmarks.md (tests/load/bench.sh)
 #   make bench-scale  lists/filters/searches with 2,000,000 tickets -> docs/benchmarks.md
+#   make bench-webhooks  webhook deliveries/s to a local receiver -> docs/benchmarks.md
 #   make SANITIZE=address,undefined   the same build with sanitizers, in build-san/
 ROOT     := .
 SANITIZE ?=
@@ -132,4 +133,10 @@ bench-scale:
 	$(MAKE) all
 	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-scale.sh
 
-.PHONY: bench bench-scale
+# Webhook fan-out of hd-notification to a local receiver (tests/load/bench-webhooks.sh,
+# docs/benchmarks.md "Webhook fan-out").
+bench-webhooks:
+	$(MAKE) all
+	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-webhooks.sh
+
+.PHONY: bench bench-scale bench-webhooks

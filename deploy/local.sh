@@ -119,6 +119,7 @@ export_settings() {
 	done
 	load_jwt_secret
 	load_tls
+	smtp_url
 }
 
 # Over TLS, tcp://ADDR becomes tls+tcp://ADDR (other values unchanged).
@@ -264,6 +265,32 @@ prepare_database() {
 	esac
 }
 
+# A local SMTP server that records every mail hd-notification sends into
+# $STATE/mail (a Maildir: one file per message, in new/), from Debian's
+# python3-aiosmtpd, on HD_LOCAL_SMTP_PORT (2525); not when HD_SMTP_URL names
+# a relay of your own (docs/operations.md, E-mail).
+smtp_start() {
+	[ -z "${HD_SMTP_URL:-}" ] || return 0
+	command -v aiosmtpd >/dev/null || { say "aiosmtpd not found (python3-aiosmtpd): no e-mail"; return 0; }
+	if ! { [ -s "$RUN/smtp.pid" ] && kill -0 "$(cat "$RUN/smtp.pid")" 2>/dev/null; }; then
+		aiosmtpd -n -l "127.0.0.1:${HD_LOCAL_SMTP_PORT:-2525}" -c aiosmtpd.handlers.Mailbox \
+			"$STATE/mail" >>"$LOG/smtp.log" 2>&1 &
+		echo $! >"$RUN/smtp.pid"
+	fi
+	echo "${HD_LOCAL_SMTP_PORT:-2525}" >"$RUN/smtp.port"
+	smtp_url
+}
+# HD_SMTP_URL of the local recorder, when it runs and no relay was given.
+smtp_url() {
+	[ -z "${HD_SMTP_URL:-}" ] && [ -s "$RUN/smtp.port" ] \
+		&& export HD_SMTP_URL="smtp://127.0.0.1:$(cat "$RUN/smtp.port")"
+	return 0
+}
+smtp_stop() {
+	[ -s "$RUN/smtp.pid" ] && kill "$(cat "$RUN/smtp.pid")" 2>/dev/null
+	rm -f "$RUN/smtp.pid" "$RUN/smtp.port"
+}
+
 cmd_start() {
 	local first=no name
 	mkdir -p "$STATE" "$LOG" "$RUN"
@@ -274,6 +301,7 @@ cmd_start() {
 	save_params
 	load_credentials "$first"
 	prepare_database
+	smtp_start
 	for name in $DAEMONS; do
 		daemon_start "$name"
 	done
@@ -293,6 +321,8 @@ cmd_stop() {
 		daemon_pid "$name" >/dev/null && stopped="$stopped, hd-$name"
 		daemon_stop "$name" TERM
 	done
+	[ -s "$RUN/smtp.pid" ] && stopped="$stopped, SMTP recorder"
+	smtp_stop
 	[ -s "$STATE/pg/postmaster.pid" ] && stopped="$stopped, PostgreSQL"
 	[ -s "$STATE/redis/redis.pid" ] && stopped="$stopped, Redis"
 	"$STACK" db-stop "$STATE"
@@ -316,6 +346,7 @@ Open $url in a browser and sign in with a login below (docs/web.md).
 
 EOF
 	[ -s "$STATE/credentials" ] && echo "  (generated passwords are kept in $STATE/credentials)"
+	[ -s "$RUN/smtp.port" ] && echo "  mail sent to requesters is recorded in $STATE/mail/new/ (local SMTP recorder)"
 	echo
 }
 

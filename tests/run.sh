@@ -183,12 +183,27 @@ suite_e2e() {
 		# other e2e test holds this many at once from one address
 		export HD_HTTP_MAX_CONNS_PER_ADDR=${HD_HTTP_MAX_CONNS_PER_ADDR:-64}
 		export HD_HTTP_LOOP_BUFFER_BYTES=${HD_HTTP_LOOP_BUFFER_BYTES:-33554432}
+		# test_notification's webhook receivers listen on 127.0.0.2, the one
+		# internal address its deliveries may reach (127.0.0.1 stays refused);
+		# retries of a few hundred ms and a short run of failures
+		export HD_WEBHOOK_ALLOW_CIDRS=${HD_WEBHOOK_ALLOW_CIDRS:-127.0.0.2/32}
+		export HD_WEBHOOK_RETRY_BASE_MS=${HD_WEBHOOK_RETRY_BASE_MS:-200}
+		export HD_WEBHOOK_RETRY_MAX_MS=${HD_WEBHOOK_RETRY_MAX_MS:-1000}
+		export HD_WEBHOOK_MAX_FAILURES=${HD_WEBHOOK_MAX_FAILURES:-5}
 		local name value
 		while IFS='=' read -r name value; do export "$name=$value"; done < <("$LOCAL" port-env)
 		HD_PLATFORM_ADMIN_PASSWORD="pA-$(random_hex 12)"
 		HD_DEMO_ADMIN_PASSWORD="dA-$(random_hex 12)"
 		HD_JWT_SECRET=$(random_hex 32)
 		export HD_PLATFORM_ADMIN_PASSWORD HD_DEMO_ADMIN_PASSWORD HD_JWT_SECRET
+		# a real SMTP server recording what hd-notification mails into a
+		# Maildir (Debian's python3-aiosmtpd); test_notification reads it
+		local smtp_port smtp_pid
+		smtp_port=$("$STACK" free-port 1)
+		export HD_TEST_MAILDIR=$dir-mail HD_SMTP_URL="smtp://127.0.0.1:$smtp_port"
+		/usr/bin/aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$HD_TEST_MAILDIR" \
+			>"$WORK/logs/smtp-$tag.log" 2>&1 &
+		smtp_pid=$!
 		if step "stack-start-$tag" "$LOCAL" start; then
 			export HD_TEST_BASE_URL="http://127.0.0.1:$HD_HTTP_PORT"
 			export HD_TEST_DEMO_TENANT=acme
@@ -217,6 +232,7 @@ suite_e2e() {
 			[ "$tag" = normal ] && counted_step "web-e2e" tools/web-test.sh e2e
 		fi
 		"$LOCAL" stop || fail_step "stack-stop-$tag"
+		kill "$smtp_pid" 2>/dev/null || true
 		check_daemon_logs "e2e-$tag" "$dir"
 		[ ${#FAILURES[@]} -eq 0 ] || show_daemon_logs "$dir"
 		echo "$PASSED $FAILED ${FAILURES[*]}" >"$WORK/$tag/e2e.counts"

@@ -127,7 +127,7 @@ not on the list fails the render.
 The components as one list, so every per-daemon template iterates the same
 shape: name, kind (gateway|bus|daemon), image, replicas, ports [{name,port}],
 adminPort, probePort (the port name the kubelet probes), resources, autoscaling, pdb, jwt (none|verify|sign), dbAccess,
-redisAccess, env, podAnnotations, listenEnv.
+redisAccess, env, podAnnotations, listenEnv (daemons: peers, egress).
 */}}
 {{- define "helpdesk.components" -}}
 {{- $v := .Values -}}
@@ -167,7 +167,7 @@ redisAccess, env, podAnnotations, listenEnv.
       "ports" (list (dict "name" "rpc" "port" $d.port)) "adminPort" $d.adminPort "probePort" "admin"
       "resources" $d.resources "autoscaling" $d.autoscaling "pdb" $d.pdb "jwt" $d.jwt
       "dbAccess" $d.dbAccess "redisAccess" $d.redisAccess "env" $d.env "podAnnotations" $d.podAnnotations
-      "peers" ($d.peers | default list)
+      "peers" ($d.peers | default list) "egress" ($d.egress | default list)
       "listenEnv" (dict (printf "HD_%s_URL" $u) (printf "%s0.0.0.0:%d" $scheme (int $d.port))
                         (printf "HD_%s_ADMIN_PORT" $u) ($d.adminPort | toString)
                         "HD_TLS_RPC_PEERS" (join "," $callers))) -}}

@@ -1,0 +1,166 @@
+/* The notification daemon's internal contract (docs/architecture.md,
+ * "Notifications"): operation handlers (notifications.c, webhooks.c), the
+ * pure pieces the tests check alone (guard.c: which addresses a webhook may
+ * reach; url.c: which URLs it may have; sign.c: the signature and the
+ * backoff), and the webhook dispatcher on worker 0 (dispatch.c, over the
+ * libcurl multi glue of http.c). Handlers run on a worker thread, for one
+ * request; the dispatcher on worker 0's loop. */
+#ifndef HD_NOTIFICATION_H
+#define HD_NOTIFICATION_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include "hd/caller.h"
+#include "hd/daemon.h"
+#include "hd/db.h"
+#include "hd/ops.h"
+#include "hd/problem.h"
+
+/* Operation handlers: one per `notification` line of proto/operations.def. */
+#define HD_OPS_notification HD_OPS_MINE
+#define HD_OP HD_OP_DECLARE
+#include "operations.def"
+#undef HD_OP
+
+/* ---- guard.c: addresses (pure) ---- */
+
+#define NT_CIDR_MAX 32
+/* One allowed network: 16 bytes (IPv4 as IPv4-mapped IPv6) and a prefix
+ * length counted on those 128 bits. */
+typedef struct nt_cidr {
+	unsigned char net[16];
+	int bits;
+} nt_cidr;
+typedef struct nt_cidr_list {
+	nt_cidr items[NT_CIDR_MAX];
+	int count;
+} nt_cidr_list;
+/* Reads a comma-separated list of CIDRs ("127.0.0.1/32, ::1/128"; a bare
+ * address is a host); false for a malformed entry or more than NT_CIDR_MAX
+ * (HD_WEBHOOK_ALLOW_CIDRS). NULL or "" is the empty list. */
+bool nt_cidr_list_parse(const char *text, nt_cidr_list *out);
+/* True when the 16-byte address (IPv4-mapped for IPv4) is one a webhook
+ * must not reach: unspecified, loopback, link-local, private (10/8,
+ * 172.16/12, 192.168/16, 100.64/10 shared), unique-local fc00::/7,
+ * multicast, broadcast, reserved 0/8 and 240/4, the metadata addresses
+ * (169.254.169.254, fd00:ec2::254), NAT64 and 6to4 forms of those. */
+bool nt_addr_internal(const unsigned char a[16]);
+/* True when the address may be reached: not internal, or inside allow. */
+bool nt_addr_allowed(const unsigned char a[16], const nt_cidr_list *allow);
+/* The 16-byte form of a socket address (AF_INET mapped); false for other families. */
+bool nt_addr_from_sockaddr(const struct sockaddr *sa, unsigned char out[16]);
+/* The 16-byte form of a literal "1.2.3.4" or "::1"; false when text is not one. */
+bool nt_addr_from_text(const char *text, unsigned char out[16]);
+
+/* ---- url.c: webhook URLs (pure but for libcurl's parser) ---- */
+
+#define NT_URL_MAX 2048
+#define NT_HOST_MAX 256
+/* A webhook URL taken apart: host without brackets, port (default of the scheme). */
+typedef struct nt_url {
+	bool https;
+	char host[NT_HOST_MAX];
+	long port;
+	bool literal; /* host is an IP address (addr holds it) */
+	unsigned char addr[16];
+} nt_url;
+/* Checks a webhook URL: absolute http(s), a host, no user name or password,
+ * no fragment, at most NT_URL_MAX bytes; http only when allow_http. A
+ * literal address must pass nt_addr_allowed. On failure *why says what is
+ * wrong (a static string) and false is returned. */
+bool nt_url_check(
+    const char *url, bool allow_http, const nt_cidr_list *allow, nt_url *out, const char **why);
+
+/* ---- sign.c: signature and backoff (pure) ---- */
+
+/* "t=<unix seconds>,v1=<64 hex>" fits in this with its NUL. */
+#define NT_SIG_MAX 96
+/* Writes X-Helpdesk-Signature's value: v1 is hex HMAC-SHA256(secret,
+ * "<t>.<body>") (API "Notifications and real time"). False on a crypto failure. */
+bool nt_sign(const char *secret, int64_t t, const char *body, size_t len, char out[NT_SIG_MAX]);
+/* The wait before attempt number attempts + 1 after attempts failed ones:
+ * base_ms doubled per failure up to cap_ms, then jittered to a value in
+ * [half, full] by rnd (any 32-bit random number). */
+int64_t nt_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms, uint32_t rnd);
+/* A fresh webhook secret: "whsec_" and 48 hex digits. False when the
+ * random source fails. */
+#define NT_SECRET_LEN 54
+bool nt_secret_new(char out[NT_SECRET_LEN + 1]);
+
+/* ---- mail.c: e-mail messages (pure) ---- */
+
+#define NT_MAIL_ID_MAX 200
+/* One message: the ids without their angle brackets; in_reply_to NULL for
+ * a ticket's first mail (else also its References); date in unix seconds. */
+typedef struct nt_mail {
+	const char *from_name, *from_addr, *to_addr, *subject, *body;
+	const char *message_id, *in_reply_to;
+	int64_t date;
+} nt_mail;
+/* True for a plain address: printable ASCII, one @ with text on both sides,
+ * no white space, brackets, quotes or separators, 3..320 bytes. */
+bool nt_mail_addr_ok(const char *addr);
+/* The tenant's sender address: tmpl with "{tenant}" replaced by slug
+ * (HD_SMTP_FROM); false when it does not fit size or is not an address. */
+bool nt_mail_from_addr(const char *tmpl, const char *slug, char *out, size_t size);
+/* The whole message, CRLF lines, multipart/alternative text and HTML
+ * (malloc'ed, NUL-terminated, *len_out bytes), or NULL when an address or
+ * id is refused or memory runs out. */
+char *nt_mail_build(const nt_mail *m, size_t *len_out);
+
+/* ---- settings (main.c) ---- */
+
+/* The webhook settings (HD_WEBHOOK_*), read once at start. */
+typedef struct nt_settings {
+	nt_cidr_list allow;
+	bool allow_http; /* not production */
+	long max_failures, retry_base_ms, retry_max_ms, retry_window_ms;
+	long connect_timeout_ms, timeout_ms, parallel;
+	const char *smtp_url; /* NULL: no e-mail */
+	const char *smtp_user, *smtp_password, *smtp_from;
+} nt_settings;
+const nt_settings *nt_settings_get(void);
+
+/* ---- dispatch.c: the webhook dispatcher (worker 0) ---- */
+
+hd_err nt_dispatch_start(hd_daemon_worker *dw);
+void nt_dispatch_stop(void);
+/* Tells the dispatcher deliveries may be due (any thread). */
+void nt_dispatch_wake(void);
+
+/* ---- http.c: HTTP POSTs through libcurl's multi interface on a loop ---- */
+
+typedef struct nt_http nt_http;
+/* What one transfer gives back, on the loop's thread: status (HTTP, or the
+ * last SMTP reply code; 0 when no answer) and libcurl's error text (NULL
+ * when the transfer completed). */
+typedef void (*nt_http_cb)(long status, const char *error, void *arg);
+/* One POST: url with host pinned to addr (CURLOPT_RESOLVE; NULL for a
+ * literal), headers (NULL-ended "Name: value" strings, copied), body
+ * (copied). No redirects, no proxy, bounded reply. */
+typedef struct nt_http_post {
+	const char *url, *host, *addr;
+	long port;
+	const char *const *headers;
+	const char *body;
+	size_t body_len;
+	long connect_timeout_ms, timeout_ms;
+} nt_http_post;
+hd_err nt_http_create(nt_http **out, struct event_base *base);
+/* Ends every transfer, calling each back with status 0, frees. NULL ok. */
+void nt_http_destroy(nt_http *h);
+/* Starts a POST; cb runs once later, on base's thread. */
+hd_err nt_http_start(nt_http *h, const nt_http_post *p, nt_http_cb cb, void *arg);
+/* One mail (message copied) from one address to one, over SMTP (smtp://
+ * with STARTTLS, required when require_tls, or smtps://). */
+typedef struct nt_smtp_send {
+	const char *url, *user, *password, *from, *to;
+	const char *message;
+	size_t len;
+	bool require_tls;
+	long connect_timeout_ms, timeout_ms;
+} nt_smtp_send;
+hd_err nt_http_mail(nt_http *h, const nt_smtp_send *p, nt_http_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,10 @@
+# Notification daemon modules that unit tests link: the address guard, the
+# webhook URL check, the signature/backoff and the mail builder
+# (services/notification/guard.c, url.c, sign.c, mail.c), with libcurl for url.c's parser.
+NT_DIR := $(ROOT)/services/notification
+NT_SRCS := $(NT_DIR)/guard.c $(NT_DIR)/url.c $(NT_DIR)/sign.c $(NT_DIR)/mail.c
+
+$(OUT)/test_notification: test_notification.c $(NT_SRCS) $(wildcard $(NT_DIR)/*.h) $(LIBHD)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -I$(NT_DIR) $(CMOCKA_CFLAGS) $< $(NT_SRCS) -o $@ $(LIBHD) $(LDFLAGS) $(CMOCKA_LIBS) \
+		$(PKG_LIBS) $(shell pkg-config --libs libcurl)
