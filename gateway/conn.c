@@ -268,6 +268,8 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	c->out = NULL;
 	c->out_len = c->out_sent = 0;
 	read_resume(c);
+	if (c->stream != NULL)
+		gw_stream_drained(c->stream);
 	if (c->close_after && c->active == NULL)
 		conn_linger(c);
 	else
@@ -625,6 +627,12 @@ gw_conn *gw_conn_stream_begin(gw_req *gr, gw_stream *s)
 		conn_drop(c);
 		return NULL;
 	}
+	/* a fixed kernel send buffer the size of ours: it bounds what a stream
+	 * costs the kernel too (autotuning would grow it to megabytes), and a
+	 * client that stops reading fills both in that much and is reset */
+	int sndbuf = (int)c->loop->gw->cfg.sse_buffer_bytes;
+	if (setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) != 0)
+		hd_log_warn("stream: cannot set SO_SNDBUF: %s", strerror(errno));
 	c->stream = s;
 	c->read_paused = false;
 	event_del(c->ev_read);

@@ -358,6 +358,18 @@ static void beat_cb(evutil_socket_t fd, short what, void *arg)
 	gw_stream_heartbeat(arg);
 }
 
+/* Every GW_SSE_CATCHUP_MS, or every GW_SSE_PROBE_RETRY_MS while a source's
+ * last seq is unknown (at start the daemons may not be connected yet). */
+static void catchup_arm(gw_sse_hub *h)
+{
+	long ms = GW_SSE_CATCHUP_MS;
+	for (int i = 0; i < GW_SSE_SRC__COUNT; i++)
+		if (h->src[i].phase == HUB_PROBING)
+			ms = GW_SSE_PROBE_RETRY_MS;
+	struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000 * 1000) };
+	event_add(h->catchup, &tv);
+}
+
 static void catchup_cb(evutil_socket_t fd, short what, void *arg)
 {
 	gw_sse_hub *h = arg;
@@ -368,6 +380,7 @@ static void catchup_cb(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < GW_SSE_SRC__COUNT; i++)
 		hub_step(h, i);
 	gw_stream_retry(h);
+	catchup_arm(h);
 }
 
 /* The comma-separated topics of every source. */
@@ -386,7 +399,6 @@ gw_sse_hub *gw_sse_hub_create(gw_loop *loop)
 	struct event_base *base = hd_worker_base(loop->worker);
 	long beat_ms = loop->gw->cfg.sse_heartbeat_ms;
 	struct timeval beat = { beat_ms / 1000, (suseconds_t)(beat_ms % 1000 * 1000) };
-	struct timeval catchup = { GW_SSE_CATCHUP_MS / 1000, GW_SSE_CATCHUP_MS % 1000 * 1000 };
 	if (h == NULL)
 		return NULL;
 	h->loop = loop;
@@ -394,9 +406,8 @@ gw_sse_hub *gw_sse_hub_create(gw_loop *loop)
 		h->src[i] = (hub_src) { .phase = HUB_PROBING, .hi = -1 };
 	all_prefixes(prefixes, sizeof(prefixes));
 	h->beat = event_new(base, -1, EV_PERSIST, beat_cb, h);
-	h->catchup = event_new(base, -1, EV_PERSIST, catchup_cb, h);
+	h->catchup = evtimer_new(base, catchup_cb, h);
 	if (h->beat == NULL || h->catchup == NULL || event_add(h->beat, &beat) != 0
-	    || event_add(h->catchup, &catchup) != 0
 	    || hd_bus_sub_open(&h->sub, hd_config_str("HD_BUS_SUB_URL"), prefixes, bus_event_cb, h)
 	        != HD_OK) {
 		gw_sse_hub_destroy(h);
@@ -404,6 +415,7 @@ gw_sse_hub *gw_sse_hub_create(gw_loop *loop)
 	}
 	for (int i = 0; i < GW_SSE_SRC__COUNT; i++)
 		hub_step(h, i);
+	catchup_arm(h);
 	return h;
 }
 

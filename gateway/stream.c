@@ -29,6 +29,7 @@ struct gw_stream {
 	gw_sse_pos pos;
 	st_mode mode[GW_SSE_SRC__COUNT];
 	bool calling[GW_SSE_SRC__COUNT]; /* an events.since call is in flight */
+	bool paused[GW_SSE_SRC__COUNT]; /* catching up waits for the client to read */
 	int calls; /* how many: s is freed once it ended and this is 0 */
 };
 
@@ -137,26 +138,22 @@ typedef struct st_call {
 static void stream_catchup(gw_stream *s, int src);
 
 /* Takes one events.since page: the events up to the frontier, in order;
- * live once the page reached it (or the source has no more). */
-static void since_done(const cJSON *body, void *arg)
+ * live once the page reached it (or the source has no more). While half of
+ * the stream's buffer waits for the client, the rest of the page is left:
+ * gw_stream_drained asks again from the position once it is sent, so a
+ * long catch-up goes at the client's pace instead of overflowing. */
+static void since_take(gw_stream *s, int src, const cJSON *body)
 {
-	st_call *call = arg;
-	gw_stream *s = call->s;
-	int src = call->src;
-	free(call);
-	s->calls--;
-	s->calling[src] = false;
-	if (s->conn == NULL) {
-		stream_free_if_done(s);
-		return;
-	}
-	if (body == NULL)
-		return; /* gw_stream_retry asks again */
+	const gw_config *cfg = &gw_sse_hub_loop(s->hub)->gw->cfg;
 	int64_t frontier = gw_sse_hub_frontier(s->hub, src);
 	const cJSON *item;
 	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(body, "items"))
 	{
 		gw_sse_event ev;
+		if (gw_conn_unsent(s->conn) > (size_t)cfg->sse_buffer_bytes / 2) {
+			s->paused[src] = true;
+			return;
+		}
 		if (!gw_sse_event_make(item, src, &ev)) {
 			gw_sse_event_fini(&ev);
 			continue;
@@ -179,6 +176,30 @@ static void since_done(const cJSON *body, void *arg)
 		return;
 	}
 	stream_catchup(s, src);
+}
+
+static void since_done(const cJSON *body, void *arg)
+{
+	st_call *call = arg;
+	gw_stream *s = call->s;
+	int src = call->src;
+	free(call);
+	s->calling[src] = false;
+	/* a failure leaves it to gw_stream_retry; s lives until calls is 0 */
+	if (s->conn != NULL && body != NULL)
+		since_take(s, src, body);
+	s->calls--;
+	stream_free_if_done(s);
+}
+
+void gw_stream_drained(gw_stream *s)
+{
+	for (int i = 0; i < GW_SSE_SRC__COUNT && s->conn != NULL; i++) {
+		if (s->paused[i]) {
+			s->paused[i] = false;
+			stream_catchup(s, i);
+		}
+	}
 }
 
 /* Asks src's events.since for s's tenant from s's position (once the hub
@@ -239,7 +260,7 @@ void gw_stream_retry(gw_sse_hub *h)
 	for (gw_stream *s = *gw_sse_hub_streams(h); s != NULL; s = next) {
 		next = s->next;
 		for (int i = 0; i < GW_SSE_SRC__COUNT && s->conn != NULL; i++)
-			if (s->mode[i] == ST_CATCHUP && !s->calling[i])
+			if (s->mode[i] == ST_CATCHUP && !s->calling[i] && !s->paused[i])
 				stream_catchup(s, i);
 	}
 }

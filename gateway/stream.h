@@ -36,6 +36,8 @@ typedef struct gw_sse_hub gw_sse_hub;
 
 /* How often the hub pages replay from its frontier unasked (milliseconds). */
 #define GW_SSE_CATCHUP_MS 2000
+/* How soon a source whose last seq is unknown is probed again. */
+#define GW_SSE_PROBE_RETRY_MS 100
 /* Events per replay or events.since call, and the deadline of one. */
 #define GW_SSE_PAGE 500
 #define GW_SSE_CALL_MS 5000
@@ -80,6 +82,9 @@ bool gw_sse_hub_call(gw_sse_hub *h, int src, bool replay, const char *tenant, in
  * and admission): 400 for a bad Last-Event-ID, 429 over HD_SSE_MAX_PER_USER,
  * else 200 text/event-stream and the connection becomes the stream's. */
 void gw_stream_open(gw_req *gr);
+/* Everything s's connection held was sent (conn.c): a paused catch-up
+ * goes on. */
+void gw_stream_drained(gw_stream *s);
 /* The connection under s went away (conn.c): s stops and is freed. */
 void gw_stream_conn_gone(gw_stream *s);
 /* The hub fans ev out to every stream live on ev->src. */

@@ -180,6 +180,9 @@ suite_e2e() {
 		# other e2e test holds this many at once from one address
 		export HD_HTTP_MAX_CONNS_PER_ADDR=${HD_HTTP_MAX_CONNS_PER_ADDR:-64}
 		export HD_HTTP_LOOP_BUFFER_BYTES=${HD_HTTP_LOOP_BUFFER_BYTES:-33554432}
+		# test_stream: heartbeats in half a second, a slow client reset soon
+		export HD_SSE_HEARTBEAT_MS=${HD_SSE_HEARTBEAT_MS:-500}
+		export HD_SSE_BUFFER_BYTES=${HD_SSE_BUFFER_BYTES:-16384}
 		local name value
 		while IFS='=' read -r name value; do export "$name=$value"; done < <("$LOCAL" port-env)
 		HD_PLATFORM_ADMIN_PASSWORD="pA-$(random_hex 12)"
