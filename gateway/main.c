@@ -37,8 +37,7 @@ static hd_err config_load(gw_config *cfg)
 	        != HD_OK
 	    || hd_config_int("HD_HTTP_MAX_CONNS", 1, 10000000, &cfg->max_conns) != HD_OK
 	    || hd_config_int("HD_SSE_HEARTBEAT_MS", 10, 3600000, &cfg->sse_heartbeat_ms) != HD_OK
-	    || hd_config_int("HD_SSE_BUFFER_BYTES", 1024, 1L << 30, &cfg->sse_buffer_bytes)
-	        != HD_OK
+	    || hd_config_int("HD_SSE_BUFFER_BYTES", 1024, 1L << 30, &cfg->sse_buffer_bytes) != HD_OK
 	    || hd_config_int("HD_SSE_MAX_PER_USER", 1, 10000000, &cfg->sse_max_per_user) != HD_OK
 	    || hd_config_int("HD_HTTP_MAX_CONNS_PER_ADDR", 0, 10000000, &cfg->max_conns_per_addr)
 	        != HD_OK

@@ -23,7 +23,8 @@ static const char *requester_of(const char *type, const cJSON *data)
 	if (strcmp(type, "ticket.created") == 0 || strcmp(type, "ticket.deleted") == 0)
 		return uuid_member(data, "requester_id");
 	if (strcmp(type, "ticket.updated") == 0 || strcmp(type, "ticket.merged") == 0)
-		return uuid_member(cJSON_GetObjectItemCaseSensitive(data, "ticket"), "requester_id");
+		return uuid_member(
+		    cJSON_GetObjectItemCaseSensitive(data, "ticket"), "requester_id");
 	if (strcmp(type, "comment.added") == 0
 	    && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "public")))
 		return uuid_member(data, "requester_id");
@@ -35,8 +36,8 @@ static const char *technician_of(const char *type, const cJSON *data)
 {
 	if (!type_is(type, "workorder."))
 		return NULL;
-	const char *t = uuid_member(cJSON_GetObjectItemCaseSensitive(data, "work_order"),
-	    "technician_id");
+	const char *t
+	    = uuid_member(cJSON_GetObjectItemCaseSensitive(data, "work_order"), "technician_id");
 	return t != NULL ? t : uuid_member(data, "technician_id");
 }
 

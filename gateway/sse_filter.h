@@ -28,7 +28,8 @@ typedef struct gw_sse_audience {
 
 /* Works out who may read an event of type with tenant and payload data;
  * false (nobody) when tenant is no UUID. */
-bool gw_sse_audience_of(const char *type, const char *tenant, const cJSON *data, gw_sse_audience *a);
+bool gw_sse_audience_of(
+    const char *type, const char *tenant, const cJSON *data, gw_sse_audience *a);
 
 /* True when the reader (tenant, user id, GW_ROLE_* bit) may read it. */
 bool gw_sse_visible(const gw_sse_audience *a, const char *tenant, const char *user, unsigned role);

@@ -74,7 +74,8 @@ bool gw_sse_event_make(const cJSON *obj, int src, gw_sse_event *ev)
 	size_t cap = strlen(json) + strlen(ce.type) + 20;
 	ev->frame = malloc(cap);
 	if (ev->frame != NULL)
-		ev->frame_len = (size_t)snprintf(ev->frame, cap, "event: %s\ndata: %s\n\n", ce.type, json);
+		ev->frame_len
+		    = (size_t)snprintf(ev->frame, cap, "event: %s\ndata: %s\n\n", ce.type, json);
 	cJSON_free(json);
 	ev->src = src;
 	ev->seq = ce.seq;
@@ -389,7 +390,8 @@ static void all_prefixes(char *out, size_t cap)
 	size_t n = 0;
 	out[0] = '\0';
 	for (int i = 0; i < GW_SSE_SRC__COUNT && n < cap; i++)
-		n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "," : "", hub_sources[i].prefixes);
+		n += (size_t)snprintf(
+		    out + n, cap - n, "%s%s", i ? "," : "", hub_sources[i].prefixes);
 }
 
 gw_sse_hub *gw_sse_hub_create(gw_loop *loop)

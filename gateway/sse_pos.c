@@ -52,7 +52,8 @@ size_t gw_sse_pos_encode(const gw_sse_pos *p, char out[GW_SSE_POS_MAX])
 		if (p->seq[i] < 0 || p->seq[i] > GW_SSE_SEQ_MAX)
 			out[n++] = '-';
 		else
-			n += (size_t)snprintf(out + n, GW_SSE_POS_MAX - n, "%lld", (long long)p->seq[i]);
+			n += (size_t)snprintf(
+			    out + n, GW_SSE_POS_MAX - n, "%lld", (long long)p->seq[i]);
 	}
 	out[n] = '\0';
 	return n;

@@ -222,8 +222,8 @@ static void stream_catchup(gw_stream *s, int src)
 	if (call == NULL)
 		return;
 	*call = (st_call) { s, src };
-	if (!gw_sse_hub_call(s->hub, src, false, s->tenant, s->pos.seq[src], GW_SSE_PAGE,
-	        since_done, call)) {
+	if (!gw_sse_hub_call(
+	        s->hub, src, false, s->tenant, s->pos.seq[src], GW_SSE_PAGE, since_done, call)) {
 		free(call);
 		return;
 	}
@@ -314,7 +314,8 @@ void gw_stream_open(gw_req *gr)
 		return;
 	}
 	if (gw_stream_count_user(h, gr->claims.tid, gr->claims.sub) >= cfg->sse_max_per_user) {
-		gw_reply_problem(gr, 429, "too many open streams for this user (HD_SSE_MAX_PER_USER)");
+		gw_reply_problem(
+		    gr, 429, "too many open streams for this user (HD_SSE_MAX_PER_USER)");
 		return;
 	}
 	gw_stream *s = calloc(1, sizeof(*s));

@@ -45,7 +45,8 @@ static const char sql_delete[]
       " WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL"
       " RETURNING t.id, t.requester_id),"
       " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
-      " SELECT $1, 'ticket.deleted', $3, json_build_object('id', d.id, 'requester_id', d.requester_id)"
+      " SELECT $1, 'ticket.deleted', $3, json_build_object('id', d.id, 'requester_id', "
+      "d.requester_id)"
       " FROM d)"
       " SELECT 1 FROM d";
 

@@ -66,7 +66,8 @@ static int sse_open(sse_client *c, const char *token, const char *last, int rcvb
 	int n = snprintf(req, sizeof req,
 	    "GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n");
 	if (token != NULL)
-		n += snprintf(req + n, sizeof req - (size_t)n, "Authorization: Bearer %s\r\n", token);
+		n += snprintf(
+		    req + n, sizeof req - (size_t)n, "Authorization: Bearer %s\r\n", token);
 	if (last != NULL)
 		n += snprintf(req + n, sizeof req - (size_t)n, "Last-Event-ID: %s\r\n", last);
 	n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
@@ -172,8 +173,8 @@ static void expect_event(sse_client *c, const char *type, const char *text, char
 	assert_non_null(ev);
 	assert_string_equal(jstr(ev, "type"), type);
 	const cJSON *data = cJSON_GetObjectItemCaseSensitive(ev, "data");
-	const char *got = strcmp(type, "comment.added") == 0 ? jstr(data, "body")
-	                                                       : jstr(data, "subject");
+	const char *got
+	    = strcmp(type, "comment.added") == 0 ? jstr(data, "body") : jstr(data, "subject");
 	assert_non_null(got);
 	assert_string_equal(got, text);
 	assert_true(f.id[0] != '\0');
@@ -198,7 +199,8 @@ static void comment_new(const char *token, const char *ticket, const char *body,
 {
 	char path[128], json[256];
 	tk_path(path, sizeof path, ticket, "/comments");
-	snprintf(json, sizeof json, "{\"body\":\"%s\",\"public\":%s}", body, pub ? "true" : "false");
+	snprintf(
+	    json, sizeof json, "{\"body\":\"%s\",\"public\":%s}", body, pub ? "true" : "false");
 	expect(201, "POST", path, token, json);
 }
 
@@ -212,7 +214,8 @@ static void test_order_heartbeat_metric(void **state)
 	/* a comment line comes every HD_SSE_HEARTBEAT_MS (500 ms here) */
 	assert_true(sse_next(&c, 3000, &f));
 	assert_true(f.comment);
-	snprintf(url, sizeof url, "http://127.0.0.1:%s/metrics", httpc_env("HD_GATEWAY_ADMIN_PORT"));
+	snprintf(
+	    url, sizeof url, "http://127.0.0.1:%s/metrics", httpc_env("HD_GATEWAY_ADMIN_PORT"));
 	assert_true(httpc_metric(url, "hd_sse_connections") >= 1);
 	for (int i = 0; i < 5; i++) {
 		char tid[37];
@@ -241,7 +244,8 @@ static void test_who_sees_what(void **state)
 	assert_int_equal(sse_open(&tech, tech_token, NULL, 0), 200);
 	assert_int_equal(sse_open(&other, W.demo, NULL, 0), 200);
 	/* an agent opens a ticket for cust1, then notes and replies */
-	snprintf(body, sizeof body, "{\"subject\":\"for cust1\",\"requester_id\":\"%s\"}", W.cust1_id);
+	snprintf(
+	    body, sizeof body, "{\"subject\":\"for cust1\",\"requester_id\":\"%s\"}", W.cust1_id);
 	cJSON *t = ticket_new(W.agent, body);
 	snprintf(ticket, sizeof ticket, "%s", jstr(t, "id"));
 	cJSON_Delete(t);
@@ -334,8 +338,8 @@ static void test_slow_client_reset(void **state)
 	 * about 4 KiB each pass HD_SSE_BUFFER_BYTES (16 KiB) plus the sockets' */
 	assert_int_equal(sse_open(&c, W.admin, NULL, 4096), 200);
 	for (created = 0; created < 40; created++) {
-		snprintf(body, sizeof body, "{\"subject\":\"slow %d\",\"description\":\"%s\"}", created,
-		    desc);
+		snprintf(body, sizeof body, "{\"subject\":\"slow %d\",\"description\":\"%s\"}",
+		    created, desc);
 		cJSON_Delete(ticket_new(W.admin, body));
 	}
 	bool reset = false;

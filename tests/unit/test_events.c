@@ -128,7 +128,8 @@ static void test_payload_fields(void **state)
 	/* a member missing, one too many, one renamed, a prefix of a member */
 	assert_false(payload_ok("sla.breached", "{\"ticket_id\":1,\"target\":2}", why));
 	assert_non_null(strstr(why, "due"));
-	assert_false(payload_ok("ticket.deleted", "{\"id\":1,\"requester_id\":1,\"extra\":2}", why));
+	assert_false(
+	    payload_ok("ticket.deleted", "{\"id\":1,\"requester_id\":1,\"extra\":2}", why));
 	assert_non_null(strstr(why, "extra"));
 	assert_false(payload_ok("ticket.deleted", "{\"ids\":1}", why));
 	assert_false(payload_ok("sla.breached", "{\"ticket\":1,\"target\":2,\"due\":3}", why));

@@ -45,10 +45,10 @@ static void test_pos_round_trip(void **state)
 static void test_pos_refused(void **state)
 {
 	(void)state;
-	static const char *const bad[] = { "", "1", "1.", "2.1.2.3", "1.1.2", "1.1.2.3.4",
-		"1.01.2.3", "1.1.2.3.", "1..2.3", "1.1.2.+3", "1.1.2. 3", "1.1.2.3 ", "1.-1.2.3",
-		"1.9007199254740993.0.0", "1.99999999999999999.0.0", "1.1.2.3x", "x.1.2.3",
-		"1.1.2.--", "1.1,2.3" };
+	static const char *const bad[]
+	    = { "", "1", "1.", "2.1.2.3", "1.1.2", "1.1.2.3.4", "1.01.2.3", "1.1.2.3.", "1..2.3",
+		      "1.1.2.+3", "1.1.2. 3", "1.1.2.3 ", "1.-1.2.3", "1.9007199254740993.0.0",
+		      "1.99999999999999999.0.0", "1.1.2.3x", "x.1.2.3", "1.1.2.--", "1.1,2.3" };
 	gw_sse_pos p = { { 7, 7, 7 } };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_false(decodes(bad[i], &p));
@@ -97,8 +97,8 @@ static void test_filter(void **state)
 	seen_by("comment.added", "{\"public\":true,\"requester_id\":\"" CUSTOMER "\"}", "aAc---");
 	/* internal notes never reach a customer, even their own ticket's */
 	seen_by("comment.added", "{\"public\":false,\"requester_id\":\"" CUSTOMER "\"}", "aA----");
-	seen_by("comment.added", "{\"public\":\"true\",\"requester_id\":\"" CUSTOMER "\"}",
-	    "aA----");
+	seen_by(
+	    "comment.added", "{\"public\":\"true\",\"requester_id\":\"" CUSTOMER "\"}", "aA----");
 	seen_by("sla.breached", "{\"ticket_id\":\"" CUSTOMER "\"}", "aA----");
 	seen_by("automation.webhook", "{\"url\":\"https://x\"}", "a-----");
 	seen_by("workorder.created", "{\"work_order\":{\"technician_id\":\"" TECH "\"}}", "aA--t-");
