@@ -132,4 +132,10 @@ bench-scale:
 	$(MAKE) all
 	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-scale.sh
 
-.PHONY: bench bench-scale
+# GET /v1/stream: 10,000 idle streams, the gateway's RSS and the delivery
+# delay of ticket events to all of them (tests/load/bench-sse.sh).
+bench-sse:
+	$(MAKE) all
+	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-sse.sh
+
+.PHONY: bench bench-scale bench-sse

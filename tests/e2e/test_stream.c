@@ -1,7 +1,7 @@
 /* GET /v1/stream end to end (docs/architecture.md, "The live stream"):
  * events in order with their ids; heartbeat comment lines; who sees what
  * (tenant, customer: own tickets and public comments only, technician: no
- * ticket events); Last-Event-ID resumes without loss or repetition after a
+ * ticket events, articles for staff); Last-Event-ID resumes without loss or repetition after a
  * disconnect and after the gateway restarted (it then replays from
  * events.since); a client that does not read gets `event: reset` and is
  * closed; the per-user cap; bad ids; hd_sse_connections.
@@ -173,8 +173,10 @@ static void expect_event(sse_client *c, const char *type, const char *text, char
 	assert_non_null(ev);
 	assert_string_equal(jstr(ev, "type"), type);
 	const cJSON *data = cJSON_GetObjectItemCaseSensitive(ev, "data");
-	const char *got
-	    = strcmp(type, "comment.added") == 0 ? jstr(data, "body") : jstr(data, "subject");
+	const char *key = strcmp(type, "comment.added") == 0 ? "body"
+	    : strncmp(type, "article.", 8) == 0              ? "title"
+	                                                     : "subject";
+	const char *got = jstr(data, key);
 	assert_non_null(got);
 	assert_string_equal(got, text);
 	assert_true(f.id[0] != '\0');
@@ -258,6 +260,11 @@ static void test_who_sees_what(void **state)
 		expect_event(s, "comment.added", "public reply", NULL);
 		expect_event(s, "ticket.created", "cust2 marker", NULL);
 	}
+	/* an article (another source, hd-knowledge): staff only */
+	expect(
+	    201, "POST", "/v1/kb/articles", W.agent, "{\"title\":\"sse article\",\"body\":\"b\"}");
+	expect_event(&admin, "article.created", "sse article", NULL);
+	expect_event(&agent, "article.created", "sse article", NULL);
 	/* the customer: their ticket and the public reply, never the note */
 	expect_event(&cust1, "ticket.created", "for cust1", NULL);
 	expect_event(&cust1, "comment.added", "public reply", NULL);
