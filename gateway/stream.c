@@ -89,18 +89,28 @@ static void stream_reset(gw_stream *s, const char *why)
 static bool stream_write(gw_stream *s, const char *frame, size_t len, bool with_id)
 {
 	const gw_config *cfg = &gw_sse_hub_loop(s->hub)->gw->cfg;
-	char id[GW_SSE_POS_MAX + 8];
+	/* the streams of a loop that are live share their position: one event
+	 * fanned out to thousands encodes its id once */
+	static _Thread_local struct {
+		gw_sse_pos pos;
+		char line[GW_SSE_POS_MAX + 8];
+		size_t len;
+	} id;
 	size_t id_len = 0;
 	if (with_id) {
-		memcpy(id, "id: ", 4);
-		id_len = 4 + gw_sse_pos_encode(&s->pos, id + 4);
-		id[id_len++] = '\n';
+		if (id.len == 0 || memcmp(&id.pos, &s->pos, sizeof(s->pos)) != 0) {
+			id.pos = s->pos;
+			memcpy(id.line, "id: ", 4);
+			id.len = 4 + gw_sse_pos_encode(&s->pos, id.line + 4);
+			id.line[id.len++] = '\n';
+		}
+		id_len = id.len;
 	}
 	if (gw_conn_unsent(s->conn) + id_len + len > (size_t)cfg->sse_buffer_bytes) {
 		stream_reset(s, "reason=\"slow_client\"");
 		return false;
 	}
-	struct iovec iov[2] = { { id, id_len }, { (void *)frame, len } };
+	struct iovec iov[2] = { { id.line, id_len }, { (void *)frame, len } };
 	if (!gw_conn_stream_write(s->conn, with_id ? iov : iov + 1, with_id ? 2 : 1)) {
 		stream_close(s);
 		return false;

@@ -64,6 +64,26 @@ static long rss_kib(const char *pid)
 	return kib;
 }
 
+/* CPU time the process used so far (user + system), in milliseconds. */
+static double cpu_ms(const char *pid)
+{
+	char path[64], buf[1024];
+	unsigned long utime = 0, stime = 0;
+	snprintf(path, sizeof path, "/proc/%s/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+	if (p == NULL
+	    || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime)
+	        != 2)
+		return -1;
+	return (double)(utime + stime) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+}
+
 static int dial(int port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -76,8 +96,8 @@ static int dial(int port)
 	return fd;
 }
 
-/* Creates a ticket over a blocking connection of its own; waits for 201. */
-static void ticket_create(int port, const char *token, int n)
+/* Creates a ticket over a blocking connection of its own; false unless 201. */
+static bool ticket_try(int port, const char *token, int n)
 {
 	char body[128], req[4096], reply[4096];
 	int blen = snprintf(body, sizeof body, "{\"subject\":\"sse bench %d\"}", n);
@@ -91,12 +111,26 @@ static void ticket_create(int port, const char *token, int n)
 		exit(1);
 	}
 	ssize_t got = read(fd, reply, sizeof reply - 1);
+	close(fd);
 	if (got < 12 || strncmp(reply + 9, "201", 3) != 0) {
 		fprintf(
 		    stderr, "sse_bench: POST /v1/tickets: %.*s\n", got > 0 ? (int)got : 0, reply);
-		exit(1);
+		return false;
 	}
-	close(fd);
+	return true;
+}
+
+/* Creates a ticket; returns when its POST was sent (the try that got 201:
+ * a first call to a daemon over TLS may go unanswered, docs/architecture.md
+ * "Trust between the components", known issue). */
+static int64_t ticket_create(int port, const char *token, int n)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		int64_t sent = now_us();
+		if (ticket_try(port, token, n))
+			return sent;
+	}
+	exit(1);
 }
 
 /* Takes the complete frames s holds; counts ticket.created ones. */
@@ -204,10 +238,10 @@ int main(void)
 	int64_t opened_us = now_us() - t0;
 	usleep(2000 * 1000); /* idle a moment: heartbeats, the gateway settles */
 	long rss1 = rss_kib(pid);
+	double cpu0 = cpu_ms(pid);
 	int total = 0;
 	for (int e = 0; e < events; e++) {
-		int64_t sent = now_us();
-		ticket_create(port, token, e);
+		int64_t sent = ticket_create(port, token, e);
 		int got = 0;
 		while (got < n) {
 			int k = epoll_wait(ep, ready, 256, 5000);
@@ -228,6 +262,7 @@ int main(void)
 		usleep(200 * 1000);
 	}
 	long rss2 = rss_kib(pid);
+	double cpu1 = cpu_ms(pid);
 	qsort(delays, (size_t)total, sizeof(*delays), cmp_i64);
 	printf("streams %d opened in %.2f s\n", n, (double)opened_us / 1e6);
 	printf("gateway VmRSS: %ld KiB before, %ld KiB with the streams idle (+%.1f MiB), %ld KiB "
@@ -237,6 +272,9 @@ int main(void)
 	       "%.1f ms\n",
 	    total, (double)delays[total / 2] / 1000.0,
 	    (double)delays[(size_t)total * 99 / 100] / 1000.0, (double)delays[total - 1] / 1000.0);
+	printf("gateway CPU while the events went out: %.0f ms in all, %.1f ms per event (with its "
+	       "POST and the heartbeats meanwhile)\n",
+	    cpu1 - cpu0, (cpu1 - cpu0) / events);
 	for (int i = 0; i < n; i++)
 		close(streams[i].fd);
 	free(streams);
