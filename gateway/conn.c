@@ -614,11 +614,10 @@ gw_conn *gw_conn_stream_begin(gw_req *gr, gw_stream *s)
 	n += put(line + n, date_line(c->loop));
 	n += put(line + n, "Connection: close\r\n");
 	struct iovec iov[2] = { { line, n }, { gr->out_headers, gr->out_headers_len } };
-	/* nothing after the request is read: pipelined bytes are dropped */
 	c->active = NULL;
 	c->streaming = true;
 	c->head_ok = false;
-	c->in_len = c->request_len = 0;
+	c->in_len = c->request_len = 0; /* pipelined bytes are dropped */
 	free(c->in);
 	c->in = NULL;
 	in_cap_set(c, 0);
@@ -627,9 +626,8 @@ gw_conn *gw_conn_stream_begin(gw_req *gr, gw_stream *s)
 		conn_drop(c);
 		return NULL;
 	}
-	/* a fixed kernel send buffer the size of ours: it bounds what a stream
-	 * costs the kernel too (autotuning would grow it to megabytes), and a
-	 * client that stops reading fills both in that much and is reset */
+	/* the kernel's send buffer fixed at the size of ours (no autotuning to
+	 * megabytes): a client that stops reading is reset that much sooner */
 	int sndbuf = (int)c->loop->gw->cfg.sse_buffer_bytes;
 	if (setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) != 0)
 		hd_log_warn("stream: cannot set SO_SNDBUF: %s", strerror(errno));

@@ -33,7 +33,6 @@ typedef struct hub_src {
 	int64_t frontier; /* HUB_READY: the last seq fanned out, all before it too */
 	int64_t lo, hi; /* HUB_PROBING: the last seq is >= lo and <= hi (-1: unknown) */
 	int64_t probe_at; /* the after_seq of the probe in flight */
-	int64_t max_seen; /* the highest seq the bus brought */
 	bool busy; /* a probe or replay call is in flight */
 } hub_src;
 
@@ -65,7 +64,10 @@ bool gw_sse_event_make(const cJSON *obj, int src, gw_sse_event *ev)
 {
 	hd_consumer_event ce;
 	memset(ev, 0, sizeof(*ev));
-	if (!hd_consumer_event_read(obj, &ce) || gw_sse_source_of(ce.type) != src
+	/* the type becomes an `event:` line: nothing but [a-z_.] in it */
+	if (!hd_consumer_event_read(obj, &ce)
+	    || strspn(ce.type, "abcdefghijklmnopqrstuvwxyz_.") != strlen(ce.type)
+	    || gw_sse_source_of(ce.type) != src
 	    || !gw_sse_audience_of(ce.type, ce.tenant_id, ce.data, &ev->audience))
 		return false;
 	char *json = cJSON_PrintUnformatted(obj);
@@ -319,7 +321,6 @@ static void bus_event_on_loop(void *arg)
 	if (obj == NULL)
 		hd_log_warn("stream: an event of the bus that is not JSON was dropped");
 	if (obj != NULL && gw_sse_event_make(obj, m->src, &ev)) {
-		s->max_seen = ev.seq > s->max_seen ? ev.seq : s->max_seen;
 		/* the next one is fanned out at once, even while a replay runs
 		 * (its page then skips it); a later one means the bus dropped
 		 * some: replay fetches them and this one in order */
