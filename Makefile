@@ -139,4 +139,11 @@ bench-webhooks:
 	$(MAKE) all
 	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-webhooks.sh
 
-.PHONY: bench bench-scale bench-webhooks
+
+# GET /v1/stream: 10,000 idle streams, the gateway's RSS and the delivery
+# delay of ticket events to all of them (tests/load/bench-sse.sh).
+bench-sse:
+	$(MAKE) all
+	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-sse.sh
+
+.PHONY: bench bench-scale bench-webhooks bench-sse

@@ -60,7 +60,10 @@ static void admit_cb(hd_err err, const hd_redis_reply *r, void *arg)
 		gw_reply_problem(gr, 429, detail);
 		return;
 	}
-	gw_upstream_forward(gr);
+	if (gr->match.route->service == GW_SVC_gateway)
+		gw_stream_open(gr); /* the one signed-in route the gateway answers */
+	else
+		gw_upstream_forward(gr);
 }
 
 /* When the token was issued, to the millisecond: its jti is the UUIDv7 auth

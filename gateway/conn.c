@@ -74,6 +74,8 @@ struct gw_conn {
 	bool close_after; /* close once the answer is out */
 	bool lingering; /* write side shut, waiting for the client's FIN */
 	bool read_paused;
+	bool streaming; /* an event stream's: input is read only for its end */
+	gw_stream *stream; /* the stream it carries, until that ends */
 	char client_ip[64];
 	gw_addr_key addr; /* the peer, counted in loop->addrs when addr_counted */
 	bool addr_counted;
@@ -124,6 +126,9 @@ static size_t in_cap_max(const gw_conn *c)
 static void conn_free(gw_conn *c)
 {
 	gw_loop *loop = c->loop;
+	if (c->stream != NULL)
+		gw_stream_conn_gone(c->stream);
+	c->stream = NULL;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -263,6 +268,8 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	c->out = NULL;
 	c->out_len = c->out_sent = 0;
 	read_resume(c);
+	if (c->stream != NULL)
+		gw_stream_drained(c->stream);
 	if (c->close_after && c->active == NULL)
 		conn_linger(c);
 	else
@@ -306,7 +313,7 @@ static bool in_room(gw_conn *c)
 
 static void conn_read(gw_conn *c)
 {
-	if (c->lingering) {
+	if (c->lingering || c->streaming) { /* only the client's end matters */
 		char sink[4096];
 		ssize_t n = read(c->fd, sink, sizeof(sink));
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
@@ -597,6 +604,62 @@ void gw_conn_respond(gw_req *gr, int status, const char *body, size_t len)
 	conn_send(c, iov, iov[2].iov_len ? 3 : 2);
 	c->active = NULL;
 	request_consume(c);
+}
+
+gw_conn *gw_conn_stream_begin(gw_req *gr, gw_stream *s)
+{
+	gw_conn *c = gr->conn;
+	char line[160];
+	size_t n = put(line, "HTTP/1.1 200 OK\r\n");
+	n += put(line + n, date_line(c->loop));
+	n += put(line + n, "Connection: close\r\n");
+	struct iovec iov[2] = { { line, n }, { gr->out_headers, gr->out_headers_len } };
+	c->active = NULL;
+	c->streaming = true;
+	c->head_ok = false;
+	c->in_len = c->request_len = 0; /* pipelined bytes are dropped */
+	free(c->in);
+	c->in = NULL;
+	in_cap_set(c, 0);
+	conn_send(c, iov, 2);
+	if (c->peer_gone) {
+		conn_drop(c);
+		return NULL;
+	}
+	/* the kernel's send buffer fixed at the size of ours (no autotuning to
+	 * megabytes): a client that stops reading is reset that much sooner */
+	int sndbuf = (int)c->loop->gw->cfg.sse_buffer_bytes;
+	if (setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) != 0)
+		hd_log_warn("stream: cannot set SO_SNDBUF: %s", strerror(errno));
+	c->stream = s;
+	c->read_paused = false;
+	event_del(c->ev_read);
+	event_add(c->ev_read, NULL); /* no idle timeout: a stream may be quiet */
+	deadline_update(c);
+	return c;
+}
+
+bool gw_conn_stream_write(gw_conn *c, struct iovec *iov, int iovcnt)
+{
+	conn_send(c, iov, iovcnt);
+	if (!c->peer_gone)
+		deadline_update(c);
+	return !c->peer_gone;
+}
+
+size_t gw_conn_unsent(const gw_conn *c)
+{
+	return c->out_len - c->out_sent;
+}
+
+void gw_conn_stream_end(gw_conn *c)
+{
+	c->stream = NULL;
+	c->close_after = true;
+	if (c->peer_gone)
+		conn_drop(c);
+	else if (c->out_len == 0)
+		conn_linger(c);
 }
 
 void gw_conn_resume(gw_conn *c)

@@ -24,12 +24,14 @@
 #include "ratelimit.h"
 #include "route.h"
 #include "static.h"
+#include "stream.h"
 
 #define GW_VERSION "0.1.0"
 
 struct event;
 struct evconnlistener;
 struct sockaddr;
+struct iovec;
 typedef struct gw_conn gw_conn;
 typedef struct gw_http_head gw_http_head;
 
@@ -48,6 +50,9 @@ typedef struct gw_config {
 	long max_conns; /* open connections per loop; more are closed at accept */
 	long max_conns_per_addr; /* per loop and peer address (0: no cap) */
 	long loop_buffer_bytes; /* input buffers of a loop's connections, in all */
+	long sse_heartbeat_ms; /* a comment line on every stream this often */
+	long sse_buffer_bytes; /* unsent bytes a stream may hold: then reset */
+	long sse_max_per_user; /* open streams per user (per loop) */
 	char redis_url[512];
 	gw_proxies proxies; /* HD_TRUSTED_PROXIES: whose X-Forwarded-For counts */
 } gw_config;
@@ -91,6 +96,7 @@ typedef struct gw_loop {
 	/* one per forwarded route (index in gw_route_table), so only requests
 	 * of one kind share a batch: a slow search never holds up GET by id */
 	hd_rpc_batcher **batcher;
+	gw_sse_hub *sse; /* GET /v1/stream: the bus subscription and the streams */
 } gw_loop;
 
 #define GW_OUT_HEADERS_INLINE 512
@@ -137,6 +143,18 @@ void gw_conn_accept_cb(
 void gw_conn_accept_error_cb(struct evconnlistener *lev, void *arg);
 void gw_conn_respond(gw_req *gr, int status, const char *body, size_t len);
 void gw_conn_resume(gw_conn *c);
+/* Event streams (stream.c): gw_conn_stream_begin sends gr's 200 head
+ * (no length: the stream ends with the connection) and makes gr's
+ * connection s's, reading nothing more from it but its end (no idle
+ * timeout; the write timeout still holds); NULL when the client is gone.
+ * gw_conn_stream_write sends (false when the client is gone);
+ * gw_conn_unsent counts what waits for the client; gw_conn_stream_end
+ * detaches the stream and closes once what waits is sent. When the
+ * connection goes first, conn.c calls gw_stream_conn_gone. */
+gw_conn *gw_conn_stream_begin(gw_req *gr, gw_stream *s);
+bool gw_conn_stream_write(gw_conn *c, struct iovec *iov, int iovcnt);
+size_t gw_conn_unsent(const gw_conn *c);
+void gw_conn_stream_end(gw_conn *c);
 /* Closes the connections with nothing in flight / every connection. */
 void gw_conn_close_idle(gw_loop *loop);
 void gw_conn_free_all(gw_loop *loop);
@@ -191,6 +209,9 @@ void gw_openapi_init(void);
 void gw_openapi_answer(gw_req *gr);
 
 void gw_reply_send(gw_req *gr, int status, const char *content_type, const char *body, size_t len);
+/* Answers 200 text/event-stream and hands gr's connection to s
+ * (gw_conn_stream_begin); frees gr. NULL when the client is gone. */
+gw_conn *gw_reply_stream(gw_req *gr, gw_stream *s);
 /* Answers problem+json for status with detail. */
 void gw_reply_problem(gw_req *gr, int status, const char *detail);
 /* Adds an output header to gr's response (dropped, with a warning, when

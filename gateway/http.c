@@ -151,7 +151,7 @@ void gw_request_serve(gw_req *gr)
 	}
 	if (!route_check(gr, path) || !body_check(gr))
 		return;
-	if (gr->match.route->service == GW_SVC_gateway) {
+	if (gr->match.route->service == GW_SVC_gateway && gr->match.route->public_route) {
 		gw_local_answer(gr);
 		return;
 	}
@@ -238,6 +238,10 @@ hd_err gw_loop_init_cb(hd_worker *w, void *arg)
 	if ((err = gw_upstream_loop_open(loop)) != HD_OK)
 		goto fail;
 	hd_worker_set_data(w, loop);
+	/* without the bus the API still works; GET /v1/stream answers 503 */
+	if ((loop->sse = gw_sse_hub_create(loop)) == NULL)
+		hd_log_error("loop %d: no bus subscription (HD_BUS_SUB_URL): no event streams",
+		    hd_worker_index(w));
 	return HD_OK;
 fail:
 	hd_log_error("loop %d: %s set-up failed: %s", hd_worker_index(w), step, hd_strerror(err));
@@ -270,6 +274,7 @@ void gw_loop_detach(void *arg)
 	if (loop == NULL)
 		return;
 	loop->detached = true;
+	gw_sse_hub_detach(loop->sse);
 	gw_upstream_loop_close(loop);
 	pthread_mutex_lock(&loop->gw->detach_mu);
 	loop->gw->detached_loops++;
@@ -290,6 +295,7 @@ void gw_loop_fini_cb(hd_worker *w, void *arg)
 	if (loop->listener != NULL)
 		evconnlistener_free(loop->listener);
 	gw_conn_free_all(loop);
+	gw_sse_hub_destroy(loop->sse);
 	gw_addrcount_fini(&loop->addrs);
 	hd_worker_set_data(w, NULL);
 	free(loop);

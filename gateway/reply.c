@@ -28,6 +28,9 @@ void gw_metrics_declare(void)
 	hd_metrics_describe("hd_gateway_connections_closed_total", "counter",
 	    "connections the gateway closed on a deadline (write_timeout, request_timeout) or "
 	    "because its loop buffered too much (loop_buffers)");
+	hd_metrics_describe("hd_sse_resets_total", "counter",
+	    "streams ended with event: reset, by reason (slow_client: its buffer was full; "
+	    "token_expired)");
 	hd_metrics_set("hd_sse_connections", NULL, 0);
 	hd_metrics_set("hd_http_inflight", NULL, 0);
 }
@@ -113,25 +116,46 @@ static void account(const gw_req *gr, int status)
 	hd_metrics_observe("hd_http_request_duration_seconds", labels, secs);
 }
 
-void gw_reply_send(gw_req *gr, int status, const char *content_type, const char *body, size_t len)
+/* The last headers: Content-Type, the rate limit's, the blank line. */
+static void headers_end(gw_req *gr, const char *content_type)
 {
-	gw_conn *conn = gr->conn;
 	if (content_type != NULL)
 		gw_reply_header(gr, "Content-Type", content_type);
 	ratelimit_headers(gr);
-	/* the blank line that ends the headers */
 	if (out_headers_room(gr, 2)) {
 		memcpy(gr->out_headers + gr->out_headers_len, "\r\n", 2);
 		gr->out_headers_len += 2;
 	}
-	gw_conn_respond(gr, status, body, body != NULL ? len : 0);
+}
+
+/* The answer is out: log, count and free gr. */
+static void request_end(gw_req *gr, int status)
+{
 	account(gr, status);
 	atomic_fetch_sub(&gr->loop->gw->inflight, 1);
 	hd_metrics_add("hd_http_inflight", NULL, -1);
 	if (gr->out_headers != gr->out_headers_inline)
 		free(gr->out_headers);
 	free(gr);
+}
+
+void gw_reply_send(gw_req *gr, int status, const char *content_type, const char *body, size_t len)
+{
+	gw_conn *conn = gr->conn;
+	headers_end(gr, content_type);
+	gw_conn_respond(gr, status, body, body != NULL ? len : 0);
+	request_end(gr, status);
 	gw_conn_resume(conn);
+}
+
+gw_conn *gw_reply_stream(gw_req *gr, gw_stream *s)
+{
+	gw_reply_header(gr, "Cache-Control", "no-store");
+	gw_reply_header(gr, "X-Accel-Buffering", "no"); /* proxies: do not hold events back */
+	headers_end(gr, "text/event-stream");
+	gw_conn *c = gw_conn_stream_begin(gr, s);
+	request_end(gr, 200);
+	return c;
 }
 
 void gw_reply_problem(gw_req *gr, int status, const char *detail)

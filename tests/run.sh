@@ -190,6 +190,9 @@ suite_e2e() {
 		export HD_WEBHOOK_RETRY_BASE_MS=${HD_WEBHOOK_RETRY_BASE_MS:-200}
 		export HD_WEBHOOK_RETRY_MAX_MS=${HD_WEBHOOK_RETRY_MAX_MS:-1000}
 		export HD_WEBHOOK_MAX_FAILURES=${HD_WEBHOOK_MAX_FAILURES:-5}
+		# test_stream: heartbeats in half a second, a slow client reset soon
+		export HD_SSE_HEARTBEAT_MS=${HD_SSE_HEARTBEAT_MS:-500}
+		export HD_SSE_BUFFER_BYTES=${HD_SSE_BUFFER_BYTES:-16384}
 		local name value
 		while IFS='=' read -r name value; do export "$name=$value"; done < <("$LOCAL" port-env)
 		HD_PLATFORM_ADMIN_PASSWORD="pA-$(random_hex 12)"

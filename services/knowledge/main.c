@@ -5,6 +5,7 @@
  * file only describes the service. */
 #include <stddef.h>
 #include "hd/daemon.h"
+#include "hd/outbox.h"
 #include "knowledge.h"
 
 /* What the knowledge schema's constraints mean to a user. */
@@ -12,6 +13,19 @@ static const hd_constraint_text knowledge_constraints[] = {
 	{ "articles_locale_check", 422, "locale must be a language code such as en or de-AT" },
 	{ NULL, 0, NULL },
 };
+
+/* knowledge_events.since and .replay are libs' (hd/outbox.h) over
+ * knowledge.outbox: the gateway's GET /v1/stream reads article events
+ * through them. */
+void kb_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_outbox_events_since(req, dw);
+}
+
+void kb_events_replay(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_outbox_events_replay(req, dw);
+}
 
 static const hd_daemon_op knowledge_ops[] = {
 #define HD_OP HD_OP_ENTRY

@@ -15,19 +15,21 @@
  * $10 its hashed text, $11 the op. Does nothing when the key is already stored. */
 static const char sql_comment_create[] = "WITH" HD_IDEM_CTE("$1", "$5", "$11", "$9",
     "$10") ","
-           " t AS (SELECT t.id FROM ticket.tickets t WHERE t.tenant_id = $1 AND t.id = $2"
+           " t AS (SELECT t.id, t.requester_id FROM ticket.tickets t WHERE t.tenant_id = $1"
+           " AND t.id = $2"
            " AND t.deleted_at IS NULL AND ($3::uuid IS NULL OR t.requester_id = $3)"
            " AND" TK_IDEM_FREE "),"
            " c AS (INSERT INTO ticket.comments AS cm (tenant_id, id, ticket_id, author_id, "
            "author_role,"
            " body, public) SELECT $1, $4, t.id, $5, $6, $7, $8::bool FROM t"
-           " RETURNING ticket.comment_json(cm) AS j, cm.created_at, cm.public),"
+           " RETURNING ticket.comment_json(cm) AS j, ticket.comment_event_json(cm,"
+           " (SELECT t.requester_id FROM t)) AS ej, cm.created_at, cm.public),"
            " fr AS (UPDATE ticket.tickets x SET first_response_at = c.created_at,"
            " updated_at = c.created_at, version = x.version + 1 FROM c"
            " WHERE x.tenant_id = $1 AND x.id = $2 AND x.first_response_at IS NULL AND c.public"
            " AND $6 IN ('admin', 'agent')),"
            " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
-           " SELECT $1, 'comment.added', $5, c.j FROM c),"
+           " SELECT $1, 'comment.added', $5, c.ej FROM c),"
            " reply AS (SELECT 201 AS status, j, NULL::text AS location, NULL::text AS etag FROM "
            "c)," TK_IDEM_STORE " SELECT j::text FROM c";
 

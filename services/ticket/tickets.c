@@ -42,9 +42,12 @@ const char tk_create_sql[] = "WITH" HD_IDEM_CTE("$1", "$10", "$11", "$12",
 static const char sql_delete[]
     = "WITH d AS (UPDATE ticket.tickets t SET deleted_at = date_trunc('milliseconds', now()),"
       " updated_at = date_trunc('milliseconds', now()), version = t.version + 1"
-      " WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL RETURNING t.id),"
+      " WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL"
+      " RETURNING t.id, t.requester_id),"
       " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
-      " SELECT $1, 'ticket.deleted', $3, json_build_object('id', d.id) FROM d)"
+      " SELECT $1, 'ticket.deleted', $3, json_build_object('id', d.id, 'requester_id', "
+      "d.requester_id)"
+      " FROM d)"
       " SELECT 1 FROM d";
 
 /* The validated fields of a new ticket (strings point into the parsed body). */

@@ -137,7 +137,8 @@ static void test_same_shape_as_ticket_and_upgrade_keeps_rows(void **state)
 	assert_int_equal(hd_db_exec_sync(T.admin_url,
 	                     "INSERT INTO ticket.outbox (tenant_id, type, data)"
 	                     " VALUES ($1, 'ticket.deleted', "
-	                     "'{\"id\":\"00000000-0000-4000-8000-000000000000\"}')",
+	                     "'{\"id\":\"00000000-0000-4000-8000-000000000000\","
+	                     "\"requester_id\":\"00000000-0000-4000-8000-000000000001\"}')",
 	                     1, (const char *const[]) { T.other }, NULL),
 	    HD_OK);
 	long long rows = admin_value(T.admin_url, "SELECT count(*) FROM ticket.outbox", NULL, NULL);

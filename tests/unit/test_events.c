@@ -123,11 +123,13 @@ static void test_payload_fields(void **state)
 	assert_null(hd_event_fields(HD_EVENT__COUNT));
 	assert_true(payload_ok(
 	    "sla.breached", "{\"ticket_id\":\"x\",\"target\":\"resolution\",\"due\":null}", why));
-	assert_true(payload_ok("ticket.deleted", "{\"id\":\"x\"}", why));
+	assert_true(payload_ok("ticket.deleted", "{\"id\":\"x\",\"requester_id\":\"y\"}", why));
+	assert_false(payload_ok("ticket.deleted", "{\"id\":\"x\"}", why));
 	/* a member missing, one too many, one renamed, a prefix of a member */
 	assert_false(payload_ok("sla.breached", "{\"ticket_id\":1,\"target\":2}", why));
 	assert_non_null(strstr(why, "due"));
-	assert_false(payload_ok("ticket.deleted", "{\"id\":1,\"extra\":2}", why));
+	assert_false(
+	    payload_ok("ticket.deleted", "{\"id\":1,\"requester_id\":1,\"extra\":2}", why));
 	assert_non_null(strstr(why, "extra"));
 	assert_false(payload_ok("ticket.deleted", "{\"ids\":1}", why));
 	assert_false(payload_ok("sla.breached", "{\"ticket\":1,\"target\":2,\"due\":3}", why));

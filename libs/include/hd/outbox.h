@@ -49,7 +49,9 @@ void hd_outbox_stop(void);
 void hd_outbox_wake(void);
 
 /* The events.since operation (proto/README.md): staff of the caller's
- * tenant (admin, agent) read the tenant's published events with
+ * tenant (admin, agent), or a component (role HD_OUTBOX_REPLAY_ROLE with a
+ * tenant: the gateway's GET /v1/stream catching up a reader) read the
+ * tenant's published events with
  * pub_seq > after_seq (default 0), at most limit (1..1000, default 100),
  * from the JSON body or else the query string; replies
  * {"items":[event...],"last_seq":n|null,"more":bool}. List it in the

@@ -1,0 +1,428 @@
+/* GET /v1/stream end to end (docs/architecture.md, "The live stream"):
+ * events in order with their ids; heartbeat comment lines; who sees what
+ * (tenant, customer: own tickets and public comments only, technician: no
+ * ticket events, articles for staff); Last-Event-ID resumes without loss or repetition after a
+ * disconnect and after the gateway restarted (it then replays from
+ * events.since); a client that does not read gets `event: reset` and is
+ * closed; the per-user cap; bad ids; hd_sse_connections.
+ * The runner's stack sets HD_SSE_HEARTBEAT_MS=500, HD_SSE_BUFFER_BYTES=16384
+ * and keeps HD_SSE_MAX_PER_USER at 8. Environment: tickets_e2e.h, plus
+ * HD_GATEWAY_ADMIN_PORT and HD_TEST_STACK_CTL. The SSE client is raw TCP,
+ * so the test controls when it reads. */
+#include <errno.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include "tickets_e2e.h"
+
+#define SSE_BUF 65536
+
+typedef struct sse_client {
+	int fd;
+	char buf[SSE_BUF];
+	size_t len;
+	bool eof;
+} sse_client;
+
+typedef struct sse_frame {
+	char id[64];
+	char event[64];
+	char *data; /* malloc'ed, NULL for a comment */
+	bool comment;
+} sse_frame;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The port of HD_TEST_BASE_URL ("http://127.0.0.1:PORT"). */
+static int base_port(void)
+{
+	const char *base = httpc_env("HD_TEST_BASE_URL");
+	const char *colon = strrchr(base, ':');
+	return colon != NULL ? atoi(colon + 1) : 0;
+}
+
+/* Opens a stream as token (Last-Event-ID last when not NULL); rcvbuf > 0
+ * shrinks the socket's receive buffer first. Returns the status of the
+ * answer's head; on 200 c is ready to read frames. */
+static int sse_open(sse_client *c, const char *token, const char *last, int rcvbuf)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)base_port()) };
+	char req[4096];
+	memset(c, 0, sizeof(*c));
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(c->fd >= 0);
+	if (rcvbuf > 0)
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	int n = snprintf(req, sizeof req,
+	    "GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n");
+	if (token != NULL)
+		n += snprintf(
+		    req + n, sizeof req - (size_t)n, "Authorization: Bearer %s\r\n", token);
+	if (last != NULL)
+		n += snprintf(req + n, sizeof req - (size_t)n, "Last-Event-ID: %s\r\n", last);
+	n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
+	assert_int_equal(write(c->fd, req, (size_t)n), n);
+	/* the head */
+	int64_t until = now_ms() + 5000;
+	char *end = NULL;
+	while ((end = memmem(c->buf, c->len, "\r\n\r\n", 4)) == NULL && now_ms() < until) {
+		struct pollfd p = { c->fd, POLLIN, 0 };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t got = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len - 1);
+		if (got <= 0)
+			break;
+		c->len += (size_t)got;
+	}
+	assert_non_null(end);
+	int status = atoi(c->buf + 9);
+	if (status == 200) {
+		c->buf[c->len] = '\0';
+		assert_non_null(strstr(c->buf, "Content-Type: text/event-stream\r\n"));
+	}
+	size_t head = (size_t)(end + 4 - c->buf);
+	memmove(c->buf, c->buf + head, c->len - head);
+	c->len -= head;
+	return status;
+}
+
+static void sse_close(sse_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* Reads the next frame within ms; false on timeout or end of stream. */
+static bool sse_next(sse_client *c, int ms, sse_frame *f)
+{
+	int64_t until = now_ms() + ms;
+	memset(f, 0, sizeof(*f));
+	for (;;) {
+		char *end = memmem(c->buf, c->len, "\n\n", 2);
+		if (end != NULL) {
+			*end = '\0';
+			f->comment = c->buf[0] == ':';
+			for (char *line = c->buf; line != NULL && line < end;) {
+				char *nl = strchr(line, '\n');
+				if (nl != NULL)
+					*nl = '\0';
+				if (strncmp(line, "id: ", 4) == 0)
+					snprintf(f->id, sizeof f->id, "%s", line + 4);
+				else if (strncmp(line, "event: ", 7) == 0)
+					snprintf(f->event, sizeof f->event, "%s", line + 7);
+				else if (strncmp(line, "data: ", 6) == 0)
+					f->data = strdup(line + 6);
+				line = nl != NULL ? nl + 1 : NULL;
+			}
+			size_t used = (size_t)(end + 2 - c->buf);
+			memmove(c->buf, c->buf + used, c->len - used);
+			c->len -= used;
+			return true;
+		}
+		int64_t left = until - now_ms();
+		if (c->eof || left <= 0)
+			return false;
+		struct pollfd p = { c->fd, POLLIN, 0 };
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		assert_true(c->len < sizeof(c->buf) - 1);
+		ssize_t got = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len - 1);
+		if (got <= 0)
+			c->eof = true;
+		else
+			c->len += (size_t)got;
+	}
+}
+
+/* The next event (comments skipped) within ms; its parsed data in *json. */
+static bool sse_event(sse_client *c, int ms, sse_frame *f, cJSON **json)
+{
+	int64_t until = now_ms() + ms;
+	for (;;) {
+		int left = (int)(until - now_ms());
+		if (left <= 0 || !sse_next(c, left, f))
+			return false;
+		if (!f->comment) {
+			*json = f->data != NULL ? cJSON_Parse(f->data) : NULL;
+			return true;
+		}
+	}
+}
+
+/* Expects the next event to be type about the ticket subject (for ticket.*)
+ * or the comment body (comment.added); copies its id into id when not NULL. */
+static void expect_event(sse_client *c, const char *type, const char *text, char *id)
+{
+	sse_frame f;
+	cJSON *ev = NULL;
+	assert_true(sse_event(c, 5000, &f, &ev));
+	if (strcmp(f.event, type) != 0)
+		fprintf(stderr, "expected %s, got %s: %s\n", type, f.event, f.data ? f.data : "");
+	assert_string_equal(f.event, type);
+	assert_non_null(ev);
+	assert_string_equal(jstr(ev, "type"), type);
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(ev, "data");
+	const char *key = strcmp(type, "comment.added") == 0 ? "body"
+	    : strncmp(type, "article.", 8) == 0              ? "title"
+	                                                     : "subject";
+	const char *got = jstr(data, key);
+	assert_non_null(got);
+	assert_string_equal(got, text);
+	assert_true(f.id[0] != '\0');
+	if (id != NULL)
+		snprintf(id, 64, "%s", f.id);
+	cJSON_Delete(ev);
+	free(f.data);
+}
+
+/* No event within ms (heartbeats may come). */
+static void expect_quiet(sse_client *c, int ms)
+{
+	sse_frame f;
+	cJSON *ev = NULL;
+	bool got = sse_event(c, ms, &f, &ev);
+	if (got)
+		fprintf(stderr, "unexpected %s: %s\n", f.event, f.data ? f.data : "");
+	assert_false(got);
+}
+
+static void comment_new(const char *token, const char *ticket, const char *body, bool pub)
+{
+	char path[128], json[256];
+	tk_path(path, sizeof path, ticket, "/comments");
+	snprintf(
+	    json, sizeof json, "{\"body\":\"%s\",\"public\":%s}", body, pub ? "true" : "false");
+	expect(201, "POST", path, token, json);
+}
+
+static void test_order_heartbeat_metric(void **state)
+{
+	(void)state;
+	sse_client c;
+	sse_frame f;
+	char url[128], id[5][64], subject[32];
+	assert_int_equal(sse_open(&c, W.admin, NULL, 0), 200);
+	/* a comment line comes every HD_SSE_HEARTBEAT_MS (500 ms here) */
+	assert_true(sse_next(&c, 3000, &f));
+	assert_true(f.comment);
+	snprintf(
+	    url, sizeof url, "http://127.0.0.1:%s/metrics", httpc_env("HD_GATEWAY_ADMIN_PORT"));
+	assert_true(httpc_metric(url, "hd_sse_connections") >= 1);
+	for (int i = 0; i < 5; i++) {
+		char tid[37];
+		snprintf(subject, sizeof subject, "order %d", i);
+		ticket_new_id(W.agent, subject, tid);
+	}
+	for (int i = 0; i < 5; i++) {
+		snprintf(subject, sizeof subject, "order %d", i);
+		expect_event(&c, "ticket.created", subject, id[i]);
+		if (i > 0)
+			assert_string_not_equal(id[i], id[i - 1]);
+	}
+	sse_close(&c);
+}
+
+static void test_who_sees_what(void **state)
+{
+	(void)state;
+	sse_client admin, agent, cust1, cust2, tech, other;
+	char tech_id[37], ticket[37], body[160];
+	char *tech_token = user_login("tech", "technician", tech_id);
+	assert_int_equal(sse_open(&admin, W.admin, NULL, 0), 200);
+	assert_int_equal(sse_open(&agent, W.agent, NULL, 0), 200);
+	assert_int_equal(sse_open(&cust1, W.cust1, NULL, 0), 200);
+	assert_int_equal(sse_open(&cust2, W.cust2, NULL, 0), 200);
+	assert_int_equal(sse_open(&tech, tech_token, NULL, 0), 200);
+	assert_int_equal(sse_open(&other, W.demo, NULL, 0), 200);
+	/* an agent opens a ticket for cust1, then notes and replies */
+	snprintf(
+	    body, sizeof body, "{\"subject\":\"for cust1\",\"requester_id\":\"%s\"}", W.cust1_id);
+	cJSON *t = ticket_new(W.agent, body);
+	snprintf(ticket, sizeof ticket, "%s", jstr(t, "id"));
+	cJSON_Delete(t);
+	comment_new(W.agent, ticket, "internal note", false);
+	comment_new(W.agent, ticket, "public reply", true);
+	ticket_new_id(W.cust2, "cust2 marker", body);
+	for (sse_client *s = &admin; s != NULL; s = s == &admin ? &agent : NULL) {
+		expect_event(s, "ticket.created", "for cust1", NULL);
+		expect_event(s, "comment.added", "internal note", NULL);
+		expect_event(s, "comment.added", "public reply", NULL);
+		expect_event(s, "ticket.created", "cust2 marker", NULL);
+	}
+	/* an article (another source, hd-knowledge): staff only */
+	expect(
+	    201, "POST", "/v1/kb/articles", W.agent, "{\"title\":\"sse article\",\"body\":\"b\"}");
+	expect_event(&admin, "article.created", "sse article", NULL);
+	expect_event(&agent, "article.created", "sse article", NULL);
+	/* the customer: their ticket and the public reply, never the note */
+	expect_event(&cust1, "ticket.created", "for cust1", NULL);
+	expect_event(&cust1, "comment.added", "public reply", NULL);
+	/* the other customer: nothing of cust1's, then their own */
+	expect_event(&cust2, "ticket.created", "cust2 marker", NULL);
+	/* another tenant's admin and a technician: none of these */
+	expect_quiet(&other, 1000);
+	expect_quiet(&tech, 100);
+	expect_quiet(&cust1, 100);
+	sse_client *all[] = { &admin, &agent, &cust1, &cust2, &tech, &other };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		sse_close(all[i]);
+	free(tech_token);
+}
+
+static void test_resume_after_disconnect(void **state)
+{
+	(void)state;
+	sse_client c;
+	char id1[64], id3[64], tid[37];
+	assert_int_equal(sse_open(&c, W.admin, NULL, 0), 200);
+	ticket_new_id(W.admin, "resume 1", tid);
+	expect_event(&c, "ticket.created", "resume 1", id1);
+	sse_close(&c);
+	ticket_new_id(W.admin, "resume 2", tid);
+	ticket_new_id(W.admin, "resume 3", tid);
+	assert_int_equal(sse_open(&c, W.admin, id1, 0), 200);
+	expect_event(&c, "ticket.created", "resume 2", NULL);
+	expect_event(&c, "ticket.created", "resume 3", id3);
+	sse_close(&c);
+	/* from the last id: nothing again, then what is new */
+	assert_int_equal(sse_open(&c, W.admin, id3, 0), 200);
+	ticket_new_id(W.admin, "resume 4", tid);
+	expect_event(&c, "ticket.created", "resume 4", NULL);
+	sse_close(&c);
+}
+
+static void stackctl(const char *verb, const char *name)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "%s %s %s", httpc_env("HD_TEST_STACK_CTL"), verb, name);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_resume_after_gateway_restart(void **state)
+{
+	(void)state;
+	sse_client c;
+	char id1[64], tid[37];
+	assert_int_equal(sse_open(&c, W.admin, NULL, 0), 200);
+	ticket_new_id(W.admin, "restart 1", tid);
+	expect_event(&c, "ticket.created", "restart 1", id1);
+	sse_close(&c);
+	ticket_new_id(W.admin, "restart 2", tid);
+	stackctl("stop", "gateway");
+	stackctl("start", "gateway");
+	ticket_new_id(W.admin, "restart 3", tid);
+	assert_int_equal(sse_open(&c, W.admin, id1, 0), 200);
+	expect_event(&c, "ticket.created", "restart 2", NULL);
+	expect_event(&c, "ticket.created", "restart 3", NULL);
+	ticket_new_id(W.admin, "restart 4", tid);
+	expect_event(&c, "ticket.created", "restart 4", NULL);
+	sse_close(&c);
+	/* the other programs' tokens were verified by the old gateway: nothing
+	 * to redo, tokens are stateless */
+}
+
+static void test_slow_client_reset(void **state)
+{
+	(void)state;
+	sse_client c;
+	sse_frame f;
+	char last[64] = "", tid[37], desc[4200], body[4400], subject[32];
+	int created = 0, seen = 0;
+	memset(desc, 'x', 4000);
+	desc[4000] = '\0';
+	/* a small receive window, and the test does not read while tickets of
+	 * about 4 KiB each pass HD_SSE_BUFFER_BYTES (16 KiB) plus the sockets' */
+	assert_int_equal(sse_open(&c, W.admin, NULL, 4096), 200);
+	for (created = 0; created < 40; created++) {
+		snprintf(body, sizeof body, "{\"subject\":\"slow %d\",\"description\":\"%s\"}",
+		    created, desc);
+		cJSON_Delete(ticket_new(W.admin, body));
+	}
+	bool reset = false;
+	int64_t until = now_ms() + 15000;
+	while (!c.eof && now_ms() < until && sse_next(&c, 3000, &f)) {
+		if (strcmp(f.event, "reset") == 0) {
+			reset = true;
+			assert_true(f.id[0] == '\0'); /* the reset moves no position */
+		} else if (!f.comment) {
+			assert_false(reset); /* nothing after the reset */
+			snprintf(subject, sizeof subject, "\"subject\":\"slow %d\"", seen++);
+			assert_non_null(strstr(f.data, subject));
+			snprintf(last, sizeof last, "%s", f.id);
+		}
+		free(f.data);
+	}
+	assert_true(reset);
+	assert_true(c.eof); /* and the gateway closed */
+	assert_true(seen > 0 && seen < created);
+	sse_close(&c);
+	/* resuming from the last id delivered brings the rest, in order */
+	assert_int_equal(sse_open(&c, W.admin, last, 0), 200);
+	for (; seen < created; seen++) {
+		snprintf(subject, sizeof subject, "slow %d", seen);
+		expect_event(&c, "ticket.created", subject, NULL);
+	}
+	sse_close(&c);
+	(void)tid;
+}
+
+static void test_refusals_and_cap(void **state)
+{
+	(void)state;
+	sse_client c, many[8];
+	assert_int_equal(sse_open(&c, NULL, NULL, 0), 401);
+	sse_close(&c);
+	assert_int_equal(sse_open(&c, W.admin, "1.2.3", 0), 400);
+	sse_close(&c);
+	assert_int_equal(sse_open(&c, W.admin, "1.01.0.0", 0), 400);
+	sse_close(&c);
+	/* HD_SSE_MAX_PER_USER (8) open streams of one user; a ninth is 429 */
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(sse_open(&many[i], W.cust2, NULL, 0), 200);
+	assert_int_equal(sse_open(&c, W.cust2, NULL, 0), 429);
+	sse_close(&c);
+	sse_close(&many[0]);
+	/* once one closed, another may open (the gateway notices the close) */
+	int64_t until = now_ms() + 3000;
+	int status = 0;
+	while (now_ms() < until) {
+		status = sse_open(&c, W.cust2, NULL, 0);
+		sse_close(&c);
+		if (status == 200)
+			break;
+		usleep(50 * 1000);
+	}
+	assert_int_equal(status, 200);
+	for (int i = 1; i < 8; i++)
+		sse_close(&many[i]);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return tk_setup("sse");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_order_heartbeat_metric),
+		cmocka_unit_test(test_who_sees_what),
+		cmocka_unit_test(test_resume_after_disconnect),
+		cmocka_unit_test(test_slow_client_reset),
+		cmocka_unit_test(test_refusals_and_cap),
+		cmocka_unit_test(test_resume_after_gateway_restart),
+	};
+	return cmocka_run_group_tests(tests, setup, tk_teardown);
+}
