@@ -48,6 +48,7 @@ typedef struct gw_config {
 	long max_conns; /* open connections per loop; more are closed at accept */
 	long max_conns_per_addr; /* per loop and peer address (0: no cap) */
 	long loop_buffer_bytes; /* input buffers of a loop's connections, in all */
+	long drain_s; /* HD_SHUTDOWN_DRAIN_S: serving on, not ready, after SIGTERM */
 	char redis_url[512];
 	gw_proxies proxies; /* HD_TRUSTED_PROXIES: whose X-Forwarded-For counts */
 } gw_config;
@@ -67,6 +68,7 @@ typedef struct gw {
 	hd_admin_spec admin_spec;
 	hd_admin *admin;
 	atomic_int inflight; /* requests accepted and not yet answered */
+	atomic_bool draining; /* SIGTERM came: /readyz answers 503, serving goes on */
 	pthread_mutex_t detach_mu; /* guards detached_loops (shutdown) */
 	pthread_cond_t detach_cv;
 	int detached_loops;
@@ -151,6 +153,10 @@ hd_err gw_loop_init_cb(hd_worker *w, void *arg);
 void gw_loop_fini_cb(hd_worker *w, void *arg);
 /* http.c: stops accepting connections on the loop of worker arg (posted to it). */
 void gw_loop_stop_accepting(void *arg);
+/* Shutdown's first step, on the loop's thread (arg: its hd_worker): answers
+ * close their connection from now on, so kept-alive clients reconnect to a
+ * gateway that is not stopping; the listener stays open. */
+void gw_loop_drain_start(void *arg);
 /* Shutdown, on each loop before the service clients close: frees the
  * batchers (their waiting calls fail and are answered 503) and stops calls
  * to the daemons (gw_upstream_forward answers 503), then counts itself in
