@@ -171,9 +171,12 @@ bool gw_auth_check(gw_req *gr);
  * 401 or 503). */
 void gw_admit_start(gw_req *gr);
 
-/* upstream.c: opens/closes one client per service; forwards gr. */
+/* upstream.c: opens/closes one client per service (none for a service whose
+ * setting is empty: disabled, its routes answer 503); forwards gr. */
 hd_err gw_upstream_open(gw *g);
 void gw_upstream_close(gw *g);
+/* True when service svc is connected, or disabled (readiness skips it). */
+bool gw_upstream_ready(const gw *g, gw_service svc);
 /* The loop's batchers (on the loop's thread). */
 hd_err gw_upstream_loop_open(gw_loop *loop);
 void gw_upstream_loop_close(gw_loop *loop);

@@ -27,7 +27,7 @@ static void readyz(gw_req *gr)
 	if (!hd_redis_ready(gr->loop->redis))
 		used += (size_t)snprintf(failing + used, sizeof(failing) - used, "redis");
 	for (int i = 0; i < GW_SVC__COUNT && used < sizeof(failing); i++)
-		if (!hd_rpc_client_connected(g->upstream[i]))
+		if (!gw_upstream_ready(g, (gw_service)i))
 			used += (size_t)snprintf(failing + used, sizeof(failing) - used, "%s%s",
 			    used ? ", " : "", gw_service_name((gw_service)i));
 	if (used == 0) {

@@ -136,7 +136,7 @@ static bool admin_ready(void *ctx, char *failing, size_t cap)
 		return false;
 	}
 	for (int i = 0; i < GW_SVC__COUNT; i++)
-		if (!hd_rpc_client_connected(g->upstream[i]) && used < cap)
+		if (!gw_upstream_ready(g, (gw_service)i) && used < cap)
 			used += (size_t)snprintf(failing + used, cap - used, "%s\"%s\"",
 			    used ? "," : "", gw_service_name((gw_service)i));
 	return used == 0;

@@ -109,7 +109,7 @@ check_chart() {
 	node_checks "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
 		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256
 	node_checks "$HERE/validate.mjs" "$WORK/ticket.yaml" --daemons "$(listed services ticket)" \
-		--migrate "$(listed migrate ticket)"
+		--migrate "$(listed migrate ticket)" --disabled ticket
 	node_checks "$HERE/validate.mjs" "$WORK/certmanager.yaml" --daemons "$(listed services)" \
 		--migrate "$(listed migrate)" --cert-manager
 }
@@ -123,6 +123,7 @@ check_chart_refusals() {
 	expect_fail "chart refuses a daemon not on daemons.def" "not a daemon of daemons.def" render --set daemons.nope.replicas=3
 	expect_fail "bootstrap of a disabled daemon is refused" "not an enabled daemon" render --set daemons.ticket.enabled=false --set bootstrap.daemon=ticket
 	expect_fail "production refuses plain NNG links" "refuses plain NNG links" render --set tls.enabled=false
+	expect_fail "chart refuses a grace period shorter than the drain" "at least rollout.drainSeconds" render --set rollout.drainSeconds=20
 	expect_fail "schema refuses an unknown issuer kind" "kind" render --set tls.certManager.enabled=true --set tls.certManager.issuerRef.kind=Vault
 	# A deliberately broken template in a copy of the chart: helm must refuse it.
 	cp -r "$CHART" "$WORK/broken"
@@ -136,6 +137,9 @@ check_chart_refusals() {
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth
 	sed 's|tls+tcp://|tcp://|' "$WORK/default.yaml" >"$WORK/weak.yaml"
 	expect_fail "validator refuses a plain NNG address" "^FAIL .*over TLS|^FAIL .*tls\+tcp" \
+		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth
+	sed '/minReadySeconds:/d' "$WORK/default.yaml" >"$WORK/weak.yaml"
+	expect_fail "validator refuses a rollout without minReadySeconds" "^FAIL .*minReadySeconds" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth
 	sed 's/clusterIP: None/clusterIP: 10.0.0.1/' "$WORK/default.yaml" >"$WORK/weak.yaml"
 	expect_fail "validator refuses a non-headless daemon Service" "^FAIL headless Service" \

@@ -4,7 +4,9 @@
 //
 //   node tests/deploy/validate.mjs RENDERED.yaml --daemons auth[,ticket]
 //        [--migrate auth] [--replicas N] [--ingress] [--existing-secret NAME]
-//        [--jwt-alg HS256|RS256|ES256] [--cert-manager]
+//        [--jwt-alg HS256|RS256|ES256] [--cert-manager] [--disabled ticket]
+// A disabled daemon's HD_<NAME>_URL is empty: the gateway answers its routes
+// 503 and stays ready (docs/operations.md, Disabling a daemon).
 // Mutual TLS (docs/operations.md, Certificates): every NNG address is
 // tls+tcp://, every component mounts its own certificate Secret and gets
 // HD_TLS_*; with --cert-manager one Certificate per component names it.
@@ -14,7 +16,7 @@ import { check, finish, toolRequire } from './lib.mjs';
 const YAML = toolRequire('yaml');
 
 function parseArgs(argv) {
-	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false };
+	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [] };
 	for (let i = 1; i < argv.length; i++) {
 		const a = argv[i];
 		if (a === '--daemons') o.daemons = argv[++i].split(',').filter(Boolean);
@@ -24,6 +26,7 @@ function parseArgs(argv) {
 		else if (a === '--existing-secret') o.existingSecret = argv[++i];
 		else if (a === '--jwt-alg') o.jwtAlg = argv[++i];
 		else if (a === '--cert-manager') o.certManager = true;
+		else if (a === '--disabled') o.disabled = argv[++i].split(',').filter(Boolean);
 		else throw new Error(`unknown argument ${a}`);
 	}
 	return o;
@@ -109,7 +112,12 @@ function checkComponent(docs, opts, dep) {
 	const hpa = find(docs, 'HorizontalPodAutoscaler', name);
 	if (comp === 'bus') {
 		check(`bus runs exactly one replica`, dep.spec.replicas === 1 && !hpa);
+		check('bus rolls by Recreate (never two forwarders)', dep.spec.strategy?.type === 'Recreate');
 	} else {
+		// docs/operations.md, Rollouts: a new pod serves before an old one goes
+		check(`${name} minReadySeconds covers the gateways' re-resolve (>= 10)`, dep.spec.minReadySeconds >= 10);
+		check(`${name} keeps every old pod until a new one is available`,
+			dep.spec.strategy?.rollingUpdate?.maxUnavailable === 0);
 		check(`HPA ${name}`, hpa?.spec?.scaleTargetRef?.name === name);
 		if (opts.replicas) check(`HPA ${name} minReplicas >= ${opts.replicas}`, hpa?.spec?.minReplicas >= opts.replicas);
 	}
@@ -203,9 +211,18 @@ function checkConfig(docs, opts, comps) {
 		check(`gateway dials ${d} through its headless Service over TLS`, /^tls\+tcp:\/\/[a-z0-9-]+-[a-z0-9-]+\.[a-z0-9-]+\.svc:\d+$/.test(url) &&
 			comps.some((k) => k.comp === d && url.startsWith(`tls+tcp://${k.name}.`)), url);
 	}
+	for (const d of opts.disabled) {
+		const key = `HD_${d.toUpperCase().replace(/-/g, '_')}_URL`;
+		check(`disabled ${d}: ${key} is empty (routes 503, gateway ready)`, cm?.data?.[key] === '', cm?.data?.[key]);
+	}
 	for (const k of ['HD_BUS_PUB_URL', 'HD_BUS_SUB_URL'])
 		check(`${k} over TLS`, /^tls\+tcp:\/\//.test(cm?.data?.[k] || ''), cm?.data?.[k]);
 	check('ConfigMap JWT alg', cm?.data?.HD_JWT_ALG === opts.jwtAlg);
+	// a stopping pod drains before it exits, within its grace period
+	const drain = Number(cm?.data?.HD_SHUTDOWN_DRAIN_S);
+	check('HD_SHUTDOWN_DRAIN_S > 0 (rollouts drain)', drain > 0, cm?.data?.HD_SHUTDOWN_DRAIN_S);
+	for (const k of comps)
+		check(`${k.name} grace period >= drain + 15 s`, k.dep.spec.template.spec.terminationGracePeriodSeconds >= drain + 15);
 	const gw = comps.find((k) => k.comp === 'gateway');
 	if (opts.jwtAlg === 'HS256') {
 		check('gateway gets the HS256 secret', !!gw?.env.HD_JWT_SECRET);

@@ -18,6 +18,7 @@
  * every gateway lists the old and the new hd-ticket addresses (what its
  * re-resolution sees while both run). HD_SHUTDOWN_DRAIN_S=2: each stopped
  * process must answer /readyz 503 and go on serving, then exit 0.
+ * A disabled daemon (HD_<NAME>_URL empty): routes 503, the gateway ready.
  * Environment: see proc_e2e.h, plus HD_TEST_BASE_URL (the stack's gateway,
  * for the login and the ticket) and HD_TEST_DEMO_TENANT/EMAIL/PASSWORD. */
 #include <pthread.h>
@@ -435,12 +436,42 @@ static void test_rollout_under_load(void **state)
 	}
 }
 
+/* A daemon disabled in the chart's values (daemons.field.enabled: false
+ * renders HD_FIELD_URL=""): the gateway is ready, answers the field routes
+ * 503 problem+json naming the service, and serves the rest. */
+static void test_disabled_service(void **state)
+{
+	(void)state;
+	stack_env_init();
+	ticket_setup();
+	char ticket_env[160], url[256];
+	snprintf(ticket_env, sizeof ticket_env, "HD_TICKET_URL=%s", httpc_env("HD_TICKET_URL"));
+	gateway g;
+	gateway_start(&g, ticket_env, "HD_FIELD_URL=", "disabled-gateway"); /* ready */
+	httpc_resp r;
+	snprintf(url, sizeof url, "%s/v1/technicians", g.base);
+	assert_int_equal(httpc_call(&r, "GET", url, g_token_buf, NULL, NULL, NULL), 0);
+	assert_int_equal(r.status, 503);
+	assert_non_null(strstr(httpc_header(&r, "Content-Type"), "application/problem+json"));
+	const cJSON *detail = cJSON_GetObjectItemCaseSensitive(r.json, "detail");
+	assert_true(cJSON_IsString(detail));
+	assert_non_null(strstr(detail->valuestring, "field service is disabled"));
+	httpc_resp_free(&r);
+	snprintf(url, sizeof url, "%s/v1/tickets/%s", g.base, g_ticket_id);
+	assert_int_equal(httpc_call(&r, "GET", url, g_token_buf, NULL, NULL, NULL), 0);
+	assert_int_equal(r.status, 200);
+	httpc_resp_free(&r);
+	assert_true(httpc_metric(g.metrics, "hd_upstream_errors_total{service=\"field\",kind=\"disabled\"") == 1);
+	assert_int_equal(pe_stop(g.pid, SIGTERM), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kill_one_replica_under_load),
 		cmocka_unit_test(test_drain_one_replica_under_load),
 		cmocka_unit_test(test_rollout_under_load),
+		cmocka_unit_test(test_disabled_service),
 	};
 	return cmocka_run_group_tests(tests, NULL, pe_teardown);
 }
