@@ -262,6 +262,7 @@ static hd_err daemon_http_start(daemon_state *d)
 		.port_setting = d->spec->admin_port_setting,
 		.ready = daemon_ready,
 		.ready_ctx = d,
+		.alive = d->spec->alive,
 	};
 	hd_admin_build_info(d->spec->name, d->spec->version);
 	return hd_admin_start(&d->admin, d->base, &d->admin_spec);
