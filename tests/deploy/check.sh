@@ -91,6 +91,9 @@ node_checks() {
 
 render() { "$HELM" template hd "$CHART" --namespace helpdesk "$@"; }
 
+# Who consumes whose events (values daemons.<name>.consumes), for validate.mjs.
+CONSUMES=ticket=field
+
 # The daemons behind the gateway and those with migrations, comma-separated,
 # from daemons.def; $1 names one to leave out.
 DAEMONS_SH=$ROOT/tools/daemons.sh
@@ -105,9 +108,10 @@ check_chart() {
 	render -f "$PROD" >"$WORK/prod.yaml" 2>&1 || fail "render prod"
 	render --set daemons.ticket.enabled=false >"$WORK/ticket.yaml" 2>&1 || fail "render without ticket"
 	render --set tls.certManager.enabled=true >"$WORK/certmanager.yaml" 2>&1 || fail "render with cert-manager"
-	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)"
+	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--consumes "$CONSUMES"
 	node_checks "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
-		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256
+		--consumes "$CONSUMES" --replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256
 	node_checks "$HERE/validate.mjs" "$WORK/ticket.yaml" --daemons "$(listed services ticket)" \
 		--migrate "$(listed migrate ticket)" --disabled ticket
 	node_checks "$HERE/validate.mjs" "$WORK/certmanager.yaml" --daemons "$(listed services)" \
@@ -141,6 +145,9 @@ check_chart_refusals() {
 	sed '/minReadySeconds:/d' "$WORK/default.yaml" >"$WORK/weak.yaml"
 	expect_fail "validator refuses a rollout without minReadySeconds" "^FAIL .*minReadySeconds" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth
+	render --set 'daemons.ticket.consumes=null' >"$WORK/weak.yaml" 2>&1
+	expect_fail "validator refuses a consumer cut off from its source" "^FAIL consumer ticket reaches field" \
+		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" --consumes "$CONSUMES"
 	sed 's/clusterIP: None/clusterIP: 10.0.0.1/' "$WORK/default.yaml" >"$WORK/weak.yaml"
 	expect_fail "validator refuses a non-headless daemon Service" "^FAIL headless Service" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth

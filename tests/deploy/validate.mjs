@@ -5,6 +5,10 @@
 //   node tests/deploy/validate.mjs RENDERED.yaml --daemons auth[,ticket]
 //        [--migrate auth] [--replicas N] [--ingress] [--existing-secret NAME]
 //        [--jwt-alg HS256|RS256|ES256] [--cert-manager] [--disabled ticket]
+//        [--consumes ticket=field[+auth],...]
+// A consumer of another daemon's events (values daemons.<name>.consumes)
+// reaches that daemon's rpc port for events.since, and is among its
+// HD_TLS_RPC_PEERS (docs/operations.md, The bus).
 // A disabled daemon's HD_<NAME>_URL is empty: the gateway answers its routes
 // 503 and stays ready (docs/operations.md, Disabling a daemon).
 // Mutual TLS (docs/operations.md, Certificates): every NNG address is
@@ -16,7 +20,7 @@ import { check, finish, toolRequire } from './lib.mjs';
 const YAML = toolRequire('yaml');
 
 function parseArgs(argv) {
-	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [] };
+	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [], consumes: {} };
 	for (let i = 1; i < argv.length; i++) {
 		const a = argv[i];
 		if (a === '--daemons') o.daemons = argv[++i].split(',').filter(Boolean);
@@ -27,6 +31,12 @@ function parseArgs(argv) {
 		else if (a === '--jwt-alg') o.jwtAlg = argv[++i];
 		else if (a === '--cert-manager') o.certManager = true;
 		else if (a === '--disabled') o.disabled = argv[++i].split(',').filter(Boolean);
+		else if (a === '--consumes') {
+			for (const pair of argv[++i].split(',').filter(Boolean)) {
+				const [who, from] = pair.split('=');
+				o.consumes[who] = (from || '').split('+').filter(Boolean);
+			}
+		}
 		else throw new Error(`unknown argument ${a}`);
 	}
 	return o;
@@ -162,7 +172,7 @@ function egressTo(docs, comp, target) {
 		(d.spec.egress || []).some((r) => (r.to || []).some((t) => t.podSelector?.matchLabels?.['app.kubernetes.io/component'] === target)));
 }
 
-function checkNetwork(docs, comps) {
+function checkNetwork(docs, comps, opts) {
 	const deny = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name.endsWith('-default-deny'));
 	check('NetworkPolicy default deny (ingress and egress)', !!deny && !deny.spec.ingress && !deny.spec.egress &&
 		['Ingress', 'Egress'].every((t) => deny.spec.policyTypes.includes(t)) && !deny.spec.podSelector.matchLabels['app.kubernetes.io/component']);
@@ -183,6 +193,14 @@ function checkNetwork(docs, comps) {
 			from.every((c) => c === 'gateway' || (c !== undefined && egressTo(docs, c, k.comp))), from.join(','));
 	}
 	check('gateway has no PostgreSQL egress', !opensPort(docs, 'gateway', pg));
+	for (const [who, sources] of Object.entries(opts.consumes)) {
+		for (const src of sources) {
+			const target = comps.find((k) => k.comp === src);
+			const peers = (target?.env.HD_TLS_RPC_PEERS?.value || '').split(',');
+			check(`consumer ${who} reaches ${src}'s rpc port (events.since)`, egressTo(docs, who, src));
+			check(`${src} takes calls from its consumer ${who} (HD_TLS_RPC_PEERS)`, peers.includes(`hd-${who}`), peers.join(','));
+		}
+	}
 }
 
 function checkHooks(docs, opts) {
@@ -248,7 +266,7 @@ function main() {
 	check('one Deployment per component', JSON.stringify(names) === JSON.stringify(want), `${names} vs ${want}`);
 	const comps = deps.map((d) => checkComponent(docs, opts, d));
 	check('gateway client Service', docs.some((d) => d.kind === 'Service' && component(d) === 'gateway' && d.spec.clusterIP !== 'None'));
-	checkNetwork(docs, comps);
+	checkNetwork(docs, comps, opts);
 	checkHooks(docs, opts);
 	checkConfig(docs, opts, comps);
 	finish();

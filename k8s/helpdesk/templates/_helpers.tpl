@@ -156,10 +156,11 @@ redisAccess, env, podAnnotations, listenEnv.
 {{- if $d.enabled -}}
 {{- $u := include "helpdesk.envName" $name -}}
 {{- /* who may call its RPC socket over mutual TLS: the gateway and every
-     enabled daemon that lists it among its peers */ -}}
+     enabled daemon that lists it among its peers or consumes its events
+     (it calls their events.since: docs/operations.md, The bus) */ -}}
 {{- $callers := list "hd-gateway" -}}
 {{- range $cn, $cd := $daemons -}}
-{{- if and $cd.enabled (has $name ($cd.peers | default list)) -}}
+{{- if and $cd.enabled (has $name (concat ($cd.peers | default list) ($cd.consumes | default list))) -}}
 {{- $callers = append $callers (printf "hd-%s" $cn) -}}
 {{- end -}}
 {{- end -}}
@@ -167,7 +168,8 @@ redisAccess, env, podAnnotations, listenEnv.
       "ports" (list (dict "name" "rpc" "port" $d.port)) "adminPort" $d.adminPort "probePort" "admin"
       "resources" $d.resources "autoscaling" $d.autoscaling "pdb" $d.pdb "jwt" $d.jwt
       "dbAccess" $d.dbAccess "redisAccess" $d.redisAccess "env" $d.env "podAnnotations" $d.podAnnotations
-      "peers" ($d.peers | default list)
+      "peers" (concat ($d.peers | default list) ($d.consumes | default list) | uniq)
+      "consumes" ($d.consumes | default list)
       "listenEnv" (dict (printf "HD_%s_URL" $u) (printf "%s0.0.0.0:%d" $scheme (int $d.port))
                         (printf "HD_%s_ADMIN_PORT" $u) ($d.adminPort | toString)
                         "HD_TLS_RPC_PEERS" (join "," $callers))) -}}
