@@ -108,12 +108,15 @@ check_chart() {
 	render -f "$PROD" >"$WORK/prod.yaml" 2>&1 || fail "render prod"
 	render --set daemons.ticket.enabled=false >"$WORK/ticket.yaml" 2>&1 || fail "render without ticket"
 	render --set tls.certManager.enabled=true >"$WORK/certmanager.yaml" 2>&1 || fail "render with cert-manager"
+	render -f "$PROD" --set tls.caSecret=pg-ca >"$WORK/dbca.yaml" 2>&1 || fail "render with a datastore CA"
 	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
 		--consumes "$CONSUMES"
 	node_checks "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
 		--consumes "$CONSUMES" --replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256
 	node_checks "$HERE/validate.mjs" "$WORK/ticket.yaml" --daemons "$(listed services ticket)" \
 		--migrate "$(listed migrate ticket)" --disabled ticket
+	node_checks "$HERE/validate.mjs" "$WORK/dbca.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --datastore-ca pg-ca
 	node_checks "$HERE/validate.mjs" "$WORK/certmanager.yaml" --daemons "$(listed services)" \
 		--migrate "$(listed migrate)" --cert-manager
 }
@@ -127,6 +130,9 @@ check_chart_refusals() {
 	expect_fail "chart refuses a daemon not on daemons.def" "not a daemon of daemons.def" render --set daemons.nope.replicas=3
 	expect_fail "bootstrap of a disabled daemon is refused" "not an enabled daemon" render --set daemons.ticket.enabled=false --set bootstrap.daemon=ticket
 	expect_fail "production refuses plain NNG links" "refuses plain NNG links" render --set tls.enabled=false
+	expect_fail "schema refuses rediss:// (hiredis 0.14 has no TLS)" "redisUrl" render --set secrets.redisUrl=rediss://r:6380/0
+	expect_fail "validator wants the datastore CA where PostgreSQL is reached" "^FAIL .*datastore CA" \
+		node "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" --datastore-ca pg-ca
 	expect_fail "chart refuses a grace period shorter than the drain" "at least rollout.drainSeconds" render --set rollout.drainSeconds=20
 	expect_fail "schema refuses an unknown issuer kind" "kind" render --set tls.certManager.enabled=true --set tls.certManager.issuerRef.kind=Vault
 	# A deliberately broken template in a copy of the chart: helm must refuse it.

@@ -5,7 +5,9 @@
 //   node tests/deploy/validate.mjs RENDERED.yaml --daemons auth[,ticket]
 //        [--migrate auth] [--replicas N] [--ingress] [--existing-secret NAME]
 //        [--jwt-alg HS256|RS256|ES256] [--cert-manager] [--disabled ticket]
-//        [--consumes ticket=field[+auth],...]
+//        [--consumes ticket=field[+auth],...] [--datastore-ca SECRET]
+// With --datastore-ca every pod that gets HD_DATABASE_URL mounts that
+// Secret's ca.crt read-only at /etc/helpdesk/datastore-ca (sslrootcert=).
 // A consumer of another daemon's events (values daemons.<name>.consumes)
 // reaches that daemon's rpc port for events.since, and is among its
 // HD_TLS_RPC_PEERS (docs/operations.md, The bus).
@@ -20,7 +22,7 @@ import { check, finish, toolRequire } from './lib.mjs';
 const YAML = toolRequire('yaml');
 
 function parseArgs(argv) {
-	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [], consumes: {} };
+	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [], consumes: {}, datastoreCa: '' };
 	for (let i = 1; i < argv.length; i++) {
 		const a = argv[i];
 		if (a === '--daemons') o.daemons = argv[++i].split(',').filter(Boolean);
@@ -30,6 +32,7 @@ function parseArgs(argv) {
 		else if (a === '--existing-secret') o.existingSecret = argv[++i];
 		else if (a === '--jwt-alg') o.jwtAlg = argv[++i];
 		else if (a === '--cert-manager') o.certManager = true;
+		else if (a === '--datastore-ca') o.datastoreCa = argv[++i];
 		else if (a === '--disabled') o.disabled = argv[++i].split(',').filter(Boolean);
 		else if (a === '--consumes') {
 			for (const pair of argv[++i].split(',').filter(Boolean)) {
@@ -203,6 +206,20 @@ function checkNetwork(docs, comps, opts) {
 	}
 }
 
+// tls.caSecret: the database CA where PostgreSQL is reached (Deployments and Jobs).
+function checkDatastoreCa(docs, opts) {
+	if (!opts.datastoreCa) return;
+	const pods = docs.filter((d) => d.kind === 'Deployment' || d.kind === 'Job').map((d) => [`${d.kind} ${d.metadata.name}`, d.spec.template.spec]);
+	for (const [id, pod] of pods) {
+		const c = pod.containers[0];
+		if (!envOf(c).HD_DATABASE_URL) continue;
+		const vol = (pod.volumes || []).find((v) => v.secret?.secretName === opts.datastoreCa);
+		const mount = vol && (c.volumeMounts || []).find((m) => m.name === vol.name);
+		check(`${id} mounts the datastore CA for sslrootcert=`, !!mount && mount.readOnly === true &&
+			mount.mountPath === '/etc/helpdesk/datastore-ca' && (vol.secret.items || []).some((i) => i.key === 'ca.crt'));
+	}
+}
+
 function checkHooks(docs, opts) {
 	const jobs = docs.filter((d) => d.kind === 'Job');
 	for (const d of opts.migrate) {
@@ -268,6 +285,7 @@ function main() {
 	check('gateway client Service', docs.some((d) => d.kind === 'Service' && component(d) === 'gateway' && d.spec.clusterIP !== 'None'));
 	checkNetwork(docs, comps, opts);
 	checkHooks(docs, opts);
+	checkDatastoreCa(docs, opts);
 	checkConfig(docs, opts, comps);
 	finish();
 }

@@ -231,6 +231,26 @@ redisAccess, env, podAnnotations, listenEnv.
 {{- end }}
 {{- end -}}
 
+{{- /* The datastore CA (tls.caSecret) where PostgreSQL is reached: a volume
+     mount (helpdesk.datastoreCaMount) and its volume (helpdesk.datastoreCaVolume);
+     both empty without tls.caSecret. docs/operations.md, Datastores over TLS. */ -}}
+{{- define "helpdesk.datastoreCaMount" -}}
+{{- if .Values.tls.caSecret }}
+- {name: datastore-ca, mountPath: /etc/helpdesk/datastore-ca, readOnly: true}
+{{- end }}
+{{- end -}}
+
+{{- define "helpdesk.datastoreCaVolume" -}}
+{{- if .Values.tls.caSecret }}
+- name: datastore-ca
+  secret:
+    secretName: {{ .Values.tls.caSecret }}
+    defaultMode: 0444
+    items:
+      - {key: ca.crt, path: ca.crt}
+{{- end }}
+{{- end -}}
+
 {{- define "helpdesk.probes" -}}
 {{- $p := .root.Values.probes -}}
 startupProbe:
