@@ -99,6 +99,20 @@ CONSUMES=ticket=field
 DAEMONS_SH=$ROOT/tools/daemons.sh
 listed() { "$DAEMONS_SH" "$1" | grep -vx "${2:-}" | paste -sd, -; }
 
+# checksum/secret is the same in two renders with a generated HS256 secret
+# (no restart at every upgrade) and changes with a credential.
+check_secret_checksum() {
+	local a b c
+	a=$(render | grep -m1 'checksum/secret:')
+	b=$(render | grep -m1 'checksum/secret:')
+	c=$(render --set secrets.redisUrl=redis://other:6379/0 | grep -m1 'checksum/secret:')
+	if [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" != "$c" ]; then
+		pass "checksum/secret stable across renders, changed by a credential"
+	else
+		fail "checksum/secret stable across renders, changed by a credential ($a / $b / $c)"
+	fi
+}
+
 check_chart() {
 	expect_ok "helm lint --strict (default values)" "$HELM" lint --strict "$CHART"
 	expect_ok "helm lint --strict (values-prod.yaml)" "$HELM" lint --strict "$CHART" -f "$PROD"
@@ -109,6 +123,8 @@ check_chart() {
 	render --set daemons.ticket.enabled=false >"$WORK/ticket.yaml" 2>&1 || fail "render without ticket"
 	render --set tls.certManager.enabled=true >"$WORK/certmanager.yaml" 2>&1 || fail "render with cert-manager"
 	render -f "$PROD" --set tls.caSecret=pg-ca >"$WORK/dbca.yaml" 2>&1 || fail "render with a datastore CA"
+	render -f "$PROD" --set secrets.existingHookSecret=hd-hooks >"$WORK/hooksecret.yaml" 2>&1 || fail "render with existingHookSecret"
+	check_secret_checksum
 	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
 		--consumes "$CONSUMES"
 	node_checks "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
@@ -117,6 +133,8 @@ check_chart() {
 		--migrate "$(listed migrate ticket)" --disabled ticket
 	node_checks "$HERE/validate.mjs" "$WORK/dbca.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
 		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --datastore-ca pg-ca
+	node_checks "$HERE/validate.mjs" "$WORK/hooksecret.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --hook-secret hd-hooks
 	node_checks "$HERE/validate.mjs" "$WORK/certmanager.yaml" --daemons "$(listed services)" \
 		--migrate "$(listed migrate)" --cert-manager
 }
@@ -154,6 +172,12 @@ check_chart_refusals() {
 	render --set 'daemons.ticket.consumes=null' >"$WORK/weak.yaml" 2>&1
 	expect_fail "validator refuses a consumer cut off from its source" "^FAIL consumer ticket reaches field" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" --consumes "$CONSUMES"
+	sed 's/"helm.sh\/hook-weight": "-20"/"helm.sh\/hook-weight": "20"/' "$WORK/default.yaml" >"$WORK/weak.yaml"
+	expect_fail "validator refuses a migration NetworkPolicy made after the Jobs" "^FAIL migration NetworkPolicy" \
+		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)"
+	sed '/checksum\/secret:/d' "$WORK/default.yaml" >"$WORK/weak.yaml"
+	expect_fail "validator refuses pods that miss a Secret change" "^FAIL .*checksum/secret" \
+		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)"
 	sed 's/clusterIP: None/clusterIP: 10.0.0.1/' "$WORK/default.yaml" >"$WORK/weak.yaml"
 	expect_fail "validator refuses a non-headless daemon Service" "^FAIL headless Service" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth

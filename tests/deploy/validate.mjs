@@ -6,6 +6,12 @@
 //        [--migrate auth] [--replicas N] [--ingress] [--existing-secret NAME]
 //        [--jwt-alg HS256|RS256|ES256] [--cert-manager] [--disabled ticket]
 //        [--consumes ticket=field[+auth],...] [--datastore-ca SECRET]
+//        [--hook-secret SECRET]
+// Secrets (docs/operations.md, Secrets): every pod that reads the Secret has
+// a checksum/secret annotation; a generated HS256 secret is kept
+// (helm.sh/resource-policy: keep); with --hook-secret the hook Jobs read only
+// that Secret. Hooks: the migration NetworkPolicy is a hook created before
+// the hook Secret and the Jobs.
 // With --datastore-ca every pod that gets HD_DATABASE_URL mounts that
 // Secret's ca.crt read-only at /etc/helpdesk/datastore-ca (sslrootcert=).
 // A consumer of another daemon's events (values daemons.<name>.consumes)
@@ -22,7 +28,7 @@ import { check, finish, toolRequire } from './lib.mjs';
 const YAML = toolRequire('yaml');
 
 function parseArgs(argv) {
-	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [], consumes: {}, datastoreCa: '' };
+	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [], consumes: {}, datastoreCa: '', hookSecret: '' };
 	for (let i = 1; i < argv.length; i++) {
 		const a = argv[i];
 		if (a === '--daemons') o.daemons = argv[++i].split(',').filter(Boolean);
@@ -33,6 +39,7 @@ function parseArgs(argv) {
 		else if (a === '--jwt-alg') o.jwtAlg = argv[++i];
 		else if (a === '--cert-manager') o.certManager = true;
 		else if (a === '--datastore-ca') o.datastoreCa = argv[++i];
+		else if (a === '--hook-secret') o.hookSecret = argv[++i];
 		else if (a === '--disabled') o.disabled = argv[++i].split(',').filter(Boolean);
 		else if (a === '--consumes') {
 			for (const pair of argv[++i].split(',').filter(Boolean)) {
@@ -220,8 +227,37 @@ function checkDatastoreCa(docs, opts) {
 	}
 }
 
+const secretRefs = (c) => (c.env || []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.valueFrom.secretKeyRef.name);
+const hookWeight = (d) => Number(d?.metadata?.annotations?.['helm.sh/hook-weight'] ?? NaN);
+
+function checkSecrets(docs, opts) {
+	for (const dep of docs.filter((d) => d.kind === 'Deployment')) {
+		const c = dep.spec.template.spec.containers[0];
+		if (!secretRefs(c).length) continue;
+		const sum = dep.spec.template.metadata.annotations?.['checksum/secret'] || '';
+		check(`${dep.metadata.name} restarts when its Secret changes (checksum/secret)`, /^[0-9a-f]{64}$/.test(sum), sum);
+	}
+	const made = docs.find((d) => d.kind === 'Secret' && !d.metadata.annotations?.['helm.sh/hook']);
+	if (made && opts.jwtAlg === 'HS256' && made.data?.['jwt-secret'])
+		check('a chart-made HS256 secret is kept (helm.sh/resource-policy: keep)',
+			made.metadata.annotations?.['helm.sh/resource-policy'] === 'keep');
+	if (opts.hookSecret) {
+		for (const j of docs.filter((d) => d.kind === 'Job')) {
+			const refs = secretRefs(j.spec.template.spec.containers[0]);
+			check(`Job ${j.metadata.name} reads only ${opts.hookSecret}`, refs.length > 0 && refs.every((r) => r === opts.hookSecret), refs.join(','));
+		}
+		check('no chart-made hook Secret with existingHookSecret', !docs.some((d) => d.kind === 'Secret' && d.metadata.annotations?.['helm.sh/hook']));
+	}
+}
+
 function checkHooks(docs, opts) {
 	const jobs = docs.filter((d) => d.kind === 'Job');
+	const migPolicy = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name.endsWith('-migrate'));
+	const hooks = (migPolicy?.metadata?.annotations?.['helm.sh/hook'] || '').split(',');
+	const later = [...jobs, ...docs.filter((d) => d.kind === 'Secret' && d.metadata.annotations?.['helm.sh/hook'])];
+	check('migration NetworkPolicy is a pre-install,pre-upgrade hook before the hook Secret and Jobs',
+		hooks.includes('pre-install') && hooks.includes('pre-upgrade') && later.every((d) => hookWeight(d) > hookWeight(migPolicy)),
+		`${hookWeight(migPolicy)} vs ${later.map(hookWeight)}`);
 	for (const d of opts.migrate) {
 		const job = jobs.find((j) => j.metadata.name.endsWith(`-migrate-${d}`));
 		const hook = job?.metadata?.annotations?.['helm.sh/hook'] || '';
@@ -285,6 +321,7 @@ function main() {
 	check('gateway client Service', docs.some((d) => d.kind === 'Service' && component(d) === 'gateway' && d.spec.clusterIP !== 'None'));
 	checkNetwork(docs, comps, opts);
 	checkHooks(docs, opts);
+	checkSecrets(docs, opts);
 	checkDatastoreCa(docs, opts);
 	checkConfig(docs, opts, comps);
 	finish();

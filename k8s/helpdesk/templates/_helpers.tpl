@@ -45,9 +45,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (include "helpdesk.fullname" .) .Values.secrets.existingSecret -}}
 {{- end -}}
 
-{{/* Secret holding the hook Jobs' credentials (owner URL). */}}
+{{/* Secret holding the hook Jobs' credentials (owner URL):
+     existingHookSecret, else existingSecret, else the chart's hook Secret. */}}
 {{- define "helpdesk.hookSecretName" -}}
-{{- if .Values.secrets.existingSecret -}}
+{{- if .Values.secrets.existingHookSecret -}}
+{{- .Values.secrets.existingHookSecret -}}
+{{- else if .Values.secrets.existingSecret -}}
 {{- .Values.secrets.existingSecret -}}
 {{- else -}}
 {{- printf "%s-hooks" (include "helpdesk.fullname" .) -}}
@@ -249,6 +252,20 @@ redisAccess, env, podAnnotations, listenEnv.
     items:
       - {key: ca.crt, path: ca.crt}
 {{- end }}
+{{- end -}}
+
+{{- /* checksum/secret: what the chart's Secret is made of, so that a changed
+     credential restarts the pods that read it. The values, not the rendered
+     Secret: a generated HS256 secret (kept by lookup) must not restart
+     everything at each upgrade. With existingSecret only its name counts
+     (docs/operations.md, Secrets). */ -}}
+{{- define "helpdesk.secretChecksum" -}}
+{{- $s := .Values.secrets -}}
+{{- if $s.existingSecret -}}
+{{- $s.existingSecret | sha256sum -}}
+{{- else -}}
+{{- toJson (dict "secrets" (omit $s "existingHookSecret" "databaseAdminUrl" "platformAdminPassword") "alg" .Values.jwt.alg) | sha256sum -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "helpdesk.probes" -}}
