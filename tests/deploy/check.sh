@@ -124,6 +124,9 @@ check_chart() {
 	render --set tls.certManager.enabled=true >"$WORK/certmanager.yaml" 2>&1 || fail "render with cert-manager"
 	render -f "$PROD" --set tls.caSecret=pg-ca >"$WORK/dbca.yaml" 2>&1 || fail "render with a datastore CA"
 	render -f "$PROD" --set secrets.existingHookSecret=hd-hooks >"$WORK/hooksecret.yaml" 2>&1 || fail "render with existingHookSecret"
+	render -f "$PROD" --set serviceAccount.create=true --set commonLabels.team=support --set podLabels.tier=backend \
+		--set extraEnvVarsSecret=hd-extra --set priorityClassName=helpdesk-high \
+		--set "daemons.auth.image.digest=sha256:$(printf '%064d' 0)" >"$WORK/conveniences.yaml" 2>&1 || fail "render with the conveniences"
 	check_secret_checksum
 	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
 		--consumes "$CONSUMES"
@@ -135,6 +138,9 @@ check_chart() {
 		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --datastore-ca pg-ca
 	node_checks "$HERE/validate.mjs" "$WORK/hooksecret.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
 		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --hook-secret hd-hooks
+	node_checks "$HERE/validate.mjs" "$WORK/conveniences.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 \
+		--service-account hd-helpdesk --common-label team=support
 	node_checks "$HERE/validate.mjs" "$WORK/certmanager.yaml" --daemons "$(listed services)" \
 		--migrate "$(listed migrate)" --cert-manager
 }
@@ -151,6 +157,7 @@ check_chart_refusals() {
 	expect_fail "schema refuses rediss:// (hiredis 0.14 has no TLS)" "redisUrl" render --set secrets.redisUrl=rediss://r:6380/0
 	expect_fail "validator wants the datastore CA where PostgreSQL is reached" "^FAIL .*datastore CA" \
 		node "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" --datastore-ca pg-ca
+	expect_fail "schema refuses an image digest that is not sha256" "digest" render --set gateway.image.digest=md5:abc
 	expect_fail "chart refuses a grace period shorter than the drain" "at least rollout.drainSeconds" render --set rollout.drainSeconds=20
 	expect_fail "schema refuses an unknown issuer kind" "kind" render --set tls.certManager.enabled=true --set tls.certManager.issuerRef.kind=Vault
 	# A deliberately broken template in a copy of the chart: helm must refuse it.

@@ -6,7 +6,12 @@
 //        [--migrate auth] [--replicas N] [--ingress] [--existing-secret NAME]
 //        [--jwt-alg HS256|RS256|ES256] [--cert-manager] [--disabled ticket]
 //        [--consumes ticket=field[+auth],...] [--datastore-ca SECRET]
-//        [--hook-secret SECRET]
+//        [--hook-secret SECRET] [--service-account NAME] [--common-label k=v]
+// Conveniences (docs/operations.md, Values): PDBs let a drain evict unready
+// pods (unhealthyPodEvictionPolicy: AlwaysAllow), each Deployment's
+// app.kubernetes.io/version is its image tag, the helm test pod pulls with the
+// same imagePullSecrets; with --service-account every pod runs as it (no
+// token mounted); with --common-label every object carries the label.
 // Secrets (docs/operations.md, Secrets): every pod that reads the Secret has
 // a checksum/secret annotation; a generated HS256 secret is kept
 // (helm.sh/resource-policy: keep); with --hook-secret the hook Jobs read only
@@ -28,7 +33,7 @@ import { check, finish, toolRequire } from './lib.mjs';
 const YAML = toolRequire('yaml');
 
 function parseArgs(argv) {
-	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [], consumes: {}, datastoreCa: '', hookSecret: '' };
+	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [], consumes: {}, datastoreCa: '', hookSecret: '', serviceAccount: '', commonLabel: '' };
 	for (let i = 1; i < argv.length; i++) {
 		const a = argv[i];
 		if (a === '--daemons') o.daemons = argv[++i].split(',').filter(Boolean);
@@ -40,6 +45,8 @@ function parseArgs(argv) {
 		else if (a === '--cert-manager') o.certManager = true;
 		else if (a === '--datastore-ca') o.datastoreCa = argv[++i];
 		else if (a === '--hook-secret') o.hookSecret = argv[++i];
+		else if (a === '--service-account') o.serviceAccount = argv[++i];
+		else if (a === '--common-label') o.commonLabel = argv[++i];
 		else if (a === '--disabled') o.disabled = argv[++i].split(',').filter(Boolean);
 		else if (a === '--consumes') {
 			for (const pair of argv[++i].split(',').filter(Boolean)) {
@@ -250,6 +257,32 @@ function checkSecrets(docs, opts) {
 	}
 }
 
+function checkConveniences(docs, opts) {
+	for (const pdb of docs.filter((d) => d.kind === 'PodDisruptionBudget'))
+		check(`PDB ${pdb.metadata.name} evicts unready pods (AlwaysAllow)`, pdb.spec.unhealthyPodEvictionPolicy === 'AlwaysAllow');
+	const deps = docs.filter((d) => d.kind === 'Deployment');
+	for (const dep of deps) {
+		const image = dep.spec.template.spec.containers[0].image;
+		const tag = image.replace(/@sha256:[0-9a-f]+$/, '').split(':').pop();
+		check(`${dep.metadata.name} version label is its image tag`,
+			dep.spec.template.metadata.labels['app.kubernetes.io/version'] === tag && dep.metadata.labels['app.kubernetes.io/version'] === tag, `${tag}`);
+	}
+	const pulls = JSON.stringify(deps[0]?.spec.template.spec.imagePullSecrets || []);
+	for (const t of docs.filter((d) => d.kind === 'Pod'))
+		check(`test Pod ${t.metadata.name} pulls like the Deployments`, JSON.stringify(t.spec.imagePullSecrets || []) === pulls);
+	if (opts.serviceAccount) {
+		const sa = docs.find((d) => d.kind === 'ServiceAccount');
+		check('ServiceAccount without an automounted token', sa?.metadata?.name === opts.serviceAccount && sa.automountServiceAccountToken === false);
+		const pods = [...deps, ...docs.filter((d) => d.kind === 'Job')].map((d) => d.spec.template.spec);
+		check(`every pod runs as ${opts.serviceAccount}`, pods.every((p) => p.serviceAccountName === opts.serviceAccount));
+	}
+	if (opts.commonLabel) {
+		const [k, v] = opts.commonLabel.split('=');
+		const missing = docs.filter((d) => d.metadata?.labels?.[k] !== v).map((d) => `${d.kind}/${d.metadata?.name}`);
+		check(`every object has commonLabels ${k}=${v}`, missing.length === 0, missing.join(' '));
+	}
+}
+
 function checkHooks(docs, opts) {
 	const jobs = docs.filter((d) => d.kind === 'Job');
 	const migPolicy = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name.endsWith('-migrate'));
@@ -322,6 +355,7 @@ function main() {
 	checkNetwork(docs, comps, opts);
 	checkHooks(docs, opts);
 	checkSecrets(docs, opts);
+	checkConveniences(docs, opts);
 	checkDatastoreCa(docs, opts);
 	checkConfig(docs, opts, comps);
 	finish();

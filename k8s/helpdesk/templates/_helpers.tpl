@@ -20,12 +20,18 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
+{{- /* (dict "root" $ "component" "auth" ["version" "1.4.1"]): version is
+     the component's image tag where one image is meant, else the chart's
+     appVersion; commonLabels last. */ -}}
 {{- define "helpdesk.labels" -}}
 {{ include "helpdesk.selectorLabels" . }}
 app.kubernetes.io/part-of: helpdesk
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
-app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/version: {{ .version | default .root.Chart.AppVersion | toString | trunc 63 | quote }}
 helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{/* Selects every pod of this release. */}}
@@ -39,6 +45,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $repo := .image.repository -}}
 {{- with .root.Values.image.registry }}{{ $repo = printf "%s/%s" . $repo }}{{ end -}}
 {{- printf "%s:%s" $repo (.image.tag | toString) -}}
+{{- with .image.digest }}@{{ . }}{{ end -}}
+{{- end -}}
+
+{{/* The pods' ServiceAccount name ("" = the namespace's default). */}}
+{{- define "helpdesk.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "helpdesk.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- .Values.serviceAccount.name -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "helpdesk.secretName" -}}
@@ -290,6 +306,12 @@ readinessProbe:
 
 {{/* Scheduling settings shared by every pod. */}}
 {{- define "helpdesk.scheduling" -}}
+{{- with include "helpdesk.serviceAccountName" . }}
+serviceAccountName: {{ . }}
+{{- end }}
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
 {{- with .Values.nodeSelector }}
 nodeSelector: {{- toYaml . | nindent 2 }}
 {{- end }}
