@@ -97,6 +97,10 @@ openapi-lint: tools/node_modules/.package-lock.json
 docs-config:
 	tools/config-table.sh libs/include/hd/config.def README.md
 
+# k8s/helpdesk/README.md from the chart's values.yaml (tests/deploy/check.sh checks it).
+chart-readme:
+	node tests/deploy/chart-readme.mjs
+
 images:
 	@if ! docker info >/dev/null 2>&1; then echo "make images: skipped (no Docker engine: docker info fails)"; exit 0; fi; \
 	tools/daemons.sh images | while read -r name image; do \
@@ -113,7 +117,7 @@ new-daemon:
 	@[ -n "$(NAME)" ] || { echo "usage: make new-daemon NAME=foo"; exit 2; }
 	tools/new-daemon.sh $(NAME)
 
-.PHONY: all libs $(DAEMONS) run stop test web clean fmt lint openapi-lint docs-config images daemons new-daemon
+.PHONY: all libs $(DAEMONS) run stop test web clean fmt lint openapi-lint docs-config chart-readme images daemons new-daemon
 
 # A benchmark, not a test: a private stack on free ports (fsync on), 10,000
 # seeded tickets, wrk on the ticket routes, a mix, and the field service's

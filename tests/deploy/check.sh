@@ -7,6 +7,7 @@
 #     values.schema.json refuses typos; required secrets are enforced;
 #   - deploy/compose.yaml against the compose-spec schema and stack rules;
 #   - deploy/docker/Dockerfile with dockerfile-utils and the image rules;
+#   - k8s/helpdesk/README.md is what values.yaml gives (chart-readme.mjs);
 #   - daemons.def, the one list of daemons: the files generated from it are
 #     up to date and every daemon folder agrees with it (tools/daemons.sh check);
 #     the chart is rendered and validated for exactly the daemons it lists;
@@ -114,6 +115,7 @@ check_secret_checksum() {
 }
 
 check_chart() {
+	node_checks "$HERE/chart-readme.mjs" --check
 	expect_ok "helm lint --strict (default values)" "$HELM" lint --strict "$CHART"
 	expect_ok "helm lint --strict (values-prod.yaml)" "$HELM" lint --strict "$CHART" -f "$PROD"
 	expect_ok "helm lint --strict (ticket disabled)" "$HELM" lint --strict "$CHART" --set daemons.ticket.enabled=false
@@ -179,6 +181,9 @@ check_chart_refusals() {
 	render --set 'daemons.ticket.consumes=null' >"$WORK/weak.yaml" 2>&1
 	expect_fail "validator refuses a consumer cut off from its source" "^FAIL consumer ticket reaches field" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" --consumes "$CONSUMES"
+	cp -r "$CHART" "$WORK/stale" && printf 'newValue: 1\n' >>"$WORK/stale/values.yaml"
+	expect_fail "chart README check refuses a README behind values.yaml" "^FAIL k8s/helpdesk/README.md" \
+		env HD_CHART_DIR="$WORK/stale" node "$HERE/chart-readme.mjs" --check
 	sed 's/"helm.sh\/hook-weight": "-20"/"helm.sh\/hook-weight": "20"/' "$WORK/default.yaml" >"$WORK/weak.yaml"
 	expect_fail "validator refuses a migration NetworkPolicy made after the Jobs" "^FAIL migration NetworkPolicy" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)"
