@@ -99,7 +99,8 @@ hd_err gw_upstream_loop_open(gw_loop *loop)
 	if (loop->batcher == NULL)
 		return HD_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
-		if (table[i].service == GW_SVC_gateway || loop->gw->upstream[table[i].service] == NULL)
+		if (table[i].service == GW_SVC_gateway
+		    || loop->gw->upstream[table[i].service] == NULL)
 			continue; /* answered here, or disabled */
 		hd_err err
 		    = hd_rpc_batcher_new(&loop->batcher[i], loop->gw->upstream[table[i].service],

@@ -50,9 +50,8 @@ static void admin_healthz_cb(struct evhttp_request *hr, void *arg)
 		return;
 	bool alive = admin->spec->alive == NULL || admin->spec->alive();
 	int n = snprintf(body, sizeof body,
-	    "{\"status\":\"%s\",\"service\":\"%s\",\"version\":\"%s\"}",
-	    alive ? "ok" : "failing", admin->spec->service,
-	    admin->spec->version != NULL ? admin->spec->version : "");
+	    "{\"status\":\"%s\",\"service\":\"%s\",\"version\":\"%s\"}", alive ? "ok" : "failing",
+	    admin->spec->service, admin->spec->version != NULL ? admin->spec->version : "");
 	admin_send(hr, alive ? 200 : 503, "application/json", body, (size_t)n);
 }
 

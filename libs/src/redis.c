@@ -116,9 +116,9 @@ static hd_err redis_url_parse(const char *s, redis_url *u)
 	at = memrchr(p, '@', slash != NULL ? (size_t)(slash - p) : strlen(p));
 	if (at != NULL) {
 		const char *pw = memchr(p, ':', (size_t)(at - p));
-		if (pw == NULL
-		    || !redis_url_decode(p, (size_t)(pw - p), u->user, sizeof u->user)
-		    || !redis_url_decode(pw + 1, (size_t)(at - pw - 1), u->password, sizeof u->password))
+		if (pw == NULL || !redis_url_decode(p, (size_t)(pw - p), u->user, sizeof u->user)
+		    || !redis_url_decode(
+		        pw + 1, (size_t)(at - pw - 1), u->password, sizeof u->password))
 			return HD_ERR_INVALID;
 		p = at + 1;
 	}

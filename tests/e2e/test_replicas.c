@@ -327,7 +327,8 @@ static bool wait_status(const char *url, int status, long ms)
 	int64_t until = pe_now_ms() + ms;
 	for (;;) {
 		httpc_resp r;
-		bool hit = httpc_call(&r, "GET", url, NULL, NULL, NULL, NULL) == 0 && r.status == status;
+		bool hit
+		    = httpc_call(&r, "GET", url, NULL, NULL, NULL, NULL) == 0 && r.status == status;
 		httpc_resp_free(&r);
 		if (hit || pe_now_ms() >= until)
 			return hit;
@@ -461,7 +462,9 @@ static void test_disabled_service(void **state)
 	assert_int_equal(httpc_call(&r, "GET", url, g_token_buf, NULL, NULL, NULL), 0);
 	assert_int_equal(r.status, 200);
 	httpc_resp_free(&r);
-	assert_true(httpc_metric(g.metrics, "hd_upstream_errors_total{service=\"field\",kind=\"disabled\"") == 1);
+	assert_true(
+	    httpc_metric(g.metrics, "hd_upstream_errors_total{service=\"field\",kind=\"disabled\"")
+	    == 1);
 	assert_int_equal(pe_stop(g.pid, SIGTERM), 0);
 }
 

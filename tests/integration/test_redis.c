@@ -347,8 +347,8 @@ static void url_with_user(char *out, size_t cap, const char *userinfo)
 static void test_acl_user(void **state)
 {
 	char url[512], *who = NULL;
-	const char *acl_user[] = { "ACL", "SETUSER", "hd_acl_test", "reset", "on",
-		">p@ss:w/rd", "~*", "&*", "+@all" };
+	const char *acl_user[]
+	    = { "ACL", "SETUSER", "hd_acl_test", "reset", "on", ">p@ss:w/rd", "~*", "&*", "+@all" };
 	assert_int_equal(hd_redis_command_sync(redis_url, 9, acl_user, NULL), HD_OK);
 	url_with_user(url, sizeof url, "hd_acl_test:p%40ss%3Aw%2Frd");
 	assert_int_equal(

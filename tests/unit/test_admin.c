@@ -58,8 +58,12 @@ static void fixture_start(fixture *f, bool (*alive)(void))
 	snprintf(port, sizeof port, "%ld", f->port);
 	setenv("HD_TEST_ADMIN_PORT", port, 1);
 	setenv("HD_ADMIN_BIND", "127.0.0.1", 1);
-	f->spec = (hd_admin_spec) { .service = "test", .version = "1", .port_setting = "HD_TEST_ADMIN_PORT", .alive = alive };
-	assert_int_equal(hd_worker_pool_create(&f->pool, 1, admin_init_cb, admin_fini_cb, f), HD_OK);
+	f->spec = (hd_admin_spec) { .service = "test",
+		.version = "1",
+		.port_setting = "HD_TEST_ADMIN_PORT",
+		.alive = alive };
+	assert_int_equal(
+	    hd_worker_pool_create(&f->pool, 1, admin_init_cb, admin_fini_cb, f), HD_OK);
 }
 
 static void test_healthz_follows_liveness(void **state)

@@ -242,7 +242,8 @@ static void test_forwarder_counts(void **state)
 	assert_true(metrics_wait("hd_bus_forwarded_total", 5));
 	hd_bus_sub_close(s_all); /* no subscriber left: what comes is dropped */
 	int64_t until = now_ms() + 5000;
-	while (!metrics_has("hd_bus_dropped_total{reason=\"no_subscriber\"}", 1) && now_ms() < until) {
+	while (
+	    !metrics_has("hd_bus_dropped_total{reason=\"no_subscriber\"}", 1) && now_ms() < until) {
 		hd_metrics_reset();
 		assert_int_equal(hd_bus_publish(f.pub, "ticket.updated", "{}", 2), HD_OK);
 		usleep(20000);
