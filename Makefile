@@ -99,6 +99,10 @@ openapi-lint: tools/node_modules/.package-lock.json
 docs-config:
 	tools/config-table.sh libs/include/hd/config.def README.md
 
+# k8s/helpdesk/README.md from the chart's values.yaml (tests/deploy/check.sh checks it).
+chart-readme:
+	node tests/deploy/chart-readme.mjs
+
 images:
 	@if [ "$$(deploy/images.sh engine)" = none ]; then \
 		echo "make images: skipped (no container engine: neither docker info nor podman info answers)"; \
@@ -114,7 +118,7 @@ new-daemon:
 	@[ -n "$(NAME)" ] || { echo "usage: make new-daemon NAME=foo"; exit 2; }
 	tools/new-daemon.sh $(NAME)
 
-.PHONY: all libs $(DAEMONS) run stop test web clean fmt lint openapi-lint docs-config images daemons new-daemon
+.PHONY: all libs $(DAEMONS) run stop test web clean fmt lint openapi-lint docs-config chart-readme images daemons new-daemon
 
 # A benchmark, not a test: a private stack on free ports (fsync on), 10,000
 # seeded tickets, wrk on the ticket routes, a mix, and the field service's

@@ -111,6 +111,8 @@ export_settings() {
 	export HD_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 	# loopback unless told otherwise (config.def's 0.0.0.0 suits containers)
 	export HD_HTTP_BIND=${HD_HTTP_BIND:-127.0.0.1} HD_ADMIN_BIND=${HD_ADMIN_BIND:-127.0.0.1}
+	# no load balancer in front: stop at once (docs/operations.md, Rollouts)
+	export HD_SHUTDOWN_DRAIN_S=${HD_SHUTDOWN_DRAIN_S:-0}
 	# the web console this worktree built (tools/web-build.sh, docs/web.md)
 	export HD_WEB_ROOT=${HD_WEB_ROOT:-$ROOT/web/dist}
 	for n in HD_HTTP_PORT HD_GATEWAY_ADMIN_PORT HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT \

@@ -53,6 +53,7 @@ typedef struct gw_config {
 	long sse_heartbeat_ms; /* a comment line on every stream this often */
 	long sse_buffer_bytes; /* unsent bytes a stream may hold: then reset */
 	long sse_max_per_user; /* open streams per user (per loop) */
+	long drain_s; /* HD_SHUTDOWN_DRAIN_S: serving on, not ready, after SIGTERM */
 	char redis_url[512];
 	gw_proxies proxies; /* HD_TRUSTED_PROXIES: whose X-Forwarded-For counts */
 } gw_config;
@@ -72,6 +73,7 @@ typedef struct gw {
 	hd_admin_spec admin_spec;
 	hd_admin *admin;
 	atomic_int inflight; /* requests accepted and not yet answered */
+	atomic_bool draining; /* SIGTERM came: /readyz answers 503, serving goes on */
 	pthread_mutex_t detach_mu; /* guards detached_loops (shutdown) */
 	pthread_cond_t detach_cv;
 	int detached_loops;
@@ -169,6 +171,10 @@ hd_err gw_loop_init_cb(hd_worker *w, void *arg);
 void gw_loop_fini_cb(hd_worker *w, void *arg);
 /* http.c: stops accepting connections on the loop of worker arg (posted to it). */
 void gw_loop_stop_accepting(void *arg);
+/* Shutdown's first step, on the loop's thread (arg: its hd_worker): answers
+ * close their connection from now on, so kept-alive clients reconnect to a
+ * gateway that is not stopping; the listener stays open. */
+void gw_loop_drain_start(void *arg);
 /* Shutdown, on each loop before the service clients close: frees the
  * batchers (their waiting calls fail and are answered 503) and stops calls
  * to the daemons (gw_upstream_forward answers 503), then counts itself in
@@ -183,9 +189,12 @@ bool gw_auth_check(gw_req *gr);
  * 401 or 503). */
 void gw_admit_start(gw_req *gr);
 
-/* upstream.c: opens/closes one client per service; forwards gr. */
+/* upstream.c: opens/closes one client per service (none for a service whose
+ * setting is empty: disabled, its routes answer 503); forwards gr. */
 hd_err gw_upstream_open(gw *g);
 void gw_upstream_close(gw *g);
+/* True when service svc is connected, or disabled (readiness skips it). */
+bool gw_upstream_ready(const gw *g, gw_service svc);
 /* The loop's batchers (on the loop's thread). */
 hd_err gw_upstream_loop_open(gw_loop *loop);
 void gw_upstream_loop_close(gw_loop *loop);

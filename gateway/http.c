@@ -255,6 +255,13 @@ fail:
 	return err;
 }
 
+void gw_loop_drain_start(void *arg)
+{
+	gw_loop *loop = hd_worker_data(arg);
+	if (loop != NULL)
+		loop->stopping = true;
+}
+
 void gw_loop_stop_accepting(void *arg)
 {
 	gw_loop *loop = hd_worker_data(arg);

@@ -1,5 +1,5 @@
 /* The gateway's own endpoints: /healthz, /readyz (Redis of this loop and
- * every service client), the JWKS document and the OpenAPI document
+ * every service client; 503 while draining on SIGTERM), the JWKS document and the OpenAPI document
  * (openapi.c), served from memory without a hop to a daemon. /metrics is on
  * the admin port (main.c). */
 #include <stdio.h>
@@ -20,10 +20,14 @@ static void readyz(gw_req *gr)
 	size_t used = 0;
 	gw *g = gr->loop->gw;
 
+	if (atomic_load(&g->draining)) {
+		gw_reply_problem(gr, 503, "not ready: draining (shutting down)");
+		return;
+	}
 	if (!hd_redis_ready(gr->loop->redis))
 		used += (size_t)snprintf(failing + used, sizeof(failing) - used, "redis");
 	for (int i = 0; i < GW_SVC__COUNT && used < sizeof(failing); i++)
-		if (!hd_rpc_client_connected(g->upstream[i]))
+		if (!gw_upstream_ready(g, (gw_service)i))
 			used += (size_t)snprintf(failing + used, sizeof(failing) - used, "%s%s",
 			    used ? ", " : "", gw_service_name((gw_service)i));
 	if (used == 0) {

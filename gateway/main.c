@@ -1,10 +1,12 @@
 /* hd-gateway: reads its settings, loads the token keys, opens one client per
  * service, starts HD_HTTP_THREADS loops sharing the port, and on SIGTERM or
- * SIGINT stops accepting, lets in-flight requests finish (bounded by the
+ * SIGINT first drains (HD_SHUTDOWN_DRAIN_S: /readyz 503, still serving),
+ * then stops accepting, lets in-flight requests finish (bounded by the
  * upstream deadline), then closes everything in reverse order.
  * `hd-gateway --version` prints its version like every daemon;
  * `--healthcheck` probes /healthz on HD_HTTP_PORT (container HEALTHCHECK) and
  * exits 0 when healthy. */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,7 +46,8 @@ static hd_err config_load(gw_config *cfg)
 	        != HD_OK
 	    || hd_config_int(
 	           "HD_HTTP_LOOP_BUFFER_BYTES", 1L << 20, 1L << 40, &cfg->loop_buffer_bytes)
-	        != HD_OK)
+	        != HD_OK
+	    || hd_config_int("HD_SHUTDOWN_DRAIN_S", 0, 3600, &cfg->drain_s) != HD_OK)
 		err = HD_ERR_INVALID;
 	if (!gw_proxies_parse(&cfg->proxies, hd_config_str("HD_TRUSTED_PROXIES"))) {
 		hd_log_error("HD_TRUSTED_PROXIES: not a comma-separated list of at most %d CIDRs",
@@ -64,6 +67,35 @@ static void drain(gw *g, long ms)
 		hd_log_warn("shutting down with %d requests in flight", atomic_load(&g->inflight));
 }
 
+/* Posts fn to every loop. */
+static void loops_post(gw *g, void (*fn)(void *))
+{
+	for (int i = 0; i < hd_worker_pool_size(g->pool); i++) {
+		hd_worker *w = hd_worker_pool_get(g->pool, i);
+		hd_worker_post(w, fn, w);
+	}
+}
+
+/* The rollout drain (docs/operations.md, Rollouts): /readyz answers 503 and
+ * requests are served on for HD_SHUTDOWN_DRAIN_S, while the endpoint leaves
+ * the Service and the load balancers; a second signal cuts it short. */
+static void serve_drain(gw *g, const sigset_t *set)
+{
+	struct timespec left = { g->cfg.drain_s, 0 };
+	atomic_store(&g->draining, true);
+	if (g->cfg.drain_s == 0)
+		return;
+	loops_post(g, gw_loop_drain_start);
+	hd_log_info("not ready; serving on for %ld s (HD_SHUTDOWN_DRAIN_S)", g->cfg.drain_s);
+	int64_t until = hd_now_ms() + g->cfg.drain_s * 1000;
+	while (sigtimedwait(set, NULL, &left) < 0 && errno == EINTR) {
+		int64_t ms = until - hd_now_ms();
+		if (ms <= 0)
+			break;
+		left = (struct timespec) { ms / 1000, (ms % 1000) * 1000000L };
+	}
+}
+
 static void serve(gw *g)
 {
 	sigset_t set;
@@ -74,10 +106,8 @@ static void serve(gw *g)
 	hd_log_info("listening on %s:%ld with %ld loops", g->cfg.bind, g->cfg.port, g->cfg.threads);
 	sigwait(&set, &sig);
 	hd_log_info("signal %d: draining", sig);
-	for (int i = 0; i < hd_worker_pool_size(g->pool); i++) {
-		hd_worker *w = hd_worker_pool_get(g->pool, i);
-		hd_worker_post(w, gw_loop_stop_accepting, w);
-	}
+	serve_drain(g, &set);
+	loops_post(g, gw_loop_stop_accepting);
 	drain(g, g->cfg.upstream_timeout_ms + 1000);
 }
 
@@ -105,8 +135,12 @@ static bool admin_ready(void *ctx, char *failing, size_t cap)
 	const gw *g = ctx;
 	size_t used = 0;
 	failing[0] = '\0';
+	if (atomic_load(&g->draining)) {
+		snprintf(failing, cap, "\"draining\"");
+		return false;
+	}
 	for (int i = 0; i < GW_SVC__COUNT; i++)
-		if (!hd_rpc_client_connected(g->upstream[i]) && used < cap)
+		if (!gw_upstream_ready(g, (gw_service)i) && used < cap)
 			used += (size_t)snprintf(failing + used, cap - used, "%s\"%s\"",
 			    used ? "," : "", gw_service_name((gw_service)i));
 	return used == 0;

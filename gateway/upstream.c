@@ -59,8 +59,13 @@ static const char *const service_peers[] = {
 hd_err gw_upstream_open(gw *g)
 {
 	for (int i = 0; i < GW_SVC__COUNT; i++) {
-		hd_err err = hd_rpc_client_open_peer(
-		    &g->upstream[i], hd_config_str(service_settings[i]), service_peers[i]);
+		const char *urls = hd_config_str(service_settings[i]);
+		if (*urls == '\0') { /* disabled: its routes answer 503 (gw_upstream_forward) */
+			hd_log_info("%s is empty: the %s service is disabled", service_settings[i],
+			    gw_service_name((gw_service)i));
+			continue;
+		}
+		hd_err err = hd_rpc_client_open_peer(&g->upstream[i], urls, service_peers[i]);
 		if (err != HD_OK) {
 			hd_log_error("cannot open the %s client (%s): %s",
 			    gw_service_name((gw_service)i), service_settings[i], hd_strerror(err));
@@ -71,6 +76,11 @@ hd_err gw_upstream_open(gw *g)
 	hd_metrics_describe("hd_upstream_retries_total", "counter",
 	    "Idempotent requests sent again after their replica went away");
 	return HD_OK;
+}
+
+bool gw_upstream_ready(const gw *g, gw_service svc)
+{
+	return g->upstream[svc] == NULL || hd_rpc_client_connected(g->upstream[svc]);
 }
 
 void gw_upstream_close(gw *g)
@@ -89,8 +99,9 @@ hd_err gw_upstream_loop_open(gw_loop *loop)
 	if (loop->batcher == NULL)
 		return HD_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
-		if (table[i].service == GW_SVC_gateway)
-			continue;
+		if (table[i].service == GW_SVC_gateway
+		    || loop->gw->upstream[table[i].service] == NULL)
+			continue; /* answered here, or disabled */
 		hd_err err
 		    = hd_rpc_batcher_new(&loop->batcher[i], loop->gw->upstream[table[i].service],
 		        loop->worker, (int)loop->gw->cfg.rpc_batch_max);
@@ -302,6 +313,10 @@ void gw_upstream_forward(gw_req *gr)
 	}
 	if (!envelope_fill(gr, e))
 		goto done;
+	if (c == NULL) {
+		upstream_error(gr, "disabled", 503, "is disabled in this installation");
+		goto done;
+	}
 	if (gr->loop->detached || !hd_rpc_client_connected(c)) {
 		upstream_error(gr, "unavailable", 503, "is unavailable");
 		goto done;

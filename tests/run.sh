@@ -34,6 +34,9 @@ export FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 # Sanitizer reports must fail loudly, in test output and daemon logs alike.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# daemons the tests stop stop at once; tests of the drain set their own
+# (docs/operations.md, Rollouts)
+export HD_SHUTDOWN_DRAIN_S=${HD_SHUTDOWN_DRAIN_S:-0}
 
 WORK=$(mktemp -d /tmp/hd-test.XXXXXX)
 chmod 755 "$WORK"

@@ -48,10 +48,11 @@ static void admin_healthz_cb(struct evhttp_request *hr, void *arg)
 	char body[256];
 	if (!admin_get_only(hr))
 		return;
+	bool alive = admin->spec->alive == NULL || admin->spec->alive();
 	int n = snprintf(body, sizeof body,
-	    "{\"status\":\"ok\",\"service\":\"%s\",\"version\":\"%s\"}", admin->spec->service,
-	    admin->spec->version != NULL ? admin->spec->version : "");
-	admin_send(hr, 200, "application/json", body, (size_t)n);
+	    "{\"status\":\"%s\",\"service\":\"%s\",\"version\":\"%s\"}", alive ? "ok" : "failing",
+	    admin->spec->service, admin->spec->version != NULL ? admin->spec->version : "");
+	admin_send(hr, alive ? 200 : 503, "application/json", body, (size_t)n);
 }
 
 static void admin_readyz_cb(struct evhttp_request *hr, void *arg)

@@ -1,6 +1,9 @@
 /* The event bus over NNG pub/sub. The forwarder is a raw SUB socket that
- * publishers dial and a raw PUB socket that subscribers dial, joined by
- * nng_device() in its own thread (it returns when the sockets close).
+ * publishers dial and a raw PUB socket that subscribers dial, joined by a
+ * receive-send loop in its own thread (it ends when the sockets close),
+ * which counts what it forwarded and what it dropped for want of a
+ * subscriber; hd_bus_forwarder_running() says whether the loop still runs
+ * (hd-bus's /healthz, docs/operations.md "The bus").
  * Publishers send "type\0json" without blocking; subscribers filter by topic
  * prefix in NNG and receive on one aio loop. Delivery is best effort: a slow
  * subscriber loses messages silently, so consumers rely on the outbox seq and
@@ -8,6 +11,7 @@
 #include "hd/bus.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,15 +48,71 @@ struct hd_bus_forwarder {
 	nng_socket in; /* raw SUB: publishers dial it */
 	nng_socket out; /* raw PUB: subscribers dial it */
 	pthread_t thread;
+	atomic_bool running; /* the forwarding loop has not ended */
+	atomic_int subscribers; /* pipes connected to out */
 };
+
+/* Counts the pipes of a socket in *arg (an atomic_int) as they come and go. */
+static void bus_pipe_count_cb(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	atomic_int *n = arg;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		atomic_fetch_add(n, 1);
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(n, 1);
+}
+
+static int bus_pipe_count(nng_socket sock, atomic_int *n)
+{
+	int rv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, bus_pipe_count_cb, n);
+	return rv != 0 ? rv : nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, bus_pipe_count_cb, n);
+}
+
+/* Hands one message from the publishers' side to the subscribers'; returns
+ * NNG's error when the forwarder must stop. */
+static int bus_forward_one(hd_bus_forwarder *f)
+{
+	nng_msg *msg = NULL;
+	int rv = nng_recvmsg(f->in, &msg, 0);
+	if (rv != 0)
+		return rv;
+	if (atomic_load(&f->subscribers) <= 0) {
+		nng_msg_free(msg); /* PUB would drop it silently */
+		hd_metrics_add("hd_bus_dropped_total", "reason=\"no_subscriber\"", 1);
+		return 0;
+	}
+	if ((rv = nng_sendmsg(f->out, msg, 0)) != 0) {
+		nng_msg_free(msg); /* still ours when the send failed */
+		hd_metrics_add("hd_bus_dropped_total", "reason=\"send_failed\"", 1);
+		return rv == NNG_ECLOSED ? rv : 0;
+	}
+	hd_metrics_add("hd_bus_forwarded_total", NULL, 1);
+	return 0;
+}
 
 static void *bus_forwarder_main(void *arg)
 {
 	hd_bus_forwarder *f = arg;
-	int rv = nng_device(f->in, f->out);
+	int rv;
+	while ((rv = bus_forward_one(f)) == 0)
+		;
 	if (rv != NNG_ECLOSED)
 		hd_log_error("bus: forwarder stopped: %s", nng_strerror(rv));
+	atomic_store(&f->running, false);
 	return NULL;
+}
+
+bool hd_bus_forwarder_running(const hd_bus_forwarder *f)
+{
+	return f != NULL && atomic_load(&((hd_bus_forwarder *)f)->running);
+}
+
+static void bus_forwarder_metrics(void)
+{
+	hd_metrics_describe("hd_bus_forwarded_total", "counter",
+	    "Events the forwarder passed from publishers to subscribers");
+	hd_metrics_describe("hd_bus_dropped_total", "counter",
+	    "Events the forwarder dropped: no subscriber connected, or the send failed");
 }
 
 hd_err hd_bus_forwarder_start(hd_bus_forwarder **out, const char *sub_url, const char *pub_url)
@@ -70,7 +130,8 @@ hd_err hd_bus_forwarder_start(hd_bus_forwarder **out, const char *sub_url, const
 	if ((rv = nng_pub0_open_raw(&f->out)) != 0)
 		goto fail_in;
 	op = "socket options";
-	if ((rv = nng_socket_set_size(f->in, NNG_OPT_RECVMAXSZ, bus_max_msg())) != 0
+	if ((rv = bus_pipe_count(f->out, &f->subscribers)) != 0
+	    || (rv = nng_socket_set_size(f->in, NNG_OPT_RECVMAXSZ, bus_max_msg())) != 0
 	    || (rv = nng_socket_set_int(f->in, NNG_OPT_RECVBUF, BUS_QUEUE)) != 0
 	    || (rv = nng_socket_set_int(f->out, NNG_OPT_SENDBUF, BUS_QUEUE)) != 0)
 		goto fail_out;
@@ -80,6 +141,8 @@ hd_err hd_bus_forwarder_start(hd_bus_forwarder **out, const char *sub_url, const
 	op = pub_url;
 	if ((rv = hd_tls_listen(f->out, pub_url, hd_tls_bus_peers(), NULL)) != 0)
 		goto fail_out;
+	bus_forwarder_metrics();
+	atomic_store(&f->running, true);
 	op = "pthread_create";
 	if ((rv = pthread_create(&f->thread, NULL, bus_forwarder_main, f)) != 0)
 		goto fail_out;
@@ -110,6 +173,7 @@ void hd_bus_forwarder_stop(hd_bus_forwarder *f)
 
 struct hd_bus_pub {
 	nng_socket sock;
+	atomic_int peers; /* connected forwarders (0 or 1) */
 };
 
 /* Dials url without blocking, reconnecting quickly while the peer is away. */
@@ -152,12 +216,15 @@ hd_err hd_bus_pub_open(hd_bus_pub **out, const char *url)
 	    "hd_bus_events_published_total", "counter", "Events handed to the bus, by type");
 	hd_metrics_describe("hd_bus_publish_failures_total", "counter",
 	    "Events the bus did not take (no forwarder, queue full), by type");
+	hd_metrics_describe("hd_bus_publish_unconnected_total", "counter",
+	    "Events published while no forwarder was connected (NNG drops them), by type");
 	if (nng_pub0_open(&p->sock) != 0) {
 		free(p);
 		return HD_ERR_IO;
 	}
 	hd_err err = HD_ERR_IO;
-	if (nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, BUS_QUEUE) == 0)
+	if (nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, BUS_QUEUE) == 0
+	    && bus_pipe_count(p->sock, &p->peers) == 0)
 		err = bus_dial(p->sock, url);
 	if (err != HD_OK) {
 		nng_close(p->sock);
@@ -197,6 +264,8 @@ hd_err hd_bus_publish(hd_bus_pub *p, const char *type, const char *json, size_t 
 		return rv == NNG_ECLOSED ? HD_ERR_CLOSED : HD_ERR_UNAVAILABLE;
 	}
 	bus_count("hd_bus_events_published_total", type, tl);
+	if (atomic_load(&p->peers) <= 0) /* sent into the void: the outbox replays it */
+		bus_count("hd_bus_publish_unconnected_total", type, tl);
 	return HD_OK;
 }
 

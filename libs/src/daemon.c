@@ -4,7 +4,9 @@
  * and Redis clients, the RPC server dispatching envelope.op through the
  * spec's table, and on the main libevent loop an admin HTTP port (/healthz,
  * /readyz, /metrics) and SIGTERM/SIGINT. Stopping drains the RPC server
- * (5 s), then the pools, then the service's own stop hook.
+ * (5 s), then the pools, then the service's own stop hook; before that, a
+ * daemon with an RPC server drains for HD_SHUTDOWN_DRAIN_S (/readyz 503,
+ * still serving) so that a rollout loses no request.
  * Readiness: each worker probes its own clients on its own thread every
  * 500 ms and publishes the result in atomics the admin handler reads. */
 #include "hd/daemon.h"
@@ -58,6 +60,9 @@ typedef struct daemon_state {
 	hd_admin_spec admin_spec;
 	hd_admin *admin;
 	struct event *sigterm, *sigint;
+	struct event *drain_timer; /* the end of the rollout drain */
+	bool draining; /* SIGTERM came: /readyz 503, requests still served */
+	long drain_s; /* HD_SHUTDOWN_DRAIN_S */
 } daemon_state;
 
 static hd_cpu_pool *g_cpu_pool;
@@ -235,6 +240,10 @@ static bool daemon_ready(void *ctx, char *failing, size_t cap)
 {
 	const daemon_state *d = ctx;
 	bool db_ok = true, redis_ok = true;
+	if (d->draining) {
+		snprintf(failing, cap, "\"draining\"");
+		return false;
+	}
 	for (int i = 0; d->workers != NULL && i < hd_worker_pool_size(d->workers); i++) {
 		daemon_worker *w = hd_worker_data(hd_worker_pool_get(d->workers, i));
 		db_ok = db_ok && w != NULL && atomic_load(&w->db_ok);
@@ -253,6 +262,7 @@ static hd_err daemon_http_start(daemon_state *d)
 		.port_setting = d->spec->admin_port_setting,
 		.ready = daemon_ready,
 		.ready_ctx = d,
+		.alive = d->spec->alive,
 	};
 	hd_admin_build_info(d->spec->name, d->spec->version);
 	return hd_admin_start(&d->admin, d->base, &d->admin_spec);
@@ -260,16 +270,40 @@ static hd_err daemon_http_start(daemon_state *d)
 
 /* ---- lifecycle ---- */
 
+static void daemon_drain_end_cb(evutil_socket_t fd, short what, void *arg)
+{
+	daemon_state *d = arg;
+	event_base_loopbreak(d->base);
+}
+
+/* The rollout drain (docs/operations.md, Rollouts): on the first signal a
+ * daemon with an RPC server answers /readyz 503 and serves on for
+ * HD_SHUTDOWN_DRAIN_S, while the gateways re-resolve its Service without it;
+ * a second signal, or no drain time, stops at once. */
 static void daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	daemon_state *d = arg;
-	hd_log_info("signal %d: stopping", (int)sig);
-	event_base_loopbreak(d->base);
+	if (d->draining || d->rpc == NULL || d->drain_s == 0) {
+		hd_log_info("signal %d: stopping", (int)sig);
+		event_base_loopbreak(d->base);
+		return;
+	}
+	struct timeval tv = { d->drain_s, 0 };
+	d->draining = true;
+	d->drain_timer = evtimer_new(d->base, daemon_drain_end_cb, d);
+	if (d->drain_timer == NULL || evtimer_add(d->drain_timer, &tv) != 0) {
+		event_base_loopbreak(d->base);
+		return;
+	}
+	hd_log_info("signal %d: not ready; serving on for %ld s (HD_SHUTDOWN_DRAIN_S)", (int)sig,
+	    d->drain_s);
 }
 
 static hd_err daemon_signals_start(daemon_state *d)
 {
 	signal(SIGPIPE, SIG_IGN);
+	if ((d->drain_s = daemon_setting_int("HD_SHUTDOWN_DRAIN_S", 0, 3600, 5)) < 0)
+		return HD_ERR_INVALID;
 	d->sigterm = evsignal_new(d->base, SIGTERM, daemon_signal_cb, d);
 	d->sigint = evsignal_new(d->base, SIGINT, daemon_signal_cb, d);
 	if (d->sigterm == NULL || d->sigint == NULL || event_add(d->sigterm, NULL) != 0
@@ -352,6 +386,8 @@ out:
 		event_free(d.sigterm);
 	if (d.sigint != NULL)
 		event_free(d.sigint);
+	if (d.drain_timer != NULL)
+		event_free(d.drain_timer);
 	if (d.base != NULL)
 		event_base_free(d.base);
 	hd_log_info("%s stopped", spec->name);

@@ -29,12 +29,14 @@
 #define REDIS_BACKOFF_MAX_MS 2000
 #define REDIS_HOST_MAX 255
 #define REDIS_PASSWORD_MAX 255
+#define REDIS_USER_MAX 127
 #define REDIS_MAX_ARGS 1024
 
 typedef struct redis_url {
 	char host[REDIS_HOST_MAX + 1];
 	int port;
 	int db;
+	char user[REDIS_USER_MAX + 1]; /* ACL user (Redis 6+); "" = default */
 	char password[REDIS_PASSWORD_MAX + 1];
 } redis_url;
 
@@ -67,7 +69,39 @@ static void redis_start(hd_redis *r);
 
 /* ---- URL --------------------------------------------------------------- */
 
-/* Parses redis://[:password@]host[:port][/db]. */
+static int redis_hex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	    : c >= 'a' && c <= 'f'  ? c - 'a' + 10
+	    : c >= 'A' && c <= 'F'  ? c - 'A' + 10
+	                            : -1;
+}
+
+/* Copies s[0..n) into out (cap bytes with the NUL), %XX-decoded; false when
+ * it does not fit or an escape is bad (a NUL byte included). */
+static bool redis_url_decode(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '%') {
+			int hi = i + 2 < n ? redis_hex(s[i + 1]) : -1;
+			int lo = hi >= 0 ? redis_hex(s[i + 2]) : -1;
+			if (lo < 0 || (hi == 0 && lo == 0))
+				return false;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (o + 1 >= cap)
+			return false;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/* Parses redis://[[user]:password@]host[:port][/db] (user and password
+ * %XX-decoded; a user needs a password: Redis 6 ACL, AUTH user password). */
 static hd_err redis_url_parse(const char *s, redis_url *u)
 {
 	const char *p, *at, *colon, *slash;
@@ -78,17 +112,16 @@ static hd_err redis_url_parse(const char *s, redis_url *u)
 	if (s == NULL || strncmp(s, "redis://", 8) != 0)
 		return HD_ERR_INVALID;
 	p = s + 8;
-	at = strchr(p, '@');
+	slash = strchr(p, '/');
+	at = memrchr(p, '@', slash != NULL ? (size_t)(slash - p) : strlen(p));
 	if (at != NULL) {
 		const char *pw = memchr(p, ':', (size_t)(at - p));
-		n = pw ? (size_t)(at - pw - 1) : 0;
-		if (n > REDIS_PASSWORD_MAX)
+		if (pw == NULL || !redis_url_decode(p, (size_t)(pw - p), u->user, sizeof u->user)
+		    || !redis_url_decode(
+		        pw + 1, (size_t)(at - pw - 1), u->password, sizeof u->password))
 			return HD_ERR_INVALID;
-		if (pw)
-			memcpy(u->password, pw + 1, n);
 		p = at + 1;
 	}
-	slash = strchr(p, '/');
 	colon = strchr(p, ':');
 	if (colon != NULL && slash != NULL && colon > slash)
 		colon = NULL;
@@ -410,7 +443,10 @@ static void redis_connect_cb(const redisAsyncContext *ac, int status)
 	}
 	r->connected = true;
 	r->backoff_ms = REDIS_BACKOFF_MIN_MS;
-	if (r->url.password[0])
+	if (r->url.user[0])
+		redisAsyncCommand(
+		    r->ac, redis_ignore_cb, NULL, "AUTH %s %s", r->url.user, r->url.password);
+	else if (r->url.password[0])
 		redisAsyncCommand(r->ac, redis_ignore_cb, NULL, "AUTH %s", r->url.password);
 	if (r->url.db)
 		redisAsyncCommand(r->ac, redis_ignore_cb, NULL, "SELECT %d", r->url.db);
@@ -462,6 +498,11 @@ hd_err hd_redis_create(hd_redis **out, struct event_base *base, const char *url)
 	if (r == NULL)
 		return HD_ERR_NOMEM;
 	if (redis_url_parse(url, &r->url) != HD_OK) {
+		/* the URL holds a password: never logged */
+		hd_log_error("HD_REDIS_URL is not redis://[[user]:password@]host[:port][/db]%s",
+		    url != NULL && strncmp(url, "rediss://", 9) == 0
+		        ? " (rediss://: this build's hiredis has no TLS, docs/operations.md)"
+		        : "");
 		free(r);
 		return HD_ERR_INVALID;
 	}
@@ -559,7 +600,9 @@ hd_err hd_redis_command_sync(const char *url, int argc, const char *const *argv,
 	}
 	redisSetTimeout(ctx, tv);
 	snprintf(db, sizeof(db), "%d", u.db);
-	if (u.password[0])
+	if (u.user[0])
+		err = redis_sync_run(ctx, 3, (const char *[]) { "AUTH", u.user, u.password }, NULL);
+	else if (u.password[0])
 		err = redis_sync_run(ctx, 2, (const char *[]) { "AUTH", u.password }, NULL);
 	if (err == HD_OK && u.db)
 		err = redis_sync_run(ctx, 2, (const char *[]) { "SELECT", db }, NULL);

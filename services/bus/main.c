@@ -2,7 +2,8 @@
  * dial HD_BUS_PUB_URL, subscribers (the gateway's stream, consumers) dial
  * HD_BUS_SUB_URL; messages are copied between them in a thread. It serves no
  * operations and has no database: the shared daemon skeleton gives it the
- * admin port (HD_BUS_ADMIN_PORT) and a clean exit on SIGTERM. */
+ * admin port (HD_BUS_ADMIN_PORT; /healthz 503 once the forwarding thread
+ * ended, so the liveness probe restarts it) and a clean exit on SIGTERM. */
 #include <stddef.h>
 
 #include "hd/bus.h"
@@ -28,6 +29,11 @@ static void bus_stop(void)
 	g_forwarder = NULL;
 }
 
+static bool bus_alive(void)
+{
+	return hd_bus_forwarder_running(g_forwarder);
+}
+
 static const hd_daemon_spec bus_spec = {
 	.name = "bus",
 	.version = "0.1.0",
@@ -35,6 +41,7 @@ static const hd_daemon_spec bus_spec = {
 	.admin_port_setting = "HD_BUS_ADMIN_PORT",
 	.start = bus_start,
 	.stop = bus_stop,
+	.alive = bus_alive,
 };
 
 int main(int argc, char **argv)

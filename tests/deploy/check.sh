@@ -7,6 +7,7 @@
 #     values.schema.json refuses typos; required secrets are enforced;
 #   - deploy/compose.yaml against the compose-spec schema and stack rules;
 #   - deploy/docker/Dockerfile with dockerfile-utils and the image rules;
+#   - k8s/helpdesk/README.md is what values.yaml gives (chart-readme.mjs);
 #   - daemons.def, the one list of daemons: the files generated from it are
 #     up to date and every daemon folder agrees with it (tools/daemons.sh check);
 #     the chart is rendered and validated for exactly the daemons it lists;
@@ -91,12 +92,30 @@ node_checks() {
 
 render() { "$HELM" template hd "$CHART" --namespace helpdesk "$@"; }
 
+# Who consumes whose events (values daemons.<name>.consumes), for validate.mjs.
+CONSUMES=ticket=field
+
 # The daemons behind the gateway and those with migrations, comma-separated,
 # from daemons.def; $1 names one to leave out.
 DAEMONS_SH=$ROOT/tools/daemons.sh
 listed() { "$DAEMONS_SH" "$1" | grep -vx "${2:-}" | paste -sd, -; }
 
+# checksum/secret is the same in two renders with a generated HS256 secret
+# (no restart at every upgrade) and changes with a credential.
+check_secret_checksum() {
+	local a b c
+	a=$(render | grep -m1 'checksum/secret:')
+	b=$(render | grep -m1 'checksum/secret:')
+	c=$(render --set secrets.redisUrl=redis://other:6379/0 | grep -m1 'checksum/secret:')
+	if [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" != "$c" ]; then
+		pass "checksum/secret stable across renders, changed by a credential"
+	else
+		fail "checksum/secret stable across renders, changed by a credential ($a / $b / $c)"
+	fi
+}
+
 check_chart() {
+	node_checks "$HERE/chart-readme.mjs" --check
 	expect_ok "helm lint --strict (default values)" "$HELM" lint --strict "$CHART"
 	expect_ok "helm lint --strict (values-prod.yaml)" "$HELM" lint --strict "$CHART" -f "$PROD"
 	expect_ok "helm lint --strict (ticket disabled)" "$HELM" lint --strict "$CHART" --set daemons.ticket.enabled=false
@@ -105,11 +124,25 @@ check_chart() {
 	render -f "$PROD" >"$WORK/prod.yaml" 2>&1 || fail "render prod"
 	render --set daemons.ticket.enabled=false >"$WORK/ticket.yaml" 2>&1 || fail "render without ticket"
 	render --set tls.certManager.enabled=true >"$WORK/certmanager.yaml" 2>&1 || fail "render with cert-manager"
-	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)"
+	render -f "$PROD" --set tls.caSecret=pg-ca >"$WORK/dbca.yaml" 2>&1 || fail "render with a datastore CA"
+	render -f "$PROD" --set secrets.existingHookSecret=hd-hooks >"$WORK/hooksecret.yaml" 2>&1 || fail "render with existingHookSecret"
+	render -f "$PROD" --set serviceAccount.create=true --set commonLabels.team=support --set podLabels.tier=backend \
+		--set extraEnvVarsSecret=hd-extra --set priorityClassName=helpdesk-high \
+		--set "daemons.auth.image.digest=sha256:$(printf '%064d' 0)" >"$WORK/conveniences.yaml" 2>&1 || fail "render with the conveniences"
+	check_secret_checksum
+	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--consumes "$CONSUMES"
 	node_checks "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
-		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256
+		--consumes "$CONSUMES" --replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256
 	node_checks "$HERE/validate.mjs" "$WORK/ticket.yaml" --daemons "$(listed services ticket)" \
-		--migrate "$(listed migrate ticket)"
+		--migrate "$(listed migrate ticket)" --disabled ticket
+	node_checks "$HERE/validate.mjs" "$WORK/dbca.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --datastore-ca pg-ca
+	node_checks "$HERE/validate.mjs" "$WORK/hooksecret.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --hook-secret hd-hooks
+	node_checks "$HERE/validate.mjs" "$WORK/conveniences.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 \
+		--service-account hd-helpdesk --common-label team=support
 	node_checks "$HERE/validate.mjs" "$WORK/certmanager.yaml" --daemons "$(listed services)" \
 		--migrate "$(listed migrate)" --cert-manager
 }
@@ -123,6 +156,11 @@ check_chart_refusals() {
 	expect_fail "chart refuses a daemon not on daemons.def" "not a daemon of daemons.def" render --set daemons.nope.replicas=3
 	expect_fail "bootstrap of a disabled daemon is refused" "not an enabled daemon" render --set daemons.ticket.enabled=false --set bootstrap.daemon=ticket
 	expect_fail "production refuses plain NNG links" "refuses plain NNG links" render --set tls.enabled=false
+	expect_fail "schema refuses rediss:// (hiredis 0.14 has no TLS)" "redisUrl" render --set secrets.redisUrl=rediss://r:6380/0
+	expect_fail "validator wants the datastore CA where PostgreSQL is reached" "^FAIL .*datastore CA" \
+		node "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" --datastore-ca pg-ca
+	expect_fail "schema refuses an image digest that is not sha256" "digest" render --set gateway.image.digest=md5:abc
+	expect_fail "chart refuses a grace period shorter than the drain" "at least rollout.drainSeconds" render --set rollout.drainSeconds=20
 	expect_fail "schema refuses an unknown issuer kind" "kind" render --set tls.certManager.enabled=true --set tls.certManager.issuerRef.kind=Vault
 	# A deliberately broken template in a copy of the chart: helm must refuse it.
 	cp -r "$CHART" "$WORK/broken"
@@ -137,6 +175,21 @@ check_chart_refusals() {
 	sed 's|tls+tcp://|tcp://|' "$WORK/default.yaml" >"$WORK/weak.yaml"
 	expect_fail "validator refuses a plain NNG address" "^FAIL .*over TLS|^FAIL .*tls\+tcp" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth
+	sed '/minReadySeconds:/d' "$WORK/default.yaml" >"$WORK/weak.yaml"
+	expect_fail "validator refuses a rollout without minReadySeconds" "^FAIL .*minReadySeconds" \
+		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth
+	render --set 'daemons.ticket.consumes=null' >"$WORK/weak.yaml" 2>&1
+	expect_fail "validator refuses a consumer cut off from its source" "^FAIL consumer ticket reaches field" \
+		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" --consumes "$CONSUMES"
+	cp -r "$CHART" "$WORK/stale" && printf 'newValue: 1\n' >>"$WORK/stale/values.yaml"
+	expect_fail "chart README check refuses a README behind values.yaml" "^FAIL k8s/helpdesk/README.md" \
+		env HD_CHART_DIR="$WORK/stale" node "$HERE/chart-readme.mjs" --check
+	sed 's/"helm.sh\/hook-weight": "-20"/"helm.sh\/hook-weight": "20"/' "$WORK/default.yaml" >"$WORK/weak.yaml"
+	expect_fail "validator refuses a migration NetworkPolicy made after the Jobs" "^FAIL migration NetworkPolicy" \
+		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)"
+	sed '/checksum\/secret:/d' "$WORK/default.yaml" >"$WORK/weak.yaml"
+	expect_fail "validator refuses pods that miss a Secret change" "^FAIL .*checksum/secret" \
+		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)"
 	sed 's/clusterIP: None/clusterIP: 10.0.0.1/' "$WORK/default.yaml" >"$WORK/weak.yaml"
 	expect_fail "validator refuses a non-headless daemon Service" "^FAIL headless Service" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth

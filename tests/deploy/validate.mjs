@@ -4,7 +4,26 @@
 //
 //   node tests/deploy/validate.mjs RENDERED.yaml --daemons auth[,ticket]
 //        [--migrate auth] [--replicas N] [--ingress] [--existing-secret NAME]
-//        [--jwt-alg HS256|RS256|ES256] [--cert-manager]
+//        [--jwt-alg HS256|RS256|ES256] [--cert-manager] [--disabled ticket]
+//        [--consumes ticket=field[+auth],...] [--datastore-ca SECRET]
+//        [--hook-secret SECRET] [--service-account NAME] [--common-label k=v]
+// Conveniences (docs/operations.md, Values): PDBs let a drain evict unready
+// pods (unhealthyPodEvictionPolicy: AlwaysAllow), each Deployment's
+// app.kubernetes.io/version is its image tag, the helm test pod pulls with the
+// same imagePullSecrets; with --service-account every pod runs as it (no
+// token mounted); with --common-label every object carries the label.
+// Secrets (docs/operations.md, Secrets): every pod that reads the Secret has
+// a checksum/secret annotation; a generated HS256 secret is kept
+// (helm.sh/resource-policy: keep); with --hook-secret the hook Jobs read only
+// that Secret. Hooks: the migration NetworkPolicy is a hook created before
+// the hook Secret and the Jobs.
+// With --datastore-ca every pod that gets HD_DATABASE_URL mounts that
+// Secret's ca.crt read-only at /etc/helpdesk/datastore-ca (sslrootcert=).
+// A consumer of another daemon's events (values daemons.<name>.consumes)
+// reaches that daemon's rpc port for events.since, and is among its
+// HD_TLS_RPC_PEERS (docs/operations.md, The bus).
+// A disabled daemon's HD_<NAME>_URL is empty: the gateway answers its routes
+// 503 and stays ready (docs/operations.md, Disabling a daemon).
 // Mutual TLS (docs/operations.md, Certificates): every NNG address is
 // tls+tcp://, every component mounts its own certificate Secret and gets
 // HD_TLS_*; with --cert-manager one Certificate per component names it.
@@ -14,7 +33,7 @@ import { check, finish, toolRequire } from './lib.mjs';
 const YAML = toolRequire('yaml');
 
 function parseArgs(argv) {
-	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false };
+	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [], consumes: {}, datastoreCa: '', hookSecret: '', serviceAccount: '', commonLabel: '' };
 	for (let i = 1; i < argv.length; i++) {
 		const a = argv[i];
 		if (a === '--daemons') o.daemons = argv[++i].split(',').filter(Boolean);
@@ -24,6 +43,17 @@ function parseArgs(argv) {
 		else if (a === '--existing-secret') o.existingSecret = argv[++i];
 		else if (a === '--jwt-alg') o.jwtAlg = argv[++i];
 		else if (a === '--cert-manager') o.certManager = true;
+		else if (a === '--datastore-ca') o.datastoreCa = argv[++i];
+		else if (a === '--hook-secret') o.hookSecret = argv[++i];
+		else if (a === '--service-account') o.serviceAccount = argv[++i];
+		else if (a === '--common-label') o.commonLabel = argv[++i];
+		else if (a === '--disabled') o.disabled = argv[++i].split(',').filter(Boolean);
+		else if (a === '--consumes') {
+			for (const pair of argv[++i].split(',').filter(Boolean)) {
+				const [who, from] = pair.split('=');
+				o.consumes[who] = (from || '').split('+').filter(Boolean);
+			}
+		}
 		else throw new Error(`unknown argument ${a}`);
 	}
 	return o;
@@ -109,7 +139,12 @@ function checkComponent(docs, opts, dep) {
 	const hpa = find(docs, 'HorizontalPodAutoscaler', name);
 	if (comp === 'bus') {
 		check(`bus runs exactly one replica`, dep.spec.replicas === 1 && !hpa);
+		check('bus rolls by Recreate (never two forwarders)', dep.spec.strategy?.type === 'Recreate');
 	} else {
+		// docs/operations.md, Rollouts: a new pod serves before an old one goes
+		check(`${name} minReadySeconds covers the gateways' re-resolve (>= 10)`, dep.spec.minReadySeconds >= 10);
+		check(`${name} keeps every old pod until a new one is available`,
+			dep.spec.strategy?.rollingUpdate?.maxUnavailable === 0);
 		check(`HPA ${name}`, hpa?.spec?.scaleTargetRef?.name === name);
 		if (opts.replicas) check(`HPA ${name} minReplicas >= ${opts.replicas}`, hpa?.spec?.minReplicas >= opts.replicas);
 	}
@@ -154,7 +189,7 @@ function egressTo(docs, comp, target) {
 		(d.spec.egress || []).some((r) => (r.to || []).some((t) => t.podSelector?.matchLabels?.['app.kubernetes.io/component'] === target)));
 }
 
-function checkNetwork(docs, comps) {
+function checkNetwork(docs, comps, opts) {
 	const deny = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name.endsWith('-default-deny'));
 	check('NetworkPolicy default deny (ingress and egress)', !!deny && !deny.spec.ingress && !deny.spec.egress &&
 		['Ingress', 'Egress'].every((t) => deny.spec.policyTypes.includes(t)) && !deny.spec.podSelector.matchLabels['app.kubernetes.io/component']);
@@ -175,10 +210,87 @@ function checkNetwork(docs, comps) {
 			from.every((c) => c === 'gateway' || (c !== undefined && egressTo(docs, c, k.comp))), from.join(','));
 	}
 	check('gateway has no PostgreSQL egress', !opensPort(docs, 'gateway', pg));
+	for (const [who, sources] of Object.entries(opts.consumes)) {
+		for (const src of sources) {
+			const target = comps.find((k) => k.comp === src);
+			const peers = (target?.env.HD_TLS_RPC_PEERS?.value || '').split(',');
+			check(`consumer ${who} reaches ${src}'s rpc port (events.since)`, egressTo(docs, who, src));
+			check(`${src} takes calls from its consumer ${who} (HD_TLS_RPC_PEERS)`, peers.includes(`hd-${who}`), peers.join(','));
+		}
+	}
+}
+
+// tls.caSecret: the database CA where PostgreSQL is reached (Deployments and Jobs).
+function checkDatastoreCa(docs, opts) {
+	if (!opts.datastoreCa) return;
+	const pods = docs.filter((d) => d.kind === 'Deployment' || d.kind === 'Job').map((d) => [`${d.kind} ${d.metadata.name}`, d.spec.template.spec]);
+	for (const [id, pod] of pods) {
+		const c = pod.containers[0];
+		if (!envOf(c).HD_DATABASE_URL) continue;
+		const vol = (pod.volumes || []).find((v) => v.secret?.secretName === opts.datastoreCa);
+		const mount = vol && (c.volumeMounts || []).find((m) => m.name === vol.name);
+		check(`${id} mounts the datastore CA for sslrootcert=`, !!mount && mount.readOnly === true &&
+			mount.mountPath === '/etc/helpdesk/datastore-ca' && (vol.secret.items || []).some((i) => i.key === 'ca.crt'));
+	}
+}
+
+const secretRefs = (c) => (c.env || []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.valueFrom.secretKeyRef.name);
+const hookWeight = (d) => Number(d?.metadata?.annotations?.['helm.sh/hook-weight'] ?? NaN);
+
+function checkSecrets(docs, opts) {
+	for (const dep of docs.filter((d) => d.kind === 'Deployment')) {
+		const c = dep.spec.template.spec.containers[0];
+		if (!secretRefs(c).length) continue;
+		const sum = dep.spec.template.metadata.annotations?.['checksum/secret'] || '';
+		check(`${dep.metadata.name} restarts when its Secret changes (checksum/secret)`, /^[0-9a-f]{64}$/.test(sum), sum);
+	}
+	const made = docs.find((d) => d.kind === 'Secret' && !d.metadata.annotations?.['helm.sh/hook']);
+	if (made && opts.jwtAlg === 'HS256' && made.data?.['jwt-secret'])
+		check('a chart-made HS256 secret is kept (helm.sh/resource-policy: keep)',
+			made.metadata.annotations?.['helm.sh/resource-policy'] === 'keep');
+	if (opts.hookSecret) {
+		for (const j of docs.filter((d) => d.kind === 'Job')) {
+			const refs = secretRefs(j.spec.template.spec.containers[0]);
+			check(`Job ${j.metadata.name} reads only ${opts.hookSecret}`, refs.length > 0 && refs.every((r) => r === opts.hookSecret), refs.join(','));
+		}
+		check('no chart-made hook Secret with existingHookSecret', !docs.some((d) => d.kind === 'Secret' && d.metadata.annotations?.['helm.sh/hook']));
+	}
+}
+
+function checkConveniences(docs, opts) {
+	for (const pdb of docs.filter((d) => d.kind === 'PodDisruptionBudget'))
+		check(`PDB ${pdb.metadata.name} evicts unready pods (AlwaysAllow)`, pdb.spec.unhealthyPodEvictionPolicy === 'AlwaysAllow');
+	const deps = docs.filter((d) => d.kind === 'Deployment');
+	for (const dep of deps) {
+		const image = dep.spec.template.spec.containers[0].image;
+		const tag = image.replace(/@sha256:[0-9a-f]+$/, '').split(':').pop();
+		check(`${dep.metadata.name} version label is its image tag`,
+			dep.spec.template.metadata.labels['app.kubernetes.io/version'] === tag && dep.metadata.labels['app.kubernetes.io/version'] === tag, `${tag}`);
+	}
+	const pulls = JSON.stringify(deps[0]?.spec.template.spec.imagePullSecrets || []);
+	for (const t of docs.filter((d) => d.kind === 'Pod'))
+		check(`test Pod ${t.metadata.name} pulls like the Deployments`, JSON.stringify(t.spec.imagePullSecrets || []) === pulls);
+	if (opts.serviceAccount) {
+		const sa = docs.find((d) => d.kind === 'ServiceAccount');
+		check('ServiceAccount without an automounted token', sa?.metadata?.name === opts.serviceAccount && sa.automountServiceAccountToken === false);
+		const pods = [...deps, ...docs.filter((d) => d.kind === 'Job')].map((d) => d.spec.template.spec);
+		check(`every pod runs as ${opts.serviceAccount}`, pods.every((p) => p.serviceAccountName === opts.serviceAccount));
+	}
+	if (opts.commonLabel) {
+		const [k, v] = opts.commonLabel.split('=');
+		const missing = docs.filter((d) => d.metadata?.labels?.[k] !== v).map((d) => `${d.kind}/${d.metadata?.name}`);
+		check(`every object has commonLabels ${k}=${v}`, missing.length === 0, missing.join(' '));
+	}
 }
 
 function checkHooks(docs, opts) {
 	const jobs = docs.filter((d) => d.kind === 'Job');
+	const migPolicy = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name.endsWith('-migrate'));
+	const hooks = (migPolicy?.metadata?.annotations?.['helm.sh/hook'] || '').split(',');
+	const later = [...jobs, ...docs.filter((d) => d.kind === 'Secret' && d.metadata.annotations?.['helm.sh/hook'])];
+	check('migration NetworkPolicy is a pre-install,pre-upgrade hook before the hook Secret and Jobs',
+		hooks.includes('pre-install') && hooks.includes('pre-upgrade') && later.every((d) => hookWeight(d) > hookWeight(migPolicy)),
+		`${hookWeight(migPolicy)} vs ${later.map(hookWeight)}`);
 	for (const d of opts.migrate) {
 		const job = jobs.find((j) => j.metadata.name.endsWith(`-migrate-${d}`));
 		const hook = job?.metadata?.annotations?.['helm.sh/hook'] || '';
@@ -203,9 +315,18 @@ function checkConfig(docs, opts, comps) {
 		check(`gateway dials ${d} through its headless Service over TLS`, /^tls\+tcp:\/\/[a-z0-9-]+-[a-z0-9-]+\.[a-z0-9-]+\.svc:\d+$/.test(url) &&
 			comps.some((k) => k.comp === d && url.startsWith(`tls+tcp://${k.name}.`)), url);
 	}
+	for (const d of opts.disabled) {
+		const key = `HD_${d.toUpperCase().replace(/-/g, '_')}_URL`;
+		check(`disabled ${d}: ${key} is empty (routes 503, gateway ready)`, cm?.data?.[key] === '', cm?.data?.[key]);
+	}
 	for (const k of ['HD_BUS_PUB_URL', 'HD_BUS_SUB_URL'])
 		check(`${k} over TLS`, /^tls\+tcp:\/\//.test(cm?.data?.[k] || ''), cm?.data?.[k]);
 	check('ConfigMap JWT alg', cm?.data?.HD_JWT_ALG === opts.jwtAlg);
+	// a stopping pod drains before it exits, within its grace period
+	const drain = Number(cm?.data?.HD_SHUTDOWN_DRAIN_S);
+	check('HD_SHUTDOWN_DRAIN_S > 0 (rollouts drain)', drain > 0, cm?.data?.HD_SHUTDOWN_DRAIN_S);
+	for (const k of comps)
+		check(`${k.name} grace period >= drain + 15 s`, k.dep.spec.template.spec.terminationGracePeriodSeconds >= drain + 15);
 	const gw = comps.find((k) => k.comp === 'gateway');
 	if (opts.jwtAlg === 'HS256') {
 		check('gateway gets the HS256 secret', !!gw?.env.HD_JWT_SECRET);
@@ -231,8 +352,11 @@ function main() {
 	check('one Deployment per component', JSON.stringify(names) === JSON.stringify(want), `${names} vs ${want}`);
 	const comps = deps.map((d) => checkComponent(docs, opts, d));
 	check('gateway client Service', docs.some((d) => d.kind === 'Service' && component(d) === 'gateway' && d.spec.clusterIP !== 'None'));
-	checkNetwork(docs, comps);
+	checkNetwork(docs, comps, opts);
 	checkHooks(docs, opts);
+	checkSecrets(docs, opts);
+	checkConveniences(docs, opts);
+	checkDatastoreCa(docs, opts);
 	checkConfig(docs, opts, comps);
 	finish();
 }

@@ -63,13 +63,28 @@ static inline void pe_sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* A TCP port on 127.0.0.1 nobody listens on right now (fails the test when
- * none can be had). */
+/* A TCP port on 127.0.0.1 nobody listens on right now and that this program
+ * was not given lately (ports picked ahead of the processes that bind them,
+ * e.g. a gateway's list of replicas yet to start, must differ); fails the
+ * test when none can be had. */
+#define PE_RECENT_PORTS 64
 static inline int pe_free_port(void)
 {
-	int port = freeport_get();
-	assert_true(port > 0);
-	return port;
+	static int recent[PE_RECENT_PORTS];
+	static unsigned next;
+	for (int tries = 0; tries < 100; tries++) {
+		int port = freeport_get();
+		assert_true(port > 0);
+		bool seen = false;
+		for (int i = 0; i < PE_RECENT_PORTS && !seen; i++)
+			seen = recent[i] == port;
+		if (!seen) {
+			recent[next++ % PE_RECENT_PORTS] = port;
+			return port;
+		}
+	}
+	fail_msg("no free port that was not handed out lately");
+	return -1;
 }
 
 /* True when env entry e ("NAME=value") sets a name one of overrides sets. */

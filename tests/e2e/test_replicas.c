@@ -8,6 +8,17 @@
  * gateway sends them to the other one. Also checks
  * `--healthcheck` of the gateway and a daemon (0 when healthy, 1 when the
  * port does not answer) and hd_build_info in both /metrics.
+ * Rollout (issue 19, docs/operations.md "Rollouts"): every replica of
+ * hd-ticket and then of the gateway is replaced, one at a time, under steady
+ * load, with 0 failed requests. This program plays Kubernetes: the load goes
+ * to the gateways an "endpoints" thread finds ready (their /readyz, polled
+ * every ENDPOINT_POLL_MS, so a stopping gateway keeps getting requests for up
+ * to that long, like an endpoint still in kube-proxy's rules), a new replica
+ * must have served before an old one gets SIGTERM (minReadySeconds), and
+ * every gateway lists the old and the new hd-ticket addresses (what its
+ * re-resolution sees while both run). HD_SHUTDOWN_DRAIN_S=2: each stopped
+ * process must answer /readyz 503 and go on serving, then exit 0.
+ * A disabled daemon (HD_<NAME>_URL empty): routes 503, the gateway ready.
  * Environment: see proc_e2e.h, plus HD_TEST_BASE_URL (the stack's gateway,
  * for the login and the ticket) and HD_TEST_DEMO_TENANT/EMAIL/PASSWORD. */
 #include <pthread.h>
@@ -22,8 +33,20 @@ typedef struct replica {
 	char url_env[96], admin_env[64], metrics[96];
 } replica;
 
+/* A gateway the load may use while its /readyz says so. */
+#define ENDPOINT_MAX 4
+#define ENDPOINT_POLL_MS 100
+typedef struct endpoint {
+	char base[64];
+	atomic_bool used; /* polled by the endpoints thread */
+	atomic_bool ready; /* its last /readyz was 200 */
+	atomic_long draining_seen; /* /readyz answers 503 while it ran */
+} endpoint;
+
 typedef struct load {
-	char url[160];
+	char url[160]; /* what a GET reads; a path when endpoints are used */
+	endpoint *endpoints; /* NULL: url is absolute */
+	atomic_uint next; /* round robin over the ready endpoints */
 	const char *token;
 	atomic_bool stop;
 	atomic_long ok, failed;
@@ -64,19 +87,60 @@ static void ticket_setup(void)
 	httpc_resp_free(&r);
 }
 
-static void replica_start(replica *rp, const char *logname)
+/* Picks replica rp's ports (before its address goes into a gateway's list). */
+static void replica_ports(replica *rp)
 {
 	rp->rpc_port = pe_free_port();
 	rp->admin_port = pe_free_port();
 	snprintf(rp->url_env, sizeof rp->url_env, "HD_TICKET_URL=tcp://127.0.0.1:%d", rp->rpc_port);
 	snprintf(rp->admin_env, sizeof rp->admin_env, "HD_TICKET_ADMIN_PORT=%d", rp->admin_port);
 	snprintf(rp->metrics, sizeof rp->metrics, "http://127.0.0.1:%d/metrics", rp->admin_port);
+}
+
+/* Starts hd-ticket on rp's ports (extra: one more "NAME=value" or NULL) and
+ * waits for its /readyz. */
+static void replica_spawn(replica *rp, const char *logname, const char *extra)
+{
 	const char *env[]
-	    = { rp->url_env, rp->admin_env, g_db_env, g_dbadmin_env, g_redis_env, NULL };
+	    = { rp->url_env, rp->admin_env, g_db_env, g_dbadmin_env, g_redis_env, extra, NULL };
 	rp->pid = pe_spawn("ticket", NULL, logname, env);
 	char ready[96];
 	snprintf(ready, sizeof ready, "http://127.0.0.1:%d/readyz", rp->admin_port);
 	assert_true(pe_wait_ready(ready, rp->pid, 20000));
+}
+
+static void replica_start(replica *rp, const char *logname)
+{
+	replica_ports(rp);
+	replica_spawn(rp, logname, NULL);
+}
+
+typedef struct gateway {
+	pid_t pid;
+	char port_env[48], base[64], metrics[96];
+} gateway;
+
+/* Starts a gateway of this test on free ports, its hd-ticket addresses in
+ * urls_env ("HD_TICKET_URL=..."), extra one more "NAME=value" or NULL, and
+ * waits for its /readyz. */
+static void gateway_start(gateway *g, const char *urls_env, const char *extra, const char *logname)
+{
+	int http_port = pe_free_port(), admin_port = pe_free_port();
+	char admin_env[48], ready[96];
+	/* NNG 1.5.2 may drop a request held for the pipe that dies: see the file */
+	static char lsan_env[600];
+	snprintf(lsan_env, sizeof lsan_env,
+	    "LSAN_OPTIONS=print_suppressions=0:suppressions=%s/tests/e2e/lsan-nng.supp",
+	    httpc_env("HD_TEST_ROOT"));
+	snprintf(g->port_env, sizeof g->port_env, "HD_HTTP_PORT=%d", http_port);
+	snprintf(admin_env, sizeof admin_env, "HD_GATEWAY_ADMIN_PORT=%d", admin_port);
+	snprintf(g->base, sizeof g->base, "http://127.0.0.1:%d", http_port);
+	snprintf(ready, sizeof ready, "%s/readyz", g->base);
+	snprintf(g->metrics, sizeof g->metrics, "http://127.0.0.1:%d/metrics", admin_port);
+	const char *env[] = { g->port_env, admin_env, urls_env, g_redis_env,
+		"HD_RATE_LIMIT_PER_MIN=100000000", lsan_env, extra, NULL };
+	g->pid = pe_spawn("gateway", NULL, logname, env);
+	assert_true(pe_wait_ready(ready, g->pid, 20000));
 }
 
 /* tickets.get answered 200 by replica rp so far. */
@@ -86,12 +150,34 @@ static double replica_served(const replica *rp)
 	    rp->metrics, "hd_rpc_requests_total{op=\"tickets.get\",status=\"200\"}");
 }
 
+/* The URL of the next GET: l->url, or it on the next ready endpoint. */
+static const char *load_url(load *l, char *buf, size_t cap)
+{
+	if (l->endpoints == NULL)
+		return l->url;
+	for (int tries = 0; tries < ENDPOINT_MAX * 2; tries++) {
+		endpoint *e = &l->endpoints[atomic_fetch_add(&l->next, 1) % ENDPOINT_MAX];
+		if (atomic_load(&e->used) && atomic_load(&e->ready)) {
+			snprintf(buf, cap, "%s%s", e->base, l->url);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
 static void *load_main(void *arg)
 {
 	load *l = arg;
+	char buf[256];
 	while (!atomic_load(&l->stop)) {
 		httpc_resp r;
-		if (httpc_call(&r, "GET", l->url, l->token, NULL, NULL, NULL) != 0) {
+		const char *url = load_url(l, buf, sizeof buf);
+		if (url == NULL) { /* no gateway ready: a failure too */
+			atomic_fetch_add(&l->failed, 1);
+			pe_sleep_ms(10);
+			continue;
+		}
+		if (httpc_call(&r, "GET", url, l->token, NULL, NULL, NULL) != 0) {
 			atomic_fetch_add(&l->failed, 1);
 			atomic_store(&l->last_bad_status, 0);
 		} else if (r.status == 200) {
@@ -126,31 +212,19 @@ static void replica_failover(int sig)
 	replica a, b;
 	replica_start(&a, "replica-ticket-a");
 	replica_start(&b, "replica-ticket-b");
-	int http_port = pe_free_port(), admin_port = pe_free_port();
-	char port_env[48], admin_env[48], urls_env[128], base[64], ready[96], metrics[96];
-	snprintf(port_env, sizeof port_env, "HD_HTTP_PORT=%d", http_port);
-	snprintf(admin_env, sizeof admin_env, "HD_GATEWAY_ADMIN_PORT=%d", admin_port);
+	char urls_env[128];
 	snprintf(urls_env, sizeof urls_env, "HD_TICKET_URL=tcp://127.0.0.1:%d,tcp://127.0.0.1:%d",
 	    a.rpc_port, b.rpc_port);
-	snprintf(base, sizeof base, "http://127.0.0.1:%d", http_port);
-	snprintf(ready, sizeof ready, "%s/readyz", base);
-	snprintf(metrics, sizeof metrics, "http://127.0.0.1:%d/metrics", admin_port);
-	/* NNG 1.5.2 may drop a request held for the pipe that dies: see the file */
-	char lsan_env[600];
-	snprintf(lsan_env, sizeof lsan_env,
-	    "LSAN_OPTIONS=print_suppressions=0:suppressions=%s/tests/e2e/lsan-nng.supp",
-	    httpc_env("HD_TEST_ROOT"));
-	const char *gw_env[] = { port_env, admin_env, urls_env, g_redis_env,
-		"HD_RATE_LIMIT_PER_MIN=100000000", lsan_env, NULL };
-	pid_t gw = pe_spawn("gateway", NULL, "replica-gateway", gw_env);
-	assert_true(pe_wait_ready(ready, gw, 20000));
+	gateway g;
+	gateway_start(&g, urls_env, NULL, "replica-gateway");
 
 	static load l; /* outlives the threads; reset for each test */
 	atomic_store(&l.stop, false);
 	atomic_store(&l.ok, 0);
 	atomic_store(&l.failed, 0);
 	atomic_store(&l.last_bad_status, 0);
-	snprintf(l.url, sizeof l.url, "%s/v1/tickets/%s", base, g_ticket_id);
+	snprintf(l.url, sizeof l.url, "%s/v1/tickets/%s", g.base, g_ticket_id);
+	l.endpoints = NULL;
 	l.token = g_token_buf;
 	pthread_t th[LOAD_THREADS];
 	for (int i = 0; i < LOAD_THREADS; i++)
@@ -165,7 +239,7 @@ static void replica_failover(int sig)
 	for (int i = 0; i < LOAD_THREADS; i++)
 		pthread_join(th[i], NULL);
 	double nb_end = replica_served(&b);
-	double retries = httpc_metric(metrics, "hd_upstream_retries_total");
+	double retries = httpc_metric(g.metrics, "hd_upstream_retries_total");
 	print_message("replicas (signal %d): a served %.0f, b %.0f before the stop; %ld ok, "
 	              "%ld failed (last bad status %ld); %ld ok after the stop; %.0f retries\n",
 	    sig, na, nb, atomic_load(&l.ok), atomic_load(&l.failed),
@@ -175,16 +249,17 @@ static void replica_failover(int sig)
 	assert_int_equal(atomic_load(&l.failed), 0); /* no GET failed */
 	assert_true(ok_after_kill > 50); /* the survivor kept serving */
 	assert_true(nb_end > nb);
-	assert_true(httpc_metric(metrics, "hd_build_info{service=\"gateway\"") == 1);
+	assert_true(httpc_metric(g.metrics, "hd_build_info{service=\"gateway\"") == 1);
 	assert_true(httpc_metric(b.metrics, "hd_build_info{service=\"ticket\"") == 1);
 
 	/* --healthcheck: 0 against the live gateway and replica b, 1 against a */
+	const char *gw_env[] = { g.port_env, NULL };
 	assert_int_equal(pe_wait(pe_spawn("gateway", "--healthcheck", "replica-hc", gw_env)), 0);
 	const char *b_env[] = { b.admin_env, NULL }, *a_env[] = { a.admin_env, NULL };
 	assert_int_equal(pe_wait(pe_spawn("ticket", "--healthcheck", "replica-hc", b_env)), 0);
 	assert_int_equal(pe_wait(pe_spawn("ticket", "--healthcheck", "replica-hc", a_env)), 1);
 
-	assert_int_equal(pe_stop(gw, SIGTERM), 0);
+	assert_int_equal(pe_stop(g.pid, SIGTERM), 0);
 	assert_int_equal(pe_stop(b.pid, SIGTERM), 0);
 }
 
@@ -200,11 +275,206 @@ static void test_drain_one_replica_under_load(void **state)
 	replica_failover(SIGTERM);
 }
 
+/* ---- rollout (issue 19) ---- */
+
+#define DRAIN_ENV "HD_SHUTDOWN_DRAIN_S=2"
+
+/* Polls every used endpoint's /readyz (a kubelet probe and the endpoints
+ * controller in one) until the load stops. */
+static void *endpoints_main(void *arg)
+{
+	load *l = arg;
+	while (!atomic_load(&l->stop)) {
+		for (int i = 0; i < ENDPOINT_MAX; i++) {
+			endpoint *e = &l->endpoints[i];
+			if (!atomic_load(&e->used))
+				continue;
+			char url[96];
+			httpc_resp r;
+			snprintf(url, sizeof url, "%s/readyz", e->base);
+			int rc = httpc_call(&r, "GET", url, NULL, NULL, NULL, NULL);
+			atomic_store(&e->ready, rc == 0 && r.status == 200);
+			if (rc == 0 && r.status == 503)
+				atomic_fetch_add(&e->draining_seen, 1);
+			httpc_resp_free(&r);
+		}
+		pe_sleep_ms(ENDPOINT_POLL_MS);
+	}
+	return NULL;
+}
+
+/* Waits up to ms for *flag to be true. */
+static bool wait_flag(atomic_bool *flag, long ms)
+{
+	int64_t until = pe_now_ms() + ms;
+	while (!atomic_load(flag) && pe_now_ms() < until)
+		pe_sleep_ms(20);
+	return atomic_load(flag);
+}
+
+/* Waits up to ms for replica rp to have served more than n GETs. */
+static bool wait_served_over(const replica *rp, double n, long ms)
+{
+	int64_t until = pe_now_ms() + ms;
+	while (replica_served(rp) <= n && pe_now_ms() < until)
+		pe_sleep_ms(50);
+	return replica_served(rp) > n;
+}
+
+/* Waits up to ms for url to answer status. */
+static bool wait_status(const char *url, int status, long ms)
+{
+	int64_t until = pe_now_ms() + ms;
+	for (;;) {
+		httpc_resp r;
+		bool hit
+		    = httpc_call(&r, "GET", url, NULL, NULL, NULL, NULL) == 0 && r.status == status;
+		httpc_resp_free(&r);
+		if (hit || pe_now_ms() >= until)
+			return hit;
+		pe_sleep_ms(20);
+	}
+}
+
+/* One step of a rolling update of hd-ticket: fresh starts and serves, then
+ * old gets SIGTERM, says not ready, serves on while it drains, exits 0. */
+static void replica_replace(replica *old, replica *fresh, const char *logname)
+{
+	char ready[96];
+	replica_spawn(fresh, logname, DRAIN_ENV);
+	assert_true(wait_served_over(fresh, SERVED_BEFORE_KILL, 10000));
+	assert_int_equal(kill(old->pid, SIGTERM), 0);
+	snprintf(ready, sizeof ready, "http://127.0.0.1:%d/readyz", old->admin_port);
+	assert_true(wait_status(ready, 503, 1500));
+	assert_true(wait_served_over(old, replica_served(old), 1500));
+	assert_int_equal(pe_stop(old->pid, 0), 0); /* no second signal: its own end */
+}
+
+/* One step of a rolling update of the gateways: fresh starts and its
+ * endpoint is used once ready; then old gets SIGTERM, its /readyz must say
+ * 503 (the endpoint leaves the load) and it exits 0 after its drain. */
+static void gateway_replace(load *l, int old_i, int fresh_i, gateway *gws, const char *urls_env)
+{
+	char logname[32];
+	endpoint *old = &l->endpoints[old_i], *fresh = &l->endpoints[fresh_i];
+	snprintf(logname, sizeof logname, "rollout-gateway-%d", fresh_i);
+	gateway_start(&gws[fresh_i], urls_env, DRAIN_ENV, logname);
+	snprintf(fresh->base, sizeof fresh->base, "%s", gws[fresh_i].base);
+	atomic_store(&fresh->used, true);
+	assert_true(wait_flag(&fresh->ready, 5000));
+	assert_int_equal(kill(gws[old_i].pid, SIGTERM), 0);
+	int64_t until = pe_now_ms() + 1500;
+	while (atomic_load(&old->draining_seen) == 0 && pe_now_ms() < until)
+		pe_sleep_ms(20);
+	assert_true(atomic_load(&old->draining_seen) > 0);
+	assert_int_equal(pe_stop(gws[old_i].pid, 0), 0);
+	atomic_store(&old->used, false);
+}
+
+static void test_rollout_under_load(void **state)
+{
+	(void)state;
+	stack_env_init();
+	ticket_setup();
+	replica r[4];
+	char urls_env[200];
+	for (int i = 0; i < 4; i++)
+		replica_ports(&r[i]);
+	snprintf(urls_env, sizeof urls_env,
+	    "HD_TICKET_URL=tcp://127.0.0.1:%d,tcp://127.0.0.1:%d,tcp://127.0.0.1:%d,"
+	    "tcp://127.0.0.1:%d",
+	    r[0].rpc_port, r[1].rpc_port, r[2].rpc_port, r[3].rpc_port);
+	replica_spawn(&r[0], "rollout-ticket-0", DRAIN_ENV);
+	replica_spawn(&r[1], "rollout-ticket-1", DRAIN_ENV);
+
+	static endpoint eps[ENDPOINT_MAX];
+	static load l;
+	gateway g[ENDPOINT_MAX];
+	for (int i = 0; i < 2; i++) {
+		char logname[32];
+		snprintf(logname, sizeof logname, "rollout-gateway-%d", i);
+		gateway_start(&g[i], urls_env, DRAIN_ENV, logname);
+		snprintf(eps[i].base, sizeof eps[i].base, "%s", g[i].base);
+		atomic_store(&eps[i].used, true);
+	}
+	atomic_store(&l.stop, false);
+	atomic_store(&l.ok, 0);
+	atomic_store(&l.failed, 0);
+	l.endpoints = eps;
+	l.token = g_token_buf;
+	snprintf(l.url, sizeof l.url, "/v1/tickets/%s", g_ticket_id);
+	pthread_t poller, th[LOAD_THREADS];
+	assert_int_equal(pthread_create(&poller, NULL, endpoints_main, &l), 0);
+	assert_true(wait_flag(&eps[0].ready, 5000) && wait_flag(&eps[1].ready, 5000));
+	for (int i = 0; i < LOAD_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, load_main, &l), 0);
+
+	replica_replace(&r[0], &r[2], "rollout-ticket-2");
+	replica_replace(&r[1], &r[3], "rollout-ticket-3");
+	gateway_replace(&l, 0, 2, g, urls_env);
+	gateway_replace(&l, 1, 3, g, urls_env);
+	long ok_rolled = atomic_load(&l.ok);
+	int64_t until = pe_now_ms() + 5000;
+	while (atomic_load(&l.ok) < ok_rolled + 100 && pe_now_ms() < until)
+		pe_sleep_ms(20);
+	atomic_store(&l.stop, true);
+	for (int i = 0; i < LOAD_THREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_join(poller, NULL);
+	print_message("rollout: %ld ok, %ld failed (last bad status %ld); gateway /readyz 503 "
+	              "seen %ld and %ld times while draining\n",
+	    atomic_load(&l.ok), atomic_load(&l.failed), atomic_load(&l.last_bad_status),
+	    atomic_load(&eps[0].draining_seen), atomic_load(&eps[1].draining_seen));
+	assert_int_equal(atomic_load(&l.failed), 0);
+	assert_true(atomic_load(&l.ok) >= ok_rolled + 100); /* the new ones serve */
+	for (int i = 2; i < 4; i++) { /* SIGTERM all, then wait: one drain, not four */
+		kill(g[i].pid, SIGTERM);
+		kill(r[i].pid, SIGTERM);
+	}
+	for (int i = 2; i < 4; i++) {
+		assert_int_equal(pe_stop(g[i].pid, 0), 0);
+		assert_int_equal(pe_stop(r[i].pid, 0), 0);
+	}
+}
+
+/* A daemon disabled in the chart's values (daemons.field.enabled: false
+ * renders HD_FIELD_URL=""): the gateway is ready, answers the field routes
+ * 503 problem+json naming the service, and serves the rest. */
+static void test_disabled_service(void **state)
+{
+	(void)state;
+	stack_env_init();
+	ticket_setup();
+	char ticket_env[160], url[256];
+	snprintf(ticket_env, sizeof ticket_env, "HD_TICKET_URL=%s", httpc_env("HD_TICKET_URL"));
+	gateway g;
+	gateway_start(&g, ticket_env, "HD_FIELD_URL=", "disabled-gateway"); /* ready */
+	httpc_resp r;
+	snprintf(url, sizeof url, "%s/v1/technicians", g.base);
+	assert_int_equal(httpc_call(&r, "GET", url, g_token_buf, NULL, NULL, NULL), 0);
+	assert_int_equal(r.status, 503);
+	assert_non_null(strstr(httpc_header(&r, "Content-Type"), "application/problem+json"));
+	const cJSON *detail = cJSON_GetObjectItemCaseSensitive(r.json, "detail");
+	assert_true(cJSON_IsString(detail));
+	assert_non_null(strstr(detail->valuestring, "field service is disabled"));
+	httpc_resp_free(&r);
+	snprintf(url, sizeof url, "%s/v1/tickets/%s", g.base, g_ticket_id);
+	assert_int_equal(httpc_call(&r, "GET", url, g_token_buf, NULL, NULL, NULL), 0);
+	assert_int_equal(r.status, 200);
+	httpc_resp_free(&r);
+	assert_true(
+	    httpc_metric(g.metrics, "hd_upstream_errors_total{service=\"field\",kind=\"disabled\"")
+	    == 1);
+	assert_int_equal(pe_stop(g.pid, SIGTERM), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kill_one_replica_under_load),
 		cmocka_unit_test(test_drain_one_replica_under_load),
+		cmocka_unit_test(test_rollout_under_load),
+		cmocka_unit_test(test_disabled_service),
 	};
 	return cmocka_run_group_tests(tests, NULL, pe_teardown);
 }

@@ -26,6 +26,7 @@ export HD_TEST_DATABASE_ADMIN_URL="postgresql://hd_owner@127.0.0.1:$pgport/helpd
 export HD_TEST_DATABASE_SUPER_URL="postgresql://postgres@127.0.0.1:$pgport/helpdesk"
 # the outbox relay of every daemon the tests start (its own role)
 export HD_RELAY_DATABASE_URL="postgresql://hd_relay@127.0.0.1:$pgport/helpdesk"
+export HD_SHUTDOWN_DRAIN_S=${HD_SHUTDOWN_DRAIN_S:-0} # stopped daemons stop at once
 export HD_TEST_REDIS_URL="redis://127.0.0.1:$redisport/0"
 
 make -C "$here" run "$@"

@@ -1,7 +1,8 @@
 /* hd_redis against a real Redis: commands and reply accessors, EVALSHA with
  * the NOSCRIPT fallback, failure while disconnected (never inline), reconnect
  * after CLIENT KILL, per-command timeout (CLIENT PAUSE) with the late reply
- * ignored, destroy with commands pending, and the blocking helper.
+ * ignored, destroy with commands pending, the blocking helper, and an ACL
+ * user in the URL (redis://user:password@...).
  * Env: HD_TEST_REDIS_URL. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -298,6 +299,11 @@ static void test_bad_urls(void **state)
 	assert_int_equal(hd_redis_create(&r, base, "http://x"), HD_ERR_INVALID);
 	assert_int_equal(hd_redis_create(&r, base, "redis://"), HD_ERR_INVALID);
 	assert_int_equal(hd_redis_create(&r, base, "redis://h:99999"), HD_ERR_INVALID);
+	/* a user needs a password; escapes must be whole and not NUL */
+	assert_int_equal(hd_redis_create(&r, base, "redis://user@h:6379"), HD_ERR_INVALID);
+	assert_int_equal(hd_redis_create(&r, base, "redis://u:%zz@h:6379"), HD_ERR_INVALID);
+	assert_int_equal(hd_redis_create(&r, base, "redis://u:ab%4@h:6379"), HD_ERR_INVALID);
+	assert_int_equal(hd_redis_create(&r, base, "redis://u:a%00b@h:6379"), HD_ERR_INVALID);
 	assert_null(r);
 	event_base_free(base);
 }
@@ -330,6 +336,41 @@ static void test_command_sync(void **state)
 	    HD_ERR_UNAVAILABLE);
 }
 
+/* redis_url with "userinfo@" put after redis:// (cap bytes). */
+static void url_with_user(char *out, size_t cap, const char *userinfo)
+{
+	snprintf(out, cap, "redis://%s@%s", userinfo, redis_url + strlen("redis://"));
+}
+
+/* An ACL user (Redis 6+) in the URL is kept: AUTH user password, sync and
+ * async; its password %XX-decoded; a wrong password is refused. */
+static void test_acl_user(void **state)
+{
+	char url[512], *who = NULL;
+	const char *acl_user[]
+	    = { "ACL", "SETUSER", "hd_acl_test", "reset", "on", ">p@ss:w/rd", "~*", "&*", "+@all" };
+	assert_int_equal(hd_redis_command_sync(redis_url, 9, acl_user, NULL), HD_OK);
+	url_with_user(url, sizeof url, "hd_acl_test:p%40ss%3Aw%2Frd");
+	assert_int_equal(
+	    hd_redis_command_sync(url, 2, (const char *[]) { "ACL", "WHOAMI" }, &who), HD_OK);
+	assert_string_equal(who, "hd_acl_test");
+	free(who);
+
+	fx f;
+	fx_open(&f, url);
+	assert_true(fx_run_until(&f, fx_ready));
+	assert_int_equal(cmd(&f, 2, (const char *[]) { "ACL", "WHOAMI" }), HD_OK);
+	assert_string_equal(f.last_str, "hd_acl_test");
+	fx_close(&f);
+
+	url_with_user(url, sizeof url, "hd_acl_test:wrong");
+	assert_int_not_equal(
+	    hd_redis_command_sync(url, 2, (const char *[]) { "ACL", "WHOAMI" }, NULL), HD_OK);
+	assert_int_equal(hd_redis_command_sync(redis_url, 3,
+	                     (const char *[]) { "ACL", "DELUSER", "hd_acl_test" }, NULL),
+	    HD_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_destroy_fails_pending_with_closed),
 		cmocka_unit_test(test_bad_urls),
 		cmocka_unit_test(test_command_sync),
+		cmocka_unit_test(test_acl_user),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

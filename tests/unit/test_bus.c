@@ -1,6 +1,7 @@
 /* Tests of libs/src/bus.c: a forwarder, a publisher and subscribers in one
  * process over ipc:// (private temp folder): delivery through the forwarder,
- * topic prefix filtering, and argument checks. */
+ * topic prefix filtering, argument checks, and the counters: forwarded,
+ * dropped for want of a subscriber, published with no forwarder. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -198,6 +199,78 @@ static void test_subscriber_before_forwarder(void **state)
 	bus_fixture_stop(&f);
 }
 
+/* The value of the metrics line "series value", or -1 when there is none. */
+static double metrics_value(const char *series)
+{
+	size_t len = 0;
+	char *text = hd_metrics_render(&len), line[256];
+	double v = -1;
+	snprintf(line, sizeof line, "\n%s ", series);
+	const char *at = text != NULL ? strstr(text, line) : NULL;
+	if (at != NULL)
+		v = strtod(at + strlen(line), NULL);
+	free(text);
+	return v;
+}
+
+/* Waits up to 5 s for series to reach at least min; true when it did. */
+static bool metrics_wait(const char *series, double min)
+{
+	int64_t until = now_ms() + 5000;
+	while (metrics_value(series) < min && now_ms() < until)
+		usleep(2000);
+	return metrics_value(series) >= min;
+}
+
+/* The forwarder counts what it passed on, and what it dropped because no
+ * subscriber was connected (docs/operations.md, The bus); it runs until
+ * stopped. */
+static void test_forwarder_counts(void **state)
+{
+	(void)state;
+	bus_fixture f;
+	bus_fixture_start(&f, "fwdcount");
+	assert_true(hd_bus_forwarder_running(f.fwd));
+	assert_false(hd_bus_forwarder_running(NULL));
+	seen all = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	hd_bus_sub *s_all = sub_connected(&f, &all);
+	hd_metrics_reset();
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(hd_bus_publish(f.pub, "ticket.created", "{}", 2), HD_OK);
+	wait_count(&all, &all.tickets, 5);
+	/* 5, plus a marker of sub_connected's that may still have been under way */
+	assert_true(metrics_wait("hd_bus_forwarded_total", 5));
+	hd_bus_sub_close(s_all); /* no subscriber left: what comes is dropped */
+	int64_t until = now_ms() + 5000;
+	while (
+	    !metrics_has("hd_bus_dropped_total{reason=\"no_subscriber\"}", 1) && now_ms() < until) {
+		hd_metrics_reset();
+		assert_int_equal(hd_bus_publish(f.pub, "ticket.updated", "{}", 2), HD_OK);
+		usleep(20000);
+	}
+	assert_true(metrics_has("hd_bus_dropped_total{reason=\"no_subscriber\"}", 1));
+	assert_true(metrics_value("hd_bus_forwarded_total") < 0); /* none since the reset */
+	assert_true(hd_bus_forwarder_running(f.fwd));
+	bus_fixture_stop(&f);
+}
+
+/* A publisher with no forwarder connected: the send "succeeds" (NNG drops
+ * it) and is counted in hd_bus_publish_unconnected_total. */
+static void test_publish_unconnected(void **state)
+{
+	(void)state;
+	char url[128];
+	snprintf(url, sizeof url, "ipc://%s/nobody.ipc", g_dir);
+	hd_bus_pub *pub = NULL;
+	assert_int_equal(hd_bus_pub_open(&pub, url), HD_OK);
+	hd_metrics_reset();
+	assert_int_equal(hd_bus_publish(pub, "ticket.created", "{}", 2), HD_OK);
+	assert_int_equal(hd_bus_publish(pub, "ticket.created", "{}", 2), HD_OK);
+	assert_true(metrics_has("hd_bus_publish_unconnected_total{type=\"ticket.created\"}", 2));
+	assert_true(metrics_has("hd_bus_events_published_total{type=\"ticket.created\"}", 2));
+	hd_bus_pub_close(pub);
+}
+
 static void cb_unused(const char *type, const char *json, size_t len, void *arg)
 {
 }
@@ -236,6 +309,8 @@ int main(void)
 		cmocka_unit_test(test_events_counted),
 		cmocka_unit_test(test_subscriber_before_forwarder),
 		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_forwarder_counts),
+		cmocka_unit_test(test_publish_unconnected),
 	};
 	NNG_UNIT_MAIN_RUN(tests);
 }

@@ -20,12 +20,18 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
+{{- /* (dict "root" $ "component" "auth" ["version" "1.4.1"]): version is
+     the component's image tag where one image is meant, else the chart's
+     appVersion; commonLabels last. */ -}}
 {{- define "helpdesk.labels" -}}
 {{ include "helpdesk.selectorLabels" . }}
 app.kubernetes.io/part-of: helpdesk
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
-app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/version: {{ .version | default .root.Chart.AppVersion | toString | trunc 63 | quote }}
 helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{/* Selects every pod of this release. */}}
@@ -39,15 +45,28 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $repo := .image.repository -}}
 {{- with .root.Values.image.registry }}{{ $repo = printf "%s/%s" . $repo }}{{ end -}}
 {{- printf "%s:%s" $repo (.image.tag | toString) -}}
+{{- with .image.digest }}@{{ . }}{{ end -}}
+{{- end -}}
+
+{{/* The pods' ServiceAccount name ("" = the namespace's default). */}}
+{{- define "helpdesk.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "helpdesk.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- .Values.serviceAccount.name -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "helpdesk.secretName" -}}
 {{- default (include "helpdesk.fullname" .) .Values.secrets.existingSecret -}}
 {{- end -}}
 
-{{/* Secret holding the hook Jobs' credentials (owner URL). */}}
+{{/* Secret holding the hook Jobs' credentials (owner URL):
+     existingHookSecret, else existingSecret, else the chart's hook Secret. */}}
 {{- define "helpdesk.hookSecretName" -}}
-{{- if .Values.secrets.existingSecret -}}
+{{- if .Values.secrets.existingHookSecret -}}
+{{- .Values.secrets.existingHookSecret -}}
+{{- else if .Values.secrets.existingSecret -}}
 {{- .Values.secrets.existingSecret -}}
 {{- else -}}
 {{- printf "%s-hooks" (include "helpdesk.fullname" .) -}}
@@ -156,10 +175,11 @@ redisAccess, env, podAnnotations, listenEnv (daemons: peers, egress).
 {{- if $d.enabled -}}
 {{- $u := include "helpdesk.envName" $name -}}
 {{- /* who may call its RPC socket over mutual TLS: the gateway and every
-     enabled daemon that lists it among its peers */ -}}
+     enabled daemon that lists it among its peers or consumes its events
+     (it calls their events.since: docs/operations.md, The bus) */ -}}
 {{- $callers := list "hd-gateway" -}}
 {{- range $cn, $cd := $daemons -}}
-{{- if and $cd.enabled (has $name ($cd.peers | default list)) -}}
+{{- if and $cd.enabled (has $name (concat ($cd.peers | default list) ($cd.consumes | default list))) -}}
 {{- $callers = append $callers (printf "hd-%s" $cn) -}}
 {{- end -}}
 {{- end -}}
@@ -167,7 +187,8 @@ redisAccess, env, podAnnotations, listenEnv (daemons: peers, egress).
       "ports" (list (dict "name" "rpc" "port" $d.port)) "adminPort" $d.adminPort "probePort" "admin"
       "resources" $d.resources "autoscaling" $d.autoscaling "pdb" $d.pdb "jwt" $d.jwt
       "dbAccess" $d.dbAccess "redisAccess" $d.redisAccess "env" $d.env "podAnnotations" $d.podAnnotations
-      "peers" ($d.peers | default list) "egress" ($d.egress | default list)
+      "peers" (concat ($d.peers | default list) ($d.consumes | default list) | uniq) "egress" ($d.egress | default list)
+      "consumes" ($d.consumes | default list)
       "listenEnv" (dict (printf "HD_%s_URL" $u) (printf "%s0.0.0.0:%d" $scheme (int $d.port))
                         (printf "HD_%s_ADMIN_PORT" $u) ($d.adminPort | toString)
                         "HD_TLS_RPC_PEERS" (join "," $callers))) -}}
@@ -229,6 +250,40 @@ redisAccess, env, podAnnotations, listenEnv (daemons: peers, egress).
 {{- end }}
 {{- end -}}
 
+{{- /* The datastore CA (tls.caSecret) where PostgreSQL is reached: a volume
+     mount (helpdesk.datastoreCaMount) and its volume (helpdesk.datastoreCaVolume);
+     both empty without tls.caSecret. docs/operations.md, Datastores over TLS. */ -}}
+{{- define "helpdesk.datastoreCaMount" -}}
+{{- if .Values.tls.caSecret }}
+- {name: datastore-ca, mountPath: /etc/helpdesk/datastore-ca, readOnly: true}
+{{- end }}
+{{- end -}}
+
+{{- define "helpdesk.datastoreCaVolume" -}}
+{{- if .Values.tls.caSecret }}
+- name: datastore-ca
+  secret:
+    secretName: {{ .Values.tls.caSecret }}
+    defaultMode: 0444
+    items:
+      - {key: ca.crt, path: ca.crt}
+{{- end }}
+{{- end -}}
+
+{{- /* checksum/secret: what the chart's Secret is made of, so that a changed
+     credential restarts the pods that read it. The values, not the rendered
+     Secret: a generated HS256 secret (kept by lookup) must not restart
+     everything at each upgrade. With existingSecret only its name counts
+     (docs/operations.md, Secrets). */ -}}
+{{- define "helpdesk.secretChecksum" -}}
+{{- $s := .Values.secrets -}}
+{{- if $s.existingSecret -}}
+{{- $s.existingSecret | sha256sum -}}
+{{- else -}}
+{{- toJson (dict "secrets" (omit $s "existingHookSecret" "databaseAdminUrl" "platformAdminPassword") "alg" .Values.jwt.alg) | sha256sum -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "helpdesk.probes" -}}
 {{- $p := .root.Values.probes -}}
 startupProbe:
@@ -251,6 +306,12 @@ readinessProbe:
 
 {{/* Scheduling settings shared by every pod. */}}
 {{- define "helpdesk.scheduling" -}}
+{{- with include "helpdesk.serviceAccountName" . }}
+serviceAccountName: {{ . }}
+{{- end }}
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
 {{- with .Values.nodeSelector }}
 nodeSelector: {{- toYaml . | nindent 2 }}
 {{- end }}

@@ -56,7 +56,9 @@ spec:
           resources: {{- toYaml $m.resources | nindent 12 }}
           volumeMounts:
             - {name: tmp, mountPath: /tmp}
+            {{- include "helpdesk.datastoreCaMount" $root | nindent 12 }}
       volumes:
         - name: tmp
           emptyDir: {medium: Memory, sizeLimit: 16Mi}
+        {{- include "helpdesk.datastoreCaVolume" $root | nindent 8 }}
 {{- end -}}

@@ -1,5 +1,6 @@
 /* The admin HTTP port every process has (docs/architecture.md, "Operations"):
- * GET /healthz (200 while the process runs), GET /readyz (200, or 503 naming
+ * GET /healthz (200 while the process runs, 503 when the owner's liveness
+ * check says it is broken for good), GET /readyz (200, or 503 naming
  * what fails; only when the owner gives a readiness probe) and GET /metrics
  * (Prometheus text of hd/metrics.h). No login: it binds HD_ADMIN_BIND, which
  * the local stack sets to 127.0.0.1 and the chart opens only to metricsFrom.
@@ -24,6 +25,9 @@ typedef struct hd_admin_spec {
 	const char *port_setting; /* "HD_TICKET_ADMIN_PORT" */
 	hd_admin_ready_fn ready; /* NULL: no /readyz on this port */
 	void *ready_ctx;
+	/* NULL, or false when the process cannot recover and should be
+	 * restarted: /healthz answers 503 (the bus forwarder's thread ended) */
+	bool (*alive)(void);
 } hd_admin_spec;
 
 /* Listens on HD_ADMIN_BIND, port from spec->port_setting. spec must outlive

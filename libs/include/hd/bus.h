@@ -4,6 +4,7 @@
  * durability comes from each service's outbox and events.since. */
 #ifndef HD_BUS_H
 #define HD_BUS_H
+#include <stdbool.h>
 #include <stddef.h>
 #include "hd/err.h"
 
@@ -15,6 +16,11 @@ typedef struct hd_bus_forwarder hd_bus_forwarder;
  * (subscribers dial it) and copies messages in a thread. */
 hd_err hd_bus_forwarder_start(hd_bus_forwarder **out, const char *sub_url, const char *pub_url);
 void hd_bus_forwarder_stop(hd_bus_forwarder *f);
+/* True while the forwarder's thread forwards (false once it ended on an
+ * error, or for NULL). Any thread. Metrics: hd_bus_forwarded_total,
+ * hd_bus_dropped_total{reason}; a publisher counts events sent with no
+ * forwarder connected in hd_bus_publish_unconnected_total{type}. */
+bool hd_bus_forwarder_running(const hd_bus_forwarder *f);
 
 /* Opens a publisher dialing url (non-blocking: the forwarder may come later). */
 hd_err hd_bus_pub_open(hd_bus_pub **out, const char *url);

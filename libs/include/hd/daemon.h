@@ -54,6 +54,9 @@ typedef struct hd_daemon_spec {
 	/* optional: called once before serving / after stopping (main thread) */
 	hd_err (*start)(void);
 	void (*stop)(void);
+	/* optional: false when the daemon is broken for good (/healthz 503, so
+	 * the liveness probe restarts it); called on the admin loop's thread */
+	bool (*alive)(void);
 	/* optional: per-worker state */
 	hd_err (*worker_init)(hd_daemon_worker *dw);
 	void (*worker_fini)(hd_daemon_worker *dw);

@@ -33,7 +33,9 @@ const hd_redis_reply *hd_redis_reply_element(const hd_redis_reply *r, size_t i);
  * HD_ERR_UNAVAILABLE / HD_ERR_TIMEOUT (1 s) / HD_ERR_CLOSED with r NULL. */
 typedef void (*hd_redis_cb)(hd_err err, const hd_redis_reply *r, void *arg);
 
-/* Connects to url (redis://host:port[/db]) asynchronously on base. */
+/* Connects to url (redis://[[user]:password@]host[:port][/db]; user and
+ * password %XX-decoded, a user is an ACL user: AUTH user password)
+ * asynchronously on base. No rediss:// (hiredis 0.14 has no TLS). */
 hd_err hd_redis_create(hd_redis **out, struct event_base *base, const char *url);
 /* Fails pending commands with HD_ERR_CLOSED and frees. NULL ok; not from a callback. */
 void hd_redis_destroy(hd_redis *r);
