@@ -41,12 +41,13 @@ const char *hd_event_fields(hd_event_type t)
 static bool fields_hold(const char *list, const char *member)
 {
 	size_t n = strlen(member);
+	if (strchr(member, '?') != NULL)
+		return false;
 	for (const char *at = list; at != NULL; at = strchr(at, ',')) {
 		if (*at == ',')
 			at++;
-		if (strncmp(at, member, n) == 0 && at[n] == '?')
-			n++;
-		if (strncmp(at, member, n) == 0 && (at[n] == ',' || at[n] == '\0'))
+		size_t end = n + (strncmp(at, member, n) == 0 && at[n] == '?');
+		if (strncmp(at, member, n) == 0 && (at[end] == ',' || at[end] == '\0'))
 			return true;
 	}
 	return false;
