@@ -463,7 +463,8 @@ hd_err hd_consumer_start(const hd_consumer_spec *spec, const char *schema, hd_da
 	atomic_store(&c->as_of_ms, 0);
 	if (spec->lag_metric != NULL)
 		hd_metrics_describe(spec->lag_metric, "gauge",
-		    "seconds the figures trail the source's events (0: level at the last catch-up)");
+		    "seconds the figures trail the source's events (0: level at the last "
+		    "catch-up)");
 	snprintf(c->consume_sql, sizeof(c->consume_sql), "SELECT \"%s\".consume($1, $2::bigint)",
 	    schema);
 	snprintf(c->position_sql, sizeof(c->position_sql),

@@ -25,8 +25,8 @@ typedef struct an_fit {
 	double alpha, beta, gamma; /* the constants chosen (0 when unused) */
 	double sigma; /* residual standard deviation */
 } an_fit;
-void an_forecast_fit(const double *y, size_t n, size_t horizon, double z, an_fit *fc,
-    double *value, double *low, double *high);
+void an_forecast_fit(const double *y, size_t n, size_t horizon, double z, an_fit *fc, double *value,
+    double *low, double *high);
 
 /* The CSV (RFC 4180: CRLF line ends, fields quoted when they hold a comma,
  * quote or line break) of an analytics reply: the rows of its "points" or

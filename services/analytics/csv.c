@@ -50,7 +50,8 @@ static void csv_flatten(hd_buf *b, const cJSON *obj, const char *prefix)
 {
 	char path[256];
 	for (const cJSON *m = obj->child; m != NULL; m = m->next) {
-		snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] != '\0' ? "." : "", m->string);
+		snprintf(
+		    path, sizeof path, "%s%s%s", prefix, prefix[0] != '\0' ? "." : "", m->string);
 		if (cJSON_IsObject(m)) {
 			csv_flatten(b, m, path);
 			continue;

@@ -43,8 +43,8 @@ static char *an_fc_json(const char *metric, const cJSON *hist, const cJSON *futu
 	for (const cJSON *t = future->child; t != NULL && i < h; t = t->next, i++) {
 		hd_buf_puts(&b, i > 0 ? ",{\"t\":" : "{\"t\":");
 		hd_buf_put_json_string(&b, cJSON_IsString(t) ? t->valuestring : "");
-		snprintf(num, sizeof num, ",\"value\":%.17g,\"low\":%.17g,\"high\":%.17g}", value[i],
-		    low[i], high[i]);
+		snprintf(num, sizeof num, ",\"value\":%.17g,\"low\":%.17g,\"high\":%.17g}",
+		    value[i], low[i], high[i]);
 		hd_buf_puts(&b, num);
 	}
 	hd_buf_puts(&b, "]}");
@@ -95,7 +95,8 @@ void an_forecast(hd_rpc_request *req, hd_daemon_worker *dw)
 	const char *hv = hd_query_get(&q, "horizon_days");
 	char *end = NULL;
 	long horizon = hv != NULL && hv[0] != '\0' ? strtol(hv, &end, 10) : 14;
-	if (hv != NULL && hv[0] != '\0' && (*end != '\0' || horizon < 1 || horizon > AN_HORIZON_MAX))
+	if (hv != NULL && hv[0] != '\0'
+	    && (*end != '\0' || horizon < 1 || horizon > AN_HORIZON_MAX))
 		hd_field_errors_add(&errs, "horizon_days", "must be an integer from 1 to 90");
 	if (hd_reply_invalid(req, &errs))
 		return;

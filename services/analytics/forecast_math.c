@@ -15,8 +15,8 @@
  * of squared one-step errors (from the second season on) and how many; the
  * final level, trend and seasons in *l, *b and s[AN_SEASON] (indexed by
  * t mod AN_SEASON). */
-static double hw_run(const double *y, size_t n, double a, double bt, double g, double *l,
-    double *b, double s[AN_SEASON], size_t *count)
+static double hw_run(const double *y, size_t n, double a, double bt, double g, double *l, double *b,
+    double s[AN_SEASON], size_t *count)
 {
 	double m1 = 0, m2 = 0;
 	for (size_t i = 0; i < AN_SEASON; i++) {
@@ -49,8 +49,8 @@ static double hw_run(const double *y, size_t n, double a, double bt, double g, d
 	return sse;
 }
 
-static void hw_fit(const double *y, size_t n, size_t horizon, double z, an_fit *fc,
-    double *value, double *low, double *high)
+static void hw_fit(const double *y, size_t n, size_t horizon, double z, an_fit *fc, double *value,
+    double *low, double *high)
 {
 	static const double alphas[] = { 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9 };
 	static const double betas[] = { 0.0, 0.01, 0.05, 0.1, 0.2 };
@@ -60,7 +60,8 @@ static void hw_fit(const double *y, size_t n, size_t horizon, double z, an_fit *
 	for (size_t i = 0; i < sizeof alphas / sizeof alphas[0]; i++)
 		for (size_t j = 0; j < sizeof betas / sizeof betas[0]; j++)
 			for (size_t k = 0; k < sizeof gammas / sizeof gammas[0]; k++) {
-				double sse = hw_run(y, n, alphas[i], betas[j], gammas[k], &l, &b, s, &count);
+				double sse = hw_run(
+				    y, n, alphas[i], betas[j], gammas[k], &l, &b, s, &count);
 				if (sse < best) {
 					best = sse;
 					fc->alpha = alphas[i];
@@ -89,8 +90,8 @@ static void hw_fit(const double *y, size_t n, size_t horizon, double z, an_fit *
 }
 
 /* Simple exponential smoothing: level only, flat forecast. */
-static void ses_fit(const double *y, size_t n, size_t horizon, double z, an_fit *fc,
-    double *value, double *low, double *high)
+static void ses_fit(const double *y, size_t n, size_t horizon, double z, an_fit *fc, double *value,
+    double *low, double *high)
 {
 	double best = INFINITY, best_level = y[0];
 	for (int i = 1; i <= 19; i++) {
@@ -121,8 +122,8 @@ static void ses_fit(const double *y, size_t n, size_t horizon, double z, an_fit 
 	}
 }
 
-void an_forecast_fit(const double *y, size_t n, size_t horizon, double z, an_fit *fc,
-    double *value, double *low, double *high)
+void an_forecast_fit(const double *y, size_t n, size_t horizon, double z, an_fit *fc, double *value,
+    double *low, double *high)
 {
 	memset(fc, 0, sizeof *fc);
 	if (n >= 2 * AN_SEASON) {

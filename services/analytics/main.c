@@ -64,7 +64,8 @@ static int an_rebuild(void)
 	hd_err err = hd_db_exec_sync(
 	    hd_config_str("HD_DATABASE_URL"), "SELECT analytics.rebuild_reset()", 0, NULL, NULL);
 	if (err != HD_OK) {
-		hd_log_error("--rebuild: resetting the analytics schema failed: %s", hd_strerror(err));
+		hd_log_error(
+		    "--rebuild: resetting the analytics schema failed: %s", hd_strerror(err));
 		return 1;
 	}
 	hd_log_info("--rebuild: facts and positions reset; applying every event again");

@@ -157,8 +157,8 @@ static bool an_begin(hd_rpc_request *req, const char *const *known, hd_caller *c
 }
 
 /* Runs one report statement over (tenant, from, to, extra...). */
-static void an_run(hd_rpc_request *req, hd_daemon_worker *dw, const hd_caller *c,
-    const char *sql, const char **params, int n)
+static void an_run(hd_rpc_request *req, hd_daemon_worker *dw, const hd_caller *c, const char *sql,
+    const char **params, int n)
 {
 	hd_db_stmt st = { sql, n, params };
 	hd_daemon_db_run(dw, req, c->tenant_id, &st, 1, an_report_cb, req);
@@ -184,14 +184,14 @@ static void an_window_report(hd_rpc_request *req, hd_daemon_worker *dw, const ch
 
 void an_summary(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	an_window_report(req, dw,
-	    "SELECT analytics.summary($1::uuid, $2::timestamptz, $3::timestamptz)::text");
+	an_window_report(
+	    req, dw, "SELECT analytics.summary($1::uuid, $2::timestamptz, $3::timestamptz)::text");
 }
 
 void an_agents(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	an_window_report(req, dw,
-	    "SELECT analytics.agents($1::uuid, $2::timestamptz, $3::timestamptz)::text");
+	an_window_report(
+	    req, dw, "SELECT analytics.agents($1::uuid, $2::timestamptz, $3::timestamptz)::text");
 }
 
 void an_timeseries(hd_rpc_request *req, hd_daemon_worker *dw)

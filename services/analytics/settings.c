@@ -25,7 +25,8 @@ static void an_settings_cb(hd_err err, const hd_db_result *res, void *arg)
 		hd_reply_db_error(req, err, res);
 		return;
 	}
-	const char *json = hd_db_result_ntuples(res, 0) > 0 ? hd_db_result_value(res, 0, 0, 0) : NULL;
+	const char *json
+	    = hd_db_result_ntuples(res, 0) > 0 ? hd_db_result_value(res, 0, 0, 0) : NULL;
 	if (json == NULL)
 		hd_reply_invalid_field(req, "timezone", "must be an IANA time zone name");
 	else

@@ -178,7 +178,10 @@ static void breaches_force(void)
 	cJSON *list = cJSON_Parse(ids);
 	const cJSON *id;
 	assert_true(cJSON_GetArraySize(list) > 0);
-	cJSON_ArrayForEach(id, list) patch(id->valuestring, W.agent, "{\"tags\":[\"sla\"]}");
+	cJSON_ArrayForEach(id, list)
+	{
+		patch(id->valuestring, W.agent, "{\"tags\":[\"sla\"]}");
+	}
 	cJSON_Delete(list);
 	free(ids);
 }
@@ -202,13 +205,12 @@ static bool breaches_pending(void)
 /* True once every event of both sources is published and applied. */
 static bool analytics_level(void)
 {
-	char *v = sql_value(
-	    "SELECT (SELECT count(*) FROM ticket.outbox WHERE published_at IS NULL)"
-	    " + (SELECT count(*) FROM field.outbox WHERE published_at IS NULL) = 0"
-	    " AND (SELECT last_seq FROM analytics.consumed WHERE source = 'ticket')"
-	    "   = (SELECT max(pub_seq) FROM ticket.outbox)"
-	    " AND (SELECT last_seq FROM analytics.consumed WHERE source = 'field')"
-	    "   = (SELECT max(pub_seq) FROM field.outbox)");
+	char *v = sql_value("SELECT (SELECT count(*) FROM ticket.outbox WHERE published_at IS NULL)"
+	                    " + (SELECT count(*) FROM field.outbox WHERE published_at IS NULL) = 0"
+	                    " AND (SELECT last_seq FROM analytics.consumed WHERE source = 'ticket')"
+	                    "   = (SELECT max(pub_seq) FROM ticket.outbox)"
+	                    " AND (SELECT last_seq FROM analytics.consumed WHERE source = 'field')"
+	                    "   = (SELECT max(pub_seq) FROM field.outbox)");
 	bool level = v != NULL && strcmp(v, "t") == 0;
 	free(v);
 	return level;
@@ -238,8 +240,7 @@ static cJSON *get_json(const char *path, const char *token)
 
 /* ---- the figures, from the sources' own tables ---- */
 
-#define SRC_TICKETS                                                                                \
-	"ticket.tickets t WHERE t.tenant_id = $1 AND t.deleted_at IS NULL"
+#define SRC_TICKETS "ticket.tickets t WHERE t.tenant_id = $1 AND t.deleted_at IS NULL"
 #define SRC_SOLVES                                                                                 \
 	"(SELECT h.at, h.actor_id, extract(epoch FROM h.at - t.created_at)::float8 / 60 AS m"      \
 	" FROM ticket.history h JOIN ticket.tickets t ON t.tenant_id = h.tenant_id"                \
@@ -286,8 +287,9 @@ static const char src_summary[]
 
 static const char src_agents[]
     = "WITH s AS (SELECT s.actor_id AS a, count(*) AS n, percentile_cont(0.5) WITHIN GROUP"
-      " (ORDER BY s.m) AS p50, percentile_cont(0.9) WITHIN GROUP (ORDER BY s.m) AS p90 FROM "
-      SRC_SOLVES " GROUP BY 1), f AS (SELECT f.a, percentile_cont(0.5) WITHIN GROUP (ORDER BY"
+      " (ORDER BY s.m) AS p50, percentile_cont(0.9) WITHIN GROUP (ORDER BY s.m) AS p90 "
+      "FROM " SRC_SOLVES
+      " GROUP BY 1), f AS (SELECT f.a, percentile_cont(0.5) WITHIN GROUP (ORDER BY"
       " f.m) AS p50, percentile_cont(0.9) WITHIN GROUP (ORDER BY f.m) AS p90 FROM " SRC_FIRST
       " GROUP BY 1), r AS (SELECT t.assignee_id AS a, avg(CASE WHEN x.rating = 'good' THEN 1.0"
       " ELSE 0.0 END)::float8 AS csat FROM ticket.satisfaction x JOIN ticket.tickets t ON"
@@ -304,8 +306,8 @@ static const char src_agents[]
 static const char src_created_days[]
     = "SELECT COALESCE(json_object_agg(d, n), '{}')::text FROM (SELECT"
       " to_char((date_trunc('day', t.created_at AT TIME ZONE '" TZ "') AT TIME ZONE '" TZ "')"
-      " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS d, count(*) AS n FROM "
-      SRC_TICKETS " AND t.created_at >= $2 AND t.created_at < $3 GROUP BY 1) x";
+      " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS d, count(*) AS n "
+      "FROM " SRC_TICKETS " AND t.created_at >= $2 AND t.created_at < $3 GROUP BY 1) x";
 
 static void figures_check(const char *when)
 {
@@ -412,11 +414,12 @@ static void test_roles_and_params(void **state)
 		expect(200, "GET", routes[i], W.admin, NULL);
 	}
 	expect(403, "PUT", "/v1/analytics/settings", W.agent, "{\"timezone\":\"UTC\"}");
-	expect_invalid("PUT", "/v1/analytics/settings", W.admin, "{\"timezone\":\"Mars/Base\"}",
-	    "timezone");
+	expect_invalid(
+	    "PUT", "/v1/analytics/settings", W.admin, "{\"timezone\":\"Mars/Base\"}", "timezone");
 	expect_invalid("GET", "/v1/analytics/summary?from=yesterday", W.agent, NULL, "from");
-	expect_invalid("GET", "/v1/analytics/summary?from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z",
-	    W.agent, NULL, "to");
+	expect_invalid("GET",
+	    "/v1/analytics/summary?from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z", W.agent,
+	    NULL, "to");
 	expect_invalid("GET", "/v1/analytics/summary?colour=red", W.agent, NULL, "colour");
 	expect_invalid("GET", "/v1/analytics/timeseries", W.agent, NULL, "metric");
 	expect_invalid("GET", "/v1/analytics/timeseries?metric=x", W.agent, NULL, "metric");
@@ -434,14 +437,17 @@ static void test_roles_and_params(void **state)
 	cJSON *demo = get_json("/v1/analytics/agents", W.demo);
 	const cJSON *it;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(demo, "items"))
-	    assert_string_not_equal(jstr(it, "agent_id"), W.agent_id);
+	{
+		assert_string_not_equal(jstr(it, "agent_id"), W.agent_id);
+	}
 	cJSON_Delete(demo);
 }
 
 static void test_forecast(void **state)
 {
 	(void)state;
-	cJSON *fc = get_json("/v1/analytics/forecast?metric=tickets.created&horizon_days=10", W.agent);
+	cJSON *fc
+	    = get_json("/v1/analytics/forecast?metric=tickets.created&horizon_days=10", W.agent);
 	const char *method = jstr(fc, "method");
 	assert_true(strcmp(method, "holt_winters_additive") == 0
 	    || strcmp(method, "simple_exponential_smoothing") == 0 || strcmp(method, "none") == 0);
@@ -560,7 +566,8 @@ static void test_lag_metric(void **state)
 {
 	(void)state;
 	char url[128];
-	snprintf(url, sizeof url, "http://127.0.0.1:%s/metrics", httpc_env("HD_ANALYTICS_ADMIN_PORT"));
+	snprintf(
+	    url, sizeof url, "http://127.0.0.1:%s/metrics", httpc_env("HD_ANALYTICS_ADMIN_PORT"));
 	double lag = httpc_metric(url, "hd_analytics_lag_seconds{source=\"ticket\"}");
 	assert_true(lag >= 0 && lag < 30);
 	assert_true(httpc_metric(url, "hd_analytics_lag_seconds{source=\"field\"}") >= 0);

@@ -136,10 +136,12 @@ static void test_csv(void **state)
 	csv_is("{\"items\":[{\"agent_id\":\"a\",\"csat\":null,\"p\":0.1}]}",
 	    "agent_id,csat,p\r\na,,0.10000000000000001\r\n");
 	csv_is("{\"items\":[]}", "");
-	csv_is("{\"as_of\":\"x\",\"tickets\":{\"created\":2,\"by\":{\"new\":1}},\"sla\":{\"c\":null}}",
+	csv_is(
+	    "{\"as_of\":\"x\",\"tickets\":{\"created\":2,\"by\":{\"new\":1}},\"sla\":{\"c\":null}}",
 	    "metric,value\r\nas_of,x\r\ntickets.created,2\r\ntickets.by.new,1\r\nsla.c,\r\n");
 	/* fields with a comma, a quote or a line break are quoted, quotes doubled */
-	csv_is("{\"items\":[{\"a\":\"x,y\",\"b\":\"say \\\"hi\\\"\",\"c\":\"l1\\nl2\",\"d\":true}]}",
+	csv_is(
+	    "{\"items\":[{\"a\":\"x,y\",\"b\":\"say \\\"hi\\\"\",\"c\":\"l1\\nl2\",\"d\":true}]}",
 	    "a,b,c,d\r\n\"x,y\",\"say \"\"hi\"\"\",\"l1\nl2\",true\r\n");
 }
 
