@@ -25,13 +25,14 @@ PACKAGES="build-essential pkg-config libevent-dev libnng-dev libpq-dev libhiredi
 libcjson-dev libjwt-dev libssl-dev libmbedtls-dev openssl libcmocka-dev libargon2-dev liboath-dev
 libcurl4-openssl-dev zlib1g-dev postgresql-15 postgresql-15-postgis-3 redis-server curl jq
 clang wrk cppcheck clang-format"
-TEST_PACKAGES="chromium"
+TEST_PACKAGES="chromium prometheus"
 
 die() { echo "stack.sh: $*" >&2; exit 1; }
 
 cmd_deps() {
 	local missing=() p packages=$PACKAGES
-	# tests: the browser the web console's end-to-end test drives (docs/web.md)
+	# tests: the browser the web console's end-to-end test drives (docs/web.md),
+	# promtool (prometheus) for the chart's alert rules (tests/deploy/check.sh)
 	[ "${1:-}" = test ] && packages="$packages $TEST_PACKAGES"
 	for p in $packages; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

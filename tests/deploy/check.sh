@@ -10,6 +10,9 @@
 #   - daemons.def, the one list of daemons: the files generated from it are
 #     up to date and every daemon folder agrees with it (tools/daemons.sh check);
 #     the chart is rendered and validated for exactly the daemons it lists;
+#   - with monitoring.enabled: ServiceMonitors, the PrometheusRule's alerts
+#     (promtool check rules when Debian's prometheus package is installed)
+#     and the Grafana dashboards' JSON (validate.mjs);
 #   - negative controls: a broken template, a weakened manifest, a broken
 #     compose file, a bad Dockerfile and a list that the tree disagrees with
 #     must each be refused.
@@ -112,6 +115,30 @@ check_chart() {
 		--migrate "$(listed migrate ticket)"
 	node_checks "$HERE/validate.mjs" "$WORK/certmanager.yaml" --daemons "$(listed services)" \
 		--migrate "$(listed migrate)" --cert-manager
+	check_monitoring
+}
+
+# The operators' view (values monitoring.enabled): the rendered objects, the
+# alert rules through promtool (Debian's `prometheus` package) when it is
+# installed, and the dashboards loaded (validate.mjs).
+check_monitoring() {
+	local rules=$WORK/rules.yaml
+	render --set monitoring.enabled=true >"$WORK/monitoring.yaml" 2>&1 || fail "render with monitoring"
+	node_checks "$HERE/validate.mjs" "$WORK/monitoring.yaml" --daemons "$(listed services)" \
+		--migrate "$(listed migrate)" --monitoring "$rules"
+	if command -v promtool >/dev/null; then
+		expect_ok "promtool check rules (PrometheusRule)" promtool check rules "$rules"
+		sed 's/expr: .*up{/expr: up{{/' "$rules" >"$WORK/bad-rules.yaml"
+		expect_fail "promtool refuses a broken rule expression" "FAILED|error|unexpected" promtool check rules "$WORK/bad-rules.yaml"
+	else
+		echo "SKIP promtool check rules (install Debian's prometheus package: deploy/stack.sh deps test)"
+	fi
+	cp -r "$CHART" "$WORK/baddash"
+	printf '{"uid": "x", "panels": [' >"$WORK/baddash/dashboards/broken.json"
+	"$HELM" template hd "$WORK/baddash" --namespace helpdesk --set monitoring.enabled=true >"$WORK/baddash.yaml" 2>&1
+	expect_fail "validator refuses a dashboard that does not load" "^FAIL dashboard broken.json" \
+		node "$HERE/validate.mjs" "$WORK/baddash.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--monitoring "$WORK/rules2.yaml"
 }
 
 check_chart_refusals() {

@@ -4,7 +4,11 @@
 //
 //   node tests/deploy/validate.mjs RENDERED.yaml --daemons auth[,ticket]
 //        [--migrate auth] [--replicas N] [--ingress] [--existing-secret NAME]
-//        [--jwt-alg HS256|RS256|ES256] [--cert-manager]
+//        [--jwt-alg HS256|RS256|ES256] [--cert-manager] [--monitoring RULES.yaml]
+// With --monitoring (values monitoring.enabled): one ServiceMonitor per
+// component on its admin port, the PrometheusRule's alerts (written as a
+// Prometheus rule file to RULES.yaml, for promtool) and every dashboard
+// ConfigMap's JSON loaded and held to the shape Grafana imports.
 // Mutual TLS (docs/operations.md, Certificates): every NNG address is
 // tls+tcp://, every component mounts its own certificate Secret and gets
 // HD_TLS_*; with --cert-manager one Certificate per component names it.
@@ -14,7 +18,7 @@ import { check, finish, toolRequire } from './lib.mjs';
 const YAML = toolRequire('yaml');
 
 function parseArgs(argv) {
-	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false };
+	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, monitoring: '' };
 	for (let i = 1; i < argv.length; i++) {
 		const a = argv[i];
 		if (a === '--daemons') o.daemons = argv[++i].split(',').filter(Boolean);
@@ -24,6 +28,7 @@ function parseArgs(argv) {
 		else if (a === '--existing-secret') o.existingSecret = argv[++i];
 		else if (a === '--jwt-alg') o.jwtAlg = argv[++i];
 		else if (a === '--cert-manager') o.certManager = true;
+		else if (a === '--monitoring') o.monitoring = argv[++i];
 		else throw new Error(`unknown argument ${a}`);
 	}
 	return o;
@@ -47,10 +52,25 @@ function certificateCheck(doc) {
 	return check(`schema Certificate/${doc.metadata?.name}`, ok, JSON.stringify(s));
 }
 
+// The prometheus-operator kinds have no model either: the fields the chart
+// sets (monitoring.coreos.com/v1 ServiceMonitorSpec, PrometheusRuleSpec).
+function monitoringCheck(doc) {
+	const s = doc.spec || {};
+	const ok = doc.kind === 'ServiceMonitor'
+		? typeof s.selector?.matchLabels === 'object' && Array.isArray(s.endpoints) && s.endpoints.length > 0 &&
+			s.endpoints.every((e) => e.port === 'admin' && e.path === '/metrics' && /^\d+(ms|s|m|h)$/.test(e.interval))
+		: Array.isArray(s.groups) && s.groups.length > 0 && s.groups.every((g) => typeof g.name === 'string' &&
+			Array.isArray(g.rules) && g.rules.every((r) => typeof r.alert === 'string' && typeof r.expr === 'string' &&
+				/^\d+[smh]$/.test(r.for) && ['critical', 'warning'].includes(r.labels?.severity) && r.annotations?.summary));
+	return check(`schema ${doc.kind}/${doc.metadata?.name}`, ok, JSON.stringify(s).slice(0, 300));
+}
+
 // kubernetes-models/<group/version>/<Kind>, e.g. apps/v1/Deployment, v1/Service.
 function schemaCheck(doc) {
 	const id = `${doc.kind}/${doc.metadata?.name}`;
 	if (doc.apiVersion === 'cert-manager.io/v1' && doc.kind === 'Certificate') return certificateCheck(doc);
+	if (doc.apiVersion === 'monitoring.coreos.com/v1' && ['ServiceMonitor', 'PrometheusRule'].includes(doc.kind))
+		return monitoringCheck(doc);
 	let Model;
 	try {
 		Model = toolRequire(`kubernetes-models/${doc.apiVersion}/${doc.kind}`)[doc.kind];
@@ -197,7 +217,7 @@ function checkHooks(docs, opts) {
 }
 
 function checkConfig(docs, opts, comps) {
-	const cm = docs.find((d) => d.kind === 'ConfigMap');
+	const cm = docs.find((d) => d.kind === 'ConfigMap' && component(d) === 'config');
 	for (const d of opts.daemons) {
 		const url = cm?.data?.[`HD_${d.toUpperCase().replace(/-/g, '_')}_URL`] || '';
 		check(`gateway dials ${d} through its headless Service over TLS`, /^tls\+tcp:\/\/[a-z0-9-]+-[a-z0-9-]+\.[a-z0-9-]+\.svc:\d+$/.test(url) &&
@@ -221,6 +241,40 @@ function checkConfig(docs, opts, comps) {
 	check(opts.ingress ? 'Ingress with TLS' : 'no Ingress by default', opts.ingress ? !!ing?.spec?.tls?.length : !ing);
 }
 
+// A Grafana dashboard as the sidecar imports it: uid, title, panels with
+// Prometheus targets on the data source variable.
+function dashboardOk(json) {
+	let d;
+	try {
+		d = JSON.parse(json);
+	} catch (e) {
+		return `not JSON: ${e.message}`;
+	}
+	if (typeof d.uid !== 'string' || typeof d.title !== 'string' || !Array.isArray(d.panels) || d.panels.length === 0)
+		return 'uid, title or panels missing';
+	const bad = d.panels.filter((p) => typeof p.title !== 'string' || !p.gridPos || !Array.isArray(p.targets) ||
+		p.targets.length === 0 || p.targets.some((t) => typeof t.expr !== 'string' || !t.refId));
+	return bad.length === 0 ? '' : `panels without a title, position or query: ${bad.map((p) => p.id)}`;
+}
+
+function checkMonitoring(docs, opts, comps) {
+	const sms = docs.filter((d) => d.kind === 'ServiceMonitor');
+	check('one ServiceMonitor per component', sms.length === comps.length &&
+		comps.every((k) => sms.some((m) => m.spec.selector.matchLabels['app.kubernetes.io/component'] === k.comp)),
+		sms.map((m) => m.metadata.name).join(','));
+	const rules = docs.filter((d) => d.kind === 'PrometheusRule');
+	const alerts = rules.flatMap((r) => r.spec.groups.flatMap((g) => g.rules.map((x) => x.alert)));
+	for (const a of ['HelpdeskComponentDown', 'HelpdeskHigh5xxRatio', 'HelpdeskHighLatencyP99', 'HelpdeskOutboxLag',
+		'HelpdeskAnalyticsLag', 'HelpdeskSlaBreachesSpiking', 'HelpdeskWebhookFailures'])
+		check(`PrometheusRule alerts on ${a}`, alerts.includes(a));
+	fs.writeFileSync(opts.monitoring, YAML.stringify({ groups: rules.flatMap((r) => r.spec.groups) }));
+	const dash = docs.filter((d) => d.kind === 'ConfigMap' && d.metadata.labels?.grafana_dashboard === '1');
+	check('Grafana dashboards as ConfigMaps with the sidecar label', dash.length >= 3, `${dash.length}`);
+	for (const cm of dash)
+		for (const [name, json] of Object.entries(cm.data || {}))
+			check(`dashboard ${name} loads`, dashboardOk(json) === '', dashboardOk(json));
+}
+
 function main() {
 	const opts = parseArgs(process.argv.slice(2));
 	const docs = loadDocs(opts.file);
@@ -234,6 +288,8 @@ function main() {
 	checkNetwork(docs, comps);
 	checkHooks(docs, opts);
 	checkConfig(docs, opts, comps);
+	if (opts.monitoring) checkMonitoring(docs, opts, comps);
+	else check('no monitoring objects by default', !docs.some((d) => d.apiVersion === 'monitoring.coreos.com/v1'));
 	finish();
 }
 
