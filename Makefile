@@ -13,6 +13,7 @@
 #   make new-daemon NAME=foo   a new daemon services/foo on the list (docs/adding-a-daemon.md)
 #   make bench      wrk benchmark of a private stack -> docs/benchmarks.md (tests/load/bench.sh)
 #   make bench-scale  lists/filters/searches with 2,000,000 tickets -> docs/benchmarks.md
+#   make bench-analytics  hd-analytics with 1,000,000 events (tests/load/bench-analytics.sh)
 #   make SANITIZE=address,undefined   the same build with sanitizers, in build-san/
 ROOT     := .
 SANITIZE ?=
@@ -132,4 +133,10 @@ bench-scale:
 	$(MAKE) all
 	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-scale.sh
 
-.PHONY: bench bench-scale
+# hd-analytics with 1,000,000 events: apply rate, summary and timeseries
+# latency (tests/load/bench-analytics.sh, docs/benchmarks.md "Analytics").
+bench-analytics:
+	$(MAKE) all
+	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-analytics.sh
+
+.PHONY: bench bench-scale bench-analytics

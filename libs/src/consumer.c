@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hd/buf.h"
 #include "hd/bus.h"
 #include "hd/config.h"
 #include "hd/envelope.h"
@@ -68,6 +69,7 @@ typedef struct cs_state {
 	cJSON *page; /* a replay reply being applied */
 	int page_i;
 	bool page_more;
+	int64_t batch_off_until; /* one event at a time up to this seq (a run failed) */
 	int64_t replay_sent_ms; /* when the replay call in flight was sent */
 	int64_t started_ms;
 	_Atomic int64_t as_of_ms; /* hd_consumer_as_of_ms */
@@ -209,6 +211,9 @@ static void cs_applied_cb(hd_err err, const hd_db_result *res, void *arg)
 	} else if (res != NULL && strcmp(hd_db_result_sqlstate(res), "HDC01") == 0) {
 		c->known = false; /* another replica moved the position: read it again */
 	} else {
+		/* a run that failed (whichever event): one at a time past it */
+		if (c->spec->batch_sql != NULL && c->pending > c->last + 1)
+			c->batch_off_until = c->pending;
 		cs_fail(c, "applying an event",
 		    res != NULL && hd_db_result_message(res)[0] != '\0' ? hd_db_result_message(res)
 		                                                        : hd_strerror(err));
@@ -384,9 +389,55 @@ static void cs_lag_set(cs_state *c)
 	hd_metrics_set(c->spec->lag_metric, labels, lag_ms > 0 ? (double)lag_ms / 1000.0 : 0);
 }
 
+/* Applies the page's next events that follow the position, up to the
+ * first gap or malformed one, with the spec's batch_sql in one transaction;
+ * true when such a run (of two events or more) was started. */
+static bool cs_page_run(cs_state *c)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(c->page, "items");
+	int n = cJSON_GetArraySize(items), first = c->page_i, end = first;
+	int64_t next = c->last + 1;
+	hd_consumer_event ev;
+	if (c->spec->batch_sql == NULL || c->last < c->batch_off_until)
+		return false;
+	for (; end < n; end++, next++) {
+		const cJSON *obj = cJSON_GetArrayItem(items, end);
+		if (!hd_consumer_event_read(obj, &ev) || ev.seq != next)
+			break;
+	}
+	if (end - first < 2)
+		return false;
+	hd_buf b = { 0 };
+	hd_buf_puts(&b, "[");
+	for (int i = first; i < end; i++) {
+		char *text = cJSON_PrintUnformatted(cJSON_GetArrayItem(items, i));
+		hd_buf_puts(&b, i > first ? "," : "");
+		hd_buf_puts(&b, text != NULL ? text : "");
+		b.failed = b.failed || text == NULL;
+		cJSON_free(text);
+	}
+	hd_buf_puts(&b, "]");
+	const char *p[2] = { c->spec->source, b.data };
+	hd_db_stmt st = { c->spec->batch_sql, 2, p };
+	hd_err err = b.failed ? HD_ERR_NOMEM : hd_db_run(c->dw->db, NULL, &st, 1, cs_applied_cb, c);
+	hd_buf_free(&b);
+	if (err != HD_OK) {
+		cs_fail(c, "queueing a run of events", hd_strerror(err));
+		return false;
+	}
+	c->pending = next - 1;
+	c->page_i = end;
+	c->busy = true;
+	return true;
+}
+
 /* Offers the next event of the replay page; true when one was started. */
 static bool cs_page_next(cs_state *c)
 {
+	if (cs_page_run(c))
+		return true;
+	if (c->failed)
+		return false;
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(c->page, "items");
 	const cJSON *ev = cJSON_GetArrayItem(items, c->page_i++);
 	cs_offer_outcome o = ev != NULL ? cs_offer(c, ev) : CS_GAP;
@@ -458,7 +509,7 @@ hd_err hd_consumer_start(const hd_consumer_spec *spec, const char *schema, hd_da
 	c->spec = spec;
 	c->dw = dw;
 	c->known = c->busy = c->catchup = c->failed = c->fail_logged = false;
-	c->last = 0;
+	c->last = c->batch_off_until = 0;
 	c->started_ms = cs_now_ms();
 	atomic_store(&c->as_of_ms, 0);
 	if (spec->lag_metric != NULL)

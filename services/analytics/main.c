@@ -23,6 +23,8 @@ static const hd_daemon_op an_ops[] = {
 const char *const an_sources[] = { "ticket", "field", NULL };
 
 #define AN_LAG_METRIC "hd_analytics_lag_seconds"
+/* a replay page's run of events in one transaction (sql/003_apply_events.sql) */
+#define AN_BATCH_SQL "SELECT analytics.apply_events($1::text, $2::json)"
 
 /* Every hd-ticket event goes through one function (types it does not use
  * only move the position): sql/001_init.sql, analytics.apply_ticket_event. */
@@ -47,13 +49,15 @@ static const hd_consumer_spec an_consumers[] = {
 	    .url_setting = "HD_TICKET_URL",
 	    .replay_op = "ticket_events.replay",
 	    .effect_sql = an_ticket_effect,
-	    .lag_metric = AN_LAG_METRIC },
+	    .lag_metric = AN_LAG_METRIC,
+	    .batch_sql = AN_BATCH_SQL },
 	{ .source = "field",
 	    .prefixes = "workorder.",
 	    .url_setting = "HD_FIELD_URL",
 	    .replay_op = "field_events.replay",
 	    .effect_sql = an_field_effect,
-	    .lag_metric = AN_LAG_METRIC },
+	    .lag_metric = AN_LAG_METRIC,
+	    .batch_sql = AN_BATCH_SQL },
 	{ .source = NULL },
 };
 

@@ -48,6 +48,13 @@ typedef struct hd_consumer_spec {
 	 * seconds the consumer trails the source (now - hd_consumer_as_of_ms, or
 	 * since its start before the first level catch-up) on every catch-up tick. */
 	const char *lag_metric;
+	/* Optional: one statement applying a run of consecutive events of a
+	 * replay page in one transaction ($1::text the source, $2::json an
+	 * array of the events, in seq order): for each, set app.tenant_id to its
+	 * tenant (set_config(..., true)), <schema>.consume(source, seq), then its
+	 * effect. Catching up then costs one round trip per page, not per event;
+	 * after a failed run the consumer applies one event at a time past it. */
+	const char *batch_sql;
 } hd_consumer_spec;
 
 /* An event as a consumer reads it (proto/README.md, "Events"); the strings
