@@ -30,6 +30,7 @@ finish() {
 	rm -rf "$STATE"
 }
 trap finish EXIT
+trap 'exit 130' INT TERM # so that finish runs
 
 export HD_STATE_DIR=$STATE/stack HD_LOG_LEVEL=warn HD_RATE_LIMIT_PER_MIN=100000000
 export HD_DEMO_ADMIN_PASSWORD="dA-$(hex 12)" HD_PLATFORM_ADMIN_PASSWORD="pA-$(hex 12)"

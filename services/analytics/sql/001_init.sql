@@ -34,9 +34,15 @@ CREATE TABLE analytics.tickets (
 	first_response_due timestamptz,
 	resolution_due     timestamptz,
 	solved_at          timestamptz,
+	-- an sla.breached event said this target was missed
+	fr_breached        boolean     NOT NULL DEFAULT false,
+	res_breached       boolean     NOT NULL DEFAULT false,
 	PRIMARY KEY (tenant_id, ticket_id)
 );
-CREATE INDEX tickets_created_idx ON analytics.tickets (tenant_id, created_at);
+-- the summary's one pass over a window's tickets reads this index only
+CREATE INDEX tickets_created_idx ON analytics.tickets (tenant_id, created_at)
+	INCLUDE (status, priority, first_response_at, first_response_due, solved_at, resolution_due,
+	         fr_breached, res_breached);
 
 -- The first public answer of an agent or admin (comment.added with
 -- first_response), by whom and how long after the ticket's creation.
@@ -48,7 +54,7 @@ CREATE TABLE analytics.first_responses (
 	minutes   double precision NOT NULL,
 	PRIMARY KEY (tenant_id, ticket_id)
 );
-CREATE INDEX first_responses_at_idx ON analytics.first_responses (tenant_id, at);
+CREATE INDEX first_responses_at_idx ON analytics.first_responses (tenant_id, at) INCLUDE (minutes);
 
 -- Every move to solved (a ticket may be solved, reopened, solved again), by
 -- whom (NULL: an automation at creation) and the minutes since creation.
@@ -60,7 +66,7 @@ CREATE TABLE analytics.solves (
 	minutes   double precision NOT NULL,
 	PRIMARY KEY (tenant_id, ticket_id, at)
 );
-CREATE INDEX solves_at_idx ON analytics.solves (tenant_id, at);
+CREATE INDEX solves_at_idx ON analytics.solves (tenant_id, at) INCLUDE (minutes);
 
 -- SLA targets missed (sla.breached), at the time they fell due.
 CREATE TABLE analytics.breaches (
@@ -118,8 +124,11 @@ END
 $$;
 
 -- The facts of a ticket as its JSON (the API's ticket object) tells them.
+-- (PL/pgSQL, not SQL: a SQL function called per event would be planned
+-- again on every call.)
 CREATE FUNCTION analytics.ticket_upsert(p_tenant uuid, t json) RETURNS void
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
 	INSERT INTO analytics.tickets AS x (tenant_id, ticket_id, created_at, status, priority,
 		assignee_id, first_response_at, first_response_due, resolution_due, solved_at)
 	VALUES (p_tenant, (t ->> 'id')::uuid, (t ->> 'created_at')::timestamptz, t ->> 'status',
@@ -130,16 +139,19 @@ LANGUAGE sql VOLATILE AS $$
 		priority = EXCLUDED.priority, assignee_id = EXCLUDED.assignee_id,
 		first_response_at = EXCLUDED.first_response_at,
 		first_response_due = EXCLUDED.first_response_due,
-		resolution_due = EXCLUDED.resolution_due, solved_at = EXCLUDED.solved_at
+		resolution_due = EXCLUDED.resolution_due, solved_at = EXCLUDED.solved_at;
+END
 $$;
 
 -- A move to solved at `at` by p_agent.
 CREATE FUNCTION analytics.solve_add(p_tenant uuid, t json, at timestamptz, p_agent uuid)
-RETURNS void LANGUAGE sql VOLATILE AS $$
+RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
 	INSERT INTO analytics.solves (tenant_id, ticket_id, at, agent_id, minutes)
 	VALUES (p_tenant, (t ->> 'id')::uuid, at, p_agent,
 	        analytics.minutes((t ->> 'created_at')::timestamptz, at))
-	ON CONFLICT DO NOTHING
+	ON CONFLICT DO NOTHING;
+END
 $$;
 
 -- The effect of one hd-ticket event (hd/consumer.h: tenant, type, data,
@@ -187,6 +199,10 @@ BEGIN
 		VALUES (p_tenant, (p_data ->> 'ticket_id')::uuid, p_data ->> 'target',
 		        (p_data ->> 'due')::timestamptz)
 		ON CONFLICT DO NOTHING;
+		UPDATE analytics.tickets x
+			SET fr_breached = x.fr_breached OR p_data ->> 'target' = 'first_response',
+			    res_breached = x.res_breached OR p_data ->> 'target' = 'resolution'
+			WHERE x.tenant_id = p_tenant AND x.ticket_id = (p_data ->> 'ticket_id')::uuid;
 	WHEN 'ticket.deleted' THEN -- a deleted ticket leaves every figure
 		DELETE FROM analytics.first_responses x WHERE x.tenant_id = p_tenant AND x.ticket_id = (p_data ->> 'id')::uuid;
 		DELETE FROM analytics.solves x WHERE x.tenant_id = p_tenant AND x.ticket_id = (p_data ->> 'id')::uuid;
@@ -202,13 +218,17 @@ $$;
 -- The effect of one hd-field event: work orders created and completed.
 CREATE FUNCTION analytics.apply_field_event(p_tenant uuid, p_type text, p_data json,
                                             p_event uuid, p_seq bigint, p_actor uuid)
-RETURNS void LANGUAGE sql VOLATILE AS $$
-	INSERT INTO analytics.work_orders AS x (tenant_id, work_order_id, created_at, completed_at)
-	SELECT p_tenant, (w ->> 'id')::uuid, (w ->> 'created_at')::timestamptz,
-	       (w ->> 'completed_at')::timestamptz
-	FROM (SELECT p_data -> 'work_order' AS w) s
-	WHERE p_type IN ('workorder.created', 'workorder.completed')
-	ON CONFLICT (tenant_id, work_order_id) DO UPDATE SET completed_at = EXCLUDED.completed_at
+RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	w json := p_data -> 'work_order';
+BEGIN
+	IF p_type IN ('workorder.created', 'workorder.completed') THEN
+		INSERT INTO analytics.work_orders AS x (tenant_id, work_order_id, created_at, completed_at)
+		VALUES (p_tenant, (w ->> 'id')::uuid, (w ->> 'created_at')::timestamptz,
+		        (w ->> 'completed_at')::timestamptz)
+		ON CONFLICT (tenant_id, work_order_id) DO UPDATE SET completed_at = EXCLUDED.completed_at;
+	END IF;
+END
 $$;
 
 -- `hd-analytics --rebuild`: forgets every fact and both positions, so the

@@ -5,34 +5,41 @@
 
 CREATE FUNCTION analytics.summary(p_tenant uuid, p_from timestamptz, p_to timestamptz)
 RETURNS json LANGUAGE sql STABLE AS $$
-	WITH t AS (SELECT * FROM analytics.tickets x
-	           WHERE x.tenant_id = p_tenant AND x.created_at >= p_from AND x.created_at < p_to),
-	st AS (SELECT s, (SELECT count(*) FROM t WHERE t.status = s) AS n
-	       FROM unnest(ARRAY['new', 'open', 'pending', 'on_hold', 'solved', 'closed']) s),
-	pr AS (SELECT p, (SELECT count(*) FROM t WHERE t.priority = p) AS n
-	       FROM unnest(ARRAY['low', 'normal', 'high', 'urgent']) p),
-	br AS (SELECT b.ticket_id, b.target FROM analytics.breaches b WHERE b.tenant_id = p_tenant
-	       AND b.ticket_id IN (SELECT ticket_id FROM t)),
-	fr AS (SELECT count(*) FILTER (WHERE t.first_response_at <= t.first_response_due) AS met,
-	              count(*) FILTER (WHERE t.first_response_at IS NOT NULL OR EXISTS (SELECT 1 FROM br
-	                  WHERE br.ticket_id = t.ticket_id AND br.target = 'first_response')) AS decided
-	       FROM t WHERE t.first_response_due IS NOT NULL),
-	rs AS (SELECT count(*) FILTER (WHERE t.solved_at <= t.resolution_due) AS met,
-	              count(*) FILTER (WHERE t.solved_at IS NOT NULL OR EXISTS (SELECT 1 FROM br
-	                  WHERE br.ticket_id = t.ticket_id AND br.target = 'resolution')) AS decided
-	       FROM t WHERE t.resolution_due IS NOT NULL)
+	WITH t AS (SELECT
+		count(*) AS created,
+		count(*) FILTER (WHERE x.status IN ('new', 'open', 'pending', 'on_hold')) AS open,
+		count(*) FILTER (WHERE x.status = 'new') AS s_new,
+		count(*) FILTER (WHERE x.status = 'open') AS s_open,
+		count(*) FILTER (WHERE x.status = 'pending') AS s_pending,
+		count(*) FILTER (WHERE x.status = 'on_hold') AS s_on_hold,
+		count(*) FILTER (WHERE x.status = 'solved') AS s_solved,
+		count(*) FILTER (WHERE x.status = 'closed') AS s_closed,
+		count(*) FILTER (WHERE x.priority = 'low') AS p_low,
+		count(*) FILTER (WHERE x.priority = 'normal') AS p_normal,
+		count(*) FILTER (WHERE x.priority = 'high') AS p_high,
+		count(*) FILTER (WHERE x.priority = 'urgent') AS p_urgent,
+		count(*) FILTER (WHERE x.first_response_at <= x.first_response_due) AS fr_met,
+		count(*) FILTER (WHERE x.first_response_due IS NOT NULL
+		                 AND (x.first_response_at IS NOT NULL OR x.fr_breached)) AS fr_decided,
+		count(*) FILTER (WHERE x.solved_at <= x.resolution_due) AS res_met,
+		count(*) FILTER (WHERE x.resolution_due IS NOT NULL
+		                 AND (x.solved_at IS NOT NULL OR x.res_breached)) AS res_decided
+		FROM analytics.tickets x
+		WHERE x.tenant_id = p_tenant AND x.created_at >= p_from AND x.created_at < p_to)
 	SELECT json_build_object(
 		'from', analytics.ts(p_from), 'to', analytics.ts(p_to),
 		'tickets', json_build_object(
-			'created', (SELECT count(*) FROM t),
+			'created', t.created,
 			'solved', (SELECT count(*) FROM analytics.solves s WHERE s.tenant_id = p_tenant
 			           AND s.at >= p_from AND s.at < p_to),
-			'open', (SELECT count(*) FROM t WHERE t.status IN ('new', 'open', 'pending', 'on_hold')),
-			'by_status', (SELECT json_object_agg(s, n) FROM st),
-			'by_priority', (SELECT json_object_agg(p, n) FROM pr)),
+			'open', t.open,
+			'by_status', json_build_object('new', t.s_new, 'open', t.s_open, 'pending', t.s_pending,
+				'on_hold', t.s_on_hold, 'solved', t.s_solved, 'closed', t.s_closed),
+			'by_priority', json_build_object('low', t.p_low, 'normal', t.p_normal,
+				'high', t.p_high, 'urgent', t.p_urgent)),
 		'sla', json_build_object(
-			'first_response_compliance', (SELECT met::float8 / NULLIF(decided, 0) FROM fr),
-			'resolution_compliance', (SELECT met::float8 / NULLIF(decided, 0) FROM rs),
+			'first_response_compliance', t.fr_met::float8 / NULLIF(t.fr_decided, 0),
+			'resolution_compliance', t.res_met::float8 / NULLIF(t.res_decided, 0),
 			'breaches', (SELECT count(*) FROM analytics.breaches b WHERE b.tenant_id = p_tenant
 			             AND b.due >= p_from AND b.due < p_to)),
 		'times', json_build_object(
@@ -47,6 +54,7 @@ RETURNS json LANGUAGE sql STABLE AS $$
 			            AND w.created_at >= p_from AND w.created_at < p_to),
 			'completed', (SELECT count(*) FROM analytics.work_orders w WHERE w.tenant_id = p_tenant
 			              AND w.completed_at >= p_from AND w.completed_at < p_to)))
+	FROM t
 $$;
 
 -- The instants of a metric's events in [p_from, p_to).
