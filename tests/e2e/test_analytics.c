@@ -238,6 +238,22 @@ static cJSON *get_json(const char *path, const char *token)
 	return j;
 }
 
+/* Until the gateway reaches hd-analytics again after a restart: its NNG
+ * dialer reconnects on its own, in about a second on an idle machine, far
+ * later on a loaded one. */
+static void wait_routed(void)
+{
+	for (int i = 0; i < WAIT_S * 5; i++) {
+		httpc_resp r;
+		long status = req(&r, "GET", "/v1/analytics/settings", W.agent, NULL);
+		httpc_resp_free(&r);
+		if (status == 200)
+			return;
+		usleep(200000);
+	}
+	fail_msg("the gateway does not reach hd-analytics again");
+}
+
 /* ---- the figures, from the sources' own tables ---- */
 
 #define SRC_TICKETS "ticket.tickets t WHERE t.tenant_id = $1 AND t.deleted_at IS NULL"
@@ -312,6 +328,7 @@ static const char src_created_days[]
 static void figures_check(const char *when)
 {
 	char path[256], what[64];
+	wait_routed();
 	snprintf(path, sizeof path, "/v1/analytics/summary?from=%s&to=%s", A.from, A.to);
 	cJSON *sum = get_json(path, W.agent);
 	char *want = sql_value(src_summary);

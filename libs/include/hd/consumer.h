@@ -50,10 +50,12 @@ typedef struct hd_consumer_spec {
 	const char *lag_metric;
 	/* Optional: one statement applying a run of consecutive events of a
 	 * replay page in one transaction ($1::text the source, $2::json an
-	 * array of the events, in seq order): for each, set app.tenant_id to its
-	 * tenant (set_config(..., true)), <schema>.consume(source, seq), then its
-	 * effect. Catching up then costs one round trip per page, not per event;
-	 * after a failed run the consumer applies one event at a time past it. */
+	 * array of the events, in seq order): it moves the position from the
+	 * first seq - 1 to the last (HDC01 when the first is not the next) and
+	 * applies each event's effect in order with app.tenant_id set to its
+	 * tenant (set_config(..., true)). Catching up then costs one round trip
+	 * per page, not per event; after a failed run the consumer applies one
+	 * event at a time past it. */
 	const char *batch_sql;
 } hd_consumer_spec;
 
