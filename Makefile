@@ -14,6 +14,7 @@
 #   make bench      wrk benchmark of a private stack -> docs/benchmarks.md (tests/load/bench.sh)
 #   make bench-scale  lists/filters/searches with 2,000,000 tickets -> docs/benchmarks.md
 #   make bench-webhooks  webhook deliveries/s to a local receiver -> docs/benchmarks.md
+#   make bench-analytics  hd-analytics with 1,000,000 events (tests/load/bench-analytics.sh)
 #   make SANITIZE=address,undefined   the same build with sanitizers, in build-san/
 ROOT     := .
 SANITIZE ?=
@@ -150,4 +151,10 @@ bench-sse:
 	$(MAKE) all
 	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-sse.sh
 
-.PHONY: bench bench-scale bench-webhooks bench-sse
+# hd-analytics with 1,000,000 events: apply rate, summary and timeseries
+# latency (tests/load/bench-analytics.sh, docs/benchmarks.md "Analytics").
+bench-analytics:
+	$(MAKE) all
+	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-analytics.sh
+
+.PHONY: bench bench-scale bench-webhooks bench-sse bench-analytics

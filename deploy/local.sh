@@ -217,6 +217,7 @@ wait_ready() {
 # then stops the daemons in order), logs appended to var/log/NAME.log.
 daemon_start() {
 	local name=$1 bin=$BIN/hd-$1
+	shift # the rest: the daemon's arguments (hd-analytics --rebuild)
 	[ -x "$bin" ] || die "$bin not found: build first (make)"
 	if daemon_pid "$name" >/dev/null; then
 		say "hd-$name already running"
@@ -226,7 +227,7 @@ daemon_start() {
 	(
 		cd "$ROOT"
 		[ "$TLS" != 1 ] || export HD_TLS_CERT_FILE=$TLS_DIR/$name.pem HD_TLS_KEY_FILE=$TLS_DIR/$name.key
-		exec setsid "$bin" >>"$LOG/$name.log" 2>&1 </dev/null
+		exec setsid "$bin" "$@" >>"$LOG/$name.log" 2>&1 </dev/null
 	) &
 	echo $! >"$RUN/$name.pid"
 	wait_ready "$name"
@@ -403,7 +404,7 @@ stop) cmd_stop ;;
 status) cmd_status ;;
 daemons) echo "$DAEMONS" ;;
 port-env) cmd_port_env ;;
-start-daemon) need_name "${2:-}" start-daemon; export_settings; load_credentials no; daemon_start "$2" ;;
+start-daemon) need_name "${2:-}" start-daemon; export_settings; load_credentials no; daemon_start "$2" "${@:3}" ;;
 stop-daemon) need_name "${2:-}" stop-daemon; daemon_stop "$2" TERM ;;
 kill-daemon) need_name "${2:-}" kill-daemon; daemon_stop "$2" KILL ;;
 restart-postgres) "$STACK" pg-restart "$STATE" ;;

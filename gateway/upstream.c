@@ -138,6 +138,7 @@ static const struct {
 	size_t max;
 	enum { OVER_REFUSE, OVER_CUT, OVER_DROP } over;
 } forwarded[] = {
+	{ "accept", 511, OVER_DROP }, /* text/csv replies (hd-analytics) */
 	{ "idempotency-key", GW_IDEMPOTENCY_KEY_MAX, OVER_REFUSE },
 	{ "if-match", 511, OVER_DROP },
 	{ "traceparent", 511, OVER_DROP },
@@ -219,6 +220,22 @@ static void reply_headers_copy(gw_req *gr, const hd_reply *rep)
 	}
 }
 
+/* The Content-Type of a daemon's reply: JSON (problem+json for errors),
+ * or CSV when a daemon answered a 2xx in CSV (the one other type allowed). */
+static const char *reply_content_type(const hd_reply *rep)
+{
+	static const char csv[] = "text/csv; charset=utf-8";
+	if (rep->body_len == 0)
+		return NULL;
+	if (rep->status >= 400)
+		return "application/problem+json";
+	for (size_t i = 0; i < rep->nheaders; i++)
+		if (strcasecmp(rep->headers[i].name, "content-type") == 0
+		    && strcmp(rep->headers[i].value, csv) == 0)
+			return csv;
+	return "application/json";
+}
+
 static void forward_reply_cb(hd_err err, const char *raw, size_t raw_len, void *arg);
 
 /* The loop's batcher for gr's route. */
@@ -292,11 +309,7 @@ static void forward_reply_cb(hd_err err, const char *raw, size_t raw_len, void *
 		upstream_error(gr, "bad_reply", 502, "sent a malformed reply");
 	else {
 		reply_headers_copy(gr, &rep);
-		gw_reply_send(gr, rep.status,
-		    rep.body_len == 0       ? NULL
-		        : rep.status >= 400 ? "application/problem+json"
-		                            : "application/json",
-		    rep.body, rep.body_len);
+		gw_reply_send(gr, rep.status, reply_content_type(&rep), rep.body, rep.body_len);
 	}
 }
 

@@ -15,10 +15,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "hd/buf.h"
 #include "hd/bus.h"
 #include "hd/config.h"
 #include "hd/envelope.h"
 #include "hd/log.h"
+#include "hd/metrics.h"
 #include "hd/outbox.h"
 #include "hd/rpc.h"
 #include "hd/uuid.h"
@@ -67,6 +69,10 @@ typedef struct cs_state {
 	cJSON *page; /* a replay reply being applied */
 	int page_i;
 	bool page_more;
+	int64_t batch_off_until; /* one event at a time up to this seq (a run failed) */
+	int64_t replay_sent_ms; /* when the replay call in flight was sent */
+	int64_t started_ms;
+	_Atomic int64_t as_of_ms; /* hd_consumer_as_of_ms */
 } cs_state;
 
 #define CS_INIT                                                                                    \
@@ -74,9 +80,10 @@ typedef struct cs_state {
 		.mu = PTHREAD_MUTEX_INITIALIZER                                                    \
 	}
 static cs_state cs_all[HD_CONSUMER_MAX] = { CS_INIT, CS_INIT, CS_INIT, CS_INIT };
-static int cs_count;
+static atomic_int cs_count; /* read by hd_consumer_as_of_ms on any thread */
 
 static void cs_pump(cs_state *c);
+static int64_t cs_now_ms(void);
 
 static bool cs_name_ok(const char *s)
 {
@@ -204,6 +211,9 @@ static void cs_applied_cb(hd_err err, const hd_db_result *res, void *arg)
 	} else if (res != NULL && strcmp(hd_db_result_sqlstate(res), "HDC01") == 0) {
 		c->known = false; /* another replica moved the position: read it again */
 	} else {
+		/* a run that failed (whichever event): one at a time past it */
+		if (c->spec->batch_sql != NULL && c->pending > c->last + 1)
+			c->batch_off_until = c->pending;
 		cs_fail(c, "applying an event",
 		    res != NULL && hd_db_result_message(res)[0] != '\0' ? hd_db_result_message(res)
 		                                                        : hd_strerror(err));
@@ -345,7 +355,8 @@ static void cs_replay(cs_state *c)
 		snprintf(e->op, sizeof(e->op), "%s", c->spec->replay_op);
 		snprintf(e->request_id, sizeof(e->request_id), "consumer-%s", c->spec->source);
 		snprintf(e->role, sizeof(e->role), "%s", HD_OUTBOX_REPLAY_ROLE);
-		e->deadline_ms = cs_now_ms() + CS_CALL_MS;
+		c->replay_sent_ms = cs_now_ms();
+		e->deadline_ms = c->replay_sent_ms + CS_CALL_MS;
 		int n = snprintf(body, sizeof(body), "{\"after_seq\":%lld,\"limit\":%d}",
 		    (long long)c->last, CS_PAGE);
 		e->body = body;
@@ -366,12 +377,75 @@ static void cs_replay(cs_state *c)
 	c->busy = true;
 }
 
+/* Sets the spec's lag gauge: how long ago the figures were last level. */
+static void cs_lag_set(cs_state *c)
+{
+	char labels[96];
+	if (c->spec->lag_metric == NULL)
+		return;
+	int64_t as_of = atomic_load(&c->as_of_ms);
+	int64_t lag_ms = cs_now_ms() - (as_of > 0 ? as_of : c->started_ms);
+	snprintf(labels, sizeof labels, "source=\"%s\"", c->spec->source);
+	hd_metrics_set(c->spec->lag_metric, labels, lag_ms > 0 ? (double)lag_ms / 1000.0 : 0);
+}
+
+/* Applies the page's next events that follow the position, up to the
+ * first gap or malformed one, with the spec's batch_sql in one transaction;
+ * true when such a run (of two events or more) was started. */
+static bool cs_page_run(cs_state *c)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(c->page, "items");
+	int n = cJSON_GetArraySize(items), first = c->page_i, end = first;
+	int64_t next = c->last + 1;
+	hd_consumer_event ev;
+	if (c->spec->batch_sql == NULL || c->last < c->batch_off_until)
+		return false;
+	for (; end < n; end++, next++) {
+		const cJSON *obj = cJSON_GetArrayItem(items, end);
+		if (!hd_consumer_event_read(obj, &ev) || ev.seq != next)
+			break;
+	}
+	if (end - first < 2)
+		return false;
+	hd_buf b = { 0 };
+	hd_buf_puts(&b, "[");
+	for (int i = first; i < end; i++) {
+		char *text = cJSON_PrintUnformatted(cJSON_GetArrayItem(items, i));
+		hd_buf_puts(&b, i > first ? "," : "");
+		hd_buf_puts(&b, text != NULL ? text : "");
+		b.failed = b.failed || text == NULL;
+		cJSON_free(text);
+	}
+	hd_buf_puts(&b, "]");
+	const char *p[2] = { c->spec->source, b.data };
+	hd_db_stmt st = { c->spec->batch_sql, 2, p };
+	hd_err err = b.failed ? HD_ERR_NOMEM : hd_db_run(c->dw->db, NULL, &st, 1, cs_applied_cb, c);
+	hd_buf_free(&b);
+	if (err != HD_OK) {
+		cs_fail(c, "queueing a run of events", hd_strerror(err));
+		return false;
+	}
+	c->pending = next - 1;
+	c->page_i = end;
+	c->busy = true;
+	return true;
+}
+
 /* Offers the next event of the replay page; true when one was started. */
 static bool cs_page_next(cs_state *c)
 {
+	if (cs_page_run(c))
+		return true;
+	if (c->failed)
+		return false;
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(c->page, "items");
 	const cJSON *ev = cJSON_GetArrayItem(items, c->page_i++);
 	cs_offer_outcome o = ev != NULL ? cs_offer(c, ev) : CS_GAP;
+	if (ev == NULL && !c->page_more) {
+		/* level with the source as of the call: every event it had is applied */
+		atomic_store(&c->as_of_ms, c->replay_sent_ms);
+		cs_lag_set(c);
+	}
 	if (o == CS_GAP) {
 		/* the page ended (or skipped ahead: ask again from the position) */
 		c->catchup = ev != NULL || c->page_more;
@@ -419,6 +493,7 @@ static void cs_tick(evutil_socket_t fd, short what, void *arg)
 	c->failed = false;
 	if (!c->busy && c->page == NULL)
 		c->catchup = true;
+	cs_lag_set(c);
 	cs_pump(c);
 }
 
@@ -434,7 +509,13 @@ hd_err hd_consumer_start(const hd_consumer_spec *spec, const char *schema, hd_da
 	c->spec = spec;
 	c->dw = dw;
 	c->known = c->busy = c->catchup = c->failed = c->fail_logged = false;
-	c->last = 0;
+	c->last = c->batch_off_until = 0;
+	c->started_ms = cs_now_ms();
+	atomic_store(&c->as_of_ms, 0);
+	if (spec->lag_metric != NULL)
+		hd_metrics_describe(spec->lag_metric, "gauge",
+		    "seconds the figures trail the source's events (0: level at the last "
+		    "catch-up)");
 	snprintf(c->consume_sql, sizeof(c->consume_sql), "SELECT \"%s\".consume($1, $2::bigint)",
 	    schema);
 	snprintf(c->position_sql, sizeof(c->position_sql),
@@ -489,4 +570,12 @@ void hd_consumer_stop_all(void)
 			free(m);
 	}
 	cs_count = 0;
+}
+
+int64_t hd_consumer_as_of_ms(const char *source)
+{
+	for (int i = 0; i < cs_count; i++)
+		if (source != NULL && strcmp(cs_all[i].spec->source, source) == 0)
+			return atomic_load(&cs_all[i].as_of_ms);
+	return 0;
 }

@@ -36,14 +36,18 @@ const char *hd_event_fields(hd_event_type t)
 	return (int)t >= 0 && t < HD_EVENT__COUNT ? hd_event_field_lists[t] : NULL;
 }
 
-/* True when the comma-separated list holds member. */
+/* True when the comma-separated list holds member (written "member?" when
+ * the payload may leave it out: a field added later, events.def). */
 static bool fields_hold(const char *list, const char *member)
 {
 	size_t n = strlen(member);
+	if (strchr(member, '?') != NULL)
+		return false;
 	for (const char *at = list; at != NULL; at = strchr(at, ',')) {
 		if (*at == ',')
 			at++;
-		if (strncmp(at, member, n) == 0 && (at[n] == ',' || at[n] == '\0'))
+		size_t end = n + (strncmp(at, member, n) == 0 && at[n] == '?');
+		if (strncmp(at, member, n) == 0 && (at[end] == ',' || at[end] == '\0'))
 			return true;
 	}
 	return false;
@@ -78,13 +82,13 @@ bool hd_event_payload_check(const char *name, const cJSON *data, char *why, size
 	for (const char *at = list; *at != '\0';) {
 		size_t n = strcspn(at, ",");
 		snprintf(member, sizeof member, "%.*s", (int)n, at);
-		if (cJSON_GetObjectItemCaseSensitive(data, member) == NULL) {
+		if (at[n - 1] != '?' && cJSON_GetObjectItemCaseSensitive(data, member) == NULL) {
 			snprintf(why, why_size, "%s: member %s is missing", name, member);
 			return false;
 		}
 		at += n + (at[n] == ',');
 	}
-	if (have != want) {
+	if (have > want) { /* a member twice */
 		snprintf(why, why_size, "%s: %zu members, events.def lists %zu (%s)", name, have,
 		    want, list);
 		return false;

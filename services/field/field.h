@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 #include "hd/problem.h"
+#include "hd/rfc3339.h"
 
 /* ---- pure input readers (geo.c) ---- */
 
@@ -43,9 +44,6 @@ bool fs_skill_filter_parse(const char *s, char *out, size_t out_size);
  * naming "<key>.lat" etc. */
 bool fs_location_read(const cJSON *body, const char *key, bool address_ok, fs_point *p,
     const char **address, hd_field_errors *errs);
-/* Parses an RFC 3339 time into milliseconds since 1970 (Z or +hh:mm, optional
- * fraction); false when malformed. */
-bool fs_time_parse(const char *s, long long *epoch_ms);
 /* Minutes to cover km at speed_kmh, rounded up (0 for 0 km). */
 long fs_eta_minutes(double km, double speed_kmh);
 

@@ -209,8 +209,8 @@ static void fs_window_read(
 		hd_field_errors_add(errs, "window", "has only start and end");
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(win, "start");
 	const cJSON *b = cJSON_GetObjectItemCaseSensitive(win, "end");
-	bool ok_a = cJSON_IsString(a) && fs_time_parse(a->valuestring, &s);
-	bool ok_b = cJSON_IsString(b) && fs_time_parse(b->valuestring, &e);
+	bool ok_a = cJSON_IsString(a) && hd_time_parse(a->valuestring, &s);
+	bool ok_b = cJSON_IsString(b) && hd_time_parse(b->valuestring, &e);
 	if (!ok_a)
 		hd_field_errors_add(errs, "window.start", "is required, an RFC 3339 time");
 	if (!ok_b)
@@ -375,9 +375,9 @@ static void fs_range_read(
 	long long f = 0, t = 0;
 	*from = hd_query_get(q, "from");
 	*to = hd_query_get(q, "to");
-	if (*from != NULL && (*from[0] == '\0' || !fs_time_parse(*from, &f)))
+	if (*from != NULL && (*from[0] == '\0' || !hd_time_parse(*from, &f)))
 		hd_field_errors_add(errs, "from", "must be an RFC 3339 time");
-	if (*to != NULL && (*to[0] == '\0' || !fs_time_parse(*to, &t)))
+	if (*to != NULL && (*to[0] == '\0' || !hd_time_parse(*to, &t)))
 		hd_field_errors_add(errs, "to", "must be an RFC 3339 time");
 	if (errs->count > 0)
 		return;

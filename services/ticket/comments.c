@@ -1,7 +1,8 @@
 /* Comments on a ticket (public or internal) and the ticket's audit history.
  * Customers comment only on their own tickets, only publicly, and see only
  * public comments. The first public comment by an agent or admin sets the
- * ticket's first_response_at; each comment queues a comment.added event. */
+ * ticket's first_response_at; each comment queues a comment.added event
+ * (saying whether it was that first response: hd-analytics counts on it). */
 #include <stdio.h>
 #include <string.h>
 #include "hd/json.h"
@@ -27,9 +28,10 @@ static const char sql_comment_create[] = "WITH" HD_IDEM_CTE("$1", "$5", "$11", "
            " fr AS (UPDATE ticket.tickets x SET first_response_at = c.created_at,"
            " updated_at = c.created_at, version = x.version + 1 FROM c"
            " WHERE x.tenant_id = $1 AND x.id = $2 AND x.first_response_at IS NULL AND c.public"
-           " AND $6 IN ('admin', 'agent')),"
+           " AND $6 IN ('admin', 'agent') RETURNING 1),"
            " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
-           " SELECT $1, 'comment.added', $5, c.ej FROM c),"
+           " SELECT $1, 'comment.added', $5, (c.ej::jsonb || jsonb_build_object('first_response',"
+           " EXISTS (SELECT 1 FROM fr)))::json FROM c),"
            " reply AS (SELECT 201 AS status, j, NULL::text AS location, NULL::text AS etag FROM "
            "c)," TK_IDEM_STORE " SELECT j::text FROM c";
 

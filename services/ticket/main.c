@@ -34,8 +34,8 @@ void tk_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
 }
 
 /* ticket_events.replay (hd/outbox.h): every tenant's events, for the
- * consumers of other daemons (hd/consumer.h) and the gateway's GET /v1/stream;
- * no gateway route. */
+ * consumers of other daemons (hd-notification, hd-analytics; hd/consumer.h)
+ * and the gateway's GET /v1/stream; no gateway route. */
 void tk_events_replay(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	hd_outbox_events_replay(req, dw);

@@ -309,7 +309,7 @@ function checkHooks(docs, opts) {
 }
 
 function checkConfig(docs, opts, comps) {
-	const cm = docs.find((d) => d.kind === 'ConfigMap');
+	const cm = docs.find((d) => d.kind === 'ConfigMap' && component(d) === 'config');
 	for (const d of opts.daemons) {
 		const url = cm?.data?.[`HD_${d.toUpperCase().replace(/-/g, '_')}_URL`] || '';
 		check(`gateway dials ${d} through its headless Service over TLS`, /^tls\+tcp:\/\/[a-z0-9-]+-[a-z0-9-]+\.[a-z0-9-]+\.svc:\d+$/.test(url) &&

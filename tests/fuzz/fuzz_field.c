@@ -32,7 +32,7 @@ static void fuzz_text(const char *s)
 			abort();
 		cJSON_Delete(arr);
 	}
-	(void)fs_time_parse(s, &ms);
+	(void)hd_time_parse(s, &ms);
 }
 
 static void fuzz_body(const char *s)

@@ -5,7 +5,7 @@
 # ports and binaries it was started with from there.
 #
 #   stackctl.sh stop NAME          graceful stop (SIGTERM, then SIGKILL after 10 s)
-#   stackctl.sh start NAME         start and wait until ready
+#   stackctl.sh start NAME [ARG]   start (with the daemon's argument) and wait until ready
 #   stackctl.sh kill NAME          SIGKILL at once
 #   stackctl.sh restart-postgres   restart the stack's PostgreSQL
 set -euo pipefail
@@ -17,7 +17,7 @@ LOCAL=$ROOT/deploy/local.sh
 
 case "${1:-}" in
 stop) exec "$LOCAL" stop-daemon "${2:?name}" ;;
-start) exec "$LOCAL" start-daemon "${2:?name}" ;;
+start) exec "$LOCAL" start-daemon "${2:?name}" "${@:3}" ;;
 kill) exec "$LOCAL" kill-daemon "${2:?name}" ;;
 restart-postgres) exec "$LOCAL" restart-postgres ;;
 *) echo "usage: $0 stop|start|kill NAME | restart-postgres" >&2; exit 2 ;;

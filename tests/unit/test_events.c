@@ -27,6 +27,7 @@ static const struct {
 /* Quoted names under an event resource that are not event types. */
 static const char *const not_events[] = {
 	"ticket.outbox_claim", /* an advisory lock key (sql/005_outbox_order.sql) */
+	"sla.breaches", /* an analytics metric (services/analytics) */
 };
 
 static void test_def_well_formed(void **state)
@@ -139,6 +140,18 @@ static void test_payload_fields(void **state)
 	assert_false(payload_ok("ticket.deleted", "[1]", why));
 	assert_false(payload_ok("ticket.exploded", "{\"id\":1}", why));
 	assert_false(payload_ok(NULL, "{\"id\":1}", why));
+	/* "first_response?": a member the payload may leave out, never another */
+	const char *comment = "{\"id\":1,\"ticket_id\":2,\"author_id\":3,\"body\":4,"
+	                      "\"public\":true,\"created_at\":5";
+	char json[256];
+	snprintf(json, sizeof json, "%s}", comment);
+	assert_true(payload_ok("comment.added", json, why));
+	snprintf(json, sizeof json, "%s,\"first_response\":true}", comment);
+	assert_true(payload_ok("comment.added", json, why));
+	snprintf(json, sizeof json, "%s,\"first_response?\":true}", comment);
+	assert_false(payload_ok("comment.added", json, why));
+	snprintf(json, sizeof json, "%s,\"first\":true}", comment);
+	assert_false(payload_ok("comment.added", json, why));
 }
 
 int main(void)

@@ -104,16 +104,16 @@ static void test_time(void **state)
 {
 	(void)state;
 	long long ms;
-	assert_true(fs_time_parse("1970-01-01T00:00:00Z", &ms));
+	assert_true(hd_time_parse("1970-01-01T00:00:00Z", &ms));
 	assert_int_equal(ms, 0);
-	assert_true(fs_time_parse("2030-01-07T10:00:00.5+01:00", &ms));
+	assert_true(hd_time_parse("2030-01-07T10:00:00.5+01:00", &ms));
 	assert_int_equal(ms, 1894006800500LL); /* 09:00:00.5Z */
-	assert_true(fs_time_parse("2024-02-29T23:59:59Z", &ms));
+	assert_true(hd_time_parse("2024-02-29T23:59:59Z", &ms));
 	const char *bad[] = { "", "2023-02-29T00:00:00Z", "2030-13-01T00:00:00Z",
 		"2030-01-01 00:00:00Z", "2030-01-01T24:00:00Z", "2030-01-01T00:00:00",
 		"2030-01-01T00:00:00.Z", "2030-01-01T00:00:00+1:00", "2030-01-01T00:00:60Z", NULL };
 	for (int i = 0; bad[i] != NULL; i++)
-		if (fs_time_parse(bad[i], &ms))
+		if (hd_time_parse(bad[i], &ms))
 			fail_msg("accepted %s", bad[i]);
 	assert_int_equal(fs_eta_minutes(0, 40), 0);
 	assert_int_equal(fs_eta_minutes(10, 40), 15);

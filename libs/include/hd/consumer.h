@@ -44,6 +44,19 @@ typedef struct hd_consumer_spec {
 	/* The effect statement for an event type (a literal that lives as long
 	 * as the process), or NULL: the event only moves the position. */
 	const char *(*effect_sql)(const char *type);
+	/* Optional: a gauge of that name, labelled source="<source>", set to the
+	 * seconds the consumer trails the source (now - hd_consumer_as_of_ms, or
+	 * since its start before the first level catch-up) on every catch-up tick. */
+	const char *lag_metric;
+	/* Optional: one statement applying a run of consecutive events of a
+	 * replay page in one transaction ($1::text the source, $2::json an
+	 * array of the events, in seq order): it moves the position from the
+	 * first seq - 1 to the last (HDC01 when the first is not the next) and
+	 * applies each event's effect in order with app.tenant_id set to its
+	 * tenant (set_config(..., true)). Catching up then costs one round trip
+	 * per page, not per event; after a failed run the consumer applies one
+	 * event at a time past it. */
+	const char *batch_sql;
 } hd_consumer_spec;
 
 /* An event as a consumer reads it (proto/README.md, "Events"); the strings
@@ -67,5 +80,10 @@ bool hd_consumer_event_read(const cJSON *obj, hd_consumer_event *ev);
 #define HD_CONSUMER_MAX 4
 hd_err hd_consumer_start(const hd_consumer_spec *spec, const char *schema, hd_daemon_worker *dw);
 void hd_consumer_stop_all(void);
+/* The time (Unix milliseconds) up to which the consumer of source has applied
+ * every event its source had published: when the last catch-up that found it
+ * level was sent; 0 before the first one, or when no consumer of source runs
+ * in this process. Any thread. */
+int64_t hd_consumer_as_of_ms(const char *source);
 
 #endif
