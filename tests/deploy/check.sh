@@ -239,10 +239,59 @@ check_daemons() {
 		env DAEMONS_ROOT="$t" "$DAEMONS_SH" check
 }
 
+# promtool from Debian's prometheus package, unpacked (not installed: no
+# service starts) into tools/k8s/bin once.
+PROMTOOL=$TOOLS/bin/promtool
+install_promtool() {
+	[ -x "$PROMTOOL" ] && return 0
+	local d=$WORK/prometheus-deb
+	mkdir -p "$d"
+	(cd "$d" && { apt-get download prometheus || { apt-get update -qq && apt-get download prometheus; }; }) \
+		>"$WORK/apt.log" 2>&1 || { cat "$WORK/apt.log" >&2; die "apt-get download prometheus failed"; }
+	dpkg -x "$d"/prometheus_*.deb "$d/x" && install -m 0755 "$d/x/usr/bin/promtool" "$PROMTOOL" ||
+		die "could not unpack promtool"
+}
+
+# The metric names the code defines: every "hd_..." string literal of the
+# C sources (names are declared with hd_metrics_describe).
+defined_metrics() {
+	grep -rhoE '"hd_[a-z0-9_]+"' "$ROOT/libs/src" "$ROOT/gateway" "$ROOT/services" --include='*.c' |
+		tr -d '"' | sort -u
+}
+
+# The operators' view (docs/operations.md, "Monitoring"): rendered with every
+# part on, checked by monitoring.mjs, the alerts and every dashboard query
+# parsed by promtool, and the alerts' unit tests run; then a broken alert
+# and a misspelt metric must be refused.
+check_monitoring() {
+	local m=$WORK/mon on="--set monitoring.serviceMonitor.enabled=true,monitoring.rules.enabled=true,monitoring.dashboards.enabled=true"
+	mkdir -p "$m"
+	install_promtool
+	# shellcheck disable=SC2086
+	expect_ok "helm lint --strict (monitoring on)" "$HELM" lint --strict "$CHART" $on
+	# shellcheck disable=SC2086
+	render $on >"$m/all.yaml" 2>&1 || fail "render with monitoring"
+	defined_metrics >"$m/metrics.txt"
+	node_checks "$HERE/monitoring.mjs" "$m/all.yaml" "$m" "$m/metrics.txt" --components "gateway,bus,$(listed services)"
+	expect_ok "promtool check rules (alerts)" "$PROMTOOL" check rules "$m/rules.yaml"
+	expect_ok "promtool check rules (every dashboard query)" "$PROMTOOL" check rules "$m/dashboards.yaml"
+	cp "$HERE/alerts-test.yaml" "$m/"
+	expect_ok "promtool test rules (each alert fires, and only when it should)" "$PROMTOOL" test rules "$m/alerts-test.yaml"
+	render >"$m/off.yaml" 2>&1
+	if grep -qE '^kind: (ServiceMonitor|PrometheusRule)$|grafana_dashboard' "$m/off.yaml"; then
+		fail "monitoring is off by default"; else pass "monitoring is off by default"; fi
+	sed 's/> 0.05$/> > 0.05/' "$m/rules.yaml" >"$m/broken.yaml"
+	expect_fail "promtool refuses a broken alert expression" "parse error|unexpected" "$PROMTOOL" check rules "$m/broken.yaml"
+	grep -v '^hd_outbox_lag_seconds$' "$m/metrics.txt" >"$m/fewer.txt"
+	expect_fail "monitoring check refuses an alert on a metric the code lacks" "^FAIL .*hd_outbox_lag_seconds" \
+		node "$HERE/monitoring.mjs" "$m/all.yaml" "$m" "$m/fewer.txt" --components gateway
+}
+
 install_tools
 check_daemons
 check_chart
 check_chart_refusals
+check_monitoring
 check_compose
 check_dockerfiles
 echo "$passed passed, $failed failed"
