@@ -1,10 +1,14 @@
 /* hd-knowledge: help-center articles with versions, full-text search with a
- * typo fallback, the public help center and article suggestions for tickets
- * (API "Knowledge base"). The skeleton (config, workers with PostgreSQL, NNG
- * server, admin port, --migrate, the outbox relay) is hd_daemon_main; this
- * file only describes the service. */
+ * typo fallback, the public help center, article suggestions for tickets
+ * and the auto-triage classifier (API "Knowledge base"). The skeleton
+ * (config, workers with PostgreSQL, NNG server, admin port, --migrate, the
+ * outbox relay, the consumer of hd-ticket's events of hd/consumer.h) is
+ * hd_daemon_main; this file only describes the service. */
 #include <stddef.h>
+#include <string.h>
+#include "hd/consumer.h"
 #include "hd/daemon.h"
+#include "hd/events.h"
 #include "knowledge.h"
 
 /* What the knowledge schema's constraints mean to a user. */
@@ -20,6 +24,37 @@ static const hd_daemon_op knowledge_ops[] = {
 	{ NULL, NULL },
 };
 
+/* hd-ticket's events teach the classifier what people decided
+ * (knowledge.apply_ticket_event, sql/003_triage.sql); other ticket.* events
+ * only move the position. */
+static const char *kb_ticket_effect(const char *type)
+{
+	static const char sql[]
+	    = "SELECT knowledge.apply_ticket_event($1::uuid, $2::text, $3::json,"
+	      " $4::uuid, $5::bigint, $6::uuid)";
+	return strcmp(type, HD_EVENT_NAME(ticket, created)) == 0
+	        || strcmp(type, HD_EVENT_NAME(ticket, updated)) == 0
+	        || strcmp(type, HD_EVENT_NAME(ticket, deleted)) == 0
+	    ? sql
+	    : NULL;
+}
+
+static const hd_consumer_spec kb_consumers[] = {
+	{ .source = "ticket",
+	    .prefixes = "ticket.",
+	    .url_setting = "HD_TICKET_URL",
+	    .replay_op = "ticket_events.replay",
+	    .effect_sql = kb_ticket_effect },
+	{ .source = NULL },
+};
+
+/* `hd-knowledge --retrain`: the model is forgotten and rebuilt from all of
+ * hd-ticket's events by the consumer (docs/operations.md). */
+static const hd_daemon_command kb_commands[] = {
+	{ "--retrain", "SELECT knowledge.triage_reset()" },
+	{ NULL, NULL },
+};
+
 int main(int argc, char **argv)
 {
 	static const hd_daemon_spec spec = {
@@ -32,6 +67,8 @@ int main(int argc, char **argv)
 		.use_db = true,
 		.use_redis = false,
 		.outbox = true,
+		.consumers = kb_consumers,
+		.commands = kb_commands,
 		.ops = knowledge_ops,
 		.constraints = knowledge_constraints,
 	};

@@ -33,6 +33,13 @@ void tk_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_outbox_events_since(req, dw);
 }
 
+/* ticket_events.replay (hd/outbox.h): every tenant's events, for
+ * hd-knowledge's consumer (the auto-triage classifier); no gateway route. */
+void tk_events_replay(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_outbox_events_replay(req, dw);
+}
+
 /* hd-field's work order events: a dispatched or completed work order
  * linked to a ticket writes the system's internal comment and history entry
  * on it (services/ticket/sql/020_work_order_events.sql); the other
