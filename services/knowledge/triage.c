@@ -5,9 +5,12 @@
  * auto_triage automation action (docs/architecture.md, "Auto-triage"). */
 #include <stdlib.h>
 #include <string.h>
+#include "hd/envelope.h"
 #include "hd/json.h"
+#include "hd/outbox.h"
 #include "hd/request.h"
 #include "hd/triage.h"
+#include "hd/uuid.h"
 #include "knowledge.h"
 
 #define KB_TRIAGE_TEXT_MAX 4000
@@ -74,24 +77,39 @@ static void kb_triage_cb(hd_err err, const hd_db_result *res, void *arg)
 	cJSON_Delete(reply);
 }
 
-/* kb.triage: {"text": a ticket's subject and description} from a caller of
- * the tenant (hd-ticket acts as the system or as staff) ->
- * {"predicted": {"category": {...}, "priority": {...}}}. */
+/* The tenant kb.triage answers for: a staff caller's, or the one hd-ticket
+ * names when it asks as the system (role HD_OUTBOX_REPLAY_ROLE, a tenant,
+ * no user: the auto_triage action; no token carries that role and no route
+ * leads here). NULL after replying 401 or 403. */
+static const char *kb_triage_tenant(hd_rpc_request *req)
+{
+	const hd_envelope *e = hd_rpc_request_envelope(req);
+	hd_caller c;
+	if (strcmp(e->role, HD_OUTBOX_REPLAY_ROLE) == 0 && e->user_id[0] == '\0'
+	    && hd_uuid_valid(e->tenant_id))
+		return e->tenant_id;
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF))
+		return NULL;
+	return c.tenant_id;
+}
+
+/* kb.triage: {"text": a ticket's subject and description} from staff of the
+ * tenant or hd-ticket as the system -> {"predicted": {"category": {...},
+ * "priority": {...}}}. */
 void kb_triage(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	static const char *const known[] = { "text", NULL };
-	hd_caller c;
+	const char *tenant;
 	cJSON *body = NULL;
 	const char *text = NULL;
 	hd_field_errors errs = { .count = 0 };
-	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF)
-	    || !hd_req_body(req, known, &body))
+	if ((tenant = kb_triage_tenant(req)) == NULL || !hd_req_body(req, known, &body))
 		return;
 	hd_json_get_string(body, "text", true, 1, KB_TRIAGE_TEXT_MAX, &text, &errs);
 	if (!hd_reply_invalid(req, &errs)) {
 		const char *p[1] = { text };
 		hd_db_stmt st = { kb_triage_sql, 1, p };
-		hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, kb_triage_cb, req);
+		hd_daemon_db_run(dw, req, tenant, &st, 1, kb_triage_cb, req);
 	}
 	cJSON_Delete(body);
 }

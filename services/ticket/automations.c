@@ -47,8 +47,20 @@ static const char *const tk_events[]
 static const char *const tk_cond_fields[]
     = { "subject", "description", "priority", "category", "tags", "status", NULL };
 static const char *const tk_cond_ops[] = { "eq", "ne", "contains", "in", NULL };
-static const char *const tk_action_types[]
-    = { "set_priority", "set_status", "set_category", "add_tag", "assign", "notify_webhook", NULL };
+static const char *const tk_action_types[] = { "set_priority", "set_status", "set_category",
+	"add_tag", "assign", "notify_webhook", "auto_triage", NULL };
+
+/* An auto_triage threshold: a decimal number greater than 0, at most 1
+ * ("0.8"), written plainly (no exponent, sign or spaces). */
+static bool tk_rule_threshold(const char *v)
+{
+	size_t n = strlen(v);
+	if (n < 1 || n > 8 || strspn(v, "0123456789.") != n)
+		return false;
+	char *end = NULL;
+	double t = strtod(v, &end);
+	return end == v + n && t > 0 && t <= 1;
+}
 
 /* Validates a value for an "in" condition: an array of 1..20 strings. */
 static bool tk_rule_value_list(const cJSON *v)
@@ -83,6 +95,8 @@ static bool tk_rule_action_value(const char *type, const char *v)
 		return n >= 1 && n <= 50;
 	if (strcmp(type, "notify_webhook") == 0)
 		return strncmp(v, "https://", 8) == 0 && n > 8 && n <= TK_WEBHOOK_MAX;
+	if (strcmp(type, "auto_triage") == 0)
+		return tk_rule_threshold(v);
 	return n >= 1 && n <= TK_RULE_NAME_MAX; /* set_category */
 }
 

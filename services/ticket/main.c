@@ -63,12 +63,14 @@ static const hd_consumer_spec tk_consumers[] = {
 };
 
 /* Each worker has its create, GET and list queues; worker 0 also runs the SLA
- * breach detector (the outbox relay next to it is hd_daemon_main's). */
+ * breach detector and the auto_triage worker (the outbox relay next to it is hd_daemon_main's). */
 static void tk_worker_fini(hd_daemon_worker *dw)
 {
 	tk_worker *tw = dw->service;
-	if (hd_worker_index(dw->worker) == 0)
+	if (hd_worker_index(dw->worker) == 0) {
+		tk_auto_triage_stop();
 		tk_sla_detector_stop();
+	}
 	if (tw != NULL) {
 		tk_list_queue_destroy(tw->lists);
 		tk_get_queue_destroy(tw->gets);
@@ -91,8 +93,13 @@ static hd_err tk_worker_init(hd_daemon_worker *dw)
 		err = tk_list_queue_create(&tw->lists, dw);
 	if (err == HD_OK && hd_worker_index(dw->worker) == 0)
 		err = tk_sla_detector_start(dw);
+	if (err == HD_OK && hd_worker_index(dw->worker) == 0) {
+		err = tk_auto_triage_start(dw);
+		if (err != HD_OK)
+			tk_sla_detector_stop();
+	}
 	if (err != HD_OK) {
-		/* the detector did not start: nothing for fini to stop */
+		/* the timers did not start: nothing for fini to stop */
 		tk_list_queue_destroy(tw->lists);
 		tk_get_queue_destroy(tw->gets);
 		tk_create_queue_destroy(tw->creates);

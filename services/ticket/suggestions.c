@@ -36,6 +36,11 @@ hd_err tk_suggestions_start(void)
 	    &tk_knowledge, hd_config_str("HD_KNOWLEDGE_URL"), "hd-knowledge");
 }
 
+hd_rpc_client *tk_knowledge_client(void)
+{
+	return tk_knowledge;
+}
+
 void tk_suggestions_stop(void)
 {
 	hd_rpc_client_close(tk_knowledge);

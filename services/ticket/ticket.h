@@ -175,6 +175,16 @@ static inline void tk_relay_wake(void)
 {
 	hd_outbox_wake();
 }
+/* The PATCH statement (ticket_update.c): $1 tenant, $2 id, $3 If-Match
+ * version or NULL, $4 subject, $5 status, $6 priority, $7 category given,
+ * $8 category, $9 tags json, $10 assignee given, $11 assignee, $12 actor
+ * (NULL: the system); column 5 of its row: whether it changed anything. */
+extern const char tk_update_sql[];
+/* The client to hd-knowledge (suggestions.c; valid while the daemon runs). */
+hd_rpc_client *tk_knowledge_client(void);
+/* The auto_triage action's worker (auto_triage.c), on worker 0. */
+hd_err tk_auto_triage_start(hd_daemon_worker *dw);
+void tk_auto_triage_stop(void);
 /* The SLA breach detector's 5 s timer (sla_detect.c), on worker 0. */
 hd_err tk_sla_detector_start(hd_daemon_worker *dw);
 void tk_sla_detector_stop(void);

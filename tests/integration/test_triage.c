@@ -6,7 +6,9 @@
  * customer's own ticket, an agent's ticket for itself, or the system (actor
  * null). Its predictions come through kb.triage and tickets.suggestions;
  * another tenant's model is apart; the model survives a restart, and
- * `hd-knowledge --retrain` forgets it and rebuilds it from the events. */
+ * `hd-knowledge --retrain` forgets it and rebuilds it from the events. The
+ * auto_triage automation action applies confident predictions to new
+ * tickets through the update path as the system, which teaches nothing. */
 #include "ticket_it.h"
 
 #define WAIT_MS 30000
@@ -249,12 +251,72 @@ static void test_survives_restart_and_retrain(void **state)
 	expect_triage(&agent, "charged twice on my invoice", "category", "billing", "spoke");
 }
 
+/* The ticket's field value as w sees it, "" when null. */
+static void ticket_field(const it_who *w, const char *id, const char *field, char out[64])
+{
+	daemon_reply r = it_call("tickets.get", w, id, NULL, NULL);
+	it_expect_status(&r, 200);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r.json, field);
+	snprintf(out, 64, "%s", cJSON_IsString(v) ? v->valuestring : "");
+	daemon_reply_free(&r);
+}
+
+static void test_auto_triage_action(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "0", "1.5", "abc", "-0.5", "0.5e0", "", "0.123456789" };
+	char body[256], id[37], mine[37], value[64];
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(body, sizeof body,
+		    "{\"name\":\"t\",\"event\":\"ticket.created\",\"actions\":[{\"type\":"
+		    "\"auto_triage\",\"value\":\"%s\"}]}",
+		    bad[i]);
+		daemon_reply r = it_call("automations.create", &admin, NULL, NULL, body);
+		it_expect_422(&r, "actions[0].value");
+	}
+	it_check(201, "automations.create", &admin, NULL,
+	    "{\"name\":\"triage printers\",\"event\":\"ticket.created\",\"conditions\":[{"
+	    "\"field\":\"subject\",\"op\":\"contains\",\"value\":\"printer\"}],"
+	    "\"actions\":[{\"type\":\"auto_triage\",\"value\":\"0.5\"}]}");
+	it_ticket(&customer, "{\"subject\":\"my printer is jammed\"}", id);
+	/* a ticket no rule matches stays as it was */
+	it_ticket(&customer, "{\"subject\":\"charged twice on my invoice\"}", mine);
+	for (int t = 0; t < WAIT_MS / 100; t++) {
+		ticket_field(&agent, id, "category", value);
+		if (value[0] != '\0')
+			break;
+		usleep(100000);
+	}
+	assert_string_equal(value, "hardware");
+	ticket_field(&agent, id, "priority", value);
+	assert_string_equal(value, "high");
+	/* through the update path, as the system: history without an actor */
+	daemon_reply r = it_call("tickets.history", &agent, id, "limit=100", NULL);
+	it_expect_status(&r, 200);
+	const cJSON *h;
+	int system_rows = 0;
+	cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(r.json, "items"))
+	{
+		assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(h, "actor_id")));
+		system_rows++;
+	}
+	assert_int_equal(system_rows, 2);
+	daemon_reply_free(&r);
+	ticket_field(&agent, mine, "category", value);
+	assert_string_equal(value, "");
+	/* the classifier did not learn from its own prediction: a staff decision
+	 * after it is the only new example */
+	open_ticket(&agent, &customer, "printer offline again", "hardware", "high", id);
+	wait_examples(26, 25);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_learns_from_people_only),
 		cmocka_unit_test(test_suggestions_use_the_classifier),
 		cmocka_unit_test(test_survives_restart_and_retrain),
+		cmocka_unit_test(test_auto_triage_action),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
