@@ -13,6 +13,7 @@
 #   make new-daemon NAME=foo   a new daemon services/foo on the list (docs/adding-a-daemon.md)
 #   make bench      wrk benchmark of a private stack -> docs/benchmarks.md (tests/load/bench.sh)
 #   make bench-scale  lists/filters/searches with 2,000,000 tickets -> docs/benchmarks.md
+#   make eval-triage  accuracy and macro-F1 of auto-triage on a generated corpus (docs/benchmarks.md)
 #   make SANITIZE=address,undefined   the same build with sanitizers, in build-san/
 ROOT     := .
 SANITIZE ?=
@@ -132,4 +133,11 @@ bench-scale:
 	$(MAKE) all
 	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-scale.sh
 
-.PHONY: bench bench-scale
+# The auto-triage classifier against the similar-tickets method and the
+# majority class on a generated labelled corpus (tests/load/eval-triage.sh,
+# docs/benchmarks.md "Auto-triage evaluation"). An evaluation, not a test.
+eval-triage:
+	$(MAKE) all
+	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/eval-triage.sh
+
+.PHONY: bench bench-scale eval-triage
