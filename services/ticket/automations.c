@@ -45,8 +45,8 @@ static const char sql_auto_delete[]
 static const char *const tk_events[]
     = { HD_EVENT_NAME(ticket, created), HD_EVENT_NAME(ticket, updated), NULL };
 static const char *const tk_cond_fields[]
-    = { "subject", "description", "priority", "category", "tags", "status", NULL };
-static const char *const tk_cond_ops[] = { "eq", "ne", "contains", "in", NULL };
+    = { "subject", "description", "priority", "category", "tags", "status", "sentiment", NULL };
+static const char *const tk_cond_ops[] = { "eq", "ne", "contains", "in", "lt", "gt", NULL };
 static const char *const tk_action_types[] = { "set_priority", "set_status", "set_category",
 	"add_tag", "assign", "notify_webhook", "auto_triage", NULL };
 
@@ -75,6 +75,21 @@ static bool tk_rule_value_list(const cJSON *v)
 			return false;
 	}
 	return true;
+}
+
+/* Validates a sentiment condition (ops eq, ne, lt, gt; an integer value
+ * such as "-3") and, for every other field, that lt and gt are not used. */
+static bool tk_rule_cond_sentiment(const char *field, const char *op, const char *v)
+{
+	bool sentiment = strcmp(field, "sentiment") == 0;
+	bool order = strcmp(op, "lt") == 0 || strcmp(op, "gt") == 0;
+	if (!sentiment)
+		return !order;
+	if (!order && strcmp(op, "eq") != 0 && strcmp(op, "ne") != 0)
+		return false;
+	size_t n = v != NULL ? strlen(v) : 0;
+	size_t digits = n > 0 && v[0] == '-' ? 1 : 0;
+	return n > digits && n - digits <= 6 && strspn(v + digits, "0123456789") == n - digits;
 }
 
 /* Validates the action value for its type. */
@@ -126,6 +141,11 @@ static void tk_rule_item(const cJSON *it, bool action, int i, cJSON *out, hd_fie
 		        ? !tk_rule_value_list(val)
 		        : !hd_json_get_string(it, "value", true, 0, TK_RULE_VALUE_MAX, &v, &local))
 			hd_field_errors_add(&local, "value", "is not valid for this operator");
+		else if (!tk_rule_cond_sentiment(a, b, v))
+			hd_field_errors_add(&local, "op",
+			    "lt and gt compare sentiment only, with an integer value; sentiment "
+			    "takes "
+			    "eq, ne, lt, gt");
 	}
 	for (size_t k = 0; k < local.count; k++) {
 		char name[64];
