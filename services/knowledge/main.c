@@ -9,6 +9,7 @@
 #include "hd/consumer.h"
 #include "hd/daemon.h"
 #include "hd/events.h"
+#include "hd/outbox.h"
 #include "knowledge.h"
 
 /* What the knowledge schema's constraints mean to a user. */
@@ -23,6 +24,20 @@ static const hd_daemon_op knowledge_ops[] = {
 #undef HD_OP
 	{ NULL, NULL },
 };
+
+/* knowledge_events.since and knowledge_events.replay are libs' (hd/outbox.h)
+ * over knowledge.outbox: the article.* events of the caller's tenant, and of
+ * every tenant for a daemon's consumer (docs/architecture.md, "Events and
+ * the outbox"). */
+void kb_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_outbox_events_since(req, dw);
+}
+
+void kb_events_replay(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_outbox_events_replay(req, dw);
+}
 
 /* hd-ticket's events teach the classifier what people decided
  * (knowledge.apply_ticket_event, sql/003_triage.sql); other ticket.* events

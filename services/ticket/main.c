@@ -33,6 +33,13 @@ void tk_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_outbox_events_since(req, dw);
 }
 
+/* ticket_events.since: events.since by the name every source's follows,
+ * <source>_events.since (docs/architecture.md, "Events and the outbox"). */
+void tk_ticket_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_outbox_events_since(req, dw);
+}
+
 /* ticket_events.replay (hd/outbox.h): every tenant's events, for
  * hd-knowledge's consumer (the auto-triage classifier); no gateway route. */
 void tk_events_replay(hd_rpc_request *req, hd_daemon_worker *dw)

@@ -71,3 +71,7 @@ BEGIN
 	FROM claimed c JOIN ticket.tickets t ON t.tenant_id = c.tenant_id AND t.id = c.ticket_id;
 END
 $$;
+-- as every SECURITY DEFINER function (010_definer_grants.sql): not PUBLIC's,
+-- only hd_app's (worker 0 of hd-ticket)
+REVOKE ALL ON FUNCTION ticket.auto_triage_claim(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ticket.auto_triage_claim(integer) TO hd_app;
