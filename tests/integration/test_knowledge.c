@@ -360,8 +360,8 @@ static void test_help_center_isolation(void **state)
 	assert_int_equal(item_index(&r, archived), -1);
 	assert_int_equal(item_index(&r, other), -1);
 	/* anonymous readers get no user id of the tenant */
-	const cJSON *listed
-	    = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "items"), item_index(&r, pub));
+	const cJSON *listed = cJSON_GetArrayItem(
+	    cJSON_GetObjectItemCaseSensitive(r.json, "items"), item_index(&r, pub));
 	assert_null(cJSON_GetObjectItemCaseSensitive(listed, "author_id"));
 	assert_string_equal(it_str(listed, "title"), "Help one");
 	daemon_reply_free(&r);
