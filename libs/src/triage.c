@@ -8,6 +8,8 @@
 #include "hd/triage.h"
 
 #define TRIAGE_ALPHA 1.0
+/* The largest count believed: the database's are integers far below it. */
+#define TRIAGE_COUNT_MAX 1e12
 
 typedef struct triage_labels {
 	const char *name[HD_TRIAGE_MAX_LABELS];
@@ -20,7 +22,7 @@ typedef struct triage_labels {
 static bool triage_number(const cJSON *o, const char *name, double *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || !isfinite(v->valuedouble))
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= TRIAGE_COUNT_MAX))
 		return false;
 	*out = v->valuedouble;
 	return true;
@@ -70,6 +72,8 @@ static int triage_terms_add(const cJSON *arr, double vocab, triage_labels *l)
 		for (int c = 0; c < l->n; c++) {
 			const cJSON *n = cJSON_GetObjectItemCaseSensitive(counts, l->name[c]);
 			double count = cJSON_IsNumber(n) && n->valuedouble > 0 ? n->valuedouble : 0;
+			if (count > TRIAGE_COUNT_MAX)
+				return -1;
 			l->logp[c] += weight
 			    * log((count + TRIAGE_ALPHA) / (l->terms[c] + TRIAGE_ALPHA * vocab));
 		}

@@ -124,6 +124,11 @@ static void test_bad_input(void **state)
 		"{\"vocab\":1,\"labels\":[],\"terms\":[{\"tf\":0,\"counts\":{}}]}",
 		"{\"vocab\":1,\"labels\":[],\"terms\":[{\"tf\":1,\"counts\":[]}]}",
 		"{\"vocab\":1,\"labels\":[]}",
+		"{\"vocab\":1e308,\"labels\":[],\"terms\":[]}",
+		"{\"vocab\":1,\"labels\":[{\"label\":\"a\",\"docs\":1e13,\"terms\":1}],\"terms\":[]"
+		"}",
+		"{\"vocab\":1,\"labels\":[{\"label\":\"a\",\"docs\":1,\"terms\":1}],"
+		"\"terms\":[{\"tf\":1,\"counts\":{\"a\":1e300}}]}",
 	};
 	hd_triage_prediction p;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

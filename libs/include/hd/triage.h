@@ -37,7 +37,8 @@ typedef struct hd_triage_prediction {
 
 /* Predicts one field from input, {"vocab": n, "labels": [{"label","docs",
  * "terms"}...], "terms": [{"tf": n, "counts": {label: n}}...]}, into *out;
- * returns out->outcome. */
+ * returns out->outcome. Counts are numbers from 0 to 1e12 (bad_input
+ * otherwise). */
 hd_triage_outcome hd_triage_predict(const cJSON *input, hd_triage_prediction *out);
 /* The outcome's name in replies: "spoke", "few_examples", "one_label",
  * "no_known_terms", "unsure", "bad_input". */
