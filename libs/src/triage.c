@@ -2,6 +2,7 @@
  * over the counts of one tenant's field. The counts come from PostgreSQL
  * (knowledge.triage_field_input), so a prediction is one query and this
  * pure function; the learning is SQL in the consumer's transaction. */
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -110,10 +111,12 @@ hd_triage_outcome hd_triage_predict(const cJSON *input, hd_triage_prediction *ou
 	if (!cJSON_IsObject(input) || !triage_number(input, "vocab", &vocab)
 	    || !triage_labels_read(cJSON_GetObjectItemCaseSensitive(input, "labels"), &l))
 		return triage_done(out, HD_TRIAGE_BAD_INPUT);
-	out->examples = (int)l.examples;
+	out->examples = l.examples < INT_MAX ? (int)l.examples : INT_MAX;
 	for (int c = 0; c < l.n; c++)
 		l.logp[c] = log(l.docs[c] / l.examples);
-	int known = triage_terms_add(cJSON_GetObjectItemCaseSensitive(input, "terms"), vocab, &l);
+	/* at least 1: a smoothed probability never divides by zero */
+	int known = triage_terms_add(
+	    cJSON_GetObjectItemCaseSensitive(input, "terms"), vocab < 1 ? 1 : vocab, &l);
 	if (known < 0)
 		return triage_done(out, HD_TRIAGE_BAD_INPUT);
 	if (l.examples < HD_TRIAGE_MIN_EXAMPLES)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include <cjson/cJSON.h>
@@ -111,6 +112,19 @@ static void test_silent(void **state)
 	assert_true(fabs(p.confidence - 1.0 / 3) < 1e-9);
 }
 
+/* Sums past an int: the examples count saturates, nothing overflows. */
+static void test_huge_counts(void **state)
+{
+	(void)state;
+	hd_triage_prediction p;
+	assert_int_equal(
+	    predict("{\"vocab\":1,\"labels\":[{\"label\":\"a\",\"docs\":3e10,\"terms\":0},"
+	            "{\"label\":\"b\",\"docs\":1e12,\"terms\":1e12}],\"terms\":[]}",
+	        &p),
+	    HD_TRIAGE_NO_KNOWN_TERMS);
+	assert_int_equal(p.examples, INT_MAX);
+}
+
 static void test_bad_input(void **state)
 {
 	(void)state;
@@ -143,6 +157,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_posterior, input_free),
 		cmocka_unit_test_teardown(test_prior_decides_a_tie, input_free),
 		cmocka_unit_test_teardown(test_silent, input_free),
+		cmocka_unit_test_teardown(test_huge_counts, input_free),
 		cmocka_unit_test_teardown(test_bad_input, input_free),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
