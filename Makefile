@@ -15,6 +15,7 @@
 #   make bench-scale  lists/filters/searches with 2,000,000 tickets -> docs/benchmarks.md
 #   make bench-webhooks  webhook deliveries/s to a local receiver -> docs/benchmarks.md
 #   make bench-analytics  hd-analytics with 1,000,000 events (tests/load/bench-analytics.sh)
+#   make eval-triage  accuracy and macro-F1 of auto-triage on a generated corpus (docs/benchmarks.md)
 #   make SANITIZE=address,undefined   the same build with sanitizers, in build-san/
 ROOT     := .
 SANITIZE ?=
@@ -157,4 +158,11 @@ bench-analytics:
 	$(MAKE) all
 	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-analytics.sh
 
-.PHONY: bench bench-scale bench-webhooks bench-sse bench-analytics
+# The auto-triage classifier against the similar-tickets method and the
+# majority class on a generated labelled corpus (tests/load/eval-triage.sh,
+# docs/benchmarks.md "Auto-triage evaluation"). An evaluation, not a test.
+eval-triage:
+	$(MAKE) all
+	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/eval-triage.sh
+
+.PHONY: bench bench-scale bench-webhooks bench-sse bench-analytics eval-triage

@@ -525,6 +525,24 @@ void hd_daemon_tune_malloc(void)
 	mallopt(M_TRIM_THRESHOLD, (int)trim);
 }
 
+/* Runs the spec's maintenance command flag; -1 when it has none of that name. */
+static int daemon_command(const hd_daemon_spec *spec, const char *flag)
+{
+	for (const hd_daemon_command *c = spec->commands; c != NULL && c->flag != NULL; c++) {
+		if (strcmp(c->flag, flag) != 0)
+			continue;
+		hd_err err = hd_db_exec_sync(
+		    hd_config_str("HD_DATABASE_ADMIN_URL"), c->sql, 0, NULL, NULL);
+		if (err != HD_OK) {
+			hd_log_error("%s failed: %s", flag, hd_strerror(err));
+			return 1;
+		}
+		hd_log_info("%s done", flag);
+		return 0;
+	}
+	return -1;
+}
+
 int hd_daemon_main(const hd_daemon_spec *spec, int argc, char **argv)
 {
 	hd_log_init(spec->name, hd_config_str("HD_LOG_LEVEL"));
@@ -538,11 +556,17 @@ int hd_daemon_main(const hd_daemon_spec *spec, int argc, char **argv)
 		return daemon_migrate(spec);
 	if (argc == 2 && strcmp(argv[1], "--healthcheck") == 0)
 		return daemon_healthcheck_cmd(spec);
+	int rc = argc == 2 ? daemon_command(spec, argv[1]) : -1;
+	if (rc >= 0)
+		return rc;
 	if (argc > 1) {
-		fprintf(stderr, "usage: %s [--migrate | --version | --healthcheck]\n", argv[0]);
+		fprintf(stderr, "usage: %s [--migrate | --version | --healthcheck", argv[0]);
+		for (const hd_daemon_command *c = spec->commands; c != NULL && c->flag != NULL; c++)
+			fprintf(stderr, " | %s", c->flag);
+		fprintf(stderr, "]\n");
 		return 2;
 	}
-	int rc = daemon_run(spec);
+	rc = daemon_run(spec);
 	if (hd_nng_wedged()) {
 		/* NNG's core is stuck in a close (nng_close.h): exit without running
 		 * exit handlers, which could touch it; the kernel frees the rest. */

@@ -12,10 +12,10 @@
 
 static const char sql_tenant[] = "SELECT t FROM knowledge.help_tenant($1) t WHERE t IS NOT NULL";
 static const char sql_article[]
-    = "SELECT knowledge.article_json(a)::text, a.version FROM knowledge.articles a"
+    = "SELECT knowledge.help_article_json(a)::text, a.version FROM knowledge.articles a"
       " WHERE a.id = $1 AND a.status = 'published'";
 static const char sql_list[]
-    = "SELECT knowledge.article_json(a)::text, knowledge.ts_json(a.created_at), a.id"
+    = "SELECT knowledge.help_article_json(a)::text, knowledge.ts_json(a.created_at), a.id"
       " FROM knowledge.articles a WHERE a.status = 'published'"
       " AND ($1::text IS NULL OR a.locale = $1)"
       " AND (a.created_at, a.id) < ($2::timestamptz, $3::uuid)"

@@ -52,4 +52,11 @@ extern const char kb_search_sql[];
  * JSON value); cb arg: the request. */
 void kb_json_cb(hd_err err, const hd_db_result *res, void *arg);
 
+/* The classifier's statement (triage.c): $1 the text; one row, the counts
+ * knowledge.triage_input gives for it. */
+extern const char kb_triage_sql[];
+/* {"category": {...}, "priority": {...}} predicted from that row's JSON
+ * (the caller owns it), or NULL when it is missing or malformed. */
+cJSON *kb_triage_predicted(const char *input_json);
+
 #endif

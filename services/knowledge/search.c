@@ -1,8 +1,8 @@
 /* GET /v1/kb/search (any role; customers: published only), POST
  * .../feedback, and kb.suggest, the operation hd-ticket calls for a
- * ticket's suggestions (no route). The ranking and the typo fallback are
- * knowledge.search (sql/002_functions.sql; docs/architecture.md,
- * "Knowledge search"). */
+ * ticket's suggestions with the auto-triage predictions (no route). The ranking and the typo
+ * fallback are knowledge.search (sql/002_functions.sql; docs/architecture.md, "Knowledge search").
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +55,39 @@ void kb_search(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, kb_json_cb, req);
 }
 
+/* The kb.suggest reply: the search's {"items"} with the classifier's
+ * "predicted" added. */
+static void kb_suggest_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	hd_rpc_request *req = arg;
+	if (err != HD_OK) {
+		hd_reply_db_error(req, err, res);
+		return;
+	}
+	const char *found = hd_db_result_value(res, 0, 0, 0);
+	cJSON *reply = NULL, *predicted = kb_triage_predicted(hd_db_result_value(res, 1, 0, 0));
+	size_t len = 0;
+	char *json = NULL;
+	if (found != NULL && predicted != NULL
+	    && hd_json_parse(found, strlen(found), &reply, NULL) == HD_OK
+	    && cJSON_AddItemToObject(reply, "predicted", predicted)) {
+		predicted = NULL;
+		json = hd_json_print(reply, &len);
+	}
+	if (json != NULL)
+		hd_daemon_reply_compact(req, 200, json, len, NULL);
+	else
+		hd_reply_problem(req, 500, NULL);
+	free(json);
+	cJSON_Delete(predicted);
+	cJSON_Delete(reply);
+}
+
 /* kb.suggest: {"text": the ticket's subject and description, "limit"?: 1..10
- * (default 5)} from a staff caller of the tenant -> {"items": [...]}, the
- * published articles matching any of the text's words, best first. */
+ * (default 5)} from a staff caller of the tenant -> {"items": [...],
+ * "predicted": {"category", "priority"}}: the published articles matching
+ * any of the text's words, best first, and the auto-triage classifier's
+ * predictions (triage.c). */
 void kb_suggest(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	static const char *const known[] = { "text", "limit", NULL };
@@ -75,8 +105,9 @@ void kb_suggest(hd_rpc_request *req, hd_daemon_worker *dw)
 	if (!hd_reply_invalid(req, &errs)) {
 		snprintf(lim, sizeof lim, "%d", (int)limit);
 		const char *p[5] = { text, NULL, lim, "t", "t" };
-		hd_db_stmt st = { kb_search_sql, 5, p };
-		hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, kb_json_cb, req);
+		const char *tp[1] = { text };
+		hd_db_stmt st[2] = { { kb_search_sql, 5, p }, { kb_triage_sql, 1, tp } };
+		hd_daemon_db_run(dw, req, c.tenant_id, st, 2, kb_suggest_cb, req);
 	}
 	cJSON_Delete(body);
 }

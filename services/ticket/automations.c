@@ -45,10 +45,22 @@ static const char sql_auto_delete[]
 static const char *const tk_events[]
     = { HD_EVENT_NAME(ticket, created), HD_EVENT_NAME(ticket, updated), NULL };
 static const char *const tk_cond_fields[]
-    = { "subject", "description", "priority", "category", "tags", "status", NULL };
-static const char *const tk_cond_ops[] = { "eq", "ne", "contains", "in", NULL };
-static const char *const tk_action_types[]
-    = { "set_priority", "set_status", "set_category", "add_tag", "assign", "notify_webhook", NULL };
+    = { "subject", "description", "priority", "category", "tags", "status", "sentiment", NULL };
+static const char *const tk_cond_ops[] = { "eq", "ne", "contains", "in", "lt", "gt", NULL };
+static const char *const tk_action_types[] = { "set_priority", "set_status", "set_category",
+	"add_tag", "assign", "notify_webhook", "auto_triage", NULL };
+
+/* An auto_triage threshold: a decimal number greater than 0, at most 1
+ * ("0.8"), written plainly (no exponent, sign or spaces). */
+static bool tk_rule_threshold(const char *v)
+{
+	size_t n = strlen(v);
+	if (n < 1 || n > 8 || strspn(v, "0123456789.") != n)
+		return false;
+	char *end = NULL;
+	double t = strtod(v, &end);
+	return end == v + n && t > 0 && t <= 1;
+}
 
 /* Validates a value for an "in" condition: an array of 1..20 strings. */
 static bool tk_rule_value_list(const cJSON *v)
@@ -63,6 +75,21 @@ static bool tk_rule_value_list(const cJSON *v)
 			return false;
 	}
 	return true;
+}
+
+/* Validates a sentiment condition (ops eq, ne, lt, gt; an integer value
+ * such as "-3") and, for every other field, that lt and gt are not used. */
+static bool tk_rule_cond_sentiment(const char *field, const char *op, const char *v)
+{
+	bool sentiment = strcmp(field, "sentiment") == 0;
+	bool order = strcmp(op, "lt") == 0 || strcmp(op, "gt") == 0;
+	if (!sentiment)
+		return !order;
+	if (!order && strcmp(op, "eq") != 0 && strcmp(op, "ne") != 0)
+		return false;
+	size_t n = v != NULL ? strlen(v) : 0;
+	size_t digits = n > 0 && v[0] == '-' ? 1 : 0;
+	return n > digits && n - digits <= 6 && strspn(v + digits, "0123456789") == n - digits;
 }
 
 /* Validates the action value for its type. */
@@ -83,6 +110,8 @@ static bool tk_rule_action_value(const char *type, const char *v)
 		return n >= 1 && n <= 50;
 	if (strcmp(type, "notify_webhook") == 0)
 		return strncmp(v, "https://", 8) == 0 && n > 8 && n <= TK_WEBHOOK_MAX;
+	if (strcmp(type, "auto_triage") == 0)
+		return tk_rule_threshold(v);
 	return n >= 1 && n <= TK_RULE_NAME_MAX; /* set_category */
 }
 
@@ -112,6 +141,11 @@ static void tk_rule_item(const cJSON *it, bool action, int i, cJSON *out, hd_fie
 		        ? !tk_rule_value_list(val)
 		        : !hd_json_get_string(it, "value", true, 0, TK_RULE_VALUE_MAX, &v, &local))
 			hd_field_errors_add(&local, "value", "is not valid for this operator");
+		else if (!tk_rule_cond_sentiment(a, b, v))
+			hd_field_errors_add(&local, "op",
+			    "lt and gt compare sentiment only, with an integer value; sentiment "
+			    "takes "
+			    "eq, ne, lt, gt");
 	}
 	for (size_t k = 0; k < local.count; k++) {
 		char name[64];

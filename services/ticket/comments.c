@@ -13,7 +13,9 @@
 
 /* $1 tenant, $2 ticket, $3 own-only requester or NULL, $4 comment id,
  * $5 author, $6 author role, $7 body, $8 public, $9 Idempotency-Key or NULL,
- * $10 its hashed text, $11 the op. Does nothing when the key is already stored. */
+ * $10 its hashed text, $11 the op, $12 the sentiment of a customer's comment
+ * or NULL (stored on the ticket as its latest; a change is a new version).
+ * Does nothing when the key is already stored. */
 static const char sql_comment_create[] = "WITH" HD_IDEM_CTE("$1", "$5", "$11", "$9",
     "$10") ","
            " t AS (SELECT t.id, t.requester_id FROM ticket.tickets t WHERE t.tenant_id = $1"
@@ -29,6 +31,9 @@ static const char sql_comment_create[] = "WITH" HD_IDEM_CTE("$1", "$5", "$11", "
            " updated_at = c.created_at, version = x.version + 1 FROM c"
            " WHERE x.tenant_id = $1 AND x.id = $2 AND x.first_response_at IS NULL AND c.public"
            " AND $6 IN ('admin', 'agent') RETURNING 1),"
+           " s AS (UPDATE ticket.tickets x SET sentiment = $12::int, updated_at = c.created_at,"
+           " version = x.version + 1 FROM c WHERE x.tenant_id = $1 AND x.id = $2"
+           " AND $12::int IS NOT NULL AND x.sentiment IS DISTINCT FROM $12::int),"
            " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
            " SELECT $1, 'comment.added', $5, (c.ej::jsonb || jsonb_build_object('first_response',"
            " EXISTS (SELECT 1 FROM fr)))::json FROM c),"
@@ -67,7 +72,7 @@ void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_idem k = { 0 };
 	const char *text = NULL;
 	bool pub = true;
-	char id[HD_UUID_STRLEN + 1];
+	char id[HD_UUID_STRLEN + 1], sentiment[TK_SENTIMENT_MAX];
 	if (!hd_caller_get(req, &c) || (ticket = hd_req_path_uuid(req, "id", "ticket")) == NULL
 	    || !hd_req_body(req, NULL, &body))
 		goto out;
@@ -84,10 +89,12 @@ void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
-	const char *p[11]
-	    = { c.tenant_id, ticket, hd_caller_is(&c, HD_ROLE_CUSTOMER) ? c.user_id : NULL, id,
-		      c.user_id, c.role, text, pub ? "t" : "f", k.key, k.hashed, k.op };
-	hd_db_stmt st = { sql_comment_create, 11, p };
+	bool customer = hd_caller_is(&c, HD_ROLE_CUSTOMER);
+	if (customer)
+		tk_sentiment_param(text, NULL, sentiment);
+	const char *p[12] = { c.tenant_id, ticket, customer ? c.user_id : NULL, id, c.user_id,
+		c.role, text, pub ? "t" : "f", k.key, k.hashed, k.op, customer ? sentiment : NULL };
+	hd_db_stmt st = { sql_comment_create, 12, p };
 	hd_idem_run(dw, req, &tk_idem_table, &k, &st, 1, tk_idem_child_created_cb, req);
 out:
 	hd_idem_free(&k);

@@ -8,6 +8,7 @@
  * before they are queued, so a statement failing (which fails its whole
  * batch) is as rare as a database error. Lanes live on one worker thread. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include "hd/log.h"
 #include "ticket.h"
@@ -22,6 +23,7 @@ typedef struct tk_create {
 	cJSON *body; /* owned: the strings of params point into it */
 	char *tags_json; /* owned */
 	char id[37];
+	char sentiment[TK_SENTIMENT_MAX];
 	struct tk_create *next;
 } tk_create;
 
@@ -179,6 +181,10 @@ void tk_create_submit(tk_create_queue *q, hd_rpc_request *req, const char *const
 	c->next = NULL;
 	strcpy(c->id, params[1]);
 	c->params[1] = c->id;
+	if (params[13] != NULL) { /* the sentiment: the caller's stack */
+		snprintf(c->sentiment, sizeof c->sentiment, "%s", params[13]);
+		c->params[13] = c->sentiment;
+	}
 	const char *tenant = params[0];
 	uint32_t h = 2166136261u;
 	for (const char *s = tenant; *s != '\0'; s++)

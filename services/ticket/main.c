@@ -33,9 +33,17 @@ void tk_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_outbox_events_since(req, dw);
 }
 
+/* ticket_events.since: events.since by the name every source's follows,
+ * <source>_events.since (docs/architecture.md, "Events and the outbox"). */
+void tk_ticket_events_since(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_outbox_events_since(req, dw);
+}
+
 /* ticket_events.replay (hd/outbox.h): every tenant's events, for the
- * consumers of other daemons (hd-notification, hd-analytics; hd/consumer.h)
- * and the gateway's GET /v1/stream; no gateway route. */
+ * consumers of other daemons (hd-notification, hd-analytics, hd-knowledge's
+ * auto-triage; hd/consumer.h) and the gateway's GET /v1/stream; no gateway
+ * route. */
 void tk_events_replay(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	hd_outbox_events_replay(req, dw);
@@ -64,12 +72,14 @@ static const hd_consumer_spec tk_consumers[] = {
 };
 
 /* Each worker has its create, GET and list queues; worker 0 also runs the SLA
- * breach detector (the outbox relay next to it is hd_daemon_main's). */
+ * breach detector and the auto_triage worker (the outbox relay next to it is hd_daemon_main's). */
 static void tk_worker_fini(hd_daemon_worker *dw)
 {
 	tk_worker *tw = dw->service;
-	if (hd_worker_index(dw->worker) == 0)
+	if (hd_worker_index(dw->worker) == 0) {
+		tk_auto_triage_stop();
 		tk_sla_detector_stop();
+	}
 	if (tw != NULL) {
 		tk_list_queue_destroy(tw->lists);
 		tk_get_queue_destroy(tw->gets);
@@ -92,8 +102,13 @@ static hd_err tk_worker_init(hd_daemon_worker *dw)
 		err = tk_list_queue_create(&tw->lists, dw);
 	if (err == HD_OK && hd_worker_index(dw->worker) == 0)
 		err = tk_sla_detector_start(dw);
+	if (err == HD_OK && hd_worker_index(dw->worker) == 0) {
+		err = tk_auto_triage_start(dw);
+		if (err != HD_OK)
+			tk_sla_detector_stop();
+	}
 	if (err != HD_OK) {
-		/* the detector did not start: nothing for fini to stop */
+		/* the timers did not start: nothing for fini to stop */
 		tk_list_queue_destroy(tw->lists);
 		tk_get_queue_destroy(tw->gets);
 		tk_create_queue_destroy(tw->creates);

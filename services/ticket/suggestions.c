@@ -1,10 +1,12 @@
 /* GET /v1/tickets/{id}/suggestions (admin, agent): a predicted category and
- * priority from the tenant's most similar solved or closed tickets (full-text
- * rank, ticket.ticket_suggestions in 007_suggestions.sql) and the published
- * knowledge articles most relevant to the ticket's subject and description,
- * asked of hd-knowledge (kb.suggest) over NNG within
- * HD_KNOWLEDGE_TIMEOUT_MS (hd/peer.h). When knowledge is down or slow the
- * reply still comes: "articles": [] and "degraded": true, never a 5xx. */
+ * priority, and the published knowledge articles most relevant to the
+ * ticket's subject and description, asked of hd-knowledge (kb.suggest) over
+ * NNG within HD_KNOWLEDGE_TIMEOUT_MS (hd/peer.h). Each predicted field is
+ * the auto-triage classifier's (from kb.suggest) when it spoke, else the one
+ * of the tenant's most similar solved or closed tickets (full-text rank,
+ * ticket.ticket_suggestions in 007_suggestions.sql). When knowledge is down
+ * or slow the reply still comes: "articles": [], the similar tickets'
+ * prediction and "degraded": true, never a 5xx. */
 #include <stdlib.h>
 #include <string.h>
 #include "hd/config.h"
@@ -34,6 +36,11 @@ hd_err tk_suggestions_start(void)
 	    &tk_knowledge, hd_config_str("HD_KNOWLEDGE_URL"), "hd-knowledge");
 }
 
+hd_rpc_client *tk_knowledge_client(void)
+{
+	return tk_knowledge;
+}
+
 void tk_suggestions_stop(void)
 {
 	hd_rpc_client_close(tk_knowledge);
@@ -46,10 +53,58 @@ typedef struct tk_suggest {
 	cJSON *reply;
 } tk_suggest;
 
-/* Replies with s->reply, its "articles" set to items (taken; NULL: none,
- * degraded), and frees s. */
-static void tk_suggest_finish(tk_suggest *s, cJSON *items)
+/* Sets predicted's field to the classifier's value when it spoke
+ * (classifier: kb.suggest's "predicted"); says whose value it is in by.
+ * Returns the confidence of the value kept. */
+static double tk_suggest_pick(
+    cJSON *predicted, const cJSON *classifier, const char *field, cJSON *by)
 {
+	const cJSON *mine = cJSON_GetObjectItemCaseSensitive(classifier, field);
+	const cJSON *value = cJSON_GetObjectItemCaseSensitive(mine, "value");
+	const cJSON *conf = cJSON_GetObjectItemCaseSensitive(mine, "confidence");
+	if (cJSON_IsString(value) && cJSON_IsNumber(conf)) {
+		cJSON_ReplaceItemInObjectCaseSensitive(
+		    predicted, field, cJSON_CreateString(value->valuestring));
+		cJSON_AddStringToObject(by, field, "classifier");
+		return conf->valuedouble;
+	}
+	cJSON_AddStringToObject(by, field, "similar_tickets");
+	conf = cJSON_GetObjectItemCaseSensitive(predicted, "confidence");
+	return cJSON_IsNumber(conf) ? conf->valuedouble : 0;
+}
+
+/* Merges the classifier's predictions (taken; NULL: knowledge did not
+ * answer) into s->reply's "predicted": per field, the classifier's value
+ * when it spoke; "confidence" the lower of the two values' confidences;
+ * "by" whose each value is; "classifier" what it said. */
+static void tk_suggest_predicted(tk_suggest *s, cJSON *classifier)
+{
+	cJSON *predicted = cJSON_GetObjectItemCaseSensitive(s->reply, "predicted");
+	cJSON *by = cJSON_CreateObject();
+	if (!cJSON_IsObject(classifier)) {
+		cJSON_Delete(classifier);
+		classifier = NULL;
+	}
+	if (!cJSON_IsObject(predicted) || by == NULL) {
+		cJSON_Delete(by);
+		cJSON_Delete(classifier);
+		return;
+	}
+	double c = tk_suggest_pick(predicted, classifier, "category", by);
+	double p = tk_suggest_pick(predicted, classifier, "priority", by);
+	cJSON_ReplaceItemInObjectCaseSensitive(
+	    predicted, "confidence", cJSON_CreateNumber(c < p ? c : p));
+	cJSON_AddItemToObject(predicted, "by", by);
+	if (classifier != NULL)
+		cJSON_AddItemToObject(predicted, "classifier", classifier);
+}
+
+/* Replies with s->reply, its "articles" set to items (taken; NULL: none,
+ * degraded) and its prediction merged with the classifier's (taken; NULL:
+ * none), and frees s. */
+static void tk_suggest_finish(tk_suggest *s, cJSON *items, cJSON *classifier)
+{
+	tk_suggest_predicted(s, classifier);
 	cJSON_DeleteItemFromObjectCaseSensitive(s->reply, "articles");
 	if (items == NULL) {
 		cJSON_AddItemToObject(s->reply, "articles", cJSON_CreateArray());
@@ -79,11 +134,13 @@ static void tk_suggest_articles_cb(hd_err err, int status, const char *body, voi
 		cJSON_Delete(items);
 		items = NULL;
 	}
+	cJSON *classifier
+	    = items != NULL ? cJSON_DetachItemFromObjectCaseSensitive(reply, "predicted") : NULL;
 	if (items == NULL)
 		hd_log_warn("suggestions: knowledge did not answer (%s, status %d)",
 		    hd_err_name(err), status);
 	cJSON_Delete(reply);
-	tk_suggest_finish(s, items);
+	tk_suggest_finish(s, items, classifier);
 }
 
 /* Asks knowledge for the articles of text; replies degraded at once when
@@ -102,7 +159,7 @@ static void tk_suggest_ask(tk_suggest *s, const char *text)
 	free(body);
 	if (err != HD_OK) {
 		hd_log_warn("suggestions: knowledge not reachable (%s)", hd_err_name(err));
-		tk_suggest_finish(s, NULL);
+		tk_suggest_finish(s, NULL, NULL);
 	}
 }
 

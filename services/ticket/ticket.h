@@ -44,8 +44,8 @@ void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const hd_call
 	" extract(epoch FROM t.updated_at), extract(epoch FROM t.first_response_at),"              \
 	" extract(epoch FROM t.solved_at), t.merged_into, t.time_spent_minutes, t.satisfaction,"   \
 	" extract(epoch FROM t.first_response_due), extract(epoch FROM t.resolution_due),"         \
-	" t.sla_breached, t.version"
-#define TK_TICKET_NCOLS 21
+	" t.sla_breached, t.version, t.sentiment"
+#define TK_TICKET_NCOLS 22
 #define TK_TICKET_COL_ID 0
 #define TK_TICKET_COL_REQUESTER 8
 #define TK_TICKET_COL_CREATED_AT 10
@@ -90,9 +90,15 @@ void tk_suggestions_stop(void);
 
 /* Creation (tickets.c): the statement, its parameter count, and the reply
  * for statement stmt of a finished batch (res may be NULL on failure). */
-#define TK_CREATE_NPARAMS 13
+#define TK_CREATE_NPARAMS 14
 extern const char tk_create_sql[];
 void tk_create_reply(hd_rpc_request *req, hd_err err, const hd_db_result *res, int stmt);
+
+/* The sentiment of a customer's text (hd/sentiment.h, AFINN-165): the sum
+ * of the valences of a and b (NULL: none) as a statement parameter in out;
+ * docs/architecture.md, "Sentiment". */
+#define TK_SENTIMENT_MAX 16
+void tk_sentiment_param(const char *a, const char *b, char out[TK_SENTIMENT_MAX]);
 
 /* Idempotency-Key (libs/include/hd/idem.h): the daemon's table, and the
  * callback (arg: the request) of a keyed or plain create of something that
@@ -175,6 +181,16 @@ static inline void tk_relay_wake(void)
 {
 	hd_outbox_wake();
 }
+/* The PATCH statement (ticket_update.c): $1 tenant, $2 id, $3 If-Match
+ * version or NULL, $4 subject, $5 status, $6 priority, $7 category given,
+ * $8 category, $9 tags json, $10 assignee given, $11 assignee, $12 actor
+ * (NULL: the system); column 5 of its row: whether it changed anything. */
+extern const char tk_update_sql[];
+/* The client to hd-knowledge (suggestions.c; valid while the daemon runs). */
+hd_rpc_client *tk_knowledge_client(void);
+/* The auto_triage action's worker (auto_triage.c), on worker 0. */
+hd_err tk_auto_triage_start(hd_daemon_worker *dw);
+void tk_auto_triage_stop(void);
 /* The SLA breach detector's 5 s timer (sla_detect.c), on worker 0. */
 hd_err tk_sla_detector_start(hd_daemon_worker *dw);
 void tk_sla_detector_stop(void);

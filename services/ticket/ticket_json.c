@@ -314,6 +314,7 @@ static const struct tk_member {
 	{ ",\"resolution_due\":", TK_TS },
 	{ ",\"breached\":", TK_BOOL },
 	{ "},\"version\":", TK_NUM },
+	{ ",\"sentiment\":", TK_NUM },
 };
 
 /* Appends one non-NULL value; false when it is not of its kind. */

@@ -17,7 +17,7 @@
  * version_ok, move_ok, old status, ticket json, version, changed, and when
  * the move is refused the statuses the ticket may move to, and the status
  * asked for. */
-static const char sql_update[]
+const char tk_update_sql[]
     = "WITH cur AS (SELECT t.*, ticket.ticket_json(t) AS j FROM ticket.tickets t"
       " WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL FOR UPDATE),"
       " nw AS (SELECT cur.id, ($3::int IS NULL OR cur.version = $3) AS version_ok,"
@@ -174,7 +174,7 @@ void tk_tickets_update(hd_rpc_request *req, hd_daemon_worker *dw)
 	const char *prm[12] = { c.tenant_id, id, p.if_match[0] != '\0' ? p.if_match : NULL,
 		p.subject, p.status, p.priority, p.category_set ? "t" : "f", p.category,
 		p.tags_json, p.assignee_set ? "t" : "f", p.assignee_id, c.user_id };
-	hd_db_stmt st = { sql_update, 12, prm };
+	hd_db_stmt st = { tk_update_sql, 12, prm };
 	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, tk_update_cb, req);
 out:
 	free(p.tags_json);

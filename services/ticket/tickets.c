@@ -13,8 +13,9 @@
 #define TK_CATEGORY_MAX 100
 
 /* Bumps the counter, inserts the ticket (SLA due times from the tenant's
- * policy), its ticket.created event and the Idempotency-Key reply, and
- * returns the ticket. Does nothing when the key ($12) is already stored. */
+ * policy; $14 the sentiment of a customer's text, else NULL), its
+ * ticket.created event and the Idempotency-Key reply, and returns the
+ * ticket. Does nothing when the key ($12) is already stored. */
 const char tk_create_sql[] = "WITH" HD_IDEM_CTE("$1", "$10", "$11", "$12",
     "$13") ","
            " n AS (INSERT INTO ticket.counters AS c (tenant_id, last_number)"
@@ -25,13 +26,13 @@ const char tk_create_sql[] = "WITH" HD_IDEM_CTE("$1", "$10", "$11", "$12",
            " WHERE tenant_id = $1),"
            " t AS (INSERT INTO ticket.tickets AS t (tenant_id, id, number, subject, description,"
            " priority, category, tags, requester_id, assignee_id, first_response_due, "
-           "resolution_due)"
+           "resolution_due, sentiment)"
            " SELECT $1, $2, n.last_number, $3, $4, $5, $6,"
            " ARRAY(SELECT json_array_elements_text($7::json)), $8, $9,"
            " ticket.sla_due(date_trunc('milliseconds', now()),"
            " (p.g ->> 'first_response_minutes')::int, p.bh),"
            " ticket.sla_due(date_trunc('milliseconds', now()),"
-           " (p.g ->> 'resolution_minutes')::int, p.bh)"
+           " (p.g ->> 'resolution_minutes')::int, p.bh), $14::int"
            " FROM n LEFT JOIN p ON true RETURNING ticket.ticket_json(t) AS j),"
            " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
            " SELECT $1, 'ticket.created', $10, j FROM t),"
@@ -122,7 +123,7 @@ void tk_tickets_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	tk_new_ticket t = { .description = "", .priority = "normal" };
 	hd_field_errors errs = { .count = 0 };
 	hd_idem k = { 0 };
-	char id[HD_UUID_STRLEN + 1];
+	char id[HD_UUID_STRLEN + 1], sentiment[TK_SENTIMENT_MAX];
 	if (!hd_caller_get(req, &c) || !hd_req_body(req, NULL, &body))
 		goto out;
 	t.requester_id = c.user_id;
@@ -133,9 +134,13 @@ void tk_tickets_create(hd_rpc_request *req, hd_daemon_worker *dw)
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		goto out;
 	}
+	/* customer text only (docs/architecture.md, "Sentiment") */
+	bool customer = hd_caller_is(&c, HD_ROLE_CUSTOMER);
+	if (customer)
+		tk_sentiment_param(t.subject, t.description, sentiment);
 	const char *p[TK_CREATE_NPARAMS] = { c.tenant_id, id, t.subject, t.description, t.priority,
 		t.category, t.tags_json != NULL ? t.tags_json : "[]", t.requester_id, t.assignee_id,
-		c.user_id, k.op, k.key, k.hashed };
+		c.user_id, k.op, k.key, k.hashed, customer ? sentiment : NULL };
 	hd_db_stmt st = { tk_create_sql, TK_CREATE_NPARAMS, p };
 	if (k.key != NULL) { /* goes alone: its lookup must precede it in its transaction */
 		hd_idem_run(dw, req, &tk_idem_table, &k, &st, 1, tk_create_keyed_cb, req);

@@ -1,7 +1,8 @@
 /* hd-knowledge against a real PostgreSQL, over NNG as the gateway calls it:
  * articles with versions, If-Match and restore; who sees drafts; search
  * ranking, locale stemming, snippets and the typo fallback; feedback; the
- * public help center's isolation; kb.suggest; the outbox payloads. */
+ * public help center's isolation (no author_id for anonymous readers);
+ * kb.suggest; the outbox payloads; knowledge_events.since. */
 #include "ticket_it.h"
 
 static it_who admin, agent, customer, other_admin, other_customer;
@@ -358,9 +359,20 @@ static void test_help_center_isolation(void **state)
 	assert_int_equal(item_index(&r, draft), -1);
 	assert_int_equal(item_index(&r, archived), -1);
 	assert_int_equal(item_index(&r, other), -1);
+	/* anonymous readers get no user id of the tenant */
+	const cJSON *listed = cJSON_GetArrayItem(
+	    cJSON_GetObjectItemCaseSensitive(r.json, "items"), item_index(&r, pub));
+	assert_null(cJSON_GetObjectItemCaseSensitive(listed, "author_id"));
+	assert_string_equal(it_str(listed, "title"), "Help one");
 	daemon_reply_free(&r);
 	r = call_help("help.article", slug_a, pub, NULL);
 	it_expect_status(&r, 200);
+	assert_null(cJSON_GetObjectItemCaseSensitive(r.json, "author_id"));
+	assert_string_equal(it_str(r.json, "id"), pub);
+	daemon_reply_free(&r);
+	/* staff still see who wrote it */
+	r = it_call("articles.get", &agent, pub, NULL, NULL);
+	assert_string_equal(it_str(r.json, "author_id"), admin.user);
 	daemon_reply_free(&r);
 	const char *hidden[] = { draft, archived, other };
 	for (int i = 0; i < 3; i++) {
@@ -417,6 +429,40 @@ static void test_outbox_payloads(void **state)
 	assert_true(seen[HD_EVENT_article_deleted] > 0);
 }
 
+/* The article events of the caller's tenant, by the source-named
+ * knowledge_events.since (published by the relay: waits for them). */
+static int events_of(const it_who *w)
+{
+	int n = 0;
+	for (int t = 0; t < 100; t++) {
+		daemon_reply r = it_call("knowledge_events.since", w, NULL, "limit=1000", NULL);
+		it_expect_status(&r, 200);
+		const cJSON *ev;
+		n = 0;
+		cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(r.json, "items"))
+		{
+			assert_string_equal(it_str(ev, "tenant_id"), w->tenant);
+			assert_true(strncmp(it_str(ev, "type"), "article.", 8) == 0);
+			n++;
+		}
+		daemon_reply_free(&r);
+		if (n > 0)
+			break;
+		usleep(100000);
+	}
+	return n;
+}
+
+static void test_events_since(void **state)
+{
+	(void)state;
+	assert_true(events_of(&agent) > 0);
+	assert_true(events_of(&other_admin) > 0);
+	it_check(403, "knowledge_events.since", &customer, NULL, NULL);
+	/* every tenant's events are for a daemon's consumer only */
+	it_check(403, "knowledge_events.replay", &admin, NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_help_center_isolation),
 		cmocka_unit_test(test_suggest),
 		cmocka_unit_test(test_outbox_payloads),
+		cmocka_unit_test(test_events_since),
 	};
 	return cmocka_run_group_tests(tests, group_setup, it_daemon_stop);
 }

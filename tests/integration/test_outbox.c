@@ -194,7 +194,8 @@ static void test_same_shape_as_ticket_and_upgrade_keeps_rows(void **state)
 
 /* Every SECURITY DEFINER function of the daemons' schemas (auth, ticket and
  * the shared migration's kit_test) is revoked from PUBLIC; hd_app keeps only
- * what its code calls (login's tenant lookup, the SLA detector) and is
+ * what its code calls (login's tenant lookup, the SLA detector, the
+ * auto_triage claim) and is
  * refused the rest: the bootstrap (owner only) and the outbox claim, which
  * only the relay's role hd_relay may run (hd_outbox_003). */
 static void test_security_definer_grants(void **state)
@@ -221,6 +222,8 @@ static void test_security_definer_grants(void **state)
 	assert_int_equal(
 	    admin_value(T.admin_url, app_may, "auth.tenant_id_by_slug(text)", NULL), 1);
 	assert_int_equal(admin_value(T.admin_url, app_may, "ticket.sla_detect(integer)", NULL), 1);
+	assert_int_equal(
+	    admin_value(T.admin_url, app_may, "ticket.auto_triage_claim(integer)", NULL), 1);
 	assert_int_equal(
 	    admin_value(T.admin_url, app_may, "ticket.outbox_claim(integer)", NULL), 0);
 	assert_int_equal(

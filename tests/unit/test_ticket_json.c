@@ -165,6 +165,7 @@ static const char *const row[TK_TICKET_NCOLS] = {
 	"Infinity",
 	"t",
 	"7",
+	"-4",
 };
 
 static const char want_object[]
@@ -178,7 +179,7 @@ static const char want_object[]
       "\"first_response_at\" : \"0001-12-31T00:00:00.000Z\", \"solved_at\" : null, "
       "\"merged_into\" : null, \"time_spent_minutes\" : 42, \"satisfaction\" : \"good\", \"sla\" "
       ": {\"first_response_due\" : \"10000-01-01T00:00:00.001Z\", \"resolution_due\" : null, "
-      "\"breached\" : true}, \"version\" : 7}";
+      "\"breached\" : true}, \"version\" : 7, \"sentiment\" : -4}";
 
 /* PostgreSQL's text of an object, made compact as every reply is: what the
  * C writer must produce byte for byte (static buffer, one at a time). */
@@ -211,7 +212,7 @@ static void test_object_as_postgresql_prints_it(void **state)
 static void test_object_all_null_and_false(void **state)
 {
 	const char *cols[TK_TICKET_NCOLS] = { 0 };
-	cols[TK_TICKET_NCOLS - 2] = "f";
+	cols[19] = "f"; /* sla.breached */
 	hd_buf b = { 0 };
 	assert_true(tk_ticket_json_write(&b, cols));
 	assert_string_equal(b.data,
@@ -222,7 +223,7 @@ static void test_object_all_null_and_false(void **state)
 	        "\"updated_at\" : null, \"first_response_at\" : null, \"solved_at\" : null, "
 	        "\"merged_into\" : null, \"time_spent_minutes\" : null, \"satisfaction\" : null, "
 	        "\"sla\" : {\"first_response_due\" : null, \"resolution_due\" : null, "
-	        "\"breached\" : false}, \"version\" : null}"));
+	        "\"breached\" : false}, \"version\" : null, \"sentiment\" : null}"));
 	hd_buf_free(&b);
 }
 
@@ -233,7 +234,7 @@ static void test_object_rejects_malformed(void **state)
 		int col;
 		const char *v;
 	} bad[] = { { 1, "12x" }, { 1, "" }, { 19, "true" }, { 10, "2024-01-01" }, { 7, "{a" },
-		{ 20, "1.5" } };
+		{ 20, "1.5" }, { 21, "4x" } };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *cols[TK_TICKET_NCOLS];
 		memcpy(cols, row, sizeof(cols));

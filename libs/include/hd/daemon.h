@@ -27,6 +27,14 @@ typedef struct hd_daemon_op {
 	void (*handle)(hd_rpc_request *req, hd_daemon_worker *dw);
 } hd_daemon_op;
 
+/* A maintenance command: `hd-<name> <flag>` runs sql (one trusted
+ * statement without parameters) as the schema's owner
+ * (HD_DATABASE_ADMIN_URL) and exits: 0 when it succeeded, 1 otherwise. */
+typedef struct hd_daemon_command {
+	const char *flag; /* "--retrain" */
+	const char *sql;
+} hd_daemon_command;
+
 /* The description of a daemon, filled by its main.c. */
 typedef struct hd_daemon_spec {
 	const char *name; /* "auth": log service name, HD_AUTH_* settings */
@@ -49,6 +57,8 @@ typedef struct hd_daemon_spec {
 	 * hd_consumer_migrations, worker 0 runs them. Needs schema, use_db. */
 	const struct hd_consumer_spec *consumers;
 	const hd_daemon_op *ops; /* terminated by a NULL name */
+	/* optional: maintenance commands, ended by an entry with a NULL flag */
+	const hd_daemon_command *commands;
 	/* optional: what the daemon's constraints mean to users (hd_reply_db_error) */
 	const hd_constraint_text *constraints;
 	/* optional: called once before serving / after stopping (main thread) */
