@@ -142,7 +142,7 @@ static void test_payload_fields(void **state)
 	assert_false(payload_ok(NULL, "{\"id\":1}", why));
 	/* "first_response?": a member the payload may leave out, never another */
 	const char *comment = "{\"id\":1,\"ticket_id\":2,\"author_id\":3,\"body\":4,"
-	                      "\"public\":true,\"created_at\":5";
+	                      "\"public\":true,\"created_at\":5,\"requester_id\":6";
 	char json[256];
 	snprintf(json, sizeof json, "%s}", comment);
 	assert_true(payload_ok("comment.added", json, why));
