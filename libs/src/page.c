@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 #include "hd/page.h"
+#include "hd/caller.h"
+#include "hd/request.h"
 #include "hd/reply.h"
 #include "hd/uuid.h"
 
@@ -209,4 +211,27 @@ void hd_page_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_i
 		free(ctx);
 		hd_reply_db_error(req, HD_ERR_UNAVAILABLE, NULL);
 	}
+}
+
+void hd_page_children(hd_rpc_request *req, hd_daemon_worker *dw, unsigned roles, bool desc,
+    const char *parent, const char *parent_sql, const char *page_sql)
+{
+	static const char *const known[] = { "limit", "cursor", NULL };
+	hd_caller c;
+	hd_query q;
+	hd_page page;
+	const char *id;
+	hd_field_errors errs = { .count = 0 };
+	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, roles)
+	    || (id = hd_req_path_uuid(req, "id", parent)) == NULL || !hd_req_query(req, known, &q))
+		return;
+	hd_page_read(&q, &page, &errs);
+	if (hd_reply_invalid(req, &errs))
+		return;
+	const char *ts, *after;
+	hd_page_bound(&page, desc, &ts, &after);
+	const char *pp[2] = { c.tenant_id, id };
+	const char *p[5] = { c.tenant_id, id, ts, after, page.fetch };
+	hd_db_stmt st[2] = { { parent_sql, 2, pp }, { page_sql, 5, p } };
+	hd_page_run(dw, req, c.tenant_id, st, 2, &page, 1, 2, parent);
 }

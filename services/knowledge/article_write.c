@@ -113,23 +113,6 @@ void kb_articles_restore(hd_rpc_request *req, hd_daemon_worker *dw)
 
 void kb_articles_versions(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	static const char *const known[] = { "limit", "cursor", NULL };
-	hd_caller c;
-	const char *id;
-	hd_query q;
-	hd_page page;
-	hd_field_errors errs = { .count = 0 };
-	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF)
-	    || (id = hd_req_path_uuid(req, "id", "article")) == NULL
-	    || !hd_req_query(req, known, &q))
-		return;
-	hd_page_read(&q, &page, &errs);
-	if (hd_reply_invalid(req, &errs))
-		return;
-	const char *ts, *after;
-	hd_page_bound(&page, true, &ts, &after);
-	const char *p0[2] = { c.tenant_id, id };
-	const char *p1[5] = { c.tenant_id, id, ts, after, page.fetch };
-	hd_db_stmt st[2] = { { sql_versions_parent, 2, p0 }, { sql_versions, 5, p1 } };
-	hd_page_run(dw, req, c.tenant_id, st, 2, &page, 1, 2, "article");
+	hd_page_children(
+	    req, dw, HD_ROLES_STAFF, true, "article", sql_versions_parent, sql_versions);
 }

@@ -58,5 +58,8 @@ extern const char kb_triage_sql[];
 /* {"category": {...}, "priority": {...}} predicted from that row's JSON
  * (the caller owns it), or NULL when it is missing or malformed. */
 cJSON *kb_triage_predicted(const char *input_json);
+/* Replies 200 with base_json (an object; NULL: a new one) plus "predicted":
+ * kb_triage_predicted(input_json); 500 when either cannot be read. */
+void kb_reply_predicted(hd_rpc_request *req, const char *base_json, const char *input_json);
 
 #endif

@@ -65,22 +65,10 @@ static void kb_suggest_cb(hd_err err, const hd_db_result *res, void *arg)
 		return;
 	}
 	const char *found = hd_db_result_value(res, 0, 0, 0);
-	cJSON *reply = NULL, *predicted = kb_triage_predicted(hd_db_result_value(res, 1, 0, 0));
-	size_t len = 0;
-	char *json = NULL;
-	if (found != NULL && predicted != NULL
-	    && hd_json_parse(found, strlen(found), &reply, NULL) == HD_OK
-	    && cJSON_AddItemToObject(reply, "predicted", predicted)) {
-		predicted = NULL;
-		json = hd_json_print(reply, &len);
-	}
-	if (json != NULL)
-		hd_daemon_reply_compact(req, 200, json, len, NULL);
+	if (found != NULL)
+		kb_reply_predicted(req, found, hd_db_result_value(res, 1, 0, 0));
 	else
 		hd_reply_problem(req, 500, NULL);
-	free(json);
-	cJSON_Delete(predicted);
-	cJSON_Delete(reply);
 }
 
 /* kb.suggest: {"text": the ticket's subject and description, "limit"?: 1..10

@@ -52,19 +52,15 @@ cJSON *kb_triage_predicted(const char *input_json)
 	return out;
 }
 
-static void kb_triage_cb(hd_err err, const hd_db_result *res, void *arg)
+void kb_reply_predicted(hd_rpc_request *req, const char *base_json, const char *input_json)
 {
-	hd_rpc_request *req = arg;
-	if (err != HD_OK) {
-		hd_reply_db_error(req, err, res);
-		return;
-	}
-	cJSON *reply = cJSON_CreateObject();
-	cJSON *predicted = kb_triage_predicted(hd_db_result_value(res, 0, 0, 0));
+	cJSON *reply = NULL, *predicted = kb_triage_predicted(input_json);
 	size_t len = 0;
 	char *json = NULL;
-	if (reply != NULL && predicted != NULL) {
-		cJSON_AddItemToObject(reply, "predicted", predicted);
+	bool base_ok = base_json == NULL
+	    ? (reply = cJSON_CreateObject()) != NULL
+	    : hd_json_parse(base_json, strlen(base_json), &reply, NULL) == HD_OK;
+	if (base_ok && predicted != NULL && cJSON_AddItemToObject(reply, "predicted", predicted)) {
 		predicted = NULL;
 		json = hd_json_print(reply, &len);
 	}
@@ -75,6 +71,16 @@ static void kb_triage_cb(hd_err err, const hd_db_result *res, void *arg)
 	free(json);
 	cJSON_Delete(predicted);
 	cJSON_Delete(reply);
+}
+
+static void kb_triage_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	hd_rpc_request *req = arg;
+	if (err != HD_OK) {
+		hd_reply_db_error(req, err, res);
+		return;
+	}
+	kb_reply_predicted(req, NULL, hd_db_result_value(res, 0, 0, 0));
 }
 
 /* The tenant kb.triage answers for: a staff caller's, or the one hd-ticket

@@ -270,23 +270,5 @@ void nt_webhooks_delete(hd_rpc_request *req, hd_daemon_worker *dw)
 
 void nt_webhooks_deliveries(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	static const char *const known[] = { "limit", "cursor", NULL };
-	hd_caller c;
-	hd_query q;
-	hd_page page;
-	const char *id;
-	hd_field_errors errs = { .count = 0 };
-	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLE_ADMIN)
-	    || (id = hd_req_path_uuid(req, "id", "webhook")) == NULL
-	    || !hd_req_query(req, known, &q))
-		return;
-	hd_page_read(&q, &page, &errs);
-	if (hd_reply_invalid(req, &errs))
-		return;
-	const char *ts, *after;
-	hd_page_bound(&page, true, &ts, &after);
-	const char *pp[2] = { c.tenant_id, id };
-	const char *p[5] = { c.tenant_id, id, ts, after, page.fetch };
-	hd_db_stmt st[2] = { { sql_parent, 2, pp }, { sql_deliveries, 5, p } };
-	hd_page_run(dw, req, c.tenant_id, st, 2, &page, 1, 2, "webhook");
+	hd_page_children(req, dw, HD_ROLE_ADMIN, true, "webhook", sql_parent, sql_deliveries);
 }

@@ -12,30 +12,13 @@
 #define WAIT_S 15
 
 static struct {
-	char *tech;
-	char tech_user[37], tech_id[37];
+	char tech_id[37];
 } F;
 
 static int setup(void **state)
 {
 	(void)state;
-	if (tk_setup("ft") != 0)
-		return -1;
-	F.tech = user_login("tech", "technician", F.tech_user);
-	return F.tech != NULL ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	free(F.tech);
-	return tk_teardown(state);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return tk_setup("ft");
 }
 
 static void stack(const char *verb, const char *name)
@@ -83,7 +66,7 @@ static void count_system(const char *ticket, const char *word, int *comments, in
 static void wait_system(const char *ticket, const char *word)
 {
 	int comments = 0, entries = 0;
-	for (double end = now_s() + WAIT_S; now_s() < end; usleep(200 * 1000)) {
+	for (double end = httpc_now_s() + WAIT_S; httpc_now_s() < end; usleep(200 * 1000)) {
 		count_system(ticket, word, &comments, &entries);
 		if (comments > 0 && entries > 0)
 			break;
@@ -99,7 +82,7 @@ static void test_dispatch_and_completion_reach_the_ticket(void **state)
 	httpc_resp r;
 	snprintf(body, sizeof body,
 	    "{\"user_id\":\"%s\",\"skills\":[\"pumps\"],\"location\":{\"lat\":48.85,\"lon\":2.35}}",
-	    F.tech_user);
+	    W.tech_id);
 	assert_int_equal(req(&r, "POST", "/v1/technicians", W.admin, body), 201);
 	snprintf(F.tech_id, sizeof F.tech_id, "%s", jstr(r.json, "id"));
 	httpc_resp_free(&r);
@@ -124,9 +107,9 @@ static void test_dispatch_and_completion_reach_the_ticket(void **state)
 	/* completed while hd-ticket is down: applied on its start, once */
 	stack("stop", "ticket");
 	snprintf(path, sizeof path, "/v1/work-orders/%s", wo);
-	expect(200, "PATCH", path, F.tech, "{\"status\":\"en_route\"}");
-	expect(200, "PATCH", path, F.tech, "{\"status\":\"on_site\"}");
-	expect(200, "PATCH", path, F.tech, "{\"status\":\"completed\",\"signed_by\":\"R. Roe\"}");
+	expect(200, "PATCH", path, W.tech, "{\"status\":\"en_route\"}");
+	expect(200, "PATCH", path, W.tech, "{\"status\":\"on_site\"}");
+	expect(200, "PATCH", path, W.tech, "{\"status\":\"completed\",\"signed_by\":\"R. Roe\"}");
 	stack("start", "ticket");
 	wait_system(ticket, "completed");
 	usleep(3 * 1000 * 1000); /* past a periodic catch-up (HD_CONSUMER_CATCHUP_MS) */
@@ -144,5 +127,5 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dispatch_and_completion_reach_the_ticket),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, tk_teardown);
 }

@@ -6,9 +6,6 @@
  * hd-knowledge running. Runs in a fresh tenant of its own, plus a technician. */
 #include "tickets_e2e.h"
 
-static char *tech;
-static char tech_id[37];
-
 /* Creates an article as token from body; copies its id. */
 static void article_new(const char *token, const char *body, char id[37])
 {
@@ -48,21 +45,21 @@ static void test_roles_and_cross_tenant(void **state)
 	article_new(W.demo, "{\"title\":\"Acme only\",\"body\":\"Acme.\",\"status\":\"published\"}",
 	    foreign);
 	expect(403, "POST", "/v1/kb/articles", W.cust1, body);
-	expect(403, "POST", "/v1/kb/articles", tech, body);
+	expect(403, "POST", "/v1/kb/articles", W.tech, body);
 	expect(401, "POST", "/v1/kb/articles", NULL, body);
 	expect_invalid(
 	    "POST", "/v1/kb/articles", W.agent, "{\"title\":\"\",\"body\":\"b\"}", "title");
 	expect_invalid("POST", "/v1/kb/articles", W.agent,
 	    "{\"title\":\"t\",\"body\":\"b\",\"locale\":\"??\"}", "locale");
 	expect(200, "GET", "/v1/kb/articles", W.cust1, NULL);
-	expect(200, "GET", "/v1/kb/articles", tech, NULL);
+	expect(200, "GET", "/v1/kb/articles", W.tech, NULL);
 	expect(401, "GET", "/v1/kb/articles", NULL, NULL);
 	kb_path(path, sizeof path, draft, "");
 	expect(200, "GET", path, W.agent, NULL);
 	expect(404, "GET", path, W.cust1, NULL);
-	expect(404, "GET", path, tech, NULL);
+	expect(404, "GET", path, W.tech, NULL);
 	expect(403, "PATCH", path, W.cust1, "{\"title\":\"x\"}");
-	expect(403, "DELETE", path, tech, NULL);
+	expect(403, "DELETE", path, W.tech, NULL);
 	kb_path(path, sizeof path, draft, "/versions");
 	expect(200, "GET", path, W.agent, NULL);
 	expect(403, "GET", path, W.cust1, NULL);
@@ -130,7 +127,7 @@ static void test_search_and_feedback(void **state)
 	assert_int_equal(req(&r, "GET", "/v1/kb/search?q=scanners", W.cust1, NULL), 200);
 	assert_true(has_item(&r, id));
 	httpc_resp_free(&r);
-	assert_int_equal(req(&r, "GET", "/v1/kb/search?q=scnaner", tech, NULL), 200);
+	assert_int_equal(req(&r, "GET", "/v1/kb/search?q=scnaner", W.tech, NULL), 200);
 	assert_true(has_item(&r, id));
 	assert_true(cJSON_IsTrue(
 	    cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(jitems(&r), 0), "fuzzy")));
@@ -143,7 +140,7 @@ static void test_search_and_feedback(void **state)
 	expect(401, "GET", "/v1/kb/search?q=x", NULL, NULL);
 	kb_path(path, sizeof path, id, "/feedback");
 	expect(204, "POST", path, W.cust1, "{\"helpful\":true}");
-	expect(204, "POST", path, tech, "{\"helpful\":false}");
+	expect(204, "POST", path, W.tech, "{\"helpful\":false}");
 	expect_invalid("POST", path, W.cust2, "{\"helpful\":\"yes\"}", "helpful");
 	expect(401, "POST", path, NULL, "{\"helpful\":true}");
 	kb_path(path, sizeof path, id, "");
@@ -219,16 +216,7 @@ static void test_ticket_suggestions(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	if (tk_setup("kbe") != 0)
-		return -1;
-	tech = user_login("tech", "technician", tech_id);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	free(tech);
-	return tk_teardown(state);
+	return tk_setup("kbe");
 }
 
 int main(void)
@@ -240,5 +228,5 @@ int main(void)
 		cmocka_unit_test(test_help_center),
 		cmocka_unit_test(test_ticket_suggestions),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, tk_teardown);
 }

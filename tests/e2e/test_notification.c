@@ -20,31 +20,10 @@
 
 #define WAIT_S 20
 
-static struct {
-	char *tech;
-	char tech_user[37];
-} N;
-
 static int setup(void **state)
 {
 	(void)state;
-	if (tk_setup("nt") != 0)
-		return -1;
-	N.tech = user_login("tech", "technician", N.tech_user);
-	return N.tech != NULL ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	free(N.tech);
-	return tk_teardown(state);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return tk_setup("nt");
 }
 
 /* How many of token's notifications have type (and ticket, when not NULL). */
@@ -69,7 +48,7 @@ static int notes(const char *token, const char *type, const char *ticket)
 static void wait_notes(const char *token, const char *type, const char *ticket, int want)
 {
 	int n = 0;
-	for (double end = now_s() + WAIT_S; now_s() < end; usleep(100 * 1000))
+	for (double end = httpc_now_s() + WAIT_S; httpc_now_s() < end; usleep(100 * 1000))
 		if ((n = notes(token, type, ticket)) >= want)
 			break;
 	if (n != want)
@@ -220,7 +199,7 @@ static void test_technician_on_dispatch(void **state)
 	snprintf(body, sizeof body,
 	    "{\"user_id\":\"%s\",\"skills\":[\"boilers\"],\"location\":{\"lat\":45.76,\"lon\":4.83}"
 	    "}",
-	    N.tech_user);
+	    W.tech_id);
 	assert_int_equal(req(&r, "POST", "/v1/technicians", W.admin, body), 201);
 	httpc_resp_free(&r);
 	ticket_new_id(W.agent, "boiler cold", ticket);
@@ -234,7 +213,7 @@ static void test_technician_on_dispatch(void **state)
 	httpc_resp_free(&r);
 	snprintf(path, sizeof path, "/v1/work-orders/%s/dispatch", wo);
 	expect(200, "POST", path, W.agent, "{}");
-	wait_notes(N.tech, "work_order_dispatched", ticket, 1);
+	wait_notes(W.tech, "work_order_dispatched", ticket, 1);
 	assert_int_equal(notes(W.agent, "work_order_dispatched", ticket), 0);
 	assert_int_equal(notes(W.admin, "work_order_dispatched", ticket), 0);
 }
@@ -265,7 +244,8 @@ static void hook_new(const char *url, const char *events, char id[37], char *sec
 /* Waits until the receiver got want requests. */
 static void wait_hook(hook_receiver *h, int want)
 {
-	for (double end = now_s() + WAIT_S; now_s() < end && hook_count(h, NULL) < want;)
+	for (double end = httpc_now_s() + WAIT_S;
+	     httpc_now_s() < end && hook_count(h, NULL) < want;)
 		usleep(50 * 1000);
 	assert_int_equal(hook_count(h, NULL), want);
 }
@@ -277,7 +257,8 @@ static cJSON *delivery_wait(const char *hook, const char *status, int attempts)
 	httpc_resp r;
 	cJSON *d = NULL;
 	snprintf(path, sizeof path, "/v1/webhooks/%s/deliveries", hook);
-	for (double end = now_s() + WAIT_S; now_s() < end && d == NULL; usleep(100 * 1000)) {
+	for (double end = httpc_now_s() + WAIT_S; httpc_now_s() < end && d == NULL;
+	     usleep(100 * 1000)) {
 		assert_int_equal(req(&r, "GET", path, W.admin, NULL), 200);
 		const cJSON *first = cJSON_GetArrayItem(jitems(&r), 0);
 		const char *st = first != NULL ? jstr(first, "status") : NULL;
@@ -443,7 +424,7 @@ static void test_webhook_turned_off_after_failures(void **state)
 	wait_hook(&h, 5); /* HD_WEBHOOK_MAX_FAILURES of the test stack */
 	snprintf(path, sizeof path, "/v1/webhooks/%s", id);
 	bool off = false;
-	for (double end = now_s() + WAIT_S; now_s() < end && !off; usleep(100 * 1000)) {
+	for (double end = httpc_now_s() + WAIT_S; httpc_now_s() < end && !off; usleep(100 * 1000)) {
 		assert_int_equal(req(&r, "GET", path, W.admin, NULL), 200);
 		off = cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r.json, "active"));
 		httpc_resp_free(&r);
@@ -532,7 +513,8 @@ static char *mail_scan(const char *needle, const char *also, int *count)
 static char *mail_wait(const char *needle, const char *also)
 {
 	char *m = NULL;
-	for (double end = now_s() + WAIT_S; now_s() < end && m == NULL; usleep(100 * 1000))
+	for (double end = httpc_now_s() + WAIT_S; httpc_now_s() < end && m == NULL;
+	     usleep(100 * 1000))
 		m = mail_scan(needle, also, NULL);
 	if (m == NULL)
 		fprintf(stderr, "no mail with %s\n", needle);
@@ -576,7 +558,8 @@ static void test_mail_threading(void **state)
 	comment(W.cust1, ticket, "thanks", true); /* the requester's own: not mailed back */
 	comment(W.agent, ticket, "You are welcome", true);
 	int replies = 0;
-	for (double end = now_s() + WAIT_S; now_s() < end && replies < 2; usleep(100 * 1000))
+	for (double end = httpc_now_s() + WAIT_S; httpc_now_s() < end && replies < 2;
+	     usleep(100 * 1000))
 		free(mail_scan(hdr, NULL, &replies));
 	usleep(1000 * 1000);
 	free(mail_scan(hdr, NULL, &replies));
@@ -601,5 +584,5 @@ int main(void)
 		cmocka_unit_test(test_automation_webhook),
 		cmocka_unit_test(test_mail_threading),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, tk_teardown);
 }

@@ -17,13 +17,6 @@
 
 #define HEAL_DEADLINE_S 15
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -49,7 +42,7 @@ static long get_until_ok(const char *path, const char *token, double deadline)
 		if (status == 200)
 			break;
 		sleep_ms(200);
-	} while (now_s() < deadline);
+	} while (httpc_now_s() < deadline);
 	return status;
 }
 
@@ -58,18 +51,18 @@ static void test_postgres_restart_heals(void **state)
 	(void)state;
 	char *token = demo_login();
 	assert_non_null(token);
-	assert_int_equal(get_until_ok("/v1/tickets?limit=1", token, now_s()), 200);
+	assert_int_equal(get_until_ok("/v1/tickets?limit=1", token, httpc_now_s()), 200);
 
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd), "%s restart-postgres", httpc_env("HD_TEST_STACK_CTL"));
 	assert_int_equal(system(cmd), 0);
 
-	double deadline = now_s() + HEAL_DEADLINE_S;
+	double deadline = httpc_now_s() + HEAL_DEADLINE_S;
 	/* ticket daemon: reads work again on the same access token */
 	assert_int_equal(get_until_ok("/v1/tickets?limit=1", token, deadline), 200);
 	/* auth daemon: a fresh login works again (its pool healed too) */
 	char *again = NULL;
-	while (again == NULL && now_s() < deadline) {
+	while (again == NULL && httpc_now_s() < deadline) {
 		again = demo_login();
 		if (again == NULL)
 			sleep_ms(200);

@@ -237,13 +237,12 @@ static void test_who_sees_what(void **state)
 {
 	(void)state;
 	sse_client admin, agent, cust1, cust2, tech, other;
-	char tech_id[37], ticket[37], body[160];
-	char *tech_token = user_login("tech", "technician", tech_id);
+	char ticket[37], body[160];
 	assert_int_equal(sse_open(&admin, W.admin, NULL, 0), 200);
 	assert_int_equal(sse_open(&agent, W.agent, NULL, 0), 200);
 	assert_int_equal(sse_open(&cust1, W.cust1, NULL, 0), 200);
 	assert_int_equal(sse_open(&cust2, W.cust2, NULL, 0), 200);
-	assert_int_equal(sse_open(&tech, tech_token, NULL, 0), 200);
+	assert_int_equal(sse_open(&tech, W.tech, NULL, 0), 200);
 	assert_int_equal(sse_open(&other, W.demo, NULL, 0), 200);
 	/* an agent opens a ticket for cust1, then notes and replies */
 	snprintf(
@@ -277,7 +276,6 @@ static void test_who_sees_what(void **state)
 	sse_client *all[] = { &admin, &agent, &cust1, &cust2, &tech, &other };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		sse_close(all[i]);
-	free(tech_token);
 }
 
 static void test_resume_after_disconnect(void **state)

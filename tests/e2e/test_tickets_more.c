@@ -7,9 +7,6 @@
 #include <time.h>
 #include "tickets_e2e.h"
 
-static char *tech;
-static char tech_id[37];
-
 static void test_merge(void **state)
 {
 	char src[37], dst[37], other[37], foreign[37], path[128], body[128];
@@ -23,7 +20,7 @@ static void test_merge(void **state)
 
 	snprintf(body, sizeof body, "{\"into\":\"%s\"}", dst);
 	expect(403, "POST", path, W.cust1, body);
-	expect(403, "POST", path, tech, body);
+	expect(403, "POST", path, W.tech, body);
 	expect(401, "POST", path, NULL, body);
 	snprintf(body, sizeof body, "{\"into\":\"%s\"}", src);
 	expect_invalid("POST", path, W.agent, body, "into");
@@ -72,8 +69,8 @@ static void test_time_entries(void **state)
 	tk_path(path, sizeof path, t, "/time-entries");
 	httpc_resp r;
 	assert_int_equal(
-	    req(&r, "POST", path, tech, "{\"minutes\":45,\"note\":\"replaced roller\"}"), 201);
-	assert_string_equal(jstr(r.json, "user_id"), tech_id);
+	    req(&r, "POST", path, W.tech, "{\"minutes\":45,\"note\":\"replaced roller\"}"), 201);
+	assert_string_equal(jstr(r.json, "user_id"), W.tech_id);
 	assert_int_equal(jnum(r.json, "minutes"), 45);
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "billable")));
 	httpc_resp_free(&r);
@@ -82,13 +79,13 @@ static void test_time_entries(void **state)
 	assert_int_equal(jnum(j, "time_spent_minutes"), 60);
 	cJSON_Delete(j);
 
-	expect_invalid("POST", path, tech, "{\"minutes\":0}", "minutes");
-	expect_invalid("POST", path, tech, "{\"minutes\":1441}", "minutes");
-	expect_invalid("POST", path, tech, "{\"note\":\"no minutes\"}", "minutes");
+	expect_invalid("POST", path, W.tech, "{\"minutes\":0}", "minutes");
+	expect_invalid("POST", path, W.tech, "{\"minutes\":1441}", "minutes");
+	expect_invalid("POST", path, W.tech, "{\"note\":\"no minutes\"}", "minutes");
 	memset(note, 'n', 2001);
 	note[2001] = '\0';
 	snprintf(body, sizeof body, "{\"minutes\":5,\"note\":\"%s\"}", note);
-	expect_invalid("POST", path, tech, body, "note");
+	expect_invalid("POST", path, W.tech, body, "note");
 	expect(403, "POST", path, W.cust1, "{\"minutes\":5}");
 	expect(403, "GET", path, W.cust1, NULL);
 
@@ -99,7 +96,7 @@ static void test_time_entries(void **state)
 	assert_int_equal(jnum(cJSON_GetArrayItem(jitems(&r), 0), "minutes"), 45);
 	snprintf(url, sizeof url, "%s?limit=1&cursor=%s", path, jstr(r.json, "next_cursor"));
 	httpc_resp_free(&r);
-	assert_int_equal(req(&r, "GET", url, tech, NULL), 200);
+	assert_int_equal(req(&r, "GET", url, W.tech, NULL), 200);
 	assert_int_equal(jnum(cJSON_GetArrayItem(jitems(&r), 0), "minutes"), 15);
 	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r.json, "next_cursor")));
 	httpc_resp_free(&r);
@@ -147,7 +144,7 @@ static void test_suggestions(void **state)
 	ticket_new_id(W.cust1, "green flicker on my monitor", t);
 	tk_path(path, sizeof path, t, "/suggestions");
 	expect(403, "GET", path, W.cust1, NULL);
-	expect(403, "GET", path, tech, NULL);
+	expect(403, "GET", path, W.tech, NULL);
 	expect(404, "GET", path, W.demo, NULL);
 	httpc_resp r;
 	assert_int_equal(req(&r, "GET", path, W.agent, NULL), 200);
@@ -186,16 +183,7 @@ static void test_event_metrics(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	if (tk_setup("tkm") != 0)
-		return -1;
-	tech = user_login("tech", "technician", tech_id);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	free(tech);
-	return tk_teardown(state);
+	return tk_setup("tkm");
 }
 
 int main(void)
@@ -207,5 +195,5 @@ int main(void)
 		cmocka_unit_test(test_suggestions),
 		cmocka_unit_test(test_event_metrics),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, tk_teardown);
 }

@@ -20,11 +20,12 @@
 
 #define TK_PASSWORD "e2e correct horse"
 
-/* The test tenant and its users (tokens malloc'ed, ids filled by tk_setup). */
+/* The test tenant and its users (tokens malloc'ed, ids filled by tk_setup);
+ * tech is a technician's token, tech_id their user id. */
 typedef struct tk_world {
 	char slug[64];
-	char *platform, *admin, *agent, *cust1, *cust2, *demo;
-	char admin_id[37], agent_id[37], cust1_id[37], cust2_id[37];
+	char *platform, *admin, *agent, *cust1, *cust2, *tech, *demo;
+	char admin_id[37], agent_id[37], cust1_id[37], cust2_id[37], tech_id[37];
 } tk_world;
 
 static tk_world W;
@@ -217,9 +218,10 @@ static inline int tk_setup(const char *prefix)
 	W.agent = user_login("agent", "agent", W.agent_id);
 	W.cust1 = user_login("cust1", "customer", W.cust1_id);
 	W.cust2 = user_login("cust2", "customer", W.cust2_id);
+	W.tech = user_login("tech", "technician", W.tech_id);
 	W.demo = httpc_login(httpc_env("HD_TEST_DEMO_TENANT"), httpc_env("HD_TEST_DEMO_EMAIL"),
 	    httpc_env("HD_TEST_DEMO_PASSWORD"), NULL);
-	return W.demo != NULL ? 0 : -1;
+	return W.demo != NULL && W.tech != NULL ? 0 : -1;
 }
 
 static inline int tk_teardown(void **state)
@@ -230,6 +232,7 @@ static inline int tk_teardown(void **state)
 	free(W.agent);
 	free(W.cust1);
 	free(W.cust2);
+	free(W.tech);
 	free(W.demo);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <strings.h>
 #include <curl/curl.h>
@@ -211,4 +212,11 @@ const char *httpc_env(const char *name)
 	if (v == NULL || v[0] == '\0')
 		fail_msg("environment variable %s is not set", name);
 	return v;
+}
+
+double httpc_now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -31,5 +31,7 @@ double httpc_metric(const char *url, const char *prefix);
 char *httpc_login(const char *tenant, const char *email, const char *password, char **refresh_out);
 /* Returns getenv(name) or fails the test when unset. */
 const char *httpc_env(const char *name);
+/* Seconds on the monotonic clock (deadlines and delays in tests). */
+double httpc_now_s(void);
 
 #endif

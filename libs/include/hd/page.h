@@ -61,5 +61,12 @@ void hd_reply_page(
 void hd_page_run(hd_daemon_worker *dw, hd_rpc_request *req, const char *tenant_id,
     const hd_db_stmt *stmts, int nstmts, const hd_page *page, int cur_ts, int cur_id,
     const char *parent);
+/* GET /…/{id}/<children>?limit=&cursor= for a caller with one of roles
+ * (HD_ROLE_* bits): parent_sql ($1 tenant, $2 the path's id) finds the
+ * parent visible (no row: 404 "<parent> not found"); page_sql ($1 tenant,
+ * $2 id, $3 and $4 the keyset bound, newest first when desc, $5 the rows to
+ * fetch) lists json, time and id columns. Replies to every outcome. */
+void hd_page_children(hd_rpc_request *req, hd_daemon_worker *dw, unsigned roles, bool desc,
+    const char *parent, const char *parent_sql, const char *page_sql);
 
 #endif
