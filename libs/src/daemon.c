@@ -421,8 +421,20 @@ static int daemon_migrate(const hd_daemon_spec *spec)
 	for (size_t i = 0; spec->consumers != NULL && hd_consumer_migrations[i].version != NULL;
 	     i++)
 		shared[n++] = hd_consumer_migrations[i];
-	hd_err err = hd_db_migrate_ex(
-	    hd_config_str("HD_DATABASE_ADMIN_URL"), spec->schema, dir, n > 0 ? shared : NULL);
+	/* a database that is not reachable yet (a container started with it, its
+	 * name not in DNS yet) is waited for: migrations are idempotent */
+	long wait_s = 60;
+	if (hd_config_int("HD_MIGRATE_WAIT_S", 0, 3600, &wait_s) != HD_OK)
+		return 1;
+	int64_t deadline = hd_now_ms() + wait_s * 1000;
+	hd_err err;
+	while ((err = hd_db_migrate_ex(hd_config_str("HD_DATABASE_ADMIN_URL"), spec->schema, dir,
+	            n > 0 ? shared : NULL))
+	        == HD_ERR_UNAVAILABLE
+	    && hd_now_ms() < deadline) {
+		hd_log_warn("migrations: the database is not reachable yet; trying again in 1 s");
+		sleep(1);
+	}
 	if (err != HD_OK) {
 		hd_log_error("migrations from %s failed: %s", dir, hd_strerror(err));
 		return 1;
