@@ -131,6 +131,15 @@ static void test_work_orders(void **state)
 	expect(404, "GET", path, W.demo, NULL);
 	expect(403, "GET", path, W.cust1, NULL);
 	expect_invalid("PATCH", path, F.tech1, "{\"priority\":\"low\"}", "priority");
+	/* rescheduling: staff only, a valid window, inside the assigned time */
+	expect_invalid("PATCH", path, F.tech1,
+	    "{\"window\":{\"start\":\"2031-03-03T09:30:00Z\",\"end\":\"2031-03-03T10:30:00Z\"}}",
+	    "window");
+	expect_invalid("PATCH", path, W.agent,
+	    "{\"window\":{\"start\":\"2031-03-03T10:30:00Z\",\"end\":\"2031-03-03T09:30:00Z\"}}",
+	    "window.end");
+	expect(200, "PATCH", path, W.agent,
+	    "{\"window\":{\"start\":\"2031-03-03T09:30:00Z\",\"end\":\"2031-03-03T10:30:00Z\"}}");
 	expect(200, "PATCH", path, F.tech1, "{\"status\":\"en_route\",\"notes\":\"leaving now\"}");
 	/* checklist and parts: the assigned technician, not another */
 	snprintf(path, sizeof path, "/v1/work-orders/%s/checklist", F.wo);
