@@ -103,11 +103,24 @@ show_daemon_logs() {
 	done
 }
 
+# Names the failed cmocka tests and their messages, so that the last lines
+# of a run (all a CI summary may keep) say what failed, not only the step.
+show_failed_tests() {
+	local hits
+	hits=$(grep -H -E '^(\[ +(FAILED|ERROR|LINE) +\] |FAIL )' "$WORK"/logs/*.log 2>/dev/null |
+		grep -v -E '\] [0-9]+ test\(s\)' | sed "s#^$WORK/logs/##" | tail -n 40) || true
+	[ -n "$hits" ] || return 0
+	echo
+	echo "failed tests (log: line):"
+	echo "$hits"
+}
+
 cleanup() {
 	local rc=$? d
 	set +e
 	for d in "${STACK_DIRS[@]}"; do HD_STATE_DIR=$d "$LOCAL" stop >/dev/null 2>&1; done
 	for d in "${DB_DIRS[@]}"; do "$STACK" db-stop "$d" >/dev/null 2>&1; done
+	show_failed_tests
 	if [ "${HD_TEST_KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 	[ "$rc" -ne 0 ] && [ ${#FAILURES[@]} -eq 0 ] && FAILURES+=("run.sh (exit $rc)") && FAILED=$((FAILED + 1))
 	echo
