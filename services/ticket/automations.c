@@ -190,6 +190,19 @@ typedef struct tk_rule {
 	bool active, active_set;
 } tk_rule;
 
+/* Whether body's actions hold one of this type. */
+static bool tk_rule_has_action(const cJSON *body, const char *type)
+{
+	const cJSON *it, *actions = cJSON_GetObjectItemCaseSensitive(body, "actions");
+	cJSON_ArrayForEach(it, actions)
+	{
+		const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "type"));
+		if (t != NULL && strcmp(t, type) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void tk_rule_read(const cJSON *body, bool create, tk_rule *r, hd_field_errors *errs)
 {
 	static const char *const known[]
@@ -200,6 +213,9 @@ static void tk_rule_read(const cJSON *body, bool create, tk_rule *r, hd_field_er
 	r->active_set = hd_json_get_bool(body, "active", false, &r->active, errs);
 	tk_rule_items(body, "conditions", false, &r->conditions, errs);
 	tk_rule_items(body, "actions", create, &r->actions, errs);
+	if (r->event != NULL && strcmp(r->event, HD_EVENT_NAME(ticket, updated)) == 0
+	    && tk_rule_has_action(body, "auto_triage"))
+		hd_field_errors_add(errs, "actions", TK_AUTO_TRIAGE_ONLY_ON_CREATE);
 }
 
 static void tk_rule_cb(hd_err err, const hd_db_result *res, void *arg)

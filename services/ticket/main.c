@@ -23,6 +23,7 @@ static const hd_daemon_op tk_ops[] = {
 static const hd_constraint_text tk_constraints[] = {
 	{ "comments_ticket_not_closed", 422,
 	    "the ticket is closed, and closed is final: open a new ticket instead" },
+	{ "automations_auto_triage_on_create", 422, TK_AUTO_TRIAGE_ONLY_ON_CREATE },
 	{ HD_IDEM_PKEY, 409, HD_TEXT_IDEM_BUSY },
 	{ NULL, 0, NULL },
 };

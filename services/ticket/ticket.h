@@ -38,6 +38,11 @@ void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const hd_call
  * tk_ticket_json_row. The output is byte for byte ticket.ticket_json(t)::text.
  * Times travel as extract(epoch ...) text (exact microseconds, whatever the
  * session's TimeZone/DateStyle), tags in PostgreSQL's array text format. */
+/* auto_triage classifies a ticket as it arrives
+ * (sql/031_auto_triage_created_only.sql): the text of both refusals, the
+ * rule's own check and the table's for a PATCH of event or actions alone. */
+#define TK_AUTO_TRIAGE_ONLY_ON_CREATE "auto_triage is an action of ticket.created rules only"
+
 #define TK_TICKET_COLS                                                                             \
 	"t.id, t.number, t.subject, t.description, t.status, t.priority, t.category, t.tags,"      \
 	" t.requester_id, t.assignee_id, extract(epoch FROM t.created_at),"                        \

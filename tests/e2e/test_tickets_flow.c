@@ -282,6 +282,30 @@ static void test_sla(void **state)
 	assert_true(breached);
 }
 
+/* auto_triage is an action of ticket.created rules only: refused in a
+ * ticket.updated rule, whether it comes with the rule or by a PATCH of the
+ * event alone (the table's check), and nothing is changed. */
+static void test_auto_triage_on_create_only(void)
+{
+	const char *triage = "\"actions\":[{\"type\":\"auto_triage\",\"value\":\"0.8\"}]";
+	char body[256], path[96];
+	httpc_resp r;
+	snprintf(body, sizeof body, "{\"name\":\"x\",\"event\":\"ticket.updated\",%s}", triage);
+	expect_invalid("POST", "/v1/automations", W.admin, body, "actions");
+	snprintf(body, sizeof body,
+	    "{\"name\":\"triage\",\"event\":\"ticket.created\",\"active\":false,%s}", triage);
+	assert_int_equal(req(&r, "POST", "/v1/automations", W.admin, body), 201);
+	snprintf(path, sizeof path, "/v1/automations/%s", jstr(r.json, "id"));
+	httpc_resp_free(&r);
+	assert_int_equal(req(&r, "PATCH", path, W.admin, "{\"event\":\"ticket.updated\"}"), 422);
+	assert_non_null(strstr(jstr(r.json, "detail"), "ticket.created rules only"));
+	httpc_resp_free(&r);
+	assert_int_equal(req(&r, "GET", path, W.admin, NULL), 200);
+	assert_string_equal(jstr(r.json, "event"), "ticket.created");
+	httpc_resp_free(&r);
+	expect(204, "DELETE", path, W.admin, NULL);
+}
+
 static void test_automations(void **state)
 {
 	const char *rule
@@ -347,6 +371,7 @@ static void test_automations(void **state)
 	t = ticket_new(W.cust1, "{\"subject\":\"urgent after the rule is gone\"}");
 	assert_string_equal(jstr(t, "priority"), "normal");
 	cJSON_Delete(t);
+	test_auto_triage_on_create_only();
 }
 
 static int setup(void **state)
