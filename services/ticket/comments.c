@@ -14,11 +14,14 @@
 /* $1 tenant, $2 ticket, $3 own-only requester or NULL, $4 comment id,
  * $5 author, $6 author role, $7 body, $8 public, $9 Idempotency-Key or NULL,
  * $10 its hashed text, $11 the op, $12 the sentiment of a customer's comment
- * or NULL (stored on the ticket as its latest; a change is a new version).
+ * or NULL (stored on the ticket as its latest; a change is a new version, a
+ * history entry and a ticket.updated event, with what the ticket.updated
+ * automation rules it sets off changed: sql/032_sentiment_is_a_change.sql).
  * Does nothing when the key is already stored. */
 static const char sql_comment_create[] = "WITH" HD_IDEM_CTE("$1", "$5", "$11", "$9",
     "$10") ","
-           " t AS (SELECT t.id, t.requester_id FROM ticket.tickets t WHERE t.tenant_id = $1"
+           " t AS (SELECT t.id, t.requester_id, t.subject, t.status, t.priority, t.category,"
+           " t.tags, t.assignee_id, t.sentiment FROM ticket.tickets t WHERE t.tenant_id = $1"
            " AND t.id = $2"
            " AND t.deleted_at IS NULL AND ($3::uuid IS NULL OR t.requester_id = $3)"
            " AND" TK_IDEM_FREE "),"
@@ -33,12 +36,26 @@ static const char sql_comment_create[] = "WITH" HD_IDEM_CTE("$1", "$5", "$11", "
            " AND $6 IN ('admin', 'agent') RETURNING 1),"
            " s AS (UPDATE ticket.tickets x SET sentiment = $12::int, updated_at = c.created_at,"
            " version = x.version + 1 FROM c WHERE x.tenant_id = $1 AND x.id = $2"
-           " AND $12::int IS NOT NULL AND x.sentiment IS DISTINCT FROM $12::int),"
-           " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
-           " SELECT $1, 'comment.added', $5, (c.ej::jsonb || jsonb_build_object('first_response',"
-           " EXISTS (SELECT 1 FROM fr)))::json FROM c),"
-           " reply AS (SELECT 201 AS status, j, NULL::text AS location, NULL::text AS etag FROM "
-           "c)," TK_IDEM_STORE " SELECT j::text FROM c";
+           " AND $12::int IS NOT NULL AND x.sentiment IS DISTINCT FROM $12::int"
+           " RETURNING ticket.ticket_json(x) AS j, x.updated_at, x.subject, x.status, x.priority,"
+           " x.category, x.tags, x.assignee_id, x.sentiment),"
+           " ch AS (SELECT v.field, v.o, v.n FROM t, s, LATERAL (VALUES" TK_CHANGED_FIELDS("t",
+               "s") ") v(field, o, n) WHERE v.o IS DISTINCT FROM v.n),"
+                    " h AS (INSERT INTO ticket.history (tenant_id, ticket_id, at, actor_id, field,"
+                    " old_value, new_value) SELECT $1, $2, s.updated_at, $5, ch.field, ch.o, ch.n "
+                    "FROM ch, s),"
+                    " su AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
+                    " SELECT $1, 'ticket.updated', $5, json_build_object('ticket', s.j, 'changes',"
+                    " (SELECT json_object_agg(ch.field, json_build_object('from', ch.o, 'to', "
+                    "ch.n)) FROM ch))"
+                    " FROM s),"
+                    " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
+                    " SELECT $1, 'comment.added', $5, (c.ej::jsonb || "
+                    "jsonb_build_object('first_response',"
+                    " EXISTS (SELECT 1 FROM fr)))::json FROM c),"
+                    " reply AS (SELECT 201 AS status, j, NULL::text AS location, NULL::text AS "
+                    "etag FROM "
+                    "c)," TK_IDEM_STORE " SELECT j::text FROM c";
 
 /* Statement 0 of a list: the ticket is visible to the caller. */
 static const char sql_ticket_visible[]

@@ -43,6 +43,19 @@ void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const hd_call
  * rule's own check and the table's for a PATCH of event or actions alone. */
 #define TK_AUTO_TRIAGE_ONLY_ON_CREATE "auto_triage is an action of ticket.created rules only"
 
+/* The fields a change of a ticket names in its history and its
+ * ticket.updated event's "changes": a VALUES list of (field, old, new) with
+ * o and n the SQL names of the row before and after (ticket_update.c,
+ * comments.c). */
+#define TK_CHANGED_FIELDS(o, n)                                                                    \
+	" ('subject', to_jsonb(" o ".subject), to_jsonb(" n ".subject)),"                          \
+	" ('status', to_jsonb(" o ".status), to_jsonb(" n ".status)),"                             \
+	" ('priority', to_jsonb(" o ".priority), to_jsonb(" n ".priority)),"                       \
+	" ('category', to_jsonb(" o ".category), to_jsonb(" n ".category)),"                       \
+	" ('tags', to_jsonb(" o ".tags), to_jsonb(" n ".tags)),"                                   \
+	" ('assignee_id', to_jsonb(" o ".assignee_id), to_jsonb(" n ".assignee_id)),"              \
+	" ('sentiment', to_jsonb(" o ".sentiment), to_jsonb(" n ".sentiment))"
+
 #define TK_TICKET_COLS                                                                             \
 	"t.id, t.number, t.subject, t.description, t.status, t.priority, t.category, t.tags,"      \
 	" t.requester_id, t.assignee_id, extract(epoch FROM t.created_at),"                        \

@@ -105,11 +105,67 @@ static void test_automation_on_sentiment(void **state)
 	daemon_reply_free(&r);
 }
 
+/* A customer's comment that changes the sentiment is a change of the ticket:
+ * a history entry and a ticket.updated event naming it, and ticket.updated
+ * rules on sentiment run on it (sql/032_sentiment_is_a_change.sql); their
+ * changes are in the same history and event. */
+static void test_sentiment_change_is_a_change(void **state)
+{
+	(void)state;
+	char id[37];
+	daemon_reply r;
+	it_check(201, "automations.create", &admin, NULL,
+	    "{\"name\":\"angry replies up\",\"event\":\"ticket.updated\",\"conditions\":[{"
+	    "\"field\":\"sentiment\",\"op\":\"lt\",\"value\":\"-3\"}],\"actions\":[{\"type\":"
+	    "\"set_priority\",\"value\":\"high\"}]}");
+	it_ticket(&customer, "{\"subject\":\"thanks, a question about invoices\"}", id);
+	assert_string_equal(ticket_member(&r, &agent, id, "priority")->valuestring, "normal");
+	daemon_reply_free(&r);
+	it_check(201, "comments.create", &customer, id,
+	    "{\"body\":\"this is awful, terrible and useless, I am furious\"}");
+	assert_string_equal(ticket_member(&r, &agent, id, "priority")->valuestring, "high");
+	assert_true(ticket_member(&r, &agent, id, "sentiment")->valueint < -3);
+	daemon_reply_free(&r);
+	r = it_call("tickets.history", &agent, id, "limit=100", NULL);
+	it_expect_status(&r, 200);
+	const cJSON *h;
+	int sentiment = 0, priority = 0;
+	cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(r.json, "items"))
+	{
+		assert_string_equal(it_str(h, "actor_id"), customer.user);
+		sentiment += strcmp(it_str(h, "field"), "sentiment") == 0;
+		if (strcmp(it_str(h, "field"), "priority") == 0) {
+			assert_string_equal(it_str(h, "to"), "high");
+			priority++;
+		}
+	}
+	assert_int_equal(sentiment, 1);
+	assert_int_equal(priority, 1);
+	daemon_reply_free(&r);
+	assert_int_equal(
+	    it_admin_count("SELECT count(*) FROM ticket.outbox WHERE type = 'ticket.updated'"
+	                   " AND data -> 'ticket' ->> 'id' = $1"
+	                   " AND data::jsonb -> 'changes' ?& ARRAY['sentiment', 'priority']"
+	                   " AND actor_id = $2::uuid",
+	        id, customer.user),
+	    1);
+	/* the same words again change nothing: no new entry, no version */
+	it_check(201, "comments.create", &customer, id,
+	    "{\"body\":\"this is awful, terrible and useless, I am furious\"}");
+	r = it_call("tickets.history", &agent, id, "limit=100", NULL);
+	it_expect_status(&r, 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "items")), 2);
+	daemon_reply_free(&r);
+	assert_int_equal(ticket_member(&r, &agent, id, "version")->valueint, 2);
+	daemon_reply_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_customer_text_only),
 		cmocka_unit_test(test_automation_on_sentiment),
+		cmocka_unit_test(test_sentiment_change_is_a_change),
 	};
 	return cmocka_run_group_tests(tests, group_setup, it_daemon_stop);
 }

@@ -1,0 +1,56 @@
+-- A customer's comment that changes the ticket's sentiment (022_sentiment.sql)
+-- is a change of the ticket like any other (docs/architecture.md,
+-- "Sentiment"): comments.c writes its history entry and a ticket.updated
+-- event with the change, and ticket.updated automation rules run on it, so
+-- that "sentiment lt -3 → priority urgent" escalates the ticket when the
+-- customer's reply is angry, not at its next edit. The rule runner of
+-- 002_automations.sql, with sentiment among the columns that count.
+CREATE OR REPLACE FUNCTION ticket.automations_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+	a jsonb;
+	ev text := CASE TG_OP WHEN 'INSERT' THEN 'ticket.created' ELSE 'ticket.updated' END;
+BEGIN
+	-- only user-visible edits count as ticket.updated (not SLA flags, deletes,
+	-- first responses); a customer's comment that changes the sentiment does
+	IF TG_OP = 'UPDATE' AND (NEW.deleted_at IS NOT NULL OR
+	   (NEW.subject, NEW.description, NEW.status, NEW.priority, NEW.category, NEW.tags, NEW.assignee_id,
+	    NEW.sentiment)
+	   IS NOT DISTINCT FROM
+	   (OLD.subject, OLD.description, OLD.status, OLD.priority, OLD.category, OLD.tags, OLD.assignee_id,
+	    OLD.sentiment)) THEN
+		RETURN NEW;
+	END IF;
+	FOR r IN SELECT * FROM ticket.automations au WHERE au.tenant_id = NEW.tenant_id
+	         AND au.event = ev AND au.active ORDER BY au.created_at, au.id LOOP
+		IF (SELECT bool_and(ticket.automation_cond(NEW, c)) FROM jsonb_array_elements(r.conditions) c)
+		   IS NOT FALSE THEN
+			FOR a IN SELECT * FROM jsonb_array_elements(r.actions) LOOP
+				CASE a ->> 'type'
+				WHEN 'set_priority' THEN NEW.priority := a ->> 'value';
+				WHEN 'set_category' THEN NEW.category := a ->> 'value';
+				WHEN 'assign' THEN NEW.assignee_id := (a ->> 'value')::uuid;
+				WHEN 'set_status' THEN
+					IF ticket.status_move_ok(NEW.status, a ->> 'value') THEN
+						NEW.status := a ->> 'value';
+						IF NEW.status = 'solved' THEN
+							NEW.solved_at := date_trunc('milliseconds', now());
+						END IF;
+					END IF;
+				WHEN 'add_tag' THEN
+					IF NOT (a ->> 'value' = ANY (NEW.tags)) AND cardinality(NEW.tags) < 20 THEN
+						NEW.tags := NEW.tags || (a ->> 'value');
+					END IF;
+				WHEN 'notify_webhook' THEN
+					INSERT INTO ticket.outbox (tenant_id, type, data)
+					VALUES (NEW.tenant_id, 'automation.webhook',
+					        json_build_object('automation_id', r.id, 'ticket_id', NEW.id,
+					                          'event', ev, 'url', a ->> 'value'));
+				ELSE NULL;
+				END CASE;
+			END LOOP;
+		END IF;
+	END LOOP;
+	RETURN NEW;
+END
+$$;
