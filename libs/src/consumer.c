@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,13 +32,17 @@
 #define CS_CALL_MS 5000 /* deadline of a replay call */
 #define CS_NAME_MAX 63
 
-/* libs/sql/consumer.sql, compiled in by libs/Makefile. */
+/* libs/sql/consumer.sql and consumer_002.sql, compiled in by libs/Makefile. */
 extern const char hd_consumer_sql[];
+extern const char hd_consumer_002_sql[];
 
 const hd_db_shared_migration hd_consumer_migrations[] = {
 	{ "hd_consumer_001", hd_consumer_sql },
+	{ "hd_consumer_002", hd_consumer_002_sql },
 	{ NULL, NULL },
 };
+
+#define CS_PARKED_METRIC "hd_consumer_parked_total"
 
 typedef struct cs_msg {
 	struct cs_msg *next;
@@ -48,6 +53,7 @@ typedef struct cs_state {
 	const hd_consumer_spec *spec;
 	char consume_sql[128];
 	char position_sql[128];
+	char park_sql[192];
 	hd_daemon_worker *dw;
 	hd_rpc_client *rpc;
 	hd_bus_sub *sub;
@@ -70,6 +76,13 @@ typedef struct cs_state {
 	int page_i;
 	bool page_more;
 	int64_t batch_off_until; /* one event at a time up to this seq (a run failed) */
+	/* an event whose effect keeps failing with an error of its own
+	 * (cs_error_is_the_events): parked after HD_CONSUMER_PARK_AFTER */
+	int64_t poison_seq;
+	int poison_failures;
+	bool parking; /* the batch in flight parks poison_seq */
+	char poison_state[6];
+	char poison_error[256];
 	int64_t replay_sent_ms; /* when the replay call in flight was sent */
 	int64_t started_ms;
 	_Atomic int64_t as_of_ms; /* hd_consumer_as_of_ms */
@@ -199,18 +212,66 @@ static void cs_load_position(cs_state *c)
 
 typedef enum { CS_STARTED, CS_SKIPPED, CS_GAP } cs_offer_outcome;
 
+/* Whether a failed effect's error comes from the event itself, so that it
+ * would fail the same way forever: a data exception (22), an integrity
+ * violation (23) or an error a function raised (P0). Not a database that is
+ * down, a deadlock, a timeout or a missing privilege (docs/operations.md,
+ * "Parked events"). */
+static bool cs_error_is_the_events(hd_err err, const hd_db_result *res)
+{
+	const char *state = res != NULL ? hd_db_result_sqlstate(res) : "";
+	return (err == HD_ERR_VALIDATION || err == HD_ERR_CONFLICT || err == HD_ERR_INTERNAL)
+	    && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0
+	        || strncmp(state, "P0", 2) == 0);
+}
+
+/* Counts a failure of the single event in flight; after
+ * HD_CONSUMER_PARK_AFTER in a row of its own kind, its next offer parks it. */
+static void cs_poison_count(cs_state *c, hd_err err, const hd_db_result *res)
+{
+	if (c->pending != c->last + 1 || !cs_error_is_the_events(err, res)) {
+		c->poison_seq = 0;
+		return;
+	}
+	if (c->poison_seq != c->pending) {
+		c->poison_seq = c->pending;
+		c->poison_failures = 0;
+	}
+	c->poison_failures++;
+	snprintf(c->poison_state, sizeof c->poison_state, "%s", hd_db_result_sqlstate(res));
+	snprintf(c->poison_error, sizeof c->poison_error, "%s", hd_db_result_message(res));
+}
+
+static void cs_parked(cs_state *c)
+{
+	char labels[96];
+	snprintf(labels, sizeof labels, "source=\"%s\"", c->spec->source);
+	hd_metrics_add(CS_PARKED_METRIC, labels, 1);
+	hd_log_error("consumer of %s: event %lld parked after %d failures (%s %s); it is kept "
+	             "in consumer_parked (docs/operations.md, \"Parked events\")",
+	    c->spec->source, (long long)c->pending, c->poison_failures, c->poison_state,
+	    c->poison_error);
+	c->poison_seq = 0;
+}
+
 static void cs_applied_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	cs_state *c = arg;
+	bool parking = c->parking;
 	c->busy = false;
+	c->parking = false;
 	if (!atomic_load(&c->running))
 		return;
 	if (err == HD_OK) {
 		c->last = c->pending;
 		c->fail_logged = false;
+		if (parking)
+			cs_parked(c);
 	} else if (res != NULL && strcmp(hd_db_result_sqlstate(res), "HDC01") == 0) {
 		c->known = false; /* another replica moved the position: read it again */
 	} else {
+		if (!parking)
+			cs_poison_count(c, err, res);
 		/* a run that failed (whichever event): one at a time past it */
 		if (c->spec->batch_sql != NULL && c->pending > c->last + 1)
 			c->batch_off_until = c->pending;
@@ -272,12 +333,23 @@ static cs_offer_outcome cs_offer(cs_state *c, const cJSON *obj)
 	const char *ep[6] = { ev.tenant_id, ev.type, data_text, ev.id, seq_text, ev.actor };
 	const char *effect = c->spec->effect_sql(ev.type);
 	hd_db_stmt st[2] = { { c->consume_sql, 2, cp }, { effect, 6, ep } };
+	int nst = effect != NULL ? 2 : 1;
+	char failures[16];
+	const char *pp[10] = { c->spec->source, seq_text, ev.tenant_id, ev.id, ev.type, ev.actor,
+		data_text, c->poison_state, c->poison_error, failures };
+	c->parking = ev.seq == c->poison_seq && c->poison_failures >= HD_CONSUMER_PARK_AFTER;
+	if (c->parking) {
+		snprintf(failures, sizeof failures, "%d", c->poison_failures);
+		st[0] = (hd_db_stmt) { c->park_sql, 10, pp };
+		nst = 1;
+	}
 	c->pending = ev.seq;
 	hd_err err = data_text != NULL
-	    ? hd_db_run(c->dw->db, ev.tenant_id, st, effect != NULL ? 2 : 1, cs_applied_cb, c)
+	    ? hd_db_run(c->dw->db, ev.tenant_id, st, nst, cs_applied_cb, c)
 	    : HD_ERR_NOMEM;
 	cJSON_free(data_text);
 	if (err != HD_OK) {
+		c->parking = false;
 		cs_fail(c, "queueing an event", hd_strerror(err));
 		return CS_SKIPPED;
 	}
@@ -509,7 +581,8 @@ hd_err hd_consumer_start(const hd_consumer_spec *spec, const char *schema, hd_da
 	c->spec = spec;
 	c->dw = dw;
 	c->known = c->busy = c->catchup = c->failed = c->fail_logged = false;
-	c->last = c->batch_off_until = 0;
+	c->last = c->batch_off_until = c->poison_seq = 0;
+	c->parking = false;
 	c->started_ms = cs_now_ms();
 	atomic_store(&c->as_of_ms, 0);
 	if (spec->lag_metric != NULL)
@@ -520,6 +593,13 @@ hd_err hd_consumer_start(const hd_consumer_spec *spec, const char *schema, hd_da
 	    schema);
 	snprintf(c->position_sql, sizeof(c->position_sql),
 	    "SELECT last_seq FROM \"%s\".consumed WHERE source = $1", schema);
+	snprintf(c->park_sql, sizeof(c->park_sql),
+	    "SELECT \"%s\".consume_parked($1, $2::bigint, $3::uuid, $4::uuid, $5::text, $6::uuid,"
+	    " $7::json, $8::text, $9::text, $10::int)",
+	    schema);
+	hd_metrics_describe(CS_PARKED_METRIC, "counter",
+	    "events whose effect kept failing with an error of their own, kept aside "
+	    "(docs/operations.md, Parked events)");
 	const char *step = spec->url_setting;
 	char peer[72]; /* over mutual TLS the source's certificate names hd-<source> */
 	snprintf(peer, sizeof peer, "hd-%s", spec->source);
@@ -578,4 +658,94 @@ int64_t hd_consumer_as_of_ms(const char *source)
 		if (source != NULL && strcmp(cs_all[i].spec->source, source) == 0)
 			return atomic_load(&cs_all[i].as_of_ms);
 	return 0;
+}
+
+/* ---- hd-<daemon> --replay-parked ---- */
+
+/* Runs one statement on pg; true when it succeeded. *out keeps the result
+ * when asked (PQclear it), else it is cleared. */
+static bool cs_sync(PGconn *pg, const char *sql, int n, const char *const *p, PGresult **out)
+{
+	PGresult *res = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	if (!ok) /* not the DETAIL, which may quote the event's data */
+		hd_log_warn("--replay-parked: %s (%s)", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+		    PQresultErrorField(res, PG_DIAG_SQLSTATE));
+	if (out != NULL && ok)
+		*out = res;
+	else
+		PQclear(res);
+	return ok;
+}
+
+/* Applies the parked event of row 0 of next (seq, tenant_id, event_id, type,
+ * actor_id, data) in the open transaction and deletes it; true when done. */
+static bool cs_replay_one(
+    PGconn *pg, const hd_consumer_spec *spec, const char *delete_sql, const PGresult *next)
+{
+	const char *seq = PQgetvalue(next, 0, 0), *tenant = PQgetvalue(next, 0, 1);
+	const char *type = PQgetvalue(next, 0, 3);
+	const char *tp[1] = { tenant };
+	const char *ep[6] = { tenant, type, PQgetvalue(next, 0, 5), PQgetvalue(next, 0, 2), seq,
+		PQgetisnull(next, 0, 4) ? NULL : PQgetvalue(next, 0, 4) };
+	const char *dp[2] = { spec->source, seq };
+	const char *effect = spec->effect_sql(type);
+	return cs_sync(pg, "SELECT set_config('app.tenant_id', $1, true)", 1, tp, NULL)
+	    && (effect == NULL || cs_sync(pg, effect, 6, ep, NULL))
+	    && cs_sync(pg, delete_sql, 2, dp, NULL);
+}
+
+/* Replays the parked events of one source in seq order; counts them. */
+static void cs_replay_source(
+    PGconn *pg, const hd_consumer_spec *spec, const char *schema, int *done, int *failed)
+{
+	char next_sql[256], delete_sql[160], after[24] = "0";
+	snprintf(next_sql, sizeof next_sql,
+	    "SELECT seq, tenant_id, event_id, type, actor_id, data FROM \"%s\".consumer_parked"
+	    " WHERE source = $1 AND seq > $2::bigint ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED",
+	    schema);
+	snprintf(delete_sql, sizeof delete_sql,
+	    "DELETE FROM \"%s\".consumer_parked WHERE source = $1 AND seq = $2::bigint", schema);
+	for (;;) {
+		const char *np[2] = { spec->source, after };
+		PGresult *next = NULL;
+		if (!cs_sync(pg, "BEGIN", 0, NULL, NULL) || !cs_sync(pg, next_sql, 2, np, &next)) {
+			(*failed)++;
+			return;
+		}
+		if (PQntuples(next) == 0) {
+			PQclear(next);
+			cs_sync(pg, "COMMIT", 0, NULL, NULL);
+			return;
+		}
+		snprintf(after, sizeof after, "%s", PQgetvalue(next, 0, 0));
+		bool ok = cs_replay_one(pg, spec, delete_sql, next)
+		    && cs_sync(pg, "COMMIT", 0, NULL, NULL);
+		hd_log_fields(ok ? HD_LOG_INFO : HD_LOG_WARN,
+		    ok ? "parked event applied" : "parked event still fails: kept", "source",
+		    spec->source, "seq", after, "type", PQgetvalue(next, 0, 3), NULL);
+		PQclear(next);
+		if (!ok)
+			cs_sync(pg, "ROLLBACK", 0, NULL, NULL);
+		*(ok ? done : failed) += 1;
+	}
+}
+
+int hd_consumer_replay_parked(const hd_consumer_spec *specs, const char *schema, const char *url)
+{
+	int done = 0, failed = 0;
+	if (specs == NULL || !cs_name_ok(schema))
+		return 2;
+	PGconn *pg = PQconnectdb(url);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		hd_log_error("--replay-parked: cannot connect: %s", PQerrorMessage(pg));
+		PQfinish(pg);
+		return 1;
+	}
+	for (const hd_consumer_spec *s = specs; s->source != NULL; s++)
+		cs_replay_source(pg, s, schema, &done, &failed);
+	PQfinish(pg);
+	hd_log_info("--replay-parked: %d applied, %d still failing (kept)", done, failed);
+	return failed > 0 ? 1 : 0;
 }

@@ -568,11 +568,15 @@ int hd_daemon_main(const hd_daemon_spec *spec, int argc, char **argv)
 		return daemon_migrate(spec);
 	if (argc == 2 && strcmp(argv[1], "--healthcheck") == 0)
 		return daemon_healthcheck_cmd(spec);
+	if (argc == 2 && spec->consumers != NULL && strcmp(argv[1], "--replay-parked") == 0)
+		return hd_consumer_replay_parked(
+		    spec->consumers, spec->schema, hd_config_str("HD_DATABASE_ADMIN_URL"));
 	int rc = argc == 2 ? daemon_command(spec, argv[1]) : -1;
 	if (rc >= 0)
 		return rc;
 	if (argc > 1) {
-		fprintf(stderr, "usage: %s [--migrate | --version | --healthcheck", argv[0]);
+		fprintf(stderr, "usage: %s [--migrate | --version | --healthcheck%s", argv[0],
+		    spec->consumers != NULL ? " | --replay-parked" : "");
 		for (const hd_daemon_command *c = spec->commands; c != NULL && c->flag != NULL; c++)
 			fprintf(stderr, " | %s", c->flag);
 		fprintf(stderr, "]\n");

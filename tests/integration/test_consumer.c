@@ -219,6 +219,14 @@ static int setup(void **state)
 		"SELECT "
 		"p_tenant, 'cons.tested', json_build_object('i', g) FROM generate_series(1, n) g "
 		"RETURNING seq $$",
+		/* an event whose effect can never apply (test_poison_event_is_parked) */
+		"ALTER TABLE cons_test.applied DROP CONSTRAINT IF EXISTS applied_no_poison",
+		"ALTER TABLE cons_test.applied ADD CONSTRAINT applied_no_poison CHECK (data ->> "
+		"'poison' IS NULL)",
+		"CREATE OR REPLACE FUNCTION cons_test.test_add_poison(p_tenant uuid) RETURNS SETOF "
+		"bigint LANGUAGE sql AS $$ INSERT INTO cons_test.outbox (tenant_id, type, data) "
+		"VALUES (p_tenant, 'cons.tested', json_build_object('poison', true)) RETURNING seq "
+		"$$",
 		"CREATE OR REPLACE FUNCTION cons_test.test_add_unpublished(p_tenant uuid, n int) "
 		"RETURNS SETOF text LANGUAGE plpgsql AS $$ BEGIN PERFORM "
 		"cons_test.test_add(p_tenant, "
@@ -386,6 +394,68 @@ static void test_replay_is_for_daemons_only(void **state)
 	assert_true(daemon_child_log_clean(&T.child));
 }
 
+/* An event whose effect fails with an error of its own (here a check of
+ * the effect's table) is parked after HD_CONSUMER_PARK_AFTER tries: kept
+ * whole with the error, the position past it, and the events after it
+ * applied, where before one such event stopped its source for good. */
+static void test_poison_event_is_parked(void **state)
+{
+	(void)state;
+	const char *super = getenv("HD_TEST_DATABASE_SUPER_URL");
+	child_start();
+	long long before = applied();
+	admin_value(
+	    T.admin_url, "SELECT count(*) FROM cons_test.test_add_poison($1)", T.tenant, NULL);
+	events_add(T.tenant, 2, true);
+	long long last = 0, published = 0;
+	for (int i = 0; i < 3 * WAIT_MS / 100; i++) { /* five tries 2 s apart, then on */
+		/* every row is published in the end, numbered 1.. without gaps */
+		published
+		    = admin_value(T.admin_url, "SELECT count(*) FROM cons_test.outbox", NULL, NULL);
+		last = admin_value(T.admin_url,
+		    "SELECT last_seq FROM cons_test.consumed WHERE source = 'cons_test'", NULL,
+		    NULL);
+		if (published > 0 && last == published)
+			break;
+		sleep_ms(100);
+	}
+	assert_int_equal(last, published);
+	assert_int_equal(applied(), before + 2);
+	assert_non_null(super);
+	assert_int_equal(
+	    admin_value(super,
+	        "SELECT count(*) FROM cons_test.consumer_parked p JOIN cons_test.outbox o"
+	        " ON o.pub_seq = p.seq AND o.id = p.event_id AND o.tenant_id = p.tenant_id"
+	        " WHERE p.source = 'cons_test' AND p.data ->> 'poison' = 'true'"
+	        " AND p.sqlstate = '23514' AND p.error LIKE '%applied_no_poison%'"
+	        " AND p.failures = $1::int",
+	        HD_CONSUMER_PARK_AFTER == 5 ? "5" : "?", NULL),
+	    1);
+	/* parked rows are the tenant's: the application role sees none without it */
+	assert_int_equal(
+	    admin_value(T.app_url, "SELECT count(*) FROM cons_test.consumer_parked", NULL, NULL),
+	    0);
+	assert_int_equal(daemon_child_stop(&T.child, SIGTERM), 0);
+	/* --replay-parked: still failing, it stays; once the cause is mended it
+	 * is applied and no longer parked */
+	assert_int_equal(hd_consumer_replay_parked(cons_consumers, "cons_test", T.admin_url), 1);
+	assert_int_equal(
+	    admin_value(super, "SELECT count(*) FROM cons_test.consumer_parked", NULL, NULL), 1);
+	assert_int_equal(
+	    hd_db_exec_sync(T.admin_url,
+	        "ALTER TABLE cons_test.applied DROP CONSTRAINT applied_no_poison", 0, NULL, NULL),
+	    HD_OK);
+	assert_int_equal(hd_consumer_replay_parked(cons_consumers, "cons_test", T.admin_url), 0);
+	assert_int_equal(
+	    admin_value(super, "SELECT count(*) FROM cons_test.consumer_parked", NULL, NULL), 0);
+	assert_int_equal(
+	    admin_value(T.admin_url,
+	        "SELECT count(*) FROM cons_test.applied WHERE data ->> 'poison' = 'true'"
+	        " AND tenant_id = $1",
+	        T.tenant, NULL),
+	    1);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "serve") == 0)
@@ -396,6 +466,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_duplicate_delivery_applied_once),
 		cmocka_unit_test(test_restart_after_kill_resumes),
 		cmocka_unit_test(test_replay_is_for_daemons_only),
+		cmocka_unit_test(test_poison_event_is_parked),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -15,7 +15,14 @@
  * An event at or below the position is a duplicate and is dropped; one past
  * position + 1 is a gap: the consumer pages replay until it is level. A
  * catch-up also runs every HD_CONSUMER_CATCHUP_MS (the last event of a burst
- * may be the dropped one) and after a failure (then no sooner than that). */
+ * may be the dropped one) and after a failure (then no sooner than that).
+ * An event whose effect fails HD_CONSUMER_PARK_AFTER times in a row with an
+ * error of its own (a data exception, an integrity violation, an error a
+ * function raised: it would fail forever) is parked: kept whole in
+ * <schema>.consumer_parked as the position moves past it, counted in
+ * hd_consumer_parked_total{source} and logged, so that one bad event does
+ * not stop every later one (libs/sql/consumer_002.sql, docs/operations.md
+ * "Parked events"). Any other failure stops the consumer until it heals. */
 #ifndef HD_CONSUMER_H
 #define HD_CONSUMER_H
 #include <stdbool.h>
@@ -31,6 +38,8 @@ extern const hd_db_shared_migration hd_consumer_migrations[];
 
 /* How often a consumer catches up when nothing told it to (milliseconds). */
 #define HD_CONSUMER_CATCHUP_MS 2000
+/* Failures in a row of an event, of its own kind, before it is parked. */
+#define HD_CONSUMER_PARK_AFTER 5
 
 /* One consumed source. The effect statement of an event gets six
  * parameters, to be referenced with these casts: $1::uuid tenant_id,
@@ -85,5 +94,13 @@ void hd_consumer_stop_all(void);
  * level was sent; 0 before the first one, or when no consumer of source runs
  * in this process. Any thread. */
 int64_t hd_consumer_as_of_ms(const char *source);
+
+/* hd-<daemon> --replay-parked (hd_daemon_main): applies each parked event of
+ * specs (ended by a NULL source) again, oldest first, each in a transaction
+ * for its tenant that also deletes it from <schema>.consumer_parked, at
+ * database url (the owner's). An event that still fails stays parked.
+ * Blocking. Returns 0 when every one applied, 1 when some still fail or the
+ * database is unreachable, 2 on bad arguments. */
+int hd_consumer_replay_parked(const hd_consumer_spec *specs, const char *schema, const char *url);
 
 #endif
