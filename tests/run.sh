@@ -289,6 +289,25 @@ containers_check() {
 	STEP_TIMEOUT=${HD_TEST_CONTAINERS_TIMEOUT:-1200} counted_step containers bash tests/containers/run.sh
 }
 
+# The previous release's gateway and hd-ticket (the commit
+# deploy/previous-release names), built from git into the temp folder for
+# tests/e2e/test_skew.c (HD_TEST_PREV_BIN_DIR); -O0, as only behaviour counts.
+# A clone without that commit (shallow) leaves it unset and the test skips.
+build_previous() {
+	local ref dir=$WORK/prev
+	ref=$(grep -v '^#' deploy/previous-release | head -1)
+	if ! git -C "$ROOT" cat-file -e "$ref^{commit}" 2>/dev/null; then
+		echo "--- the previous release $ref is not in this clone: test_skew skips"
+		return 0
+	fi
+	mkdir -p "$dir/src"
+	git -C "$ROOT" archive "$ref" | tar -x -C "$dir/src"
+	if CFLAGS=-O0 step build-previous make -C "$dir/src" -j"$JOBS" gateway services/ticket \
+		BUILD="$dir/build"; then
+		export HD_TEST_PREV_BIN_DIR=$dir/build/bin
+	fi
+}
+
 # One build and one suite run: $1 tag, $2 SANITIZE value.
 build_and_suite() {
 	local tag=$1 san=$2 build
@@ -303,6 +322,7 @@ build_and_suite() {
 	[ "$tag" = normal ] && counted_step "web-unit" tools/web-test.sh unit
 	run_tests unit "$tag" "$build" "$san"
 	suite_integration "$tag" "$build" "$san"
+	[ "$tag" = normal ] && build_previous
 	suite_e2e "$tag" "$build" "$san"
 }
 
@@ -313,6 +333,7 @@ e2e)
 	mkdir -p "$WORK/normal"
 	step build-normal make -j"$JOBS" all BUILD="$ROOT/build" || exit 1
 	[ -f web/dist/index.html ] || step web-build-normal tools/web-build.sh || true
+	build_previous
 	suite_e2e normal "$ROOT/build" ""
 	;;
 deploy) deploy_check ;;

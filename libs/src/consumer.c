@@ -670,7 +670,8 @@ static bool cs_sync(PGconn *pg, const char *sql, int n, const char *const *p, PG
 	ExecStatusType st = PQresultStatus(res);
 	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 	if (!ok) /* not the DETAIL, which may quote the event's data */
-		hd_log_warn("--replay-parked: %s (%s)", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+		hd_log_warn("--replay-parked: %s (%s)",
+		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
 		    PQresultErrorField(res, PG_DIAG_SQLSTATE));
 	if (out != NULL && ok)
 		*out = res;

@@ -54,7 +54,8 @@ static hd_err db_sync_check(PGresult *res, const char *what)
 		return HD_ERR_NOMEM;
 	/* the primary message only: a DETAIL may quote a failing row, whose
 	 * values (a password hash, an e-mail) must not reach the logs */
-	hd_log_warn("db: %s failed: %s (%s)", what, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+	hd_log_warn("db: %s failed: %s (%s)", what,
+	    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
 	    PQresultErrorField(res, PG_DIAG_SQLSTATE));
 	return hd_db_err_from_sqlstate(PQresultErrorField(res, PG_DIAG_SQLSTATE));
 }

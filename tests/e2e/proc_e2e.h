@@ -1,6 +1,7 @@
 /* Helpers for end-to-end programs that run daemons of their own next to the
- * stack the runner started (test_replicas.c, test_compat.c): free ports, a
- * binary of HD_TEST_BIN_DIR spawned with the stack's settings plus overrides,
+ * stack the runner started (test_replicas.c, test_compat.c, test_skew.c): free
+ * ports, a binary of HD_TEST_BIN_DIR spawned with the stack's settings plus
+ * overrides, replicas of hd-ticket and gateways on free ports,
  * readiness over HTTP, Prometheus scraping, and hand-built envelopes. Logs go
  * to HD_TEST_STACK_DIR/log/ so tests/run.sh checks them for sanitizer
  * reports. Each program includes this once; everything is static inline.
@@ -97,7 +98,11 @@ static inline bool pe_overridden(const char *e, const char *const *overrides)
 	return false;
 }
 
-/* Starts HD_TEST_BIN_DIR/hd-<name> (argument arg, may be NULL) in
+/* The folder pe_spawn takes binaries from: NULL is HD_TEST_BIN_DIR (this
+ * tree's); test_skew.c points it at the previous release's for a while. */
+static const char *pe_bin_dir;
+
+/* Starts <pe_bin_dir>/hd-<name> (argument arg, may be NULL) in
  * HD_TEST_ROOT with this environment plus overrides ("NAME=value",
  * NULL-ended); output appended to HD_TEST_STACK_DIR/log/<logname>.log. */
 static inline pid_t pe_spawn(
@@ -106,7 +111,8 @@ static inline pid_t pe_spawn(
 	char bin[512], log[512];
 	const char *envp[PE_MAX_ENV];
 	size_t n = 0;
-	snprintf(bin, sizeof bin, "%s/hd-%s", httpc_env("HD_TEST_BIN_DIR"), name);
+	snprintf(bin, sizeof bin, "%s/hd-%s",
+	    pe_bin_dir != NULL ? pe_bin_dir : httpc_env("HD_TEST_BIN_DIR"), name);
 	snprintf(log, sizeof log, "%s/log/%s.log", httpc_env("HD_TEST_STACK_DIR"), logname);
 	for (char **e = environ; *e != NULL && n < PE_MAX_ENV - 64; e++)
 		if (!pe_overridden(*e, overrides))
@@ -199,6 +205,84 @@ static inline bool pe_wait_ready(const char *url, pid_t pid, int timeout_ms)
 		pe_sleep_ms(50);
 	}
 	return false;
+}
+
+/* ---- replicas of hd-ticket and gateways of a test's own ---- */
+
+typedef struct replica {
+	pid_t pid;
+	int rpc_port, admin_port;
+	char url_env[96], admin_env[64], metrics[96];
+} replica;
+
+static char g_db_env[600], g_dbadmin_env[600], g_redis_env[600];
+
+/* The stack's settings a daemon started here needs beyond the environment. */
+static inline void stack_env_init(void)
+{
+	snprintf(
+	    g_db_env, sizeof g_db_env, "HD_DATABASE_URL=%s", httpc_env("HD_TEST_DATABASE_URL"));
+	snprintf(g_dbadmin_env, sizeof g_dbadmin_env, "HD_DATABASE_ADMIN_URL=%s",
+	    httpc_env("HD_TEST_DATABASE_ADMIN_URL"));
+	snprintf(
+	    g_redis_env, sizeof g_redis_env, "HD_REDIS_URL=%s", httpc_env("HD_TEST_REDIS_URL"));
+}
+
+/* Picks replica rp's ports (before its address goes into a gateway's list). */
+static inline void replica_ports(replica *rp)
+{
+	rp->rpc_port = pe_free_port();
+	rp->admin_port = pe_free_port();
+	snprintf(rp->url_env, sizeof rp->url_env, "HD_TICKET_URL=tcp://127.0.0.1:%d", rp->rpc_port);
+	snprintf(rp->admin_env, sizeof rp->admin_env, "HD_TICKET_ADMIN_PORT=%d", rp->admin_port);
+	snprintf(rp->metrics, sizeof rp->metrics, "http://127.0.0.1:%d/metrics", rp->admin_port);
+}
+
+/* Starts hd-ticket on rp's ports (extra: one more "NAME=value" or NULL) and
+ * waits for its /readyz. */
+static inline void replica_spawn(replica *rp, const char *logname, const char *extra)
+{
+	const char *env[]
+	    = { rp->url_env, rp->admin_env, g_db_env, g_dbadmin_env, g_redis_env, extra, NULL };
+	rp->pid = pe_spawn("ticket", NULL, logname, env);
+	char ready[96];
+	snprintf(ready, sizeof ready, "http://127.0.0.1:%d/readyz", rp->admin_port);
+	assert_true(pe_wait_ready(ready, rp->pid, 20000));
+}
+
+static inline void replica_start(replica *rp, const char *logname)
+{
+	replica_ports(rp);
+	replica_spawn(rp, logname, NULL);
+}
+
+typedef struct gateway {
+	pid_t pid;
+	char port_env[48], base[64], metrics[96];
+} gateway;
+
+/* Starts a gateway of this test on free ports, its hd-ticket addresses in
+ * urls_env ("HD_TICKET_URL=..."), extra one more "NAME=value" or NULL, and
+ * waits for its /readyz. */
+static inline void gateway_start(
+    gateway *g, const char *urls_env, const char *extra, const char *logname)
+{
+	int http_port = pe_free_port(), admin_port = pe_free_port();
+	char admin_env[48], ready[96];
+	/* NNG 1.5.2 may drop a request held for the pipe that dies: see the file */
+	static char lsan_env[600];
+	snprintf(lsan_env, sizeof lsan_env,
+	    "LSAN_OPTIONS=print_suppressions=0:suppressions=%s/tests/e2e/lsan-nng.supp",
+	    httpc_env("HD_TEST_ROOT"));
+	snprintf(g->port_env, sizeof g->port_env, "HD_HTTP_PORT=%d", http_port);
+	snprintf(admin_env, sizeof admin_env, "HD_GATEWAY_ADMIN_PORT=%d", admin_port);
+	snprintf(g->base, sizeof g->base, "http://127.0.0.1:%d", http_port);
+	snprintf(ready, sizeof ready, "%s/readyz", g->base);
+	snprintf(g->metrics, sizeof g->metrics, "http://127.0.0.1:%d/metrics", admin_port);
+	const char *env[] = { g->port_env, admin_env, urls_env, g_redis_env,
+		"HD_RATE_LIMIT_PER_MIN=100000000", lsan_env, extra, NULL };
+	g->pid = pe_spawn("gateway", NULL, logname, env);
+	assert_true(pe_wait_ready(ready, g->pid, 20000));
 }
 
 /* Builds a request or reply envelope by hand: preamble, the JSON header as

@@ -27,12 +27,6 @@
 
 #define LOAD_THREADS 8
 
-typedef struct replica {
-	pid_t pid;
-	int rpc_port, admin_port;
-	char url_env[96], admin_env[64], metrics[96];
-} replica;
-
 /* A gateway the load may use while its /readyz says so. */
 #define ENDPOINT_MAX 4
 #define ENDPOINT_POLL_MS 100
@@ -55,19 +49,6 @@ typedef struct load {
 
 static char g_token_buf[4096];
 static char g_ticket_id[64];
-static char g_db_env[600], g_dbadmin_env[600], g_redis_env[600];
-
-/* The stack's settings a daemon started here needs beyond the environment. */
-static void stack_env_init(void)
-{
-	snprintf(
-	    g_db_env, sizeof g_db_env, "HD_DATABASE_URL=%s", httpc_env("HD_TEST_DATABASE_URL"));
-	snprintf(g_dbadmin_env, sizeof g_dbadmin_env, "HD_DATABASE_ADMIN_URL=%s",
-	    httpc_env("HD_TEST_DATABASE_ADMIN_URL"));
-	snprintf(
-	    g_redis_env, sizeof g_redis_env, "HD_REDIS_URL=%s", httpc_env("HD_TEST_REDIS_URL"));
-}
-
 /* Logs in to the demo tenant and creates the ticket the load reads. */
 static void ticket_setup(void)
 {
@@ -85,62 +66,6 @@ static void ticket_setup(void)
 	assert_true(cJSON_IsString(id));
 	snprintf(g_ticket_id, sizeof g_ticket_id, "%s", id->valuestring);
 	httpc_resp_free(&r);
-}
-
-/* Picks replica rp's ports (before its address goes into a gateway's list). */
-static void replica_ports(replica *rp)
-{
-	rp->rpc_port = pe_free_port();
-	rp->admin_port = pe_free_port();
-	snprintf(rp->url_env, sizeof rp->url_env, "HD_TICKET_URL=tcp://127.0.0.1:%d", rp->rpc_port);
-	snprintf(rp->admin_env, sizeof rp->admin_env, "HD_TICKET_ADMIN_PORT=%d", rp->admin_port);
-	snprintf(rp->metrics, sizeof rp->metrics, "http://127.0.0.1:%d/metrics", rp->admin_port);
-}
-
-/* Starts hd-ticket on rp's ports (extra: one more "NAME=value" or NULL) and
- * waits for its /readyz. */
-static void replica_spawn(replica *rp, const char *logname, const char *extra)
-{
-	const char *env[]
-	    = { rp->url_env, rp->admin_env, g_db_env, g_dbadmin_env, g_redis_env, extra, NULL };
-	rp->pid = pe_spawn("ticket", NULL, logname, env);
-	char ready[96];
-	snprintf(ready, sizeof ready, "http://127.0.0.1:%d/readyz", rp->admin_port);
-	assert_true(pe_wait_ready(ready, rp->pid, 20000));
-}
-
-static void replica_start(replica *rp, const char *logname)
-{
-	replica_ports(rp);
-	replica_spawn(rp, logname, NULL);
-}
-
-typedef struct gateway {
-	pid_t pid;
-	char port_env[48], base[64], metrics[96];
-} gateway;
-
-/* Starts a gateway of this test on free ports, its hd-ticket addresses in
- * urls_env ("HD_TICKET_URL=..."), extra one more "NAME=value" or NULL, and
- * waits for its /readyz. */
-static void gateway_start(gateway *g, const char *urls_env, const char *extra, const char *logname)
-{
-	int http_port = pe_free_port(), admin_port = pe_free_port();
-	char admin_env[48], ready[96];
-	/* NNG 1.5.2 may drop a request held for the pipe that dies: see the file */
-	static char lsan_env[600];
-	snprintf(lsan_env, sizeof lsan_env,
-	    "LSAN_OPTIONS=print_suppressions=0:suppressions=%s/tests/e2e/lsan-nng.supp",
-	    httpc_env("HD_TEST_ROOT"));
-	snprintf(g->port_env, sizeof g->port_env, "HD_HTTP_PORT=%d", http_port);
-	snprintf(admin_env, sizeof admin_env, "HD_GATEWAY_ADMIN_PORT=%d", admin_port);
-	snprintf(g->base, sizeof g->base, "http://127.0.0.1:%d", http_port);
-	snprintf(ready, sizeof ready, "%s/readyz", g->base);
-	snprintf(g->metrics, sizeof g->metrics, "http://127.0.0.1:%d/metrics", admin_port);
-	const char *env[] = { g->port_env, admin_env, urls_env, g_redis_env,
-		"HD_RATE_LIMIT_PER_MIN=100000000", lsan_env, extra, NULL };
-	g->pid = pe_spawn("gateway", NULL, logname, env);
-	assert_true(pe_wait_ready(ready, g->pid, 20000));
 }
 
 /* tickets.get answered 200 by replica rp so far. */
