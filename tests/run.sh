@@ -345,7 +345,7 @@ san) build_and_suite san address,undefined ;;
 	if [ ! -f tests/fuzz/Makefile ]; then
 		echo "--- tests/fuzz has no Makefile yet: skipped"
 	elif command -v clang >/dev/null; then
-		step fuzz make -C tests/fuzz run FUZZ_SECONDS="$FUZZ_SECONDS" || true
+		step fuzz make -C tests/fuzz -k -j"$JOBS" run FUZZ_SECONDS="$FUZZ_SECONDS" || true
 	else
 		echo "--- clang not found: fuzz targets skipped"
 	fi
