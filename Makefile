@@ -15,6 +15,7 @@
 #   make bench-scale  lists/filters/searches with 2,000,000 tickets -> docs/benchmarks.md
 #   make bench-webhooks  webhook deliveries/s to a local receiver -> docs/benchmarks.md
 #   make bench-analytics  hd-analytics with 1,000,000 events (tests/load/bench-analytics.sh)
+#   make bench-search  knowledge search over 100,000 articles (tests/load/bench-search.sh)
 #   make eval-triage  accuracy and macro-F1 of auto-triage on a generated corpus (docs/benchmarks.md)
 #   make SANITIZE=address,undefined   the same build with sanitizers, in build-san/
 ROOT     := .
@@ -152,6 +153,13 @@ bench-sse:
 	$(MAKE) all
 	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-sse.sh
 
+# Knowledge search over 100,000 articles: two-word queries (common, middling,
+# rare), the typo fallback and a mix (tests/load/bench-search.sh,
+# docs/benchmarks.md "Knowledge search").
+bench-search:
+	$(MAKE) all
+	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-search.sh
+
 # hd-analytics with 1,000,000 events: apply rate, summary and timeseries
 # latency (tests/load/bench-analytics.sh, docs/benchmarks.md "Analytics").
 bench-analytics:
@@ -165,4 +173,4 @@ eval-triage:
 	$(MAKE) all
 	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/eval-triage.sh
 
-.PHONY: bench bench-scale bench-webhooks bench-sse bench-analytics eval-triage
+.PHONY: bench bench-scale bench-webhooks bench-sse bench-analytics bench-search eval-triage

@@ -8,7 +8,12 @@
  * allowed, no transaction control of their own). Then the shared
  * migrations the daemon asked for (hd_db_migrate_ex: libs/sql/ text with the
  * schema substituted for :"schema" / :'schema', quoted by libpq), each in
- * its own transaction, recorded in the same table under its version. */
+ * its own transaction, recorded in the same table under its version.
+ * Last, the repeatable files dir/R_*.sql (docs/adding-a-daemon.md,
+ * "Migrations"): the current definition of functions, views and triggers,
+ * written with CREATE OR REPLACE, kept in one file each instead of a copy
+ * per change; each is applied (in its own transaction) when its text is not
+ * the one recorded (md5 in schema_migrations.checksum). */
 #include "hd/db.h"
 
 #include <dirent.h>
@@ -91,6 +96,15 @@ static int db_migration_filter(const struct dirent *d)
 	    && strcmp(n + len - 4, ".sql") == 0;
 }
 
+/* scandir filter: R_*.sql, the repeatable files */
+static int db_repeatable_filter(const struct dirent *d)
+{
+	const char *n = d->d_name;
+	size_t len = strlen(n);
+
+	return len > 6 && n[0] == 'R' && n[1] == '_' && strcmp(n + len - 4, ".sql") == 0;
+}
+
 /* Reads a whole file (bounded) into a malloc'ed string. */
 static hd_err db_read_file(const char *path, char **out)
 {
@@ -154,19 +168,57 @@ static hd_err db_migration_run(PGconn *pg, const char *table, const char *name, 
 	return HD_OK;
 }
 
-/* Applies one file in a transaction with its record. */
-static hd_err db_migration_apply(PGconn *pg, const char *table, const char *dir, const char *name)
+/* Applies repeatable file name (its text) when that text is not the one
+ * recorded, in a transaction with its record. */
+static hd_err db_repeatable_run(PGconn *pg, const char *table, const char *name, const char *text)
+{
+	char current_sql[512], record_sql[512];
+	const char *p[2] = { name, text };
+	PGresult *res;
+	hd_err err;
+
+	snprintf(current_sql, sizeof(current_sql),
+	    "SELECT 1 FROM %s WHERE version = $1 AND checksum = md5($2)", table);
+	res = PQexecParams(pg, current_sql, 2, NULL, p, NULL, NULL, 0);
+	err = db_sync_check(res, "reading schema_migrations");
+	bool current = err == HD_OK && PQntuples(res) > 0;
+	PQclear(res);
+	if (err != HD_OK || current)
+		return err;
+	snprintf(record_sql, sizeof(record_sql),
+	    "INSERT INTO %s (version, checksum) VALUES ($1, md5($2)) ON CONFLICT (version)"
+	    " DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()",
+	    table);
+	if ((err = db_sync_exec(pg, "BEGIN", 0, NULL, "BEGIN")) != HD_OK)
+		return err;
+	if ((err = db_sync_exec(pg, text, 0, NULL, name)) != HD_OK
+	    || (err = db_sync_exec(pg, record_sql, 2, p, "recording")) != HD_OK
+	    || (err = db_sync_exec(pg, "COMMIT", 0, NULL, "COMMIT")) != HD_OK) {
+		db_sync_exec(pg, "ROLLBACK", 0, NULL, "ROLLBACK");
+		return err;
+	}
+	hd_log_info("db: applied %s", name);
+	return HD_OK;
+}
+
+/* Applies file name of dir: a numbered migration once, a repeatable one
+ * whenever its text changed. */
+static hd_err db_file_apply(
+    PGconn *pg, const char *table, const char *dir, const char *name, bool repeatable)
 {
 	char path[4096];
 	char *text = NULL;
 	hd_err err;
 
+	if (!repeatable && (db_migration_applied(pg, table, name, &err) || err != HD_OK))
+		return err;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if ((err = db_read_file(path, &text)) != HD_OK) {
 		hd_log_error("db: cannot read migration %s", path);
 		return err;
 	}
-	err = db_migration_run(pg, table, name, text);
+	err = repeatable ? db_repeatable_run(pg, table, name, text)
+	                 : db_migration_run(pg, table, name, text);
 	free(text);
 	return err;
 }
@@ -226,11 +278,13 @@ static hd_err db_migrate_shared(PGconn *pg, const char *table, const char *ident
 	return HD_OK;
 }
 
-/* Applies every pending file of dir; names are sorted by scandir. */
-static hd_err db_migrate_dir(PGconn *pg, const char *table, const char *dir)
+/* Applies every pending numbered file of dir, or every changed repeatable
+ * one; names are sorted by scandir. */
+static hd_err db_migrate_dir(PGconn *pg, const char *table, const char *dir, bool repeatable)
 {
 	struct dirent **names;
-	int n = scandir(dir, &names, db_migration_filter, alphasort);
+	int n = scandir(
+	    dir, &names, repeatable ? db_repeatable_filter : db_migration_filter, alphasort);
 	hd_err err = HD_OK;
 
 	if (n < 0) {
@@ -238,9 +292,8 @@ static hd_err db_migrate_dir(PGconn *pg, const char *table, const char *dir)
 		return HD_ERR_IO;
 	}
 	for (int i = 0; i < n; i++) {
-		const char *name = names[i]->d_name;
-		if (err == HD_OK && !db_migration_applied(pg, table, name, &err) && err == HD_OK)
-			err = db_migration_apply(pg, table, dir, name);
+		if (err == HD_OK)
+			err = db_file_apply(pg, table, dir, names[i]->d_name, repeatable);
 		free(names[i]);
 	}
 	free(names);
@@ -261,7 +314,11 @@ static hd_err db_migrate_prepare(PGconn *pg, const char *quoted, char *table, si
 	    "CREATE TABLE IF NOT EXISTS %s (version text PRIMARY KEY,"
 	    " applied_at timestamptz NOT NULL DEFAULT now())",
 	    table);
-	return db_sync_exec(pg, sql, 0, NULL, "creating schema_migrations");
+	if ((err = db_sync_exec(pg, sql, 0, NULL, "creating schema_migrations")) != HD_OK)
+		return err;
+	/* the text a repeatable file was last applied with */
+	snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN IF NOT EXISTS checksum text", table);
+	return db_sync_exec(pg, sql, 0, NULL, "adding schema_migrations.checksum");
 }
 
 hd_err hd_db_migrate(const char *url, const char *schema, const char *dir)
@@ -296,9 +353,11 @@ hd_err hd_db_migrate_ex(
 		goto fail_quote;
 	err = db_migrate_prepare(pg, quoted, table, sizeof(table));
 	if (err == HD_OK && dir != NULL)
-		err = db_migrate_dir(pg, table, dir);
+		err = db_migrate_dir(pg, table, dir, false);
 	if (err == HD_OK)
 		err = db_migrate_shared(pg, table, quoted, literal, shared);
+	if (err == HD_OK && dir != NULL)
+		err = db_migrate_dir(pg, table, dir, true);
 	db_sync_exec(pg, unlock_sql, 1, &schema, "migration unlock");
 fail_quote:
 	PQfreemem(literal);

@@ -473,6 +473,44 @@ static void test_migrate_failure_rolls_back(void **state)
 	remove_migrations(dir);
 }
 
+/* A repeatable file (R_*.sql) is applied after the numbered ones, again only
+ * when its text changed, and a broken new text changes nothing. */
+static void test_migrate_repeatable(void **state)
+{
+	char dir[64];
+	char *n;
+
+	admin("DROP SCHEMA IF EXISTS io_migr CASCADE");
+	make_migrations(dir, "io_migr");
+	write_file(dir, "R_count.sql",
+	    "CREATE OR REPLACE FUNCTION io_migr.n() RETURNS bigint LANGUAGE sql AS "
+	    "'SELECT count(*) FROM io_migr.a';\nINSERT INTO io_migr.a VALUES (10);\n");
+	assert_int_equal(hd_db_migrate(admin_url, "io_migr", dir), HD_OK);
+	assert_int_equal(
+	    hd_db_migrate(admin_url, "io_migr", dir), HD_OK); /* unchanged: not again */
+	n = admin_value("SELECT io_migr.n()", NULL);
+	assert_string_equal(n, "2"); /* 002's row and R_count's one */
+	free(n);
+	write_file(dir, "R_count.sql",
+	    "CREATE OR REPLACE FUNCTION io_migr.n() RETURNS bigint LANGUAGE sql AS "
+	    "'SELECT 100 + count(*) FROM io_migr.a';\n");
+	assert_int_equal(hd_db_migrate(admin_url, "io_migr", dir), HD_OK);
+	n = admin_value("SELECT io_migr.n()", NULL);
+	assert_string_equal(n, "102"); /* the new definition */
+	free(n);
+	write_file(dir, "R_count.sql", "CREATE OR REPLACE FUNCTION io_migr.n() RETURNS bigint;\n");
+	assert_int_not_equal(hd_db_migrate(admin_url, "io_migr", dir), HD_OK);
+	n = admin_value("SELECT io_migr.n()", NULL);
+	assert_string_equal(n, "102"); /* rolled back: the last good one stays */
+	free(n);
+	n = admin_value("SELECT string_agg(version, ',' ORDER BY version) FROM "
+	                "io_migr.schema_migrations",
+	    NULL);
+	assert_string_equal(n, "001_create.sql,002_seed.sql,R_count.sql");
+	free(n);
+	remove_migrations(dir);
+}
+
 static void test_migrate_concurrently(void **state)
 {
 	enum { NPROC = 3 };
@@ -567,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_destroy_fails_pending_with_closed),
 		cmocka_unit_test(test_migrate_twice_is_idempotent),
 		cmocka_unit_test(test_migrate_failure_rolls_back),
+		cmocka_unit_test(test_migrate_repeatable),
 		cmocka_unit_test(test_migrate_concurrently),
 		cmocka_unit_test(test_throughput_sanity),
 	};

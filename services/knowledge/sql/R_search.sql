@@ -1,0 +1,59 @@
+-- knowledge.search, current definition (a repeatable file: --migrate applies
+-- it whenever this text changes; docs/adding-a-daemon.md, "Migrations").
+-- What it does and why it runs as the owner: 002_functions.sql, where it
+-- was first written, and docs/architecture.md, "Knowledge search".
+-- PL/pgSQL rather than SQL: a SQL function that is not inlined (this one
+-- has SET clauses) is planned again at every call, and planning its query
+-- cost more than running it (about 30 of 35 ms with 3,000 articles); a
+-- PL/pgSQL function keeps its plan for the connection's life.
+
+-- pg_trgm's settings exist once its library is loaded in this session: a
+-- call loads it, so that the SET clause below names a known setting.
+SELECT public.similarity('', '');
+
+CREATE OR REPLACE FUNCTION knowledge.search(p_q text, p_locale text, p_limit integer,
+	p_published_only boolean, p_any boolean) RETURNS json
+	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	SET pg_trgm.word_similarity_threshold = 0.3
+	AS $$
+BEGIN
+RETURN (WITH ft AS (
+	SELECT b.id, b.title, b.body, b.locale,
+	       knowledge.query(knowledge.regconfig(b.locale), p_q, p_any) AS tsq,
+	       ts_rank_cd(b.search, knowledge.query(knowledge.regconfig(b.locale), p_q, p_any), 1)
+	       * (1 + 0.1 * ln(1 + greatest(b.helpful - b.not_helpful, 0))) AS score
+	FROM knowledge.articles b
+	WHERE b.search @@ (SELECT knowledge.tsquery_or_agg(knowledge.query(c.cfg, p_q, p_any))
+	                   FROM (SELECT knowledge.regconfig(p_locale) AS cfg WHERE p_locale IS NOT NULL
+	                         UNION ALL SELECT r FROM knowledge.regconfigs() r
+	                         WHERE p_locale IS NULL) c)
+	  AND b.search @@ knowledge.query(knowledge.regconfig(b.locale), p_q, p_any)
+	  AND b.tenant_id = knowledge.tenant()
+	  AND (p_locale IS NULL OR b.locale = p_locale)
+	  AND (NOT p_published_only OR b.status = 'published')
+	ORDER BY score DESC, b.id LIMIT p_limit),
+fz AS (
+	SELECT b.id, b.title, b.body, b.locale, NULL::tsquery AS tsq,
+	       public.word_similarity(p_q, b.title)::float8 AS score
+	FROM knowledge.articles b
+	WHERE (SELECT count(*) FROM ft) < p_limit AND p_q OPERATOR(public.<%) b.title
+	  AND b.tenant_id = knowledge.tenant()
+	  AND (p_locale IS NULL OR b.locale = p_locale)
+	  AND (NOT p_published_only OR b.status = 'published')
+	  AND b.id NOT IN (SELECT id FROM ft)
+	ORDER BY score DESC, b.id
+	LIMIT greatest(p_limit - (SELECT count(*) FROM ft), 0)),
+hits AS (
+	SELECT false AS fuzzy, * FROM ft UNION ALL SELECT true, * FROM fz)
+SELECT json_build_object('items', coalesce(json_agg(json_build_object('id', h.id,
+	'title', h.title,
+	'snippet', ts_headline(knowledge.regconfig(h.locale), knowledge.escape_html(h.body),
+		coalesce(h.tsq, knowledge.query(knowledge.regconfig(h.locale), p_q, true)),
+		'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, MaxFragments=2,'
+		' FragmentDelimiter=" … "'),
+	'score', round(h.score::numeric, 6), 'fuzzy', h.fuzzy)
+	ORDER BY h.fuzzy, h.score DESC, h.id), '[]'::json))
+FROM hits h);
+END
+$$;
