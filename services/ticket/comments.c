@@ -16,7 +16,7 @@
  * $10 its hashed text, $11 the op, $12 the sentiment of a customer's comment
  * or NULL (stored on the ticket as its latest; a change is a new version, a
  * history entry and a ticket.updated event, with what the ticket.updated
- * automation rules it sets off changed: sql/032_sentiment_is_a_change.sql).
+ * automation rules it sets off changed: sql/R_automations.sql).
  * Does nothing when the key is already stored. */
 static const char sql_comment_create[] = "WITH" HD_IDEM_CTE("$1", "$5", "$11", "$9",
     "$10") ","

@@ -107,7 +107,7 @@ static void test_automation_on_sentiment(void **state)
 
 /* A customer's comment that changes the sentiment is a change of the ticket:
  * a history entry and a ticket.updated event naming it, and ticket.updated
- * rules on sentiment run on it (sql/032_sentiment_is_a_change.sql); their
+ * rules on sentiment run on it (sql/R_automations.sql); their
  * changes are in the same history and event. */
 static void test_sentiment_change_is_a_change(void **state)
 {

@@ -1,7 +1,24 @@
 -- knowledge.search, current definition (a repeatable file: --migrate applies
 -- it whenever this text changes; docs/adding-a-daemon.md, "Migrations").
--- What it does and why it runs as the owner: 002_functions.sql, where it
--- was first written, and docs/architecture.md, "Knowledge search".
+-- (It was first written in 002_functions.sql, as SQL.)
+--
+-- Search (docs/architecture.md, "Knowledge search"): full text in each
+-- article's own configuration, ranked by ts_rank_cd normalised by document
+-- length (flag 1) times a small boost from helpful feedback; when it finds
+-- fewer than p_limit, titles similar by trigrams (word_similarity >= 0.3)
+-- fill the rest, marked "fuzzy": true. Snippets: ts_headline over the
+-- HTML-escaped body, matches in <mark>...</mark>. p_locale: only articles of
+-- that locale; p_published_only: customers, the help center, suggestions.
+-- The GIN index finds the candidates with the query parsed in every
+-- configuration that may apply, ORed (a constant for the plan); each
+-- candidate is then matched and ranked with the query in its own.
+-- Row-level security would keep the indexes out: @@ and <% are not
+-- leakproof, so PostgreSQL evaluates them only on rows the policy already
+-- let through, which means a scan of the tenant's rows. So the function runs
+-- as the owner (SECURITY DEFINER), which the search_owner policy of
+-- 001_init.sql lets read articles, and filters on the transaction's tenant
+-- itself (knowledge.tenant(): NULL, and so no rows, when unset).
+--
 -- PL/pgSQL rather than SQL: a SQL function that is not inlined (this one
 -- has SET clauses) is planned again at every call, and planning its query
 -- cost more than running it (about 30 of 35 ms with 3,000 articles); a

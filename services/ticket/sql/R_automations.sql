@@ -1,10 +1,13 @@
+-- The automation rule runner, current definition (a repeatable file:
+-- --migrate applies it whenever this text changes; docs/adding-a-daemon.md,
+-- "Migrations"; first written in 002_automations.sql). A BEFORE trigger on
+-- tickets: on ticket.created (INSERT) and ticket.updated (an UPDATE that
+-- changes what a user sees), every active rule of the tenant whose
+-- conditions all hold applies its actions to the row, in creation order.
 -- A customer's comment that changes the ticket's sentiment (022_sentiment.sql)
--- is a change of the ticket like any other (docs/architecture.md,
--- "Sentiment"): comments.c writes its history entry and a ticket.updated
--- event with the change, and ticket.updated automation rules run on it, so
--- that "sentiment lt -3 → priority urgent" escalates the ticket when the
--- customer's reply is angry, not at its next edit. The rule runner of
--- 002_automations.sql, with sentiment among the columns that count.
+-- counts as ticket.updated (docs/architecture.md, "Sentiment"): comments.c
+-- writes its history entry and event, so "sentiment lt -3 → priority urgent"
+-- escalates the ticket when the customer's reply is angry.
 CREATE OR REPLACE FUNCTION ticket.automations_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
 	r record;
@@ -54,3 +57,6 @@ BEGIN
 	RETURN NEW;
 END
 $$;
+
+CREATE OR REPLACE TRIGGER automations_apply BEFORE INSERT OR UPDATE ON ticket.tickets
+	FOR EACH ROW EXECUTE FUNCTION ticket.automations_apply();
