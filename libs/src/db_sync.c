@@ -53,7 +53,9 @@ static hd_err db_sync_check(PGresult *res, const char *what)
 {
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+	/* EMPTY_QUERY: a migration left with comments only (its statements
+	 * moved to a repeatable file) */
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY)
 		return HD_OK;
 	if (res == NULL)
 		return HD_ERR_NOMEM;
