@@ -233,6 +233,24 @@ daemon_start() {
 	wait_ready "$name"
 }
 
+# start-daemon: a daemon started again is ready when the running gateway
+# serves it again too (its /readyz checks every upstream; its dialer
+# reconnects within a second), so that the next request through the gateway
+# is not a 503 of the reconnect.
+start_one() {
+	daemon_start "$@"
+	[ "$1" != gateway ] && [ "$1" != bus ] && daemon_pid gateway >/dev/null || return 0
+	local url detail
+	url=$(ready_url gateway)
+	for _ in $(seq 1 100); do
+		# 200, or a 503 that names other upstreams (a test may keep one down)
+		detail=$(curl -sS --max-time 1 "$url" 2>/dev/null) || detail="not ready: $1"
+		grep -q "not ready:.*\b$1\b" <<<"$detail" || return 0
+		sleep 0.1
+	done
+	say "the gateway does not serve hd-$1 yet (10 s): $detail"
+}
+
 # Stops daemon $1: signal $2 (TERM), then KILL after 10 s.
 daemon_stop() {
 	local name=$1 sig=${2:-TERM} pid
@@ -404,7 +422,7 @@ stop) cmd_stop ;;
 status) cmd_status ;;
 daemons) echo "$DAEMONS" ;;
 port-env) cmd_port_env ;;
-start-daemon) need_name "${2:-}" start-daemon; export_settings; load_credentials no; daemon_start "$2" "${@:3}" ;;
+start-daemon) need_name "${2:-}" start-daemon; export_settings; load_credentials no; start_one "$2" "${@:3}" ;;
 stop-daemon) need_name "${2:-}" stop-daemon; daemon_stop "$2" TERM ;;
 kill-daemon) need_name "${2:-}" kill-daemon; daemon_stop "$2" KILL ;;
 restart-postgres) "$STACK" pg-restart "$STATE" ;;

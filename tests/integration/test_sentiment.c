@@ -124,6 +124,7 @@ static void test_sentiment_change_is_a_change(void **state)
 	it_check(201, "comments.create", &customer, id,
 	    "{\"body\":\"this is awful, terrible and useless, I am furious\"}");
 	assert_string_equal(ticket_member(&r, &agent, id, "priority")->valuestring, "high");
+	daemon_reply_free(&r);
 	assert_true(ticket_member(&r, &agent, id, "sentiment")->valueint < -3);
 	daemon_reply_free(&r);
 	r = it_call("tickets.history", &agent, id, "limit=100", NULL);
