@@ -109,7 +109,8 @@ show_daemon_logs() {
 # of a run (all a CI summary may keep) say what failed, not only the step.
 show_failed_tests() {
 	local hits
-	hits=$(grep -H -E '^(\[ +(FAILED|ERROR|LINE) +\] |FAIL )' "$WORK"/logs/*.log 2>/dev/null |
+	hits=$(grep -H -E '^(\[ +(FAILED|ERROR|LINE) +\] |FAIL )|tests failed:|==[0-9]+==ERROR: |runtime error' \
+		"$WORK"/logs/*.log 2>/dev/null |
 		grep -v -E '\] [0-9]+ test\(s\)' | sed "s#^$WORK/logs/##" | tail -n 40) || true
 	[ -n "$hits" ] || return 0
 	echo
