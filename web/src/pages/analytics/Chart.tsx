@@ -17,7 +17,7 @@ function Axes({ top, labels }: { top: number; labels: string[] }) {
         <g key={v}>
           <line x1={FRAME.left} x2={FRAME.width - FRAME.right} y1={yOf(v, top)} y2={yOf(v, top)} stroke="#e2e8f0" />
           <text x={FRAME.left - 6} y={yOf(v, top) + 4} textAnchor="end">
-            {Number.isInteger(v) ? v : v.toFixed(1)}
+            {Number.isInteger(v) ? v : Number(v.toFixed(2))}
           </text>
         </g>
       ))}
