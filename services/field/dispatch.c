@@ -13,6 +13,11 @@
  *      work_orders_no_double_booking holds it in the database as well (a
  *      23P01 there is treated like a lost race). A lost race goes back to 1
  *      without that technician. Nobody left: 409.
+ * With {"technician_id"} staff choose the technician by hand: step 1 checks
+ * that one instead (sql_chosen: 422 naming technician_id when unknown, not
+ * active or lacking a required skill, 409 when a work order of theirs
+ * overlaps); their availability flag, working hours and position are not
+ * required, a hand choice overrides them (docs/architecture.md, "Dispatch").
  * The lock is there because the exclusion check alone let two concurrent
  * dispatches through in tests/integration/test_field_dispatch.c (race of
  * 50 on PostgreSQL 15.18; docs/architecture.md, "Field service"). */
@@ -37,6 +42,16 @@ static const char sql_pick[]
       " AND tstzrange(o.window_start, o.window_end) && tstzrange(wo.window_start, wo.window_end))"
       " ORDER BY t.location <-> wo.location LIMIT 1) c ON true";
 
+/* The technician chosen by hand ($3), and what would refuse them. */
+static const char sql_chosen[]
+    = "WITH wo AS (SELECT w.* FROM field.work_orders w WHERE w.tenant_id = $1 AND w.id = $2)"
+      " SELECT wo.status, t.id, t.user_id, round((ST_Distance(t.location, wo.location, false)"
+      " / 1000)::numeric, 3) AS km, t.user_active, t.skills @> wo.required_skills,"
+      " EXISTS (SELECT 1 FROM field.work_orders o WHERE o.tenant_id = $1"
+      " AND o.technician_id = t.id AND o.status IN ('scheduled', 'en_route', 'on_site')"
+      " AND tstzrange(o.window_start, o.window_end) && tstzrange(wo.window_start, wo.window_end))"
+      " FROM wo LEFT JOIN field.technicians t ON t.tenant_id = $1 AND t.id = $3::uuid";
+
 static const char sql_inactive[]
     = "UPDATE field.technicians SET user_active = false, version = version + 1,"
       " updated_at = date_trunc('milliseconds', now()) WHERE tenant_id = $1 AND id = $2";
@@ -45,13 +60,15 @@ static const char sql_inactive[]
 static const char sql_lock[] = "SELECT 1 FROM field.technicians WHERE tenant_id = $1 AND id = $2"
                                " FOR NO KEY UPDATE";
 
-/* $3 technician, $4 km, $5 eta minutes, $6 actor. No row: the technician is
+/* $3 technician, $4 km, $5 eta minutes, $6 actor, $7 chosen by hand (then
+ * not necessarily available). No row: the technician is
  * no longer available or got an overlapping work order meanwhile. */
 static const char sql_assign[]
     = "WITH me AS (SELECT w.window_start, w.window_end FROM field.work_orders w"
       " WHERE w.tenant_id = $1 AND w.id = $2),"
       " t AS (SELECT t.id FROM field.technicians t, me WHERE t.tenant_id = $1 AND t.id = $3"
-      " AND t.available AND t.user_active AND NOT EXISTS (SELECT 1 FROM field.work_orders o"
+      " AND (t.available OR $7::boolean) AND t.user_active"
+      " AND NOT EXISTS (SELECT 1 FROM field.work_orders o"
       " WHERE o.tenant_id = $1 AND o.technician_id = $3"
       " AND o.status IN ('scheduled', 'en_route', 'on_site')"
       " AND tstzrange(o.window_start, o.window_end) && tstzrange(me.window_start, me.window_end))),"
@@ -78,6 +95,8 @@ typedef struct fs_dispatch {
 	char tried[FS_DISPATCH_TRIES * (HD_UUID_STRLEN + 1) + 3];
 	int ntried;
 	bool mark_inactive; /* the next pick first marks tech inactive */
+	bool chosen; /* tech was chosen by hand (the body's technician_id) */
+	bool has_km; /* km and eta hold values (a technician without a position: not) */
 } fs_dispatch;
 
 static void fs_pick(fs_dispatch *d);
@@ -93,9 +112,35 @@ static void fs_tried_add(fs_dispatch *d)
 static void fs_no_technician(fs_dispatch *d)
 {
 	hd_daemon_reply_problem(d->req, 409,
-	    "no available technician with the required skills is free and working in that window",
+	    d->chosen ? "the technician could not be assigned: try again"
+	              : "no available technician with the required skills is free and working in "
+	                "that window",
 	    NULL);
 	free(d);
+}
+
+/* Replies why the technician chosen by hand (row 0 of statement s) may not
+ * take the work order; false when nothing refuses them. */
+static bool fs_chosen_refused(fs_dispatch *d, const hd_db_result *res, int s)
+{
+	const char *active = hd_db_result_value(res, s, 0, 4);
+	const char *qualified = hd_db_result_value(res, s, 0, 5);
+	const char *overlap = hd_db_result_value(res, s, 0, 6);
+	if (hd_db_result_value(res, s, 0, 1) == NULL)
+		hd_reply_invalid_field(
+		    d->req, "technician_id", "is not a technician of this tenant");
+	else if (strcmp(active, "t") != 0)
+		hd_reply_invalid_field(d->req, "technician_id", "is not an active technician");
+	else if (strcmp(qualified, "t") != 0)
+		hd_reply_invalid_field(
+		    d->req, "technician_id", "lacks a skill the work order requires");
+	else if (strcmp(overlap, "f") != 0)
+		hd_daemon_reply_problem(d->req, 409,
+		    "the technician has another work order overlapping that window", NULL);
+	else
+		return false;
+	free(d);
+	return true;
 }
 
 static void fs_assigned_cb(hd_err err, const hd_db_result *res, void *arg)
@@ -134,8 +179,9 @@ static void fs_candidate_checked(hd_err err, bool ok, void *arg)
 		return;
 	}
 	const char *pl[2] = { d->tenant, d->tech };
-	const char *p[6] = { d->tenant, d->id, d->tech, d->km, d->eta, d->actor };
-	hd_db_stmt st[2] = { { sql_lock, 2, pl }, { sql_assign, 6, p } };
+	const char *p[7] = { d->tenant, d->id, d->tech, d->has_km ? d->km : NULL,
+		d->has_km ? d->eta : NULL, d->actor, d->chosen ? "t" : "f" };
+	hd_db_stmt st[2] = { { sql_lock, 2, pl }, { sql_assign, 7, p } };
 	if (!hd_daemon_db_run(d->dw, d->req, d->tenant, st, 2, fs_assigned_cb, d))
 		free(d);
 }
@@ -164,13 +210,17 @@ static void fs_picked_cb(hd_err err, const hd_db_result *res, void *arg)
 		free(d);
 		return;
 	}
+	if (d->chosen && fs_chosen_refused(d, res, s))
+		return;
 	if (tech == NULL || d->ntried >= FS_DISPATCH_TRIES) {
 		fs_no_technician(d);
 		return;
 	}
+	const char *km = hd_db_result_value(res, s, 0, 3);
 	snprintf(d->tech, sizeof d->tech, "%s", tech);
 	snprintf(d->user, sizeof d->user, "%s", hd_db_result_value(res, s, 0, 2));
-	snprintf(d->km, sizeof d->km, "%s", hd_db_result_value(res, s, 0, 3));
+	d->has_km = km != NULL;
+	snprintf(d->km, sizeof d->km, "%s", d->has_km ? km : "0");
 	snprintf(d->eta, sizeof d->eta, "%ld", fs_eta_minutes(strtod(d->km, NULL), fs_speed_kmh()));
 	if (fs_user_check(d->req, d->user, fs_candidate_checked, d) != HD_OK) {
 		fs_reply_peer_down(d->req, "hd-auth");
@@ -181,8 +231,9 @@ static void fs_picked_cb(hd_err err, const hd_db_result *res, void *arg)
 static void fs_pick(fs_dispatch *d)
 {
 	const char *pi[2] = { d->tenant, d->tech };
-	const char *pp[3] = { d->tenant, d->id, d->tried };
-	hd_db_stmt st[3] = { { sql_inactive, 2, pi }, FS_NO_JIT_STMT, { sql_pick, 3, pp } };
+	const char *pp[3] = { d->tenant, d->id, d->chosen ? d->tech : d->tried };
+	hd_db_stmt st[3] = { { sql_inactive, 2, pi }, FS_NO_JIT_STMT,
+		{ d->chosen ? sql_chosen : sql_pick, 3, pp } };
 	bool mark = d->mark_inactive;
 	d->mark_inactive = false;
 	if (!hd_daemon_db_run(
@@ -195,19 +246,30 @@ void fs_work_orders_dispatch(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_caller c;
 	const char *id;
 	cJSON *body = NULL;
-	static const char *const known[] = { NULL };
+	static const char *const known[] = { "technician_id", NULL };
 	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLES_STAFF)
 	    || (id = hd_req_path_uuid(req, "id", "work order")) == NULL)
 		return;
-	/* the body is {} or empty */
+	/* the body is {}, {"technician_id"} or empty */
 	if (hd_rpc_request_envelope(req)->body_len > 0 && !hd_req_body(req, known, &body))
 		return;
-	cJSON_Delete(body);
+	const cJSON *chosen = cJSON_GetObjectItemCaseSensitive(body, "technician_id");
+	if (chosen != NULL && !cJSON_IsNull(chosen)
+	    && (!cJSON_IsString(chosen) || !hd_uuid_valid(chosen->valuestring))) {
+		hd_reply_invalid_field(req, "technician_id", "must be a UUID or null");
+		cJSON_Delete(body);
+		return;
+	}
 	fs_dispatch *d = calloc(1, sizeof(*d));
 	if (d == NULL) {
+		cJSON_Delete(body);
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		return;
 	}
+	d->chosen = cJSON_IsString(chosen);
+	if (d->chosen)
+		snprintf(d->tech, sizeof d->tech, "%s", chosen->valuestring);
+	cJSON_Delete(body);
 	d->req = req;
 	d->dw = dw;
 	snprintf(d->tenant, sizeof d->tenant, "%s", c.tenant_id);

@@ -125,6 +125,7 @@ check_chart() {
 	render --set daemons.ticket.enabled=false >"$WORK/ticket.yaml" 2>&1 || fail "render without ticket"
 	render --set tls.certManager.enabled=true >"$WORK/certmanager.yaml" 2>&1 || fail "render with cert-manager"
 	render -f "$PROD" --set tls.caSecret=pg-ca >"$WORK/dbca.yaml" 2>&1 || fail "render with a datastore CA"
+	render --set gateway.webRoot= >"$WORK/noweb.yaml" 2>&1 || fail "render without the web console"
 	render -f "$PROD" --set secrets.existingHookSecret=hd-hooks >"$WORK/hooksecret.yaml" 2>&1 || fail "render with existingHookSecret"
 	render -f "$PROD" --set serviceAccount.create=true --set commonLabels.team=support --set podLabels.tier=backend \
 		--set extraEnvVarsSecret=hd-extra --set priorityClassName=helpdesk-high \
@@ -145,6 +146,8 @@ check_chart() {
 		--service-account hd-helpdesk --common-label team=support
 	node_checks "$HERE/validate.mjs" "$WORK/certmanager.yaml" --daemons "$(listed services)" \
 		--migrate "$(listed migrate)" --cert-manager
+	node_checks "$HERE/validate.mjs" "$WORK/noweb.yaml" --daemons "$(listed services)" \
+		--migrate "$(listed migrate)" --consumes "$CONSUMES" --no-web
 }
 
 check_chart_refusals() {
@@ -193,6 +196,10 @@ check_chart_refusals() {
 	sed 's/clusterIP: None/clusterIP: 10.0.0.1/' "$WORK/default.yaml" >"$WORK/weak.yaml"
 	expect_fail "validator refuses a non-headless daemon Service" "^FAIL headless Service" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth
+	sed 's|value: "/usr/share/helpdesk/web"|value: "/srv/web"|' "$WORK/default.yaml" >"$WORK/weak.yaml"
+	expect_fail "validator refuses a gateway HD_WEB_ROOT the image does not have" "^FAIL gateway serves the console" \
+		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)"
+	expect_fail "schema refuses a relative webRoot" "webRoot" render --set gateway.webRoot=web/dist
 	sed 's/replicas: 1$/replicas: "one"/' "$WORK/default.yaml" >"$WORK/weak.yaml"
 	expect_fail "Kubernetes schema refuses a string replica count" "^FAIL schema Deployment" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth

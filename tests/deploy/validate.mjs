@@ -7,6 +7,7 @@
 //        [--jwt-alg HS256|RS256|ES256] [--cert-manager] [--disabled ticket]
 //        [--consumes ticket=field[+auth],...] [--datastore-ca SECRET]
 //        [--hook-secret SECRET] [--service-account NAME] [--common-label k=v]
+//        [--no-web]
 // Conveniences (docs/operations.md, Values): PDBs let a drain evict unready
 // pods (unhealthyPodEvictionPolicy: AlwaysAllow), each Deployment's
 // app.kubernetes.io/version is its image tag, the helm test pod pulls with the
@@ -27,19 +28,25 @@
 // Mutual TLS (docs/operations.md, Certificates): every NNG address is
 // tls+tcp://, every component mounts its own certificate Secret and gets
 // HD_TLS_*; with --cert-manager one Certificate per component names it.
+// Web console (docs/operations.md, Web console): the gateway's HD_WEB_ROOT is
+// the folder where deploy/docker/Dockerfile puts the built console in the
+// gateway image, and `helm test` GETs / on the gateway; with --no-web
+// (gateway.webRoot "") HD_WEB_ROOT is empty and / is not tested.
 import fs from 'node:fs';
-import { check, finish, toolRequire } from './lib.mjs';
+import path from 'node:path';
+import { check, finish, repoRoot, toolRequire } from './lib.mjs';
 
 const YAML = toolRequire('yaml');
 
 function parseArgs(argv) {
-	const o = { file: argv[0], daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [], consumes: {}, datastoreCa: '', hookSecret: '', serviceAccount: '', commonLabel: '' };
+	const o = { file: argv[0], web: true, daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [], consumes: {}, datastoreCa: '', hookSecret: '', serviceAccount: '', commonLabel: '' };
 	for (let i = 1; i < argv.length; i++) {
 		const a = argv[i];
 		if (a === '--daemons') o.daemons = argv[++i].split(',').filter(Boolean);
 		else if (a === '--migrate') o.migrate = argv[++i].split(',').filter(Boolean);
 		else if (a === '--replicas') o.replicas = Number(argv[++i]);
 		else if (a === '--ingress') o.ingress = true;
+		else if (a === '--no-web') o.web = false;
 		else if (a === '--existing-secret') o.existingSecret = argv[++i];
 		else if (a === '--jwt-alg') o.jwtAlg = argv[++i];
 		else if (a === '--cert-manager') o.certManager = true;
@@ -342,6 +349,30 @@ function checkConfig(docs, opts, comps) {
 	check(opts.ingress ? 'Ingress with TLS' : 'no Ingress by default', opts.ingress ? !!ing?.spec?.tls?.length : !ing);
 }
 
+// The folder of the console in the gateway image: the gateway stage's ENV
+// HD_WEB_ROOT, into which it COPYs the web stage's /web/dist ('' if not).
+function imageWebRoot() {
+	const text = fs.readFileSync(path.join(repoRoot, 'deploy/docker/Dockerfile'), 'utf8');
+	const stage = text.match(/^FROM\s+\S+\s+AS\s+gateway\s*$([\s\S]*?)(?=^FROM\s|(?![\s\S]))/im)?.[1] || '';
+	const root = stage.match(/\bHD_WEB_ROOT=(\S+)/)?.[1] || '';
+	const copied = new RegExp(`^COPY\\s+--from=web\\s+/web/dist/?\\s+${root.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/?\\s*$`, 'm').test(stage);
+	check('gateway image carries the console at its HD_WEB_ROOT (Dockerfile)', root !== '' && copied, root);
+	return root;
+}
+
+function checkWeb(docs, opts, comps) {
+	const want = opts.web ? imageWebRoot() : '';
+	const gw = comps.find((k) => k.comp === 'gateway');
+	const got = gw?.env.HD_WEB_ROOT?.value;
+	check(opts.web ? 'gateway serves the console the image carries (HD_WEB_ROOT)' : 'gateway serves no console (HD_WEB_ROOT empty)',
+		got === want, `${got} vs ${want}`);
+	const svc = docs.find((d) => d.kind === 'Service' && component(d) === 'gateway' && d.spec.clusterIP !== 'None');
+	const root = svc ? new RegExp(`^http://${svc.metadata.name}\\.[a-z0-9-]+\\.svc:${svc.spec.ports[0].port}/$`) : null;
+	const tests = docs.filter((d) => d.kind === 'Pod' && d.metadata.annotations?.['helm.sh/hook'] === 'test');
+	const getsRoot = tests.some((t) => (t.spec.containers[0].args || []).some((a) => root?.test(a)));
+	check(opts.web ? 'helm test GETs the console at the gateway\'s /' : 'helm test does not GET / without a console', getsRoot === opts.web);
+}
+
 function main() {
 	const opts = parseArgs(process.argv.slice(2));
 	const docs = loadDocs(opts.file);
@@ -358,6 +389,7 @@ function main() {
 	checkConveniences(docs, opts);
 	checkDatastoreCa(docs, opts);
 	checkConfig(docs, opts, comps);
+	checkWeb(docs, opts, comps);
 	finish();
 }
 

@@ -2,7 +2,8 @@
  * tokens, every route of API.md "Field service" with its roles): technicians
  * (create with the user check, self reads and location), nearby search,
  * work orders, dispatch, the technician's own work orders (status, notes,
- * checklist, parts), schedule, history and cross-tenant 404s. Environment
+ * checklist, parts), schedule, history and cross-tenant 404s; dispatch to a
+ * technician chosen by hand (docs/architecture.md, "Dispatch"). Environment
  * as tickets_e2e.h. */
 #include "tickets_e2e.h"
 
@@ -188,11 +189,85 @@ static void test_work_orders(void **state)
 	httpc_resp_free(&r);
 }
 
+/* Creates a work order needing skill in the window of 2031-04-01 from h1 to
+ * h2 o'clock (UTC) as the agent. */
+static void wo_new(const char *skill, int h1, int h2, char id[37])
+{
+	char body[400];
+	snprintf(body, sizeof body,
+	    "{\"title\":\"By hand\",\"location\":{\"lat\":45.752,\"lon\":4.852},"
+	    "\"required_skills\":[\"%s\"],\"window\":{\"start\":\"2031-04-01T%02d:00:00Z\","
+	    "\"end\":\"2031-04-01T%02d:00:00Z\"}}",
+	    skill, h1, h2);
+	create("/v1/work-orders", W.agent, body, 201, id);
+}
+
+static void dispatch_path(char *path, size_t n, const char *wo)
+{
+	snprintf(path, n, "/v1/work-orders/%s/dispatch", wo);
+}
+
+/* {"technician_id"}: the one chosen, even not available and farther than
+ * another; 422 naming technician_id when unknown, unqualified or no longer
+ * an active user, 409 on an overlapping work order. */
+static void test_dispatch_by_hand(void **state)
+{
+	(void)state;
+	char a[37], b[37], c[37], d[37], path[200], body[200];
+	char tech3_user[37], tech3_id[37];
+	wo_new("boilers", 9, 11, a);
+	wo_new("boilers", 10, 12, b);
+	wo_new("welding", 14, 15, c);
+	wo_new("boilers", 16, 17, d);
+	dispatch_path(path, sizeof path, a);
+	expect_invalid("POST", path, W.agent, "{\"technician_id\":\"nope\"}", "technician_id");
+	expect_invalid("POST", path, W.agent, "{\"technician_id\":7}", "technician_id");
+	expect_invalid("POST", path, W.agent, "{\"technician\":\"x\"}", "technician");
+	snprintf(body, sizeof body, "{\"technician_id\":\"%s\"}", W.admin_id);
+	expect_invalid("POST", path, W.agent, body, "technician_id");
+	snprintf(body, sizeof body, "{\"technician_id\":\"%s\"}", F.tech2_id);
+	expect(403, "POST", path, F.tech2, body);
+	/* tech1 is nearer and available; tech2 is chosen though not available */
+	snprintf(path, sizeof path, "/v1/technicians/%s", F.tech2_id);
+	expect(200, "PATCH", path, F.tech2, "{\"available\":false}");
+	dispatch_path(path, sizeof path, a);
+	httpc_resp r;
+	assert_int_equal(req(&r, "POST", path, W.agent, body), 200);
+	assert_string_equal(jstr(r.json, "technician_id"), F.tech2_id);
+	assert_string_equal(jstr(r.json, "status"), "scheduled");
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(r.json, "distance_km")));
+	httpc_resp_free(&r);
+	expect(409, "POST", path, W.agent, body); /* no longer unassigned */
+	dispatch_path(path, sizeof path, b);
+	expect(409, "POST", path, W.agent, body); /* overlaps a */
+	dispatch_path(path, sizeof path, c);
+	expect_invalid("POST", path, W.agent, body, "technician_id"); /* no welding */
+	/* null: the nearest, as with {} */
+	dispatch_path(path, sizeof path, b);
+	assert_int_equal(req(&r, "POST", path, W.agent, "{\"technician_id\":null}"), 200);
+	assert_string_equal(jstr(r.json, "technician_id"), F.tech1_id);
+	httpc_resp_free(&r);
+	/* a technician whose user was deactivated since */
+	free(user_login("tech3", "technician", tech3_user));
+	snprintf(body, sizeof body, "{\"user_id\":\"%s\",\"skills\":[\"boilers\"]}", tech3_user);
+	create("/v1/technicians", W.admin, body, 201, tech3_id);
+	snprintf(path, sizeof path, "/v1/users/%s", tech3_user);
+	expect(204, "DELETE", path, W.admin, NULL);
+	dispatch_path(path, sizeof path, d);
+	snprintf(body, sizeof body, "{\"technician_id\":\"%s\"}", tech3_id);
+	expect_invalid("POST", path, W.agent, body, "technician_id");
+	snprintf(path, sizeof path, "/v1/technicians/%s", tech3_id);
+	assert_int_equal(req(&r, "GET", path, W.agent, NULL), 200);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r.json, "active")));
+	httpc_resp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_technicians),
 		cmocka_unit_test(test_work_orders),
+		cmocka_unit_test(test_dispatch_by_hand),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,6 +9,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
 import AxeBuilder from "@axe-core/playwright";
+import { insightChecks } from "./insights.mjs";
 import { serviceChecks } from "./services.mjs";
 
 const BASE = process.env.HD_TEST_BASE_URL;
@@ -325,6 +326,8 @@ await check("a reload keeps the session (refresh token), sign-out ends it", asyn
 
 // the pages of the field and knowledge services, phone widths (services.mjs)
 await serviceChecks({ check, assert, api, admin, newPage, signIn, axe, shoot, customerUser, BASE, RUN, pw, ADMIN, TENANT });
+// notifications, webhooks and analytics (insights.mjs)
+await insightChecks({ check, assert, api, admin, newPage, signIn, axe, shoot, login, RUN, pw, ADMIN });
 
 await check("no Content-Security-Policy violation or script error on any page", async () => {
   assert(cspErrors.length === 0, cspErrors.join(" | "));

@@ -18,6 +18,9 @@ function phonePages(ids) {
       `/kb/articles/${ids.article}`,
       "/admin/settings",
       "/admin/users",
+      "/admin/webhooks",
+      "/notifications",
+      "/analytics",
     ],
     customer: ["/portal", "/portal/new", "/portal/help", `/portal/help/${ids.article}`],
   };
@@ -34,6 +37,12 @@ export async function serviceChecks(t) {
     token: admin.access_token,
     body: { email: `tech-${RUN}@acme.test`, name: `Tech ${RUN}`, role: "technician", password: pw },
   });
+  // a work order through the API, its window from inHours from now for hours
+  const workOrder = (title, location, skills, inHours, hours) => {
+    const start = Date.now() + inHours * 3600e3;
+    const window = { start: new Date(start).toISOString(), end: new Date(start + hours * 3600e3).toISOString() };
+    return api("POST", "/v1/work-orders", { token: admin.access_token, body: { title, location, required_skills: skills, window } });
+  };
   const staff = await t.newPage();
   await t.signIn(staff, ADMIN.email, ADMIN.password);
   await staff.waitForURL(/\/agent$/);
@@ -212,16 +221,7 @@ export async function serviceChecks(t) {
   });
 
   await check("the dispatch board draws technicians and open work orders and dispatches from the list", async () => {
-    const start = new Date(Date.now() + 26 * 3600e3);
-    const open = await api("POST", "/v1/work-orders", {
-      token: admin.access_token,
-      body: {
-        title: `Boiler ${RUN}`,
-        location: { lat: 48.85, lon: 2.36, address: "1 rue de Rivoli" },
-        required_skills: ["gas", skill],
-        window: { start: start.toISOString(), end: new Date(start.getTime() + 2 * 3600e3).toISOString() },
-      },
-    });
+    const open = await workOrder(`Boiler ${RUN}`, { lat: 48.85, lon: 2.36, address: "1 rue de Rivoli" }, ["gas", skill], 26, 2);
     await staff.getByRole("link", { name: "Dispatch board" }).click();
     const plot = staff.getByTestId("board-plot");
     await plot.waitFor();
@@ -234,9 +234,39 @@ export async function serviceChecks(t) {
       .getByRole("list", { name: "Open work orders" })
       .getByRole("listitem")
       .filter({ hasText: `Boiler ${RUN}` });
-    await item.getByText(`Tech ${RUN}`).waitFor();
+    // scheduled, and named in the item (the hand choice's list is gone then)
+    await item.getByText("scheduled", { exact: true }).waitFor();
+    await item.locator("select").waitFor({ state: "detached" });
+    assert((await item.textContent()).includes(`Tech ${RUN}`), await item.textContent());
     const wo = await api("GET", `/v1/work-orders/${open.id}`, { token: admin.access_token });
     assert(wo.status === "scheduled" && wo.technician_id === ids.technician, JSON.stringify(wo));
+  });
+
+  await check("the dispatch board sends a technician chosen by hand", async () => {
+    const open = await workOrder(`Chosen ${RUN}`, { lat: 48.87, lon: 2.3 }, [skill], 50, 1);
+    // not available: the nearest-first dispatch would refuse them, a hand choice may send them
+    const tech = await api("GET", `/v1/technicians/${ids.technician}`, { token: admin.access_token });
+    await api("PATCH", `/v1/technicians/${ids.technician}`, { token: admin.access_token, body: { available: false }, ifMatch: tech.version });
+    await staff.reload();
+    const choice = staff.getByLabel(`Technician for Chosen ${RUN}`);
+    await choice.waitFor();
+    // only this run's technician has the run's skill
+    assert((await choice.locator("option").count()) === 2, "more or fewer than one technician offered");
+    await choice.selectOption(await choice.locator("option", { hasText: `Tech ${RUN} (` }).getAttribute("value"));
+    assert(/not available/.test(await choice.locator("option:checked").textContent()), "the choice does not say the technician is not available");
+    await staff.getByRole("button", { name: `Send the chosen technician to Chosen ${RUN}` }).click();
+    // once dispatched the item leaves the unassigned state and names who goes
+    const item = staff
+      .getByRole("list", { name: "Open work orders" })
+      .getByRole("listitem")
+      .filter({ hasText: `Chosen ${RUN}` });
+    await item.getByText("scheduled", { exact: true }).waitFor();
+    await item.locator("select").waitFor({ state: "detached" });
+    assert((await item.textContent()).includes(`Tech ${RUN}`), await item.textContent());
+    const wo = await api("GET", `/v1/work-orders/${open.id}`, { token: admin.access_token });
+    assert(wo.status === "scheduled" && wo.technician_id === ids.technician, JSON.stringify(wo));
+    const now = await api("GET", `/v1/technicians/${ids.technician}`, { token: admin.access_token });
+    await api("PATCH", `/v1/technicians/${ids.technician}`, { token: admin.access_token, body: { available: true }, ifMatch: now.version });
   });
 
   await check("at a phone's width (390 px) every page fits the screen and passes axe", async () => {
@@ -263,7 +293,7 @@ export async function serviceChecks(t) {
   await check("a service that does not answer has its pages left out, and back when it answers", async () => {
     assert(ctl, "HD_TEST_STACK_CTL is not set (tests/run.sh sets it)");
     await staff.goto(`${BASE}/agent`);
-    assert((await services(staff)) === "field:up knowledge:up", "both services should be up first");
+    assert((await services(staff)) === "field:up knowledge:up notification:up analytics:up", "both services should be up first");
     const run = (what) => {
       const r = spawnSync(ctl, [what, "knowledge"], { stdio: "inherit" });
       assert(r.status === 0, `stackctl ${what} knowledge: ${r.status}`);
@@ -271,7 +301,7 @@ export async function serviceChecks(t) {
     run("stop");
     try {
       await staff.reload();
-      assert((await services(staff)) === "field:up knowledge:down", "knowledge should be down");
+      assert((await services(staff)) === "field:up knowledge:down notification:up analytics:up", "knowledge should be down");
       assert((await staff.getByRole("link", { name: "Knowledge base" }).count()) === 0, "the knowledge base link is still shown");
       await staff.getByRole("link", { name: "Dispatch board" }).waitFor();
       await customer.goto(`${BASE}/portal/new`);
@@ -285,12 +315,12 @@ export async function serviceChecks(t) {
     }
     // the gateway dials the daemon again within a few seconds
     let state = "";
-    for (let i = 0; i < 20 && state !== "field:up knowledge:up"; i++) {
+    for (let i = 0; i < 20 && state !== "field:up knowledge:up notification:up analytics:up"; i++) {
       if (i > 0) await staff.waitForTimeout(1000);
       await staff.reload();
       state = await services(staff);
     }
-    assert(state === "field:up knowledge:up", `knowledge should be back: ${state}`);
+    assert(state === "field:up knowledge:up notification:up analytics:up", `knowledge should be back: ${state}`);
     await staff.getByRole("link", { name: "Knowledge base" }).waitFor();
   });
 

@@ -1,6 +1,6 @@
 // The routes: sign-in, then one face per role (docs/web.md). Pages of the
-// field and knowledge services are loaded on first use (their own chunks),
-// so the first load of the console stays small.
+// field, knowledge, notification and analytics services are loaded on first
+// use (their own chunks), so the first load of the console stays small.
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
 import { BrowserRouter, Navigate, Route, Routes, useLocation } from "react-router";
@@ -29,6 +29,9 @@ const WorkOrders = lazy(() => import("./pages/field/WorkOrders").then((m) => ({ 
 const WorkOrderDetail = lazy(() => import("./pages/field/WorkOrderDetail").then((m) => ({ default: m.WorkOrderDetail })));
 const KnowledgeBase = lazy(() => import("./pages/kb/KnowledgeBase").then((m) => ({ default: m.KnowledgeBase })));
 const ArticleEditor = lazy(() => import("./pages/kb/ArticleEditor").then((m) => ({ default: m.ArticleEditor })));
+const Notifications = lazy(() => import("./pages/notify/Notifications").then((m) => ({ default: m.Notifications })));
+const Webhooks = lazy(() => import("./pages/admin/Webhooks").then((m) => ({ default: m.Webhooks })));
+const Analytics = lazy(() => import("./pages/analytics/Analytics").then((m) => ({ default: m.Analytics })));
 const help = () => import("./pages/kb/HelpCenter");
 const PortalHelp = lazy(() => help().then((m) => ({ default: m.PortalHelp })));
 const PortalHelpArticle = lazy(() => help().then((m) => ({ default: m.PortalHelpArticle })));
@@ -82,6 +85,9 @@ const PAGES: { path: string; roles: Role[]; page: ReactNode }[] = [
   { path: "/field/work-orders/:id", roles: STAFF, page: <WorkOrderDetail /> },
   { path: "/admin/users", roles: ["admin"], page: <Users /> },
   { path: "/admin/settings", roles: ["admin"], page: <Settings /> },
+  { path: "/admin/webhooks", roles: ["admin"], page: <Webhooks /> },
+  { path: "/analytics", roles: AGENTS, page: <Analytics /> },
+  { path: "/notifications", roles: [...STAFF, "customer"], page: <Notifications /> },
   { path: "/account", roles: EVERYONE, page: <Account /> },
   { path: "/platform", roles: ["platform_admin"], page: <Platform /> },
 ];

@@ -160,7 +160,8 @@ redisAccess, env, podAnnotations, listenEnv (daemons: peers, egress).
       "listenEnv" (dict "HD_HTTP_PORT" ($g.port | toString) "HD_HTTP_BIND" "0.0.0.0"
                         "HD_GATEWAY_ADMIN_PORT" ($g.adminPort | toString)
                         "HD_HTTP_THREADS" ($g.httpThreads | toString) "HD_CORS_ORIGINS" $g.corsOrigins
-                        "HD_TRUSTED_PROXIES" ($g.trustedProxies | default ""))) -}}
+                        "HD_TRUSTED_PROXIES" ($g.trustedProxies | default "")
+                        "HD_WEB_ROOT" ($g.webRoot | default ""))) -}}
 {{- $b := $v.bus -}}
 {{- $list = append $list (dict "name" "bus" "kind" "bus" "image" $b.image "replicas" 1
       "ports" (list (dict "name" "pub" "port" $b.pubPort) (dict "name" "sub" "port" $b.subPort))

@@ -37,6 +37,8 @@ export interface RequestOptions {
   ifMatch?: number;
   idempotencyKey?: string;
   signal?: AbortSignal;
+  /** another format than JSON (e.g. text/csv): the answer is then its text */
+  accept?: string;
 }
 
 export interface Reply<T> {
@@ -143,11 +145,17 @@ export class ApiClient {
     }
     if (!res.ok) throw await problemOf(res);
     const text = res.status === 204 ? "" : await res.text();
-    return { data: (text ? JSON.parse(text) : undefined) as T, status: res.status, etag: res.headers.get("ETag") };
+    const data = opts.accept ? text : text ? JSON.parse(text) : undefined;
+    return { data: data as T, status: res.status, etag: res.headers.get("ETag") };
   }
 
   get<T>(path: string, query?: RequestOptions["query"], signal?: AbortSignal): Promise<T> {
     return this.request<T>("GET", path, { query, signal }).then((r) => r.data);
+  }
+
+  /** A GET answered in another format than JSON (Accept: accept), as text. */
+  getText(path: string, query: RequestOptions["query"], accept: string): Promise<string> {
+    return this.request<string>("GET", path, { query, accept }).then((r) => r.data);
   }
 
   post<T>(path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
@@ -167,7 +175,7 @@ export class ApiClient {
   }
 
   private async send(method: string, path: string, opts: RequestOptions, token: string | null): Promise<Response> {
-    const headers: Record<string, string> = { Accept: "application/json" };
+    const headers: Record<string, string> = { Accept: opts.accept ?? "application/json" };
     if (token) headers.Authorization = `Bearer ${token}`;
     if (opts.body !== undefined) headers["Content-Type"] = "application/json";
     if (opts.ifMatch !== undefined) headers["If-Match"] = `"${opts.ifMatch}"`;

@@ -7,11 +7,16 @@ import { useQuery } from "@tanstack/react-query";
 import { useApi, useUser } from "./context";
 import type { Role } from "./types";
 
-export type Service = "field" | "knowledge";
+export type Service = "field" | "knowledge" | "notification" | "analytics";
 
-const probes: Record<Service, { path: string; roles: Role[] }> = {
-  field: { path: "/v1/work-orders", roles: ["admin", "agent", "technician"] },
-  knowledge: { path: "/v1/kb/articles", roles: ["admin", "agent", "technician", "customer"] },
+export const SERVICES: Service[] = ["field", "knowledge", "notification", "analytics"];
+
+// a list is read one item long; the analytics settings take no parameter
+const probes: Record<Service, { path: string; roles: Role[]; query?: Record<string, number> }> = {
+  field: { path: "/v1/work-orders", roles: ["admin", "agent", "technician"], query: { limit: 1 } },
+  knowledge: { path: "/v1/kb/articles", roles: ["admin", "agent", "technician", "customer"], query: { limit: 1 } },
+  notification: { path: "/v1/notifications", roles: ["admin", "agent", "technician", "customer"], query: { limit: 1 } },
+  analytics: { path: "/v1/analytics/settings", roles: ["admin", "agent"] },
 };
 
 export type ServiceState = "up" | "down" | "asking";
@@ -33,7 +38,7 @@ export function useServiceState(service: Service): ServiceState {
     retry: false,
     staleTime: 60_000,
     refetchInterval: 60_000,
-    queryFn: ({ signal }) => api.get<unknown>(probe.path, { limit: 1 }, signal).then(() => true),
+    queryFn: ({ signal }) => api.get<unknown>(probe.path, probe.query, signal).then(() => true),
   });
   if (!allowed || q.isError) return "down";
   return q.data === true ? "up" : "asking";

@@ -3,6 +3,7 @@
 // sign-out.
 import { Navigate, NavLink, Outlet, useNavigate } from "react-router";
 import { useApi, useUser } from "../api/context";
+import { unreadLabel, useUnread } from "../api/notifications";
 import { useServiceState, type Service, type ServiceState } from "../api/services";
 import type { Role } from "../api/types";
 
@@ -15,8 +16,11 @@ const links: { to: string; label: string; roles: Role[]; service?: Service }[] =
   { to: "/field/work-orders", label: "Work orders", roles: ["agent", "admin", "technician"], service: "field" },
   { to: "/field/technicians", label: "Technicians", roles: ["agent", "admin"], service: "field" },
   { to: "/kb", label: "Knowledge base", roles: ["agent", "admin"], service: "knowledge" },
+  { to: "/analytics", label: "Analytics", roles: ["agent", "admin"], service: "analytics" },
+  { to: "/notifications", label: "Notifications", roles: ["customer", "agent", "admin", "technician"], service: "notification" },
   { to: "/admin/users", label: "Users", roles: ["admin"] },
   { to: "/admin/settings", label: "Settings", roles: ["admin"] },
+  { to: "/admin/webhooks", label: "Webhooks", roles: ["admin"], service: "notification" },
   { to: "/platform", label: "Tenants", roles: ["platform_admin"] },
   { to: "/account", label: "My account", roles: ["customer", "agent", "admin", "technician", "platform_admin"] },
 ];
@@ -25,7 +29,12 @@ export function Layout() {
   const api = useApi();
   const user = useUser();
   const navigate = useNavigate();
-  const services: Record<Service, ServiceState> = { field: useServiceState("field"), knowledge: useServiceState("knowledge") };
+  const services: Record<Service, ServiceState> = {
+    field: useServiceState("field"),
+    knowledge: useServiceState("knowledge"),
+    notification: useServiceState("notification"),
+    analytics: useServiceState("analytics"),
+  };
   if (!user) return <Navigate to="/login" replace />;
   const signOut = async () => {
     await api.logout().catch(() => undefined);
@@ -58,6 +67,7 @@ export function Layout() {
                   }
                 >
                   {l.label}
+                  {l.to === "/notifications" && <UnreadBadge />}
                 </NavLink>
               ))}
           </nav>
@@ -75,5 +85,17 @@ export function Layout() {
         <Outlet />
       </main>
     </div>
+  );
+}
+
+/** The number of unread notifications beside the link (none: nothing). */
+function UnreadBadge() {
+  const unread = useUnread();
+  if (!unread.data || unread.data.count === 0) return null;
+  return (
+    <span className="ml-1 rounded-full bg-red-600 px-1.5 py-0.5 text-xs font-semibold text-white" data-testid="unread-badge">
+      {unreadLabel(unread.data.count, unread.data.more)}
+      <span className="sr-only"> unread</span>
+    </span>
   );
 }

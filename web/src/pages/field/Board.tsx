@@ -2,12 +2,14 @@
 // technicians and open work orders drawn by their coordinates on a plain
 // SVG plot (no map tiles: nothing is fetched from outside), the lines from
 // each assigned work order to its technician, and beside it the lists that
-// carry the same facts for the keyboard and screen readers, with dispatch.
+// carry the same facts for the keyboard and screen readers, with dispatch:
+// the nearest qualified technician, or one chosen by hand (candidates.ts).
 import { useState } from "react";
 import { Link } from "react-router";
 import type { Technician, User, WorkOrder } from "../../api/types";
 import { nameOf, useUsers } from "../../api/users";
 import { ErrorBox, Loading, PageTitle, when } from "../../components/ui";
+import { candidates, candidateText } from "./candidates";
 import { statusBadgeClass, statusText, technicianName, useTechnicians, useWorkOrders } from "./data";
 import { fitProjection, type Project } from "./plot";
 import { DispatchResult, useDispatch } from "./WorkOrderDetail";
@@ -145,7 +147,7 @@ function OrderList(props: { orders: WorkOrder[]; techs: Technician[]; users?: Us
             <div className="text-slate-600">
               {when(w.window.start)} · {w.technician_id ? technicianName(props.techs, props.users, w.technician_id) : "nobody yet"}
             </div>
-            {w.status === "unassigned" && <DispatchButton wo={w} />}
+            {w.status === "unassigned" && <DispatchButton wo={w} techs={props.techs} orders={props.orders} users={props.users} />}
           </li>
         ))}
         {props.orders.length === 0 && <li className="text-slate-600">No open work order.</li>}
@@ -154,15 +156,40 @@ function OrderList(props: { orders: WorkOrder[]; techs: Technician[]; users?: Us
   );
 }
 
-function DispatchButton({ wo }: { wo: WorkOrder }) {
+function DispatchButton({ wo, techs, orders, users }: { wo: WorkOrder; techs: Technician[]; orders: WorkOrder[]; users?: User[] }) {
   const send = useDispatch(wo);
+  const [chosen, setChosen] = useState("");
+  const options = candidates(wo, techs, orders);
+  const pick = `pick-${wo.id}`;
   return (
     <div className="mt-1 space-y-1">
       <ErrorBox error={send.error} />
       {send.isSuccess && <DispatchResult wo={send.data} />}
-      <button type="button" className="btn-secondary" disabled={send.isPending} onClick={() => send.mutate()} aria-label={`Dispatch ${wo.title}`}>
-        Dispatch nearest
-      </button>
+      <div className="flex flex-wrap items-end gap-2">
+        <button type="button" className="btn-secondary" disabled={send.isPending} onClick={() => send.mutate(undefined)} aria-label={`Dispatch ${wo.title}`}>
+          Dispatch nearest
+        </button>
+        <label className="sr-only" htmlFor={pick}>
+          Technician for {wo.title}
+        </label>
+        <select id={pick} className="input w-auto max-w-full py-1" value={chosen} onChange={(e) => setChosen(e.target.value)}>
+          <option value="">{options.length ? "or choose…" : "nobody qualifies"}</option>
+          {options.map((c) => (
+            <option key={c.tech.id} value={c.tech.id}>
+              {candidateText(nameOf(users, c.tech.user_id), c)}
+            </option>
+          ))}
+        </select>
+        <button
+          type="button"
+          className="btn-secondary"
+          disabled={send.isPending || !chosen}
+          onClick={() => send.mutate(chosen)}
+          aria-label={`Send the chosen technician to ${wo.title}`}
+        >
+          Send
+        </button>
+      </div>
     </div>
   );
 }

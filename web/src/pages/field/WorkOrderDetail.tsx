@@ -97,12 +97,13 @@ export function WorkOrderDetail() {
   );
 }
 
-/** Dispatch: the service picks the nearest technician who qualifies, or says why nobody does (409). */
+/** Dispatch: the service picks the nearest technician who qualifies, or the one
+ * chosen by hand (technicianId), or says why not (409 overlap / nobody, 422). */
 export function useDispatch(wo: WorkOrder) {
   const api = useApi();
   const refresh = useRefresh(wo.id);
   return useMutation({
-    mutationFn: () => api.post<WorkOrder>(`/v1/work-orders/${wo.id}/dispatch`, {}),
+    mutationFn: (technicianId?: string) => api.post<WorkOrder>(`/v1/work-orders/${wo.id}/dispatch`, technicianId ? { technician_id: technicianId } : {}),
     onSuccess: (w) => refresh(w),
   });
 }
@@ -113,7 +114,8 @@ export function DispatchResult({ wo }: { wo: WorkOrder }) {
   const techs = useTechnicians();
   return (
     <Notice>
-      Assigned to {technicianName(techs.data, users.data, wo.technician_id)}: {wo.distance_km?.toFixed(1)} km away, about {wo.eta_minutes} min.
+      Assigned to {technicianName(techs.data, users.data, wo.technician_id)}:{" "}
+      {wo.distance_km === null ? "no position known." : `${wo.distance_km.toFixed(1)} km away, about ${wo.eta_minutes} min.`}
     </Notice>
   );
 }
@@ -128,7 +130,7 @@ function Dispatch({ wo }: { wo: WorkOrder }) {
       </p>
       <ErrorBox error={send.error} />
       {send.isSuccess && <DispatchResult wo={send.data} />}
-      <button type="button" className="btn" disabled={send.isPending || send.isSuccess} onClick={() => send.mutate()}>
+      <button type="button" className="btn" disabled={send.isPending || send.isSuccess} onClick={() => send.mutate(undefined)}>
         Dispatch nearest technician
       </button>
     </div>
