@@ -22,6 +22,7 @@
 #include "hd/log.h"
 #include "hd/metrics.h"
 #include "hd/outbox.h"
+#include "hd/rfc3339.h"
 #include "hd/rpc.h"
 #include "hd/uuid.h"
 #include "nng_close.h"
@@ -236,6 +237,10 @@ bool hd_consumer_event_read(const cJSON *obj, hd_consumer_event *ev)
 	ev->tenant_id = cs_str(obj, "tenant_id");
 	ev->id = cs_str(obj, "id");
 	ev->actor = cs_str(obj, "actor");
+	ev->occurred_at = cs_str(obj, "occurred_at");
+	long long at_ms = 0;
+	if (ev->occurred_at != NULL && !hd_time_parse(ev->occurred_at, &at_ms))
+		ev->occurred_at = NULL; /* not a reason to drop the event */
 	ev->data = cJSON_GetObjectItemCaseSensitive(obj, "data");
 	size_t type_len = ev->type != NULL ? strlen(ev->type) : 0;
 	if (!cJSON_IsNumber(seq)
@@ -269,9 +274,11 @@ static cs_offer_outcome cs_offer(cs_state *c, const cJSON *obj)
 	char seq_text[24];
 	snprintf(seq_text, sizeof(seq_text), "%lld", (long long)ev.seq);
 	const char *cp[2] = { c->spec->source, seq_text };
-	const char *ep[6] = { ev.tenant_id, ev.type, data_text, ev.id, seq_text, ev.actor };
+	const char *ep[7]
+	    = { ev.tenant_id, ev.type, data_text, ev.id, seq_text, ev.actor, ev.occurred_at };
 	const char *effect = c->spec->effect_sql(ev.type);
-	hd_db_stmt st[2] = { { c->consume_sql, 2, cp }, { effect, 6, ep } };
+	hd_db_stmt st[2]
+	    = { { c->consume_sql, 2, cp }, { effect, c->spec->effect_occurred_at ? 7 : 6, ep } };
 	c->pending = ev.seq;
 	hd_err err = data_text != NULL
 	    ? hd_db_run(c->dw->db, ev.tenant_id, st, effect != NULL ? 2 : 1, cs_applied_cb, c)

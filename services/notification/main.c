@@ -29,12 +29,13 @@ static const hd_constraint_text nt_constraints[] = {
 };
 
 /* Every event goes through apply_event, which also queues the webhook
- * deliveries of any type a webhook may ask for. */
+ * deliveries of any type a webhook may ask for (their body is the event,
+ * occurred_at included: sql/004_occurred_at.sql). */
 static const char *nt_effect(const char *type)
 {
 	(void)type;
 	return "SELECT notification.apply_event($1::uuid, $2::text, $3::json,"
-	       " $4::uuid, $5::bigint, $6::uuid)";
+	       " $4::uuid, $5::bigint, $6::uuid, $7::text)";
 }
 
 static const hd_consumer_spec nt_consumers[] = {
@@ -42,12 +43,14 @@ static const hd_consumer_spec nt_consumers[] = {
 	    .prefixes = "ticket.,comment.,sla.,automation.",
 	    .url_setting = "HD_TICKET_URL",
 	    .replay_op = "ticket_events.replay",
-	    .effect_sql = nt_effect },
+	    .effect_sql = nt_effect,
+	    .effect_occurred_at = true },
 	{ .source = "field",
 	    .prefixes = "workorder.",
 	    .url_setting = "HD_FIELD_URL",
 	    .replay_op = "field_events.replay",
-	    .effect_sql = nt_effect },
+	    .effect_sql = nt_effect,
+	    .effect_occurred_at = true },
 	{ .source = NULL },
 };
 
