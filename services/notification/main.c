@@ -79,6 +79,12 @@ static hd_err nt_mail_settings(void)
 	nt_conf.smtp_user = hd_config_str("HD_SMTP_USER");
 	nt_conf.smtp_password = hd_config_str("HD_SMTP_PASSWORD");
 	nt_conf.smtp_from = hd_config_str("HD_SMTP_FROM");
+	/* compose passes an unset HD_SMTP_FROM as "" (its ${…:-} cannot hold
+	 * the default's braces): the declared default then */
+	for (const hd_config_var *v = hd_config_vars(); nt_conf.smtp_from[0] == '\0' && v->name;
+	     v++)
+		if (strcmp(v->name, "HD_SMTP_FROM") == 0 && v->def != NULL)
+			nt_conf.smtp_from = v->def;
 	if (nt_conf.smtp_user != NULL && nt_conf.smtp_user[0] == '\0')
 		nt_conf.smtp_user = NULL;
 	if (nt_conf.smtp_password != NULL && nt_conf.smtp_password[0] == '\0')
