@@ -60,8 +60,11 @@ static void admit_cb(hd_err err, const hd_redis_reply *r, void *arg)
 		gw_reply_problem(gr, 429, detail);
 		return;
 	}
-	if (gr->match.route->service == GW_SVC_gateway)
-		gw_stream_open(gr); /* the one signed-in route the gateway answers */
+	if (gr->match.route->service == GW_SVC_gateway
+	    && strcmp(gr->match.route->op, "gateway.stream_ticket") == 0)
+		gw_sse_ticket_issue(gr);
+	else if (gr->match.route->service == GW_SVC_gateway)
+		gw_stream_open(gr); /* the signed-in routes the gateway answers */
 	else
 		gw_upstream_forward(gr);
 }
@@ -70,12 +73,12 @@ static void admit_cb(hd_err err, const hd_redis_reply *r, void *arg)
  * made when signing it; iat (whole seconds) for any other jti. A password or
  * role change marks the millisecond it happened (services/auth/users.c), so
  * a token issued earlier in that same second is refused too. */
-static int64_t token_issued_ms(const gw_req *gr)
+int64_t gw_token_issued_ms(const hd_jwt_claims *claims)
 {
 	int64_t ms = 0;
-	if (hd_uuid_v7_ms(gr->claims.jti, &ms))
+	if (hd_uuid_v7_ms(claims->jti, &ms))
 		return ms;
-	return (int64_t)gr->claims.iat * 1000;
+	return (int64_t)claims->iat * 1000;
 }
 
 void gw_admit_start(gw_req *gr)
@@ -104,7 +107,7 @@ void gw_admit_start(gw_req *gr)
 	snprintf(window, sizeof(window), "%d", GW_RL_WINDOW_S);
 	snprintf(login_limit, sizeof(login_limit), "%ld", login ? cfg->login_ip_limit : 0L);
 	snprintf(issued_ms, sizeof(issued_ms), "%lld",
-	    gr->authed ? (long long)token_issued_ms(gr) : 0LL);
+	    gr->authed ? (long long)gw_token_issued_ms(&gr->claims) : 0LL);
 	const char *keys[4] = { k.counter, k.login, k.deny, k.user_off };
 	const char *args[5] = { limit, window, login_limit, gr->authed ? "1" : "0", issued_ms };
 	if (hd_redis_eval(gr->loop->redis, gw_rl_script, 4, keys, 5, args, admit_cb, gr) != HD_OK)

@@ -53,6 +53,7 @@ typedef struct gw_config {
 	long sse_heartbeat_ms; /* a comment line on every stream this often */
 	long sse_buffer_bytes; /* unsent bytes a stream may hold: then reset */
 	long sse_max_per_user; /* open streams per user (per loop) */
+	long sse_ticket_ttl_s; /* a stream ticket's life at most (HD_SSE_TICKET_TTL_S) */
 	long drain_s; /* HD_SHUTDOWN_DRAIN_S: serving on, not ready, after SIGTERM */
 	char redis_url[512];
 	gw_proxies proxies; /* HD_TRUSTED_PROXIES: whose X-Forwarded-For counts */
@@ -185,6 +186,9 @@ void gw_loop_detach(void *arg);
  * answered (401/403) and returns false. */
 bool gw_auth_check(gw_req *gr);
 
+/* admit.c: when the token of claims was issued, in Unix milliseconds (its
+ * UUIDv7 jti, else iat). */
+int64_t gw_token_issued_ms(const hd_jwt_claims *claims);
 /* admit.c: runs the Redis admission script, then forwards (or answers 429,
  * 401 or 503). */
 void gw_admit_start(gw_req *gr);

@@ -155,6 +155,10 @@ void gw_request_serve(gw_req *gr)
 		gw_local_answer(gr);
 		return;
 	}
+	if (gw_sse_ticket_wanted(gr)) {
+		gw_sse_ticket_redeem(gr); /* EventSource: a ticket for a token */
+		return;
+	}
 	if (!gw_auth_check(gr))
 		return;
 	gw_admit_start(gr);

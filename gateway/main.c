@@ -42,6 +42,7 @@ static hd_err config_load(gw_config *cfg)
 	    || hd_config_int("HD_SSE_HEARTBEAT_MS", 10, 3600000, &cfg->sse_heartbeat_ms) != HD_OK
 	    || hd_config_int("HD_SSE_BUFFER_BYTES", 1024, 1L << 30, &cfg->sse_buffer_bytes) != HD_OK
 	    || hd_config_int("HD_SSE_MAX_PER_USER", 1, 10000000, &cfg->sse_max_per_user) != HD_OK
+	    || hd_config_int("HD_SSE_TICKET_TTL_S", 1, 3600, &cfg->sse_ticket_ttl_s) != HD_OK
 	    || hd_config_int("HD_HTTP_MAX_CONNS_PER_ADDR", 0, 10000000, &cfg->max_conns_per_addr)
 	        != HD_OK
 	    || hd_config_int(

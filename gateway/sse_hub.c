@@ -13,6 +13,7 @@
 #include "hd/consumer.h"
 #include "hd/log.h"
 #include "hd/outbox.h"
+#include "hd/redis.h"
 #include "gateway.h"
 #include "stream.h"
 
@@ -43,6 +44,7 @@ struct gw_sse_hub {
 	gw_stream *streams;
 	struct event *beat; /* heartbeat comment lines */
 	struct event *catchup; /* replay from the frontier, retries */
+	hd_redis *sessions; /* subscribed to ended sessions (stream_auth.c) */
 	bool detached;
 };
 
@@ -416,6 +418,10 @@ gw_sse_hub *gw_sse_hub_create(gw_loop *loop)
 		gw_sse_hub_destroy(h);
 		return NULL;
 	}
+	/* without it streams still end when their token expires */
+	if ((h->sessions = gw_sse_sessions_open(h)) == NULL)
+		hd_log_error("stream: no subscription to ended sessions: a logout leaves its "
+		             "streams open until the token expires");
 	for (int i = 0; i < GW_SSE_SRC__COUNT; i++)
 		hub_step(h, i);
 	catchup_arm(h);
@@ -436,6 +442,7 @@ void gw_sse_hub_destroy(gw_sse_hub *h)
 	if (h == NULL)
 		return;
 	gw_sse_hub_detach(h);
+	hd_redis_destroy(h->sessions);
 	if (h->beat != NULL)
 		event_free(h->beat);
 	if (h->catchup != NULL)

@@ -10,7 +10,9 @@
 #include <sys/uio.h>
 #include "hd/log.h"
 #include "hd/metrics.h"
+#include "hd/query.h"
 #include "gateway.h"
+#include "http1.h"
 #include "stream.h"
 
 typedef enum st_mode {
@@ -25,6 +27,8 @@ struct gw_stream {
 	gw_stream *prev, *next; /* in the hub's list while conn is set */
 	char tenant[37], user[37];
 	unsigned role; /* GW_ROLE_* bit */
+	char jti[64]; /* the token's: a logout of it ends the stream */
+	int64_t issued_ms; /* when the token was issued: a user mark after it ends the stream */
 	int64_t exp; /* the token's expiry (unix seconds): then reset */
 	gw_sse_pos pos;
 	st_mode mode[GW_SSE_SRC__COUNT];
@@ -289,6 +293,16 @@ void gw_stream_heartbeat(gw_sse_hub *h)
 	}
 }
 
+void gw_stream_sessions_end(gw_sse_hub *h, const gw_sse_ended *ended)
+{
+	gw_stream *next;
+	for (gw_stream *s = *gw_sse_hub_streams(h); s != NULL; s = next) {
+		next = s->next;
+		if (gw_sse_ended_matches(ended, s->tenant, s->user, s->jti, s->issued_ms))
+			stream_reset(s, "reason=\"session_ended\"");
+	}
+}
+
 int gw_stream_count_user(gw_sse_hub *h, const char *tenant, const char *user)
 {
 	int n = 0;
@@ -299,13 +313,22 @@ int gw_stream_count_user(gw_sse_hub *h, const char *tenant, const char *user)
 
 /* ---- opening ---- */
 
-/* Reads Last-Event-ID into pos (every source unknown without one); false
- * after answering 400. */
+/* Reads Last-Event-ID (or, without the header, ?last_event_id=: a new
+ * EventSource cannot set the header) into pos (every source unknown
+ * without one); false after answering 400. */
 static bool start_read(gw_req *gr, gw_sse_pos *pos)
 {
 	const char *last = gw_req_header(gr, "Last-Event-ID");
+	hd_query q;
 	for (int i = 0; i < GW_SSE_SRC__COUNT; i++)
 		pos->seq[i] = GW_SSE_SEQ_UNKNOWN;
+	if (last == NULL && gr->head->query != NULL) {
+		if (hd_query_parse(gr->head->query, &q) != HD_OK) {
+			gw_reply_problem(gr, 400, "the query string is malformed");
+			return false;
+		}
+		last = hd_query_get(&q, "last_event_id");
+	}
 	if (last == NULL || gw_sse_pos_decode(last, strlen(last), pos))
 		return true;
 	gw_reply_problem(gr, 400, "Last-Event-ID is not an event id of this stream");
@@ -339,6 +362,8 @@ void gw_stream_open(gw_req *gr)
 	s->exp = gr->claims.exp;
 	snprintf(s->tenant, sizeof(s->tenant), "%s", gr->claims.tid);
 	snprintf(s->user, sizeof(s->user), "%s", gr->claims.sub);
+	snprintf(s->jti, sizeof(s->jti), "%s", gr->claims.jti);
+	s->issued_ms = gw_token_issued_ms(&gr->claims);
 	gw_conn *c = gw_reply_stream(gr, s);
 	if (c == NULL) {
 		free(s);

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
+#include "sse_auth.h"
 #include "sse_filter.h"
 #include "sse_pos.h"
 
@@ -98,7 +99,25 @@ void gw_stream_heartbeat(gw_sse_hub *h);
 void gw_stream_retry(gw_sse_hub *h);
 /* Counts the hub's open streams of user (the per-user cap). */
 int gw_stream_count_user(gw_sse_hub *h, const char *tenant, const char *user);
+/* Ends with `event: reset` every stream of the hub that ended matches
+ * (a logout or a user mark published by the auth daemon). */
+void gw_stream_sessions_end(gw_sse_hub *h, const gw_sse_ended *ended);
 /* The hub's list of streams (stream.c adds and removes). */
 gw_stream **gw_sse_hub_streams(gw_sse_hub *h);
+
+/* ---- stream_auth.c (the loop's thread; sse_auth.h has the design) ---- */
+/* POST /v1/stream/tickets after the token and admission: 201
+ * {"ticket","expires_in"} once the ticket is in Redis, else 503. */
+void gw_sse_ticket_issue(gw_req *gr);
+/* True when gr is GET /v1/stream without Authorization but with a query
+ * (that may hold ?ticket=). */
+bool gw_sse_ticket_wanted(const gw_req *gr);
+/* Takes gr's ticket from Redis (once) and goes on with admission as the
+ * token it was made for; answers 400/401/403/503 otherwise. */
+void gw_sse_ticket_redeem(gw_req *gr);
+/* A Redis client of h's loop subscribed to the sessions channel (its
+ * messages end streams through gw_stream_sessions_end); NULL on failure. */
+struct hd_redis;
+struct hd_redis *gw_sse_sessions_open(gw_sse_hub *h);
 
 #endif

@@ -213,6 +213,8 @@ suite_e2e() {
 		# test_stream: heartbeats in half a second, a slow client reset soon
 		export HD_SSE_HEARTBEAT_MS=${HD_SSE_HEARTBEAT_MS:-500}
 		export HD_SSE_BUFFER_BYTES=${HD_SSE_BUFFER_BYTES:-16384}
+		# and stream tickets that expire within the test's patience
+		export HD_SSE_TICKET_TTL_S=${HD_SSE_TICKET_TTL_S:-3}
 		local name value
 		while IFS='=' read -r name value; do export "$name=$value"; done < <("$LOCAL" port-env)
 		HD_PLATFORM_ADMIN_PASSWORD="pA-$(random_hex 12)"

@@ -119,6 +119,12 @@ EOF
       HD_${u}_ADMIN_PORT: "${ADMIN[i]}"
       HD_TLS_CERT_FILE: /etc/helpdesk/tls/$n.pem
       HD_TLS_KEY_FILE: /etc/helpdesk/tls/$n.key
+EOF
+		# a daemon's own settings: services/<name>/compose-env.yaml, lines
+		# "HD_X: \${HD_X:-}" (the notification daemon's SMTP relay)
+		[ ! -f "$ROOT/services/$n/compose-env.yaml" ] \
+			|| grep -v '^#' "$ROOT/services/$n/compose-env.yaml" | sed 's/^/      /'
+		cat <<EOF
     volumes: ["tls:/etc/helpdesk/tls:ro"]
     expose: ["${RPC[i]}", "${ADMIN[i]}"]
     healthcheck:

@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS :"schema".consumer_parked (
 	type      text        NOT NULL,
 	actor_id  uuid,
 	data      json        NOT NULL,
+	occurred_at text, -- as the source wrote it (an effect may take it: hd/consumer.h)
 	sqlstate  text        NOT NULL,
 	error     text        NOT NULL,
 	failures  integer     NOT NULL,
@@ -37,14 +38,14 @@ GRANT SELECT, INSERT, DELETE ON :"schema".consumer_parked TO hd_app;
 -- Moves the position past p_seq (consume) and keeps the event, in the
 -- caller's transaction for the event's tenant.
 CREATE OR REPLACE FUNCTION :"schema".consume_parked(p_source text, p_seq bigint, p_tenant uuid,
-	p_event uuid, p_type text, p_actor uuid, p_data json, p_sqlstate text, p_error text,
-	p_failures integer) RETURNS void
+	p_event uuid, p_type text, p_actor uuid, p_data json, p_occurred_at text, p_sqlstate text,
+	p_error text, p_failures integer) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $f$
 BEGIN
 	PERFORM :"schema".consume(p_source, p_seq);
 	INSERT INTO :"schema".consumer_parked (source, seq, tenant_id, event_id, type, actor_id, data,
-	                                       sqlstate, error, failures)
-	VALUES (p_source, p_seq, p_tenant, p_event, p_type, p_actor, p_data, p_sqlstate,
-	        left(p_error, 1000), p_failures);
+	                                       occurred_at, sqlstate, error, failures)
+	VALUES (p_source, p_seq, p_tenant, p_event, p_type, p_actor, p_data, p_occurred_at,
+	        p_sqlstate, left(p_error, 1000), p_failures);
 END
 $f$;

@@ -23,6 +23,7 @@
 #include "hd/log.h"
 #include "hd/metrics.h"
 #include "hd/outbox.h"
+#include "hd/rfc3339.h"
 #include "hd/rpc.h"
 #include "hd/uuid.h"
 #include "nng_close.h"
@@ -297,6 +298,10 @@ bool hd_consumer_event_read(const cJSON *obj, hd_consumer_event *ev)
 	ev->tenant_id = cs_str(obj, "tenant_id");
 	ev->id = cs_str(obj, "id");
 	ev->actor = cs_str(obj, "actor");
+	ev->occurred_at = cs_str(obj, "occurred_at");
+	long long at_ms = 0;
+	if (ev->occurred_at != NULL && !hd_time_parse(ev->occurred_at, &at_ms))
+		ev->occurred_at = NULL; /* not a reason to drop the event */
 	ev->data = cJSON_GetObjectItemCaseSensitive(obj, "data");
 	size_t type_len = ev->type != NULL ? strlen(ev->type) : 0;
 	if (!cJSON_IsNumber(seq)
@@ -330,17 +335,19 @@ static cs_offer_outcome cs_offer(cs_state *c, const cJSON *obj)
 	char seq_text[24];
 	snprintf(seq_text, sizeof(seq_text), "%lld", (long long)ev.seq);
 	const char *cp[2] = { c->spec->source, seq_text };
-	const char *ep[6] = { ev.tenant_id, ev.type, data_text, ev.id, seq_text, ev.actor };
+	const char *ep[7]
+	    = { ev.tenant_id, ev.type, data_text, ev.id, seq_text, ev.actor, ev.occurred_at };
 	const char *effect = c->spec->effect_sql(ev.type);
-	hd_db_stmt st[2] = { { c->consume_sql, 2, cp }, { effect, 6, ep } };
+	hd_db_stmt st[2]
+	    = { { c->consume_sql, 2, cp }, { effect, c->spec->effect_occurred_at ? 7 : 6, ep } };
 	int nst = effect != NULL ? 2 : 1;
 	char failures[16];
-	const char *pp[10] = { c->spec->source, seq_text, ev.tenant_id, ev.id, ev.type, ev.actor,
-		data_text, c->poison_state, c->poison_error, failures };
+	const char *pp[11] = { c->spec->source, seq_text, ev.tenant_id, ev.id, ev.type, ev.actor,
+		data_text, ev.occurred_at, c->poison_state, c->poison_error, failures };
 	c->parking = ev.seq == c->poison_seq && c->poison_failures >= HD_CONSUMER_PARK_AFTER;
 	if (c->parking) {
 		snprintf(failures, sizeof failures, "%d", c->poison_failures);
-		st[0] = (hd_db_stmt) { c->park_sql, 10, pp };
+		st[0] = (hd_db_stmt) { c->park_sql, 11, pp };
 		nst = 1;
 	}
 	c->pending = ev.seq;
@@ -595,7 +602,7 @@ hd_err hd_consumer_start(const hd_consumer_spec *spec, const char *schema, hd_da
 	    "SELECT last_seq FROM \"%s\".consumed WHERE source = $1", schema);
 	snprintf(c->park_sql, sizeof(c->park_sql),
 	    "SELECT \"%s\".consume_parked($1, $2::bigint, $3::uuid, $4::uuid, $5::text, $6::uuid,"
-	    " $7::json, $8::text, $9::text, $10::int)",
+	    " $7::json, $8::text, $9::text, $10::text, $11::int)",
 	    schema);
 	hd_metrics_describe(CS_PARKED_METRIC, "counter",
 	    "events whose effect kept failing with an error of their own, kept aside "
@@ -681,19 +688,20 @@ static bool cs_sync(PGconn *pg, const char *sql, int n, const char *const *p, PG
 }
 
 /* Applies the parked event of row 0 of next (seq, tenant_id, event_id, type,
- * actor_id, data) in the open transaction and deletes it; true when done. */
+ * actor_id, data, occurred_at) in the open transaction and deletes it; true when done. */
 static bool cs_replay_one(
     PGconn *pg, const hd_consumer_spec *spec, const char *delete_sql, const PGresult *next)
 {
 	const char *seq = PQgetvalue(next, 0, 0), *tenant = PQgetvalue(next, 0, 1);
 	const char *type = PQgetvalue(next, 0, 3);
 	const char *tp[1] = { tenant };
-	const char *ep[6] = { tenant, type, PQgetvalue(next, 0, 5), PQgetvalue(next, 0, 2), seq,
-		PQgetisnull(next, 0, 4) ? NULL : PQgetvalue(next, 0, 4) };
+	const char *ep[7] = { tenant, type, PQgetvalue(next, 0, 5), PQgetvalue(next, 0, 2), seq,
+		PQgetisnull(next, 0, 4) ? NULL : PQgetvalue(next, 0, 4),
+		PQgetisnull(next, 0, 6) ? NULL : PQgetvalue(next, 0, 6) };
 	const char *dp[2] = { spec->source, seq };
 	const char *effect = spec->effect_sql(type);
 	return cs_sync(pg, "SELECT set_config('app.tenant_id', $1, true)", 1, tp, NULL)
-	    && (effect == NULL || cs_sync(pg, effect, 6, ep, NULL))
+	    && (effect == NULL || cs_sync(pg, effect, spec->effect_occurred_at ? 7 : 6, ep, NULL))
 	    && cs_sync(pg, delete_sql, 2, dp, NULL);
 }
 
@@ -703,7 +711,8 @@ static void cs_replay_source(
 {
 	char next_sql[256], delete_sql[160], after[24] = "0";
 	snprintf(next_sql, sizeof next_sql,
-	    "SELECT seq, tenant_id, event_id, type, actor_id, data FROM \"%s\".consumer_parked"
+	    "SELECT seq, tenant_id, event_id, type, actor_id, data, occurred_at"
+	    " FROM \"%s\".consumer_parked"
 	    " WHERE source = $1 AND seq > $2::bigint ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED",
 	    schema);
 	snprintf(delete_sql, sizeof delete_sql,

@@ -63,9 +63,13 @@ struct hd_redis {
 	int backoff_ms;
 	const struct timeval *common_timeout;
 	redis_cmd *cmds; /* commands whose caller waits */
+	char *channel; /* hd_redis_subscribe: the channel, NULL when none */
+	hd_redis_message_cb on_message;
+	void *message_arg;
 };
 
 static void redis_start(hd_redis *r);
+static void redis_sub_send(hd_redis *r);
 
 /* ---- URL --------------------------------------------------------------- */
 
@@ -450,6 +454,46 @@ static void redis_connect_cb(const redisAsyncContext *ac, int status)
 		redisAsyncCommand(r->ac, redis_ignore_cb, NULL, "AUTH %s", r->url.password);
 	if (r->url.db)
 		redisAsyncCommand(r->ac, redis_ignore_cb, NULL, "SELECT %d", r->url.db);
+	redis_sub_send(r);
+}
+
+/* Every reply of the subscription: ["subscribe", channel, n] once, then
+ * ["message", channel, payload]; NULL when the connection goes away. */
+static void redis_sub_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	const redisReply *x = reply;
+	hd_redis *r = privdata;
+
+	(void)ac;
+	if (x == NULL || r->closing || x->type != REDIS_REPLY_ARRAY || x->elements != 3
+	    || x->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(x->element[0]->str, "subscribe") == 0)
+		r->on_message(NULL, 0, r->message_arg);
+	else if (strcmp(x->element[0]->str, "message") == 0
+	    && x->element[2]->type == REDIS_REPLY_STRING)
+		r->on_message(x->element[2]->str, x->element[2]->len, r->message_arg);
+}
+
+static void redis_sub_send(hd_redis *r)
+{
+	if (r->channel != NULL && r->ac != NULL && r->connected
+	    && redisAsyncCommand(r->ac, redis_sub_reply_cb, r, "SUBSCRIBE %s", r->channel)
+	        != REDIS_OK)
+		hd_log_warn("redis: cannot subscribe to %s", r->channel);
+}
+
+hd_err hd_redis_subscribe(hd_redis *r, const char *channel, hd_redis_message_cb cb, void *arg)
+{
+	if (r == NULL || channel == NULL || cb == NULL || r->channel != NULL)
+		return HD_ERR_INVALID;
+	r->channel = strdup(channel);
+	if (r->channel == NULL)
+		return HD_ERR_NOMEM;
+	r->on_message = cb;
+	r->message_arg = arg;
+	redis_sub_send(r);
+	return HD_OK;
 }
 
 static void redis_disconnect_cb(const redisAsyncContext *ac, int status)
@@ -534,6 +578,7 @@ void hd_redis_destroy(hd_redis *r)
 	while (r->cmds != NULL) /* failures still waiting for their zero timer */
 		redis_cmd_answer(r->cmds, HD_ERR_CLOSED, NULL);
 	event_free(r->retry);
+	free(r->channel);
 	free(r);
 }
 

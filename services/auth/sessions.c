@@ -458,6 +458,12 @@ static void logout_denied_cb(hd_err err, const hd_redis_reply *r, void *arg)
 	free(c);
 }
 
+/* Deny-lists the token (KEYS[1], for ARGV[1] seconds) and tells the
+ * gateways, whose open streams of that token end (channel ARGV[2], message
+ * "deny <tenant> <jti>": gateway/sse_auth.h). */
+static const char LOGOUT_DENY_LUA[] = "redis.call('SET', KEYS[1], '1', 'EX', ARGV[1]) "
+                                      "redis.call('PUBLISH', ARGV[2], ARGV[3]) return 1";
+
 /* Deny-lists the access token the request came with, then replies 204. */
 static void logout_deny(logout_ctx *c)
 {
@@ -468,13 +474,16 @@ static void logout_deny(logout_ctx *c)
 		free(c);
 		return;
 	}
-	char key[160], ttl[24];
+	char key[160], ttl[24], msg[160];
 	int64_t left = env->token_exp - now_s() + auth_cfg()->leeway_s;
 	snprintf(key, sizeof key, "hd:{%s}:deny:%s", env->tenant_id, env->token_id);
 	snprintf(ttl, sizeof ttl, "%lld", (long long)(left > 1 ? left : 1));
-	const char *argv[] = { "SET", key, "1", "EX", ttl };
+	snprintf(msg, sizeof msg, "deny %s %s", env->tenant_id, env->token_id);
+	const char *keys[] = { key };
+	const char *args[] = { ttl, HD_REDIS_SESSIONS_CHANNEL, msg };
 	if (c->dw->redis == NULL
-	    || hd_redis_command(c->dw->redis, logout_denied_cb, c, 5, argv, NULL) != HD_OK)
+	    || hd_redis_eval(c->dw->redis, LOGOUT_DENY_LUA, 1, keys, 3, args, logout_denied_cb, c)
+	        != HD_OK)
 		logout_denied_cb(HD_ERR_UNAVAILABLE, NULL, c);
 }
 

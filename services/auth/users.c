@@ -57,10 +57,15 @@ static const char SQL_USER_UPDATE[]
       "SELECT j, version, ended, active FROM e";
 static const char SQL_USER_HASH[] = "SELECT password_hash FROM auth.users WHERE id = $1::uuid";
 /* Writes the user's key: "1" (deactivated) when ARGV[1] is "1", else the
- * not-before second ARGV[1], which replaces a "1" only on reactivation (ARGV[3]). */
+ * not-before millisecond ARGV[1], which replaces a "1" only on reactivation
+ * (ARGV[3]); a mark that ends sessions is published on channel ARGV[4] as
+ * "user_off <tenant> <user> <mark>" (ARGV[5] is "user_off <tenant> <user>")
+ * so that the gateways end that user's open streams (gateway/sse_auth.h). */
 static const char USER_MARK_LUA[]
     = "if ARGV[1] == '1' or ARGV[3] == '1' or redis.call('GET', KEYS[1]) ~= '1' then "
-      "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 0";
+      "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) "
+      "if ARGV[3] ~= '1' then redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. ARGV[1]) end "
+      "end return 0";
 static const char SQL_USER_VERSION[] = "SELECT version FROM auth.users WHERE id = $1::uuid";
 static const char SQL_USER_DEACTIVATE[]
     = "UPDATE auth.users SET active = false, version = version + 1, updated_at = now() "
@@ -159,7 +164,7 @@ static bool user_write_allowed(
 static hd_err user_mark(user_ctx *c, bool off, bool on_again, hd_redis_cb cb)
 {
 	const hd_envelope *env = hd_rpc_request_envelope(c->req);
-	char key[128], ttl[24], value[24];
+	char key[128], ttl[24], value[24], msg[128];
 
 	snprintf(key, sizeof key, "hd:{%s}:user_off:%s", env->tenant_id, c->id);
 	snprintf(ttl, sizeof ttl, "%ld", auth_cfg()->access_ttl_s + auth_cfg()->leeway_s);
@@ -167,11 +172,12 @@ static hd_err user_mark(user_ctx *c, bool off, bool on_again, hd_redis_cb cb)
 	clock_gettime(CLOCK_REALTIME, &now);
 	long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	snprintf(value, sizeof value, "%lld", off ? 1LL : now_ms);
+	snprintf(msg, sizeof msg, "user_off %s %s", env->tenant_id, c->id);
 	const char *keys[] = { key };
-	const char *args[] = { value, ttl, on_again ? "1" : "0" };
+	const char *args[] = { value, ttl, on_again ? "1" : "0", HD_REDIS_SESSIONS_CHANNEL, msg };
 	if (c->dw->redis == NULL)
 		return HD_ERR_UNAVAILABLE;
-	return hd_redis_eval(c->dw->redis, USER_MARK_LUA, 1, keys, 3, args, cb, c);
+	return hd_redis_eval(c->dw->redis, USER_MARK_LUA, 1, keys, 5, args, cb, c);
 }
 
 /* Replies what c holds once the Redis mark is written (503 if it was not:

@@ -29,12 +29,13 @@ static const hd_constraint_text nt_constraints[] = {
 };
 
 /* Every event goes through apply_event, which also queues the webhook
- * deliveries of any type a webhook may ask for. */
+ * deliveries of any type a webhook may ask for (their body is the event,
+ * occurred_at included: sql/004_occurred_at.sql). */
 static const char *nt_effect(const char *type)
 {
 	(void)type;
 	return "SELECT notification.apply_event($1::uuid, $2::text, $3::json,"
-	       " $4::uuid, $5::bigint, $6::uuid)";
+	       " $4::uuid, $5::bigint, $6::uuid, $7::text)";
 }
 
 static const hd_consumer_spec nt_consumers[] = {
@@ -42,12 +43,14 @@ static const hd_consumer_spec nt_consumers[] = {
 	    .prefixes = "ticket.,comment.,sla.,automation.",
 	    .url_setting = "HD_TICKET_URL",
 	    .replay_op = "ticket_events.replay",
-	    .effect_sql = nt_effect },
+	    .effect_sql = nt_effect,
+	    .effect_occurred_at = true },
 	{ .source = "field",
 	    .prefixes = "workorder.",
 	    .url_setting = "HD_FIELD_URL",
 	    .replay_op = "field_events.replay",
-	    .effect_sql = nt_effect },
+	    .effect_sql = nt_effect,
+	    .effect_occurred_at = true },
 	{ .source = NULL },
 };
 
@@ -76,6 +79,12 @@ static hd_err nt_mail_settings(void)
 	nt_conf.smtp_user = hd_config_str("HD_SMTP_USER");
 	nt_conf.smtp_password = hd_config_str("HD_SMTP_PASSWORD");
 	nt_conf.smtp_from = hd_config_str("HD_SMTP_FROM");
+	/* compose passes an unset HD_SMTP_FROM as "" (its ${…:-} cannot hold
+	 * the default's braces): the declared default then */
+	for (const hd_config_var *v = hd_config_vars(); nt_conf.smtp_from[0] == '\0' && v->name;
+	     v++)
+		if (strcmp(v->name, "HD_SMTP_FROM") == 0 && v->def != NULL)
+			nt_conf.smtp_from = v->def;
 	if (nt_conf.smtp_user != NULL && nt_conf.smtp_user[0] == '\0')
 		nt_conf.smtp_user = NULL;
 	if (nt_conf.smtp_password != NULL && nt_conf.smtp_password[0] == '\0')

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "hook_receiver.h"
+#include "hd/rfc3339.h"
 #include "tickets_e2e.h"
 
 #define WAIT_S 20
@@ -302,6 +303,11 @@ static void test_webhook_retries_keep_the_delivery_id(void **state)
 		assert_string_equal(jstr(ev, "type"), "ticket.created");
 		assert_string_equal(
 		    jstr(cJSON_GetObjectItemCaseSensitive(ev, "data"), "id"), ticket);
+		/* the event's time, as on the bus: RFC 3339, within the test's minutes */
+		long long at_ms = 0;
+		assert_non_null(jstr(ev, "occurred_at"));
+		assert_true(hd_time_parse(jstr(ev, "occurred_at"), &at_ms));
+		assert_true(llabs(at_ms - (long long)time(NULL) * 1000) < 5 * 60 * 1000);
 		cJSON_Delete(ev);
 	}
 	cJSON *d = delivery_wait(id, "succeeded", 4);

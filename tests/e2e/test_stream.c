@@ -4,9 +4,12 @@
  * ticket events, articles for staff); Last-Event-ID resumes without loss or repetition after a
  * disconnect and after the gateway restarted (it then replays from
  * events.since); a client that does not read gets `event: reset` and is
- * closed; the per-user cap; bad ids; hd_sse_connections.
+ * closed; the per-user cap; bad ids; hd_sse_connections. Stream tickets
+ * (EventSource): single use, expiry, bound to their tenant, no bearer token;
+ * a logout ends the streams of that token (event: reset), not another
+ * session's; ?last_event_id= resumes like the header.
  * The runner's stack sets HD_SSE_HEARTBEAT_MS=500, HD_SSE_BUFFER_BYTES=16384
- * and keeps HD_SSE_MAX_PER_USER at 8. Environment: tickets_e2e.h, plus
+ * HD_SSE_TICKET_TTL_S=3 and keeps HD_SSE_MAX_PER_USER at 8. Environment: tickets_e2e.h, plus
  * HD_GATEWAY_ADMIN_PORT and HD_TEST_STACK_CTL. The SSE client is raw TCP,
  * so the test controls when it reads. */
 #include <errno.h>
@@ -49,10 +52,11 @@ static int base_port(void)
 	return colon != NULL ? atoi(colon + 1) : 0;
 }
 
-/* Opens a stream as token (Last-Event-ID last when not NULL); rcvbuf > 0
- * shrinks the socket's receive buffer first. Returns the status of the
- * answer's head; on 200 c is ready to read frames. */
-static int sse_open(sse_client *c, const char *token, const char *last, int rcvbuf)
+/* Opens target (the path and query) as token (Last-Event-ID last when not
+ * NULL); rcvbuf > 0 shrinks the socket's receive buffer first. Returns the
+ * status of the answer's head; on 200 c is ready to read frames. */
+static int sse_open_at(
+    sse_client *c, const char *target, const char *token, const char *last, int rcvbuf)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)base_port()) };
 	char req[4096];
@@ -64,7 +68,7 @@ static int sse_open(sse_client *c, const char *token, const char *last, int rcvb
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	int n = snprintf(req, sizeof req,
-	    "GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n");
+	    "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n", target);
 	if (token != NULL)
 		n += snprintf(
 		    req + n, sizeof req - (size_t)n, "Authorization: Bearer %s\r\n", token);
@@ -94,6 +98,11 @@ static int sse_open(sse_client *c, const char *token, const char *last, int rcvb
 	memmove(c->buf, c->buf + head, c->len - head);
 	c->len -= head;
 	return status;
+}
+
+static int sse_open(sse_client *c, const char *token, const char *last, int rcvbuf)
+{
+	return sse_open_at(c, "/v1/stream", token, last, rcvbuf);
 }
 
 static void sse_close(sse_client *c)
@@ -406,6 +415,160 @@ static void test_refusals_and_cap(void **state)
 		sse_close(&many[i]);
 }
 
+/* POST /v1/stream/tickets as token: the ticket (malloc'ed) and its life. */
+static char *ticket_take(const char *token, long *expires_in)
+{
+	httpc_resp r;
+	assert_int_equal(req(&r, "POST", "/v1/stream/tickets", token, NULL), 201);
+	const char *t = jstr(r.json, "ticket");
+	assert_non_null(t);
+	assert_int_equal(strlen(t), 43);
+	long life = jnum(r.json, "expires_in");
+	assert_true(life >= 1 && life <= 30);
+	assert_string_equal(httpc_header(&r, "Cache-Control"), "no-store");
+	if (expires_in != NULL)
+		*expires_in = life;
+	char *copy = strdup(t);
+	httpc_resp_free(&r);
+	return copy;
+}
+
+static int sse_open_ticket(sse_client *c, const char *ticket, const char *last_event_id)
+{
+	char target[256];
+	int n = snprintf(target, sizeof target, "/v1/stream?ticket=%s", ticket);
+	if (last_event_id != NULL)
+		snprintf(target + n, sizeof target - (size_t)n, "&last_event_id=%s", last_event_id);
+	return sse_open_at(c, target, NULL, NULL, 0);
+}
+
+static void test_ticket_single_use(void **state)
+{
+	(void)state;
+	sse_client c, again;
+	char tid[37], id1[64];
+	char *ticket = ticket_take(W.agent, NULL);
+	assert_int_equal(sse_open_ticket(&c, ticket, NULL), 200);
+	ticket_new_id(W.admin, "by ticket 1", tid);
+	expect_event(&c, "ticket.created", "by ticket 1", id1);
+	/* the same ticket again: refused, even while its stream is open */
+	assert_int_equal(sse_open_ticket(&again, ticket, NULL), 401);
+	sse_close(&again);
+	sse_close(&c);
+	/* not a bearer token, and nothing that only looks like a ticket */
+	assert_int_equal(sse_open(&again, ticket, NULL, 0), 401);
+	sse_close(&again);
+	assert_int_equal(
+	    sse_open_ticket(&again, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL), 401);
+	sse_close(&again);
+	assert_int_equal(sse_open_ticket(&again, "short", NULL), 401);
+	sse_close(&again);
+	assert_int_equal(sse_open_at(&again, "/v1/stream?ticket=%zz", NULL, NULL, 0), 400);
+	sse_close(&again);
+	assert_int_equal(sse_open_at(&again, "/v1/stream?other=1", NULL, NULL, 0), 401);
+	sse_close(&again);
+	/* no token: no ticket */
+	httpc_resp r;
+	assert_int_equal(req(&r, "POST", "/v1/stream/tickets", NULL, NULL), 401);
+	httpc_resp_free(&r);
+	/* a fresh ticket resumes from ?last_event_id= (a new EventSource
+	 * cannot send the header) */
+	ticket_new_id(W.admin, "by ticket 2", tid);
+	free(ticket);
+	ticket = ticket_take(W.agent, NULL);
+	assert_int_equal(sse_open_ticket(&c, ticket, id1), 200);
+	expect_event(&c, "ticket.created", "by ticket 2", NULL);
+	sse_close(&c);
+	free(ticket);
+	ticket = ticket_take(W.agent, NULL);
+	assert_int_equal(sse_open_ticket(&c, ticket, "1.2.3"), 400);
+	sse_close(&c);
+	free(ticket);
+}
+
+static void test_ticket_expiry_and_tenant(void **state)
+{
+	(void)state;
+	sse_client c, other;
+	long life = 0;
+	char tid[37];
+	char *late = ticket_take(W.agent, &life);
+	/* another tenant's ticket streams that tenant's events, never these */
+	char *theirs = ticket_take(W.demo, NULL);
+	assert_int_equal(sse_open_ticket(&other, theirs, NULL), 200);
+	/* a customer's ticket keeps the customer's view */
+	char *cust = ticket_take(W.cust2, NULL);
+	assert_int_equal(sse_open_ticket(&c, cust, NULL), 200);
+	ticket_new_id(W.agent, "not for cust2", tid);
+	ticket_new_id(W.cust2, "cust2 by ticket", tid);
+	expect_event(&c, "ticket.created", "cust2 by ticket", NULL);
+	expect_quiet(&other, 500);
+	sse_close(&c);
+	sse_close(&other);
+	/* past its life (HD_SSE_TICKET_TTL_S, 3 s here) a ticket is refused */
+	usleep((useconds_t)(life + 1) * 1000 * 1000);
+	assert_int_equal(sse_open_ticket(&c, late, NULL), 401);
+	sse_close(&c);
+	free(late);
+	free(theirs);
+	free(cust);
+}
+
+/* Reads until event: reset and the end of the stream, within ms. */
+static void expect_reset_and_close(sse_client *c, int ms)
+{
+	sse_frame f;
+	bool reset = false;
+	int64_t until = now_ms() + ms;
+	while (!c->eof && now_ms() < until && sse_next(c, (int)(until - now_ms()), &f)) {
+		reset = reset || strcmp(f.event, "reset") == 0;
+		free(f.data);
+	}
+	assert_true(reset);
+	assert_true(c->eof);
+}
+
+static void test_logout_ends_streams(void **state)
+{
+	(void)state;
+	sse_client bearer, by_ticket, other_session;
+	char email[128], body[256], tid[37];
+	char *refresh = NULL;
+	snprintf(email, sizeof email, "agent@%s.test", W.slug);
+	char *session = httpc_login(W.slug, email, TK_PASSWORD, &refresh);
+	char *second = httpc_login(W.slug, email, TK_PASSWORD, NULL);
+	assert_non_null(session);
+	assert_non_null(second);
+	assert_int_equal(sse_open(&bearer, session, NULL, 0), 200);
+	char *ticket = ticket_take(session, NULL);
+	assert_int_equal(sse_open_ticket(&by_ticket, ticket, NULL), 200);
+	char *unused = ticket_take(session, NULL);
+	assert_int_equal(sse_open(&other_session, second, NULL, 0), 200);
+	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", refresh);
+	expect(204, "POST", "/v1/auth/logout", session, body);
+	/* both streams of the token end with event: reset, at once */
+	expect_reset_and_close(&bearer, 3000);
+	expect_reset_and_close(&by_ticket, 3000);
+	/* a ticket taken before the logout is worth nothing after it */
+	sse_client late;
+	assert_int_equal(sse_open_ticket(&late, unused, NULL), 401);
+	sse_close(&late);
+	httpc_resp r;
+	assert_int_equal(req(&r, "POST", "/v1/stream/tickets", session, NULL), 401);
+	httpc_resp_free(&r);
+	/* the user's other session streams on */
+	ticket_new_id(W.admin, "after logout", tid);
+	expect_event(&other_session, "ticket.created", "after logout", NULL);
+	sse_close(&other_session);
+	sse_close(&bearer);
+	sse_close(&by_ticket);
+	free(session);
+	free(second);
+	free(refresh);
+	free(ticket);
+	free(unused);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -420,6 +583,9 @@ int main(void)
 		cmocka_unit_test(test_resume_after_disconnect),
 		cmocka_unit_test(test_slow_client_reset),
 		cmocka_unit_test(test_refusals_and_cap),
+		cmocka_unit_test(test_ticket_single_use),
+		cmocka_unit_test(test_ticket_expiry_and_tenant),
+		cmocka_unit_test(test_logout_ends_streams),
 		cmocka_unit_test(test_resume_after_gateway_restart),
 	};
 	return cmocka_run_group_tests(tests, setup, tk_teardown);

@@ -2,7 +2,8 @@
  * the NOSCRIPT fallback, failure while disconnected (never inline), reconnect
  * after CLIENT KILL, per-command timeout (CLIENT PAUSE) with the late reply
  * ignored, destroy with commands pending, the blocking helper, and an ACL
- * user in the URL (redis://user:password@...).
+ * user in the URL (redis://user:password@...), and a subscription that
+ * hears what PUBLISH sends, again after its connection was killed.
  * Env: HD_TEST_REDIS_URL. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -371,10 +372,75 @@ static void test_acl_user(void **state)
 	    HD_OK);
 }
 
+/* What a subscriber heard: how many (re)subscriptions and the last message. */
+typedef struct sub_log {
+	int subscribed, messages;
+	char last[64];
+} sub_log;
+
+static void sub_cb(const char *msg, size_t len, void *arg)
+{
+	sub_log *l = arg;
+	if (msg == NULL) {
+		l->subscribed++;
+		return;
+	}
+	l->messages++;
+	snprintf(l->last, sizeof(l->last), "%.*s", (int)len, msg);
+}
+
+static sub_log *sub_now;
+static int sub_want;
+static bool fx_subscribed(fx *f)
+{
+	(void)f;
+	return sub_now->subscribed >= sub_want;
+}
+static bool fx_heard(fx *f)
+{
+	(void)f;
+	return sub_now->messages >= sub_want;
+}
+
+static void publish(const char *msg)
+{
+	assert_int_equal(hd_redis_command_sync(
+	                     redis_url, 3, (const char *[]) { "PUBLISH", "it:chan", msg }, NULL),
+	    HD_OK);
+}
+
+static void test_subscribe_and_resubscribe(void **state)
+{
+	fx f;
+	sub_log l = { 0 };
+	(void)state;
+	fx_open(&f, redis_url);
+	sub_now = &l;
+	assert_int_equal(hd_redis_subscribe(f.r, "it:chan", sub_cb, &l), HD_OK);
+	assert_int_equal(hd_redis_subscribe(f.r, "it:other", sub_cb, &l), HD_ERR_INVALID);
+	sub_want = 1;
+	assert_true(fx_run_until(&f, fx_subscribed));
+	publish("first");
+	assert_true(fx_run_until(&f, fx_heard));
+	assert_string_equal(l.last, "first");
+	/* the connection dies: it reconnects, subscribes again and says so */
+	assert_int_equal(hd_redis_command_sync(redis_url, 4,
+	                     (const char *[]) { "CLIENT", "KILL", "TYPE", "pubsub" }, NULL),
+	    HD_OK);
+	sub_want = 2;
+	assert_true(fx_run_until(&f, fx_subscribed));
+	publish("second");
+	assert_true(fx_run_until(&f, fx_heard));
+	assert_string_equal(l.last, "second");
+	assert_int_equal(l.messages, 2);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commands_and_replies),
+		cmocka_unit_test(test_subscribe_and_resubscribe),
 		cmocka_unit_test(test_many_commands_in_flight),
 		cmocka_unit_test(test_eval_with_noscript_fallback),
 		cmocka_unit_test(test_disconnect_then_reconnect),

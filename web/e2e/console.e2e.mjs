@@ -223,6 +223,25 @@ await check("the customer sees the public reply appear without reloading, never 
   await shoot(customer, "customer-ticket");
 });
 
+// the live stream (web/src/lib/stream.ts): the pages reload on its events;
+// their fallback poll is 60 s, far past TIMEOUT, so these see the stream
+await check("a reply by another user appears on the agent's open ticket without reloading (live)", async () => {
+  const cust = await login(customerUser.email, pw);
+  await api("POST", `/v1/tickets/${ticketId}/comments`, { token: cust.access_token, body: { body: `Live from the customer ${RUN}` } });
+  await agent.getByText(`Live from the customer ${RUN}`).waitFor();
+});
+
+await check("a ticket opened by someone else appears in the agent's queue without reloading (live)", async () => {
+  const live = agent.waitForResponse((r) => r.url().includes("/v1/stream?ticket=") && r.status() === 200);
+  await agent.goto(`${BASE}/agent`);
+  await agent.getByRole("table", { name: "Tickets" }).waitFor();
+  await live;
+  await api("POST", "/v1/tickets", { token: admin.access_token, body: { subject: `Live ticket ${RUN}` } });
+  await agent.getByRole("link", { name: `Live ticket ${RUN}` }).waitFor();
+  await agent.goto(`${BASE}/agent/tickets/${ticketId}`);
+  await agent.getByRole("heading", { name: new RegExp(subject) }).waitFor();
+});
+
 await check("the agent changes the status (If-Match) and it is saved", async () => {
   await agent.getByLabel("Status").selectOption("open");
   await agent.getByRole("button", { name: "Save changes" }).click();

@@ -44,7 +44,9 @@ extern const hd_db_shared_migration hd_consumer_migrations[];
 /* One consumed source. The effect statement of an event gets six
  * parameters, to be referenced with these casts: $1::uuid tenant_id,
  * $2::text type, $3::json data, $4::uuid event id, $5::bigint seq,
- * $6::uuid actor (NULL for the system). */
+ * $6::uuid actor (NULL for the system); with effect_occurred_at a seventh,
+ * $7::text occurred_at (the event's RFC 3339 string as its source wrote
+ * it, NULL when it has none). */
 typedef struct hd_consumer_spec {
 	const char *source; /* the position's key: "field" ([a-z_]{1,63}) */
 	const char *prefixes; /* the source's bus topics: "workorder." (hd_bus_sub_open) */
@@ -53,6 +55,7 @@ typedef struct hd_consumer_spec {
 	/* The effect statement for an event type (a literal that lives as long
 	 * as the process), or NULL: the event only moves the position. */
 	const char *(*effect_sql)(const char *type);
+	bool effect_occurred_at; /* the effect takes $7 (above) */
 	/* Optional: a gauge of that name, labelled source="<source>", set to the
 	 * seconds the consumer trails the source (now - hd_consumer_as_of_ms, or
 	 * since its start before the first level catch-up) on every catch-up tick. */
@@ -76,6 +79,7 @@ typedef struct hd_consumer_event {
 	const char *tenant_id; /* a UUID */
 	const char *id; /* a UUID */
 	const char *actor; /* a UUID, or NULL (the system) */
+	const char *occurred_at; /* RFC 3339, or NULL when absent or malformed */
 	const cJSON *data; /* an object */
 } hd_consumer_event;
 /* Reads obj into ev; false when seq, type, tenant_id, id or data is missing

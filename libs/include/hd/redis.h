@@ -8,6 +8,11 @@
 #include <stdint.h>
 #include "hd/err.h"
 
+/* The channel where services/auth announces ended sessions and the gateway
+ * listens ("deny <tenant> <jti>", "user_off <tenant> <user> <mark>";
+ * gateway/sse_auth.h). */
+#define HD_REDIS_SESSIONS_CHANNEL "hd:sessions"
+
 struct event_base;
 typedef struct hd_redis hd_redis;
 
@@ -47,6 +52,15 @@ hd_err hd_redis_command(hd_redis *r, hd_redis_cb cb, void *arg, int argc, const 
 /* Runs a Lua script (EVALSHA, falling back to EVAL) with keys and args. */
 hd_err hd_redis_eval(hd_redis *r, const char *script, int nkeys, const char *const *keys, int nargs,
     const char *const *args, hd_redis_cb cb, void *arg);
+
+/* A message published on a subscribed channel (valid only during the call);
+ * called with msg NULL each time the subscription is (re)established, since
+ * messages published while it was down are lost (Redis pub/sub keeps none). */
+typedef void (*hd_redis_message_cb)(const char *msg, size_t len, void *arg);
+/* Turns r into a subscriber of channel (once per hd_redis): SUBSCRIBE now
+ * when connected and again after every reconnect; cb runs on base's thread.
+ * r takes no other command after this. */
+hd_err hd_redis_subscribe(hd_redis *r, const char *channel, hd_redis_message_cb cb, void *arg);
 
 /* Blocking one-off command for tools and tests: returns HD_OK and, when
  * out is not NULL, a malloc'ed copy of a string/integer reply as text. */

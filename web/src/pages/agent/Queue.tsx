@@ -1,5 +1,6 @@
 // The agents' ticket queue: filters, search and sort kept in the URL, keyset
-// paging (next_cursor) with "Load more".
+// paging (next_cursor) with "Load more", reloaded when a ticket event comes
+// on the live stream (web/src/lib/stream.ts; a slow poll if it is down).
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useRef, useState, type FormEvent } from "react";
@@ -8,6 +9,7 @@ import { useApi, useUser } from "../../api/context";
 import { PRIORITIES, STATUSES, type Page, type Ticket, type User } from "../../api/types";
 import { nameOf, useUsers } from "../../api/users";
 import { EmptyRow, TableFrame, type Column } from "../../components/Table";
+import { useLiveInvalidate } from "../../lib/stream";
 import { ErrorBox, Loading, PageTitle, PriorityBadge, StatusBadge, statusLabel, when } from "../../components/ui";
 
 const SORTS = [
@@ -32,8 +34,9 @@ export function Queue() {
     queryFn: ({ pageParam, signal }) => api.get<Page<Ticket>>("/v1/tickets", { ...filters, limit: 50, cursor: pageParam }, signal),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
-    refetchInterval: 15_000,
+    refetchInterval: 60_000, // the live stream reloads it; this only covers its absence
   });
+  useLiveInvalidate((ev) => (ev.type.startsWith("ticket.") ? [["tickets", "queue"]] : []));
   const tickets = q.data?.pages.flatMap((p) => p.items) ?? [];
 
   const set = (k: string, v: string) => {

@@ -1,14 +1,17 @@
-// A customer's ticket: the public conversation (refreshed every few seconds,
-// so replies appear without reloading), a reply box, and the rating once
-// the ticket is solved.
+// A customer's ticket: the public conversation (reloaded when the live
+// stream brings a reply or a change, so replies appear without reloading;
+// web/src/lib/stream.ts), a reply box, and the rating once the ticket is
+// solved.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
 import { useApi, useUser } from "../../api/context";
 import type { Comment, Page, Ticket } from "../../api/types";
 import { ErrorBox, Loading, Notice, PageTitle, StatusBadge, when } from "../../components/ui";
+import { ticketOf, useLiveInvalidate } from "../../lib/stream";
 
-const LIVE_MS = 4000;
+/** Without the live stream (it is down), a reload this often. */
+const FALLBACK_MS = 60_000;
 
 export function TicketView() {
   const { id = "" } = useParams();
@@ -18,13 +21,21 @@ export function TicketView() {
   const ticket = useQuery({
     queryKey: ["ticket", id],
     queryFn: ({ signal }) => api.get<Ticket>(`/v1/tickets/${id}`, undefined, signal),
-    refetchInterval: LIVE_MS,
+    refetchInterval: FALLBACK_MS,
   });
   const comments = useQuery({
     queryKey: ["comments", id],
     queryFn: ({ signal }) => api.get<Page<Comment>>(`/v1/tickets/${id}/comments`, { limit: 100 }, signal),
-    refetchInterval: LIVE_MS,
+    refetchInterval: FALLBACK_MS,
   });
+  useLiveInvalidate((ev) =>
+    ticketOf(ev) === id
+      ? [
+          ["comments", id],
+          ["ticket", id],
+        ]
+      : [],
+  );
   const [body, setBody] = useState("");
   const reply = useMutation({
     mutationFn: () => api.post<Comment>(`/v1/tickets/${id}/comments`, { body: body.trim() }),
