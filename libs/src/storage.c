@@ -458,7 +458,6 @@ static hd_err s3_put(
 	h = h ? header_add(h, "Content-Type", "application/octet-stream") : NULL;
 	if (h != NULL && s->cfg.s3.sse[0] != '\0')
 		h = header_add(h, "x-amz-server-side-encryption", s->cfg.s3.sse);
-	h = h ? header_add(h, "Expect", "") : NULL;
 	if (h == NULL)
 		return HD_ERR_NOMEM;
 	s3_body up = { data, len, 0 };

@@ -522,7 +522,7 @@ static void sweep_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (tk_sweep.dw == NULL || tk_sweep.pending > 0)
+	if (tk_sweep.dw == NULL || tk_sweep.pending > 0 || tk_att.storage == NULL)
 		return;
 	snprintf(ttl, sizeof ttl, "%ld", tk_att.ttl_s);
 	snprintf(lim, sizeof lim, "%d", TK_SWEEP_BATCH);
@@ -534,9 +534,12 @@ static void sweep_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 hd_err tk_attachment_sweeper_start(hd_daemon_worker *dw)
 {
-	long every_ms = TK_SWEEP_EVERY_MS;
-	if (tk_att.ttl_s * 1000 < every_ms) /* short TTLs (tests): sweep as often */
-		every_ms = tk_att.ttl_s * 1000;
+	/* workers start before tk_attachments_start: read the TTL here too */
+	long ttl_s = 86400, every_ms = TK_SWEEP_EVERY_MS;
+	if (hd_config_int("HD_ATTACHMENT_TTL_S", 1, 365L * 86400, &ttl_s) != HD_OK)
+		return HD_ERR_INVALID;
+	if (ttl_s * 500 < every_ms) /* short TTLs (tests): twice per TTL */
+		every_ms = ttl_s * 500;
 	struct timeval tv = { (time_t)(every_ms / 1000), (suseconds_t)(every_ms % 1000 * 1000) };
 	tk_sweep.dw = dw;
 	tk_sweep.timer = event_new(hd_worker_base(dw->worker), -1, EV_PERSIST, sweep_tick_cb, NULL);

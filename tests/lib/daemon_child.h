@@ -24,10 +24,11 @@ typedef struct daemon_child {
 	char log[256];
 } daemon_child;
 
-/* A decoded reply (body NUL-terminated, json parsed or NULL). */
+/* A decoded reply (body_len bytes of body, NUL-terminated; json parsed or NULL). */
 typedef struct daemon_reply {
 	int status;
 	char *body;
+	size_t body_len;
 	cJSON *json;
 	char headers[HD_ENVELOPE_MAX_HEADERS][2][512];
 	size_t nheaders;
