@@ -139,11 +139,11 @@ static const struct {
 	enum { OVER_REFUSE, OVER_CUT, OVER_DROP } over;
 } forwarded[] = {
 	{ "accept", 511, OVER_DROP }, /* text/csv replies (hd-analytics) */
-	{ "idempotency-key", GW_IDEMPOTENCY_KEY_MAX, OVER_REFUSE },
-	{ "if-match", 511, OVER_DROP },
-	{ "traceparent", 511, OVER_DROP },
-	{ "tracestate", 511, OVER_DROP },
+	{ "content-type", 127, OVER_DROP }, /* POST /v1/attachments: the file's type */
+	{ "idempotency-key", GW_IDEMPOTENCY_KEY_MAX, OVER_REFUSE }, { "if-match", 511, OVER_DROP },
+	{ "traceparent", 511, OVER_DROP }, { "tracestate", 511, OVER_DROP },
 	{ "user-agent", 511, OVER_CUT },
+	{ "x-filename", 511, OVER_REFUSE }, /* POST /v1/attachments (percent-encoded UTF-8) */
 };
 
 /* Copies the forwarded request headers; false (answered) on a bad one. */
@@ -220,19 +220,32 @@ static void reply_headers_copy(gw_req *gr, const hd_reply *rep)
 	}
 }
 
+/* Reply header name of rep, or NULL. */
+static const char *reply_header(const hd_reply *rep, const char *name)
+{
+	for (size_t i = 0; i < rep->nheaders; i++)
+		if (strcasecmp(rep->headers[i].name, name) == 0)
+			return rep->headers[i].value;
+	return NULL;
+}
+
 /* The Content-Type of a daemon's reply: JSON (problem+json for errors),
- * or CSV when a daemon answered a 2xx in CSV (the one other type allowed). */
+ * CSV when a daemon answered a 2xx in CSV, or an attachment's own type
+ * when the 2xx is a download (Content-Disposition: attachment, with
+ * nosniff: docs/architecture.md, Attachments). */
 static const char *reply_content_type(const hd_reply *rep)
 {
 	static const char csv[] = "text/csv; charset=utf-8";
+	const char *type = reply_header(rep, "content-type");
+	const char *disposition = reply_header(rep, "content-disposition");
 	if (rep->body_len == 0)
 		return NULL;
 	if (rep->status >= 400)
 		return "application/problem+json";
-	for (size_t i = 0; i < rep->nheaders; i++)
-		if (strcasecmp(rep->headers[i].name, "content-type") == 0
-		    && strcmp(rep->headers[i].value, csv) == 0)
-			return csv;
+	if (type != NULL && strcmp(type, csv) == 0)
+		return csv;
+	if (type != NULL && disposition != NULL && strncmp(disposition, "attachment", 10) == 0)
+		return type;
 	return "application/json";
 }
 

@@ -196,6 +196,10 @@ suite_e2e() {
 		# test_stream: heartbeats in half a second, a slow client reset soon
 		export HD_SSE_HEARTBEAT_MS=${HD_SSE_HEARTBEAT_MS:-500}
 		export HD_SSE_BUFFER_BYTES=${HD_SSE_BUFFER_BYTES:-16384}
+		# test_attachments: uploads above HD_MAX_BODY_BYTES (1 MiB) and below
+		# 2 MiB pass, larger are 413; unclaimed uploads go after 8 s
+		export HD_MAX_UPLOAD_BYTES=${HD_MAX_UPLOAD_BYTES:-2097152}
+		export HD_ATTACHMENT_TTL_S=${HD_ATTACHMENT_TTL_S:-8}
 		local name value
 		while IFS='=' read -r name value; do export "$name=$value"; done < <("$LOCAL" port-env)
 		HD_PLATFORM_ADMIN_PASSWORD="pA-$(random_hex 12)"
