@@ -184,7 +184,8 @@ check_chart_refusals() {
 	sed '/minReadySeconds:/d' "$WORK/default.yaml" >"$WORK/weak.yaml"
 	expect_fail "validator refuses a rollout without minReadySeconds" "^FAIL .*minReadySeconds" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth
-	render --set 'daemons.ticket.consumes=null' >"$WORK/weak.yaml" 2>&1
+	# (hd-ticket also calls hd-field as a peer: attachments; cut that too)
+	render --set 'daemons.ticket.consumes=null' --set 'daemons.ticket.peers={knowledge}' >"$WORK/weak.yaml" 2>&1
 	expect_fail "validator refuses a consumer cut off from its source" "^FAIL consumer ticket reaches field" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" --consumes "$CONSUMES"
 	cp -r "$CHART" "$WORK/stale" && printf 'newValue: 1\n' >>"$WORK/stale/values.yaml"
