@@ -254,6 +254,23 @@ static hd_err mkdir_one(const char *path)
 	return HD_ERR_IO;
 }
 
+/* mkdir -p: the backend's folder and its missing parents. */
+static hd_err mkdir_parents(const char *path)
+{
+	char buf[sizeof(((hd_storage_config *)0)->dir)];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		hd_err err = mkdir_one(buf);
+		*p = '/';
+		if (err != HD_OK)
+			return err;
+	}
+	return mkdir_one(buf);
+}
+
 static hd_err write_all(int fd, const char *p, size_t len)
 {
 	while (len > 0) {
@@ -503,7 +520,7 @@ hd_err hd_storage_open(hd_storage **out, const hd_storage_config *cfg)
 	if (s == NULL)
 		return HD_ERR_NOMEM;
 	s->cfg = *cfg;
-	if (cfg->backend == HD_STORAGE_LOCAL && mkdir_one(cfg->dir) != HD_OK) {
+	if (cfg->backend == HD_STORAGE_LOCAL && mkdir_parents(cfg->dir) != HD_OK) {
 		free(s);
 		return HD_ERR_IO;
 	}

@@ -41,6 +41,9 @@ void daemon_child_init(daemon_child *c, const char *name)
 	int fd = open(c->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd >= 0)
 		close(fd);
+	/* hd-ticket's local attachment store, unless the test chose one: not
+	 * var/ under the test's folder */
+	setenv("HD_STORAGE_DIR", "/tmp/hd-test-attachments", 0);
 }
 
 int daemon_child_spawn(daemon_child *c, const char *arg)

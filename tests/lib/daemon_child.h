@@ -43,7 +43,8 @@ int daemon_child_free_port(void);
 int daemon_child_port_env(const char *name, const char *fmt, char *out, size_t out_len);
 
 /* Fills c for binary name (e.g. "hd-ticket") from HD_TEST_BIN_DIR (default
- * ../../build/bin) with a fresh log /tmp/<name>-it-<pid>.log (truncated). */
+ * ../../build/bin) with a fresh log /tmp/<name>-it-<pid>.log (truncated);
+ * sets HD_STORAGE_DIR to /tmp/hd-test-attachments unless it is set. */
 void daemon_child_init(daemon_child *c, const char *name);
 /* Starts the binary with arg (NULL: serve); stdout goes to /dev/null and
  * stderr is appended to the log. Returns 0, or -1. */
