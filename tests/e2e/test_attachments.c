@@ -6,7 +6,11 @@
  * not see what it is attached to), the work order's signature image, and
  * the expiry of unclaimed uploads (HD_ATTACHMENT_TTL_S=8). Environment as
  * tickets_e2e.h. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+#include "hd/db.h"
 #include "tickets_e2e.h"
 
 static const unsigned char png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I',
@@ -206,6 +210,50 @@ static void test_work_order_attachments(void **state)
 	expect_download(W.cust1, sig, 404);
 }
 
+/* The uploads of user id recorded in the database (superuser: every tenant). */
+static long uploads_of(const char *user_id)
+{
+	char *v = NULL;
+	const char *p[1] = { user_id };
+	assert_int_equal(
+	    hd_db_exec_sync(httpc_env("HD_TEST_DATABASE_SUPER_URL"),
+	        "SELECT count(*) FROM ticket.attachments WHERE uploaded_by = $1", 1, p, &v),
+	    HD_OK);
+	long n = v != NULL ? strtol(v, NULL, 10) : -1;
+	free(v);
+	return n;
+}
+
+/* A client that sends half its declared body and goes: nothing stored. */
+static void test_half_upload_stores_nothing(void **state)
+{
+	(void)state;
+	const char *base = httpc_env("HD_TEST_BASE_URL"), *colon = strrchr(base, ':');
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	char head[2048], chunk[4096];
+	long before = uploads_of(W.cust1_id);
+	assert_non_null(colon);
+	a.sin_port = htons((uint16_t)atoi(colon + 1));
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	int n = snprintf(head, sizeof head,
+	    "POST /v1/attachments HTTP/1.1\r\nHost: e2e\r\nAuthorization: Bearer %s\r\n"
+	    "Content-Type: text/plain\r\nX-Filename: half.txt\r\nContent-Length: 400000\r\n\r\n",
+	    W.cust1);
+	assert_int_equal(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
+	memset(chunk, 'h', sizeof chunk);
+	for (int i = 0; i < 50; i++) /* 200 KiB of 400 */
+		assert_int_equal(
+		    send(fd, chunk, sizeof chunk, MSG_NOSIGNAL), (ssize_t)sizeof chunk);
+	close(fd);
+	/* a whole upload right after on a new connection is served and counted */
+	char id[37];
+	upload_png(W.cust1, id);
+	assert_int_equal(uploads_of(W.cust1_id), before + 1);
+}
+
 /* Unclaimed uploads go after HD_ATTACHMENT_TTL_S (8 s here). */
 static void test_expiry(void **state)
 {
@@ -232,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_comment_attachments),
 		cmocka_unit_test(test_work_order_attachments),
+		cmocka_unit_test(test_half_upload_stores_nothing),
 		cmocka_unit_test(test_expiry),
 	};
 	return cmocka_run_group_tests(tests, setup, tk_teardown);
