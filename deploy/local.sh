@@ -115,6 +115,9 @@ export_settings() {
 	export HD_SHUTDOWN_DRAIN_S=${HD_SHUTDOWN_DRAIN_S:-0}
 	# the web console this worktree built (tools/web-build.sh, docs/web.md)
 	export HD_WEB_ROOT=${HD_WEB_ROOT:-$ROOT/web/dist}
+	# attachment bytes of the local storage backend (docs/operations.md,
+	# Attachments and storage): with the stack's other state
+	export HD_STORAGE_DIR=${HD_STORAGE_DIR:-$STATE/attachments}
 	for n in HD_HTTP_PORT HD_GATEWAY_ADMIN_PORT HD_BUS_PUB_URL HD_BUS_SUB_URL HD_BUS_ADMIN_PORT \
 		$(service_params); do
 		export "$n=$(nng_scheme "$(setting "$n")")"

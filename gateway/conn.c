@@ -117,10 +117,17 @@ static void deadline_update(gw_conn *c)
 	event_add(c->ev_timer, &tv);
 }
 
+/* The body limit of the request being read (its route's, once the head is in). */
+static size_t body_max(const gw_conn *c)
+{
+	const gw_config *cfg = &c->loop->gw->cfg;
+	return c->head_ok ? gw_body_max(cfg, &c->head) : (size_t)cfg->max_body;
+}
+
 static size_t in_cap_max(const gw_conn *c)
 {
 	/* a chunked body may take twice its size on the wire, and more is 413 */
-	return GW_HEAD_MAX + 2 * (size_t)c->loop->gw->cfg.max_body + 4096;
+	return GW_HEAD_MAX + 2 * body_max(c) + 4096;
 }
 
 static void conn_free(gw_conn *c)
@@ -290,6 +297,12 @@ static bool in_room(gw_conn *c)
 		return false;
 	}
 	size_t cap = c->in_cap ? c->in_cap * 2 : GW_IN_INITIAL;
+	/* a large body of known length (an upload): room for all of it at once,
+	 * not a copy per doubling (docs/architecture.md, Attachments) */
+	if (c->head_ok && !c->head.chunked && c->head.content_length > 0
+	    && (uint64_t)c->head.content_length <= body_max(c)
+	    && c->head.head_len + (size_t)c->head.content_length > cap)
+		cap = c->head.head_len + (size_t)c->head.content_length;
 	cap = cap < max ? cap : max;
 	if (cap > GW_IN_INITIAL
 	    && c->loop->in_bytes - c->in_cap + cap > (size_t)c->loop->gw->cfg.loop_buffer_bytes) {
@@ -410,8 +423,7 @@ static bool body_ready(gw_conn *c, const char **body, size_t *len)
 	size_t have = c->in_len - c->head.head_len;
 	char *start = c->in + c->head.head_len;
 	if (c->head.chunked) {
-		gw_http_result r = gw_http_chunked_decode(
-		    start, have, (size_t)c->loop->gw->cfg.max_body, &c->chunked);
+		gw_http_result r = gw_http_chunked_decode(start, have, body_max(c), &c->chunked);
 		if (r == GW_HTTP_OK) {
 			*body = start;
 			*len = c->chunked.out_len;
@@ -427,7 +439,7 @@ static bool body_ready(gw_conn *c, const char **body, size_t *len)
 		return false;
 	}
 	uint64_t want = c->head.content_length > 0 ? (uint64_t)c->head.content_length : 0;
-	if (want > (uint64_t)c->loop->gw->cfg.max_body) {
+	if (want > (uint64_t)body_max(c)) {
 		/* served without its body: http.c answers 413, then close */
 		c->close_after = true;
 		*body = NULL;

@@ -41,6 +41,7 @@ typedef struct gw_config {
 	long port;
 	long threads;
 	long max_body;
+	long max_upload; /* HD_MAX_UPLOAD_BYTES: the body of POST /v1/attachments */
 	long upstream_timeout_ms;
 	long rate_limit; /* per minute, per user or per anonymous address */
 	long login_ip_limit; /* logins per minute per address */
@@ -161,6 +162,12 @@ void gw_conn_stream_end(gw_conn *c);
 /* Closes the connections with nothing in flight / every connection. */
 void gw_conn_close_idle(gw_loop *loop);
 void gw_conn_free_all(gw_loop *loop);
+
+/* http.c: the largest body the request of head may send: HD_MAX_UPLOAD_BYTES
+ * for POST GW_UPLOAD_PATH (raw bytes, any Content-Type: the daemon checks
+ * it against the bytes), HD_MAX_BODY_BYTES for everything else. */
+#define GW_UPLOAD_PATH "/v1/attachments"
+size_t gw_body_max(const gw_config *cfg, const gw_http_head *head);
 
 /* http.c: serves a whole request gr (head and body read), or answers one the
  * server refused (status, detail) before it was whole. */

@@ -72,20 +72,30 @@ static void options_answer(gw_req *gr, const char *path, bool origin_ok)
 	gw_reply_send(gr, 204, NULL, NULL, 0);
 }
 
+static bool is_upload(const gw_http_head *head)
+{
+	return strcmp(head->method, "POST") == 0 && strcmp(head->path, GW_UPLOAD_PATH) == 0;
+}
+
+size_t gw_body_max(const gw_config *cfg, const gw_http_head *head)
+{
+	return (size_t)(is_upload(head) ? cfg->max_upload : cfg->max_body);
+}
+
 /* 413 and 415; false when answered. */
 static bool body_check(gw_req *gr)
 {
-	long max = gr->loop->gw->cfg.max_body;
+	size_t max = gw_body_max(&gr->loop->gw->cfg, gr->head);
 	int64_t cl = gr->head->content_length;
 	size_t len = gr->body_len;
 	char detail[96];
 
-	if (cl > max || len > (size_t)max) {
-		snprintf(detail, sizeof(detail), "the body is larger than %ld bytes", max);
+	if ((cl > 0 && (uint64_t)cl > max) || len > max) {
+		snprintf(detail, sizeof(detail), "the body is larger than %zu bytes", max);
 		gw_reply_problem(gr, 413, detail);
 		return false;
 	}
-	if (len > 0 && (gr->method & (GW_POST | GW_PUT | GW_PATCH))
+	if (len > 0 && (gr->method & (GW_POST | GW_PUT | GW_PATCH)) && !is_upload(gr->head)
 	    && !gw_content_type_is_json(gw_req_header(gr, "Content-Type"))) {
 		gw_reply_problem(gr, 415, "the body must be application/json");
 		return false;

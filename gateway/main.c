@@ -29,6 +29,7 @@ static hd_err config_load(gw_config *cfg)
 	if (hd_config_int("HD_HTTP_PORT", 1, 65535, &cfg->port) != HD_OK
 	    || hd_config_int("HD_HTTP_THREADS", 1, 256, &cfg->threads) != HD_OK
 	    || hd_config_int("HD_MAX_BODY_BYTES", 1, 64L * 1024 * 1024, &cfg->max_body) != HD_OK
+	    || hd_config_int("HD_MAX_UPLOAD_BYTES", 1, 1L << 30, &cfg->max_upload) != HD_OK
 	    || hd_config_int("HD_UPSTREAM_TIMEOUT_MS", 10, 600000, &cfg->upstream_timeout_ms)
 	        != HD_OK
 	    || hd_config_int("HD_RATE_LIMIT_PER_MIN", 1, 100000000, &cfg->rate_limit) != HD_OK

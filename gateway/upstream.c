@@ -131,19 +131,21 @@ static void upstream_error(gw_req *gr, const char *kind, int status, const char 
 	gw_reply_problem(gr, status, detail);
 }
 
-/* The request headers a daemon sees: longest value accepted, and whether a
- * longer one is refused (400), cut (user-agent) or dropped. */
+/* The request headers a daemon sees: longest value accepted, whether a
+ * longer one is refused (400), cut (user-agent) or dropped, and whether only
+ * the upload route (POST GW_UPLOAD_PATH) forwards it. */
 static const struct {
 	const char *name;
 	size_t max;
 	enum { OVER_REFUSE, OVER_CUT, OVER_DROP } over;
+	bool upload_only;
 } forwarded[] = {
-	{ "accept", 511, OVER_DROP }, /* text/csv replies (hd-analytics) */
-	{ "idempotency-key", GW_IDEMPOTENCY_KEY_MAX, OVER_REFUSE },
-	{ "if-match", 511, OVER_DROP },
-	{ "traceparent", 511, OVER_DROP },
-	{ "tracestate", 511, OVER_DROP },
-	{ "user-agent", 511, OVER_CUT },
+	{ "accept", 511, OVER_DROP, false }, /* text/csv replies (hd-analytics) */
+	{ "content-type", 127, OVER_DROP, true }, /* the file's type */
+	{ "idempotency-key", GW_IDEMPOTENCY_KEY_MAX, OVER_REFUSE, false },
+	{ "if-match", 511, OVER_DROP, false }, { "traceparent", 511, OVER_DROP, false },
+	{ "tracestate", 511, OVER_DROP, false }, { "user-agent", 511, OVER_CUT, false },
+	{ "x-filename", 511, OVER_REFUSE, true }, /* percent-encoded UTF-8 */
 };
 
 /* Copies the forwarded request headers; false (answered) on a bad one. */
@@ -151,9 +153,10 @@ static bool headers_fill(gw_req *gr, hd_envelope *e)
 {
 	char value[sizeof(e->headers[0].value)];
 	char detail[96];
+	bool upload = gr->method == GW_POST && strcmp(gr->head->path, GW_UPLOAD_PATH) == 0;
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) {
 		const char *v = gw_req_header(gr, forwarded[i].name);
-		if (v == NULL)
+		if (v == NULL || (forwarded[i].upload_only && !upload))
 			continue;
 		size_t len = strlen(v);
 		if (len > forwarded[i].max || len == 0) {
@@ -220,19 +223,32 @@ static void reply_headers_copy(gw_req *gr, const hd_reply *rep)
 	}
 }
 
+/* Reply header name of rep, or NULL. */
+static const char *reply_header(const hd_reply *rep, const char *name)
+{
+	for (size_t i = 0; i < rep->nheaders; i++)
+		if (strcasecmp(rep->headers[i].name, name) == 0)
+			return rep->headers[i].value;
+	return NULL;
+}
+
 /* The Content-Type of a daemon's reply: JSON (problem+json for errors),
- * or CSV when a daemon answered a 2xx in CSV (the one other type allowed). */
+ * CSV when a daemon answered a 2xx in CSV, or an attachment's own type
+ * when the 2xx is a download (Content-Disposition: attachment, with
+ * nosniff: docs/architecture.md, Attachments). */
 static const char *reply_content_type(const hd_reply *rep)
 {
 	static const char csv[] = "text/csv; charset=utf-8";
+	const char *type = reply_header(rep, "content-type");
+	const char *disposition = reply_header(rep, "content-disposition");
 	if (rep->body_len == 0)
 		return NULL;
 	if (rep->status >= 400)
 		return "application/problem+json";
-	for (size_t i = 0; i < rep->nheaders; i++)
-		if (strcasecmp(rep->headers[i].name, "content-type") == 0
-		    && strcmp(rep->headers[i].value, csv) == 0)
-			return csv;
+	if (type != NULL && strcmp(type, csv) == 0)
+		return csv;
+	if (type != NULL && disposition != NULL && strncmp(disposition, "attachment", 10) == 0)
+		return type;
 	return "application/json";
 }
 

@@ -215,6 +215,10 @@ suite_e2e() {
 		export HD_SSE_BUFFER_BYTES=${HD_SSE_BUFFER_BYTES:-16384}
 		# and stream tickets that expire within the test's patience
 		export HD_SSE_TICKET_TTL_S=${HD_SSE_TICKET_TTL_S:-3}
+		# test_attachments: uploads above HD_MAX_BODY_BYTES (1 MiB) and below
+		# 2 MiB pass, larger are 413; unclaimed uploads go after 8 s
+		export HD_MAX_UPLOAD_BYTES=${HD_MAX_UPLOAD_BYTES:-2097152}
+		export HD_ATTACHMENT_TTL_S=${HD_ATTACHMENT_TTL_S:-8}
 		local name value
 		while IFS='=' read -r name value; do export "$name=$value"; done < <("$LOCAL" port-env)
 		HD_PLATFORM_ADMIN_PASSWORD="pA-$(random_hex 12)"

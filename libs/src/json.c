@@ -5,12 +5,14 @@
  * strings, numbers, depth), then cJSON on a NUL-terminated copy of exactly
  * len bytes, then a pass over the tree for duplicate keys. */
 #include "hd/json.h"
+#include "hd/uuid.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define HD_JSON_INT_LIMIT 9007199254740992.0 /* 2^53: integers must stay below */
 
@@ -478,5 +480,46 @@ bool hd_json_tags_read(const cJSON *body, char **out, hd_field_errors *errs)
 		hd_field_errors_add(errs, "tags", "could not be stored");
 		return false;
 	}
+	return true;
+}
+
+bool hd_json_uuid_list_read(
+    const cJSON *body, const char *key, int max, char *out, size_t size, hd_field_errors *errs)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, key);
+	size_t len = 1; /* "{" so far */
+	snprintf(out, size, "{}");
+	if (list == NULL || cJSON_IsNull(list))
+		return true;
+	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > max) {
+		char msg[64];
+		snprintf(msg, sizeof msg, "must be an array of at most %d ids", max);
+		hd_field_errors_add(errs, key, msg);
+		return false;
+	}
+	const cJSON *id;
+	cJSON_ArrayForEach(id, list)
+	{
+		if (!cJSON_IsString(id) || !hd_uuid_valid(id->valuestring)) {
+			hd_field_errors_add(errs, key, "each id must be a UUID");
+			return false;
+		}
+		for (const cJSON *prev = list->child; prev != id; prev = prev->next)
+			if (strcasecmp(prev->valuestring, id->valuestring) == 0) {
+				hd_field_errors_add(errs, key, "an id is given twice");
+				return false;
+			}
+		/* ",uuid}" must fit with its NUL */
+		if (len + 1 + HD_UUID_STRLEN + 2 > size) {
+			hd_field_errors_add(errs, key, "too many ids");
+			return false;
+		}
+		if (len > 1)
+			out[len++] = ',';
+		memcpy(out + len, id->valuestring, HD_UUID_STRLEN);
+		len += HD_UUID_STRLEN;
+	}
+	out[len] = '}';
+	out[len + 1] = '\0';
 	return true;
 }

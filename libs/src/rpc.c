@@ -32,13 +32,18 @@
 
 #define RPC_HEADROOM (64 * 1024)
 
-/* Largest message accepted: the body limit plus room for the envelope header. */
+/* Largest message accepted: the larger of the body limit and an attachment
+ * (HD_MAX_UPLOAD_BYTES, as base64 in attachments.create: 4/3 of it), plus
+ * room for the envelope header. */
 static size_t rpc_max_msg(void)
 {
-	long body = 1048576;
+	long body = 1048576, upload = 26214400;
 	if (hd_config_int("HD_MAX_BODY_BYTES", 1, 1L << 30, &body) != HD_OK)
 		body = 1048576;
-	return (size_t)body + RPC_HEADROOM;
+	if (hd_config_int("HD_MAX_UPLOAD_BYTES", 1, 1L << 30, &upload) != HD_OK)
+		upload = 26214400;
+	upload = upload / 3 * 4 + 4;
+	return (size_t)(upload > body ? upload : body) + RPC_HEADROOM;
 }
 
 /* ================================ server ================================ */

@@ -91,6 +91,17 @@ hd_err fs_user_check(hd_rpc_request *req, const char *user_id, fs_user_check_cb 
 /* Replies to a peer that did not answer: 503 with Retry-After. */
 void fs_reply_peer_down(hd_rpc_request *req, const char *peer);
 
+/* Attachments (attachments.c): claims the ids (a JSON array of UUIDs) for
+ * work order work_order_id at hd-ticket as req's caller (images_only: the
+ * signature); cb gets hd-ticket's answer, as hd_peer_call's. Then
+ * fs_attachments_claimed is true on 200, else it has replied (503, or 422
+ * naming field). At most FS_ATTACH_MAX ids per list. */
+#define FS_ATTACH_MAX 10
+#define FS_ATTACH_IDS_MAX (FS_ATTACH_MAX * 37 + 3)
+hd_err fs_attachments_claim(hd_rpc_request *req, const char *work_order_id, const cJSON *ids,
+    bool images_only, hd_peer_cb cb, void *arg);
+bool fs_attachments_claimed(hd_rpc_request *req, hd_err err, int status, const char *field);
+
 /* A staff member, or the technician of technician_id's user (via SQL):
  * technicians read their own only. The SQL fragment restricting rows of
  * work orders w to the caller: $n is the caller's user id or NULL for staff. */

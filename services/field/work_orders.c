@@ -25,9 +25,9 @@ static const char sql_create[] = "WITH" HD_IDEM_CTE("$1", "$14", "$15", "$16",
     "$17") ","
            " w AS (INSERT INTO field.work_orders AS w (tenant_id, id, title, description,"
            " ticket_id, location, address, required_skills, window_start, window_end, priority,"
-           " notes, created_by) SELECT $1, $2, $3, $4, $5,"
+           " notes, created_by, attachment_ids) SELECT $1, $2, $3, $4, $5,"
            " ST_SetSRID(ST_MakePoint($7::float8, $6::float8), 4326)::geography, $8,"
-           " ARRAY(SELECT json_array_elements_text($9::json)), $10, $11, $12, $13, $14"
+           " ARRAY(SELECT json_array_elements_text($9::json)), $10, $11, $12, $13, $14, $18::uuid[]"
            " WHERE" HD_IDEM_FREE(
                "field") " RETURNING field.work_order_json(w) AS j, w.version),"
                         " o AS (INSERT INTO field.outbox (tenant_id, type, actor_id, data)"
@@ -69,7 +69,9 @@ static const char sql_history[]
       " ORDER BY h.id LIMIT 1001";
 
 /* $3 viewer, $4 If-Match, $5 title, $6 description, $7 priority, $8 status,
- * $9 notes, $10 signed_by, $11 actor, $12 and $13 the new window (NULL: kept).
+ * $9 notes, $10 signed_by, $11 actor, $12 and $13 the new window (NULL: kept),
+ * $14 attachment ids to add (NULL: none), $15 the signature's attachment id
+ * (NULL: kept); both already claimed at hd-ticket (attachments.claim).
  * One row when visible: json, version, version_ok, move_ok, checklist_ok,
  * old status, changed, window_open (not completed or cancelled), window_free
  * (the assigned technician works the whole new window and has no other
@@ -92,7 +94,12 @@ static const char sql_update[]
                 " COALESCE($13::timestamptz, cur.window_end) AS window_end,"
                 " COALESCE($5, cur.title) AS title, COALESCE($6, cur.description) AS description,"
                 " COALESCE($7, cur.priority) AS priority, COALESCE($8, cur.status) AS status,"
-                " COALESCE($9, cur.notes) AS notes, COALESCE($10, cur.signed_by) AS signed_by FROM "
+                " COALESCE($9, cur.notes) AS notes, COALESCE($10, cur.signed_by) AS signed_by,"
+                " CASE WHEN $14::uuid[] IS NULL THEN cur.attachment_ids ELSE ARRAY(SELECT DISTINCT "
+                "x"
+                " FROM unnest(cur.attachment_ids || $14::uuid[]) x ORDER BY x) END AS "
+                "attachment_ids,"
+                " COALESCE($15::uuid, cur.signature_attachment_id) AS signature_attachment_id FROM "
                 "cur),"
                 " win AS (SELECT (nw.window_start, nw.window_end) = (cur.window_start, "
                 "cur.window_end)"
@@ -111,6 +118,8 @@ static const char sql_update[]
                 " priority = nw.priority, status = nw.status, notes = nw.notes, signed_by = "
                 "nw.signed_by,"
                 " window_start = nw.window_start, window_end = nw.window_end,"
+                " attachment_ids = nw.attachment_ids,"
+                " signature_attachment_id = nw.signature_attachment_id,"
                 " signed_at = CASE WHEN $10::text IS NULL THEN w.signed_at"
                 " ELSE date_trunc('milliseconds', now()) END,"
                 " completed_at = CASE WHEN nw.status = 'completed' AND w.status <> 'completed'"
@@ -120,9 +129,10 @@ static const char sql_update[]
                 "nw.move_ok"
                 " AND nw.checklist_ok AND win.open AND win.free"
                 " AND (nw.title, nw.description, nw.priority, nw.status, nw.notes, nw.signed_by,"
-                " nw.window_start, nw.window_end) IS DISTINCT FROM (w.title, w.description, "
-                "w.priority,"
-                " w.status, w.notes, w.signed_by, w.window_start, w.window_end)"
+                " nw.window_start, nw.window_end, nw.attachment_ids, nw.signature_attachment_id)"
+                " IS DISTINCT FROM (w.title, w.description, w.priority,"
+                " w.status, w.notes, w.signed_by, w.window_start, w.window_end, w.attachment_ids,"
+                " w.signature_attachment_id)"
                 " RETURNING field.work_order_json(w) AS j, w.version, w.updated_at, w.title,"
                 " w.description, w.priority, w.status, w.notes, w.signed_by, w.window_start,"
                 " w.window_end),"
@@ -178,6 +188,8 @@ typedef struct fs_wo_new {
 	const char *start, *end;
 	char lat[40], lon[40];
 	char skills[FS_SKILLS_JSON_MAX];
+	char attachments[FS_ATTACH_IDS_MAX]; /* attachment_ids as a PostgreSQL array */
+	const cJSON *attachment_ids; /* in body; NULL when none */
 	hd_idem key; /* Idempotency-Key, key.key NULL when none */
 } fs_wo_new;
 
@@ -229,7 +241,7 @@ static void fs_window_read(
 static void fs_wo_new_read(fs_wo_new *w, hd_field_errors *errs)
 {
 	static const char *const known[] = { "title", "description", "ticket_id", "location",
-		"required_skills", "window", "priority", "notes", NULL };
+		"required_skills", "window", "priority", "notes", "attachment_ids", NULL };
 	const cJSON *b = w->body;
 	fs_point pt = { 0, 0 };
 	hd_json_reject_unknown(b, known, errs);
@@ -254,6 +266,10 @@ static void fs_wo_new_read(fs_wo_new *w, hd_field_errors *errs)
 	fs_skills_read(b, "required_skills", w->skills, errs);
 	fs_window_read(b, true, &w->start, &w->end, errs);
 	hd_json_get_enum(b, "priority", false, fs_priorities, &w->priority, errs);
+	if (hd_json_uuid_list_read(
+	        b, "attachment_ids", FS_ATTACH_MAX, w->attachments, sizeof w->attachments, errs)
+	    && strcmp(w->attachments, "{}") != 0)
+		w->attachment_ids = cJSON_GetObjectItemCaseSensitive(b, "attachment_ids");
 }
 
 /* A stored reply replayed, another request under the key (422), or the
@@ -280,12 +296,36 @@ static void fs_wo_insert(fs_wo_new *w)
 {
 	const char *ip[4];
 	hd_idem_params(&w->key, ip);
-	const char *p[17] = { w->tenant, w->id, w->title, w->description, w->ticket_id, w->lat,
+	const char *p[18] = { w->tenant, w->id, w->title, w->description, w->ticket_id, w->lat,
 		w->lon, w->address, w->skills, w->start, w->end, w->priority, w->notes, w->actor,
-		ip[1], ip[2], ip[3] };
-	hd_db_stmt st = { sql_create, 17, p };
+		ip[1], ip[2], ip[3], w->attachments };
+	hd_db_stmt st = { sql_create, 18, p };
 	if (!hd_idem_run(w->dw, w->req, &fs_idem_table, &w->key, &st, 1, fs_wo_created_cb, w))
 		fs_wo_new_free(w);
+}
+
+/* hd-ticket's answer to attachments.claim of the new work order's files. */
+static void fs_wo_files_claimed(hd_err err, int status, const char *body, void *arg)
+{
+	fs_wo_new *w = arg;
+	(void)body;
+	if (fs_attachments_claimed(w->req, err, status, "attachment_ids"))
+		fs_wo_insert(w);
+	else
+		fs_wo_new_free(w);
+}
+
+/* The files first (when any), then the insert. */
+static void fs_wo_files_then_insert(fs_wo_new *w)
+{
+	if (w->attachment_ids == NULL) {
+		fs_wo_insert(w);
+	} else if (fs_attachments_claim(
+	               w->req, w->id, w->attachment_ids, false, fs_wo_files_claimed, w)
+	    != HD_OK) {
+		fs_reply_peer_down(w->req, "hd-ticket");
+		fs_wo_new_free(w);
+	}
 }
 
 /* hd-ticket's answer to tickets.get of the linked ticket. */
@@ -300,7 +340,7 @@ static void fs_ticket_checked(hd_err err, int status, const char *body, void *ar
 		hd_reply_invalid_field(w->req, "ticket_id", "is not a ticket of this tenant");
 		fs_wo_new_free(w);
 	} else {
-		fs_wo_insert(w);
+		fs_wo_files_then_insert(w);
 	}
 }
 
@@ -329,7 +369,7 @@ void fs_work_orders_create(hd_rpc_request *req, hd_daemon_worker *dw)
 		goto fail;
 	}
 	if (w->ticket_id == NULL) {
-		fs_wo_insert(w);
+		fs_wo_files_then_insert(w);
 		return;
 	}
 	if (hd_peer_call(
@@ -481,6 +521,9 @@ void fs_work_orders_history(hd_rpc_request *req, hd_daemon_worker *dw)
 typedef struct fs_wo_patch {
 	const char *title, *description, *priority, *status, *notes, *signed_by;
 	const char *start, *end; /* the new window, NULL when unchanged */
+	const char *signature; /* signature_attachment_id, NULL when not given */
+	const cJSON *attachment_ids; /* in the body; NULL when none */
+	char attachments[FS_ATTACH_IDS_MAX]; /* the same as a PostgreSQL array */
 	char version[HD_IF_MATCH_MAX];
 } fs_wo_patch;
 
@@ -491,8 +534,9 @@ static void fs_wo_patch_read(
     const cJSON *body, const hd_caller *c, fs_wo_patch *p, hd_field_errors *errs)
 {
 	static const char *const staff[] = { "title", "description", "priority", "status", "notes",
-		"signed_by", "window", NULL };
-	static const char *const tech[] = { "status", "notes", "signed_by", NULL };
+		"signed_by", "window", "attachment_ids", "signature_attachment_id", NULL };
+	static const char *const tech[]
+	    = { "status", "notes", "signed_by", "attachment_ids", "signature_attachment_id", NULL };
 	hd_json_reject_unknown(body, hd_caller_is(c, HD_ROLES_STAFF) ? staff : tech, errs);
 	hd_json_get_string(body, "title", false, 1, FS_TITLE_MAX, &p->title, errs);
 	if (hd_json_get_string(body, "description", false, 0, SIZE_MAX, &p->description, errs)
@@ -509,6 +553,16 @@ static void fs_wo_patch_read(
 		hd_field_errors_add(errs, "signed_by", "is given with status completed only");
 	if (p->status != NULL && strcmp(p->status, "unassigned") == 0)
 		hd_field_errors_add(errs, "status", "a work order leaves unassigned by dispatch");
+	if (hd_json_uuid_list_read(
+	        body, "attachment_ids", FS_ATTACH_MAX, p->attachments, sizeof p->attachments, errs)
+	    && strcmp(p->attachments, "{}") != 0)
+		p->attachment_ids = cJSON_GetObjectItemCaseSensitive(body, "attachment_ids");
+	if (hd_json_get_string(body, "signature_attachment_id", false, 36, 36, &p->signature, errs)
+	    && !hd_uuid_valid(p->signature))
+		hd_field_errors_add(errs, "signature_attachment_id", "must be a UUID");
+	if (p->signature != NULL && p->signed_by == NULL)
+		hd_field_errors_add(
+		    errs, "signature_attachment_id", "is given with signed_by (the sign-off) only");
 }
 
 /* A boolean column as text: true only for "t". */
@@ -571,36 +625,110 @@ static void fs_wo_updated_cb(hd_err err, const hd_db_result *res, void *arg)
 		fs_wo_updated_reply(req, res, last);
 }
 
-void fs_work_orders_update(hd_rpc_request *req, hd_daemon_worker *dw)
-{
+/* A PATCH between its checks and its statement: the files to claim at
+ * hd-ticket first (the signature, then attachment_ids), then the update. */
+typedef struct fs_wo_change {
+	hd_rpc_request *req;
+	hd_daemon_worker *dw;
+	cJSON *body; /* p's strings point into it */
 	hd_caller c;
 	const char *id;
-	cJSON *body = NULL;
-	fs_wo_patch p = { .title = NULL };
+	fs_wo_patch p;
+	bool signature_done, files_done;
+	const char *claiming; /* the field whose ids are being claimed */
+} fs_wo_change;
+
+static void fs_wo_change_free(fs_wo_change *ch)
+{
+	cJSON_Delete(ch->body);
+	free(ch);
+}
+
+static void fs_wo_change_run(fs_wo_change *ch)
+{
+	const fs_wo_patch *p = &ch->p;
+	const hd_caller *c = &ch->c;
+	const char *prm[15] = { c->tenant_id, ch->id, fs_viewer(c),
+		p->version[0] ? p->version : NULL, p->title, p->description, p->priority, p->status,
+		p->notes, p->signed_by, c->user_id, p->start, p->end,
+		p->attachment_ids != NULL ? p->attachments : NULL, p->signature };
+	hd_db_stmt st[2] = { { sql_lock_technician, 2, prm }, { sql_update, 15, prm } };
+	/* the lock only when the window moves: other changes need not wait */
+	if (p->start != NULL)
+		hd_daemon_db_run(ch->dw, ch->req, c->tenant_id, st, 2, fs_wo_updated_cb, ch->req);
+	else
+		hd_daemon_db_run(
+		    ch->dw, ch->req, c->tenant_id, &st[1], 1, fs_wo_updated_cb, ch->req);
+	fs_wo_change_free(ch);
+}
+
+static void fs_wo_change_next(fs_wo_change *ch);
+
+static void fs_wo_change_claimed(hd_err err, int status, const char *body, void *arg)
+{
+	fs_wo_change *ch = arg;
+	(void)body;
+	if (fs_attachments_claimed(ch->req, err, status, ch->claiming))
+		fs_wo_change_next(ch);
+	else
+		fs_wo_change_free(ch);
+}
+
+/* Claims what is left to claim (the signature, then the files), or runs
+ * the update. */
+static void fs_wo_change_next(fs_wo_change *ch)
+{
+	cJSON *sig = NULL;
+	hd_err err;
+	if (ch->p.signature != NULL && !ch->signature_done) {
+		ch->signature_done = true;
+		ch->claiming = "signature_attachment_id";
+		sig = cJSON_CreateArray();
+		err = sig != NULL && cJSON_AddItemToArray(sig, cJSON_CreateString(ch->p.signature))
+		    ? fs_attachments_claim(ch->req, ch->id, sig, true, fs_wo_change_claimed, ch)
+		    : HD_ERR_NOMEM;
+		cJSON_Delete(sig);
+	} else if (ch->p.attachment_ids != NULL && !ch->files_done) {
+		ch->files_done = true;
+		ch->claiming = "attachment_ids";
+		err = fs_attachments_claim(
+		    ch->req, ch->id, ch->p.attachment_ids, false, fs_wo_change_claimed, ch);
+	} else {
+		fs_wo_change_run(ch);
+		return;
+	}
+	if (err != HD_OK) {
+		fs_reply_peer_down(ch->req, "hd-ticket");
+		fs_wo_change_free(ch);
+	}
+}
+
+void fs_work_orders_update(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	fs_wo_change *ch = calloc(1, sizeof(*ch));
 	hd_field_errors errs = { .count = 0 };
-	if (!hd_caller_get(req, &c)
-	    || !hd_caller_require(req, &c, HD_ROLES_STAFF | HD_ROLE_TECHNICIAN)
-	    || (id = hd_req_path_uuid(req, "id", "work order")) == NULL
-	    || !hd_req_body(req, NULL, &body))
-		goto out;
-	fs_wo_patch_read(body, &c, &p, &errs);
+	if (ch == NULL) {
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
+		return;
+	}
+	ch->req = req;
+	ch->dw = dw;
+	if (!hd_caller_get(req, &ch->c)
+	    || !hd_caller_require(req, &ch->c, HD_ROLES_STAFF | HD_ROLE_TECHNICIAN)
+	    || (ch->id = hd_req_path_uuid(req, "id", "work order")) == NULL
+	    || !hd_req_body(req, NULL, &ch->body))
+		goto fail;
+	fs_wo_patch_read(ch->body, &ch->c, &ch->p, &errs);
 	if (hd_reply_invalid(req, &errs))
-		goto out;
+		goto fail;
 	bool conditional;
-	if (!hd_req_if_match(req, p.version, &conditional)) {
+	if (!hd_req_if_match(req, ch->p.version, &conditional)) {
 		hd_daemon_reply_problem(
 		    req, 412, "If-Match does not match the work order's ETag", NULL);
-		goto out;
+		goto fail;
 	}
-	const char *prm[13] = { c.tenant_id, id, fs_viewer(&c), p.version[0] ? p.version : NULL,
-		p.title, p.description, p.priority, p.status, p.notes, p.signed_by, c.user_id,
-		p.start, p.end };
-	hd_db_stmt st[2] = { { sql_lock_technician, 2, prm }, { sql_update, 13, prm } };
-	/* the lock only when the window moves: other changes need not wait */
-	if (p.start != NULL)
-		hd_daemon_db_run(dw, req, c.tenant_id, st, 2, fs_wo_updated_cb, req);
-	else
-		hd_daemon_db_run(dw, req, c.tenant_id, &st[1], 1, fs_wo_updated_cb, req);
-out:
-	cJSON_Delete(body);
+	fs_wo_change_next(ch);
+	return;
+fail:
+	fs_wo_change_free(ch);
 }

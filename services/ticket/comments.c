@@ -2,7 +2,9 @@
  * Customers comment only on their own tickets, only publicly, and see only
  * public comments. The first public comment by an agent or admin sets the
  * ticket's first_response_at; each comment queues a comment.added event
- * (saying whether it was that first response: hd-analytics counts on it). */
+ * (saying whether it was that first response: hd-analytics counts on it).
+ * A comment may claim the author's unattached uploads (attachment_ids;
+ * attachments.c, docs/architecture.md "Attachments"). */
 #include <stdio.h>
 #include <string.h>
 #include "hd/json.h"
@@ -16,7 +18,9 @@
  * $10 its hashed text, $11 the op, $12 the sentiment of a customer's comment
  * or NULL (stored on the ticket as its latest; a change is a new version, a
  * history entry and a ticket.updated event, with what the ticket.updated
- * automation rules it sets off changed: sql/R_automations.sql).
+ * automation rules it sets off changed: sql/R_automations.sql),
+ * $13 the attachment ids to claim ("{}" for none; ticket.attachments_claim
+ * fails the whole statement when one is not the author's unattached upload).
  * Does nothing when the key is already stored. */
 static const char sql_comment_create[] = "WITH" HD_IDEM_CTE("$1", "$5", "$11", "$9",
     "$10") ","
@@ -25,11 +29,14 @@ static const char sql_comment_create[] = "WITH" HD_IDEM_CTE("$1", "$5", "$11", "
            " AND t.id = $2"
            " AND t.deleted_at IS NULL AND ($3::uuid IS NULL OR t.requester_id = $3)"
            " AND" TK_IDEM_FREE "),"
-           " c AS (INSERT INTO ticket.comments AS cm (tenant_id, id, ticket_id, author_id, "
-           "author_role,"
-           " body, public) SELECT $1, $4, t.id, $5, $6, $7, $8::bool FROM t"
-           " RETURNING ticket.comment_json(cm) AS j, ticket.comment_event_json(cm,"
+           " att AS (SELECT ticket.attachments_claim($1, $5, $13::uuid[], t.id, $4, NULL, false)"
+           " AS j FROM t),"
+           " c AS (INSERT INTO ticket.comments AS cm (tenant_id, id, ticket_id, author_id,"
+           " author_role, body, public) SELECT $1, $4, t.id, $5, $6, $7, $8::bool FROM t"
+           " RETURNING ticket.comment_json(cm) AS j0, ticket.comment_event_json(cm,"
            " (SELECT t.requester_id FROM t)) AS ej, cm.created_at, cm.public),"
+           " cj AS (SELECT (c.j0::jsonb || jsonb_build_object('attachments', att.j))::json AS j"
+           " FROM c, att),"
            " fr AS (UPDATE ticket.tickets x SET first_response_at = c.created_at,"
            " updated_at = c.created_at, version = x.version + 1 FROM c"
            " WHERE x.tenant_id = $1 AND x.id = $2 AND x.first_response_at IS NULL AND c.public"
@@ -54,8 +61,8 @@ static const char sql_comment_create[] = "WITH" HD_IDEM_CTE("$1", "$5", "$11", "
                     "jsonb_build_object('first_response',"
                     " EXISTS (SELECT 1 FROM fr)))::json FROM c),"
                     " reply AS (SELECT 201 AS status, j, NULL::text AS location, NULL::text AS "
-                    "etag FROM "
-                    "c)," TK_IDEM_STORE " SELECT j::text FROM c";
+                    "etag FROM"
+                    " cj)," TK_IDEM_STORE " SELECT j::text FROM cj";
 
 /* Statement 0 of a list: the ticket is visible to the caller. */
 static const char sql_ticket_visible[]
@@ -81,7 +88,7 @@ static const char sql_history_list[]
 
 void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	static const char *const known[] = { "body", "public", NULL };
+	static const char *const known[] = { "body", "public", "attachment_ids", NULL };
 	hd_caller c;
 	const char *ticket;
 	cJSON *body = NULL;
@@ -89,7 +96,7 @@ void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_idem k = { 0 };
 	const char *text = NULL;
 	bool pub = true;
-	char id[HD_UUID_STRLEN + 1], sentiment[TK_SENTIMENT_MAX];
+	char id[HD_UUID_STRLEN + 1], sentiment[TK_SENTIMENT_MAX], ids[TK_ATTACH_IDS_MAX];
 	if (!hd_caller_get(req, &c) || (ticket = hd_req_path_uuid(req, "id", "ticket")) == NULL
 	    || !hd_req_body(req, NULL, &body))
 		goto out;
@@ -98,6 +105,7 @@ void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	    && strlen(text) > TK_COMMENT_MAX)
 		hd_field_errors_add(&errs, "body", "must be at most 64 KiB");
 	hd_json_get_bool(body, "public", false, &pub, &errs);
+	hd_json_uuid_list_read(body, "attachment_ids", TK_ATTACH_MAX, ids, sizeof ids, &errs);
 	if (hd_caller_is(&c, HD_ROLE_CUSTOMER) && !pub)
 		hd_field_errors_add(&errs, "public", "customers can post only public comments");
 	if (!hd_idem_read(req, &c, ticket, false, &k, &errs) || hd_reply_invalid(req, &errs))
@@ -109,9 +117,10 @@ void tk_comments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	bool customer = hd_caller_is(&c, HD_ROLE_CUSTOMER);
 	if (customer)
 		tk_sentiment_param(text, NULL, sentiment);
-	const char *p[12] = { c.tenant_id, ticket, customer ? c.user_id : NULL, id, c.user_id,
-		c.role, text, pub ? "t" : "f", k.key, k.hashed, k.op, customer ? sentiment : NULL };
-	hd_db_stmt st = { sql_comment_create, 12, p };
+	const char *p[13]
+	    = { c.tenant_id, ticket, customer ? c.user_id : NULL, id, c.user_id, c.role, text,
+		      pub ? "t" : "f", k.key, k.hashed, k.op, customer ? sentiment : NULL, ids };
+	hd_db_stmt st = { sql_comment_create, 13, p };
 	hd_idem_run(dw, req, &tk_idem_table, &k, &st, 1, tk_idem_child_created_cb, req);
 out:
 	hd_idem_free(&k);

@@ -25,6 +25,9 @@ static const hd_constraint_text tk_constraints[] = {
 	    "the ticket is closed, and closed is final: open a new ticket instead" },
 	{ "automations_auto_triage_on_create", 422, TK_AUTO_TRIAGE_ONLY_ON_CREATE },
 	{ HD_IDEM_PKEY, 409, HD_TEXT_IDEM_BUSY },
+	{ "attachments_claimable", 422,
+	    "attachment_ids: each must be one of your unattached uploads (an image for a "
+	    "signature)" },
 	{ NULL, 0, NULL },
 };
 
@@ -78,6 +81,7 @@ static void tk_worker_fini(hd_daemon_worker *dw)
 {
 	tk_worker *tw = dw->service;
 	if (hd_worker_index(dw->worker) == 0) {
+		tk_attachment_sweeper_stop();
 		tk_auto_triage_stop();
 		tk_sla_detector_stop();
 	}
@@ -108,6 +112,13 @@ static hd_err tk_worker_init(hd_daemon_worker *dw)
 		if (err != HD_OK)
 			tk_sla_detector_stop();
 	}
+	if (err == HD_OK && hd_worker_index(dw->worker) == 0) {
+		err = tk_attachment_sweeper_start(dw);
+		if (err != HD_OK) {
+			tk_auto_triage_stop();
+			tk_sla_detector_stop();
+		}
+	}
 	if (err != HD_OK) {
 		/* the timers did not start: nothing for fini to stop */
 		tk_list_queue_destroy(tw->lists);
@@ -117,6 +128,21 @@ static hd_err tk_worker_init(hd_daemon_worker *dw)
 		dw->service = NULL;
 	}
 	return err;
+}
+
+/* The clients and storage the handlers use, before the workers start. */
+static hd_err tk_start(void)
+{
+	hd_err err = tk_suggestions_start();
+	if (err == HD_OK && (err = tk_attachments_start()) != HD_OK)
+		tk_suggestions_stop();
+	return err;
+}
+
+static void tk_stop(void)
+{
+	tk_attachments_stop();
+	tk_suggestions_stop();
 }
 
 int main(int argc, char **argv)
@@ -135,8 +161,8 @@ int main(int argc, char **argv)
 		.consumers = tk_consumers,
 		.ops = tk_ops,
 		.constraints = tk_constraints,
-		.start = tk_suggestions_start,
-		.stop = tk_suggestions_stop,
+		.start = tk_start,
+		.stop = tk_stop,
 		.worker_init = tk_worker_init,
 		.worker_fini = tk_worker_fini,
 	};

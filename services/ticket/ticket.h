@@ -39,7 +39,7 @@ void tk_ticket_children(hd_rpc_request *req, hd_daemon_worker *dw, const hd_call
  * Times travel as extract(epoch ...) text (exact microseconds, whatever the
  * session's TimeZone/DateStyle), tags in PostgreSQL's array text format. */
 /* auto_triage classifies a ticket as it arrives
- * (sql/031_auto_triage_created_only.sql): the text of both refusals, the
+ * (sql/032_auto_triage_created_only.sql): the text of both refusals, the
  * rule's own check and the table's for a PATCH of event or actions alone. */
 #define TK_AUTO_TRIAGE_ONLY_ON_CREATE "auto_triage is an action of ticket.created rules only"
 
@@ -209,6 +209,16 @@ hd_rpc_client *tk_knowledge_client(void);
 /* The auto_triage action's worker (auto_triage.c), on worker 0. */
 hd_err tk_auto_triage_start(hd_daemon_worker *dw);
 void tk_auto_triage_stop(void);
+/* Attachments (attachments.c): storage and the hd-field client, opened
+ * before the workers start and closed after they stopped; the sweeper of
+ * expired unattached uploads runs on worker 0. At most TK_ATTACH_MAX ids in
+ * an attachment_ids list (TK_ATTACH_IDS_MAX bytes as a PostgreSQL array). */
+#define TK_ATTACH_MAX 10
+#define TK_ATTACH_IDS_MAX (TK_ATTACH_MAX * 37 + 3)
+hd_err tk_attachments_start(void);
+void tk_attachments_stop(void);
+hd_err tk_attachment_sweeper_start(hd_daemon_worker *dw);
+void tk_attachment_sweeper_stop(void);
 /* The SLA breach detector's 5 s timer (sla_detect.c), on worker 0. */
 hd_err tk_sla_detector_start(hd_daemon_worker *dw);
 void tk_sla_detector_stop(void);

@@ -160,6 +160,12 @@ check_chart_refusals() {
 	expect_fail "bootstrap of a disabled daemon is refused" "not an enabled daemon" render --set daemons.ticket.enabled=false --set bootstrap.daemon=ticket
 	expect_fail "production refuses plain NNG links" "refuses plain NNG links" render --set tls.enabled=false
 	expect_fail "schema refuses rediss:// (hiredis 0.14 has no TLS)" "redisUrl" render --set secrets.redisUrl=rediss://r:6380/0
+	expect_fail "S3 attachments without a bucket are refused" "attachments.s3.bucket is required" \
+		render --set attachments.backend=s3 --set attachments.s3.endpoint=https://s3.example.com \
+		--set secrets.s3AccessKeyId=a --set secrets.s3SecretAccessKey=b
+	expect_fail "S3 attachments without credentials are refused" "s3AccessKeyId is required" \
+		render --set attachments.backend=s3 --set attachments.s3.endpoint=https://s3.example.com \
+		--set attachments.s3.bucket=hd-files
 	expect_fail "validator wants the datastore CA where PostgreSQL is reached" "^FAIL .*datastore CA" \
 		node "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" --datastore-ca pg-ca
 	expect_fail "schema refuses an image digest that is not sha256" "digest" render --set gateway.image.digest=md5:abc
@@ -181,7 +187,8 @@ check_chart_refusals() {
 	sed '/minReadySeconds:/d' "$WORK/default.yaml" >"$WORK/weak.yaml"
 	expect_fail "validator refuses a rollout without minReadySeconds" "^FAIL .*minReadySeconds" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons auth --migrate auth
-	render --set 'daemons.ticket.consumes=null' >"$WORK/weak.yaml" 2>&1
+	# (hd-ticket also calls hd-field as a peer: attachments; cut that too)
+	render --set 'daemons.ticket.consumes=null' --set 'daemons.ticket.peers={knowledge}' >"$WORK/weak.yaml" 2>&1
 	expect_fail "validator refuses a consumer cut off from its source" "^FAIL consumer ticket reaches field" \
 		node "$HERE/validate.mjs" "$WORK/weak.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" --consumes "$CONSUMES"
 	cp -r "$CHART" "$WORK/stale" && printf 'newValue: 1\n' >>"$WORK/stale/values.yaml"

@@ -41,6 +41,9 @@ void daemon_child_init(daemon_child *c, const char *name)
 	int fd = open(c->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd >= 0)
 		close(fd);
+	/* hd-ticket's local attachment store, unless the test chose one: not
+	 * var/ under the test's folder */
+	setenv("HD_STORAGE_DIR", "/tmp/hd-test-attachments", 0);
 }
 
 int daemon_child_spawn(daemon_child *c, const char *arg)
@@ -134,9 +137,14 @@ static hd_err reply_fill(const char *raw, size_t len, daemon_reply *out)
 	if (hd_reply_decode(raw, len, &r) != HD_OK)
 		return HD_ERR_INVALID;
 	out->status = r.status;
-	out->body = strndup(r.body != NULL ? r.body : "", r.body_len);
+	/* bytes as sent (attachments hold NUL), NUL-terminated for the JSON ones */
+	out->body = malloc(r.body_len + 1);
 	if (out->body == NULL)
 		return HD_ERR_NOMEM;
+	if (r.body_len > 0)
+		memcpy(out->body, r.body, r.body_len);
+	out->body[r.body_len] = '\0';
+	out->body_len = r.body_len;
 	out->json = cJSON_Parse(out->body);
 	for (size_t i = 0; i < r.nheaders && i < HD_ENVELOPE_MAX_HEADERS; i++) {
 		snprintf(out->headers[i][0], sizeof(out->headers[i][0]), "%s", r.headers[i].name);

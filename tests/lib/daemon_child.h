@@ -24,10 +24,11 @@ typedef struct daemon_child {
 	char log[256];
 } daemon_child;
 
-/* A decoded reply (body NUL-terminated, json parsed or NULL). */
+/* A decoded reply (body_len bytes of body, NUL-terminated; json parsed or NULL). */
 typedef struct daemon_reply {
 	int status;
 	char *body;
+	size_t body_len;
 	cJSON *json;
 	char headers[HD_ENVELOPE_MAX_HEADERS][2][512];
 	size_t nheaders;
@@ -42,7 +43,8 @@ int daemon_child_free_port(void);
 int daemon_child_port_env(const char *name, const char *fmt, char *out, size_t out_len);
 
 /* Fills c for binary name (e.g. "hd-ticket") from HD_TEST_BIN_DIR (default
- * ../../build/bin) with a fresh log /tmp/<name>-it-<pid>.log (truncated). */
+ * ../../build/bin) with a fresh log /tmp/<name>-it-<pid>.log (truncated);
+ * sets HD_STORAGE_DIR to /tmp/hd-test-attachments unless it is set. */
 void daemon_child_init(daemon_child *c, const char *name);
 /* Starts the binary with arg (NULL: serve); stdout goes to /dev/null and
  * stderr is appended to the log. Returns 0, or -1. */

@@ -219,6 +219,12 @@ redisAccess, env, podAnnotations, listenEnv (daemons: peers, egress).
 - name: HD_REDIS_URL
   valueFrom: {secretKeyRef: {name: {{ $secret }}, key: redis-url}}
 {{- end }}
+{{- if and (eq .c.name "ticket") (eq .root.Values.attachments.backend "s3") }}
+- name: HD_S3_ACCESS_KEY_ID
+  valueFrom: {secretKeyRef: {name: {{ $secret }}, key: s3-access-key-id}}
+- name: HD_S3_SECRET_ACCESS_KEY
+  valueFrom: {secretKeyRef: {name: {{ $secret }}, key: s3-secret-access-key}}
+{{- end }}
 {{- if ne .c.jwt "none" }}
 {{- if eq .root.Values.jwt.alg "HS256" }}
 - name: HD_JWT_SECRET

@@ -56,5 +56,11 @@ char *hd_json_print(const cJSON *item, size_t *len_out);
  * Absent or null: false without error; invalid: false with an error naming
  * "tags". */
 bool hd_json_tags_read(const cJSON *body, char **out, hd_field_errors *errs);
+/* Reads an optional member key of body: an array of at most max distinct
+ * UUIDs, written as a PostgreSQL array literal ("{a,b}") into out (size
+ * bytes; 37 per UUID + 3 is enough). Absent or null: "{}" and true; invalid:
+ * false with an error naming key (e.g. attachment_ids). */
+bool hd_json_uuid_list_read(
+    const cJSON *body, const char *key, int max, char *out, size_t size, hd_field_errors *errs);
 
 #endif
