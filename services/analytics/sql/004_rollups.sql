@@ -3,15 +3,16 @@
 --
 -- The fact tables of 001_init.sql stay the truth. Two rollups are kept in
 -- the same transaction as the facts they sum, by the same statements:
---   analytics.hours        per UTC hour: the tickets created in it as they
---                          stand now (status, priority, SLA met/decided) and
---                          the facts that happened in it (solves, breaches,
---                          work orders created and completed);
+--   analytics.hours        per UTC hour (span 1) and per UTC day (span 24):
+--                          the tickets created in it as they stand now
+--                          (status, priority, SLA met/decided) and the facts
+--                          that happened in it (solves, breaches, work
+--                          orders created and completed);
 --   analytics.minutes_days per UTC day and duration bucket: how many first
 --                          responses / solves of that many minutes.
--- A report over [from, to) reads the rollup rows of the whole hours (days)
--- inside the window and the facts of the two partial ones at its edges, so
--- it reads O(hours) rows instead of every fact. Exact percentiles: the day
+-- A report over [from, to) reads the rollup rows of the whole days and
+-- hours inside the window and the facts of the two partial hours at its
+-- edges, so it reads O(days + hours at the edges) rows instead of every fact. Exact percentiles: the day
 -- histograms say which bucket holds the wanted rank and how many values lie
 -- below it; the facts of that one bucket in the window (an index on
 -- (tenant, bucket, at)) give the exact value. No sketch, no sampling.
@@ -68,7 +69,8 @@ CREATE TABLE analytics.hours (
 	breaches     bigint NOT NULL DEFAULT 0, -- missed targets (breaches.due)
 	wo_created   bigint NOT NULL DEFAULT 0,
 	wo_completed bigint NOT NULL DEFAULT 0,
-	PRIMARY KEY (tenant_id, hour)
+	span         smallint NOT NULL DEFAULT 1 CHECK (span IN (1, 24)), -- hours it covers
+	PRIMARY KEY (tenant_id, span, hour)
 );
 
 CREATE TABLE analytics.minutes_days (
@@ -117,7 +119,7 @@ LANGUAGE sql IMMUTABLE AS $$
 		     AND (x.first_response_at IS NOT NULL OR x.fr_breached))::int,
 		s * COALESCE(x.solved_at <= x.resolution_due, false)::int,
 		s * (x.resolution_due IS NOT NULL AND (x.solved_at IS NOT NULL OR x.res_breached))::int,
-		0, 0, 0, 0)::analytics.hours
+		0, 0, 0, 0, 1)::analytics.hours
 $$;
 
 -- A fact at `at` counted in its hour: solves, breaches, work orders created, completed.
@@ -125,22 +127,26 @@ CREATE FUNCTION analytics.fact_hour(p_tenant uuid, at timestamptz, solved intege
                                     breaches integer, wo_created integer, wo_completed integer)
 RETURNS analytics.hours LANGUAGE sql IMMUTABLE AS $$
 	SELECT ROW(p_tenant, analytics.utc_hour(at), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-		solved, breaches, wo_created, wo_completed)::analytics.hours
+		solved, breaches, wo_created, wo_completed, 1)::analytics.hours
 $$;
 
--- Adds rows (any order, several per hour) to analytics.hours, in hour order
--- (two writers lock rows in the same order).
+-- Adds hour rows (any order, several per hour) to analytics.hours, to
+-- their hour's and their day's row, in key order (two writers lock rows in
+-- the same order).
 CREATE FUNCTION analytics.hours_add(p_rows analytics.hours[]) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
 	INSERT INTO analytics.hours AS h
-	SELECT r.tenant_id, r.hour, sum(r.created), sum(r.s_new), sum(r.s_open), sum(r.s_pending),
+	SELECT r.tenant_id, s.start, sum(r.created), sum(r.s_new), sum(r.s_open), sum(r.s_pending),
 		sum(r.s_on_hold), sum(r.s_solved), sum(r.s_closed), sum(r.p_low), sum(r.p_normal),
 		sum(r.p_high), sum(r.p_urgent), sum(r.fr_met), sum(r.fr_decided), sum(r.res_met),
-		sum(r.res_decided), sum(r.solved), sum(r.breaches), sum(r.wo_created), sum(r.wo_completed)
-	FROM unnest(p_rows) r WHERE r.hour IS NOT NULL GROUP BY r.tenant_id, r.hour
-	ORDER BY r.tenant_id, r.hour
-	ON CONFLICT (tenant_id, hour) DO UPDATE SET created = h.created + EXCLUDED.created,
+		sum(r.res_decided), sum(r.solved), sum(r.breaches), sum(r.wo_created), sum(r.wo_completed),
+		s.span
+	FROM unnest(p_rows) r
+	CROSS JOIN LATERAL (VALUES (1::smallint, r.hour), (24::smallint, analytics.utc_day(r.hour))) s(span, start)
+	WHERE r.hour IS NOT NULL GROUP BY r.tenant_id, s.span, s.start
+	ORDER BY r.tenant_id, s.span, s.start
+	ON CONFLICT (tenant_id, span, hour) DO UPDATE SET created = h.created + EXCLUDED.created,
 		s_new = h.s_new + EXCLUDED.s_new, s_open = h.s_open + EXCLUDED.s_open,
 		s_pending = h.s_pending + EXCLUDED.s_pending, s_on_hold = h.s_on_hold + EXCLUDED.s_on_hold,
 		s_solved = h.s_solved + EXCLUDED.s_solved, s_closed = h.s_closed + EXCLUDED.s_closed,
@@ -181,7 +187,8 @@ RETURNS SETOF analytics.hours LANGUAGE sql STABLE AS $$
 		sum((r.h).s_pending), sum((r.h).s_on_hold), sum((r.h).s_solved), sum((r.h).s_closed),
 		sum((r.h).p_low), sum((r.h).p_normal), sum((r.h).p_high), sum((r.h).p_urgent),
 		sum((r.h).fr_met), sum((r.h).fr_decided), sum((r.h).res_met), sum((r.h).res_decided),
-		sum((r.h).solved), sum((r.h).breaches), sum((r.h).wo_created), sum((r.h).wo_completed)
+		sum((r.h).solved), sum((r.h).breaches), sum((r.h).wo_created), sum((r.h).wo_completed),
+		1::smallint
 	FROM (
 		SELECT analytics.ticket_hour(x, 1) AS h FROM analytics.tickets x
 		WHERE x.tenant_id = p_tenant AND x.created_at >= p_lo AND x.created_at < p_hi
@@ -217,7 +224,7 @@ $$;
 -- they agree): the tests' check, and an operator's (docs/operations.md).
 CREATE FUNCTION analytics.rollups_drift(p_tenant uuid)
 RETURNS TABLE (rollup text, key text, kept text, facts text) LANGUAGE sql STABLE AS $$
-	WITH kept AS (SELECT h.* FROM analytics.hours h WHERE h.tenant_id = p_tenant
+	WITH kept AS (SELECT h.* FROM analytics.hours h WHERE h.tenant_id = p_tenant AND h.span = 1
 	              AND (h.created, h.solved, h.breaches, h.wo_created, h.wo_completed,
 	                   h.fr_decided, h.res_decided) <> (0, 0, 0, 0, 0, 0, 0)),
 	facts AS (SELECT * FROM analytics.hours_from_facts(p_tenant, '-infinity', 'infinity')),
@@ -227,9 +234,26 @@ RETURNS TABLE (rollup text, key text, kept text, facts text) LANGUAGE sql STABLE
 	       FROM analytics.first_responses f WHERE f.tenant_id = p_tenant GROUP BY 1, 2, 3
 	       UNION ALL
 	       SELECT 2::smallint, analytics.utc_day(s.at), s.bucket, count(*)
-	       FROM analytics.solves s WHERE s.tenant_id = p_tenant GROUP BY 1, 2, 3)
+	       FROM analytics.solves s WHERE s.tenant_id = p_tenant GROUP BY 1, 2, 3),
+	days AS (SELECT analytics.utc_day(h.hour) AS day, sum(h.created) AS created,
+	         sum(h.s_new + 2 * h.s_open + 3 * h.s_pending + 4 * h.s_on_hold + 5 * h.s_solved
+	             + 6 * h.s_closed) AS s, sum(h.p_low + 2 * h.p_normal + 3 * h.p_high + 4 * h.p_urgent) AS p,
+	         sum(h.fr_met) AS fr_met, sum(h.fr_decided) AS fr_decided, sum(h.res_met) AS res_met,
+	         sum(h.res_decided) AS res_decided, sum(h.solved) AS solved, sum(h.breaches) AS breaches,
+	         sum(h.wo_created) AS wo_created, sum(h.wo_completed) AS wo_completed
+	         FROM analytics.hours h WHERE h.tenant_id = p_tenant AND h.span = 1 GROUP BY 1),
+	day_rows AS (SELECT h.hour AS day, h.created, h.s_new + 2 * h.s_open + 3 * h.s_pending
+	             + 4 * h.s_on_hold + 5 * h.s_solved + 6 * h.s_closed AS s,
+	             h.p_low + 2 * h.p_normal + 3 * h.p_high + 4 * h.p_urgent AS p, h.fr_met,
+	             h.fr_decided, h.res_met, h.res_decided, h.solved, h.breaches, h.wo_created,
+	             h.wo_completed
+	             FROM analytics.hours h WHERE h.tenant_id = p_tenant AND h.span = 24)
 	SELECT 'hours', analytics.ts(COALESCE(k.hour, f.hour)), row_to_json(k)::text, row_to_json(f)::text
 	FROM kept k FULL JOIN facts f ON f.hour = k.hour
+	WHERE row_to_json(k)::text IS DISTINCT FROM row_to_json(f)::text
+	UNION ALL
+	SELECT 'days', analytics.ts(COALESCE(k.day, f.day)), row_to_json(k)::text, row_to_json(f)::text
+	FROM day_rows k FULL JOIN days f ON f.day = k.day
 	WHERE row_to_json(k)::text IS DISTINCT FROM row_to_json(f)::text
 	UNION ALL
 	SELECT 'minutes_days', concat_ws(' ', COALESCE(k.kind, f.kind), analytics.ts(COALESCE(k.day, f.day)),
@@ -574,11 +598,11 @@ BEGIN
 	                         'hours', 'minutes_days'] LOOP
 		EXECUTE format('ALTER TABLE analytics.%I NO FORCE ROW LEVEL SECURITY', t);
 	END LOOP;
-	INSERT INTO analytics.hours
-	SELECT r.* FROM (SELECT tenant_id FROM analytics.tickets UNION SELECT tenant_id FROM analytics.solves
-	                 UNION SELECT tenant_id FROM analytics.breaches
-	                 UNION SELECT tenant_id FROM analytics.work_orders) k,
-	     analytics.hours_from_facts(k.tenant_id, '-infinity', 'infinity') r;
+	PERFORM analytics.hours_add(ARRAY(
+		SELECT r FROM (SELECT tenant_id FROM analytics.tickets UNION SELECT tenant_id FROM analytics.solves
+		               UNION SELECT tenant_id FROM analytics.breaches
+		               UNION SELECT tenant_id FROM analytics.work_orders) k,
+		     analytics.hours_from_facts(k.tenant_id, '-infinity', 'infinity') r));
 	INSERT INTO analytics.minutes_days
 	SELECT f.tenant_id, 1, analytics.utc_day(f.at), f.bucket, count(*) FROM analytics.first_responses f
 	GROUP BY 1, 2, 3, 4

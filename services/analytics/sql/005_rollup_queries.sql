@@ -18,12 +18,20 @@ RETURNS TABLE (a timestamptz, b timestamptz) LANGUAGE sql IMMUTABLE AS $$
 	                        ELSE analytics.utc_day(p_to) END AS down) f) c
 $$;
 
--- The analytics.hours sums of [p_from, p_to): rollup rows and edge facts.
+-- The analytics.hours sums of [p_from, p_to): day rows for the whole days,
+-- hour rows for the whole hours of the partial days, facts for the partial
+-- hours at the edges.
 CREATE FUNCTION analytics.hours_sum(p_tenant uuid, p_from timestamptz, p_to timestamptz)
 RETURNS analytics.hours LANGUAGE sql STABLE AS $$
-	WITH w AS (SELECT * FROM analytics.window_split(p_from, p_to, interval '1 hour')),
+	WITH w AS (SELECT h.a, h.b, d.a AS da, d.b AS db
+	           FROM analytics.window_split(p_from, p_to, interval '1 hour') h,
+	                analytics.window_split(h.a, h.b, interval '24 hours') d),
 	r AS (SELECT x.* FROM w, analytics.hours x
-	      WHERE x.tenant_id = p_tenant AND x.hour >= w.a AND x.hour < w.b
+	      WHERE x.tenant_id = p_tenant AND x.span = 24 AND x.hour >= w.da AND x.hour < w.db
+	      UNION ALL SELECT x.* FROM w, analytics.hours x
+	      WHERE x.tenant_id = p_tenant AND x.span = 1 AND x.hour >= w.a AND x.hour < w.da
+	      UNION ALL SELECT x.* FROM w, analytics.hours x
+	      WHERE x.tenant_id = p_tenant AND x.span = 1 AND x.hour >= w.db AND x.hour < w.b
 	      UNION ALL SELECT e.* FROM w, analytics.hours_from_facts(p_tenant, p_from, w.a) e
 	      UNION ALL SELECT e.* FROM w, analytics.hours_from_facts(p_tenant, w.b, p_to) e)
 	SELECT ROW(p_tenant, p_from, COALESCE(sum(r.created), 0), COALESCE(sum(r.s_new), 0),
@@ -32,7 +40,7 @@ RETURNS analytics.hours LANGUAGE sql STABLE AS $$
 		COALESCE(sum(r.p_normal), 0), COALESCE(sum(r.p_high), 0), COALESCE(sum(r.p_urgent), 0),
 		COALESCE(sum(r.fr_met), 0), COALESCE(sum(r.fr_decided), 0), COALESCE(sum(r.res_met), 0),
 		COALESCE(sum(r.res_decided), 0), COALESCE(sum(r.solved), 0), COALESCE(sum(r.breaches), 0),
-		COALESCE(sum(r.wo_created), 0), COALESCE(sum(r.wo_completed), 0))::analytics.hours
+		COALESCE(sum(r.wo_created), 0), COALESCE(sum(r.wo_completed), 0), 1)::analytics.hours
 	FROM r
 $$;
 
@@ -154,7 +162,7 @@ RETURNS TABLE (t timestamptz, n bigint) LANGUAGE sql STABLE AS $$
 	                              WHEN 'sla.breaches' THEN x.breaches
 	                              WHEN 'workorders.completed' THEN x.wo_completed END AS n
 	         FROM w, analytics.hours x
-	         WHERE x.tenant_id = p_tenant AND x.hour >= w.a AND x.hour < w.b),
+	         WHERE x.tenant_id = p_tenant AND x.span = 1 AND x.hour >= w.a AND x.hour < w.b),
 	whole AS (SELECT roll.lb AT TIME ZONE p_tz AS t, sum(roll.n) AS n FROM roll
 	          WHERE roll.lb = roll.lb2 AND roll.n <> 0 GROUP BY 1),
 	loose AS (SELECT e.at FROM w, analytics.metric_events(p_tenant, p_metric, p_from, w.a) e
@@ -169,5 +177,16 @@ RETURNS TABLE (t timestamptz, n bigint) LANGUAGE sql STABLE AS $$
 	      GROUP BY z.t)
 	SELECT b.t, COALESCE(c.n, 0)::bigint FROM b LEFT JOIN c ON c.t = b.t WHERE b.t < p_to ORDER BY b.t
 $$;
+
+-- No JIT for the reports and the application: its compilation cost tens to
+-- hundreds of milliseconds per statement on a loaded machine, for queries
+-- that run in a few (docs/benchmarks.md, "Analytics").
+ALTER FUNCTION analytics.summary(uuid, timestamptz, timestamptz) SET jit = off;
+ALTER FUNCTION analytics.timeseries(uuid, text, text, timestamptz, timestamptz) SET jit = off;
+ALTER FUNCTION analytics.agents(uuid, timestamptz, timestamptz) SET jit = off;
+ALTER FUNCTION analytics.daily_history(uuid, text, integer, integer) SET jit = off;
+ALTER FUNCTION analytics.apply_events(text, json) SET jit = off;
+ALTER FUNCTION analytics.apply_ticket_event(uuid, text, json, uuid, bigint, uuid) SET jit = off;
+ALTER FUNCTION analytics.apply_field_event(uuid, text, json, uuid, bigint, uuid) SET jit = off;
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA analytics TO hd_app;
