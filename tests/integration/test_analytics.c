@@ -43,82 +43,104 @@ static struct {
 
 /* hd-ticket events of tenant $1: $2 tickets numbered from $4 + 1, seqs from
  * $3, as a JSON array ordered by seq. */
-static const char sql_ticket_events[] =
-    "WITH t AS ( "
-    "  SELECT g, md5('t' || g)::uuid AS id, "
-    "         timestamptz '2025-11-01 00:00:00+00' + ((g::bigint * 7919) % (400 * 1440)) * interval '1 minute' "
-    "           + (g % 60) * interval '1 second' + (g % 1000) * interval '1 millisecond' AS c, "
-    "         (ARRAY['low', 'normal', 'high', 'urgent'])[1 + g % 4] AS p, "
-    "         md5('agent' || g % 3)::uuid AS agent "
-    "  FROM generate_series($4::int + 1, $4::int + $2::int) g), "
-    "o AS (SELECT t.*, CASE WHEN g % 3 <> 0 THEN c + interval '1 hour' END AS frd, "
-    "             CASE WHEN g % 4 <> 0 THEN c + interval '1 day' END AS rsd, "
-    "             CASE WHEN g % 2 = 0 THEN c + (g % 300) * interval '1 minute' + interval '17 seconds' END AS fra, "
-    "             c + (g % 5000) * interval '1 minute' + interval '3 seconds' AS sa "
-    "      FROM t), "
-    "ev AS ( "
-    "  SELECT g, 1 AS k, 'ticket.created' AS type, NULL::uuid AS actor, jsonb_build_object('id', id, "
-    "    'status', CASE WHEN g % 17 = 0 THEN 'solved' ELSE 'new' END, 'priority', p, 'assignee_id', NULL, "
-    "    'created_at', c, 'updated_at', c, 'first_response_at', NULL, "
-    "    'solved_at', CASE WHEN g % 17 = 0 THEN c END, "
-    "    'sla', jsonb_build_object('first_response_due', frd, 'resolution_due', rsd)) AS data FROM o "
-    "  UNION ALL "
-    "  SELECT g, 2, 'comment.added', agent, jsonb_build_object('id', md5('c' || g)::uuid, 'ticket_id', id, "
-    "    'author_id', agent, 'public', true, 'created_at', fra, 'first_response', true) FROM o WHERE g % 2 = 0 "
-    "  UNION ALL "
-    "  SELECT g, 3, 'comment.added', agent, jsonb_build_object('id', md5('d' || g)::uuid, 'ticket_id', id, "
-    "    'author_id', agent, 'public', true, 'created_at', fra + interval '1 minute') FROM o WHERE g % 6 = 0 "
-    "  UNION ALL "
-    "  SELECT g, 4, 'ticket.updated', agent, jsonb_build_object('ticket', jsonb_build_object('id', id, "
-    "    'status', 'solved', 'priority', p, 'assignee_id', agent, 'created_at', c, 'updated_at', sa, "
-    "    'first_response_at', fra, 'solved_at', sa, "
-    "    'sla', jsonb_build_object('first_response_due', frd, 'resolution_due', rsd)), "
-    "    'changes', jsonb_build_object('status', jsonb_build_object('from', 'new', 'to', 'solved'))) "
-    "  FROM o WHERE g % 3 = 0 "
-    "  UNION ALL "
-    "  SELECT g, 5, 'ticket.updated', agent, jsonb_build_object('ticket', jsonb_build_object('id', id, "
-    "    'status', 'open', 'priority', p, 'assignee_id', agent, 'created_at', c, "
-    "    'updated_at', sa + interval '2 hours', 'first_response_at', fra, 'solved_at', NULL, "
-    "    'sla', jsonb_build_object('first_response_due', frd, 'resolution_due', rsd)), "
-    "    'changes', jsonb_build_object('status', jsonb_build_object('from', 'solved', 'to', 'open'))) "
-    "  FROM o WHERE g % 9 = 0 "
-    "  UNION ALL "
-    "  SELECT g, 6, 'ticket.updated', md5('agent' || (g + 1) % 3)::uuid, jsonb_build_object('ticket', "
-    "    jsonb_build_object('id', id, 'status', 'solved', 'priority', p, 'assignee_id', agent, "
-    "    'created_at', c, 'updated_at', sa + interval '5 hours', 'first_response_at', fra, "
-    "    'solved_at', sa + interval '5 hours', "
-    "    'sla', jsonb_build_object('first_response_due', frd, 'resolution_due', rsd)), "
-    "    'changes', jsonb_build_object('status', jsonb_build_object('from', 'open', 'to', 'solved'))) "
-    "  FROM o WHERE g % 9 = 0 "
-    "  UNION ALL "
-    "  SELECT g, 7, 'ticket.updated', NULL, jsonb_build_object('ticket', jsonb_build_object('id', id, "
-    "    'status', 'solved', 'priority', p, 'assignee_id', agent, 'created_at', c, "
-    "    'updated_at', sa + interval '6 hours', 'first_response_at', fra, "
-    "    'solved_at', sa + CASE WHEN g % 9 = 0 THEN interval '5 hours' ELSE interval '0' END, "
-    "    'sla', jsonb_build_object('first_response_due', frd, 'resolution_due', rsd)), "
-    "    'changes', jsonb_build_object('satisfaction', jsonb_build_object('from', NULL, "
-    "      'to', CASE WHEN g % 2 = 0 THEN 'good' ELSE 'bad' END))) "
-    "  FROM o WHERE g % 15 = 0 "
-    "  UNION ALL "
-    "  SELECT g, 8, 'sla.breached', NULL, jsonb_build_object('ticket_id', id, 'target', 'resolution', "
-    "    'due', rsd) FROM o WHERE g % 5 = 0 AND rsd IS NOT NULL "
-    "  UNION ALL "
-    "  SELECT g, 9, 'sla.breached', NULL, jsonb_build_object('ticket_id', id, 'target', 'first_response', "
-    "    'due', frd) FROM o WHERE g % 10 = 5 AND frd IS NOT NULL AND fra IS NULL "
-    "  UNION ALL "
-    "  SELECT g, 10, 'ticket.updated', agent, jsonb_build_object('ticket', jsonb_build_object('id', id, "
-    "    'status', CASE WHEN g % 3 = 0 THEN 'closed' ELSE 'pending' END, 'priority', 'urgent', "
-    "    'assignee_id', agent, 'created_at', c, 'updated_at', sa + interval '7 hours', "
-    "    'first_response_at', fra, 'solved_at', CASE WHEN g % 3 = 0 THEN sa END, "
-    "    'sla', jsonb_build_object('first_response_due', frd, 'resolution_due', rsd)), "
-    "    'changes', jsonb_build_object('priority', jsonb_build_object('from', p, 'to', 'urgent'))) "
-    "  FROM o WHERE g % 8 = 1 "
-    "  UNION ALL "
-    "  SELECT g, 11, 'ticket.deleted', agent, jsonb_build_object('id', id, 'requester_id', NULL) "
-    "  FROM o WHERE g % 11 = 0) "
-    "SELECT json_agg(json_build_object('seq', $3::bigint + rn - 1, 'type', type, 'tenant_id', $1::uuid, "
-    "  'id', md5(g || '-' || k)::uuid, 'actor', actor, 'data', data) ORDER BY rn)::text "
-    "FROM (SELECT ev.*, row_number() OVER (ORDER BY g, k) AS rn FROM ev) x ";
+static const char sql_ticket_events[]
+    = "WITH t AS ( "
+      "  SELECT g, md5('t' || g)::uuid AS id, "
+      "         timestamptz '2025-11-01 00:00:00+00' + ((g::bigint * 7919) % (400 * 1440)) * "
+      "interval '1 minute' "
+      "           + (g % 60) * interval '1 second' + (g % 1000) * interval '1 millisecond' AS c, "
+      "         (ARRAY['low', 'normal', 'high', 'urgent'])[1 + g % 4] AS p, "
+      "         md5('agent' || g % 3)::uuid AS agent "
+      "  FROM generate_series($4::int + 1, $4::int + $2::int) g), "
+      "o AS (SELECT t.*, CASE WHEN g % 3 <> 0 THEN c + interval '1 hour' END AS frd, "
+      "             CASE WHEN g % 4 <> 0 THEN c + interval '1 day' END AS rsd, "
+      "             CASE WHEN g % 2 = 0 THEN c + (g % 300) * interval '1 minute' + interval '17 "
+      "seconds' END AS fra, "
+      "             c + (g % 5000) * interval '1 minute' + interval '3 seconds' AS sa "
+      "      FROM t), "
+      "ev AS ( "
+      "  SELECT g, 1 AS k, 'ticket.created' AS type, NULL::uuid AS actor, jsonb_build_object('id', "
+      "id, "
+      "    'status', CASE WHEN g % 17 = 0 THEN 'solved' ELSE 'new' END, 'priority', p, "
+      "'assignee_id', NULL, "
+      "    'created_at', c, 'updated_at', c, 'first_response_at', NULL, "
+      "    'solved_at', CASE WHEN g % 17 = 0 THEN c END, "
+      "    'sla', jsonb_build_object('first_response_due', frd, 'resolution_due', rsd)) AS data "
+      "FROM o "
+      "  UNION ALL "
+      "  SELECT g, 2, 'comment.added', agent, jsonb_build_object('id', md5('c' || g)::uuid, "
+      "'ticket_id', id, "
+      "    'author_id', agent, 'public', true, 'created_at', fra, 'first_response', true) FROM o "
+      "WHERE g % 2 = 0 "
+      "  UNION ALL "
+      "  SELECT g, 3, 'comment.added', agent, jsonb_build_object('id', md5('d' || g)::uuid, "
+      "'ticket_id', id, "
+      "    'author_id', agent, 'public', true, 'created_at', fra + interval '1 minute') FROM o "
+      "WHERE g % 6 = 0 "
+      "  UNION ALL "
+      "  SELECT g, 4, 'ticket.updated', agent, jsonb_build_object('ticket', "
+      "jsonb_build_object('id', id, "
+      "    'status', 'solved', 'priority', p, 'assignee_id', agent, 'created_at', c, 'updated_at', "
+      "sa, "
+      "    'first_response_at', fra, 'solved_at', sa, "
+      "    'sla', jsonb_build_object('first_response_due', frd, 'resolution_due', rsd)), "
+      "    'changes', jsonb_build_object('status', jsonb_build_object('from', 'new', 'to', "
+      "'solved'))) "
+      "  FROM o WHERE g % 3 = 0 "
+      "  UNION ALL "
+      "  SELECT g, 5, 'ticket.updated', agent, jsonb_build_object('ticket', "
+      "jsonb_build_object('id', id, "
+      "    'status', 'open', 'priority', p, 'assignee_id', agent, 'created_at', c, "
+      "    'updated_at', sa + interval '2 hours', 'first_response_at', fra, 'solved_at', NULL, "
+      "    'sla', jsonb_build_object('first_response_due', frd, 'resolution_due', rsd)), "
+      "    'changes', jsonb_build_object('status', jsonb_build_object('from', 'solved', 'to', "
+      "'open'))) "
+      "  FROM o WHERE g % 9 = 0 "
+      "  UNION ALL "
+      "  SELECT g, 6, 'ticket.updated', md5('agent' || (g + 1) % 3)::uuid, "
+      "jsonb_build_object('ticket', "
+      "    jsonb_build_object('id', id, 'status', 'solved', 'priority', p, 'assignee_id', agent, "
+      "    'created_at', c, 'updated_at', sa + interval '5 hours', 'first_response_at', fra, "
+      "    'solved_at', sa + interval '5 hours', "
+      "    'sla', jsonb_build_object('first_response_due', frd, 'resolution_due', rsd)), "
+      "    'changes', jsonb_build_object('status', jsonb_build_object('from', 'open', 'to', "
+      "'solved'))) "
+      "  FROM o WHERE g % 9 = 0 "
+      "  UNION ALL "
+      "  SELECT g, 7, 'ticket.updated', NULL, jsonb_build_object('ticket', "
+      "jsonb_build_object('id', id, "
+      "    'status', 'solved', 'priority', p, 'assignee_id', agent, 'created_at', c, "
+      "    'updated_at', sa + interval '6 hours', 'first_response_at', fra, "
+      "    'solved_at', sa + CASE WHEN g % 9 = 0 THEN interval '5 hours' ELSE interval '0' END, "
+      "    'sla', jsonb_build_object('first_response_due', frd, 'resolution_due', rsd)), "
+      "    'changes', jsonb_build_object('satisfaction', jsonb_build_object('from', NULL, "
+      "      'to', CASE WHEN g % 2 = 0 THEN 'good' ELSE 'bad' END))) "
+      "  FROM o WHERE g % 15 = 0 "
+      "  UNION ALL "
+      "  SELECT g, 8, 'sla.breached', NULL, jsonb_build_object('ticket_id', id, 'target', "
+      "'resolution', "
+      "    'due', rsd) FROM o WHERE g % 5 = 0 AND rsd IS NOT NULL "
+      "  UNION ALL "
+      "  SELECT g, 9, 'sla.breached', NULL, jsonb_build_object('ticket_id', id, 'target', "
+      "'first_response', "
+      "    'due', frd) FROM o WHERE g % 10 = 5 AND frd IS NOT NULL AND fra IS NULL "
+      "  UNION ALL "
+      "  SELECT g, 10, 'ticket.updated', agent, jsonb_build_object('ticket', "
+      "jsonb_build_object('id', id, "
+      "    'status', CASE WHEN g % 3 = 0 THEN 'closed' ELSE 'pending' END, 'priority', 'urgent', "
+      "    'assignee_id', agent, 'created_at', c, 'updated_at', sa + interval '7 hours', "
+      "    'first_response_at', fra, 'solved_at', CASE WHEN g % 3 = 0 THEN sa END, "
+      "    'sla', jsonb_build_object('first_response_due', frd, 'resolution_due', rsd)), "
+      "    'changes', jsonb_build_object('priority', jsonb_build_object('from', p, 'to', "
+      "'urgent'))) "
+      "  FROM o WHERE g % 8 = 1 "
+      "  UNION ALL "
+      "  SELECT g, 11, 'ticket.deleted', agent, jsonb_build_object('id', id, 'requester_id', NULL) "
+      "  FROM o WHERE g % 11 = 0) "
+      "SELECT json_agg(json_build_object('seq', $3::bigint + rn - 1, 'type', type, 'tenant_id', "
+      "$1::uuid, "
+      "  'id', md5(g || '-' || k)::uuid, 'actor', actor, 'data', data) ORDER BY rn)::text "
+      "FROM (SELECT ev.*, row_number() OVER (ORDER BY g, k) AS rn FROM ev) x ";
 
 /* hd-field events of tenant $1: $2 work orders, seqs from $3; every third
  * one completed three hours after its creation. */
@@ -195,9 +217,8 @@ static const char sql_buckets_from_facts[]
       " FROM analytics.metric_events($1, $2, $4, $5) e GROUP BY 1)"
       " SELECT jsonb_agg(jsonb_build_array(b.t, COALESCE(c.n, 0)) ORDER BY b.t)"
       " FROM b LEFT JOIN c ON c.t = b.t WHERE b.t < $5";
-static const char sql_buckets_kept[]
-    = "SELECT jsonb_agg(jsonb_build_array(x.t, x.n) ORDER BY x.t)"
-      " FROM analytics.buckets($1, $2, $3, $4, $5, $6) x";
+static const char sql_buckets_kept[] = "SELECT jsonb_agg(jsonb_build_array(x.t, x.n) ORDER BY x.t)"
+                                       " FROM analytics.buckets($1, $2, $3, $4, $5, $6) x";
 
 static const char *const windows[][2] = {
 	{ "2025-10-01T00:00:00Z", "2027-01-01T00:00:00Z" }, /* everything */
@@ -352,8 +373,8 @@ static long long facts_differ(const char *tenant)
 
 static void drift_none(const char *tenant)
 {
-	char *d = admin_text(T.super_url,
-	    "SELECT json_agg(d)::text FROM analytics.rollups_drift($1) d", tenant);
+	char *d = admin_text(
+	    T.super_url, "SELECT json_agg(d)::text FROM analytics.rollups_drift($1) d", tenant);
 	if (d != NULL)
 		fail_msg("rollups differ from the facts of %s: %.2000s", tenant, d);
 }
@@ -363,8 +384,8 @@ static void summaries_check(const char *tenant)
 {
 	for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++) {
 		const char *p[3] = { tenant, windows[i][0], windows[i][1] };
-		char *kept = sql_text(T.super_url,
-		    "SELECT analytics.summary($1, $2, $3)::jsonb::text", 3, p);
+		char *kept = sql_text(
+		    T.super_url, "SELECT analytics.summary($1, $2, $3)::jsonb::text", 3, p);
 		char *facts = sql_text(T.super_url, sql_summary_from_facts, 3, p);
 		const char *q[2] = { kept, facts };
 		char *same = sql_text(T.super_url, "SELECT $1::jsonb = $2::jsonb", 2, q);
@@ -392,10 +413,11 @@ static void series_check(const char *tenant, const char *zone)
 				char *kept = sql_text(T.super_url, sql_buckets_kept, 6, p);
 				char *facts = sql_text(T.super_url, sql_buckets_from_facts, 6, p);
 				if (strcmp(kept, facts) != 0)
-					fail_msg("%s by %s in %s, %s..%s:\n  rollups %.1500s\n  facts "
-					         "  %.1500s",
-					    metrics[m], p[2], zone, windows[i][0], windows[i][1], kept,
-					    facts);
+					fail_msg(
+					    "%s by %s in %s, %s..%s:\n  rollups %.1500s\n  facts "
+					    "  %.1500s",
+					    metrics[m], p[2], zone, windows[i][0], windows[i][1],
+					    kept, facts);
 				free(kept);
 				free(facts);
 			}
@@ -426,9 +448,9 @@ static void test_pages_equal_one_by_one(void **state)
 	one_by_one_apply(a);
 	runs_apply("ticket", bc);
 	T.events = na * 3;
-	assert_int_equal(admin_value(T.super_url,
-	                     "SELECT last_seq FROM analytics.consumed WHERE source = 'ticket'",
-	                     NULL, NULL),
+	assert_int_equal(
+	    admin_value(T.super_url,
+	        "SELECT last_seq FROM analytics.consumed WHERE source = 'ticket'", NULL, NULL),
 	    T.events);
 	T.all_ticket_events = events_concat(a, bc);
 	T.all_field_events = events_make(sql_field_events, T.b, WORK_ORDERS, 1);
@@ -475,7 +497,8 @@ static void test_work_orders_completed(void **state)
 static void test_rollups_row_level_security(void **state)
 {
 	(void)state;
-	assert_true(admin_value(T.super_url, "SELECT count(*) FROM analytics.hours", NULL, NULL) > 0);
+	assert_true(
+	    admin_value(T.super_url, "SELECT count(*) FROM analytics.hours", NULL, NULL) > 0);
 	assert_int_equal(admin_value(T.app_url,
 	                     "SELECT (SELECT count(*) FROM analytics.hours)"
 	                     " + (SELECT count(*) FROM analytics.minutes_days)",
