@@ -564,6 +564,10 @@ BEGIN
 		RAISE EXCEPTION 'analytics consumes no source %', p_source;
 	END IF;
 	PERFORM analytics.consume(p_source, v_first);
+	-- The page's commit need not wait for its WAL flush: a crash loses at
+	-- most the last pages, facts and position together, and the consumer
+	-- applies them again from the source (docs/architecture.md, Analytics).
+	PERFORM set_config('synchronous_commit', 'off', true);
 	SELECT count(*), bool_and((j.v ->> 'seq')::bigint = v_first + j.ord - 1)
 	INTO v_n, v_ordered FROM jsonb_array_elements(v_events) WITH ORDINALITY j(v, ord);
 	IF NOT v_ordered THEN
