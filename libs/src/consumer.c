@@ -3,7 +3,9 @@
  * state lives on worker 0's loop; the bus callback (an NNG thread) only
  * queues a copy of the event and wakes the loop. One batch (an event's
  * transaction, the position read) or one replay call is in flight at a
- * time, so events apply in seq order. */
+ * time, so events apply in seq order; while a run of a replay page is
+ * being applied, the next page may be fetched (read-ahead, one call at a
+ * time), so that the source's work overlaps the database's. */
 #include "hd/consumer.h"
 
 #include <cjson/cJSON.h>
@@ -76,6 +78,10 @@ typedef struct cs_state {
 	cJSON *page; /* a replay reply being applied */
 	int page_i;
 	bool page_more;
+	cJSON *ahead; /* the page after it, fetched while it applies */
+	bool ahead_more;
+	bool fetching; /* a read-ahead call is in flight */
+	int64_t ahead_sent_ms;
 	int64_t batch_off_until; /* one event at a time up to this seq (a run failed) */
 	/* an event whose effect keeps failing with an error of its own
 	 * (cs_error_is_the_events): parked after HD_CONSUMER_PARK_AFTER */
@@ -178,6 +184,8 @@ static void cs_fail(cs_state *c, const char *what, const char *detail)
 	c->catchup = true;
 	cJSON_Delete(c->page);
 	c->page = NULL;
+	cJSON_Delete(c->ahead);
+	c->ahead = NULL;
 }
 
 /* ---- the position ---- */
@@ -368,6 +376,8 @@ static cs_offer_outcome cs_offer(cs_state *c, const cJSON *obj)
 
 typedef struct cs_reply {
 	cs_state *c;
+	bool ahead; /* a read-ahead call */
+	int64_t sent_ms;
 	hd_err err;
 	char *raw;
 	size_t raw_len;
@@ -379,15 +389,31 @@ static void cs_replied_on_loop(void *arg)
 	cs_state *c = r->c;
 	hd_reply rep;
 	cJSON *body = NULL;
-	c->busy = false;
+	if (r->ahead)
+		c->fetching = false;
+	else
+		c->busy = false;
 	if (r->err == HD_OK && hd_reply_decode(r->raw, r->raw_len, &rep) == HD_OK
 	    && rep.status == 200)
 		body = cJSON_ParseWithLength(rep.body, rep.body_len);
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(body, "items");
-	if (atomic_load(&c->running) && cJSON_IsArray(items)) {
+	bool more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "more"));
+	if (r->ahead && c->page != NULL && atomic_load(&c->running) && cJSON_IsArray(items)) {
+		c->ahead = body; /* applied after the page being applied */
+		c->ahead_more = more;
+		c->ahead_sent_ms = r->sent_ms;
+		body = NULL;
+	} else if (r->ahead && !cJSON_IsArray(items)) {
+		/* a failed read-ahead: the page's end asks again, as without one */
+		if (c->page == NULL)
+			c->catchup = true;
+	} else if (atomic_load(&c->running) && cJSON_IsArray(items)) {
+		/* (checked event by event: a page that does not follow the
+		 * position is skipped or shows a gap, like any other) */
 		c->page = body;
 		c->page_i = 0;
-		c->page_more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "more"));
+		c->page_more = more;
+		c->replay_sent_ms = r->sent_ms;
 		body = NULL;
 	} else if (atomic_load(&c->running)) {
 		cs_fail(c, c->spec->replay_op, r->err != HD_OK ? hd_strerror(r->err) : "bad reply");
@@ -421,8 +447,9 @@ static int64_t cs_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Asks the source for the events after the position. */
-static void cs_replay(cs_state *c)
+/* Asks the source for the events after after_seq: a catch-up call (the
+ * consumer is busy until it answers) or a read-ahead one (ahead). */
+static void cs_replay_call(cs_state *c, int64_t after_seq, bool ahead)
 {
 	hd_envelope *e = calloc(1, sizeof(*e));
 	cs_reply *r = calloc(1, sizeof(*r));
@@ -434,10 +461,11 @@ static void cs_replay(cs_state *c)
 		snprintf(e->op, sizeof(e->op), "%s", c->spec->replay_op);
 		snprintf(e->request_id, sizeof(e->request_id), "consumer-%s", c->spec->source);
 		snprintf(e->role, sizeof(e->role), "%s", HD_OUTBOX_REPLAY_ROLE);
-		c->replay_sent_ms = cs_now_ms();
-		e->deadline_ms = c->replay_sent_ms + CS_CALL_MS;
+		r->sent_ms = cs_now_ms();
+		r->ahead = ahead;
+		e->deadline_ms = r->sent_ms + CS_CALL_MS;
 		int n = snprintf(body, sizeof(body), "{\"after_seq\":%lld,\"limit\":%d}",
-		    (long long)c->last, CS_PAGE);
+		    (long long)after_seq, CS_PAGE);
 		e->body = body;
 		e->body_len = (size_t)n;
 		err = hd_envelope_encode(e, &msg, &len);
@@ -450,10 +478,32 @@ static void cs_replay(cs_state *c)
 	free(msg);
 	if (err != HD_OK) {
 		free(r);
-		cs_fail(c, c->spec->replay_op, hd_strerror(err));
+		if (!ahead)
+			cs_fail(c, c->spec->replay_op, hd_strerror(err));
 		return;
 	}
-	c->busy = true;
+	if (ahead)
+		c->fetching = true;
+	else
+		c->busy = true;
+}
+
+static void cs_replay(cs_state *c)
+{
+	cs_replay_call(c, c->last, false);
+}
+
+/* While a run of the page applies: fetches the page after it, when the
+ * source said there is more and no read-ahead is in flight or held. */
+static void cs_read_ahead(cs_state *c)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(c->page, "items");
+	hd_consumer_event ev;
+	if (!c->page_more || c->fetching || c->ahead != NULL
+	    || !hd_consumer_event_read(
+	        cJSON_GetArrayItem(items, cJSON_GetArraySize(items) - 1), &ev))
+		return;
+	cs_replay_call(c, ev.seq, true);
 }
 
 /* Sets the spec's lag gauge: how long ago the figures were last level. */
@@ -507,6 +557,7 @@ static bool cs_page_run(cs_state *c)
 	c->pending = next - 1;
 	c->page_i = end;
 	c->busy = true;
+	cs_read_ahead(c);
 	return true;
 }
 
@@ -530,6 +581,16 @@ static bool cs_page_next(cs_state *c)
 		c->catchup = ev != NULL || c->page_more;
 		cJSON_Delete(c->page);
 		c->page = NULL;
+		if (ev == NULL && c->ahead != NULL) { /* the read-ahead page follows */
+			c->page = c->ahead;
+			c->page_i = 0;
+			c->page_more = c->ahead_more;
+			c->replay_sent_ms = c->ahead_sent_ms;
+			c->ahead = NULL;
+			c->catchup = false;
+		} else if (ev == NULL && c->fetching) {
+			c->catchup = false; /* its reply becomes the page (cs_replied_on_loop) */
+		}
 	}
 	return o == CS_STARTED;
 }
@@ -548,6 +609,8 @@ static void cs_pump(cs_state *c)
 				return;
 			continue;
 		}
+		if (c->fetching)
+			return; /* the read-ahead reply comes first (then a catch-up, if need be) */
 		if (c->catchup) {
 			cs_replay(c);
 			continue;
@@ -587,7 +650,7 @@ hd_err hd_consumer_start(const hd_consumer_spec *spec, const char *schema, hd_da
 	cs_state *c = &cs_all[cs_count];
 	c->spec = spec;
 	c->dw = dw;
-	c->known = c->busy = c->catchup = c->failed = c->fail_logged = false;
+	c->known = c->busy = c->catchup = c->failed = c->fail_logged = c->fetching = false;
 	c->last = c->batch_off_until = c->poison_seq = 0;
 	c->parking = false;
 	c->started_ms = cs_now_ms();
@@ -653,6 +716,8 @@ void hd_consumer_stop_all(void)
 		}
 		cJSON_Delete(c->page);
 		c->page = NULL;
+		cJSON_Delete(c->ahead);
+		c->ahead = NULL;
 		for (cs_msg *m = cs_pop(c, &overflow); m != NULL; m = cs_pop(c, &overflow))
 			free(m);
 	}

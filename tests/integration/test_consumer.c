@@ -11,7 +11,9 @@
  * relay's claim and publish) is caught up through replay; the same events
  * delivered again on the bus are not applied again, and consume() refuses
  * an event that is not the next one; after kill -9 the consumer resumes from
- * its stored position, catching up what was published while it was down.
+ * its stored position, catching up what was published while it was down;
+ * a catch-up of several replay pages applies in runs (batch_sql, the next
+ * page read ahead while a run applies), each event once and in order.
  * Env: HD_TEST_DATABASE_URL (app role), HD_TEST_DATABASE_ADMIN_URL (owner),
  * HD_RELAY_DATABASE_URL (the relay's role). */
 #include <stdarg.h>
@@ -63,7 +65,8 @@ static const hd_consumer_spec cons_consumers[] = {
 	    .prefixes = "cons.",
 	    .url_setting = "HD_CONS_TEST_URL",
 	    .replay_op = "cons_test_events.replay",
-	    .effect_sql = cons_effect },
+	    .effect_sql = cons_effect,
+	    .batch_sql = "SELECT cons_test.apply_run($1::text, $2::json)" },
 	{ .source = NULL },
 };
 
@@ -214,6 +217,22 @@ static int setup(void **state)
 		"CREATE POLICY tenant_isolation ON cons_test.applied USING (tenant_id = "
 		"cons_test.current_tenant()) WITH CHECK (tenant_id = cons_test.current_tenant())",
 		"GRANT SELECT, INSERT ON cons_test.applied TO hd_app",
+		/* a run of a replay page in one transaction (hd_consumer_spec.batch_sql) */
+		"CREATE OR REPLACE FUNCTION cons_test.apply_run(p_source text, p_events json) "
+		"RETURNS "
+		"int LANGUAGE plpgsql AS $$ DECLARE e json; first bigint := (p_events -> 0 ->> "
+		"'seq')::bigint; n int := 0; BEGIN PERFORM cons_test.consume(p_source, first); FOR "
+		"e "
+		"IN SELECT x FROM json_array_elements(p_events) x LOOP IF (e ->> 'seq')::bigint <> "
+		"first + n THEN RAISE EXCEPTION 'not a run' USING ERRCODE = 'HDC01'; END IF; "
+		"PERFORM "
+		"set_config('app.tenant_id', e ->> 'tenant_id', true); INSERT INTO "
+		"cons_test.applied "
+		"VALUES ((e ->> 'tenant_id')::uuid, e ->> 'type', e -> 'data', (e ->> 'id')::uuid, "
+		"(e ->> 'seq')::bigint, (e ->> 'actor')::uuid); n := n + 1; END LOOP; UPDATE "
+		"cons_test.consumed c SET last_seq = first + n - 1 WHERE c.source = p_source; "
+		"RETURN "
+		"n; END $$",
 		"CREATE OR REPLACE FUNCTION cons_test.test_add(p_tenant uuid, n int) RETURNS SETOF "
 		"bigint LANGUAGE sql AS $$ INSERT INTO cons_test.outbox (tenant_id, type, data) "
 		"SELECT "
@@ -356,6 +375,28 @@ static void test_restart_after_kill_resumes(void **state)
 	daemon_child_log_remove(&T.child);
 }
 
+/* A long catch-up (several replay pages): applied in runs, the next page
+ * read ahead while a run applies; each event once, in order. */
+static void test_long_catch_up_in_runs(void **state)
+{
+	(void)state;
+	long long before = applied();
+	if (daemon_child_alive(&T.child))
+		daemon_child_stop(&T.child, SIGKILL);
+	for (int i = 0; i < 3; i++)
+		events_add(i % 2 == 0 ? T.tenant : T.other, 700, false); /* never on the bus */
+	child_start();
+	wait_level(before + 2100);
+	assert_int_equal(applied(), before + 2100);
+	assert_int_equal(admin_value(T.admin_url,
+	                     "SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY "
+	                     "ctid) AS prev FROM cons_test.applied) x WHERE x.prev >= x.seq",
+	                     NULL, NULL),
+	    0);
+	assert_int_equal(daemon_child_stop(&T.child, SIGTERM), 0);
+	assert_true(daemon_child_log_clean(&T.child));
+}
+
 static void test_replay_is_for_daemons_only(void **state)
 {
 	daemon_reply r;
@@ -466,7 +507,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_duplicate_delivery_applied_once),
 		cmocka_unit_test(test_restart_after_kill_resumes),
 		cmocka_unit_test(test_replay_is_for_daemons_only),
-		cmocka_unit_test(test_poison_event_is_parked),
+		cmocka_unit_test(test_long_catch_up_in_runs), /* more than a page, in order */
+		cmocka_unit_test(
+		    test_poison_event_is_parked), /* last: its replay is out of order */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -56,6 +56,20 @@ done
 T1=$(date +%s.%N)
 python3 -c "import sys; n, s = int(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2]); \
 print(f'applied {n} events in {s:.1f} s: {n / s:,.0f} events/s')" "$EVENTS" "$T0" "$T1"
+# CPU spent per event (less sensitive to other load than the rate): the
+# PostgreSQL backends of hd-analytics' applying connection and of hd-ticket's
+# replay, and the two daemons (/proc/PID/stat utime + stime, in ticks)
+cpu_ticks() { [ -n "$1" ] && awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+APPLY_PID=$(psql "$SUPER" -Atc "SELECT pid FROM pg_stat_activity WHERE query LIKE '%analytics.apply_events%' AND usename = 'hd_app' AND pid <> pg_backend_pid() LIMIT 1")
+# (hd-ticket's backend whose last statement was the replay, if any)
+REPLAY_PID=$(psql "$SUPER" -Atc "SELECT pid FROM pg_stat_activity WHERE query LIKE '%\"ticket\".outbox_replay%' AND usename = 'hd_app' AND pid <> pg_backend_pid() ORDER BY backend_start LIMIT 1")
+for who in "apply-backend:$APPLY_PID" "replay-backend:$REPLAY_PID" "hd-analytics:$(cat "$STATE/stack/run/analytics.pid")" \
+	"hd-ticket:$(cat "$STATE/stack/run/ticket.pid")"; do
+	[ -n "${who#*:}" ] || { echo "cpu ${who%%:*}: its process was not found"; continue; }
+	t=$(cpu_ticks "${who#*:}")
+	python3 -c "import sys, os; t = int(sys.argv[2]) / os.sysconf('SC_CLK_TCK'); \
+print(f'cpu {sys.argv[1]}: {t:.1f} s, {t * 1e6 / int(sys.argv[3]):.0f} us/event (since its start)')" "${who%%:*}" "${t:-0}" "$EVENTS"
+done
 psql "$SUPER" -q -c "VACUUM ANALYZE"
 
 FROM=$(date -u -d '-90 days' +%Y-%m-%dT%H:%M:%SZ)
