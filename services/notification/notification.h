@@ -109,6 +109,57 @@ bool nt_mail_from_addr(const char *tmpl, const char *slug, char *out, size_t siz
  * id is refused or memory runs out. */
 char *nt_mail_build(const nt_mail *m, size_t *len_out);
 
+/* ---- inbound_text.c, inbound.c: mail in (pure but for GMime) ---- */
+
+/* The headers that tell an automatic message (NULL: absent). */
+typedef struct nt_in_headers {
+	const char *from_addr, *auto_submitted, *precedence, *return_path;
+	bool autoreply_flag; /* X-Autoreply or X-Autorespond present */
+	bool report; /* multipart/report: a delivery or read report */
+} nt_in_headers;
+/* True for a message that must never open a ticket nor be answered:
+ * Auto-Submitted other than "no", Precedence bulk/junk/list, an empty
+ * Return-Path (a bounce), X-Autoreply, a report, or a sender that is
+ * mailer-daemon, postmaster or missing (RFC 3834). */
+bool nt_in_automatic(const nt_in_headers *h);
+/* The ticket number of "[#<number>]" in a subject; 0 when none. */
+long nt_in_subject_number(const char *subject);
+/* The ticket a reply names: its number, and its id when the Message-ID is
+ * the ticket's root ("" when it names one of its comments). */
+typedef struct nt_in_thread {
+	long number; /* 0: none */
+	char ticket_id[37];
+} nt_in_thread;
+/* True when id (without brackets) is one of our outgoing Message-IDs
+ * ("t<number>.<uuid>@…" or "t<number>.c<uuid>@…", sql/003_email.sql). */
+bool nt_in_our_id(const char *id, nt_in_thread *out);
+/* HTML reduced to plain text (malloc'ed; NULL when memory runs out): tags
+ * dropped, block ends as line breaks, character references decoded,
+ * script, style, head and blockquote (quoted history) contents dropped. */
+char *nt_in_html_text(const char *html);
+/* Cuts the quoted history from a reply in place: from the first
+ * attribution ("On … wrote:"), Outlook separator or signature delimiter,
+ * and the quoted ("> ") and blank lines that end it. A text that is all
+ * history is kept whole. Returns the new length. */
+size_t nt_in_trim_quotes(char *text);
+
+#define NT_IN_MESSAGE_MAX (25L * 1024 * 1024)
+#define NT_IN_BODY_MAX 60000
+/* A received mail as mail in uses it. from_addr "" when the sender is not
+ * a plain address (the message is then automatic). */
+typedef struct nt_inbound {
+	char from_addr[321], from_name[201], subject[301];
+	char message_id[NT_MAIL_ID_MAX + 1];
+	bool automatic;
+	nt_in_thread thread; /* In-Reply-To, else References, else the subject */
+	char *body; /* UTF-8 text, history trimmed, at most NT_IN_BODY_MAX bytes (owned) */
+} nt_inbound;
+/* Reads len raw bytes (at most NT_IN_MESSAGE_MAX) into out (to
+ * nt_inbound_fini after HD_OK; nothing to free otherwise). HD_ERR_INVALID
+ * when GMime finds no message. Any thread. */
+hd_err nt_inbound_parse(const char *raw, size_t len, nt_inbound *out);
+void nt_inbound_fini(nt_inbound *m);
+
 /* ---- settings (main.c) ---- */
 
 /* The webhook settings (HD_WEBHOOK_*), read once at start. */
