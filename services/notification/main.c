@@ -94,6 +94,22 @@ static hd_err nt_mail_settings(void)
 	return HD_OK;
 }
 
+/* HD_MAIL_KEY and HD_IMAP_TIMEOUT_MS: mail in. An empty key leaves
+ * mailboxes off; a malformed one is a start-up error. */
+static hd_err nt_mail_in_settings(void)
+{
+	const char *key = hd_config_str("HD_MAIL_KEY");
+	nt_conf.mail_key_set = false;
+	if (key != NULL && key[0] != '\0') {
+		if (!nt_seal_key_parse(key, nt_conf.mail_key)) {
+			hd_log_error("HD_MAIL_KEY must be 64 hex digits (openssl rand -hex 32)");
+			return HD_ERR_INVALID;
+		}
+		nt_conf.mail_key_set = true;
+	}
+	return nt_setting("HD_IMAP_TIMEOUT_MS", 1000, 600000, &nt_conf.imap_timeout_ms);
+}
+
 static hd_err nt_start(void)
 {
 	long hours = 0;
@@ -120,6 +136,8 @@ static hd_err nt_start(void)
 	nt_conf.retry_window_ms = hours * 3600000L;
 	if (err == HD_OK)
 		err = nt_mail_settings();
+	if (err == HD_OK)
+		err = nt_mail_in_settings();
 	if (err == HD_OK && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		hd_log_error("libcurl could not start");
 		err = HD_ERR_INTERNAL;

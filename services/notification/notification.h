@@ -23,6 +23,25 @@
 #include "operations.def"
 #undef HD_OP
 
+/* ---- resource.c: what webhooks.c and channels.c answer alike ---- */
+
+/* Replies status with row 0's JSON (column 0) and its version (column 1) as
+ * ETag; 404 naming resource when there is no row; the database error else. */
+void nt_reply_row(
+    hd_rpc_request *req, int status, hd_err err, const hd_db_result *res, const char *resource);
+/* An update's answer: nt_reply_row, or 412 when column 2 says the object
+ * exists but column 0 is NULL (If-Match did not match). */
+void nt_reply_updated(
+    hd_rpc_request *req, hd_err err, const hd_db_result *res, const char *resource);
+/* A delete's answer: 204, or 404 when it deleted no row. */
+void nt_reply_deleted(
+    hd_rpc_request *req, hd_err err, const hd_db_result *res, const char *resource);
+/* The {id} an admin names (c filled in), or NULL after replying 401/403/404. */
+const char *nt_admin_target(hd_rpc_request *req, const char *resource, hd_caller *c);
+/* An admin's newest-first page: sql takes $1 tenant, $2 and $3 the keyset
+ * bound, $4 the rows to fetch, and lists json, cursor time and id. */
+void nt_admin_list(hd_rpc_request *req, hd_daemon_worker *dw, const char *sql);
+
 /* ---- guard.c: addresses (pure) ---- */
 
 #define NT_CIDR_MAX 32
@@ -160,6 +179,26 @@ typedef struct nt_inbound {
 hd_err nt_inbound_parse(const char *raw, size_t len, nt_inbound *out);
 void nt_inbound_fini(nt_inbound *m);
 
+/* ---- seal.c: mailbox passwords encrypted at rest (AES-256-GCM) ---- */
+
+#define NT_SEAL_KEY_LEN 32
+#define NT_SEAL_SECRET_MAX 1024
+/* Reads HD_MAIL_KEY's 64 hex digits; false when it is not that. */
+bool nt_seal_key_parse(const char *hex, unsigned char key[NT_SEAL_KEY_LEN]);
+/* The sealed text of secret (at most NT_SEAL_SECRET_MAX bytes) bound to
+ * aad (malloc'ed), or NULL when it is too long or crypto fails. */
+char *nt_seal(const unsigned char key[NT_SEAL_KEY_LEN], const char *aad, const char *secret);
+/* The secret of a sealed text (malloc'ed; the caller cleanses and frees
+ * it), or NULL when it is malformed, another key's, or sealed for another
+ * aad. */
+char *nt_unseal(const unsigned char key[NT_SEAL_KEY_LEN], const char *aad, const char *sealed);
+
+/* ---- channels.c: /v1/channels/email ---- */
+
+/* True for an imaps:// or imap:// URL with a host, no user, no path (but
+ * "/"), no query (libcurl's parser). */
+bool nt_imap_url_ok(const char *url);
+
 /* ---- settings (main.c) ---- */
 
 /* The webhook settings (HD_WEBHOOK_*), read once at start. */
@@ -170,6 +209,9 @@ typedef struct nt_settings {
 	long connect_timeout_ms, timeout_ms, parallel;
 	const char *smtp_url; /* NULL: no e-mail */
 	const char *smtp_user, *smtp_password, *smtp_from;
+	bool mail_key_set; /* HD_MAIL_KEY: mailbox passwords can be sealed */
+	unsigned char mail_key[NT_SEAL_KEY_LEN];
+	long imap_timeout_ms;
 } nt_settings;
 const nt_settings *nt_settings_get(void);
 

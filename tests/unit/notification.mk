@@ -16,3 +16,9 @@ $(OUT)/test_inbound: test_inbound.c $(NT_IN_SRCS) $(wildcard $(NT_DIR)/*.h) $(LI
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) $(NT_GMIME_CFLAGS) -I$(NT_DIR) $(CMOCKA_CFLAGS) $< $(NT_IN_SRCS) -o $@ $(LIBHD) \
 		$(LDFLAGS) $(CMOCKA_LIBS) $(PKG_LIBS) $(shell pkg-config --libs gmime-3.0)
+
+# Mailbox passwords at rest (services/notification/seal.c), OpenSSL only.
+$(OUT)/test_seal: test_seal.c $(NT_DIR)/seal.c $(wildcard $(NT_DIR)/*.h) $(LIBHD)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -I$(NT_DIR) $(CMOCKA_CFLAGS) $< $(NT_DIR)/seal.c -o $@ $(LIBHD) $(LDFLAGS) \
+		$(CMOCKA_LIBS) $(PKG_LIBS)
