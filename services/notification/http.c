@@ -7,7 +7,9 @@
  * pins the address), so libcurl only connects.
  *
  * Mails go out the same way (nt_http_mail: SMTP with STARTTLS, or
- * smtps://), to the operator's relay, so without the address guard.
+ * smtps://), to the operator's relay, so without the address guard; and
+ * mail in's IMAP commands (nt_http_imap: imaps://, or imap:// with
+ * STARTTLS) to the mailboxes admins set, whose answer is kept (bounded).
  *
  * Every webhook transfer: POST only, no redirects followed, no proxy, http and https
  * only, connect and total timeouts, at most NT_HTTP_REPLY_MAX bytes of reply
@@ -19,6 +21,7 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hd/buf.h"
 #include "hd/log.h"
 #include "notification.h"
 
@@ -41,6 +44,9 @@ typedef struct http_xfer {
 	char *upload; /* a mail's message, sent from upload_pos */
 	size_t upload_len, upload_pos;
 	nt_http_cb cb;
+	nt_imap_cb imap_cb; /* an IMAP command: its answer goes here instead */
+	hd_buf got;	    /* the IMAP answer, at most got_max bytes */
+	size_t got_max;
 	void *arg;
 	char error[CURL_ERROR_SIZE];
 } http_xfer;
@@ -66,7 +72,20 @@ static void xfer_free(http_xfer *x)
 	curl_slist_free_all(x->headers);
 	curl_slist_free_all(x->resolve);
 	free(x->upload);
+	hd_buf_free(&x->got);
 	free(x);
+}
+
+/* Calls x back (its IMAP answer, or the status) and frees it. */
+static void xfer_finish(http_xfer *x, long status, const char *error)
+{
+	if (x->imap_cb != NULL) {
+		if (error == NULL && x->got.failed)
+			error = "out of memory";
+		x->imap_cb(error, x->got.data != NULL ? x->got.data : "", x->got.len, x->arg);
+	} else
+		x->cb(status, error, x->arg);
+	xfer_free(x);
 }
 
 /* Hands every finished transfer to its callback. */
@@ -85,8 +104,7 @@ static void http_collect(nt_http *h)
 		const char *error = NULL;
 		if (rc != CURLE_OK)
 			error = x->error[0] != '\0' ? x->error : curl_easy_strerror(rc);
-		x->cb(status, error, x->arg);
-		xfer_free(x);
+		xfer_finish(x, status, error);
 	}
 }
 
@@ -197,9 +215,7 @@ void nt_http_destroy(nt_http *h)
 		return;
 	if (h->multi != NULL) {
 		while (h->xfers != NULL) {
-			http_xfer *x = h->xfers;
-			x->cb(0, "the daemon is stopping", x->arg);
-			xfer_free(x);
+			xfer_finish(h->xfers, 0, "the daemon is stopping");
 		}
 		curl_multi_cleanup(h->multi);
 	}
@@ -338,6 +354,52 @@ hd_err nt_http_mail(nt_http *h, const nt_smtp_send *p, nt_http_cb cb, void *arg)
 	x->upload = malloc(p->len);
 	x->upload_len = p->len;
 	if (x->upload == NULL || (memcpy(x->upload, p->message, p->len), !xfer_setup_mail(x, p))) {
+		xfer_free(x);
+		return HD_ERR_NOMEM;
+	}
+	return xfer_add(h, x);
+}
+
+static size_t imap_write_cb(char *data, size_t size, size_t n, void *arg)
+{
+	http_xfer *x = arg;
+	if (x->got.len + size * n > x->got_max)
+		return 0; /* ends the transfer: too large */
+	hd_buf_put(&x->got, data, size * n);
+	return size * n;
+}
+
+/* Sets the options of one IMAP command on x->easy. */
+static bool xfer_setup_imap(http_xfer *x, const nt_imap_cmd *p)
+{
+	CURL *e = x->easy;
+	return curl_easy_setopt(e, CURLOPT_URL, p->url) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "imap,imaps") == CURLE_OK
+	    && curl_easy_setopt(
+	           e, CURLOPT_USE_SSL, p->require_tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY)
+	    == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_USERNAME, p->user) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_PASSWORD, p->password) == CURLE_OK
+	    && (p->command == NULL
+	        || curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p->command) == CURLE_OK)
+	    && curl_easy_setopt(e, CURLOPT_NOPROXY, "*") == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, p->timeout_ms) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, imap_write_cb) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_WRITEDATA, x) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->error) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_PRIVATE, x) == CURLE_OK;
+}
+
+hd_err nt_http_imap(nt_http *h, const nt_imap_cmd *p, nt_imap_cb cb, void *arg)
+{
+	http_xfer *x = xfer_new(h, NULL, arg);
+	if (x == NULL)
+		return HD_ERR_NOMEM;
+	x->imap_cb = cb;
+	x->got_max = p->max_bytes;
+	if (!xfer_setup_imap(x, p)) {
 		xfer_free(x);
 		return HD_ERR_NOMEM;
 	}

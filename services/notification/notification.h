@@ -179,6 +179,19 @@ typedef struct nt_inbound {
 hd_err nt_inbound_parse(const char *raw, size_t len, nt_inbound *out);
 void nt_inbound_fini(nt_inbound *m);
 
+/* ---- imap.c: IMAP text of mail in (pure) ---- */
+
+/* UIDVALIDITY from an EXAMINE answer ("* OK [UIDVALIDITY 3857529045]");
+ * false when there is none (or it is not a 32-bit number above 0). */
+bool nt_imap_uidvalidity(const char *text, size_t len, int64_t *out);
+/* The UIDs above after in "* SEARCH" lines, ascending, without repeats,
+ * at most max of them (the smallest); their count. */
+size_t nt_imap_search_uids(const char *text, size_t len, int64_t after, int64_t *uids, size_t max);
+/* base ("imaps://host:993") + "/" + folder (percent-encoded) and, when uid
+ * > 0, ";UIDVALIDITY=<validity>/;UID=<uid>"; false when it does not fit. */
+bool nt_imap_message_url(
+    char *out, size_t size, const char *base, const char *folder, int64_t validity, int64_t uid);
+
 /* ---- seal.c: mailbox passwords encrypted at rest (AES-256-GCM) ---- */
 
 #define NT_SEAL_KEY_LEN 32
@@ -255,5 +268,27 @@ typedef struct nt_smtp_send {
 	long connect_timeout_ms, timeout_ms;
 } nt_smtp_send;
 hd_err nt_http_mail(nt_http *h, const nt_smtp_send *p, nt_http_cb cb, void *arg);
+/* One IMAP command (mail in): url names the mailbox and, for a fetch, the
+ * message (";UIDVALIDITY=v/;UID=n"); command is a custom one (EXAMINE, UID
+ * SEARCH) or NULL for the URL's fetch. STARTTLS required when require_tls. */
+typedef struct nt_imap_cmd {
+	const char *url, *user, *password, *command;
+	bool require_tls;
+	long timeout_ms;
+	size_t max_bytes; /* a longer answer is an error */
+} nt_imap_cmd;
+/* The answer of one IMAP command, on the loop's thread: error NULL and the
+ * bytes received (the untagged lines of a custom command, the message of a
+ * fetch), or libcurl's error text. */
+typedef void (*nt_imap_cb)(const char *error, const char *data, size_t len, void *arg);
+hd_err nt_http_imap(nt_http *h, const nt_imap_cmd *p, nt_imap_cb cb, void *arg);
+
+/* ---- inbox.c: mail in's poller and applier (worker 0) ---- */
+
+/* Starts polling mailboxes and applying their messages on dw's loop, over
+ * http (the dispatcher's libcurl multi handle). */
+hd_err nt_inbox_start(hd_daemon_worker *dw, nt_http *http);
+/* Stops; called before http is destroyed (its transfers end then). */
+void nt_inbox_stop(void);
 
 #endif

@@ -150,12 +150,16 @@ BEGIN
 END
 $$;
 
--- The end of one poll: its error (NULL when it went well) and the next one.
-CREATE FUNCTION notification.channel_polled(p_tenant uuid, p_channel uuid, p_error text)
+-- The end of one poll: its error (NULL when it went well) and the next
+-- one (at once when the poll stopped at its batch size with more to take).
+CREATE FUNCTION notification.channel_polled(p_tenant uuid, p_channel uuid, p_error text,
+                                            p_more boolean)
 RETURNS void LANGUAGE sql VOLATILE AS $$
 	UPDATE notification.email_channels c
 	SET last_polled_at = date_trunc('milliseconds', clock_timestamp()), last_error = left(p_error, 300),
-	    next_poll_at = clock_timestamp() + make_interval(secs => c.poll_seconds), lease_until = NULL
+	    next_poll_at = clock_timestamp() + CASE WHEN p_more THEN interval '0'
+	                                            ELSE make_interval(secs => c.poll_seconds) END,
+	    lease_until = NULL
 	WHERE c.tenant_id = p_tenant AND c.id = p_channel
 $$;
 
@@ -185,21 +189,19 @@ REVOKE ALL ON FUNCTION notification.inbound_claim(integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION notification.inbound_claim(integer, integer) TO hd_app;
 
 -- What applying a message needs to know, in its tenant: the sender's
--- account (when they have one), the ticket the reply names (by id, else by
--- number, from the ticket copy) and that ticket's requester.
+-- account (when they have one) and the ticket the reply names: by id (our
+-- root Message-ID names it; hd-ticket itself refuses it to a customer who
+-- is not its requester), else by number from the ticket copy.
 CREATE FUNCTION notification.inbound_context(p_tenant uuid, p_from text, p_number bigint,
                                              p_ticket uuid)
-RETURNS TABLE (user_id uuid, user_role text, user_active boolean, ticket_id uuid,
-               requester_id uuid)
+RETURNS TABLE (user_id uuid, user_role text, user_active boolean, ticket_id uuid)
 LANGUAGE sql STABLE AS $$
-	SELECT u.id, u.role, u.active, k.id, k.requester_id
+	SELECT u.id, u.role, u.active,
+	       COALESCE(p_ticket, (SELECT t.id FROM notification.tickets t
+	                           WHERE t.tenant_id = p_tenant AND p_number > 0 AND t.number = p_number
+	                           LIMIT 1))
 	FROM (SELECT 1) one
 	LEFT JOIN auth.users u ON u.tenant_id = p_tenant AND lower(u.email) = lower(p_from)
-	LEFT JOIN LATERAL (
-		SELECT t.id, t.requester_id FROM notification.tickets t
-		WHERE t.tenant_id = p_tenant AND p_number > 0
-		  AND (t.id = p_ticket OR (p_ticket IS NULL AND t.number = p_number))
-		LIMIT 1) k ON true
 $$;
 
 -- One apply attempt's outcome, in the message's tenant: p_status applied,
