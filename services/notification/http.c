@@ -45,7 +45,7 @@ typedef struct http_xfer {
 	size_t upload_len, upload_pos;
 	nt_http_cb cb;
 	nt_imap_cb imap_cb; /* an IMAP command: its answer goes here instead */
-	hd_buf got;	    /* the IMAP answer, at most got_max bytes */
+	hd_buf got; /* the IMAP answer, at most got_max bytes */
 	size_t got_max;
 	void *arg;
 	char error[CURL_ERROR_SIZE];

@@ -45,7 +45,8 @@ size_t nt_imap_search_uids(const char *text, size_t len, int64_t after, int64_t 
 	for (const char *line = text; line < end;) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		const char *stop = nl != NULL ? nl : end;
-		if ((size_t)(stop - line) >= sizeof(key) - 1 && memcmp(line, key, sizeof(key) - 1) == 0) {
+		if ((size_t)(stop - line) >= sizeof(key) - 1
+		    && memcmp(line, key, sizeof(key) - 1) == 0) {
 			for (const char *p = line + sizeof(key) - 1; p < stop;) {
 				int64_t uid;
 				if (*p == ' ' || *p == '\r') {
@@ -109,7 +110,7 @@ bool nt_imap_message_url(
 		return false;
 	if (uid <= 0)
 		return true;
-	n = snprintf(p, (size_t)(out + size - p), ";UIDVALIDITY=%lld/;UID=%lld", (long long)validity,
-	    (long long)uid);
+	n = snprintf(p, (size_t)(out + size - p), ";UIDVALIDITY=%lld/;UID=%lld",
+	    (long long)validity, (long long)uid);
 	return n > 0 && n < out + size - p;
 }

@@ -44,21 +44,19 @@
 #include "notification.h"
 
 #define IB_TICK_MS 1000
-#define IB_LEASE_MS 300000
 #define IB_BATCH 100 /* messages per poll of one mailbox */
 #define IB_ATTEMPTS_MAX 8
 #define IB_SEARCH_MAX (4L * 1024 * 1024)
 #define IB_SUBJECT_MAX 200 /* characters: hd-ticket's limit */
 #define IB_URL_MAX 2600
 
-static const char sql_claim[]
-    = "SELECT tenant_id, id, imap_url, username, password_sealed, folder"
-      " FROM notification.channels_claim(1, $1::int)";
+static const char sql_claim[] = "SELECT tenant_id, id, imap_url, username, password_sealed, folder"
+                                " FROM notification.channels_claim(1, $1::int)";
 static const char sql_validity[]
     = "SELECT notification.channel_validity($1::uuid, $2::uuid, $3::bigint)";
 static const char sql_taken[]
     = "SELECT id, status FROM notification.mail_taken($1::uuid, $2::uuid, $3::bigint,"
-      " $4::bigint, $5, $6, $7, $8, $9, $10::bigint, $11::uuid, $12::bool)";
+      " $4::bigint, $5, $6, $7, $8, $9, $10::bigint, $11::uuid, $12::bool, $13::int)";
 static const char sql_polled[]
     = "SELECT notification.channel_polled($1::uuid, $2::uuid, $3::text, $4::bool)";
 static const char sql_mail_claim[]
@@ -185,7 +183,7 @@ static void poll_taken_cb(hd_err err, const hd_db_result *res, void *arg)
 static void poll_take(ib_poll *p, int64_t uid, const char *raw, size_t len)
 {
 	nt_inbound m;
-	char v[24], u[24], number[24];
+	char v[24], u[24], number[24], lease[24];
 	hd_err perr = nt_inbound_parse(raw, len, &m);
 	if (perr != HD_OK) {
 		memset(&m, 0, sizeof(m)); /* unreadable: taken as automatic, never applied */
@@ -194,10 +192,12 @@ static void poll_take(ib_poll *p, int64_t uid, const char *raw, size_t len)
 	snprintf(v, sizeof(v), "%lld", (long long)p->validity);
 	snprintf(u, sizeof(u), "%lld", (long long)uid);
 	snprintf(number, sizeof(number), "%ld", m.thread.number);
-	const char *params[12] = { p->tenant_id, p->id, v, u, m.message_id, m.from_addr,
+	snprintf(lease, sizeof(lease), "%ld", nt_settings_get()->mail_lease_ms);
+	const char *params[13] = { p->tenant_id, p->id, v, u, m.message_id, m.from_addr,
 		m.from_name, m.subject, m.body != NULL ? m.body : "", number,
-		m.thread.ticket_id[0] != '\0' ? m.thread.ticket_id : NULL, m.automatic ? "t" : "f" };
-	hd_db_stmt st = { sql_taken, 12, params };
+		m.thread.ticket_id[0] != '\0' ? m.thread.ticket_id : NULL, m.automatic ? "t" : "f",
+		lease };
+	hd_db_stmt st = { sql_taken, 13, params };
 	hd_err err = hd_db_run(ib.dw->db, p->tenant_id, &st, 1, poll_taken_cb, p);
 	if (perr == HD_OK)
 		nt_inbound_fini(&m);
@@ -238,7 +238,7 @@ static void poll_fetch_next(ib_poll *p)
 		return;
 	}
 	if (!nt_imap_message_url(
-		url, sizeof(url), p->url, p->folder, p->validity, p->uids[p->next])) {
+	        url, sizeof(url), p->url, p->folder, p->validity, p->uids[p->next])) {
 		poll_end(p, "the mailbox URL is too long");
 		return;
 	}
@@ -293,7 +293,8 @@ static void poll_examined_cb(const char *error, const char *data, size_t len, vo
 		return;
 	}
 	if (error != NULL || !nt_imap_uidvalidity(data, len, &p->validity)) {
-		poll_end(p, error != NULL ? error : "the server gave no UIDVALIDITY for the folder");
+		poll_end(
+		    p, error != NULL ? error : "the server gave no UIDVALIDITY for the folder");
 		return;
 	}
 	snprintf(v, sizeof(v), "%lld", (long long)p->validity);
@@ -322,7 +323,8 @@ static void poll_start(const hd_db_result *res)
 	if (s->mail_key_set)
 		p->password = nt_unseal(s->mail_key, aad, hd_db_result_value(res, 0, 0, 4));
 	if (p->url == NULL || p->user == NULL || p->folder == NULL || p->password == NULL) {
-		poll_end(p, "the password cannot be read (HD_MAIL_KEY missing or changed: set it again)");
+		poll_end(p,
+		    "the password cannot be read (HD_MAIL_KEY missing or changed: set it again)");
 		return;
 	}
 	snprintf(command, sizeof(command), "EXAMINE \"%s\"", p->folder);
@@ -336,6 +338,8 @@ static void poll_claimed_cb(hd_err err, const hd_db_result *res, void *arg)
 	(void)arg;
 	if (ib.stopping)
 		return;
+	if (err != HD_OK)
+		hd_log_warn("mail in: mailboxes not claimed (%s)", hd_strerror(err));
 	if (err != HD_OK || hd_db_result_ntuples(res, 0) == 0) {
 		ib.polling = false;
 		return;
@@ -348,7 +352,7 @@ static void poll_round(void)
 	char lease[16];
 	if (ib.polling || ib.stopping)
 		return;
-	snprintf(lease, sizeof(lease), "%d", IB_LEASE_MS);
+	snprintf(lease, sizeof(lease), "%ld", nt_settings_get()->mail_lease_ms);
 	const char *params[1] = { lease };
 	hd_db_stmt st = { sql_claim, 1, params };
 	ib.polling = hd_db_run(ib.dw->db, NULL, &st, 1, poll_claimed_cb, NULL) == HD_OK;
@@ -373,7 +377,7 @@ static void mail_recorded_cb(hd_err err, const hd_db_result *res, void *arg)
 	ib_mail *m = arg;
 	if (err != HD_OK)
 		hd_log_warn("mail in: message %s: outcome not recorded (%s); applied again after "
-			    "its lease",
+		            "its lease",
 		    m->id, hd_strerror(err));
 	mail_free(m);
 	ib.applying = false;
@@ -383,8 +387,8 @@ static void mail_recorded_cb(hd_err err, const hd_db_result *res, void *arg)
 
 /* Records the outcome: status applied/ignored/failed, or NULL to retry
  * (failed once IB_ATTEMPTS_MAX attempts are used). */
-static void mail_done(ib_mail *m, const char *status, const char *ticket, const char *comment,
-    const char *error)
+static void mail_done(
+    ib_mail *m, const char *status, const char *ticket, const char *comment, const char *error)
 {
 	const nt_settings *s = nt_settings_get();
 	char delay[24], labels[48];
@@ -400,7 +404,8 @@ static void mail_done(ib_mail *m, const char *status, const char *ticket, const 
 		hd_log_warn("mail in: message %s: %s", m->id, error);
 	const char *params[7] = { m->tenant_id, m->id, status, ticket, comment, error, delay };
 	hd_db_stmt st = { sql_done, 7, params };
-	if (ib.stopping || hd_db_run(ib.dw->db, m->tenant_id, &st, 1, mail_recorded_cb, m) != HD_OK) {
+	if (ib.stopping
+	    || hd_db_run(ib.dw->db, m->tenant_id, &st, 1, mail_recorded_cb, m) != HD_OK) {
 		mail_free(m); /* the lease runs out and it is applied again (same keys) */
 		ib.applying = false;
 	}
@@ -444,9 +449,8 @@ static bool mail_call(ib_mail *m, hd_rpc_client *c, const char *op, const char *
 		.role = role,
 		.request_id = m->key,
 		.idempotency_key = m->key };
-	hd_err err = text != NULL
-	    ? hd_peer_call_as(c, ib.dw->worker, &as, op, id, text, 0, cb, m)
-	    : HD_ERR_NOMEM;
+	hd_err err = text != NULL ? hd_peer_call_as(c, ib.dw->worker, &as, op, id, text, 0, cb, m)
+	                          : HD_ERR_NOMEM;
 	free(text);
 	return err == HD_OK;
 }
@@ -495,7 +499,7 @@ static void mail_open_ticket(ib_mail *m)
 	cJSON *body = with_string(cJSON_CreateObject(), "subject", subject);
 	body = with_string(body, "description", m->body[0] != '\0' ? m->body : "(no text)");
 	if (!mail_call(m, ib.ticket, "tickets.create", NULL, m->user_id, m->role, "t", body,
-		mail_ticket_cb))
+	        mail_ticket_cb))
 		mail_failed(m, HD_ERR_UNAVAILABLE, 0, "the new ticket could not be sent");
 }
 
@@ -515,13 +519,14 @@ static void mail_comment_cb(hd_err err, int status, const char *body, void *arg)
 
 static void mail_add_comment(ib_mail *m)
 {
-	cJSON *body = with_string(cJSON_CreateObject(), "body", m->body[0] != '\0' ? m->body : "(no text)");
+	cJSON *body
+	    = with_string(cJSON_CreateObject(), "body", m->body[0] != '\0' ? m->body : "(no text)");
 	if (body != NULL && cJSON_AddBoolToObject(body, "public", 1) == NULL) {
 		cJSON_Delete(body);
 		body = NULL;
 	}
 	if (!mail_call(m, ib.ticket, "comments.create", m->ticket_id, m->user_id, m->role, "c",
-		body, mail_comment_cb))
+	        body, mail_comment_cb))
 		mail_failed(m, HD_ERR_UNAVAILABLE, 0, "the comment could not be sent");
 }
 
@@ -565,8 +570,8 @@ static void mail_create_user(ib_mail *m)
 	body = with_string(body, "password", password);
 	OPENSSL_cleanse(password, sizeof(password));
 	OPENSSL_cleanse(rnd, sizeof(rnd));
-	if (!mail_call(m, ib.auth, "users.create", NULL, m->created_by, "admin", "u", body,
-		mail_user_cb))
+	if (!mail_call(
+	        m, ib.auth, "users.create", NULL, m->created_by, "admin", "u", body, mail_user_cb))
 		mail_failed(m, HD_ERR_UNAVAILABLE, 0, "the sender's account could not be sent");
 }
 
@@ -578,7 +583,8 @@ static void mail_context_cb(hd_err err, const hd_db_result *res, void *arg)
 		return;
 	}
 	if (err != HD_OK || hd_db_result_ntuples(res, 0) != 1) {
-		mail_failed(m, err != HD_OK ? err : HD_ERR_INTERNAL, 0, "the sender could not be looked up");
+		mail_failed(m, err != HD_OK ? err : HD_ERR_INTERNAL, 0,
+		    "the sender could not be looked up");
 		return;
 	}
 	copy_value(m->user_id, sizeof(m->user_id), res, 0, 0);
@@ -597,7 +603,10 @@ static void mail_claimed_cb(hd_err err, const hd_db_result *res, void *arg)
 	(void)arg;
 	if (ib.stopping)
 		return;
-	ib_mail *m = err == HD_OK && hd_db_result_ntuples(res, 0) > 0 ? calloc(1, sizeof(*m)) : NULL;
+	if (err != HD_OK)
+		hd_log_warn("mail in: messages not claimed (%s)", hd_strerror(err));
+	ib_mail *m
+	    = err == HD_OK && hd_db_result_ntuples(res, 0) > 0 ? calloc(1, sizeof(*m)) : NULL;
 	if (m == NULL) {
 		ib.applying = false;
 		return;
@@ -630,7 +639,7 @@ static void apply_round(void)
 	char lease[16];
 	if (ib.applying || ib.stopping)
 		return;
-	snprintf(lease, sizeof(lease), "%d", IB_LEASE_MS);
+	snprintf(lease, sizeof(lease), "%ld", nt_settings_get()->mail_lease_ms);
 	const char *params[1] = { lease };
 	hd_db_stmt st = { sql_mail_claim, 1, params };
 	ib.applying = hd_db_run(ib.dw->db, NULL, &st, 1, mail_claimed_cb, NULL) == HD_OK;
@@ -664,7 +673,7 @@ hd_err nt_inbox_start(hd_daemon_worker *dw, nt_http *http)
 	if (ib.timer == NULL || event_add(ib.timer, &tv) != 0
 	    || hd_rpc_client_open_peer(&ib.auth, hd_config_str("HD_AUTH_URL"), "hd-auth") != HD_OK
 	    || hd_rpc_client_open_peer(&ib.ticket, hd_config_str("HD_TICKET_URL"), "hd-ticket")
-		!= HD_OK) {
+	        != HD_OK) {
 		hd_log_error("mail in: setup failed");
 		nt_inbox_stop();
 		return HD_ERR_INTERNAL;

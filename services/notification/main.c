@@ -94,7 +94,7 @@ static hd_err nt_mail_settings(void)
 	return HD_OK;
 }
 
-/* HD_MAIL_KEY and HD_IMAP_TIMEOUT_MS: mail in. An empty key leaves
+/* HD_MAIL_KEY, HD_IMAP_TIMEOUT_MS and HD_MAIL_LEASE_MS: mail in. An empty key leaves
  * mailboxes off; a malformed one is a start-up error. */
 static hd_err nt_mail_in_settings(void)
 {
@@ -107,7 +107,10 @@ static hd_err nt_mail_in_settings(void)
 		}
 		nt_conf.mail_key_set = true;
 	}
-	return nt_setting("HD_IMAP_TIMEOUT_MS", 1000, 600000, &nt_conf.imap_timeout_ms);
+	hd_err err = nt_setting("HD_IMAP_TIMEOUT_MS", 1000, 600000, &nt_conf.imap_timeout_ms);
+	if (err == HD_OK)
+		err = nt_setting("HD_MAIL_LEASE_MS", 1000, 3600000, &nt_conf.mail_lease_ms);
+	return err;
 }
 
 static hd_err nt_start(void)

@@ -224,7 +224,7 @@ typedef struct nt_settings {
 	const char *smtp_user, *smtp_password, *smtp_from;
 	bool mail_key_set; /* HD_MAIL_KEY: mailbox passwords can be sealed */
 	unsigned char mail_key[NT_SEAL_KEY_LEN];
-	long imap_timeout_ms;
+	long imap_timeout_ms, mail_lease_ms;
 } nt_settings;
 const nt_settings *nt_settings_get(void);
 

@@ -125,15 +125,18 @@ RETURNS bigint LANGUAGE sql VOLATILE AS $$
 $$;
 
 -- One message taken: its row (unless this UID or Message-ID was taken
--- before) and the mailbox's position past it, in one transaction.
+-- before) and the mailbox's position past it, in one transaction; the
+-- poller's lease on the mailbox is renewed for p_lease_ms.
 -- Returns the row's id and status when it is new, nothing otherwise.
 CREATE FUNCTION notification.mail_taken(p_tenant uuid, p_channel uuid, p_validity bigint,
                                         p_uid bigint, p_message_id text, p_from text,
                                         p_name text, p_subject text, p_body text,
-                                        p_number bigint, p_ticket uuid, p_automatic boolean)
+                                        p_number bigint, p_ticket uuid, p_automatic boolean,
+                                        p_lease_ms integer)
 RETURNS TABLE (id uuid, status text) LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-	UPDATE notification.email_channels c SET last_uid = greatest(c.last_uid, p_uid)
+	UPDATE notification.email_channels c SET last_uid = greatest(c.last_uid, p_uid),
+		lease_until = clock_timestamp() + make_interval(secs => p_lease_ms / 1000.0)
 		WHERE c.tenant_id = p_tenant AND c.id = p_channel AND c.uid_validity = p_validity;
 	IF NOT FOUND THEN
 		RETURN; -- the mailbox was deleted or its UIDVALIDITY changed meanwhile
@@ -168,7 +171,7 @@ $$;
 -- made).
 CREATE FUNCTION notification.inbound_claim(p_limit integer, p_lease_ms integer)
 RETURNS TABLE (tenant_id uuid, id uuid, from_addr text, from_name text, subject text, body text,
-               thread_number bigint, thread_ticket uuid, created_by uuid)
+               thread_number bigint, thread_ticket uuid, created_by uuid, attempts integer)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 	WITH due AS (
 		SELECT m.tenant_id, m.id FROM notification.inbound_mails m
@@ -181,7 +184,7 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS 
 		FROM due WHERE m.tenant_id = due.tenant_id AND m.id = due.id
 		RETURNING m.*)
 	SELECT m.tenant_id, m.id, m.from_addr, m.from_name, m.subject, m.body, m.thread_number,
-	       m.thread_ticket, c.created_by
+	       m.thread_ticket, c.created_by, m.attempts
 	FROM upd m
 	JOIN notification.email_channels c ON c.tenant_id = m.tenant_id AND c.id = m.channel_id
 $$;
