@@ -129,7 +129,8 @@ hd_err hd_peer_call(hd_rpc_client *c, hd_rpc_request *req, const char *op, const
 	hd_envelope *e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return HD_ERR_NOMEM;
-	int timeout = hd_peer_timeout_ms(in->deadline_ms, peer_now_ms(), peer_setting_ms(timeout_ms));
+	int timeout
+	    = hd_peer_timeout_ms(in->deadline_ms, peer_now_ms(), peer_setting_ms(timeout_ms));
 	memcpy(e->op, op, strnlen(op, sizeof(e->op) - 1));
 	memcpy(e->request_id, in->request_id, sizeof(e->request_id));
 	memcpy(e->tenant_id, in->tenant_id, sizeof(e->tenant_id));
@@ -163,7 +164,8 @@ hd_err hd_peer_call_as(hd_rpc_client *c, hd_worker *worker, const hd_peer_actor 
 		    : HD_OK;
 		if (err == HD_OK)
 			err = peer_send(c, worker, e, id,
-			    hd_peer_timeout_ms(0, peer_now_ms(), peer_setting_ms(timeout_ms)), cb, arg);
+			    hd_peer_timeout_ms(0, peer_now_ms(), peer_setting_ms(timeout_ms)), cb,
+			    arg);
 	}
 	free(e);
 	return err;

@@ -35,7 +35,7 @@ hd_err hd_peer_call(hd_rpc_client *c, hd_rpc_request *req, const char *op, const
  * checks and row-level security to it. Strings are copied. */
 typedef struct hd_peer_actor {
 	const char *tenant_id, *user_id, *role;
-	const char *request_id;	     /* for the callee's log; NULL: none */
+	const char *request_id; /* for the callee's log; NULL: none */
 	const char *idempotency_key; /* the Idempotency-Key header; NULL: none */
 } hd_peer_actor;
 
