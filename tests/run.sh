@@ -215,8 +215,11 @@ suite_e2e() {
 		local imap_port
 		imap_port=$("$STACK" free-port 1)
 		export HD_MAIL_KEY=${HD_MAIL_KEY:-$(random_hex 32)}
-		# a killed poller's mailbox is taken over in seconds (test_mail_in)
+		# a killed poller's mailbox is taken over in seconds (test_mail_in);
+		# the test IMAP server is on 127.0.0.1, the one internal address
+		# mailboxes may reach here
 		export HD_MAIL_LEASE_MS=${HD_MAIL_LEASE_MS:-3000}
+		export HD_MAIL_ALLOW_CIDRS=${HD_MAIL_ALLOW_CIDRS:-127.0.0.1/32}
 		export HD_TEST_IMAP_DIR=$dir-imap HD_TEST_IMAP_PORT=$imap_port
 		export HD_TEST_IMAP_USER=support@mail.test HD_TEST_IMAP_PASSWORD="imap-$(random_hex 8)"
 		step "imapd-$tag" tests/lib/imapd.sh start "$HD_TEST_IMAP_DIR" "$imap_port" \

@@ -9,7 +9,9 @@
  * Mails go out the same way (nt_http_mail: SMTP with STARTTLS, or
  * smtps://), to the operator's relay, so without the address guard; and
  * mail in's IMAP commands (nt_http_imap: imaps://, or imap:// with
- * STARTTLS) to the mailboxes admins set, whose answer is kept (bounded).
+ * STARTTLS) to the mailboxes admins set, whose answer is kept (bounded)
+ * and whose connections pass the same guard with their own allow list
+ * (HD_MAIL_ALLOW_CIDRS): a tenant's admin reaches no internal address.
  *
  * Every webhook transfer: POST only, no redirects followed, no proxy, http and https
  * only, connect and total timeouts, at most NT_HTTP_REPLY_MAX bytes of reply
@@ -166,15 +168,16 @@ static int http_timer_set_cb(CURLM *multi, long timeout_ms, void *userp)
 }
 
 /* The last check before a connection: the address libcurl is about to
- * connect to must be one a webhook may reach. */
+ * connect to must be one a webhook (or, for mail in, a mailbox) may reach;
+ * clientp is the allow list of the transfer's kind. */
 static curl_socket_t http_opensocket_cb(
     void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
-	nt_http *h = clientp;
+	const nt_cidr_list *allow = clientp;
 	unsigned char addr[16];
 	(void)purpose;
-	if (!nt_addr_from_sockaddr(&a->addr, addr) || !nt_addr_allowed(addr, h->allow)) {
-		hd_log_warn("webhook: refused a connection to an internal address");
+	if (!nt_addr_from_sockaddr(&a->addr, addr) || !nt_addr_allowed(addr, allow)) {
+		hd_log_warn("refused a connection to an internal address (webhook or mailbox)");
 		return CURL_SOCKET_BAD;
 	}
 	return socket(a->family, a->socktype, a->protocol);
@@ -254,7 +257,7 @@ static bool xfer_setup(http_xfer *x, const nt_http_post *p)
 	    && curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, p->connect_timeout_ms) == CURLE_OK
 	    && curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, p->timeout_ms) == CURLE_OK
 	    && curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_opensocket_cb) == CURLE_OK
-	    && curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x->h) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x->h->allow) == CURLE_OK
 	    && curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb) == CURLE_OK
 	    && curl_easy_setopt(e, CURLOPT_WRITEDATA, x) == CURLE_OK
 	    && curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->error) == CURLE_OK
@@ -383,6 +386,9 @@ static bool xfer_setup_imap(http_xfer *x, const nt_imap_cmd *p)
 	    && (p->command == NULL
 	        || curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p->command) == CURLE_OK)
 	    && curl_easy_setopt(e, CURLOPT_NOPROXY, "*") == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_opensocket_cb) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &nt_settings_get()->mail_allow)
+	    == CURLE_OK
 	    && curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK
 	    && curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms) == CURLE_OK
 	    && curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, p->timeout_ms) == CURLE_OK

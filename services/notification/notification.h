@@ -225,6 +225,7 @@ typedef struct nt_settings {
 	bool mail_key_set; /* HD_MAIL_KEY: mailbox passwords can be sealed */
 	unsigned char mail_key[NT_SEAL_KEY_LEN];
 	long imap_timeout_ms, mail_lease_ms;
+	nt_cidr_list mail_allow; /* HD_MAIL_ALLOW_CIDRS */
 } nt_settings;
 const nt_settings *nt_settings_get(void);
 

@@ -3,7 +3,8 @@
  * (tests/lib/imapd.sh: Debian's dovecot-imapd on a free port) with one
  * mailbox, which this program fills by writing messages into its Maildir.
  * Mailboxes: admins only, another tenant's is 404, the password is stored
- * sealed and never returned, a stale If-Match is 412. Mail: a new message
+ * sealed and never returned, a stale If-Match is 412, one on an internal
+ * address not allowed (HD_MAIL_ALLOW_CIDRS) is never connected to. Mail: a new message
  * opens a ticket whose requester is the sender (a new customer account); a
  * reply naming our Message-ID, or "[#n]" in the subject, becomes a public
  * comment with the quoted history trimmed; an auto-reply and a bounce open
@@ -12,8 +13,8 @@
  * none. A PATCH of the mailbox polls it at once, so the test need not wait
  * for its interval. Environment as tickets_e2e.h, plus HD_TEST_IMAP_DIR,
  * HD_TEST_IMAP_PORT, HD_TEST_IMAP_USER, HD_TEST_IMAP_PASSWORD,
- * HD_TEST_STACK_CTL (tests/lib/stackctl.sh) and
- * HD_TEST_DATABASE_SUPER_URL. */
+ * HD_TEST_STACK_CTL (tests/lib/stackctl.sh), HD_TEST_STACK_DIR (its logs)
+ * and HD_TEST_DATABASE_SUPER_URL. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -178,6 +179,48 @@ static void test_mailbox_api(void **state)
 	snprintf(etag_path, sizeof etag_path, "%s", path);
 	expect(204, "DELETE", etag_path, W.admin, NULL);
 	expect(404, "GET", path, W.admin, NULL);
+}
+
+/* How many times the stack's hd-notification log says it refused an
+ * internal address. */
+static int refusals_logged(void)
+{
+	char path[1024], line[4096];
+	int n = 0;
+	snprintf(path, sizeof path, "%s/log/notification.log", httpc_env("HD_TEST_STACK_DIR"));
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f) != NULL)
+		n += strstr(line, "refused a connection to an internal address") != NULL;
+	fclose(f);
+	return n;
+}
+
+/* A mailbox on an internal address that HD_MAIL_ALLOW_CIDRS does not list
+ * (tests/run.sh allows 127.0.0.1 only) is never connected to. */
+static void test_mailbox_internal_refused(void **state)
+{
+	(void)state;
+	char body[512], path[128], id[37];
+	httpc_resp r;
+	int before = refusals_logged();
+	snprintf(body, sizeof body,
+	    "{\"imap_url\":\"imap://127.0.0.2:%s\",\"username\":\"x\",\"password\":\"p\"}",
+	    httpc_env("HD_TEST_IMAP_PORT"));
+	assert_int_equal(req(&r, "POST", "/v1/channels/email", W.admin, body), 201);
+	snprintf(id, sizeof id, "%s", jstr(r.json, "id"));
+	httpc_resp_free(&r);
+	snprintf(path, sizeof path, "/v1/channels/email/%s", id);
+	bool failed = false;
+	for (double end = httpc_now_s() + WAIT_S; httpc_now_s() < end && !failed;
+	     usleep(200 * 1000)) {
+		assert_int_equal(req(&r, "GET", path, W.admin, NULL), 200);
+		failed = jstr(r.json, "last_error") != NULL;
+		httpc_resp_free(&r);
+	}
+	assert_true(failed);
+	assert_true(refusals_logged() > before);
+	expect(204, "DELETE", path, W.admin, NULL);
 }
 
 /* The mailbox the other tests fill. */
@@ -363,6 +406,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mailbox_api),
+		cmocka_unit_test(test_mailbox_internal_refused),
 		cmocka_unit_test(test_mailbox_live),
 		cmocka_unit_test(test_new_mail_opens_ticket),
 		cmocka_unit_test(test_reply_becomes_comment),
