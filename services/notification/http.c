@@ -49,6 +49,7 @@ typedef struct http_xfer {
 	nt_imap_cb imap_cb; /* an IMAP command: its answer goes here instead */
 	hd_buf got; /* the IMAP answer, at most got_max bytes */
 	size_t got_max;
+	bool too_large; /* the answer went past got_max */
 	void *arg;
 	char error[CURL_ERROR_SIZE];
 } http_xfer;
@@ -84,6 +85,8 @@ static void xfer_finish(http_xfer *x, long status, const char *error)
 	if (x->imap_cb != NULL) {
 		if (error == NULL && x->got.failed)
 			error = "out of memory";
+		if (error != NULL && x->too_large)
+			error = nt_imap_too_large;
 		x->imap_cb(error, x->got.data != NULL ? x->got.data : "", x->got.len, x->arg);
 	} else
 		x->cb(status, error, x->arg);
@@ -363,11 +366,15 @@ hd_err nt_http_mail(nt_http *h, const nt_smtp_send *p, nt_http_cb cb, void *arg)
 	return xfer_add(h, x);
 }
 
+const char nt_imap_too_large[] = "the answer is larger than allowed";
+
 static size_t imap_write_cb(char *data, size_t size, size_t n, void *arg)
 {
 	http_xfer *x = arg;
-	if (x->got.len + size * n > x->got_max)
-		return 0; /* ends the transfer: too large */
+	if (x->got.len + size * n > x->got_max) {
+		x->too_large = true;
+		return 0; /* ends the transfer */
+	}
 	hd_buf_put(&x->got, data, size * n);
 	return size * n;
 }

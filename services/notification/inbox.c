@@ -212,6 +212,13 @@ static void poll_fetched_cb(const char *error, const char *data, size_t len, voi
 		poll_free(p);
 		return;
 	}
+	if (error == nt_imap_too_large) {
+		/* taken as unreadable (ignored), or it would stop the mailbox for good */
+		hd_log_warn("mail in: mailbox %s: message UID %lld is over %ld bytes: ignored",
+		    p->id, (long long)p->uids[p->next], (long)NT_IN_MESSAGE_MAX);
+		poll_take(p, p->uids[p->next], "", 0);
+		return;
+	}
 	if (error != NULL) {
 		poll_end(p, error);
 		return;

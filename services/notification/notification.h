@@ -283,6 +283,9 @@ typedef struct nt_imap_cmd {
  * fetch), or libcurl's error text. */
 typedef void (*nt_imap_cb)(const char *error, const char *data, size_t len, void *arg);
 hd_err nt_http_imap(nt_http *h, const nt_imap_cmd *p, nt_imap_cb cb, void *arg);
+/* The error an nt_imap_cb gets (this very pointer) when the answer was
+ * longer than max_bytes. */
+extern const char nt_imap_too_large[];
 
 /* ---- inbox.c: mail in's poller and applier (worker 0) ---- */
 
