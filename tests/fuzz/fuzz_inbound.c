@@ -1,10 +1,11 @@
-/* libFuzzer target for mail in's reader of outside input
- * (services/notification/inbound.c, inbound_text.c): any bytes as a
+/* libFuzzer target for mail in's readers of outside input
+ * (services/notification/inbound.c, inbound_text.c, imap.c): any bytes as a
  * received message, as a sender may send them. Checks what every read
  * message must hold: a sender that is empty or a plain lower-case address,
  * bounded valid UTF-8 text without NUL in the body, and a thread that is a
  * positive number with a full ticket id or none. The same bytes also go
- * through the HTML reducer and the quote trimmer alone. */
+ * through the HTML reducer and the quote trimmer alone, and are read as an
+ * IMAP server's answer (services/notification/imap.c). */
 #include <glib.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,9 +21,25 @@ static void check_text(const char *s, size_t max)
 		abort();
 }
 
+/* The same bytes as an IMAP server's answer (imap.c): UIDVALIDITY and
+ * SEARCH results stay 32-bit, positive, ascending and bounded. */
+static void check_imap(const char *data, size_t size)
+{
+	int64_t v = 0, uids[16];
+	if (nt_imap_uidvalidity(data, size, &v) && (v < 1 || v > 4294967295LL))
+		abort();
+	size_t n = nt_imap_search_uids(data, size, 3, uids, 16);
+	if (n > 16)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (uids[i] <= 3 || uids[i] > 4294967295LL || (i > 0 && uids[i] <= uids[i - 1]))
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	nt_inbound m;
+	check_imap((const char *)data, size);
 	if (nt_inbound_parse((const char *)data, size, &m) == HD_OK) {
 		if (m.from_addr[0] != '\0' && !nt_mail_addr_ok(m.from_addr))
 			abort();

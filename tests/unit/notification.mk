@@ -22,3 +22,9 @@ $(OUT)/test_seal: test_seal.c $(NT_DIR)/seal.c $(wildcard $(NT_DIR)/*.h) $(LIBHD
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -I$(NT_DIR) $(CMOCKA_CFLAGS) $< $(NT_DIR)/seal.c -o $@ $(LIBHD) $(LDFLAGS) \
 		$(CMOCKA_LIBS) $(PKG_LIBS)
+
+# Mail in's IMAP text (services/notification/imap.c), pure.
+$(OUT)/test_imap: test_imap.c $(NT_DIR)/imap.c $(wildcard $(NT_DIR)/*.h) $(LIBHD)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -I$(NT_DIR) $(CMOCKA_CFLAGS) $< $(NT_DIR)/imap.c -o $@ $(LIBHD) $(LDFLAGS) \
+		$(CMOCKA_LIBS) $(PKG_LIBS)
