@@ -223,7 +223,7 @@ suite_e2e() {
 		export HD_TEST_IMAP_DIR=$dir-imap HD_TEST_IMAP_PORT=$imap_port
 		export HD_TEST_IMAP_USER=support@mail.test HD_TEST_IMAP_PASSWORD="imap-$(random_hex 8)"
 		step "imapd-$tag" tests/lib/imapd.sh start "$HD_TEST_IMAP_DIR" "$imap_port" \
-			"$HD_TEST_IMAP_USER" "$HD_TEST_IMAP_PASSWORD" || true
+			"$HD_TEST_IMAP_USER" || true
 		if step "stack-start-$tag" "$LOCAL" start; then
 			export HD_TEST_BASE_URL="http://127.0.0.1:$HD_HTTP_PORT"
 			export HD_TEST_DEMO_TENANT=acme

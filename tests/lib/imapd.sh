@@ -2,11 +2,12 @@
 # A private IMAP server for tests: Debian's dovecot-imapd with its own
 # configuration, state and Maildirs under DIR, on 127.0.0.1:PORT, plain
 # IMAP without TLS (a test server: the poller then tries STARTTLS and goes
-# on without it outside production). One user USER with password PASSWORD;
+# on without it outside production). One user USER whose password is
+# $HD_TEST_IMAP_PASSWORD (from the environment: not on a command line);
 # its Maildir is DIR/mail/USER, which tests fill by writing a message into
 # tmp/ and renaming it into new/ (the Maildir way). Runs as root too: the
 # mail processes then run as nobody.
-#   tests/lib/imapd.sh start DIR PORT USER PASSWORD   (returns once it answers)
+#   tests/lib/imapd.sh start DIR PORT USER   (returns once it answers)
 #   tests/lib/imapd.sh stop DIR
 set -euo pipefail
 
@@ -15,7 +16,7 @@ dir=${2:?folder}
 
 case "$cmd" in
 start)
-	port=${3:?port} user=${4:?user} password=${5:?password}
+	port=${3:?port} user=${4:?user} password=${HD_TEST_IMAP_PASSWORD:?HD_TEST_IMAP_PASSWORD}
 	uid=$(id -u) gid=$(id -g)
 	if [ "$uid" = 0 ]; then uid=$(id -u nobody) gid=$(id -g nobody); fi
 	mkdir -p "$dir/run" "$dir/state" "$dir/home" "$dir/mail/$user"/{cur,new,tmp}
@@ -56,7 +57,9 @@ service anvil {
   chroot =
 }
 CONF
-	/usr/sbin/dovecot -c "$dir/dovecot.conf"
+	# its own log file; stdout and stderr closed, so that a caller reading
+	# them (tests/run.sh tees every step) is not held open by the daemon
+	/usr/sbin/dovecot -c "$dir/dovecot.conf" </dev/null >/dev/null 2>&1
 	for _ in $(seq 100); do
 		if curl -s --max-time 2 --user "$user:$password" "imap://127.0.0.1:$port/" \
 			-X 'EXAMINE "INBOX"' | grep -q UIDVALIDITY; then
