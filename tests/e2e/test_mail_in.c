@@ -71,13 +71,17 @@ static void deliver_mail(const char *from, const char *subject, const char *head
 	deliver(raw);
 }
 
-/* Polls the mailbox now (a PATCH starts a poll at once). */
+/* Polls the mailbox now (a PATCH starts a poll at once); 503 while
+ * hd-notification restarts (test_restart_mid_poll) is a nudge missed. */
 static void poke(void)
 {
 	char path[128];
 	httpc_resp r;
 	snprintf(path, sizeof path, "/v1/channels/email/%s", M.channel);
-	assert_int_equal(req(&r, "PATCH", path, W.admin, "{\"active\":true}"), 200);
+	long status = req(&r, "PATCH", path, W.admin, "{\"active\":true}");
+	if (status != 200 && status != 503)
+		fprintf(stderr, "PATCH %s: %ld %s\n", path, status, r.body ? r.body : "");
+	assert_true(status == 200 || status == 503);
 	httpc_resp_free(&r);
 }
 
