@@ -194,17 +194,22 @@ GRANT EXECUTE ON FUNCTION notification.inbound_claim(integer, integer) TO hd_app
 -- What applying a message needs to know, in its tenant: the sender's
 -- account (when they have one) and the ticket the reply names: by id (our
 -- root Message-ID names it; hd-ticket itself refuses it to a customer who
--- is not its requester), else by number from the ticket copy.
+-- is not its requester), else by number from the ticket copy. PL/pgSQL, so
+-- that auth.users need not exist when this migration runs (the migrations
+-- of the daemons may run in any order, e.g. under compose).
 CREATE FUNCTION notification.inbound_context(p_tenant uuid, p_from text, p_number bigint,
                                              p_ticket uuid)
 RETURNS TABLE (user_id uuid, user_role text, user_active boolean, ticket_id uuid)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN QUERY
 	SELECT u.id, u.role, u.active,
 	       COALESCE(p_ticket, (SELECT t.id FROM notification.tickets t
 	                           WHERE t.tenant_id = p_tenant AND p_number > 0 AND t.number = p_number
 	                           LIMIT 1))
 	FROM (SELECT 1) one
-	LEFT JOIN auth.users u ON u.tenant_id = p_tenant AND lower(u.email) = lower(p_from)
+	LEFT JOIN auth.users u ON u.tenant_id = p_tenant AND lower(u.email) = lower(p_from);
+END
 $$;
 
 -- One apply attempt's outcome, in the message's tenant: p_status applied,
