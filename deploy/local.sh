@@ -32,9 +32,10 @@
 # deploy/stack.sh tls-certs); each daemon gets its own as HD_TLS_CERT_FILE and
 # HD_TLS_KEY_FILE, and tcp:// addresses become tls+tcp:// (docs/operations.md,
 # Certificates).
-# Secrets: HD_JWT_SECRET is kept in $HD_STATE_DIR/jwt.secret (0600) when not
-# given; generated admin passwords are kept in $HD_STATE_DIR/credentials
-# (0600) and printed to the terminal only, never to a log.
+# Secrets: HD_JWT_SECRET and HD_MAIL_KEY are kept in $HD_STATE_DIR/jwt.secret
+# and mail.key (0600) when not given; generated admin passwords are kept in
+# $HD_STATE_DIR/credentials (0600) and printed to the terminal only, never to
+# a log.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -123,6 +124,7 @@ export_settings() {
 		export "$n=$(nng_scheme "$(setting "$n")")"
 	done
 	load_jwt_secret
+	load_mail_key
 	load_tls
 	smtp_url
 }
@@ -152,6 +154,17 @@ load_jwt_secret() {
 	fi
 	HD_JWT_SECRET=$(cat "$STATE/jwt.secret")
 	export HD_JWT_SECRET
+}
+
+# HD_MAIL_KEY (mailbox passwords of mail in) from the environment, else
+# var/mail.key (created once, 0600), like the JWT secret.
+load_mail_key() {
+	[ -n "${HD_MAIL_KEY:-}" ] && { export HD_MAIL_KEY; return; }
+	if [ ! -s "$STATE/mail.key" ]; then
+		(umask 077 && random_hex 32 >"$STATE/mail.key")
+	fi
+	HD_MAIL_KEY=$(cat "$STATE/mail.key")
+	export HD_MAIL_KEY
 }
 
 # Admin passwords: the environment, else var/credentials, else generated now

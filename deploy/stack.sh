@@ -23,8 +23,8 @@ set -euo pipefail
 PG_BIN=/usr/lib/postgresql/15/bin
 PACKAGES="build-essential pkg-config libevent-dev libnng-dev libpq-dev libhiredis-dev
 libcjson-dev libjwt-dev libssl-dev libmbedtls-dev openssl libcmocka-dev libargon2-dev liboath-dev
-libcurl4-openssl-dev zlib1g-dev postgresql-15 postgresql-15-postgis-3 redis-server curl jq
-clang wrk cppcheck clang-format python3-aiosmtpd"
+libcurl4-openssl-dev zlib1g-dev libgmime-3.0-dev postgresql-15 postgresql-15-postgis-3 redis-server
+curl jq clang wrk cppcheck clang-format python3-aiosmtpd dovecot-imapd"
 TEST_PACKAGES="chromium podman runc debootstrap docker-compose netavark aardvark-dns iptables catatonit"
 
 die() { echo "stack.sh: $*" >&2; exit 1; }

@@ -233,6 +233,20 @@ suite_e2e() {
 		/usr/bin/aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$HD_TEST_MAILDIR" \
 			>"$WORK/logs/smtp-$tag.log" 2>&1 &
 		smtp_pid=$!
+		# a real IMAP server (Debian's dovecot-imapd) with one mailbox that
+		# test_mail_in fills; mailbox passwords are sealed with HD_MAIL_KEY
+		local imap_port
+		imap_port=$("$STACK" free-port 1)
+		export HD_MAIL_KEY=${HD_MAIL_KEY:-$(random_hex 32)}
+		# a killed poller's mailbox is taken over in seconds (test_mail_in);
+		# the test IMAP server is on 127.0.0.1, the one internal address
+		# mailboxes may reach here
+		export HD_MAIL_LEASE_MS=${HD_MAIL_LEASE_MS:-3000}
+		export HD_MAIL_ALLOW_CIDRS=${HD_MAIL_ALLOW_CIDRS:-127.0.0.1/32}
+		export HD_TEST_IMAP_DIR=$dir-imap HD_TEST_IMAP_PORT=$imap_port
+		export HD_TEST_IMAP_USER=support@mail.test HD_TEST_IMAP_PASSWORD="imap-$(random_hex 8)"
+		step "imapd-$tag" tests/lib/imapd.sh start "$HD_TEST_IMAP_DIR" "$imap_port" \
+			"$HD_TEST_IMAP_USER" || true
 		if step "stack-start-$tag" "$LOCAL" start; then
 			export HD_TEST_BASE_URL="http://127.0.0.1:$HD_HTTP_PORT"
 			export HD_TEST_DEMO_TENANT=acme
@@ -264,6 +278,7 @@ suite_e2e() {
 		fi
 		"$LOCAL" stop || fail_step "stack-stop-$tag"
 		kill "$smtp_pid" 2>/dev/null || true
+		tests/lib/imapd.sh stop "$HD_TEST_IMAP_DIR"
 		check_daemon_logs "e2e-$tag" "$dir"
 		[ ${#FAILURES[@]} -eq 0 ] || show_daemon_logs "$dir"
 		echo "$PASSED $FAILED ${FAILURES[*]}" >"$WORK/$tag/e2e.counts"

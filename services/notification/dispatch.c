@@ -19,7 +19,8 @@
  * notification.emails_claim, built by mail.c with the tenant as sender,
  * sent over SMTP to HD_SMTP_URL through the same libcurl multi handle, and
  * their outcome written by notification.email_done with the same backoff.
- * At most HD_WEBHOOK_PARALLEL deliveries and as many mails are in flight. */
+ * At most HD_WEBHOOK_PARALLEL deliveries and as many mails are in flight.
+ * Mail in (inbox.c) polls mailboxes over the same multi handle. */
 #include <arpa/inet.h>
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -472,6 +473,10 @@ hd_err nt_dispatch_start(hd_daemon_worker *dw)
 	if (nt_disp.dns != NULL)
 		evdns_base_load_hosts(nt_disp.dns, NULL);
 	nt_disp.dw = dw;
+	if (nt_inbox_start(dw, nt_disp.http) != HD_OK) {
+		nt_dispatch_stop();
+		return HD_ERR_INTERNAL;
+	}
 	return HD_OK;
 }
 
@@ -479,6 +484,7 @@ void nt_dispatch_stop(void)
 {
 	nt_disp.stopping = true;
 	nt_disp.dw = NULL;
+	nt_inbox_stop(); /* before the transfers it may have in flight end */
 	if (nt_disp.timer != NULL)
 		event_free(nt_disp.timer);
 	nt_disp.timer = NULL;

@@ -7,7 +7,11 @@
  * pins the address), so libcurl only connects.
  *
  * Mails go out the same way (nt_http_mail: SMTP with STARTTLS, or
- * smtps://), to the operator's relay, so without the address guard.
+ * smtps://), to the operator's relay, so without the address guard; and
+ * mail in's IMAP commands (nt_http_imap: imaps://, or imap:// with
+ * STARTTLS) to the mailboxes admins set, whose answer is kept (bounded)
+ * and whose connections pass the same guard with their own allow list
+ * (HD_MAIL_ALLOW_CIDRS): a tenant's admin reaches no internal address.
  *
  * Every webhook transfer: POST only, no redirects followed, no proxy, http and https
  * only, connect and total timeouts, at most NT_HTTP_REPLY_MAX bytes of reply
@@ -19,6 +23,7 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hd/buf.h"
 #include "hd/log.h"
 #include "notification.h"
 
@@ -41,6 +46,10 @@ typedef struct http_xfer {
 	char *upload; /* a mail's message, sent from upload_pos */
 	size_t upload_len, upload_pos;
 	nt_http_cb cb;
+	nt_imap_cb imap_cb; /* an IMAP command: its answer goes here instead */
+	hd_buf got; /* the IMAP answer, at most got_max bytes */
+	size_t got_max;
+	bool too_large; /* the answer went past got_max */
 	void *arg;
 	char error[CURL_ERROR_SIZE];
 } http_xfer;
@@ -66,7 +75,22 @@ static void xfer_free(http_xfer *x)
 	curl_slist_free_all(x->headers);
 	curl_slist_free_all(x->resolve);
 	free(x->upload);
+	hd_buf_free(&x->got);
 	free(x);
+}
+
+/* Calls x back (its IMAP answer, or the status) and frees it. */
+static void xfer_finish(http_xfer *x, long status, const char *error)
+{
+	if (x->imap_cb != NULL) {
+		if (error == NULL && x->got.failed)
+			error = "out of memory";
+		if (error != NULL && x->too_large)
+			error = nt_imap_too_large;
+		x->imap_cb(error, x->got.data != NULL ? x->got.data : "", x->got.len, x->arg);
+	} else
+		x->cb(status, error, x->arg);
+	xfer_free(x);
 }
 
 /* Hands every finished transfer to its callback. */
@@ -85,8 +109,7 @@ static void http_collect(nt_http *h)
 		const char *error = NULL;
 		if (rc != CURLE_OK)
 			error = x->error[0] != '\0' ? x->error : curl_easy_strerror(rc);
-		x->cb(status, error, x->arg);
-		xfer_free(x);
+		xfer_finish(x, status, error);
 	}
 }
 
@@ -148,15 +171,16 @@ static int http_timer_set_cb(CURLM *multi, long timeout_ms, void *userp)
 }
 
 /* The last check before a connection: the address libcurl is about to
- * connect to must be one a webhook may reach. */
+ * connect to must be one a webhook (or, for mail in, a mailbox) may reach;
+ * clientp is the allow list of the transfer's kind. */
 static curl_socket_t http_opensocket_cb(
     void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
-	nt_http *h = clientp;
+	const nt_cidr_list *allow = clientp;
 	unsigned char addr[16];
 	(void)purpose;
-	if (!nt_addr_from_sockaddr(&a->addr, addr) || !nt_addr_allowed(addr, h->allow)) {
-		hd_log_warn("webhook: refused a connection to an internal address");
+	if (!nt_addr_from_sockaddr(&a->addr, addr) || !nt_addr_allowed(addr, allow)) {
+		hd_log_warn("refused a connection to an internal address (webhook or mailbox)");
 		return CURL_SOCKET_BAD;
 	}
 	return socket(a->family, a->socktype, a->protocol);
@@ -197,9 +221,7 @@ void nt_http_destroy(nt_http *h)
 		return;
 	if (h->multi != NULL) {
 		while (h->xfers != NULL) {
-			http_xfer *x = h->xfers;
-			x->cb(0, "the daemon is stopping", x->arg);
-			xfer_free(x);
+			xfer_finish(h->xfers, 0, "the daemon is stopping");
 		}
 		curl_multi_cleanup(h->multi);
 	}
@@ -238,7 +260,7 @@ static bool xfer_setup(http_xfer *x, const nt_http_post *p)
 	    && curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, p->connect_timeout_ms) == CURLE_OK
 	    && curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, p->timeout_ms) == CURLE_OK
 	    && curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_opensocket_cb) == CURLE_OK
-	    && curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x->h) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x->h->allow) == CURLE_OK
 	    && curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb) == CURLE_OK
 	    && curl_easy_setopt(e, CURLOPT_WRITEDATA, x) == CURLE_OK
 	    && curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->error) == CURLE_OK
@@ -338,6 +360,59 @@ hd_err nt_http_mail(nt_http *h, const nt_smtp_send *p, nt_http_cb cb, void *arg)
 	x->upload = malloc(p->len);
 	x->upload_len = p->len;
 	if (x->upload == NULL || (memcpy(x->upload, p->message, p->len), !xfer_setup_mail(x, p))) {
+		xfer_free(x);
+		return HD_ERR_NOMEM;
+	}
+	return xfer_add(h, x);
+}
+
+const char nt_imap_too_large[] = "the answer is larger than allowed";
+
+static size_t imap_write_cb(char *data, size_t size, size_t n, void *arg)
+{
+	http_xfer *x = arg;
+	if (x->got.len + size * n > x->got_max) {
+		x->too_large = true;
+		return 0; /* ends the transfer */
+	}
+	hd_buf_put(&x->got, data, size * n);
+	return size * n;
+}
+
+/* Sets the options of one IMAP command on x->easy. */
+static bool xfer_setup_imap(http_xfer *x, const nt_imap_cmd *p)
+{
+	CURL *e = x->easy;
+	return curl_easy_setopt(e, CURLOPT_URL, p->url) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "imap,imaps") == CURLE_OK
+	    && curl_easy_setopt(
+	           e, CURLOPT_USE_SSL, p->require_tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY)
+	    == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_USERNAME, p->user) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_PASSWORD, p->password) == CURLE_OK
+	    && (p->command == NULL
+	        || curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p->command) == CURLE_OK)
+	    && curl_easy_setopt(e, CURLOPT_NOPROXY, "*") == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_opensocket_cb) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &nt_settings_get()->mail_allow)
+	    == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, p->timeout_ms) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, imap_write_cb) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_WRITEDATA, x) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->error) == CURLE_OK
+	    && curl_easy_setopt(e, CURLOPT_PRIVATE, x) == CURLE_OK;
+}
+
+hd_err nt_http_imap(nt_http *h, const nt_imap_cmd *p, nt_imap_cb cb, void *arg)
+{
+	http_xfer *x = xfer_new(h, NULL, arg);
+	if (x == NULL)
+		return HD_ERR_NOMEM;
+	x->imap_cb = cb;
+	x->got_max = p->max_bytes;
+	if (!xfer_setup_imap(x, p)) {
 		xfer_free(x);
 		return HD_ERR_NOMEM;
 	}

@@ -103,6 +103,30 @@ static hd_err nt_mail_settings(void)
 	return HD_OK;
 }
 
+/* HD_MAIL_KEY, HD_MAIL_ALLOW_CIDRS, HD_IMAP_TIMEOUT_MS and HD_MAIL_LEASE_MS: mail in. An empty key
+ * leaves mailboxes off; a malformed one is a start-up error. */
+static hd_err nt_mail_in_settings(void)
+{
+	const char *key = hd_config_str("HD_MAIL_KEY");
+	nt_conf.mail_key_set = false;
+	if (!nt_cidr_list_parse(hd_config_str("HD_MAIL_ALLOW_CIDRS"), &nt_conf.mail_allow)) {
+		hd_log_error(
+		    "HD_MAIL_ALLOW_CIDRS must be comma-separated CIDRs (at most %d)", NT_CIDR_MAX);
+		return HD_ERR_INVALID;
+	}
+	if (key != NULL && key[0] != '\0') {
+		if (!nt_seal_key_parse(key, nt_conf.mail_key)) {
+			hd_log_error("HD_MAIL_KEY must be 64 hex digits (openssl rand -hex 32)");
+			return HD_ERR_INVALID;
+		}
+		nt_conf.mail_key_set = true;
+	}
+	hd_err err = nt_setting("HD_IMAP_TIMEOUT_MS", 1000, 600000, &nt_conf.imap_timeout_ms);
+	if (err == HD_OK)
+		err = nt_setting("HD_MAIL_LEASE_MS", 1000, 3600000, &nt_conf.mail_lease_ms);
+	return err;
+}
+
 static hd_err nt_start(void)
 {
 	long hours = 0;
@@ -129,6 +153,8 @@ static hd_err nt_start(void)
 	nt_conf.retry_window_ms = hours * 3600000L;
 	if (err == HD_OK)
 		err = nt_mail_settings();
+	if (err == HD_OK)
+		err = nt_mail_in_settings();
 	if (err == HD_OK && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		hd_log_error("libcurl could not start");
 		err = HD_ERR_INTERNAL;

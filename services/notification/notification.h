@@ -23,6 +23,25 @@
 #include "operations.def"
 #undef HD_OP
 
+/* ---- resource.c: what webhooks.c and channels.c answer alike ---- */
+
+/* Replies status with row 0's JSON (column 0) and its version (column 1) as
+ * ETag; 404 naming resource when there is no row; the database error else. */
+void nt_reply_row(
+    hd_rpc_request *req, int status, hd_err err, const hd_db_result *res, const char *resource);
+/* An update's answer: nt_reply_row, or 412 when column 2 says the object
+ * exists but column 0 is NULL (If-Match did not match). */
+void nt_reply_updated(
+    hd_rpc_request *req, hd_err err, const hd_db_result *res, const char *resource);
+/* A delete's answer: 204, or 404 when it deleted no row. */
+void nt_reply_deleted(
+    hd_rpc_request *req, hd_err err, const hd_db_result *res, const char *resource);
+/* The {id} an admin names (c filled in), or NULL after replying 401/403/404. */
+const char *nt_admin_target(hd_rpc_request *req, const char *resource, hd_caller *c);
+/* An admin's newest-first page: sql takes $1 tenant, $2 and $3 the keyset
+ * bound, $4 the rows to fetch, and lists json, cursor time and id. */
+void nt_admin_list(hd_rpc_request *req, hd_daemon_worker *dw, const char *sql);
+
 /* ---- guard.c: addresses (pure) ---- */
 
 #define NT_CIDR_MAX 32
@@ -109,6 +128,90 @@ bool nt_mail_from_addr(const char *tmpl, const char *slug, char *out, size_t siz
  * id is refused or memory runs out. */
 char *nt_mail_build(const nt_mail *m, size_t *len_out);
 
+/* ---- inbound_text.c, inbound.c: mail in (pure but for GMime) ---- */
+
+/* The headers that tell an automatic message (NULL: absent). */
+typedef struct nt_in_headers {
+	const char *from_addr, *auto_submitted, *precedence, *return_path;
+	bool autoreply_flag; /* X-Autoreply or X-Autorespond present */
+	bool report; /* multipart/report: a delivery or read report */
+} nt_in_headers;
+/* True for a message that must never open a ticket nor be answered:
+ * Auto-Submitted other than "no", Precedence bulk/junk/list, an empty
+ * Return-Path (a bounce), X-Autoreply, a report, or a sender that is
+ * mailer-daemon, postmaster or missing (RFC 3834). */
+bool nt_in_automatic(const nt_in_headers *h);
+/* The ticket number of "[#<number>]" in a subject; 0 when none. */
+long nt_in_subject_number(const char *subject);
+/* The ticket a reply names: its number, and its id when the Message-ID is
+ * the ticket's root ("" when it names one of its comments). */
+typedef struct nt_in_thread {
+	long number; /* 0: none */
+	char ticket_id[37];
+} nt_in_thread;
+/* True when id (without brackets) is one of our outgoing Message-IDs
+ * ("t<number>.<uuid>@…" or "t<number>.c<uuid>@…", sql/003_email.sql). */
+bool nt_in_our_id(const char *id, nt_in_thread *out);
+/* HTML reduced to plain text (malloc'ed; NULL when memory runs out): tags
+ * dropped, block ends as line breaks, character references decoded,
+ * script, style, head and blockquote (quoted history) contents dropped. */
+char *nt_in_html_text(const char *html);
+/* Cuts the quoted history from a reply in place: from the first
+ * attribution ("On … wrote:"), Outlook separator or signature delimiter,
+ * and the quoted ("> ") and blank lines that end it. A text that is all
+ * history is kept whole. Returns the new length. */
+size_t nt_in_trim_quotes(char *text);
+
+#define NT_IN_MESSAGE_MAX (25L * 1024 * 1024)
+#define NT_IN_BODY_MAX 60000
+/* A received mail as mail in uses it. from_addr "" when the sender is not
+ * a plain address (the message is then automatic). */
+typedef struct nt_inbound {
+	char from_addr[321], from_name[201], subject[301];
+	char message_id[NT_MAIL_ID_MAX + 1];
+	bool automatic;
+	nt_in_thread thread; /* In-Reply-To, else References, else the subject */
+	char *body; /* UTF-8 text, history trimmed, at most NT_IN_BODY_MAX bytes (owned) */
+} nt_inbound;
+/* Reads len raw bytes (at most NT_IN_MESSAGE_MAX) into out (to
+ * nt_inbound_fini after HD_OK; nothing to free otherwise). HD_ERR_INVALID
+ * when GMime finds no message. Any thread. */
+hd_err nt_inbound_parse(const char *raw, size_t len, nt_inbound *out);
+void nt_inbound_fini(nt_inbound *m);
+
+/* ---- imap.c: IMAP text of mail in (pure) ---- */
+
+/* UIDVALIDITY from an EXAMINE answer ("* OK [UIDVALIDITY 3857529045]");
+ * false when there is none (or it is not a 32-bit number above 0). */
+bool nt_imap_uidvalidity(const char *text, size_t len, int64_t *out);
+/* The UIDs above after in "* SEARCH" lines, ascending, without repeats,
+ * at most max of them (the smallest); their count. */
+size_t nt_imap_search_uids(const char *text, size_t len, int64_t after, int64_t *uids, size_t max);
+/* base ("imaps://host:993") + "/" + folder (percent-encoded) and, when uid
+ * > 0, ";UIDVALIDITY=<validity>/;UID=<uid>"; false when it does not fit. */
+bool nt_imap_message_url(
+    char *out, size_t size, const char *base, const char *folder, int64_t validity, int64_t uid);
+
+/* ---- seal.c: mailbox passwords encrypted at rest (AES-256-GCM) ---- */
+
+#define NT_SEAL_KEY_LEN 32
+#define NT_SEAL_SECRET_MAX 1024
+/* Reads HD_MAIL_KEY's 64 hex digits; false when it is not that. */
+bool nt_seal_key_parse(const char *hex, unsigned char key[NT_SEAL_KEY_LEN]);
+/* The sealed text of secret (at most NT_SEAL_SECRET_MAX bytes) bound to
+ * aad (malloc'ed), or NULL when it is too long or crypto fails. */
+char *nt_seal(const unsigned char key[NT_SEAL_KEY_LEN], const char *aad, const char *secret);
+/* The secret of a sealed text (malloc'ed; the caller cleanses and frees
+ * it), or NULL when it is malformed, another key's, or sealed for another
+ * aad. */
+char *nt_unseal(const unsigned char key[NT_SEAL_KEY_LEN], const char *aad, const char *sealed);
+
+/* ---- channels.c: /v1/channels/email ---- */
+
+/* True for an imaps:// or imap:// URL with a host, no user, no path (but
+ * "/"), no query (libcurl's parser). */
+bool nt_imap_url_ok(const char *url);
+
 /* ---- settings (main.c) ---- */
 
 /* The webhook settings (HD_WEBHOOK_*), read once at start. */
@@ -119,6 +222,10 @@ typedef struct nt_settings {
 	long connect_timeout_ms, timeout_ms, parallel;
 	const char *smtp_url; /* NULL: no e-mail */
 	const char *smtp_user, *smtp_password, *smtp_from;
+	bool mail_key_set; /* HD_MAIL_KEY: mailbox passwords can be sealed */
+	unsigned char mail_key[NT_SEAL_KEY_LEN];
+	long imap_timeout_ms, mail_lease_ms;
+	nt_cidr_list mail_allow; /* HD_MAIL_ALLOW_CIDRS */
 } nt_settings;
 const nt_settings *nt_settings_get(void);
 
@@ -162,5 +269,30 @@ typedef struct nt_smtp_send {
 	long connect_timeout_ms, timeout_ms;
 } nt_smtp_send;
 hd_err nt_http_mail(nt_http *h, const nt_smtp_send *p, nt_http_cb cb, void *arg);
+/* One IMAP command (mail in): url names the mailbox and, for a fetch, the
+ * message (";UIDVALIDITY=v/;UID=n"); command is a custom one (EXAMINE, UID
+ * SEARCH) or NULL for the URL's fetch. STARTTLS required when require_tls. */
+typedef struct nt_imap_cmd {
+	const char *url, *user, *password, *command;
+	bool require_tls;
+	long timeout_ms;
+	size_t max_bytes; /* a longer answer is an error */
+} nt_imap_cmd;
+/* The answer of one IMAP command, on the loop's thread: error NULL and the
+ * bytes received (the untagged lines of a custom command, the message of a
+ * fetch), or libcurl's error text. */
+typedef void (*nt_imap_cb)(const char *error, const char *data, size_t len, void *arg);
+hd_err nt_http_imap(nt_http *h, const nt_imap_cmd *p, nt_imap_cb cb, void *arg);
+/* The error an nt_imap_cb gets (this very pointer) when the answer was
+ * longer than max_bytes. */
+extern const char nt_imap_too_large[];
+
+/* ---- inbox.c: mail in's poller and applier (worker 0) ---- */
+
+/* Starts polling mailboxes and applying their messages on dw's loop, over
+ * http (the dispatcher's libcurl multi handle). */
+hd_err nt_inbox_start(hd_daemon_worker *dw, nt_http *http);
+/* Stops; called before http is destroyed (its transfers end then). */
+void nt_inbox_stop(void);
 
 #endif

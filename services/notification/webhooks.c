@@ -121,32 +121,14 @@ static void nt_hook_read(const cJSON *body, bool required, nt_hook_fields *f, hd
 	f->has_active = hd_json_get_bool(body, "active", false, &f->active, errs);
 }
 
-/* Replies status with the webhook of row 0 and its version as ETag; 404 when none. */
-static void nt_hook_reply(hd_rpc_request *req, int status, hd_err err, const hd_db_result *res)
-{
-	char etag[32];
-	if (err != HD_OK) {
-		hd_reply_db_error(req, err, res);
-		return;
-	}
-	const char *json = hd_db_result_value(res, 0, 0, 0);
-	const char *version = hd_db_result_value(res, 0, 0, 1);
-	if (json == NULL) {
-		hd_reply_not_found(req, "webhook");
-		return;
-	}
-	snprintf(etag, sizeof(etag), "\"%s\"", version != NULL ? version : "0");
-	hd_daemon_reply_json(req, status, json, strlen(json), "etag", etag, NULL);
-}
-
 static void nt_hook_reply_cb(hd_err err, const hd_db_result *res, void *arg)
 {
-	nt_hook_reply(arg, 200, err, res);
+	nt_reply_row(arg, 200, err, res, "webhook");
 }
 
 static void nt_hook_created_cb(hd_err err, const hd_db_result *res, void *arg)
 {
-	nt_hook_reply(arg, 201, err, res);
+	nt_reply_row(arg, 201, err, res, "webhook");
 }
 
 void nt_webhooks_create(hd_rpc_request *req, hd_daemon_worker *dw)
@@ -178,9 +160,8 @@ out:
 void nt_webhooks_get(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	hd_caller c;
-	const char *id;
-	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLE_ADMIN)
-	    || (id = hd_req_path_uuid(req, "id", "webhook")) == NULL)
+	const char *id = nt_admin_target(req, "webhook", &c);
+	if (id == NULL)
 		return;
 	const char *p[2] = { c.tenant_id, id };
 	hd_db_stmt st = { sql_get, 2, p };
@@ -189,34 +170,12 @@ void nt_webhooks_get(hd_rpc_request *req, hd_daemon_worker *dw)
 
 void nt_webhooks_list(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	static const char *const known[] = { "limit", "cursor", NULL };
-	hd_caller c;
-	hd_query q;
-	hd_page page;
-	hd_field_errors errs = { .count = 0 };
-	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLE_ADMIN)
-	    || !hd_req_query(req, known, &q))
-		return;
-	hd_page_read(&q, &page, &errs);
-	if (hd_reply_invalid(req, &errs))
-		return;
-	const char *ts, *after;
-	hd_page_bound(&page, true, &ts, &after);
-	const char *p[4] = { c.tenant_id, ts, after, page.fetch };
-	hd_db_stmt st = { sql_list, 4, p };
-	hd_page_run(dw, req, c.tenant_id, &st, 1, &page, 1, 2, NULL);
+	nt_admin_list(req, dw, sql_list);
 }
 
 static void nt_update_cb(hd_err err, const hd_db_result *res, void *arg)
 {
-	hd_rpc_request *req = arg;
-	const char *exists = err == HD_OK ? hd_db_result_value(res, 0, 0, 2) : NULL;
-	if (err == HD_OK && hd_db_result_value(res, 0, 0, 0) == NULL && exists != NULL
-	    && strcmp(exists, "t") == 0) {
-		hd_reply_problem(req, 412, "the webhook changed since it was read (If-Match)");
-		return;
-	}
-	nt_hook_reply_cb(err, res, arg);
+	nt_reply_updated(arg, err, res, "webhook");
 }
 
 void nt_webhooks_update(hd_rpc_request *req, hd_daemon_worker *dw)
@@ -229,8 +188,7 @@ void nt_webhooks_update(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_field_errors errs = { .count = 0 };
 	char version[HD_IF_MATCH_MAX];
 	bool has_version = false;
-	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLE_ADMIN)
-	    || (id = hd_req_path_uuid(req, "id", "webhook")) == NULL
+	if ((id = nt_admin_target(req, "webhook", &c)) == NULL
 	    || !hd_req_if_match(req, version, &has_version) || !hd_req_body(req, known, &body))
 		goto out;
 	nt_hook_read(body, false, &f, &errs);
@@ -247,21 +205,14 @@ out:
 
 static void nt_delete_cb(hd_err err, const hd_db_result *res, void *arg)
 {
-	hd_rpc_request *req = arg;
-	if (err != HD_OK)
-		hd_reply_db_error(req, err, res);
-	else if (hd_db_result_ntuples(res, 0) == 0)
-		hd_reply_not_found(req, "webhook");
-	else
-		hd_daemon_reply_json(req, 204, "", 0, NULL);
+	nt_reply_deleted(arg, err, res, "webhook");
 }
 
 void nt_webhooks_delete(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	hd_caller c;
-	const char *id;
-	if (!hd_caller_get(req, &c) || !hd_caller_require(req, &c, HD_ROLE_ADMIN)
-	    || (id = hd_req_path_uuid(req, "id", "webhook")) == NULL)
+	const char *id = nt_admin_target(req, "webhook", &c);
+	if (id == NULL)
 		return;
 	const char *p[2] = { c.tenant_id, id };
 	hd_db_stmt st = { sql_delete, 2, p };

@@ -225,6 +225,10 @@ redisAccess, env, podAnnotations, listenEnv (daemons: peers, egress).
 - name: HD_S3_SECRET_ACCESS_KEY
   valueFrom: {secretKeyRef: {name: {{ $secret }}, key: s3-secret-access-key}}
 {{- end }}
+{{- if eq (toString .c.name) "notification" }}
+- name: HD_MAIL_KEY
+  valueFrom: {secretKeyRef: {name: {{ $secret }}, key: mail-key, optional: true}}
+{{- end }}
 {{- if ne .c.jwt "none" }}
 {{- if eq .root.Values.jwt.alg "HS256" }}
 - name: HD_JWT_SECRET
