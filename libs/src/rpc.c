@@ -21,6 +21,7 @@
 #include <time.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
 
 #include "hd/config.h"
 #include "hd/log.h"
@@ -29,6 +30,7 @@
 #include "hd/batch.h"
 #include "hd/tls.h"
 #include "nng_close.h"
+#include "rpc_watchdog.h"
 
 #define RPC_HEADROOM (64 * 1024)
 
@@ -54,7 +56,10 @@ typedef struct rpc_ctx {
 
 struct hd_rpc_server {
 	nng_socket sock;
-	nng_listener listener;
+	nng_listener listener; /* made again by the watchdog's thread, which stops first */
+	char listen_url[256]; /* where it listens, with the port it bound */
+	hd_rpc_watchdog *watchdog; /* NULL: HD_RPC_PROBE_MS=0 */
+	atomic_uint pipes_added; /* pipes the socket took (the watchdog's proof) */
 	rpc_ctx *ctxs;
 	int nctx;
 	hd_worker_pool *workers;
@@ -390,6 +395,13 @@ static void rpc_server_free(hd_rpc_server *srv)
 	free(srv);
 }
 
+static void rpc_pipe_added_cb(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	(void)pipe;
+	(void)ev;
+	atomic_fetch_add(&((hd_rpc_server *)arg)->pipes_added, 1);
+}
+
 /* Opens the REP socket, its contexts and the listener. */
 static hd_err rpc_server_open(hd_rpc_server *srv, const char *url)
 {
@@ -397,6 +409,9 @@ static hd_err rpc_server_open(hd_rpc_server *srv, const char *url)
 	const char *op = "nng_rep0_open";
 	if ((rv = nng_rep0_open(&srv->sock)) != 0)
 		goto fail;
+	op = "nng_pipe_notify";
+	if ((rv = nng_pipe_notify(srv->sock, NNG_PIPE_EV_ADD_POST, rpc_pipe_added_cb, srv)) != 0)
+		goto fail_sock;
 	op = "recvmaxsz";
 	if ((rv = nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ, rpc_max_msg())) != 0)
 		goto fail_sock;
@@ -413,6 +428,12 @@ static hd_err rpc_server_open(hd_rpc_server *srv, const char *url)
 	op = "nng_listen";
 	if ((rv = hd_tls_listen(srv->sock, url, hd_tls_rpc_peers(), &srv->listener)) != 0)
 		goto fail_sock;
+	int port = 0; /* an ipc:// listener has none */
+	(void)nng_listener_get_int(srv->listener, NNG_OPT_TCP_BOUND_PORT, &port);
+	op = "the bound address";
+	rv = NNG_EINVAL;
+	if (!hd__rpc_watchdog_bound_url(url, port, srv->listen_url, sizeof srv->listen_url))
+		goto fail_sock;
 	return HD_OK;
 fail_sock:
 	nng_close(srv->sock);
@@ -421,6 +442,25 @@ fail_sock:
 fail:
 	hd_log_error("rpc: %s on %s failed: %s", op, url, nng_strerror(rv));
 	return rv == NNG_EADDRINUSE ? HD_ERR_UNAVAILABLE : HD_ERR_IO;
+}
+
+/* The watchdog's remedy: closes the listener that stopped accepting (and the
+ * pipes it made: their callers dial again) and listens again where it did. */
+static int rpc_server_relisten(void *arg)
+{
+	hd_rpc_server *srv = arg;
+	nng_listener_close(srv->listener);
+	return hd_tls_listen(srv->sock, srv->listen_url, hd_tls_rpc_peers(), &srv->listener);
+}
+
+/* Starts the self-probe watchdog (rpc_watchdog.h) unless HD_RPC_PROBE_MS=0. */
+static hd_err rpc_server_watch(hd_rpc_server *srv)
+{
+	char probe[256];
+	if (!hd__rpc_watchdog_probe_url(srv->listen_url, 0, probe, sizeof probe))
+		return HD_ERR_INVALID;
+	return hd__rpc_watchdog_start(
+	    &srv->watchdog, probe, nng_req0_open, &srv->pipes_added, rpc_server_relisten, srv);
 }
 
 hd_err hd_rpc_server_start(hd_rpc_server **out, const char *url, int nctx, hd_worker_pool *workers,
@@ -443,6 +483,7 @@ hd_err hd_rpc_server_start(hd_rpc_server **out, const char *url, int nctx, hd_wo
 	srv->arg = arg;
 	atomic_init(&srv->stopping, false);
 	atomic_init(&srv->inflight, 0);
+	atomic_init(&srv->pipes_added, 0);
 	pthread_mutex_init(&srv->mu, NULL);
 	hd_err err = rpc_server_open(srv, url);
 	if (err != HD_OK) {
@@ -459,8 +500,17 @@ hd_err hd_rpc_server_start(hd_rpc_server **out, const char *url, int nctx, hd_wo
 	    "hd_rpc_batched_requests_total", "counter", "Requests that arrived in a batch");
 	for (int i = 0; i < nctx; i++)
 		rpc_ctx_arm(&srv->ctxs[i]);
+	if ((err = rpc_server_watch(srv)) != HD_OK) {
+		hd_rpc_server_stop(srv, 0);
+		return err;
+	}
 	*out = srv;
 	return HD_OK;
+}
+
+bool hd_rpc_server_listening(const hd_rpc_server *srv)
+{
+	return srv == NULL || hd__rpc_watchdog_listening(srv->watchdog);
 }
 
 int hd_rpc_server_inflight(const hd_rpc_server *srv)
@@ -474,6 +524,8 @@ void hd_rpc_server_stop(hd_rpc_server *srv, int drain_ms)
 		return;
 	/* New requests get a 503 from now on. The listener stays open while
 	 * draining: closing it would also close its pipes and lose the replies. */
+	hd__rpc_watchdog_stop(srv->watchdog);
+	srv->watchdog = NULL;
 	pthread_mutex_lock(&srv->mu);
 	atomic_store(&srv->stopping, true);
 	pthread_mutex_unlock(&srv->mu);
