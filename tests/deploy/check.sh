@@ -125,6 +125,7 @@ check_chart() {
 	render --set daemons.ticket.enabled=false >"$WORK/ticket.yaml" 2>&1 || fail "render without ticket"
 	render --set tls.certManager.enabled=true >"$WORK/certmanager.yaml" 2>&1 || fail "render with cert-manager"
 	render -f "$PROD" --set tls.caSecret=pg-ca >"$WORK/dbca.yaml" 2>&1 || fail "render with a datastore CA"
+	render -f "$PROD" --set jwt.keysSecret=hd-jwt-keys >"$WORK/jwtkeys.yaml" 2>&1 || fail "render with jwt.keysSecret"
 	render -f "$PROD" --set secrets.existingHookSecret=hd-hooks >"$WORK/hooksecret.yaml" 2>&1 || fail "render with existingHookSecret"
 	render -f "$PROD" --set serviceAccount.create=true --set commonLabels.team=support --set podLabels.tier=backend \
 		--set extraEnvVarsSecret=hd-extra --set priorityClassName=helpdesk-high \
@@ -145,6 +146,8 @@ check_chart() {
 		--service-account hd-helpdesk --common-label team=support
 	node_checks "$HERE/validate.mjs" "$WORK/certmanager.yaml" --daemons "$(listed services)" \
 		--migrate "$(listed migrate)" --cert-manager
+	node_checks "$HERE/validate.mjs" "$WORK/jwtkeys.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --jwt-keys-secret hd-jwt-keys
 }
 
 check_chart_refusals() {
