@@ -29,8 +29,8 @@ static double cpu_seconds(pid_t pid)
 	assert_non_null(p);
 	unsigned long utime = 0, stime = 0;
 	/* after ") ": state, then fields 4..13, then utime (14) and stime (15) */
-	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-	                     &utime, &stime),
+	assert_int_equal(
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime),
 	    2);
 	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -98,8 +98,8 @@ static void test_emfile_pauses_accepting(void **state)
 	for (int i = 0; i < n; i++)
 		close(fds[i]);
 	assert_true(pe_wait_ready(ready, pid, 10000));
-	assert_true(httpc_metric(metrics,
-	                "hd_gateway_connections_refused_total{reason=\"accept_error\"}")
+	assert_true(
+	    httpc_metric(metrics, "hd_gateway_connections_refused_total{reason=\"accept_error\"}")
 	    >= 1);
 	assert_int_equal(pe_stop(pid, SIGTERM), 0);
 }

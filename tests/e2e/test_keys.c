@@ -39,10 +39,12 @@ static int group_setup(void **state)
 	snprintf(g_keys, sizeof g_keys, "/tmp/hd-e2e-keys-XXXXXX");
 	if (mkdtemp(g_keys) == NULL)
 		return -1;
-	snprintf(g_db_env, sizeof g_db_env, "HD_DATABASE_URL=%s", httpc_env("HD_TEST_DATABASE_URL"));
+	snprintf(
+	    g_db_env, sizeof g_db_env, "HD_DATABASE_URL=%s", httpc_env("HD_TEST_DATABASE_URL"));
 	snprintf(g_dbadmin_env, sizeof g_dbadmin_env, "HD_DATABASE_ADMIN_URL=%s",
 	    httpc_env("HD_TEST_DATABASE_ADMIN_URL"));
-	snprintf(g_redis_env, sizeof g_redis_env, "HD_REDIS_URL=%s", httpc_env("HD_TEST_REDIS_URL"));
+	snprintf(
+	    g_redis_env, sizeof g_redis_env, "HD_REDIS_URL=%s", httpc_env("HD_TEST_REDIS_URL"));
 	snprintf(g_relay_env, sizeof g_relay_env, "HD_RELAY_DATABASE_URL=%s",
 	    httpc_env("HD_RELAY_DATABASE_URL"));
 	return 0;
@@ -137,8 +139,8 @@ static bool token_kid_is(const char *token, const char *kid)
 {
 	unsigned char header[512];
 	size_t len = 0;
-	assert_int_equal(hd_base64url_decode(
-	                     token, strcspn(token, "."), header, sizeof header - 1, &len),
+	assert_int_equal(
+	    hd_base64url_decode(token, strcspn(token, "."), header, sizeof header - 1, &len),
 	    HD_OK);
 	header[len] = '\0';
 	char want[96];
