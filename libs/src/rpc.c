@@ -56,8 +56,7 @@ typedef struct rpc_ctx {
 
 struct hd_rpc_server {
 	nng_socket sock;
-	nng_listener listener; /* made again by the watchdog's thread, which stops first */
-	char listen_url[256]; /* where it listens, with the port it bound */
+	hd_rpc_listener listener; /* the watchdog, which stops first, makes it again */
 	hd_rpc_watchdog *watchdog; /* NULL: HD_RPC_PROBE_MS=0 */
 	atomic_uint pipes_added; /* pipes the socket took (the watchdog's proof) */
 	rpc_ctx *ctxs;
@@ -426,13 +425,7 @@ static hd_err rpc_server_open(hd_rpc_server *srv, const char *url)
 			goto fail_sock;
 	}
 	op = "nng_listen";
-	if ((rv = hd_tls_listen(srv->sock, url, hd_tls_rpc_peers(), &srv->listener)) != 0)
-		goto fail_sock;
-	int port = 0; /* an ipc:// listener has none */
-	(void)nng_listener_get_int(srv->listener, NNG_OPT_TCP_BOUND_PORT, &port);
-	op = "the bound address";
-	rv = NNG_EINVAL;
-	if (!hd__rpc_watchdog_bound_url(url, port, srv->listen_url, sizeof srv->listen_url))
+	if ((rv = hd__rpc_listener_open(&srv->listener, srv->sock, url, hd_tls_rpc_peers())) != 0)
 		goto fail_sock;
 	return HD_OK;
 fail_sock:
@@ -442,25 +435,6 @@ fail_sock:
 fail:
 	hd_log_error("rpc: %s on %s failed: %s", op, url, nng_strerror(rv));
 	return rv == NNG_EADDRINUSE ? HD_ERR_UNAVAILABLE : HD_ERR_IO;
-}
-
-/* The watchdog's remedy: closes the listener that stopped accepting (and the
- * pipes it made: their callers dial again) and listens again where it did. */
-static int rpc_server_relisten(void *arg)
-{
-	hd_rpc_server *srv = arg;
-	nng_listener_close(srv->listener);
-	return hd_tls_listen(srv->sock, srv->listen_url, hd_tls_rpc_peers(), &srv->listener);
-}
-
-/* Starts the self-probe watchdog (rpc_watchdog.h) unless HD_RPC_PROBE_MS=0. */
-static hd_err rpc_server_watch(hd_rpc_server *srv)
-{
-	char probe[256];
-	if (!hd__rpc_watchdog_probe_url(srv->listen_url, 0, probe, sizeof probe))
-		return HD_ERR_INVALID;
-	return hd__rpc_watchdog_start(
-	    &srv->watchdog, probe, nng_req0_open, &srv->pipes_added, rpc_server_relisten, srv);
 }
 
 hd_err hd_rpc_server_start(hd_rpc_server **out, const char *url, int nctx, hd_worker_pool *workers,
@@ -500,7 +474,9 @@ hd_err hd_rpc_server_start(hd_rpc_server **out, const char *url, int nctx, hd_wo
 	    "hd_rpc_batched_requests_total", "counter", "Requests that arrived in a batch");
 	for (int i = 0; i < nctx; i++)
 		rpc_ctx_arm(&srv->ctxs[i]);
-	if ((err = rpc_server_watch(srv)) != HD_OK) {
+	err = hd__rpc_listener_watch(
+	    &srv->listener, &srv->watchdog, nng_req0_open, &srv->pipes_added);
+	if (err != HD_OK) {
 		hd_rpc_server_stop(srv, 0);
 		return err;
 	}
@@ -538,7 +514,7 @@ void hd_rpc_server_stop(hd_rpc_server *srv, int drain_ms)
 	/* Drained: the listener and its pipes go first, which aborts whatever is
 	 * still queued on them, so no context waits on a pipe while the socket
 	 * closes (NNG 1.5.2 can hang in nng_close otherwise). */
-	nng_listener_close(srv->listener);
+	hd__rpc_listener_close(&srv->listener);
 	for (int i = 0; i < srv->nctx; i++) {
 		/* a send started while stopping fails silently: the message is ours */
 		nng_aio_stop(srv->ctxs[i].aio);

@@ -333,3 +333,45 @@ bool hd__rpc_watchdog_listening(const hd_rpc_watchdog *w)
 {
 	return w == NULL || atomic_load(&((hd_rpc_watchdog *)w)->listening);
 }
+
+/* ---- a listener made again ---- */
+
+int hd__rpc_listener_open(hd_rpc_listener *l, nng_socket sock, const char *url, const char *allowed)
+{
+	l->sock = sock;
+	l->allowed = allowed;
+	int rv = hd_tls_listen(sock, url, allowed, &l->listener);
+	if (rv != 0)
+		return rv;
+	int port = 0; /* an ipc:// listener has none */
+	(void)nng_listener_get_int(l->listener, NNG_OPT_TCP_BOUND_PORT, &port);
+	if (!hd__rpc_watchdog_bound_url(url, port, l->url, sizeof l->url)) {
+		nng_listener_close(l->listener);
+		return NNG_EINVAL;
+	}
+	return 0;
+}
+
+/* The watchdog's remedy: closes the listener that stopped accepting (and
+ * the pipes it made: their peers dial again) and listens again where it did. */
+static int rpc_listener_reopen(void *arg)
+{
+	hd_rpc_listener *l = arg;
+	nng_listener_close(l->listener);
+	return hd_tls_listen(l->sock, l->url, l->allowed, &l->listener);
+}
+
+hd_err hd__rpc_listener_watch(hd_rpc_listener *l, hd_rpc_watchdog **out, int (*open)(nng_socket *),
+    const atomic_uint *accepted)
+{
+	char probe[256];
+	*out = NULL;
+	if (!hd__rpc_watchdog_probe_url(l->url, 0, probe, sizeof probe))
+		return HD_ERR_INVALID;
+	return hd__rpc_watchdog_start(out, probe, open, accepted, rpc_listener_reopen, l);
+}
+
+void hd__rpc_listener_close(hd_rpc_listener *l)
+{
+	nng_listener_close(l->listener);
+}

@@ -39,4 +39,25 @@ bool hd__rpc_watchdog_probe_url(const char *url, int port, char *out, size_t cap
  * listener is made again. False when it does not fit. */
 bool hd__rpc_watchdog_bound_url(const char *url, int port, char *out, size_t cap);
 
+/* A listener the watchdog can make again: its socket, where it listens
+ * (with the TCP port it bound) and whom it lets in. */
+typedef struct hd_rpc_listener {
+	nng_socket sock;
+	nng_listener listener; /* made again on the watchdog's thread */
+	const char *allowed; /* hd_tls_listen's names; must outlive the listener */
+	char url[256];
+} hd_rpc_listener;
+
+/* Listens on url with sock (hd_tls_listen, allowed) and keeps what it needs
+ * to listen there again. Returns 0 or an NNG error. */
+int hd__rpc_listener_open(
+    hd_rpc_listener *l, nng_socket sock, const char *url, const char *allowed);
+/* Starts a watchdog on l (hd__rpc_watchdog_start): probes with a fresh
+ * socket of protocol open, proof in *accepted, remedy: close l's listener
+ * (and the pipes it made) and listen again. Stop it before closing l. */
+hd_err hd__rpc_listener_watch(hd_rpc_listener *l, hd_rpc_watchdog **out, int (*open)(nng_socket *),
+    const atomic_uint *accepted);
+/* Closes l's listener. */
+void hd__rpc_listener_close(hd_rpc_listener *l);
+
 #endif
