@@ -38,6 +38,20 @@
 #define STOPPED_MS 1000 /* well before the watchdog's third failed probe */
 #define RESTART_MS 8000
 
+/* LeakSanitizer (the ASan build): NNG 1.5.2 never frees the connections
+ * that were half made when its listener stopped accepting (the transport
+ * keeps them negotiated, waiting for an accept that never comes; closing the
+ * listener does not free them: mbedtls_ssl_setup and the pipes' buffers,
+ * from NNG's threads and from the churners' nng_dialer_start). That is the
+ * defect this program reproduces on purpose, so its leaks inside libnng are
+ * not reported here — in this program only, as tests/e2e/lsan-nng.supp does
+ * for the gateways e2e tests start. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libnng.so.1\n";
+}
+
 /* ---- addresses ---- */
 
 static void probe_is(const char *listen, int port, const char *want)
