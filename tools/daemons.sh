@@ -79,6 +79,11 @@ gen_config_settings() {
 		[ -z "${SQL[i]}" ] ||
 			echo "HD_SETTING(\"HD_${u}_SQL_DIR\", \"${SQL[i]}\", \"$n migrations folder\")"
 	done
+	# who may call a daemon's RPC socket by default: the gateway and every
+	# daemon with one (any may call another; the chart narrows it per daemon)
+	local peers=hd-gateway
+	for i in $(service_idx); do peers="$peers,hd-${NAMES[i]}"; done
+	echo "HD_SETTING(\"HD_TLS_RPC_PEERS\", \"$peers\", \"comma-separated component names whose certificates may call a daemon's tls+tcp:// RPC socket, besides the daemon's own (its self-probe): by default the gateway and every daemon with an NNG port of daemons.def (make daemons); the chart gives each daemon only its callers (peers, consumes)\")"
 }
 
 gen_compose_urls() {

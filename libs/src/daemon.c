@@ -235,7 +235,8 @@ void hd_daemon_reply_problem(
 
 /* ---- admin HTTP (hd/admin.h) ---- */
 
-/* Ready when every worker's last probe reached its database and Redis. */
+/* Ready when every worker's last probe reached its database and Redis, and
+ * the RPC listener takes connections (hd_rpc_server_listening). */
 static bool daemon_ready(void *ctx, char *failing, size_t cap)
 {
 	const daemon_state *d = ctx;
@@ -249,9 +250,11 @@ static bool daemon_ready(void *ctx, char *failing, size_t cap)
 		db_ok = db_ok && w != NULL && atomic_load(&w->db_ok);
 		redis_ok = redis_ok && w != NULL && atomic_load(&w->redis_ok);
 	}
-	snprintf(failing, cap, "%s%s%s", db_ok ? "" : "\"postgres\"",
-	    !db_ok && !redis_ok ? "," : "", redis_ok ? "" : "\"redis\"");
-	return db_ok && redis_ok;
+	bool rpc_ok = hd_rpc_server_listening(d->rpc);
+	snprintf(failing, cap, "%s%s%s%s%s", db_ok ? "" : "\"postgres\"",
+	    !db_ok && !redis_ok ? "," : "", redis_ok ? "" : "\"redis\"",
+	    rpc_ok || (db_ok && redis_ok) ? "" : ",", rpc_ok ? "" : "\"rpc_listener\"");
+	return db_ok && redis_ok && rpc_ok;
 }
 
 static hd_err daemon_http_start(daemon_state *d)

@@ -25,6 +25,7 @@
 #include "hd/log.h"
 #include "hd/query.h"
 #include "hd/uuid.h"
+#include "jwt_dir.h"
 
 #define HD_JWT_MAX_TOKEN 8192
 #define HD_JWT_MAX_KEY_FILE 65536
@@ -120,6 +121,14 @@ static bool hd_jwt_pkey_fits(hd_jwt_alg alg, EVP_PKEY *pkey)
 	    && strcmp(group, "prime256v1") == 0;
 }
 
+bool hd__jwt_public_key_ok(hd_jwt_alg alg, const unsigned char *pem, size_t len)
+{
+	EVP_PKEY *pub = hd_jwt_pem_load(pem, len, false);
+	bool ok = pub != NULL && hd_jwt_pkey_fits(alg, pub);
+	EVP_PKEY_free(pub);
+	return ok;
+}
+
 /* Writes the public half of pkey as a malloc'ed PEM. */
 static hd_err hd_jwt_pubkey_pem(EVP_PKEY *pkey, unsigned char **out, size_t *len_out)
 {
@@ -161,12 +170,8 @@ static hd_err hd_jwt_keys_check(hd_jwt_keys *keys)
 			return HD_ERR_INVALID;
 		}
 	}
-	EVP_PKEY *pub = keys->verify_key != NULL
-	    ? hd_jwt_pem_load(keys->verify_key, keys->verify_key_len, false)
-	    : NULL;
-	bool ok = pub != NULL && hd_jwt_pkey_fits(keys->alg, pub);
-	EVP_PKEY_free(pub);
-	if (!ok) {
+	if (keys->verify_key == NULL
+	    || !hd__jwt_public_key_ok(keys->alg, keys->verify_key, keys->verify_key_len)) {
 		hd_log_error(
 		    "HD_JWT_PUBLIC_KEY_FILE is not a %s public key", hd_jwt_algs[keys->alg].name);
 		return HD_ERR_INVALID;
@@ -251,6 +256,9 @@ hd_err hd_jwt_keys_load(hd_jwt_keys *keys, bool need_private)
 	                                : hd_jwt_keys_load_pem(keys, need_private);
 	if (err != HD_OK)
 		goto fail;
+	const char *dir = hd_config_str("HD_JWT_KEYS_DIR");
+	if (dir[0] != '\0' && (err = hd__jwt_dir_load(keys, dir)) != HD_OK)
+		goto fail;
 	return HD_OK;
 fail:
 	hd_jwt_keys_fini(keys);
@@ -272,6 +280,7 @@ void hd_jwt_keys_fini(hd_jwt_keys *keys)
 		return;
 	hd_jwt_key_free(&keys->sign_key, &keys->sign_key_len);
 	hd_jwt_key_free(&keys->verify_key, &keys->verify_key_len);
+	hd__jwt_dir_free(keys);
 }
 
 /* ---- signing ---- */
@@ -443,15 +452,64 @@ static const char *hd_jwt_check_header(const hd_jwt_keys *keys, jwt_t *jwt)
 	return NULL;
 }
 
+/* Reads the kid of the token's header into kid ("" when it has none);
+ * false when the header is not a JSON object or its kid not a short string. */
+static bool hd_jwt_header_kid(const char *token, char kid[64])
+{
+	unsigned char header[1024];
+	size_t len = 0;
+	cJSON *obj = NULL;
+	const char *v = NULL;
+	kid[0] = '\0';
+	if (hd_base64url_decode(token, strcspn(token, "."), header, sizeof header, &len) != HD_OK
+	    || hd_json_parse((const char *)header, len, &obj, NULL) != HD_OK)
+		return false;
+	const cJSON *item
+	    = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, "kid") : NULL;
+	bool ok = cJSON_IsObject(obj)
+	    && (item == NULL || hd_json_get_string(obj, "kid", true, 1, 63, &v, NULL));
+	if (ok && v != NULL)
+		snprintf(kid, 64, "%s", v);
+	cJSON_Delete(obj);
+	return ok;
+}
+
+/* The key that the token's kid names (hd/jwt.h); NULL: why says. */
+static const hd_jwt_vkey *hd_jwt_pick_key(
+    const hd_jwt_keys *keys, const char *token, hd_jwt_vkey *current, const char **why)
+{
+	char kid[64];
+	*current = (hd_jwt_vkey) { .key = keys->verify_key, .key_len = keys->verify_key_len };
+	snprintf(current->kid, sizeof current->kid, "%s", keys->kid);
+	*why = "malformed token header";
+	if (!hd_jwt_header_kid(token, kid))
+		return NULL;
+	*why = "token has no key id";
+	if (kid[0] == '\0')
+		return keys->nmore == 0 ? current : NULL;
+	if (strcmp(kid, keys->kid) == 0)
+		return current;
+	for (size_t i = 0; i < keys->nmore; i++)
+		if (strcmp(kid, keys->more[i].kid) == 0)
+			return &keys->more[i];
+	*why = "unknown key id";
+	return NULL;
+}
+
 static const char *hd_jwt_decode(
     const hd_jwt_keys *keys, const char *token, int64_t now, hd_jwt_claims *out)
 {
 	jwt_t *jwt = NULL;
 	cJSON *claims = NULL;
 	char *json = NULL;
-	const char *why = "invalid token or signature";
-	if (jwt_decode(&jwt, token, keys->verify_key, (int)keys->verify_key_len) != 0
-	    || jwt == NULL)
+	hd_jwt_vkey current;
+	const char *why = NULL;
+	const hd_jwt_vkey *key = hd_jwt_pick_key(keys, token, &current, &why);
+	if (key == NULL)
+		return why;
+	why = "invalid token or signature";
+	if (key->key == NULL || key->key_len == 0
+	    || jwt_decode(&jwt, token, key->key, (int)key->key_len) != 0 || jwt == NULL)
 		goto done;
 	why = hd_jwt_check_header(keys, jwt);
 	if (why != NULL)
@@ -588,11 +646,11 @@ static bool hd_jwt_jwk_bn(cJSON *jwk, EVP_PKEY *pkey, const char *param, const c
 	return ok;
 }
 
-static bool hd_jwt_jwk_fill(const hd_jwt_keys *keys, cJSON *jwk, EVP_PKEY *pkey)
+static bool hd_jwt_jwk_fill(const hd_jwt_keys *keys, const char *kid, cJSON *jwk, EVP_PKEY *pkey)
 {
 	bool rsa = keys->alg == HD_JWT_RS256;
 	if (cJSON_AddStringToObject(jwk, "kty", rsa ? "RSA" : "EC") == NULL
-	    || cJSON_AddStringToObject(jwk, "kid", keys->kid) == NULL
+	    || cJSON_AddStringToObject(jwk, "kid", kid) == NULL
 	    || cJSON_AddStringToObject(jwk, "alg", hd_jwt_algs[keys->alg].name) == NULL
 	    || cJSON_AddStringToObject(jwk, "use", "sig") == NULL)
 		return false;
@@ -604,30 +662,36 @@ static bool hd_jwt_jwk_fill(const hd_jwt_keys *keys, cJSON *jwk, EVP_PKEY *pkey)
 	    && hd_jwt_jwk_bn(jwk, pkey, OSSL_PKEY_PARAM_EC_PUB_Y, "y", 32);
 }
 
+/* Appends the JWK of public key pem under kid to list. */
+static bool hd_jwt_jwk_add(
+    const hd_jwt_keys *keys, cJSON *list, const char *kid, const unsigned char *pem, size_t len)
+{
+	EVP_PKEY *pkey = hd_jwt_pem_load(pem, len, false);
+	cJSON *jwk = cJSON_CreateObject();
+	bool ok = jwk != NULL && cJSON_AddItemToArray(list, jwk);
+	if (!ok)
+		cJSON_Delete(jwk);
+	ok = ok && pkey != NULL && hd_jwt_jwk_fill(keys, kid, jwk, pkey);
+	EVP_PKEY_free(pkey);
+	return ok;
+}
+
 hd_err hd_jwt_jwks_json(const hd_jwt_keys *keys, char **out)
 {
-	hd_err err = HD_ERR_NOMEM;
-	EVP_PKEY *pkey = NULL;
 	*out = NULL;
 	cJSON *doc = cJSON_CreateObject();
 	cJSON *list = doc != NULL ? cJSON_AddArrayToObject(doc, "keys") : NULL;
-	if (list == NULL)
-		goto done;
-	if (keys->alg != HD_JWT_HS256) {
-		err = HD_ERR_INVALID;
-		pkey = hd_jwt_pem_load(keys->verify_key, keys->verify_key_len, false);
-		cJSON *jwk = cJSON_CreateObject();
-		if (jwk == NULL || !cJSON_AddItemToArray(list, jwk)) {
-			cJSON_Delete(jwk);
-			goto done;
-		}
-		if (pkey == NULL || !hd_jwt_jwk_fill(keys, jwk, pkey))
-			goto done;
+	bool ok = list != NULL;
+	if (ok && keys->alg != HD_JWT_HS256) {
+		ok = hd_jwt_jwk_add(keys, list, keys->kid, keys->verify_key, keys->verify_key_len);
+		for (size_t i = 0; ok && i < keys->nmore; i++)
+			ok = hd_jwt_jwk_add(keys, list, keys->more[i].kid, keys->more[i].key,
+			    keys->more[i].key_len);
 	}
-	*out = cJSON_PrintUnformatted(doc);
-	err = *out != NULL ? HD_OK : HD_ERR_NOMEM;
-done:
-	EVP_PKEY_free(pkey);
+	if (ok)
+		*out = cJSON_PrintUnformatted(doc);
 	cJSON_Delete(doc);
-	return err;
+	if (!ok)
+		return list == NULL ? HD_ERR_NOMEM : HD_ERR_INVALID;
+	return *out != NULL ? HD_OK : HD_ERR_NOMEM;
 }

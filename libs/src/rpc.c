@@ -21,6 +21,7 @@
 #include <time.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
 
 #include "hd/config.h"
 #include "hd/log.h"
@@ -29,6 +30,7 @@
 #include "hd/batch.h"
 #include "hd/tls.h"
 #include "nng_close.h"
+#include "rpc_watchdog.h"
 
 #define RPC_HEADROOM (64 * 1024)
 
@@ -59,7 +61,9 @@ typedef struct rpc_ctx {
 
 struct hd_rpc_server {
 	nng_socket sock;
-	nng_listener listener;
+	hd_rpc_listener listener; /* the watchdog, which stops first, makes it again */
+	hd_rpc_watchdog *watchdog; /* NULL: HD_RPC_PROBE_MS=0 */
+	atomic_uint pipes_added; /* pipes the socket took (the watchdog's proof) */
 	rpc_ctx *ctxs;
 	int nctx;
 	hd_worker_pool *workers;
@@ -395,6 +399,13 @@ static void rpc_server_free(hd_rpc_server *srv)
 	free(srv);
 }
 
+static void rpc_pipe_added_cb(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	(void)pipe;
+	(void)ev;
+	atomic_fetch_add(&((hd_rpc_server *)arg)->pipes_added, 1);
+}
+
 /* Opens the REP socket, its contexts and the listener. */
 static hd_err rpc_server_open(hd_rpc_server *srv, const char *url)
 {
@@ -402,6 +413,9 @@ static hd_err rpc_server_open(hd_rpc_server *srv, const char *url)
 	const char *op = "nng_rep0_open";
 	if ((rv = nng_rep0_open(&srv->sock)) != 0)
 		goto fail;
+	op = "nng_pipe_notify";
+	if ((rv = nng_pipe_notify(srv->sock, NNG_PIPE_EV_ADD_POST, rpc_pipe_added_cb, srv)) != 0)
+		goto fail_sock;
 	op = "recvmaxsz";
 	if ((rv = nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ, rpc_max_msg())) != 0)
 		goto fail_sock;
@@ -416,7 +430,7 @@ static hd_err rpc_server_open(hd_rpc_server *srv, const char *url)
 			goto fail_sock;
 	}
 	op = "nng_listen";
-	if ((rv = hd_tls_listen(srv->sock, url, hd_tls_rpc_peers(), &srv->listener)) != 0)
+	if ((rv = hd__rpc_listener_open(&srv->listener, srv->sock, url, hd_tls_rpc_peers())) != 0)
 		goto fail_sock;
 	return HD_OK;
 fail_sock:
@@ -448,6 +462,7 @@ hd_err hd_rpc_server_start(hd_rpc_server **out, const char *url, int nctx, hd_wo
 	srv->arg = arg;
 	atomic_init(&srv->stopping, false);
 	atomic_init(&srv->inflight, 0);
+	atomic_init(&srv->pipes_added, 0);
 	pthread_mutex_init(&srv->mu, NULL);
 	hd_err err = rpc_server_open(srv, url);
 	if (err != HD_OK) {
@@ -464,8 +479,19 @@ hd_err hd_rpc_server_start(hd_rpc_server **out, const char *url, int nctx, hd_wo
 	    "hd_rpc_batched_requests_total", "counter", "Requests that arrived in a batch");
 	for (int i = 0; i < nctx; i++)
 		rpc_ctx_arm(&srv->ctxs[i]);
+	err = hd__rpc_listener_watch(
+	    &srv->listener, &srv->watchdog, nng_req0_open, &srv->pipes_added);
+	if (err != HD_OK) {
+		hd_rpc_server_stop(srv, 0);
+		return err;
+	}
 	*out = srv;
 	return HD_OK;
+}
+
+bool hd_rpc_server_listening(const hd_rpc_server *srv)
+{
+	return srv == NULL || hd__rpc_watchdog_listening(srv->watchdog);
 }
 
 int hd_rpc_server_inflight(const hd_rpc_server *srv)
@@ -479,6 +505,8 @@ void hd_rpc_server_stop(hd_rpc_server *srv, int drain_ms)
 		return;
 	/* New requests get a 503 from now on. The listener stays open while
 	 * draining: closing it would also close its pipes and lose the replies. */
+	hd__rpc_watchdog_stop(srv->watchdog);
+	srv->watchdog = NULL;
 	pthread_mutex_lock(&srv->mu);
 	atomic_store(&srv->stopping, true);
 	pthread_mutex_unlock(&srv->mu);
@@ -491,7 +519,7 @@ void hd_rpc_server_stop(hd_rpc_server *srv, int drain_ms)
 	/* Drained: the listener and its pipes go first, which aborts whatever is
 	 * still queued on them, so no context waits on a pipe while the socket
 	 * closes (NNG 1.5.2 can hang in nng_close otherwise). */
-	nng_listener_close(srv->listener);
+	hd__rpc_listener_close(&srv->listener);
 	for (int i = 0; i < srv->nctx; i++) {
 		/* a send started while stopping fails silently: the message is ours */
 		nng_aio_stop(srv->ctxs[i].aio);

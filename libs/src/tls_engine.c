@@ -89,12 +89,48 @@ static bool engine_cert_allowed(const mbedtls_x509_crt *crt, const char *allowed
 	return false;
 }
 
+/* True when crt names the component own names (its DNS names, else its CN):
+ * a component always accepts itself, so that a daemon can dial its own
+ * listener (rpc_watchdog.c) whatever HD_TLS_RPC_PEERS says. */
+static bool engine_cert_is_own(const mbedtls_x509_crt *crt, const mbedtls_x509_crt *own)
+{
+	char name[256];
+	bool has_dns = false;
+	for (const mbedtls_x509_sequence *s = &own->subject_alt_names; s != NULL; s = s->next) {
+		if (s->buf.tag != (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME))
+			continue;
+		has_dns = true;
+		if (s->buf.len == 0 || s->buf.len >= sizeof name
+		    || memchr(s->buf.p, ',', s->buf.len) != NULL)
+			continue;
+		memcpy(name, s->buf.p, s->buf.len);
+		name[s->buf.len] = '\0';
+		if (engine_cert_allowed(crt, name))
+			return true;
+	}
+	if (has_dns)
+		return false;
+	for (const mbedtls_x509_name *n = &own->subject; n != NULL; n = n->next) {
+		if (n->oid.p == NULL || MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) != 0
+		    || n->val.len == 0 || n->val.len >= sizeof name
+		    || memchr(n->val.p, ',', n->val.len) != NULL)
+			continue;
+		memcpy(name, n->val.p, n->val.len);
+		name[n->val.len] = '\0';
+		if (engine_cert_allowed(crt, name))
+			return true;
+	}
+	return false;
+}
+
 /* mbed TLS calls this for each certificate of the peer's chain (depth 0: the
- * peer's own); a disallowed name fails the handshake. */
+ * peer's own); a name that is neither allowed nor this component's own fails
+ * the handshake. */
 static int engine_verify_cb(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
 	const nng_tls_engine_config *cfg = arg;
-	if (depth != 0 || cfg->allowed == NULL || engine_cert_allowed(crt, cfg->allowed))
+	if (depth != 0 || cfg->allowed == NULL || engine_cert_allowed(crt, cfg->allowed)
+	    || (cfg->has_own && engine_cert_is_own(crt, &cfg->own_cert)))
 		return 0;
 	*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
 	char subject[128];

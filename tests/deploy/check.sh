@@ -126,6 +126,7 @@ check_chart() {
 	render --set tls.certManager.enabled=true >"$WORK/certmanager.yaml" 2>&1 || fail "render with cert-manager"
 	render -f "$PROD" --set tls.caSecret=pg-ca >"$WORK/dbca.yaml" 2>&1 || fail "render with a datastore CA"
 	render --set gateway.webRoot= >"$WORK/noweb.yaml" 2>&1 || fail "render without the web console"
+	render -f "$PROD" --set jwt.keysSecret=hd-jwt-keys >"$WORK/jwtkeys.yaml" 2>&1 || fail "render with jwt.keysSecret"
 	render -f "$PROD" --set secrets.existingHookSecret=hd-hooks >"$WORK/hooksecret.yaml" 2>&1 || fail "render with existingHookSecret"
 	render -f "$PROD" --set serviceAccount.create=true --set commonLabels.team=support --set podLabels.tier=backend \
 		--set extraEnvVarsSecret=hd-extra --set priorityClassName=helpdesk-high \
@@ -148,6 +149,8 @@ check_chart() {
 		--migrate "$(listed migrate)" --cert-manager
 	node_checks "$HERE/validate.mjs" "$WORK/noweb.yaml" --daemons "$(listed services)" \
 		--migrate "$(listed migrate)" --consumes "$CONSUMES" --no-web
+	node_checks "$HERE/validate.mjs" "$WORK/jwtkeys.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --jwt-keys-secret hd-jwt-keys
 }
 
 check_chart_refusals() {

@@ -7,7 +7,7 @@
 //        [--jwt-alg HS256|RS256|ES256] [--cert-manager] [--disabled ticket]
 //        [--consumes ticket=field[+auth],...] [--datastore-ca SECRET]
 //        [--hook-secret SECRET] [--service-account NAME] [--common-label k=v]
-//        [--no-web]
+//        [--no-web] [--jwt-keys-secret SECRET]
 // Conveniences (docs/operations.md, Values): PDBs let a drain evict unready
 // pods (unhealthyPodEvictionPolicy: AlwaysAllow), each Deployment's
 // app.kubernetes.io/version is its image tag, the helm test pod pulls with the
@@ -20,6 +20,9 @@
 // the hook Secret and the Jobs.
 // With --datastore-ca every pod that gets HD_DATABASE_URL mounts that
 // Secret's ca.crt read-only at /etc/helpdesk/datastore-ca (sslrootcert=).
+// With --jwt-keys-secret (jwt.keysSecret) the gateway and auth, and only
+// they, mount that Secret read-only as HD_JWT_KEYS_DIR (docs/operations.md,
+// Key rotation).
 // A consumer of another daemon's events (values daemons.<name>.consumes)
 // reaches that daemon's rpc port for events.since, and is among its
 // HD_TLS_RPC_PEERS (docs/operations.md, The bus).
@@ -39,7 +42,7 @@ import { check, finish, repoRoot, toolRequire } from './lib.mjs';
 const YAML = toolRequire('yaml');
 
 function parseArgs(argv) {
-	const o = { file: argv[0], web: true, daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [], consumes: {}, datastoreCa: '', hookSecret: '', serviceAccount: '', commonLabel: '' };
+	const o = { file: argv[0], web: true, daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [], consumes: {}, datastoreCa: '', hookSecret: '', serviceAccount: '', commonLabel: '', jwtKeysSecret: '' };
 	for (let i = 1; i < argv.length; i++) {
 		const a = argv[i];
 		if (a === '--daemons') o.daemons = argv[++i].split(',').filter(Boolean);
@@ -51,6 +54,7 @@ function parseArgs(argv) {
 		else if (a === '--jwt-alg') o.jwtAlg = argv[++i];
 		else if (a === '--cert-manager') o.certManager = true;
 		else if (a === '--datastore-ca') o.datastoreCa = argv[++i];
+		else if (a === '--jwt-keys-secret') o.jwtKeysSecret = argv[++i];
 		else if (a === '--hook-secret') o.hookSecret = argv[++i];
 		else if (a === '--service-account') o.serviceAccount = argv[++i];
 		else if (a === '--common-label') o.commonLabel = argv[++i];
@@ -241,6 +245,21 @@ function checkDatastoreCa(docs, opts) {
 	}
 }
 
+// jwt.keysSecret: the rotation keys where tokens are verified (gateway, auth).
+function checkJwtKeys(docs, opts) {
+	if (!opts.jwtKeysSecret) return;
+	for (const d of docs.filter((x) => x.kind === 'Deployment')) {
+		const pod = d.spec.template.spec;
+		const c = pod.containers[0];
+		const vol = (pod.volumes || []).find((v) => v.secret?.secretName === opts.jwtKeysSecret);
+		const mount = vol && (c.volumeMounts || []).find((m) => m.name === vol.name);
+		const dir = envOf(c).HD_JWT_KEYS_DIR?.value;
+		const verifies = ['gateway', 'auth'].includes(component(d));
+		check(`${d.metadata.name} ${verifies ? 'mounts' : 'does not mount'} the JWT rotation keys`,
+			verifies ? !!mount && mount.readOnly === true && dir === mount.mountPath : !vol && !dir);
+	}
+}
+
 const secretRefs = (c) => (c.env || []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.valueFrom.secretKeyRef.name);
 const hookWeight = (d) => Number(d?.metadata?.annotations?.['helm.sh/hook-weight'] ?? NaN);
 
@@ -388,6 +407,7 @@ function main() {
 	checkSecrets(docs, opts);
 	checkConveniences(docs, opts);
 	checkDatastoreCa(docs, opts);
+	checkJwtKeys(docs, opts);
 	checkConfig(docs, opts, comps);
 	checkWeb(docs, opts, comps);
 	finish();

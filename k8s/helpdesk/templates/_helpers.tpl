@@ -241,12 +241,21 @@ redisAccess, env, podAnnotations, listenEnv (daemons: peers, egress).
   value: /etc/helpdesk/jwt/jwt-private-key.pem
 {{- end }}
 {{- end }}
+{{- if .root.Values.jwt.keysSecret }}
+- name: HD_JWT_KEYS_DIR
+  value: /etc/helpdesk/jwt-keys
+{{- end }}
 {{- end }}
 {{- end -}}
 
 {{/* True (non-empty) when the component mounts JWT key files. */}}
 {{- define "helpdesk.mountsKeys" -}}
 {{- if and (ne .c.jwt "none") (ne .root.Values.jwt.alg "HS256") }}yes{{ end -}}
+{{- end -}}
+
+{{/* True (non-empty) when the component mounts the rotation keys (jwt.keysSecret). */}}
+{{- define "helpdesk.mountsRotationKeys" -}}
+{{- if and (ne .c.jwt "none") .root.Values.jwt.keysSecret }}yes{{ end -}}
 {{- end -}}
 
 {{- define "helpdesk.keyVolume" -}}

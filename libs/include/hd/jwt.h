@@ -11,7 +11,20 @@
 
 typedef enum hd_jwt_alg { HD_JWT_HS256, HD_JWT_RS256, HD_JWT_ES256 } hd_jwt_alg;
 
-/* The keys and rules of one deployment. */
+#define HD_JWT_MAX_KEYS 8 /* verification keys besides the current one */
+
+/* A verification key and its key id (`kid` in the token header). */
+typedef struct hd_jwt_vkey {
+	char kid[64];
+	unsigned char *key; /* HS: secret; RS/ES: public key PEM */
+	size_t key_len;
+} hd_jwt_vkey;
+
+/* The keys and rules of one deployment. A token is verified with the key
+ * its header's kid names: kid (the current key, verify_key) or one of more
+ * (keys being rotated in or out, from HD_JWT_KEYS_DIR); an unknown kid is
+ * refused, and so is a token without one unless the current key is the only
+ * one (docs/operations.md, Key rotation). */
 typedef struct hd_jwt_keys {
 	hd_jwt_alg alg;
 	unsigned char
@@ -24,6 +37,8 @@ typedef struct hd_jwt_keys {
 	char audience[128];
 	int leeway_s;
 	int access_ttl_s;
+	hd_jwt_vkey more[HD_JWT_MAX_KEYS]; /* verification only, by kid */
+	size_t nmore;
 } hd_jwt_keys;
 
 /* The claims of a verified access token. */
@@ -35,10 +50,12 @@ typedef struct hd_jwt_claims {
 	int64_t iat, exp, nbf;
 } hd_jwt_claims;
 
-/* Loads keys from HD_JWT_ALG, HD_JWT_SECRET, HD_JWT_PRIVATE_KEY_FILE,
- * HD_JWT_PUBLIC_KEY_FILE, HD_JWT_ISSUER, HD_JWT_AUDIENCE, HD_JWT_LEEWAY_S,
- * HD_ACCESS_TOKEN_TTL_S. need_private: the caller signs. Refuses an empty
- * or missing key. hd_jwt_keys_fini frees what it loaded. */
+/* Loads keys from HD_JWT_ALG, HD_JWT_KID, HD_JWT_SECRET,
+ * HD_JWT_PRIVATE_KEY_FILE, HD_JWT_PUBLIC_KEY_FILE, HD_JWT_KEYS_DIR (more
+ * verification keys: one file per kid, named by it), HD_JWT_ISSUER,
+ * HD_JWT_AUDIENCE, HD_JWT_LEEWAY_S, HD_ACCESS_TOKEN_TTL_S. need_private:
+ * the caller signs. Refuses an empty or missing key, or a key of the folder
+ * that does not suit HD_JWT_ALG. hd_jwt_keys_fini frees what it loaded. */
 hd_err hd_jwt_keys_load(hd_jwt_keys *keys, bool need_private);
 void hd_jwt_keys_fini(hd_jwt_keys *keys);
 /* Parses "HS256"/"RS256"/"ES256". */
@@ -64,7 +81,8 @@ void hd_jwt_cache_free(hd_jwt_cache *cache);
 /* hd_jwt_verify through cache (NULL: no cache). */
 hd_err hd_jwt_verify_cached(hd_jwt_cache *cache, const hd_jwt_keys *keys, const char *token,
     size_t len, int64_t now, hd_jwt_claims *out, const char **why);
-/* Writes the JWKS document ({"keys":[]} for HS256) as a malloc'ed string. */
+/* Writes the JWKS document (every public key by kid, the current one first;
+ * {"keys":[]} for HS256) as a malloc'ed string. */
 hd_err hd_jwt_jwks_json(const hd_jwt_keys *keys, char **out);
 
 #endif

@@ -31,6 +31,14 @@ hd_err hd_rpc_server_start(hd_rpc_server **out, const char *url, int nctx, hd_wo
 void hd_rpc_server_stop(hd_rpc_server *srv, int drain_ms);
 /* Number of requests received and not yet answered. */
 int hd_rpc_server_inflight(const hd_rpc_server *srv);
+/* False when the listener stopped taking new connections and could not be
+ * made again: a watchdog thread dials it every HD_RPC_PROBE_MS as a fresh
+ * client (this process's certificate on tls+tcp://) and, after
+ * HD_RPC_PROBE_FAILURES probes in a row got no connection within
+ * HD_RPC_PROBE_TIMEOUT_MS, closes the listener and listens again
+ * (hd_rpc_listener_restarts_total; docs/operations.md, RPC listener
+ * watchdog). Any thread; NULL: true. */
+bool hd_rpc_server_listening(const hd_rpc_server *srv);
 
 const hd_envelope *hd_rpc_request_envelope(const hd_rpc_request *req);
 hd_worker *hd_rpc_request_worker(const hd_rpc_request *req);
