@@ -25,6 +25,7 @@
 #include "hd/metrics.h"
 #include "hd/tls.h"
 #include "nng_close.h"
+#include "rpc_watchdog.h"
 
 #define BUS_MAX_TYPE 64
 #define BUS_HEADROOM 1024
@@ -44,28 +45,59 @@ static size_t bus_max_msg(void)
 
 /* ---- forwarder ---- */
 
+/* The pipes of one socket: connected now, and taken in all (the proof its
+ * listener's watchdog looks for, rpc_watchdog.h). */
+typedef struct bus_pipes {
+	atomic_int live;
+	atomic_uint added;
+} bus_pipes;
+
+/* One listening side of the forwarder, watched like a daemon's RPC listener
+ * (NNG 1.5.2 can stop it for good: docs/operations.md, RPC listener watchdog). */
+typedef struct bus_side {
+	nng_socket sock;
+	hd_rpc_listener listener;
+	hd_rpc_watchdog *watchdog;
+	bus_pipes pipes;
+} bus_side;
+
 struct hd_bus_forwarder {
-	nng_socket in; /* raw SUB: publishers dial it */
-	nng_socket out; /* raw PUB: subscribers dial it */
+	bus_side in; /* raw SUB: publishers dial it */
+	bus_side out; /* raw PUB: subscribers dial it */
 	pthread_t thread;
 	atomic_bool running; /* the forwarding loop has not ended */
-	atomic_int subscribers; /* pipes connected to out */
 };
 
-/* Counts the pipes of a socket in *arg (an atomic_int) as they come and go. */
+/* Counts the pipes of a socket in *arg (bus_pipes) as they come and go. */
 static void bus_pipe_count_cb(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
-	atomic_int *n = arg;
-	if (ev == NNG_PIPE_EV_ADD_POST)
-		atomic_fetch_add(n, 1);
-	else if (ev == NNG_PIPE_EV_REM_POST)
-		atomic_fetch_sub(n, 1);
+	bus_pipes *p = arg;
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		atomic_fetch_add(&p->live, 1);
+		atomic_fetch_add(&p->added, 1);
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		atomic_fetch_sub(&p->live, 1);
+	}
 }
 
-static int bus_pipe_count(nng_socket sock, atomic_int *n)
+static int bus_pipe_count(nng_socket sock, bus_pipes *p)
 {
-	int rv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, bus_pipe_count_cb, n);
-	return rv != 0 ? rv : nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, bus_pipe_count_cb, n);
+	int rv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, bus_pipe_count_cb, p);
+	return rv != 0 ? rv : nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, bus_pipe_count_cb, p);
+}
+
+/* Listens on url (every component of HD_TLS_BUS_PEERS), watched by a
+ * watchdog that dials with protocol probe. */
+static int bus_side_listen(bus_side *s, const char *url, int (*probe)(nng_socket *))
+{
+	int rv = hd__rpc_listener_open(&s->listener, s->sock, url, hd_tls_bus_peers());
+	if (rv != 0)
+		return rv;
+	if (hd__rpc_listener_watch(&s->listener, &s->watchdog, probe, &s->pipes.added) != HD_OK) {
+		hd__rpc_listener_close(&s->listener);
+		return NNG_EINVAL;
+	}
+	return 0;
 }
 
 /* Hands one message from the publishers' side to the subscribers'; returns
@@ -73,15 +105,15 @@ static int bus_pipe_count(nng_socket sock, atomic_int *n)
 static int bus_forward_one(hd_bus_forwarder *f)
 {
 	nng_msg *msg = NULL;
-	int rv = nng_recvmsg(f->in, &msg, 0);
+	int rv = nng_recvmsg(f->in.sock, &msg, 0);
 	if (rv != 0)
 		return rv;
-	if (atomic_load(&f->subscribers) <= 0) {
+	if (atomic_load(&f->out.pipes.live) <= 0) {
 		nng_msg_free(msg); /* PUB would drop it silently */
 		hd_metrics_add("hd_bus_dropped_total", "reason=\"no_subscriber\"", 1);
 		return 0;
 	}
-	if ((rv = nng_sendmsg(f->out, msg, 0)) != 0) {
+	if ((rv = nng_sendmsg(f->out.sock, msg, 0)) != 0) {
 		nng_msg_free(msg); /* still ours when the send failed */
 		hd_metrics_add("hd_bus_dropped_total", "reason=\"send_failed\"", 1);
 		return rv == NNG_ECLOSED ? rv : 0;
@@ -107,6 +139,12 @@ bool hd_bus_forwarder_running(const hd_bus_forwarder *f)
 	return f != NULL && atomic_load(&((hd_bus_forwarder *)f)->running);
 }
 
+bool hd_bus_forwarder_listening(const hd_bus_forwarder *f)
+{
+	return f != NULL && hd__rpc_watchdog_listening(f->in.watchdog)
+	    && hd__rpc_watchdog_listening(f->out.watchdog);
+}
+
 static void bus_forwarder_metrics(void)
 {
 	hd_metrics_describe("hd_bus_forwarded_total", "counter",
@@ -124,22 +162,23 @@ hd_err hd_bus_forwarder_start(hd_bus_forwarder **out, const char *sub_url, const
 		return HD_ERR_NOMEM;
 	int rv;
 	const char *op = "nng_sub0_open_raw";
-	if ((rv = nng_sub0_open_raw(&f->in)) != 0)
+	if ((rv = nng_sub0_open_raw(&f->in.sock)) != 0)
 		goto fail;
 	op = "nng_pub0_open_raw";
-	if ((rv = nng_pub0_open_raw(&f->out)) != 0)
+	if ((rv = nng_pub0_open_raw(&f->out.sock)) != 0)
 		goto fail_in;
 	op = "socket options";
-	if ((rv = bus_pipe_count(f->out, &f->subscribers)) != 0
-	    || (rv = nng_socket_set_size(f->in, NNG_OPT_RECVMAXSZ, bus_max_msg())) != 0
-	    || (rv = nng_socket_set_int(f->in, NNG_OPT_RECVBUF, BUS_QUEUE)) != 0
-	    || (rv = nng_socket_set_int(f->out, NNG_OPT_SENDBUF, BUS_QUEUE)) != 0)
+	if ((rv = bus_pipe_count(f->in.sock, &f->in.pipes)) != 0
+	    || (rv = bus_pipe_count(f->out.sock, &f->out.pipes)) != 0
+	    || (rv = nng_socket_set_size(f->in.sock, NNG_OPT_RECVMAXSZ, bus_max_msg())) != 0
+	    || (rv = nng_socket_set_int(f->in.sock, NNG_OPT_RECVBUF, BUS_QUEUE)) != 0
+	    || (rv = nng_socket_set_int(f->out.sock, NNG_OPT_SENDBUF, BUS_QUEUE)) != 0)
 		goto fail_out;
 	op = sub_url;
-	if ((rv = hd_tls_listen(f->in, sub_url, hd_tls_bus_peers(), NULL)) != 0)
+	if ((rv = bus_side_listen(&f->in, sub_url, nng_pub0_open)) != 0)
 		goto fail_out;
 	op = pub_url;
-	if ((rv = hd_tls_listen(f->out, pub_url, hd_tls_bus_peers(), NULL)) != 0)
+	if ((rv = bus_side_listen(&f->out, pub_url, nng_sub0_open)) != 0)
 		goto fail_out;
 	bus_forwarder_metrics();
 	atomic_store(&f->running, true);
@@ -149,9 +188,11 @@ hd_err hd_bus_forwarder_start(hd_bus_forwarder **out, const char *sub_url, const
 	*out = f;
 	return HD_OK;
 fail_out:
-	nng_close(f->out);
+	hd__rpc_watchdog_stop(f->in.watchdog);
+	hd__rpc_watchdog_stop(f->out.watchdog);
+	nng_close(f->out.sock);
 fail_in:
-	nng_close(f->in);
+	nng_close(f->in.sock);
 fail:
 	hd_log_error("bus: forwarder start failed at %s: %s", op,
 	    rv > 0 && rv < 1000 ? nng_strerror(rv) : "error");
@@ -163,8 +204,10 @@ void hd_bus_forwarder_stop(hd_bus_forwarder *f)
 {
 	if (f == NULL)
 		return;
-	nng_close(f->in);
-	nng_close(f->out);
+	hd__rpc_watchdog_stop(f->in.watchdog);
+	hd__rpc_watchdog_stop(f->out.watchdog);
+	nng_close(f->in.sock);
+	nng_close(f->out.sock);
 	pthread_join(f->thread, NULL);
 	free(f);
 }
@@ -173,7 +216,7 @@ void hd_bus_forwarder_stop(hd_bus_forwarder *f)
 
 struct hd_bus_pub {
 	nng_socket sock;
-	atomic_int peers; /* connected forwarders (0 or 1) */
+	bus_pipes peers; /* connected forwarders (0 or 1) */
 };
 
 /* Dials url without blocking, reconnecting quickly while the peer is away. */
@@ -264,7 +307,7 @@ hd_err hd_bus_publish(hd_bus_pub *p, const char *type, const char *json, size_t 
 		return rv == NNG_ECLOSED ? HD_ERR_CLOSED : HD_ERR_UNAVAILABLE;
 	}
 	bus_count("hd_bus_events_published_total", type, tl);
-	if (atomic_load(&p->peers) <= 0) /* sent into the void: the outbox replays it */
+	if (atomic_load(&p->peers.live) <= 0) /* sent into the void: the outbox replays it */
 		bus_count("hd_bus_publish_unconnected_total", type, tl);
 	return HD_OK;
 }

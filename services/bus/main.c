@@ -3,7 +3,8 @@
  * HD_BUS_SUB_URL; messages are copied between them in a thread. It serves no
  * operations and has no database: the shared daemon skeleton gives it the
  * admin port (HD_BUS_ADMIN_PORT; /healthz 503 once the forwarding thread
- * ended, so the liveness probe restarts it) and a clean exit on SIGTERM. */
+ * ended or a listener could not be made again after its watchdog saw it
+ * stop, so the liveness probe restarts it) and a clean exit on SIGTERM. */
 #include <stddef.h>
 
 #include "hd/bus.h"
@@ -31,7 +32,7 @@ static void bus_stop(void)
 
 static bool bus_alive(void)
 {
-	return hd_bus_forwarder_running(g_forwarder);
+	return hd_bus_forwarder_running(g_forwarder) && hd_bus_forwarder_listening(g_forwarder);
 }
 
 static const hd_daemon_spec bus_spec = {

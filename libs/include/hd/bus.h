@@ -21,6 +21,10 @@ void hd_bus_forwarder_stop(hd_bus_forwarder *f);
  * hd_bus_dropped_total{reason}; a publisher counts events sent with no
  * forwarder connected in hd_bus_publish_unconnected_total{type}. */
 bool hd_bus_forwarder_running(const hd_bus_forwarder *f);
+/* False when one of its listeners stopped taking connections and could not
+ * be made again (a self-probe watchdog on each, as on a daemon's RPC
+ * listener: docs/operations.md, RPC listener watchdog). Any thread. */
+bool hd_bus_forwarder_listening(const hd_bus_forwarder *f);
 
 /* Opens a publisher dialing url (non-blocking: the forwarder may come later). */
 hd_err hd_bus_pub_open(hd_bus_pub **out, const char *url);
