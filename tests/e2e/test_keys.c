@@ -19,7 +19,7 @@
 #define NEW_SECRET "rotated-in-0123456789abcdef0123456789abcdef"
 
 static char g_keys[128]; /* next/hd-2 and prev/hd-1 */
-static char g_db_env[600], g_dbadmin_env[600], g_redis_env[600], g_relay_env[600];
+static char g_relay_env[600]; /* beside proc_e2e.h's g_db_env, g_dbadmin_env, g_redis_env */
 
 static void write_key(const char *sub, const char *kid, const char *secret)
 {
@@ -39,12 +39,7 @@ static int group_setup(void **state)
 	snprintf(g_keys, sizeof g_keys, "/tmp/hd-e2e-keys-XXXXXX");
 	if (mkdtemp(g_keys) == NULL)
 		return -1;
-	snprintf(
-	    g_db_env, sizeof g_db_env, "HD_DATABASE_URL=%s", httpc_env("HD_TEST_DATABASE_URL"));
-	snprintf(g_dbadmin_env, sizeof g_dbadmin_env, "HD_DATABASE_ADMIN_URL=%s",
-	    httpc_env("HD_TEST_DATABASE_ADMIN_URL"));
-	snprintf(
-	    g_redis_env, sizeof g_redis_env, "HD_REDIS_URL=%s", httpc_env("HD_TEST_REDIS_URL"));
+	stack_env_init();
 	snprintf(g_relay_env, sizeof g_relay_env, "HD_RELAY_DATABASE_URL=%s",
 	    httpc_env("HD_RELAY_DATABASE_URL"));
 	return 0;
@@ -85,7 +80,7 @@ static void auth_start(proc *p, const char *kid, const char *secret, const char 
 
 /* A gateway whose auth calls go to auth, verifying kid (secret) and the keys
  * of folder sub of g_keys (NULL: none). */
-static void gateway_start(
+static void keys_gateway_start(
     proc *g, const proc *auth, const char *kid, const char *secret, const char *sub)
 {
 	static char port[48], admin[48], auth_url[64], kid_env[64], secret_env[128], dir_env[192];
@@ -189,7 +184,7 @@ static void test_rotation_keeps_everyone_signed_in(void **state)
 	write_key("prev", "hd-1", old_secret);
 	proc auth, gw;
 	auth_start(&auth, "hd-2", NEW_SECRET, "prev"); /* step 2: signs with hd-2 */
-	gateway_start(&gw, &auth, "hd-1", old_secret, "next"); /* step 1: knows hd-2 */
+	keys_gateway_start(&gw, &auth, "hd-1", old_secret, "next"); /* step 1: knows hd-2 */
 
 	/* the overlap: old and new tokens both accepted */
 	assert_int_equal(me_status(gw.base, t_old), 200);
@@ -214,7 +209,7 @@ static void test_rotation_keeps_everyone_signed_in(void **state)
 	assert_int_equal(pe_stop(gw.pid, SIGTERM), 0);
 
 	/* step 3: hd-1 retired */
-	gateway_start(&gw, &auth, "hd-2", NEW_SECRET, NULL);
+	keys_gateway_start(&gw, &auth, "hd-2", NEW_SECRET, NULL);
 	assert_int_equal(me_status(gw.base, t_old), 401);
 	assert_int_equal(me_status(gw.base, t_new), 200);
 	assert_int_equal(me_status(gw.base, t_refreshed), 200);
