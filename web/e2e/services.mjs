@@ -56,6 +56,9 @@ export async function serviceChecks(t) {
 
   await check("an admin sets business hours for the service levels (a mistake is named first)", async () => {
     await staff.goto(`${BASE}/admin/settings`);
+    // the form takes the policy once it has loaded (the targets' table shows
+    // then); what is typed before that would be replaced by it
+    await staff.getByLabel("First response minutes, urgent").waitFor();
     await staff.getByLabel("Time zone").fill("Europe/Berlin");
     await staff.getByLabel("Monday").fill("09:00-12:00, 13:00-17:00");
     await staff.getByLabel("Tuesday").fill("17:00-09:00");

@@ -60,11 +60,13 @@ function SlaEditor() {
   const [targets, setTargets] = useState<Targets | null>(null);
   const [hours, setHours] = useState(() => hoursToText(null));
   const [hoursError, setHoursError] = useState<string | null>(null);
+  // the form takes the policy once: a later refetch (another tab's save, a
+  // window regaining focus) must not wipe what is being typed
   useEffect(() => {
-    if (!policy.data) return;
+    if (!policy.data || targets !== null) return;
     setTargets(targetsOf(policy.data));
     setHours(hoursToText(policy.data.business_hours));
-  }, [policy.data]);
+  }, [policy.data, targets]);
   const save = useMutation({
     mutationFn: (business_hours: BusinessHours | null) => {
       const out: SlaPolicy["targets"] = {};
