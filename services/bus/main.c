@@ -14,18 +14,6 @@
 
 static hd_bus_forwarder *g_forwarder;
 
-/* LeakSanitizer (the ASan build only reads this): once the watchdog made a
- * stopped listener again, NNG 1.5.2 never frees the connections that were
- * half made on the old one (the defect itself; docs/architecture.md, "A
- * peer's close must never read as closed"). The bus's own code allocates
- * nothing through NNG that it keeps, so NNG's leaks are not reported here,
- * as tests/unit/test_rpc_watchdog.c and tests/e2e/lsan-nng.supp do. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:libnng.so.1\n";
-}
-
 static hd_err bus_start(void)
 {
 	const char *in = hd_config_str("HD_BUS_PUB_URL");
