@@ -8,7 +8,8 @@
 
 const hd_idem_table fs_idem_table = HD_IDEM_TABLE("field");
 const char *const fs_page_params[] = { "limit", "cursor", NULL };
-const char fs_no_jit_sql[] = "SELECT set_config('jit', 'off', true)";
+const char fs_knn_planner_sql[]
+    = "SELECT set_config('jit', 'off', true), set_config('enable_bitmapscan', 'off', true)";
 const char *const fs_priorities[] = { "low", "normal", "high", "urgent", NULL };
 
 const char *fs_viewer(const hd_caller *c)

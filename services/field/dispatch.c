@@ -29,6 +29,11 @@
 
 #define FS_DISPATCH_TRIES 16
 
+/* The overlap check's OFFSET 0 keeps it a subplan run for each candidate
+ * the KNN scan reaches (an index probe of that technician's work orders):
+ * turned into an anti join, its generic plan read every active work order
+ * of the tenant once per pick, which grew with each dispatch
+ * (docs/benchmarks.md, "Field service"). */
 static const char sql_pick[]
     = "WITH wo AS (SELECT w.* FROM field.work_orders w WHERE w.tenant_id = $1 AND w.id = $2)"
       " SELECT wo.status, c.id, c.user_id, c.km FROM wo LEFT JOIN LATERAL ("
@@ -39,8 +44,8 @@ static const char sql_pick[]
       " AND field.hours_cover(t.working_hours, wo.window_start, wo.window_end)"
       " AND NOT EXISTS (SELECT 1 FROM field.work_orders o WHERE o.tenant_id = $1"
       " AND o.technician_id = t.id AND o.status IN ('scheduled', 'en_route', 'on_site')"
-      " AND tstzrange(o.window_start, o.window_end) && tstzrange(wo.window_start, wo.window_end))"
-      " ORDER BY t.location <-> wo.location LIMIT 1) c ON true";
+      " AND tstzrange(o.window_start, o.window_end) && tstzrange(wo.window_start, wo.window_end)"
+      " OFFSET 0) ORDER BY t.location <-> wo.location LIMIT 1) c ON true";
 
 /* The technician chosen by hand ($3), and what would refuse them. */
 static const char sql_chosen[]
@@ -232,7 +237,7 @@ static void fs_pick(fs_dispatch *d)
 {
 	const char *pi[2] = { d->tenant, d->tech };
 	const char *pp[3] = { d->tenant, d->id, d->chosen ? d->tech : d->tried };
-	hd_db_stmt st[3] = { { sql_inactive, 2, pi }, FS_NO_JIT_STMT,
+	hd_db_stmt st[3] = { { sql_inactive, 2, pi }, FS_KNN_PLANNER_STMT,
 		{ d->chosen ? sql_chosen : sql_pick, 3, pp } };
 	bool mark = d->mark_inactive;
 	d->mark_inactive = false;

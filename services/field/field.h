@@ -108,14 +108,21 @@ bool fs_attachments_claimed(hd_rpc_request *req, hd_err err, int status, const c
 #define FS_OWN_WO(n)                                                                               \
 	" (" n "::uuid IS NULL OR w.technician_id IN (SELECT t.id FROM field.technicians t"        \
 	" WHERE t.tenant_id = w.tenant_id AND t.user_id = " n "::uuid))"
-/* A statement that turns JIT off for the rest of its transaction, first in
- * the batches of the KNN queries: PostGIS's function costs make the planner
- * estimate them above jit_above_cost, and compiling took 40-50 ms of a
- * query that runs in about 1 ms (docs/benchmarks.md, "Field service"). */
-extern const char fs_no_jit_sql[];
-#define FS_NO_JIT_STMT                                                                             \
+/* A statement that sets the planner for the rest of its transaction, first
+ * in the batches of the KNN queries (docs/benchmarks.md, "Field service"):
+ * - JIT off: PostGIS's function costs make the planner estimate them above
+ *   jit_above_cost, and compiling took 40-50 ms of a query that runs in
+ *   about 1 ms;
+ * - bitmap scans off: the planner cannot estimate `skills @> <parameter>`
+ *   (it assumes 50 rows), so it preferred the skills GIN index (a bitmap of
+ *   every technician with the skill, ~2,600 of 10,000) and a sort of them
+ *   all to walking the location index nearest first, which stops at the
+ *   first rows that pass: 10-12 ms against under 1 ms. The GIN index only
+ *   serves bitmap scans, so this leaves the KNN index scan. */
+extern const char fs_knn_planner_sql[];
+#define FS_KNN_PLANNER_STMT                                                                        \
 	{                                                                                          \
-		fs_no_jit_sql, 0, NULL                                                             \
+		fs_knn_planner_sql, 0, NULL                                                        \
 	}
 /* The caller's id when a technician (sees own work orders only), else NULL. */
 const char *fs_viewer(const hd_caller *c);

@@ -59,7 +59,13 @@ static const char sql_list[]
 
 /* Nearest first: $4 lat, $5 lon, $6 radius in metres or NULL, $7 limit. The
  * ORDER BY is the KNN operator alone over the (tenant_id, location) GiST
- * index (a second sort key would make it a sort of every match). */
+ * index (a second sort key would make it a sort of every match). The
+ * radius is always an index condition (no radius: farther than any two
+ * points of the Earth), so the walk stops at its box; a skill that few
+ * technicians have makes it walk the whole box (tens of ms at 4,000
+ * technicians in it) where a common one stops after a few dozen rows
+ * (docs/benchmarks.md, "Field service"). */
+#define FS_EARTH_SPAN_M "20100000" /* FS_RADIUS_MAX_KM in metres */
 static const char sql_near[]
     = "SELECT (field.technician_json(t)::jsonb || jsonb_build_object('distance_km',"
       " round((ST_Distance(t.location," FS_POINT_SQL("$4",
@@ -69,8 +75,8 @@ static const char sql_near[]
                 " AND ($2::json IS NULL OR t.skills @> ARRAY(SELECT "
                 "json_array_elements_text($2::json)))"
                 " AND ($3::bool IS NULL OR t.available = $3)"
-                " AND ($6::float8 IS NULL OR ST_DWithin(t.location," FS_POINT_SQL(
-                    "$4", "$5") ", $6, false))"
+                " AND ST_DWithin(t.location," FS_POINT_SQL(
+                    "$4", "$5") ", COALESCE($6::float8, " FS_EARTH_SPAN_M "), false)"
                                 " ORDER BY t.location <->" FS_POINT_SQL("$4", "$5") " LIMIT $7";
 
 /* A technician being created: waits for hd-auth's answer. */
@@ -405,7 +411,7 @@ void fs_technicians_list(hd_rpc_request *req, hd_daemon_worker *dw)
 		*ctx = (fs_near_ctx) { req, page.limit };
 		const char *p[7] = { c.tenant_id, f.skills_p, f.available, f.lat, f.lon, f.radius_p,
 			page.fetch };
-		hd_db_stmt st[2] = { FS_NO_JIT_STMT, { sql_near, 7, p } };
+		hd_db_stmt st[2] = { FS_KNN_PLANNER_STMT, { sql_near, 7, p } };
 		if (!hd_daemon_db_run(dw, req, c.tenant_id, st, 2, fs_near_cb, ctx))
 			free(ctx);
 		return;
