@@ -9,28 +9,42 @@
 #include <stdio.h>
 #include <string.h>
 
-const char gw_rl_script[] = "local function hit(key, win)\n"
-                            "  local c = redis.call('INCR', key)\n"
-                            "  local ttl = redis.call('TTL', key)\n"
-                            "  if ttl < 0 then redis.call('EXPIRE', key, win); ttl = win end\n"
-                            "  return c, ttl\n"
-                            "end\n"
-                            "if ARGV[4] == '1' then\n"
-                            "  if redis.call('EXISTS', KEYS[3]) == 1 then return {1, 0, 0} end\n"
-                            "  local nb = redis.call('GET', KEYS[4])\n"
-                            "  if nb == '1' then return {2, 0, 0} end\n"
-                            "  local nbms = tonumber(nb) or 0\n"
-                            "  if nbms < 100000000000 then nbms = nbms * 1000 end\n"
-                            "  if nb and tonumber(ARGV[5]) < nbms then return {2, 0, 0} end\n"
-                            "end\n"
-                            "local win = tonumber(ARGV[2])\n"
-                            "local c, ttl = hit(KEYS[1], win)\n"
-                            "if c > tonumber(ARGV[1]) then return {3, c, ttl} end\n"
-                            "if tonumber(ARGV[3]) > 0 then\n"
-                            "  local lc, lttl = hit(KEYS[2], win)\n"
-                            "  if lc > tonumber(ARGV[3]) then return {4, lc, lttl} end\n"
-                            "end\n"
-                            "return {0, c, ttl}\n";
+/* ended(deny, user_off, issued_ms): 1 when the token is denylisted
+ * (logout), 2 when the user is off (deactivated: "1") or the token predates
+ * their mark (a password or role change, in ms, or s from older auth
+ * daemons), else 0. Shared by both scripts. */
+#define GW_RL_ENDED_LUA                                                                            \
+	"local function ended(deny, off, issued)\n"                                                \
+	"  if redis.call('EXISTS', deny) == 1 then return 1 end\n"                                 \
+	"  local nb = redis.call('GET', off)\n"                                                    \
+	"  if nb == '1' then return 2 end\n"                                                       \
+	"  local nbms = tonumber(nb) or 0\n"                                                       \
+	"  if nbms < 100000000000 then nbms = nbms * 1000 end\n"                                   \
+	"  if nb and tonumber(issued) < nbms then return 2 end\n"                                  \
+	"  return 0\n"                                                                             \
+	"end\n"
+
+const char gw_rl_script[]
+    = GW_RL_ENDED_LUA "local function hit(key, win)\n"
+                      "  local c = redis.call('INCR', key)\n"
+                      "  local ttl = redis.call('TTL', key)\n"
+                      "  if ttl < 0 then redis.call('EXPIRE', key, win); ttl = win end\n"
+                      "  return c, ttl\n"
+                      "end\n"
+                      "if ARGV[4] == '1' then\n"
+                      "  local e = ended(KEYS[3], KEYS[4], ARGV[5])\n"
+                      "  if e > 0 then return {e, 0, 0} end\n"
+                      "end\n"
+                      "local win = tonumber(ARGV[2])\n"
+                      "local c, ttl = hit(KEYS[1], win)\n"
+                      "if c > tonumber(ARGV[1]) then return {3, c, ttl} end\n"
+                      "if tonumber(ARGV[3]) > 0 then\n"
+                      "  local lc, lttl = hit(KEYS[2], win)\n"
+                      "  if lc > tonumber(ARGV[3]) then return {4, lc, lttl} end\n"
+                      "end\n"
+                      "return {0, c, ttl}\n";
+
+const char gw_session_script[] = GW_RL_ENDED_LUA "return ended(KEYS[1], KEYS[2], ARGV[1])\n";
 
 /* Writes fmt into out; false when it did not fit. */
 static bool key_fmt(char *out, const char *a, const char *b, const char *c)

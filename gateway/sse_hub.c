@@ -45,6 +45,7 @@ struct gw_sse_hub {
 	struct event *beat; /* heartbeat comment lines */
 	struct event *catchup; /* replay from the frontier, retries */
 	hd_redis *sessions; /* subscribed to ended sessions (stream_auth.c) */
+	bool recheck; /* (re)subscribed: check every stream's session again */
 	bool detached;
 };
 
@@ -384,7 +385,14 @@ static void catchup_cb(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < GW_SSE_SRC__COUNT; i++)
 		hub_step(h, i);
 	gw_stream_retry(h);
+	if (h->recheck && gw_stream_sessions_recheck(h))
+		h->recheck = false;
 	catchup_arm(h);
+}
+
+void gw_sse_hub_sessions_subscribed(gw_sse_hub *h)
+{
+	h->recheck = true;
 }
 
 /* The comma-separated topics of every source. */

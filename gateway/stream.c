@@ -303,6 +303,36 @@ void gw_stream_sessions_end(gw_sse_hub *h, const gw_sse_ended *ended)
 	}
 }
 
+static void recheck_cb(hd_err err, const hd_redis_reply *r, void *arg)
+{
+	gw_stream *s = arg;
+	s->calls--;
+	if (s->conn != NULL && err == HD_OK && r != NULL
+	    && hd_redis_reply_type(r) == HD_REDIS_INTEGER && hd_redis_reply_integer(r) > 0)
+		stream_reset(s, "reason=\"session_ended\"");
+	stream_free_if_done(s);
+}
+
+bool gw_stream_sessions_recheck(gw_sse_hub *h)
+{
+	hd_redis *redis = gw_sse_hub_loop(h)->redis;
+	if (!hd_redis_ready(redis))
+		return false;
+	hd_metrics_add("hd_sse_session_rechecks_total", NULL, 1);
+	for (gw_stream *s = *gw_sse_hub_streams(h); s != NULL; s = s->next) {
+		gw_rl_keys k;
+		char issued[24];
+		if (!gw_rl_keys_user(&k, s->tenant, s->user, s->jti))
+			continue; /* admitted with the same keys: cannot happen */
+		snprintf(issued, sizeof issued, "%lld", (long long)s->issued_ms);
+		const char *keys[2] = { k.deny, k.user_off }, *args[1] = { issued };
+		if (hd_redis_eval(redis, gw_session_script, 2, keys, 1, args, recheck_cb, s)
+		    == HD_OK)
+			s->calls++;
+	}
+	return true;
+}
+
 int gw_stream_count_user(gw_sse_hub *h, const char *tenant, const char *user)
 {
 	int n = 0;

@@ -102,6 +102,14 @@ int gw_stream_count_user(gw_sse_hub *h, const char *tenant, const char *user);
 /* Ends with `event: reset` every stream of the hub that ended matches
  * (a logout or a user mark published by the auth daemon). */
 void gw_stream_sessions_end(gw_sse_hub *h, const gw_sse_ended *ended);
+/* Asks every stream's session of Redis again (gw_session_script) and ends
+ * those that were logged out or whose user was marked meanwhile; false, and
+ * nothing asked, while the loop's Redis is not connected. */
+bool gw_stream_sessions_recheck(gw_sse_hub *h);
+/* The sessions channel was (re)subscribed: messages published while it was
+ * down are lost (Redis pub/sub keeps none), so the hub's next catch-up tick
+ * runs gw_stream_sessions_recheck (docs/architecture.md, "Live stream"). */
+void gw_sse_hub_sessions_subscribed(gw_sse_hub *h);
 /* The hub's list of streams (stream.c adds and removes). */
 gw_stream **gw_sse_hub_streams(gw_sse_hub *h);
 

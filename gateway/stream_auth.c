@@ -143,6 +143,7 @@ static void sessions_message_cb(const char *msg, size_t len, void *arg)
 	if (msg == NULL) {
 		hd_log_info(
 		    "stream: listening for ended sessions on %s", HD_REDIS_SESSIONS_CHANNEL);
+		gw_sse_hub_sessions_subscribed(h);
 		return;
 	}
 	if (!gw_sse_ended_parse(msg, len, &ended)) {

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include "hd/redis.h"
 #include "tickets_e2e.h"
 
 #define SSE_BUF 65536
@@ -569,6 +570,40 @@ static void test_logout_ends_streams(void **state)
 	free(unused);
 }
 
+/* A user mark published while the gateway's subscription to the sessions
+ * channel is down is lost (Redis pub/sub keeps nothing): once it has
+ * subscribed again the gateway asks Redis about every stream's session. The
+ * mark is written here without a message, then the subscription is cut
+ * (CLIENT KILL TYPE pubsub), so only that check can end the stream. */
+static void test_sessions_checked_after_resubscribe(void **state)
+{
+	(void)state;
+	char uid[37], key[160], tid[37];
+	char *token = user_login("cut-off", "agent", uid);
+	httpc_resp r;
+	char path[96];
+	snprintf(path, sizeof path, "/v1/users/%s", uid);
+	assert_int_equal(req(&r, "GET", path, W.admin, NULL), 200);
+	snprintf(tid, sizeof tid, "%s", jstr(r.json, "tenant_id"));
+	httpc_resp_free(&r);
+	sse_client c;
+	assert_int_equal(sse_open(&c, token, NULL, 0), 200);
+	const char *url = httpc_env("HD_TEST_REDIS_URL");
+	snprintf(key, sizeof key, "hd:{%s}:user_off:%s", tid, uid);
+	assert_int_equal(
+	    hd_redis_command_sync(url, 5, (const char *[]) { "SET", key, "1", "EX", "600" }, NULL),
+	    HD_OK);
+	/* no message was published: the stream goes on */
+	ticket_new_id(W.admin, "before the cut", tid);
+	expect_event(&c, "ticket.created", "before the cut", NULL);
+	assert_int_equal(hd_redis_command_sync(
+	                     url, 4, (const char *[]) { "CLIENT", "KILL", "TYPE", "pubsub" }, NULL),
+	    HD_OK);
+	expect_reset_and_close(&c, 10000);
+	sse_close(&c);
+	free(token);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -586,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_ticket_single_use),
 		cmocka_unit_test(test_ticket_expiry_and_tenant),
 		cmocka_unit_test(test_logout_ends_streams),
+		cmocka_unit_test(test_sessions_checked_after_resubscribe),
 		cmocka_unit_test(test_resume_after_gateway_restart),
 	};
 	return cmocka_run_group_tests(tests, setup, tk_teardown);
