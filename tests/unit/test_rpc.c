@@ -1,10 +1,10 @@
 /* Tests of libs/src/rpc.c: a real REP server on worker loops and a REQ client
  * in one process over ipc:// (private temp folder): round trips, malformed
  * envelopes, 1000 concurrent calls on 16 contexts all matched, deadlines,
- * no server, peer loss, graceful drain, late replies after stop, load
- * spread over two replicas behind one client, one replica's loss failing
- * only the calls in flight on it, and batching: calls gathered on a loop,
- * answered each to its caller, refused part by part while draining. */
+ * no server, calls that wait for the link (peer calls), peer loss, graceful drain, late replies
+ * after stop, load spread over two replicas behind one client, one replica's loss failing only the
+ * calls in flight on it, and batching: calls gathered on a loop, answered each to its caller,
+ * refused part by part while draining. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -340,6 +340,63 @@ static void test_no_server_unavailable(void **state)
 	hd_rpc_client_close(c);
 	assert_int_equal(hd_rpc_client_open(&c, ""), HD_ERR_INVALID);
 	assert_int_equal(hd_rpc_client_open(&c, "bogus://x"), HD_ERR_INVALID);
+}
+
+/* hd_rpc_client_call_wait (a peer call, hd/peer.h) sent before the server
+ * listens waits for the link and is answered once it comes up; with no
+ * server at all it fails with HD_ERR_UNAVAILABLE at its deadline, where
+ * hd_rpc_client_call fails at once. */
+static void test_waiting_call_meets_late_server(void **state)
+{
+	(void)state;
+	fixture f;
+	memset(&f, 0, sizeof f);
+	f.st.tag = "late";
+	url_for(f.url, sizeof f.url, "late");
+	assert_int_equal(hd_rpc_client_open(&f.cli, f.url), HD_OK);
+	assert_false(hd_rpc_client_connected(f.cli));
+	char *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(encode_request("test.echo", "\"w\"", &buf, &len), HD_OK);
+	waiter w;
+	waiter_init(&w);
+	assert_int_equal(
+	    hd_rpc_client_call(f.cli, buf, len, 5000, cb_must_not_run, NULL), HD_ERR_UNAVAILABLE);
+	assert_int_equal(hd_rpc_client_call_wait(f.cli, buf, len, 10000, waiter_cb, &w), HD_OK);
+	free(buf);
+	usleep(200 * 1000);
+	pthread_mutex_lock(&w.mu);
+	int done = w.done;
+	pthread_mutex_unlock(&w.mu);
+	assert_int_equal(done, 0); /* still waiting for the link */
+	assert_int_equal(hd_worker_pool_create(&f.pool, 1, NULL, NULL, NULL), HD_OK);
+	assert_int_equal(hd_rpc_server_start(&f.srv, f.url, 2, f.pool, handler, &f.st), HD_OK);
+	waiter_wait(&w, 1);
+	assert_int_equal(w.err, HD_OK);
+	hd_reply r;
+	assert_int_equal(hd_reply_decode(w.raw, w.len, &r), HD_OK);
+	assert_int_equal(r.status, 200);
+	assert_memory_equal(r.body, "\"w\"", 3);
+	waiter_fini(&w);
+	fixture_stop(&f);
+}
+
+static void test_waiting_call_without_server_unavailable(void **state)
+{
+	(void)state;
+	char url[160];
+	url_for(url, sizeof url, "nobody-waits");
+	hd_rpc_client *c = NULL;
+	assert_int_equal(hd_rpc_client_open(&c, url), HD_OK);
+	waiter w;
+	waiter_init(&w);
+	assert_int_equal(hd_rpc_client_call_wait(c, "x", 1, 100, waiter_cb, &w), HD_OK);
+	waiter_wait(&w, 1);
+	assert_int_equal(w.err, HD_ERR_UNAVAILABLE);
+	assert_null(w.raw);
+	waiter_fini(&w);
+	assert_int_equal(hd_rpc_client_call_wait(c, "x", 1, 0, waiter_cb, &w), HD_ERR_INVALID);
+	hd_rpc_client_close(c);
 }
 
 /* The daemon goes away while a request is in flight: the caller learns it
@@ -833,6 +890,8 @@ int main(void)
 		cmocka_unit_test(test_concurrent_calls_all_matched),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_no_server_unavailable),
+		cmocka_unit_test(test_waiting_call_meets_late_server),
+		cmocka_unit_test(test_waiting_call_without_server_unavailable),
 		cmocka_unit_test(test_peer_loss_and_late_reply),
 		cmocka_unit_test(test_graceful_drain),
 		cmocka_unit_test(test_two_replicas_share_load),
