@@ -23,11 +23,7 @@ static char moved[37];
 /* Calls knowledge's op as w with body (IT.client is hd-ticket's). */
 static daemon_reply kb_call(const char *op, const it_who *w, const char *body)
 {
-	hd_rpc_client *ticket = IT.client;
-	IT.client = kb_client;
-	daemon_reply r = it_call(op, w, NULL, NULL, body);
-	IT.client = ticket;
-	return r;
+	return it_call_on(kb_client, op, w, body);
 }
 
 /* Starts hd-knowledge at kb_url (kept across restarts) and waits until it answers. */
@@ -63,17 +59,9 @@ static int group_setup(void **state)
 	(void)state;
 	char sql[512];
 	const char *root = getenv("HD_TEST_ROOT");
-	daemon_child auth;
-	snprintf(sql, sizeof sql, "%s/services/auth/sql", root != NULL ? root : "../..");
-	setenv("HD_AUTH_SQL_DIR", sql, 0);
 	snprintf(sql, sizeof sql, "%s/services/knowledge/sql", root != NULL ? root : "../..");
 	setenv("HD_KNOWLEDGE_SQL_DIR", sql, 0);
-	setenv("HD_DATABASE_URL", it_env("HD_TEST_DATABASE_URL"), 1);
-	setenv("HD_DATABASE_ADMIN_URL", it_env("HD_TEST_DATABASE_ADMIN_URL"), 1);
-	daemon_child_init(&auth, "hd-auth");
-	if (daemon_child_run(&auth, "--migrate") != 0)
-		fail_msg("hd-auth --migrate failed; see %s", auth.log);
-	daemon_child_log_remove(&auth);
+	it_auth_schema();
 	it_who_make(&admin, NULL, "admin");
 	it_who_make(&agent, admin.tenant, "agent");
 	it_who_make(&customer, admin.tenant, "customer");
