@@ -140,7 +140,9 @@ static void test_replay_encode(void **state)
 /* Reads a reply with status and body as a replay page. */
 static cJSON *page_of(int status, const char *body)
 {
-	hd_reply r = { .version = HD_ENVELOPE_VERSION, .status = status, .body = body,
+	hd_reply r = { .version = HD_ENVELOPE_VERSION,
+		.status = status,
+		.body = body,
 		.body_len = strlen(body) };
 	char *raw = NULL;
 	size_t len = 0;
