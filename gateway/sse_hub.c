@@ -12,7 +12,6 @@
 #include "hd/config.h"
 #include "hd/consumer.h"
 #include "hd/log.h"
-#include "hd/outbox.h"
 #include "hd/redis.h"
 #include "gateway.h"
 #include "stream.h"
@@ -122,15 +121,7 @@ typedef struct hub_call {
 static void call_on_loop(void *arg)
 {
 	hub_call *call = arg;
-	hd_reply rep;
-	cJSON *body = NULL;
-	if (call->err == HD_OK && hd_reply_decode(call->raw, call->raw_len, &rep) == HD_OK
-	    && rep.status == 200)
-		body = cJSON_ParseWithLength(rep.body, rep.body_len);
-	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(body, "items"))) {
-		cJSON_Delete(body);
-		body = NULL;
-	}
+	cJSON *body = hd_consumer_replay_page(call->err, call->raw, call->raw_len);
 	call->done(body, call->arg);
 	cJSON_Delete(body);
 	hd_rpc_free(call->raw);
@@ -158,27 +149,17 @@ bool gw_sse_hub_call(gw_sse_hub *h, int src, bool replay, const char *tenant, in
 	hd_rpc_client *client = h->loop->gw->upstream[hub_sources[src].svc];
 	if (h->detached || h->loop->detached || client == NULL)
 		return false;
-	hd_envelope *e = calloc(1, sizeof(*e));
 	hub_call *call = calloc(1, sizeof(*call));
-	char body[96], *msg = NULL;
+	char request_id[96], *msg = NULL;
 	size_t len = 0;
-	hd_err err = e != NULL && call != NULL ? HD_OK : HD_ERR_NOMEM;
+	hd_err err = call != NULL ? HD_OK : HD_ERR_NOMEM;
 	if (err == HD_OK) {
-		e->version = HD_ENVELOPE_VERSION;
-		snprintf(e->op, sizeof(e->op), "%s",
-		    replay ? hub_sources[src].replay_op : hub_sources[src].since_op);
-		snprintf(e->request_id, sizeof(e->request_id), "gateway-stream-%s",
-		    hub_sources[src].name);
-		snprintf(e->role, sizeof(e->role), "%s", HD_OUTBOX_REPLAY_ROLE);
-		snprintf(e->tenant_id, sizeof(e->tenant_id), "%s", replay ? "" : tenant);
-		e->deadline_ms = hd_now_ms() + GW_SSE_CALL_MS;
-		int n = snprintf(body, sizeof(body), "{\"after_seq\":%lld,\"limit\":%d}",
-		    (long long)after, limit);
-		e->body = body;
-		e->body_len = (size_t)n;
-		err = hd_envelope_encode(e, &msg, &len);
+		snprintf(
+		    request_id, sizeof(request_id), "gateway-stream-%s", hub_sources[src].name);
+		err = hd_consumer_replay_encode(
+		    replay ? hub_sources[src].replay_op : hub_sources[src].since_op, request_id,
+		    replay ? NULL : tenant, after, limit, hd_now_ms() + GW_SSE_CALL_MS, &msg, &len);
 	}
-	free(e);
 	if (err == HD_OK) {
 		*call = (hub_call) { .hub = h, .done = done, .arg = arg };
 		err = hd_rpc_client_call(client, msg, len, GW_SSE_CALL_MS, call_replied_cb, call);
@@ -202,7 +183,8 @@ static void hub_step(gw_sse_hub *h, int src);
 static bool hub_take(gw_sse_hub *h, const gw_sse_event *ev)
 {
 	hub_src *s = &h->src[ev->src];
-	if (s->phase != HUB_READY || ev->seq <= s->frontier)
+	if (s->phase != HUB_READY
+	    || hd_consumer_seq_place(s->frontier, ev->seq) == HD_CONSUMER_SEQ_SEEN)
 		return false;
 	/* a replay page that skips a seq means the outbox has a hole (rows
 	 * removed by hand): nothing will ever fill it, so it is passed */
@@ -327,9 +309,12 @@ static void bus_event_on_loop(void *arg)
 		/* the next one is fanned out at once, even while a replay runs
 		 * (its page then skips it); a later one means the bus dropped
 		 * some: replay fetches them and this one in order */
-		if (s->phase == HUB_READY && ev.seq == s->frontier + 1)
+		hd_consumer_seq place = s->phase == HUB_READY
+		    ? hd_consumer_seq_place(s->frontier, ev.seq)
+		    : HD_CONSUMER_SEQ_SEEN;
+		if (place == HD_CONSUMER_SEQ_NEXT)
 			hub_take(h, &ev);
-		else if (s->phase == HUB_READY && ev.seq > s->frontier + 1 && !h->detached)
+		else if (place == HD_CONSUMER_SEQ_GAP && !h->detached)
 			hub_step(h, m->src);
 	}
 	gw_sse_event_fini(&ev);

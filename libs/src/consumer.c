@@ -335,10 +335,9 @@ static cs_offer_outcome cs_offer(cs_state *c, const cJSON *obj)
 		    c->spec->source);
 		return CS_SKIPPED;
 	}
-	if (ev.seq <= c->last)
-		return CS_SKIPPED;
-	if (ev.seq > c->last + 1)
-		return CS_GAP;
+	hd_consumer_seq place = hd_consumer_seq_place(c->last, ev.seq);
+	if (place != HD_CONSUMER_SEQ_NEXT)
+		return place == HD_CONSUMER_SEQ_SEEN ? CS_SKIPPED : CS_GAP;
 	char *data_text = cJSON_PrintUnformatted(ev.data);
 	char seq_text[24];
 	snprintf(seq_text, sizeof(seq_text), "%lld", (long long)ev.seq);
@@ -387,27 +386,23 @@ static void cs_replied_on_loop(void *arg)
 {
 	cs_reply *r = arg;
 	cs_state *c = r->c;
-	hd_reply rep;
-	cJSON *body = NULL;
 	if (r->ahead)
 		c->fetching = false;
 	else
 		c->busy = false;
-	if (r->err == HD_OK && hd_reply_decode(r->raw, r->raw_len, &rep) == HD_OK
-	    && rep.status == 200)
-		body = cJSON_ParseWithLength(rep.body, rep.body_len);
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(body, "items");
+	cJSON *body = hd_consumer_replay_page(r->err, r->raw, r->raw_len);
+	bool is_page = body != NULL;
 	bool more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "more"));
-	if (r->ahead && c->page != NULL && atomic_load(&c->running) && cJSON_IsArray(items)) {
+	if (r->ahead && c->page != NULL && atomic_load(&c->running) && is_page) {
 		c->ahead = body; /* applied after the page being applied */
 		c->ahead_more = more;
 		c->ahead_sent_ms = r->sent_ms;
 		body = NULL;
-	} else if (r->ahead && !cJSON_IsArray(items)) {
+	} else if (r->ahead && !is_page) {
 		/* a failed read-ahead: the page's end asks again, as without one */
 		if (c->page == NULL)
 			c->catchup = true;
-	} else if (atomic_load(&c->running) && cJSON_IsArray(items)) {
+	} else if (atomic_load(&c->running) && is_page) {
 		/* (checked event by event: a page that does not follow the
 		 * position is skipped or shows a gap, like any other) */
 		c->page = body;
@@ -451,26 +446,17 @@ static int64_t cs_now_ms(void)
  * consumer is busy until it answers) or a read-ahead one (ahead). */
 static void cs_replay_call(cs_state *c, int64_t after_seq, bool ahead)
 {
-	hd_envelope *e = calloc(1, sizeof(*e));
 	cs_reply *r = calloc(1, sizeof(*r));
-	char body[96], *msg = NULL;
+	char request_id[96], *msg = NULL;
 	size_t len = 0;
-	hd_err err = e != NULL && r != NULL ? HD_OK : HD_ERR_NOMEM;
+	hd_err err = r != NULL ? HD_OK : HD_ERR_NOMEM;
 	if (err == HD_OK) {
-		e->version = HD_ENVELOPE_VERSION;
-		snprintf(e->op, sizeof(e->op), "%s", c->spec->replay_op);
-		snprintf(e->request_id, sizeof(e->request_id), "consumer-%s", c->spec->source);
-		snprintf(e->role, sizeof(e->role), "%s", HD_OUTBOX_REPLAY_ROLE);
+		snprintf(request_id, sizeof(request_id), "consumer-%s", c->spec->source);
 		r->sent_ms = cs_now_ms();
 		r->ahead = ahead;
-		e->deadline_ms = r->sent_ms + CS_CALL_MS;
-		int n = snprintf(body, sizeof(body), "{\"after_seq\":%lld,\"limit\":%d}",
-		    (long long)after_seq, CS_PAGE);
-		e->body = body;
-		e->body_len = (size_t)n;
-		err = hd_envelope_encode(e, &msg, &len);
+		err = hd_consumer_replay_encode(c->spec->replay_op, request_id, NULL, after_seq,
+		    CS_PAGE, r->sent_ms + CS_CALL_MS, &msg, &len);
 	}
-	free(e);
 	if (err == HD_OK) {
 		r->c = c;
 		err = hd_rpc_client_call(c->rpc, msg, len, CS_CALL_MS, cs_replied, r);

@@ -104,7 +104,7 @@ static hd_err peer_send(hd_rpc_client *c, hd_worker *worker, hd_envelope *e, con
 	pc->worker = worker;
 	pc->cb = cb;
 	pc->arg = arg;
-	err = hd_rpc_client_call(c, msg, len, timeout, peer_replied, pc);
+	err = hd_rpc_client_call_wait(c, msg, len, timeout, peer_replied, pc);
 	free(msg);
 	if (err != HD_OK)
 		free(pc);

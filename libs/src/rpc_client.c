@@ -160,8 +160,11 @@ static void rpc_call_cb(void *arg)
 	int rv = nng_aio_result(call->aio);
 	if (call->state == RPC_CALL_SEND) {
 		if (rv != 0) {
+			/* never sent and still no peer: a link that did not come up */
+			bool no_link = rv == NNG_ETIMEDOUT && atomic_load(&call->c->npipes) <= 0;
 			nng_msg_free(nng_aio_get_msg(call->aio));
-			rpc_call_finish(call, rpc_err_from_nng(rv), NULL);
+			rpc_call_finish(
+			    call, no_link ? HD_ERR_UNAVAILABLE : rpc_err_from_nng(rv), NULL);
 			return;
 		}
 		int64_t left = call->deadline_ms - hd_now_ms();
@@ -233,12 +236,15 @@ static hd_err rpc_client_send(hd_rpc_client *c, nng_msg *m, int timeout_ms, hd_r
 	return HD_OK;
 }
 
-hd_err hd_rpc_client_call(
-    hd_rpc_client *c, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg)
+/* hd_rpc_client_call and hd_rpc_client_call_wait: without a peer, fails at
+ * once unless wait_link (then REQ keeps the request until a pipe comes up
+ * or the send times out, rpc_call_cb). */
+static hd_err rpc_client_call_msg(hd_rpc_client *c, const char *msg, size_t len, int timeout_ms,
+    bool wait_link, hd_rpc_reply_cb cb, void *arg)
 {
 	if (c == NULL || (msg == NULL && len > 0) || timeout_ms <= 0 || cb == NULL)
 		return HD_ERR_INVALID;
-	if (atomic_load(&c->npipes) <= 0)
+	if (!wait_link && atomic_load(&c->npipes) <= 0)
 		return HD_ERR_UNAVAILABLE;
 	nng_msg *m = NULL;
 	if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, msg, len) != 0) {
@@ -247,6 +253,18 @@ hd_err hd_rpc_client_call(
 		return HD_ERR_NOMEM;
 	}
 	return rpc_client_send(c, m, timeout_ms, cb, NULL, arg);
+}
+
+hd_err hd_rpc_client_call(
+    hd_rpc_client *c, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg)
+{
+	return rpc_client_call_msg(c, msg, len, timeout_ms, false, cb, arg);
+}
+
+hd_err hd_rpc_client_call_wait(
+    hd_rpc_client *c, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg)
+{
+	return rpc_client_call_msg(c, msg, len, timeout_ms, true, cb, arg);
 }
 
 hd_err hd__rpc_client_call_parts(hd_rpc_client *c, const hd_batch_part *parts, size_t n, bool batch,

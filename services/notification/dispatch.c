@@ -40,11 +40,6 @@
 #define NT_LEASE_MS 120000
 #define NT_ERROR_MAX 200
 
-static const char sql_claim[] = "SELECT tenant_id, id, url, secret, event_type, body, attempts"
-                                " FROM notification.deliveries_claim($1::int, $2::int)";
-static const char sql_mail_claim[]
-    = "SELECT tenant_id, id, to_addr, from_name, tenant_slug, subject, body, message_key,"
-      " thread_key, attempts FROM notification.emails_claim($1::int, $2::int)";
 static const char sql_mail_done[] = "SELECT notification.email_done($1::uuid, $2::uuid, $3::bool,"
                                     " $4::text, $5::bigint, $6::bigint)";
 static const char sql_done[] = "SELECT notification.delivery_done($1::uuid, $2::uuid, $3::bool,"
@@ -61,7 +56,7 @@ typedef struct nt_job {
 /* One kind of queued work (webhook deliveries, mails): its claim and what
  * starts one claimed row; at most HD_WEBHOOK_PARALLEL of each in flight. */
 typedef struct disp_queue {
-	const char *claim_sql;
+	nt_queue queue;
 	void (*start_row)(const hd_db_result *res, int row);
 	int inflight;
 	int want; /* rows the claim in flight asked for */
@@ -70,8 +65,8 @@ typedef struct disp_queue {
 
 static void hook_start_row(const hd_db_result *res, int row);
 static void mail_start_row(const hd_db_result *res, int row);
-static disp_queue q_hooks = { .claim_sql = sql_claim, .start_row = hook_start_row };
-static disp_queue q_mail = { .claim_sql = sql_mail_claim, .start_row = mail_start_row };
+static disp_queue q_hooks = { .queue = NT_QUEUE_DELIVERIES, .start_row = hook_start_row };
+static disp_queue q_mail = { .queue = NT_QUEUE_EMAILS, .start_row = mail_start_row };
 
 /* Worker 0's thread only, but for wake_posted. */
 static struct {
@@ -315,13 +310,8 @@ static void disp_round(disp_queue *q)
 	q->again = false;
 	if (room <= 0 || nt_disp.stopping || (q == &q_mail && nt_settings_get()->smtp_url == NULL))
 		return;
-	char limit[24], lease[16];
-	snprintf(limit, sizeof(limit), "%ld", room);
-	snprintf(lease, sizeof(lease), "%d", NT_LEASE_MS);
-	const char *p[2] = { limit, lease };
-	hd_db_stmt st = { q->claim_sql, 2, p };
 	q->want = (int)room;
-	if (hd_db_run(nt_disp.dw->db, NULL, &st, 1, disp_claimed_cb, q) == HD_OK)
+	if (nt_claim(nt_disp.dw, q->queue, room, NT_LEASE_MS, disp_claimed_cb, q) == HD_OK)
 		q->claiming = true;
 }
 

@@ -50,8 +50,6 @@
 #define IB_SUBJECT_MAX 200 /* characters: hd-ticket's limit */
 #define IB_URL_MAX 2600
 
-static const char sql_claim[] = "SELECT tenant_id, id, imap_url, username, password_sealed, folder"
-                                " FROM notification.channels_claim(1, $1::int)";
 static const char sql_validity[]
     = "SELECT notification.channel_validity($1::uuid, $2::uuid, $3::bigint)";
 static const char sql_taken[]
@@ -59,9 +57,6 @@ static const char sql_taken[]
       " $4::bigint, $5, $6, $7, $8, $9, $10::bigint, $11::uuid, $12::bool, $13::int)";
 static const char sql_polled[]
     = "SELECT notification.channel_polled($1::uuid, $2::uuid, $3::text, $4::bool)";
-static const char sql_mail_claim[]
-    = "SELECT tenant_id, id, from_addr, from_name, subject, body, thread_number, thread_ticket,"
-      " created_by, attempts FROM notification.inbound_claim(1, $1::int)";
 static const char sql_context[]
     = "SELECT user_id, user_role, user_active, ticket_id"
       " FROM notification.inbound_context($1::uuid, $2, $3::bigint, $4::uuid)";
@@ -356,13 +351,11 @@ static void poll_claimed_cb(hd_err err, const hd_db_result *res, void *arg)
 
 static void poll_round(void)
 {
-	char lease[16];
 	if (ib.polling || ib.stopping)
 		return;
-	snprintf(lease, sizeof(lease), "%ld", nt_settings_get()->mail_lease_ms);
-	const char *params[1] = { lease };
-	hd_db_stmt st = { sql_claim, 1, params };
-	ib.polling = hd_db_run(ib.dw->db, NULL, &st, 1, poll_claimed_cb, NULL) == HD_OK;
+	ib.polling = nt_claim(ib.dw, NT_QUEUE_CHANNELS, 1, nt_settings_get()->mail_lease_ms,
+	                 poll_claimed_cb, NULL)
+	    == HD_OK;
 }
 
 /* ---- applying ---- */
@@ -643,13 +636,11 @@ static void mail_claimed_cb(hd_err err, const hd_db_result *res, void *arg)
 
 static void apply_round(void)
 {
-	char lease[16];
 	if (ib.applying || ib.stopping)
 		return;
-	snprintf(lease, sizeof(lease), "%ld", nt_settings_get()->mail_lease_ms);
-	const char *params[1] = { lease };
-	hd_db_stmt st = { sql_mail_claim, 1, params };
-	ib.applying = hd_db_run(ib.dw->db, NULL, &st, 1, mail_claimed_cb, NULL) == HD_OK;
+	ib.applying = nt_claim(ib.dw, NT_QUEUE_INBOUND, 1, nt_settings_get()->mail_lease_ms,
+	                  mail_claimed_cb, NULL)
+	    == HD_OK;
 }
 
 /* ---- start and stop ---- */

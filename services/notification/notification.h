@@ -229,6 +229,22 @@ typedef struct nt_settings {
 } nt_settings;
 const nt_settings *nt_settings_get(void);
 
+/* ---- claim.c: the claim of every queue (sql/R_claims.sql) ---- */
+
+typedef enum nt_queue {
+	NT_QUEUE_DELIVERIES, /* webhook deliveries (dispatch.c) */
+	NT_QUEUE_EMAILS, /* mails to send (dispatch.c) */
+	NT_QUEUE_CHANNELS, /* mailboxes to poll (inbox.c) */
+	NT_QUEUE_INBOUND, /* taken messages to apply (inbox.c) */
+	NT_QUEUE__COUNT
+} nt_queue;
+/* Claims up to limit due rows of q across tenants, each leased for
+ * lease_ms, on dw's connection: cb gets them with the columns of
+ * notification.<q>_claim, in its order. Either an error without calling
+ * cb, or HD_OK and cb later, on dw's thread. */
+hd_err nt_claim(
+    hd_daemon_worker *dw, nt_queue q, long limit, long lease_ms, hd_db_cb cb, void *arg);
+
 /* ---- dispatch.c: the webhook dispatcher (worker 0) ---- */
 
 hd_err nt_dispatch_start(hd_daemon_worker *dw);

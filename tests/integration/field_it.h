@@ -58,27 +58,9 @@ static inline void fit_user(it_who *w, const char *tenant, const char *role)
 	    w->user, who);
 }
 
-/* hd-field reaches hd-auth over a link it dials when it starts; until that
- * link is up, a call that needs hd-auth is a 503 ("hd-auth did not answer").
- * Waits (up to 10 s) until hd-auth answers through hd-field: a technician
- * for a user that does not exist is a 422 (as, an admin). */
-static inline int fit_wait_auth_link(const it_who *as)
-{
-	static const char body[] = "{\"user_id\":\"00000000-0000-7000-8000-000000000000\","
-	                           "\"skills\":[],\"location\":{\"lat\":0,\"lon\":0}}";
-	for (int i = 0; i < 100; i++) {
-		daemon_reply r = it_call("technicians.create", as, NULL, NULL, body);
-		int status = r.status;
-		daemon_reply_free(&r);
-		if (status != 503)
-			return 0;
-		usleep(100 * 1000);
-	}
-	return -1;
-}
-
 /* Starts hd-auth and hd-ticket, then hd-field (ready: technicians.list as
- * ready_as, an admin, and hd-auth reached through it). */
+ * ready_as, an admin; its first calls to hd-auth wait for that link,
+ * hd/peer.h). */
 static inline int fit_start(const it_who *ready_as)
 {
 	setenv("HD_JWT_SECRET", "field-integration-secret-of-32-bytes!", 1);
@@ -88,9 +70,7 @@ static inline int fit_start(const it_who *ready_as)
 	it_child_start(&FIT.auth, "auth", NULL);
 	it_child_start(&FIT.ticket, "ticket", FIT.ticket_url);
 	assert_int_equal(hd_rpc_client_open(&FIT.ticket_client, FIT.ticket_url), HD_OK);
-	if (it_daemon_start_as("field", "technicians.list", ready_as) != 0)
-		return -1;
-	return fit_wait_auth_link(ready_as);
+	return it_daemon_start_as("field", "technicians.list", ready_as);
 }
 
 static inline void fit_child_stop(daemon_child *c)

@@ -41,7 +41,9 @@ static void common_env(void)
 	snprintf(max, sizeof max, "%d", MAX_UPLOAD);
 	setenv("HD_MAX_UPLOAD_BYTES", max, 1);
 	setenv("HD_ATTACHMENT_TTL_S", "20", 1);
-	/* no hd-field here: work order checks are the e2e tests' */
+	/* no hd-field here: work order checks are the e2e tests'; a call to it
+	 * waits for its link until this deadline, then is a 503 (hd/peer.h) */
+	setenv("HD_PEER_TIMEOUT_MS", "1000", 1);
 	assert_true(daemon_child_port_env("HD_FIELD_URL", "tcp://127.0.0.1:%d", NULL, 0) > 0);
 	assert_true(daemon_child_port_env("HD_KNOWLEDGE_URL", "tcp://127.0.0.1:%d", NULL, 0) > 0);
 }

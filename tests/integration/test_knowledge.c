@@ -27,17 +27,7 @@ static void tenant_make(const it_who *w, char slug[40])
 static int group_setup(void **state)
 {
 	(void)state;
-	daemon_child auth;
-	char sql[512];
-	const char *root = getenv("HD_TEST_ROOT");
-	snprintf(sql, sizeof sql, "%s/services/auth/sql", root != NULL ? root : "../..");
-	setenv("HD_AUTH_SQL_DIR", sql, 0);
-	setenv("HD_DATABASE_URL", it_env("HD_TEST_DATABASE_URL"), 1);
-	setenv("HD_DATABASE_ADMIN_URL", it_env("HD_TEST_DATABASE_ADMIN_URL"), 1);
-	daemon_child_init(&auth, "hd-auth");
-	if (daemon_child_run(&auth, "--migrate") != 0)
-		fail_msg("hd-auth --migrate failed; see %s", auth.log);
-	daemon_child_log_remove(&auth);
+	it_auth_schema();
 	it_who_make(&admin, NULL, "admin");
 	it_who_make(&agent, admin.tenant, "agent");
 	it_who_make(&customer, admin.tenant, "customer");

@@ -19,10 +19,7 @@ static struct {
 /* Calls op of hd-ticket as w with body. */
 static daemon_reply ticket_call(const char *op, const it_who *w, const char *body)
 {
-	IT.client = T.ticket_client;
-	daemon_reply r = it_call(op, w, NULL, NULL, body);
-	IT.client = T.nt_client;
-	return r;
+	return it_call_on(T.ticket_client, op, w, body);
 }
 
 /* A ticket assigned to the agent; its id into id. */
@@ -68,18 +65,8 @@ static void wait_assigned(const char *ticket)
 static int group_setup(void **state)
 {
 	(void)state;
-	daemon_child auth;
-	char sql[512];
-	const char *root = getenv("HD_TEST_ROOT");
-	snprintf(sql, sizeof sql, "%s/services/auth/sql", root != NULL ? root : "../..");
-	setenv("HD_AUTH_SQL_DIR", sql, 0);
-	setenv("HD_DATABASE_URL", it_env("HD_TEST_DATABASE_URL"), 1);
-	setenv("HD_DATABASE_ADMIN_URL", it_env("HD_TEST_DATABASE_ADMIN_URL"), 1);
 	/* auth.users is read for admins and customers: the schema must exist */
-	daemon_child_init(&auth, "hd-auth");
-	if (daemon_child_run(&auth, "--migrate") != 0)
-		fail_msg("hd-auth --migrate failed; see %s", auth.log);
-	daemon_child_log_remove(&auth);
+	it_auth_schema();
 	/* no bus and no hd-field: nothing else on this machine may feed it */
 	assert_true(daemon_child_port_env("HD_BUS_SUB_URL", "tcp://127.0.0.1:%d", NULL, 0) > 0);
 	assert_true(daemon_child_port_env("HD_FIELD_URL", "tcp://127.0.0.1:%d", NULL, 0) > 0);

@@ -295,6 +295,36 @@ static inline int it_daemon_start_as(const char *name, const char *ready_op, con
 	return -1;
 }
 
+/* Creates the auth schema (hd-auth --migrate; HD_AUTH_SQL_DIR from
+ * HD_TEST_ROOT unless set) for a daemon that reads auth.users, and points
+ * the children at the test database. */
+static inline void it_auth_schema(void)
+{
+	daemon_child auth;
+	char sql[512];
+	const char *root = getenv("HD_TEST_ROOT");
+	snprintf(sql, sizeof sql, "%s/services/auth/sql", root != NULL ? root : "../..");
+	setenv("HD_AUTH_SQL_DIR", sql, 0);
+	setenv("HD_DATABASE_URL", it_env("HD_TEST_DATABASE_URL"), 1);
+	setenv("HD_DATABASE_ADMIN_URL", it_env("HD_TEST_DATABASE_ADMIN_URL"), 1);
+	daemon_child_init(&auth, "hd-auth");
+	if (daemon_child_run(&auth, "--migrate") != 0)
+		fail_msg("hd-auth --migrate failed; see %s", auth.log);
+	daemon_child_log_remove(&auth);
+}
+
+/* it_call (no path id, no query) over client c instead of IT.client: a
+ * second daemon of the program. */
+static inline daemon_reply it_call_on(
+    hd_rpc_client *c, const char *op, const it_who *w, const char *body)
+{
+	hd_rpc_client *own = IT.client;
+	IT.client = c;
+	daemon_reply r = it_call(op, w, NULL, NULL, body);
+	IT.client = own;
+	return r;
+}
+
 /* The same, by another name (tests/integration/test_knowledge.c). */
 static inline int it_daemon_start_named(
     const char *name, const char *ready_op, const it_who *ready_as)

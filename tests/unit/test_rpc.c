@@ -1,10 +1,10 @@
 /* Tests of libs/src/rpc.c: a real REP server on worker loops and a REQ client
  * in one process over ipc:// (private temp folder): round trips, malformed
  * envelopes, 1000 concurrent calls on 16 contexts all matched, deadlines,
- * no server, peer loss, graceful drain, late replies after stop, load
- * spread over two replicas behind one client, one replica's loss failing
- * only the calls in flight on it, and batching: calls gathered on a loop,
- * answered each to its caller, refused part by part while draining. */
+ * no server, calls that wait for the link (peer calls), peer loss, graceful drain, late replies
+ * after stop, load spread over two replicas behind one client, one replica's loss failing only the
+ * calls in flight on it, and batching: calls gathered on a loop, answered each to its caller,
+ * refused part by part while draining. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -130,6 +130,19 @@ static void waiter_wait(waiter *w, int n)
 	while (w->done < n)
 		pthread_cond_wait(&w->cv, &w->mu);
 	pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits for w's one reply, which must be a 200 with body, and finishes w. */
+static void waiter_expect_200(waiter *w, const char *body)
+{
+	hd_reply r;
+	waiter_wait(w, 1);
+	assert_int_equal(w->err, HD_OK);
+	assert_int_equal(hd_reply_decode(w->raw, w->len, &r), HD_OK);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, strlen(body));
+	assert_memory_equal(r.body, body, r.body_len);
+	waiter_fini(w);
 }
 
 static hd_err encode_request(const char *op, const char *body, char **buf, size_t *len)
@@ -337,9 +350,51 @@ static void test_no_server_unavailable(void **state)
 	    hd_rpc_client_call(c, "x", 1, 5000, cb_must_not_run, NULL), HD_ERR_UNAVAILABLE);
 	assert_true(now_ms() - t0 < 50);
 	assert_int_equal(hd_rpc_client_call(c, "x", 1, 0, cb_must_not_run, NULL), HD_ERR_INVALID);
+	/* a call that waits for the link gives up at its deadline */
+	waiter w;
+	waiter_init(&w);
+	assert_int_equal(hd_rpc_client_call_wait(c, "x", 1, 100, waiter_cb, &w), HD_OK);
+	waiter_wait(&w, 1);
+	assert_int_equal(w.err, HD_ERR_UNAVAILABLE);
+	assert_null(w.raw);
+	waiter_fini(&w);
+	assert_int_equal(hd_rpc_client_call_wait(c, "x", 1, 0, waiter_cb, &w), HD_ERR_INVALID);
 	hd_rpc_client_close(c);
 	assert_int_equal(hd_rpc_client_open(&c, ""), HD_ERR_INVALID);
 	assert_int_equal(hd_rpc_client_open(&c, "bogus://x"), HD_ERR_INVALID);
+}
+
+/* hd_rpc_client_call_wait (a peer call, hd/peer.h) sent before the server
+ * listens waits for the link and is answered once it comes up, where
+ * hd_rpc_client_call fails at once (with no server at all it fails at its
+ * deadline: test_no_server_unavailable). */
+static void test_waiting_call_meets_late_server(void **state)
+{
+	(void)state;
+	fixture f;
+	memset(&f, 0, sizeof f);
+	f.st.tag = "late";
+	url_for(f.url, sizeof f.url, "late");
+	assert_int_equal(hd_rpc_client_open(&f.cli, f.url), HD_OK);
+	assert_false(hd_rpc_client_connected(f.cli));
+	char *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(encode_request("test.echo", "\"w\"", &buf, &len), HD_OK);
+	waiter w;
+	waiter_init(&w);
+	assert_int_equal(
+	    hd_rpc_client_call(f.cli, buf, len, 5000, cb_must_not_run, NULL), HD_ERR_UNAVAILABLE);
+	assert_int_equal(hd_rpc_client_call_wait(f.cli, buf, len, 10000, waiter_cb, &w), HD_OK);
+	free(buf);
+	usleep(200 * 1000);
+	pthread_mutex_lock(&w.mu);
+	int done = w.done;
+	pthread_mutex_unlock(&w.mu);
+	assert_int_equal(done, 0); /* still waiting for the link */
+	assert_int_equal(hd_worker_pool_create(&f.pool, 1, NULL, NULL, NULL), HD_OK);
+	assert_int_equal(hd_rpc_server_start(&f.srv, f.url, 2, f.pool, handler, &f.st), HD_OK);
+	waiter_expect_200(&w, "\"w\"");
+	fixture_stop(&f);
 }
 
 /* The daemon goes away while a request is in flight: the caller learns it
@@ -419,13 +474,7 @@ static void test_graceful_drain(void **state)
 	assert_int_equal(status, 503);
 	/* the parked request is still answered while draining */
 	assert_int_equal(hd_worker_post(hd_worker_pool_get(f.pool, 0), reply_parked, &f.st), HD_OK);
-	waiter_wait(&w, 1);
-	assert_int_equal(w.err, HD_OK);
-	hd_reply r;
-	assert_int_equal(hd_reply_decode(w.raw, w.len, &r), HD_OK);
-	assert_int_equal(r.status, 200);
-	assert_memory_equal(r.body, "late", 4);
-	waiter_fini(&w);
+	waiter_expect_200(&w, "late");
 	pthread_join(th, NULL);
 	hd_rpc_client_close(f.cli);
 	hd_worker_pool_destroy(f.pool);
@@ -833,6 +882,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_calls_all_matched),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_no_server_unavailable),
+		cmocka_unit_test(test_waiting_call_meets_late_server),
 		cmocka_unit_test(test_peer_loss_and_late_reply),
 		cmocka_unit_test(test_graceful_drain),
 		cmocka_unit_test(test_two_replicas_share_load),

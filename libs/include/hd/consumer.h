@@ -87,6 +87,29 @@ typedef struct hd_consumer_event {
  * logged and dropped: its effect could never apply). Pure. */
 bool hd_consumer_event_read(const cJSON *obj, hd_consumer_event *ev);
 
+/* Where an event's seq stands to a position (every seq up to it taken):
+ * the rule of the consumers and of the gateway's stream hub. */
+typedef enum hd_consumer_seq {
+	HD_CONSUMER_SEQ_SEEN, /* at or before the position: taken already */
+	HD_CONSUMER_SEQ_NEXT, /* right after it: take it now */
+	HD_CONSUMER_SEQ_GAP, /* further on: some were missed, page them first */
+} hd_consumer_seq;
+/* Places seq against position. Pure. */
+hd_consumer_seq hd_consumer_seq_place(int64_t position, int64_t seq);
+
+/* Encodes a call of a source's replay (or events.since) operation op for
+ * at most limit events after after_seq, as a component (role
+ * HD_OUTBOX_REPLAY_ROLE) in tenant (NULL: none), with request_id and the
+ * deadline deadline_ms (Unix ms): *msg (malloc'ed, the caller frees) and
+ * *len. Pure. */
+hd_err hd_consumer_replay_encode(const char *op, const char *request_id, const char *tenant,
+    int64_t after_seq, int limit, int64_t deadline_ms, char **msg, size_t *len);
+/* The page such a call answered (err, raw as the reply callback got them):
+ * the reply's JSON body when the call succeeded with 200 and the body has
+ * an "items" array (its "more" says whether a next page follows), else
+ * NULL. The caller deletes it. Pure. */
+cJSON *hd_consumer_replay_page(hd_err err, const char *raw, size_t raw_len);
+
 /* Starts consuming spec (which must outlive the consumer) into schema on
  * dw's loop (worker 0, with a database); at most HD_CONSUMER_MAX per
  * process. Stop with hd_consumer_stop_all on the same thread. */

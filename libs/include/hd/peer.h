@@ -4,8 +4,9 @@
  * role checks and row-level security apply unchanged, and the call has a
  * deadline (HD_PEER_TIMEOUT_MS or the caller's own, never past the
  * request's). The reply comes back on the request's worker thread, so the
- * handler may reply from there. A peer that is down or slow is an error the
- * caller turns into a 503 or a degraded answer. Keep deadlines below the
+ * handler may reply from there. A link that is not up yet is waited for
+ * within that deadline (hd_rpc_client_call_wait); a peer that stays down or
+ * is slow is an error the caller turns into a 503 or a degraded answer. Keep deadlines below the
  * daemon's 5 s drain on shutdown, so that no reply is posted to a worker
  * that is gone. Users: field (user and ticket checks), ticket (knowledge
  * suggestions), notification (mail in: accounts, tickets and comments, as

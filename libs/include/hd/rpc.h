@@ -76,6 +76,13 @@ bool hd_rpc_client_connected(const hd_rpc_client *c);
  * Any thread. */
 hd_err hd_rpc_client_call(
     hd_rpc_client *c, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg);
+/* Like hd_rpc_client_call, but a client with no peer connected yet (its
+ * dialers still connecting, or reconnecting) does not fail at once: the
+ * request waits for a connection within timeout_ms, and cb gets
+ * HD_ERR_UNAVAILABLE when none came by then. For calls between daemons
+ * (hd/peer.h), whose links are dialled when the daemon starts. Any thread. */
+hd_err hd_rpc_client_call_wait(
+    hd_rpc_client *c, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg);
 void hd_rpc_free(char *raw);
 /* Largest message a server accepts (HD_MAX_BODY_BYTES plus envelope room). */
 size_t hd_rpc_max_message(void);

@@ -1,7 +1,7 @@
 -- What hd-notification does with each event of the daemons it consumes
 -- (libs/include/hd/consumer.h: run in the event's tenant and in the same
 -- transaction as the consumer's position, so each event has its effect
--- exactly once), and the webhook dispatcher's two statements.
+-- exactly once), and the outcome of a webhook delivery (delivery_done).
 --
 -- People: the ticket's requester and assignee come from this schema's own
 -- copy of the tickets (notification.tickets, kept from ticket events). Roles
@@ -156,71 +156,9 @@ BEGIN
 END
 $$;
 
--- Queues one delivery per active webhook that takes the event: those whose
--- events list names its type, and for automation.webhook (an automation's
--- notify_webhook action) the webhooks registered with the action's URL, so
--- that the receiver can check the signature with the secret it was given.
-CREATE FUNCTION notification.queue_deliveries(p_tenant uuid, p_type text, p_data json,
-                                              p_event uuid, p_seq bigint, p_actor uuid)
-RETURNS void LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-	body text := json_build_object('id', p_event, 'seq', p_seq, 'type', p_type,
-		'tenant_id', p_tenant, 'actor', p_actor, 'data', p_data)::text;
-BEGIN
-	INSERT INTO notification.deliveries (tenant_id, webhook_id, cause_id, event_type, body, next_attempt_at)
-		SELECT p_tenant, w.id, p_event, p_type, body, clock_timestamp() FROM notification.webhooks w
-		WHERE w.tenant_id = p_tenant AND w.active
-		  AND CASE WHEN p_type = 'automation.webhook' THEN w.url = p_data ->> 'url'
-		           ELSE p_type = ANY (w.events) END
-		ON CONFLICT ON CONSTRAINT deliveries_once DO NOTHING;
-END
-$$;
-
--- The consumer's effect statement for every event of every source.
-CREATE FUNCTION notification.apply_event(p_tenant uuid, p_type text, p_data json, p_event uuid,
-                                         p_seq bigint, p_actor uuid) RETURNS void
-LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-	CASE
-	WHEN p_type LIKE 'ticket.%' THEN
-		PERFORM notification.on_ticket(p_tenant, p_type, p_data, p_event, p_actor);
-	WHEN p_type = 'comment.added' THEN
-		PERFORM notification.on_comment(p_tenant, p_data, p_event, p_actor);
-	WHEN p_type = 'sla.breached' THEN
-		PERFORM notification.on_sla(p_tenant, p_data, p_event);
-	WHEN p_type = 'workorder.dispatched' THEN
-		PERFORM notification.on_dispatch(p_tenant, p_data, p_event);
-	ELSE NULL;
-	END CASE;
-	PERFORM notification.queue_deliveries(p_tenant, p_type, p_data, p_event, p_seq, p_actor);
-END
-$$;
-
--- The dispatcher's claim, across tenants (SECURITY DEFINER: hd_app sees
--- one tenant at a time): up to p_limit pending deliveries that are due, of
--- active webhooks, leased for p_lease_ms so that no other dispatcher takes
--- them meanwhile (an attempt that never reports back is retried after it).
-CREATE FUNCTION notification.deliveries_claim(p_limit integer, p_lease_ms integer)
-RETURNS TABLE (tenant_id uuid, id uuid, url text, secret text, event_type text, body text,
-               attempts integer)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-	WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)), -- a lost lease: retried later
-	due AS (
-		SELECT d.tenant_id, d.id FROM notification.deliveries d
-		JOIN notification.webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id
-		CROSS JOIN quick
-		WHERE d.status = 'pending' AND d.next_attempt_at <= clock_timestamp() AND w.active
-		  AND (d.lease_until IS NULL OR d.lease_until < clock_timestamp())
-		ORDER BY d.next_attempt_at LIMIT p_limit FOR UPDATE OF d SKIP LOCKED)
-	UPDATE notification.deliveries d
-	SET lease_until = clock_timestamp() + make_interval(secs => p_lease_ms / 1000.0)
-	FROM due, notification.webhooks w
-	WHERE d.tenant_id = due.tenant_id AND d.id = due.id
-	  AND w.tenant_id = d.tenant_id AND w.id = d.webhook_id
-	RETURNING d.tenant_id, d.id, w.url, w.secret, d.event_type, d.body, d.attempts
-$$;
-REVOKE ALL ON FUNCTION notification.deliveries_claim(integer, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION notification.deliveries_claim(integer, integer) TO hd_app;
+-- Queuing webhook deliveries (queue_deliveries), the consumer's effect
+-- statement (apply_event) and the dispatcher's claim (deliveries_claim)
+-- are in R_events.sql and R_claims.sql.
 
 -- One attempt's outcome, in the delivery's tenant: success resets the
 -- webhook's run of failures; a failure counts one more, schedules the next

@@ -99,45 +99,8 @@ BEGIN
 END
 $$;
 
--- apply_event, now with the e-mail part (after the ticket copy is kept).
-CREATE OR REPLACE FUNCTION notification.apply_event(p_tenant uuid, p_type text, p_data json,
-                                                    p_event uuid, p_seq bigint, p_actor uuid)
-RETURNS void LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-	CASE
-	WHEN p_type LIKE 'ticket.%' THEN
-		PERFORM notification.on_ticket(p_tenant, p_type, p_data, p_event, p_actor);
-	WHEN p_type = 'comment.added' THEN
-		PERFORM notification.on_comment(p_tenant, p_data, p_event, p_actor);
-	WHEN p_type = 'sla.breached' THEN
-		PERFORM notification.on_sla(p_tenant, p_data, p_event);
-	WHEN p_type = 'workorder.dispatched' THEN
-		PERFORM notification.on_dispatch(p_tenant, p_data, p_event);
-	ELSE NULL;
-	END CASE;
-	PERFORM notification.queue_mail(p_tenant, p_type, p_data, p_event, p_actor);
-	PERFORM notification.queue_deliveries(p_tenant, p_type, p_data, p_event, p_seq, p_actor);
-END
-$$;
-
--- The mail dispatcher's claim across tenants, like deliveries_claim.
-CREATE FUNCTION notification.emails_claim(p_limit integer, p_lease_ms integer)
-RETURNS TABLE (tenant_id uuid, id uuid, to_addr text, from_name text, tenant_slug text,
-               subject text, body text, message_key text, thread_key text, attempts integer)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-	WITH due AS (
-		SELECT e.tenant_id, e.id FROM notification.emails e
-		WHERE e.status = 'pending' AND e.next_attempt_at <= clock_timestamp()
-		  AND (e.lease_until IS NULL OR e.lease_until < clock_timestamp())
-		ORDER BY e.next_attempt_at LIMIT p_limit FOR UPDATE SKIP LOCKED)
-	UPDATE notification.emails e
-	SET lease_until = clock_timestamp() + make_interval(secs => p_lease_ms / 1000.0)
-	FROM due WHERE e.tenant_id = due.tenant_id AND e.id = due.id
-	RETURNING e.tenant_id, e.id, e.to_addr, e.from_name, e.tenant_slug, e.subject, e.body,
-	          e.message_key, e.thread_key, e.attempts
-$$;
-REVOKE ALL ON FUNCTION notification.emails_claim(integer, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION notification.emails_claim(integer, integer) TO hd_app;
+-- apply_event, with the e-mail part, is in R_events.sql; the mail
+-- dispatcher's claim (emails_claim) in R_claims.sql.
 
 -- One sending attempt's outcome, in the mail's tenant.
 CREATE FUNCTION notification.email_done(p_tenant uuid, p_id uuid, p_ok boolean, p_error text,

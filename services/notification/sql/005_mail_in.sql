@@ -94,24 +94,8 @@ LANGUAGE sql STABLE AS $$
 		'version', c.version)
 $$;
 
--- The dispatcher's claim of due mailboxes across tenants, leased.
-CREATE FUNCTION notification.channels_claim(p_limit integer, p_lease_ms integer)
-RETURNS TABLE (tenant_id uuid, id uuid, imap_url text, username text, password_sealed text,
-               folder text, uid_validity bigint, last_uid bigint, created_by uuid)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-	WITH due AS (
-		SELECT c.tenant_id, c.id FROM notification.email_channels c
-		WHERE c.active AND c.next_poll_at <= clock_timestamp()
-		  AND (c.lease_until IS NULL OR c.lease_until < clock_timestamp())
-		ORDER BY c.next_poll_at LIMIT p_limit FOR UPDATE SKIP LOCKED)
-	UPDATE notification.email_channels c
-	SET lease_until = clock_timestamp() + make_interval(secs => p_lease_ms / 1000.0)
-	FROM due WHERE c.tenant_id = due.tenant_id AND c.id = due.id
-	RETURNING c.tenant_id, c.id, c.imap_url, c.username, c.password_sealed, c.folder,
-	          c.uid_validity, c.last_uid, c.created_by
-$$;
-REVOKE ALL ON FUNCTION notification.channels_claim(integer, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION notification.channels_claim(integer, integer) TO hd_app;
+-- The claims of due mailboxes (channels_claim) and of taken messages
+-- (inbound_claim) are in R_claims.sql.
 
 -- A new UIDVALIDITY: every UID of the folder is new, so start from 0
 -- (Message-IDs still keep what was taken from being taken again).
@@ -165,31 +149,6 @@ RETURNS void LANGUAGE sql VOLATILE AS $$
 	    lease_until = NULL
 	WHERE c.tenant_id = p_tenant AND c.id = p_channel
 $$;
-
--- The dispatcher's claim of messages to apply across tenants, leased, with
--- the mailbox's creator (who acts for the mailbox when an account must be
--- made).
-CREATE FUNCTION notification.inbound_claim(p_limit integer, p_lease_ms integer)
-RETURNS TABLE (tenant_id uuid, id uuid, from_addr text, from_name text, subject text, body text,
-               thread_number bigint, thread_ticket uuid, created_by uuid, attempts integer)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-	WITH due AS (
-		SELECT m.tenant_id, m.id FROM notification.inbound_mails m
-		WHERE m.status = 'pending' AND m.next_attempt_at <= clock_timestamp()
-		  AND (m.lease_until IS NULL OR m.lease_until < clock_timestamp())
-		ORDER BY m.next_attempt_at, m.uid LIMIT p_limit FOR UPDATE SKIP LOCKED),
-	upd AS (
-		UPDATE notification.inbound_mails m
-		SET lease_until = clock_timestamp() + make_interval(secs => p_lease_ms / 1000.0)
-		FROM due WHERE m.tenant_id = due.tenant_id AND m.id = due.id
-		RETURNING m.*)
-	SELECT m.tenant_id, m.id, m.from_addr, m.from_name, m.subject, m.body, m.thread_number,
-	       m.thread_ticket, c.created_by, m.attempts
-	FROM upd m
-	JOIN notification.email_channels c ON c.tenant_id = m.tenant_id AND c.id = m.channel_id
-$$;
-REVOKE ALL ON FUNCTION notification.inbound_claim(integer, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION notification.inbound_claim(integer, integer) TO hd_app;
 
 -- What applying a message needs to know, in its tenant: the sender's
 -- account (when they have one) and the ticket the reply names: by id (our
