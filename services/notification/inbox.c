@@ -327,11 +327,12 @@ static void poll_start(const hd_db_result *res)
 	p->user = dup_value(res, 0, 3);
 	p->folder = dup_value(res, 0, 5);
 	snprintf(aad, sizeof(aad), "%s/%s", p->tenant_id, p->id);
-	if (s->mail_key_set)
-		p->password = nt_unseal(s->mail_key, aad, hd_db_result_value(res, 0, 0, 4));
+	bool stale = false; /* sealed with HD_MAIL_KEY_PREVIOUS: --reseal-mail's to do */
+	p->password = nt_unseal_keys(&s->mail_keys, aad, hd_db_result_value(res, 0, 0, 4), &stale);
 	if (p->url == NULL || p->user == NULL || p->folder == NULL || p->password == NULL) {
 		poll_end(p,
-		    "the password cannot be read (HD_MAIL_KEY missing or changed: set it again)");
+		    "the password cannot be read (HD_MAIL_KEY missing or changed without"
+		    " HD_MAIL_KEY_PREVIOUS: set it again)");
 		return;
 	}
 	snprintf(command, sizeof(command), "EXAMINE \"%s\"", p->folder);
