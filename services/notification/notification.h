@@ -172,7 +172,14 @@ typedef struct nt_inbound {
 	bool automatic;
 	nt_in_thread thread; /* In-Reply-To, else References, else the subject */
 	char *body; /* UTF-8 text, history trimmed, at most NT_IN_BODY_MAX bytes (owned) */
+	/* its files (attachments, inline images: every leaf part but the text
+	 * read as the body and its alternatives), at most NT_IN_PARTS_MAX, as
+	 * a JSON array [{"filename","content_type","size","data": base64 of the
+	 * decoded bytes}] (owned; "[]" when none) */
+	char *parts;
+	int nparts;
 } nt_inbound;
+#define NT_IN_PARTS_MAX 20
 /* Reads len raw bytes (at most NT_IN_MESSAGE_MAX) into out (to
  * nt_inbound_fini after HD_OK; nothing to free otherwise). HD_ERR_INVALID
  * when GMime finds no message. Any thread. */
