@@ -560,6 +560,8 @@ static int daemon_command(const hd_daemon_spec *spec, const char *flag)
 	for (const hd_daemon_command *c = spec->commands; c != NULL && c->flag != NULL; c++) {
 		if (strcmp(c->flag, flag) != 0)
 			continue;
+		if (c->sql == NULL)
+			return c->run(hd_config_str("HD_DATABASE_ADMIN_URL"));
 		hd_err err = hd_db_exec_sync(
 		    hd_config_str("HD_DATABASE_ADMIN_URL"), c->sql, 0, NULL, NULL);
 		if (err != HD_OK) {

@@ -315,17 +315,41 @@ static void fs_wo_files_claimed(hd_err err, int status, const char *body, void *
 		fs_wo_new_free(w);
 }
 
-/* The files first (when any), then the insert. */
-static void fs_wo_files_then_insert(fs_wo_new *w)
+/* Claims the files at hd-ticket, then inserts. */
+static void fs_wo_claim_files(fs_wo_new *w)
 {
-	if (w->attachment_ids == NULL) {
-		fs_wo_insert(w);
-	} else if (fs_attachments_claim(
-	               w->req, w->id, w->attachment_ids, false, fs_wo_files_claimed, w)
+	if (fs_attachments_claim(w->req, w->id, w->attachment_ids, false, fs_wo_files_claimed, w)
 	    != HD_OK) {
 		fs_reply_peer_down(w->req, "hd-ticket");
 		fs_wo_new_free(w);
 	}
+}
+
+/* The key's lookup before the claim: a replay answers the stored reply
+ * (its files are the first work order's: claiming them again for this
+ * request's new id would be refused), else the files are claimed. */
+static void fs_wo_key_checked(hd_err err, const hd_db_result *res, void *arg)
+{
+	fs_wo_new *w = arg;
+	int stmt;
+	if (hd_idem_result(w->req, err, res, &stmt))
+		fs_wo_claim_files(w);
+	else
+		fs_wo_new_free(w);
+}
+
+/* The files first (when any; with an Idempotency-Key, after its lookup),
+ * then the insert. */
+static void fs_wo_files_then_insert(fs_wo_new *w)
+{
+	hd_db_stmt none[1] = { { NULL, 0, NULL } };
+	if (w->attachment_ids == NULL)
+		fs_wo_insert(w);
+	else if (w->key.key == NULL)
+		fs_wo_claim_files(w);
+	else if (!hd_idem_run(
+	             w->dw, w->req, &fs_idem_table, &w->key, none, 0, fs_wo_key_checked, w))
+		fs_wo_new_free(w);
 }
 
 /* hd-ticket's answer to tickets.get of the linked ticket. */

@@ -66,8 +66,8 @@ static const hd_consumer_spec kb_consumers[] = {
 /* `hd-knowledge --retrain`: the model is forgotten and rebuilt from all of
  * hd-ticket's events by the consumer (docs/operations.md). */
 static const hd_daemon_command kb_commands[] = {
-	{ "--retrain", "SELECT knowledge.triage_reset()" },
-	{ NULL, NULL },
+	{ "--retrain", "SELECT knowledge.triage_reset()", NULL },
+	{ NULL, NULL, NULL },
 };
 
 int main(int argc, char **argv)

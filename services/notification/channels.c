@@ -124,12 +124,12 @@ static bool ch_seal(hd_rpc_request *req, const char *tenant, const char *id, ch_
 	char aad[2 * HD_UUID_STRLEN + 2];
 	if (f->password == NULL)
 		return true;
-	if (!s->mail_key_set) {
+	if (!s->mail_keys.current_set) {
 		hd_reply_problem(req, 503, "mailboxes cannot be stored: HD_MAIL_KEY is not set");
 		return false;
 	}
 	snprintf(aad, sizeof(aad), "%s/%s", tenant, id);
-	f->sealed = nt_seal(s->mail_key, aad, f->password);
+	f->sealed = nt_seal(s->mail_keys.current, aad, f->password);
 	if (f->sealed == NULL) {
 		hd_reply_problem(req, 500, NULL);
 		return false;

@@ -4,9 +4,12 @@
  * message (RFC 5322 and MIME, encoded words, transfer encodings) and
  * converts each text part from its charset to UTF-8; the body is the first
  * text/plain part that is not an attachment, else the first text/html one
- * reduced to text, with the quoted history trimmed (inbound_text.c).
- * Attached and forwarded messages are not read. Pure but for GMime: unit
+ * reduced to text, with the quoted history trimmed (inbound_text.c); every
+ * other leaf part (attachments, inline images) is kept as a file with its
+ * decoded bytes. Attached and forwarded messages are not read (nor kept as
+ * files). Pure but for GMime: unit
  * tests and a fuzz target call nt_inbound_parse on raw bytes. */
+#include <cjson/cJSON.h>
 #include <gmime/gmime.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -66,12 +69,11 @@ static void find_text(GMimeObject *obj, int depth, GMimeTextPart **plain, GMimeT
 		*html = GMIME_TEXT_PART(obj);
 }
 
-/* The body as UTF-8 text, bounded, quotes trimmed (malloc'ed); "" when the
- * message has no text. NULL when memory runs out. */
-static char *body_text(GMimeMessage *msg)
+/* The body as UTF-8 text from plain, else html (NULL: none), bounded,
+ * quotes trimmed (malloc'ed); "" when the message has no text. NULL when
+ * memory runs out. */
+static char *body_text(GMimeTextPart *plain, GMimeTextPart *html)
 {
-	GMimeTextPart *plain = NULL, *html = NULL;
-	find_text(g_mime_message_get_mime_part(msg), 0, &plain, &html);
 	char *raw = plain != NULL ? g_mime_text_part_get_text(plain)
 	    : html != NULL        ? g_mime_text_part_get_text(html)
 	                          : NULL;
@@ -89,6 +91,72 @@ static char *body_text(GMimeMessage *msg)
 			n--;
 		text[n] = '\0';
 	}
+	return text;
+}
+
+/* Appends part's decoded bytes to files as {filename, content_type, size,
+ * data}; false when memory runs out. */
+static bool file_add(GMimePart *part, cJSON *files)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(part);
+	if (content == NULL)
+		return true; /* no bytes: nothing to keep */
+	GMimeStream *mem = g_mime_stream_mem_new();
+	bool ok = g_mime_data_wrapper_write_to_stream(content, mem) >= 0;
+	GByteArray *bytes = ok ? g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem)) : NULL;
+	char name[256];
+	copy_text(name, sizeof name, g_mime_part_get_filename(part));
+	gchar *type
+	    = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(GMIME_OBJECT(part)));
+	gchar *b64 = bytes != NULL ? g_base64_encode(bytes->data, bytes->len) : NULL;
+	cJSON *o = b64 != NULL ? cJSON_CreateObject() : NULL;
+	if (b64 != NULL) /* a part GMime cannot decode is left out */
+		ok = o != NULL && cJSON_AddStringToObject(o, "filename", name) != NULL
+		    && cJSON_AddStringToObject(o, "content_type", type != NULL ? type : "") != NULL
+		    && cJSON_AddNumberToObject(o, "size", (double)bytes->len) != NULL
+		    && cJSON_AddStringToObject(o, "data", b64) != NULL
+		    && cJSON_AddItemToArray(files, o);
+	if (!ok)
+		cJSON_Delete(o);
+	g_free(b64);
+	g_free(type);
+	g_object_unref(mem);
+	return ok || bytes == NULL;
+}
+
+/* The files of obj: every leaf part but body and the text alternatives
+ * (text parts that are neither attachments nor named); false when memory
+ * runs out. */
+static bool find_files(GMimeObject *obj, int depth, GMimeObject *body, cJSON *files)
+{
+	if (depth > NT_IN_DEPTH_MAX || obj == NULL || cJSON_GetArraySize(files) >= NT_IN_PARTS_MAX)
+		return true;
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		int count = g_mime_multipart_get_count(mp);
+		bool ok = true;
+		for (int i = 0; i < count && ok; i++)
+			ok = find_files(g_mime_multipart_get_part(mp, i), depth + 1, body, files);
+		return ok;
+	}
+	if (!GMIME_IS_PART(obj) || obj == body) /* message/rfc822 parts are not GMimeParts */
+		return true;
+	GMimePart *part = GMIME_PART(obj);
+	if (GMIME_IS_TEXT_PART(obj) && !g_mime_part_is_attachment(part)
+	    && g_mime_part_get_filename(part) == NULL)
+		return true;
+	return file_add(part, files);
+}
+
+/* The files of msg as JSON text (malloc'ed), their count in *n. */
+static char *files_json(GMimeMessage *msg, GMimeObject *body, int *n)
+{
+	cJSON *files = cJSON_CreateArray();
+	char *text = NULL;
+	if (files != NULL && find_files(g_mime_message_get_mime_part(msg), 0, body, files))
+		text = cJSON_PrintUnformatted(files);
+	*n = cJSON_GetArraySize(files);
+	cJSON_Delete(files);
 	return text;
 }
 
@@ -161,9 +229,19 @@ hd_err nt_inbound_parse(const char *raw, size_t len, nt_inbound *out)
 	if (!thread_from(msg, "In-Reply-To", &out->thread)
 	    && !thread_from(msg, "References", &out->thread))
 		out->thread.number = nt_in_subject_number(out->subject);
-	out->body = body_text(msg);
+	GMimeTextPart *plain = NULL, *html = NULL;
+	find_text(g_mime_message_get_mime_part(msg), 0, &plain, &html);
+	out->body = body_text(plain, html);
+	GMimeObject *read = plain != NULL ? GMIME_OBJECT(plain)
+	    : html != NULL                ? GMIME_OBJECT(html)
+	                                  : NULL;
+	out->parts = files_json(msg, read, &out->nparts);
 	g_object_unref(msg);
-	return out->body != NULL ? HD_OK : HD_ERR_NOMEM;
+	if (out->body == NULL || out->parts == NULL) {
+		nt_inbound_fini(out);
+		return HD_ERR_NOMEM;
+	}
+	return HD_OK;
 }
 
 void nt_inbound_fini(nt_inbound *m)
@@ -171,5 +249,7 @@ void nt_inbound_fini(nt_inbound *m)
 	if (m == NULL)
 		return;
 	free(m->body);
+	free(m->parts);
 	m->body = NULL;
+	m->parts = NULL;
 }

@@ -21,9 +21,15 @@
  * An unknown sender first gets a customer account, made as the mailbox's
  * creator (an admin) with a random password nobody knows: they get in once
  * an admin sets one (PATCH /v1/users/{id}; hd-auth has no invitations yet).
- * Every call carries an Idempotency-Key derived from the message's row, so
- * a restart between the call and recording its outcome (inbound_done)
- * repeats the call and gets the first answer again: applied once.
+ * The message's files (sql/006_mail_parts.sql, written with the message)
+ * are first uploaded as the sender (attachments.create), one at a time;
+ * the ids go with the ticket or comment (attachment_ids), and a file
+ * hd-ticket refuses (413, 415, 422), one over HD_MAX_UPLOAD_BYTES, or past
+ * the tenth is left out with a line in the text saying so.
+ * Every call carries an Idempotency-Key derived from the message's row (and
+ * a file's number), so a restart between the call and recording its
+ * outcome (inbound_done) repeats the call and gets the first answer again:
+ * applied once, each file uploaded once.
  * Automatic mail (auto-replies, bounces, bulk: inbound_text.c) is recorded
  * as ignored and never applied, so nothing answers it.
  * One mailbox and one message at a time per replica; other replicas take
@@ -36,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "hd/buf.h"
 #include "hd/config.h"
 #include "hd/log.h"
 #include "hd/metrics.h"
@@ -49,6 +56,9 @@
 #define IB_SEARCH_MAX (4L * 1024 * 1024)
 #define IB_SUBJECT_MAX 200 /* characters: hd-ticket's limit */
 #define IB_URL_MAX 2600
+#define IB_FILES_MAX 10 /* attachment_ids of one ticket or comment (hd-ticket's limit) */
+#define IB_NOTES_MAX 4000 /* bytes of "not kept" lines: the text stays under 64 KiB */
+#define IB_NOTE_NAME_MAX 80 /* bytes of a file name in such a line */
 
 static const char sql_validity[]
     = "SELECT notification.channel_validity($1::uuid, $2::uuid, $3::bigint)";
@@ -62,6 +72,24 @@ static const char sql_context[]
       " FROM notification.inbound_context($1::uuid, $2, $3::bigint, $4::uuid)";
 static const char sql_done[] = "SELECT notification.inbound_done($1::uuid, $2::uuid, $3::text,"
                                " $4::uuid, $5::uuid, $6::text, $7::bigint)";
+/* A taken message's files ($5: nt_inbound's parts), in its transaction. */
+static const char sql_parts_taken[]
+    = "INSERT INTO notification.inbound_parts (tenant_id, mail_id, n, filename, content_type,"
+      " data) SELECT m.tenant_id, m.id, p.n, left(p.e ->> 'filename', 255),"
+      " left(p.e ->> 'content_type', 127), decode(p.e ->> 'data', 'base64')"
+      " FROM notification.inbound_mails m, json_array_elements($5::json) WITH ORDINALITY p(e, n)"
+      " WHERE m.tenant_id = $1::uuid AND m.channel_id = $2::uuid AND m.uid_validity = $3::bigint"
+      " AND m.uid = $4::bigint AND m.status = 'pending' ON CONFLICT DO NOTHING";
+/* The files of message $2, base64 as attachments.create takes them. */
+static const char sql_parts_of[]
+    = "SELECT COALESCE(json_agg(json_build_object('n', n, 'filename', filename, 'content_type',"
+      " content_type, 'size', octet_length(data), 'data',"
+      " translate(encode(data, 'base64'), E'\\n', '')) ORDER BY n), '[]')::text"
+      " FROM notification.inbound_parts WHERE tenant_id = $1::uuid AND mail_id = $2::uuid";
+/* Once the message's outcome is final ($3 not NULL), its files go. */
+static const char sql_parts_done[]
+    = "DELETE FROM notification.inbound_parts WHERE tenant_id = $1::uuid AND mail_id = $2::uuid"
+      " AND $3::text IS NOT NULL";
 
 /* One mailbox being polled. */
 typedef struct ib_poll {
@@ -83,6 +111,10 @@ typedef struct ib_mail {
 	bool user_active;
 	char ticket_id[HD_UUID_STRLEN + 1];
 	char key[64];
+	cJSON *parts; /* its files [{n, filename, content_type, size, data}] */
+	int part_next, nids;
+	char ids[IB_FILES_MAX][HD_UUID_STRLEN + 1]; /* the files uploaded */
+	hd_buf notes; /* a line per file left out */
 } ib_mail;
 
 /* Worker 0's thread only. */
@@ -92,6 +124,7 @@ static struct {
 	struct event *timer;
 	hd_rpc_client *auth, *ticket;
 	bool stopping, polling, applying;
+	long max_upload; /* HD_MAX_UPLOAD_BYTES: larger files are left out */
 } ib;
 
 static void poll_round(void);
@@ -174,7 +207,8 @@ static void poll_taken_cb(hd_err err, const hd_db_result *res, void *arg)
 	poll_fetch_next(p);
 }
 
-/* Writes one fetched message (raw bytes) with the mailbox's new position. */
+/* Writes one fetched message (raw bytes) and its files with the mailbox's
+ * new position, in one transaction. */
 static void poll_take(ib_poll *p, int64_t uid, const char *raw, size_t len)
 {
 	nt_inbound m;
@@ -192,8 +226,10 @@ static void poll_take(ib_poll *p, int64_t uid, const char *raw, size_t len)
 		m.from_name, m.subject, m.body != NULL ? m.body : "", number,
 		m.thread.ticket_id[0] != '\0' ? m.thread.ticket_id : NULL, m.automatic ? "t" : "f",
 		lease };
-	hd_db_stmt st = { sql_taken, 13, params };
-	hd_err err = hd_db_run(ib.dw->db, p->tenant_id, &st, 1, poll_taken_cb, p);
+	const char *pp[5] = { p->tenant_id, p->id, v, u, m.parts };
+	hd_db_stmt st[2] = { { sql_taken, 13, params }, { sql_parts_taken, 5, pp } };
+	int n = perr == HD_OK && !m.automatic && m.nparts > 0 ? 2 : 1;
+	hd_err err = hd_db_run(ib.dw->db, p->tenant_id, st, n, poll_taken_cb, p);
 	if (perr == HD_OK)
 		nt_inbound_fini(&m);
 	if (err != HD_OK)
@@ -322,11 +358,12 @@ static void poll_start(const hd_db_result *res)
 	p->user = dup_value(res, 0, 3);
 	p->folder = dup_value(res, 0, 5);
 	snprintf(aad, sizeof(aad), "%s/%s", p->tenant_id, p->id);
-	if (s->mail_key_set)
-		p->password = nt_unseal(s->mail_key, aad, hd_db_result_value(res, 0, 0, 4));
+	bool stale = false; /* sealed with HD_MAIL_KEY_PREVIOUS: --reseal-mail's to do */
+	p->password = nt_unseal_keys(&s->mail_keys, aad, hd_db_result_value(res, 0, 0, 4), &stale);
 	if (p->url == NULL || p->user == NULL || p->folder == NULL || p->password == NULL) {
 		poll_end(p,
-		    "the password cannot be read (HD_MAIL_KEY missing or changed: set it again)");
+		    "the password cannot be read (HD_MAIL_KEY missing or changed without"
+		    " HD_MAIL_KEY_PREVIOUS: set it again)");
 		return;
 	}
 	snprintf(command, sizeof(command), "EXAMINE \"%s\"", p->folder);
@@ -368,6 +405,8 @@ static void mail_free(ib_mail *m)
 	free(m->from_name);
 	free(m->subject);
 	free(m->body);
+	cJSON_Delete(m->parts);
+	hd_buf_free(&m->notes);
 	free(m);
 }
 
@@ -403,9 +442,9 @@ static void mail_done(
 	if (error != NULL)
 		hd_log_warn("mail in: message %s: %s", m->id, error);
 	const char *params[7] = { m->tenant_id, m->id, status, ticket, comment, error, delay };
-	hd_db_stmt st = { sql_done, 7, params };
+	hd_db_stmt st[2] = { { sql_done, 7, params }, { sql_parts_done, 3, params } };
 	if (ib.stopping
-	    || hd_db_run(ib.dw->db, m->tenant_id, &st, 1, mail_recorded_cb, m) != HD_OK) {
+	    || hd_db_run(ib.dw->db, m->tenant_id, st, 2, mail_recorded_cb, m) != HD_OK) {
 		mail_free(m); /* the lease runs out and it is applied again (same keys) */
 		ib.applying = false;
 	}
@@ -492,12 +531,35 @@ static void mail_subject(const char *subject, char *out, size_t size)
 		snprintf(out, size, "(no subject)");
 }
 
+/* body with the text of m (its body, "(no text)" when empty, then the
+ * lines of the files left out) under key, and attachment_ids when files
+ * were uploaded; NULL (body deleted) on failure. */
+static cJSON *with_text_and_files(cJSON *body, const char *key, const ib_mail *m)
+{
+	hd_buf text = { 0 };
+	hd_buf_puts(&text, m->body[0] != '\0' || m->notes.len > 0 ? m->body : "(no text)");
+	if (m->notes.len > 0)
+		hd_buf_put(&text, m->notes.data, m->notes.len);
+	body = text.failed ? (cJSON_Delete(body), NULL) : with_string(body, key, text.data);
+	hd_buf_free(&text);
+	cJSON *ids
+	    = body != NULL && m->nids > 0 ? cJSON_AddArrayToObject(body, "attachment_ids") : NULL;
+	for (int i = 0; ids != NULL && i < m->nids; i++)
+		if (!cJSON_AddItemToArray(ids, cJSON_CreateString(m->ids[i])))
+			ids = NULL;
+	if (body != NULL && m->nids > 0 && ids == NULL) {
+		cJSON_Delete(body);
+		body = NULL;
+	}
+	return body;
+}
+
 static void mail_open_ticket(ib_mail *m)
 {
 	char subject[4 * IB_SUBJECT_MAX + 4];
 	mail_subject(m->subject, subject, sizeof(subject));
 	cJSON *body = with_string(cJSON_CreateObject(), "subject", subject);
-	body = with_string(body, "description", m->body[0] != '\0' ? m->body : "(no text)");
+	body = body != NULL ? with_text_and_files(body, "description", m) : NULL;
 	if (!mail_call(m, ib.ticket, "tickets.create", NULL, m->user_id, m->role, "t", body,
 	        mail_ticket_cb))
 		mail_failed(m, HD_ERR_UNAVAILABLE, 0, "the new ticket could not be sent");
@@ -519,8 +581,8 @@ static void mail_comment_cb(hd_err err, int status, const char *body, void *arg)
 
 static void mail_add_comment(ib_mail *m)
 {
-	cJSON *body
-	    = with_string(cJSON_CreateObject(), "body", m->body[0] != '\0' ? m->body : "(no text)");
+	cJSON *body = cJSON_CreateObject();
+	body = body != NULL ? with_text_and_files(body, "body", m) : NULL;
 	if (body != NULL && cJSON_AddBoolToObject(body, "public", 1) == NULL) {
 		cJSON_Delete(body);
 		body = NULL;
@@ -530,17 +592,110 @@ static void mail_add_comment(ib_mail *m)
 		mail_failed(m, HD_ERR_UNAVAILABLE, 0, "the comment could not be sent");
 }
 
-/* With the sender's account known: a comment on the ticket the reply
- * names (hd-ticket decides whether the sender may: customers only on their
- * own), or a ticket. */
+/* With the files uploaded: a comment on the ticket the reply names
+ * (hd-ticket decides whether the sender may: customers only on their own),
+ * or a ticket. */
+static void mail_write(ib_mail *m)
+{
+	if (m->ticket_id[0] != '\0')
+		mail_add_comment(m);
+	else
+		mail_open_ticket(m);
+}
+
+/* A line in the text for file p, left out because of why. */
+static void mail_note(ib_mail *m, const cJSON *p, const char *why)
+{
+	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "filename"));
+	size_t n = name != NULL ? strlen(name) : 0;
+	if (n > IB_NOTE_NAME_MAX) /* cut on a character boundary */
+		for (n = IB_NOTE_NAME_MAX; n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80; n--)
+			;
+	if (m->notes.len > IB_NOTES_MAX)
+		return;
+	hd_buf_puts(&m->notes, "\n\n[attachment \"");
+	hd_buf_put(&m->notes, name != NULL ? name : "", n);
+	hd_buf_puts(&m->notes, "\" not kept: ");
+	hd_buf_puts(&m->notes, why);
+	hd_buf_puts(&m->notes, "]");
+}
+
+static void mail_upload_next(ib_mail *m);
+
+static void mail_file_cb(hd_err err, int status, const char *body, void *arg)
+{
+	ib_mail *m = arg;
+	const cJSON *p = cJSON_GetArrayItem(m->parts, m->part_next);
+	if (ib.stopping) {
+		mail_free(m);
+		return;
+	}
+	if (err == HD_OK && status == 201 && reply_id(body, m->ids[m->nids]))
+		m->nids++;
+	else if (err == HD_OK && (status == 413 || status == 415 || status == 422))
+		mail_note(m, p,
+		    status == 413       ? "too large"
+		        : status == 415 ? "a type the helpdesk does not accept"
+		                        : "its content is not of its declared type");
+	else {
+		mail_failed(m, err, status, "hd-ticket refused an attachment");
+		return;
+	}
+	m->part_next++;
+	mail_upload_next(m);
+}
+
+/* Uploads the next file as the sender (attachments.create), or writes the
+ * message when none is left. */
+static void mail_upload_next(ib_mail *m)
+{
+	for (; m->part_next < cJSON_GetArraySize(m->parts); m->part_next++) {
+		const cJSON *p = cJSON_GetArrayItem(m->parts, m->part_next);
+		const char *name
+		    = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "filename"));
+		const char *type
+		    = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "content_type"));
+		const char *data
+		    = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "data"));
+		const cJSON *size = cJSON_GetObjectItemCaseSensitive(p, "size");
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(p, "n");
+		char kind[16];
+		if (name == NULL || type == NULL || data == NULL || !cJSON_IsNumber(size)
+		    || !cJSON_IsNumber(n))
+			continue;
+		if (m->nids == IB_FILES_MAX) {
+			mail_note(m, p, "more than 10 files in one message");
+			continue;
+		}
+		if (size->valuedouble > (double)ib.max_upload) {
+			mail_note(m, p, "too large");
+			continue;
+		}
+		cJSON *body
+		    = with_string(cJSON_CreateObject(), "filename", name[0] ? name : "attachment");
+		body = with_string(
+		    body, "content_type", type[0] ? type : "application/octet-stream");
+		if (body != NULL
+		    && !cJSON_AddItemToObject(body, "data", cJSON_CreateStringReference(data))) {
+			cJSON_Delete(body);
+			body = NULL;
+		}
+		snprintf(kind, sizeof kind, "a%d", n->valueint);
+		if (!mail_call(m, ib.ticket, "attachments.create", NULL, m->user_id, m->role, kind,
+		        body, mail_file_cb))
+			mail_failed(m, HD_ERR_UNAVAILABLE, 0, "an attachment could not be sent");
+		return;
+	}
+	mail_write(m);
+}
+
+/* With the sender's account known: the files, then the ticket or comment. */
 static void mail_apply(ib_mail *m)
 {
 	if (!m->user_active)
 		mail_done(m, "ignored", NULL, NULL, "the sender's account is turned off");
-	else if (m->ticket_id[0] != '\0')
-		mail_add_comment(m);
 	else
-		mail_open_ticket(m);
+		mail_upload_next(m);
 }
 
 static void mail_user_cb(hd_err err, int status, const char *body, void *arg)
@@ -592,6 +747,11 @@ static void mail_context_cb(hd_err err, const hd_db_result *res, void *arg)
 	const char *active = hd_db_result_value(res, 0, 0, 2);
 	m->user_active = active != NULL && strcmp(active, "t") == 0;
 	copy_value(m->ticket_id, sizeof(m->ticket_id), res, 0, 3);
+	m->parts = cJSON_Parse(hd_db_result_value(res, 1, 0, 0));
+	if (!cJSON_IsArray(m->parts)) {
+		mail_failed(m, HD_ERR_INTERNAL, 0, "the message's files could not be read");
+		return;
+	}
 	if (m->user_id[0] == '\0')
 		mail_create_user(m);
 	else
@@ -629,8 +789,9 @@ static void mail_claimed_cb(hd_err err, const hd_db_result *res, void *arg)
 	}
 	const char *params[4] = { m->tenant_id, m->from_addr, m->number,
 		m->thread_ticket[0] != '\0' ? m->thread_ticket : NULL };
-	hd_db_stmt st = { sql_context, 4, params };
-	if (hd_db_run(ib.dw->db, m->tenant_id, &st, 1, mail_context_cb, m) != HD_OK)
+	const char *pp[2] = { m->tenant_id, m->id };
+	hd_db_stmt st[2] = { { sql_context, 4, params }, { sql_parts_of, 2, pp } };
+	if (hd_db_run(ib.dw->db, m->tenant_id, st, 2, mail_context_cb, m) != HD_OK)
 		mail_failed(m, HD_ERR_UNAVAILABLE, 0, "the sender could not be looked up");
 }
 
@@ -667,6 +828,8 @@ hd_err nt_inbox_start(hd_daemon_worker *dw, nt_http *http)
 	ib.polling = ib.applying = false;
 	ib.dw = dw;
 	ib.http = http;
+	if (hd_config_int("HD_MAX_UPLOAD_BYTES", 1, 1L << 30, &ib.max_upload) != HD_OK)
+		ib.max_upload = 25L << 20;
 	ib.timer = event_new(hd_worker_base(dw->worker), -1, EV_PERSIST, ib_tick_cb, NULL);
 	if (ib.timer == NULL || event_add(ib.timer, &tv) != 0
 	    || hd_rpc_client_open_peer(&ib.auth, hd_config_str("HD_AUTH_URL"), "hd-auth") != HD_OK

@@ -103,23 +103,16 @@ static hd_err nt_mail_settings(void)
 	return HD_OK;
 }
 
-/* HD_MAIL_KEY, HD_MAIL_ALLOW_CIDRS, HD_IMAP_TIMEOUT_MS and HD_MAIL_LEASE_MS: mail in. An empty key
- * leaves mailboxes off; a malformed one is a start-up error. */
+/* HD_MAIL_KEY (and _PREVIOUS), HD_MAIL_ALLOW_CIDRS, HD_IMAP_TIMEOUT_MS and HD_MAIL_LEASE_MS: mail
+ * in. An empty key leaves mailboxes off; a malformed one is a start-up error. */
 static hd_err nt_mail_in_settings(void)
 {
-	const char *key = hd_config_str("HD_MAIL_KEY");
-	nt_conf.mail_key_set = false;
+	if (!nt_seal_keys_load(&nt_conf.mail_keys))
+		return HD_ERR_INVALID;
 	if (!nt_cidr_list_parse(hd_config_str("HD_MAIL_ALLOW_CIDRS"), &nt_conf.mail_allow)) {
 		hd_log_error(
 		    "HD_MAIL_ALLOW_CIDRS must be comma-separated CIDRs (at most %d)", NT_CIDR_MAX);
 		return HD_ERR_INVALID;
-	}
-	if (key != NULL && key[0] != '\0') {
-		if (!nt_seal_key_parse(key, nt_conf.mail_key)) {
-			hd_log_error("HD_MAIL_KEY must be 64 hex digits (openssl rand -hex 32)");
-			return HD_ERR_INVALID;
-		}
-		nt_conf.mail_key_set = true;
 	}
 	hd_err err = nt_setting("HD_IMAP_TIMEOUT_MS", 1000, 600000, &nt_conf.imap_timeout_ms);
 	if (err == HD_OK)
@@ -178,6 +171,12 @@ static void nt_worker_fini(hd_daemon_worker *dw)
 		nt_dispatch_stop();
 }
 
+/* `hd-notification --reseal-mail` (docs/operations.md, "Rotating HD_MAIL_KEY"). */
+static const hd_daemon_command nt_commands[] = {
+	{ "--reseal-mail", NULL, nt_reseal_mail },
+	{ NULL, NULL, NULL },
+};
+
 int main(int argc, char **argv)
 {
 	static const hd_daemon_spec spec = {
@@ -191,6 +190,7 @@ int main(int argc, char **argv)
 		.use_redis = false,
 		.consumers = nt_consumers,
 		.ops = nt_ops,
+		.commands = nt_commands,
 		.constraints = nt_constraints,
 		.start = nt_start,
 		.stop = nt_stop,

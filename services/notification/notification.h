@@ -172,7 +172,14 @@ typedef struct nt_inbound {
 	bool automatic;
 	nt_in_thread thread; /* In-Reply-To, else References, else the subject */
 	char *body; /* UTF-8 text, history trimmed, at most NT_IN_BODY_MAX bytes (owned) */
+	/* its files (attachments, inline images: every leaf part but the text
+	 * read as the body and its alternatives), at most NT_IN_PARTS_MAX, as
+	 * a JSON array [{"filename","content_type","size","data": base64 of the
+	 * decoded bytes}] (owned; "[]" when none) */
+	char *parts;
+	int nparts;
 } nt_inbound;
+#define NT_IN_PARTS_MAX 20
 /* Reads len raw bytes (at most NT_IN_MESSAGE_MAX) into out (to
  * nt_inbound_fini after HD_OK; nothing to free otherwise). HD_ERR_INVALID
  * when GMime finds no message. Any thread. */
@@ -205,6 +212,25 @@ char *nt_seal(const unsigned char key[NT_SEAL_KEY_LEN], const char *aad, const c
  * it), or NULL when it is malformed, another key's, or sealed for another
  * aad. */
 char *nt_unseal(const unsigned char key[NT_SEAL_KEY_LEN], const char *aad, const char *sealed);
+/* The mail keys (docs/operations.md, "Rotating HD_MAIL_KEY"): the current
+ * one seals and opens; the previous one (HD_MAIL_KEY_PREVIOUS) only opens
+ * what was sealed before the rotation, until `--reseal-mail` re-sealed it. */
+typedef struct nt_seal_keys {
+	bool current_set, previous_set;
+	unsigned char current[NT_SEAL_KEY_LEN], previous[NT_SEAL_KEY_LEN];
+} nt_seal_keys;
+/* Reads HD_MAIL_KEY and HD_MAIL_KEY_PREVIOUS into keys (empty: not set);
+ * false after logging which one is malformed, or a previous key without a
+ * current one. */
+bool nt_seal_keys_load(nt_seal_keys *keys);
+/* nt_unseal with the current key, else with the previous one (then
+ * *stale is set: the text should be sealed again). */
+char *nt_unseal_keys(const nt_seal_keys *keys, const char *aad, const char *sealed, bool *stale);
+/* `hd-notification --reseal-mail`: every stored mailbox password that the
+ * current key does not open but the previous one does is sealed again with
+ * the current key (reseal.c); 0 when every password now opens with the
+ * current key, 1 otherwise (each unreadable mailbox named in the log). */
+int nt_reseal_mail(const char *admin_url);
 
 /* ---- channels.c: /v1/channels/email ---- */
 
@@ -222,8 +248,7 @@ typedef struct nt_settings {
 	long connect_timeout_ms, timeout_ms, parallel;
 	const char *smtp_url; /* NULL: no e-mail */
 	const char *smtp_user, *smtp_password, *smtp_from;
-	bool mail_key_set; /* HD_MAIL_KEY: mailbox passwords can be sealed */
-	unsigned char mail_key[NT_SEAL_KEY_LEN];
+	nt_seal_keys mail_keys; /* HD_MAIL_KEY (current_set: passwords can be sealed) */
 	long imap_timeout_ms, mail_lease_ms;
 	nt_cidr_list mail_allow; /* HD_MAIL_ALLOW_CIDRS */
 } nt_settings;

@@ -2,12 +2,16 @@
  * in"): AES-256-GCM (OpenSSL) under the key of HD_MAIL_KEY, a fresh 96-bit
  * nonce per sealing, the row's tenant and mailbox ids as associated data so
  * that a sealed password copied to another row does not open there. The
- * sealed form is text: "v1:" and base64 of nonce ‖ ciphertext ‖ tag. Pure
- * but for OpenSSL's random source: unit tests call it. */
+ * sealed form is text: "v1:" and base64 of nonce ‖ ciphertext ‖ tag. A
+ * rotation keeps the previous key to open old seals (GCM's tag tells a
+ * wrong key) until `--reseal-mail` (reseal.c) sealed them again. Pure but
+ * for OpenSSL's random source and the settings: unit tests call it. */
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hd/config.h"
+#include "hd/log.h"
 #include "notification.h"
 
 #define SEAL_NONCE 12
@@ -113,4 +117,42 @@ char *nt_unseal(const unsigned char key[NT_SEAL_KEY_LEN], const char *aad, const
 	OPENSSL_cleanse(raw, b64_len / 4 * 3 + 1);
 	free(raw);
 	return secret;
+}
+
+char *nt_unseal_keys(const nt_seal_keys *keys, const char *aad, const char *sealed, bool *stale)
+{
+	char *secret = keys->current_set ? nt_unseal(keys->current, aad, sealed) : NULL;
+	*stale = false;
+	if (secret == NULL && keys->previous_set) {
+		secret = nt_unseal(keys->previous, aad, sealed);
+		*stale = secret != NULL;
+	}
+	return secret;
+}
+
+/* One key setting: empty leaves *set false. */
+static bool seal_key_setting(const char *name, unsigned char key[NT_SEAL_KEY_LEN], bool *set)
+{
+	const char *hex = hd_config_str(name);
+	*set = false;
+	if (hex == NULL || hex[0] == '\0')
+		return true;
+	if (!nt_seal_key_parse(hex, key)) {
+		hd_log_error("%s must be 64 hex digits (openssl rand -hex 32)", name);
+		return false;
+	}
+	*set = true;
+	return true;
+}
+
+bool nt_seal_keys_load(nt_seal_keys *keys)
+{
+	if (!seal_key_setting("HD_MAIL_KEY", keys->current, &keys->current_set)
+	    || !seal_key_setting("HD_MAIL_KEY_PREVIOUS", keys->previous, &keys->previous_set))
+		return false;
+	if (keys->previous_set && !keys->current_set) {
+		hd_log_error("HD_MAIL_KEY_PREVIOUS is set without HD_MAIL_KEY");
+		return false;
+	}
+	return true;
 }

@@ -8,8 +8,9 @@
  *            order's at hd-field) → CPU: read the object → reply the bytes;
  *   sweep    worker 0, every minute: unattached uploads older than
  *            HD_ATTACHMENT_TTL_S → CPU: delete object, forget the row.
- * Comments claim uploads in their own statement (comments.c); work orders
- * through attachments.claim, called by hd-field. */
+ * Tickets (their description) and comments claim uploads in their own
+ * statement (tickets.c, comments.c); work orders through attachments.claim,
+ * called by hd-field. GET /v1/tickets/{id}/attachments lists a ticket's. */
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,11 +73,20 @@ void tk_attachments_stop(void)
 
 /* ---- upload ---- */
 
-/* $1 tenant, $2 id, $3 filename, $4 content type, $5 size, $6 sha256, $7 uploader. */
-static const char sql_attachment_insert[]
-    = "INSERT INTO ticket.attachments AS a (tenant_id, id, filename, content_type, size, sha256,"
-      " uploaded_by) VALUES ($1, $2, $3, $4, $5::bigint, $6, $7)"
-      " RETURNING ticket.attachment_json(a)::text";
+/* $1 tenant, $2 id, $3 filename, $4 content type, $5 size, $6 sha256, $7
+ * uploader, $8..$10 the Idempotency-Key's op, key and hashed request
+ * (attachments.create only; NULL key: none). Inserts nothing when the key
+ * is stored (hd/idem.h: the first reply is replayed and this upload's
+ * object deleted again, so a retried upload neither doubles nor leaves a
+ * file behind). */
+static const char sql_attachment_insert[] = "WITH" HD_IDEM_CTE("$1", "$7", "$8", "$9",
+    "$10") ","
+           " a AS (INSERT INTO ticket.attachments AS a (tenant_id, id, filename, content_type, "
+           "size,"
+           " sha256, uploaded_by) SELECT $1, $2, $3, $4, $5::bigint, $6, $7 WHERE" TK_IDEM_FREE
+           " RETURNING ticket.attachment_json(a) AS j),"
+           " reply AS (SELECT 201 AS status, j, NULL::text AS location, NULL::text AS etag FROM "
+           "a)," TK_IDEM_STORE " SELECT j::text FROM a";
 
 typedef struct tk_upload {
 	hd_rpc_request *req;
@@ -91,11 +101,13 @@ typedef struct tk_upload {
 	const unsigned char *data; /* in req's envelope or owned */
 	size_t len;
 	unsigned char *owned;
+	hd_idem idem; /* attachments.create's Idempotency-Key (idem.key NULL: none) */
 	hd_err err;
 } tk_upload;
 
 static void upload_free(tk_upload *u)
 {
+	hd_idem_free(&u->idem);
 	free(u->owned);
 	free(u);
 }
@@ -116,13 +128,20 @@ static void upload_undo_done(void *arg)
 static void upload_insert_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	tk_upload *u = arg;
-	const char *json = err == HD_OK ? hd_db_result_value(res, 0, 0, 0) : NULL;
+	int first = 0;
+	const char *json = NULL;
+	if (u->idem.key == NULL) {
+		if (err != HD_OK || (json = hd_db_result_value(res, 0, 0, 0)) == NULL)
+			hd_reply_db_error(u->req, err == HD_OK ? HD_ERR_INTERNAL : err, res);
+	} else if (hd_idem_result(u->req, err, res, &first)
+	    && (json = hd_db_result_value(res, first, 0, 0)) == NULL) {
+		hd_reply_db_error(u->req, HD_ERR_INTERNAL, res);
+	} /* else answered: a failure, or the key's first reply (no row of ours) */
 	if (json != NULL) {
-		hd_daemon_reply_json(u->req, 201, json, strlen(json), NULL);
+		hd_idem_reply(u->req, 201, json, NULL, NULL);
 		upload_free(u);
 		return;
 	}
-	hd_reply_db_error(u->req, err == HD_OK ? HD_ERR_INTERNAL : err, res);
 	if (hd_cpu_pool_submit(
 	        hd_daemon_cpu_pool(), upload_undo_work, upload_undo_done, u, u->dw->worker)
 	    != HD_OK) {
@@ -147,11 +166,13 @@ static void upload_done(void *arg)
 		return;
 	}
 	snprintf(u->size, sizeof u->size, "%zu", u->len);
-	const char *p[7]
-	    = { u->c.tenant_id, u->id, u->name, u->type, u->size, u->sha256, u->c.user_id };
-	hd_db_stmt st = { sql_attachment_insert, 7, p };
+	const char *ip[4];
+	hd_idem_params(&u->idem, ip);
+	const char *p[10] = { u->c.tenant_id, u->id, u->name, u->type, u->size, u->sha256,
+		u->c.user_id, ip[1], ip[2], ip[3] };
+	hd_db_stmt st = { sql_attachment_insert, 10, p };
 	/* on false the 503 is sent and the object must go */
-	if (!hd_daemon_db_run(u->dw, u->req, u->c.tenant_id, &st, 1, upload_insert_cb, u)
+	if (!hd_idem_run(u->dw, u->req, &tk_idem_table, &u->idem, &st, 1, upload_insert_cb, u)
 	    && hd_cpu_pool_submit(
 	           hd_daemon_cpu_pool(), upload_undo_work, upload_undo_done, u, u->dw->worker)
 	        != HD_OK)
@@ -188,16 +209,22 @@ static bool upload_check(hd_rpc_request *req, tk_upload *u, const char *declared
 }
 
 /* Validates u (filled with data, len, name) and starts the store; always
- * answers or hands u on; takes u. */
+ * answers or hands u on; takes u. keyed: the request may carry an
+ * Idempotency-Key (attachments.create: a JSON body). */
 static void upload_start(hd_rpc_request *req, hd_daemon_worker *dw, tk_upload *u,
-    const char *declared, const char *field)
+    const char *declared, const char *field, bool keyed)
 {
+	hd_field_errors errs = { .count = 0 };
 	u->req = req;
 	u->dw = dw;
-	if (!hd_caller_get(req, &u->c) || !upload_check(req, u, declared, field)) {
+	if (!hd_caller_get(req, &u->c) || !upload_check(req, u, declared, field)
+	    || (keyed && !hd_idem_read(req, &u->c, NULL, true, &u->idem, &errs))
+	    || hd_reply_invalid(req, &errs)) {
 		upload_free(u);
 		return;
 	}
+	if (!keyed) /* the raw route: no key, the caller's tenant still scopes the insert */
+		u->idem = (hd_idem) { .tenant_id = u->c.tenant_id, .user_id = u->c.user_id };
 	if (hd_uuid_v7(u->id) != HD_OK || !hd_storage_key(u->c.tenant_id, u->id, u->key)) {
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		upload_free(u);
@@ -224,11 +251,12 @@ void tk_attachments_upload(hd_rpc_request *req, hd_daemon_worker *dw)
 	u->data = (const unsigned char *)env->body;
 	u->len = env->body_len;
 	hd_attach_filename_header(name != NULL ? name : "", u->name);
-	upload_start(req, dw, u, hd_req_header(req, "content-type"), "body");
+	upload_start(req, dw, u, hd_req_header(req, "content-type"), "body", false);
 }
 
 /* attachments.create (no route; other daemons, e.g. mail): JSON with the
- * bytes in base64 (docs/architecture.md, "Attachments"). */
+ * bytes in base64 (docs/architecture.md, "Attachments"); takes an
+ * Idempotency-Key (mail in sends one per part of a message). */
 void tk_attachments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 {
 	static const char *const known[] = { "filename", "content_type", "data", NULL };
@@ -259,7 +287,7 @@ void tk_attachments_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	u->data = u->owned;
 	if (!hd_attach_filename_clean(name, strlen(name), u->name))
 		snprintf(u->name, sizeof u->name, "attachment");
-	upload_start(req, dw, u, type, "data");
+	upload_start(req, dw, u, type, "data", true);
 	u = NULL;
 out:
 	if (u != NULL)
@@ -269,18 +297,19 @@ out:
 
 /* ---- download ---- */
 
-/* $1 tenant, $2 id, $3 caller, $4 the caller when a customer (public
- * comments of their own tickets only), else NULL. A row when the caller may
- * see it here: their own unattached upload, one on a comment they see, or
- * one on a work order (column 3; hd-field decides). */
+/* $1 tenant, $2 id, $3 caller, $4 the caller when a customer (their own
+ * tickets' descriptions and public comments only), else NULL. A row when
+ * the caller may see it here: their own unattached upload, one on a ticket
+ * (its description or a comment) they see, or one on a work order (column
+ * 3; hd-field decides). */
 static const char sql_attachment_visible[]
     = "SELECT a.filename, a.content_type, a.size, a.work_order_id FROM ticket.attachments a"
       " LEFT JOIN ticket.comments c ON c.tenant_id = a.tenant_id AND c.id = a.comment_id"
       " LEFT JOIN ticket.tickets t ON t.tenant_id = a.tenant_id AND t.id = a.ticket_id"
       " WHERE a.tenant_id = $1 AND a.id = $2 AND ("
-      " (a.comment_id IS NULL AND a.work_order_id IS NULL AND a.uploaded_by = $3)"
-      " OR (a.comment_id IS NOT NULL AND t.deleted_at IS NULL"
-      " AND ($4::uuid IS NULL OR (t.requester_id = $4 AND c.public)))"
+      " (a.ticket_id IS NULL AND a.work_order_id IS NULL AND a.uploaded_by = $3)"
+      " OR (a.ticket_id IS NOT NULL AND t.deleted_at IS NULL AND ($4::uuid IS NULL"
+      " OR (t.requester_id = $4 AND (a.comment_id IS NULL OR c.public))))"
       " OR (a.work_order_id IS NOT NULL AND $4::uuid IS NULL))";
 
 typedef struct tk_download {
@@ -405,6 +434,30 @@ void tk_attachments_get(hd_rpc_request *req, hd_daemon_worker *dw)
 	hd_db_stmt st = { sql_attachment_visible, 4, p };
 	if (!hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, download_visible_cb, d))
 		free(d);
+}
+
+/* ---- a ticket's files ---- */
+
+/* Upload order; keyset on (created_at, id); $3: the customer's view (the
+ * description's files and public comments' only). Each with the comment it
+ * came with (null: the ticket's description). */
+static const char sql_ticket_attachments[]
+    = "SELECT (ticket.attachment_json(a)::jsonb || jsonb_build_object('comment_id',"
+      " a.comment_id))::text, ticket.ts(a.created_at), a.id FROM ticket.attachments a"
+      " LEFT JOIN ticket.comments c ON c.tenant_id = a.tenant_id AND c.id = a.comment_id"
+      " WHERE a.tenant_id = $1 AND a.ticket_id = $2"
+      " AND (NOT $3::bool OR a.comment_id IS NULL OR c.public)"
+      " AND (a.created_at, a.id) > ($4::timestamptz, $5::uuid)"
+      " ORDER BY a.created_at, a.id LIMIT $6";
+
+/* GET /v1/tickets/{id}/attachments: the files of a ticket the caller sees. */
+void tk_tickets_attachments(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_caller c;
+	if (!hd_caller_get(req, &c))
+		return;
+	tk_ticket_children(
+	    req, dw, &c, sql_ticket_attachments, hd_caller_is(&c, HD_ROLE_CUSTOMER) ? "t" : "f");
 }
 
 /* ---- work orders (hd-field) ---- */

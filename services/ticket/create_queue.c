@@ -6,7 +6,8 @@
  * sends up to TK_LANE_BATCH of them as statements of ONE transaction (one
  * round trip, one flush, numbers still gap-free). Requests are validated
  * before they are queued, so a statement failing (which fails its whole
- * batch) is as rare as a database error. Lanes live on one worker thread. */
+ * batch, whose creates are then sent one by one) is as rare as a database
+ * error or an attachment_ids claim refused. Lanes live on one worker thread. */
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,7 @@ typedef struct tk_create {
 	char *tags_json; /* owned */
 	char id[37];
 	char sentiment[TK_SENTIMENT_MAX];
+	char attachment_ids[TK_ATTACH_IDS_MAX];
 	struct tk_create *next;
 } tk_create;
 
@@ -185,6 +187,8 @@ void tk_create_submit(tk_create_queue *q, hd_rpc_request *req, const char *const
 		snprintf(c->sentiment, sizeof c->sentiment, "%s", params[13]);
 		c->params[13] = c->sentiment;
 	}
+	snprintf(c->attachment_ids, sizeof c->attachment_ids, "%s", params[14]); /* the stack too */
+	c->params[14] = c->attachment_ids;
 	const char *tenant = params[0];
 	uint32_t h = 2166136261u;
 	for (const char *s = tenant; *s != '\0'; s++)

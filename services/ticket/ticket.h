@@ -108,7 +108,7 @@ void tk_suggestions_stop(void);
 
 /* Creation (tickets.c): the statement, its parameter count, and the reply
  * for statement stmt of a finished batch (res may be NULL on failure). */
-#define TK_CREATE_NPARAMS 14
+#define TK_CREATE_NPARAMS 15
 extern const char tk_create_sql[];
 void tk_create_reply(hd_rpc_request *req, hd_err err, const hd_db_result *res, int stmt);
 

@@ -13,9 +13,12 @@
 #define TK_CATEGORY_MAX 100
 
 /* Bumps the counter, inserts the ticket (SLA due times from the tenant's
- * policy; $14 the sentiment of a customer's text, else NULL), its
- * ticket.created event and the Idempotency-Key reply, and returns the
- * ticket. Does nothing when the key ($12) is already stored. */
+ * policy; $14 the sentiment of a customer's text, else NULL), claims the
+ * files of its description ($15, "{}" for none: the creator's unattached
+ * uploads, sql/R_attachments.sql; one that is not fails the statement, 422),
+ * its ticket.created event and the Idempotency-Key reply, and returns the
+ * ticket. Does nothing when the key ($12) is already stored (a replay
+ * claims nothing again). */
 const char tk_create_sql[] = "WITH" HD_IDEM_CTE("$1", "$10", "$11", "$12",
     "$13") ","
            " n AS (INSERT INTO ticket.counters AS c (tenant_id, last_number)"
@@ -34,10 +37,12 @@ const char tk_create_sql[] = "WITH" HD_IDEM_CTE("$1", "$10", "$11", "$12",
            " ticket.sla_due(date_trunc('milliseconds', now()),"
            " (p.g ->> 'resolution_minutes')::int, p.bh), $14::int"
            " FROM n LEFT JOIN p ON true RETURNING ticket.ticket_json(t) AS j),"
+           " att AS (SELECT ticket.attachments_claim($1, $10, $15::uuid[], $2, NULL, NULL, false)"
+           " AS aj FROM t),"
            " o AS (INSERT INTO ticket.outbox (tenant_id, type, actor_id, data)"
            " SELECT $1, 'ticket.created', $10, j FROM t),"
            " reply AS (SELECT 201 AS status, j, '/v1/tickets/' || $2 AS location,"
-           " '\"1\"'::text AS etag FROM t)," TK_IDEM_STORE " SELECT j::text, $2::text FROM t";
+           " '\"1\"'::text AS etag FROM t)," TK_IDEM_STORE " SELECT j::text, $2::text FROM t, att";
 
 /* Plain columns: the daemon writes the ticket object (ticket_json.c). */
 static const char sql_delete[]
@@ -56,13 +61,14 @@ typedef struct tk_new_ticket {
 	const char *subject, *description, *priority, *category;
 	const char *requester_id, *assignee_id;
 	char *tags_json; /* owned */
+	char attachment_ids[TK_ATTACH_IDS_MAX]; /* a PostgreSQL array, "{}" for none */
 } tk_new_ticket;
 
 static void tk_new_ticket_read(
     const cJSON *body, const hd_caller *c, tk_new_ticket *t, hd_field_errors *errs)
 {
 	static const char *const known[] = { "subject", "description", "priority", "category",
-		"tags", "requester_id", "assignee_id", NULL };
+		"tags", "requester_id", "assignee_id", "attachment_ids", NULL };
 	hd_json_reject_unknown(body, known, errs);
 	hd_json_get_string(body, "subject", true, 1, TK_SUBJECT_MAX, &t->subject, errs);
 	if (hd_json_get_string(body, "description", false, 0, SIZE_MAX, &t->description, errs)
@@ -71,6 +77,8 @@ static void tk_new_ticket_read(
 	hd_json_get_enum(body, "priority", false, tk_priorities, &t->priority, errs);
 	hd_json_get_string(body, "category", false, 1, TK_CATEGORY_MAX, &t->category, errs);
 	hd_json_tags_read(body, &t->tags_json, errs);
+	hd_json_uuid_list_read(body, "attachment_ids", TK_ATTACH_MAX, t->attachment_ids,
+	    sizeof t->attachment_ids, errs);
 	const char *req = NULL, *asg = NULL;
 	if (tk_uuid_read(body, "requester_id", &req, NULL, errs)) {
 		if (hd_caller_is(c, HD_ROLE_CUSTOMER) && strcmp(req, c->user_id) != 0)
@@ -140,7 +148,7 @@ void tk_tickets_create(hd_rpc_request *req, hd_daemon_worker *dw)
 		tk_sentiment_param(t.subject, t.description, sentiment);
 	const char *p[TK_CREATE_NPARAMS] = { c.tenant_id, id, t.subject, t.description, t.priority,
 		t.category, t.tags_json != NULL ? t.tags_json : "[]", t.requester_id, t.assignee_id,
-		c.user_id, k.op, k.key, k.hashed, customer ? sentiment : NULL };
+		c.user_id, k.op, k.key, k.hashed, customer ? sentiment : NULL, t.attachment_ids };
 	hd_db_stmt st = { tk_create_sql, TK_CREATE_NPARAMS, p };
 	if (k.key != NULL) { /* goes alone: its lookup must precede it in its transaction */
 		hd_idem_run(dw, req, &tk_idem_table, &k, &st, 1, tk_create_keyed_cb, req);

@@ -210,6 +210,44 @@ static void test_work_order_attachments(void **state)
 	expect_download(W.cust1, sig, 404);
 }
 
+/* A work order create with attachment_ids replayed under its
+ * Idempotency-Key answers the first reply (its files are claimed already,
+ * by the first work order: the replay must not claim them again). */
+static void test_work_order_replay(void **state)
+{
+	(void)state;
+	char file[37], first[37], body[600];
+	const char *key = "Idempotency-Key: wo-replay-1";
+	httpc_resp r;
+	upload_png(W.agent, file);
+	snprintf(body, sizeof body,
+	    "{\"title\":\"Replay\",\"location\":{\"lat\":48.851,\"lon\":2.351},"
+	    "\"window\":{\"start\":\"2031-03-04T09:00:00Z\",\"end\":\"2031-03-04T10:00:00Z\"},"
+	    "\"attachment_ids\":[\"%s\"]}",
+	    file);
+	assert_int_equal(req_h(&r, "POST", "/v1/work-orders", W.agent, body, key), 201);
+	snprintf(first, sizeof first, "%s", jstr(r.json, "id"));
+	httpc_resp_free(&r);
+	for (int i = 0; i < 2; i++) {
+		long st = req_h(&r, "POST", "/v1/work-orders", W.agent, body, key);
+		if (st != 201)
+			fprintf(stderr, "replay: %ld %s\n", st, r.body);
+		assert_int_equal(st, 201);
+		assert_string_equal(jstr(r.json, "id"), first);
+		httpc_resp_free(&r);
+	}
+	/* the key with another body is still 422, and claims nothing */
+	snprintf(body, sizeof body,
+	    "{\"title\":\"Other\",\"location\":{\"lat\":48.851,\"lon\":2.351},"
+	    "\"window\":{\"start\":\"2031-03-04T09:00:00Z\",\"end\":\"2031-03-04T10:00:00Z\"},"
+	    "\"attachment_ids\":[\"%s\"]}",
+	    file);
+	assert_int_equal(req_h(&r, "POST", "/v1/work-orders", W.agent, body, key), 422);
+	assert_true(has_field_error(&r, "Idempotency-Key"));
+	httpc_resp_free(&r);
+	expect_download(W.agent, file, 200);
+}
+
 /* The uploads of user id recorded in the database (superuser: every tenant). */
 static long uploads_of(const char *user_id)
 {
@@ -280,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_comment_attachments),
 		cmocka_unit_test(test_work_order_attachments),
+		cmocka_unit_test(test_work_order_replay),
 		cmocka_unit_test(test_half_upload_stores_nothing),
 		cmocka_unit_test(test_expiry),
 	};

@@ -7,10 +7,13 @@
  * address not allowed (HD_MAIL_ALLOW_CIDRS) is never connected to. Mail: a new message
  * opens a ticket whose requester is the sender (a new customer account); a
  * reply naming our Message-ID, or "[#n]" in the subject, becomes a public
- * comment with the quoted history trimmed; an auto-reply and a bounce open
- * nothing; a message delivered twice opens one ticket; hd-notification
- * killed (-9) in the middle of a poll of many messages loses and doubles
- * none. A PATCH of the mailbox polls it at once, so the test need not wait
+ * comment with the quoted history trimmed; a message's files become the
+ * ticket's (or the comment's) attachments and download with the same bytes
+ * and sha256, a file of a refused type is left out with a line in the
+ * text; an auto-reply and a bounce open nothing; a message delivered twice
+ * opens one ticket; hd-notification killed (-9) in the middle of a poll of
+ * many messages (each with a file) loses and doubles none, nor their
+ * files. A PATCH of the mailbox polls it at once, so the test need not wait
  * for its interval. Environment as tickets_e2e.h, plus HD_TEST_IMAP_DIR,
  * HD_TEST_IMAP_PORT, HD_TEST_IMAP_USER, HD_TEST_IMAP_PASSWORD,
  * HD_TEST_STACK_CTL (tests/lib/stackctl.sh), HD_TEST_STACK_DIR (its logs)
@@ -21,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "hd/db.h"
+#include "hd/storage.h"
 #include "tickets_e2e.h"
 
 #define WAIT_S 60
@@ -68,6 +72,36 @@ static void deliver_mail(const char *from, const char *subject, const char *head
 	    "From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s>\r\n%sMIME-Version: 1.0\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n\r\n%s",
 	    from, httpc_env("HD_TEST_IMAP_USER"), subject, message_id, headers, body);
+	deliver(raw);
+}
+
+/* A PNG with NUL bytes (its signature and IHDR chunk), and its base64. */
+static const unsigned char png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I',
+	'H', 'D', 'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0 };
+#define PNG_B64 "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAA="
+
+/* A multipart/mixed message: a text body, then each file as a base64 part
+ * ("type|name|base64" entries, NULL-ended). */
+static void deliver_files(const char *from, const char *subject, const char *headers,
+    const char *message_id, const char *body, const char *const *files)
+{
+	char raw[8192];
+	int n = snprintf(raw, sizeof raw,
+	    "From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s>\r\n%sMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
+	    from, httpc_env("HD_TEST_IMAP_USER"), subject, message_id, headers, body);
+	for (const char *const *f = files; *f != NULL; f++) {
+		char type[64], name[128];
+		const char *b64 = strrchr(*f, '|') + 1;
+		assert_int_equal(sscanf(*f, "%63[^|]|%127[^|]|", type, name), 2);
+		n += snprintf(raw + n, sizeof raw - (size_t)n,
+		    "--b1\r\nContent-Type: %s\r\nContent-Disposition: attachment; "
+		    "filename=\"%s\"\r\n"
+		    "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n",
+		    type, name, b64);
+	}
+	snprintf(raw + n, sizeof raw - (size_t)n, "--b1--\r\n");
 	deliver(raw);
 }
 
@@ -349,6 +383,91 @@ static void test_reply_becomes_comment(void **state)
 	wait_comment("One more thing.");
 }
 
+/* The files of ticket id (as W.admin): their count; the first's id and
+ * recorded sha256 (NULL: not wanted). */
+static int ticket_files(const char *ticket, char first[37], char sha[HD_SHA256_HEX + 1])
+{
+	char path[128];
+	httpc_resp r;
+	tk_path(path, sizeof path, ticket, "/attachments");
+	assert_int_equal(req(&r, "GET", path, W.admin, NULL), 200);
+	int n = cJSON_GetArraySize(jitems(&r));
+	if (n > 0 && first != NULL) {
+		const cJSON *a = cJSON_GetArrayItem(jitems(&r), 0);
+		snprintf(first, 37, "%s", jstr(a, "id"));
+		snprintf(sha, HD_SHA256_HEX + 1, "%s", jstr(a, "sha256"));
+		assert_null(
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "comment_id")));
+	}
+	httpc_resp_free(&r);
+	return n;
+}
+
+/* GET /v1/attachments/{id}: the PNG's bytes and type; the recorded sha256
+ * is the bytes'. */
+static void expect_png(const char *id, const char *recorded_sha)
+{
+	char path[96], sha[HD_SHA256_HEX + 1];
+	httpc_resp r;
+	snprintf(path, sizeof path, "/v1/attachments/%s", id);
+	assert_int_equal(req(&r, "GET", path, W.admin, NULL), 200);
+	assert_int_equal(r.body_len, sizeof png);
+	assert_memory_equal(r.body, png, sizeof png);
+	assert_string_equal(httpc_header(&r, "Content-Type"), "image/png");
+	hd_sha256_hex(r.body, r.body_len, sha);
+	assert_string_equal(recorded_sha, sha);
+	httpc_resp_free(&r);
+}
+
+static void test_mail_files(void **state)
+{
+	(void)state;
+	static const char *const files[] = { "image/png|photo.png|" PNG_B64,
+		"application/x-msdownload|tool.exe|TVqQAA==", NULL };
+	char subject[128], msgid[128], word[64], ticket[37], file[37], headers[256], path[160];
+	char sha[HD_SHA256_HEX + 1];
+	long number;
+	httpc_resp r;
+	snprintf(word, sizeof word, "%sfiles", M.word);
+	snprintf(subject, sizeof subject, "Photo of the printer %s", word);
+	snprintf(msgid, sizeof msgid, "files.%s@example.org", M.word);
+	deliver_files(T_from, subject, "", msgid, "Here is a photo.", files);
+	wait_tickets(word, 1, ticket, &number);
+	assert_int_equal(ticket_files(ticket, file, sha), 1);
+	expect_png(file, sha);
+	cJSON *t = tk_ticket_get(W.admin, ticket);
+	assert_string_equal(jstr(t, "description"),
+	    "Here is a photo.\n\n[attachment \"tool.exe\" not kept: a type the helpdesk does not"
+	    " accept]");
+	cJSON_Delete(t);
+	/* the stored parts go once the message is applied */
+	wait_settled();
+	assert_int_equal(sql_number("SELECT count(*) FROM notification.inbound_parts p"
+	                            " JOIN notification.inbound_mails m ON m.id = p.mail_id"
+	                            " WHERE m.channel_id = $1",
+	                     NULL),
+	    0);
+	/* a reply's file goes with its comment */
+	snprintf(
+	    headers, sizeof headers, "In-Reply-To: <t%ld.%s@helpdesk.local>\r\n", number, ticket);
+	snprintf(msgid, sizeof msgid, "files2.%s@example.org", M.word);
+	static const char *const one[] = { "image/png|again.png|" PNG_B64, NULL };
+	deliver_files(T_from, "Re: photo", headers, msgid, "Another one.", one);
+	for (double end = httpc_now_s() + WAIT_S;
+	     httpc_now_s() < end && ticket_files(ticket, NULL, NULL) < 2; usleep(300 * 1000))
+		poke();
+	assert_int_equal(ticket_files(ticket, NULL, NULL), 2);
+	tk_path(path, sizeof path, ticket, "/comments");
+	assert_int_equal(req(&r, "GET", path, W.admin, NULL), 200);
+	const cJSON *c = cJSON_GetArrayItem(jitems(&r), 0);
+	assert_string_equal(jstr(c, "body"), "Another one.");
+	const cJSON *atts = cJSON_GetObjectItemCaseSensitive(c, "attachments");
+	assert_int_equal(cJSON_GetArraySize(atts), 1);
+	expect_png(
+	    jstr(cJSON_GetArrayItem(atts, 0), "id"), jstr(cJSON_GetArrayItem(atts, 0), "sha256"));
+	httpc_resp_free(&r);
+}
+
 static void test_auto_replies_ignored(void **state)
 {
 	(void)state;
@@ -394,12 +513,14 @@ static void stack(const char *verb)
 static void test_restart_mid_poll(void **state)
 {
 	(void)state;
-	char subject[128], msgid[128], word[64];
+	char subject[128], msgid[128], word[64], file[128];
+	const char *const files[] = { file, NULL };
 	snprintf(word, sizeof word, "%sbatch", M.word);
 	for (int i = 0; i < BATCH; i++) {
 		snprintf(subject, sizeof subject, "Batch %s number %d", word, i);
 		snprintf(msgid, sizeof msgid, "batch%d.%s@example.org", i, M.word);
-		deliver_mail(T_from, subject, "", msgid, "One of many.\r\n");
+		snprintf(file, sizeof file, "text/plain|%s-%d.txt|T25lIGZpbGUu", word, i);
+		deliver_files(T_from, subject, "", msgid, "One of many.", files);
 	}
 	poke();
 	/* killed once the poll has taken some of them */
@@ -419,6 +540,16 @@ static void test_restart_mid_poll(void **state)
 	               " = $1 AND subject LIKE 'Batch ' || $2 || '%'",
 	        word),
 	    BATCH);
+	/* each file uploaded once, and on its ticket: none doubled, none left over */
+	wait_settled();
+	assert_int_equal(sql_number("SELECT count(*) FROM ticket.attachments WHERE $1::uuid IS NOT"
+	                            " NULL AND filename LIKE $2 || '-%.txt'",
+	                     word),
+	    BATCH);
+	assert_int_equal(sql_number("SELECT count(DISTINCT ticket_id) FROM ticket.attachments"
+	                            " WHERE $1::uuid IS NOT NULL AND filename LIKE $2 || '-%.txt'",
+	                     word),
+	    BATCH);
 }
 
 int main(void)
@@ -429,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_mailbox_live),
 		cmocka_unit_test(test_new_mail_opens_ticket),
 		cmocka_unit_test(test_reply_becomes_comment),
+		cmocka_unit_test(test_mail_files),
 		cmocka_unit_test(test_auto_replies_ignored),
 		cmocka_unit_test(test_twice_applied_once),
 		cmocka_unit_test(test_restart_mid_poll),

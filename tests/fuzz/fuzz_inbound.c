@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cjson/cJSON.h>
 #include "notification.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -54,6 +55,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m.thread.number < 0 || (m.thread.ticket_id[0] != '\0' && m.thread.number == 0)
 		    || (m.thread.ticket_id[0] != '\0' && strlen(m.thread.ticket_id) != 36))
 			abort();
+		cJSON *parts = cJSON_Parse(m.parts); /* the files: a JSON array, bounded */
+		if (!cJSON_IsArray(parts) || cJSON_GetArraySize(parts) != m.nparts
+		    || m.nparts > NT_IN_PARTS_MAX)
+			abort();
+		cJSON_Delete(parts);
 		nt_inbound_fini(&m);
 	}
 	char *s = malloc(size + 1);

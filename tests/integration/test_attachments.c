@@ -1,5 +1,6 @@
 /* Integration tests of attachments: the storage module (hd/storage.h) and
- * hd-ticket's attachments.* operations and comments' attachment_ids, driven
+ * hd-ticket's attachments.* operations, tickets' and comments'
+ * attachment_ids, a ticket's files (tickets.attachments), driven
  * over NNG (ticket_it.h) against the test PostgreSQL. The same suite runs
  * twice: on the local backend (a temporary folder) and on S3 against the
  * S3-compatible server of tools/s3 (SigV4 signatures checked), started here
@@ -395,6 +396,153 @@ static void test_comment_attachments(void **state)
 	expect_download(&U.cust, internal, 404);
 }
 
+/* The ids in the attachments of a tickets.attachments page, as one string
+ * "id:comment_id|..." (comment_id "-" for the description). */
+static void ticket_files(const it_who *w, const char *ticket, char *out, size_t size)
+{
+	daemon_reply r = it_call("tickets.attachments", w, ticket, NULL, NULL);
+	const cJSON *it;
+	size_t n = 0;
+	it_expect_status(&r, 200);
+	out[0] = '\0';
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r.json, "items"))
+	{
+		const char *c = it_str(it, "comment_id");
+		n += (size_t)snprintf(out + n, size - n, "%s:%s|", it_str(it, "id"), c ? c : "-");
+		assert_true(n < size);
+	}
+	daemon_reply_free(&r);
+}
+
+/* A ticket's description claims its creator's uploads in its create; a
+ * replay under the Idempotency-Key claims nothing again; the ticket's
+ * files list the description's and the comments' (customers: public ones). */
+static void test_ticket_attachments(void **state)
+{
+	(void)state;
+	char ticket[37], desc[37], other[37], pub[37], internal[37], body[400], want[400];
+	char got[800];
+	upload_png(&U.cust, desc);
+	upload_png(&U.cust2, other);
+	snprintf(body, sizeof body, "{\"subject\":\"files\",\"attachment_ids\":[\"%s\"]}", other);
+	it_check(422, "tickets.create", &U.cust, NULL, body);
+	assert_int_equal(it_admin_count("SELECT count(*) FROM ticket.attachments WHERE id = $1"
+	                                " AND ticket_id IS NULL",
+	                     other, NULL),
+	    1);
+	snprintf(body, sizeof body, "{\"subject\":\"files\",\"attachment_ids\":[\"%s\"]}", desc);
+	daemon_reply r
+	    = it_call_h("tickets.create", &U.cust, NULL, NULL, body, "idempotency-key", "files-1");
+	it_expect_status(&r, 201);
+	strcpy(ticket, it_str(r.json, "id"));
+	daemon_reply_free(&r);
+	r = it_call_h(
+	    "tickets.create", &U.cust, NULL, NULL, body, "idempotency-key", "files-1"); /* replay */
+	it_expect_status(&r, 201);
+	assert_string_equal(it_str(r.json, "id"), ticket);
+	daemon_reply_free(&r);
+	/* the batched create (no key) claims too; and a claimed file is no one else's */
+	it_check(422, "tickets.create", &U.cust, NULL, body);
+	expect_download(&U.cust, desc, 200);
+	expect_download(&U.agent, desc, 200);
+	expect_download(&U.cust2, desc, 404);
+	expect_download(&U.other, desc, 404);
+	upload_png(&U.cust, pub);
+	snprintf(body, sizeof body, "{\"body\":\"more\",\"attachment_ids\":[\"%s\"]}", pub);
+	it_check(201, "comments.create", &U.cust, ticket, body);
+	upload_png(&U.agent, internal);
+	snprintf(body, sizeof body,
+	    "{\"body\":\"note\",\"public\":false,\"attachment_ids\":[\"%s\"]}", internal);
+	r = it_call("comments.create", &U.agent, ticket, NULL, body);
+	it_expect_status(&r, 201);
+	char note[37];
+	strcpy(note, it_str(r.json, "id"));
+	daemon_reply_free(&r);
+	ticket_files(&U.agent, ticket, got, sizeof got);
+	assert_non_null(strstr(got, desc));
+	snprintf(want, sizeof want, "%s:-|", desc);
+	assert_non_null(strstr(got, want));
+	snprintf(want, sizeof want, "%s:%s|", internal, note);
+	assert_non_null(strstr(got, want));
+	assert_non_null(strstr(got, pub));
+	ticket_files(&U.cust, ticket, got, sizeof got);
+	assert_non_null(strstr(got, desc));
+	assert_non_null(strstr(got, pub));
+	assert_null(strstr(got, internal));
+	it_check(404, "tickets.attachments", &U.cust2, ticket, NULL);
+	it_check(404, "tickets.attachments", &U.other, ticket, NULL);
+	/* a ticket's files never expire */
+	it_admin_count("UPDATE ticket.attachments SET created_at = now() - interval '1 day'"
+	               " WHERE id = $1",
+	    desc, NULL);
+	assert_int_equal(
+	    it_admin_count(
+	        "SELECT count(*) FROM ticket.attachments_expired(20, 1000) WHERE id = $1", desc,
+	        NULL),
+	    0);
+}
+
+/* attachments.create with an Idempotency-Key (mail in's retries): the same
+ * key and body answer the first upload, one row and one object; another
+ * body under the key is 422 and leaves nothing. */
+static void test_create_keyed(void **state)
+{
+	(void)state;
+	char first[37];
+	daemon_reply r;
+	long before = rows();
+	char *enc = b64(png, sizeof png);
+	char body[512];
+	snprintf(body, sizeof body,
+	    "{\"filename\":\"k.png\",\"content_type\":\"image/png\",\"data\":\"%s\"}", enc);
+	r = it_call_h("attachments.create", &U.cust, NULL, NULL, body, "idempotency-key", "part-1");
+	it_expect_status(&r, 201);
+	strcpy(first, it_str(r.json, "id"));
+	daemon_reply_free(&r);
+	for (int i = 0; i < 2; i++) {
+		r = it_call_h(
+		    "attachments.create", &U.cust, NULL, NULL, body, "idempotency-key", "part-1");
+		it_expect_status(&r, 201);
+		assert_string_equal(it_str(r.json, "id"), first);
+		daemon_reply_free(&r);
+	}
+	assert_int_equal(rows(), before + 1);
+	/* the same key by another user is theirs */
+	r = it_call_h(
+	    "attachments.create", &U.cust2, NULL, NULL, body, "idempotency-key", "part-1");
+	it_expect_status(&r, 201);
+	assert_string_not_equal(it_str(r.json, "id"), first);
+	daemon_reply_free(&r);
+	snprintf(body, sizeof body,
+	    "{\"filename\":\"other.png\",\"content_type\":\"image/png\",\"data\":\"%s\"}", enc);
+	r = it_call_h("attachments.create", &U.cust, NULL, NULL, body, "idempotency-key", "part-1");
+	it_expect_422(&r, "Idempotency-Key");
+	assert_int_equal(rows(), before + 2);
+	/* every object has its row: the replays' own uploads were deleted (the
+	 * sweeper deletes an object before its row, never the other way) */
+	if (strcmp(getenv("HD_STORAGE_BACKEND"), "local") == 0) {
+		char dir[300];
+		struct dirent *e;
+		int objects = 0;
+		snprintf(dir, sizeof dir, "%s/%s", U.dir, U.cust.tenant);
+		DIR *d = opendir(dir);
+		assert_non_null(d);
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			objects++;
+			if (it_admin_count(
+			        "SELECT count(*) FROM ticket.attachments WHERE id::text = $1",
+			        e->d_name, NULL)
+			    != 1)
+				fail_msg("object %s has no row", e->d_name);
+		}
+		closedir(d);
+		assert_true(objects > 0);
+	}
+	free(enc);
+}
+
 /* Work orders claim through attachments.claim (hd-field's call); a
  * signature must be an image. */
 static void test_work_order_claim(void **state)
@@ -457,6 +605,8 @@ int main(void)
 		cmocka_unit_test(test_raw_upload),
 		cmocka_unit_test(test_refusals_store_nothing),
 		cmocka_unit_test(test_comment_attachments),
+		cmocka_unit_test(test_ticket_attachments),
+		cmocka_unit_test(test_create_keyed),
 		cmocka_unit_test(test_work_order_claim),
 		cmocka_unit_test(test_expiry),
 	};

@@ -5,8 +5,11 @@
  * is the event with its occurred_at exactly as the outbox has it, keeps every
  * tenant's rows to itself under row-level security, applies each event once
  * across a kill -9, and the previous version's six-parameter apply_event
- * still queues (occurred_at null). Env: HD_TEST_DATABASE_URL,
+ * still queues (occurred_at null); `hd-notification --reseal-mail` seals
+ * the mailbox passwords of the previous HD_MAIL_KEY again with the current
+ * one and names (exit 1) one that neither opens. Env: HD_TEST_DATABASE_URL,
  * HD_TEST_DATABASE_ADMIN_URL, HD_TEST_BIN_DIR, HD_TEST_ROOT. */
+#include "notification.h"
 #include "ticket_it.h"
 
 static struct {
@@ -221,6 +224,94 @@ static void test_previous_apply_event(void **state)
 	    1);
 }
 
+#define RESEAL_OLD "f0e0d0c0b0a090807060504030201000f0e0d0c0b0a090807060504030201000"
+#define RESEAL_NEW "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define RESEAL_LOST "1111111111111111111111111111111111111111111111111111111111111111"
+
+/* A mailbox (inactive: the running daemon leaves it) of tenant with
+ * password sealed under key_hex; its id into id. */
+static void mailbox_sealed(
+    const char *tenant, const char *key_hex, const char *password, char id[37])
+{
+	unsigned char key[NT_SEAL_KEY_LEN];
+	char aad[80];
+	assert_int_equal(hd_uuid_v7(id), HD_OK);
+	assert_true(nt_seal_key_parse(key_hex, key));
+	snprintf(aad, sizeof aad, "%s/%s", tenant, id);
+	char *sealed = nt_seal(key, aad, password);
+	assert_non_null(sealed);
+	const char *p[4] = { tenant, id, sealed, T.admin.user };
+	assert_int_equal(hd_db_exec_sync(IT.admin_url,
+	                     "INSERT INTO notification.email_channels (tenant_id, id, imap_url,"
+	                     " username, password_sealed, active, created_by) VALUES ($1, $2,"
+	                     " 'imaps://mail.example.com', 'support', $3, false, $4)",
+	                     4, p, NULL),
+	    HD_OK);
+	free(sealed);
+}
+
+/* The password of mailbox id opened with key_hex alone, or NULL. */
+static char *mailbox_opened(const char *tenant, const char *id, const char *key_hex)
+{
+	unsigned char key[NT_SEAL_KEY_LEN];
+	char aad[80], *sealed = NULL;
+	const char *p[2] = { tenant, id };
+	assert_true(nt_seal_key_parse(key_hex, key));
+	assert_int_equal(hd_db_exec_sync(IT.admin_url,
+	                     "SELECT password_sealed FROM notification.email_channels"
+	                     " WHERE tenant_id = $1 AND id = $2",
+	                     2, p, &sealed),
+	    HD_OK);
+	assert_non_null(sealed);
+	snprintf(aad, sizeof aad, "%s/%s", tenant, id);
+	char *plain = nt_unseal(key, aad, sealed);
+	free(sealed);
+	return plain;
+}
+
+/* Runs hd-notification --reseal-mail with the two keys; its exit code. */
+static int reseal_run(void)
+{
+	daemon_child cmd;
+	setenv("HD_MAIL_KEY", RESEAL_NEW, 1);
+	setenv("HD_MAIL_KEY_PREVIOUS", RESEAL_OLD, 1);
+	daemon_child_init(&cmd, "hd-notification");
+	int rc = daemon_child_run(&cmd, "--reseal-mail");
+	if (!daemon_child_log_clean(&cmd))
+		fail_msg("hd-notification --reseal-mail: see %s", cmd.log);
+	unsetenv("HD_MAIL_KEY");
+	unsetenv("HD_MAIL_KEY_PREVIOUS");
+	return rc;
+}
+
+static void test_reseal_mail(void **state)
+{
+	(void)state;
+	char a[37], b[37], lost[37];
+	mailbox_sealed(T.admin.tenant, RESEAL_OLD, "pw of a", a);
+	mailbox_sealed(T.other.tenant, RESEAL_NEW, "pw of b", b);
+	assert_int_equal(reseal_run(), 0);
+	char *pa = mailbox_opened(T.admin.tenant, a, RESEAL_NEW);
+	char *pb = mailbox_opened(T.other.tenant, b, RESEAL_NEW);
+	assert_non_null(pa);
+	assert_non_null(pb);
+	assert_string_equal(pa, "pw of a");
+	assert_string_equal(pb, "pw of b");
+	free(pa);
+	free(pb);
+	assert_null(mailbox_opened(T.admin.tenant, a, RESEAL_OLD));
+	/* one that neither key opens: named, left as it was, exit 1 */
+	mailbox_sealed(T.admin.tenant, RESEAL_LOST, "pw lost", lost);
+	assert_int_equal(reseal_run(), 1);
+	char *pl = mailbox_opened(T.admin.tenant, lost, RESEAL_LOST);
+	assert_non_null(pl);
+	free(pl);
+	assert_int_equal(
+	    it_admin_count(
+	        "DELETE FROM notification.email_channels WHERE id = $1 RETURNING 1", lost, NULL),
+	    1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_tenants_apart),
 		cmocka_unit_test(test_applied_once_across_kill),
 		cmocka_unit_test(test_previous_apply_event),
+		cmocka_unit_test(test_reseal_mail),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -178,6 +178,32 @@ static void test_parse_multipart(void **state)
 	assert_string_equal(m.body, "Plain side");
 	assert_int_equal(m.thread.number, 9);
 	assert_string_equal(m.thread.ticket_id, TICKET_ID);
+	/* the attachment is a file; the HTML alternative is not */
+	assert_int_equal(m.nparts, 1);
+	assert_string_equal(m.parts,
+	    "[{\"filename\":\"a.txt\",\"content_type\":\"text/plain\","
+	    "\"size\":8,\"data\":\"YXR0YWNoZWQ=\"}]");
+	nt_inbound_fini(&m);
+	/* an inline image and a base64 PDF, decoded; a forwarded message is not kept */
+	parse("From: jo@example.org\r\nSubject: Scan\r\nMIME-Version: 1.0\r\n"
+	      "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+	      "--b1\r\nContent-Type: text/plain\r\n\r\nSee scan.\r\n"
+	      "--b1\r\nContent-Type: image/png\r\nContent-Disposition: inline\r\n"
+	      "Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n"
+	      "--b1\r\nContent-Type: application/pdf; name=\"=?UTF-8?Q?r=C3=A9sum=C3=A9.pdf?=\"\r\n"
+	      "Content-Disposition: attachment\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+	      "JVBERi0xLjQ=\r\n"
+	      "--b1\r\nContent-Type: message/rfc822\r\n\r\nFrom: x@example.org\r\n"
+	      "Subject: old\r\n\r\nold text\r\n--b1--\r\n",
+	    &m);
+	assert_string_equal(m.body, "See scan.");
+	assert_int_equal(m.nparts, 2);
+	assert_string_equal(m.parts,
+	    "[{\"filename\":\"\",\"content_type\":\"image/"
+	    "png\",\"size\":8,\"data\":\"iVBORw0KGgo=\"},"
+	    "{\"filename\":\"r\u00e9sum\u00e9.pdf\",\"content_type\":\"application/"
+	    "pdf\",\"size\":8,"
+	    "\"data\":\"JVBERi0xLjQ=\"}]");
 	nt_inbound_fini(&m);
 	parse("From: jo@example.org\r\nSubject: Only HTML [#5]\r\nMIME-Version: 1.0\r\n"
 	      "Content-Type: text/html; charset=windows-1252\r\n\r\n"
@@ -186,6 +212,8 @@ static void test_parse_multipart(void **state)
 	assert_string_equal(m.body, "Caf\xc3\xa9 & cr\xc3\xa8me");
 	assert_int_equal(m.thread.number, 5);
 	assert_string_equal(m.message_id, "");
+	assert_int_equal(m.nparts, 0);
+	assert_string_equal(m.parts, "[]");
 	nt_inbound_fini(&m);
 }
 

@@ -1,6 +1,8 @@
 /* Unit tests of the mailbox password sealing (services/notification/seal.c):
  * the key setting's form, a round trip, fresh nonces, and refusals of a
- * wrong key, another row's associated data, a changed byte and junk. */
+ * wrong key, another row's associated data, a changed byte and junk; a
+ * key rotation (HD_MAIL_KEY_PREVIOUS opens, never seals; a stale seal is
+ * told). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,11 +76,60 @@ static void test_round_trip(void **state)
 	free(big);
 }
 
+#define OLD_HEX "f0e0d0c0b0a090807060504030201000f0e0d0c0b0a090807060504030201000"
+
+static void test_rotation(void **state)
+{
+	(void)state;
+	nt_seal_keys keys;
+	bool stale = true;
+	unsigned char old_key[NT_SEAL_KEY_LEN];
+	assert_true(nt_seal_key_parse(OLD_HEX, old_key));
+	char *before = nt_seal(old_key, AAD, "old secret");
+	assert_non_null(before);
+	/* a previous key needs a current one; malformed ones are refused */
+	setenv("HD_MAIL_KEY", "", 1);
+	setenv("HD_MAIL_KEY_PREVIOUS", OLD_HEX, 1);
+	assert_false(nt_seal_keys_load(&keys));
+	setenv("HD_MAIL_KEY", KEY_HEX, 1);
+	setenv("HD_MAIL_KEY_PREVIOUS", "abc", 1);
+	assert_false(nt_seal_keys_load(&keys));
+	/* without the previous key the old seal does not open */
+	setenv("HD_MAIL_KEY_PREVIOUS", "", 1);
+	assert_true(nt_seal_keys_load(&keys));
+	assert_true(keys.current_set);
+	assert_false(keys.previous_set);
+	assert_null(nt_unseal_keys(&keys, AAD, before, &stale));
+	/* with it, it opens and is told stale */
+	setenv("HD_MAIL_KEY_PREVIOUS", OLD_HEX, 1);
+	assert_true(nt_seal_keys_load(&keys));
+	assert_true(keys.previous_set);
+	char *plain = nt_unseal_keys(&keys, AAD, before, &stale);
+	assert_non_null(plain);
+	assert_string_equal(plain, "old secret");
+	assert_true(stale);
+	free(plain);
+	/* sealed again with the current key: opens, not stale, old key alone fails */
+	char *after = nt_seal(keys.current, AAD, "old secret");
+	assert_non_null(after);
+	plain = nt_unseal_keys(&keys, AAD, after, &stale);
+	assert_non_null(plain);
+	assert_false(stale);
+	free(plain);
+	assert_null(nt_unseal(old_key, AAD, after));
+	assert_null(nt_unseal_keys(&keys, "tenant-a/mailbox-2", before, &stale));
+	unsetenv("HD_MAIL_KEY");
+	unsetenv("HD_MAIL_KEY_PREVIOUS");
+	free(before);
+	free(after);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_rotation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -228,6 +228,8 @@ redisAccess, env, podAnnotations, listenEnv (daemons: peers, egress).
 {{- if eq (toString .c.name) "notification" }}
 - name: HD_MAIL_KEY
   valueFrom: {secretKeyRef: {name: {{ $secret }}, key: mail-key, optional: true}}
+- name: HD_MAIL_KEY_PREVIOUS
+  valueFrom: {secretKeyRef: {name: {{ $secret }}, key: mail-key-previous, optional: true}}
 {{- end }}
 {{- if ne .c.jwt "none" }}
 {{- if eq .root.Values.jwt.alg "HS256" }}

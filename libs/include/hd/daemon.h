@@ -29,10 +29,13 @@ typedef struct hd_daemon_op {
 
 /* A maintenance command: `hd-<name> <flag>` runs sql (one trusted
  * statement without parameters) as the schema's owner
- * (HD_DATABASE_ADMIN_URL) and exits: 0 when it succeeded, 1 otherwise. */
+ * (HD_DATABASE_ADMIN_URL) and exits: 0 when it succeeded, 1 otherwise.
+ * A command that needs the daemon's own code sets run instead of sql: it
+ * is called with HD_DATABASE_ADMIN_URL and its result is the exit code. */
 typedef struct hd_daemon_command {
 	const char *flag; /* "--retrain" */
 	const char *sql;
+	int (*run)(const char *admin_url); /* when sql is NULL */
 } hd_daemon_command;
 
 /* The description of a daemon, filled by its main.c. */
