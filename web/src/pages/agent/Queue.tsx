@@ -9,7 +9,7 @@ import { useApi, useUser } from "../../api/context";
 import { PRIORITIES, STATUSES, type Page, type Ticket, type User } from "../../api/types";
 import { nameOf, useUsers } from "../../api/users";
 import { EmptyRow, TableFrame, type Column } from "../../components/Table";
-import { useLiveInvalidate } from "../../lib/stream";
+import { useFallbackPoll, useLiveInvalidate } from "../../lib/stream";
 import { ErrorBox, Loading, PageTitle, PriorityBadge, StatusBadge, statusLabel, when } from "../../components/ui";
 
 const SORTS = [
@@ -34,7 +34,7 @@ export function Queue() {
     queryFn: ({ pageParam, signal }) => api.get<Page<Ticket>>("/v1/tickets", { ...filters, limit: 50, cursor: pageParam }, signal),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
-    refetchInterval: 60_000, // the live stream reloads it; this only covers its absence
+    refetchInterval: useFallbackPoll(60_000), // the live stream reloads it; this only covers its absence
   });
   useLiveInvalidate((ev) => (ev.type.startsWith("ticket.") ? [["tickets", "queue"]] : []));
   const tickets = q.data?.pages.flatMap((p) => p.items) ?? [];
