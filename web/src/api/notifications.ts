@@ -60,10 +60,11 @@ export function mayNotify(event: LiveEvent, user: Pick<User, "id" | "role">): bo
 
 /** When to read the count again after such an event: hd-notification writes
  * the notification from the same event as the stream carries, a moment
- * later, so once after 1 s and once more after 5 s for a busy service. */
+ * later, so after 1 s, and again after 5 s and 15 s for a busy service. */
 const AFTER_EVENT = [
   { delayMs: 1_000, throttleMs: 2_000 },
   { delayMs: 5_000, throttleMs: 5_000 },
+  { delayMs: 15_000, throttleMs: 15_000 },
 ];
 
 /** Reloads every notifications query (the badge, the page) on the events of
@@ -73,6 +74,7 @@ function useLiveNotifications(enabled: boolean) {
   const keys = (event: LiveEvent) => (user && mayNotify(event, user) ? [NOTIFICATIONS_KEY] : []);
   useLiveInvalidate(keys, enabled, AFTER_EVENT[0]);
   useLiveInvalidate(keys, enabled, AFTER_EVENT[1]);
+  useLiveInvalidate(keys, enabled, AFTER_EVENT[2]);
 }
 
 /** The caller's unread notifications (first page): count and whether more. */
