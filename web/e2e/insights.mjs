@@ -37,7 +37,10 @@ export async function insightChecks(t) {
     // the page is live too: a new assignment is listed without a reload
     const again = await api("POST", "/v1/tickets", { token: admin.access_token, body: { subject: `Assigned again ${RUN}`, description: "live list" } });
     await api("PATCH", `/v1/tickets/${again.id}`, { token: admin.access_token, body: { assignee_id: agentUser.id }, ifMatch: again.version });
-    await list.getByRole("listitem").filter({ hasText: `Assigned again ${RUN}` }).waitFor({ timeout: 25_000 });
+    await list
+      .getByRole("listitem")
+      .filter({ hasText: `Assigned again ${RUN}` })
+      .waitFor({ timeout: 25_000 });
     await item.getByRole("link", { name: "Open the ticket" }).click();
     await agent.waitForURL(new RegExp(`/agent/tickets/${ticket.id}$`));
   });
@@ -78,7 +81,10 @@ export async function insightChecks(t) {
     await form.getByRole("button", { name: "Save changes" }).click();
     await staff.getByText(`Webhook to ${moved} saved: comment.added, sla.breached.`).waitFor();
     const changed = await api("GET", `/v1/webhooks/${hook.id}`, { token: admin.access_token });
-    assert(changed.url === moved && [...changed.events].sort().join() === "comment.added,sla.breached" && changed.version > hook.version, JSON.stringify(changed));
+    assert(
+      changed.url === moved && [...changed.events].sort().join() === "comment.added,sla.breached" && changed.version > hook.version,
+      JSON.stringify(changed),
+    );
     await staff.getByRole("button", { name: `Deliveries of ${moved}` }).click();
     await staff.getByRole("heading", { name: `Deliveries to ${moved}` }).waitFor();
     await staff.getByRole("table", { name: "Deliveries" }).waitFor();

@@ -106,7 +106,13 @@ export function analyticsKeys(event: LiveEvent): QueryKey[] {
     event.type === "workorder.created" ||
     event.type === "workorder.completed" ||
     (event.type === "comment.added" && event.data.first_response === true);
-  return counted ? [["analytics", "summary"], ["analytics", "timeseries"], ["analytics", "agents"]] : [];
+  return counted
+    ? [
+        ["analytics", "summary"],
+        ["analytics", "timeseries"],
+        ["analytics", "agents"],
+      ]
+    : [];
 }
 
 /** hd-analytics counts an event a moment after the stream carries it, and
