@@ -228,6 +228,18 @@ await check("a queue of 10,000 tickets scrolls to its end by keyset pages with f
       `measure: ${total} tickets scrolled to the end in ${scrolled} ms (${total / 50} pages of 50), at most ${most} rows in the page, ` +
         `${long.length} long tasks (longest ${Math.round(Math.max(0, ...long))} ms)`,
     );
+    // live at this depth: a new ticket comes in front by a read of the first
+    // page, not of the 200 loaded
+    const reads = [];
+    const count = (r) => new URL(r.url()).pathname === "/v1/tickets" && r.method() === "GET" && reads.push(r.url());
+    agent.on("request", count);
+    await agent.locator('header[data-live="up"]').waitFor();
+    await api("POST", "/v1/tickets", { token: admin.access_token, body: { subject: `Newest of ${total} ${RUN}`, tags: [tag] } });
+    await scroller.evaluate((el) => el.scrollTo(0, 0));
+    await agent.getByRole("link", { name: `Newest of ${total} ${RUN}` }).waitFor();
+    await agent.waitForFunction((n) => document.querySelector('[data-testid="queue-scroller"]')?.getAttribute("data-loaded") === String(n), total + 1);
+    agent.off("request", count);
+    assert(reads.length <= 3, `${reads.length} reads of /v1/tickets for one new ticket: ${reads.slice(0, 3).join(" ")}`);
     // a filter starts again from its first page: pending is every fifth seeded ticket
     await agent.getByLabel("Status").selectOption("pending");
     await agent.waitForFunction(() => document.querySelector('[data-testid="queue-scroller"]')?.getAttribute("data-loaded") === "50");
