@@ -232,6 +232,16 @@ export async function serviceChecks(t) {
     assert((await plot.getByTestId("board-order").count()) >= 1, "no work order drawn");
     await t.axe(staff, "dispatch board");
     await t.shoot(staff, "board");
+    // live: a work order opened elsewhere is drawn without a reload (workorder.created)
+    await staff.locator('header[data-live="up"]').waitFor();
+    const drawn = await plot.getByTestId("board-order").count();
+    await workOrder(`Live ${RUN}`, { lat: 48.84, lon: 2.35 }, [skill], 30, 1);
+    await staff
+      .getByRole("list", { name: "Open work orders" })
+      .getByRole("listitem")
+      .filter({ hasText: `Live ${RUN}` })
+      .waitFor();
+    assert((await plot.getByTestId("board-order").count()) === drawn + 1, "the new work order is not drawn");
     await staff.getByRole("button", { name: `Dispatch Boiler ${RUN}` }).click();
     const item = staff
       .getByRole("list", { name: "Open work orders" })

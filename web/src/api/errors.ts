@@ -36,6 +36,15 @@ export class ApiError extends Error {
   }
 }
 
+/** The messages of a 400/422 problem's errors[] for one field, joined ("" if none). */
+export function fieldMessage(err: unknown, field: string): string {
+  if (!(err instanceof ApiError)) return "";
+  return err.fieldErrors
+    .filter((e) => e.field === field)
+    .map((e) => e.message)
+    .join("; ");
+}
+
 /** What an edit that lost a race (412 on If-Match) means, in words. */
 export function conflictText(what: string, yourVersion: number, currentVersion?: number): string {
   const now =

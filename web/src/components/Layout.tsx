@@ -6,6 +6,7 @@ import { useApi, useUser } from "../api/context";
 import { unreadLabel, useUnread } from "../api/notifications";
 import { useServiceState, type Service, type ServiceState } from "../api/services";
 import type { Role } from "../api/types";
+import { useLiveUp } from "../lib/stream";
 
 const links: { to: string; label: string; roles: Role[]; service?: Service }[] = [
   { to: "/portal", label: "My tickets", roles: ["customer"] },
@@ -29,6 +30,7 @@ export function Layout() {
   const api = useApi();
   const user = useUser();
   const navigate = useNavigate();
+  const live = useLiveUp();
   const services: Record<Service, ServiceState> = {
     field: useServiceState("field"),
     knowledge: useServiceState("knowledge"),
@@ -45,7 +47,7 @@ export function Layout() {
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:p-2">
         Skip to content
       </a>
-      <header className="border-b border-slate-200 bg-white">
+      <header className="border-b border-slate-200 bg-white" data-live={live ? "up" : "down"}>
         <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
           <span className="font-semibold text-indigo-700">Helpdesk</span>
           <nav

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "../api/errors";
-import { LiveStream, ticketOf, type EventSourceLike, type LiveEvent } from "./stream";
+import { LiveStream, ticketOf, workOrderOf, type EventSourceLike, type LiveEvent } from "./stream";
 
 /** An EventSource the test drives: emit(type, data, id) and fail(). */
 class FakeSource implements EventSourceLike {
@@ -99,6 +99,24 @@ describe("LiveStream", () => {
     expect(signedOut.sources).toHaveLength(0);
   });
 
+  it("is up from the stream's open to its failure, and tells each change once", async () => {
+    const { stream, sources } = setup(["T1", "T2"]);
+    const changes: boolean[] = [];
+    stream.onUpChange(() => changes.push(stream.isUp));
+    const off = stream.subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stream.isUp).toBe(false); // a ticket and a source, but not open yet
+    sources[0].emit("open", {});
+    sources[0].emit("open", {});
+    expect(stream.isUp).toBe(true);
+    sources[0].fail();
+    expect(stream.isUp).toBe(false); // pages poll again while it reconnects
+    await vi.advanceTimersByTimeAsync(1_000);
+    sources[1].emit("open", {});
+    off();
+    expect(changes).toEqual([true, false, true, false]);
+  });
+
   it("closes when the last listener leaves, and a late ticket opens nothing", async () => {
     const { stream, sources } = setup(["T1", "T2"]);
     const off = stream.subscribe(() => {});
@@ -119,5 +137,11 @@ describe("ticketOf", () => {
     expect(ticketOf(event("ticket.deleted", { id: "k3" }))).toBe("k3");
     expect(ticketOf(event("ticket.updated", { ticket: { id: "k4" }, changes: {} }))).toBe("k4");
     expect(ticketOf(event("workorder.dispatched", {}))).toBeNull();
+  });
+
+  it("names the work order of a workorder event, and none of another", () => {
+    expect(workOrderOf(event("workorder.status_changed", { work_order: { id: "w1" }, from: "scheduled", to: "en_route" }))).toBe("w1");
+    expect(workOrderOf(event("workorder.dispatched", { work_order: { id: "w2" }, technician_id: "x" }))).toBe("w2");
+    expect(workOrderOf(event("ticket.updated", { work_order: { id: "w3" } }))).toBeNull();
   });
 });

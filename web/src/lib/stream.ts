@@ -10,7 +10,7 @@
 // A ticket refused because the session ended (401/403 after a refresh)
 // stops it: the user is signed out.
 import { useQueryClient, type QueryKey } from "@tanstack/react-query";
-import { useEffect, useRef } from "react";
+import { useCallback, useEffect, useRef, useSyncExternalStore } from "react";
 import type { ApiClient } from "../api/client";
 import { useApi } from "../api/context";
 import { ApiError } from "../api/errors";
@@ -38,7 +38,20 @@ export interface EventSourceLike {
 export type EventSourceFactory = (url: string) => EventSourceLike;
 
 /** The event types the console's pages react to. */
-export const LIVE_TYPES = ["ticket.created", "ticket.updated", "ticket.merged", "ticket.deleted", "comment.added"];
+export const LIVE_TYPES = [
+  "ticket.created",
+  "ticket.updated",
+  "ticket.merged",
+  "ticket.deleted",
+  "comment.added",
+  "sla.breached",
+  "workorder.created",
+  "workorder.dispatched",
+  "workorder.status_changed",
+  "workorder.rescheduled",
+  "workorder.completed",
+  "workorder.cancelled",
+];
 
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
@@ -51,6 +64,9 @@ export class LiveStream {
   private retryMs = RETRY_MIN_MS;
   /** bumped on every stop and reconnect: a ticket that comes back late opens nothing */
   private generation = 0;
+  /** whether a stream is open now (pages poll only while it is not) */
+  private up = false;
+  private readonly upListeners = new Set<() => void>();
 
   constructor(
     private readonly api: Pick<ApiClient, "post">,
@@ -61,6 +77,23 @@ export class LiveStream {
   /** The id of the last event delivered (the resume position). */
   get lastEventId(): string | null {
     return this.lastId;
+  }
+
+  /** Whether events flow now: a stream opened and has not failed since. */
+  get isUp(): boolean {
+    return this.up;
+  }
+
+  /** Calls fn whenever isUp changes; returns the unsubscribe. */
+  onUpChange(fn: () => void): () => void {
+    this.upListeners.add(fn);
+    return () => this.upListeners.delete(fn);
+  }
+
+  private setUp(up: boolean): void {
+    if (up === this.up) return;
+    this.up = up;
+    for (const fn of this.upListeners) fn();
   }
 
   /** Listens; the first listener opens the stream, the last one leaving closes it. */
@@ -75,6 +108,7 @@ export class LiveStream {
 
   stop(): void {
     this.generation++;
+    this.setUp(false);
     this.source?.close();
     this.source = null;
     if (this.timer !== null) clearTimeout(this.timer);
@@ -99,7 +133,9 @@ export class LiveStream {
     this.source = source;
     for (const type of LIVE_TYPES) source.addEventListener(type, (e) => this.deliver(source, e));
     source.addEventListener("open", () => {
-      if (source === this.source) this.retryMs = RETRY_MIN_MS; // it works: the next failure retries soon
+      if (source !== this.source) return;
+      this.retryMs = RETRY_MIN_MS; // it works: the next failure retries soon
+      this.setUp(true);
     });
     source.addEventListener("reset", () => this.reconnect(source));
     source.onerror = () => this.reconnect(source);
@@ -123,6 +159,7 @@ export class LiveStream {
     source.close();
     this.source = null;
     this.generation++;
+    this.setUp(false);
     this.retryLater();
   }
 
@@ -159,13 +196,44 @@ export function useLiveEvents(onEvent: LiveListener, enabled = true): void {
   }, [api, enabled]);
 }
 
+/** Whether the tab's stream carries events now (false where the browser
+ * has no EventSource). */
+export function useLiveUp(): boolean {
+  const api = useApi();
+  const live = typeof EventSource === "undefined" ? null : liveStreamOf(api);
+  const subscribe = useCallback((fn: () => void) => (live ? live.onUpChange(fn) : () => undefined), [live]);
+  return useSyncExternalStore(subscribe, () => live?.isUp ?? false);
+}
+
+/** A query's refetchInterval: every ms while the stream is down, never while
+ * it is up (its events reload the query then). */
+export function useFallbackPoll(ms: number): number | false {
+  return useLiveUp() ? false : ms;
+}
+
+/** How reloads follow events: the first reload delayMs after an event (for
+ * data another service writes from the same event, e.g. a notification),
+ * then at most one per throttleMs while events keep coming. */
+export interface LivePace {
+  delayMs?: number;
+  throttleMs?: number;
+}
+
 const COALESCE_MS = 1_000;
 
-/** Refetches the queries that keys(event) names, at most once a second per
- * key (a burst of events costs one reload, the last one included). */
-export function useLiveInvalidate(keys: (event: LiveEvent) => QueryKey[], enabled = true): void {
+interface PendingReload {
+  key: QueryKey;
+  timer: ReturnType<typeof setTimeout> | null;
+  again: boolean;
+}
+
+/** Refetches the queries that keys(event) names, at most once per
+ * pace.throttleMs (1 s) per key: a burst of events costs one reload, the
+ * last one included. */
+export function useLiveInvalidate(keys: (event: LiveEvent) => QueryKey[], enabled = true, pace: LivePace = {}): void {
   const qc = useQueryClient();
-  const pending = useRef(new Map<string, { key: QueryKey; timer: ReturnType<typeof setTimeout> | null; again: boolean }>());
+  const pending = useRef(new Map<string, PendingReload>());
+  const { delayMs = 0, throttleMs = COALESCE_MS } = pace;
   useEffect(() => {
     const timers = pending.current;
     return () => {
@@ -177,23 +245,23 @@ export function useLiveInvalidate(keys: (event: LiveEvent) => QueryKey[], enable
     for (const key of keys(event)) {
       const id = JSON.stringify(key);
       const p = pending.current.get(id);
-      if (p && p.timer !== null) {
+      if (p) {
         p.again = true;
         continue;
       }
-      const entry = { key, timer: null as ReturnType<typeof setTimeout> | null, again: false };
+      const entry: PendingReload = { key, timer: null, again: false };
       const fire = () => {
+        entry.again = false;
         void qc.invalidateQueries({ queryKey: entry.key });
         entry.timer = setTimeout(() => {
           entry.timer = null;
-          if (entry.again) {
-            entry.again = false;
-            fire();
-          } else pending.current.delete(id);
-        }, COALESCE_MS);
+          if (entry.again) fire();
+          else pending.current.delete(id);
+        }, throttleMs);
       };
       pending.current.set(id, entry);
-      fire();
+      if (delayMs > 0) entry.timer = setTimeout(fire, delayMs);
+      else fire();
     }
   }, enabled);
 }
@@ -204,4 +272,11 @@ export function ticketOf(event: LiveEvent): string | null {
   if (event.type === "comment.added") return typeof d.ticket_id === "string" ? d.ticket_id : null;
   const t = event.type === "ticket.created" || event.type === "ticket.deleted" ? d : (d.ticket as Record<string, unknown> | undefined);
   return t && typeof t.id === "string" ? t.id : null;
+}
+
+/** The work order a workorder.* event is about, or null. */
+export function workOrderOf(event: LiveEvent): string | null {
+  if (!event.type.startsWith("workorder.")) return null;
+  const w = event.data.work_order as Record<string, unknown> | undefined;
+  return w && typeof w.id === "string" ? w.id : null;
 }

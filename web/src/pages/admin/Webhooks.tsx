@@ -1,13 +1,14 @@
 // Admins subscribe URLs to the tenant's events (docs/web.md, "Webhooks"):
-// create (the signing secret is shown this once), list, turn on and off
-// (If-Match), delete, and each webhook's deliveries with their attempts.
+// create (the signing secret is shown this once), list, change the URL and
+// events or turn on and off (If-Match), delete, and each webhook's
+// deliveries with their attempts.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useApi } from "../../api/context";
-import { ApiError, conflictText } from "../../api/errors";
+import { ApiError, conflictText, fieldMessage } from "../../api/errors";
 import type { Page } from "../../api/types";
 import { EmptyRow, TableFrame, type Column } from "../../components/Table";
-import { ErrorBox, Loading, Notice, PageTitle, when } from "../../components/ui";
+import { ConflictBox, ErrorBox, Loading, Notice, PageTitle, SubmitCancel, when } from "../../components/ui";
 
 /** The event types a webhook may subscribe to (docs/openapi.yaml, EventType). */
 export const EVENT_TYPES = [
@@ -76,6 +77,7 @@ export function Webhooks() {
   const [message, setMessage] = useState<string | null>(null);
   const [secret, setSecret] = useState<{ url: string; secret: string } | null>(null);
   const [shown, setShown] = useState<Webhook | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
   const list = useQuery({
     queryKey: ["webhooks"],
     queryFn: ({ signal }) => api.get<Page<Webhook>>("/v1/webhooks", { limit: 100 }, signal),
@@ -98,9 +100,9 @@ export function Webhooks() {
   return (
     <section className="space-y-4">
       <PageTitle>Webhooks</PageTitle>
-      <CreateWebhook
-        onCreated={(w) => {
-          setSecret({ url: w.url, secret: w.secret });
+      <WebhookForm
+        onSaved={(w) => {
+          if (w.secret) setSecret({ url: w.url, secret: w.secret });
           setMessage(null);
           refresh();
         }}
@@ -131,6 +133,9 @@ export function Webhooks() {
                 >
                   {w.active ? "Turn off" : "Turn on"}
                 </button>
+                <button type="button" className="btn-secondary" onClick={() => setEditing(w.id)} aria-label={`Change ${w.url}`}>
+                  Change
+                </button>
                 <button type="button" className="btn-secondary" onClick={() => setShown(w)} aria-label={`Deliveries of ${w.url}`}>
                   Deliveries
                 </button>
@@ -147,6 +152,18 @@ export function Webhooks() {
           ))}
           {list.data.items.length === 0 && <EmptyRow columns={HOOK_COLUMNS.length}>No webhook yet.</EmptyRow>}
         </TableFrame>
+      )}
+      {editing && list.data?.items.some((w) => w.id === editing) && (
+        <WebhookForm
+          key={editing}
+          hook={list.data.items.find((w) => w.id === editing)}
+          onCancel={() => setEditing(null)}
+          onSaved={(w) => {
+            setEditing(null);
+            setMessage(`Webhook to ${w.url} saved: ${w.events.join(", ")}.`);
+            refresh();
+          }}
+        />
       )}
       {shown && <Deliveries hook={shown} />}
     </section>
@@ -168,35 +185,64 @@ function SecretOnce({ url, secret, onDone }: { url: string; secret: string; onDo
   );
 }
 
-function CreateWebhook({ onCreated }: { onCreated: (w: Webhook & { secret: string }) => void }) {
+/** The URL and events of a webhook, for a new one (POST, with "on from the
+ * start") or to change one (PATCH with If-Match); the API's field errors
+ * are shown under their field. */
+function WebhookForm({ hook, onSaved, onCancel }: { hook?: Webhook; onSaved: (w: Webhook & { secret?: string }) => void; onCancel?: () => void }) {
   const api = useApi();
-  const [url, setUrl] = useState("https://");
-  const [events, setEvents] = useState<string[]>(["ticket.created"]);
+  const qc = useQueryClient();
+  const [url, setUrl] = useState(hook?.url ?? "https://");
+  const [events, setEvents] = useState<string[]>(hook?.events ?? ["ticket.created"]);
   const [active, setActive] = useState(true);
-  const create = useMutation({
-    mutationFn: () => api.post<Webhook & { secret: string }>("/v1/webhooks", { url, events, active }),
+  const [conflict, setConflict] = useState<string | null>(null);
+  const save = useMutation({
+    mutationFn: () =>
+      hook
+        ? api.patch<Webhook>(`/v1/webhooks/${hook.id}`, { url, events }, hook.version)
+        : api.post<Webhook & { secret: string }>("/v1/webhooks", { url, events, active }),
     onSuccess: (w) => {
-      setUrl("https://");
-      onCreated(w);
+      if (!hook) setUrl("https://");
+      onSaved(w);
+    },
+    onError: (err) => {
+      if (!(err instanceof ApiError && err.status === 412)) return;
+      // what is kept: the values typed here, now against the webhook as it is
+      setConflict(conflictText("webhook", hook?.version ?? 0));
+      void qc.invalidateQueries({ queryKey: ["webhooks"] });
     },
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate();
+    setConflict(null);
+    save.mutate();
   };
   const flip = (ev: string, on: boolean) => setEvents(on ? [...events, ev] : events.filter((x) => x !== ev));
+  const prefix = hook ? `wh-${hook.id}` : "wh";
+  const title = hook ? `Change the webhook to ${hook.url}` : "Add a webhook";
+  const urlError = fieldMessage(save.error, "url");
+  const eventsError = fieldMessage(save.error, "events");
   return (
-    <form onSubmit={submit} className="card space-y-3" aria-labelledby="new-hook-title">
-      <h2 id="new-hook-title" className="font-semibold">
-        Add a webhook
+    <form onSubmit={submit} className="card space-y-3" aria-labelledby={`${prefix}-title`}>
+      <h2 id={`${prefix}-title`} className="break-all font-semibold">
+        {title}
       </h2>
       <div>
-        <label className="label" htmlFor="wh-url">
+        <label className="label" htmlFor={`${prefix}-url`}>
           URL (https)
         </label>
-        <input id="wh-url" type="url" className="input" required value={url} onChange={(e) => setUrl(e.target.value)} />
+        <input
+          id={`${prefix}-url`}
+          type="url"
+          className="input"
+          required
+          value={url}
+          onChange={(e) => setUrl(e.target.value)}
+          aria-invalid={urlError ? true : undefined}
+          aria-describedby={urlError ? `${prefix}-url-error` : undefined}
+        />
+        <FieldProblem id={`${prefix}-url-error`} text={urlError} />
       </div>
-      <fieldset>
+      <fieldset aria-describedby={eventsError ? `${prefix}-events-error` : undefined}>
         <legend className="label">Events</legend>
         <div className="grid grid-cols-1 gap-1 text-sm sm:grid-cols-2 md:grid-cols-4">
           {EVENT_TYPES.map((ev) => (
@@ -206,16 +252,34 @@ function CreateWebhook({ onCreated }: { onCreated: (w: Webhook & { secret: strin
             </label>
           ))}
         </div>
+        <FieldProblem id={`${prefix}-events-error`} text={eventsError || (events.length === 0 ? "Choose at least one event." : "")} />
       </fieldset>
-      <label className="flex items-center gap-2 text-sm">
-        <input type="checkbox" checked={active} onChange={(e) => setActive(e.target.checked)} />
-        On from the start
-      </label>
-      <ErrorBox error={create.error} />
-      <button type="submit" className="btn" disabled={create.isPending || events.length === 0}>
-        Add webhook
-      </button>
+      {!hook && (
+        <label className="flex items-center gap-2 text-sm">
+          <input type="checkbox" checked={active} onChange={(e) => setActive(e.target.checked)} />
+          On from the start
+        </label>
+      )}
+      <ConflictBox text={conflict} />
+      {!conflict && <ErrorBox error={save.error} />}
+      {hook ? (
+        <SubmitCancel label="Save changes" pending={save.isPending || events.length === 0} onCancel={onCancel ?? (() => undefined)} />
+      ) : (
+        <button type="submit" className="btn" disabled={save.isPending || events.length === 0}>
+          Add webhook
+        </button>
+      )}
     </form>
+  );
+}
+
+/** A field's problem, under it (nothing when there is none). */
+function FieldProblem({ id, text }: { id: string; text: string }) {
+  if (!text) return null;
+  return (
+    <p id={id} className="mt-1 text-sm text-red-800">
+      {text}
+    </p>
   );
 }
 

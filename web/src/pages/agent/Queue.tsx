@@ -1,6 +1,6 @@
 // The agents' ticket queue: filters, search and sort kept in the URL, keyset
-// paging (next_cursor) with "Load more", reloaded when a ticket event comes
-// on the live stream (web/src/lib/stream.ts; a slow poll if it is down).
+// paging (next_cursor) with "Load more", kept live by the ticket events of
+// the live stream (queueLive.ts; a slow poll while it is down).
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useRef, useState, type FormEvent } from "react";
@@ -9,7 +9,8 @@ import { useApi, useUser } from "../../api/context";
 import { PRIORITIES, STATUSES, type Page, type Ticket, type User } from "../../api/types";
 import { nameOf, useUsers } from "../../api/users";
 import { EmptyRow, TableFrame, type Column } from "../../components/Table";
-import { useLiveInvalidate } from "../../lib/stream";
+import { useFallbackPoll } from "../../lib/stream";
+import { QUEUE_PAGE, useLiveQueue } from "./queueLive";
 import { ErrorBox, Loading, PageTitle, PriorityBadge, StatusBadge, statusLabel, when } from "../../components/ui";
 
 const SORTS = [
@@ -29,14 +30,17 @@ export function Queue() {
   const filters = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) ?? ""])) as Record<(typeof FILTERS)[number], string>;
   const [search, setSearch] = useState(filters.q);
 
+  const key = ["tickets", "queue", filters];
+  const fallback = useFallbackPoll(60_000); // the live stream reloads it; this only covers its absence
   const q = useInfiniteQuery({
-    queryKey: ["tickets", "queue", filters],
-    queryFn: ({ pageParam, signal }) => api.get<Page<Ticket>>("/v1/tickets", { ...filters, limit: 50, cursor: pageParam }, signal),
+    queryKey: key,
+    queryFn: ({ pageParam, signal }) => api.get<Page<Ticket>>("/v1/tickets", { ...filters, limit: QUEUE_PAGE, cursor: pageParam }, signal),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
-    refetchInterval: 60_000, // the live stream reloads it; this only covers its absence
+    // deeper than a page, useLiveQueue reads the first page again instead
+    refetchInterval: (query) => ((query.state.data?.pages.length ?? 0) > 1 ? false : fallback),
   });
-  useLiveInvalidate((ev) => (ev.type.startsWith("ticket.") ? [["tickets", "queue"]] : []));
+  useLiveQueue(key, filters, q.data?.pages.length ?? 0);
   const tickets = q.data?.pages.flatMap((p) => p.items) ?? [];
 
   const set = (k: string, v: string) => {

@@ -23,7 +23,7 @@ import { useServiceUp } from "../../api/services";
 import { nameOf, useUsers } from "../../api/users";
 import { ConflictBox, ErrorBox, Fact, Loading, Notice, PageTitle, PriorityBadge, StatusBadge, statusLabel, when } from "../../components/ui";
 import { TicketSuggestionsPanel } from "../kb/Suggestions";
-import { ticketOf, useLiveInvalidate } from "../../lib/stream";
+import { ticketOf, useFallbackPoll, useLiveInvalidate } from "../../lib/stream";
 
 type Tab = "conversation" | "history" | "time";
 
@@ -250,7 +250,7 @@ function Conversation({ ticket, users }: { ticket: Ticket; users?: User[] }) {
   const comments = useQuery({
     queryKey: ["comments", ticket.id],
     queryFn: ({ signal }) => api.get<Page<Comment>>(`/v1/tickets/${ticket.id}/comments`, { limit: 100 }, signal),
-    refetchInterval: 60_000, // the live stream reloads it; this only covers its absence
+    refetchInterval: useFallbackPoll(60_000), // the live stream reloads it; this only covers its absence
   });
   // replies and notes of others appear as they are written; the properties
   // are not reloaded under an edit (If-Match tells of a change at saving)

@@ -1,14 +1,17 @@
 // Analytics for admins and agents (docs/web.md, "Analytics"): the figures of
 // a window of days in the tenant's time zone — summary cards, a metric per
 // day or hour, a forecast with its 95 % band, the agents' table — each with
-// a CSV download (Accept: text/csv); admins set the time zone.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+// a CSV download (Accept: text/csv); admins set the time zone. The figures
+// are read again after the live stream's events that change them
+// (analyticsKeys), at most every 15 s.
+import { useMutation, useQuery, useQueryClient, type QueryKey } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import type { ApiClient } from "../../api/client";
 import { useApi, useUser } from "../../api/context";
 import { nameOf, useUsers } from "../../api/users";
 import { TableFrame, type Column } from "../../components/Table";
 import { ErrorBox, Loading, Notice, PageTitle, when } from "../../components/ui";
+import { useLiveInvalidate, type LiveEvent } from "../../lib/stream";
 import { Chart } from "./Chart";
 import { addDays, bucketLabel, csvName, dayIn, knownZones, windowQuery } from "./window";
 
@@ -94,7 +97,30 @@ export function Analytics() {
   return <AnalyticsOf key={settings.data.timezone} timeZone={settings.data.timezone} />;
 }
 
+/** The figures an event of the live stream changes (what hd-analytics
+ * counts: services/analytics/sql), none for the others. */
+export function analyticsKeys(event: LiveEvent): QueryKey[] {
+  const counted =
+    event.type.startsWith("ticket.") ||
+    event.type === "sla.breached" ||
+    event.type === "workorder.created" ||
+    event.type === "workorder.completed" ||
+    (event.type === "comment.added" && event.data.first_response === true);
+  return counted
+    ? [
+        ["analytics", "summary"],
+        ["analytics", "timeseries"],
+        ["analytics", "agents"],
+      ]
+    : [];
+}
+
+/** hd-analytics counts an event a moment after the stream carries it, and
+ * its reports cost more than a list: 2 s after an event, then at most every 15 s. */
+const ANALYTICS_PACE = { delayMs: 2_000, throttleMs: 15_000 };
+
 function AnalyticsOf({ timeZone }: { timeZone: string }) {
+  useLiveInvalidate(analyticsKeys, true, ANALYTICS_PACE);
   const [toDay, setToDay] = useState(() => dayIn(new Date(), timeZone));
   const [fromDay, setFromDay] = useState(() => addDays(dayIn(new Date(), timeZone), -29));
   const valid = fromDay !== "" && toDay !== "" && fromDay <= toDay;

@@ -10,10 +10,13 @@ import { WORK_ORDER_MOVES, type Page, type Part, type WorkOrder, type WorkOrderH
 import { nameOf, useUsers } from "../../api/users";
 import { EmptyRow, TableFrame } from "../../components/Table";
 import { ConflictBox, ErrorBox, Fact, Field, Loading, Notice, PageTitle, PriorityBadge, when } from "../../components/ui";
-import { statusBadgeClass, statusText, technicianName, useTechnicians } from "./data";
+import { useLiveInvalidate, workOrderOf } from "../../lib/stream";
+import { statusBadgeClass, statusText, technicianName, useTechnicians, workOrderKeys } from "./data";
 
+/** The work order, reloaded with its history by its workorder.* events. */
 function useWorkOrder(id: string) {
   const api = useApi();
+  useLiveInvalidate((event) => (workOrderOf(event) === id ? workOrderKeys(event) : []));
   return useQuery({ queryKey: ["work-order", id], queryFn: ({ signal }) => api.get<WorkOrder>(`/v1/work-orders/${id}`, undefined, signal) });
 }
 

@@ -1,9 +1,10 @@
 // The field service's lists, shared by its pages (docs/web.md, "Field service").
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, type QueryKey } from "@tanstack/react-query";
 import type { ApiClient } from "../../api/client";
 import { useApi, useUser } from "../../api/context";
 import type { Page, Technician, User, WorkOrder, WorkOrderStatus } from "../../api/types";
 import { nameOf } from "../../api/users";
+import { useFallbackPoll, useLiveInvalidate, workOrderOf, type LiveEvent } from "../../lib/stream";
 
 const MAX_PAGES = 10;
 
@@ -31,13 +32,23 @@ export function useTechnicians() {
   });
 }
 
+/** The queries a workorder.* event of the live stream changes: every list
+ * of work orders, and the work order's own page and history. */
+export function workOrderKeys(event: LiveEvent): QueryKey[] {
+  const id = workOrderOf(event);
+  return id ? [["work-orders"], ["work-order", id], ["wo-history", id]] : [];
+}
+
+/** The work orders (a technician: their own), reloaded by the live stream's
+ * workorder.* events (every 15 s only while it is down). */
 export function useWorkOrders(filters: { status?: WorkOrderStatus | ""; technician_id?: string } = {}) {
   const api = useApi();
+  useLiveInvalidate(workOrderKeys);
   return useQuery({
     queryKey: ["work-orders", filters],
     queryFn: ({ signal }) =>
       allPages<WorkOrder>(api, "/v1/work-orders", { status: filters.status || undefined, technician_id: filters.technician_id || undefined }, signal),
-    refetchInterval: 15_000,
+    refetchInterval: useFallbackPoll(15_000),
   });
 }
 

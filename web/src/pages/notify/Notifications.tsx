@@ -1,7 +1,8 @@
 // The signed-in user's notifications (docs/web.md, "Notifications"): newest
 // first, all or unread only, a page of 50 at a time (keyset), each marked
 // read on its own or all shown at once; a ticket's notification links to
-// the ticket on the caller's face of the console.
+// the ticket on the caller's face of the console. Live: the badge's events
+// (useUnread) reload every notifications query, this list included.
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "react-router";
@@ -9,6 +10,7 @@ import { useApi, useUser } from "../../api/context";
 import { NOTIFICATIONS_KEY, type AppNotification } from "../../api/notifications";
 import type { Page, Role } from "../../api/types";
 import { ErrorBox, Loading, Notice, PageTitle, when } from "../../components/ui";
+import { useFallbackPoll } from "../../lib/stream";
 
 const PAGE = 50;
 
@@ -29,6 +31,7 @@ export function Notifications() {
     queryFn: ({ pageParam, signal }) =>
       api.get<Page<AppNotification>>("/v1/notifications", { unread: unreadOnly ? "true" : undefined, limit: PAGE, cursor: pageParam }, signal),
     getNextPageParam: (last) => last.next_cursor ?? undefined,
+    refetchInterval: useFallbackPoll(30_000), // else the live stream's events reload it (api/notifications.ts)
   });
   const markRead = useMutation({
     mutationFn: async (ids: string[]) => {

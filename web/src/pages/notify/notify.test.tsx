@@ -111,4 +111,49 @@ describe("Webhooks", () => {
     // the secret is not shown again
     expect(screen.queryByText(/whsec-shown-once/)).toBeNull();
   }, 30_000);
+
+  it("changes a webhook's URL and events with If-Match, showing the API's field errors under their field", async () => {
+    const server = fakeServer();
+    const hooks: Webhook[] = [
+      {
+        id: "w1",
+        url: "https://a.example.com/in",
+        events: ["ticket.created"],
+        active: true,
+        consecutive_failures: 0,
+        disabled_at: null,
+        created_at: "2026-12-07T10:00:00Z",
+        version: 4,
+      },
+    ];
+    server.routes["GET /v1/webhooks"] = () => json(200, { items: hooks, next_cursor: null });
+    server.routes["PATCH /v1/webhooks/w1"] = () => {
+      const body = server.calls[server.calls.length - 1].body as { url: string; events: string[] };
+      if (body.url.includes("10.0.0.1"))
+        return json(422, { status: 422, detail: "invalid fields", errors: [{ field: "url", message: "must not name a private address" }] });
+      hooks[0] = { ...hooks[0], ...body, version: 5 };
+      return json(200, hooks[0]);
+    };
+    await mount(server, <Webhooks />);
+    fireEvent.click(await screen.findByRole("button", { name: "Change https://a.example.com/in" }, WAIT));
+    const form = screen.getByRole("form", { name: "Change the webhook to https://a.example.com/in" });
+    const url = within(form).getByLabelText("URL (https)");
+    expect((url as HTMLInputElement).value).toBe("https://a.example.com/in");
+    fireEvent.change(url, { target: { value: "https://10.0.0.1/in" } });
+    fireEvent.click(within(form).getByRole("button", { name: "Save changes" }));
+    await within(form).findByText("must not name a private address", undefined, WAIT);
+    expect(url.getAttribute("aria-invalid")).toBe("true");
+    expect(hooks[0].url).toBe("https://a.example.com/in");
+    fireEvent.change(url, { target: { value: "https://b.example.com/in" } });
+    fireEvent.click(within(form).getByLabelText("ticket.created"));
+    expect(within(form).getByText("Choose at least one event.")).toBeTruthy();
+    expect((within(form).getByRole("button", { name: "Save changes" }) as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(within(form).getByLabelText("sla.breached"));
+    fireEvent.click(within(form).getByRole("button", { name: "Save changes" }));
+    await screen.findByText("Webhook to https://b.example.com/in saved: sla.breached.", undefined, WAIT);
+    const patches = server.calls.filter((c) => c.method === "PATCH");
+    expect(patches.map((c) => c.headers["If-Match"])).toEqual(['"4"', '"4"']);
+    expect(patches[1].body).toEqual({ url: "https://b.example.com/in", events: ["sla.breached"] });
+    expect(screen.queryByRole("form", { name: /^Change the webhook/ })).toBeNull();
+  }, 30_000);
 });

@@ -8,9 +8,9 @@ import { Link, useParams } from "react-router";
 import { useApi, useUser } from "../../api/context";
 import type { Comment, Page, Ticket } from "../../api/types";
 import { ErrorBox, Loading, Notice, PageTitle, StatusBadge, when } from "../../components/ui";
-import { ticketOf, useLiveInvalidate } from "../../lib/stream";
+import { ticketOf, useFallbackPoll, useLiveInvalidate } from "../../lib/stream";
 
-/** Without the live stream (it is down), a reload this often. */
+/** While the live stream is down, a reload this often. */
 const FALLBACK_MS = 60_000;
 
 export function TicketView() {
@@ -18,15 +18,16 @@ export function TicketView() {
   const api = useApi();
   const me = useUser();
   const qc = useQueryClient();
+  const fallback = useFallbackPoll(FALLBACK_MS);
   const ticket = useQuery({
     queryKey: ["ticket", id],
     queryFn: ({ signal }) => api.get<Ticket>(`/v1/tickets/${id}`, undefined, signal),
-    refetchInterval: FALLBACK_MS,
+    refetchInterval: fallback,
   });
   const comments = useQuery({
     queryKey: ["comments", id],
     queryFn: ({ signal }) => api.get<Page<Comment>>(`/v1/tickets/${id}/comments`, { limit: 100 }, signal),
-    refetchInterval: FALLBACK_MS,
+    refetchInterval: fallback,
   });
   useLiveInvalidate((ev) =>
     ticketOf(ev) === id
