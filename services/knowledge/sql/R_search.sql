@@ -41,20 +41,27 @@ CREATE OR REPLACE FUNCTION knowledge.search(p_q text, p_locale text, p_limit int
 	SET search_path = pg_catalog, pg_temp
 	SET pg_trgm.word_similarity_threshold = 0.3
 	AS $$
+DECLARE
+	cfgs regconfig[]; -- the configurations that may apply
+	tsqs tsquery[];   -- the query parsed in each (same order)
+	any_tsq tsquery;  -- their distinct variants ORed: the GIN probe
 BEGIN
-RETURN (WITH q AS (
-	-- the query in every configuration that may apply, parsed once each
-	SELECT c.cfg, knowledge.query(c.cfg, p_q, p_any) AS tsq
-	FROM (SELECT knowledge.regconfig(p_locale) AS cfg WHERE p_locale IS NOT NULL
-	      UNION ALL SELECT r FROM knowledge.regconfigs() r WHERE p_locale IS NULL) c),
-top AS (
-	-- every match ranked, carrying only what the ranking needs
-	SELECT b.id, q.tsq,
-	       ts_rank_cd(b.search, q.tsq, 1)
+SELECT array_agg(c.cfg), array_agg(knowledge.query(c.cfg, p_q, p_any)) INTO cfgs, tsqs
+FROM (SELECT knowledge.regconfig(p_locale) AS cfg WHERE p_locale IS NOT NULL
+      UNION ALL SELECT r FROM knowledge.regconfigs() r WHERE p_locale IS NULL) c;
+SELECT knowledge.tsquery_or_agg(DISTINCT t) INTO any_tsq FROM unnest(tsqs) t;
+RETURN (WITH top AS (
+	-- every match ranked with the query in its own configuration (looked up
+	-- per row, not joined: a join made the planner probe the index once per
+	-- configuration), carrying only what the ranking needs
+	SELECT b.id, x.tsq,
+	       ts_rank_cd(b.search, x.tsq, 1)
 	       * (1 + 0.1 * ln(1 + greatest(b.helpful - b.not_helpful, 0))) AS score
-	FROM knowledge.articles b JOIN q ON q.cfg = knowledge.regconfig(b.locale)
-	WHERE b.search @@ (SELECT knowledge.tsquery_or_agg(DISTINCT q.tsq) FROM q)
-	  AND b.search @@ q.tsq
+	FROM knowledge.articles b
+	CROSS JOIN LATERAL (SELECT tsqs[array_position(cfgs, knowledge.regconfig(b.locale))]
+		AS tsq) x
+	WHERE b.search @@ any_tsq
+	  AND b.search @@ x.tsq
 	  AND b.tenant_id = knowledge.tenant()
 	  AND (p_locale IS NULL OR b.locale = p_locale)
 	  AND (NOT p_published_only OR b.status = 'published')
