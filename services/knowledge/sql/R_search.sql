@@ -23,13 +23,17 @@
 -- has SET clauses) is planned again at every call, and planning its query
 -- cost more than running it (about 30 of 35 ms with 3,000 articles); a
 -- PL/pgSQL function keeps its plan for the connection's life.
--- The query is parsed once per configuration (q), not once per matching
--- row and again for its rank; the index is probed with the distinct
--- variants ORed (three for "printer network", not 29); and only ids and
--- ranks are sorted, the ten kept then read whole. With 5,000 articles
--- (make bench-search, c64, load 12-14 from other work on 2 cores) a
--- two-common-word query went from 68-74 to 116-122 requests/s, the mix
--- from 130-148 to 174-179.
+-- The query is parsed once per configuration (tsqs), not once per
+-- matching row and again for its rank; the index is probed once, with the
+-- distinct variants ORed (three for "printer network", not 29); and only
+-- ids and ranks are sorted, the ten kept then read whole. With 5,000
+-- articles (make bench-search, c64, load 12-14 from other work on 2 cores)
+-- a two-common-word query went from 68-74 to 116-122 requests/s, the mix
+-- from 130-148 to 174-179. With 100,000 (docs/benchmarks.md, "Knowledge
+-- search", second round) the rows' own queries are looked up in an array,
+-- not joined: the join let the planner probe the index once per
+-- configuration (29 probes, 620 ms for a common pair; one: 139 ms, and
+-- 51-71 ms per call with the tsvector in the row, 006_search_inline.sql).
 
 -- pg_trgm's settings exist once its library is loaded in this session: a
 -- call loads it, so that the SET clause below names a known setting.
