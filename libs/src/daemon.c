@@ -127,6 +127,13 @@ static hd_err daemon_worker_init(hd_worker *wk, void *arg)
 		err = HD_ERR_INVALID;
 	if (err == HD_OK && spec->use_db)
 		err = hd_db_create(&w->dw.db, base, hd_config_str("HD_DATABASE_URL"), (int)conns);
+	if (err == HD_OK && spec->use_db && spec->db_pipeline_setting != NULL) {
+		long depth = daemon_setting_int(spec->db_pipeline_setting, 0, 1000, 0);
+		if (depth < 0)
+			err = HD_ERR_INVALID;
+		else
+			hd_db_set_pipeline_max(w->dw.db, (int)depth);
+	}
 	if (err == HD_OK && spec->use_redis)
 		err = hd_redis_create(&w->dw.redis, base, hd_config_str("HD_REDIS_URL"));
 	if (err == HD_OK && spec->outbox && hd_worker_index(wk) == 0) {

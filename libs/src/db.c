@@ -12,8 +12,12 @@
  *
  * A connection that breaks fails every batch it held with HD_ERR_UNAVAILABLE
  * and reconnects after a backoff (100 ms doubling to 2 s). While no
- * connection is up, batches wait up to DB_WAIT_MS for one. Callbacks run from
- * the loop only, never from inside hd_db_run().
+ * connection is up, or every one holds the pipeline limit
+ * (hd_db_set_pipeline_max; none by default), batches wait up to DB_WAIT_MS
+ * for one, in order, then fail with HD_ERR_UNAVAILABLE: an overloaded
+ * daemon answers 503 in bounded time instead of running, long after, the
+ * queries of callers that gave up (docs/architecture.md, "Overload").
+ * Callbacks run from the loop only, never from inside hd_db_run().
  *
  * The blocking helpers (migrations, one-off statements) are in db_sync.c. */
 #include "hd/db.h"
@@ -103,8 +107,9 @@ struct hd_db {
 	struct event_base *base;
 	char *url;
 	int nconns;
+	int pipeline_max; /* batches in flight per connection; 0: no limit */
 	db_conn *conns;
-	db_queue waiting; /* no connection up yet */
+	db_queue waiting; /* no connection up yet, or every one full */
 	struct event *wait_timer;
 	struct event *deferred; /* tears down connections marked broken */
 	bool closing;
@@ -449,6 +454,8 @@ static void db_batch_complete(db_conn *c)
 		err = HD_ERR_INTERNAL; /* results missing: protocol surprise */
 	}
 	db_batch_finish(b, err);
+	if (c->db->pipeline_max > 0)
+		db_dispatch_waiting(c->db); /* a slot is free */
 }
 
 /* Reads what is available; returns false when c was failed. */
@@ -552,14 +559,16 @@ static void db_conn_send(db_conn *c, db_batch *b)
 		event_add(c->wr, NULL);
 }
 
-/* Returns the up connection with the fewest batches in flight, or NULL. */
+/* Returns the up connection with the fewest batches in flight, or NULL
+ * (none up, or every one at the pipeline limit). */
 static db_conn *db_pick(hd_db *db)
 {
 	db_conn *best = NULL;
 
 	for (int i = 0; i < db->nconns; i++) {
 		db_conn *c = &db->conns[i];
-		if (c->state != CONN_UP || c->broken)
+		if (c->state != CONN_UP || c->broken
+		    || (db->pipeline_max > 0 && c->inflight.count >= db->pipeline_max))
 			continue;
 		if (best == NULL || c->inflight.count < best->inflight.count)
 			best = c;
@@ -676,6 +685,12 @@ hd_err hd_db_run(
 	else
 		db_wait(db, b);
 	return HD_OK;
+}
+
+void hd_db_set_pipeline_max(hd_db *db, int max)
+{
+	if (db != NULL && max >= 0)
+		db->pipeline_max = max;
 }
 
 bool hd_db_ready(const hd_db *db)

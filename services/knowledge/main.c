@@ -81,6 +81,7 @@ int main(int argc, char **argv)
 		.admin_port_setting = "HD_KNOWLEDGE_ADMIN_PORT",
 		.use_db = true,
 		.use_redis = false,
+		.db_pipeline_setting = "HD_KNOWLEDGE_DB_PIPELINE",
 		.outbox = true,
 		.consumers = kb_consumers,
 		.commands = kb_commands,

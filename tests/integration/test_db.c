@@ -1,6 +1,7 @@
 /* hd_db against a real PostgreSQL: pipelined batches, parameters, tenant
  * scoping and row-level security as the app role, error reporting and
- * atomicity, reconnect after the backend is killed, migrations (twice and
+ * atomicity, the pipeline limit (order kept, waits shed after 2 s),
+ * reconnect after the backend is killed, migrations (twice and
  * concurrently). Env: HD_TEST_DATABASE_URL (hd_app), HD_TEST_DATABASE_ADMIN_URL
  * (hd_owner), HD_TEST_DATABASE_SUPER_URL (postgres; derived when unset). */
 #include <stdarg.h>
@@ -214,7 +215,9 @@ static void seq_cb(hd_err err, const hd_db_result *res, void *arg)
 		a->f->bad++;
 }
 
-static void test_many_batches_in_flight(void **state)
+/* Runs N numbered batches on nconns connections of at most pipeline_max
+ * batches in flight each (0: no limit); every one answers its own number. */
+static void many_batches(int nconns, int pipeline_max)
 {
 	enum { N = 2000 };
 	static seq_arg args[N];
@@ -222,7 +225,8 @@ static void test_many_batches_in_flight(void **state)
 	const char *p[N][1];
 	fx f;
 
-	fx_open(&f, app_url, 4);
+	fx_open(&f, app_url, nconns);
+	hd_db_set_pipeline_max(f.db, pipeline_max);
 	for (int i = 0; i < N; i++) {
 		snprintf(nums[i], sizeof(nums[i]), "%d", i);
 		p[i][0] = nums[i];
@@ -234,6 +238,55 @@ static void test_many_batches_in_flight(void **state)
 	}
 	fx_wait(&f);
 	assert_int_equal(f.bad, 0);
+	fx_close(&f);
+}
+
+static void test_many_batches_in_flight(void **state)
+{
+	many_batches(4, 0);
+}
+
+/* A limit of one batch per connection: the others wait and go, in order, as
+ * slots free up. */
+static void test_pipeline_limit_keeps_order(void **state)
+{
+	many_batches(2, 1);
+}
+
+static void err_cb(hd_err err, const hd_db_result *res, void *arg)
+{
+	seq_arg *a = arg;
+	a->f->pending--;
+	a->expect = (int)err;
+}
+
+/* Past the limit a batch waits at most 2 s for a slot, then fails
+ * UNAVAILABLE without running; the slow one in flight completes, and the
+ * freed slot serves the next. */
+static void test_pipeline_limit_sheds_after_wait(void **state)
+{
+	hd_db_stmt slow = { "SELECT pg_sleep(2.6)", 0, NULL };
+	hd_db_stmt quick = { "SELECT 1", 0, NULL };
+	fx f;
+	seq_arg a[3];
+
+	fx_open(&f, app_url, 1);
+	hd_db_set_pipeline_max(f.db, 1);
+	assert_int_equal(run1(&f, NULL, &quick, 1), HD_OK); /* connected */
+	for (int i = 0; i < 2; i++) {
+		a[i] = (seq_arg) { &f, -1 };
+		f.pending++;
+		assert_int_equal(
+		    hd_db_run(f.db, NULL, i == 0 ? &slow : &quick, 1, err_cb, &a[i]), HD_OK);
+	}
+	fx_wait(&f);
+	assert_int_equal(a[0].expect, HD_OK);
+	assert_int_equal(a[1].expect, HD_ERR_UNAVAILABLE);
+	a[2] = (seq_arg) { &f, -1 };
+	f.pending++;
+	assert_int_equal(hd_db_run(f.db, NULL, &quick, 1, err_cb, &a[2]), HD_OK);
+	fx_wait(&f);
+	assert_int_equal(a[2].expect, HD_OK);
 	fx_close(&f);
 }
 
@@ -595,6 +648,8 @@ int main(void)
 		cmocka_unit_test(test_select_with_params_and_null),
 		cmocka_unit_test(test_result_accessors),
 		cmocka_unit_test(test_many_batches_in_flight),
+		cmocka_unit_test(test_pipeline_limit_keeps_order),
+		cmocka_unit_test(test_pipeline_limit_sheds_after_wait),
 		cmocka_unit_test(test_tenant_setting_scoped_to_batch),
 		cmocka_unit_test(test_error_in_second_statement_rolls_back),
 		cmocka_unit_test(test_syntax_error_then_new_statements),

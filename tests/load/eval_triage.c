@@ -7,8 +7,12 @@
  * the classifier's own code (hd/triage.h) and prints, per field, accuracy
  * and macro-F1 of the classifier, the similar-tickets method and the
  * majority class, then the classifier's coverage and accuracy when only its
- * answers at or above a confidence threshold count (auto_triage's value).
- * A silent prediction counts as wrong. */
+ * answers at or above a confidence threshold count (auto_triage's value),
+ * and its calibration: the answers by confidence band, each band's mean
+ * confidence against its accuracy, and the expected calibration error (the
+ * bands' gaps weighted by their answers; 0 when a confidence of 0.8 is
+ * right 80 % of the time). A silent prediction counts as wrong. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,13 +80,27 @@ static const char *ev_str(const cJSON *o, const char *name)
 
 static const double ev_thresholds[] = { 0.5, 0.7, 0.8, 0.9, 0.95 };
 #define EV_NTHRESHOLDS (sizeof ev_thresholds / sizeof ev_thresholds[0])
+/* confidence bands of 0.1 from HD_TRIAGE_MIN_CONFIDENCE (0.5) up */
+#define EV_BANDS 5
 
 /* Per field: the three methods, and the classifier's answers by threshold. */
 typedef struct ev_field {
 	const char *name;
 	ev_score classifier, similar, majority;
 	int answered[EV_NTHRESHOLDS], answered_right[EV_NTHRESHOLDS];
+	int band_n[EV_BANDS], band_right[EV_BANDS];
+	double band_conf[EV_BANDS]; /* sum of the confidences */
 } ev_field;
+
+/* Counts an answer in its confidence band. */
+static void ev_band(ev_field *f, double confidence, bool right)
+{
+	int b = (int)((confidence - 0.5) * 10);
+	b = b < 0 ? 0 : b >= EV_BANDS ? EV_BANDS - 1 : b;
+	f->band_n[b]++;
+	f->band_right[b] += right;
+	f->band_conf[b] += confidence;
+}
 
 static void ev_line(ev_field *f, const cJSON *row)
 {
@@ -98,12 +116,34 @@ static void ev_line(ev_field *f, const cJSON *row)
 	    &f->similar, truth, ev_str(cJSON_GetObjectItemCaseSensitive(row, "similar"), f->name));
 	ev_count(&f->majority, truth,
 	    ev_str(cJSON_GetObjectItemCaseSensitive(row, "majority"), f->name));
+	if (p.label != NULL)
+		ev_band(f, p.confidence, strcmp(p.label, truth) == 0);
 	for (size_t i = 0; i < EV_NTHRESHOLDS; i++) {
 		if (p.label == NULL || p.confidence < ev_thresholds[i])
 			continue;
 		f->answered[i]++;
 		f->answered_right[i] += strcmp(p.label, truth) == 0;
 	}
+}
+
+static void ev_print_calibration(const ev_field *f)
+{
+	int answers = 0;
+	double gap = 0;
+	printf("\nclassifier calibration (its answers by confidence):\n\n"
+	       "| confidence | answers | mean confidence | accuracy |\n|---|---|---|---|\n");
+	for (int b = 0; b < EV_BANDS; b++) {
+		if (f->band_n[b] == 0)
+			continue;
+		double conf = f->band_conf[b] / f->band_n[b];
+		double acc = (double)f->band_right[b] / f->band_n[b];
+		printf("| %.1f-%.1f | %d | %.3f | %.3f |\n", 0.5 + b / 10.0, 0.6 + b / 10.0,
+		    f->band_n[b], conf, acc);
+		answers += f->band_n[b];
+		gap += f->band_n[b] * (conf > acc ? conf - acc : acc - conf);
+	}
+	printf("\nexpected calibration error: %.3f over %d answers\n",
+	    answers > 0 ? gap / answers : 0, answers);
 }
 
 static void ev_print(const ev_field *f)
@@ -126,6 +166,7 @@ static void ev_print(const ev_field *f)
 		printf("| %.2f | %.3f | %.3f |\n", ev_thresholds[i],
 		    f->classifier.n > 0 ? (double)f->answered[i] / f->classifier.n : 0,
 		    f->answered[i] > 0 ? (double)f->answered_right[i] / f->answered[i] : 0);
+	ev_print_calibration(f);
 }
 
 int main(void)

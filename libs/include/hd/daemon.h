@@ -47,6 +47,9 @@ typedef struct hd_daemon_spec {
 	const char *listen_url_setting; /* "HD_AUTH_URL"; NULL: no RPC server (hd-bus) */
 	const char *admin_port_setting; /* "HD_AUTH_ADMIN_PORT" */
 	bool use_db, use_redis;
+	/* "HD_KNOWLEDGE_DB_PIPELINE": the setting of the batches in flight per
+	 * PostgreSQL connection (hd_db_set_pipeline_max); NULL: no limit */
+	const char *db_pipeline_setting;
 	/* the schema's transactional outbox (hd/outbox.h): `--migrate` applies
 	 * hd_outbox_migrations after sql_dir's files, worker 0 runs the relay;
 	 * the service lists events.since (hd_outbox_events_since) in ops and

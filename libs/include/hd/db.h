@@ -48,6 +48,11 @@ void hd_db_destroy(hd_db *db);
  * hd_db_destroy from a callback. */
 hd_err hd_db_run(
     hd_db *db, const char *tenant_id, const hd_db_stmt *stmts, int nstmts, hd_db_cb cb, void *arg);
+/* At most max batches in flight per connection (0, the default: no limit).
+ * Past it batches wait, in order, up to 2 s for a free slot, then fail with
+ * HD_ERR_UNAVAILABLE: for daemons whose statements are slow enough that an
+ * unbounded pipeline would run them long after their callers gave up. */
+void hd_db_set_pipeline_max(hd_db *db, int max);
 /* True when at least one connection is up. */
 bool hd_db_ready(const hd_db *db);
 

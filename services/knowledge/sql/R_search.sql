@@ -23,13 +23,17 @@
 -- has SET clauses) is planned again at every call, and planning its query
 -- cost more than running it (about 30 of 35 ms with 3,000 articles); a
 -- PL/pgSQL function keeps its plan for the connection's life.
--- The query is parsed once per configuration (q), not once per matching
--- row and again for its rank; the index is probed with the distinct
--- variants ORed (three for "printer network", not 29); and only ids and
--- ranks are sorted, the ten kept then read whole. With 5,000 articles
--- (make bench-search, c64, load 12-14 from other work on 2 cores) a
--- two-common-word query went from 68-74 to 116-122 requests/s, the mix
--- from 130-148 to 174-179.
+-- The query is parsed once per configuration (tsqs), not once per
+-- matching row and again for its rank; the index is probed once, with the
+-- distinct variants ORed (three for "printer network", not 29); and only
+-- ids and ranks are sorted, the ten kept then read whole. With 5,000
+-- articles (make bench-search, c64, load 12-14 from other work on 2 cores)
+-- a two-common-word query went from 68-74 to 116-122 requests/s, the mix
+-- from 130-148 to 174-179. With 100,000 (docs/benchmarks.md, "Knowledge
+-- search", second round) the rows' own queries are looked up in an array,
+-- not joined: the join let the planner probe the index once per
+-- configuration (29 probes, 620 ms for a common pair; one: 139 ms, and
+-- 51-71 ms per call with the tsvector in the row, 006_search_inline.sql).
 
 -- pg_trgm's settings exist once its library is loaded in this session: a
 -- call loads it, so that the SET clause below names a known setting.
@@ -41,20 +45,27 @@ CREATE OR REPLACE FUNCTION knowledge.search(p_q text, p_locale text, p_limit int
 	SET search_path = pg_catalog, pg_temp
 	SET pg_trgm.word_similarity_threshold = 0.3
 	AS $$
+DECLARE
+	cfgs regconfig[]; -- the configurations that may apply
+	tsqs tsquery[];   -- the query parsed in each (same order)
+	any_tsq tsquery;  -- their distinct variants ORed: the GIN probe
 BEGIN
-RETURN (WITH q AS (
-	-- the query in every configuration that may apply, parsed once each
-	SELECT c.cfg, knowledge.query(c.cfg, p_q, p_any) AS tsq
-	FROM (SELECT knowledge.regconfig(p_locale) AS cfg WHERE p_locale IS NOT NULL
-	      UNION ALL SELECT r FROM knowledge.regconfigs() r WHERE p_locale IS NULL) c),
-top AS (
-	-- every match ranked, carrying only what the ranking needs
-	SELECT b.id, q.tsq,
-	       ts_rank_cd(b.search, q.tsq, 1)
+SELECT array_agg(c.cfg), array_agg(knowledge.query(c.cfg, p_q, p_any)) INTO cfgs, tsqs
+FROM (SELECT knowledge.regconfig(p_locale) AS cfg WHERE p_locale IS NOT NULL
+      UNION ALL SELECT r FROM knowledge.regconfigs() r WHERE p_locale IS NULL) c;
+SELECT knowledge.tsquery_or_agg(DISTINCT t) INTO any_tsq FROM unnest(tsqs) t;
+RETURN (WITH top AS (
+	-- every match ranked with the query in its own configuration (looked up
+	-- per row, not joined: a join made the planner probe the index once per
+	-- configuration), carrying only what the ranking needs
+	SELECT b.id, x.tsq,
+	       ts_rank_cd(b.search, x.tsq, 1)
 	       * (1 + 0.1 * ln(1 + greatest(b.helpful - b.not_helpful, 0))) AS score
-	FROM knowledge.articles b JOIN q ON q.cfg = knowledge.regconfig(b.locale)
-	WHERE b.search @@ (SELECT knowledge.tsquery_or_agg(DISTINCT q.tsq) FROM q)
-	  AND b.search @@ q.tsq
+	FROM knowledge.articles b
+	CROSS JOIN LATERAL (SELECT tsqs[array_position(cfgs, knowledge.regconfig(b.locale))]
+		AS tsq) x
+	WHERE b.search @@ any_tsq
+	  AND b.search @@ x.tsq
 	  AND b.tenant_id = knowledge.tenant()
 	  AND (p_locale IS NULL OR b.locale = p_locale)
 	  AND (NOT p_published_only OR b.status = 'published')

@@ -1,0 +1,12 @@
+-- The tsvector of each article stays in its row (docs/benchmarks.md,
+-- "Knowledge search"). With the default storage (EXTENDED) the row of an
+-- article of 80 words (title, body, a tsvector of about 1.3 kB) is over
+-- the 2 kB toast threshold and the tsvector, the largest field, goes to the
+-- toast table: ranking a common pair then read each of its 2,000 matches'
+-- tsvector through the toast index, 71 ms of the 91 ms of matching and
+-- ranking them (EXPLAIN ANALYZE, 100,000 articles). MAIN keeps it in the
+-- row (compressed if need be; out of line only when nothing else is left
+-- to move) and lets the body, read only for the page returned, go instead.
+-- Applies to rows written from now on: VACUUM FULL knowledge.articles
+-- rewrites the existing ones (docs/operations.md).
+ALTER TABLE knowledge.articles ALTER COLUMN search SET STORAGE MAIN;
