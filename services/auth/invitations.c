@@ -153,7 +153,7 @@ static void invite_mail(invite_ctx *c, const cJSON *invitation)
 	cJSON_Delete(body);
 	hd_err err = text == NULL ? HD_ERR_NOMEM
 	                          : hd_peer_call(inv.notification, c->req, "mail.invitation", NULL,
-	                                text, 0, invite_mailed_cb, c);
+	                              text, 0, invite_mailed_cb, c);
 	if (text != NULL) {
 		OPENSSL_cleanse(text, strlen(text));
 		free(text);
@@ -203,14 +203,14 @@ void auth_invitations_create(hd_rpc_request *req, hd_daemon_worker *dw)
 	snprintf(c->user, sizeof c->user, "%s", user);
 	snprintf(c->tenant, sizeof c->tenant, "%s", me.tenant_id);
 	snprintf(ttl, sizeof ttl, "%ld", inv.ttl_s);
-	if (hd_uuid_v7(id) != HD_OK || auth_refresh_token_new(c->tenant, c->token, c->hash) != HD_OK) {
+	if (hd_uuid_v7(id) != HD_OK
+	    || auth_refresh_token_new(c->tenant, c->token, c->hash) != HD_OK) {
 		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
 		invite_ctx_free(c);
 		return;
 	}
-	const char *params[]
-	    = { c->user, id, c->hash, me.user_id, ttl, hd_caller_is(&me, HD_ROLE_ADMIN) ? "t" : "f",
-		  c->tenant };
+	const char *params[] = { c->user, id, c->hash, me.user_id, ttl,
+		hd_caller_is(&me, HD_ROLE_ADMIN) ? "t" : "f", c->tenant };
 	hd_db_stmt stmt = { SQL_INVITE, 7, params };
 	if (!hd_daemon_db_run(dw, req, c->tenant, &stmt, 1, invite_stored_cb, c))
 		invite_ctx_free(c);

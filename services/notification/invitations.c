@@ -61,7 +61,8 @@ static void nt_uuid_get(const cJSON *body, const char *key, const char **out, hd
 
 void nt_mail_invitation(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	static const char *const known[] = { "invitation_id", "user_id", "expires_at", "token", NULL };
+	static const char *const known[]
+	    = { "invitation_id", "user_id", "expires_at", "token", NULL };
 	hd_field_errors errs = { .count = 0 };
 	const char *invitation = NULL, *user = NULL, *expires = NULL, *token = NULL;
 	char link[NT_LINK_MAX];
@@ -78,10 +79,11 @@ void nt_mail_invitation(hd_rpc_request *req, hd_daemon_worker *dw)
 	    && !nt_token_ok(token))
 		hd_field_errors_add(&errs, "token", "is not an invitation token");
 	int n = token != NULL ? snprintf(link, sizeof link, "%s/invitation#token=%s",
-	                            hd_config_str("HD_PUBLIC_URL"), token)
+	            hd_config_str("HD_PUBLIC_URL"), token)
 	                      : 0;
 	if (errs.count == 0 && (n <= 0 || (size_t)n >= sizeof link))
-		hd_field_errors_add(&errs, "token", "makes a link longer than HD_PUBLIC_URL allows");
+		hd_field_errors_add(
+		    &errs, "token", "makes a link longer than HD_PUBLIC_URL allows");
 	if (!hd_reply_invalid(req, &errs)) {
 		const char *p[5] = { c.tenant_id, invitation, user, link, expires };
 		hd_db_stmt st = { sql_queue, 5, p };

@@ -94,7 +94,8 @@ static char *super_sql(const char *sql, const char *p1)
 	PGresult *res = PQexecParams(db, sql, 1, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
 	assert_true(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
-	char *v = st == PGRES_TUPLES_OK && PQntuples(res) > 0 ? strdup(PQgetvalue(res, 0, 0)) : NULL;
+	char *v
+	    = st == PGRES_TUPLES_OK && PQntuples(res) > 0 ? strdup(PQgetvalue(res, 0, 0)) : NULL;
 	PQclear(res);
 	PQfinish(db);
 	return v;
@@ -120,7 +121,8 @@ static void test_invitation_sets_the_password(void **state)
 	expect_refused("not-a-token", NEW_PASSWORD);
 	accept_body(body, sizeof body, token2, "short");
 	expect_invalid("POST", "/v1/auth/invitations/accept", NULL, body, "password");
-	expect_invalid("POST", "/v1/auth/invitations/accept", NULL, "{\"token\":\"x\"}", "password");
+	expect_invalid(
+	    "POST", "/v1/auth/invitations/accept", NULL, "{\"token\":\"x\"}", "password");
 	assert_false(logs_in(email, NEW_PASSWORD));
 
 	/* the link's token sets the password, once */

@@ -191,8 +191,8 @@ static bool token_kid_is(const char *token, const char *kid)
 }
 
 /* Keys of alg under kid: sign with sign_key, verify with verify_key. */
-static hd_jwt_keys keys_of(hd_jwt_alg alg, const char *kid, const char *sign_key,
-    size_t sign_len, const char *verify_key, size_t verify_len)
+static hd_jwt_keys keys_of(hd_jwt_alg alg, const char *kid, const char *sign_key, size_t sign_len,
+    const char *verify_key, size_t verify_len)
 {
 	hd_jwt_keys keys = { .alg = alg,
 		.sign_key = (unsigned char *)sign_key,
@@ -222,8 +222,7 @@ static char *resign(const char *token, const hd_jwt_keys *from, const hd_jwt_key
 
 /* A token with the claims of token (verified with kid/secret) signed by
  * secret under another kid. */
-static char *resign_hs(
-    const char *token, const char *kid, const char *secret, const char *new_kid)
+static char *resign_hs(const char *token, const char *kid, const char *secret, const char *new_kid)
 {
 	size_t n = strlen(secret);
 	hd_jwt_keys from = keys_of(HD_JWT_HS256, kid, secret, n, secret, n);
@@ -291,8 +290,9 @@ static void test_rotation_keeps_everyone_signed_in(void **state)
 static void make_key_pair(const char *alg, const char *dir, const char *name)
 {
 	char cmd[768];
-	const char *gen = strcmp(alg, "RS256") == 0 ? "-algorithm RSA -pkeyopt rsa_keygen_bits:2048"
-	                                            : "-algorithm EC -pkeyopt ec_paramgen_curve:P-256";
+	const char *gen = strcmp(alg, "RS256") == 0
+	    ? "-algorithm RSA -pkeyopt rsa_keygen_bits:2048"
+	    : "-algorithm EC -pkeyopt ec_paramgen_curve:P-256";
 	snprintf(cmd, sizeof cmd,
 	    "openssl genpkey %s -out '%s/%s.key' 2>/dev/null"
 	    " && openssl pkey -in '%s/%s.key' -pubout -out '%s/%s.pub' 2>/dev/null",
@@ -344,8 +344,8 @@ static void jwks_check(const char *base, const char *alg, const char *const *kid
 		assert_string_equal(jalg->valuestring, alg);
 		for (size_t m = 0; m < sizeof private_members / sizeof private_members[0]; m++)
 			assert_null(cJSON_GetObjectItemCaseSensitive(jwk, private_members[m]));
-		const cJSON *pub = cJSON_GetObjectItemCaseSensitive(
-		    jwk, strcmp(alg, "RS256") == 0 ? "n" : "x");
+		const cJSON *pub
+		    = cJSON_GetObjectItemCaseSensitive(jwk, strcmp(alg, "RS256") == 0 ? "n" : "x");
 		assert_true(cJSON_IsString(pub));
 		if (first_pub != NULL) /* two kids, two keys */
 			assert_string_not_equal(first_pub, pub->valuestring);
