@@ -67,6 +67,10 @@ extern const char *const auth_tenant_roles[];
 void auth_fetch_one(hd_rpc_request *req, hd_daemon_worker *dw, const char *tenant_id,
     const char *resource, const char *sql, int nparams, const char *const *params);
 
+/* A zeroed request state of size bytes (caller frees), or NULL after
+ * replying 500. */
+void *auth_ctx_alloc(hd_rpc_request *req, size_t size);
+
 /* The daemon's Idempotency-Key replies (auth.idempotency_keys, hd/idem.h). */
 extern const hd_idem_table auth_idem_table;
 

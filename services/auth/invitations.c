@@ -14,6 +14,7 @@
  * on the CPU pool), is used up in the same transaction, and ends the user's
  * other sessions like a password change. Anything else is 422 naming the
  * token and changes nothing. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,25 +97,21 @@ typedef struct invite_ctx {
 	char token[AUTH_REFRESH_MAX];
 	char hash[AUTH_SHA256_HEX];
 	char password[AUTH_PASSWORD_BYTES + 1];
-	char *json; /* the invitation, replied once mailed */
+	char *json; /* the invitation, replied once mailed (last: invite_ctx_free) */
 } invite_ctx;
 
 static invite_ctx *invite_ctx_new(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	invite_ctx *c = calloc(1, sizeof *c);
-	if (c == NULL) {
-		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
-		return NULL;
-	}
-	c->req = req;
-	c->dw = dw;
+	invite_ctx *c = auth_ctx_alloc(req, sizeof *c);
+	if (c != NULL)
+		*c = (invite_ctx) { .req = req, .dw = dw };
 	return c;
 }
 
+/* Frees c; the token and the password it held are wiped first. */
 static void invite_ctx_free(invite_ctx *c)
 {
-	OPENSSL_cleanse(c->token, sizeof c->token);
-	OPENSSL_cleanse(c->password, sizeof c->password);
+	OPENSSL_cleanse(c, offsetof(invite_ctx, json));
 	free(c->json);
 	free(c);
 }

@@ -102,14 +102,12 @@ typedef struct user_ctx {
 
 static user_ctx *user_ctx_new(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	user_ctx *c = calloc(1, sizeof *c);
+	user_ctx *c = auth_ctx_alloc(req, sizeof *c);
 
-	if (c == NULL) {
-		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
-		return NULL;
+	if (c != NULL) {
+		c->req = req;
+		c->dw = dw;
 	}
-	c->req = req;
-	c->dw = dw;
 	return c;
 }
 

@@ -8,12 +8,12 @@ CREATE TABLE auth.invitations (
 	tenant_id   uuid        NOT NULL,
 	id          uuid        NOT NULL,
 	user_id     uuid        NOT NULL,
+	created_by  uuid        NOT NULL, -- the staff member who invited
 	token_hash  text        NOT NULL CHECK (token_hash ~ '^[0-9a-f]{64}$'),
-	created_by  uuid        NOT NULL,
-	created_at  timestamptz NOT NULL DEFAULT now(),
 	expires_at  timestamptz NOT NULL,
-	accepted_at timestamptz,
-	revoked_at  timestamptz,
+	accepted_at timestamptz,          -- used up (single use)
+	revoked_at  timestamptz,          -- replaced by a newer invitation
+	created_at  timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (tenant_id, id),
 	FOREIGN KEY (tenant_id, user_id) REFERENCES auth.users (tenant_id, id)
 );
