@@ -226,13 +226,16 @@ suite_e2e() {
 		HD_JWT_SECRET=$(random_hex 32)
 		export HD_PLATFORM_ADMIN_PASSWORD HD_DEMO_ADMIN_PASSWORD HD_JWT_SECRET
 		# a real SMTP server recording what hd-notification mails into a
-		# Maildir (Debian's python3-aiosmtpd); test_notification reads it
-		local smtp_port smtp_pid
+		# Maildir (Debian's python3-aiosmtpd; test_notification, test_invitations
+		# read it), requiring STARTTLS with a certificate of a test CA that
+		# hd-notification trusts (HD_SMTP_CA_FILE); test_smtp_relay stops and
+		# restarts it (tests/lib/smtpd.sh)
+		local smtp_port
 		smtp_port=$("$STACK" free-port 1)
 		export HD_TEST_MAILDIR=$dir-mail HD_SMTP_URL="smtp://127.0.0.1:$smtp_port"
-		/usr/bin/aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$HD_TEST_MAILDIR" \
-			>"$WORK/logs/smtp-$tag.log" 2>&1 &
-		smtp_pid=$!
+		export HD_TEST_SMTPD=$ROOT/tests/lib/smtpd.sh HD_TEST_SMTP_DIR=$dir-smtp HD_TEST_SMTP_PORT=$smtp_port
+		export HD_SMTP_CA_FILE=$HD_TEST_SMTP_DIR/ca.pem
+		step "smtpd-$tag" tests/lib/smtpd.sh start "$HD_TEST_SMTP_DIR" "$smtp_port" "$HD_TEST_MAILDIR" || true
 		# a real IMAP server (Debian's dovecot-imapd) with one mailbox that
 		# test_mail_in fills; mailbox passwords are sealed with HD_MAIL_KEY
 		local imap_port
@@ -277,7 +280,7 @@ suite_e2e() {
 			fi
 		fi
 		"$LOCAL" stop || fail_step "stack-stop-$tag"
-		kill "$smtp_pid" 2>/dev/null || true
+		tests/lib/smtpd.sh stop "$HD_TEST_SMTP_DIR"
 		tests/lib/imapd.sh stop "$HD_TEST_IMAP_DIR"
 		check_daemon_logs "e2e-$tag" "$dir"
 		[ ${#FAILURES[@]} -eq 0 ] || show_daemon_logs "$dir"

@@ -67,6 +67,10 @@ extern const char *const auth_tenant_roles[];
 void auth_fetch_one(hd_rpc_request *req, hd_daemon_worker *dw, const char *tenant_id,
     const char *resource, const char *sql, int nparams, const char *const *params);
 
+/* A zeroed request state of size bytes (caller frees), or NULL after
+ * replying 500. */
+void *auth_ctx_alloc(hd_rpc_request *req, size_t size);
+
 /* The daemon's Idempotency-Key replies (auth.idempotency_keys, hd/idem.h). */
 extern const hd_idem_table auth_idem_table;
 
@@ -113,6 +117,24 @@ void auth_session_reply(hd_rpc_request *req, const char *user_id, const char *te
 /* Builds "<tenant>.<random>", its hash and a new token id. */
 hd_err auth_refresh_token_new(
     const char *tenant_id, char token[AUTH_REFRESH_MAX], char hash[AUTH_SHA256_HEX]);
+
+/* users.c ------------------------------------------------------------ */
+
+/* Writes the gateway's key of user_id (hd:{tenant}:user_off:<user>): off
+ * ("1": every token refused), or the current Unix millisecond as not-before
+ * (tokens issued earlier are refused: the gateway reads a token's issue time
+ * from its UUIDv7 jti); on_again replaces an off mark (reactivation). The
+ * key outlives every access token issued before it; a mark that ends
+ * sessions is published so the gateways end that user's streams. cb(arg)
+ * runs on dw's worker; HD_ERR_UNAVAILABLE without Redis (cb never runs). */
+hd_err auth_user_mark(hd_daemon_worker *dw, const char *tenant_id, const char *user_id, bool off,
+    bool on_again, hd_redis_cb cb, void *arg);
+
+/* invitations.c ------------------------------------------------------- */
+
+/* Opens / closes the client of hd-notification that mails invitations. */
+hd_err auth_invitations_start(void);
+void auth_invitations_stop(void);
 
 /* mfa.c --------------------------------------------------------------- */
 

@@ -103,6 +103,15 @@ bool auth_password_get(
 	return true;
 }
 
+void *auth_ctx_alloc(hd_rpc_request *req, size_t size)
+{
+	void *c = calloc(1, size);
+
+	if (c == NULL)
+		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
+	return c;
+}
+
 const hd_idem_table auth_idem_table = HD_IDEM_TABLE("auth");
 
 /* One request waiting for a single-row JSON read. */

@@ -23,6 +23,8 @@ static hd_err auth_start(void)
 		return HD_ERR_INTERNAL;
 	}
 	hd_err err = auth_settings_load();
+	if (err == HD_OK && (err = auth_invitations_start()) != HD_OK)
+		auth_settings_fini();
 	if (err != HD_OK)
 		oath_done();
 	return err;
@@ -30,6 +32,7 @@ static hd_err auth_start(void)
 
 static void auth_stop(void)
 {
+	auth_invitations_stop();
 	auth_settings_fini();
 	oath_done();
 }

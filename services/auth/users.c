@@ -102,14 +102,12 @@ typedef struct user_ctx {
 
 static user_ctx *user_ctx_new(hd_rpc_request *req, hd_daemon_worker *dw)
 {
-	user_ctx *c = calloc(1, sizeof *c);
+	user_ctx *c = auth_ctx_alloc(req, sizeof *c);
 
-	if (c == NULL) {
-		hd_reply_problem(req, 500, HD_TEXT_INTERNAL);
-		return NULL;
+	if (c != NULL) {
+		c->req = req;
+		c->dw = dw;
 	}
-	c->req = req;
-	c->dw = dw;
 	return c;
 }
 
@@ -156,28 +154,30 @@ static bool user_write_allowed(
 	return false;
 }
 
-/* Writes the gateway's key of user c->id: off ("1": every token refused),
- * or the current Unix millisecond as not-before (tokens issued earlier are
- * refused: the gateway reads a token's issue time from its UUIDv7 jti);
- * on_again replaces an off mark (reactivation). The key outlives every
- * access token issued before it. */
-static hd_err user_mark(user_ctx *c, bool off, bool on_again, hd_redis_cb cb)
+hd_err auth_user_mark(hd_daemon_worker *dw, const char *tenant_id, const char *user_id, bool off,
+    bool on_again, hd_redis_cb cb, void *arg)
 {
-	const hd_envelope *env = hd_rpc_request_envelope(c->req);
 	char key[128], ttl[24], value[24], msg[128];
 
-	snprintf(key, sizeof key, "hd:{%s}:user_off:%s", env->tenant_id, c->id);
+	snprintf(key, sizeof key, "hd:{%s}:user_off:%s", tenant_id, user_id);
 	snprintf(ttl, sizeof ttl, "%ld", auth_cfg()->access_ttl_s + auth_cfg()->leeway_s);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	snprintf(value, sizeof value, "%lld", off ? 1LL : now_ms);
-	snprintf(msg, sizeof msg, "user_off %s %s", env->tenant_id, c->id);
+	snprintf(msg, sizeof msg, "user_off %s %s", tenant_id, user_id);
 	const char *keys[] = { key };
 	const char *args[] = { value, ttl, on_again ? "1" : "0", HD_REDIS_SESSIONS_CHANNEL, msg };
-	if (c->dw->redis == NULL)
+	if (dw->redis == NULL)
 		return HD_ERR_UNAVAILABLE;
-	return hd_redis_eval(c->dw->redis, USER_MARK_LUA, 1, keys, 5, args, cb, c);
+	return hd_redis_eval(dw->redis, USER_MARK_LUA, 1, keys, 5, args, cb, arg);
+}
+
+/* auth_user_mark for the user of c. */
+static hd_err user_mark(user_ctx *c, bool off, bool on_again, hd_redis_cb cb)
+{
+	const hd_envelope *env = hd_rpc_request_envelope(c->req);
+	return auth_user_mark(c->dw, env->tenant_id, c->id, off, on_again, cb, c);
 }
 
 /* Replies what c holds once the Redis mark is written (503 if it was not:

@@ -403,6 +403,7 @@ static void mail_start_row(const hd_db_result *res, int row)
 		.password = s->smtp_password,
 		.from = from,
 		.to = v[2],
+		.ca_file = s->smtp_ca_file,
 		.message = text,
 		.len = len,
 		.require_tls = !s->allow_http && strncmp(s->smtp_url, "smtp://", 7) == 0,

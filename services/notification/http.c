@@ -291,6 +291,7 @@ static bool xfer_setup_mail(http_xfer *x, const nt_smtp_send *p)
 	    && curl_easy_setopt(
 	           e, CURLOPT_USE_SSL, p->require_tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY)
 	    == CURLE_OK
+	    && (p->ca_file == NULL || curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file) == CURLE_OK)
 	    && (p->user == NULL || curl_easy_setopt(e, CURLOPT_USERNAME, p->user) == CURLE_OK)
 	    && (p->password == NULL
 	        || curl_easy_setopt(e, CURLOPT_PASSWORD, p->password) == CURLE_OK)

@@ -20,7 +20,7 @@
  *   - else a new ticket whose requester is the sender.
  * An unknown sender first gets a customer account, made as the mailbox's
  * creator (an admin) with a random password nobody knows: they get in once
- * an admin sets one (PATCH /v1/users/{id}; hd-auth has no invitations yet).
+ * staff invite them (POST /v1/users/{id}/invitations) or an admin sets one.
  * The message's files (sql/006_mail_parts.sql, written with the message)
  * are first uploaded as the sender (attachments.create), one at a time;
  * the ids go with the ticket or comment (attachment_ids), and a file

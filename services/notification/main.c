@@ -79,6 +79,8 @@ static hd_err nt_mail_settings(void)
 	nt_conf.smtp_user = hd_config_str("HD_SMTP_USER");
 	nt_conf.smtp_password = hd_config_str("HD_SMTP_PASSWORD");
 	nt_conf.smtp_from = hd_config_str("HD_SMTP_FROM");
+	nt_conf.smtp_ca_file
+	    = hd_config_str("HD_SMTP_CA_FILE")[0] != '\0' ? hd_config_str("HD_SMTP_CA_FILE") : NULL;
 	/* compose passes an unset HD_SMTP_FROM as "" (its ${…:-} cannot hold
 	 * the default's braces): the declared default then */
 	for (const hd_config_var *v = hd_config_vars(); nt_conf.smtp_from[0] == '\0' && v->name;

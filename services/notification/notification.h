@@ -248,6 +248,7 @@ typedef struct nt_settings {
 	long connect_timeout_ms, timeout_ms, parallel;
 	const char *smtp_url; /* NULL: no e-mail */
 	const char *smtp_user, *smtp_password, *smtp_from;
+	const char *smtp_ca_file; /* HD_SMTP_CA_FILE; NULL: the system's CAs */
 	nt_seal_keys mail_keys; /* HD_MAIL_KEY (current_set: passwords can be sealed) */
 	long imap_timeout_ms, mail_lease_ms;
 	nt_cidr_list mail_allow; /* HD_MAIL_ALLOW_CIDRS */
@@ -304,6 +305,7 @@ hd_err nt_http_start(nt_http *h, const nt_http_post *p, nt_http_cb cb, void *arg
  * with STARTTLS, required when require_tls, or smtps://). */
 typedef struct nt_smtp_send {
 	const char *url, *user, *password, *from, *to;
+	const char *ca_file; /* PEM CAs the relay's certificate must chain to; NULL: the system's */
 	const char *message;
 	size_t len;
 	bool require_tls;

@@ -131,6 +131,15 @@ check_chart() {
 	render -f "$PROD" --set serviceAccount.create=true --set commonLabels.team=support --set podLabels.tier=backend \
 		--set extraEnvVarsSecret=hd-extra --set priorityClassName=helpdesk-high \
 		--set "daemons.auth.image.digest=sha256:$(printf '%064d' 0)" >"$WORK/conveniences.yaml" 2>&1 || fail "render with the conveniences"
+	# ES256 with the chart-made Secret from key files (as test_keys.c makes them) and rotation keys
+	if openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/es256.key" 2>/dev/null \
+		&& openssl pkey -in "$WORK/es256.key" -pubout -out "$WORK/es256.pub" 2>/dev/null; then
+		render --set jwt.alg=ES256 --set-file secrets.jwtPrivateKey="$WORK/es256.key" \
+			--set-file secrets.jwtPublicKey="$WORK/es256.pub" --set jwt.keysSecret=hd-jwt-keys \
+			>"$WORK/es256.yaml" 2>&1 || fail "render ES256 with key files"
+	else
+		fail "openssl makes an ES256 key pair"
+	fi
 	check_secret_checksum
 	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
 		--consumes "$CONSUMES"
@@ -151,6 +160,8 @@ check_chart() {
 		--migrate "$(listed migrate)" --consumes "$CONSUMES" --no-web
 	node_checks "$HERE/validate.mjs" "$WORK/jwtkeys.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
 		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --jwt-keys-secret hd-jwt-keys
+	node_checks "$HERE/validate.mjs" "$WORK/es256.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--consumes "$CONSUMES" --jwt-alg ES256 --jwt-keys-secret hd-jwt-keys
 }
 
 check_chart_refusals() {

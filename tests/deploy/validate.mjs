@@ -360,6 +360,11 @@ function checkConfig(docs, opts, comps) {
 		check('gateway gets only the public key', !!gw?.env.HD_JWT_PUBLIC_KEY_FILE && !gw?.env.HD_JWT_PRIVATE_KEY_FILE);
 		const signers = comps.filter((k) => k.env.HD_JWT_PRIVATE_KEY_FILE).map((k) => k.comp);
 		check('only auth gets the private key', signers.length === 1 && signers[0] === 'auth', signers.join(','));
+		// the files mounted from the Secret: the public key where tokens are verified, the private one in auth only
+		const keyFiles = (k) => (k.dep.spec.template.spec.volumes || []).find((v) => v.name === 'jwt-keys')?.secret?.items?.map((i) => i.key) || [];
+		const privateMounts = comps.filter((k) => keyFiles(k).includes('jwt-private-key.pem')).map((k) => k.comp);
+		check('only auth mounts jwt-private-key.pem', privateMounts.join(',') === 'auth', privateMounts.join(','));
+		check('gateway mounts jwt-public-key.pem', keyFiles(gw).includes('jwt-public-key.pem'));
 	}
 	if (opts.existingSecret) {
 		check('no chart-made Secret with an existing secret', !docs.some((d) => d.kind === 'Secret'));

@@ -11,13 +11,13 @@
  * (tests/run.sh), so receivers listen on 127.0.0.2 and 127.0.0.1 counts as
  * internal; HD_WEBHOOK_MAX_FAILURES=5 and retries of a few hundred ms.
  * Environment as tickets_e2e.h. */
-#include <dirent.h>
 #include <libpq-fe.h>
 #include <time.h>
 #include <unistd.h>
 #include "hook_receiver.h"
 #include "hd/rfc3339.h"
 #include "tickets_e2e.h"
+#include "mail_e2e.h"
 
 #define WAIT_S 20
 
@@ -480,58 +480,6 @@ static void test_automation_webhook(void **state)
 	snprintf(path, sizeof path, "/v1/webhooks/%s", id);
 	expect(204, "DELETE", path, W.admin, NULL);
 	hook_stop(&h);
-}
-
-/* The text of a recorded mail (HD_TEST_MAILDIR, the SMTP recorder's
- * Maildir) holding needle and also (when not NULL), or NULL; caller frees.
- * *count (when not NULL) gets how many such mails there are. */
-static char *mail_scan(const char *needle, const char *also, int *count)
-{
-	static const char *const subdirs[] = { "new", "cur", NULL };
-	char *found = NULL;
-	int n_found = 0;
-	for (int i = 0; subdirs[i] != NULL; i++) {
-		char dir[512];
-		snprintf(dir, sizeof dir, "%s/%s", httpc_env("HD_TEST_MAILDIR"), subdirs[i]);
-		DIR *d = opendir(dir);
-		struct dirent *e;
-		while (d != NULL && (e = readdir(d)) != NULL) {
-			char path[1024], *text = calloc(1, 262144);
-			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-			FILE *f = e->d_name[0] != '.' && text != NULL ? fopen(path, "r") : NULL;
-			if (f != NULL) {
-				size_t n = fread(text, 1, 262143, f);
-				text[n] = '\0';
-				fclose(f);
-				if (strstr(text, needle) != NULL
-				    && (also == NULL || strstr(text, also) != NULL)) {
-					n_found++;
-					if (found == NULL) {
-						found = text;
-						text = NULL;
-					}
-				}
-			}
-			free(text);
-		}
-		if (d != NULL)
-			closedir(d);
-	}
-	if (count != NULL)
-		*count = n_found;
-	return found;
-}
-
-static char *mail_wait(const char *needle, const char *also)
-{
-	char *m = NULL;
-	for (double end = httpc_now_s() + WAIT_S; httpc_now_s() < end && m == NULL;
-	     usleep(100 * 1000))
-		m = mail_scan(needle, also, NULL);
-	if (m == NULL)
-		fprintf(stderr, "no mail with %s\n", needle);
-	assert_non_null(m);
-	return m;
 }
 
 /* A new ticket is acknowledged to its requester, a public reply mailed to

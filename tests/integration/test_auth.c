@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <libpq-fe.h>
 #include <liboath/oath.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -86,6 +87,8 @@ static void child_env(void)
 	setenv("HD_DEMO_ADMIN_PASSWORD", PASSWORD, 1);
 	setenv("HD_AUTH_URL", T.url, 1);
 	setenv("HD_WORKERS", "2", 1);
+	/* nothing listens there: an invitation cannot be mailed (test_invitations) */
+	setenv("HD_NOTIFICATION_URL", "tcp://127.0.0.1:1", 1);
 }
 
 /* ---- RPC ------------------------------------------------------------ */
@@ -1343,6 +1346,99 @@ static void test_password_bytes(void **state)
 	resp_free(&r);
 }
 
+/* ---- invitations (docs/architecture.md, Invitations) ---------------- */
+
+/* Stores an invitation of user in tenant whose token is token (hashed as
+ * hd-auth does), expiring in expires ("7 days", "-1 second"). */
+static void invitation_put(
+    const char *tenant, const char *user, const char *token, const char *expires)
+{
+	unsigned char digest[32];
+	char hash[65], id[37];
+	assert_int_equal(EVP_Digest(token, strlen(token), digest, NULL, EVP_sha256(), NULL), 1);
+	for (int i = 0; i < 32; i++)
+		snprintf(hash + 2 * i, 3, "%02x", digest[i]);
+	assert_int_equal(hd_uuid_v7(id), HD_OK);
+	PGconn *c = PQconnectdb(getenv("HD_TEST_DATABASE_ADMIN_URL"));
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	const char *p[] = { tenant, id, user, hash, expires };
+	PGresult *res = PQexecParams(c,
+	    "WITH t AS (SELECT set_config('app.tenant_id', $1, true)) "
+	    "INSERT INTO auth.invitations (tenant_id, id, user_id, created_by, token_hash, "
+	    "expires_at) SELECT $1::uuid, $2::uuid, $3::uuid, $3::uuid, $4, "
+	    "now() + $5::interval FROM t",
+	    5, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		fprintf(stderr, "invitation_put: %s\n", PQerrorMessage(c));
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	PQfinish(c);
+}
+
+/* invitations.accept of token with password: the status (a 422 names
+ * password when it is too short, else token). */
+static int accept_status(const char *token, const char *password)
+{
+	char body[512];
+	snprintf(body, sizeof body, "{\"token\":\"%s\",\"password\":\"%s\"}", token, password);
+	resp r = call("invitations.accept", NULL, body, NULL, NULL, NULL, NULL);
+	int status = r.status;
+	if (status == 422)
+		assert_true(has_field_error(&r, strlen(password) < 8 ? "password" : "token"));
+	resp_free(&r);
+	return status;
+}
+
+static void test_invitations(void **state)
+{
+	char email[96], id[37], agent_email[96], agent_id[37], token[160];
+	actor u, agent;
+	(void)state;
+
+	snprintf(email, sizeof email, "invited-%s@acme.test", T.run);
+	user_new(&T.acme, email, "customer", id);
+	snprintf(agent_email, sizeof agent_email, "inviter-%s@acme.test", T.run);
+	user_new(&T.acme, agent_email, "agent", agent_id);
+	login_as(&agent, "acme", agent_email);
+	/* who may invite whom; a mail that cannot be queued is 503 */
+	resp r = call("invitations.create", &agent, NULL, T.acme.user_id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	r = call("invitations.create", &agent, NULL, id, NULL, NULL, NULL);
+	assert_int_equal(r.status, 503);
+	assert_non_null(jstr(r.json, "detail"));
+	resp_free(&r);
+
+	/* a pending invitation sets the password once and ends older sessions */
+	login_as(&u, "acme", email);
+	int64_t before = now_ms();
+	snprintf(token, sizeof token, "%s.it-%s-Zm9vYmFyYmF6cXV4", T.acme.tenant_id, T.run);
+	invitation_put(T.acme.tenant_id, id, token, "7 days");
+	assert_int_equal(accept_status(token, "short"), 422);
+	assert_int_equal(accept_status(token, "chosen by the user 1"), 204);
+	assert_int_equal(accept_status(token, "chosen by the user 2"), 422); /* used */
+	r = login_raw("acme", email, "chosen by the user 1", NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	char body[256];
+	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", u.refresh);
+	r = call("auth.refresh", NULL, body, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	assert_true(user_mark(T.acme.tenant_id, id) >= before);
+
+	/* expired, another tenant's prefix, malformed: 422, nothing changes */
+	snprintf(token, sizeof token, "%s.it-%s-ZXhwaXJlZA", T.acme.tenant_id, T.run);
+	invitation_put(T.acme.tenant_id, id, token, "-1 second");
+	assert_int_equal(accept_status(token, "expired but tried"), 422);
+	memcpy(token, T.platform.tenant_id, 36);
+	assert_int_equal(accept_status(token, "expired but tried"), 422);
+	assert_int_equal(accept_status("no-tenant-prefix", "expired but tried"), 422);
+	r = login_raw("acme", email, "chosen by the user 1", NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+}
+
 static int wait_ready(void)
 {
 	for (int i = 0; i < 200; i++) {
@@ -1496,6 +1592,7 @@ int main(void)
 		cmocka_unit_test(test_role_change_and_reactivation),
 		cmocka_unit_test(test_mfa_reenroll),
 		cmocka_unit_test(test_password_bytes),
+		cmocka_unit_test(test_invitations),
 		cmocka_unit_test(test_production_guards),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
