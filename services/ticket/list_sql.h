@@ -22,9 +22,8 @@
  *   no plan may use the GIN indexes, @> and @@ are not leakproof). It sees
  *   the values: a rare or absent tag or word reads the GIN index and sorts
  *   its few rows, a common one walks the sort order's index and stops at the
- *   page. A tag's index is keyed by tenant and tag (sql/033_list_tag_keys.sql:
- *   it fetches only the tenant's rows, priced by the tenant's statistics). A generic plan cannot
- * tell the two apart (0.25-0.89 s at 1,000,000 tickets for a value that matches nothing). */
+ *   page. A generic plan cannot tell the two apart (0.25-0.89 s at 1,000,000
+ *   tickets for a value that matches nothing). */
 #ifndef TK_LIST_SQL_H
 #define TK_LIST_SQL_H
 #include "ticket.h"

@@ -133,8 +133,7 @@ typedef struct plan_case {
 
 static const plan_case cases[] = {
 	{ NULL, NULL, "rare", NULL, NOONE, NOONE, CREATED_DESC, "tickets_tag_keys_idx", NULL, 20 },
-	{ NULL, NULL, "nosuchtag", NULL, NOONE, NOONE, CREATED_DESC, "tickets_tag_keys_idx", NULL,
-	    0 },
+	{ NULL, NULL, "nosuchtag", NULL, NOONE, NOONE, CREATED_DESC, "tickets_tag_keys_idx", NULL, 0 },
 	{ NULL, NULL, "common", NULL, NOONE, NOONE, CREATED_DESC, "tickets_created_idx",
 	    "tickets_tag_keys_idx", 30000 },
 	{ NULL, NULL, NULL, "zebra", NOONE, NOONE, CREATED_DESC, "tickets_search_idx", NULL, 12 },
