@@ -27,8 +27,7 @@ static const char *const tk_list_conds[TK_LIST_NFILTERS] = {
 	" AND t.priority = $%d::text",
 	" AND t.assignee_id = $%d::uuid",
 	" AND t.requester_id = $%d::uuid",
-	/* the tenant's own keys (sql/033_list_tag_keys.sql): the index's expression */
-	" AND ticket.tag_keys(t.tenant_id, t.tags) @> ticket.tag_keys($1, ARRAY[$%d::text])",
+	" AND t.tags @> ARRAY[$%d::text]",
 	" AND t.search @@ websearch_to_tsquery('english', $%d::text)",
 };
 

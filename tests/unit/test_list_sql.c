@@ -16,7 +16,7 @@
 static const char *const head[TK_LIST_HEAD_PARAMS] = { "tenant", "26", "infinity", "id" };
 static const char *const conds[TK_LIST_NFILTERS]
     = { "t.status = $", "t.priority = $", "t.assignee_id = $", "t.requester_id = $",
-	      "ticket.tag_keys(t.tenant_id, t.tags) @> ticket.tag_keys($1, ARRAY[$", "t.search @@ websearch_to_tsquery('english', $" };
+	      "t.tags @> ARRAY[$", "t.search @@ websearch_to_tsquery('english', $" };
 
 static int bits(unsigned set)
 {
