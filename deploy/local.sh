@@ -418,8 +418,11 @@ need_name() { [ -n "${1:-}" ] || die "usage: $0 ${2} NAME"; }
 
 # Every port setting of the stack with a free, distinct port (NAME=value lines).
 cmd_port_env() {
+	# the SMTP recorder's too: a second stack on 2525 could not bind it, and
+	# every mail of that stack failed and was retried (docs/benchmarks.md,
+	# "At scale", third round)
 	local names=(HD_PG_PORT HD_REDIS_PORT HD_HTTP_PORT HD_GATEWAY_ADMIN_PORT HD_BUS_ADMIN_PORT
-		HD_BUS_PUB_URL HD_BUS_SUB_URL)
+		HD_BUS_PUB_URL HD_BUS_SUB_URL HD_LOCAL_SMTP_PORT)
 	local name ports i=0
 	for name in $DAEMONS; do
 		case $name in bus | gateway) ;; *) names+=("HD_${name^^}_URL" "HD_${name^^}_ADMIN_PORT") ;; esac
