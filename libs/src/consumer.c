@@ -31,7 +31,6 @@
 #include "nng_close.h"
 
 #define CS_INBOX_MAX 1024 /* events queued from the bus; past it: catch up */
-#define CS_PAGE 500 /* events per replay call */
 #define CS_CALL_MS 5000 /* deadline of a replay call */
 #define CS_NAME_MAX 63
 
@@ -464,8 +463,11 @@ static void cs_replay_call(cs_state *c, int64_t after_seq, bool ahead)
 		r->sent_ms = cs_now_ms();
 		r->ahead = ahead;
 		e->deadline_ms = r->sent_ms + CS_CALL_MS;
+		int limit = c->spec->page_limit;
+		if (limit < 1 || limit > HD_CONSUMER_PAGE_MAX)
+			limit = HD_CONSUMER_PAGE;
 		int n = snprintf(body, sizeof(body), "{\"after_seq\":%lld,\"limit\":%d}",
-		    (long long)after_seq, CS_PAGE);
+		    (long long)after_seq, limit);
 		e->body = body;
 		e->body_len = (size_t)n;
 		err = hd_envelope_encode(e, &msg, &len);
@@ -529,8 +531,9 @@ static bool cs_page_run(cs_state *c)
 	hd_consumer_event ev;
 	if (c->spec->batch_sql == NULL || c->last < c->batch_off_until)
 		return false;
-	for (; end < n; end++, next++) {
-		const cJSON *obj = cJSON_GetArrayItem(items, end);
+	/* (walked by links: cJSON_GetArrayItem counts from the head each time) */
+	const cJSON *head = cJSON_GetArrayItem(items, first), *obj = head;
+	for (; end < n && obj != NULL; end++, next++, obj = obj->next) {
 		if (!hd_consumer_event_read(obj, &ev) || ev.seq != next)
 			break;
 	}
@@ -538,8 +541,9 @@ static bool cs_page_run(cs_state *c)
 		return false;
 	hd_buf b = { 0 };
 	hd_buf_puts(&b, "[");
-	for (int i = first; i < end; i++) {
-		char *text = cJSON_PrintUnformatted(cJSON_GetArrayItem(items, i));
+	obj = head;
+	for (int i = first; i < end; i++, obj = obj->next) {
+		char *text = cJSON_PrintUnformatted(obj);
 		hd_buf_puts(&b, i > first ? "," : "");
 		hd_buf_puts(&b, text != NULL ? text : "");
 		b.failed = b.failed || text == NULL;
