@@ -31,7 +31,6 @@
 #include "nng_close.h"
 
 #define CS_INBOX_MAX 1024 /* events queued from the bus; past it: catch up */
-#define CS_PAGE 500 /* events per replay call */
 #define CS_CALL_MS 5000 /* deadline of a replay call */
 #define CS_NAME_MAX 63
 
@@ -454,8 +453,11 @@ static void cs_replay_call(cs_state *c, int64_t after_seq, bool ahead)
 		snprintf(request_id, sizeof(request_id), "consumer-%s", c->spec->source);
 		r->sent_ms = cs_now_ms();
 		r->ahead = ahead;
+		int limit = c->spec->page_limit;
+		if (limit < 1 || limit > HD_CONSUMER_PAGE_MAX)
+			limit = HD_CONSUMER_PAGE;
 		err = hd_consumer_replay_encode(c->spec->replay_op, request_id, NULL, after_seq,
-		    CS_PAGE, r->sent_ms + CS_CALL_MS, &msg, &len);
+		    limit, r->sent_ms + CS_CALL_MS, &msg, &len);
 	}
 	if (err == HD_OK) {
 		r->c = c;
@@ -515,8 +517,9 @@ static bool cs_page_run(cs_state *c)
 	hd_consumer_event ev;
 	if (c->spec->batch_sql == NULL || c->last < c->batch_off_until)
 		return false;
-	for (; end < n; end++, next++) {
-		const cJSON *obj = cJSON_GetArrayItem(items, end);
+	/* (walked by links: cJSON_GetArrayItem counts from the head each time) */
+	const cJSON *head = cJSON_GetArrayItem(items, first), *obj = head;
+	for (; end < n && obj != NULL; end++, next++, obj = obj->next) {
 		if (!hd_consumer_event_read(obj, &ev) || ev.seq != next)
 			break;
 	}
@@ -524,8 +527,9 @@ static bool cs_page_run(cs_state *c)
 		return false;
 	hd_buf b = { 0 };
 	hd_buf_puts(&b, "[");
-	for (int i = first; i < end; i++) {
-		char *text = cJSON_PrintUnformatted(cJSON_GetArrayItem(items, i));
+	obj = head;
+	for (int i = first; i < end; i++, obj = obj->next) {
+		char *text = cJSON_PrintUnformatted(obj);
 		hd_buf_puts(&b, i > first ? "," : "");
 		hd_buf_puts(&b, text != NULL ? text : "");
 		b.failed = b.failed || text == NULL;

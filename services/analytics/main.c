@@ -50,14 +50,16 @@ static const hd_consumer_spec an_consumers[] = {
 	    .replay_op = "ticket_events.replay",
 	    .effect_sql = an_ticket_effect,
 	    .lag_metric = AN_LAG_METRIC,
-	    .batch_sql = AN_BATCH_SQL },
+	    .batch_sql = AN_BATCH_SQL,
+	    .page_limit = HD_CONSUMER_PAGE_MAX },
 	{ .source = "field",
 	    .prefixes = "workorder.",
 	    .url_setting = "HD_FIELD_URL",
 	    .replay_op = "field_events.replay",
 	    .effect_sql = an_field_effect,
 	    .lag_metric = AN_LAG_METRIC,
-	    .batch_sql = AN_BATCH_SQL },
+	    .batch_sql = AN_BATCH_SQL,
+	    .page_limit = HD_CONSUMER_PAGE_MAX },
 	{ .source = NULL },
 };
 

@@ -60,13 +60,17 @@ static const char *cons_effect(const char *type)
 	       " VALUES ($1::uuid, $2::text, $3::json, $4::uuid, $5::bigint, $6::uuid)";
 }
 
+/* events per replay call (hd_consumer_spec.page_limit), below the default */
+#define CONS_PAGE 300
+
 static const hd_consumer_spec cons_consumers[] = {
 	{ .source = "cons_test",
 	    .prefixes = "cons.",
 	    .url_setting = "HD_CONS_TEST_URL",
 	    .replay_op = "cons_test_events.replay",
 	    .effect_sql = cons_effect,
-	    .batch_sql = "SELECT cons_test.apply_run($1::text, $2::json)" },
+	    .batch_sql = "SELECT cons_test.apply_run($1::text, $2::json)",
+	    .page_limit = CONS_PAGE },
 	{ .source = NULL },
 };
 
@@ -217,6 +221,9 @@ static int setup(void **state)
 		"CREATE POLICY tenant_isolation ON cons_test.applied USING (tenant_id = "
 		"cons_test.current_tenant()) WITH CHECK (tenant_id = cons_test.current_tenant())",
 		"GRANT SELECT, INSERT ON cons_test.applied TO hd_app",
+		/* the length of each run applied (test_long_catch_up_in_runs) */
+		"CREATE TABLE IF NOT EXISTS cons_test.runs (n int NOT NULL)",
+		"GRANT SELECT, INSERT ON cons_test.runs TO hd_app",
 		/* a run of a replay page in one transaction (hd_consumer_spec.batch_sql) */
 		"CREATE OR REPLACE FUNCTION cons_test.apply_run(p_source text, p_events json) "
 		"RETURNS "
@@ -231,8 +238,7 @@ static int setup(void **state)
 		"VALUES ((e ->> 'tenant_id')::uuid, e ->> 'type', e -> 'data', (e ->> 'id')::uuid, "
 		"(e ->> 'seq')::bigint, (e ->> 'actor')::uuid); n := n + 1; END LOOP; UPDATE "
 		"cons_test.consumed c SET last_seq = first + n - 1 WHERE c.source = p_source; "
-		"RETURN "
-		"n; END $$",
+		"INSERT INTO cons_test.runs VALUES (n); RETURN n; END $$",
 		"CREATE OR REPLACE FUNCTION cons_test.test_add(p_tenant uuid, n int) RETURNS SETOF "
 		"bigint LANGUAGE sql AS $$ INSERT INTO cons_test.outbox (tenant_id, type, data) "
 		"SELECT "
@@ -375,19 +381,27 @@ static void test_restart_after_kill_resumes(void **state)
 	daemon_child_log_remove(&T.child);
 }
 
-/* A long catch-up (several replay pages): applied in runs, the next page
- * read ahead while a run applies; each event once, in order. */
+/* A long catch-up (several replay pages of the spec's page_limit): applied
+ * in runs no longer than a page, the next page read ahead while a run
+ * applies; each event once, in order. */
 static void test_long_catch_up_in_runs(void **state)
 {
 	(void)state;
 	long long before = applied();
 	if (daemon_child_alive(&T.child))
 		daemon_child_stop(&T.child, SIGKILL);
+	admin_value(T.admin_url,
+	    "WITH d AS (DELETE FROM cons_test.runs RETURNING 1) SELECT count(*) FROM d", NULL,
+	    NULL);
 	for (int i = 0; i < 3; i++)
 		events_add(i % 2 == 0 ? T.tenant : T.other, 700, false); /* never on the bus */
 	child_start();
 	wait_level(before + 2100);
 	assert_int_equal(applied(), before + 2100);
+	/* runs, none longer than the spec's page (the default would be 500) */
+	assert_true(
+	    admin_value(T.admin_url, "SELECT max(n) FROM cons_test.runs", NULL, NULL) <= CONS_PAGE);
+	assert_true(admin_value(T.admin_url, "SELECT max(n) FROM cons_test.runs", NULL, NULL) > 1);
 	assert_int_equal(admin_value(T.admin_url,
 	                     "SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY "
 	                     "ctid) AS prev FROM cons_test.applied) x WHERE x.prev >= x.seq",

@@ -38,6 +38,10 @@ extern const hd_db_shared_migration hd_consumer_migrations[];
 
 /* How often a consumer catches up when nothing told it to (milliseconds). */
 #define HD_CONSUMER_CATCHUP_MS 2000
+/* Events per replay call by default, and the most a source's replay
+ * operation gives (hd_outbox_events_replay's limit). */
+#define HD_CONSUMER_PAGE 500
+#define HD_CONSUMER_PAGE_MAX 1000
 /* Failures in a row of an event, of its own kind, before it is parked. */
 #define HD_CONSUMER_PARK_AFTER 5
 
@@ -69,6 +73,10 @@ typedef struct hd_consumer_spec {
 	 * per page, not per event; after a failed run the consumer applies one
 	 * event at a time past it. */
 	const char *batch_sql;
+	/* Events per replay call, 1..HD_CONSUMER_PAGE_MAX; 0: HD_CONSUMER_PAGE.
+	 * With batch_sql, a longer page is a longer run per transaction (hd-
+	 * analytics: docs/benchmarks.md "Analytics"). */
+	int page_limit;
 } hd_consumer_spec;
 
 /* An event as a consumer reads it (proto/README.md, "Events"); the strings

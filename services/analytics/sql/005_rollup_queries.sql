@@ -157,45 +157,7 @@ BEGIN
 END
 $$;
 
--- Buckets of p_unit ('hour' or 'day') in time zone p_tz that meet [p_from,
--- p_to), each with the count of the metric's events in it (0 when none).
--- A rollup hour that lies in one bucket adds its count; one that straddles
--- two (a zone whose offset is not whole hours), and the window's partial
--- hours, add their facts one by one.
-CREATE OR REPLACE FUNCTION analytics.buckets(p_tenant uuid, p_metric text, p_unit text,
-                                             p_from timestamptz, p_to timestamptz, p_tz text)
-RETURNS TABLE (t timestamptz, n bigint) LANGUAGE plpgsql STABLE AS $$
-#variable_conflict use_column
-BEGIN
-	RETURN QUERY
-	WITH b AS (SELECT DISTINCT g AT TIME ZONE p_tz AS t
-	           FROM generate_series(date_trunc(p_unit, p_from AT TIME ZONE p_tz),
-	                                p_to AT TIME ZONE p_tz, ('1 ' || p_unit)::interval) g),
-	w AS (SELECT * FROM analytics.window_split(p_from, p_to, interval '1 hour')),
-	roll AS (SELECT x.hour, date_trunc(p_unit, x.hour AT TIME ZONE p_tz) AS lb,
-	                date_trunc(p_unit, (x.hour + interval '1 hour' - interval '1 microsecond')
-	                                   AT TIME ZONE p_tz) AS lb2,
-	                CASE p_metric WHEN 'tickets.created' THEN x.created
-	                              WHEN 'tickets.solved' THEN x.solved
-	                              WHEN 'sla.breaches' THEN x.breaches
-	                              WHEN 'workorders.completed' THEN x.wo_completed END AS n
-	         FROM w, analytics.hours x
-	         WHERE x.tenant_id = p_tenant AND x.span = 1 AND x.hour >= w.a AND x.hour < w.b),
-	whole AS (SELECT roll.lb AT TIME ZONE p_tz AS t, sum(roll.n) AS n FROM roll
-	          WHERE roll.lb = roll.lb2 AND roll.n <> 0 GROUP BY 1),
-	loose AS (SELECT e.at FROM w, analytics.metric_events(p_tenant, p_metric, p_from, w.a) e
-	          UNION ALL SELECT e.at FROM w, analytics.metric_events(p_tenant, p_metric, w.b, p_to) e
-	          UNION ALL SELECT e.at FROM roll, analytics.metric_events(p_tenant, p_metric, roll.hour,
-	                                                                    roll.hour + interval '1 hour') e
-	          WHERE roll.lb <> roll.lb2 AND roll.n <> 0),
-	c AS (SELECT z.t, sum(z.n) AS n FROM (
-	          SELECT whole.t, whole.n FROM whole
-	          UNION ALL
-	          SELECT date_trunc(p_unit, loose.at AT TIME ZONE p_tz) AT TIME ZONE p_tz, 1 FROM loose) z
-	      GROUP BY z.t)
-	SELECT b.t, COALESCE(c.n, 0)::bigint FROM b LEFT JOIN c ON c.t = b.t WHERE b.t < p_to ORDER BY b.t;
-END
-$$;
+-- analytics.buckets, which the time series sums: sql/R_reports.sql.
 
 CREATE OR REPLACE FUNCTION analytics.timeseries(p_tenant uuid, p_metric text, p_unit text,
                                                 p_from timestamptz, p_to timestamptz)
