@@ -306,10 +306,11 @@ void gw_stream_sessions_end(gw_sse_hub *h, const gw_sse_ended *ended)
 static void recheck_cb(hd_err err, const hd_redis_reply *r, void *arg)
 {
 	gw_stream *s = arg;
-	s->calls--;
+	/* s is held by this call until calls drops: the reset cannot free it */
 	if (s->conn != NULL && err == HD_OK && r != NULL
 	    && hd_redis_reply_type(r) == HD_REDIS_INTEGER && hd_redis_reply_integer(r) > 0)
 		stream_reset(s, "reason=\"session_ended\"");
+	s->calls--;
 	stream_free_if_done(s);
 }
 
