@@ -145,6 +145,20 @@ static void test_comment_attachments(void **state)
 	expect(201, "POST", path, W.agent, body);
 	expect_download(W.admin, internal, 200);
 	expect_download(W.cust1, internal, 404);
+	/* GET /v1/tickets/{id}/attachments: the customer sees the public
+	 * comment's file, staff both; nobody else sees the ticket */
+	tk_path(path, sizeof path, ticket, "/attachments");
+	assert_int_equal(req(&r, "GET", path, W.cust1, NULL), 200);
+	assert_int_equal(cJSON_GetArraySize(jitems(&r)), 1);
+	httpc_resp_free(&r);
+	assert_int_equal(req(&r, "GET", path, W.agent, NULL), 200);
+	assert_int_equal(cJSON_GetArraySize(jitems(&r)), 2);
+	httpc_resp_free(&r);
+	expect(404, "GET", path, W.cust2, NULL);
+	expect(404, "GET", path, W.demo, NULL);
+	expect(404, "GET", "/v1/tickets/00000000-0000-7000-8000-000000000000/attachments", W.admin,
+	    NULL);
+	expect(404, "GET", "/v1/tickets/not-a-uuid/attachments", W.admin, NULL);
 }
 
 /* A work order's files: who sees the work order sees them; its sign-off
