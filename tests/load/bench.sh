@@ -34,7 +34,9 @@
 #   acme included), HD_BENCH_DOC (docs/benchmarks.md;
 #   "-" = do not write), HD_BENCH_PEER (node), HD_BENCH_PEER_DIR, HD_BENCH_NODE_DIR
 #   (a writable copy of the Node peer with node_modules; default /tmp/hd-bench-node),
-#   HD_BENCH_KEEP=1 leaves the stack running (prints its state folder).
+#   HD_BENCH_KEEP=1 leaves the stack running (prints its state folder),
+#   HD_BENCH_THINK_MS (0; N > 0: every connection pauses N ms between a reply
+#   and its next request, lua/paced.lua: latency at the offered rate).
 #   Daemon tuning (HD_WORKERS, HD_DB_CONNS, HD_HTTP_THREADS, ...) passes through.
 set -euo pipefail
 
@@ -51,6 +53,7 @@ SCENARIOS=${HD_BENCH_SCENARIOS:-get list healthz mix nearby dispatch create}
 TECHS=${HD_BENCH_TECHS:-10000}
 WORK_ORDERS=${HD_BENCH_WORK_ORDERS:-50000}
 MIX_TENANTS=${HD_BENCH_MIX_TENANTS:-4}
+THINK_MS=${HD_BENCH_THINK_MS:-0}
 MIX_TICKETS=$((TICKETS / 4 > 0 ? TICKETS / 4 : 1)) # each mix tenant's (bench-scale.sh sets its own)
 SEED_SQL=$HERE/seed.sql                            # bench-scale.sh: scale_seed.sql
 SEED_ROLE=hd_owner                                 # bench-scale.sh: postgres
@@ -73,6 +76,10 @@ random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 command -v wrk >/dev/null || die "wrk not found: deploy/stack.sh deps (or apt-get install wrk)"
 [ -x "$HD_BIN_DIR/hd-gateway" ] || die "$HD_BIN_DIR/hd-gateway not found: build first (make)"
 for s in $SCENARIOS; do [ -n "${SCRIPT[$s]:-}" ] || die "unknown scenario $s"; done
+[[ "$THINK_MS" =~ ^[0-9]+$ ]] || die "HD_BENCH_THINK_MS must be a whole number of milliseconds"
+if [ "$THINK_MS" -gt 0 ]; then
+	for s in "${!TITLE[@]}"; do TITLE[$s]+=", ${THINK_MS} ms pauses"; done
+fi
 [[ "$MIX_TENANTS" =~ ^[1-9][0-9]*$ ]] || die "HD_BENCH_MIX_TENANTS must be a positive integer"
 
 WORK=$(mktemp -d /tmp/hd-bench.XXXXXX)
@@ -271,6 +278,10 @@ run_scenario() {
 	local impl=$1 s=$2 url=$3 token=$4 lua raw rps p50 p99 non2xx serr
 	local -a auth=()
 	lua=$HERE/lua/${SCRIPT[$s]}
+	if [ "$THINK_MS" -gt 0 ]; then
+		export HD_BENCH_PACED_SCRIPT=$lua HD_BENCH_THINK_MS=$THINK_MS
+		lua=$HERE/lua/paced.lua
+	fi
 	# healthz needs no token; mix sends each tenant's own (lua/mix.lua)
 	[ "$s" = healthz ] || [ "$s" = mix ] || auth=(-H "Authorization: Bearer $token")
 	if [ "$WARM" != 0 ]; then
@@ -385,7 +396,7 @@ report() {
 	cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 	echo "### Run of $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
-	echo "Machine: $(nproc) CPUs ($cpu), $mem RAM, $(uname -sr). wrk -t$THREADS -c$CONNS -d$DUR --latency"
+	echo "Machine: $(nproc) CPUs ($cpu), $mem RAM, $(uname -sr). wrk -t$THREADS -c$CONNS -d$DUR --latency$([ "$THINK_MS" = 0 ] || echo ", each connection pausing $THINK_MS ms between requests")"
 	echo "after a ${WARM} warm-up, on the same machine as the servers and PostgreSQL 15 (fsync on)."
 	echo "Load average (1/5/15 min) before: $LOAD_BEFORE, after: $LOAD_AFTER (other work on the machine skews every figure)."
 	echo "Seeded: $TICKETS tickets in tenant acme. Gapless numbers after the run: ${GAPLESS_C:-not checked}."
