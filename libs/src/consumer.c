@@ -324,14 +324,18 @@ bool hd_consumer_event_read(const cJSON *obj, hd_consumer_event *ev)
 
 /* Applies ev when it is the next one, drops it when applied already, tells
  * a gap when it is further on. */
+static void cs_malformed(const cs_state *c)
+{
+	hd_log_warn("consumer of %s: an event without a well-formed seq, type, tenant_id, id, "
+	            "actor or data was dropped",
+	    c->spec->source);
+}
+
 static cs_offer_outcome cs_offer(cs_state *c, const cJSON *obj)
 {
 	hd_consumer_event ev;
 	if (!hd_consumer_event_read(obj, &ev)) {
-		hd_log_warn(
-		    "consumer of %s: an event without a well-formed seq, type, tenant_id, id, "
-		    "actor or data was dropped",
-		    c->spec->source);
+		cs_malformed(c);
 		return CS_SKIPPED;
 	}
 	hd_consumer_seq place = hd_consumer_seq_place(c->last, ev.seq);
@@ -506,6 +510,24 @@ static void cs_lag_set(cs_state *c)
 	hd_metrics_set(c->spec->lag_metric, labels, lag_ms > 0 ? (double)lag_ms / 1000.0 : 0);
 }
 
+/* Starts the spec's batch_sql over the JSON array of events in b (freed),
+ * the last of them being seq last; false when it could not be queued. */
+static bool cs_run_start(cs_state *c, hd_buf *b, int64_t last)
+{
+	const char *p[2] = { c->spec->source, b->data };
+	hd_db_stmt st = { c->spec->batch_sql, 2, p };
+	hd_err err
+	    = b->failed ? HD_ERR_NOMEM : hd_db_run(c->dw->db, NULL, &st, 1, cs_applied_cb, c);
+	hd_buf_free(b);
+	if (err != HD_OK) {
+		cs_fail(c, "queueing a run of events", hd_strerror(err));
+		return false;
+	}
+	c->pending = last;
+	c->busy = true;
+	return true;
+}
+
 /* Applies the page's next events that follow the position, up to the
  * first gap or malformed one, with the spec's batch_sql in one transaction;
  * true when such a run (of two events or more) was started. */
@@ -536,17 +558,9 @@ static bool cs_page_run(cs_state *c)
 		cJSON_free(text);
 	}
 	hd_buf_puts(&b, "]");
-	const char *p[2] = { c->spec->source, b.data };
-	hd_db_stmt st = { c->spec->batch_sql, 2, p };
-	hd_err err = b.failed ? HD_ERR_NOMEM : hd_db_run(c->dw->db, NULL, &st, 1, cs_applied_cb, c);
-	hd_buf_free(&b);
-	if (err != HD_OK) {
-		cs_fail(c, "queueing a run of events", hd_strerror(err));
+	if (!cs_run_start(c, &b, next - 1))
 		return false;
-	}
-	c->pending = next - 1;
 	c->page_i = end;
-	c->busy = true;
 	cs_read_ahead(c);
 	return true;
 }
@@ -585,6 +599,63 @@ static bool cs_page_next(cs_state *c)
 	return o == CS_STARTED;
 }
 
+/* ---- live runs ---- */
+
+static int cs_inbox_count(cs_state *c)
+{
+	pthread_mutex_lock(&c->mu);
+	int n = c->inbox_len;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
+/* Takes the events the bus queued while a transaction was in flight, when
+ * there are two or more and the spec has batch_sql: the ones that follow
+ * the position go in one run, one transaction, as replay pages do (under a
+ * steady stream of events a consumer then pays one transaction per run,
+ * not per event; docs/architecture.md, "Event consumers"). It stops at a
+ * gap (then a catch-up) or after HD_CONSUMER_PAGE_MAX events; events seen
+ * already and malformed ones are dropped as cs_offer drops them. False when
+ * it took nothing (fewer than two queued, no batch_sql, or one event at a
+ * time after a failed run). */
+static bool cs_inbox_run(cs_state *c)
+{
+	if (c->spec->batch_sql == NULL || c->last < c->batch_off_until || cs_inbox_count(c) < 2)
+		return false;
+	hd_buf b = { 0 };
+	int64_t next = c->last + 1;
+	bool overflow = false;
+	hd_buf_puts(&b, "[");
+	while (next - c->last <= HD_CONSUMER_PAGE_MAX && !c->catchup) {
+		cs_msg *m = cs_pop(c, &overflow);
+		c->catchup = overflow;
+		if (m == NULL)
+			break;
+		cJSON *obj = cJSON_Parse(m->json);
+		hd_consumer_event ev;
+		hd_consumer_seq place = HD_CONSUMER_SEQ_SEEN;
+		if (obj != NULL && hd_consumer_event_read(obj, &ev))
+			place = hd_consumer_seq_place(next - 1, ev.seq);
+		else
+			cs_malformed(c);
+		if (place == HD_CONSUMER_SEQ_NEXT) {
+			hd_buf_puts(&b, next > c->last + 1 ? "," : "");
+			hd_buf_puts(&b, m->json);
+			next++;
+		}
+		c->catchup = c->catchup || place == HD_CONSUMER_SEQ_GAP;
+		cJSON_Delete(obj);
+		free(m);
+	}
+	hd_buf_puts(&b, "]");
+	if (next == c->last + 1) {
+		hd_buf_free(&b);
+		return true; /* only seen or malformed ones, or a gap first */
+	}
+	cs_run_start(c, &b, next - 1);
+	return true;
+}
+
 /* ---- the loop ---- */
 
 static void cs_pump(cs_state *c)
@@ -605,6 +676,8 @@ static void cs_pump(cs_state *c)
 			cs_replay(c);
 			continue;
 		}
+		if (cs_inbox_run(c))
+			continue;
 		bool overflow;
 		cs_msg *m = cs_pop(c, &overflow);
 		cJSON *ev = m != NULL ? cJSON_Parse(m->json) : NULL;

@@ -13,7 +13,9 @@
  * an event that is not the next one; after kill -9 the consumer resumes from
  * its stored position, catching up what was published while it was down;
  * a catch-up of several replay pages applies in runs (batch_sql, the next
- * page read ahead while a run applies), each event once and in order.
+ * page read ahead while a run applies), each event once and in order;
+ * events the bus delivers while a transaction is in flight apply as one
+ * run too (live runs).
  * Env: HD_TEST_DATABASE_URL (app role), HD_TEST_DATABASE_ADMIN_URL (owner),
  * HD_RELAY_DATABASE_URL (the relay's role). */
 #include <stdarg.h>
@@ -29,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
+#include <libpq-fe.h>
 #include "admin_sql.h"
 #include "daemon_child.h"
 #include "hd/bus.h"
@@ -411,6 +414,65 @@ static void test_long_catch_up_in_runs(void **state)
 	assert_true(daemon_child_log_clean(&T.child));
 }
 
+/* Events the bus delivers while the consumer's transaction waits (here on
+ * a lock this test holds on its position row) are applied together, in one
+ * run of batch_sql, once it is free: each once and in order. The events are
+ * made in the lock's transaction, so that no periodic catch-up can page
+ * them before the bus brings them. */
+static void test_live_events_apply_in_runs(void **state)
+{
+	hd_bus_pub *pub = NULL;
+	(void)state;
+	child_start();
+	long long before = applied();
+	wait_level(admin_value(
+	    T.admin_url, "SELECT COALESCE(max(pub_seq), 0) FROM cons_test.outbox", NULL, NULL));
+	admin_value(T.admin_url,
+	    "WITH d AS (DELETE FROM cons_test.runs RETURNING 1) SELECT count(*) FROM d", NULL,
+	    NULL);
+	assert_int_equal(hd_bus_pub_open(&pub, T.pub_url), HD_OK);
+	sleep_ms(300); /* the publisher joined the forwarder */
+	PGconn *db = PQconnectdb(T.admin_url);
+	assert_int_equal(PQstatus(db), CONNECTION_OK);
+	PGresult *r = PQexec(db,
+	    "BEGIN; SELECT 1 FROM cons_test.consumed"
+	    " WHERE source = 'cons_test' FOR UPDATE");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	const char *tenant = T.tenant;
+	PGresult *events = PQexecParams(db, "SELECT * FROM cons_test.test_add_unpublished($1, 6)",
+	    1, NULL, &tenant, NULL, NULL, 0);
+	assert_int_equal(PQresultStatus(events), PGRES_TUPLES_OK);
+	int n = PQntuples(events);
+	assert_int_equal(n, 6);
+	for (int i = 0; i < n; i++) {
+		const char *ev = PQgetvalue(events, i, 0);
+		assert_int_equal(hd_bus_publish(pub, "cons.tested", ev, strlen(ev)), HD_OK);
+		if (i == 0)
+			sleep_ms(300); /* the first one's transaction waits on the lock */
+	}
+	PQclear(events);
+	sleep_ms(300); /* the others are queued behind it */
+	r = PQexec(db, "COMMIT");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(db);
+	wait_level(before + n);
+	assert_int_equal(applied(), before + n);
+	/* the first alone and the five queued behind it in one run, or all six
+	 * in one when the first arrived during a catch-up call (which could not
+	 * see them: not committed yet) */
+	assert_true(admin_value(T.admin_url, "SELECT max(n) FROM cons_test.runs", NULL, NULL) >= 5);
+	assert_int_equal(admin_value(T.admin_url,
+	                     "SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY "
+	                     "ctid) AS prev FROM cons_test.applied) x WHERE x.prev >= x.seq",
+	                     NULL, NULL),
+	    0);
+	hd_bus_pub_close(pub);
+	assert_int_equal(daemon_child_stop(&T.child, SIGTERM), 0);
+	assert_true(daemon_child_log_clean(&T.child));
+}
+
 static void test_replay_is_for_daemons_only(void **state)
 {
 	daemon_reply r;
@@ -522,6 +584,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_restart_after_kill_resumes),
 		cmocka_unit_test(test_replay_is_for_daemons_only),
 		cmocka_unit_test(test_long_catch_up_in_runs), /* more than a page, in order */
+		cmocka_unit_test(test_live_events_apply_in_runs),
 		cmocka_unit_test(
 		    test_poison_event_is_parked), /* last: its replay is out of order */
 	};

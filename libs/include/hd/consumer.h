@@ -70,8 +70,9 @@ typedef struct hd_consumer_spec {
 	 * first seq - 1 to the last (HDC01 when the first is not the next) and
 	 * applies each event's effect in order with app.tenant_id set to its
 	 * tenant (set_config(..., true)). Catching up then costs one round trip
-	 * per page, not per event; after a failed run the consumer applies one
-	 * event at a time past it. */
+	 * per page, not per event, and bus events queued while a transaction
+	 * was in flight apply as one run too; after a failed run the consumer
+	 * applies one event at a time past it. */
 	const char *batch_sql;
 	/* Events per replay call, 1..HD_CONSUMER_PAGE_MAX; 0: HD_CONSUMER_PAGE.
 	 * With batch_sql, a longer page is a longer run per transaction (hd-
