@@ -80,6 +80,30 @@ static void test_request_round_trip(void **state)
 	free(buf);
 }
 
+/* The head alone is the whole encoding less the body: head + body on the
+ * wire (how the gateway and rpc.c build messages) is the same envelope. */
+static void test_head_then_body_is_the_envelope(void **state)
+{
+	(void)state;
+	hd_envelope e;
+	fill_request(&e);
+	char *whole = NULL, *head = NULL;
+	size_t len = 0, head_len = 0;
+	assert_int_equal(hd_envelope_encode(&e, &whole, &len), HD_OK);
+	assert_int_equal(hd_envelope_encode_head(&e, &head, &head_len), HD_OK);
+	assert_int_equal(head_len + e.body_len, len);
+	assert_memory_equal(head, whole, head_len);
+	free(whole);
+	free(head);
+	hd_reply r = { .version = 1, .status = 200, .body = "{\"a\":1}", .body_len = 7 };
+	assert_int_equal(hd_reply_encode(&r, &whole, &len), HD_OK);
+	assert_int_equal(hd_reply_encode_head(&r, &head, &head_len), HD_OK);
+	assert_int_equal(head_len + r.body_len, len);
+	assert_memory_equal(head, whole, head_len);
+	free(whole);
+	free(head);
+}
+
 static void test_request_minimal_and_empty_body(void **state)
 {
 	(void)state;
@@ -283,6 +307,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_round_trip),
+		cmocka_unit_test(test_head_then_body_is_the_envelope),
 		cmocka_unit_test(test_request_minimal_and_empty_body),
 		cmocka_unit_test(test_reply_round_trip),
 		cmocka_unit_test(test_tolerates_unknown_fields_and_minor),
