@@ -43,7 +43,8 @@ size_t hd_batch_size(const hd_batch_part *parts, size_t n)
 	size_t total = HD_BATCH_PREAMBLE;
 	for (size_t i = 0; i < n; i++) {
 		size_t len = hd_batch_part_len(&parts[i]);
-		if (len > UINT32_MAX || len < parts[i].len || (parts[i].data == NULL && parts[i].len > 0)
+		if (len > UINT32_MAX || len < parts[i].len
+		    || (parts[i].data == NULL && parts[i].len > 0)
 		    || (parts[i].tail == NULL && parts[i].tail_len > 0))
 			return 0;
 		total += HD_BATCH_PART_HEADER + len;

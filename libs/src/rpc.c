@@ -293,7 +293,8 @@ static void rpc_batch_release(rpc_batch *b)
 		return;
 	hd_batch_part parts[HD_BATCH_MAX];
 	for (size_t i = 0; i < b->n; i++)
-		parts[i] = (hd_batch_part) { .data = b->slot[i], .len = b->slot[i] != NULL ? b->slot_len[i] : 0 };
+		parts[i] = (hd_batch_part) { .data = b->slot[i],
+			.len = b->slot[i] != NULL ? b->slot_len[i] : 0 };
 	/* written straight into the message: a batch of list pages is large */
 	size_t len = hd_batch_size(parts, b->n);
 	nng_msg *msg = NULL;

@@ -196,8 +196,8 @@ void hd_rpc_batcher_free(hd_rpc_batcher *b)
 }
 
 /* True when msg is a request a batcher can take. */
-static bool batch_call_valid(const hd_rpc_batcher *b, const hd_batch_part *msg, int timeout_ms,
-    hd_rpc_batch_reply_cb cb)
+static bool batch_call_valid(
+    const hd_rpc_batcher *b, const hd_batch_part *msg, int timeout_ms, hd_rpc_batch_reply_cb cb)
 {
 	return b != NULL && msg != NULL && !(msg->data == NULL && msg->len > 0)
 	    && !(msg->tail == NULL && msg->tail_len > 0) && timeout_ms > 0 && cb != NULL;
@@ -225,8 +225,7 @@ hd_err hd_rpc_batcher_call(hd_rpc_batcher *b, const hd_batch_part *msg, int time
 		return HD_ERR_UNAVAILABLE;
 	if (b->pending_bytes + size > b->max_bytes)
 		batch_flush(b);
-	b->pending[b->npending++]
-	    = (rpc_batch_call) { *msg, hd_now_ms() + timeout_ms, cb, arg };
+	b->pending[b->npending++] = (rpc_batch_call) { *msg, hd_now_ms() + timeout_ms, cb, arg };
 	b->pending_bytes += size;
 	if (b->npending >= b->max_parts)
 		batch_flush(b);

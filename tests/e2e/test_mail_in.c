@@ -356,8 +356,8 @@ static void test_mail_customer_invited(void **state)
 	assert_int_equal(req(&r, "POST", path, W.agent, NULL), 201);
 	char *token = mail_invitation_token(jstr(r.json, "id"), T_from);
 	httpc_resp_free(&r);
-	snprintf(body, sizeof body, "{\"token\":\"%s\",\"password\":\"mail sender chose 1\"}",
-	    token);
+	snprintf(
+	    body, sizeof body, "{\"token\":\"%s\",\"password\":\"mail sender chose 1\"}", token);
 	expect(204, "POST", "/v1/auth/invitations/accept", NULL, body);
 	free(token);
 	char *own = httpc_login(W.slug, T_from, "mail sender chose 1", NULL);

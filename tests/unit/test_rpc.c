@@ -723,10 +723,10 @@ static void batch_issue(void *arg)
 		/* every other call as head + body (the gateway's way), the
 		 * others whole: the echo must not tell them apart */
 		hd_batch_part part = { 0 };
-		err = i % 2 ? encode_request_head("test.echo", br->calls[i].body, &br->calls[i].msg,
-		                  &part.len, &part)
-		            : encode_request("test.echo", br->calls[i].body, &br->calls[i].msg,
-		                  &part.len);
+		err = i % 2
+		    ? encode_request_head(
+		        "test.echo", br->calls[i].body, &br->calls[i].msg, &part.len, &part)
+		    : encode_request("test.echo", br->calls[i].body, &br->calls[i].msg, &part.len);
 		part.data = br->calls[i].msg;
 		if (err == HD_OK)
 			err = hd_rpc_batcher_call(
@@ -734,7 +734,8 @@ static void batch_issue(void *arg)
 	}
 	hd_batch_part garbage = { .data = "garbage!", .len = 8 };
 	if (err == HD_OK && br->with_garbage)
-		err = hd_rpc_batcher_call(br->batcher, &garbage, 5000, waiter_batch_cb, &br->garbage);
+		err = hd_rpc_batcher_call(
+		    br->batcher, &garbage, 5000, waiter_batch_cb, &br->garbage);
 	br->issue_err = err;
 }
 
