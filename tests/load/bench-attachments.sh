@@ -23,19 +23,13 @@ die() { echo "bench-attachments.sh: $*" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/hd-bench-attach.XXXXXX)
 chmod 755 "$WORK" # initdb runs as postgres
-export HD_STATE_DIR=$WORK/stack HD_LOG_LEVEL=warn HD_SMTP_URL=smtp://127.0.0.1:1
-export HD_MAX_UPLOAD_BYTES=$(((MIB + 5) * 1048576))
-export HD_DEMO_ADMIN_PASSWORD="bench-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')"
+HD_DEMO_ADMIN_PASSWORD="bench-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')"
+export HD_STATE_DIR=$WORK/stack HD_LOG_LEVEL=warn HD_SMTP_URL=smtp://127.0.0.1:1 \
+	HD_MAX_UPLOAD_BYTES=$(((MIB + 5) * 1048576)) HD_DEMO_ADMIN_PASSWORD
 while IFS='=' read -r name value; do export "$name=$value"; done < <("$LOCAL" port-env)
-cleanup() {
-	if [ "${HD_BENCH_KEEP:-0}" = 1 ]; then
-		echo "stack left running under $HD_STATE_DIR"
-	else
-		"$LOCAL" stop >/dev/null 2>&1 || true
-		rm -rf "$WORK" 2>/dev/null || true
-	fi
-}
-trap cleanup EXIT
+# the stack stays with HD_BENCH_KEEP=1, else it stops and its folder goes
+if [ "${HD_BENCH_KEEP:-0}" = 1 ]; then trap 'echo "stack left running under $HD_STATE_DIR"' EXIT
+else trap '"$LOCAL" stop >/dev/null 2>&1; rm -rf "$WORK" 2>/dev/null; true' EXIT; fi
 
 # peak and current RSS (MiB) of daemon $1
 rss() {
@@ -48,7 +42,7 @@ BASE="http://127.0.0.1:$HD_HTTP_PORT"
 TOKEN=$(curl -sf "$BASE/v1/auth/login" -H 'Content-Type: application/json' \
 	-d "{\"tenant\":\"acme\",\"email\":\"admin@acme.local\",\"password\":\"$HD_DEMO_ADMIN_PASSWORD\"}" |
 	jq -r .access_token)
-[ -n "$TOKEN" ] && [ "$TOKEN" != null ] || die "could not log in"
+if [ -z "$TOKEN" ] || [ "$TOKEN" = null ]; then die "could not log in"; fi
 head -c $((MIB * 786432)) /dev/urandom | base64 -w 0 >"$WORK/file.txt" # MIB MiB of text
 echo "before: hd-gateway $(rss gateway), hd-ticket $(rss ticket)"
 for i in $(seq 1 "$ROUNDS"); do
