@@ -14,6 +14,7 @@
 #   make bench      wrk benchmark of a private stack -> docs/benchmarks.md (tests/load/bench.sh)
 #   make bench-scale  lists/filters/searches with 2,000,000 tickets -> docs/benchmarks.md
 #   make bench-webhooks  webhook deliveries/s to a local receiver -> docs/benchmarks.md
+#   make bench-attachments  peak RSS of a 20 MiB upload and download (tests/load/bench-attachments.sh)
 #   make bench-analytics  hd-analytics with 1,000,000 events (tests/load/bench-analytics.sh)
 #   make bench-search  knowledge search over 100,000 articles (tests/load/bench-search.sh)
 #   make eval-triage  accuracy and macro-F1 of auto-triage on a generated corpus (docs/benchmarks.md)
@@ -147,6 +148,12 @@ bench-webhooks:
 	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-webhooks.sh
 
 
+# One 20 MiB attachment up and down five times: peak RSS of hd-gateway and
+# hd-ticket (tests/load/bench-attachments.sh, docs/benchmarks.md "Attachments").
+bench-attachments:
+	$(MAKE) all
+	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/bench-attachments.sh
+
 # GET /v1/stream: 10,000 idle streams, the gateway's RSS and the delivery
 # delay of ticket events to all of them (tests/load/bench-sse.sh).
 bench-sse:
@@ -173,4 +180,4 @@ eval-triage:
 	$(MAKE) all
 	HD_BIN_DIR=$(ABSBUILD)/bin tests/load/eval-triage.sh
 
-.PHONY: bench bench-scale bench-webhooks bench-sse bench-analytics bench-search eval-triage
+.PHONY: bench bench-scale bench-webhooks bench-attachments bench-sse bench-analytics bench-search eval-triage

@@ -126,7 +126,8 @@ typedef struct gw_req {
 	bool authed;
 	gw_rl_decision rl;
 	bool rl_set;
-	/* the encoded request, kept for a retry on another replica (upstream.c) */
+	/* the encoded envelope's head (the body stays in body), kept for a
+	 * retry on another replica (upstream.c) */
 	char *up_msg;
 	size_t up_msg_len;
 	int64_t up_deadline_ms; /* CLOCK_MONOTONIC milliseconds */

@@ -1,6 +1,7 @@
 /* Forwarding to the daemons (docs/architecture.md step 4): one hd_rpc_client per
  * service of services.def, the envelope built from the request and its
- * verified claims (the body bytes as the client sent them), and the reply
+ * verified claims (the body bytes as the client sent them, referenced where
+ * the connection read them and copied once, into the NNG message), and the reply
  * handed back to the request's own loop by the loop's batcher (one post
  * per NNG message, a batch's replies split there without a copy), where it
  * is decoded once and mapped to HTTP: not connected 503 at once, deadline passed 504, garbage 502.
@@ -272,6 +273,18 @@ static bool reply_is_draining(const hd_reply *rep)
 	return false;
 }
 
+/* gr's request as sent: the envelope's head, then the body where the
+ * connection's buffer holds it (until gr is answered), so the body is
+ * copied once, into the NNG message, on every try (docs/architecture.md,
+ * Attachments). */
+static hd_batch_part forward_msg(const gw_req *gr)
+{
+	return (hd_batch_part) { .data = gr->up_msg,
+		.len = gr->up_msg_len,
+		.tail = gr->body_len ? gr->body : NULL,
+		.tail_len = gr->body_len };
+}
+
 /* Sends gr's request again when its replica went away (err) and the
  * operation is idempotent (or the replica refused it unrun: not_run), while
  * tries and time are left and a replica is connected. Sent alone, at once. */
@@ -288,8 +301,8 @@ static bool forward_retry(gw_req *gr, hd_err err, bool not_run)
 		return false;
 	gr->up_tries++;
 	gr->up_lost += not_run ? 0 : 1;
-	if (hd_rpc_batcher_call_alone(
-	        forward_batcher(gr), gr->up_msg, gr->up_msg_len, (int)left, forward_reply_cb, gr)
+	hd_batch_part msg = forward_msg(gr);
+	if (hd_rpc_batcher_call_alone(forward_batcher(gr), &msg, (int)left, forward_reply_cb, gr)
 	    != HD_OK)
 		return false;
 	snprintf(
@@ -350,7 +363,7 @@ void gw_upstream_forward(gw_req *gr)
 		upstream_error(gr, "unavailable", 503, "is unavailable");
 		goto done;
 	}
-	if (hd_envelope_encode(e, &msg, &len) != HD_OK) {
+	if (hd_envelope_encode_head(e, &msg, &len) != HD_OK) {
 		gw_reply_problem(gr, 500, "cannot encode the request envelope");
 		goto done;
 	}
@@ -359,7 +372,8 @@ void gw_upstream_forward(gw_req *gr)
 	gr->up_msg_len = len;
 	msg = NULL; /* gr's until the final answer (forward_reply_cb) */
 	/* gathered with the loop's other calls of this route (one NNG trip) */
-	hd_err err = hd_rpc_batcher_call(forward_batcher(gr), gr->up_msg, gr->up_msg_len,
+	hd_batch_part whole = forward_msg(gr);
+	hd_err err = hd_rpc_batcher_call(forward_batcher(gr), &whole,
 	    (int)gr->loop->gw->cfg.upstream_timeout_ms, forward_reply_cb, gr);
 	if (err != HD_OK) {
 		free(gr->up_msg);

@@ -18,6 +18,19 @@ static uint32_t batch_get_u32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
+size_t hd_batch_part_len(const hd_batch_part *part)
+{
+	return part->len + (part->tail != NULL ? part->tail_len : 0);
+}
+
+void hd_batch_part_write(const hd_batch_part *part, char *out)
+{
+	if (part->len > 0)
+		memcpy(out, part->data, part->len);
+	if (part->tail != NULL && part->tail_len > 0)
+		memcpy(out + part->len, part->tail, part->tail_len);
+}
+
 bool hd_batch_is(const char *buf, size_t len)
 {
 	return buf != NULL && len >= 2 && buf[0] == 'H' && buf[1] == 'B';
@@ -29,9 +42,12 @@ size_t hd_batch_size(const hd_batch_part *parts, size_t n)
 		return 0;
 	size_t total = HD_BATCH_PREAMBLE;
 	for (size_t i = 0; i < n; i++) {
-		if (parts[i].len > UINT32_MAX || (parts[i].data == NULL && parts[i].len > 0))
+		size_t len = hd_batch_part_len(&parts[i]);
+		if (len > UINT32_MAX || len < parts[i].len
+		    || (parts[i].data == NULL && parts[i].len > 0)
+		    || (parts[i].tail == NULL && parts[i].tail_len > 0))
 			return 0;
-		total += HD_BATCH_PART_HEADER + parts[i].len;
+		total += HD_BATCH_PART_HEADER + len;
 	}
 	return total;
 }
@@ -46,10 +62,9 @@ void hd_batch_write(const hd_batch_part *parts, size_t n, char *out)
 	batch_put_u32(buf + 4, (uint32_t)n);
 	unsigned char *p = buf + HD_BATCH_PREAMBLE;
 	for (size_t i = 0; i < n; i++) {
-		batch_put_u32(p, (uint32_t)parts[i].len);
-		if (parts[i].len > 0)
-			memcpy(p + HD_BATCH_PART_HEADER, parts[i].data, parts[i].len);
-		p += HD_BATCH_PART_HEADER + parts[i].len;
+		batch_put_u32(p, (uint32_t)hd_batch_part_len(&parts[i]));
+		hd_batch_part_write(&parts[i], (char *)p + HD_BATCH_PART_HEADER);
+		p += HD_BATCH_PART_HEADER + hd_batch_part_len(&parts[i]);
 	}
 }
 
@@ -84,8 +99,7 @@ hd_err hd_batch_decode(const char *buf, size_t len, hd_batch_part *parts, size_t
 		off += HD_BATCH_PART_HEADER;
 		if (part > len - off)
 			return HD_ERR_INVALID;
-		parts[i].data = buf + off;
-		parts[i].len = part;
+		parts[i] = (hd_batch_part) { buf + off, part, NULL, 0 };
 		off += part;
 	}
 	if (off != len) /* trailing bytes */

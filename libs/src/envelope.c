@@ -56,9 +56,12 @@ static bool env_add_kvs(cJSON *obj, const char *key, const hd_envelope_kv *kvs, 
 	return true;
 }
 
-/* Writes preamble + printed header + body into one malloc'ed buffer. */
+/* Writes preamble + printed header + body into one malloc'ed buffer (body
+ * NULL: the head alone, which the body is to follow on the wire). */
 static hd_err env_finish(cJSON *hdr, const char *body, size_t body_len, char **out, size_t *len)
 {
+	if (body == NULL)
+		body_len = 0;
 	char *json = cJSON_PrintUnformatted(hdr);
 	if (json == NULL)
 		return HD_ERR_NOMEM;
@@ -90,14 +93,12 @@ static hd_err env_finish(cJSON *hdr, const char *body, size_t body_len, char **o
 	return HD_OK;
 }
 
-hd_err hd_envelope_encode(const hd_envelope *e, char **out, size_t *len)
+/* e's header object; NULL when a field does not fit or memory ran out. */
+static cJSON *envelope_header(const hd_envelope *e)
 {
-	if (e->nparams > HD_ENVELOPE_MAX_PARAMS || e->nheaders > HD_ENVELOPE_MAX_HEADERS
-	    || (e->body == NULL && e->body_len > 0) || strnlen(e->op, sizeof e->op) == 0)
-		return HD_ERR_INVALID;
 	cJSON *hdr = cJSON_CreateObject();
 	if (hdr == NULL)
-		return HD_ERR_NOMEM;
+		return NULL;
 	bool ok = cJSON_AddNumberToObject(hdr, "v", HD_ENVELOPE_VERSION) != NULL
 	    && env_add_str(hdr, "op", e->op, sizeof e->op)
 	    && env_add_str(hdr, "rid", e->request_id, sizeof e->request_id)
@@ -111,12 +112,39 @@ hd_err hd_envelope_encode(const hd_envelope *e, char **out, size_t *len)
 	    && env_add_str(hdr, "query", e->query, sizeof e->query)
 	    && env_add_kvs(hdr, "params", e->params, e->nparams)
 	    && env_add_kvs(hdr, "headers", e->headers, e->nheaders);
-	hd_err err = ok ? env_finish(hdr, e->body, e->body_len, out, len) : HD_ERR_INVALID;
+	if (!ok) {
+		cJSON_Delete(hdr);
+		return NULL;
+	}
+	return hdr;
+}
+
+/* Encodes e with its body, or only the head before it (head_only). */
+static hd_err envelope_encode(const hd_envelope *e, bool head_only, char **out, size_t *len)
+{
+	if (e->nparams > HD_ENVELOPE_MAX_PARAMS || e->nheaders > HD_ENVELOPE_MAX_HEADERS
+	    || (e->body == NULL && e->body_len > 0) || strnlen(e->op, sizeof e->op) == 0)
+		return HD_ERR_INVALID;
+	cJSON *hdr = envelope_header(e);
+	if (hdr == NULL)
+		return HD_ERR_INVALID;
+	hd_err err = env_finish(hdr, head_only ? NULL : e->body, e->body_len, out, len);
 	cJSON_Delete(hdr);
 	return err;
 }
 
-hd_err hd_reply_encode(const hd_reply *r, char **out, size_t *len)
+hd_err hd_envelope_encode(const hd_envelope *e, char **out, size_t *len)
+{
+	return envelope_encode(e, false, out, len);
+}
+
+hd_err hd_envelope_encode_head(const hd_envelope *e, char **out, size_t *len)
+{
+	return envelope_encode(e, true, out, len);
+}
+
+/* Encodes r with its body, or only the head before it (head_only). */
+static hd_err reply_encode(const hd_reply *r, bool head_only, char **out, size_t *len)
 {
 	if (r->status < 100 || r->status > 599 || r->nheaders > HD_ENVELOPE_MAX_HEADERS
 	    || (r->body == NULL && r->body_len > 0))
@@ -127,9 +155,20 @@ hd_err hd_reply_encode(const hd_reply *r, char **out, size_t *len)
 	bool ok = cJSON_AddNumberToObject(hdr, "v", HD_ENVELOPE_VERSION) != NULL
 	    && cJSON_AddNumberToObject(hdr, "status", r->status) != NULL
 	    && env_add_kvs(hdr, "headers", r->headers, r->nheaders);
-	hd_err err = ok ? env_finish(hdr, r->body, r->body_len, out, len) : HD_ERR_INVALID;
+	hd_err err = ok ? env_finish(hdr, head_only ? NULL : r->body, r->body_len, out, len)
+	                : HD_ERR_INVALID;
 	cJSON_Delete(hdr);
 	return err;
+}
+
+hd_err hd_reply_encode(const hd_reply *r, char **out, size_t *len)
+{
+	return reply_encode(r, false, out, len);
+}
+
+hd_err hd_reply_encode_head(const hd_reply *r, char **out, size_t *len)
+{
+	return reply_encode(r, true, out, len);
 }
 
 /* ---- decoding ---- */

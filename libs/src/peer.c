@@ -92,8 +92,8 @@ static hd_err peer_send(hd_rpc_client *c, hd_worker *worker, hd_envelope *e, con
 	e->version = HD_ENVELOPE_VERSION;
 	e->deadline_ms = peer_now_ms() + timeout;
 	hd_err err = id != NULL ? hd_envelope_add_param(e, "id", id) : HD_OK;
-	if (err == HD_OK)
-		err = hd_envelope_encode(e, &msg, &len);
+	if (err == HD_OK) /* the body follows, copied once into the message */
+		err = hd_envelope_encode_head(e, &msg, &len);
 	if (err != HD_OK)
 		return err;
 	peer_call *pc = calloc(1, sizeof(*pc));
@@ -104,7 +104,11 @@ static hd_err peer_send(hd_rpc_client *c, hd_worker *worker, hd_envelope *e, con
 	pc->worker = worker;
 	pc->cb = cb;
 	pc->arg = arg;
-	err = hd_rpc_client_call_wait(c, msg, len, timeout, peer_replied, pc);
+	hd_batch_part whole = { .data = msg,
+		.len = len,
+		.tail = e->body_len ? e->body : NULL,
+		.tail_len = e->body_len };
+	err = hd_rpc_client_call_wait_part(c, &whole, timeout, peer_replied, pc);
 	free(msg);
 	if (err != HD_OK)
 		free(pc);

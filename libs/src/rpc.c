@@ -152,6 +152,29 @@ static char *rpc_reply_bytes(const hd_reply *r, size_t *len)
 	return buf;
 }
 
+/* The NNG message of r: its encoded head, then its body copied once,
+ * straight from the handler's buffer (a download is not copied twice);
+ * NULL (logged) when it cannot be built. */
+static nng_msg *rpc_reply_msg(const hd_reply *r)
+{
+	size_t head_len = 0;
+	char *head = NULL;
+	hd_err err = hd_reply_encode_head(r, &head, &head_len);
+	if (err != HD_OK) {
+		hd_log_error("rpc: cannot encode reply: %s", hd_strerror(err));
+		return NULL;
+	}
+	hd_batch_part part = { .data = head,
+		.len = head_len,
+		.tail = r->body_len ? r->body : NULL,
+		.tail_len = r->body_len };
+	nng_msg *msg = NULL;
+	if (nng_msg_alloc(&msg, hd_batch_part_len(&part)) == 0)
+		hd_batch_part_write(&part, nng_msg_body(msg));
+	free(head);
+	return msg;
+}
+
 /* A problem reply made by this layer (bad envelope, shutting down). A
  * refusal while draining carries HD_REPLY_DRAINING_HEADER, so the caller knows
  * the request was not run and may send it to another replica. */
@@ -270,7 +293,8 @@ static void rpc_batch_release(rpc_batch *b)
 		return;
 	hd_batch_part parts[HD_BATCH_MAX];
 	for (size_t i = 0; i < b->n; i++)
-		parts[i] = (hd_batch_part) { b->slot[i], b->slot[i] != NULL ? b->slot_len[i] : 0 };
+		parts[i] = (hd_batch_part) { .data = b->slot[i],
+			.len = b->slot[i] != NULL ? b->slot_len[i] : 0 };
 	/* written straight into the message: a batch of list pages is large */
 	size_t len = hd_batch_size(parts, b->n);
 	nng_msg *msg = NULL;
@@ -579,11 +603,8 @@ void hd_rpc_request_reply(hd_rpc_request *req, const hd_reply *reply)
 		rpc_batch_release(b);
 		return;
 	}
-	size_t len = 0;
-	char *buf = rpc_reply_bytes(reply, &len);
 	nng_msg *msg = req->msg;
-	rpc_server_answer(req->rc->srv, req->rc, rpc_msg_of(buf, len), 1);
-	free(buf);
+	rpc_server_answer(req->rc->srv, req->rc, rpc_reply_msg(reply), 1);
 	nng_msg_free(msg);
 	free(req);
 }

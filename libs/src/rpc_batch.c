@@ -24,8 +24,7 @@
 #include "rpc_client.h"
 
 typedef struct rpc_batch_call {
-	const char *msg; /* the caller's, valid until its callback */
-	size_t len;
+	hd_batch_part msg; /* the caller's bytes, valid until its callback */
 	int64_t deadline_ms;
 	hd_rpc_batch_reply_cb cb;
 	void *arg;
@@ -74,7 +73,7 @@ static void batch_deliver(void *arg)
 	if (sent->err == HD_OK && !whole)
 		hd_log_warn("rpc: a batch of %zu got a malformed reply", sent->n);
 	if (sent->err == HD_OK && !sent->batch)
-		parts[0] = (hd_batch_part) { sent->data, sent->len };
+		parts[0] = (hd_batch_part) { sent->data, sent->len, NULL, 0 };
 	for (size_t i = 0; i < sent->n; i++) {
 		if (sent->err != HD_OK)
 			sent->to[i].cb(sent->err, NULL, 0, sent->to[i].arg);
@@ -117,7 +116,7 @@ static hd_err batch_send(
 		return HD_ERR_NOMEM;
 	*sent = (rpc_batch_sent) { .loop = b->loop, .batch = batch, .n = n };
 	for (size_t i = 0; i < n; i++) {
-		parts[i] = (hd_batch_part) { calls[i].msg, calls[i].len };
+		parts[i] = calls[i].msg;
 		sent->to[i] = (rpc_batch_to) { calls[i].cb, calls[i].arg };
 		if (calls[i].deadline_ms < deadline)
 			deadline = calls[i].deadline_ms;
@@ -196,30 +195,37 @@ void hd_rpc_batcher_free(hd_rpc_batcher *b)
 	free(b);
 }
 
-hd_err hd_rpc_batcher_call_alone(hd_rpc_batcher *b, const char *msg, size_t len, int timeout_ms,
+/* True when msg is a request a batcher can take. */
+static bool batch_call_valid(
+    const hd_rpc_batcher *b, const hd_batch_part *msg, int timeout_ms, hd_rpc_batch_reply_cb cb)
+{
+	return b != NULL && msg != NULL && !(msg->data == NULL && msg->len > 0)
+	    && !(msg->tail == NULL && msg->tail_len > 0) && timeout_ms > 0 && cb != NULL;
+}
+
+hd_err hd_rpc_batcher_call_alone(hd_rpc_batcher *b, const hd_batch_part *msg, int timeout_ms,
     hd_rpc_batch_reply_cb cb, void *arg)
 {
-	if (b == NULL || (msg == NULL && len > 0) || timeout_ms <= 0 || cb == NULL)
+	if (!batch_call_valid(b, msg, timeout_ms, cb))
 		return HD_ERR_INVALID;
 	int64_t now = hd_now_ms();
-	rpc_batch_call call = { msg, len, now + timeout_ms, cb, arg };
+	rpc_batch_call call = { *msg, now + timeout_ms, cb, arg };
 	return batch_send(b, &call, 1, false, now);
 }
 
-hd_err hd_rpc_batcher_call(hd_rpc_batcher *b, const char *msg, size_t len, int timeout_ms,
+hd_err hd_rpc_batcher_call(hd_rpc_batcher *b, const hd_batch_part *msg, int timeout_ms,
     hd_rpc_batch_reply_cb cb, void *arg)
 {
-	if (b == NULL || (msg == NULL && len > 0) || timeout_ms <= 0 || cb == NULL)
+	if (!batch_call_valid(b, msg, timeout_ms, cb))
 		return HD_ERR_INVALID;
-	size_t size = HD_BATCH_PART_HEADER + len;
+	size_t size = HD_BATCH_PART_HEADER + hd_batch_part_len(msg);
 	if (b->max_parts == 1 || HD_BATCH_PREAMBLE + size > b->max_bytes) /* alone */
-		return hd_rpc_batcher_call_alone(b, msg, len, timeout_ms, cb, arg);
+		return hd_rpc_batcher_call_alone(b, msg, timeout_ms, cb, arg);
 	if (!hd_rpc_client_connected(b->client))
 		return HD_ERR_UNAVAILABLE;
 	if (b->pending_bytes + size > b->max_bytes)
 		batch_flush(b);
-	b->pending[b->npending++]
-	    = (rpc_batch_call) { msg, len, hd_now_ms() + timeout_ms, cb, arg };
+	b->pending[b->npending++] = (rpc_batch_call) { *msg, hd_now_ms() + timeout_ms, cb, arg };
 	b->pending_bytes += size;
 	if (b->npending >= b->max_parts)
 		batch_flush(b);

@@ -236,35 +236,54 @@ static hd_err rpc_client_send(hd_rpc_client *c, nng_msg *m, int timeout_ms, hd_r
 	return HD_OK;
 }
 
+/* A message holding msg's bytes (data, then tail), copied once; NULL on
+ * allocation failure. */
+static nng_msg *rpc_msg_of_part(const hd_batch_part *msg)
+{
+	nng_msg *m = NULL;
+	if (nng_msg_alloc(&m, hd_batch_part_len(msg)) != 0)
+		return NULL;
+	hd_batch_part_write(msg, nng_msg_body(m));
+	return m;
+}
+
 /* hd_rpc_client_call and hd_rpc_client_call_wait: without a peer, fails at
  * once unless wait_link (then REQ keeps the request until a pipe comes up
  * or the send times out, rpc_call_cb). */
-static hd_err rpc_client_call_msg(hd_rpc_client *c, const char *msg, size_t len, int timeout_ms,
+static hd_err rpc_client_call_part(hd_rpc_client *c, const hd_batch_part *msg, int timeout_ms,
     bool wait_link, hd_rpc_reply_cb cb, void *arg)
 {
-	if (c == NULL || (msg == NULL && len > 0) || timeout_ms <= 0 || cb == NULL)
+	if (c == NULL || (msg->data == NULL && msg->len > 0)
+	    || (msg->tail == NULL && msg->tail_len > 0) || timeout_ms <= 0 || cb == NULL)
 		return HD_ERR_INVALID;
 	if (!wait_link && atomic_load(&c->npipes) <= 0)
 		return HD_ERR_UNAVAILABLE;
-	nng_msg *m = NULL;
-	if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, msg, len) != 0) {
-		if (m != NULL)
-			nng_msg_free(m);
+	nng_msg *m = rpc_msg_of_part(msg);
+	if (m == NULL)
 		return HD_ERR_NOMEM;
-	}
 	return rpc_client_send(c, m, timeout_ms, cb, NULL, arg);
 }
 
 hd_err hd_rpc_client_call(
     hd_rpc_client *c, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg)
 {
-	return rpc_client_call_msg(c, msg, len, timeout_ms, false, cb, arg);
+	hd_batch_part part = { .data = msg, .len = len };
+	return rpc_client_call_part(c, &part, timeout_ms, false, cb, arg);
 }
 
 hd_err hd_rpc_client_call_wait(
     hd_rpc_client *c, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg)
 {
-	return rpc_client_call_msg(c, msg, len, timeout_ms, true, cb, arg);
+	hd_batch_part part = { .data = msg, .len = len };
+	return rpc_client_call_part(c, &part, timeout_ms, true, cb, arg);
+}
+
+hd_err hd_rpc_client_call_wait_part(
+    hd_rpc_client *c, const hd_batch_part *msg, int timeout_ms, hd_rpc_reply_cb cb, void *arg)
+{
+	if (msg == NULL)
+		return HD_ERR_INVALID;
+	return rpc_client_call_part(c, msg, timeout_ms, true, cb, arg);
 }
 
 hd_err hd__rpc_client_call_parts(hd_rpc_client *c, const hd_batch_part *parts, size_t n, bool batch,
@@ -275,7 +294,7 @@ hd_err hd__rpc_client_call_parts(hd_rpc_client *c, const hd_batch_part *parts, s
 		return HD_ERR_INVALID;
 	if (atomic_load(&c->npipes) <= 0)
 		return HD_ERR_UNAVAILABLE;
-	size_t size = batch ? hd_batch_size(parts, n) : parts[0].len;
+	size_t size = batch ? hd_batch_size(parts, n) : hd_batch_part_len(&parts[0]);
 	if (batch && size == 0)
 		return HD_ERR_INVALID;
 	nng_msg *m = NULL;
@@ -283,8 +302,8 @@ hd_err hd__rpc_client_call_parts(hd_rpc_client *c, const hd_batch_part *parts, s
 		return HD_ERR_NOMEM;
 	if (batch)
 		hd_batch_write(parts, n, nng_msg_body(m));
-	else if (size > 0)
-		memcpy(nng_msg_body(m), parts[0].data, size);
+	else
+		hd_batch_part_write(&parts[0], nng_msg_body(m));
 	return rpc_client_send(c, m, timeout_ms, NULL, cb, arg);
 }
 

@@ -126,6 +126,9 @@ check_chart() {
 	render --set tls.certManager.enabled=true >"$WORK/certmanager.yaml" 2>&1 || fail "render with cert-manager"
 	render -f "$PROD" --set tls.caSecret=pg-ca >"$WORK/dbca.yaml" 2>&1 || fail "render with a datastore CA"
 	render --set gateway.webRoot= >"$WORK/noweb.yaml" 2>&1 || fail "render without the web console"
+	render --set mail.smtpUrl=smtps://relay.example.com:465 --set mail.publicUrl=https://hd.example.com \
+		--set mail.smtpCa.secret=relay-ca --set mail.smtpCa.key=relay.pem --set secrets.smtpUser=hd \
+		--set secrets.smtpPassword=pw >"$WORK/smtpca.yaml" 2>&1 || fail "render with an SMTP relay CA from a Secret"
 	render -f "$PROD" --set jwt.keysSecret=hd-jwt-keys >"$WORK/jwtkeys.yaml" 2>&1 || fail "render with jwt.keysSecret"
 	render -f "$PROD" --set secrets.existingHookSecret=hd-hooks >"$WORK/hooksecret.yaml" 2>&1 || fail "render with existingHookSecret"
 	render -f "$PROD" --set serviceAccount.create=true --set commonLabels.team=support --set podLabels.tier=backend \
@@ -144,22 +147,25 @@ check_chart() {
 	node_checks "$HERE/validate.mjs" "$WORK/default.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
 		--consumes "$CONSUMES"
 	node_checks "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
-		--consumes "$CONSUMES" --replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256
+		--consumes "$CONSUMES" --replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 \
+		--smtp-ca configMap:smtp-relay-ca
+	node_checks "$HERE/validate.mjs" "$WORK/smtpca.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--consumes "$CONSUMES" --smtp-ca secret:relay-ca
 	node_checks "$HERE/validate.mjs" "$WORK/ticket.yaml" --daemons "$(listed services ticket)" \
 		--migrate "$(listed migrate ticket)" --disabled ticket
 	node_checks "$HERE/validate.mjs" "$WORK/dbca.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
-		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --datastore-ca pg-ca
+		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --datastore-ca pg-ca --smtp-ca configMap:smtp-relay-ca
 	node_checks "$HERE/validate.mjs" "$WORK/hooksecret.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
-		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --hook-secret hd-hooks
+		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --hook-secret hd-hooks --smtp-ca configMap:smtp-relay-ca
 	node_checks "$HERE/validate.mjs" "$WORK/conveniences.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
-		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 \
+		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --smtp-ca configMap:smtp-relay-ca \
 		--service-account hd-helpdesk --common-label team=support
 	node_checks "$HERE/validate.mjs" "$WORK/certmanager.yaml" --daemons "$(listed services)" \
 		--migrate "$(listed migrate)" --cert-manager
 	node_checks "$HERE/validate.mjs" "$WORK/noweb.yaml" --daemons "$(listed services)" \
 		--migrate "$(listed migrate)" --consumes "$CONSUMES" --no-web
 	node_checks "$HERE/validate.mjs" "$WORK/jwtkeys.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
-		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --jwt-keys-secret hd-jwt-keys
+		--replicas 3 --ingress --existing-secret helpdesk-credentials --jwt-alg RS256 --jwt-keys-secret hd-jwt-keys --smtp-ca configMap:smtp-relay-ca
 	node_checks "$HERE/validate.mjs" "$WORK/es256.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
 		--consumes "$CONSUMES" --jwt-alg ES256 --jwt-keys-secret hd-jwt-keys
 }
@@ -182,6 +188,15 @@ check_chart_refusals() {
 		--set attachments.s3.bucket=hd-files
 	expect_fail "validator wants the datastore CA where PostgreSQL is reached" "^FAIL .*datastore CA" \
 		node "$HERE/validate.mjs" "$WORK/prod.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" --datastore-ca pg-ca
+	expect_fail "SMTP relay without the public URL of mail links is refused" "mail.publicUrl is required" \
+		render --set mail.smtpUrl=smtp://relay:587
+	expect_fail "SMTP CA from both a Secret and a ConfigMap is refused" "not both" \
+		render --set mail.smtpCa.secret=a --set mail.smtpCa.configMap=b
+	expect_fail "schema refuses an SMTP URL that is not smtp(s)://" "smtpUrl" \
+		render --set mail.smtpUrl=http://relay:587 --set mail.publicUrl=https://hd.example.com
+	expect_fail "validator wants the SMTP CA in hd-notification" "^FAIL .*SMTP CA" \
+		node "$HERE/validate.mjs" "$WORK/default.yaml" --daemons "$(listed services)" --migrate "$(listed migrate)" \
+		--smtp-ca secret:relay-ca
 	expect_fail "schema refuses an image digest that is not sha256" "digest" render --set gateway.image.digest=md5:abc
 	expect_fail "chart refuses a grace period shorter than the drain" "at least rollout.drainSeconds" render --set rollout.drainSeconds=20
 	expect_fail "schema refuses an unknown issuer kind" "kind" render --set tls.certManager.enabled=true --set tls.certManager.issuerRef.kind=Vault

@@ -42,7 +42,7 @@ import { check, finish, repoRoot, toolRequire } from './lib.mjs';
 const YAML = toolRequire('yaml');
 
 function parseArgs(argv) {
-	const o = { file: argv[0], web: true, daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, disabled: [], consumes: {}, datastoreCa: '', hookSecret: '', serviceAccount: '', commonLabel: '', jwtKeysSecret: '' };
+	const o = { file: argv[0], web: true, daemons: [], migrate: [], replicas: 0, ingress: false, existingSecret: '', jwtAlg: 'HS256', certManager: false, smtpCa: '', disabled: [], consumes: {}, datastoreCa: '', hookSecret: '', serviceAccount: '', commonLabel: '', jwtKeysSecret: '' };
 	for (let i = 1; i < argv.length; i++) {
 		const a = argv[i];
 		if (a === '--daemons') o.daemons = argv[++i].split(',').filter(Boolean);
@@ -54,6 +54,7 @@ function parseArgs(argv) {
 		else if (a === '--jwt-alg') o.jwtAlg = argv[++i];
 		else if (a === '--cert-manager') o.certManager = true;
 		else if (a === '--datastore-ca') o.datastoreCa = argv[++i];
+		else if (a === '--smtp-ca') o.smtpCa = argv[++i];
 		else if (a === '--jwt-keys-secret') o.jwtKeysSecret = argv[++i];
 		else if (a === '--hook-secret') o.hookSecret = argv[++i];
 		else if (a === '--service-account') o.serviceAccount = argv[++i];
@@ -245,6 +246,28 @@ function checkDatastoreCa(docs, opts) {
 	}
 }
 
+// mail.smtpCa ("secret:NAME" or "configMap:NAME"): the relay's CA mounted
+// read-only in hd-notification only, HD_SMTP_CA_FILE naming the file there;
+// without it no pod mounts one and HD_SMTP_CA_FILE is unset.
+function checkSmtpCa(comps, opts) {
+	const [kind, name] = opts.smtpCa.split(':');
+	for (const k of comps) {
+		const pod = k.dep.spec.template.spec;
+		const vol = (pod.volumes || []).find((v) => v.name === 'smtp-ca');
+		const mount = (pod.containers[0].volumeMounts || []).find((m) => m.name === 'smtp-ca');
+		const file = k.env.HD_SMTP_CA_FILE?.value;
+		if (k.comp !== 'notification' || !opts.smtpCa) {
+			check(`${k.name} has no SMTP CA`, !vol && !mount && !file);
+			continue;
+		}
+		const src = kind === 'secret' ? vol?.secret?.secretName : vol?.configMap?.name;
+		const items = (kind === 'secret' ? vol?.secret?.items : vol?.configMap?.items) || [];
+		check(`${k.name} mounts the SMTP CA of ${kind} ${name}`, src === name && mount?.readOnly === true &&
+			items.some((i) => i.path === 'ca.crt'), JSON.stringify(vol));
+		check(`${k.name} HD_SMTP_CA_FILE is the mounted file`, file === `${mount?.mountPath}/ca.crt`, file);
+	}
+}
+
 // jwt.keysSecret: the rotation keys where tokens are verified (gateway, auth).
 function checkJwtKeys(docs, opts) {
 	if (!opts.jwtKeysSecret) return;
@@ -412,6 +435,7 @@ function main() {
 	checkSecrets(docs, opts);
 	checkConveniences(docs, opts);
 	checkDatastoreCa(docs, opts);
+	checkSmtpCa(comps, opts);
 	checkJwtKeys(docs, opts);
 	checkConfig(docs, opts, comps);
 	checkWeb(docs, opts, comps);

@@ -1,8 +1,9 @@
 /* Mails that the stack's SMTP server recorded (tests/run.sh: Debian's
  * aiosmtpd writing a Maildir at HD_TEST_MAILDIR), for the end-to-end
  * programs that check what hd-notification sent (test_notification.c,
- * test_invitations.c): find a mail by text, wait for one, and read its
- * text/plain part (base64, as services/notification/mail.c writes it).
+ * test_invitations.c, test_mail_in.c): find a mail by text, wait for one,
+ * read its text/plain part (base64, as services/notification/mail.c
+ * writes it), and take an invitation's token from its link.
  * Each program includes this once; everything is static inline. */
 #ifndef HD_TEST_MAIL_E2E_H
 #define HD_TEST_MAIL_E2E_H
@@ -95,6 +96,27 @@ static inline char *mail_text_part(const char *mail)
 		len--;
 	text[len] = '\0';
 	return text;
+}
+
+/* Waits for the mail of invitation inv_id to email and returns the token
+ * of its link (malloc'ed). */
+static inline char *mail_invitation_token(const char *inv_id, const char *email)
+{
+	char hdr[128], to[160];
+	snprintf(hdr, sizeof hdr, "Message-ID: <i%s@", inv_id);
+	snprintf(to, sizeof to, "To: <%s>", email);
+	char *mail = mail_wait(hdr, to);
+	char *text = mail_text_part(mail);
+	free(mail);
+	assert_non_null(text);
+	const char *at = strstr(text, "/invitation#token=");
+	assert_non_null(at);
+	at += strlen("/invitation#token=");
+	size_t n = strspn(at, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
+	assert_true(n > 37);
+	char *token = strndup(at, n);
+	free(text);
+	return token;
 }
 
 #endif

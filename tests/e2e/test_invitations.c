@@ -42,27 +42,6 @@ static long invite(const char *token, const char *user, char inv_id[37])
 	return status;
 }
 
-/* Waits for the mail of invitation inv_id to email and returns the token
- * of its link (malloc'ed). */
-static char *mailed_token(const char *inv_id, const char *email)
-{
-	char hdr[128], to[160];
-	snprintf(hdr, sizeof hdr, "Message-ID: <i%s@", inv_id);
-	snprintf(to, sizeof to, "To: <%s>", email);
-	char *mail = mail_wait(hdr, to);
-	char *text = mail_text_part(mail);
-	free(mail);
-	assert_non_null(text);
-	const char *at = strstr(text, "/invitation#token=");
-	assert_non_null(at);
-	at += strlen("/invitation#token=");
-	size_t n = strspn(at, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
-	assert_true(n > 37);
-	char *token = strndup(at, n);
-	free(text);
-	return token;
-}
-
 /* The body of POST /v1/auth/invitations/accept. */
 static void accept_body(char *out, size_t n, const char *token, const char *password)
 {
@@ -107,10 +86,10 @@ static void test_invitation_sets_the_password(void **state)
 	char email[128], user[37], inv1[37], inv2[37], body[512];
 	customer_new("invited", email, user);
 	assert_int_equal(invite(W.admin, user, inv1), 201);
-	char *token1 = mailed_token(inv1, email);
+	char *token1 = mail_invitation_token(inv1, email);
 	/* an agent may invite a customer; the newer invitation revokes the older */
 	assert_int_equal(invite(W.agent, user, inv2), 201);
-	char *token2 = mailed_token(inv2, email);
+	char *token2 = mail_invitation_token(inv2, email);
 	assert_string_not_equal(token1, token2);
 	expect_refused(token1, NEW_PASSWORD);
 
@@ -161,7 +140,7 @@ static void test_invitation_refusals(void **state)
 	/* an expired invitation */
 	customer_new("expired", email, user);
 	assert_int_equal(invite(W.admin, user, inv), 201);
-	char *token = mailed_token(inv, email);
+	char *token = mail_invitation_token(inv, email);
 	free(super_sql("UPDATE auth.invitations SET expires_at = now() - interval '1 second' "
 	               "WHERE id = $1::uuid",
 	    inv));
@@ -172,7 +151,7 @@ static void test_invitation_refusals(void **state)
 	/* deactivated after the invitation: its token is refused; no new one */
 	customer_new("leaver", email, user);
 	assert_int_equal(invite(W.admin, user, inv), 201);
-	token = mailed_token(inv, email);
+	token = mail_invitation_token(inv, email);
 	char path[128];
 	snprintf(path, sizeof path, "/v1/users/%s", user);
 	expect(204, "DELETE", path, W.admin, NULL);

@@ -5,7 +5,8 @@
  * Mailboxes: admins only, another tenant's is 404, the password is stored
  * sealed and never returned, a stale If-Match is 412, one on an internal
  * address not allowed (HD_MAIL_ALLOW_CIDRS) is never connected to. Mail: a new message
- * opens a ticket whose requester is the sender (a new customer account); a
+ * opens a ticket whose requester is the sender (a new customer account,
+ * invited by an agent, never by itself, to set a password); a
  * reply naming our Message-ID, or "[#n]" in the subject, becomes a public
  * comment with the quoted history trimmed; a message's files become the
  * ticket's (or the comment's) attachments and download with the same bytes
@@ -26,6 +27,7 @@
 #include "hd/db.h"
 #include "hd/storage.h"
 #include "tickets_e2e.h"
+#include "mail_e2e.h"
 
 #define WAIT_S 60
 #define BATCH 40
@@ -335,6 +337,36 @@ static void test_new_mail_opens_ticket(void **state)
 	httpc_resp_free(&r);
 }
 
+/* The sender of a new mail is a customer nobody knows the password of
+ * (docs/operations.md, Mail in: no invitation is sent by itself): an agent
+ * invites them (POST /v1/users/{id}/invitations), the mail reaches the
+ * sender's address, its link sets their password, and they log in and see
+ * the ticket their mail opened. */
+static void test_mail_customer_invited(void **state)
+{
+	(void)state;
+	char path[128], body[512];
+	httpc_resp r;
+	cJSON *t = tk_ticket_get(W.admin, T_id);
+	char requester[37];
+	snprintf(requester, sizeof requester, "%s", jstr(t, "requester_id"));
+	cJSON_Delete(t);
+	assert_null(mail_scan("/invitation#token=", T_from, NULL)); /* none by itself */
+	snprintf(path, sizeof path, "/v1/users/%s/invitations", requester);
+	assert_int_equal(req(&r, "POST", path, W.agent, NULL), 201);
+	char *token = mail_invitation_token(jstr(r.json, "id"), T_from);
+	httpc_resp_free(&r);
+	snprintf(
+	    body, sizeof body, "{\"token\":\"%s\",\"password\":\"mail sender chose 1\"}", token);
+	expect(204, "POST", "/v1/auth/invitations/accept", NULL, body);
+	free(token);
+	char *own = httpc_login(W.slug, T_from, "mail sender chose 1", NULL);
+	assert_non_null(own);
+	snprintf(path, sizeof path, "/v1/tickets/%s", T_id);
+	expect(200, "GET", path, own, NULL);
+	free(own);
+}
+
 /* The public comments of ticket T_id whose body is text. */
 static int comments_with(const char *text)
 {
@@ -559,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_mailbox_internal_refused),
 		cmocka_unit_test(test_mailbox_live),
 		cmocka_unit_test(test_new_mail_opens_ticket),
+		cmocka_unit_test(test_mail_customer_invited),
 		cmocka_unit_test(test_reply_becomes_comment),
 		cmocka_unit_test(test_mail_files),
 		cmocka_unit_test(test_auto_replies_ignored),

@@ -56,7 +56,7 @@ static inline char *bit_batch_encode(const bit_req *reqs, size_t n, size_t *len)
 	for (size_t i = 0; i < n; i++) {
 		size_t l = 0;
 		bit_encode(&reqs[i], (int)i, &msgs[i], &l);
-		parts[i] = (hd_batch_part) { msgs[i], l };
+		parts[i] = (hd_batch_part) { .data = msgs[i], .len = l };
 	}
 	*len = hd_batch_size(parts, n);
 	assert_true(*len > 0);

@@ -15,7 +15,7 @@ static char *encode(const char *const *texts, size_t n, size_t *len)
 {
 	hd_batch_part parts[HD_BATCH_MAX];
 	for (size_t i = 0; i < n; i++)
-		parts[i] = (hd_batch_part) { texts[i], strlen(texts[i]) };
+		parts[i] = (hd_batch_part) { .data = texts[i], .len = strlen(texts[i]) };
 	char *buf = NULL;
 	assert_int_equal(hd_batch_encode(parts, n, &buf, len), HD_OK);
 	return buf;
@@ -42,6 +42,35 @@ static void test_round_trip(void **state)
 	free(buf);
 }
 
+/* A part given as data + tail is framed exactly like the same bytes given
+ * whole, as a batch and alone; decoding gives no tail. */
+static void test_tail_is_framed_as_one_part(void **state)
+{
+	(void)state;
+	const char *whole[] = { "HD head+body", "x" };
+	hd_batch_part split[2] = { { .data = "HD head", .len = 7, .tail = "+body", .tail_len = 5 },
+		{ .data = NULL, .len = 0, .tail = "x", .tail_len = 1 } };
+	size_t len = 0, split_len = 0;
+	char *expect = encode(whole, 2, &len);
+	char *got = NULL;
+	assert_int_equal(hd_batch_encode(split, 2, &got, &split_len), HD_OK);
+	assert_int_equal(split_len, len);
+	assert_memory_equal(got, expect, len);
+	hd_batch_part parts[HD_BATCH_MAX];
+	size_t n = 0;
+	assert_int_equal(hd_batch_decode(got, split_len, parts, HD_BATCH_MAX, &n), HD_OK);
+	assert_null(parts[0].tail);
+	assert_int_equal(parts[0].tail_len, 0);
+	char one[12];
+	assert_int_equal(hd_batch_part_len(&split[0]), 12);
+	hd_batch_part_write(&split[0], one);
+	assert_memory_equal(one, whole[0], 12);
+	hd_batch_part bad = { .data = "a", .len = 1, .tail = NULL, .tail_len = 3 };
+	assert_int_equal(hd_batch_size(&bad, 1), 0);
+	free(expect);
+	free(got);
+}
+
 static void test_envelope_is_not_a_batch(void **state)
 {
 	(void)state;
@@ -53,16 +82,16 @@ static void test_envelope_is_not_a_batch(void **state)
 static void test_encode_bounds(void **state)
 {
 	(void)state;
-	hd_batch_part parts[HD_BATCH_MAX + 1] = { { "x", 1 } };
+	hd_batch_part parts[HD_BATCH_MAX + 1] = { { .data = "x", .len = 1 } };
 	for (size_t i = 0; i <= HD_BATCH_MAX; i++)
-		parts[i] = (hd_batch_part) { "x", 1 };
+		parts[i] = (hd_batch_part) { .data = "x", .len = 1 };
 	char *buf = NULL;
 	size_t len = 0;
 	assert_int_equal(hd_batch_encode(parts, 0, &buf, &len), HD_ERR_INVALID);
 	assert_int_equal(hd_batch_encode(parts, HD_BATCH_MAX + 1, &buf, &len), HD_ERR_INVALID);
 	assert_int_equal(hd_batch_encode(parts, HD_BATCH_MAX, &buf, &len), HD_OK);
 	free(buf);
-	parts[0] = (hd_batch_part) { NULL, 3 };
+	parts[0] = (hd_batch_part) { .data = NULL, .len = 3 };
 	assert_int_equal(hd_batch_encode(parts, 1, &buf, &len), HD_ERR_INVALID);
 }
 
@@ -105,6 +134,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_tail_is_framed_as_one_part),
 		cmocka_unit_test(test_envelope_is_not_a_batch),
 		cmocka_unit_test(test_encode_bounds),
 		cmocka_unit_test(test_decode_refuses_malformed),

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,35 @@ static void test_request_round_trip(void **state)
 	assert_memory_equal(d.body, e.body, e.body_len);
 	assert_ptr_equal(d.body, buf + len - e.body_len); /* points into buf */
 	free(buf);
+}
+
+/* True when head[head_len] is whole[len] less its last body_len bytes. */
+static bool head_of(
+    const char *head, size_t head_len, const char *whole, size_t len, size_t body_len)
+{
+	return head_len + body_len == len && memcmp(head, whole, head_len) == 0;
+}
+
+/* The head alone is the whole encoding less the body: head + body on the
+ * wire (how the gateway and rpc.c build messages) is the same envelope. */
+static void test_head_then_body_is_the_envelope(void **state)
+{
+	(void)state;
+	hd_envelope e;
+	fill_request(&e);
+	hd_reply r = { .version = 1, .status = 200, .body = "{\"a\":1}", .body_len = 7 };
+	char *whole[2] = { NULL, NULL }, *head[2] = { NULL, NULL };
+	size_t len[2] = { 0, 0 }, head_len[2] = { 0, 0 };
+	assert_int_equal(hd_envelope_encode(&e, &whole[0], &len[0]), HD_OK);
+	assert_int_equal(hd_envelope_encode_head(&e, &head[0], &head_len[0]), HD_OK);
+	assert_int_equal(hd_reply_encode(&r, &whole[1], &len[1]), HD_OK);
+	assert_int_equal(hd_reply_encode_head(&r, &head[1], &head_len[1]), HD_OK);
+	assert_true(head_of(head[0], head_len[0], whole[0], len[0], e.body_len));
+	assert_true(head_of(head[1], head_len[1], whole[1], len[1], r.body_len));
+	for (int i = 0; i < 2; i++) {
+		free(whole[i]);
+		free(head[i]);
+	}
 }
 
 static void test_request_minimal_and_empty_body(void **state)
@@ -283,6 +313,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_round_trip),
+		cmocka_unit_test(test_head_then_body_is_the_envelope),
 		cmocka_unit_test(test_request_minimal_and_empty_body),
 		cmocka_unit_test(test_reply_round_trip),
 		cmocka_unit_test(test_tolerates_unknown_fields_and_minor),

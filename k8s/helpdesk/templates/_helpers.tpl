@@ -230,6 +230,14 @@ redisAccess, env, podAnnotations, listenEnv (daemons: peers, egress).
   valueFrom: {secretKeyRef: {name: {{ $secret }}, key: mail-key, optional: true}}
 - name: HD_MAIL_KEY_PREVIOUS
   valueFrom: {secretKeyRef: {name: {{ $secret }}, key: mail-key-previous, optional: true}}
+- name: HD_SMTP_USER
+  valueFrom: {secretKeyRef: {name: {{ $secret }}, key: smtp-user, optional: true}}
+- name: HD_SMTP_PASSWORD
+  valueFrom: {secretKeyRef: {name: {{ $secret }}, key: smtp-password, optional: true}}
+{{- if include "helpdesk.smtpCa" .root }}
+- name: HD_SMTP_CA_FILE
+  value: /etc/helpdesk/smtp-ca/ca.crt
+{{- end }}
 {{- end }}
 {{- if ne .c.jwt "none" }}
 {{- if eq .root.Values.jwt.alg "HS256" }}
@@ -289,6 +297,45 @@ redisAccess, env, podAnnotations, listenEnv (daemons: peers, egress).
     defaultMode: 0444
     items:
       - {key: ca.crt, path: ca.crt}
+{{- end }}
+{{- end -}}
+
+{{- /* The SMTP relay's CA of mail.smtpCa (docs/operations.md, E-mail):
+     "secret" or "configMap" (which holds it), empty when none; both is an
+     error. Its volume and mount are hd-notification's (helpdesk.smtpCaVolume,
+     helpdesk.smtpCaMount). */ -}}
+{{- define "helpdesk.smtpCa" -}}
+{{- $ca := .Values.mail.smtpCa -}}
+{{- if and $ca.secret $ca.configMap -}}
+{{- fail "mail.smtpCa: set secret or configMap, not both" -}}
+{{- else if $ca.secret -}}secret
+{{- else if $ca.configMap -}}configMap
+{{- end -}}
+{{- end -}}
+
+{{- define "helpdesk.smtpCaMount" -}}
+{{- if include "helpdesk.smtpCa" . }}
+- {name: smtp-ca, mountPath: /etc/helpdesk/smtp-ca, readOnly: true}
+{{- end }}
+{{- end -}}
+
+{{- define "helpdesk.smtpCaVolume" -}}
+{{- $ca := .Values.mail.smtpCa -}}
+{{- $kind := include "helpdesk.smtpCa" . -}}
+{{- if eq $kind "secret" }}
+- name: smtp-ca
+  secret:
+    secretName: {{ $ca.secret | quote }}
+    defaultMode: 0444
+    items:
+      - {key: {{ $ca.key | quote }}, path: ca.crt}
+{{- else if eq $kind "configMap" }}
+- name: smtp-ca
+  configMap:
+    name: {{ $ca.configMap | quote }}
+    defaultMode: 0444
+    items:
+      - {key: {{ $ca.key | quote }}, path: ca.crt}
 {{- end }}
 {{- end -}}
 

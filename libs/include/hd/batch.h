@@ -14,11 +14,20 @@
 #define HD_BATCH_PART_HEADER 4 /* u32 big-endian length before each part */
 #define HD_BATCH_MAX 64 /* parts in one batch */
 
+/* One part: data[len], then (encoding only) tail[tail_len] right after it
+ * in the same part, so that a request's envelope head and the body it
+ * announces (hd_envelope_encode_head) are copied once, into the message.
+ * Decoding sets tail to NULL. */
 typedef struct hd_batch_part {
 	const char *data;
 	size_t len;
+	const char *tail;
+	size_t tail_len;
 } hd_batch_part;
 
+/* A part's bytes: len + tail_len, and both written to out (which holds them). */
+size_t hd_batch_part_len(const hd_batch_part *part);
+void hd_batch_part_write(const hd_batch_part *part, char *out);
 /* True when buf starts with a batch's magic (then decode it as a batch). */
 bool hd_batch_is(const char *buf, size_t len);
 /* Encodes n (1..HD_BATCH_MAX) parts into a malloc'ed buffer (caller frees). */

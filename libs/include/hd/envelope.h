@@ -57,6 +57,10 @@ typedef struct hd_reply {
 
 /* Encodes e into a malloc'ed buffer (caller frees). */
 hd_err hd_envelope_encode(const hd_envelope *e, char **out, size_t *len);
+/* The same without the body: the preamble and header only, which on the
+ * wire e->body_len bytes of e->body follow. For a sender that writes head
+ * and body straight into its message, so a large body is copied once. */
+hd_err hd_envelope_encode_head(const hd_envelope *e, char **out, size_t *len);
 /* Decodes buf (which must outlive e->body). */
 hd_err hd_envelope_decode(const char *buf, size_t len, hd_envelope *e);
 /* Returns the value of path parameter / forwarded header name, or NULL. */
@@ -67,6 +71,8 @@ hd_err hd_envelope_add_param(hd_envelope *e, const char *name, const char *value
 hd_err hd_envelope_add_header(hd_envelope *e, const char *name, const char *value);
 
 hd_err hd_reply_encode(const hd_reply *r, char **out, size_t *len);
+/* The reply's head alone (as hd_envelope_encode_head): r->body follows. */
+hd_err hd_reply_encode_head(const hd_reply *r, char **out, size_t *len);
 hd_err hd_reply_decode(const char *buf, size_t len, hd_reply *r);
 hd_err hd_reply_add_header(hd_reply *r, const char *name, const char *value);
 

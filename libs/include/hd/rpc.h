@@ -9,6 +9,7 @@
 #define HD_RPC_H
 #include <stdbool.h>
 #include <stddef.h>
+#include "hd/batch.h"
 #include "hd/err.h"
 #include "hd/envelope.h"
 #include "hd/worker.h"
@@ -83,6 +84,12 @@ hd_err hd_rpc_client_call(
  * (hd/peer.h), whose links are dialled when the daemon starts. Any thread. */
 hd_err hd_rpc_client_call_wait(
     hd_rpc_client *c, const char *msg, size_t len, int timeout_ms, hd_rpc_reply_cb cb, void *arg);
+/* hd_rpc_client_call_wait for a request in two runs of bytes (hd/batch.h:
+ * msg->data, the envelope's head from hd_envelope_encode_head, then
+ * msg->tail, the body it announces), both borrowed and copied once, into
+ * the NNG message. */
+hd_err hd_rpc_client_call_wait_part(
+    hd_rpc_client *c, const hd_batch_part *msg, int timeout_ms, hd_rpc_reply_cb cb, void *arg);
 void hd_rpc_free(char *raw);
 /* Largest message a server accepts (HD_MAX_BODY_BYTES plus envelope room). */
 size_t hd_rpc_max_message(void);
@@ -111,12 +118,15 @@ hd_err hd_rpc_batcher_new(hd_rpc_batcher **out, hd_rpc_client *c, hd_worker *w, 
  * usual. NULL ok. */
 void hd_rpc_batcher_free(hd_rpc_batcher *b);
 /* Either returns an error without calling cb, or HD_OK and later calls cb
- * exactly once (outcomes as hd_rpc_client_call's). msg is not copied: it
- * must stay valid and unchanged until cb runs. */
-hd_err hd_rpc_batcher_call(hd_rpc_batcher *b, const char *msg, size_t len, int timeout_ms,
+ * exactly once (outcomes as hd_rpc_client_call's). msg is one envelope in
+ * one or two runs of bytes (hd/batch.h: the head from
+ * hd_envelope_encode_head, then the body as tail); its bytes are not copied
+ * until they are written into the NNG message, once: they must stay valid
+ * and unchanged until cb runs (the struct itself is copied). */
+hd_err hd_rpc_batcher_call(hd_rpc_batcher *b, const hd_batch_part *msg, int timeout_ms,
     hd_rpc_batch_reply_cb cb, void *arg);
 /* The same, sent at once as a plain envelope, not gathered (a resend). */
-hd_err hd_rpc_batcher_call_alone(hd_rpc_batcher *b, const char *msg, size_t len, int timeout_ms,
+hd_err hd_rpc_batcher_call_alone(hd_rpc_batcher *b, const hd_batch_part *msg, int timeout_ms,
     hd_rpc_batch_reply_cb cb, void *arg);
 
 #endif
