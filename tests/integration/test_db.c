@@ -290,6 +290,45 @@ static void test_pipeline_limit_sheds_after_wait(void **state)
 	fx_close(&f);
 }
 
+/* Past the cap of waiting batches hd_db_run refuses at once with
+ * UNAVAILABLE (no callback); the batches already waiting run when the slot
+ * frees, and then a new one is taken again. */
+static void test_wait_cap_refuses_at_once(void **state)
+{
+	hd_db_stmt slow = { "SELECT pg_sleep(0.3)", 0, NULL };
+	hd_db_stmt quick = { "SELECT 1", 0, NULL };
+	fx f;
+	seq_arg a[4];
+
+	fx_open(&f, app_url, 1);
+	hd_db_set_pipeline_max(f.db, 1);
+	hd_db_set_wait_max(f.db, 2);
+	assert_int_equal(run1(&f, NULL, &quick, 1), HD_OK); /* connected */
+	for (int i = 0; i < 3; i++) { /* one in flight, two waiting */
+		a[i] = (seq_arg) { &f, -1 };
+		f.pending++;
+		assert_int_equal(
+		    hd_db_run(f.db, NULL, i == 0 ? &slow : &quick, 1, err_cb, &a[i]), HD_OK);
+	}
+	a[3] = (seq_arg) { &f, -1 };
+	assert_int_equal(hd_db_run(f.db, NULL, &quick, 1, err_cb, &a[3]), HD_ERR_UNAVAILABLE);
+	fx_wait(&f);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(a[i].expect, HD_OK);
+	assert_int_equal(a[3].expect, -1); /* never called */
+	hd_db_set_wait_max(f.db, 0); /* no cap: the default */
+	for (int i = 0; i < 4; i++) {
+		a[i] = (seq_arg) { &f, -1 };
+		f.pending++;
+		assert_int_equal(
+		    hd_db_run(f.db, NULL, i == 0 ? &slow : &quick, 1, err_cb, &a[i]), HD_OK);
+	}
+	fx_wait(&f);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(a[i].expect, HD_OK);
+	fx_close(&f);
+}
+
 static void test_tenant_setting_scoped_to_batch(void **state)
 {
 	fx f;
@@ -650,6 +689,7 @@ int main(void)
 		cmocka_unit_test(test_many_batches_in_flight),
 		cmocka_unit_test(test_pipeline_limit_keeps_order),
 		cmocka_unit_test(test_pipeline_limit_sheds_after_wait),
+		cmocka_unit_test(test_wait_cap_refuses_at_once),
 		cmocka_unit_test(test_tenant_setting_scoped_to_batch),
 		cmocka_unit_test(test_error_in_second_statement_rolls_back),
 		cmocka_unit_test(test_syntax_error_then_new_statements),
