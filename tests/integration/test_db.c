@@ -260,6 +260,19 @@ static void err_cb(hd_err err, const hd_db_result *res, void *arg)
 	a->expect = (int)err;
 }
 
+/* Queues n batches recording their outcome in a[]: slow first, then
+ * SELECT 1s; each is taken (HD_OK). */
+static void slow_then_quick(fx *f, const hd_db_stmt *slow, seq_arg *a, int n)
+{
+	static const hd_db_stmt quick = { "SELECT 1", 0, NULL };
+	for (int i = 0; i < n; i++) {
+		a[i] = (seq_arg) { f, -1 };
+		f->pending++;
+		assert_int_equal(
+		    hd_db_run(f->db, NULL, i == 0 ? slow : &quick, 1, err_cb, &a[i]), HD_OK);
+	}
+}
+
 /* Past the limit a batch waits at most 2 s for a slot, then fails
  * UNAVAILABLE without running; the slow one in flight completes, and the
  * freed slot serves the next. */
@@ -273,12 +286,7 @@ static void test_pipeline_limit_sheds_after_wait(void **state)
 	fx_open(&f, app_url, 1);
 	hd_db_set_pipeline_max(f.db, 1);
 	assert_int_equal(run1(&f, NULL, &quick, 1), HD_OK); /* connected */
-	for (int i = 0; i < 2; i++) {
-		a[i] = (seq_arg) { &f, -1 };
-		f.pending++;
-		assert_int_equal(
-		    hd_db_run(f.db, NULL, i == 0 ? &slow : &quick, 1, err_cb, &a[i]), HD_OK);
-	}
+	slow_then_quick(&f, &slow, a, 2);
 	fx_wait(&f);
 	assert_int_equal(a[0].expect, HD_OK);
 	assert_int_equal(a[1].expect, HD_ERR_UNAVAILABLE);
@@ -304,12 +312,7 @@ static void test_wait_cap_refuses_at_once(void **state)
 	hd_db_set_pipeline_max(f.db, 1);
 	hd_db_set_wait_max(f.db, 2);
 	assert_int_equal(run1(&f, NULL, &quick, 1), HD_OK); /* connected */
-	for (int i = 0; i < 3; i++) { /* one in flight, two waiting */
-		a[i] = (seq_arg) { &f, -1 };
-		f.pending++;
-		assert_int_equal(
-		    hd_db_run(f.db, NULL, i == 0 ? &slow : &quick, 1, err_cb, &a[i]), HD_OK);
-	}
+	slow_then_quick(&f, &slow, a, 3); /* one in flight, two waiting */
 	a[3] = (seq_arg) { &f, -1 };
 	assert_int_equal(hd_db_run(f.db, NULL, &quick, 1, err_cb, &a[3]), HD_ERR_UNAVAILABLE);
 	fx_wait(&f);
@@ -317,12 +320,7 @@ static void test_wait_cap_refuses_at_once(void **state)
 		assert_int_equal(a[i].expect, HD_OK);
 	assert_int_equal(a[3].expect, -1); /* never called */
 	hd_db_set_wait_max(f.db, 0); /* no cap: the default */
-	for (int i = 0; i < 4; i++) {
-		a[i] = (seq_arg) { &f, -1 };
-		f.pending++;
-		assert_int_equal(
-		    hd_db_run(f.db, NULL, i == 0 ? &slow : &quick, 1, err_cb, &a[i]), HD_OK);
-	}
+	slow_then_quick(&f, &slow, a, 4);
 	fx_wait(&f);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(a[i].expect, HD_OK);
