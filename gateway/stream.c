@@ -335,15 +335,16 @@ static void recheck_cb(hd_err err, const hd_redis_reply *r, void *arg)
 	free(b);
 }
 
-/* Sends one EVAL for b's streams (their keys and issued times); on success
- * holds them until recheck_cb, else frees b. */
-static void recheck_send(hd_redis *redis, recheck_batch *b)
+/* Sends one EVAL for b's streams (their keys and issued times) and holds
+ * them until recheck_cb; false, and b freed, when it could not be sent. */
+static bool recheck_send(hd_redis *redis, recheck_batch *b)
 {
 	enum { N = GW_SSE_RECHECK_MAX };
 	gw_rl_keys *k = malloc((size_t)b->n * sizeof *k);
 	const char *keys[2 * N], *args[N];
 	char issued[N][24];
 	int n = 0;
+	bool sent = false, none = k != NULL; /* true while no stream has keys */
 	for (int i = 0; k != NULL && i < b->n; i++) {
 		gw_stream *s = b->streams[i];
 		if (!gw_rl_keys_user(&k[n], s->tenant, s->user, s->jti))
@@ -353,6 +354,7 @@ static void recheck_send(hd_redis *redis, recheck_batch *b)
 		keys[2 * n + 1] = k[n].user_off;
 		args[n] = issued[n];
 		b->streams[n++] = s;
+		none = false;
 	}
 	b->n = n;
 	if (n > 0
@@ -360,10 +362,12 @@ static void recheck_send(hd_redis *redis, recheck_batch *b)
 	        == HD_OK) {
 		for (int i = 0; i < n; i++)
 			b->streams[i]->calls++;
-		b = NULL;
+		sent = true;
 	}
+	if (!sent)
+		free(b);
 	free(k);
-	free(b);
+	return sent || none;
 }
 
 static int recheck_by_tenant(const void *a, const void *b)
@@ -392,25 +396,29 @@ bool gw_stream_sessions_recheck(gw_sse_hub *h)
 	hd_redis *redis = gw_sse_hub_loop(h)->redis;
 	if (!hd_redis_ready(redis))
 		return false;
-	hd_metrics_add("hd_sse_session_rechecks_total", NULL, 1);
 	size_t n;
 	gw_stream **all = recheck_streams(h, &n);
+	if (all == NULL && *gw_sse_hub_streams(h) != NULL)
+		return false; /* out of memory: the next tick tries again */
+	hd_metrics_add("hd_sse_session_rechecks_total", NULL, 1);
 	recheck_batch *b = NULL;
-	for (size_t i = 0; i < n; i++) {
+	bool asked_all = true;
+	for (size_t i = 0; i < n && asked_all; i++) {
 		if (b != NULL
 		    && (b->n == GW_SSE_RECHECK_MAX
 		        || strcmp(b->streams[0]->tenant, all[i]->tenant) != 0)) {
-			recheck_send(redis, b);
+			asked_all = recheck_send(redis, b) && asked_all;
 			b = NULL;
 		}
 		if (b == NULL && (b = calloc(1, sizeof *b)) == NULL)
-			break;
-		b->streams[b->n++] = all[i];
+			asked_all = false; /* asking again is harmless */
+		else
+			b->streams[b->n++] = all[i];
 	}
 	if (b != NULL)
-		recheck_send(redis, b);
+		asked_all = recheck_send(redis, b) && asked_all;
 	free(all);
-	return true;
+	return asked_all;
 }
 
 int gw_stream_count_user(gw_sse_hub *h, const char *tenant, const char *user)

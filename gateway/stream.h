@@ -107,8 +107,9 @@ int gw_stream_count_user(gw_sse_hub *h, const char *tenant, const char *user);
 void gw_stream_sessions_end(gw_sse_hub *h, const gw_sse_ended *ended);
 /* Asks every stream's session of Redis again (gw_session_script) and ends
  * those that were logged out or whose user was marked meanwhile: one EVAL
- * per tenant's GW_SSE_RECHECK_MAX streams; false, and nothing asked, while
- * the loop's Redis is not connected. */
+ * per tenant's GW_SSE_RECHECK_MAX streams; false, when the loop's Redis is
+ * not connected (nothing asked) or memory ran short (some perhaps asked):
+ * the caller asks again later. */
 bool gw_stream_sessions_recheck(gw_sse_hub *h);
 /* The sessions channel was (re)subscribed: messages published while it was
  * down are lost (Redis pub/sub keeps none), so the hub's next catch-up tick
