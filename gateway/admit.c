@@ -29,19 +29,11 @@ static bool reply_read(const hd_redis_reply *r, long long v[3])
 	return true;
 }
 
-/* Routes that guess at a secret without a token, limited per client
- * address by HD_LOGIN_IP_LIMIT: login, and accepting an invitation. */
-static bool admit_login_like(const gw_req *gr)
-{
-	return strcmp(gr->match.route->op, "auth.login") == 0
-	    || strcmp(gr->match.route->op, "invitations.accept") == 0;
-}
-
 static void admit_cb(hd_err err, const hd_redis_reply *r, void *arg)
 {
 	gw_req *gr = arg;
 	const gw_config *cfg = &gr->loop->gw->cfg;
-	long login = admit_login_like(gr) ? cfg->login_ip_limit : 0;
+	long login = gr->match.route->login_like ? cfg->login_ip_limit : 0;
 	long long v[3];
 	char detail[128];
 
@@ -92,7 +84,7 @@ int64_t gw_token_issued_ms(const hd_jwt_claims *claims)
 void gw_admit_start(gw_req *gr)
 {
 	const gw_config *cfg = &gr->loop->gw->cfg;
-	bool login = admit_login_like(gr);
+	bool login = gr->match.route->login_like;
 	gw_rl_keys k;
 	char limit[24], window[24], login_limit[24], issued_ms[24];
 	bool ok = gr->authed ? gw_rl_keys_user(&k, gr->claims.tid, gr->claims.sub, gr->claims.jti)

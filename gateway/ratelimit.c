@@ -44,7 +44,12 @@ const char gw_rl_script[]
                       "end\n"
                       "return {0, c, ttl}\n";
 
-const char gw_session_script[] = GW_RL_ENDED_LUA "return ended(KEYS[1], KEYS[2], ARGV[1])\n";
+const char gw_session_script[]
+    = GW_RL_ENDED_LUA "local codes = {}\n"
+                      "for i = 1, #ARGV do\n"
+                      "  codes[i] = ended(KEYS[2 * i - 1], KEYS[2 * i], ARGV[i])\n"
+                      "end\n"
+                      "return codes\n";
 
 /* Writes fmt into out; false when it did not fit. */
 static bool key_fmt(char *out, const char *a, const char *b, const char *c)

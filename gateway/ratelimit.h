@@ -15,10 +15,11 @@
  * hashes to one Redis Cluster slot) and ARGV (limit, window, login limit,
  * check revocation 0/1, the token's iat). It answers {code, count, ttl}. */
 extern const char gw_rl_script[];
-/* The same revocation check alone, for a token already admitted (a stream
- * checked again after the gateway missed messages of the sessions channel):
- * KEYS deny and user_off (gw_rl_keys_user), ARGV the token's issued ms; it
- * answers the gw_rl_code 0, 1 or 2. Counts nothing. */
+/* The same revocation check alone, for tokens already admitted (streams
+ * checked again after the gateway missed messages of the sessions channel),
+ * n at once: KEYS deny and user_off of each (gw_rl_keys_user), ARGV each
+ * token's issued ms; it answers an array of n gw_rl_code 0, 1 or 2, in
+ * order. Counts nothing. */
 extern const char gw_session_script[];
 
 /* What the script answered. */

@@ -42,6 +42,14 @@ typedef enum gw_service {
 	GW_SVC_gateway = GW_SVC__COUNT
 } gw_service;
 
+/* A route's admission attributes (routes.def's last column), as bits. */
+enum {
+	GW_ROUTE_PUBLIC = 1 << 0, /* no token needed */
+	/* guesses at a secret without a token (login, accepting an invitation):
+	 * counted per client address against HD_LOGIN_IP_LIMIT */
+	GW_ROUTE_LOGIN_LIKE = 1 << 1
+};
+
 #define GW_PATH_MAX 1024
 #define GW_REQUEST_ID_MAX 128
 
@@ -52,7 +60,8 @@ typedef struct gw_route {
 	gw_service service;
 	const char *op; /* "users.get" */
 	unsigned roles; /* GW_ROLE_* bits */
-	bool public_route;
+	bool public_route; /* GW_ROUTE_PUBLIC */
+	bool login_like; /* GW_ROUTE_LOGIN_LIKE */
 } gw_route;
 
 /* What a match found: the route and its path parameters. */

@@ -303,15 +303,92 @@ void gw_stream_sessions_end(gw_sse_hub *h, const gw_sse_ended *ended)
 	}
 }
 
+/* The streams one EVAL of gw_session_script checks: one tenant's (their keys
+ * share the tenant's hash tag, so one Redis Cluster slot), at most
+ * GW_SSE_RECHECK_MAX; each held (calls) until the answer. */
+typedef struct recheck_batch {
+	int n;
+	gw_stream *streams[GW_SSE_RECHECK_MAX];
+} recheck_batch;
+
+/* True when the answer's i-th code says the session ended (1 or 2). */
+static bool recheck_ended(const hd_redis_reply *r, size_t i)
+{
+	const hd_redis_reply *e = hd_redis_reply_element(r, i);
+	return e != NULL && hd_redis_reply_type(e) == HD_REDIS_INTEGER
+	    && hd_redis_reply_integer(e) > 0;
+}
+
 static void recheck_cb(hd_err err, const hd_redis_reply *r, void *arg)
 {
-	gw_stream *s = arg;
-	/* s is held by this call until calls drops: the reset cannot free it */
-	if (s->conn != NULL && err == HD_OK && r != NULL
-	    && hd_redis_reply_type(r) == HD_REDIS_INTEGER && hd_redis_reply_integer(r) > 0)
-		stream_reset(s, "reason=\"session_ended\"");
-	s->calls--;
-	stream_free_if_done(s);
+	recheck_batch *b = arg;
+	bool ok = err == HD_OK && r != NULL && hd_redis_reply_type(r) == HD_REDIS_ARRAY
+	    && hd_redis_reply_elements(r) == (size_t)b->n;
+	for (int i = 0; i < b->n; i++) {
+		gw_stream *s = b->streams[i];
+		/* s is held by this call until calls drops: the reset cannot free it */
+		if (ok && s->conn != NULL && recheck_ended(r, (size_t)i))
+			stream_reset(s, "reason=\"session_ended\"");
+		s->calls--;
+		stream_free_if_done(s);
+	}
+	free(b);
+}
+
+/* Sends one EVAL for b's streams (their keys and issued times) and holds
+ * them until recheck_cb; false, and b freed, when it could not be sent. */
+static bool recheck_send(hd_redis *redis, recheck_batch *b)
+{
+	enum { N = GW_SSE_RECHECK_MAX };
+	gw_rl_keys *k = malloc((size_t)b->n * sizeof *k);
+	const char *keys[2 * N], *args[N];
+	char issued[N][24];
+	int n = 0;
+	bool sent = false, none = k != NULL; /* true while no stream has keys */
+	for (int i = 0; k != NULL && i < b->n; i++) {
+		gw_stream *s = b->streams[i];
+		if (!gw_rl_keys_user(&k[n], s->tenant, s->user, s->jti))
+			continue; /* admitted with the same keys: cannot happen */
+		snprintf(issued[n], sizeof issued[n], "%lld", (long long)s->issued_ms);
+		keys[2 * n] = k[n].deny;
+		keys[2 * n + 1] = k[n].user_off;
+		args[n] = issued[n];
+		b->streams[n++] = s;
+		none = false;
+	}
+	b->n = n;
+	if (n > 0
+	    && hd_redis_eval(redis, gw_session_script, 2 * n, keys, n, args, recheck_cb, b)
+	        == HD_OK) {
+		for (int i = 0; i < n; i++)
+			b->streams[i]->calls++;
+		sent = true;
+	}
+	if (!sent)
+		free(b);
+	free(k);
+	return sent || none;
+}
+
+static int recheck_by_tenant(const void *a, const void *b)
+{
+	return strcmp((*(gw_stream *const *)a)->tenant, (*(gw_stream *const *)b)->tenant);
+}
+
+/* The hub's streams, sorted by tenant, in a new array of *n (NULL when
+ * there is none or memory is short). */
+static gw_stream **recheck_streams(gw_sse_hub *h, size_t *n)
+{
+	size_t count = 0, i = 0;
+	for (gw_stream *s = *gw_sse_hub_streams(h); s != NULL; s = s->next)
+		count++;
+	gw_stream **all = count > 0 ? malloc(count * sizeof *all) : NULL;
+	for (gw_stream *s = *gw_sse_hub_streams(h); all != NULL && s != NULL; s = s->next)
+		all[i++] = s;
+	if (all != NULL)
+		qsort(all, count, sizeof *all, recheck_by_tenant);
+	*n = all != NULL ? count : 0;
+	return all;
 }
 
 bool gw_stream_sessions_recheck(gw_sse_hub *h)
@@ -319,19 +396,29 @@ bool gw_stream_sessions_recheck(gw_sse_hub *h)
 	hd_redis *redis = gw_sse_hub_loop(h)->redis;
 	if (!hd_redis_ready(redis))
 		return false;
+	size_t n;
+	gw_stream **all = recheck_streams(h, &n);
+	if (all == NULL && *gw_sse_hub_streams(h) != NULL)
+		return false; /* out of memory: the next tick tries again */
 	hd_metrics_add("hd_sse_session_rechecks_total", NULL, 1);
-	for (gw_stream *s = *gw_sse_hub_streams(h); s != NULL; s = s->next) {
-		gw_rl_keys k;
-		char issued[24];
-		if (!gw_rl_keys_user(&k, s->tenant, s->user, s->jti))
-			continue; /* admitted with the same keys: cannot happen */
-		snprintf(issued, sizeof issued, "%lld", (long long)s->issued_ms);
-		const char *keys[2] = { k.deny, k.user_off }, *args[1] = { issued };
-		if (hd_redis_eval(redis, gw_session_script, 2, keys, 1, args, recheck_cb, s)
-		    == HD_OK)
-			s->calls++;
+	recheck_batch *b = NULL;
+	bool asked_all = true;
+	for (size_t i = 0; i < n && asked_all; i++) {
+		if (b != NULL
+		    && (b->n == GW_SSE_RECHECK_MAX
+		        || strcmp(b->streams[0]->tenant, all[i]->tenant) != 0)) {
+			asked_all = recheck_send(redis, b) && asked_all;
+			b = NULL;
+		}
+		if (b == NULL && (b = calloc(1, sizeof *b)) == NULL)
+			asked_all = false; /* asking again is harmless */
+		else
+			b->streams[b->n++] = all[i];
 	}
-	return true;
+	if (b != NULL)
+		asked_all = recheck_send(redis, b) && asked_all;
+	free(all);
+	return asked_all;
 }
 
 int gw_stream_count_user(gw_sse_hub *h, const char *tenant, const char *user)

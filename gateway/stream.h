@@ -42,6 +42,9 @@ typedef struct gw_sse_hub gw_sse_hub;
 /* Events per replay or events.since call, and the deadline of one. */
 #define GW_SSE_PAGE 500
 #define GW_SSE_CALL_MS 5000
+/* Streams whose sessions one EVAL checks again (3 arguments each: Redis
+ * takes them, hd_redis_eval at most 1021). */
+#define GW_SSE_RECHECK_MAX 100
 
 /* One event, parsed once per loop, shared by the streams it goes to. */
 typedef struct gw_sse_event {
@@ -103,8 +106,10 @@ int gw_stream_count_user(gw_sse_hub *h, const char *tenant, const char *user);
  * (a logout or a user mark published by the auth daemon). */
 void gw_stream_sessions_end(gw_sse_hub *h, const gw_sse_ended *ended);
 /* Asks every stream's session of Redis again (gw_session_script) and ends
- * those that were logged out or whose user was marked meanwhile; false, and
- * nothing asked, while the loop's Redis is not connected. */
+ * those that were logged out or whose user was marked meanwhile: one EVAL
+ * per tenant's GW_SSE_RECHECK_MAX streams; false, when the loop's Redis is
+ * not connected (nothing asked) or memory ran short (some perhaps asked):
+ * the caller asks again later. */
 bool gw_stream_sessions_recheck(gw_sse_hub *h);
 /* The sessions channel was (re)subscribed: messages published while it was
  * down are lost (Redis pub/sub keeps none), so the hub's next catch-up tick

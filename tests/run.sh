@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Everything `make test` and CI run, in order:
 #   1. build (build/) and the web console (tools/web-build.sh), then the suite:
-#      unit (and the console's Vitest tests), integration, end to end (the
-#      cmocka programs, then tests/contract/auth.sh, a client written from
-#      docs/openapi.yaml, then the console in chromium: tools/web-test.sh e2e)
+#      unit (and the console's Vitest tests), then integration beside end to
+#      end (the cmocka programs, then tests/contract/auth.sh, a client written
+#      from docs/openapi.yaml, then the console in chromium: tools/web-test.sh
+#      e2e); HD_TEST_SERIAL=1 runs integration first, alone
 #   2. build with SANITIZE=address,undefined (build-san/), the suite again
 #   3. fuzz targets for FUZZ_SECONDS each (when clang is there)
 #   4. make lint, the README's settings table, make openapi-lint
@@ -15,9 +16,12 @@
 # the end-to-end tests; daemon logs with "Sanitizer" or "runtime error" fail
 # the run. cmocka's summaries are counted, and the last line printed is
 # "N passed, M failed" (a step that fails without a cmocka summary counts as
-# one failure). Exit status 0 only when nothing failed and tests ran.
+# one failure), after the steps' wall times, longest first (each program of
+# unit, integration and e2e also prints its own: "-- test_x: N s"). Exit
+# status 0 only when nothing failed and tests ran.
 #
-# Environment: HD_TEST_JOBS (make -j, default nproc), FUZZ_SECONDS (10),
+# Environment: HD_TEST_JOBS (make -j, default nproc), FUZZ_SECONDS (5, from
+# the same seed corpora: docs/architecture.md, "Testing"),
 # HD_TEST_STEP_TIMEOUT (seconds per step, 600),
 # HD_TEST_KEEP=1 keeps the temp folder, HD_TEST_ONLY="normal|san" runs one build, HD_TEST_ONLY=deploy only step 5,
 # HD_TEST_ONLY=e2e only the normal build's end-to-end step; HD_TEST_E2E="test_a test_b" runs only those
@@ -32,7 +36,7 @@ LOCAL=$ROOT/deploy/local.sh
 JOBS=${HD_TEST_JOBS:-$(nproc)}
 # A hung test must not eat CI's time: each step is killed after this long.
 STEP_TIMEOUT=${HD_TEST_STEP_TIMEOUT:-600}
-export FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+export FUZZ_SECONDS=${FUZZ_SECONDS:-5}
 # Sanitizer reports must fail loudly, in test output and daemon logs alike.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -49,6 +53,7 @@ FAILURES=()
 STACK_DIRS=()
 DB_DIRS=()
 T0=$SECONDS
+SIDE_PID=
 
 random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 
@@ -80,6 +85,8 @@ step() {
 	[ "$rc" -eq 124 ] && echo "--- $name: timed out after $STEP_TIMEOUT s (HD_TEST_STEP_TIMEOUT)"
 	count_log "$log"
 	echo "--- $name: exit $rc, $((SECONDS - t)) s, cmocka: $STEP_PASSED passed, $STEP_FAILED failed"
+	# steps run in subshells too: their times go through a file
+	echo "$((SECONDS - t)) $name" >>"$WORK/step-times"
 	if [ "$rc" -ne 0 ] || [ "$STEP_FAILED" -gt 0 ]; then
 		fail_step "$name" "$STEP_FAILED"
 		return 1
@@ -118,11 +125,22 @@ show_failed_tests() {
 	echo "$hits"
 }
 
+# Where the time went: every step's wall time, longest first.
+show_step_times() {
+	[ -s "$WORK/step-times" ] || return 0
+	echo
+	echo "step times (s), longest first:"
+	sort -rn "$WORK/step-times" | awk '{printf "  %5d  %s\n", $1, $2}'
+}
+
 cleanup() {
 	local rc=$? d
 	set +e
+	# an integration suite still running beside (interrupted run)
+	[ -n "${SIDE_PID:-}" ] && kill "$SIDE_PID" 2>/dev/null && wait "$SIDE_PID" 2>/dev/null
 	for d in "${STACK_DIRS[@]}"; do HD_STATE_DIR=$d "$LOCAL" stop >/dev/null 2>&1; done
 	for d in "${DB_DIRS[@]}"; do "$STACK" db-stop "$d" >/dev/null 2>&1; done
+	show_step_times
 	show_failed_tests
 	if [ "${HD_TEST_KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 	[ "$rc" -ne 0 ] && [ ${#FAILURES[@]} -eq 0 ] && FAILURES+=("run.sh (exit $rc)") && FAILED=$((FAILED + 1))
@@ -144,7 +162,8 @@ run_tests() {
 		echo "--- tests/$kind has no Makefile yet: skipped"
 		return 0
 	fi
-	step "$kind-$tag" make -C "tests/$kind" run BUILD="$build" SANITIZE="$san" \
+	# -j: the test programs compile side by side; they still run one by one
+	step "$kind-$tag" make -C "tests/$kind" -j"$JOBS" run BUILD="$build" SANITIZE="$san" \
 		${HD_TEST_E2E:+ONLY="$HD_TEST_E2E"} || true
 }
 
@@ -333,6 +352,52 @@ build_previous() {
 	fi
 }
 
+# Adds to the totals what a run beside this shell added to its starting
+# totals $1 ("passed failed failures...") as it wrote them in file $2.
+merge_counts() {
+	local bp bf brest p f rest name
+	read -r bp bf brest <<<"$1"
+	[ -s "$2" ] || { fail_step "$(basename "$2" .counts)-runner-error"; return 0; }
+	read -r p f rest <"$2"
+	PASSED=$((PASSED + p - bp))
+	FAILED=$((FAILED + f - bf))
+	for name in $rest; do
+		[[ " $brest " == *" $name "* ]] || FAILURES+=("$name")
+	done
+}
+
+# The integration suite beside the end-to-end one: each has its own
+# PostgreSQL and Redis on free ports and its own folders, and both spend
+# most of their time waiting on servers, so together they take about as long
+# as the end-to-end suite alone (docs/architecture.md, "Testing"). The
+# integration output is printed whole once both ended. HD_TEST_SERIAL=1 runs
+# them one after the other.
+integration_and_e2e() {
+	local tag=$1 build=$2 san=$3 base out
+	out=$WORK/logs/integration-$tag.out
+	if [ "${HD_TEST_SERIAL:-0}" = 1 ]; then
+		suite_integration "$tag" "$build" "$san"
+		[ "$tag" = normal ] && build_previous
+		suite_e2e "$tag" "$build" "$san"
+		return 0
+	fi
+	base="$PASSED $FAILED ${FAILURES[*]}"
+	DB_DIRS+=("$WORK/$tag/db")
+	note "integration-$tag: runs beside e2e-$tag (output below once both ended)"
+	(
+		suite_integration "$tag" "$build" "$san"
+		echo "$PASSED $FAILED ${FAILURES[*]}" >"$WORK/$tag/integration-side.counts"
+	) >"$out" 2>&1 &
+	SIDE_PID=$!
+	[ "$tag" = normal ] && build_previous
+	suite_e2e "$tag" "$build" "$san"
+	wait "$SIDE_PID" || true
+	SIDE_PID=
+	note "integration-$tag (ran beside e2e-$tag): its output"
+	cat "$out"
+	merge_counts "$base" "$WORK/$tag/integration-side.counts"
+}
+
 # One build and one suite run: $1 tag, $2 SANITIZE value.
 build_and_suite() {
 	local tag=$1 san=$2 build
@@ -346,9 +411,7 @@ build_and_suite() {
 	fi
 	[ "$tag" = normal ] && counted_step "web-unit" tools/web-test.sh unit
 	run_tests unit "$tag" "$build" "$san"
-	suite_integration "$tag" "$build" "$san"
-	[ "$tag" = normal ] && build_previous
-	suite_e2e "$tag" "$build" "$san"
+	integration_and_e2e "$tag" "$build" "$san"
 }
 
 case "${HD_TEST_ONLY:-}" in

@@ -127,6 +127,11 @@ static hd_err daemon_worker_init(hd_worker *wk, void *arg)
 		err = HD_ERR_INVALID;
 	if (err == HD_OK && spec->use_db)
 		err = hd_db_create(&w->dw.db, base, hd_config_str("HD_DATABASE_URL"), (int)conns);
+	long wait_max = daemon_setting_int("HD_DB_WAIT_MAX", 0, 1000000, 1024);
+	if (wait_max < 0)
+		err = HD_ERR_INVALID;
+	if (err == HD_OK && spec->use_db)
+		hd_db_set_wait_max(w->dw.db, (int)wait_max);
 	if (err == HD_OK && spec->use_db && spec->db_pipeline_setting != NULL) {
 		long depth = daemon_setting_int(spec->db_pipeline_setting, 0, 1000, 0);
 		if (depth < 0)

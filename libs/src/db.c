@@ -14,7 +14,8 @@
  * and reconnects after a backoff (100 ms doubling to 2 s). While no
  * connection is up, or every one holds the pipeline limit
  * (hd_db_set_pipeline_max; none by default), batches wait up to DB_WAIT_MS
- * for one, in order, then fail with HD_ERR_UNAVAILABLE: an overloaded
+ * for one, in order, then fail with HD_ERR_UNAVAILABLE; past
+ * hd_db_set_wait_max waiting batches hd_db_run refuses at once: an overloaded
  * daemon answers 503 in bounded time instead of running, long after, the
  * queries of callers that gave up (docs/architecture.md, "Overload").
  * Callbacks run from the loop only, never from inside hd_db_run().
@@ -108,6 +109,7 @@ struct hd_db {
 	char *url;
 	int nconns;
 	int pipeline_max; /* batches in flight per connection; 0: no limit */
+	int wait_max; /* batches in db->waiting; 0: no cap */
 	db_conn *conns;
 	db_queue waiting; /* no connection up yet, or every one full */
 	struct event *wait_timer;
@@ -674,12 +676,14 @@ hd_err hd_db_run(
 		return HD_ERR_INVALID;
 	if (db->closing)
 		return HD_ERR_CLOSED;
+	c = db->waiting.head == NULL ? db_pick(db) : NULL;
+	if (c == NULL && db->wait_max > 0 && db->waiting.count >= db->wait_max)
+		return HD_ERR_UNAVAILABLE;
 	b = db_batch_copy(tenant_id, stmts, nstmts);
 	if (b == NULL)
 		return HD_ERR_NOMEM;
 	b->cb = cb;
 	b->arg = arg;
-	c = db->waiting.head == NULL ? db_pick(db) : NULL;
 	if (c != NULL)
 		db_conn_send(c, b);
 	else
@@ -691,6 +695,12 @@ void hd_db_set_pipeline_max(hd_db *db, int max)
 {
 	if (db != NULL && max >= 0)
 		db->pipeline_max = max;
+}
+
+void hd_db_set_wait_max(hd_db *db, int max)
+{
+	if (db != NULL && max >= 0)
+		db->wait_max = max;
 }
 
 bool hd_db_ready(const hd_db *db)

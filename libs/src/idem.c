@@ -96,8 +96,9 @@ bool hd_idem_run(hd_daemon_worker *dw, hd_rpc_request *req, const hd_idem_table 
 	}
 	const char *lp[5] = { k->tenant_id, k->user_id, k->op, k->key, k->hashed };
 	hd_db_stmt st[HD_DB_MAX_STMTS] = { { t->lock_sql, 4, lp }, { t->lookup_sql, 5, lp } };
-	memcpy(st + 2, stmts, (size_t)n * sizeof *stmts);
-	return hd_daemon_db_run(dw, req, k->tenant_id, st, n + 2, cb, arg);
+	int before = k->looked_up ? 1 : 2;
+	memcpy(st + before, stmts, (size_t)n * sizeof *stmts);
+	return hd_daemon_db_run(dw, req, k->tenant_id, st, n + before, cb, arg);
 }
 
 void hd_idem_reply(
@@ -111,6 +112,11 @@ void hd_idem_reply(
 	    req, status, body, strlen(body), "Location", location, "ETag", etag, NULL);
 }
 
+static void idem_used_otherwise(hd_rpc_request *req)
+{
+	hd_reply_invalid_field(req, "Idempotency-Key", "was already used with another body");
+}
+
 /* Replays the stored reply of the lookup, or 422 when the request differs. */
 static void idem_replay(hd_rpc_request *req, const hd_db_result *res)
 {
@@ -118,8 +124,7 @@ static void idem_replay(hd_rpc_request *req, const hd_db_result *res)
 	const char *status = hd_db_result_value(res, HD_IDEM_LOOKUP, 0, 1);
 	const char *body = hd_db_result_value(res, HD_IDEM_LOOKUP, 0, 2);
 	if (same == NULL || strcmp(same, "t") != 0) {
-		hd_reply_invalid_field(
-		    req, "Idempotency-Key", "was already used with another body");
+		idem_used_otherwise(req);
 		return;
 	}
 	int code = status != NULL ? atoi(status) : 0;
@@ -131,13 +136,19 @@ static void idem_replay(hd_rpc_request *req, const hd_db_result *res)
 	    hd_db_result_value(res, HD_IDEM_LOOKUP, 0, 4));
 }
 
+/* Replies to a failed batch: 409 when the key collided. */
+static void idem_failed(hd_rpc_request *req, hd_err err, const hd_db_result *res)
+{
+	if (res != NULL && strcmp(hd_db_result_constraint(res), HD_IDEM_PKEY) == 0)
+		hd_reply_problem(req, 409, HD_TEXT_IDEM_BUSY);
+	else
+		hd_reply_db_error(req, err, res);
+}
+
 bool hd_idem_result(hd_rpc_request *req, hd_err err, const hd_db_result *res, int *first)
 {
 	if (err != HD_OK) {
-		if (res != NULL && strcmp(hd_db_result_constraint(res), HD_IDEM_PKEY) == 0)
-			hd_reply_problem(req, 409, HD_TEXT_IDEM_BUSY);
-		else
-			hd_reply_db_error(req, err, res);
+		idem_failed(req, err, res);
 		return false;
 	}
 	bool keyed = hd_idem_keyed(req);
@@ -146,5 +157,26 @@ bool hd_idem_result(hd_rpc_request *req, hd_err err, const hd_db_result *res, in
 		return false;
 	}
 	*first = keyed ? HD_IDEM_LOOKUP + 1 : 0;
+	return true;
+}
+
+bool hd_idem_result_of(
+    hd_idem *k, hd_rpc_request *req, hd_err err, const hd_db_result *res, int *first)
+{
+	if (k->key == NULL || !k->looked_up) {
+		if (!hd_idem_result(req, err, res, first))
+			return false;
+		k->looked_up = k->key != NULL;
+		return true;
+	}
+	if (err != HD_OK) {
+		idem_failed(req, err, res);
+		return false;
+	}
+	*first = 1; /* after the lock */
+	if (hd_db_result_ntuples(res, *first) == 0) {
+		idem_used_otherwise(req);
+		return false;
+	}
 	return true;
 }

@@ -278,7 +278,7 @@ static void fs_wo_created_cb(hd_err err, const hd_db_result *res, void *arg)
 {
 	fs_wo_new *w = arg;
 	int stmt;
-	if (hd_idem_result(w->req, err, res, &stmt)) {
+	if (hd_idem_result_of(&w->key, w->req, err, res, &stmt)) {
 		const char *json = hd_db_result_value(res, stmt, 0, 0);
 		char location[64];
 		snprintf(location, sizeof location, "/v1/work-orders/%s", w->id);
@@ -327,12 +327,13 @@ static void fs_wo_claim_files(fs_wo_new *w)
 
 /* The key's lookup before the claim: a replay answers the stored reply
  * (its files are the first work order's: claiming them again for this
- * request's new id would be refused), else the files are claimed. */
+ * request's new id would be refused), else the files are claimed. The
+ * insert then takes the key's lock without reading the key again. */
 static void fs_wo_key_checked(hd_err err, const hd_db_result *res, void *arg)
 {
 	fs_wo_new *w = arg;
 	int stmt;
-	if (hd_idem_result(w->req, err, res, &stmt))
+	if (hd_idem_result_of(&w->key, w->req, err, res, &stmt))
 		fs_wo_claim_files(w);
 	else
 		fs_wo_new_free(w);

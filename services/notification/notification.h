@@ -260,8 +260,8 @@ const nt_settings *nt_settings_get(void);
 typedef enum nt_queue {
 	NT_QUEUE_DELIVERIES, /* webhook deliveries (dispatch.c) */
 	NT_QUEUE_EMAILS, /* mails to send (dispatch.c) */
-	NT_QUEUE_CHANNELS, /* mailboxes to poll (inbox.c) */
-	NT_QUEUE_INBOUND, /* taken messages to apply (inbox.c) */
+	NT_QUEUE_CHANNELS, /* mailboxes to poll (inbox_poll.c) */
+	NT_QUEUE_INBOUND, /* taken messages to apply (inbox_apply.c) */
 	NT_QUEUE__COUNT
 } nt_queue;
 /* Claims up to limit due rows of q across tenants, each leased for
@@ -330,7 +330,7 @@ hd_err nt_http_imap(nt_http *h, const nt_imap_cmd *p, nt_imap_cb cb, void *arg);
  * longer than max_bytes. */
 extern const char nt_imap_too_large[];
 
-/* ---- inbox.c: mail in's poller and applier (worker 0) ---- */
+/* ---- inbox.c (inbox.h has its parts): mail in's poller and applier (worker 0) ---- */
 
 /* Starts polling mailboxes and applying their messages on dw's loop, over
  * http (the dispatcher's libcurl multi handle). */

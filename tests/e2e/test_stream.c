@@ -604,6 +604,62 @@ static void test_sessions_checked_after_resubscribe(void **state)
 	free(token);
 }
 
+/* Sets the user mark key of uid in tenant tid to value, without a message. */
+static void user_off_set(const char *tid, const char *uid, const char *value)
+{
+	char key[160];
+	snprintf(key, sizeof key, "hd:{%s}:user_off:%s", tid, uid);
+	assert_int_equal(hd_redis_command_sync(httpc_env("HD_TEST_REDIS_URL"), 5,
+	                     (const char *[]) { "SET", key, value, "EX", "600" }, NULL),
+	    HD_OK);
+}
+
+/* The check after a resubscribe asks about several streams at once (one
+ * Redis call per tenant's streams): of streams of several sessions of two
+ * tenants, exactly those whose user was deactivated ("1") or marked after
+ * their token was issued (a millisecond mark) are reset; the others, in the
+ * same tenant and in another, stream on. */
+static void test_recheck_resets_only_ended(void **state)
+{
+	(void)state;
+	char uid[3][37], tid[37], ticket_id[37], mark[24];
+	static const char *const names[3] = { "recheck-off", "recheck-kept", "recheck-marked" };
+	char *token[3];
+	sse_client c[3], other;
+	for (int i = 0; i < 3; i++) {
+		token[i] = user_login(names[i], "agent", uid[i]);
+		assert_int_equal(sse_open(&c[i], token[i], NULL, 0), 200);
+	}
+	assert_int_equal(sse_open(&other, W.demo, NULL, 0), 200);
+	ticket_new_id(W.admin, "before the recheck", ticket_id);
+	for (int i = 0; i < 3; i++)
+		expect_event(&c[i], "ticket.created", "before the recheck", NULL);
+	httpc_resp r;
+	assert_int_equal(req(&r, "GET", "/v1/tenants/current", W.admin, NULL), 200);
+	snprintf(tid, sizeof tid, "%s", jstr(r.json, "id"));
+	httpc_resp_free(&r);
+	user_off_set(tid, uid[0], "1");
+	struct timespec wall; /* a mark now, in Unix ms: after the token was issued */
+	clock_gettime(CLOCK_REALTIME, &wall);
+	snprintf(mark, sizeof mark, "%lld",
+	    (long long)wall.tv_sec * 1000 + (long long)(wall.tv_nsec / 1000000));
+	user_off_set(tid, uid[2], mark);
+	assert_int_equal(hd_redis_command_sync(httpc_env("HD_TEST_REDIS_URL"), 4,
+	                     (const char *[]) { "CLIENT", "KILL", "TYPE", "pubsub" }, NULL),
+	    HD_OK);
+	expect_reset_and_close(&c[0], 10000);
+	expect_reset_and_close(&c[2], 10000);
+	ticket_new_id(W.admin, "after the recheck", ticket_id);
+	expect_event(&c[1], "ticket.created", "after the recheck", NULL);
+	ticket_new_id(W.demo, "other tenant after the recheck", ticket_id);
+	expect_event(&other, "ticket.created", "other tenant after the recheck", NULL);
+	for (int i = 0; i < 3; i++) {
+		sse_close(&c[i]);
+		free(token[i]);
+	}
+	sse_close(&other);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -622,6 +678,7 @@ int main(void)
 		cmocka_unit_test(test_ticket_expiry_and_tenant),
 		cmocka_unit_test(test_logout_ends_streams),
 		cmocka_unit_test(test_sessions_checked_after_resubscribe),
+		cmocka_unit_test(test_recheck_resets_only_ended),
 		cmocka_unit_test(test_resume_after_gateway_restart),
 	};
 	return cmocka_run_group_tests(tests, setup, tk_teardown);

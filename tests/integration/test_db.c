@@ -260,6 +260,19 @@ static void err_cb(hd_err err, const hd_db_result *res, void *arg)
 	a->expect = (int)err;
 }
 
+/* Queues n batches recording their outcome in a[]: slow first, then
+ * SELECT 1s; each is taken (HD_OK). */
+static void slow_then_quick(fx *f, const hd_db_stmt *slow, seq_arg *a, int n)
+{
+	static const hd_db_stmt quick = { "SELECT 1", 0, NULL };
+	for (int i = 0; i < n; i++) {
+		a[i] = (seq_arg) { f, -1 };
+		f->pending++;
+		assert_int_equal(
+		    hd_db_run(f->db, NULL, i == 0 ? slow : &quick, 1, err_cb, &a[i]), HD_OK);
+	}
+}
+
 /* Past the limit a batch waits at most 2 s for a slot, then fails
  * UNAVAILABLE without running; the slow one in flight completes, and the
  * freed slot serves the next. */
@@ -273,12 +286,7 @@ static void test_pipeline_limit_sheds_after_wait(void **state)
 	fx_open(&f, app_url, 1);
 	hd_db_set_pipeline_max(f.db, 1);
 	assert_int_equal(run1(&f, NULL, &quick, 1), HD_OK); /* connected */
-	for (int i = 0; i < 2; i++) {
-		a[i] = (seq_arg) { &f, -1 };
-		f.pending++;
-		assert_int_equal(
-		    hd_db_run(f.db, NULL, i == 0 ? &slow : &quick, 1, err_cb, &a[i]), HD_OK);
-	}
+	slow_then_quick(&f, &slow, a, 2);
 	fx_wait(&f);
 	assert_int_equal(a[0].expect, HD_OK);
 	assert_int_equal(a[1].expect, HD_ERR_UNAVAILABLE);
@@ -287,6 +295,35 @@ static void test_pipeline_limit_sheds_after_wait(void **state)
 	assert_int_equal(hd_db_run(f.db, NULL, &quick, 1, err_cb, &a[2]), HD_OK);
 	fx_wait(&f);
 	assert_int_equal(a[2].expect, HD_OK);
+	fx_close(&f);
+}
+
+/* Past the cap of waiting batches hd_db_run refuses at once with
+ * UNAVAILABLE (no callback); the batches already waiting run when the slot
+ * frees, and then a new one is taken again. */
+static void test_wait_cap_refuses_at_once(void **state)
+{
+	hd_db_stmt slow = { "SELECT pg_sleep(0.3)", 0, NULL };
+	hd_db_stmt quick = { "SELECT 1", 0, NULL };
+	fx f;
+	seq_arg a[4];
+
+	fx_open(&f, app_url, 1);
+	hd_db_set_pipeline_max(f.db, 1);
+	hd_db_set_wait_max(f.db, 2);
+	assert_int_equal(run1(&f, NULL, &quick, 1), HD_OK); /* connected */
+	slow_then_quick(&f, &slow, a, 3); /* one in flight, two waiting */
+	a[3] = (seq_arg) { &f, -1 };
+	assert_int_equal(hd_db_run(f.db, NULL, &quick, 1, err_cb, &a[3]), HD_ERR_UNAVAILABLE);
+	fx_wait(&f);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(a[i].expect, HD_OK);
+	assert_int_equal(a[3].expect, -1); /* never called */
+	hd_db_set_wait_max(f.db, 0); /* no cap: the default */
+	slow_then_quick(&f, &slow, a, 4);
+	fx_wait(&f);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(a[i].expect, HD_OK);
 	fx_close(&f);
 }
 
@@ -650,6 +687,7 @@ int main(void)
 		cmocka_unit_test(test_many_batches_in_flight),
 		cmocka_unit_test(test_pipeline_limit_keeps_order),
 		cmocka_unit_test(test_pipeline_limit_sheds_after_wait),
+		cmocka_unit_test(test_wait_cap_refuses_at_once),
 		cmocka_unit_test(test_tenant_setting_scoped_to_batch),
 		cmocka_unit_test(test_error_in_second_statement_rolls_back),
 		cmocka_unit_test(test_syntax_error_then_new_statements),

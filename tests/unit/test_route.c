@@ -146,6 +146,31 @@ static void test_roles(void **state)
 	assert_int_equal(gw_role_parse(""), 0);
 }
 
+/* The routes counted per client address like a login are exactly the
+ * public ones that guess at a secret: login and accepting an invitation. */
+static void test_login_like(void **state)
+{
+	gw_match m;
+	assert_int_equal(match(GW_POST, "/v1/auth/login", &m), GW_MATCH_OK);
+	assert_true(m.route->login_like);
+	assert_int_equal(match(GW_POST, "/v1/auth/invitations/accept", &m), GW_MATCH_OK);
+	assert_true(m.route->login_like);
+	assert_true(m.route->public_route);
+	assert_int_equal(match(GW_POST, "/v1/auth/refresh", &m), GW_MATCH_OK);
+	assert_false(m.route->login_like);
+	assert_int_equal(match(GW_POST, "/v1/auth/logout", &m), GW_MATCH_OK);
+	assert_false(m.route->login_like);
+	size_t n, count = 0;
+	const gw_route *t = gw_route_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (!t[i].login_like)
+			continue;
+		assert_true(t[i].public_route);
+		count++;
+	}
+	assert_int_equal(count, 2);
+}
+
 /* Every forwarded route names an operation of proto/operations.def served by
  * the route's service, and no (method, pattern) pair appears twice. */
 static void test_table_consistent(void **state)
@@ -268,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_typed_params),
 		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_table_consistent),
+		cmocka_unit_test(test_login_like),
 		cmocka_unit_test(test_methods),
 		cmocka_unit_test(test_content_type),
 		cmocka_unit_test(test_request_id),

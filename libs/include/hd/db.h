@@ -42,7 +42,9 @@ hd_err hd_db_create(hd_db **out, struct event_base *base, const char *url, int n
 void hd_db_destroy(hd_db *db);
 /* Queues a batch; tenant_id may be NULL (no set_config). On HD_OK, cb is
  * called exactly once, later, on the owning thread (never from inside this
- * call); on an error return (HD_ERR_INVALID, HD_ERR_NOMEM, HD_ERR_CLOSED) never.
+ * call); on an error return (HD_ERR_INVALID, HD_ERR_NOMEM, HD_ERR_CLOSED, and
+ * HD_ERR_UNAVAILABLE when it would wait and hd_db_set_wait_max batches
+ * already wait) never.
  * Statements are prepared per connection, keyed by the sql pointer and text;
  * past 512 distinct statements the rest run unprepared. Do not call
  * hd_db_destroy from a callback. */
@@ -53,6 +55,12 @@ hd_err hd_db_run(
  * HD_ERR_UNAVAILABLE: for daemons whose statements are slow enough that an
  * unbounded pipeline would run them long after their callers gave up. */
 void hd_db_set_pipeline_max(hd_db *db, int max);
+/* At most max batches waiting for a connection (none up, or every one at the
+ * pipeline limit); past it hd_db_run fails at once with HD_ERR_UNAVAILABLE,
+ * so a burst gets a fast 503 instead of a queue that grows without bound.
+ * 0, the default: no cap (the 2 s wait still bounds each batch). Daemons set
+ * it from HD_DB_WAIT_MAX. */
+void hd_db_set_wait_max(hd_db *db, int max);
 /* True when at least one connection is up. */
 bool hd_db_ready(const hd_db *db);
 

@@ -87,6 +87,9 @@ typedef struct hd_idem {
 	const char *key; /* the header's value; NULL: no key */
 	const char *tenant_id, *user_id, *op; /* the scope (point into the envelope) */
 	char *hashed; /* owned: the text whose sha256 is the request hash */
+	/* set by hd_idem_result_of when an earlier batch of this request found the
+	 * key free: later batches take the key's lock only, the key is read once */
+	bool looked_up;
 } hd_idem;
 
 /* Reads Idempotency-Key into k (k->key NULL when absent) for caller c. The
@@ -103,7 +106,8 @@ void hd_idem_params(const hd_idem *k, const char **out);
 /* True when the request carries a key. */
 bool hd_idem_keyed(hd_rpc_request *req);
 /* Runs the n statements of a create for k's tenant, preceded by the lock and
- * the lookup of t when k has a key (one batch). False after replying 503. */
+ * the lookup of t when k has a key (one batch), by the lock only when
+ * k->looked_up. False after replying 503. */
 bool hd_idem_run(hd_daemon_worker *dw, hd_rpc_request *req, const hd_idem_table *t,
     const hd_idem *k, const hd_db_stmt *stmts, int n, hd_db_cb cb, void *arg);
 /* First step of a create's callback: replies to a failed batch (409 when the
@@ -111,6 +115,14 @@ bool hd_idem_run(hd_daemon_worker *dw, hd_rpc_request *req, const hd_idem_table 
  * request, and returns false; else sets *first to the index of the create's
  * first statement and returns true. */
 bool hd_idem_result(hd_rpc_request *req, hd_err err, const hd_db_result *res, int *first);
+/* hd_idem_result for a create run in steps (hd-field: the key's lookup, a
+ * call to a peer, then the insert): after a lookup that found k free it sets
+ * k->looked_up, so the next hd_idem_run with k skips the lookup. In that next
+ * batch's callback, a create whose first statement returned no row found a
+ * reply stored meanwhile under the key (HD_IDEM_FREE), by a request that
+ * differs (the same one could not pass the peer's step): 422, false. */
+bool hd_idem_result_of(
+    hd_idem *k, hd_rpc_request *req, hd_err err, const hd_db_result *res, int *first);
 /* Replies a create: status, body, and Location and ETag when not NULL or "".
  * A fresh reply and its replay both go through here, so they match. */
 void hd_idem_reply(
