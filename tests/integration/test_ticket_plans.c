@@ -293,7 +293,8 @@ static void test_an_update_stays_on_its_page(void **state)
 	        " u AS (UPDATE ticket.tickets t SET updated_at = t.updated_at FROM o"
 	        " WHERE t.tenant_id = $1 AND t.id = o.id"
 	        " RETURNING o.page AS before, (t.ctid::text::point)[0] AS after)"
-	        " SELECT count(*) || ' of ' || (SELECT count(*) FROM o) FROM u WHERE after <> before",
+	        " SELECT count(*) || ' of ' || (SELECT count(*) FROM o)"
+	        " FROM u WHERE after <> before",
 	        1, p, &moved),
 	    HD_OK);
 	assert_non_null(moved);
