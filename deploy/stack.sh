@@ -91,6 +91,8 @@ cmd_db_start() {
 			{ cat "$dir/initdb.log" >&2; die "initdb failed"; }
 	fi
 	local opts="-k $pgdata -p $pgport -c listen_addresses=127.0.0.1 -c max_connections=200"
+	# full-page images compressed (docs/operations.md, PostgreSQL settings)
+	opts="$opts -c wal_compression=lz4"
 	[ "$mode" = test ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 	if ! as_pg "$PG_BIN/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
 		as_pg "$PG_BIN/pg_ctl" -D "$pgdata" -w -t 30 -l "$pgdata/server.log" -o "$opts" start >/dev/null ||

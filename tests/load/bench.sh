@@ -397,7 +397,7 @@ report() {
 	echo "### Run of $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 	echo "Machine: $(nproc) CPUs ($cpu), $mem RAM, $(uname -sr). wrk -t$THREADS -c$CONNS -d$DUR --latency$([ "$THINK_MS" = 0 ] || echo ", each connection pausing $THINK_MS ms between requests")"
-	echo "after a ${WARM} warm-up, on the same machine as the servers and PostgreSQL 15 (fsync on)."
+	echo "after a ${WARM} warm-up, on the same machine as the servers and PostgreSQL 15 (fsync on, wal_compression lz4)."
 	echo "Load average (1/5/15 min) before: $LOAD_BEFORE, after: $LOAD_AFTER (other work on the machine skews every figure)."
 	echo "Seeded: $TICKETS tickets in tenant acme. Gapless numbers after the run: ${GAPLESS_C:-not checked}."
 	if [ -n "${GAPLESS_MIX:-}" ]; then
