@@ -7,6 +7,7 @@
  * bounded time, then answers again). Runs in a fresh tenant of its own, plus
  * a technician. */
 #include <pthread.h>
+#include <stdint.h>
 #include <unistd.h>
 #include <libpq-fe.h>
 #include "tickets_e2e.h"
@@ -223,28 +224,25 @@ static void test_ticket_suggestions(void **state)
 	httpc_resp_free(&r);
 }
 
-/* One search of the overload test: its status, whether a 503 was a
- * problem with Retry-After, and how long it took. */
-typedef struct search_call {
-	long status;
-	bool problem_retry;
-	double seconds;
-} search_call;
+/* What each search of the overload test got, by its number: the status,
+ * whether a 503 was a problem with Retry-After, and how long it took. */
+static long overload_status[OVERLOAD_CLIENTS];
+static bool overload_problem_retry[OVERLOAD_CLIENTS];
+static double overload_seconds[OVERLOAD_CLIENTS];
 
 static void *search_run(void *arg)
 {
-	search_call *c = arg;
+	const size_t n = (size_t)(uintptr_t)arg;
+	const double t0 = httpc_now_s();
 	httpc_resp r;
-	double t0 = httpc_now_s();
+	overload_status[n] = -1;
 	if (httpc_call(&r, "GET", "/v1/kb/search?q=printer%20network", W.agent, NULL, NULL, NULL)
-	    != 0) {
-		c->status = -1;
+	    != 0)
 		return NULL;
-	}
-	c->seconds = httpc_now_s() - t0;
-	c->status = r.status;
+	overload_seconds[n] = httpc_now_s() - t0;
+	overload_status[n] = r.status;
 	const char *type = httpc_header(&r, "Content-Type");
-	c->problem_retry = type != NULL && strstr(type, "application/problem+json") != NULL
+	overload_problem_retry[n] = type != NULL && strstr(type, "application/problem+json") != NULL
 	    && httpc_header(&r, "Retry-After") != NULL;
 	httpc_resp_free(&r);
 	return NULL;
@@ -258,7 +256,6 @@ static void *search_run(void *arg)
  * that held the slots finish with 200 and a new one is answered. */
 static void test_search_overload_503(void **state)
 {
-	static search_call calls[OVERLOAD_CLIENTS];
 	pthread_t th[OVERLOAD_CLIENTS];
 	PGconn *db = PQconnectdb(httpc_env("HD_TEST_DATABASE_SUPER_URL"));
 	assert_int_equal(PQstatus(db), CONNECTION_OK);
@@ -266,7 +263,7 @@ static void test_search_overload_503(void **state)
 	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
 	PQclear(res);
 	for (int i = 0; i < OVERLOAD_CLIENTS; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, search_run, &calls[i]), 0);
+		assert_int_equal(pthread_create(&th[i], NULL, search_run, (void *)(uintptr_t)i), 0);
 	sleep(3); /* past the 2 s the waiting searches are given */
 	res = PQexec(db, "COMMIT");
 	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
@@ -275,12 +272,12 @@ static void test_search_overload_503(void **state)
 	int ok = 0, overloaded = 0;
 	for (int i = 0; i < OVERLOAD_CLIENTS; i++) {
 		pthread_join(th[i], NULL);
-		if (calls[i].status != 200 && calls[i].status != 503)
-			fprintf(stderr, "search %d: %ld\n", i, calls[i].status);
-		assert_true(calls[i].status == 200 || calls[i].status == 503);
-		if (calls[i].status == 503) {
-			assert_true(calls[i].problem_retry);
-			assert_true(calls[i].seconds < 4.5);
+		if (overload_status[i] != 200 && overload_status[i] != 503)
+			fprintf(stderr, "search %d: %ld\n", i, overload_status[i]);
+		assert_true(overload_status[i] == 200 || overload_status[i] == 503);
+		if (overload_status[i] == 503) {
+			assert_true(overload_problem_retry[i]);
+			assert_true(overload_seconds[i] < 4.5);
 			overloaded++;
 		} else {
 			ok++;
