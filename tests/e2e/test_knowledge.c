@@ -3,8 +3,19 @@
  * (403 at the route table or in the daemon), ETag and If-Match, versions and
  * restore, search, feedback, the public help center without a token,
  * cross-tenant 404s (the demo tenant), and a ticket's suggestions with
- * hd-knowledge running. Runs in a fresh tenant of its own, plus a technician. */
+ * hd-knowledge running, and search under overload (503 with Retry-After in
+ * bounded time, then answers again). Runs in a fresh tenant of its own, plus
+ * a technician. */
+#include <pthread.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <libpq-fe.h>
 #include "tickets_e2e.h"
+
+/* Concurrent searches of the overload test: more than the stack's
+ * hd-knowledge has slots for (workers x HD_DB_CONNS x
+ * HD_KNOWLEDGE_DB_PIPELINE; 1 x 2 x 2 by default). */
+#define OVERLOAD_CLIENTS 24
 
 /* Creates an article as token from body; copies its id. */
 static void article_new(const char *token, const char *body, char id[37])
@@ -213,6 +224,70 @@ static void test_ticket_suggestions(void **state)
 	httpc_resp_free(&r);
 }
 
+/* What each search of the overload test got, by its number: the status,
+ * whether a 503 was a problem with Retry-After, and how long it took. */
+static long overload_status[OVERLOAD_CLIENTS];
+static bool overload_problem_retry[OVERLOAD_CLIENTS];
+static double overload_seconds[OVERLOAD_CLIENTS];
+
+static void *search_run(void *arg)
+{
+	const size_t n = (size_t)(uintptr_t)arg;
+	const double t0 = httpc_now_s();
+	httpc_resp r;
+	overload_status[n] = -1;
+	if (httpc_call(&r, "GET", "/v1/kb/search?q=printer%20network", W.agent, NULL, NULL, NULL)
+	    != 0)
+		return NULL;
+	overload_seconds[n] = httpc_now_s() - t0;
+	overload_status[n] = r.status;
+	const char *type = httpc_header(&r, "Content-Type");
+	overload_problem_retry[n] = type != NULL && strstr(type, "application/problem+json") != NULL
+	    && httpc_header(&r, "Retry-After") != NULL;
+	httpc_resp_free(&r);
+	return NULL;
+}
+
+/* Degrading gracefully (docs/architecture.md, "Knowledge search",
+ * Overload): while a lock keeps every search in PostgreSQL, hd-knowledge
+ * runs as many as it has slots for and makes the rest wait at most 2 s,
+ * then answers them 503 with Retry-After as a problem, well before the
+ * gateway's 5 s (no 504); once the database answers again, the searches
+ * that held the slots finish with 200 and a new one is answered. */
+static void test_search_overload_503(void **state)
+{
+	pthread_t th[OVERLOAD_CLIENTS];
+	PGconn *db = PQconnectdb(httpc_env("HD_TEST_DATABASE_SUPER_URL"));
+	assert_int_equal(PQstatus(db), CONNECTION_OK);
+	PGresult *res = PQexec(db, "BEGIN; LOCK TABLE knowledge.articles IN ACCESS EXCLUSIVE MODE");
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	for (int i = 0; i < OVERLOAD_CLIENTS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, search_run, (void *)(uintptr_t)i), 0);
+	sleep(3); /* past the 2 s the waiting searches are given */
+	res = PQexec(db, "COMMIT");
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	PQfinish(db);
+	int ok = 0, overloaded = 0;
+	for (int i = 0; i < OVERLOAD_CLIENTS; i++) {
+		pthread_join(th[i], NULL);
+		if (overload_status[i] != 200 && overload_status[i] != 503)
+			fprintf(stderr, "search %d: %ld\n", i, overload_status[i]);
+		assert_true(overload_status[i] == 200 || overload_status[i] == 503);
+		if (overload_status[i] == 503) {
+			assert_true(overload_problem_retry[i]);
+			assert_true(overload_seconds[i] < 4.5);
+			overloaded++;
+		} else {
+			ok++;
+		}
+	}
+	assert_true(overloaded > 0);
+	assert_true(ok > 0);
+	expect(200, "GET", "/v1/kb/search?q=printer", W.agent, NULL);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -227,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_search_and_feedback),
 		cmocka_unit_test(test_help_center),
 		cmocka_unit_test(test_ticket_suggestions),
+		cmocka_unit_test(test_search_overload_503),
 	};
 	return cmocka_run_group_tests(tests, setup, tk_teardown);
 }

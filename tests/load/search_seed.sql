@@ -7,7 +7,9 @@
 -- a language's) by a Zipf-Mandelbrot law (rank + 99 log-uniform): the most
 -- common word is in about 15 % of the articles, a word of rank 50 in about
 -- 10 %, one of rank 3,000 in under 1 %; so two common words together match
--- a few thousand of 100,000 articles and two rare ones a handful.
+-- a few thousand of 100,000 articles and two rare ones a handful. One in
+-- twenty articles has 0 to 50 helpful votes, so the ranking's feedback boost
+-- has something to act on.
 CREATE OR REPLACE FUNCTION knowledge.bench_word(r integer) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
 	SELECT CASE WHEN r <= 60 THEN (ARRAY['printer', 'network', 'password', 'email', 'vpn',
@@ -29,9 +31,11 @@ LANGUAGE sql VOLATILE AS $$
 $$;
 
 SET app.tenant_id = :'tenant';
-INSERT INTO knowledge.articles (tenant_id, id, title, body, locale, status, author_id, published_at)
+INSERT INTO knowledge.articles (tenant_id, id, title, body, locale, status, author_id, published_at,
+	helpful)
 SELECT :'tenant', gen_random_uuid(), knowledge.bench_text(5), knowledge.bench_text(80), 'en',
-       'published', :'author', now()
+       'published', :'author', now(),
+       CASE WHEN random() < 0.05 THEN (random() * 50)::integer ELSE 0 END
 FROM generate_series(1, :n) g;
 -- as autovacuum leaves it: the GIN pending list merged, statistics taken
 VACUUM ANALYZE knowledge.articles;
