@@ -9,6 +9,9 @@
 CREATE OR REPLACE FUNCTION analytics.hours_add(p_rows analytics.hours[]) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
+	IF COALESCE(cardinality(p_rows), 0) = 0 THEN -- nothing: no statement to start
+		RETURN;
+	END IF;
 	INSERT INTO analytics.hours AS h
 	SELECT r.tenant_id, s.start, sum(r.created), sum(r.s_new), sum(r.s_open), sum(r.s_pending),
 		sum(r.s_on_hold), sum(r.s_solved), sum(r.s_closed), sum(r.p_low), sum(r.p_normal),
@@ -37,6 +40,9 @@ $$;
 CREATE OR REPLACE FUNCTION analytics.minutes_add(p_rows analytics.minutes_days[]) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
+	IF COALESCE(cardinality(p_rows), 0) = 0 THEN
+		RETURN;
+	END IF;
 	INSERT INTO analytics.minutes_days AS m
 	SELECT r.tenant_id, r.kind, r.day, r.bucket, sum(r.n) FROM unnest(p_rows) r
 	GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
