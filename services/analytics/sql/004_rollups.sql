@@ -120,20 +120,12 @@ CREATE TYPE analytics.ticket_fact AS (
 
 -- ---- the rollups of the facts already kept ----
 -- A database of the release before the rollups (deploy/previous-release)
--- holds facts without rollups. Instead of a backfill here (which would need
--- the repeatable files' functions before they run), the upgrade does what
--- `hd-analytics --rebuild` does (analytics.rebuild_reset): it forgets the
--- facts and both positions, and the consumers apply every event again from
--- seq 1 through the current functions, which keep the rollups
--- (docs/operations.md, "Upgrading hd-analytics"). A new database has no
--- facts and no position yet (analytics.consumed is the shared consumer
--- migration's, applied after the numbered files).
-TRUNCATE analytics.tickets, analytics.first_responses, analytics.solves, analytics.breaches,
-         analytics.ratings, analytics.work_orders;
-DO $$
-BEGIN
-	IF to_regclass('analytics.consumed') IS NOT NULL THEN
-		UPDATE analytics.consumed SET last_seq = 0;
-	END IF;
-END
-$$;
+-- holds facts without rollups. They are not filled here: the functions that
+-- keep them are in R_events.sql, applied after this file, and the old
+-- release's pods keep applying events with the old functions until then.
+-- This table marks the upgrade; R_events.sql, in the transaction that
+-- installs the new functions, does what `hd-analytics --rebuild` does
+-- (forgets the facts and both positions, so that every event is applied
+-- again from seq 1 and keeps the rollups) and drops it
+-- (docs/operations.md, "Rebuilding the analytics figures").
+CREATE TABLE analytics.rollups_backfill ();

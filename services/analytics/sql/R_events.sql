@@ -367,4 +367,22 @@ END
 $$;
 REVOKE ALL ON FUNCTION analytics.rebuild_reset() FROM PUBLIC;
 
+-- The per-event application of the release before the rollups, which no
+-- current function calls.
+DROP FUNCTION IF EXISTS analytics.ticket_upsert(uuid, json);
+DROP FUNCTION IF EXISTS analytics.solve_add(uuid, json, timestamptz, uuid);
+
+-- Once, on the upgrade that added the rollups (004_rollups.sql's mark): the
+-- facts kept so far have no rollups, so they and both positions are
+-- forgotten in this transaction, with the functions above installed, and
+-- the consumers apply every event again from seq 1 (as --rebuild).
+DO $$
+BEGIN
+	IF to_regclass('analytics.rollups_backfill') IS NOT NULL THEN
+		PERFORM analytics.rebuild_reset();
+		DROP TABLE analytics.rollups_backfill;
+	END IF;
+END
+$$;
+
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA analytics TO hd_app;
