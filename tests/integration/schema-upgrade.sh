@@ -35,9 +35,10 @@ migrate() {
 
 # describe DATABASE SCHEMA: its functions, then its schema-only dump
 describe() {
-	super -d "$1" -At -c "SELECT p.oid::regprocedure, pg_get_functiondef(p.oid), p.proacl,
+	super -d "$1" -At -c "SELECT p.oid::regprocedure, CASE WHEN p.prokind = 'a' THEN 'aggregate'
+		ELSE pg_get_functiondef(p.oid) END, p.proacl,
 		p.proconfig, p.prosecdef FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-		WHERE n.nspname = '$2' ORDER BY p.oid::regprocedure::text"
+		WHERE n.nspname = '$2' ORDER BY p.oid::regprocedure::text" || return 1
 	pg_dump -h 127.0.0.1 -p "$pg" -U postgres --schema-only -n "$2" "$1" |
 		grep -v -e '^--' -e '^\\restrict' -e '^\\unrestrict'
 }
@@ -55,7 +56,8 @@ for d in "$@"; do
 	schema=$d # each daemon's schema is named after it (services/*/main.c)
 	if migrate "fresh_$d" "$d" "$root/services/$d/sql" && migrate "upgraded_$d" "$d" "$old" &&
 		migrate "upgraded_$d" "$d" "$root/services/$d/sql" &&
-		diff <(describe "fresh_$d" "$schema") <(describe "upgraded_$d" "$schema") >"$dir/$d.diff"; then
+		describe "fresh_$d" "$schema" >"$dir/$d.new" && describe "upgraded_$d" "$schema" >"$dir/$d.old" &&
+		diff "$dir/$d.new" "$dir/$d.old" >"$dir/$d.diff"; then
 		echo "--- $d: a new schema and one upgraded from the previous release are the same"
 		passed=$((passed + 1))
 	else
