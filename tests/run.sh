@@ -335,7 +335,8 @@ containers_check() {
 
 # The previous release's gateway and hd-ticket (the commit
 # deploy/previous-release names), built from git into the temp folder for
-# tests/e2e/test_skew.c (HD_TEST_PREV_BIN_DIR); -O0, as only behaviour counts.
+# tests/e2e/test_skew.c (HD_TEST_PREV_BIN_DIR); -O0, as only behaviour counts;
+# and tests/integration/schema-upgrade.sh on its migrations.
 # A clone without that commit (shallow) leaves it unset and the test skips.
 build_previous() {
 	local ref dir=$WORK/prev
@@ -346,6 +347,10 @@ build_previous() {
 	fi
 	mkdir -p "$dir/src"
 	git -C "$ROOT" archive "$ref" | tar -x -C "$dir/src"
+	# every schema migrated from that release ends as a new one
+	# (docs/adding-a-daemon.md, repeatable files)
+	counted_step schema-upgrade bash tests/integration/schema-upgrade.sh "$dir/src" "$ROOT/build/bin" \
+		auth ticket field knowledge notification analytics
 	if CFLAGS=-O0 step build-previous make -C "$dir/src" -j"$JOBS" gateway services/ticket \
 		BUILD="$dir/build"; then
 		export HD_TEST_PREV_BIN_DIR=$dir/build/bin

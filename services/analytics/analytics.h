@@ -3,7 +3,7 @@
  * they use (forecast_math.c: Holt-Winters and exponential smoothing;
  * csv.c: a reply as RFC 4180 CSV), and the helpers they share (common.c).
  * Handlers run on a worker thread, one request at a time; the figures are
- * SQL functions of the analytics schema (sql/002_queries.sql). */
+ * SQL functions of the analytics schema (sql/R_reports.sql). */
 #ifndef HD_ANALYTICS_H
 #define HD_ANALYTICS_H
 #include <stdbool.h>

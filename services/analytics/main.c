@@ -23,7 +23,7 @@ static const hd_daemon_op an_ops[] = {
 const char *const an_sources[] = { "ticket", "field", NULL };
 
 #define AN_LAG_METRIC "hd_analytics_lag_seconds"
-/* a replay page's run of events in one transaction (sql/003_apply_events.sql) */
+/* a replay page's run of events in one transaction (analytics.apply_events, sql/R_events.sql) */
 #define AN_BATCH_SQL "SELECT analytics.apply_events($1::text, $2::json)"
 
 /* Every hd-ticket event goes through one function (types it does not use

@@ -1,6 +1,6 @@
 /* GET /v1/analytics/summary, /timeseries and /agents (admin, agent): the
  * window and parameters read here, the figures computed by the analytics
- * schema's SQL functions (sql/002_queries.sql), the reply carrying "as_of"
+ * schema's SQL functions (sql/R_reports.sql), the reply carrying "as_of"
  * (the consumers' hd_consumer_as_of_ms) as JSON or, with Accept: text/csv,
  * as CSV (csv.c). */
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* hd-analytics' rollups and set-based application against the test
- * PostgreSQL (services/analytics/sql/004_rollups.sql, 005_rollup_queries.sql;
+ * PostgreSQL (services/analytics/sql/004_rollups.sql, R_events.sql, R_reports.sql;
  * docs/architecture.md "Analytics", "Rollups"). Synthetic hd-ticket events
  * over 400 days (tickets created, first responses, solves, reopen and solve
  * again, ratings, breaches, priority and status changes, deletes) for three
