@@ -4,7 +4,7 @@
 // the address bar and history at once; it leaves the browser only in the
 // body of POST /v1/auth/invitations/accept, never in a URL. Then: sign in.
 import { useMutation } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { useApi } from "../api/context";
 import { fieldMessage } from "../api/errors";
@@ -17,11 +17,9 @@ export function tokenOfFragment(hash: string): string {
   return new URLSearchParams(hash.replace(/^#/, "")).get("token")?.trim() ?? "";
 }
 
-/** Takes the token out of the address once, so it stays in no history entry. */
-function takeToken(): string {
-  const token = tokenOfFragment(window.location.hash);
+/** Takes the token out of the address, so it stays in no history entry. */
+function dropFragment(): void {
   if (window.location.hash) window.history.replaceState(window.history.state, "", window.location.pathname);
-  return token;
 }
 
 /** What a refused token means for the person holding the link. */
@@ -30,7 +28,10 @@ const TOKEN_REFUSED =
 
 export function Invitation() {
   const api = useApi();
-  const [token] = useState(takeToken);
+  // read during render (a render may be run again: it stays pure), taken
+  // out of the address once the page is shown
+  const [token] = useState(() => tokenOfFragment(window.location.hash));
+  useEffect(dropFragment, []);
   const [password, setPassword] = useState("");
   const [again, setAgain] = useState("");
   const [problem, setProblem] = useState<string | null>(null);

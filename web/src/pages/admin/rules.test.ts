@@ -63,7 +63,7 @@ describe("automation rules in the editor", () => {
         { field: "name", message: "is required" },
       ],
     });
-    expect(itemMessage(err, "conditions", 1)).toBe("op lt and gt compare sentiment only");
+    expect(itemMessage(err, "conditions", 1)).toBe("operator: lt and gt compare sentiment only");
     expect(itemMessage(err, "conditions", 0)).toBe("");
     expect(itemMessage(err, "conditions", null)).toBe("");
     expect(itemMessage(err, "actions", 0)).toBe("value is not valid for this action type");

@@ -120,8 +120,16 @@ export function itemMessage(err: unknown, list: "conditions" | "actions", i: num
   const prefix = `${list}[${i}]`;
   return err.fieldErrors
     .filter((e) => e.field === prefix || e.field.startsWith(`${prefix}.`))
-    .map((e) => (e.field === prefix ? e.message : `${e.field.slice(prefix.length + 1)} ${e.message}`))
+    .map((e) => (e.field === prefix ? e.message : keyProblem(e.field.slice(prefix.length + 1), e.message)))
     .join("; ");
+}
+
+const KEY_WORDS: Record<string, string> = { field: "field", op: "operator", value: "value", type: "type" };
+
+/** "value" + "is not valid…" → "value is not valid…"; another sentence gets a colon. */
+function keyProblem(key: string, message: string): string {
+  const word = KEY_WORDS[key] ?? key;
+  return /^(is|must|needs) /.test(message) ? `${word} ${message}` : `${word}: ${message}`;
 }
 
 /** A condition in words: `subject contains "printer"`. */
