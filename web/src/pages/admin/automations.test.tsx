@@ -1,30 +1,16 @@
 // The automations editor and the invitation page in jsdom, on the real
 // ApiClient and the in-memory gateway (test/fakeServer.ts).
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
-import type { ReactNode } from "react";
-import { MemoryRouter } from "react-router";
+import { cleanup, fireEvent, screen, within } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import { ApiClient } from "../../api/client";
-import { ApiProvider } from "../../api/context";
 import { fakeServer, json, memoryStore } from "../../test/fakeServer";
+import { drawPage, signedInClient } from "../../test/render";
 import { Invitation, tokenOfFragment } from "../Invitation";
 import { Automations } from "./Automations";
 
 afterEach(cleanup);
 
 const WAIT = { timeout: 10_000 };
-
-function draw(client: ApiClient, page: ReactNode) {
-  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <ApiProvider client={client}>
-      <QueryClientProvider client={qc}>
-        <MemoryRouter>{page}</MemoryRouter>
-      </QueryClientProvider>
-    </ApiProvider>,
-  );
-}
 
 describe("Automations", () => {
   it("sends several conditions and actions, and shows each field error under its row", async () => {
@@ -40,9 +26,7 @@ describe("Automations", () => {
           { field: "actions[1].value", message: "is not valid for this action type" },
         ],
       });
-    const client = new ApiClient({ store: memoryStore(), fetch: server.fetch });
-    await client.login("acme", "agent@acme.test", "right");
-    draw(client, <Automations />);
+    drawPage(await signedInClient(server), <Automations />);
     const editor = await screen.findByTestId("rule-editor", undefined, WAIT);
     const ed = within(editor);
     fireEvent.change(ed.getByLabelText("Name"), { target: { value: "Angry VIPs" } });
@@ -81,7 +65,7 @@ describe("Automations", () => {
     fireEvent.change(ed.getByLabelText("When a ticket is"), { target: { value: "ticket.updated" } });
     expect(ed.queryByLabelText(/confidence threshold/)).toBeNull();
     expect(within(ed.getByLabelText("Action 1 type")).queryByText("auto_triage")).toBeNull();
-  });
+  }, 30_000);
 });
 
 describe("Invitation", () => {
@@ -102,7 +86,7 @@ describe("Invitation", () => {
         : new Response(null, { status: 204 });
     }) as typeof fetch;
     window.history.replaceState(null, "", "/invitation#token=tok-123");
-    draw(new ApiClient({ store: memoryStore(), fetch: fetchFn }), <Invitation />);
+    drawPage(new ApiClient({ store: memoryStore(), fetch: fetchFn }), <Invitation />);
     expect(window.location.hash).toBe("");
     fireEvent.change(screen.getByLabelText("New password"), { target: { value: "a long password" } });
     fireEvent.change(screen.getByLabelText("The same password again"), { target: { value: "a long passwore" } });
@@ -118,5 +102,5 @@ describe("Invitation", () => {
     expect(calls.map((c) => c.url)).toEqual(["/v1/auth/invitations/accept", "/v1/auth/invitations/accept"]);
     expect(calls[1].body).toEqual({ token: "tok-123", password: "a long password" });
     expect(screen.getByRole("link", { name: "Sign in" }).getAttribute("href")).toBe("/login");
-  });
+  }, 30_000);
 });

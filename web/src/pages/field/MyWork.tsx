@@ -154,34 +154,8 @@ function SharePosition({ technicianId }: { technicianId: string | null }) {
       </button>
       <p className="text-sm text-slate-600">Or type it:</p>
       <div className="grid grid-cols-2 gap-2 sm:max-w-md">
-        <div>
-          <label className="label" htmlFor="my-lat">
-            Latitude
-          </label>
-          <input
-            id="my-lat"
-            className="input"
-            inputMode="decimal"
-            value={lat}
-            onChange={(e) => setLat(e.target.value)}
-            aria-describedby={fieldMessage(put.error, "lat") ? "my-lat-error" : undefined}
-          />
-          <FieldProblem id="my-lat-error" text={fieldMessage(put.error, "lat")} />
-        </div>
-        <div>
-          <label className="label" htmlFor="my-lon">
-            Longitude
-          </label>
-          <input
-            id="my-lon"
-            className="input"
-            inputMode="decimal"
-            value={lon}
-            onChange={(e) => setLon(e.target.value)}
-            aria-describedby={fieldMessage(put.error, "lon") ? "my-lon-error" : undefined}
-          />
-          <FieldProblem id="my-lon-error" text={fieldMessage(put.error, "lon")} />
-        </div>
+        <CoordinateField name="lat" label="Latitude" value={lat} onChange={setLat} problem={fieldMessage(put.error, "lat")} />
+        <CoordinateField name="lon" label="Longitude" value={lon} onChange={setLon} problem={fieldMessage(put.error, "lon")} />
       </div>
       <ErrorBox error={put.error}>{problem}</ErrorBox>
       {sent && (
@@ -193,5 +167,26 @@ function SharePosition({ technicianId }: { technicianId: string | null }) {
         Save this position
       </button>
     </form>
+  );
+}
+
+/** A typed coordinate, with the API's problem about it under it. */
+function CoordinateField(props: { name: string; label: string; value: string; onChange: (v: string) => void; problem: string }) {
+  const id = `my-${props.name}`;
+  return (
+    <div>
+      <label className="label" htmlFor={id}>
+        {props.label}
+      </label>
+      <input
+        id={id}
+        className="input"
+        inputMode="decimal"
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        aria-describedby={props.problem ? `${id}-error` : undefined}
+      />
+      <FieldProblem id={`${id}-error`} text={props.problem} />
+    </div>
   );
 }
