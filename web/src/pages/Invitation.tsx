@@ -8,7 +8,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { useApi } from "../api/context";
 import { fieldMessage } from "../api/errors";
-import { ErrorBox, FieldProblem, Notice } from "../components/ui";
+import { ErrorBox, Field, FieldProblem, Notice } from "../components/ui";
 
 const MIN_PASSWORD = 8;
 
@@ -65,37 +65,8 @@ export function Invitation() {
           <p id="inv-title" className="text-sm text-slate-700">
             You were invited to the help desk. Choose the password you will sign in with (at least {MIN_PASSWORD} characters).
           </p>
-          <div>
-            <label className="label" htmlFor="inv-password">
-              New password
-            </label>
-            <input
-              id="inv-password"
-              type="password"
-              autoComplete="new-password"
-              className="input"
-              required
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-              aria-invalid={passwordError ? true : undefined}
-              aria-describedby={passwordError ? "inv-password-error" : undefined}
-            />
-            <FieldProblem id="inv-password-error" text={passwordError} />
-          </div>
-          <div>
-            <label className="label" htmlFor="inv-again">
-              The same password again
-            </label>
-            <input
-              id="inv-again"
-              type="password"
-              autoComplete="new-password"
-              className="input"
-              required
-              value={again}
-              onChange={(e) => setAgain(e.target.value)}
-            />
-          </div>
+          <NewPassword id="inv-password" label="New password" value={password} onChange={setPassword} problem={passwordError} />
+          <NewPassword id="inv-again" label="The same password again" value={again} onChange={setAgain} problem="" />
           <ErrorBox error={otherError}>{problem ?? (tokenError ? TOKEN_REFUSED : null)}</ErrorBox>
           <button type="submit" className="btn" disabled={accept.isPending}>
             Set my password
@@ -110,5 +81,25 @@ export function Invitation() {
         </p>
       )}
     </main>
+  );
+}
+
+/** A new password typed (hidden), with the API's problem about it under it. */
+function NewPassword(props: { id: string; label: string; value: string; onChange: (v: string) => void; problem: string }) {
+  return (
+    <Field id={props.id} label={props.label}>
+      <input
+        id={props.id}
+        type="password"
+        autoComplete="new-password"
+        className="input"
+        required
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        aria-invalid={props.problem ? true : undefined}
+        aria-describedby={props.problem ? `${props.id}-error` : undefined}
+      />
+      <FieldProblem id={`${props.id}-error`} text={props.problem} />
+    </Field>
   );
 }

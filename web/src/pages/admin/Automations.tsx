@@ -7,7 +7,7 @@ import { useState, type FormEvent } from "react";
 import { useApi } from "../../api/context";
 import { ApiError, conflictText, fieldMessage } from "../../api/errors";
 import { PRIORITIES, STATUSES, type Automation, type Page } from "../../api/types";
-import { ConflictBox, ErrorBox, FieldProblem, Loading, Notice } from "../../components/ui";
+import { ConflictBox, ErrorBox, Field, FieldProblem, Loading, Notice } from "../../components/ui";
 import {
   actionsFor,
   CONDITION_FIELDS,
@@ -126,10 +126,7 @@ function RuleEditor({ rule, onSaved, onCancel }: { rule?: Automation; onSaved: (
         {title}
       </h3>
       <div className="grid grid-cols-1 gap-2 md:grid-cols-2">
-        <div>
-          <label className="label" htmlFor={`${prefix}-name`}>
-            Name
-          </label>
+        <Field id={`${prefix}-name`} label="Name">
           <input
             id={`${prefix}-name`}
             className="input"
@@ -140,17 +137,14 @@ function RuleEditor({ rule, onSaved, onCancel }: { rule?: Automation; onSaved: (
             aria-describedby={nameError ? `${prefix}-name-error` : undefined}
           />
           <FieldProblem id={`${prefix}-name-error`} text={nameError} />
-        </div>
-        <div>
-          <label className="label" htmlFor={`${prefix}-event`}>
-            When a ticket is
-          </label>
+        </Field>
+        <Field id={`${prefix}-event`} label="When a ticket is">
           <select id={`${prefix}-event`} className="input" value={draft.event} onChange={(e) => setDraft(withEvent(draft, e.target.value as RuleEvent))}>
             <option value="ticket.created">created</option>
             <option value="ticket.updated">updated</option>
           </select>
           <FieldProblem id={`${prefix}-event-error`} text={fieldMessage(save.error, "event")} />
-        </div>
+        </Field>
       </div>
       <fieldset className="space-y-2" aria-describedby={`${prefix}-cond-help`}>
         <legend className="label">Conditions</legend>
@@ -231,30 +225,21 @@ function ConditionRow({ id, n, cond, problem, onChange, onRemove }: RowProps & {
   return (
     <div className="rounded-md border border-slate-200 p-2" role="group" aria-label={`Condition ${n}`}>
       <div className="grid grid-cols-1 gap-2 sm:grid-cols-[1fr_1fr_2fr_auto] sm:items-end">
-        <div>
-          <label className="label" htmlFor={`${id}-field`}>
-            Condition {n} field
-          </label>
+        <Field id={`${id}-field`} label={`Condition ${n} field`}>
           <select id={`${id}-field`} className="input" value={cond.field} onChange={(e) => onChange(withField(cond, e.target.value))}>
             {CONDITION_FIELDS.map((f) => (
               <option key={f}>{f}</option>
             ))}
           </select>
-        </div>
-        <div>
-          <label className="label" htmlFor={`${id}-op`}>
-            Condition {n} operator
-          </label>
+        </Field>
+        <Field id={`${id}-op`} label={`Condition ${n} operator`}>
           <select id={`${id}-op`} className="input" value={cond.op} onChange={(e) => onChange({ ...cond, op: e.target.value })}>
             {opsFor(cond.field).map((o) => (
               <option key={o}>{o}</option>
             ))}
           </select>
-        </div>
-        <div>
-          <label className="label" htmlFor={`${id}-value`}>
-            Condition {n} value
-          </label>
+        </Field>
+        <Field id={`${id}-value`} label={`Condition ${n} value`}>
           <input
             id={`${id}-value`}
             className="input"
@@ -264,7 +249,7 @@ function ConditionRow({ id, n, cond, problem, onChange, onRemove }: RowProps & {
             aria-invalid={problem ? true : undefined}
             aria-describedby={problem ? `${id}-error` : undefined}
           />
-        </div>
+        </Field>
         <button type="button" className="btn-secondary" onClick={onRemove} aria-label={`Remove condition ${n}`}>
           Remove
         </button>
@@ -281,10 +266,7 @@ function ActionRow(props: RowProps & { action: ActionDraft; types: string[]; rem
   return (
     <div className="rounded-md border border-slate-200 p-2" role="group" aria-label={`Action ${n}`}>
       <div className="grid grid-cols-1 gap-2 sm:grid-cols-[1fr_2fr_auto] sm:items-end">
-        <div>
-          <label className="label" htmlFor={`${id}-type`}>
-            Action {n} type
-          </label>
+        <Field id={`${id}-type`} label={`Action ${n} type`}>
           <select
             id={`${id}-type`}
             className="input"
@@ -295,11 +277,8 @@ function ActionRow(props: RowProps & { action: ActionDraft; types: string[]; rem
               <option key={t}>{t}</option>
             ))}
           </select>
-        </div>
-        <div>
-          <label className="label" htmlFor={`${id}-value`}>
-            Action {n} {actionValueLabel(action.type)}
-          </label>
+        </Field>
+        <Field id={`${id}-value`} label={`Action ${n} ${actionValueLabel(action.type)}`}>
           {choices ? (
             <select id={`${id}-value`} className="input" value={action.value} onChange={(e) => onChange({ ...action, value: e.target.value })} {...described}>
               {choices.map((c) => (
@@ -318,7 +297,7 @@ function ActionRow(props: RowProps & { action: ActionDraft; types: string[]; rem
               {...described}
             />
           )}
-        </div>
+        </Field>
         <button type="button" className="btn-secondary" disabled={!props.removable} onClick={props.onRemove} aria-label={`Remove action ${n}`}>
           Remove
         </button>
