@@ -5,15 +5,20 @@
 // Environment (tests/run.sh sets them): HD_TEST_BASE_URL, HD_TEST_DEMO_TENANT,
 // HD_TEST_DEMO_EMAIL, HD_TEST_DEMO_PASSWORD, HD_TEST_DATABASE_ADMIN_URL (the
 // 10,000-ticket queue is seeded in SQL); HD_CHROMIUM (default
-// /usr/bin/chromium); HD_TEST_ARTIFACTS (screenshots; default web/test-results).
+// /usr/bin/chromium); HD_TEST_ARTIFACTS (screenshots; default web/test-results);
+// HD_TEST_MAILDIR (the SMTP recorder's Maildir: invitation links, admin.mjs);
+// HD_WEB_E2E_ONLY (a regular expression: only the checks whose name matches
+// run, for working on a page; the others are not counted).
 /* global document, window */
 import { createHmac, randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
 import AxeBuilder from "@axe-core/playwright";
+import { adminChecks } from "./admin.mjs";
 import { insightChecks } from "./insights.mjs";
 import { serviceChecks } from "./services.mjs";
+import { technicianChecks } from "./technician.mjs";
 
 const BASE = process.env.HD_TEST_BASE_URL;
 const TENANT = process.env.HD_TEST_DEMO_TENANT ?? "acme";
@@ -30,7 +35,9 @@ mkdirSync(ARTIFACTS, { recursive: true });
 
 let passed = 0;
 let failed = 0;
+const ONLY = process.env.HD_WEB_E2E_ONLY ? new RegExp(process.env.HD_WEB_E2E_ONLY) : null;
 async function check(name, fn) {
+  if (ONLY && !ONLY.test(name)) return;
   try {
     await fn();
     passed++;
@@ -342,10 +349,11 @@ await check("an admin adds a user, sets service levels and adds an automation", 
   await page.getByText("Service levels saved.").waitFor();
   const sla = await api("GET", "/v1/sla-policy", { token: admin.access_token });
   assert(sla.targets.urgent?.first_response_minutes === 30 && sla.targets.urgent?.resolution_minutes === 240, JSON.stringify(sla.targets));
-  await page.getByLabel("Name", { exact: true }).fill(`Urgent printers ${RUN}`);
-  await page.getByLabel("Value (empty: always)").fill(`printer-${RUN}`);
-  await page.getByLabel("to", { exact: true }).fill("urgent");
-  await page.getByRole("button", { name: "Add rule" }).click();
+  const rule = page.getByTestId("rule-editor");
+  await rule.getByLabel("Name", { exact: true }).fill(`Urgent printers ${RUN}`);
+  await rule.getByLabel("Condition 1 value").fill(`printer-${RUN}`);
+  await rule.getByLabel("Action 1 value").selectOption("urgent");
+  await rule.getByRole("button", { name: "Add rule" }).click();
   await page.getByText(`Rule “Urgent printers ${RUN}” added.`).waitFor();
   await axe(page, "settings");
   await shoot(page, "settings");
@@ -394,6 +402,9 @@ await check("a reload keeps the session (refresh token), sign-out ends it", asyn
 await serviceChecks({ check, assert, api, admin, newPage, signIn, axe, shoot, customerUser, BASE, RUN, pw, ADMIN, TENANT });
 // notifications, webhooks and analytics (insights.mjs)
 await insightChecks({ check, assert, api, admin, newPage, signIn, axe, shoot, login, RUN, pw, ADMIN });
+// automations, invitations (admin.mjs); the technician's own page (technician.mjs)
+await adminChecks({ check, assert, api, admin, newPage, signIn, axe, shoot, login, BASE, RUN, pw, ADMIN, TENANT });
+await technicianChecks({ check, assert, api, admin, newPage, signIn, axe, shoot, BASE, RUN, pw, ADMIN });
 
 await check("no Content-Security-Policy violation or script error on any page", async () => {
   assert(cspErrors.length === 0, cspErrors.join(" | "));

@@ -26,6 +26,8 @@ const Board = lazy(() => import("./pages/field/Board").then((m) => ({ default: m
 const Technicians = lazy(() => import("./pages/field/Technicians").then((m) => ({ default: m.Technicians })));
 const TechnicianDetail = lazy(() => import("./pages/field/TechnicianDetail").then((m) => ({ default: m.TechnicianDetail })));
 const WorkOrders = lazy(() => import("./pages/field/WorkOrders").then((m) => ({ default: m.WorkOrders })));
+const MyWork = lazy(() => import("./pages/field/MyWork").then((m) => ({ default: m.MyWork })));
+const Invitation = lazy(() => import("./pages/Invitation").then((m) => ({ default: m.Invitation })));
 const WorkOrderDetail = lazy(() => import("./pages/field/WorkOrderDetail").then((m) => ({ default: m.WorkOrderDetail })));
 const KnowledgeBase = lazy(() => import("./pages/kb/KnowledgeBase").then((m) => ({ default: m.KnowledgeBase })));
 const ArticleEditor = lazy(() => import("./pages/kb/ArticleEditor").then((m) => ({ default: m.ArticleEditor })));
@@ -81,6 +83,7 @@ const PAGES: { path: string; roles: Role[]; page: ReactNode }[] = [
   { path: "/field/board", roles: AGENTS, page: <Board /> },
   { path: "/field/technicians", roles: AGENTS, page: <Technicians /> },
   { path: "/field/technicians/:id", roles: STAFF, page: <TechnicianDetail /> },
+  { path: "/field/my", roles: ["technician"], page: <MyWork /> },
   { path: "/field/work-orders", roles: STAFF, page: <WorkOrders /> },
   { path: "/field/work-orders/:id", roles: STAFF, page: <WorkOrderDetail /> },
   { path: "/admin/users", roles: ["admin"], page: <Users /> },
@@ -113,6 +116,7 @@ export function App({ client }: { client: ApiClient }) {
           <Suspense fallback={<Loading />}>
             <Routes>
               <Route path="/login" element={<SignIn />} />
+              <Route path="/invitation" element={<Invitation />} />
               <Route path="/" element={<Home />} />
               <Route path="/help/:slug" element={<PublicHelp />} />
               <Route path="/help/:slug/:id" element={<PublicHelpArticle />} />

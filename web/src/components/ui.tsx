@@ -124,3 +124,14 @@ export function SubmitCancel({ label, pending, onCancel, className }: { label: s
     </div>
   );
 }
+
+/** A field's problem, under it (nothing when there is none); the field
+ * names it with aria-describedby={id}. */
+export function FieldProblem({ id, text }: { id: string; text: string }) {
+  if (!text) return null;
+  return (
+    <p id={id} className="mt-1 text-sm text-red-800">
+      {text}
+    </p>
+  );
+}

@@ -7,8 +7,9 @@ export function homeOf(role: Role): string {
       return "/portal";
     case "admin":
     case "agent":
-    case "technician":
       return "/agent";
+    case "technician":
+      return "/field/my";
     case "platform_admin":
       return "/platform";
   }

@@ -1,13 +1,13 @@
 // Tenant settings that the API has today: the tenant, the SLA targets per
-// priority and business hours, and automation rules.
+// priority and business hours, and automation rules (Automations.tsx).
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { useApi } from "../../api/context";
-import { ApiError, conflictText } from "../../api/errors";
 import { hoursToText, textToHours } from "../../api/hours";
-import { PRIORITIES, type Automation, type BusinessHours, type Page, type Priority, type SlaPolicy, type Tenant } from "../../api/types";
+import { PRIORITIES, type BusinessHours, type Priority, type SlaPolicy, type Tenant } from "../../api/types";
 import { HoursEditor } from "../../components/HoursEditor";
-import { ErrorBox, Field, Loading, Notice, PageTitle, when } from "../../components/ui";
+import { ErrorBox, Loading, Notice, PageTitle, when } from "../../components/ui";
+import { Automations } from "./Automations";
 
 export function Settings() {
   const api = useApi();
@@ -152,135 +152,5 @@ function SlaEditor() {
         Save service levels
       </button>
     </form>
-  );
-}
-
-const CONDITION_FIELDS = ["subject", "description", "priority", "category", "tags", "status"];
-const OPS = ["eq", "ne", "contains"];
-const ACTIONS = ["set_priority", "set_status", "set_category", "add_tag", "assign"];
-
-function Automations() {
-  const api = useApi();
-  const qc = useQueryClient();
-  const list = useQuery({ queryKey: ["automations"], queryFn: ({ signal }) => api.get<Page<Automation>>("/v1/automations", { limit: 100 }, signal) });
-  const refresh = () => qc.invalidateQueries({ queryKey: ["automations"] });
-  const [form, setForm] = useState({
-    name: "",
-    event: "ticket.created",
-    field: "subject",
-    op: "contains",
-    value: "",
-    action: "set_priority",
-    actionValue: "high",
-  });
-  const [notice, setNotice] = useState<string | null>(null);
-  const create = useMutation({
-    mutationFn: () =>
-      api.post<Automation>("/v1/automations", {
-        name: form.name.trim(),
-        event: form.event,
-        conditions: form.value.trim() ? [{ field: form.field, op: form.op, value: form.value.trim() }] : [],
-        actions: [{ type: form.action, value: form.actionValue.trim() }],
-        active: true,
-      }),
-    onSuccess: (a) => {
-      setNotice(`Rule “${a.name}” added.`);
-      setForm({ ...form, name: "", value: "" });
-      refresh();
-    },
-  });
-  const toggle = useMutation({
-    mutationFn: (a: Automation) => api.patch<Automation>(`/v1/automations/${a.id}`, { active: !a.active }, a.version),
-    onSuccess: refresh,
-    onError: (err) => {
-      if (err instanceof ApiError && err.status === 412) setNotice(conflictText("rule", 0));
-      refresh();
-    },
-  });
-  const remove = useMutation({ mutationFn: (a: Automation) => api.del(`/v1/automations/${a.id}`), onSuccess: refresh });
-  return (
-    <div className="card space-y-3">
-      <h2 className="font-semibold">Automations</h2>
-      <p className="text-sm text-slate-600">Rules run when a ticket is created or updated: when the condition holds, the action is applied.</p>
-      {list.isPending && <Loading />}
-      <ErrorBox error={list.error ?? toggle.error ?? remove.error} />
-      {notice && <Notice>{notice}</Notice>}
-      <ul className="space-y-2 text-sm" aria-label="Automations">
-        {(list.data?.items ?? []).map((a) => (
-          <li key={a.id} className="flex flex-wrap items-center gap-2 border-b border-slate-100 pb-2">
-            <span className="font-medium">{a.name}</span>
-            <span className="text-slate-600">
-              on {a.event}: {a.conditions.map((c) => `${c.field} ${c.op} ${JSON.stringify(c.value)}`).join(" and ") || "always"} →{" "}
-              {a.actions.map((x) => `${x.type} ${String(x.value)}`).join(", ")}
-            </span>
-            <span className="ml-auto flex gap-2">
-              <button type="button" className="btn-secondary" onClick={() => toggle.mutate(a)}>
-                {a.active ? "Turn off" : "Turn on"}
-              </button>
-              <button type="button" className="btn-danger" onClick={() => window.confirm(`Delete the rule “${a.name}”?`) && remove.mutate(a)}>
-                Delete
-              </button>
-            </span>
-          </li>
-        ))}
-        {list.isSuccess && list.data.items.length === 0 && <li className="text-slate-600">No rules yet.</li>}
-      </ul>
-      <form
-        className="grid grid-cols-1 gap-2 border-t border-slate-200 pt-3 md:grid-cols-4"
-        onSubmit={(e) => {
-          e.preventDefault();
-          create.mutate();
-        }}
-        aria-labelledby="new-rule-title"
-      >
-        <h3 id="new-rule-title" className="font-medium md:col-span-4">
-          Add a rule
-        </h3>
-        <Field id="a-name" label="Name">
-          <input id="a-name" className="input" required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
-        </Field>
-        <Field id="a-event" label="When a ticket is">
-          <select id="a-event" className="input" value={form.event} onChange={(e) => setForm({ ...form, event: e.target.value })}>
-            <option value="ticket.created">created</option>
-            <option value="ticket.updated">updated</option>
-          </select>
-        </Field>
-        <Field id="a-field" label="and its">
-          <select id="a-field" className="input" value={form.field} onChange={(e) => setForm({ ...form, field: e.target.value })}>
-            {CONDITION_FIELDS.map((f) => (
-              <option key={f}>{f}</option>
-            ))}
-          </select>
-        </Field>
-        <Field id="a-op" label="is / contains">
-          <select id="a-op" className="input" value={form.op} onChange={(e) => setForm({ ...form, op: e.target.value })}>
-            {OPS.map((o) => (
-              <option key={o}>{o}</option>
-            ))}
-          </select>
-        </Field>
-        <Field id="a-value" label="Value (empty: always)">
-          <input id="a-value" className="input" value={form.value} onChange={(e) => setForm({ ...form, value: e.target.value })} />
-        </Field>
-        <Field id="a-action" label="then">
-          <select id="a-action" className="input" value={form.action} onChange={(e) => setForm({ ...form, action: e.target.value })}>
-            {ACTIONS.map((a) => (
-              <option key={a}>{a}</option>
-            ))}
-          </select>
-        </Field>
-        <Field id="a-action-value" label="to">
-          <input id="a-action-value" className="input" required value={form.actionValue} onChange={(e) => setForm({ ...form, actionValue: e.target.value })} />
-        </Field>
-        <div className="flex items-end">
-          <button type="submit" className="btn" disabled={create.isPending}>
-            Add rule
-          </button>
-        </div>
-        <div className="md:col-span-4">
-          <ErrorBox error={create.error} />
-        </div>
-      </form>
-    </div>
   );
 }

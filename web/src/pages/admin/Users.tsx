@@ -1,4 +1,5 @@
-// Admins manage the tenant's people: add, change role, deactivate.
+// Admins manage the tenant's people: add, invite (a mailed link to set
+// their password, docs/web.md "Invitations"), change role, deactivate.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useApi, useUser } from "../../api/context";
@@ -40,6 +41,10 @@ export function Users() {
       refresh();
     },
   });
+  const invite = useMutation({
+    mutationFn: (u: User) => api.post<unknown>(`/v1/users/${u.id}/invitations`).then(() => u),
+    onSuccess: (u) => setMessage(`Invitation mailed to ${u.email}: its link lets them set their password.`),
+  });
   return (
     <section className="space-y-4">
       <PageTitle>Users</PageTitle>
@@ -50,7 +55,7 @@ export function Users() {
         }}
       />
       {message && <Notice>{message}</Notice>}
-      <ErrorBox error={changeRole.error ?? deactivate.error} />
+      <ErrorBox error={changeRole.error ?? deactivate.error ?? invite.error} />
       <div className="flex flex-wrap gap-3" role="search">
         <div>
           <label className="label" htmlFor="u-q">
@@ -98,13 +103,24 @@ export function Users() {
               <td className="px-3 py-2 text-right">
                 {u.active ? (
                   u.id !== me?.id && (
-                    <button
-                      type="button"
-                      className="btn-danger"
-                      onClick={() => window.confirm(`Deactivate ${u.email}? Their sessions end at once.`) && deactivate.mutate(u)}
-                    >
-                      Deactivate
-                    </button>
+                    <span className="flex justify-end gap-2">
+                      <button
+                        type="button"
+                        className="btn-secondary"
+                        disabled={invite.isPending}
+                        onClick={() => invite.mutate(u)}
+                        aria-label={`Invite ${u.email}`}
+                      >
+                        Invite
+                      </button>
+                      <button
+                        type="button"
+                        className="btn-danger"
+                        onClick={() => window.confirm(`Deactivate ${u.email}? Their sessions end at once.`) && deactivate.mutate(u)}
+                      >
+                        Deactivate
+                      </button>
+                    </span>
                   )
                 ) : (
                   <span className="text-xs">deactivated</span>

@@ -8,7 +8,7 @@ import { useApi } from "../../api/context";
 import { ApiError, conflictText, fieldMessage } from "../../api/errors";
 import type { Page } from "../../api/types";
 import { EmptyRow, TableFrame, type Column } from "../../components/Table";
-import { ConflictBox, ErrorBox, Loading, Notice, PageTitle, SubmitCancel, when } from "../../components/ui";
+import { ConflictBox, ErrorBox, FieldProblem, Loading, Notice, PageTitle, SubmitCancel, when } from "../../components/ui";
 
 /** The event types a webhook may subscribe to (docs/openapi.yaml, EventType). */
 export const EVENT_TYPES = [
@@ -270,16 +270,6 @@ function WebhookForm({ hook, onSaved, onCancel }: { hook?: Webhook; onSaved: (w:
         </button>
       )}
     </form>
-  );
-}
-
-/** A field's problem, under it (nothing when there is none). */
-function FieldProblem({ id, text }: { id: string; text: string }) {
-  if (!text) return null;
-  return (
-    <p id={id} className="mt-1 text-sm text-red-800">
-      {text}
-    </p>
   );
 }
 

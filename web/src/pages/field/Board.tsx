@@ -20,7 +20,7 @@ const ACTIVE = new Set(["unassigned", "scheduled", "en_route", "on_site"]);
 const ORDER_FILL: Record<string, string> = { unassigned: "#dc2626", scheduled: "#0284c7", en_route: "#7c3aed", on_site: "#d97706" };
 
 export function Board() {
-  const techs = useTechnicians();
+  const techs = useTechnicians({ live: true });
   const orders = useWorkOrders();
   const users = useUsers();
   const [selected, setSelected] = useState<string | null>(null);
@@ -77,7 +77,7 @@ function Plot(props: { techs: Technician[]; orders: WorkOrder[]; project: Projec
       {props.techs.map((t) => {
         const p = project(t.location!);
         return (
-          <g key={t.id} data-testid="board-technician">
+          <g key={t.id} data-testid="board-technician" data-technician={t.id} data-at={`${t.location!.lat},${t.location!.lon}`}>
             <circle cx={p.x} cy={p.y} r={9} fill={t.available ? "#16a34a" : "#94a3b8"} stroke="#fff" strokeWidth={2}>
               <title>{`${nameOf(props.users, t.user_id)} (${t.skills.join(", ") || "no skills"})${t.available ? "" : ", not available"}`}</title>
             </circle>

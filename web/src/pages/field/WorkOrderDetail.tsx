@@ -44,8 +44,8 @@ export function WorkOrderDetail() {
   const open = w.status !== "completed" && w.status !== "cancelled";
   return (
     <section className="space-y-4">
-      <Link to="/field/work-orders" className="text-sm text-indigo-700 hover:underline">
-        ← Work orders
+      <Link to={staff ? "/field/work-orders" : "/field/my"} className="text-sm text-indigo-700 hover:underline">
+        ← {staff ? "Work orders" : "My work orders"}
       </Link>
       <PageTitle
         actions={

@@ -21,14 +21,32 @@ export async function allPages<T>(api: ApiClient, path: string, query: Record<st
   return out;
 }
 
-/** Every technician (admins and agents may list them; technicians may not). */
-export function useTechnicians() {
+/** How often the dispatch board reads the technicians again: their
+ * positions and availability have no stream event (docs/web.md, "Dispatch
+ * board"), so they are polled while the board is open, the stream up or not. */
+export const POSITIONS_POLL_MS = 20_000;
+/** After a workorder.* event (a technician on their way, arrived, done),
+ * the technicians are read again at most once per this long. */
+export const POSITIONS_THROTTLE_MS = 5_000;
+
+/** The technicians' list again on every work order event (where they go
+ * and what they do changes with their work orders). */
+export function technicianKeys(event: LiveEvent): QueryKey[] {
+  return workOrderOf(event) ? [["technicians"]] : [];
+}
+
+/** Every technician (admins and agents may list them; technicians may not);
+ * live: followed as the dispatch board needs (POSITIONS_*). */
+export function useTechnicians({ live = false } = {}) {
   const api = useApi();
   const me = useUser();
+  const staff = me?.role === "admin" || me?.role === "agent";
+  useLiveInvalidate(technicianKeys, live && staff, { throttleMs: POSITIONS_THROTTLE_MS });
   return useQuery({
     queryKey: ["technicians", "all"],
-    enabled: me?.role === "admin" || me?.role === "agent",
+    enabled: staff,
     queryFn: ({ signal }) => allPages<Technician>(api, "/v1/technicians", {}, signal),
+    refetchInterval: live ? POSITIONS_POLL_MS : false,
   });
 }
 

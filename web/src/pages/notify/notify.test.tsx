@@ -1,14 +1,11 @@
 // The notifications and webhooks pages in jsdom, on the real ApiClient and
 // the in-memory gateway (test/fakeServer.ts).
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import type { ReactNode } from "react";
-import { MemoryRouter } from "react-router";
 import { afterEach, describe, expect, it } from "vitest";
-import { ApiClient } from "../../api/client";
-import { ApiProvider } from "../../api/context";
 import type { AppNotification } from "../../api/notifications";
-import { fakeServer, json, memoryStore, type FakeServer } from "../../test/fakeServer";
+import { fakeServer, json, type FakeServer } from "../../test/fakeServer";
+import { drawPage, signedInClient } from "../../test/render";
 import { Webhooks, type Webhook } from "../admin/Webhooks";
 import { Notifications, ticketPath } from "./Notifications";
 
@@ -17,16 +14,7 @@ afterEach(cleanup);
 const WAIT = { timeout: 10_000 };
 
 async function mount(server: FakeServer, page: ReactNode) {
-  const client = new ApiClient({ store: memoryStore(), fetch: server.fetch });
-  await client.login("acme", "agent@acme.test", "right");
-  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <ApiProvider client={client}>
-      <QueryClientProvider client={qc}>
-        <MemoryRouter>{page}</MemoryRouter>
-      </QueryClientProvider>
-    </ApiProvider>,
-  );
+  drawPage(await signedInClient(server), page);
 }
 
 describe("Notifications", () => {
