@@ -1,4 +1,4 @@
-/* Technicians (API.md "Field service"): create after hd-auth confirmed the
+/* Technicians (docs/openapi.yaml, tag "Field service"): create after hd-auth confirmed the
  * user is an active technician of the tenant, get, PATCH with If-Match,
  * location updates, and lists: by creation (keyset pages) or nearest first
  * around ?near= (PostGIS KNN over the GiST index, distance_km great-circle). */

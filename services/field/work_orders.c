@@ -1,4 +1,4 @@
-/* Work orders (API.md "Field service"): create (the linked ticket checked at
+/* Work orders (docs/openapi.yaml, tag "Field service"): create (the linked ticket checked at
  * hd-ticket), get, lists, PATCH with If-Match and the status machine
  * (field.status_move_ok; completed needs every required checklist item
  * done), one history row per changed field and the workorder.* events in

@@ -1,5 +1,5 @@
 /* End-to-end tests of the field service through the gateway (HTTP, real
- * tokens, every route of API.md "Field service" with its roles): technicians
+ * tokens, every route of docs/openapi.yaml "Field service" with its roles): technicians
  * (create with the user check, self reads and location), nearby search,
  * work orders, dispatch, the technician's own work orders (status, notes,
  * checklist, parts), schedule, history and cross-tenant 404s; dispatch to a
