@@ -98,8 +98,8 @@ static inline char *mail_text_part(const char *mail)
 	return text;
 }
 
-/* Waits for the mail of invitation inv_id to email and returns the token
- * of its link (malloc'ed). */
+/* Waits for the mail of invitation inv_id to email, checks that it names
+ * what to sign in with, and returns the token of its link (malloc'ed). */
 static inline char *mail_invitation_token(const char *inv_id, const char *email)
 {
 	char hdr[128], to[160];
@@ -109,6 +109,11 @@ static inline char *mail_invitation_token(const char *inv_id, const char *email)
 	char *text = mail_text_part(mail);
 	free(mail);
 	assert_non_null(text);
+	/* it says what to sign in with: the organisation's name and the address */
+	char sign_in[200];
+	snprintf(sign_in, sizeof sign_in, "and your e-mail address %s.", email);
+	assert_non_null(strstr(text, "sign in with the organisation name "));
+	assert_non_null(strstr(text, sign_in));
 	const char *at = strstr(text, "/invitation#token=");
 	assert_non_null(at);
 	at += strlen("/invitation#token=");
