@@ -27,6 +27,10 @@ static const char sql_get[]
     = "SELECT field.technician_json(t)::text, t.version FROM field.technicians t"
       " WHERE t.tenant_id = $1 AND t.id = $2 AND ($3::uuid IS NULL OR t.user_id = $3)";
 
+static const char sql_get_mine[]
+    = "SELECT field.technician_json(t)::text, t.version FROM field.technicians t"
+      " WHERE t.tenant_id = $1 AND t.user_id = $2";
+
 /* $4 If-Match or NULL, $5 skills json, $6 available, $7 hours given, $8 hours. */
 static const char sql_update[]
     = "WITH cur AS (SELECT t.id, t.version FROM field.technicians t WHERE t.tenant_id = $1"
@@ -219,6 +223,18 @@ void fs_technicians_get(hd_rpc_request *req, hd_daemon_worker *dw)
 		return;
 	const char *p[3] = { c.tenant_id, id, fs_viewer(&c) };
 	hd_db_stmt st = { sql_get, 3, p };
+	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, fs_row_cb, req);
+}
+
+/* GET /v1/technicians/me: the caller's own technician, by user_id. */
+void fs_technicians_me(hd_rpc_request *req, hd_daemon_worker *dw)
+{
+	hd_caller c;
+	if (!hd_caller_get(req, &c)
+	    || !hd_caller_require(req, &c, HD_ROLES_STAFF | HD_ROLE_TECHNICIAN))
+		return;
+	const char *p[2] = { c.tenant_id, c.user_id };
+	hd_db_stmt st = { sql_get_mine, 2, p };
 	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, fs_row_cb, req);
 }
 

@@ -72,6 +72,15 @@ static void test_technicians(void **state)
 	expect(403, "GET", path, W.cust1, NULL);
 	expect(404, "GET", path, W.demo, NULL);
 	expect(200, "PATCH", path, F.tech1, "{\"available\":true}");
+	/* a technician learns their own id; staff who are no technician: 404 */
+	httpc_resp me;
+	assert_int_equal(req(&me, "GET", "/v1/technicians/me", F.tech2, NULL), 200);
+	assert_string_equal(jstr(me.json, "id"), F.tech2_id);
+	assert_string_equal(jstr(me.json, "user_id"), F.tech2_user);
+	httpc_resp_free(&me);
+	expect(404, "GET", "/v1/technicians/me", W.admin, NULL);
+	expect(403, "GET", "/v1/technicians/me", W.cust1, NULL);
+	expect(401, "GET", "/v1/technicians/me", NULL, NULL);
 	snprintf(path, sizeof path, "/v1/technicians/%s/location", F.tech1_id);
 	expect(204, "PUT", path, F.tech1, "{\"lat\":45.75,\"lon\":4.85}");
 	expect(404, "PUT", path, F.tech2, "{\"lat\":45.75,\"lon\":4.85}");

@@ -11,18 +11,19 @@ import { useApi } from "../../api/context";
 import { ApiError, conflictText, fieldMessage } from "../../api/errors";
 import type { WorkOrder } from "../../api/types";
 import { ConflictBox, ErrorBox, FieldProblem, Loading, Notice, PageTitle, PriorityBadge, when } from "../../components/ui";
-import { statusBadgeClass, statusText, useWorkOrders } from "./data";
-import { browserPosition, nextStep, ownTechnicianId, readPosition, splitWork } from "./myWork";
+import { statusBadgeClass, statusText, useOwnTechnician, useWorkOrders } from "./data";
+import { browserPosition, nextStep, readPosition, splitWork } from "./myWork";
 
 export function MyWork() {
   const list = useWorkOrders();
-  if (list.isPending) return <Loading what="Loading your work orders" />;
+  const me = useOwnTechnician();
+  if (list.isPending || me.isPending) return <Loading what="Loading your work orders" />;
   const { todo, done } = splitWork(list.data ?? []);
   return (
     <section className="space-y-4">
       <PageTitle>My work orders</PageTitle>
-      <ErrorBox error={list.error} />
-      <SharePosition technicianId={ownTechnicianId(list.data)} />
+      <ErrorBox error={list.error ?? me.error} />
+      <SharePosition technicianId={me.data?.id ?? null} />
       <h2 className="font-semibold">To do</h2>
       <ul className="space-y-3" aria-label="To do">
         {todo.map((w) => (
@@ -140,7 +141,7 @@ function SharePosition({ technicianId }: { technicianId: string | null }) {
     return (
       <div className="card text-sm text-slate-700">
         <h2 className="font-semibold">Share my location</h2>
-        <p className="mt-1">You can share your position once a work order has been sent to you (your dispatcher sets it until then).</p>
+        <p className="mt-1">You are not set up as a technician yet: an admin adds you, then you can share your position here.</p>
       </div>
     );
   return (

@@ -1,6 +1,7 @@
 // The field service's lists, shared by its pages (docs/web.md, "Field service").
 import { useQuery, type QueryKey } from "@tanstack/react-query";
 import type { ApiClient } from "../../api/client";
+import { ApiError } from "../../api/errors";
 import { useApi, useUser } from "../../api/context";
 import type { Page, Technician, User, WorkOrder, WorkOrderStatus } from "../../api/types";
 import { nameOf } from "../../api/users";
@@ -112,4 +113,18 @@ export function parseLatLon(text: string): { lat: number; lon: number } | null {
   const lon = Number(m[2]);
   if (lat < -90 || lat > 90 || lon < -180 || lon > 180) return null;
   return { lat, lon };
+}
+
+/** The signed-in technician's own record (GET /v1/technicians/me): null when
+ * they have none yet (404: an admin has not added them as a technician). */
+export function useOwnTechnician() {
+  const api = useApi();
+  return useQuery({
+    queryKey: ["technicians", "me"],
+    queryFn: ({ signal }) =>
+      api.get<Technician>("/v1/technicians/me", undefined, signal).catch((e: unknown) => {
+        if (e instanceof ApiError && e.status === 404) return null;
+        throw e;
+      }),
+  });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { WorkOrder, WorkOrderStatus } from "../../api/types";
-import { browserPosition, nextStep, ownTechnicianId, readPosition, splitWork } from "./myWork";
+import { browserPosition, nextStep, readPosition, splitWork } from "./myWork";
 
 function wo(id: string, status: WorkOrderStatus, start: string, technician_id: string | null = "tech-1"): WorkOrder {
   return { id, status, technician_id, window: { start, end: start } } as WorkOrder;
@@ -24,12 +24,6 @@ describe("the technician's own page", () => {
     expect(nextStep("en_route")).toEqual({ status: "on_site", label: "Arrived" });
     expect(nextStep("on_site")).toBeNull();
     expect(nextStep("completed")).toBeNull();
-  });
-
-  it("finds the technician's record from their work orders, or none", () => {
-    expect(ownTechnicianId([wo("a", "scheduled", "2026-12-07T09:00:00Z", null), wo("b", "scheduled", "2026-12-07T09:00:00Z", "t9")])).toBe("t9");
-    expect(ownTechnicianId([])).toBeNull();
-    expect(ownTechnicianId(undefined)).toBeNull();
   });
 
   it("reads a typed position and names what is wrong", () => {

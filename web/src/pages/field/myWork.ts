@@ -22,13 +22,6 @@ export function nextStep(status: WorkOrderStatus): { status: WorkOrderStatus; la
   return null;
 }
 
-/** The technician's own record: a technician lists only their own work
- * orders (GET /v1/work-orders), each naming it; none yet: null (the API has
- * no other way for a technician to find it, docs/web.md). */
-export function ownTechnicianId(orders: WorkOrder[] | undefined): string | null {
-  return orders?.find((w) => w.technician_id)?.technician_id ?? null;
-}
-
 /** A typed latitude and longitude, or what is wrong with them. */
 export function readPosition(lat: string, lon: string): { lat: number; lon: number } | { error: string } {
   const a = Number(lat.trim());
