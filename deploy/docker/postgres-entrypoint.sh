@@ -4,7 +4,8 @@
 # with POSTGRES_PASSWORD for the superuser, then every
 # /docker-entrypoint-initdb.d/*.sql through psql with only local
 # connections open; then PostgreSQL listening on every address with
-# scram-sha-256 passwords. Runs as postgres.
+# scram-sha-256 passwords, with the options the command gives (after
+# "postgres", as the official image takes them). Runs as postgres.
 set -eu
 : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -23,5 +24,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 		psql -v ON_ERROR_STOP=1 -h /tmp -U postgres -d postgres -f "$f"
 	done
 	pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+fi
+# the official image's contract: a command that starts with "postgres" runs
+# the server with the rest as its options (deploy/compose.yaml sets some)
+if [ "${1:-}" = postgres ]; then
+	shift
 fi
 exec postgres -D "$PGDATA" -c listen_addresses='*' "$@"

@@ -20,7 +20,10 @@
 #include "tls_client.h"
 
 #define NO_ANSWER_MS 1000
-#define ANSWER_MS 5000
+/* how long a valid client may take to be answered: a wait for success (its
+ * loop ends at the first answer), long enough for a TLS handshake and a
+ * subscription under ASan on a loaded 2-core machine, where 5 s once was not */
+#define ANSWER_MS 15000
 /* Quiet time before closing a pub/sub socket: NNG 1.5.2's nng_close can
  * hang when it races a transfer (upstream #1219/#1543; libs/src/nng_close.h). */
 #define SETTLE_MS 150
