@@ -44,11 +44,20 @@ async function check(name, fn) {
     console.log(`PASS ${name}`);
   } catch (e) {
     failed++;
-    console.log(`FAIL ${name}: ${e?.message?.split("\n")[0] ?? e}`);
-    // what every open page showed, for the report
+    // playwright's first lines name the locator it waited for
+    console.log(`FAIL ${name}: ${(e?.message ?? String(e)).split("\n").slice(0, 3).join(" | ")}`);
+    // what every open page showed, for the report: its address, its alerts
+    // and a screenshot (CI keeps only the log, so the words matter)
     let i = 0;
     for (const ctx of browser.contexts())
-      for (const p of ctx.pages()) await p.screenshot({ path: `${ARTIFACTS}/failed-${passed + failed}-${i++}.png`, fullPage: true }).catch(() => {});
+      for (const p of ctx.pages()) {
+        const alerts = await p
+          .getByRole("alert")
+          .allInnerTexts()
+          .catch(() => []);
+        console.log(`  page ${i}: ${p.url()}${alerts.length ? ` alerts: ${alerts.join(" / ")}` : ""}`);
+        await p.screenshot({ path: `${ARTIFACTS}/failed-${passed + failed}-${i++}.png`, fullPage: true }).catch(() => {});
+      }
   }
 }
 function assert(cond, what) {
