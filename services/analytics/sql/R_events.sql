@@ -89,44 +89,65 @@ BEGIN
 END
 $$;
 
+-- What stored facts add to the rollups (p_sign 1) or take away from them
+-- (p_sign -1): solves and breaches in their hours, first responses and
+-- solves in their days' histograms. The one text of a fact's share, for
+-- facts written and facts deleted alike.
+CREATE OR REPLACE FUNCTION analytics.facts_share(p_tenant uuid, p_sign integer,
+	p_fr analytics.first_responses[], p_so analytics.solves[], p_br analytics.breaches[],
+	OUT o_hours analytics.hours[], OUT o_minutes analytics.minutes_days[])
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT (SELECT array_agg(h) FROM (
+	            SELECT analytics.fact_hour(p_tenant, so.at, p_sign, 0, 0, 0) AS h FROM unnest(p_so) so
+	            UNION ALL
+	            SELECT analytics.fact_hour(p_tenant, br.due, 0, p_sign, 0, 0) FROM unnest(p_br) br) x),
+	       (SELECT array_agg(m) FROM (
+	            SELECT analytics.minutes_row(p_tenant, 1::smallint, fr.at, fr.bucket, p_sign) AS m
+	            FROM unnest(p_fr) fr
+	            UNION ALL
+	            SELECT analytics.minutes_row(p_tenant, 2::smallint, so.at, so.bucket, p_sign)
+	            FROM unnest(p_so) so) y)
+$$;
+
 -- A ticket deleted in the page leaves every figure: its facts from before
--- the page go, with what they added to the rollups.
-CREATE OR REPLACE FUNCTION analytics.ticket_deletes_apply(p_tenant uuid, p_ids uuid[]) RETURNS void
+-- the page go. Returns what they added to the rollups, taken away (the
+-- page writes the rollups once, analytics.ticket_page_apply).
+CREATE OR REPLACE FUNCTION analytics.ticket_deletes_write(p_tenant uuid, p_ids uuid[],
+	OUT o_hours analytics.hours[], OUT o_minutes analytics.minutes_days[])
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-	v_hours analytics.hours[];
-	v_minutes analytics.minutes_days[];
+	v_tickets analytics.hours[];
+	v_fr analytics.first_responses[];
+	v_so analytics.solves[];
+	v_br analytics.breaches[];
 BEGIN
 	WITH fr AS (DELETE FROM analytics.first_responses x WHERE x.tenant_id = p_tenant
-	            AND x.ticket_id = ANY (p_ids) RETURNING x.at, x.bucket),
+	            AND x.ticket_id = ANY (p_ids) RETURNING x.*),
 	so AS (DELETE FROM analytics.solves x WHERE x.tenant_id = p_tenant
-	       AND x.ticket_id = ANY (p_ids) RETURNING x.at, x.bucket),
+	       AND x.ticket_id = ANY (p_ids) RETURNING x.*),
 	br AS (DELETE FROM analytics.breaches x WHERE x.tenant_id = p_tenant
-	       AND x.ticket_id = ANY (p_ids) RETURNING x.due),
+	       AND x.ticket_id = ANY (p_ids) RETURNING x.*),
 	ra AS (DELETE FROM analytics.ratings x WHERE x.tenant_id = p_tenant
 	       AND x.ticket_id = ANY (p_ids) RETURNING 1),
 	tk AS (DELETE FROM analytics.tickets x WHERE x.tenant_id = p_tenant
 	       AND x.ticket_id = ANY (p_ids) RETURNING x.*)
-	SELECT (SELECT array_agg(h) FROM (
-	            SELECT analytics.ticket_hour(ROW(tk.*)::analytics.tickets, -1) AS h FROM tk
-	            UNION ALL SELECT analytics.fact_hour(p_tenant, so.at, -1, 0, 0, 0) FROM so
-	            UNION ALL SELECT analytics.fact_hour(p_tenant, br.due, 0, -1, 0, 0) FROM br) x),
-	       (SELECT array_agg(m) FROM (
-	            SELECT analytics.minutes_row(p_tenant, 1::smallint, fr.at, fr.bucket, -1) AS m FROM fr
-	            UNION ALL
-	            SELECT analytics.minutes_row(p_tenant, 2::smallint, so.at, so.bucket, -1) FROM so) y)
-	INTO v_hours, v_minutes;
-	PERFORM analytics.hours_add(v_hours);
-	PERFORM analytics.minutes_add(v_minutes);
+	SELECT (SELECT array_agg(analytics.ticket_hour(ROW(tk.*)::analytics.tickets, -1)) FROM tk),
+	       (SELECT array_agg(ROW(fr.*)::analytics.first_responses) FROM fr),
+	       (SELECT array_agg(ROW(so.*)::analytics.solves) FROM so),
+	       (SELECT array_agg(ROW(br.*)::analytics.breaches) FROM br)
+	INTO v_tickets, v_fr, v_so, v_br;
+	SELECT s.o_hours, s.o_minutes INTO o_hours, o_minutes
+	FROM analytics.facts_share(p_tenant, -1, v_fr, v_so, v_br) s;
+	o_hours := v_tickets || o_hours;
 END
 $$;
 
 -- Each ticket the page tells about, once, in its state after the page's
 -- last word on it: the last ticket object, unless a later first response
--- set first_response_at; breach flags only ever turn on. The rollup loses
--- the old rows' share and gains the new ones'.
-CREATE OR REPLACE FUNCTION analytics.ticket_states_apply(p_tenant uuid, p_live analytics.ticket_fact[])
-RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+-- set first_response_at; breach flags only ever turn on. Returns the
+-- rollup rows: the old rows' share taken away, the new ones' added.
+CREATE OR REPLACE FUNCTION analytics.ticket_states_write(p_tenant uuid, p_live analytics.ticket_fact[])
+RETURNS analytics.hours[] LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
 	v_hours analytics.hours[];
 BEGIN
@@ -170,18 +191,20 @@ BEGIN
 	SELECT array_agg(h) INTO v_hours FROM (
 		SELECT analytics.ticket_hour(ROW(up.*)::analytics.tickets, 1) AS h FROM up
 		UNION ALL SELECT analytics.ticket_hour(ROW(old.*)::analytics.tickets, -1) FROM old) x;
-	PERFORM analytics.hours_add(v_hours);
+	RETURN v_hours;
 END
 $$;
 
 -- The page's new facts: first responses, solves, breaches, ratings (each
 -- kept once: the first event that told it wins, as ON CONFLICT DO NOTHING
--- one event at a time would), and what they add to the rollups.
-CREATE OR REPLACE FUNCTION analytics.ticket_events_facts_apply(p_tenant uuid, p_live analytics.ticket_fact[])
-RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+-- one event at a time would). Returns what they add to the rollups.
+CREATE OR REPLACE FUNCTION analytics.ticket_facts_write(p_tenant uuid, p_live analytics.ticket_fact[],
+	OUT o_hours analytics.hours[], OUT o_minutes analytics.minutes_days[])
+LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-	v_hours analytics.hours[];
-	v_minutes analytics.minutes_days[];
+	v_fr analytics.first_responses[];
+	v_so analytics.solves[];
+	v_br analytics.breaches[];
 BEGIN
 	WITH fr AS (
 		INSERT INTO analytics.first_responses (tenant_id, ticket_id, at, agent_id, minutes)
@@ -190,45 +213,47 @@ BEGIN
 		FROM unnest(p_live) f JOIN analytics.tickets x ON x.tenant_id = p_tenant
 		     AND x.ticket_id = f.ticket_id
 		WHERE f.fr_at IS NOT NULL ORDER BY f.ticket_id, f.seq
-		ON CONFLICT DO NOTHING RETURNING at, bucket),
+		ON CONFLICT DO NOTHING RETURNING *),
 	so AS (
 		INSERT INTO analytics.solves (tenant_id, ticket_id, at, agent_id, minutes)
 		SELECT DISTINCT ON (f.ticket_id, f.solve_at) p_tenant, f.ticket_id, f.solve_at,
 		       f.solve_agent, analytics.minutes(f.created_at, f.solve_at)
 		FROM unnest(p_live) f WHERE f.solve_at IS NOT NULL ORDER BY f.ticket_id, f.solve_at, f.seq
-		ON CONFLICT DO NOTHING RETURNING at, bucket),
+		ON CONFLICT DO NOTHING RETURNING *),
 	br AS (
 		INSERT INTO analytics.breaches (tenant_id, ticket_id, target, due)
 		SELECT DISTINCT ON (f.ticket_id, f.target) p_tenant, f.ticket_id, f.target, f.due
 		FROM unnest(p_live) f WHERE f.target IS NOT NULL ORDER BY f.ticket_id, f.target, f.seq
-		ON CONFLICT DO NOTHING RETURNING due),
+		ON CONFLICT DO NOTHING RETURNING *),
 	ra AS (
 		INSERT INTO analytics.ratings (tenant_id, ticket_id, at, agent_id, good)
 		SELECT DISTINCT ON (f.ticket_id) p_tenant, f.ticket_id, f.rating_at, f.rating_agent,
 		       f.rating_good
 		FROM unnest(p_live) f WHERE f.rating_at IS NOT NULL ORDER BY f.ticket_id, f.seq
 		ON CONFLICT DO NOTHING RETURNING 1)
-	SELECT (SELECT array_agg(h) FROM (
-	            SELECT analytics.fact_hour(p_tenant, so.at, 1, 0, 0, 0) AS h FROM so
-	            UNION ALL SELECT analytics.fact_hour(p_tenant, br.due, 0, 1, 0, 0) FROM br) x),
-	       (SELECT array_agg(m) FROM (
-	            SELECT analytics.minutes_row(p_tenant, 1::smallint, fr.at, fr.bucket, 1) AS m FROM fr
-	            UNION ALL
-	            SELECT analytics.minutes_row(p_tenant, 2::smallint, so.at, so.bucket, 1) FROM so) y)
-	INTO v_hours, v_minutes;
-	PERFORM analytics.hours_add(v_hours);
-	PERFORM analytics.minutes_add(v_minutes);
+	SELECT (SELECT array_agg(ROW(fr.*)::analytics.first_responses) FROM fr),
+	       (SELECT array_agg(ROW(so.*)::analytics.solves) FROM so),
+	       (SELECT array_agg(ROW(br.*)::analytics.breaches) FROM br)
+	INTO v_fr, v_so, v_br; -- ra's insert runs unread, as every data-modifying WITH does
+	SELECT s.o_hours, s.o_minutes INTO o_hours, o_minutes
+	FROM analytics.facts_share(p_tenant, 1, v_fr, v_so, v_br) s;
 END
 $$;
 
 -- The effect of a page of hd-ticket events (read by ticket_facts_read) on
 -- one tenant, app.tenant_id being that tenant: as if applied one by one.
 -- An event before a deletion of its ticket in the same page leaves nothing.
+-- The rollups take the page's rows (deletions', states', facts') in one
+-- upsert each, summed per key (docs/architecture.md "Analytics").
 CREATE OR REPLACE FUNCTION analytics.ticket_page_apply(p_tenant uuid, p_facts analytics.ticket_fact[])
 RETURNS void LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
 	v_gone uuid[];
 	v_live analytics.ticket_fact[];
+	v_hours analytics.hours[];
+	v_minutes analytics.minutes_days[];
+	v_more_hours analytics.hours[];
+	v_more_minutes analytics.minutes_days[];
 BEGIN
 	WITH e AS (SELECT f.* FROM unnest(p_facts) f
 	           WHERE f.tenant_id = p_tenant AND f.ticket_id IS NOT NULL),
@@ -239,12 +264,18 @@ BEGIN
 	        WHERE NOT e.deleted AND (gone.seq IS NULL OR e.seq > gone.seq))
 	INTO v_gone, v_live;
 	IF v_gone IS NOT NULL THEN
-		PERFORM analytics.ticket_deletes_apply(p_tenant, v_gone);
+		SELECT d.o_hours, d.o_minutes INTO v_hours, v_minutes
+		FROM analytics.ticket_deletes_write(p_tenant, v_gone) d;
 	END IF;
 	IF v_live IS NOT NULL THEN
-		PERFORM analytics.ticket_states_apply(p_tenant, v_live);
-		PERFORM analytics.ticket_events_facts_apply(p_tenant, v_live);
+		v_hours := v_hours || analytics.ticket_states_write(p_tenant, v_live);
+		SELECT f.o_hours, f.o_minutes INTO v_more_hours, v_more_minutes
+		FROM analytics.ticket_facts_write(p_tenant, v_live) f;
+		v_hours := v_hours || v_more_hours;
+		v_minutes := v_minutes || v_more_minutes;
 	END IF;
+	PERFORM analytics.hours_add(v_hours);
+	PERFORM analytics.minutes_add(v_minutes);
 END
 $$;
 
@@ -371,6 +402,11 @@ REVOKE ALL ON FUNCTION analytics.rebuild_reset() FROM PUBLIC;
 -- current function calls.
 DROP FUNCTION IF EXISTS analytics.ticket_upsert(uuid, json);
 DROP FUNCTION IF EXISTS analytics.solve_add(uuid, json, timestamptz, uuid);
+-- The parts of a ticket page that wrote the rollups each on their own,
+-- before analytics.ticket_page_apply wrote them once per page.
+DROP FUNCTION IF EXISTS analytics.ticket_deletes_apply(uuid, uuid[]);
+DROP FUNCTION IF EXISTS analytics.ticket_states_apply(uuid, analytics.ticket_fact[]);
+DROP FUNCTION IF EXISTS analytics.ticket_events_facts_apply(uuid, analytics.ticket_fact[]);
 
 -- Once, on the upgrade that added the rollups (004_rollups.sql's mark): the
 -- facts kept so far have no rollups, so they and both positions are
