@@ -4,21 +4,19 @@
  * gets 60,000 tickets in one generate_series INSERT with skewed values (no
  * on_hold ticket, no urgent pending one, a tag on 20 tickets and another on
  * every other one, a word in 12 descriptions and another in all), another
- * tenant 200 tickets that all carry the rare tag, then ANALYZE. Each case EXPLAINs the very statement hd-ticket sends for its
- * sort and filters (services/ticket/list_sql.h, ticket_list_sql.c) as hd_app
- * in the tenant, with the plan the daemon gets: with tag or q a custom plan
- * (its parameters bound), otherwise the cached generic plan (PREPARE under
- * force_generic_plan, EXPLAIN EXECUTE). Each names the index the plan must
- * read, and for common values the one it must not: a rare or absent tag or
- * word reads its GIN index (a tag the one with the tenant, which yields the
- * tenant's rows only: sql/035_tenant_tags_idx.sql), a common one walks the
- * sort order's index; a
- * status, a priority or both, an assignee, a requester read their own sorted
- * index (sql/011_list_indexes.sql, 001), and a generic plan never sorts (a
- * Sort would read every matching row whatever the page); the GIN indexes keep
- * their pending lists small (sql/015_gin_pending_limit.sql). The same lists then go through the
- * daemon, whose pages must hold exactly the rows the owner role counts. Env as test_ticket_get.c:
- * HD_TEST_DATABASE_URL, HD_TEST_DATABASE_ADMIN_URL, HD_TEST_BIN_DIR, HD_TEST_ROOT. */
+ * tenant 200 tickets that all carry the rare tag, then ANALYZE. Each case EXPLAINs the very
+ * statement hd-ticket sends for its sort and filters (services/ticket/list_sql.h,
+ * ticket_list_sql.c) as hd_app in the tenant, with the plan the daemon gets: with tag or q a custom
+ * plan (its parameters bound), otherwise the cached generic plan (PREPARE under force_generic_plan,
+ * EXPLAIN EXECUTE). Each names the index the plan must read, and for common values the one it must
+ * not: a rare or absent tag or word reads its GIN index (a tag the one with the tenant, which
+ * yields the tenant's rows only: sql/035_tenant_tags_idx.sql), a common one walks the sort order's
+ * index; a status, a priority or both, an assignee, a requester read their own sorted index
+ * (sql/011_list_indexes.sql, 001), and a generic plan never sorts (a Sort would read every matching
+ * row whatever the page); the GIN indexes keep their pending lists small
+ * (sql/015_gin_pending_limit.sql). The same lists then go through the daemon, whose pages must hold
+ * exactly the rows the owner role counts. Env as test_ticket_get.c: HD_TEST_DATABASE_URL,
+ * HD_TEST_DATABASE_ADMIN_URL, HD_TEST_BIN_DIR, HD_TEST_ROOT. */
 #include <libpq-fe.h>
 #include "ticket_it.h"
 #include "../../services/ticket/list_sql.h"
@@ -232,8 +230,8 @@ static char *plan_of(const plan_case *c, bool analyze, bool *generic)
 	*generic = strstr(tk_list_mode_sql(set), "force_generic_plan") != NULL;
 	if (*generic)
 		return generic_plan_of(list, p, np);
-	int n = snprintf(sql, sizeof(sql), "EXPLAIN (%sFORMAT JSON) %s", analyze ? "ANALYZE, " : "",
-	    list);
+	int n = snprintf(
+	    sql, sizeof(sql), "EXPLAIN (%sFORMAT JSON) %s", analyze ? "ANALYZE, " : "", list);
 	assert_true(n > 0 && (size_t)n < sizeof(sql));
 	assert_int_equal(hd_db_exec_sync(U.app_url, sql, np, p, &plan), HD_OK);
 	assert_non_null(plan);
@@ -312,9 +310,9 @@ static void test_a_rare_tag_reads_its_tenant_only(void **state)
 	assert_false(generic);
 	cJSON *plan = cJSON_Parse(text);
 	assert_non_null(plan);
-	const cJSON *scan = node_reading(cJSON_GetObjectItemCaseSensitive(
-	                                     cJSON_GetArrayItem(plan, 0), "Plan"),
-	    "tickets_tenant_tags_idx");
+	const cJSON *scan
+	    = node_reading(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(plan, 0), "Plan"),
+	        "tickets_tenant_tags_idx");
 	if (scan == NULL)
 		fail_msg("the rare tag does not read tickets_tenant_tags_idx:\n%s", text);
 	const cJSON *rows = cJSON_GetObjectItemCaseSensitive(scan, "Actual Rows");
