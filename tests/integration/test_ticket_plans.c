@@ -3,20 +3,20 @@
  * answer stays right, only slow), so these pin the plans' shape. One tenant
  * gets 60,000 tickets in one generate_series INSERT with skewed values (no
  * on_hold ticket, no urgent pending one, a tag on 20 tickets and another on
- * every other one, a word in 12 descriptions and another in all), then
- * ANALYZE. Each case EXPLAINs the very statement hd-ticket sends for its
- * sort and filters (services/ticket/list_sql.h, ticket_list_sql.c) as hd_app
- * in the tenant, with the plan the daemon gets: with tag or q a custom plan
- * (its parameters bound), otherwise the cached generic plan (PREPARE under
- * force_generic_plan, EXPLAIN EXECUTE). Each names the index the plan must
- * read, and for common values the one it must not: a rare or absent tag or
- * word reads its GIN index, a common one walks the sort order's index; a
- * status, a priority or both, an assignee, a requester read their own sorted
- * index (sql/011_list_indexes.sql, 001), and a generic plan never sorts (a
- * Sort would read every matching row whatever the page); the GIN indexes keep
- * their pending lists small (sql/015_gin_pending_limit.sql). The same lists then go through the
- * daemon, whose pages must hold exactly the rows the owner role counts. Env as test_ticket_get.c:
- * HD_TEST_DATABASE_URL, HD_TEST_DATABASE_ADMIN_URL, HD_TEST_BIN_DIR, HD_TEST_ROOT. */
+ * every other one, a word in 12 descriptions and another in all), another
+ * tenant 200 tickets that all carry the rare tag, then ANALYZE. Each case EXPLAINs the very
+ * statement hd-ticket sends for its sort and filters (services/ticket/list_sql.h,
+ * ticket_list_sql.c) as hd_app in the tenant, with the plan the daemon gets: with tag or q a custom
+ * plan (its parameters bound), otherwise the cached generic plan (PREPARE under force_generic_plan,
+ * EXPLAIN EXECUTE). Each names the index the plan must read, and for common values the one it must
+ * not: a rare or absent tag or word reads its GIN index (a tag the one with the tenant, which
+ * yields the tenant's rows only: sql/035_tenant_tags_idx.sql), a common one walks the sort order's
+ * index; a status, a priority or both, an assignee, a requester read their own sorted index
+ * (sql/011_list_indexes.sql, 001), and a generic plan never sorts (a Sort would read every matching
+ * row whatever the page); the GIN indexes keep their pending lists small
+ * (sql/015_gin_pending_limit.sql). The same lists then go through the daemon, whose pages must hold
+ * exactly the rows the owner role counts. Env as test_ticket_get.c: HD_TEST_DATABASE_URL,
+ * HD_TEST_DATABASE_ADMIN_URL, HD_TEST_BIN_DIR, HD_TEST_ROOT. */
 #include <libpq-fe.h>
 #include "ticket_it.h"
 #include "../../services/ticket/list_sql.h"
@@ -28,6 +28,7 @@
 static struct {
 	it_who admin;
 	char app_url[512]; /* hd_app in the tenant, as the daemon connects */
+	it_who other; /* another tenant, whose tickets all carry the tag "rare" */
 	char assignees[SEED_PEOPLE][40], requesters[SEED_PEOPLE][40]; /* seed's ids by number */
 } U;
 
@@ -54,6 +55,15 @@ static const char seed_sql[]
       " FROM generate_series(1, " SEEDED ") i,"
       " LATERAL (SELECT date_trunc('milliseconds', now() - make_interval(mins => " SEEDED
       " - i)) AS ts) t";
+
+/* The other tenant's 200 tickets, every one tagged "rare" (the tenant's own
+ * 20 are rarer): a tag index without the tenant finds them too. */
+static const char other_sql[]
+    = "INSERT INTO ticket.tickets (tenant_id, id, number, subject, description, status,"
+      " priority, tags, requester_id, created_at, updated_at)"
+      " SELECT $1::uuid, gen_random_uuid(), i, 'Other ticket ' || i, 'Another tenant',"
+      " 'open', 'normal', ARRAY['rare'], md5($1 || i::text)::uuid, now(), now()"
+      " FROM generate_series(1, 200) i";
 
 /* The ids of the seed's assignees and requesters 0..SEED_PEOPLE-1. */
 static void seed_people(void)
@@ -83,6 +93,9 @@ static int group_setup(void **state)
 		return -1;
 	const char *p[1] = { U.admin.tenant };
 	assert_int_equal(hd_db_exec_sync(IT.admin_url, seed_sql, 1, p, NULL), HD_OK);
+	it_who_make(&U.other, NULL, "admin");
+	const char *po[1] = { U.other.tenant };
+	assert_int_equal(hd_db_exec_sync(IT.admin_url, other_sql, 1, po, NULL), HD_OK);
 	seed_people();
 	assert_int_equal(
 	    hd_db_exec_sync(IT.admin_url, "ANALYZE ticket.tickets", 0, NULL, NULL), HD_OK);
@@ -110,8 +123,9 @@ static const struct {
 #define NOONE (-1)
 
 /* One list: its filters (NULL or NOONE when absent; assignee and requester
- * by the seed's number), its sort, the index its plan must read and one it
- * must not (NULL: no such rule), and how many of the tenant's tickets match. */
+ * by the seed's number), its sort, the index its plan must read and the end
+ * of the names of those it must not (NULL: no such rule; "tags_idx": neither
+ * tag index), and how many of the tenant's tickets match. */
 typedef struct plan_case {
 	const char *status, *priority, *tag, *q;
 	int assignee, requester;
@@ -121,15 +135,17 @@ typedef struct plan_case {
 } plan_case;
 
 static const plan_case cases[] = {
-	{ NULL, NULL, "rare", NULL, NOONE, NOONE, CREATED_DESC, "tickets_tags_idx", NULL, 20 },
-	{ NULL, NULL, "nosuchtag", NULL, NOONE, NOONE, CREATED_DESC, "tickets_tags_idx", NULL, 0 },
-	{ NULL, NULL, "common", NULL, NOONE, NOONE, CREATED_DESC, "tickets_created_idx",
-	    "tickets_tags_idx", 30000 },
+	{ NULL, NULL, "rare", NULL, NOONE, NOONE, CREATED_DESC, "tickets_tenant_tags_idx", NULL,
+	    20 },
+	{ NULL, NULL, "nosuchtag", NULL, NOONE, NOONE, CREATED_DESC, "tickets_tenant_tags_idx",
+	    NULL, 0 },
+	{ NULL, NULL, "common", NULL, NOONE, NOONE, CREATED_DESC, "tickets_created_idx", "tags_idx",
+	    30000 },
 	{ NULL, NULL, NULL, "zebra", NOONE, NOONE, CREATED_DESC, "tickets_search_idx", NULL, 12 },
 	{ NULL, NULL, NULL, "zyxwvut", NOONE, NOONE, CREATED_ASC, "tickets_search_idx", NULL, 0 },
 	{ NULL, NULL, NULL, "printer", NOONE, NOONE, CREATED_DESC, "tickets_created_idx",
 	    "tickets_search_idx", 60000 },
-	{ NULL, NULL, "rare", NULL, 11, NOONE, CREATED_DESC, "tickets_tags_idx", NULL, 20 },
+	{ NULL, NULL, "rare", NULL, 11, NOONE, CREATED_DESC, "tickets_tenant_tags_idx", NULL, 20 },
 	{ NULL, NULL, NULL, NULL, NOONE, NOONE, UPDATED_DESC, "tickets_updated_idx", NULL, 60000 },
 	{ "on_hold", NULL, NULL, NULL, NOONE, NOONE, CREATED_DESC, "tickets_status_created_idx",
 	    NULL, 0 },
@@ -194,9 +210,9 @@ static char *generic_plan_of(const char *sql, const char *const *p, int np)
 }
 
 /* The plan of c as JSON, first page, limit 25, as the daemon gets it:
- * custom (the parameters bound) with tag or q, generic otherwise. Freed by
- * the caller. */
-static char *plan_of(const plan_case *c, bool *generic)
+ * custom (the parameters bound) with tag or q, generic otherwise; a custom
+ * plan run too when analyze. Freed by the caller. */
+static char *plan_of(const plan_case *c, bool analyze, bool *generic)
 {
 	char sql[4096], *plan = NULL;
 	const char *head[TK_LIST_HEAD_PARAMS]
@@ -214,7 +230,8 @@ static char *plan_of(const plan_case *c, bool *generic)
 	*generic = strstr(tk_list_mode_sql(set), "force_generic_plan") != NULL;
 	if (*generic)
 		return generic_plan_of(list, p, np);
-	int n = snprintf(sql, sizeof(sql), "EXPLAIN (FORMAT JSON) %s", list);
+	int n = snprintf(
+	    sql, sizeof(sql), "EXPLAIN (%sFORMAT JSON) %s", analyze ? "ANALYZE, " : "", list);
 	assert_true(n > 0 && (size_t)n < sizeof(sql));
 	assert_int_equal(hd_db_exec_sync(U.app_url, sql, np, p, &plan), HD_OK);
 	assert_non_null(plan);
@@ -233,19 +250,28 @@ static bool plan_reads(const char *plan, const char *index)
 	return strstr(plan, name) != NULL;
 }
 
+/* Whether the plan reads an index whose name ends with suffix (an index's
+ * name is the only value of the plan that ends so). */
+static bool plan_reads_any(const char *plan, const char *suffix)
+{
+	char end[96];
+	snprintf(end, sizeof(end), "%s\"", suffix);
+	return strstr(plan, end) != NULL;
+}
+
 static void test_plans_fit_the_values(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const plan_case *c = &cases[i];
 		bool generic;
-		char *plan = plan_of(c, &generic);
+		char *plan = plan_of(c, false, &generic);
 		if (c->index != NULL && !plan_reads(plan, c->index))
 			fail_msg("case %zu (status %s, priority %s, tag %s, q %s) does not read "
 			         "%s:\n%s",
 			    i, shown(c->status), shown(c->priority), shown(c->tag), shown(c->q),
 			    c->index, plan);
-		if (c->not_index != NULL && plan_reads(plan, c->not_index))
+		if (c->not_index != NULL && plan_reads_any(plan, c->not_index))
 			fail_msg("case %zu (tag %s, q %s) reads %s for a common value:\n%s", i,
 			    shown(c->tag), shown(c->q), c->not_index, plan);
 		/* a generic plan is the same for every value: it must stop at the page */
@@ -255,13 +281,56 @@ static void test_plans_fit_the_values(void **state)
 	}
 }
 
+/* The node of a JSON plan (from node down) that reads index, or NULL. */
+static const cJSON *node_reading(const cJSON *node, const char *index)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(node, "Index Name");
+	if (cJSON_IsString(name) && strcmp(name->valuestring, index) == 0)
+		return node;
+	const cJSON *child;
+	cJSON_ArrayForEach(child, cJSON_GetObjectItemCaseSensitive(node, "Plans"))
+	{
+		const cJSON *found = node_reading(child, index);
+		if (found != NULL)
+			return found;
+	}
+	return NULL;
+}
+
+/* A rare tag's index scan yields the tenant's 20 tickets only, not the other
+ * tenant's 200 with the same tag, which the table would then be read for
+ * (sql/035_tenant_tags_idx.sql). */
+static void test_a_rare_tag_reads_its_tenant_only(void **state)
+{
+	(void)state;
+	const plan_case *rare = &cases[0];
+	assert_string_equal(rare->tag, "rare");
+	bool generic;
+	char *text = plan_of(rare, true, &generic);
+	assert_false(generic);
+	cJSON *plan = cJSON_Parse(text);
+	assert_non_null(plan);
+	const cJSON *scan
+	    = node_reading(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(plan, 0), "Plan"),
+	        "tickets_tenant_tags_idx");
+	if (scan == NULL)
+		fail_msg("the rare tag does not read tickets_tenant_tags_idx:\n%s", text);
+	const cJSON *rows = cJSON_GetObjectItemCaseSensitive(scan, "Actual Rows");
+	assert_true(cJSON_IsNumber(rows));
+	if (rows->valuedouble != (double)rare->matches)
+		fail_msg("the tag index yielded %.0f rows, want the tenant's %ld:\n%s",
+		    rows->valuedouble, rare->matches, text);
+	cJSON_Delete(plan);
+	free(text);
+}
+
 /* Every search reads the GIN indexes' whole pending list: both keep it
  * small (sql/015_gin_pending_limit.sql). */
 static void test_gin_pending_lists_stay_small(void **state)
 {
 	(void)state;
-	static const char *const indexes[] = { "tickets_tags_idx", "tickets_search_idx" };
-	for (size_t i = 0; i < 2; i++) {
+	static const char *const indexes[] = { "tickets_tenant_tags_idx", "tickets_search_idx" };
+	for (size_t i = 0; i < sizeof(indexes) / sizeof(indexes[0]); i++) {
 		char *opts = NULL;
 		const char *p[1] = { indexes[i] };
 		assert_int_equal(
@@ -361,6 +430,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plans_fit_the_values),
+		cmocka_unit_test(test_a_rare_tag_reads_its_tenant_only),
 		cmocka_unit_test(test_gin_pending_lists_stay_small),
 		cmocka_unit_test(test_an_update_stays_on_its_page),
 		cmocka_unit_test(test_pages_hold_the_matching_rows),
