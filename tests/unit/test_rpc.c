@@ -805,7 +805,8 @@ static void batch_run_all(fixture *f, int max_parts, int ncalls, bool with_garba
 	for (int i = 0; i < ncalls; i++) { /* each reply outlived its callback */
 		hd_reply r;
 		assert_non_null(br.calls[i].hold);
-		assert_int_equal(hd_reply_decode(br.calls[i].kept, br.calls[i].kept_len, &r), HD_OK);
+		assert_int_equal(
+		    hd_reply_decode(br.calls[i].kept, br.calls[i].kept_len, &r), HD_OK);
 		assert_memory_equal(r.body, br.calls[i].body, strlen(br.calls[i].body));
 		hd_rpc_batch_reply_release(br.calls[i].hold); /* off the loop: allowed */
 	}
