@@ -60,7 +60,11 @@ struct gw_conn {
 	int64_t write_since_ms; /* when out began to hold unsent bytes */
 	char *in;
 	size_t in_len, in_cap;
-	char *out;
+	/* the unsent answer: out_copy (malloc'd), or the end of a reply body
+	 * where NNG received it, held by out_hold (out_keep) */
+	const char *out;
+	char *out_copy;
+	hd_rpc_reply_hold *out_hold;
 	size_t out_len, out_sent;
 	gw_http_head head;
 	bool head_ok; /* head parsed (the buffer was modified) */
@@ -130,6 +134,16 @@ static size_t in_cap_max(const gw_conn *c)
 	return GW_HEAD_MAX + 2 * body_max(c) + 4096;
 }
 
+/* Lets go of the unsent answer's bytes. */
+static void out_clear(gw_conn *c)
+{
+	free(c->out_copy);
+	hd_rpc_batch_reply_release(c->out_hold);
+	c->out = c->out_copy = NULL;
+	c->out_hold = NULL;
+	c->out_len = c->out_sent = 0;
+}
+
 static void conn_free(gw_conn *c)
 {
 	gw_loop *loop = c->loop;
@@ -155,7 +169,7 @@ static void conn_free(gw_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->in);
-	free(c->out);
+	out_clear(c);
 	free(c);
 }
 
@@ -189,8 +203,30 @@ static void conn_linger(gw_conn *c)
 	event_add(c->ev_read, &tv);
 }
 
+/* When nothing waits and all that is unsent of iov lies in its last run,
+ * held by *hold (a reply body in its NNG message): points c->out there and
+ * takes the hold (*hold becomes NULL), so the body is not copied
+ * (docs/architecture.md, Attachments). */
+static bool out_reference(
+    gw_conn *c, const struct iovec *iov, int iovcnt, size_t sent, hd_rpc_reply_hold **hold)
+{
+	size_t before_last = 0;
+	if (*hold == NULL || c->out_len > 0 || iovcnt < 1)
+		return false;
+	for (int i = 0; i < iovcnt - 1; i++)
+		before_last += iov[i].iov_len;
+	if (sent < before_last)
+		return false;
+	c->out = (const char *)iov[iovcnt - 1].iov_base + (sent - before_last);
+	c->out_len = iov[iovcnt - 1].iov_len - (sent - before_last);
+	c->out_sent = 0;
+	c->out_hold = *hold;
+	*hold = NULL;
+	return true;
+}
+
 /* Appends the unsent part of iov (after skipping sent bytes) to what c->out
- * still holds. */
+ * still holds, in a copy. */
 static bool out_keep(gw_conn *c, const struct iovec *iov, int iovcnt, size_t sent)
 {
 	size_t pending = c->out_len - c->out_sent, rest = pending;
@@ -209,40 +245,49 @@ static bool out_keep(gw_conn *c, const struct iovec *iov, int iovcnt, size_t sen
 		memcpy(buf + at, (const char *)iov[i].iov_base + skip, len - skip);
 		at += len - skip;
 	}
-	free(c->out);
-	c->out = buf;
+	out_clear(c);
+	c->out = c->out_copy = buf;
 	c->out_len = rest;
-	c->out_sent = 0;
 	return true;
 }
 
-/* Sends iov now; what the socket does not take waits in c->out. */
-static void conn_send(gw_conn *c, struct iovec *iov, int iovcnt)
+/* Sends iov now; what the socket does not take waits in c->out. hold (NULL
+ * or a hold on the last run's bytes) is taken or released here. */
+static void conn_send_held(gw_conn *c, struct iovec *iov, int iovcnt, hd_rpc_reply_hold *hold)
 {
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)iovcnt };
 	size_t total = 0;
-	if (c->peer_gone)
+	if (c->peer_gone) {
+		hd_rpc_batch_reply_release(hold);
 		return;
+	}
 	for (int i = 0; i < iovcnt; i++)
 		total += iov[i].iov_len;
 	/* behind bytes still waiting, the socket must not take these first */
 	ssize_t n = c->out_len > 0 ? 0 : sendmsg(c->fd, &msg, MSG_NOSIGNAL);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		n = 0;
-	if (n < 0) {
-		c->peer_gone = true;
+	if (n < 0 || (size_t)n == total) {
+		c->peer_gone = c->peer_gone || n < 0;
+		hd_rpc_batch_reply_release(hold);
 		return;
 	}
-	if ((size_t)n == total)
-		return;
 	if (c->out_len == 0)
 		c->write_since_ms = hd_now_ms();
-	if (!out_keep(c, iov, iovcnt, (size_t)n)) {
+	bool kept = out_reference(c, iov, iovcnt, (size_t)n, &hold)
+	    || out_keep(c, iov, iovcnt, (size_t)n);
+	hd_rpc_batch_reply_release(hold);
+	if (!kept) {
 		hd_log_error("out of memory for an answer of %zu bytes", total);
 		c->peer_gone = true;
 		return;
 	}
 	event_add(c->ev_write, NULL);
+}
+
+static void conn_send(gw_conn *c, struct iovec *iov, int iovcnt)
+{
+	conn_send_held(c, iov, iovcnt, NULL);
 }
 
 /* Reading was paused (input full while a request was in flight or an
@@ -271,9 +316,7 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->out_sent < c->out_len)
 		return;
 	event_del(c->ev_write);
-	free(c->out);
-	c->out = NULL;
-	c->out_len = c->out_sent = 0;
+	out_clear(c);
 	read_resume(c);
 	if (c->stream != NULL)
 		gw_stream_drained(c->stream);
@@ -613,7 +656,11 @@ void gw_conn_respond(gw_req *gr, int status, const char *body, size_t len)
 		{ gr->out_headers, gr->out_headers_len },
 		{ (void *)body, head_only ? 0 : len },
 	};
-	conn_send(c, iov, iov[2].iov_len ? 3 : 2);
+	hd_rpc_reply_hold *hold = gr->reply_hold; /* the body's, when it is a reply's */
+	gr->reply_hold = NULL;
+	conn_send_held(c, iov, iov[2].iov_len ? 3 : 2, iov[2].iov_len ? hold : NULL);
+	if (iov[2].iov_len == 0)
+		hd_rpc_batch_reply_release(hold);
 	c->active = NULL;
 	request_consume(c);
 }

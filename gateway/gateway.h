@@ -133,6 +133,9 @@ typedef struct gw_req {
 	int64_t up_deadline_ms; /* CLOCK_MONOTONIC milliseconds */
 	int up_tries; /* resends so far, for any reason */
 	int up_lost; /* of which after a call was lost with its replica */
+	/* the reply message the answer's body lies in, kept so that the body
+	 * is written from there (gw_conn_respond), or NULL */
+	hd_rpc_reply_hold *reply_hold;
 } gw_req;
 
 /* conn.c: the connections of a loop (all on the loop's thread).

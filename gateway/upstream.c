@@ -26,6 +26,9 @@
 #define GW_IDEMPOTENCY_KEY_MAX 255
 #define GW_UPSTREAM_RETRIES 2
 #define GW_UPSTREAM_UNRUN_RETRIES 16
+/* A reply body this large is sent from the reply message by reference
+ * (gw_conn_respond): smaller ones nearly always fit the socket at once. */
+#define GW_REPLY_HOLD_MIN 65536
 
 static const struct {
 	const char *op;
@@ -338,6 +341,9 @@ static void forward_reply_cb(hd_err err, const char *raw, size_t raw_len, void *
 		upstream_error(gr, "bad_reply", 502, "sent a malformed reply");
 	else {
 		reply_headers_copy(gr, &rep);
+		/* a large body is written from the reply message, not copied */
+		if (rep.body_len >= GW_REPLY_HOLD_MIN)
+			gr->reply_hold = hd_rpc_batch_reply_keep();
 		gw_reply_send(gr, rep.status, reply_content_type(&rep), rep.body, rep.body_len);
 	}
 }

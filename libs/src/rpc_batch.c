@@ -11,7 +11,12 @@
  * lone call or a batch) carries its callers' callbacks; NNG's thread posts
  * its reply message, as NNG received it, to the loop once; there the batch
  * is split (pointers into the message, hd_batch_decode) and each caller's
- * callback runs with its part, borrowed, before the message is freed. */
+ * callback runs with its part, borrowed, before the message is freed. A
+ * callback may keep the reply message past its return
+ * (hd_rpc_batch_reply_keep): the message is then freed by the last of the
+ * loop and the keepers to let go of it, so a large reply body can be
+ * written to a socket from where NNG received it, never copied. */
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,6 +48,7 @@ typedef struct rpc_batch_sent {
 	const char *data; /* its bytes */
 	size_t len;
 	bool batch; /* sent as a batch, else one plain envelope */
+	atomic_int refs; /* the loop's, plus one per hd_rpc_batch_reply_keep */
 	size_t n;
 	rpc_batch_to to[]; /* n */
 } rpc_batch_sent;
@@ -57,6 +63,34 @@ struct hd_rpc_batcher {
 	size_t npending;
 	size_t pending_bytes; /* as encoded */
 };
+
+/* The reply being handed out on this thread (hd_rpc_batch_reply_keep). */
+static _Thread_local rpc_batch_sent *delivering;
+
+/* Drops one hold on sent; the last frees the reply message and sent. */
+static void sent_release(rpc_batch_sent *sent)
+{
+	if (atomic_fetch_sub(&sent->refs, 1) != 1)
+		return;
+	if (sent->msg != NULL)
+		hd__rpc_msg_free(sent->msg);
+	free(sent);
+}
+
+hd_rpc_reply_hold *hd_rpc_batch_reply_keep(void)
+{
+	rpc_batch_sent *sent = delivering;
+	if (sent == NULL || sent->err != HD_OK || sent->msg == NULL)
+		return NULL;
+	atomic_fetch_add(&sent->refs, 1);
+	return (hd_rpc_reply_hold *)sent;
+}
+
+void hd_rpc_batch_reply_release(hd_rpc_reply_hold *hold)
+{
+	if (hold != NULL)
+		sent_release((rpc_batch_sent *)hold);
+}
 
 /* Runs on the batcher's loop: one reply per caller, in order, each a part
  * of the one reply message. A reply that is not a batch of the right size
@@ -74,6 +108,8 @@ static void batch_deliver(void *arg)
 		hd_log_warn("rpc: a batch of %zu got a malformed reply", sent->n);
 	if (sent->err == HD_OK && !sent->batch)
 		parts[0] = (hd_batch_part) { sent->data, sent->len, NULL, 0 };
+	rpc_batch_sent *outer = delivering; /* a callback may deliver another */
+	delivering = sent;
 	for (size_t i = 0; i < sent->n; i++) {
 		if (sent->err != HD_OK)
 			sent->to[i].cb(sent->err, NULL, 0, sent->to[i].arg);
@@ -82,9 +118,8 @@ static void batch_deliver(void *arg)
 		else
 			sent->to[i].cb(HD_OK, parts[i].data, parts[i].len, sent->to[i].arg);
 	}
-	if (sent->msg != NULL)
-		hd__rpc_msg_free(sent->msg);
-	free(sent);
+	delivering = outer;
+	sent_release(sent);
 }
 
 /* Runs on an NNG thread: record, and hand the whole message back to the
@@ -115,6 +150,7 @@ static hd_err batch_send(
 	if (sent == NULL)
 		return HD_ERR_NOMEM;
 	*sent = (rpc_batch_sent) { .loop = b->loop, .batch = batch, .n = n };
+	atomic_init(&sent->refs, 1);
 	for (size_t i = 0; i < n; i++) {
 		parts[i] = calls[i].msg;
 		sent->to[i] = (rpc_batch_to) { calls[i].cb, calls[i].arg };
@@ -149,6 +185,7 @@ static void batch_flush(void *arg)
 	rpc_batch_sent *failed = malloc(offsetof(rpc_batch_sent, to) + n * sizeof(rpc_batch_to));
 	if (failed != NULL) {
 		*failed = (rpc_batch_sent) { .loop = b->loop, .err = err, .n = n };
+		atomic_init(&failed->refs, 1);
 		for (size_t i = 0; i < n; i++)
 			failed->to[i] = (rpc_batch_to) { b->pending[i].cb, b->pending[i].arg };
 		if (hd_worker_post(b->loop, batch_deliver, failed) == HD_OK)

@@ -306,6 +306,58 @@ static void test_half_upload_stores_nothing(void **state)
 	assert_int_equal(uploads_of(W.cust1_id), before + 1);
 }
 
+/* A socket to the gateway that takes little at a time (a small receive
+ * buffer), so a large answer does not fit the socket at once. */
+static int slow_client(void)
+{
+	const char *base = httpc_env("HD_TEST_BASE_URL"), *colon = strrchr(base, ':');
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int small = 4096;
+	assert_non_null(colon);
+	a.sin_port = htons((uint16_t)atoi(colon + 1));
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	return fd;
+}
+
+/* A 1.5 MiB download read slowly: the gateway writes the body from the
+ * reply message while the client takes it (docs/architecture.md,
+ * Attachments); every byte arrives, in order. */
+static void test_large_download_read_slowly(void **state)
+{
+	(void)state;
+	size_t len = 1536 * 1024, got = 0, cap = len + 8192;
+	char *file = malloc(len), *in = malloc(cap), head[1024], id[37];
+	assert_non_null(file);
+	assert_non_null(in);
+	for (size_t i = 0; i < len; i++)
+		file[i] = (char)('a' + (i * 7 + i / 4099) % 26);
+	assert_int_equal(upload(W.cust1, "text/plain", "big.txt", file, len, id), 201);
+	int fd = slow_client();
+	int n = snprintf(head, sizeof head,
+	    "GET /v1/attachments/%s HTTP/1.1\r\nHost: e2e\r\nAuthorization: Bearer %s\r\n"
+	    "Connection: close\r\n\r\n",
+	    id, W.cust1);
+	assert_int_equal(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
+	usleep(300000); /* the answer meets a full socket */
+	ssize_t r;
+	while (got < cap && (r = recv(fd, in + got, cap - got < 4096 ? cap - got : 4096, 0)) > 0)
+		got += (size_t)r;
+	close(fd);
+	assert_true(got > len);
+	assert_memory_equal(in, "HTTP/1.1 200", 12);
+	const char *body = memmem(in, got, "\r\n\r\n", 4);
+	assert_non_null(body);
+	body += 4;
+	assert_int_equal((size_t)(in + got - body), len);
+	assert_memory_equal(body, file, len);
+	free(in);
+	free(file);
+}
+
 /* Unclaimed uploads go after HD_ATTACHMENT_TTL_S (8 s here). */
 static void test_expiry(void **state)
 {
@@ -334,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_work_order_attachments),
 		cmocka_unit_test(test_work_order_replay),
 		cmocka_unit_test(test_half_upload_stores_nothing),
+		cmocka_unit_test(test_large_download_read_slowly),
 		cmocka_unit_test(test_expiry),
 	};
 	return cmocka_run_group_tests(tests, setup, tk_teardown);

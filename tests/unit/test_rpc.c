@@ -281,6 +281,10 @@ typedef struct one_call {
 	many *m;
 	char body[16];
 	char *msg; /* its request, kept until the reply (a batcher's call) */
+	/* a batcher's reply kept past its callback (hd_rpc_batch_reply_keep) */
+	hd_rpc_reply_hold *hold;
+	const char *kept;
+	size_t kept_len;
 } one_call;
 
 static void many_cb(hd_err err, char *raw, size_t len, void *arg)
@@ -675,6 +679,9 @@ static void many_batch_cb(hd_err err, const char *raw, size_t len, void *arg)
 	if (err == HD_OK && hd_reply_decode(raw, len, &r) == HD_OK && r.status == 200
 	    && r.body_len == strlen(oc->body) && memcmp(r.body, oc->body, r.body_len) == 0)
 		atomic_fetch_add(&oc->m->matched, 1);
+	oc->hold = err == HD_OK ? hd_rpc_batch_reply_keep() : NULL;
+	oc->kept = raw;
+	oc->kept_len = len;
 	free(oc->msg);
 	oc->msg = NULL;
 	pthread_mutex_lock(&oc->m->mu);
@@ -794,6 +801,15 @@ static void batch_run_all(fixture *f, int max_parts, int ncalls, bool with_garba
 	pthread_mutex_unlock(&m.mu);
 	assert_int_equal(br.issue_err, HD_OK);
 	assert_int_equal(atomic_load(&m.matched), ncalls);
+	assert_null(hd_rpc_batch_reply_keep()); /* not inside a callback */
+	for (int i = 0; i < ncalls; i++) { /* each reply outlived its callback */
+		hd_reply r;
+		assert_non_null(br.calls[i].hold);
+		assert_int_equal(
+		    hd_reply_decode(br.calls[i].kept, br.calls[i].kept_len, &r), HD_OK);
+		assert_memory_equal(r.body, br.calls[i].body, strlen(br.calls[i].body));
+		hd_rpc_batch_reply_release(br.calls[i].hold); /* off the loop: allowed */
+	}
 	if (with_garbage) {
 		waiter_wait(&br.garbage, 1);
 		assert_int_equal(br.garbage.err, HD_OK);

@@ -111,6 +111,17 @@ typedef struct hd_rpc_batcher hd_rpc_batcher;
  * with an empty reply. Errors as hd_rpc_client_call's, raw NULL. */
 typedef void (*hd_rpc_batch_reply_cb)(hd_err err, const char *raw, size_t raw_len, void *arg);
 
+/* A reply message kept past its callback (hd_rpc_batch_reply_keep). */
+typedef struct hd_rpc_reply_hold hd_rpc_reply_hold;
+/* Called inside an hd_rpc_batch_reply_cb that got HD_OK: keeps the reply
+ * message, so raw (and any pointer into it) stays valid after cb returns,
+ * until hd_rpc_batch_reply_release(the hold). The message is not copied
+ * (a large body goes from NNG's buffer to a socket: docs/architecture.md,
+ * Attachments). NULL outside such a callback. Release from any thread. */
+hd_rpc_reply_hold *hd_rpc_batch_reply_keep(void);
+/* Lets go of a hold; the last hold frees the message. NULL ok. */
+void hd_rpc_batch_reply_release(hd_rpc_reply_hold *hold);
+
 /* A batcher for calls made on worker loop w, sending on c. */
 hd_err hd_rpc_batcher_new(hd_rpc_batcher **out, hd_rpc_client *c, hd_worker *w, int max_parts);
 /* Pending calls complete with HD_ERR_CLOSED, here, on this thread (their
