@@ -51,9 +51,10 @@ bool kb_search_params_read(hd_rpc_request *req, const hd_query *q, kb_search_par
 extern const char kb_search_sql[];
 
 /* The search result cache (search_cache.c; docs/architecture.md, "Knowledge
- * search cache"). kb_cache_start reads its settings (daemon start);
- * kb_cache_worker_init gives the worker its Redis client in dw->service
- * (none when HD_KNOWLEDGE_SEARCH_CACHE_TTL_S is 0), kb_cache_worker_fini
+ * search cache"). kb_cache_start describes its metric (daemon start);
+ * kb_cache_worker_init reads the settings and gives the worker its Redis
+ * client (dw->service)
+ * (none when HD_KNOWLEDGE_SEARCH_CACHE_TTL_S is 0); kb_cache_worker_fini
  * frees it. */
 hd_err kb_cache_start(void);
 hd_err kb_cache_worker_init(hd_daemon_worker *dw);

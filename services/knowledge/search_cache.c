@@ -24,7 +24,13 @@ static const char sql_search_generation[]
     = "SELECT knowledge.search_generation()::text,"
       " knowledge.search($1, $2, $3::int, $4::bool, $5::bool)::text";
 
-static long kb_cache_ttl_s = 300, kb_cache_max_bytes = 65536;
+/* A worker's cache: its Redis client (NULL: no cache) and the settings,
+ * read by each worker at its start (workers start before the daemon's
+ * start hook). */
+typedef struct kb_cache {
+	hd_redis *redis;
+	long ttl_s, max_bytes;
+} kb_cache;
 
 /* One search on its way through the cache. */
 typedef struct kb_cache_search {
@@ -37,31 +43,37 @@ typedef struct kb_cache_search {
 
 hd_err kb_cache_start(void)
 {
-	hd_err err = hd_config_int("HD_KNOWLEDGE_SEARCH_CACHE_TTL_S", 0, 86400, &kb_cache_ttl_s);
-	if (err == HD_OK)
-		err = hd_config_int(
-		    "HD_KNOWLEDGE_SEARCH_CACHE_MAX_BYTES", 256, 1048576, &kb_cache_max_bytes);
 	hd_metrics_describe(KB_CACHE_METRIC, "counter",
 	    "knowledge searches by result cache outcome (hit, miss, bypass: no Redis)");
-	return err;
+	return HD_OK;
 }
 
 hd_err kb_cache_worker_init(hd_daemon_worker *dw)
 {
-	hd_redis *redis = NULL;
-	if (kb_cache_ttl_s > 0) {
-		hd_err err = hd_redis_create(
-		    &redis, hd_worker_base(dw->worker), hd_config_str("HD_REDIS_URL"));
-		if (err != HD_OK)
-			return err;
+	kb_cache *kc = calloc(1, sizeof *kc);
+	if (kc == NULL)
+		return HD_ERR_NOMEM;
+	hd_err err = hd_config_int("HD_KNOWLEDGE_SEARCH_CACHE_TTL_S", 0, 86400, &kc->ttl_s);
+	if (err == HD_OK)
+		err = hd_config_int(
+		    "HD_KNOWLEDGE_SEARCH_CACHE_MAX_BYTES", 256, 1048576, &kc->max_bytes);
+	if (err == HD_OK && kc->ttl_s > 0)
+		err = hd_redis_create(
+		    &kc->redis, hd_worker_base(dw->worker), hd_config_str("HD_REDIS_URL"));
+	if (err != HD_OK) {
+		free(kc);
+		return err;
 	}
-	dw->service = redis;
+	dw->service = kc;
 	return HD_OK;
 }
 
 void kb_cache_worker_fini(hd_daemon_worker *dw)
 {
-	hd_redis_destroy(dw->service);
+	kb_cache *kc = dw->service;
+	if (kc != NULL)
+		hd_redis_destroy(kc->redis);
+	free(kc);
 	dw->service = NULL;
 }
 
@@ -150,15 +162,15 @@ static void kb_cache_search_cb(hd_err err, const hd_db_result *res, void *arg)
 	else
 		hd_daemon_reply_json(cs->req, 200, json, strlen(json), NULL);
 	size_t len = json != NULL ? strlen(json) : 0;
-	hd_redis *redis = cs->dw->service;
-	if (generation != NULL && len > 0 && len <= (size_t)kb_cache_max_bytes
-	    && hd_redis_ready(redis)) {
+	const kb_cache *kc = cs->dw->service;
+	if (generation != NULL && len > 0 && len <= (size_t)kc->max_bytes
+	    && hd_redis_ready(kc->redis)) {
 		char key[160], ttl[16];
 		kb_cache_key(cs, generation, key, sizeof key);
-		snprintf(ttl, sizeof ttl, "%ld", kb_cache_ttl_s);
+		snprintf(ttl, sizeof ttl, "%ld", kc->ttl_s);
 		const char *argv[5] = { "SET", key, json, "EX", ttl };
 		size_t argvlen[5] = { 3, strlen(key), len, 2, strlen(ttl) };
-		(void)hd_redis_command(redis, kb_cache_set_cb, NULL, 5, argv, argvlen);
+		(void)hd_redis_command(kc->redis, kb_cache_set_cb, NULL, 5, argv, argvlen);
 	}
 	kb_cache_free(cs);
 }
@@ -204,7 +216,8 @@ static void kb_cache_generation_cb(hd_err err, const hd_db_result *res, void *ar
 	kb_cache_key(cs, generation, key, sizeof key);
 	const char *argv[2] = { "GET", key };
 	size_t argvlen[2] = { 3, strlen(key) };
-	if (hd_redis_command(cs->dw->service, kb_cache_get_cb, cs, 2, argv, argvlen) != HD_OK) {
+	const kb_cache *kc = cs->dw->service;
+	if (hd_redis_command(kc->redis, kb_cache_get_cb, cs, 2, argv, argvlen) != HD_OK) {
 		kb_cache_count("bypass");
 		kb_cache_run_search(cs);
 	}
@@ -236,7 +249,8 @@ static kb_cache_search *kb_cache_search_new(
 void kb_search_cached(
     hd_rpc_request *req, hd_daemon_worker *dw, const char *tenant, const char *const *p)
 {
-	hd_redis *redis = dw->service;
+	const kb_cache *kc = dw->service;
+	hd_redis *redis = kc != NULL ? kc->redis : NULL;
 	kb_cache_search *cs = NULL;
 	if (redis != NULL && hd_redis_ready(redis))
 		cs = kb_cache_search_new(req, dw, tenant, p);
