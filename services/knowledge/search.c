@@ -50,7 +50,8 @@ void kb_search(hd_rpc_request *req, hd_daemon_worker *dw)
 	if (!hd_caller_get(req, &c) || !hd_req_query(req, known, &q)
 	    || !kb_search_params_read(req, &q, &sp))
 		return;
-	const char *p[KB_SEARCH_NPARAMS] = { sp.q, sp.locale, sp.limit, kb_published_only(&c), "f" };
+	const char *p[KB_SEARCH_NPARAMS]
+	    = { sp.q, sp.locale, sp.limit, kb_published_only(&c), "f" };
 	kb_search_cached(req, dw, c.tenant_id, p);
 }
 
