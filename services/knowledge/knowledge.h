@@ -64,6 +64,11 @@ void kb_cache_worker_fini(hd_daemon_worker *dw);
  * its length. Both changes leave every search's answer as it was: the
  * text-search parsers and pg_trgm lower case and split on spaces. */
 size_t kb_cache_normalise(const char *q, char *out);
+/* The SHA-256 in hex of the n_params search parameters p, p[0] (the query,
+ * not NULL) normalised, each ended by a NUL (an absent one: \x01), so no
+ * two different searches hash the same text. False when out of memory. */
+#define KB_CACHE_DIGEST_HEX 64
+bool kb_cache_digest(const char *const *p, int n_params, char out[KB_CACHE_DIGEST_HEX + 1]);
 /* Replies to req with the search of the KB_SEARCH_NPARAMS statement
  * parameters p for tenant: from the cache when it holds the reply for the
  * tenant's current generation, else from PostgreSQL (then cached). */

@@ -10,13 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
 #include "hd/config.h"
 #include "hd/log.h"
 #include "hd/metrics.h"
 #include "knowledge.h"
 
-#define KB_DIGEST_HEX 64 /* SHA-256 in hex */
 #define KB_CACHE_METRIC "hd_knowledge_search_cache_total"
 
 static const char sql_generation[] = "SELECT knowledge.search_generation()::text";
@@ -37,7 +35,7 @@ typedef struct kb_cache_search {
 	hd_rpc_request *req;
 	hd_daemon_worker *dw;
 	char tenant[64];
-	char digest[KB_DIGEST_HEX + 1];
+	char digest[KB_CACHE_DIGEST_HEX + 1];
 	char *params[KB_SEARCH_NPARAMS]; /* copies; NULL stays NULL */
 } kb_cache_search;
 
@@ -75,51 +73,6 @@ void kb_cache_worker_fini(hd_daemon_worker *dw)
 		hd_redis_destroy(kc->redis);
 	free(kc);
 	dw->service = NULL;
-}
-
-size_t kb_cache_normalise(const char *q, char *out)
-{
-	size_t n = 0;
-	bool space = false;
-	for (const char *s = q; *s != '\0'; s++) {
-		char ch = *s;
-		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
-			space = n > 0;
-			continue;
-		}
-		if (space)
-			out[n++] = ' ';
-		space = false;
-		out[n++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-	}
-	out[n] = '\0';
-	return n;
-}
-
-/* The digest of a search's parameters (q normalised), each ended by a NUL
- * (an absent one: \x01), so no two different searches hash the same text. */
-static bool kb_cache_digest(const char *const *p, char out[KB_DIGEST_HEX + 1])
-{
-	size_t cap = 0;
-	for (int i = 0; i < KB_SEARCH_NPARAMS; i++)
-		cap += (p[i] != NULL ? strlen(p[i]) : 1) + 1;
-	char *text = malloc(cap);
-	if (text == NULL)
-		return false;
-	size_t n = kb_cache_normalise(p[0], text) + 1;
-	for (int i = 1; i < KB_SEARCH_NPARAMS; i++) {
-		const char *v = p[i] != NULL ? p[i] : "\x01";
-		size_t len = strlen(v);
-		memcpy(text + n, v, len + 1);
-		n += len + 1;
-	}
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	bool ok = EVP_Digest(text, n, md, &mdlen, EVP_sha256(), NULL) == 1;
-	free(text);
-	for (unsigned int i = 0; ok && i < mdlen && 2 * i + 2 <= KB_DIGEST_HEX; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	return ok;
 }
 
 static void kb_cache_free(kb_cache_search *cs)
@@ -239,7 +192,7 @@ static kb_cache_search *kb_cache_search_new(
 		cs->params[i] = p[i] != NULL ? strdup(p[i]) : NULL;
 		ok = ok && (p[i] == NULL || cs->params[i] != NULL);
 	}
-	if (!ok || !kb_cache_digest(p, cs->digest)) {
+	if (!ok || !kb_cache_digest(p, KB_SEARCH_NPARAMS, cs->digest)) {
 		kb_cache_free(cs);
 		return NULL;
 	}
