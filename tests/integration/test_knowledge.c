@@ -535,6 +535,32 @@ static void test_search_cache_exact(void **state)
 	assert_int_equal(search_index(&other_customer, q, id), -1);
 }
 
+/* Redis unreachable: a second hd-knowledge whose Redis is a closed port
+ * still answers every search from PostgreSQL, with what changed. */
+static void test_search_without_redis(void **state)
+{
+	(void)state;
+	daemon_child kb2;
+	char url[64], id[37];
+	hd_rpc_client *c2 = NULL, *first = IT.client;
+	article(&agent, "{\"title\":\"Platypus reboot\",\"body\":\"Hold power.\"}", id);
+	setenv("HD_REDIS_URL", "redis://127.0.0.1:1/0", 1);
+	it_child_start(&kb2, "knowledge", url);
+	setenv("HD_REDIS_URL", it_env("HD_TEST_REDIS_URL"), 1);
+	assert_int_equal(hd_rpc_client_open(&c2, url), HD_OK);
+	for (int t = 0; t < 500 && !hd_rpc_client_connected(c2); t++)
+		usleep(20000);
+	IT.client = c2;
+	assert_int_equal(search_index(&agent, "q=platypus%20reboot", id), 0);
+	assert_int_equal(search_index(&customer, "q=platypus%20reboot", id), -1);
+	it_check(200, "articles.update", &agent, id, "{\"status\":\"published\"}");
+	assert_int_equal(search_index(&customer, "q=platypus%20reboot", id), 0);
+	IT.client = first;
+	hd_rpc_client_close(c2);
+	assert_int_equal(daemon_child_stop(&kb2, SIGTERM), 0);
+	assert_true(daemon_child_log_clean(&kb2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -549,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_events_since),
 		cmocka_unit_test(test_search_generation_bumps),
 		cmocka_unit_test(test_search_cache_exact),
+		cmocka_unit_test(test_search_without_redis),
 	};
 	return cmocka_run_group_tests(tests, group_setup, it_daemon_stop);
 }
