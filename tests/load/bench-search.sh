@@ -21,7 +21,10 @@
 #             through the API: a new knowledge generation, so every cached
 #             reply of the tenant is left behind); prints the result cache's
 #             hit ratio of the run from hd-knowledge's /metrics
-# and prints requests/s, p50 and p99 of each. Env: HD_BIN_DIR, HD_BENCH_ARTICLES,
+# and prints requests/s, p50 and p99 of each. The single-query scenarios
+# repeat one query with no writes, so with the result cache on (the default)
+# they measure the cache after their first request: run them with
+# HD_KNOWLEDGE_SEARCH_CACHE_TTL_S=0 to measure the database. Env: HD_BIN_DIR, HD_BENCH_ARTICLES,
 # HD_BENCH_CONNS, HD_BENCH_DURATION (15s), HD_BENCH_KEEP=1 keeps the stack,
 # HD_BENCH_ONLY="zipf mix" runs only those scenarios, HD_BENCH_QUERIES,
 # HD_KNOWLEDGE_SEARCH_CACHE_TTL_S=0 measures without the cache.
