@@ -47,7 +47,33 @@ typedef struct kb_search_params {
 bool kb_search_params_read(hd_rpc_request *req, const hd_query *q, kb_search_params *sp);
 /* The search statement: $1 q, $2 locale, $3 limit, $4 published only, $5
  * any word; one row, the reply JSON. */
+#define KB_SEARCH_NPARAMS 5
 extern const char kb_search_sql[];
+
+/* The search result cache (search_cache.c; docs/architecture.md, "Knowledge
+ * search cache"). kb_cache_start describes its metric (daemon start);
+ * kb_cache_worker_init reads the settings and gives the worker its Redis
+ * client (dw->service)
+ * (none when HD_KNOWLEDGE_SEARCH_CACHE_TTL_S is 0); kb_cache_worker_fini
+ * frees it. */
+hd_err kb_cache_start(void);
+hd_err kb_cache_worker_init(hd_daemon_worker *dw);
+void kb_cache_worker_fini(hd_daemon_worker *dw);
+/* Writes q with ASCII letters lowered and runs of white space made one
+ * space (none at either end) into out (room for strlen(q) + 1); returns
+ * its length. Both changes leave every search's answer as it was: the
+ * text-search parsers and pg_trgm lower case and split on spaces. */
+size_t kb_cache_normalise(const char *q, char *out);
+/* The SHA-256 in hex of the n_params search parameters p, p[0] (the query,
+ * not NULL) normalised, each ended by a NUL (an absent one: \x01), so no
+ * two different searches hash the same text. False when out of memory. */
+#define KB_CACHE_DIGEST_HEX 64
+bool kb_cache_digest(const char *const *p, int n_params, char out[KB_CACHE_DIGEST_HEX + 1]);
+/* Replies to req with the search of the KB_SEARCH_NPARAMS statement
+ * parameters p for tenant: from the cache when it holds the reply for the
+ * tenant's current generation, else from PostgreSQL (then cached). */
+void kb_search_cached(
+    hd_rpc_request *req, hd_daemon_worker *dw, const char *tenant, const char *const *p);
 /* Replies 200 with column 0 of statement stmt (search and lists of one
  * JSON value); cb arg: the request. */
 void kb_json_cb(hd_err err, const hd_db_result *res, void *arg);

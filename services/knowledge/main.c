@@ -87,6 +87,9 @@ int main(int argc, char **argv)
 		.commands = kb_commands,
 		.ops = knowledge_ops,
 		.constraints = knowledge_constraints,
+		.start = kb_cache_start,
+		.worker_init = kb_cache_worker_init,
+		.worker_fini = kb_cache_worker_fini,
 	};
 	return hd_daemon_main(&spec, argc, argv);
 }

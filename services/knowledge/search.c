@@ -50,9 +50,9 @@ void kb_search(hd_rpc_request *req, hd_daemon_worker *dw)
 	if (!hd_caller_get(req, &c) || !hd_req_query(req, known, &q)
 	    || !kb_search_params_read(req, &q, &sp))
 		return;
-	const char *p[5] = { sp.q, sp.locale, sp.limit, kb_published_only(&c), "f" };
-	hd_db_stmt st = { kb_search_sql, 5, p };
-	hd_daemon_db_run(dw, req, c.tenant_id, &st, 1, kb_json_cb, req);
+	const char *p[KB_SEARCH_NPARAMS]
+	    = { sp.q, sp.locale, sp.limit, kb_published_only(&c), "f" };
+	kb_search_cached(req, dw, c.tenant_id, p);
 }
 
 /* The kb.suggest reply: the search's {"items"} with the classifier's

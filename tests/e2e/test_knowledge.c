@@ -4,7 +4,8 @@
  * restore, search, feedback, the public help center without a token,
  * cross-tenant 404s (the demo tenant), and a ticket's suggestions with
  * hd-knowledge running, and search under overload (503 with Retry-After in
- * bounded time, then answers again). Runs in a fresh tenant of its own, plus
+ * bounded time, then answers again), and the search result cache never
+ * serving a reply older than the articles. Runs in a fresh tenant of its own, plus
  * a technician. */
 #include <pthread.h>
 #include <stdint.h>
@@ -161,6 +162,61 @@ static void test_search_and_feedback(void **state)
 	httpc_resp_free(&r);
 }
 
+/* GET /v1/kb/search?q=q as token: whether the reply lists article id. */
+static bool search_finds(const char *token, const char *q, const char *id)
+{
+	char path[200];
+	httpc_resp r;
+	snprintf(path, sizeof path, "/v1/kb/search?q=%s", q);
+	assert_int_equal(req(&r, "GET", path, token, NULL), 200);
+	bool found = has_item(&r, id);
+	httpc_resp_free(&r);
+	return found;
+}
+
+/* PATCHes article id as the agent with body, If-Match version. */
+static void article_patch(const char *id, const char *body, int version)
+{
+	char path[160], if_match[32];
+	httpc_resp r;
+	kb_path(path, sizeof path, id, "");
+	snprintf(if_match, sizeof if_match, "If-Match: \"%d\"", version);
+	assert_int_equal(req_h(&r, "PATCH", path, W.agent, body, if_match), 200);
+	httpc_resp_free(&r);
+}
+
+/* The search result cache over HTTP (docs/architecture.md, "Knowledge
+ * search cache"): each search is asked twice, so the second is answered
+ * from the cache when there is one; a publish, a PATCH, a restore and an
+ * archive are seen by the very next search, and staff's reply with a
+ * draft is never a customer's. */
+static void test_search_cache_exact(void **state)
+{
+	char id[37], path[160];
+	httpc_resp r;
+	const char *q = "Wombat%20%20defrost";
+	article_new(W.agent, "{\"title\":\"Wombat defrost\",\"body\":\"Hold the button.\"}", id);
+	for (int i = 0; i < 2; i++) {
+		assert_true(search_finds(W.agent, q, id));
+		assert_false(search_finds(W.cust1, q, id));
+	}
+	article_patch(id, "{\"status\":\"published\"}", 1);
+	for (int i = 0; i < 2; i++)
+		assert_true(search_finds(W.cust1, q, id));
+	article_patch(id, "{\"title\":\"Koala thaw\"}", 2);
+	for (int i = 0; i < 2; i++)
+		assert_false(search_finds(W.cust1, q, id));
+	kb_path(path, sizeof path, id, "/versions/1/restore");
+	assert_int_equal(req_h(&r, "POST", path, W.agent, NULL, "If-Match: \"3\""), 200);
+	httpc_resp_free(&r);
+	assert_true(search_finds(W.cust1, q, id));
+	article_patch(id, "{\"status\":\"archived\"}", 4);
+	for (int i = 0; i < 2; i++) {
+		assert_false(search_finds(W.cust1, q, id));
+		assert_false(search_finds(W.demo, q, id));
+	}
+}
+
 static void test_help_center(void **state)
 {
 	char pub[37], draft[37], path[200];
@@ -300,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_roles_and_cross_tenant),
 		cmocka_unit_test(test_if_match_versions),
 		cmocka_unit_test(test_search_and_feedback),
+		cmocka_unit_test(test_search_cache_exact),
 		cmocka_unit_test(test_help_center),
 		cmocka_unit_test(test_ticket_suggestions),
 		cmocka_unit_test(test_search_overload_503),

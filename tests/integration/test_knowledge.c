@@ -2,7 +2,9 @@
  * articles with versions, If-Match and restore; who sees drafts; search
  * ranking, locale stemming, snippets and the typo fallback; feedback; the
  * public help center's isolation (no author_id for anonymous readers);
- * kb.suggest; the outbox payloads; knowledge_events.since. */
+ * kb.suggest; the outbox payloads; knowledge_events.since; the search
+ * result cache: the generation every write bumps, no stale reply served. */
+#include "hd/redis.h"
 #include "ticket_it.h"
 
 static it_who admin, agent, customer, other_admin, other_customer;
@@ -453,6 +455,112 @@ static void test_events_since(void **state)
 	it_check(403, "knowledge_events.replay", &admin, NULL, NULL);
 }
 
+/* The tenant's knowledge generation (sql/007_search_generation.sql). */
+static long generation_of(const it_who *w)
+{
+	return it_admin_count("SELECT coalesce((SELECT generation FROM knowledge.search_generations"
+	                      " WHERE tenant_id = $1::uuid), 0)",
+	    w->tenant, NULL);
+}
+
+/* How many replies of w's tenant the search cache holds in Redis. */
+static long cached_replies(const it_who *w)
+{
+	char pattern[96], *out = NULL;
+	snprintf(pattern, sizeof pattern, "kb:{%s}:search:*", w->tenant);
+	const char *argv[4] = { "EVAL", "return #redis.call('KEYS', ARGV[1])", "0", pattern };
+	assert_int_equal(hd_redis_command_sync(it_env("HD_TEST_REDIS_URL"), 4, argv, &out), HD_OK);
+	long n = out != NULL ? strtol(out, NULL, 10) : -1;
+	free(out);
+	return n;
+}
+
+/* Every statement that writes articles gives the tenant a new, larger
+ * generation (and only that tenant); a read does not. */
+static void test_search_generation_bumps(void **state)
+{
+	(void)state;
+	char id[37];
+	long other = generation_of(&other_admin), g = generation_of(&admin), next;
+	article(&agent, "{\"title\":\"Generation\",\"body\":\"Counting.\"}", id);
+	assert_true((next = generation_of(&admin)) > g);
+	g = next;
+	it_check(200, "articles.update", &agent, id, "{\"status\":\"published\"}");
+	assert_true((next = generation_of(&admin)) > g);
+	g = next;
+	it_check(204, "articles.feedback", &customer, id, "{\"helpful\":true}");
+	assert_true((next = generation_of(&admin)) > g);
+	g = next;
+	it_check(200, "articles.get", &customer, id, NULL);
+	daemon_reply r = it_call("kb.search", &customer, NULL, "q=generation", NULL);
+	it_expect_status(&r, 200);
+	daemon_reply_free(&r);
+	assert_int_equal(generation_of(&admin), g);
+	it_check(204, "articles.delete", &admin, id, NULL);
+	assert_true(generation_of(&admin) > g);
+	assert_int_equal(generation_of(&other_admin), other);
+}
+
+/* Searches q as w: the index of id in the reply, -1 when absent. */
+static int search_index(const it_who *w, const char *q, const char *id)
+{
+	daemon_reply r = it_call("kb.search", w, NULL, q, NULL);
+	it_expect_status(&r, 200);
+	int i = item_index(&r, id);
+	daemon_reply_free(&r);
+	return i;
+}
+
+/* A cached reply is never served once the articles changed: a publish
+ * shows the article to customers at once, an archive hides it at once,
+ * and a draft found by staff never reaches a customer's reply. */
+static void test_search_cache_exact(void **state)
+{
+	(void)state;
+	char id[37];
+	const char *q = "q=Quokka%20%20Calibration";
+	article(&agent, "{\"title\":\"Quokka calibration\",\"body\":\"Turn the dial.\"}", id);
+	long before = cached_replies(&admin);
+	assert_int_equal(search_index(&agent, q, id), 0);
+	assert_int_equal(search_index(&agent, "q=quokka%20calibration", id), 0);
+	assert_int_equal(search_index(&customer, q, id), -1);
+	assert_int_equal(search_index(&customer, q, id), -1);
+	assert_true(cached_replies(&admin) >= before + 2);
+	it_check(200, "articles.update", &agent, id, "{\"status\":\"published\"}");
+	assert_int_equal(search_index(&customer, q, id), 0);
+	assert_int_equal(search_index(&customer, q, id), 0);
+	it_check(200, "articles.update", &agent, id, "{\"status\":\"archived\"}");
+	assert_int_equal(search_index(&customer, q, id), -1);
+	assert_int_equal(search_index(&agent, q, id), 0);
+	assert_int_equal(search_index(&other_customer, q, id), -1);
+}
+
+/* Redis unreachable: a second hd-knowledge whose Redis is a closed port
+ * still answers every search from PostgreSQL, with what changed. */
+static void test_search_without_redis(void **state)
+{
+	(void)state;
+	daemon_child kb2;
+	char url[64], id[37];
+	hd_rpc_client *c2 = NULL, *first = IT.client;
+	article(&agent, "{\"title\":\"Platypus reboot\",\"body\":\"Hold power.\"}", id);
+	setenv("HD_REDIS_URL", "redis://127.0.0.1:1/0", 1);
+	it_child_start(&kb2, "knowledge", url);
+	setenv("HD_REDIS_URL", it_env("HD_TEST_REDIS_URL"), 1);
+	assert_int_equal(hd_rpc_client_open(&c2, url), HD_OK);
+	for (int t = 0; t < 500 && !hd_rpc_client_connected(c2); t++)
+		usleep(20000);
+	IT.client = c2;
+	assert_int_equal(search_index(&agent, "q=platypus%20reboot", id), 0);
+	assert_int_equal(search_index(&customer, "q=platypus%20reboot", id), -1);
+	it_check(200, "articles.update", &agent, id, "{\"status\":\"published\"}");
+	assert_int_equal(search_index(&customer, "q=platypus%20reboot", id), 0);
+	IT.client = first;
+	hd_rpc_client_close(c2);
+	assert_int_equal(daemon_child_stop(&kb2, SIGTERM), 0);
+	assert_true(daemon_child_log_clean(&kb2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +573,9 @@ int main(void)
 		cmocka_unit_test(test_suggest),
 		cmocka_unit_test(test_outbox_payloads),
 		cmocka_unit_test(test_events_since),
+		cmocka_unit_test(test_search_generation_bumps),
+		cmocka_unit_test(test_search_cache_exact),
+		cmocka_unit_test(test_search_without_redis),
 	};
 	return cmocka_run_group_tests(tests, group_setup, it_daemon_stop);
 }

@@ -258,6 +258,9 @@ static inline void it_child_start(daemon_child *c, const char *name, char *url)
 	IT.admin_url = it_env("HD_TEST_DATABASE_ADMIN_URL");
 	setenv("HD_DATABASE_URL", it_env("HD_TEST_DATABASE_URL"), 1);
 	setenv("HD_DATABASE_ADMIN_URL", IT.admin_url, 1);
+	/* the test's Redis, never the `make run` default (hd-knowledge's
+	 * search cache, hd-auth's sessions), unless the test chose one */
+	setenv("HD_REDIS_URL", it_env("HD_TEST_REDIS_URL"), 0);
 	/* calls between the daemons (hd/peer.h): these tests check what they
 	 * decide, not how fast, and CI machines may be loaded */
 	setenv("HD_PEER_TIMEOUT_MS", "10000", 0);
