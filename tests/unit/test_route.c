@@ -171,6 +171,29 @@ static void test_login_like(void **state)
 	assert_int_equal(count, 2);
 }
 
+/* The one route issuing stream tickets is the gateway's own
+ * gateway.stream_ticket, signed-in (admit.c tells it by this attribute). */
+static void test_stream_ticket_attribute(void **state)
+{
+	gw_match m;
+	(void)state;
+	assert_int_equal(match(GW_POST, "/v1/stream/tickets", &m), GW_MATCH_OK);
+	assert_true(m.route->stream_ticket);
+	assert_false(m.route->public_route);
+	assert_int_equal(match(GW_GET, "/v1/stream", &m), GW_MATCH_OK);
+	assert_false(m.route->stream_ticket);
+	size_t n, count = 0;
+	const gw_route *t = gw_route_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (!t[i].stream_ticket)
+			continue;
+		assert_int_equal(t[i].service, GW_SVC_gateway);
+		assert_string_equal(t[i].op, "gateway.stream_ticket");
+		count++;
+	}
+	assert_int_equal(count, 1);
+}
+
 /* Every forwarded route names an operation of proto/operations.def served by
  * the route's service, and no (method, pattern) pair appears twice. */
 static void test_table_consistent(void **state)
@@ -294,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_table_consistent),
 		cmocka_unit_test(test_login_like),
+		cmocka_unit_test(test_stream_ticket_attribute),
 		cmocka_unit_test(test_methods),
 		cmocka_unit_test(test_content_type),
 		cmocka_unit_test(test_request_id),
