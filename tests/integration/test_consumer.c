@@ -78,18 +78,6 @@ static const hd_consumer_spec cons_consumers[] = {
 	{ .source = NULL },
 };
 
-/* the same consumer without batch_sql ("serve-each"): runs of events go
- * through consume_run and each event's effect in one transaction */
-static const hd_consumer_spec cons_consumers_each[] = {
-	{ .source = "cons_test",
-	    .prefixes = "cons.",
-	    .url_setting = "HD_CONS_TEST_URL",
-	    .replay_op = "cons_test_events.replay",
-	    .effect_sql = cons_effect,
-	    .page_limit = CONS_PAGE },
-	{ .source = NULL },
-};
-
 static const hd_daemon_op cons_ops[] = {
 	{ "cons_test_events.replay", hd_outbox_events_replay },
 	{ NULL, NULL },
@@ -107,10 +95,17 @@ static const hd_daemon_spec cons_spec = {
 	.ops = cons_ops,
 };
 
+/* The same daemon whose consumer has no batch_sql ("serve-each"): runs of
+ * events go through consume_run and each event's effect in one
+ * transaction. */
 static hd_daemon_spec cons_spec_each(void)
 {
+	static hd_consumer_spec each[2];
 	hd_daemon_spec spec = cons_spec;
-	spec.consumers = cons_consumers_each;
+	each[0] = cons_consumers[0];
+	each[0].batch_sql = NULL;
+	each[1] = (hd_consumer_spec) { .source = NULL };
+	spec.consumers = each;
 	return spec;
 }
 
