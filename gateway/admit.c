@@ -3,7 +3,6 @@
  * with Retry-After, Redis unreachable → 503 (fail closed: without Redis we
  * can neither honour logout nor bound login attempts). Then forward. */
 #include <stdio.h>
-#include <string.h>
 #include "hd/uuid.h"
 #include "hd/metrics.h"
 #include "gateway.h"
@@ -60,8 +59,7 @@ static void admit_cb(hd_err err, const hd_redis_reply *r, void *arg)
 		gw_reply_problem(gr, 429, detail);
 		return;
 	}
-	if (gr->match.route->service == GW_SVC_gateway
-	    && strcmp(gr->match.route->op, "gateway.stream_ticket") == 0)
+	if (gr->match.route->stream_ticket)
 		gw_sse_ticket_issue(gr);
 	else if (gr->match.route->service == GW_SVC_gateway)
 		gw_stream_open(gr); /* the signed-in routes the gateway answers */

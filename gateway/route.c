@@ -15,7 +15,8 @@
 static const gw_route routes[] = {
 #define HD_ROUTE(method, pattern, service, op, roles, admission)                                   \
 	{ GW_METHOD_##method, pattern, GW_SVC_##service, op, roles,                                \
-		((admission)&GW_ROUTE_PUBLIC) != 0, ((admission)&GW_ROUTE_LOGIN_LIKE) != 0 },
+		((admission)&GW_ROUTE_PUBLIC) != 0, ((admission)&GW_ROUTE_LOGIN_LIKE) != 0,        \
+		((admission)&GW_ROUTE_STREAM_TICKET) != 0 },
 #include "routes.def"
 #undef HD_ROUTE
 };

@@ -47,7 +47,10 @@ enum {
 	GW_ROUTE_PUBLIC = 1 << 0, /* no token needed */
 	/* guesses at a secret without a token (login, accepting an invitation):
 	 * counted per client address against HD_LOGIN_IP_LIMIT */
-	GW_ROUTE_LOGIN_LIKE = 1 << 1
+	GW_ROUTE_LOGIN_LIKE = 1 << 1,
+	/* the gateway issues a stream ticket (gw_sse_ticket_issue), known at
+	 * admission by this bit rather than by comparing the operation's name */
+	GW_ROUTE_STREAM_TICKET = 1 << 2
 };
 
 #define GW_PATH_MAX 1024
@@ -62,6 +65,7 @@ typedef struct gw_route {
 	unsigned roles; /* GW_ROLE_* bits */
 	bool public_route; /* GW_ROUTE_PUBLIC */
 	bool login_like; /* GW_ROUTE_LOGIN_LIKE */
+	bool stream_ticket; /* GW_ROUTE_STREAM_TICKET */
 } gw_route;
 
 /* What a match found: the route and its path parameters. */

@@ -33,14 +33,21 @@
 #define CS_INBOX_MAX 1024 /* events queued from the bus; past it: catch up */
 #define CS_CALL_MS 5000 /* deadline of a replay call */
 #define CS_NAME_MAX 63
+/* Events in one run of a consumer without batch_sql: consume_run, then per
+ * event its tenant's set_config and its effect, within HD_DB_MAX_STMTS. */
+#define CS_EACH_RUN_MAX ((HD_DB_MAX_STMTS - 1) / 2)
+#define CS_TENANT_SQL "SELECT set_config('app.tenant_id', $1, true)"
 
-/* libs/sql/consumer.sql and consumer_002.sql, compiled in by libs/Makefile. */
+/* libs/sql/consumer.sql, consumer_002.sql and consumer_003.sql, compiled in
+ * by libs/Makefile. */
 extern const char hd_consumer_sql[];
 extern const char hd_consumer_002_sql[];
+extern const char hd_consumer_003_sql[];
 
 const hd_db_shared_migration hd_consumer_migrations[] = {
 	{ "hd_consumer_001", hd_consumer_sql },
 	{ "hd_consumer_002", hd_consumer_002_sql },
+	{ "hd_consumer_003", hd_consumer_003_sql },
 	{ NULL, NULL },
 };
 
@@ -54,6 +61,7 @@ typedef struct cs_msg {
 typedef struct cs_state {
 	const hd_consumer_spec *spec;
 	char consume_sql[128];
+	char run_sql[128];
 	char position_sql[128];
 	char park_sql[192];
 	hd_daemon_worker *dw;
@@ -281,7 +289,7 @@ static void cs_applied_cb(hd_err err, const hd_db_result *res, void *arg)
 		if (!parking)
 			cs_poison_count(c, err, res);
 		/* a run that failed (whichever event): one at a time past it */
-		if (c->spec->batch_sql != NULL && c->pending > c->last + 1)
+		if (c->pending > c->last + 1)
 			c->batch_off_until = c->pending;
 		cs_fail(c, "applying an event",
 		    res != NULL && hd_db_result_message(res)[0] != '\0' ? hd_db_result_message(res)
@@ -528,37 +536,122 @@ static bool cs_run_start(cs_state *c, hd_buf *b, int64_t last)
 	return true;
 }
 
+/* The texts of one event of a run, for its effect's parameters. */
+typedef struct cs_run_event {
+	hd_consumer_event ev;
+	char seq[24];
+	char *data;
+	const char *params[7];
+} cs_run_event;
+
+/* Fills the statements of a run of n events (read into e) without
+ * batch_sql: consume_run over them (its parameters in rp), then each
+ * event's effect, preceded by set_config when its tenant is not the one
+ * before it (the first one's is hd_db_run's). Returns how many. */
+static int cs_each_run_stmts(
+    const cs_state *c, cs_run_event *e, int n, const char *rp[3], hd_db_stmt *st)
+{
+	int nst = 0;
+	const char *tenant = e[0].ev.tenant_id; /* the one set */
+	rp[0] = c->spec->source;
+	rp[1] = e[0].seq;
+	rp[2] = e[n - 1].seq;
+	st[nst++] = (hd_db_stmt) { c->run_sql, 3, rp };
+	for (int i = 0; i < n; i++) {
+		const char *effect = c->spec->effect_sql(e[i].ev.type);
+		if (effect == NULL)
+			continue;
+		if (strcmp(e[i].ev.tenant_id, tenant) != 0)
+			st[nst++] = (hd_db_stmt) { CS_TENANT_SQL, 1, &e[i].ev.tenant_id };
+		tenant = e[i].ev.tenant_id;
+		st[nst++]
+		    = (hd_db_stmt) { effect, c->spec->effect_occurred_at ? 7 : 6, e[i].params };
+	}
+	return nst;
+}
+
+/* Applies events objs[0..n) (consecutive, the first the next one, n at
+ * most CS_EACH_RUN_MAX) in one transaction for a consumer without
+ * batch_sql: the position written once, then each event's effect in its
+ * tenant, in seq order; false when it could not be queued. */
+static bool cs_each_run_start(cs_state *c, const cJSON *const *objs, int n)
+{
+	cs_run_event e[CS_EACH_RUN_MAX] = { { .data = NULL } };
+	hd_db_stmt st[HD_DB_MAX_STMTS];
+	const char *rp[3];
+	bool ok = true;
+	for (int i = 0; i < n; i++) {
+		ok = hd_consumer_event_read(objs[i], &e[i].ev) && ok;
+		e[i].data = cJSON_PrintUnformatted(e[i].ev.data);
+		ok = ok && e[i].data != NULL;
+		snprintf(e[i].seq, sizeof e[i].seq, "%lld", (long long)e[i].ev.seq);
+		const char *ep[7] = { e[i].ev.tenant_id, e[i].ev.type, e[i].data, e[i].ev.id,
+			e[i].seq, e[i].ev.actor, e[i].ev.occurred_at };
+		memcpy(e[i].params, ep, sizeof ep);
+	}
+	hd_err err = ok ? hd_db_run(c->dw->db, e[0].ev.tenant_id, st,
+	                 cs_each_run_stmts(c, e, n, rp, st), cs_applied_cb, c)
+	                : HD_ERR_NOMEM;
+	for (int i = 0; i < n; i++)
+		cJSON_free(e[i].data);
+	if (err != HD_OK) {
+		cs_fail(c, "queueing a run of events", hd_strerror(err));
+		return false;
+	}
+	c->pending = e[n - 1].ev.seq;
+	c->busy = true;
+	return true;
+}
+
+/* The most events one run may take: a page's with batch_sql, else what
+ * fits in one hd_db_run. */
+static int cs_run_max(const cs_state *c)
+{
+	return c->spec->batch_sql != NULL ? HD_CONSUMER_PAGE_MAX : CS_EACH_RUN_MAX;
+}
+
 /* Applies the page's next events that follow the position, up to the
- * first gap or malformed one, with the spec's batch_sql in one transaction;
- * true when such a run (of two events or more) was started. */
+ * first gap or malformed one, in one transaction (the spec's batch_sql, or
+ * cs_each_run_start); true when such a run (of two events or more) was
+ * started. */
 static bool cs_page_run(cs_state *c)
 {
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(c->page, "items");
 	int n = cJSON_GetArraySize(items), first = c->page_i, end = first;
 	int64_t next = c->last + 1;
 	hd_consumer_event ev;
-	if (c->spec->batch_sql == NULL || c->last < c->batch_off_until)
+	const cJSON *run[CS_EACH_RUN_MAX];
+	if (c->last < c->batch_off_until)
 		return false;
 	/* (walked by links: cJSON_GetArrayItem counts from the head each time) */
 	const cJSON *head = cJSON_GetArrayItem(items, first), *obj = head;
-	for (; end < n && obj != NULL; end++, next++, obj = obj->next) {
+	for (; end < n && end - first < cs_run_max(c) && obj != NULL;
+	     end++, next++, obj = obj->next) {
 		if (!hd_consumer_event_read(obj, &ev) || ev.seq != next)
 			break;
+		if (c->spec->batch_sql == NULL)
+			run[end - first] = obj;
 	}
 	if (end - first < 2)
 		return false;
-	hd_buf b = { 0 };
-	hd_buf_puts(&b, "[");
-	obj = head;
-	for (int i = first; i < end; i++, obj = obj->next) {
-		char *text = cJSON_PrintUnformatted(obj);
-		hd_buf_puts(&b, i > first ? "," : "");
-		hd_buf_puts(&b, text != NULL ? text : "");
-		b.failed = b.failed || text == NULL;
-		cJSON_free(text);
+	bool started;
+	if (c->spec->batch_sql == NULL) {
+		started = cs_each_run_start(c, run, end - first);
+	} else {
+		hd_buf b = { 0 };
+		hd_buf_puts(&b, "[");
+		obj = head;
+		for (int i = first; i < end; i++, obj = obj->next) {
+			char *text = cJSON_PrintUnformatted(obj);
+			hd_buf_puts(&b, i > first ? "," : "");
+			hd_buf_puts(&b, text != NULL ? text : "");
+			b.failed = b.failed || text == NULL;
+			cJSON_free(text);
+		}
+		hd_buf_puts(&b, "]");
+		started = cs_run_start(c, &b, next - 1);
 	}
-	hd_buf_puts(&b, "]");
-	if (!cs_run_start(c, &b, next - 1))
+	if (!started)
 		return false;
 	c->page_i = end;
 	cs_read_ahead(c);
@@ -609,24 +702,33 @@ static int cs_inbox_count(cs_state *c)
 	return n;
 }
 
+/* The events of a live run being gathered: with batch_sql their JSON array
+ * (text), else the parsed events (at most CS_EACH_RUN_MAX). */
+typedef struct cs_live_run {
+	hd_buf text;
+	cJSON *objs[CS_EACH_RUN_MAX];
+	int n;
+} cs_live_run;
+
 /* Takes the events the bus queued while a transaction was in flight, when
- * there are two or more and the spec has batch_sql: the ones that follow
- * the position go in one run, one transaction, as replay pages do (under a
- * steady stream of events a consumer then pays one transaction per run,
- * not per event; docs/architecture.md, "Event consumers"). It stops at a
- * gap (then a catch-up) or after HD_CONSUMER_PAGE_MAX events; events seen
- * already and malformed ones are dropped as cs_offer drops them. False when
- * it took nothing (fewer than two queued, no batch_sql, or one event at a
- * time after a failed run). */
+ * there are two or more: the ones that follow the position go in one run,
+ * one transaction, as replay pages do (under a steady stream of events a
+ * consumer then pays one transaction per run, not per event;
+ * docs/architecture.md, "Event consumers"): the spec's batch_sql, or each
+ * event's effect after one consume_run (cs_each_run_start). It stops at a
+ * gap (then a catch-up) or at cs_run_max events; events seen already and
+ * malformed ones are dropped as cs_offer drops them. False when it took
+ * nothing (fewer than two queued, or one event at a time after a failed
+ * run). */
 static bool cs_inbox_run(cs_state *c)
 {
-	if (c->spec->batch_sql == NULL || c->last < c->batch_off_until || cs_inbox_count(c) < 2)
+	if (c->last < c->batch_off_until || cs_inbox_count(c) < 2)
 		return false;
-	hd_buf b = { 0 };
+	cs_live_run run = { .n = 0 };
 	int64_t next = c->last + 1;
 	bool overflow = false;
-	hd_buf_puts(&b, "[");
-	while (next - c->last <= HD_CONSUMER_PAGE_MAX && !c->catchup) {
+	hd_buf_puts(&run.text, "[");
+	while (next - c->last <= cs_run_max(c) && !c->catchup) {
 		cs_msg *m = cs_pop(c, &overflow);
 		c->catchup = overflow;
 		if (m == NULL)
@@ -638,21 +740,34 @@ static bool cs_inbox_run(cs_state *c)
 			place = hd_consumer_seq_place(next - 1, ev.seq);
 		else
 			cs_malformed(c);
-		if (place == HD_CONSUMER_SEQ_NEXT) {
-			hd_buf_puts(&b, next > c->last + 1 ? "," : "");
-			hd_buf_puts(&b, m->json);
-			next++;
+		if (place == HD_CONSUMER_SEQ_NEXT && c->spec->batch_sql == NULL) {
+			run.objs[run.n++] = obj;
+			obj = NULL;
+		} else if (place == HD_CONSUMER_SEQ_NEXT) {
+			hd_buf_puts(&run.text, next > c->last + 1 ? "," : "");
+			hd_buf_puts(&run.text, m->json);
 		}
+		next += place == HD_CONSUMER_SEQ_NEXT;
 		c->catchup = c->catchup || place == HD_CONSUMER_SEQ_GAP;
 		cJSON_Delete(obj);
 		free(m);
 	}
-	hd_buf_puts(&b, "]");
+	hd_buf_puts(&run.text, "]");
 	if (next == c->last + 1) {
-		hd_buf_free(&b);
+		hd_buf_free(&run.text);
 		return true; /* only seen or malformed ones, or a gap first */
 	}
-	cs_run_start(c, &b, next - 1);
+	if (c->spec->batch_sql != NULL) {
+		cs_run_start(c, &run.text, next - 1);
+		return true;
+	}
+	hd_buf_free(&run.text);
+	if (run.n == 1) /* (fewer arrived than counted: a drop-out of the inbox) */
+		cs_offer(c, run.objs[0]);
+	else
+		cs_each_run_start(c, (const cJSON *const *)run.objs, run.n);
+	for (int i = 0; i < run.n; i++)
+		cJSON_Delete(run.objs[i]);
 	return true;
 }
 
@@ -724,6 +839,8 @@ hd_err hd_consumer_start(const hd_consumer_spec *spec, const char *schema, hd_da
 		    "catch-up)");
 	snprintf(c->consume_sql, sizeof(c->consume_sql), "SELECT \"%s\".consume($1, $2::bigint)",
 	    schema);
+	snprintf(c->run_sql, sizeof(c->run_sql),
+	    "SELECT \"%s\".consume_run($1, $2::bigint, $3::bigint)", schema);
 	snprintf(c->position_sql, sizeof(c->position_sql),
 	    "SELECT last_seq FROM \"%s\".consumed WHERE source = $1", schema);
 	snprintf(c->park_sql, sizeof(c->park_sql),

@@ -419,6 +419,23 @@ static const char *daemon_sql_dir(const hd_daemon_spec *spec, char *buf, size_t 
 	return *dir != '\0' ? dir : spec->sql_dir;
 }
 
+/* Room for the shared migrations a daemon may turn on (hd_outbox_, hd_idem_
+ * and hd_consumer_migrations) and the NULL version ending them. */
+#define DAEMON_SHARED_MAX 24
+
+/* Appends list (ended by a NULL version) to shared[*n], keeping the last
+ * slot for the end; false when it does not fit. */
+static bool daemon_shared_add(
+    hd_db_shared_migration *shared, size_t *n, const hd_db_shared_migration *list)
+{
+	for (size_t i = 0; list[i].version != NULL; i++) {
+		if (*n + 1 >= DAEMON_SHARED_MAX)
+			return false;
+		shared[(*n)++] = list[i];
+	}
+	return true;
+}
+
 static int daemon_migrate(const hd_daemon_spec *spec)
 {
 	char name[64];
@@ -427,15 +444,17 @@ static int daemon_migrate(const hd_daemon_spec *spec)
 		return 0;
 	}
 	const char *dir = daemon_sql_dir(spec, name, sizeof name);
-	hd_db_shared_migration shared[8] = { { NULL, NULL } }; /* what the spec turns on */
+	/* what the spec turns on, ended by a NULL version */
+	hd_db_shared_migration shared[DAEMON_SHARED_MAX] = { { NULL, NULL } };
 	size_t n = 0;
-	for (size_t i = 0; spec->outbox && hd_outbox_migrations[i].version != NULL; i++)
-		shared[n++] = hd_outbox_migrations[i];
-	for (size_t i = 0; spec->idempotency && hd_idem_migrations[i].version != NULL; i++)
-		shared[n++] = hd_idem_migrations[i];
-	for (size_t i = 0; spec->consumers != NULL && hd_consumer_migrations[i].version != NULL;
-	     i++)
-		shared[n++] = hd_consumer_migrations[i];
+	if ((spec->outbox && !daemon_shared_add(shared, &n, hd_outbox_migrations))
+	    || (spec->idempotency && !daemon_shared_add(shared, &n, hd_idem_migrations))
+	    || (spec->consumers != NULL
+	        && !daemon_shared_add(shared, &n, hd_consumer_migrations))) {
+		hd_log_error("migrations: more than %d shared migrations (DAEMON_SHARED_MAX)",
+		    DAEMON_SHARED_MAX - 1);
+		return 1;
+	}
 	/* a database that is not reachable yet (a container started with it, its
 	 * name not in DNS yet) is waited for: migrations are idempotent */
 	long wait_s = 60;

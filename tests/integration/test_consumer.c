@@ -15,7 +15,8 @@
  * a catch-up of several replay pages applies in runs (batch_sql, the next
  * page read ahead while a run applies), each event once and in order;
  * events the bus delivers while a transaction is in flight apply as one
- * run too (live runs).
+ * run too (live runs), also for a consumer without batch_sql (consume_run
+ * and each event's effect in one transaction).
  * Env: HD_TEST_DATABASE_URL (app role), HD_TEST_DATABASE_ADMIN_URL (owner),
  * HD_RELAY_DATABASE_URL (the relay's role). */
 #include <stdarg.h>
@@ -94,6 +95,20 @@ static const hd_daemon_spec cons_spec = {
 	.ops = cons_ops,
 };
 
+/* The same daemon whose consumer has no batch_sql ("serve-each"): runs of
+ * events go through consume_run and each event's effect in one
+ * transaction. */
+static hd_daemon_spec cons_spec_each(void)
+{
+	static hd_consumer_spec each[2];
+	hd_daemon_spec spec = cons_spec;
+	each[0] = cons_consumers[0];
+	each[0].batch_sql = NULL;
+	each[1] = (hd_consumer_spec) { .source = NULL };
+	spec.consumers = each;
+	return spec;
+}
+
 /* ---- helpers ---- */
 
 /* n events of tenant, committed; publish: left to the relay, else claimed
@@ -153,15 +168,21 @@ static long long applied(void)
 	return admin_value(T.admin_url, "SELECT count(*) FROM cons_test.applied", NULL, NULL);
 }
 
-static void child_start(void)
+/* Starts the daemon: "serve" (batch_sql) or "serve-each" (without). */
+static void child_start_as(const char *mode)
 {
 	hd_rpc_client *c = NULL;
-	assert_int_equal(daemon_child_spawn(&T.child, "serve"), 0);
+	assert_int_equal(daemon_child_spawn(&T.child, mode), 0);
 	assert_int_equal(hd_rpc_client_open(&c, T.rpc_url), HD_OK);
 	for (int i = 0; i < 200 && !hd_rpc_client_connected(c); i++)
 		sleep_ms(50);
 	assert_true(hd_rpc_client_connected(c));
 	hd_rpc_client_close(c);
+}
+
+static void child_start(void)
+{
+	child_start_as("serve");
 }
 
 static hd_err replay_call(const char *tenant, const char *role, const char *body, daemon_reply *r)
@@ -224,6 +245,9 @@ static int setup(void **state)
 		"CREATE POLICY tenant_isolation ON cons_test.applied USING (tenant_id = "
 		"cons_test.current_tenant()) WITH CHECK (tenant_id = cons_test.current_tenant())",
 		"GRANT SELECT, INSERT ON cons_test.applied TO hd_app",
+		/* the transaction that applied each (test_live_runs_without_batch_sql) */
+		"ALTER TABLE cons_test.applied ADD COLUMN IF NOT EXISTS xact xid8 NOT NULL DEFAULT "
+		"pg_current_xact_id()",
 		/* the length of each run applied (test_long_catch_up_in_runs) */
 		"CREATE TABLE IF NOT EXISTS cons_test.runs (n int NOT NULL)",
 		"GRANT SELECT, INSERT ON cons_test.runs TO hd_app",
@@ -414,19 +438,20 @@ static void test_long_catch_up_in_runs(void **state)
 	assert_true(daemon_child_log_clean(&T.child));
 }
 
-/* Events the bus delivers while the consumer's transaction waits (here on
- * a lock this test holds on its position row) are applied together, in one
- * run of batch_sql, once it is free: each once and in order. The events are
- * made in the lock's transaction, so that no periodic catch-up can page
- * them before the bus brings them. */
-static void test_live_events_apply_in_runs(void **state)
+/* Publishes n new events of tenant on the bus while this test holds a lock
+ * on the consumer's position row: the first one's transaction waits on it
+ * and the others queue behind it. The events are made in the lock's
+ * transaction, so that no periodic catch-up can page them before the bus
+ * brings them. Returns once all are applied; the consumer runs in mode. */
+static long long live_burst(const char *mode, int n)
 {
 	hd_bus_pub *pub = NULL;
-	(void)state;
-	child_start();
+	child_start_as(mode);
 	long long before = applied();
 	wait_level(admin_value(
 	    T.admin_url, "SELECT COALESCE(max(pub_seq), 0) FROM cons_test.outbox", NULL, NULL));
+	long long last_seq = admin_value(T.admin_url,
+	    "SELECT last_seq FROM cons_test.consumed WHERE source = 'cons_test'", NULL, NULL);
 	admin_value(T.admin_url,
 	    "WITH d AS (DELETE FROM cons_test.runs RETURNING 1) SELECT count(*) FROM d", NULL,
 	    NULL);
@@ -439,12 +464,14 @@ static void test_live_events_apply_in_runs(void **state)
 	    " WHERE source = 'cons_test' FOR UPDATE");
 	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
 	PQclear(r);
-	const char *tenant = T.tenant;
-	PGresult *events = PQexecParams(db, "SELECT * FROM cons_test.test_add_unpublished($1, 6)",
-	    1, NULL, &tenant, NULL, NULL, 0);
+	char count[16];
+	snprintf(count, sizeof count, "%d", n);
+	const char *params[2] = { T.tenant, count };
+	PGresult *events
+	    = PQexecParams(db, "SELECT * FROM cons_test.test_add_unpublished($1, $2::int)", 2, NULL,
+	        params, NULL, NULL, 0);
 	assert_int_equal(PQresultStatus(events), PGRES_TUPLES_OK);
-	int n = PQntuples(events);
-	assert_int_equal(n, 6);
+	assert_int_equal(PQntuples(events), n);
 	for (int i = 0; i < n; i++) {
 		const char *ev = PQgetvalue(events, i, 0);
 		assert_int_equal(hd_bus_publish(pub, "cons.tested", ev, strlen(ev)), HD_OK);
@@ -459,10 +486,6 @@ static void test_live_events_apply_in_runs(void **state)
 	PQfinish(db);
 	wait_level(before + n);
 	assert_int_equal(applied(), before + n);
-	/* the first alone and the five queued behind it in one run, or all six
-	 * in one when the first arrived during a catch-up call (which could not
-	 * see them: not committed yet) */
-	assert_true(admin_value(T.admin_url, "SELECT max(n) FROM cons_test.runs", NULL, NULL) >= 5);
 	assert_int_equal(admin_value(T.admin_url,
 	                     "SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY "
 	                     "ctid) AS prev FROM cons_test.applied) x WHERE x.prev >= x.seq",
@@ -471,6 +494,40 @@ static void test_live_events_apply_in_runs(void **state)
 	hd_bus_pub_close(pub);
 	assert_int_equal(daemon_child_stop(&T.child, SIGTERM), 0);
 	assert_true(daemon_child_log_clean(&T.child));
+	return last_seq;
+}
+
+/* Events the bus delivers while the consumer's transaction waits are
+ * applied together, in one run of batch_sql, once it is free: each once
+ * and in order. */
+static void test_live_events_apply_in_runs(void **state)
+{
+	(void)state;
+	live_burst("serve", 6);
+	/* the first alone and the five queued behind it in one run, or all six
+	 * in one when the first arrived during a catch-up call (which could not
+	 * see them: not committed yet) */
+	assert_true(admin_value(T.admin_url, "SELECT max(n) FROM cons_test.runs", NULL, NULL) >= 5);
+}
+
+/* The same for a consumer without batch_sql (every daemon's but
+ * hd-analytics'): the queued events apply in one transaction (consume_run
+ * moves the position over them once, then each event's effect in its
+ * tenant), each once and in order, where before each was its own. */
+static void test_live_runs_without_batch_sql(void **state)
+{
+	(void)state;
+	char after[24];
+	snprintf(after, sizeof after, "%lld", live_burst("serve-each", 6));
+	/* the first alone and the five behind it together, or all six */
+	assert_true(
+	    admin_value(T.admin_url,
+	        "SELECT count(DISTINCT xact::text) FROM cons_test.applied WHERE seq > $1::bigint",
+	        after, NULL)
+	    <= 2);
+	assert_int_equal(
+	    admin_value(T.admin_url, "SELECT count(*) FROM cons_test.runs", NULL, NULL),
+	    0); /* not batch_sql */
 }
 
 static void test_replay_is_for_daemons_only(void **state)
@@ -577,6 +634,10 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "serve") == 0)
 		return hd_daemon_main(&cons_spec, 1, argv);
+	if (argc > 1 && strcmp(argv[1], "serve-each") == 0) {
+		hd_daemon_spec each = cons_spec_each();
+		return hd_daemon_main(&each, 1, argv);
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_applies_once_in_order_across_tenants),
 		cmocka_unit_test(test_gap_is_caught_up),
@@ -585,6 +646,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_replay_is_for_daemons_only),
 		cmocka_unit_test(test_long_catch_up_in_runs), /* more than a page, in order */
 		cmocka_unit_test(test_live_events_apply_in_runs),
+		cmocka_unit_test(test_live_runs_without_batch_sql),
 		cmocka_unit_test(
 		    test_poison_event_is_parked), /* last: its replay is out of order */
 	};

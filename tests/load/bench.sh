@@ -279,7 +279,9 @@ run_scenario() {
 	local -a auth=()
 	lua=$HERE/lua/${SCRIPT[$s]}
 	if [ "$THINK_MS" -gt 0 ]; then
-		export HD_BENCH_PACED_SCRIPT=$lua HD_BENCH_THINK_MS=$THINK_MS
+		# (paced.lua: the first pause of each of a thread's connections is random)
+		export HD_BENCH_PACED_SCRIPT=$lua HD_BENCH_THINK_MS=$THINK_MS HD_BENCH_CONNS=$CONNS \
+			HD_BENCH_THREADS=$THREADS
 		lua=$HERE/lua/paced.lua
 	fi
 	# healthz needs no token; mix sends each tenant's own (lua/mix.lua)

@@ -148,9 +148,26 @@ static void test_roles(void **state)
 
 /* The routes counted per client address like a login are exactly the
  * public ones that guess at a secret: login and accepting an invitation. */
+/* How many routes have the bool attribute at offset attr of gw_route; the
+ * public ones among them in *public_count. */
+static size_t routes_with(size_t attr, size_t *public_count)
+{
+	size_t n, count = 0;
+	const gw_route *t = gw_route_table(&n);
+	*public_count = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!*(const bool *)((const char *)&t[i] + attr))
+			continue;
+		*public_count += t[i].public_route;
+		count++;
+	}
+	return count;
+}
+
 static void test_login_like(void **state)
 {
 	gw_match m;
+	size_t public_count;
 	assert_int_equal(match(GW_POST, "/v1/auth/login", &m), GW_MATCH_OK);
 	assert_true(m.route->login_like);
 	assert_int_equal(match(GW_POST, "/v1/auth/invitations/accept", &m), GW_MATCH_OK);
@@ -160,15 +177,26 @@ static void test_login_like(void **state)
 	assert_false(m.route->login_like);
 	assert_int_equal(match(GW_POST, "/v1/auth/logout", &m), GW_MATCH_OK);
 	assert_false(m.route->login_like);
-	size_t n, count = 0;
-	const gw_route *t = gw_route_table(&n);
-	for (size_t i = 0; i < n; i++) {
-		if (!t[i].login_like)
-			continue;
-		assert_true(t[i].public_route);
-		count++;
-	}
-	assert_int_equal(count, 2);
+	assert_int_equal(routes_with(offsetof(gw_route, login_like), &public_count), 2);
+	assert_int_equal(public_count, 2);
+}
+
+/* The one route issuing stream tickets is the gateway's own
+ * gateway.stream_ticket, signed-in (admit.c tells it by this attribute). */
+static void test_stream_ticket_attribute(void **state)
+{
+	gw_match m;
+	(void)state;
+	assert_int_equal(match(GW_POST, "/v1/stream/tickets", &m), GW_MATCH_OK);
+	assert_true(m.route->stream_ticket);
+	assert_false(m.route->public_route);
+	assert_int_equal(m.route->service, GW_SVC_gateway);
+	assert_string_equal(m.route->op, "gateway.stream_ticket");
+	assert_int_equal(match(GW_GET, "/v1/stream", &m), GW_MATCH_OK);
+	assert_false(m.route->stream_ticket);
+	size_t public_count;
+	assert_int_equal(routes_with(offsetof(gw_route, stream_ticket), &public_count), 1);
+	assert_int_equal(public_count, 0);
 }
 
 /* Every forwarded route names an operation of proto/operations.def served by
@@ -294,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_table_consistent),
 		cmocka_unit_test(test_login_like),
+		cmocka_unit_test(test_stream_ticket_attribute),
 		cmocka_unit_test(test_methods),
 		cmocka_unit_test(test_content_type),
 		cmocka_unit_test(test_request_id),

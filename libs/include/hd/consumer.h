@@ -72,7 +72,11 @@ typedef struct hd_consumer_spec {
 	 * tenant (set_config(..., true)). Catching up then costs one round trip
 	 * per page, not per event, and bus events queued while a transaction
 	 * was in flight apply as one run too; after a failed run the consumer
-	 * applies one event at a time past it. */
+	 * applies one event at a time past it. Without it, runs (of at most
+	 * seven events) are one transaction of <schema>.consume_run (the
+	 * position written once; libs/sql/consumer_003.sql) and each event's
+	 * effect in its tenant, in order, with the same fallback (so an
+	 * effect must leave app.tenant_id as it found it). */
 	const char *batch_sql;
 	/* Events per replay call, 1..HD_CONSUMER_PAGE_MAX; 0: HD_CONSUMER_PAGE.
 	 * With batch_sql, a longer page is a longer run per transaction (hd-
